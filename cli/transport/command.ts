@@ -1,0 +1,36 @@
+/**
+ * The agent through a command's stdio, like ssh's ProxyCommand: the command's stdin and
+ * stdout carry the WebSocket (e.g. `ip netns exec pod1 socat - TCP:127.0.0.1:61234`).
+ */
+import { spawn } from 'node:child_process';
+import { Duplex } from 'node:stream';
+import WebSocket from 'ws';
+import { MAX_FRAME } from '../../protocol/frame';
+
+export interface CommandTransport {
+  socket: WebSocket;
+  /** The command's stderr so far, for error messages. */
+  stderr(): string;
+}
+
+export function connectThroughCommand(command: string): CommandTransport {
+  const child = spawn('sh', ['-c', command], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (text: string) => (stderr = (stderr + text).slice(-4096)));
+  const duplex = Duplex.from({ readable: child.stdout, writable: child.stdin });
+  const socket = new WebSocket('ws://mirrord-agent/', {
+    createConnection: () => duplex as never,
+    maxPayload: MAX_FRAME,
+    perMessageDeflate: false,
+  });
+  child.once('exit', (code, signal) => {
+    if (socket.readyState !== WebSocket.CLOSED) {
+      socket.emit('error', new Error(`agent command exited (${signal ?? `code ${code}`})${stderr ? `: ${stderr.trim()}` : ''}`));
+      socket.terminate();
+    }
+  });
+  child.on('error', (error) => socket.emit('error', new Error(`agent command failed to start: ${error.message}`)));
+  socket.once('close', () => child.kill());
+  return { socket, stderr: () => stderr };
+}

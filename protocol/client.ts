@@ -1,0 +1,125 @@
+/**
+ * The client side of a session: handshake, then typed calls. The CLI's local proxy and the
+ * tests use it; nothing else speaks to the sidecar.
+ */
+import WebSocket from 'ws';
+import { Peer } from './peer';
+import { PROTOCOL_VERSION } from './version';
+import type { Event, HttpFilter, Params, RequestType, Result } from './messages';
+import type { MuxStream } from './stream';
+import { MAX_FRAME } from './frame';
+
+export type SessionInfo = Result<'hello'>;
+
+export interface IncomingConnection extends Event<'incoming'> {
+  socket: MuxStream;
+}
+
+export interface ClientOptions {
+  /** Name shown in `sessions` listings. */
+  client?: string;
+  heartbeatMs?: number;
+  /** Protocol version to announce; only tests change it. */
+  version?: string;
+}
+
+export class Client {
+  private constructor(
+    readonly peer: Peer,
+    readonly info: SessionInfo,
+  ) {}
+
+  /** Completes the handshake on an open or opening WebSocket. */
+  static async start(socket: WebSocket, options: ClientOptions = {}): Promise<Client> {
+    await whenOpen(socket);
+    const peer = new Peer(socket, { role: 'client', heartbeatMs: options.heartbeatMs ?? 5000 });
+    const { result } = await peer.call('hello', {
+      version: options.version ?? PROTOCOL_VERSION,
+      client: options.client ?? `pid ${process.pid}`,
+    });
+    return new Client(peer, result);
+  }
+
+  call<T extends RequestType>(method: T, params: Params<T>, attachment?: Buffer) {
+    return this.peer.call(method, params, attachment);
+  }
+
+  /** Calls `listener` for each stolen or mirrored connection (or request). */
+  onIncoming(listener: (incoming: IncomingConnection) => void): void {
+    this.peer.on('event', (name, data) => {
+      if (name !== 'incoming') return;
+      const event = data as Event<'incoming'>;
+      listener({ ...event, socket: this.peer.adoptStream(event.stream) });
+    });
+  }
+
+  async subscribe(port: number, mode: 'steal' | 'mirror', filter?: HttpFilter): Promise<void> {
+    await this.call('subscribe', { port, mode, filter });
+  }
+
+  async unsubscribe(port: number): Promise<void> {
+    await this.call('unsubscribe', { port });
+  }
+
+  /** A TCP connection (or connected UDP socket: one DATA frame per datagram) made from the pod. */
+  async connect(protocol: 'tcp' | 'udp', host: string, port: number): Promise<{ stream: MuxStream } & Result<'connect'>> {
+    const stream = this.peer.openStream();
+    try {
+      const { result } = await this.call('connect', { stream: stream.id, protocol, host, port });
+      return { stream, ...result };
+    } catch (error) {
+      stream.destroy();
+      throw error;
+    }
+  }
+
+  async resolve(host: string, family: 0 | 4 | 6 = 0): Promise<Result<'resolve'>['addresses']> {
+    return (await this.call('resolve', { host, family })).result.addresses;
+  }
+
+  async env(): Promise<Record<string, string>> {
+    return (await this.call('env', {})).result.env;
+  }
+
+  /** Reads a whole remote file (as the app sees its path). */
+  async readFile(path: string): Promise<Buffer> {
+    const { result } = await this.call('fs.open', { path, flags: 0 });
+    const chunks: Buffer[] = [];
+    try {
+      for (;;) {
+        const reply = await this.call('fs.read', { fd: result.fd, length: MAX_FRAME / 2 });
+        if (!reply.result.bytesRead || !reply.attachment) break;
+        chunks.push(reply.attachment);
+      }
+    } finally {
+      await this.call('fs.close', { fd: result.fd });
+    }
+    return Buffer.concat(chunks);
+  }
+
+  close(): void {
+    this.peer.close();
+  }
+
+  /** Resolves once the session is closed, with the reason. */
+  closed(): Promise<string> {
+    return new Promise((resolve) => {
+      if (!this.peer.isOpen) resolve(this.peer.closeReason);
+      else this.peer.on('close', (_code, reason) => resolve(reason));
+    });
+  }
+}
+
+function whenOpen(socket: WebSocket): Promise<void> {
+  if (socket.readyState === WebSocket.OPEN) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error) => reject(error);
+    socket.once('error', onError);
+    socket.once('unexpected-response', (_req, res) => reject(new Error(`agent answered HTTP ${res.statusCode} instead of a WebSocket upgrade`)));
+    socket.once('open', () => {
+      socket.off('error', onError);
+      resolve();
+    });
+    socket.once('close', (code, reason) => reject(new Error(`agent closed the connection before the session started (${code} ${reason.toString()})`)));
+  });
+}

@@ -1,0 +1,120 @@
+/**
+ * The binary envelope of every WebSocket message. One WebSocket binary message is exactly
+ * one frame; byte 0 is its kind. Integers are big-endian.
+ *
+ *   CONTROL  0 | u32 jsonLength | JSON envelope | attachment bytes (optional)
+ *   DATA     1 | u32 stream     | payload (1 .. MAX_DATA bytes)
+ *   END      2 | u32 stream                       (no more data from this side: half-close)
+ *   CREDIT   3 | u32 stream     | u32 bytes        (the receiver consumed this many bytes)
+ *   RESET    4 | u32 stream     | UTF-8 reason     (the stream is gone, both directions)
+ */
+import { ProtocolError } from './errors';
+import { describeIssues, envelope, type Envelope } from './messages';
+
+export const FrameKind = { Control: 0, Data: 1, End: 2, Credit: 3, Reset: 4 } as const;
+
+/** Largest DATA payload; larger writes are split. */
+export const MAX_DATA = 64 * 1024;
+/** Largest frame either side accepts (a control message with a 1 MiB file chunk fits). */
+export const MAX_FRAME = 2 * 1024 * 1024;
+const MAX_REASON = 1024;
+
+export type Frame =
+  | { kind: typeof FrameKind.Control; message: Envelope; attachment?: Buffer }
+  | { kind: typeof FrameKind.Data; stream: number; payload: Buffer }
+  | { kind: typeof FrameKind.End; stream: number }
+  | { kind: typeof FrameKind.Credit; stream: number; bytes: number }
+  | { kind: typeof FrameKind.Reset; stream: number; reason: string };
+
+export function encodeControl(message: Envelope, attachment?: Buffer): Buffer {
+  const json = Buffer.from(JSON.stringify(message), 'utf8');
+  const head = Buffer.allocUnsafe(5);
+  head[0] = FrameKind.Control;
+  head.writeUInt32BE(json.length, 1);
+  return attachment?.length ? Buffer.concat([head, json, attachment]) : Buffer.concat([head, json]);
+}
+
+export function encodeData(stream: number, payload: Buffer): Buffer {
+  const frame = Buffer.allocUnsafe(5 + payload.length);
+  frame[0] = FrameKind.Data;
+  frame.writeUInt32BE(stream, 1);
+  payload.copy(frame, 5);
+  return frame;
+}
+
+export function encodeEnd(stream: number): Buffer {
+  const frame = Buffer.allocUnsafe(5);
+  frame[0] = FrameKind.End;
+  frame.writeUInt32BE(stream, 1);
+  return frame;
+}
+
+export function encodeCredit(stream: number, bytes: number): Buffer {
+  const frame = Buffer.allocUnsafe(9);
+  frame[0] = FrameKind.Credit;
+  frame.writeUInt32BE(stream, 1);
+  frame.writeUInt32BE(bytes, 5);
+  return frame;
+}
+
+export function encodeReset(stream: number, reason: string): Buffer {
+  const text = Buffer.from(reason.slice(0, MAX_REASON), 'utf8');
+  const head = Buffer.allocUnsafe(5);
+  head[0] = FrameKind.Reset;
+  head.writeUInt32BE(stream, 1);
+  return Buffer.concat([head, text]);
+}
+
+/** Decodes one frame; anything malformed throws a ProtocolError naming the problem. */
+export function decodeFrame(buf: Buffer): Frame {
+  if (buf.length < 5) throw new ProtocolError(`frame of ${buf.length} bytes is shorter than its 5-byte header`);
+  if (buf.length > MAX_FRAME) throw new ProtocolError(`frame of ${buf.length} bytes exceeds the ${MAX_FRAME}-byte limit`);
+  const kind = buf[0];
+  const word = buf.readUInt32BE(1);
+  switch (kind) {
+    case FrameKind.Control:
+      return decodeControl(buf, word);
+    case FrameKind.Data:
+      requireStream(word);
+      if (buf.length === 5) throw new ProtocolError(`DATA frame for stream ${word} has no payload`);
+      if (buf.length - 5 > MAX_DATA) throw new ProtocolError(`DATA frame for stream ${word} exceeds ${MAX_DATA} bytes`);
+      return { kind, stream: word, payload: buf.subarray(5) };
+    case FrameKind.End:
+      requireStream(word);
+      if (buf.length !== 5) throw new ProtocolError(`END frame has ${buf.length - 5} trailing bytes`);
+      return { kind, stream: word };
+    case FrameKind.Credit: {
+      requireStream(word);
+      if (buf.length !== 9) throw new ProtocolError(`CREDIT frame is ${buf.length} bytes, expected 9`);
+      const bytes = buf.readUInt32BE(5);
+      if (bytes === 0) throw new ProtocolError('CREDIT frame grants 0 bytes');
+      return { kind, stream: word, bytes };
+    }
+    case FrameKind.Reset:
+      requireStream(word);
+      if (buf.length - 5 > MAX_REASON * 4) throw new ProtocolError('RESET reason is too long');
+      return { kind, stream: word, reason: buf.toString('utf8', 5) };
+    default:
+      throw new ProtocolError(`unknown frame kind ${kind}`);
+  }
+}
+
+function requireStream(stream: number): void {
+  if (stream === 0) throw new ProtocolError('stream id 0 is reserved');
+}
+
+function decodeControl(buf: Buffer, jsonLength: number): Frame {
+  if (jsonLength === 0 || 5 + jsonLength > buf.length) {
+    throw new ProtocolError(`CONTROL frame declares ${jsonLength} JSON bytes but carries ${buf.length - 5}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(buf.toString('utf8', 5, 5 + jsonLength));
+  } catch (err) {
+    throw new ProtocolError(`CONTROL frame is not valid JSON: ${(err as Error).message}`);
+  }
+  const checked = envelope.safeParse(parsed);
+  if (!checked.success) throw new ProtocolError(`invalid control message: ${describeIssues(checked.error)}`);
+  const attachment = buf.length > 5 + jsonLength ? buf.subarray(5 + jsonLength) : undefined;
+  return { kind: FrameKind.Control, message: checked.data, attachment };
+}

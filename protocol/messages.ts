@@ -1,0 +1,182 @@
+/**
+ * Control messages: JSON objects carried in CONTROL frames. Requests go from the client to
+ * the sidecar and are answered by exactly one `reply` or `error` with the same `id`; events
+ * flow from the sidecar to the client unasked. Unknown fields are ignored so that a minor
+ * version can add them.
+ */
+import { z } from 'zod';
+
+const port = z.number().int().min(1).max(65535);
+const streamId = z.number().int().min(1).max(0xffffffff);
+const fd = z.number().int().min(0);
+const address = z.object({ address: z.string(), port: z.number().int().min(0).max(65535) });
+
+export const httpFilter = z
+  .object({
+    /** Regex matched against each `Name: value` header line. */
+    header: z.string().optional(),
+    /** Regex matched against the request path (with query). */
+    path: z.string().optional(),
+    /** Request method, compared case-insensitively. */
+    method: z.string().optional(),
+  })
+  .refine((f) => f.header !== undefined || f.path !== undefined || f.method !== undefined, {
+    message: 'an HTTP filter needs at least one of header, path, method',
+  });
+
+export const stat = z.object({
+  dev: z.number(),
+  ino: z.number(),
+  mode: z.number(),
+  nlink: z.number(),
+  uid: z.number(),
+  gid: z.number(),
+  rdev: z.number(),
+  size: z.number(),
+  blksize: z.number(),
+  blocks: z.number(),
+  atimeMs: z.number(),
+  mtimeMs: z.number(),
+  ctimeMs: z.number(),
+});
+
+/** Each request: what the client sends (`params`) and what the sidecar replies (`result`). */
+export const requests = {
+  hello: {
+    params: z.object({ version: z.string(), client: z.string().optional() }),
+    result: z.object({
+      sessionId: z.string(),
+      protocolVersion: z.string(),
+      sidecarVersion: z.string(),
+      pod: z.object({ name: z.string(), namespace: z.string(), ip: z.string() }),
+      appRoot: z.string(),
+      mounts: z.array(z.string()),
+    }),
+  },
+  subscribe: {
+    params: z.object({ port, mode: z.enum(['steal', 'mirror']), filter: httpFilter.optional() }),
+    result: z.object({ port }),
+  },
+  unsubscribe: {
+    params: z.object({ port }),
+    result: z.object({}),
+  },
+  connect: {
+    params: z.object({ stream: streamId, protocol: z.enum(['tcp', 'udp']), host: z.string().min(1), port }),
+    result: z.object({ local: address, remote: address }),
+  },
+  resolve: {
+    params: z.object({ host: z.string().min(1).max(253), family: z.union([z.literal(0), z.literal(4), z.literal(6)]) }),
+    result: z.object({ addresses: z.array(z.object({ address: z.string(), family: z.union([z.literal(4), z.literal(6)]) })) }),
+  },
+  env: {
+    params: z.object({}),
+    result: z.object({ env: z.record(z.string(), z.string()) }),
+  },
+  sessions: {
+    params: z.object({}),
+    result: z.object({
+      sessions: z.array(
+        z.object({
+          id: z.string(),
+          client: z.string(),
+          since: z.string(),
+          subscriptions: z.array(z.object({ port, mode: z.enum(['steal', 'mirror']), filter: httpFilter.optional() })),
+        }),
+      ),
+    }),
+  },
+  'fs.open': {
+    params: z.object({ path: z.string().min(1), flags: z.number().int(), mode: z.number().int().optional() }),
+    result: z.object({ fd, stat }),
+  },
+  'fs.read': {
+    /** The bytes come back as the reply's attachment. */
+    params: z.object({ fd, length: z.number().int().min(0).max(1 << 20), position: z.number().int().min(0).optional() }),
+    result: z.object({ bytesRead: z.number().int() }),
+  },
+  'fs.write': {
+    /** The bytes travel as the request's attachment. */
+    params: z.object({ fd, position: z.number().int().min(0).optional() }),
+    result: z.object({ bytesWritten: z.number().int() }),
+  },
+  'fs.seek': {
+    params: z.object({ fd, offset: z.number().int(), whence: z.enum(['set', 'cur', 'end']) }),
+    result: z.object({ position: z.number().int() }),
+  },
+  'fs.stat': {
+    params: z.object({ path: z.string().min(1), follow: z.boolean() }),
+    result: z.object({ stat }),
+  },
+  'fs.fstat': {
+    params: z.object({ fd }),
+    result: z.object({ stat }),
+  },
+  'fs.readdir': {
+    params: z.object({ path: z.string().min(1) }),
+    result: z.object({ entries: z.array(z.object({ name: z.string(), type: z.enum(['file', 'dir', 'link', 'other']) })) }),
+  },
+  'fs.readlink': {
+    params: z.object({ path: z.string().min(1) }),
+    result: z.object({ target: z.string() }),
+  },
+  'fs.access': {
+    params: z.object({ path: z.string().min(1), mode: z.number().int().min(0).max(7) }),
+    result: z.object({}),
+  },
+  'fs.close': {
+    params: z.object({ fd }),
+    result: z.object({}),
+  },
+} as const;
+
+export type RequestType = keyof typeof requests;
+export type Params<T extends RequestType> = z.infer<(typeof requests)[T]['params']>;
+export type Result<T extends RequestType> = z.infer<(typeof requests)[T]['result']>;
+export type HttpFilter = z.infer<typeof httpFilter>;
+export type Stat = z.infer<typeof stat>;
+export type Address = z.infer<typeof address>;
+
+/** Events the sidecar sends unasked. */
+export const events = {
+  /** A connection (or, for filtered steals, one HTTP request) arrives on `stream`. */
+  incoming: z.object({
+    stream: streamId,
+    port,
+    mode: z.enum(['steal', 'mirror']),
+    kind: z.enum(['connection', 'request']),
+    remote: address,
+    local: address,
+    request: z.object({ method: z.string(), path: z.string() }).optional(),
+  }),
+  /** Something the user should know that isn't an answer to a request. */
+  notice: z.object({ level: z.enum(['info', 'warn', 'error']), message: z.string() }),
+} as const;
+
+export type EventType = keyof typeof events;
+export type Event<T extends EventType> = z.infer<(typeof events)[T]>;
+
+/** The envelope every control message shares. */
+export const envelope = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('request'), id: z.number().int().min(1), method: z.string(), params: z.unknown() }),
+  z.object({ type: z.literal('reply'), id: z.number().int().min(1), result: z.unknown() }),
+  z.object({ type: z.literal('error'), id: z.number().int().min(1).optional(), code: z.string(), message: z.string() }),
+  z.object({ type: z.literal('event'), event: z.string(), data: z.unknown() }),
+]);
+
+export type Envelope = z.infer<typeof envelope>;
+
+export function isRequestType(method: string): method is RequestType {
+  return Object.prototype.hasOwnProperty.call(requests, method);
+}
+
+export function isEventType(name: string): name is EventType {
+  return Object.prototype.hasOwnProperty.call(events, name);
+}
+
+/** One line naming what is wrong, for error replies and logs. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => (issue.path.length ? `${issue.path.join('.')}: ${issue.message}` : issue.message))
+    .join('; ');
+}

@@ -1,0 +1,271 @@
+/**
+ * One end of a session: multiplexes streams, requests and events over a single WebSocket,
+ * and watches the other end's liveness with WebSocket pings. Both the CLI and the sidecar
+ * use it; `role` decides the parity of the stream ids it allocates (client odd, sidecar even),
+ * so both can open streams without coordinating.
+ */
+import { EventEmitter } from 'node:events';
+import WebSocket from 'ws';
+import { CloseCode, ErrorCode, ProtocolError, RemoteError } from './errors';
+import {
+  decodeFrame,
+  encodeControl,
+  encodeCredit,
+  encodeData,
+  encodeEnd,
+  encodeReset,
+  FrameKind,
+  type Frame,
+} from './frame';
+import {
+  describeIssues,
+  events,
+  isEventType,
+  requests,
+  type Envelope,
+  type Event,
+  type EventType,
+  type Params,
+  type RequestType,
+  type Result,
+} from './messages';
+import { MuxStream, type StreamLink } from './stream';
+
+export interface IncomingRequest {
+  id: number;
+  method: string;
+  params: unknown;
+  attachment?: Buffer;
+}
+
+export interface Reply<T extends RequestType> {
+  result: Result<T>;
+  attachment?: Buffer;
+}
+
+export interface PeerOptions {
+  role: 'client' | 'sidecar';
+  /** Ping period; the peer is declared dead when a ping goes unanswered for this long. 0 disables. */
+  heartbeatMs?: number;
+}
+
+interface Pending {
+  method: RequestType;
+  resolve(reply: Reply<RequestType>): void;
+  reject(error: Error): void;
+}
+
+export declare interface Peer {
+  on(event: 'request', listener: (request: IncomingRequest) => void): this;
+  on(event: 'event', listener: (name: EventType, data: unknown) => void): this;
+  on(event: 'close', listener: (code: number, reason: string) => void): this;
+}
+
+export class Peer extends EventEmitter implements StreamLink {
+  private readonly streams = new Map<number, MuxStream>();
+  private readonly pending = new Map<number, Pending>();
+  private nextStream: number;
+  private nextRequest = 1;
+  private heartbeat?: NodeJS.Timeout;
+  private closed = false;
+  /** Set by the close handler: why the session ended. */
+  closeReason = '';
+
+  constructor(
+    readonly socket: WebSocket,
+    options: PeerOptions,
+  ) {
+    super();
+    this.nextStream = options.role === 'client' ? 1 : 2;
+    socket.binaryType = 'nodebuffer';
+    socket.on('message', (data: Buffer, isBinary: boolean) => this.receive(data, isBinary));
+    socket.on('close', (code: number, reason: Buffer) => this.onClose(code, reason.toString()));
+    socket.on('error', () => {
+      /* 'close' follows every 'error'; the reason is reported there. */
+    });
+    if (options.heartbeatMs) this.startHeartbeat(options.heartbeatMs);
+  }
+
+  get isOpen(): boolean {
+    return !this.closed && this.socket.readyState === WebSocket.OPEN;
+  }
+
+  /** A new stream whose id this side allocates. */
+  openStream(): MuxStream {
+    const id = this.nextStream;
+    if (id > 0xffffffff) throw new RemoteError(ErrorCode.Internal, 'stream ids exhausted for this session');
+    this.nextStream += 2;
+    return this.register(id);
+  }
+
+  /** The local end of a stream the peer allocated (e.g. named in a `connect` request). */
+  adoptStream(id: number): MuxStream {
+    if (this.streams.has(id)) throw new RemoteError(ErrorCode.Invalid, `stream ${id} is already in use`);
+    return this.register(id);
+  }
+
+  async call<T extends RequestType>(method: T, params: Params<T>, attachment?: Buffer): Promise<Reply<T>> {
+    if (!this.isOpen) throw new RemoteError(ErrorCode.Protocol, `session is closed${this.closeReason ? `: ${this.closeReason}` : ''}`);
+    const id = this.nextRequest++;
+    return new Promise<Reply<T>>((resolve, reject) => {
+      this.pending.set(id, { method, resolve: resolve as Pending['resolve'], reject });
+      this.sendControl({ type: 'request', id, method, params }, attachment);
+    });
+  }
+
+  reply(id: number, result: unknown, attachment?: Buffer): void {
+    this.sendControl({ type: 'reply', id, result }, attachment);
+  }
+
+  replyError(id: number | undefined, code: string, message: string): void {
+    this.sendControl({ type: 'error', id, code, message });
+  }
+
+  emitEvent<T extends EventType>(name: T, data: Event<T>): void {
+    this.sendControl({ type: 'event', event: name, data });
+  }
+
+  /** Ends the session with an error message the other side can show, then a close code. */
+  fail(code: string, message: string, closeCode: number): void {
+    if (this.isOpen) {
+      this.replyError(undefined, code, message);
+      this.socket.close(closeCode, message.slice(0, 120));
+    }
+    this.onClose(closeCode, message);
+  }
+
+  close(code: number = CloseCode.Normal, reason = 'session closed'): void {
+    if (this.isOpen) this.socket.close(code, reason);
+  }
+
+  /** Drops the connection without a close handshake, as a vanished peer would. */
+  terminate(reason: string): void {
+    this.closeReason ||= reason;
+    this.socket.terminate();
+  }
+
+  sendData(stream: number, payload: Buffer): void {
+    this.sendFrame(encodeData(stream, payload));
+  }
+
+  sendEnd(stream: number): void {
+    this.sendFrame(encodeEnd(stream));
+  }
+
+  sendCredit(stream: number, bytes: number): void {
+    this.sendFrame(encodeCredit(stream, bytes));
+  }
+
+  sendReset(stream: number, reason: string): void {
+    this.sendFrame(encodeReset(stream, reason));
+  }
+
+  released(stream: number): void {
+    this.streams.delete(stream);
+  }
+
+  private register(id: number): MuxStream {
+    const stream = new MuxStream(id, this);
+    this.streams.set(id, stream);
+    return stream;
+  }
+
+  private sendControl(message: Envelope, attachment?: Buffer): void {
+    this.sendFrame(encodeControl(message, attachment));
+  }
+
+  private sendFrame(frame: Buffer): void {
+    if (this.isOpen) this.socket.send(frame, { binary: true });
+  }
+
+  private receive(data: Buffer, isBinary: boolean): void {
+    if (this.closed) return;
+    try {
+      if (!isBinary) throw new ProtocolError('text WebSocket messages are not part of the protocol');
+      this.dispatch(decodeFrame(data));
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      this.fail(ErrorCode.Protocol, `malformed frame: ${error.message}`, CloseCode.Protocol);
+    }
+  }
+
+  private dispatch(frame: Frame): void {
+    switch (frame.kind) {
+      case FrameKind.Control:
+        return this.dispatchControl(frame.message, frame.attachment);
+      case FrameKind.Data:
+        return this.streams.get(frame.stream)?.receiveData(frame.payload);
+      case FrameKind.End:
+        return this.streams.get(frame.stream)?.receiveEnd();
+      case FrameKind.Credit:
+        return this.streams.get(frame.stream)?.receiveCredit(frame.bytes);
+      case FrameKind.Reset:
+        return this.streams.get(frame.stream)?.receiveReset(frame.reason);
+    }
+  }
+
+  private dispatchControl(message: Envelope, attachment?: Buffer): void {
+    switch (message.type) {
+      case 'request':
+        this.emit('request', { id: message.id, method: message.method, params: message.params, attachment });
+        return;
+      case 'reply': {
+        const pending = this.takePending(message.id);
+        const checked = requests[pending.method].result.safeParse(message.result);
+        if (checked.success) pending.resolve({ result: checked.data, attachment });
+        else pending.reject(new ProtocolError(`invalid ${pending.method} reply: ${describeIssues(checked.error)}`));
+        return;
+      }
+      case 'error':
+        if (message.id === undefined) {
+          this.closeReason = `${message.code}: ${message.message}`;
+          return;
+        }
+        this.takePending(message.id).reject(new RemoteError(message.code, message.message));
+        return;
+      case 'event': {
+        if (!isEventType(message.event)) return; // a newer minor version's event
+        const checked = events[message.event].safeParse(message.data);
+        if (!checked.success) throw new ProtocolError(`invalid ${message.event} event: ${describeIssues(checked.error)}`);
+        this.emit('event', message.event, checked.data);
+        return;
+      }
+    }
+  }
+
+  private takePending(id: number): Pending {
+    const pending = this.pending.get(id);
+    if (!pending) throw new ProtocolError(`reply to unknown request ${id}`);
+    this.pending.delete(id);
+    return pending;
+  }
+
+  private startHeartbeat(periodMs: number): void {
+    let answered = true;
+    this.socket.on('pong', () => (answered = true));
+    this.heartbeat = setInterval(() => {
+      if (!answered) {
+        this.terminate(`peer did not answer a ping within ${periodMs} ms`);
+        return;
+      }
+      answered = false;
+      this.socket.ping();
+    }, periodMs);
+    this.heartbeat.unref();
+  }
+
+  private onClose(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.heartbeat);
+    this.closeReason ||= reason || `connection closed (code ${code})`;
+    const error = new RemoteError(ErrorCode.Protocol, `session closed: ${this.closeReason}`);
+    for (const pending of this.pending.values()) pending.reject(error);
+    this.pending.clear();
+    // Streams cut by a clean close just close; by a dropped session, they error.
+    const clean = code === CloseCode.Normal;
+    for (const stream of [...this.streams.values()]) stream.destroy(clean ? undefined : error);
+    this.streams.clear();
+    this.emit('close', code, this.closeReason);
+  }
+}

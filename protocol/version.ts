@@ -1,0 +1,23 @@
+/** Wire protocol version. A peer accepts any minor of its own major. */
+export const PROTOCOL_VERSION = '1.0';
+
+export interface Version {
+  major: number;
+  minor: number;
+}
+
+export function parseVersion(text: string): Version | undefined {
+  const match = /^(\d{1,4})\.(\d{1,4})$/.exec(text);
+  return match ? { major: Number(match[1]), minor: Number(match[2]) } : undefined;
+}
+
+/** Why a peer speaking `theirs` can't talk to us, or undefined when it can. */
+export function incompatibility(theirs: string, ours = PROTOCOL_VERSION): string | undefined {
+  const them = parseVersion(theirs);
+  const us = parseVersion(ours)!;
+  if (!them) return `protocol version "${theirs}" is not of the form MAJOR.MINOR`;
+  if (them.major !== us.major) {
+    return `protocol ${theirs} is not supported: this sidecar speaks ${us.major}.x; use a mirrord CLI of the same major version as the sidecar`;
+  }
+  return undefined;
+}

@@ -1,0 +1,72 @@
+/**
+ * The sidecar's configuration, all from its environment (the webhook sets it). Anything
+ * invalid stops the sidecar at start with a message naming the variable.
+ */
+import { parseLevel, type Level } from './log';
+
+export interface SidecarConfig {
+  /** Loopback port of the session WebSocket. */
+  agentPort: number;
+  /** Where the app container's volumes are mounted, at their original paths. */
+  appRoot: string;
+  /** The app's mount paths (as the app sees them). */
+  appMounts: string[];
+  /** The app's environment, prefix removed. */
+  appEnv: Record<string, string>;
+  pod: { name: string; namespace: string; ip: string };
+  logLevel: Level;
+  /** WebSocket ping period; a session that misses one is ended. */
+  heartbeatMs: number;
+  /** Name of the nat chain holding this sidecar's REDIRECT rules. */
+  chain: string;
+}
+
+export const APP_ENV_PREFIX = 'MIRRORD_APP_ENV_';
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): SidecarConfig {
+  return {
+    agentPort: integer(env, 'MIRRORD_AGENT_PORT', 61234, 1, 65535),
+    appRoot: env.MIRRORD_APP_ROOT || '/mirrord/app',
+    appMounts: (env.MIRRORD_APP_MOUNTS ?? '')
+      .split(/[,:]/)
+      .map((mount) => mount.trim())
+      .filter(Boolean),
+    appEnv: appEnvironment(env),
+    pod: {
+      name: env.MIRRORD_POD_NAME ?? '',
+      namespace: env.MIRRORD_POD_NAMESPACE ?? '',
+      ip: env.MIRRORD_POD_IP ?? '',
+    },
+    logLevel: parseLevel(env.MIRRORD_LOG_LEVEL),
+    heartbeatMs: integer(env, 'MIRRORD_HEARTBEAT_MS', 2000, 100, 600_000),
+    chain: chainName(env.MIRRORD_CHAIN ?? 'MIRRORD_INCOMING'),
+  };
+}
+
+/** The app's variables, copied by the webhook under our prefix; ours are never among them. */
+export function appEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (key.startsWith(APP_ENV_PREFIX) && key.length > APP_ENV_PREFIX.length && value !== undefined) {
+      result[key.slice(APP_ENV_PREFIX.length)] = value;
+    }
+  }
+  return result;
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const text = env[name];
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name}="${text}" must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function chainName(name: string): string {
+  if (!/^MIRRORD[A-Z0-9_-]{0,20}$/.test(name)) {
+    throw new Error(`MIRRORD_CHAIN="${name}" must start with MIRRORD and use only A-Z, 0-9, _ and - (at most 28 characters)`);
+  }
+  return name;
+}

@@ -1,0 +1,164 @@
+/**
+ * File operations beneath the app root. Paths are the app's own (absolute, as the app sees
+ * them); the kernel resolves them with the root as "/" (openat2 RESOLVE_IN_ROOT), so neither
+ * ".." nor a symlink can reach outside it. A path whose ".." climbs above "/" is refused
+ * outright rather than silently clamped.
+ */
+import fs from 'node:fs';
+import { ErrorCode, RemoteError } from '../protocol/errors';
+import type { Params, Result, Stat } from '../protocol/messages';
+import { native } from './native';
+
+const { O_PATH = 0o10000000, O_NOFOLLOW, O_DIRECTORY, O_RDONLY } = fs.constants as typeof fs.constants & { O_PATH?: number };
+
+function read(fd: number, buffer: Buffer, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => fs.read(fd, buffer, 0, length, position, (error, n) => (error ? reject(error) : resolve(n))));
+}
+
+function write(fd: number, data: Buffer, position: number): Promise<number> {
+  return new Promise((resolve, reject) => fs.write(fd, data, 0, data.length, position, (error, n) => (error ? reject(error) : resolve(n))));
+}
+
+/** "/a/../b" -> "b"; throws when ".." leaves "/". */
+export function beneathRoot(path: string): string {
+  if (!path.startsWith('/')) throw new RemoteError(ErrorCode.Invalid, `path "${path}" is not absolute`);
+  if (path.includes('\0')) throw new RemoteError(ErrorCode.Invalid, 'path contains a NUL byte');
+  const parts: string[] = [];
+  for (const part of path.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (!parts.length) throw new RemoteError(ErrorCode.Escape, `path "${path}" escapes the app root`);
+      parts.pop();
+    } else parts.push(part);
+  }
+  return parts.length ? parts.join('/') : '.';
+}
+
+/** The root's fd: opened once, so a path resolution never starts from anywhere else. */
+export function openRoot(appRoot: string): number | Error {
+  try {
+    return fs.openSync(appRoot, O_PATH | O_DIRECTORY);
+  } catch (error) {
+    return new Error(`app root ${appRoot} is not available: ${(error as Error).message}`);
+  }
+}
+
+interface Handle {
+  position: number;
+}
+
+/** One session's open files; all closed when the session ends. */
+export class Files {
+  private readonly handles = new Map<number, Handle>();
+
+  constructor(private readonly root: number | Error) {}
+
+  open(params: Params<'fs.open'>): Result<'fs.open'> {
+    const fd = this.openPath(params.path, params.flags & ~O_PATH, params.mode ?? 0o666);
+    this.handles.set(fd, { position: 0 });
+    return { fd, stat: toStat(fs.fstatSync(fd)) };
+  }
+
+  async read(params: Params<'fs.read'>): Promise<{ result: Result<'fs.read'>; attachment: Buffer }> {
+    const handle = this.handle(params.fd);
+    const buffer = Buffer.allocUnsafe(params.length);
+    const bytesRead = await read(params.fd, buffer, params.length, params.position ?? handle.position);
+    if (params.position === undefined) handle.position += bytesRead;
+    return { result: { bytesRead }, attachment: buffer.subarray(0, bytesRead) };
+  }
+
+  async write(params: Params<'fs.write'>, data: Buffer = Buffer.alloc(0)): Promise<Result<'fs.write'>> {
+    const handle = this.handle(params.fd);
+    const bytesWritten = await write(params.fd, data, params.position ?? handle.position);
+    if (params.position === undefined) handle.position += bytesWritten;
+    return { bytesWritten };
+  }
+
+  seek(params: Params<'fs.seek'>): Result<'fs.seek'> {
+    const handle = this.handle(params.fd);
+    const base = params.whence === 'set' ? 0 : params.whence === 'cur' ? handle.position : fs.fstatSync(params.fd).size;
+    const position = base + params.offset;
+    if (position < 0) throw new RemoteError('EINVAL', `seek to ${position} is before the start of the file`);
+    handle.position = position;
+    return { position };
+  }
+
+  fstat(params: Params<'fs.fstat'>): Result<'fs.fstat'> {
+    this.handle(params.fd);
+    return { stat: toStat(fs.fstatSync(params.fd)) };
+  }
+
+  stat(params: Params<'fs.stat'>): Result<'fs.stat'> {
+    return this.withPath(params.path, O_PATH | (params.follow ? 0 : O_NOFOLLOW), (fd) => ({ stat: toStat(fs.fstatSync(fd)) }));
+  }
+
+  readdir(params: Params<'fs.readdir'>): Result<'fs.readdir'> {
+    return this.withPath(params.path, O_RDONLY | O_DIRECTORY, (fd) => ({
+      entries: fs.readdirSync(`/proc/self/fd/${fd}`, { withFileTypes: true }).map((entry) => ({
+        name: entry.name,
+        type: entry.isFile() ? 'file' : entry.isDirectory() ? 'dir' : entry.isSymbolicLink() ? 'link' : 'other',
+      })),
+    }));
+  }
+
+  readlink(params: Params<'fs.readlink'>): Result<'fs.readlink'> {
+    return this.withPath(params.path, O_PATH | O_NOFOLLOW, (fd) => ({ target: native.readlinkFd(fd) }));
+  }
+
+  access(params: Params<'fs.access'>): Result<'fs.access'> {
+    return this.withPath(params.path, O_PATH, (fd) => {
+      fs.accessSync(`/proc/self/fd/${fd}`, params.mode);
+      return {};
+    });
+  }
+
+  close(params: Params<'fs.close'>): Result<'fs.close'> {
+    this.handle(params.fd);
+    this.handles.delete(params.fd);
+    fs.closeSync(params.fd);
+    return {};
+  }
+
+  closeAll(): void {
+    for (const fd of this.handles.keys()) fs.closeSync(fd);
+    this.handles.clear();
+  }
+
+  private withPath<T>(path: string, flags: number, use: (fd: number) => T): T {
+    const fd = this.openPath(path, flags, 0);
+    try {
+      return use(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  private openPath(path: string, flags: number, mode: number): number {
+    if (this.root instanceof Error) throw new RemoteError('ENOENT', this.root.message);
+    return native.openInRoot(this.root, beneathRoot(path), flags, mode);
+  }
+
+  private handle(fd: number): Handle {
+    const handle = this.handles.get(fd);
+    if (!handle) throw new RemoteError('EBADF', `fd ${fd} is not open in this session`);
+    return handle;
+  }
+}
+
+function toStat(s: fs.Stats): Stat {
+  return {
+    dev: s.dev,
+    ino: s.ino,
+    mode: s.mode,
+    nlink: s.nlink,
+    uid: s.uid,
+    gid: s.gid,
+    rdev: s.rdev,
+    size: s.size,
+    blksize: s.blksize,
+    blocks: s.blocks,
+    atimeMs: s.atimeMs,
+    mtimeMs: s.mtimeMs,
+    ctimeMs: s.ctimeMs,
+  };
+}

@@ -1,0 +1,189 @@
+/**
+ * One intercepted port: a listener that receives the connections iptables REDIRECTs to it,
+ * and decides per connection (or, with HTTP filters, per request) where the bytes go:
+ * to a stealing session, to the app with copies for mirroring sessions, or to the app alone.
+ */
+import http from 'node:http';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import httpProxy from 'http-proxy';
+import type { Event, HttpFilter } from '../../protocol/messages';
+import type { MuxStream } from '../../protocol/stream';
+import type { Logger } from '../log';
+import { native } from '../native';
+import { join } from '../pipe';
+import type { RequestMatcher } from './filter';
+
+export type IncomingMeta = Omit<Event<'incoming'>, 'stream'>;
+
+/** A session, as incoming traffic sees it. */
+export interface IncomingSink {
+  readonly id: string;
+  /** A new stream announced to the client, or undefined when the session is gone. */
+  openIncoming(meta: IncomingMeta): MuxStream | undefined;
+  notice(level: 'info' | 'warn', message: string): void;
+}
+
+export interface Subscription {
+  sink: IncomingSink;
+  mode: 'steal' | 'mirror';
+  filter?: HttpFilter;
+  matches?: RequestMatcher;
+}
+
+type Address = { address: string; port: number };
+
+export class PortInterceptor {
+  readonly subscriptions: Subscription[] = [];
+  private readonly server: net.Server;
+  private readonly http: http.Server;
+  private readonly proxy = httpProxy.createProxyServer({ xfwd: false });
+  private readonly appAgent = new http.Agent({ keepAlive: true });
+  private readonly destinations = new WeakMap<net.Socket, Address>();
+
+  constructor(
+    readonly port: number,
+    private readonly log: Logger,
+  ) {
+    this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
+    this.http = http.createServer({ keepAliveTimeout: 60_000 });
+    this.http.on('request', (req, res) => this.routeRequest(req, res));
+    this.http.on('upgrade', (req, socket, head) => this.routeUpgrade(req, socket as net.Socket, head));
+    this.http.on('clientError', (_error, socket) => socket.destroy());
+    this.proxy.on('error', (error, _req, res) => {
+      this.log.debug('proxied request failed', { port, error: error.message });
+      if (res instanceof http.ServerResponse) {
+        if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain', connection: 'close' });
+        res.end(`mirrord: ${error.message}\n`);
+      } else {
+        res.destroy();
+      }
+    });
+  }
+
+  /** Opens the listener; returns its port, the REDIRECT target. */
+  async listen(): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(0, '0.0.0.0', () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    return (this.server.address() as net.AddressInfo).port;
+  }
+
+  /** Stops accepting; connections already here keep flowing until they end. */
+  close(): void {
+    this.server.close();
+    this.http.close();
+  }
+
+  private accept(socket: net.Socket): void {
+    socket.on('error', () => undefined);
+    const local = this.originalDestination(socket);
+    const remote = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
+    const meta = { port: this.port, remote, local };
+    const thief = this.subscriptions.find((s) => s.mode === 'steal' && !s.matches);
+    if (thief) {
+      const stream = thief.sink.openIncoming({ ...meta, mode: 'steal', kind: 'connection' });
+      if (stream) return join(socket, stream);
+    } else if (this.subscriptions.some((s) => s.mode === 'steal')) {
+      this.destinations.set(socket, local);
+      this.http.emit('connection', socket);
+      return;
+    }
+    this.passThrough(socket, local, meta);
+  }
+
+  /** To the app, unchanged; mirroring sessions get a copy of what the client sends. */
+  private passThrough(socket: net.Socket, app: Address, meta: Omit<IncomingMeta, 'mode' | 'kind'>): void {
+    const upstream = net.connect({ host: app.address, port: app.port, allowHalfOpen: true, noDelay: true });
+    join(socket, upstream);
+    const copies = this.subscriptions
+      .filter((s) => s.mode === 'mirror')
+      .map((s) => ({ sink: s.sink, stream: s.sink.openIncoming({ ...meta, mode: 'mirror', kind: 'connection' }) }))
+      .filter((copy): copy is { sink: IncomingSink; stream: MuxStream } => copy.stream !== undefined);
+    if (!copies.length) return;
+    for (const { stream } of copies) {
+      stream.on('error', () => undefined);
+      stream.resume(); // the local process's answers to a mirrored connection are dropped
+    }
+    socket.on('data', (chunk: Buffer) => {
+      for (const copy of copies) {
+        if (copy.stream.destroyed) continue;
+        // Never wait for a slow laptop: a copy that can't take the bytes now is cut off.
+        if (copy.stream.writableCredit >= chunk.length) copy.stream.write(chunk);
+        else {
+          copy.stream.destroy(new Error('mirror copy dropped: the client fell behind'));
+          copy.sink.notice('warn', `a mirrored connection on port ${this.port} was cut off because this client could not keep up`);
+        }
+      }
+    });
+    socket.once('end', () => copies.forEach(({ stream }) => stream.end()));
+    socket.once('close', () => copies.forEach(({ stream }) => stream.writableEnded || stream.destroy()));
+  }
+
+  private routeRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const thief = this.thiefOf(req);
+    if (thief) this.proxy.web(req, res, { target: 'http://mirrord-session', agent: thief });
+    else this.proxy.web(req, res, { target: this.appUrl(req), agent: this.appAgent });
+  }
+
+  private routeUpgrade(req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
+    socket.on('error', () => undefined);
+    const thief = this.thiefOf(req);
+    if (thief) this.proxy.ws(req, socket, head, { target: 'http://mirrord-session', agent: thief });
+    else this.proxy.ws(req, socket, head, { target: this.appUrl(req) });
+  }
+
+  /** An agent whose one connection is a new stream to the matching session, if any. */
+  private thiefOf(req: http.IncomingMessage): http.Agent | undefined {
+    const subscription = this.subscriptions.find((s) => s.mode === 'steal' && s.matches?.(req));
+    if (!subscription) return undefined;
+    const socket = req.socket;
+    const meta: IncomingMeta = {
+      port: this.port,
+      mode: 'steal',
+      kind: 'request',
+      remote: { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 },
+      local: this.destinations.get(socket) ?? { address: socket.localAddress ?? '', port: this.port },
+      request: { method: req.method ?? '', path: req.url ?? '' },
+    };
+    return new StreamAgent(() => subscription.sink.openIncoming(meta));
+  }
+
+  private appUrl(req: http.IncomingMessage): string {
+    const app = this.destinations.get(req.socket) ?? { address: '127.0.0.1', port: this.port };
+    return `http://${net.isIPv6(app.address) ? `[${app.address}]` : app.address}:${app.port}`;
+  }
+
+  private originalDestination(socket: net.Socket): Address {
+    const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    try {
+      if (fd !== undefined && fd >= 0) {
+        const { address, port } = native.originalDestination(fd);
+        return { address, port };
+      }
+    } catch (error) {
+      this.log.debug('no original destination; assuming the intercepted port', { error: (error as Error).message });
+    }
+    return { address: socket.localAddress ?? '127.0.0.1', port: this.port };
+  }
+}
+
+/** An http.Agent that connects through one session stream (and never reuses it). */
+class StreamAgent extends http.Agent {
+  constructor(private readonly open: () => MuxStream | undefined) {
+    super({ keepAlive: false });
+  }
+
+  override createConnection(
+    _options: http.ClientRequestArgs,
+    callback?: (error: Error | null, stream: Duplex) => void,
+  ): Duplex | undefined {
+    const stream = this.open();
+    if (!stream) callback?.(new Error('the stealing session has ended'), undefined as unknown as Duplex);
+    return stream;
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * The sidecar's nat rules: one chain, jumped to from PREROUTING, holding one REDIRECT per
+ * subscribed port. The chain exists only while some port is subscribed, so a pod without a
+ * session has no rules at all. Commands are serialised: iptables takes a lock, but our
+ * check-then-act sequences must not interleave.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { Logger } from '../log';
+
+const run = promisify(execFile);
+
+export class Iptables {
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly redirects = new Map<number, number>();
+
+  constructor(
+    readonly chain: string,
+    private readonly log: Logger,
+    private readonly binary = process.env.MIRRORD_IPTABLES || 'iptables',
+  ) {}
+
+  /** Removes whatever a previous, crashed sidecar left: the jump and the chain. */
+  removeStale(): Promise<void> {
+    return this.serial(() => this.dropChain());
+  }
+
+  /** Sends new TCP connections for `port` to `toPort` on the receiving address. */
+  redirect(port: number, toPort: number): Promise<void> {
+    return this.serial(async () => {
+      if (this.redirects.size === 0) await this.createChain();
+      await this.nat('-A', this.chain, ...ruleFor(port, toPort));
+      this.redirects.set(port, toPort);
+      this.log.info('redirect added', { port, toPort });
+    });
+  }
+
+  /** Stops redirecting `port`; the chain goes when its last rule does. */
+  unredirect(port: number): Promise<void> {
+    return this.serial(async () => {
+      const toPort = this.redirects.get(port);
+      if (toPort === undefined) return;
+      this.redirects.delete(port);
+      try {
+        await this.nat('-D', this.chain, ...ruleFor(port, toPort));
+      } finally {
+        if (this.redirects.size === 0) await this.dropChain();
+      }
+      this.log.info('redirect removed', { port });
+    });
+  }
+
+  /** Removes every rule of ours (shutdown). */
+  removeAll(): Promise<void> {
+    return this.serial(async () => {
+      this.redirects.clear();
+      await this.dropChain();
+    });
+  }
+
+  private async createChain(): Promise<void> {
+    await this.nat('-N', this.chain).catch((error: Error) => {
+      if (!/exists/i.test(error.message)) throw error;
+    });
+    await this.nat('-F', this.chain);
+    if (!(await this.succeeds('-C', 'PREROUTING', '-j', this.chain))) {
+      await this.nat('-I', 'PREROUTING', '1', '-j', this.chain);
+    }
+  }
+
+  private async dropChain(): Promise<void> {
+    while (await this.succeeds('-D', 'PREROUTING', '-j', this.chain)) {
+      /* a jump can appear more than once after crashes; remove them all */
+    }
+    if (await this.succeeds('-F', this.chain)) await this.nat('-X', this.chain);
+  }
+
+  private async succeeds(...args: string[]): Promise<boolean> {
+    try {
+      await this.nat(...args);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private async nat(...args: string[]): Promise<void> {
+    try {
+      await run(this.binary, ['-w', '5', '-t', 'nat', ...args]);
+    } catch (error) {
+      const stderr = ((error as { stderr?: string }).stderr ?? '').trim();
+      throw new Error(`${this.binary} -t nat ${args.join(' ')} failed: ${stderr || (error as Error).message}`);
+    }
+  }
+
+  private serial<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(task, task);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+}
+
+function ruleFor(port: number, toPort: number): string[] {
+  return ['-p', 'tcp', '--dport', String(port), '-j', 'REDIRECT', '--to-ports', String(toPort)];
+}

@@ -1,0 +1,10 @@
+/** The sidecar's native addon (built by node-gyp at `npm install`). */
+import { packagePath } from '../package-root';
+
+export interface SidecarNative {
+  originalDestination(fd: number): { address: string; port: number; family: 4 | 6 };
+  openInRoot(rootFd: number, path: string, flags: number, mode: number): number;
+  readlinkFd(fd: number): string;
+}
+
+export const native = require(packagePath('build/Release/sidecar_native.node')) as SidecarNative;

@@ -1,0 +1,105 @@
+// System calls Node doesn't expose, for the sidecar: the original destination of a
+// REDIRECTed connection, and path resolution confined to a root directory.
+#include <napi.h>
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <fcntl.h>
+#include <linux/netfilter_ipv4.h>
+#include <linux/netfilter_ipv6/ip6_tables.h>
+#include <linux/openat2.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace {
+
+Napi::Value ErrnoError(Napi::Env env, int err, const char* syscall) {
+  Napi::Error error = Napi::Error::New(env, std::string(syscall) + ": " + strerror(err));
+  error.Set("errno", Napi::Number::New(env, err));
+  error.Set("code", Napi::String::New(env, strerrorname_np(err) ? strerrorname_np(err) : "EIO"));
+  error.Set("syscall", Napi::String::New(env, syscall));
+  error.ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+// originalDestination(fd) -> { address, port, family }
+Napi::Value OriginalDestination(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "originalDestination(fd: number)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  sockaddr_storage addr{};
+  socklen_t len = sizeof(addr);
+  char text[INET6_ADDRSTRLEN] = {0};
+  int port = 0;
+  int family = 4;
+  if (getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, &addr, &len) == 0) {
+    auto* in = reinterpret_cast<sockaddr_in*>(&addr);
+    inet_ntop(AF_INET, &in->sin_addr, text, sizeof(text));
+    port = ntohs(in->sin_port);
+  } else {
+    len = sizeof(addr);
+    if (getsockopt(fd, SOL_IPV6, IP6T_SO_ORIGINAL_DST, &addr, &len) != 0) {
+      return ErrnoError(env, errno, "getsockopt(SO_ORIGINAL_DST)");
+    }
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&addr);
+    inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof(text));
+    port = ntohs(in6->sin6_port);
+    family = 6;
+  }
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("address", Napi::String::New(env, text));
+  result.Set("port", Napi::Number::New(env, port));
+  result.Set("family", Napi::Number::New(env, family));
+  return result;
+}
+
+// openInRoot(rootFd, path, flags, mode) -> fd. The kernel resolves `path` as if rootFd were
+// "/": absolute symlinks and ".." stay inside it, and /proc magic links are refused.
+Napi::Value OpenInRoot(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsNumber() || !info[1].IsString() || !info[2].IsNumber() || !info[3].IsNumber()) {
+    Napi::TypeError::New(env, "openInRoot(rootFd: number, path: string, flags: number, mode: number)")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int root = info[0].As<Napi::Number>().Int32Value();
+  std::string path = info[1].As<Napi::String>().Utf8Value();
+  open_how how{};
+  how.flags = static_cast<uint64_t>(info[2].As<Napi::Number>().Int64Value()) | O_CLOEXEC;
+  how.mode = (how.flags & (O_CREAT | O_TMPFILE)) ? info[3].As<Napi::Number>().Uint32Value() : 0;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  long fd = syscall(SYS_openat2, root, path.c_str(), &how, sizeof(how));
+  if (fd < 0) return ErrnoError(env, errno, "openat2");
+  return Napi::Number::New(env, static_cast<double>(fd));
+}
+
+// readlinkFd(fd) -> target of the symlink opened with O_PATH | O_NOFOLLOW.
+Napi::Value ReadlinkFd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "readlinkFd(fd: number)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  char buf[PATH_MAX];
+  ssize_t n = readlinkat(info[0].As<Napi::Number>().Int32Value(), "", buf, sizeof(buf));
+  if (n < 0) return ErrnoError(env, errno, "readlinkat");
+  return Napi::String::New(env, buf, static_cast<size_t>(n));
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("originalDestination", Napi::Function::New(env, OriginalDestination));
+  exports.Set("openInRoot", Napi::Function::New(env, OpenInRoot));
+  exports.Set("readlinkFd", Napi::Function::New(env, ReadlinkFd));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(sidecar_native, Init)

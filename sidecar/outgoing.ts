@@ -1,0 +1,50 @@
+/** Outgoing connections made from the pod's network namespace on the client's behalf. */
+import dgram from 'node:dgram';
+import { lookup } from 'node:dns/promises';
+import net from 'node:net';
+import type { Params, Result } from '../protocol/messages';
+import type { MuxStream } from '../protocol/stream';
+import { join } from './pipe';
+
+/** Connects TCP and joins it to `stream`; resolves once the connection is up. */
+export function connectTcp(params: Params<'connect'>, stream: MuxStream): Promise<Result<'connect'>> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: params.host, port: params.port, allowHalfOpen: true, noDelay: true });
+    socket.once('error', reject);
+    socket.once('connect', () => {
+      socket.off('error', reject);
+      join(socket, stream);
+      resolve({
+        local: { address: socket.localAddress ?? '', port: socket.localPort ?? 0 },
+        remote: { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 },
+      });
+    });
+  });
+}
+
+/**
+ * A connected UDP socket: each DATA frame on `stream` is one datagram out, each datagram in
+ * is one DATA frame back. Datagrams that find no flow-control credit are dropped, as UDP may.
+ */
+export async function connectUdp(params: Params<'connect'>, stream: MuxStream): Promise<Result<'connect'>> {
+  const { address, family } = await lookup(params.host, { verbatim: true });
+  const socket = dgram.createSocket(family === 6 ? 'udp6' : 'udp4');
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.connect(params.port, address, () => {
+      socket.off('error', reject);
+      resolve();
+    });
+  });
+  socket.on('error', () => stream.destroy());
+  socket.on('message', (datagram) => {
+    if (stream.writableCredit >= datagram.length) stream.write(datagram);
+  });
+  stream.on('data', (datagram: Buffer) => socket.send(datagram));
+  stream.on('error', () => undefined);
+  stream.once('close', () => socket.close());
+  stream.once('end', () => stream.end());
+  const local = socket.address();
+  const remote = socket.remoteAddress();
+  return { local: { address: local.address, port: local.port }, remote: { address: remote.address, port: remote.port } };
+}

@@ -1,0 +1,19 @@
+/** Joins two byte streams both ways, keeping half-closes, and tears both down on an abort. */
+import type { Duplex } from 'node:stream';
+
+export function join(a: Duplex, b: Duplex): void {
+  a.pipe(b);
+  b.pipe(a);
+  abortTogether(a, b);
+  abortTogether(b, a);
+}
+
+/** When `from` ends abnormally (error, reset, destroyed before its end), `to` is destroyed too. */
+export function abortTogether(from: Duplex, to: Duplex): void {
+  from.on('error', () => {
+    /* surfaces as an abnormal close below */
+  });
+  from.once('close', () => {
+    if (from.errored || !from.readableEnded) to.destroy();
+  });
+}

@@ -1,0 +1,167 @@
+/**
+ * One attached client: its handshake, its requests, and everything it holds (subscriptions,
+ * streams, files), all released when the WebSocket closes, drops, or stops answering pings.
+ */
+import { randomUUID } from 'node:crypto';
+import { CloseCode, ErrorCode, RemoteError } from '../protocol/errors';
+import { describeIssues, isRequestType, requests, type Params, type RequestType, type Result } from '../protocol/messages';
+import type { IncomingRequest, Peer } from '../protocol/peer';
+import type { MuxStream } from '../protocol/stream';
+import { incompatibility, PROTOCOL_VERSION } from '../protocol/version';
+import type { SidecarConfig } from './config';
+import { resolve } from './dns';
+import { Files } from './files';
+import type { IncomingMeta, IncomingSink } from './incoming/interceptor';
+import type { IncomingRegistry } from './incoming/registry';
+import type { Logger } from './log';
+import { connectTcp, connectUdp } from './outgoing';
+import { SIDECAR_VERSION } from './version';
+
+export interface SessionContext {
+  config: SidecarConfig;
+  incoming: IncomingRegistry;
+  rootFd: number | Error;
+  log: Logger;
+  /** Every live session, for `sessions` listings. */
+  sessions(): Session[];
+}
+
+type Answer = { result: unknown; attachment?: Buffer };
+type Handler<T extends RequestType> = (params: Params<T>, attachment?: Buffer) => Promise<Answer> | Answer;
+
+export class Session implements IncomingSink {
+  readonly id = randomUUID().slice(0, 8);
+  readonly since = new Date();
+  client = '';
+  private started = false;
+  private readonly files: Files;
+  private readonly log: Logger;
+  readonly ended: Promise<void>;
+
+  constructor(
+    private readonly peer: Peer,
+    private readonly context: SessionContext,
+  ) {
+    this.log = context.log.child({ session: this.id });
+    this.files = new Files(context.rootFd);
+    peer.on('request', (request) => void this.handle(request));
+    this.ended = new Promise((done) =>
+      peer.on('close', (code, reason) => {
+        this.log.info('session ended', { code, reason });
+        this.files.closeAll();
+        void context.incoming.release(this).finally(done);
+      }),
+    );
+  }
+
+  openIncoming(meta: IncomingMeta): MuxStream | undefined {
+    if (!this.peer.isOpen) return undefined;
+    const stream = this.peer.openStream();
+    this.peer.emitEvent('incoming', { ...meta, stream: stream.id });
+    this.log.debug('incoming', { ...meta, stream: stream.id });
+    return stream;
+  }
+
+  notice(level: 'info' | 'warn', message: string): void {
+    if (this.peer.isOpen) this.peer.emitEvent('notice', { level, message });
+  }
+
+  /** Ends the session from the sidecar's side (shutdown, `sessions kill`). */
+  end(code: number, reason: string): void {
+    this.peer.fail(ErrorCode.Protocol, reason, code);
+  }
+
+  private async handle(request: IncomingRequest): Promise<void> {
+    const { id, method } = request;
+    if (!isRequestType(method)) return this.refuse(id, method, ErrorCode.Invalid, `unknown request "${method}"`);
+    if (!this.started && method !== 'hello') {
+      this.peer.fail(ErrorCode.Protocol, `the first request must be hello, not ${method}`, CloseCode.Protocol);
+      return;
+    }
+    const checked = requests[method].params.safeParse(request.params);
+    if (!checked.success) return this.refuse(id, method, ErrorCode.Invalid, `invalid ${method}: ${describeIssues(checked.error)}`);
+    try {
+      const handler = this.handlers[method] as Handler<typeof method>;
+      const answer = await handler(checked.data as never, request.attachment);
+      this.peer.reply(id, answer.result, answer.attachment);
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      const known = typeof code === 'string' && /^E[A-Z0-9_]+$/.test(code);
+      if (!known) this.log.error('request failed', { method, error: (error as Error).stack });
+      this.refuse(id, method, known ? code : ErrorCode.Internal, (error as Error).message);
+    }
+  }
+
+  private refuse(id: number, method: string, code: string, message: string): void {
+    this.log.warn(`refused ${method}: ${message}`, { code });
+    this.peer.replyError(id, code, message);
+  }
+
+  private readonly handlers: { [T in RequestType]: Handler<T> } = {
+    hello: (params) => {
+      if (this.started) throw new RemoteError(ErrorCode.Invalid, 'hello was already sent');
+      const why = incompatibility(params.version);
+      if (why) {
+        this.log.warn(`refused hello: ${why}`);
+        this.peer.fail(ErrorCode.Version, why, CloseCode.Version);
+        throw new RemoteError(ErrorCode.Version, why);
+      }
+      this.started = true;
+      this.client = params.client ?? '';
+      const { config } = this.context;
+      this.log.info('session started', { client: this.client, version: params.version });
+      const result: Result<'hello'> = {
+        sessionId: this.id,
+        protocolVersion: PROTOCOL_VERSION,
+        sidecarVersion: SIDECAR_VERSION,
+        pod: config.pod,
+        appRoot: config.appRoot,
+        mounts: config.appMounts,
+      };
+      return { result };
+    },
+    subscribe: async ({ port, mode, filter }) => {
+      await this.context.incoming.subscribe(this, port, mode, filter);
+      this.log.info('subscribed', { port, mode, filter });
+      return { result: { port } };
+    },
+    unsubscribe: async ({ port }) => {
+      if (!(await this.context.incoming.unsubscribe(this, port))) {
+        throw new RemoteError(ErrorCode.Invalid, `port ${port} is not subscribed by this session`);
+      }
+      return { result: {} };
+    },
+    connect: async (params) => {
+      const stream = this.peer.adoptStream(params.stream);
+      try {
+        const result = await (params.protocol === 'tcp' ? connectTcp(params, stream) : connectUdp(params, stream));
+        return { result };
+      } catch (error) {
+        stream.destroy();
+        throw error;
+      }
+    },
+    resolve: async (params) => ({ result: await resolve(params) }),
+    env: () => ({ result: { env: this.context.config.appEnv } }),
+    sessions: () => ({
+      result: {
+        sessions: this.context.sessions().map((session) => ({
+          id: session.id,
+          client: session.client,
+          since: session.since.toISOString(),
+          subscriptions: this.context.incoming.subscriptionsOf(session),
+        })),
+      },
+    }),
+    'fs.open': (params) => ({ result: this.files.open(params) }),
+    'fs.read': (params) => this.files.read(params),
+    'fs.write': async (params, data) => ({ result: await this.files.write(params, data) }),
+    'fs.seek': (params) => ({ result: this.files.seek(params) }),
+    'fs.stat': (params) => ({ result: this.files.stat(params) }),
+    'fs.fstat': (params) => ({ result: this.files.fstat(params) }),
+    'fs.readdir': (params) => ({ result: this.files.readdir(params) }),
+    'fs.readlink': (params) => ({ result: this.files.readlink(params) }),
+    'fs.access': (params) => ({ result: this.files.access(params) }),
+    'fs.close': (params) => ({ result: this.files.close(params) }),
+  };
+}
