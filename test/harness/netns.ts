@@ -1,0 +1,130 @@
+/**
+ * A pod made of network namespaces, for integration tests:
+ *
+ *   workload (198.18.0.2) ──veth── pod (198.18.0.1 | 198.18.1.1) ──veth── service (198.18.1.2)
+ *
+ * The pod holds the app and the sidecar; the workload plays another workload in the cluster
+ * that calls the pod; the service is reachable from the pod only (the workload and the host
+ * have no route to it). The pod gets its own /etc/hosts and /etc/resolv.conf through
+ * /etc/netns/<pod>/, so `db.internal` resolves inside it and nowhere else. The host namespace
+ * gets an `unreachable` route for 198.18.0.0/15 so a failed interception errors at once.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { run } from './run';
+
+export const TEST_RANGE = '198.18.0.0/15';
+export const POD_IP = '198.18.0.1';
+export const WORKLOAD_IP = '198.18.0.2';
+export const POD_SERVICE_SIDE_IP = '198.18.1.1';
+export const SERVICE_IP = '198.18.1.2';
+export const SERVICE_NAME = 'db.internal';
+
+let counter = 0;
+
+export class PodNet {
+  readonly pod: string;
+  readonly workload: string;
+  readonly service: string;
+  private readonly children = new Set<ChildProcess>();
+
+  private constructor(prefix: string) {
+    this.pod = `${prefix}-pod`;
+    this.workload = `${prefix}-wl`;
+    this.service = `${prefix}-svc`;
+  }
+
+  static async create(): Promise<PodNet> {
+    const net = new PodNet(`mt${process.pid}x${counter++}`);
+    try {
+      await net.setUp();
+    } catch (error) {
+      await net.destroy();
+      throw error;
+    }
+    return net;
+  }
+
+  private async setUp(): Promise<void> {
+    await run('ip', ['route', 'replace', 'unreachable', TEST_RANGE]);
+    for (const ns of [this.pod, this.workload, this.service]) {
+      await run('ip', ['netns', 'add', ns]);
+      await run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+    }
+    await this.link(this.pod, 'eth0', `${POD_IP}/24`, this.workload, 'eth0', `${WORKLOAD_IP}/24`);
+    await this.link(this.pod, 'svc0', `${POD_SERVICE_SIDE_IP}/24`, this.service, 'eth0', `${SERVICE_IP}/24`);
+    const etc = `/etc/netns/${this.pod}`;
+    mkdirSync(etc, { recursive: true });
+    writeFileSync(`${etc}/hosts`, `127.0.0.1 localhost\n${POD_IP} pod\n${SERVICE_IP} ${SERVICE_NAME}\n`);
+    writeFileSync(`${etc}/resolv.conf`, `nameserver ${SERVICE_IP}\noptions timeout:1 attempts:1\n`);
+  }
+
+  private async link(nsA: string, ifA: string, ipA: string, nsB: string, ifB: string, ipB: string): Promise<void> {
+    await run('ip', ['link', 'add', ifA, 'netns', nsA, 'type', 'veth', 'peer', 'name', ifB, 'netns', nsB]);
+    await run('ip', ['-n', nsA, 'addr', 'add', ipA, 'dev', ifA]);
+    await run('ip', ['-n', nsB, 'addr', 'add', ipB, 'dev', ifB]);
+    await run('ip', ['-n', nsA, 'link', 'set', ifA, 'up']);
+    await run('ip', ['-n', nsB, 'link', 'set', ifB, 'up']);
+  }
+
+  /** Runs a command to completion inside a namespace. */
+  exec(ns: string, command: string, args: string[], options?: { input?: string; timeoutMs?: number }) {
+    return run('ip', ['netns', 'exec', ns, command, ...args], options);
+  }
+
+  /** Starts a long-running process inside a namespace; killed by destroy(). */
+  spawn(ns: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+    const child = spawn('ip', ['netns', 'exec', ns, command, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.children.add(child);
+    child.once('exit', () => this.children.delete(child));
+    return child;
+  }
+
+  /** `iptables-save -t nat` inside the pod. */
+  async natRules(): Promise<string> {
+    return (await this.exec(this.pod, 'iptables-save', ['-t', 'nat'])).stdout;
+  }
+
+  async destroy(): Promise<void> {
+    for (const child of this.children) child.kill('SIGKILL');
+    for (const ns of [this.pod, this.workload, this.service]) {
+      const pids = await run('ip', ['netns', 'pids', ns]).catch(() => ({ stdout: '' }));
+      for (const pid of pids.stdout.split(/\s+/).filter(Boolean)) {
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }
+      await run('ip', ['netns', 'del', ns]).catch(() => undefined);
+    }
+    rmSync(`/etc/netns/${this.pod}`, { recursive: true, force: true });
+  }
+}
+
+/** Resolves with the first stderr/stdout line matching `pattern`, or rejects on exit/timeout. */
+export function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs = 10_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const onData = (chunk: Buffer) => {
+      seen += chunk.toString();
+      const line = seen.split('\n').find((l) => pattern.test(l));
+      if (line !== undefined) finish(() => resolve(line));
+    };
+    const onExit = (code: number | null) => finish(() => reject(new Error(`process exited (${code}) before printing ${pattern}:\n${seen}`)));
+    const timer = setTimeout(() => finish(() => reject(new Error(`timed out waiting for ${pattern}:\n${seen}`))), timeoutMs);
+    const finish = (done: () => void) => {
+      clearTimeout(timer);
+      child.stdout?.off('data', onData);
+      child.stderr?.off('data', onData);
+      child.off('exit', onExit);
+      done();
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', onExit);
+  });
+}

@@ -1,0 +1,134 @@
+/**
+ * A test pod: the namespaces of PodNet with the app, the pod-only service and the real
+ * sidecar running in them, and a files root standing in for the app's volumes.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connectThroughCommand } from '../../cli/transport/command';
+import { Client, type ClientOptions } from '../../protocol/client';
+import { PodNet, POD_IP, waitForOutput } from './netns';
+
+export const APP_PORT = 8080;
+export const AGENT_PORT = 61234;
+const root = join(__dirname, '..', '..');
+
+export interface HttpAnswer {
+  status: number;
+  /** The raw response (status line, headers, body) as the client received it. */
+  raw: string;
+  body: string;
+}
+
+export class TestPod {
+  sidecar!: ChildProcess;
+  sidecarLog = '';
+  private readonly clients = new Set<Client>();
+  private constructor(
+    readonly net: PodNet,
+    readonly appRoot: string,
+  ) {}
+
+  static async start(env: NodeJS.ProcessEnv = {}): Promise<TestPod> {
+    const podNet = await PodNet.create();
+    const appRoot = mkdtempSync(join(tmpdir(), 'mirrord-approot-'));
+    const pod = new TestPod(podNet, appRoot);
+    try {
+      mkdirSync(join(appRoot, 'etc/config'), { recursive: true });
+      writeFileSync(join(appRoot, 'etc/config/app.yaml'), 'greeting: hello from the pod\n');
+      symlinkSync('/etc/hostname', join(appRoot, 'etc/config/escape-absolute'));
+      symlinkSync('../../../../../../etc/hostname', join(appRoot, 'etc/config/escape-relative'));
+      const app = podNet.spawn(podNet.pod, process.execPath, [join(root, 'test/fixtures/app.js')], { PORT: String(APP_PORT) });
+      const service = podNet.spawn(podNet.service, process.execPath, [join(root, 'test/fixtures/service.js')]);
+      await Promise.all([waitForOutput(app, /app listening/), waitForOutput(service, /service listening/)]);
+      await pod.startSidecar(env);
+    } catch (error) {
+      await pod.stop();
+      throw error;
+    }
+    return pod;
+  }
+
+  async startSidecar(env: NodeJS.ProcessEnv = {}): Promise<void> {
+    this.sidecar = this.net.spawn(this.net.pod, process.execPath, [join(root, 'dist/sidecar/main.js')], {
+      MIRRORD_AGENT_PORT: String(AGENT_PORT),
+      MIRRORD_APP_ROOT: this.appRoot,
+      MIRRORD_APP_MOUNTS: '/etc/config',
+      MIRRORD_APP_ENV_GREETING: 'hello from the pod',
+      MIRRORD_APP_ENV_DATABASE_URL: 'postgres://db.internal:5432/app',
+      MIRRORD_POD_NAME: 'test-pod',
+      MIRRORD_POD_NAMESPACE: 'default',
+      MIRRORD_POD_IP: POD_IP,
+      MIRRORD_HEARTBEAT_MS: '500',
+      MIRRORD_LOG_LEVEL: 'debug',
+      ...env,
+    });
+    this.sidecar.stderr?.on('data', (chunk: Buffer) => (this.sidecarLog += chunk.toString()));
+    await waitForOutput(this.sidecar, /sidecar listening/);
+  }
+
+  /** The agent command a client (or the CLI's --agent-cmd) uses to reach this sidecar. */
+  get agentCommand(): string {
+    return `ip netns exec ${this.net.pod} socat - TCP:127.0.0.1:${AGENT_PORT}`;
+  }
+
+  /** A session over the agent command, as the CLI would open it. */
+  async connect(options: ClientOptions = {}): Promise<Client> {
+    const client = await Client.start(connectThroughCommand(this.agentCommand).socket, { client: 'integration test', ...options });
+    this.clients.add(client);
+    return client;
+  }
+
+  /** Closes every session the test opened and waits until the pod has no rules of ours. */
+  async closeClients(): Promise<void> {
+    for (const client of this.clients) client.close();
+    await Promise.all([...this.clients].map((client) => client.closed()));
+    this.clients.clear();
+  }
+
+  /** An HTTP request from the other workload to the pod's app port. */
+  async request(path: string, headers: Record<string, string> = {}, extra: string[] = []): Promise<HttpAnswer> {
+    const args = ['-sS', '-i', '--max-time', '10', ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), ...extra, `http://${POD_IP}:${APP_PORT}${path}`];
+    const { stdout } = await this.net.exec(this.net.workload, 'curl', args);
+    const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(stdout)?.[1] ?? 0);
+    return { status, raw: stdout, body: stdout.split('\r\n\r\n').slice(1).join('\r\n\r\n') };
+  }
+
+  async stop(): Promise<void> {
+    await this.net.destroy();
+    rmSync(this.appRoot, { recursive: true, force: true });
+  }
+}
+
+/** The "local process" of a test: an HTTP server on this machine answering `local ...`. */
+export async function startLocalServer(): Promise<{ port: number; requests: string[]; close(): void }> {
+  const requests: string[] = [];
+  const server = http.createServer((req, res) => {
+    let size = 0;
+    req.on('data', (chunk: Buffer) => (size += chunk.length));
+    req.on('end', () => {
+      requests.push(`${req.method} ${req.url}`);
+      res.setHeader('x-served-by', 'local');
+      res.end(`local ${req.method} ${req.url} body=${size}\n`);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as net.AddressInfo).port, requests, close: () => server.close() };
+}
+
+/** Hands every incoming stream of `client` to a local port, as the CLI's proxy does. */
+export function forwardIncoming(client: Client, localPort: number): void {
+  client.onIncoming(({ socket }) => {
+    const local = net.connect({ host: '127.0.0.1', port: localPort, allowHalfOpen: true });
+    socket.pipe(local).pipe(socket);
+    const abort = () => {
+      socket.destroy();
+      local.destroy();
+    };
+    socket.on('error', abort);
+    local.on('error', abort);
+  });
+}
