@@ -44,6 +44,8 @@ export class PortInterceptor {
   constructor(
     readonly port: number,
     private readonly log: Logger,
+    /** Told of every redirected connection, so NAT state outlives the rule while it flows. */
+    private readonly track: (socket: net.Socket) => void,
   ) {
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
     this.http = http.createServer({ keepAliveTimeout: 60_000 });
@@ -81,6 +83,7 @@ export class PortInterceptor {
 
   private accept(socket: net.Socket): void {
     socket.on('error', () => undefined);
+    this.track(socket);
     const local = this.originalDestination(socket);
     const remote = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
     const meta = { port: this.port, remote, local };

@@ -1,8 +1,17 @@
 /**
  * The sidecar's nat rules: one chain, jumped to from PREROUTING, holding one REDIRECT per
- * subscribed port. The chain exists only while some port is subscribed, so a pod without a
- * session has no rules at all. Commands are serialised: iptables takes a lock, but our
- * check-then-act sequences must not interleave.
+ * subscribed port. The chain exists only while some port is subscribed or some redirected
+ * connection is still open, so a pod without a session has no rules at all.
+ *
+ * Why wait for the connections: connections redirected earlier still need the kernel to
+ * translate each of their packets (a mirrored upload, a keep-alive connection of a filtered
+ * steal). That translation runs only while some rule in the namespace uses conntrack; in a
+ * pod, ours are usually the only ones, and deleting the last REDIRECT would unhook conntrack
+ * and reset those connections. So the chain always starts with a no-op rule that uses
+ * conntrack (KEEPER), and stays until the last redirected connection has closed.
+ *
+ * Commands are serialised: iptables takes a lock, but our check-then-act sequences must not
+ * interleave.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -13,6 +22,8 @@ const run = promisify(execFile);
 export class Iptables {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly redirects = new Map<number, number>();
+  private liveConnections = 0;
+  private chainExists = false;
 
   constructor(
     readonly chain: string,
@@ -25,10 +36,19 @@ export class Iptables {
     return this.serial(() => this.dropChain());
   }
 
+  /** Keeps the chain (and so the kernel's NAT state) alive until `connection` closes. */
+  track(connection: { once(event: 'close', listener: () => void): unknown }): void {
+    this.liveConnections++;
+    connection.once('close', () => {
+      this.liveConnections--;
+      void this.serial(() => this.dropChainIfIdle()).catch((error: Error) => this.log.error(error.message));
+    });
+  }
+
   /** Sends new TCP connections for `port` to `toPort` on the receiving address. */
   redirect(port: number, toPort: number): Promise<void> {
     return this.serial(async () => {
-      if (this.redirects.size === 0) await this.createChain();
+      if (!this.chainExists) await this.createChain();
       await this.nat('-A', this.chain, ...ruleFor(port, toPort));
       this.redirects.set(port, toPort);
       this.log.info('redirect added', { port, toPort });
@@ -44,7 +64,7 @@ export class Iptables {
       try {
         await this.nat('-D', this.chain, ...ruleFor(port, toPort));
       } finally {
-        if (this.redirects.size === 0) await this.dropChain();
+        await this.dropChainIfIdle();
       }
       this.log.info('redirect removed', { port });
     });
@@ -58,14 +78,20 @@ export class Iptables {
     });
   }
 
+  private async dropChainIfIdle(): Promise<void> {
+    if (this.chainExists && this.redirects.size === 0 && this.liveConnections === 0) await this.dropChain();
+  }
+
   private async createChain(): Promise<void> {
     await this.nat('-N', this.chain).catch((error: Error) => {
       if (!/exists/i.test(error.message)) throw error;
     });
     await this.nat('-F', this.chain);
+    await this.nat('-A', this.chain, ...KEEPER);
     if (!(await this.succeeds('-C', 'PREROUTING', '-j', this.chain))) {
       await this.nat('-I', 'PREROUTING', '1', '-j', this.chain);
     }
+    this.chainExists = true;
   }
 
   private async dropChain(): Promise<void> {
@@ -73,6 +99,8 @@ export class Iptables {
       /* a jump can appear more than once after crashes; remove them all */
     }
     if (await this.succeeds('-F', this.chain)) await this.nat('-X', this.chain);
+    this.chainExists = false;
+    this.log.info('chain removed', { chain: this.chain });
   }
 
   private async succeeds(...args: string[]): Promise<boolean> {
@@ -99,6 +127,9 @@ export class Iptables {
     return result;
   }
 }
+
+/** Matches nothing the nat table sees (it only sees a connection's first packet); holds conntrack. */
+const KEEPER = ['-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'RETURN'];
 
 function ruleFor(port: number, toPort: number): string[] {
   return ['-p', 'tcp', '--dport', String(port), '-j', 'REDIRECT', '--to-ports', String(toPort)];

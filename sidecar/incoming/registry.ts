@@ -69,7 +69,7 @@ export class IncomingRegistry {
   }
 
   private open(port: number): Entry {
-    const interceptor = new PortInterceptor(port, this.log.child({ port }));
+    const interceptor = new PortInterceptor(port, this.log.child({ port }), (socket) => this.iptables.track(socket));
     const ready = interceptor.listen().then(async (toPort) => {
       try {
         await this.iptables.redirect(port, toPort);

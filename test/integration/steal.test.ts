@@ -1,3 +1,4 @@
+import { eventually } from '../harness/eventually';
 import { forwardIncoming, startLocalServer, TestPod, APP_PORT } from '../harness/pod';
 
 jest.setTimeout(60_000);
@@ -107,15 +108,3 @@ describe('steal', () => {
     await client.closed();
   });
 });
-
-export async function eventually(check: () => Promise<void>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}
