@@ -64,8 +64,12 @@ export class Client {
   /** A TCP connection (or connected UDP socket: one DATA frame per datagram) made from the pod. */
   async connect(protocol: 'tcp' | 'udp', host: string, port: number): Promise<{ stream: MuxStream } & Result<'connect'>> {
     const stream = this.peer.openStream();
+    // A refused connect also resets the stream; the rejection below is what reports it.
+    const ignore = () => undefined;
+    stream.on('error', ignore);
     try {
       const { result } = await this.call('connect', { stream: stream.id, protocol, host, port });
+      stream.off('error', ignore);
       return { stream, ...result };
     } catch (error) {
       stream.destroy();
