@@ -2,19 +2,21 @@
  * The agent through a command's stdio, like ssh's ProxyCommand: the command's stdin and
  * stdout carry the WebSocket (e.g. `ip netns exec pod1 socat - TCP:127.0.0.1:61234`).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { Duplex } from 'node:stream';
 import WebSocket from 'ws';
 import { MAX_FRAME } from '../../protocol/frame';
 
 export interface CommandTransport {
   socket: WebSocket;
+  child: ChildProcess;
   /** The command's stderr so far, for error messages. */
   stderr(): string;
 }
 
 export function connectThroughCommand(command: string): CommandTransport {
-  const child = spawn('sh', ['-c', command], { stdio: ['pipe', 'pipe', 'pipe'] });
+  // Its own process group, so that ending the session ends the whole pipeline the shell runs.
+  const child = spawn('sh', ['-c', command], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (text: string) => (stderr = (stderr + text).slice(-4096)));
@@ -31,6 +33,15 @@ export function connectThroughCommand(command: string): CommandTransport {
     }
   });
   child.on('error', (error) => socket.emit('error', new Error(`agent command failed to start: ${error.message}`)));
-  socket.once('close', () => child.kill());
-  return { socket, stderr: () => stderr };
+  socket.once('close', () => signalGroup(child, 'SIGTERM'));
+  return { socket, child, stderr: () => stderr };
+}
+
+/** Sends `signal` to the command and everything it started. */
+export function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    if (child.pid) process.kill(-child.pid, signal);
+  } catch {
+    /* already gone */
+  }
 }

@@ -98,9 +98,12 @@ export class Iptables {
     while (await this.succeeds('-D', 'PREROUTING', '-j', this.chain)) {
       /* a jump can appear more than once after crashes; remove them all */
     }
-    if (await this.succeeds('-F', this.chain)) await this.nat('-X', this.chain);
+    if (await this.succeeds('-S', this.chain)) {
+      await this.nat('-F', this.chain);
+      await this.nat('-X', this.chain);
+      this.log.info('chain removed', { chain: this.chain });
+    }
     this.chainExists = false;
-    this.log.info('chain removed', { chain: this.chain });
   }
 
   private async succeeds(...args: string[]): Promise<boolean> {

@@ -8,8 +8,9 @@ import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connectThroughCommand } from '../../cli/transport/command';
+import { connectThroughCommand, type CommandTransport } from '../../cli/transport/command';
 import { Client, type ClientOptions } from '../../protocol/client';
+import { eventually } from './eventually';
 import { PodNet, POD_IP, waitForOutput } from './netns';
 
 export const APP_PORT = 8080;
@@ -77,9 +78,15 @@ export class TestPod {
 
   /** A session over the agent command, as the CLI would open it. */
   async connect(options: ClientOptions = {}): Promise<Client> {
-    const client = await Client.start(connectThroughCommand(this.agentCommand).socket, { client: 'integration test', ...options });
+    return (await this.connectVia(options)).client;
+  }
+
+  /** A session and the agent command process that carries it. */
+  async connectVia(options: ClientOptions = {}): Promise<{ client: Client; transport: CommandTransport }> {
+    const transport = connectThroughCommand(this.agentCommand);
+    const client = await Client.start(transport.socket, { client: 'integration test', ...options });
     this.clients.add(client);
-    return client;
+    return { client, transport };
   }
 
   /** Closes every session the test opened and waits until the pod has no rules of ours. */
@@ -87,6 +94,9 @@ export class TestPod {
     for (const client of this.clients) client.close();
     await Promise.all([...this.clients].map((client) => client.closed()));
     this.clients.clear();
+    await eventually(async () => {
+      if ((await this.net.natRules()).includes('MIRRORD')) throw new Error(`rules left after the sessions closed:\n${await this.net.natRules()}`);
+    });
   }
 
   /** An HTTP request from the other workload to the pod's app port. */
