@@ -35,6 +35,7 @@ export class PodNet {
   }
 
   static async create(): Promise<PodNet> {
+    if (process.getuid?.() !== 0) throw new Error('the pod harness needs root: it creates network namespaces and iptables rules');
     const net = new PodNet(`mt${process.pid}x${counter++}`);
     try {
       await net.setUp();
