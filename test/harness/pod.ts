@@ -10,12 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectThroughCommand, type CommandTransport } from '../../cli/transport/command';
 import { Client, type ClientOptions } from '../../protocol/client';
+import { packagePath } from '../../sidecar/package-root';
 import { eventually } from './eventually';
 import { PodNet, POD_IP, waitForOutput } from './netns';
 
 export const APP_PORT = 8080;
 export const AGENT_PORT = 61234;
-const root = join(__dirname, '..', '..');
 
 export interface HttpAnswer {
   status: number;
@@ -42,8 +42,8 @@ export class TestPod {
       writeFileSync(join(appRoot, 'etc/config/app.yaml'), 'greeting: hello from the pod\n');
       symlinkSync('/etc/hostname', join(appRoot, 'etc/config/escape-absolute'));
       symlinkSync('../../../../../../etc/hostname', join(appRoot, 'etc/config/escape-relative'));
-      const app = podNet.spawn(podNet.pod, process.execPath, [join(root, 'test/fixtures/app.js')], { PORT: String(APP_PORT) });
-      const service = podNet.spawn(podNet.service, process.execPath, [join(root, 'test/fixtures/service.js')]);
+      const app = podNet.spawn(podNet.pod, process.execPath, [packagePath('test/fixtures/app.js')], { PORT: String(APP_PORT) });
+      const service = podNet.spawn(podNet.service, process.execPath, [packagePath('test/fixtures/service.js')]);
       await Promise.all([waitForOutput(app, /app listening/), waitForOutput(service, /service listening/)]);
       await pod.startSidecar(env);
     } catch (error) {
@@ -54,7 +54,7 @@ export class TestPod {
   }
 
   async startSidecar(env: NodeJS.ProcessEnv = {}): Promise<void> {
-    this.sidecar = this.net.spawn(this.net.pod, process.execPath, [join(root, 'dist/sidecar/main.js')], {
+    this.sidecar = this.net.spawn(this.net.pod, process.execPath, [packagePath('dist/sidecar/main.js')], {
       MIRRORD_AGENT_PORT: String(AGENT_PORT),
       MIRRORD_APP_ROOT: this.appRoot,
       MIRRORD_APP_MOUNTS: '/etc/config',

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs the system packages the sidecar, the pod harness and the native build need
+# (Debian/Ubuntu, as root). Does nothing when they are all present.
+set -euo pipefail
+packages=(iptables iproute2 socat conntrack curl make g++ python3)
+missing=()
+for pkg in "${packages[@]}"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
