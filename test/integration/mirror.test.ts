@@ -1,4 +1,5 @@
-import { APP_PORT, TestPod } from '../harness/pod';
+import { podSuite } from './suite';
+import { APP_PORT } from '../harness/pod';
 import { eventually } from '../harness/eventually';
 import type { Client } from '../../protocol/client';
 
@@ -18,26 +19,18 @@ function collectCopies(client: Client): string[] {
 }
 
 describe('mirror', () => {
-  let pod: TestPod;
-
-  beforeAll(async () => {
-    pod = await TestPod.start();
-  });
-  afterEach(() => pod.closeClients());
-  afterAll(async () => {
-    await pod?.stop();
-  });
+  const suite = podSuite();
 
   it('leaves every answer byte-for-byte unchanged while the client gets copies', async () => {
     const paths = Array.from({ length: 10 }, (_, i) => `/m${i}?q=${i}`);
     const before = [];
-    for (const path of paths) before.push((await pod.request(path, { 'x-trace': path })).raw);
+    for (const path of paths) before.push((await suite.pod.request(path, { 'x-trace': path })).raw);
 
-    const client = await pod.connect();
+    const client = await suite.pod.connect();
     const copies = collectCopies(client);
     await client.subscribe(APP_PORT, 'mirror');
     const during = [];
-    for (const path of paths) during.push((await pod.request(path, { 'x-trace': path })).raw);
+    for (const path of paths) during.push((await suite.pod.request(path, { 'x-trace': path })).raw);
 
     expect(during).toEqual(before);
     await eventually(async () => expect(copies.length).toBe(paths.length));
@@ -47,12 +40,12 @@ describe('mirror', () => {
   });
 
   it('lets several sessions mirror one port', async () => {
-    const first = await pod.connect();
-    const second = await pod.connect();
+    const first = await suite.pod.connect();
+    const second = await suite.pod.connect();
     const [a, b] = [collectCopies(first), collectCopies(second)];
     await first.subscribe(APP_PORT, 'mirror');
     await second.subscribe(APP_PORT, 'mirror');
-    expect((await pod.request('/both')).body).toBe('app GET /both body=0\n');
+    expect((await suite.pod.request('/both')).body).toBe('app GET /both body=0\n');
     await eventually(async () => {
       expect(a.join('')).toContain('GET /both HTTP/1.1');
       expect(b.join('')).toContain('GET /both HTTP/1.1');
@@ -60,18 +53,18 @@ describe('mirror', () => {
   });
 
   it("keeps the app's clients whole when the mirroring client vanishes mid-request", async () => {
-    const client = await pod.connect();
+    const client = await suite.pod.connect();
     const copies = collectCopies(client);
     await client.subscribe(APP_PORT, 'mirror');
     // An upload that takes a second: the client drops (no close frame) while it streams.
-    const upload = pod.net.exec(pod.net.workload, 'sh', [
+    const upload = suite.pod.net.exec(suite.pod.net.workload, 'sh', [
       '-c',
       `(printf first-half; sleep 1; printf second-half) | curl -sS --max-time 10 -T - http://198.18.0.1:${APP_PORT}/upload`,
     ]);
     await eventually(async () => expect(copies.join('')).toContain('first-half'));
     client.peer.terminate('test kills the client');
     expect((await upload).stdout).toBe('app PUT /upload body=21\n');
-    await eventually(async () => expect(await pod.net.natRules()).not.toContain('MIRRORD'));
-    expect((await pod.request('/after')).body).toBe('app GET /after body=0\n');
+    await eventually(async () => expect(await suite.pod.net.natRules()).not.toContain('MIRRORD'));
+    expect((await suite.pod.request('/after')).body).toBe('app GET /after body=0\n');
   });
 });

@@ -1,9 +1,10 @@
+import { podSuite } from './suite';
 import { once } from 'node:events';
 import WebSocket from 'ws';
 import { connectThroughCommand, signalGroup } from '../../cli/transport/command';
 import { encodeControl } from '../../protocol/frame';
 import { eventually } from '../harness/eventually';
-import { APP_PORT, forwardIncoming, startLocalServer, TestPod } from '../harness/pod';
+import { APP_PORT, forwardIncoming, type TestPod } from '../harness/pod';
 
 jest.setTimeout(60_000);
 
@@ -22,100 +23,89 @@ async function closeOf(socket: WebSocket): Promise<{ code: number; reason: strin
 }
 
 describe('bad input and failures', () => {
-  let pod: TestPod;
-  let local: Awaited<ReturnType<typeof startLocalServer>>;
-
-  beforeAll(async () => {
-    pod = await TestPod.start();
-    local = await startLocalServer();
-  });
-  afterEach(() => pod.closeClients());
-  afterAll(async () => {
-    local?.close();
-    await pod?.stop();
-  });
+  const suite = podSuite();
 
   it('closes a session that sends garbage frames, with a clear error, and leaves other sessions alone', async () => {
-    const bystander = await pod.connect();
-    forwardIncoming(bystander, local.port);
+    const bystander = await suite.pod.connect();
+    forwardIncoming(bystander, suite.local.port);
     await bystander.subscribe(APP_PORT, 'steal');
     for (const garbage of [Buffer.from([0xff, 1, 2]), Buffer.from([1, 0, 0, 0, 0, 9]), Buffer.from('\x00\x00\x00\x00\x05{oops')]) {
-      const socket = await rawSocket(pod);
+      const socket = await rawSocket(suite.pod);
       const closed = closeOf(socket);
       socket.send(garbage);
       const { code, messages } = await closed;
       expect(code).toBe(4002);
       expect(messages.join()).toMatch(/"code":"EPROTO","message":"malformed frame: /);
     }
-    expect((await pod.request('/still-stolen')).body).toBe('local GET /still-stolen body=0\n');
-    expect(pod.sidecar.exitCode).toBeNull();
+    expect((await suite.pod.request('/still-stolen')).body).toBe('local GET /still-stolen body=0\n');
+    expect(suite.pod.sidecar.exitCode).toBeNull();
   });
 
   it('refuses a client of another major version at once, saying why', async () => {
-    const socket = await rawSocket(pod);
+    const socket = await rawSocket(suite.pod);
     const closed = closeOf(socket);
     socket.send(encodeControl({ type: 'request', id: 1, method: 'hello', params: { version: '2.0' } }));
     const { code, messages } = await closed;
     expect(code).toBe(4003);
     expect(messages.join()).toMatch(/protocol 2\.0 is not supported: this sidecar speaks 1\.x/);
-    await expect(pod.connect({ version: '9.1' })).rejects.toThrow(/EVERSION|not supported/);
+    await expect(suite.pod.connect({ version: '9.1' })).rejects.toThrow(/EVERSION|not supported/);
   });
 
   it('insists on hello first', async () => {
-    const socket = await rawSocket(pod);
+    const socket = await rawSocket(suite.pod);
     const closed = closeOf(socket);
     socket.send(encodeControl({ type: 'request', id: 1, method: 'env', params: {} }));
     expect(await closed).toMatchObject({ code: 4002, messages: [expect.stringMatching(/first request must be hello/)] });
   });
 
   it('refuses invalid subscriptions with the reason, and the session goes on', async () => {
-    const client = await pod.connect();
+    const client = await suite.pod.connect();
     await expect(client.subscribe(0, 'steal')).rejects.toMatchObject({ code: 'EINVAL', message: expect.stringMatching(/port/) });
     await expect(client.subscribe(70000, 'mirror')).rejects.toMatchObject({ code: 'EINVAL' });
     await expect(client.subscribe(61234, 'steal')).rejects.toThrow(/agent's own port/);
     await expect(client.subscribe(APP_PORT, 'steal', { path: '(' })).rejects.toThrow(/invalid path filter/);
     await expect(client.subscribe(APP_PORT, 'mirror', { path: '^/x' })).rejects.toThrow(/steal mode only/);
     expect(await client.env()).toHaveProperty('GREETING');
-    expect(await pod.net.natRules()).not.toContain('MIRRORD');
+    expect(await suite.pod.net.natRules()).not.toContain('MIRRORD');
   });
 
   it('removes the rules of a client that stops answering pings', async () => {
-    const { client, transport } = await pod.connectVia();
-    forwardIncoming(client, local.port);
+    const { client, transport } = await suite.pod.connectVia();
+    forwardIncoming(client, suite.local.port);
     await client.subscribe(APP_PORT, 'steal');
-    expect((await pod.request('/frozen')).body).toBe('local GET /frozen body=0\n');
+    expect((await suite.pod.request('/frozen')).body).toBe('local GET /frozen body=0\n');
     signalGroup(transport.child, 'SIGSTOP'); // the laptop freezes: nothing answers the sidecar's pings
     try {
-      await eventually(async () => expect(await pod.net.natRules()).not.toContain('MIRRORD'), 8_000);
-      expect((await pod.request('/thawed')).body).toBe('app GET /thawed body=0\n');
+      await eventually(async () => expect(await suite.pod.net.natRules()).not.toContain('MIRRORD'), 8_000);
+      expect((await suite.pod.request('/thawed')).body).toBe('app GET /thawed body=0\n');
     } finally {
       signalGroup(transport.child, 'SIGKILL');
     }
-    expect(pod.sidecarLog).toMatch(/did not answer a ping/);
+    expect(suite.pod.sidecarLog).toMatch(/did not answer a ping/);
   });
 
   it('after kill -9 during a steal, a restarted sidecar removes the stale rules and the app answers', async () => {
-    const client = await pod.connect();
-    forwardIncoming(client, local.port);
+    const client = await suite.pod.connect();
+    forwardIncoming(client, suite.local.port);
     await client.subscribe(APP_PORT, 'steal');
-    pod.sidecar.kill('SIGKILL');
-    await once(pod.sidecar, 'exit');
-    expect(await pod.net.natRules()).toContain('MIRRORD_INCOMING');
-    await pod.startSidecar();
-    expect(await pod.net.natRules()).not.toContain('MIRRORD');
-    expect((await pod.request('/recovered')).body).toBe('app GET /recovered body=0\n');
+    suite.pod.sidecar.kill('SIGKILL');
+    await once(suite.pod.sidecar, 'exit');
+    expect(await suite.pod.net.natRules()).toContain('MIRRORD_INCOMING');
+    await suite.pod.startSidecar();
+    expect(await suite.pod.net.natRules()).not.toContain('MIRRORD');
+    expect((await suite.pod.request('/recovered')).body).toBe('app GET /recovered body=0\n');
   });
 
   it('on SIGTERM ends sessions with the reason and removes its rules', async () => {
-    const client = await pod.connect();
-    forwardIncoming(client, local.port);
+    const client = await suite.pod.connect();
+    forwardIncoming(client, suite.local.port);
     await client.subscribe(APP_PORT, 'steal');
-    pod.sidecar.kill('SIGTERM');
+    suite.pod.sidecar.kill('SIGTERM');
     expect(await client.closed()).toMatch(/sidecar received SIGTERM/);
-    const [code] = await once(pod.sidecar, 'exit');
+    const [code] = await once(suite.pod.sidecar, 'exit');
     expect(code).toBe(0);
-    expect(await pod.net.natRules()).not.toContain('MIRRORD');
-    expect((await pod.request('/terminated')).body).toBe('app GET /terminated body=0\n');
-    await pod.startSidecar();
+    expect(await suite.pod.net.natRules()).not.toContain('MIRRORD');
+    expect((await suite.pod.request('/terminated')).body).toBe('app GET /terminated body=0\n');
+    await suite.pod.startSidecar();
   });
 });

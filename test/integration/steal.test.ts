@@ -1,50 +1,40 @@
+import { podSuite } from './suite';
 import { eventually } from '../harness/eventually';
-import { forwardIncoming, startLocalServer, TestPod, APP_PORT } from '../harness/pod';
+import { forwardIncoming, startLocalServer, APP_PORT } from '../harness/pod';
 
 jest.setTimeout(60_000);
 
 describe('steal', () => {
-  let pod: TestPod;
-  let local: Awaited<ReturnType<typeof startLocalServer>>;
-
-  beforeAll(async () => {
-    pod = await TestPod.start();
-    local = await startLocalServer();
-  });
-  afterEach(() => pod.closeClients());
-  afterAll(async () => {
-    local?.close();
-    await pod?.stop();
-  });
+  const suite = podSuite();
 
   it('takes the whole port while subscribed, and gives it back with no rules left', async () => {
-    expect((await pod.request('/before')).body).toBe('app GET /before body=0\n');
-    const client = await pod.connect();
-    forwardIncoming(client, local.port);
+    expect((await suite.pod.request('/before')).body).toBe('app GET /before body=0\n');
+    const client = await suite.pod.connect();
+    forwardIncoming(client, suite.local.port);
     await client.subscribe(APP_PORT, 'steal');
-    expect(await pod.net.natRules()).toContain(`--dport ${APP_PORT} -j REDIRECT`);
+    expect(await suite.pod.net.natRules()).toContain(`--dport ${APP_PORT} -j REDIRECT`);
 
-    const stolen = await pod.request('/stolen', {}, ['-d', 'some body']);
+    const stolen = await suite.pod.request('/stolen', {}, ['-d', 'some body']);
     expect(stolen.body).toBe('local POST /stolen body=9\n');
-    expect(local.requests).toContain('POST /stolen');
+    expect(suite.local.requests).toContain('POST /stolen');
 
     client.close();
     await client.closed();
-    await eventually(async () => expect(await pod.net.natRules()).not.toContain('MIRRORD'));
-    expect((await pod.request('/after')).body).toBe('app GET /after body=0\n');
+    await eventually(async () => expect(await suite.pod.net.natRules()).not.toContain('MIRRORD'));
+    expect((await suite.pod.request('/after')).body).toBe('app GET /after body=0\n');
   });
 
   it('with a header filter steals only matching requests; the rest reach the app unchanged', async () => {
-    const client = await pod.connect();
-    forwardIncoming(client, local.port);
+    const client = await suite.pod.connect();
+    forwardIncoming(client, suite.local.port);
     await client.subscribe(APP_PORT, 'steal', { header: '^x-user: alice$' });
 
-    expect((await pod.request('/a', { 'x-user': 'alice' })).body).toBe('local GET /a body=0\n');
-    const other = await pod.request('/b', { 'x-user': 'bob' });
+    expect((await suite.pod.request('/a', { 'x-user': 'alice' })).body).toBe('local GET /a body=0\n');
+    const other = await suite.pod.request('/b', { 'x-user': 'bob' });
     expect(other.body).toBe('app GET /b body=0\n');
     expect(other.raw).toContain('x-served-by: app');
     // chunked request bodies and keep-alive: two requests on one connection, one stolen, one not
-    const both = await pod.net.exec(pod.net.workload, 'curl', [
+    const both = await suite.pod.net.exec(suite.pod.net.workload, 'curl', [
       '-sS', '--max-time', '10', '-H', 'x-user: alice', '-H', 'Transfer-Encoding: chunked', '-d', 'chunky',
       `http://198.18.0.1:${APP_PORT}/one`, '--next', '-sS', `http://198.18.0.1:${APP_PORT}/two`,
     ]);
@@ -52,53 +42,66 @@ describe('steal', () => {
 
     client.close();
     await client.closed();
-    await eventually(async () => expect(await pod.net.natRules()).not.toContain('MIRRORD'));
+    await eventually(async () => expect(await suite.pod.net.natRules()).not.toContain('MIRRORD'));
   });
 
   it('lets filtered stealers share a port, and sends each its own requests', async () => {
-    const first = await pod.connect();
-    const second = await pod.connect();
+    const first = await suite.pod.connect();
+    const second = await suite.pod.connect();
     const otherLocal = await startLocalServer();
-    forwardIncoming(first, local.port);
+    forwardIncoming(first, suite.local.port);
     forwardIncoming(second, otherLocal.port);
     await first.subscribe(APP_PORT, 'steal', { path: '^/first' });
     await second.subscribe(APP_PORT, 'steal', { path: '^/second' });
 
-    expect((await pod.request('/first/x')).body).toBe('local GET /first/x body=0\n');
-    expect((await pod.request('/second/y')).body).toBe('local GET /second/y body=0\n');
+    expect((await suite.pod.request('/first/x')).body).toBe('local GET /first/x body=0\n');
+    expect((await suite.pod.request('/second/y')).body).toBe('local GET /second/y body=0\n');
     expect(otherLocal.requests).toEqual(['GET /second/y']);
-    expect((await pod.request('/neither')).body).toBe('app GET /neither body=0\n');
+    expect((await suite.pod.request('/neither')).body).toBe('app GET /neither body=0\n');
 
     await expect(first.subscribe(APP_PORT, 'mirror')).rejects.toThrow(/already subscribed/);
-    const third = await pod.connect();
+    const third = await suite.pod.connect();
     await expect(third.subscribe(APP_PORT, 'steal')).rejects.toThrow(/unfiltered steal would take its traffic/);
     for (const c of [first, second, third]) c.close();
     otherLocal.close();
-    await eventually(async () => expect(await pod.net.natRules()).not.toContain('MIRRORD'));
+    await eventually(async () => expect(await suite.pod.net.natRules()).not.toContain('MIRRORD'));
+  });
+
+  it('lists the live sessions with their subscriptions', async () => {
+    const thief = await suite.pod.connect({ client: 'thief' });
+    await thief.subscribe(APP_PORT, 'steal', { path: '^/listed', method: 'GET' });
+    const observer = await suite.pod.connect({ client: 'observer' });
+    const { sessions } = (await observer.call('sessions', {})).result;
+    expect(sessions).toEqual(
+      expect.arrayContaining([
+        { id: thief.info.sessionId, client: 'thief', since: expect.any(String), subscriptions: [{ port: APP_PORT, mode: 'steal', filter: { path: '^/listed', method: 'GET' } }] },
+        { id: observer.info.sessionId, client: 'observer', since: expect.any(String), subscriptions: [] },
+      ]),
+    );
   });
 
   it('refuses a second unfiltered steal with a clear error and keeps the first working', async () => {
-    const owner = await pod.connect();
-    forwardIncoming(owner, local.port);
+    const owner = await suite.pod.connect();
+    forwardIncoming(owner, suite.local.port);
     await owner.subscribe(APP_PORT, 'steal');
-    const rival = await pod.connect();
+    const rival = await suite.pod.connect();
     await expect(rival.subscribe(APP_PORT, 'steal')).rejects.toMatchObject({
       code: 'EPORTCONFLICT',
       message: expect.stringMatching(new RegExp(`port ${APP_PORT} is already stolen without a filter by session ${owner.info.sessionId}`)),
     });
     await expect(rival.subscribe(APP_PORT, 'mirror')).rejects.toThrow(/either mirrored or stolen/);
-    expect((await pod.request('/still-mine')).body).toBe('local GET /still-mine body=0\n');
+    expect((await suite.pod.request('/still-mine')).body).toBe('local GET /still-mine body=0\n');
     owner.close();
     rival.close();
-    await eventually(async () => expect(await pod.net.natRules()).not.toContain('MIRRORD'));
+    await eventually(async () => expect(await suite.pod.net.natRules()).not.toContain('MIRRORD'));
   });
 
   it('passes WebSocket upgrades through a filtered port: to the app, or to the thief', async () => {
-    const client = await pod.connect();
-    forwardIncoming(client, local.port);
+    const client = await suite.pod.connect();
+    forwardIncoming(client, suite.local.port);
     await client.subscribe(APP_PORT, 'steal', { header: '^x-user: alice$' });
     const ws = (header?: string) =>
-      pod.net.exec(pod.net.workload, process.execPath, [
+      suite.pod.net.exec(suite.pod.net.workload, process.execPath, [
         require.resolve('../fixtures/ws-client.js'), `ws://198.18.0.1:${APP_PORT}/socket`, 'ping', ...(header ? [header] : []),
       ]);
     expect((await ws()).stdout).toBe('app:ping\n');

@@ -1,0 +1,21 @@
+/** One pod (and one local server) per test file, torn down after it; sessions closed after each test. */
+import { startLocalServer, TestPod } from '../harness/pod';
+
+export interface PodSuite {
+  pod: TestPod;
+  local: Awaited<ReturnType<typeof startLocalServer>>;
+}
+
+export function podSuite(): PodSuite {
+  const suite = {} as PodSuite;
+  beforeAll(async () => {
+    suite.pod = await TestPod.start();
+    suite.local = await startLocalServer();
+  });
+  afterEach(() => suite.pod.closeClients());
+  afterAll(async () => {
+    suite.local?.close();
+    await suite.pod?.stop();
+  });
+  return suite;
+}
