@@ -4,7 +4,7 @@ import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import type { Params, Result } from '../protocol/messages';
 import type { MuxStream } from '../protocol/stream';
-import { join } from './pipe';
+import { pipeBothWays } from '../protocol/pipe';
 
 /** Connects TCP and joins it to `stream`; resolves once the connection is up. */
 export function connectTcp(params: Params<'connect'>, stream: MuxStream): Promise<Result<'connect'>> {
@@ -13,7 +13,7 @@ export function connectTcp(params: Params<'connect'>, stream: MuxStream): Promis
     socket.once('error', reject);
     socket.once('connect', () => {
       socket.off('error', reject);
-      join(socket, stream);
+      pipeBothWays(socket, stream);
       resolve({
         local: { address: socket.localAddress ?? '', port: socket.localPort ?? 0 },
         remote: { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 },

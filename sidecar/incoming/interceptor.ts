@@ -11,7 +11,7 @@ import type { Event, HttpFilter } from '../../protocol/messages';
 import type { MuxStream } from '../../protocol/stream';
 import type { Logger } from '../log';
 import { native } from '../native';
-import { join } from '../pipe';
+import { pipeBothWays } from '../../protocol/pipe';
 import type { RequestMatcher } from './filter';
 
 export type IncomingMeta = Omit<Event<'incoming'>, 'stream'>;
@@ -90,7 +90,7 @@ export class PortInterceptor {
     const thief = this.subscriptions.find((s) => s.mode === 'steal' && !s.matches);
     if (thief) {
       const stream = thief.sink.openIncoming({ ...meta, mode: 'steal', kind: 'connection' });
-      if (stream) return join(socket, stream);
+      if (stream) return pipeBothWays(socket, stream);
     } else if (this.subscriptions.some((s) => s.mode === 'steal')) {
       this.destinations.set(socket, local);
       this.http.emit('connection', socket);
@@ -102,7 +102,7 @@ export class PortInterceptor {
   /** To the app, unchanged; mirroring sessions get a copy of what the client sends. */
   private passThrough(socket: net.Socket, app: Address, meta: Omit<IncomingMeta, 'mode' | 'kind'>): void {
     const upstream = net.connect({ host: app.address, port: app.port, allowHalfOpen: true, noDelay: true });
-    join(socket, upstream);
+    pipeBothWays(socket, upstream);
     const copies = this.subscriptions
       .filter((s) => s.mode === 'mirror')
       .map((s) => ({ sink: s.sink, stream: s.sink.openIncoming({ ...meta, mode: 'mirror', kind: 'connection' }) }))

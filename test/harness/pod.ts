@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectThroughCommand, type CommandTransport } from '../../cli/transport/command';
 import { Client, type ClientOptions } from '../../protocol/client';
+import { pipeBothWays } from '../../protocol/pipe';
 import { packagePath } from '../../sidecar/package-root';
 import { eventually } from './eventually';
 import { PodNet, POD_IP, waitForOutput } from './netns';
@@ -132,13 +133,6 @@ export async function startLocalServer(): Promise<{ port: number; requests: stri
 /** Hands every incoming stream of `client` to a local port, as the CLI's proxy does. */
 export function forwardIncoming(client: Client, localPort: number): void {
   client.onIncoming(({ socket }) => {
-    const local = net.connect({ host: '127.0.0.1', port: localPort, allowHalfOpen: true });
-    socket.pipe(local).pipe(socket);
-    const abort = () => {
-      socket.destroy();
-      local.destroy();
-    };
-    socket.on('error', abort);
-    local.on('error', abort);
+    pipeBothWays(socket, net.connect({ host: '127.0.0.1', port: localPort, allowHalfOpen: true }));
   });
 }

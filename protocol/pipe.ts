@@ -1,7 +1,7 @@
 /** Joins two byte streams both ways, keeping half-closes, and tears both down on an abort. */
 import type { Duplex } from 'node:stream';
 
-export function join(a: Duplex, b: Duplex): void {
+export function pipeBothWays(a: Duplex, b: Duplex): void {
   a.pipe(b);
   b.pipe(a);
   abortTogether(a, b);

@@ -1,0 +1,101 @@
+/* What the layer remembers per socket: the addresses the app must see (getsockname,
+ * getpeername) and the port it asked to bind, which differ from the real ones. */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "layer.h"
+
+#define FD_LIMIT 65536
+
+struct fd_info {
+  struct sockaddr_storage local;
+  socklen_t local_len;
+  struct sockaddr_storage peer;
+  socklen_t peer_len;
+  int requested_port;
+};
+
+static struct fd_info *table[FD_LIMIT];
+static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct fd_info *slot(int fd, int create) {
+  if (fd < 0 || fd >= FD_LIMIT) return NULL;
+  if (!table[fd] && create) table[fd] = calloc(1, sizeof(struct fd_info));
+  return table[fd];
+}
+
+static void store(struct sockaddr_storage *to, socklen_t *to_len, const struct sockaddr *addr, socklen_t len) {
+  if (len > sizeof *to) len = sizeof *to;
+  memcpy(to, addr, len);
+  *to_len = len;
+}
+
+void fd_remember_local(int fd, const struct sockaddr *addr, socklen_t len) {
+  pthread_mutex_lock(&table_lock);
+  struct fd_info *info = slot(fd, 1);
+  if (info) store(&info->local, &info->local_len, addr, len);
+  pthread_mutex_unlock(&table_lock);
+}
+
+void fd_remember_peer(int fd, const struct sockaddr *addr, socklen_t len) {
+  pthread_mutex_lock(&table_lock);
+  struct fd_info *info = slot(fd, 1);
+  if (info) store(&info->peer, &info->peer_len, addr, len);
+  pthread_mutex_unlock(&table_lock);
+}
+
+static int load(int fd, int peer, struct sockaddr *addr, socklen_t *len) {
+  pthread_mutex_lock(&table_lock);
+  struct fd_info *info = slot(fd, 0);
+  socklen_t stored = info ? (peer ? info->peer_len : info->local_len) : 0;
+  if (stored) {
+    socklen_t copy = *len < stored ? *len : stored;
+    memcpy(addr, peer ? (void *)&info->peer : (void *)&info->local, copy);
+    *len = stored;
+  }
+  pthread_mutex_unlock(&table_lock);
+  return stored ? 0 : -1;
+}
+
+int fd_local(int fd, struct sockaddr *addr, socklen_t *len) { return load(fd, 0, addr, len); }
+int fd_peer(int fd, struct sockaddr *addr, socklen_t *len) { return load(fd, 1, addr, len); }
+
+int fd_requested_port(int fd) {
+  pthread_mutex_lock(&table_lock);
+  struct fd_info *info = slot(fd, 0);
+  int port = info ? info->requested_port : 0;
+  pthread_mutex_unlock(&table_lock);
+  return port;
+}
+
+void fd_set_requested_port(int fd, int port) {
+  pthread_mutex_lock(&table_lock);
+  struct fd_info *info = slot(fd, 1);
+  if (info) info->requested_port = port;
+  pthread_mutex_unlock(&table_lock);
+}
+
+void fd_forget(int fd) {
+  pthread_mutex_lock(&table_lock);
+  if (fd >= 0 && fd < FD_LIMIT && table[fd]) {
+    free(table[fd]);
+    table[fd] = NULL;
+  }
+  pthread_mutex_unlock(&table_lock);
+}
+
+void fd_copy(int from, int to) {
+  pthread_mutex_lock(&table_lock);
+  struct fd_info *source = slot(from, 0);
+  if (to >= 0 && to < FD_LIMIT) {
+    free(table[to]);
+    table[to] = NULL;
+    if (source) {
+      table[to] = malloc(sizeof *source);
+      if (table[to]) memcpy(table[to], source, sizeof *source);
+    }
+  }
+  pthread_mutex_unlock(&table_lock);
+}

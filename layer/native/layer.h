@@ -1,0 +1,58 @@
+/* The preload layer: hooks libc in the user's process and asks the local proxy (in the
+ * mirrord CLI) what to do, over a Unix socket. Connection bytes never pass through here. */
+#ifndef MIRRORD_LAYER_H
+#define MIRRORD_LAYER_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+/* Real libc functions, resolved once with dlsym(RTLD_NEXT). */
+#define REAL(name) real_##name
+extern int (*real_connect)(int, const struct sockaddr *, socklen_t);
+extern int (*real_bind)(int, const struct sockaddr *, socklen_t);
+extern int (*real_listen)(int, int);
+extern int (*real_close)(int);
+extern int (*real_socket)(int, int, int);
+
+/* Configuration the CLI passes in the environment, read once at load. */
+struct layer_config {
+  int enabled;          /* MIRRORD_LAYER_SOCKET is set */
+  int incoming;         /* subscribe ports the app listens on */
+  int outgoing_tcp;
+  int outgoing_udp;
+  int dns;
+  int fs;               /* 0 local, 1 read, 2 write */
+  char remote_prefixes[4096]; /* ':'-separated absolute paths served by the pod */
+};
+extern struct layer_config layer_config;
+
+void layer_init(void);
+
+/* Sends one request line (without '\n') to the proxy and reads one reply line into `reply`.
+ * Returns 0, or -1 when the proxy can't be reached (the caller then behaves as without the
+ * layer). Thread-safe; a forked child gets its own connection. */
+int proxy_request(const char *request, char *reply, size_t cap);
+
+/* Splits a reply line in place at tabs; returns the number of fields. */
+int split_fields(char *line, char **fields, int max);
+
+/* Remembered per-fd addresses, for getsockname/getpeername. */
+void fd_remember_local(int fd, const struct sockaddr *addr, socklen_t len);
+void fd_remember_peer(int fd, const struct sockaddr *addr, socklen_t len);
+int fd_local(int fd, struct sockaddr *addr, socklen_t *len);
+int fd_peer(int fd, struct sockaddr *addr, socklen_t *len);
+int fd_requested_port(int fd); /* the port the app bound, or 0 */
+void fd_set_requested_port(int fd, int port);
+void fd_forget(int fd);
+void fd_copy(int from, int to);
+/* When `fd` is the channel, closes it (a new one opens on demand) and returns 1. */
+int proxy_channel_release(int fd);
+
+/* Formats an address as "ip\tport"; returns 0 for AF_INET/AF_INET6, -1 otherwise. */
+int format_address(const struct sockaddr *addr, char *out, size_t cap);
+/* Fills `addr` (of `family`) from text; returns its length, or 0. */
+socklen_t parse_address(int family, const char *ip, int port, struct sockaddr_storage *addr);
+
+int path_is_remote(const char *path);
+
+#endif

@@ -1,0 +1,180 @@
+/* Socket hooks. Outgoing connections to the pod's network are connected to a local endpoint
+ * of the proxy, which relays to the sidecar; a listening socket is bound to a free local port
+ * and the proxy subscribes the port the app asked for. getsockname/getpeername report the
+ * addresses the app expects. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "layer.h"
+
+#define RESOLVE(name) static __typeof__(name) *next; if (!next) next = dlsym(RTLD_NEXT, #name)
+
+static int socket_type(int fd) {
+  int type = 0;
+  socklen_t len = sizeof type;
+  return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 ? type : -1;
+}
+
+static int is_loopback(const struct sockaddr *addr) {
+  if (addr->sa_family == AF_INET) return (ntohl(((const struct sockaddr_in *)addr)->sin_addr.s_addr) >> 24) == 127;
+  const struct in6_addr *a = &((const struct sockaddr_in6 *)addr)->sin6_addr;
+  return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+}
+
+static int is_inet(const struct sockaddr *addr) {
+  return addr && (addr->sa_family == AF_INET || addr->sa_family == AF_INET6);
+}
+
+int connect(int fd, const struct sockaddr *addr, socklen_t len) {
+  layer_init();
+  int type = is_inet(addr) && layer_config.enabled ? socket_type(fd) : -1;
+  int wanted = (type == SOCK_STREAM && layer_config.outgoing_tcp) || (type == SOCK_DGRAM && layer_config.outgoing_udp);
+  if (!wanted || is_loopback(addr)) return real_connect(fd, addr, len);
+
+  char target[80], request[128], reply[256];
+  if (format_address(addr, target, sizeof target) != 0) return real_connect(fd, addr, len);
+  snprintf(request, sizeof request, "connect\t%s\t%s", type == SOCK_STREAM ? "tcp" : "udp", target);
+  if (proxy_request(request, reply, sizeof reply) != 0) return real_connect(fd, addr, len);
+
+  char *f[5];
+  int n = split_fields(reply, f, 5);
+  if (strcmp(f[0], "error") == 0 && n >= 2) {
+    errno = atoi(f[1]);
+    return -1;
+  }
+  if (strcmp(f[0], "redirect") != 0 || n < 4) return real_connect(fd, addr, len);
+  struct sockaddr_storage relay, pod_local;
+  socklen_t relay_len = parse_address(addr->sa_family, addr->sa_family == AF_INET6 ? "::1" : "127.0.0.1", atoi(f[1]), &relay);
+  int rc = real_connect(fd, (struct sockaddr *)&relay, relay_len);
+  if (rc == 0 || errno == EINPROGRESS) {
+    int saved = errno;
+    fd_remember_peer(fd, addr, len);
+    socklen_t local_len = parse_address(addr->sa_family, f[2], atoi(f[3]), &pod_local);
+    if (local_len) fd_remember_local(fd, (struct sockaddr *)&pod_local, local_len);
+    errno = saved;
+  }
+  return rc;
+}
+
+int bind(int fd, const struct sockaddr *addr, socklen_t len) {
+  layer_init();
+  if (!layer_config.enabled || !layer_config.incoming || !is_inet(addr) || socket_type(fd) != SOCK_STREAM) return real_bind(fd, addr, len);
+  int port = ntohs(((const struct sockaddr_in *)addr)->sin_port); /* same offset in sockaddr_in6 */
+  if (port == 0) return real_bind(fd, addr, len);
+  char request[64], reply[64];
+  snprintf(request, sizeof request, "bind\t%d", port);
+  if (proxy_request(request, reply, sizeof reply) != 0 || strcmp(reply, "intercept") != 0) return real_bind(fd, addr, len);
+  struct sockaddr_storage any_port;
+  memcpy(&any_port, addr, len < sizeof any_port ? len : sizeof any_port);
+  ((struct sockaddr_in *)&any_port)->sin_port = 0;
+  int rc = real_bind(fd, (struct sockaddr *)&any_port, len);
+  if (rc == 0) {
+    fd_set_requested_port(fd, port);
+    fd_remember_local(fd, addr, len);
+  }
+  return rc;
+}
+
+int listen(int fd, int backlog) {
+  layer_init();
+  int rc = real_listen(fd, backlog);
+  int port = rc == 0 ? fd_requested_port(fd) : 0;
+  if (!port) return rc;
+  RESOLVE(getsockname);
+  struct sockaddr_storage real_addr;
+  socklen_t len = sizeof real_addr;
+  if (next(fd, (struct sockaddr *)&real_addr, &len) != 0) return rc;
+  char request[64], reply[256];
+  snprintf(request, sizeof request, "listen\t%d\t%d", port, ntohs(((struct sockaddr_in *)&real_addr)->sin_port));
+  proxy_request(request, reply, sizeof reply); /* the proxy reports a refused subscription itself */
+  return rc;
+}
+
+/* A connection the proxy made for an incoming one: report the pod-side client and address. */
+static void describe_accepted(int listener, int fd, struct sockaddr *addr, socklen_t *len) {
+  if (fd < 0 || !fd_requested_port(listener)) return;
+  RESOLVE(getpeername);
+  struct sockaddr_storage relay;
+  socklen_t relay_len = sizeof relay;
+  if (next(fd, (struct sockaddr *)&relay, &relay_len) != 0) return;
+  char request[64], reply[256];
+  snprintf(request, sizeof request, "peer\t%d", ntohs(((struct sockaddr_in *)&relay)->sin_port));
+  if (proxy_request(request, reply, sizeof reply) != 0) return;
+  char *f[5];
+  if (split_fields(reply, f, 5) < 5 || strcmp(f[0], "ok") != 0) return;
+  struct sockaddr_storage peer, local;
+  socklen_t peer_len = parse_address(relay.ss_family, f[1], atoi(f[2]), &peer);
+  socklen_t local_len = parse_address(relay.ss_family, f[3], atoi(f[4]), &local);
+  if (peer_len) {
+    fd_remember_peer(fd, (struct sockaddr *)&peer, peer_len);
+    if (addr && len) {
+      memcpy(addr, &peer, *len < peer_len ? *len : peer_len);
+      *len = peer_len;
+    }
+  }
+  if (local_len) fd_remember_local(fd, (struct sockaddr *)&local, local_len);
+}
+
+int accept(int fd, struct sockaddr *addr, socklen_t *len) {
+  RESOLVE(accept);
+  int accepted = next(fd, addr, len);
+  describe_accepted(fd, accepted, addr, len);
+  return accepted;
+}
+
+int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) {
+  RESOLVE(accept4);
+  int accepted = next(fd, addr, len, flags);
+  describe_accepted(fd, accepted, addr, len);
+  return accepted;
+}
+
+int getsockname(int fd, struct sockaddr *addr, socklen_t *len) {
+  RESOLVE(getsockname);
+  if (fd_local(fd, addr, len) == 0) return 0;
+  return next(fd, addr, len);
+}
+
+int getpeername(int fd, struct sockaddr *addr, socklen_t *len) {
+  RESOLVE(getpeername);
+  if (fd_peer(fd, addr, len) == 0) return 0;
+  return next(fd, addr, len);
+}
+
+int close(int fd) {
+  layer_init();
+  if (proxy_channel_release(fd)) return 0; /* the app's fd sweep must not take our channel */
+  fd_forget(fd);
+  return real_close(fd);
+}
+
+int dup(int fd) {
+  RESOLVE(dup);
+  int copy = next(fd);
+  if (copy >= 0) fd_copy(fd, copy);
+  return copy;
+}
+
+int dup2(int fd, int target) {
+  RESOLVE(dup2);
+  proxy_channel_release(target);
+  int copy = next(fd, target);
+  if (copy >= 0 && copy != fd) fd_copy(fd, copy);
+  return copy;
+}
+
+int dup3(int fd, int target, int flags) {
+  RESOLVE(dup3);
+  proxy_channel_release(target);
+  int copy = next(fd, target, flags);
+  if (copy >= 0) fd_copy(fd, copy);
+  return copy;
+}

@@ -1,0 +1,101 @@
+/**
+ * The local proxy: runs inside the mirrord CLI, holds the one session to the sidecar, and
+ * answers the layer loaded into the user's process and all its children. See
+ * docs/layer.md for the line protocol between the two.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Client } from '../protocol/client';
+import type { HttpFilter } from '../protocol/messages';
+import type { Logger } from '../sidecar/log';
+import { layerLibrary } from './library';
+import { connectTcp, connectUdp } from './proxy/outgoing';
+import { compileOutgoingFilter } from './proxy/outgoing-filter';
+import { eaiCode } from './proxy/errno';
+import { RemoteFiles } from './proxy/files';
+import { IncomingPorts } from './proxy/incoming';
+import { serveLines } from './proxy/line-server';
+
+export interface LayerOptions {
+  incoming: { mode: 'steal' | 'mirror' | 'off'; httpFilter?: HttpFilter; portMapping: [number, number][]; ports?: number[]; ignorePorts: number[] };
+  outgoing: { tcp: boolean; udp: boolean; filter?: { local?: string[]; remote?: string[] } };
+  dns: boolean;
+  fs: { mode: 'local' | 'read' | 'write'; readOnly?: string[]; readWrite?: string[]; local?: string[] };
+}
+
+export interface LayerProxy {
+  /** Variables to add to the user's process environment. */
+  env: Record<string, string>;
+  close(): Promise<void>;
+}
+
+export async function startLayerProxy(client: Client, options: LayerOptions, log: Logger): Promise<LayerProxy> {
+  const dir = mkdtempSync(join(tmpdir(), 'mirrord-'));
+  const socketPath = join(dir, 'layer.sock');
+  const goesRemote = compileOutgoingFilter(options.outgoing.filter);
+  const incoming = new IncomingPorts(client, options.incoming, log);
+  const files = new RemoteFiles(client, join(dir, 'files'));
+
+  const handle = async ([op, ...args]: string[]): Promise<string> => {
+    switch (op) {
+      case 'connect': {
+        const [protocol, address, portText] = args;
+        const port = Number(portText);
+        if (!goesRemote(address, port)) return 'local';
+        return protocol === 'udp' ? connectUdp(client, address, port) : connectTcp(client, address, port);
+      }
+      case 'resolve': {
+        const [host, family] = args;
+        try {
+          const addresses = await client.resolve(host, Number(family) as 0 | 4 | 6);
+          return addresses.length ? `ok\t${addresses.map((a) => a.address).join(',')}` : `error\t${eaiCode('ENOTFOUND')}`;
+        } catch (error) {
+          return `error\t${eaiCode((error as { code?: string }).code)}`;
+        }
+      }
+      case 'bind':
+        return incoming.intercepts(Number(args[0])) ? 'intercept' : 'local';
+      case 'listen':
+        return incoming.listen(Number(args[0]), Number(args[1]));
+      case 'peer':
+        return incoming.peer(Number(args[0]));
+      case 'open':
+        return files.open(args[1]);
+      case 'opendir':
+        return files.opendir(args[1]);
+      case 'stat':
+        return files.stat(args[1], args[0] === '1');
+      case 'access':
+        return files.access(args[1], Number(args[0]));
+      case 'readlink':
+        return files.readlink(args[0]);
+      default:
+        log.warn(`the layer asked for "${op}", which this proxy does not know; the process does it locally`);
+        return 'local';
+    }
+  };
+  const server: Server = await serveLines(socketPath, handle, (error) => log.error(`layer request failed: ${error.message}`));
+
+  const remotePaths = options.fs.mode === 'local' ? [] : [...client.info.mounts, ...(options.fs.readOnly ?? []), ...(options.fs.readWrite ?? [])];
+  const preload = [layerLibrary(), process.env.LD_PRELOAD].filter(Boolean).join(':');
+  const env: Record<string, string> = {
+    LD_PRELOAD: preload,
+    MIRRORD_LAYER_SOCKET: socketPath,
+    MIRRORD_LAYER_INCOMING: options.incoming.mode === 'off' ? '0' : '1',
+    MIRRORD_LAYER_OUTGOING_TCP: options.outgoing.tcp ? '1' : '0',
+    MIRRORD_LAYER_OUTGOING_UDP: options.outgoing.udp ? '1' : '0',
+    MIRRORD_LAYER_DNS: options.dns ? '1' : '0',
+    MIRRORD_LAYER_FS: options.fs.mode,
+    MIRRORD_LAYER_REMOTE_PATHS: remotePaths.join(':'),
+  };
+  return {
+    env,
+    close: async () => {
+      await new Promise((resolve) => server.close(resolve));
+      files.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

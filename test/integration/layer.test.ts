@@ -1,0 +1,108 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import type { Client } from '../../protocol/client';
+import { startLayerProxy, type LayerOptions, type LayerProxy } from '../../layer/proxy';
+import { createLogger } from '../../sidecar/log';
+import { eventually } from '../harness/eventually';
+import { SERVICE_IP, SERVICE_NAME } from '../harness/netns';
+import { APP_PORT } from '../harness/pod';
+import { run } from '../harness/run';
+import { podSuite } from './suite';
+
+jest.setTimeout(60_000);
+
+const defaults: LayerOptions = {
+  incoming: { mode: 'steal', portMapping: [], ignorePorts: [] },
+  outgoing: { tcp: true, udp: true },
+  dns: true,
+  fs: { mode: 'read' },
+};
+
+describe('real programs under the layer', () => {
+  const suite = podSuite();
+  let client: Client;
+  let proxy: LayerProxy;
+
+  async function attach(options: Partial<LayerOptions> = {}): Promise<void> {
+    client = await suite.pod.connect();
+    proxy = await startLayerProxy(client, { ...defaults, ...options }, createLogger('warn'));
+  }
+  afterEach(async () => {
+    await proxy?.close();
+  });
+
+  /** Runs a command under the layer; resolves with its output and exit code. */
+  function underLayer(command: string, args: string[]): Promise<{ stdout: string; stderr: string; code: number | null }> {
+    return new Promise((resolve) => {
+      const child = spawn(command, args, { env: { ...process.env, ...proxy.env } });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('close', (code) => resolve({ stdout, stderr, code }));
+    });
+  }
+
+  it('curl reaches a pod-only service by its pod-only name, and fails without the layer', async () => {
+    await attach();
+    await expect(run('curl', ['-sS', '--max-time', '3', `http://${SERVICE_NAME}:7080/x`])).rejects.toThrow(/resolve|unreachable/i);
+    const result = await underLayer('curl', ['-sS', '--max-time', '5', `http://${SERVICE_NAME}:7080/x`]);
+    expect(result.stdout).toBe('svc GET /x\n');
+  });
+
+  it('a child of a child is still served', async () => {
+    await attach();
+    const result = await underLayer('sh', ['-c', `sh -c 'curl -sS --max-time 5 http://${SERVICE_IP}:7080/nested'`]);
+    expect(result.stdout).toBe('svc GET /nested\n');
+  });
+
+  it("resolves names with the pod's resolver (getent)", async () => {
+    await attach();
+    const result = await underLayer('getent', ['hosts', SERVICE_NAME]);
+    expect(result.stdout).toMatch(new RegExp(`^${SERVICE_IP.replace(/\./g, '\\.')}\\s+${SERVICE_NAME}`));
+  });
+
+  it("reads files under the app's mounts from the pod, and others locally", async () => {
+    await attach();
+    expect((await underLayer('cat', ['/etc/config/app.yaml'])).stdout).toBe('greeting: hello from the pod\n');
+    expect((await underLayer('cat', ['/etc/hostname'])).stdout).toBe(readFileSync('/etc/hostname', 'utf8'));
+    expect((await underLayer('ls', ['/etc/config'])).stdout.split('\n').filter(Boolean).sort()).toEqual(['app.yaml', 'escape-absolute', 'escape-relative']);
+    const missing = await underLayer('cat', ['/etc/config/nope']);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toMatch(/No such file/);
+  });
+
+  it('steals a port a local python server listens on', async () => {
+    await attach();
+    const server = spawn('python3', ['-u', '-m', 'http.server', String(APP_PORT), '--bind', '0.0.0.0'], { env: { ...process.env, ...proxy.env }, cwd: __dirname });
+    try {
+      await eventually(async () => expect((await suite.pod.request('/layer.test.ts')).raw).toMatch(/Server: SimpleHTTP/));
+      const answer = await suite.pod.request('/layer.test.ts');
+      expect(answer.body).toContain("describe('real programs under the layer'");
+    } finally {
+      server.kill();
+    }
+  });
+
+  it('mirrors: the app answers while the local server sees the request', async () => {
+    await attach({ incoming: { mode: 'mirror', portMapping: [], ignorePorts: [] } });
+    const server = spawn('python3', ['-u', '-m', 'http.server', String(APP_PORT)], { env: { ...process.env, ...proxy.env } });
+    let log = '';
+    server.stderr.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    try {
+      await eventually(async () => {
+        expect((await suite.pod.request('/mirrored')).body).toBe('app GET /mirrored body=0\n');
+        expect(log).toContain('"GET /mirrored HTTP/1.1"');
+      });
+      // the local server saw the pod-side client, not the proxy
+      expect(log).toMatch(/^198\.18\.0\.2 - - /m);
+    } finally {
+      server.kill();
+    }
+  });
+
+  it('leaves a program that uses no network alone', async () => {
+    await attach();
+    expect(await underLayer('sh', ['-c', 'echo plain; exit 3'])).toEqual({ stdout: 'plain\n', stderr: '', code: 3 });
+  });
+});
