@@ -23,6 +23,19 @@ static const char *our_path(void) {
   return path;
 }
 
+/* Our own variables, as the environment had them when the layer was loaded: a program may
+ * clear its environment (env -i) before it execs. */
+static char **saved;
+
+__attribute__((constructor)) static void save_layer_variables(void) {
+  size_t n = 0;
+  for (char **e = environ; e && *e; e++) if (strncmp(*e, "MIRRORD_LAYER_", 14) == 0) n++;
+  saved = calloc(n + 1, sizeof(char *));
+  if (!saved) return;
+  size_t k = 0;
+  for (char **e = environ; e && *e; e++) if (strncmp(*e, "MIRRORD_LAYER_", 14) == 0) saved[k++] = strdup(*e);
+}
+
 static int has_name(const char *entry, const char *name, size_t len) { return strncmp(entry, name, len) == 0 && entry[len] == '='; }
 
 /* The environment to exec with: `envp` plus our variables where it lacks them. */
@@ -30,7 +43,7 @@ static char **with_layer(char *const envp[]) {
   size_t count = 0;
   while (envp && envp[count]) count++;
   size_t extra = 0;
-  for (char **e = environ; e && *e; e++) extra++;
+  for (char **e = saved; e && *e; e++) extra++;
   char **result = calloc(count + extra + 2, sizeof(char *));
   if (!result) return (char **)envp;
   size_t used = 0;
@@ -57,17 +70,6 @@ static char **with_layer(char *const envp[]) {
     if (entry) {
       snprintf(entry, size, "LD_PRELOAD=%s", lib);
       result[used++] = entry;
-    }
-  }
-  /* Our own variables come from the environment the layer was loaded with. */
-  static char **saved;
-  if (!saved) {
-    size_t n = 0;
-    for (char **e = environ; e && *e; e++) if (strncmp(*e, "MIRRORD_LAYER_", 14) == 0) n++;
-    saved = calloc(n + 1, sizeof(char *));
-    if (saved) {
-      size_t k = 0;
-      for (char **e = environ; e && *e; e++) if (strncmp(*e, "MIRRORD_LAYER_", 14) == 0) saved[k++] = strdup(*e);
     }
   }
   for (char **s = saved; s && *s; s++) {

@@ -1,8 +1,11 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Client } from '../../protocol/client';
 import { startLayerProxy, type LayerOptions, type LayerProxy } from '../../layer/proxy';
 import { createLogger } from '../../sidecar/log';
+import { packagePath } from '../../sidecar/package-root';
 import { eventually } from '../harness/eventually';
 import { SERVICE_IP, SERVICE_NAME } from '../harness/netns';
 import { APP_PORT } from '../harness/pod';
@@ -99,6 +102,41 @@ describe('real programs under the layer', () => {
     } finally {
       server.kill();
     }
+  });
+
+  it('serves a C program: getaddrinfo, connect, getpeername, bind/listen, getsockname, open, stat', async () => {
+    await attach();
+    const dir = mkdtempSync(join(tmpdir(), 'mirrord-probe-'));
+    await run('cc', ['-O1', '-o', join(dir, 'probe'), packagePath('test/fixtures/probe.c')]);
+    const result = await underLayer(join(dir, 'probe'), [SERVICE_NAME, '7080', '/etc/config/app.yaml']);
+    expect(result.stdout).toBe(
+      [
+        `getaddrinfo: ${SERVICE_IP} port 7080`,
+        `getpeername: ${SERVICE_IP}:7080`,
+        'response: svc GET /probe',
+        'getsockname: port 9099',
+        'read: greeting: hello from the pod',
+        'stat: size 29 regular 1',
+        '',
+      ].join('\n'),
+    );
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('warns that a statically linked program is out of reach', async () => {
+    await attach();
+    const dir = mkdtempSync(join(tmpdir(), 'mirrord-static-'));
+    await run('cc', ['-static', '-o', join(dir, 'static-hello'), packagePath('test/fixtures/static-hello.c')]);
+    const result = await underLayer('sh', ['-c', join(dir, 'static-hello')]);
+    expect(result.stdout).toBe('static hello\n');
+    expect(result.stderr).toMatch(/static-hello is statically linked, so the layer cannot reach it/);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps the layer in a program started with an emptied environment', async () => {
+    await attach();
+    const result = await underLayer('env', ['-i', '/usr/bin/curl', '-sS', '--max-time', '5', `http://${SERVICE_NAME}:7080/clean-env`]);
+    expect(result.stdout).toBe('svc GET /clean-env\n');
   });
 
   it('leaves a program that uses no network alone', async () => {
