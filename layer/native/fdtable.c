@@ -99,3 +99,60 @@ void fd_copy(int from, int to) {
   }
   pthread_mutex_unlock(&table_lock);
 }
+
+/* Unconnected UDP: per socket, which local relay stands for which pod-side destination. */
+#define UDP_ROUTES 16
+struct udp_route {
+  int fd;
+  int relay_port;
+  struct sockaddr_storage destination;
+  socklen_t length;
+};
+static struct udp_route routes[UDP_ROUTES * 64];
+static size_t route_count;
+
+static int same_destination(const struct udp_route *route, const struct sockaddr *addr, socklen_t len) {
+  return route->length == len && memcmp(&route->destination, addr, len) == 0;
+}
+
+int udp_route_relay(int fd, const struct sockaddr *destination, socklen_t len) {
+  int port = 0;
+  pthread_mutex_lock(&table_lock);
+  for (size_t i = 0; i < route_count && !port; i++) {
+    if (routes[i].fd == fd && same_destination(&routes[i], destination, len)) port = routes[i].relay_port;
+  }
+  pthread_mutex_unlock(&table_lock);
+  return port;
+}
+
+void udp_route_add(int fd, int relay_port, const struct sockaddr *destination, socklen_t len) {
+  pthread_mutex_lock(&table_lock);
+  if (route_count < sizeof routes / sizeof routes[0] && len <= sizeof(struct sockaddr_storage)) {
+    routes[route_count] = (struct udp_route){.fd = fd, .relay_port = relay_port, .length = len};
+    memcpy(&routes[route_count].destination, destination, len);
+    route_count++;
+  }
+  pthread_mutex_unlock(&table_lock);
+}
+
+int udp_route_destination(int fd, int relay_port, struct sockaddr *out, socklen_t *len) {
+  int found = 0;
+  pthread_mutex_lock(&table_lock);
+  for (size_t i = 0; i < route_count && !found; i++) {
+    if (routes[i].fd == fd && routes[i].relay_port == relay_port) {
+      memcpy(out, &routes[i].destination, *len < routes[i].length ? *len : routes[i].length);
+      *len = routes[i].length;
+      found = 1;
+    }
+  }
+  pthread_mutex_unlock(&table_lock);
+  return found;
+}
+
+void udp_routes_forget(int fd) {
+  pthread_mutex_lock(&table_lock);
+  size_t kept = 0;
+  for (size_t i = 0; i < route_count; i++) if (routes[i].fd != fd) routes[kept++] = routes[i];
+  route_count = kept;
+  pthread_mutex_unlock(&table_lock);
+}

@@ -48,6 +48,12 @@ void fd_copy(int from, int to);
 /* When `fd` is the channel, closes it (a new one opens on demand) and returns 1. */
 int proxy_channel_release(int fd);
 
+/* Unconnected UDP sockets: the relay port standing for a destination, and back. */
+int udp_route_relay(int fd, const struct sockaddr *destination, socklen_t len);
+void udp_route_add(int fd, int relay_port, const struct sockaddr *destination, socklen_t len);
+int udp_route_destination(int fd, int relay_port, struct sockaddr *out, socklen_t *len);
+void udp_routes_forget(int fd);
+
 /* Formats an address as "ip\tport"; returns 0 for AF_INET/AF_INET6, -1 otherwise. */
 int format_address(const struct sockaddr *addr, char *out, size_t cap);
 /* Fills `addr` (of `family`) from text; returns its length, or 0. */

@@ -33,26 +33,41 @@ static int is_inet(const struct sockaddr *addr) {
   return addr && (addr->sa_family == AF_INET || addr->sa_family == AF_INET6);
 }
 
-int connect(int fd, const struct sockaddr *addr, socklen_t len) {
-  layer_init();
-  int type = is_inet(addr) && layer_config.enabled ? socket_type(fd) : -1;
-  int wanted = (type == SOCK_STREAM && layer_config.outgoing_tcp) || (type == SOCK_DGRAM && layer_config.outgoing_udp);
-  if (!wanted || is_loopback(addr)) return real_connect(fd, addr, len);
+static int goes_remote(int fd, const struct sockaddr *addr, int *type) {
+  *type = is_inet(addr) && layer_config.enabled ? socket_type(fd) : -1;
+  int wanted = (*type == SOCK_STREAM && layer_config.outgoing_tcp) || (*type == SOCK_DGRAM && layer_config.outgoing_udp);
+  return wanted && !is_loopback(addr);
+}
 
-  char target[80], request[128], reply[256];
-  if (format_address(addr, target, sizeof target) != 0) return real_connect(fd, addr, len);
+/* Asks the proxy for a relay to `addr`. Returns 1 with the reply's fields, 0 to stay local,
+ * -1 with errno set. */
+static int ask_relay(int type, const struct sockaddr *addr, char *reply, size_t cap, char **f) {
+  char target[80], request[128];
+  if (format_address(addr, target, sizeof target) != 0) return 0;
   snprintf(request, sizeof request, "connect\t%s\t%s", type == SOCK_STREAM ? "tcp" : "udp", target);
-  if (proxy_request(request, reply, sizeof reply) != 0) return real_connect(fd, addr, len);
-
-  char *f[5];
+  if (proxy_request(request, reply, cap) != 0) return 0;
   int n = split_fields(reply, f, 5);
   if (strcmp(f[0], "error") == 0 && n >= 2) {
     errno = atoi(f[1]);
     return -1;
   }
-  if (strcmp(f[0], "redirect") != 0 || n < 4) return real_connect(fd, addr, len);
+  return strcmp(f[0], "redirect") == 0 && n >= 4 ? 1 : 0;
+}
+
+static socklen_t relay_address(int family, int port, struct sockaddr_storage *relay) {
+  return parse_address(family, family == AF_INET6 ? "::1" : "127.0.0.1", port, relay);
+}
+
+int connect(int fd, const struct sockaddr *addr, socklen_t len) {
+  layer_init();
+  int type;
+  if (!goes_remote(fd, addr, &type)) return real_connect(fd, addr, len);
+  char reply[256], *f[5];
+  int relayed = ask_relay(type, addr, reply, sizeof reply, f);
+  if (relayed < 0) return -1;
+  if (!relayed) return real_connect(fd, addr, len);
   struct sockaddr_storage relay, pod_local;
-  socklen_t relay_len = parse_address(addr->sa_family, addr->sa_family == AF_INET6 ? "::1" : "127.0.0.1", atoi(f[1]), &relay);
+  socklen_t relay_len = relay_address(addr->sa_family, atoi(f[1]), &relay);
   int rc = real_connect(fd, (struct sockaddr *)&relay, relay_len);
   if (rc == 0 || errno == EINPROGRESS) {
     int saved = errno;
@@ -153,6 +168,7 @@ int close(int fd) {
   layer_init();
   if (proxy_channel_release(fd)) return 0; /* the app's fd sweep must not take our channel */
   fd_forget(fd);
+  udp_routes_forget(fd);
   return real_close(fd);
 }
 
@@ -177,4 +193,64 @@ int dup3(int fd, int target, int flags) {
   int copy = next(fd, target, flags);
   if (copy >= 0) fd_copy(fd, copy);
   return copy;
+}
+
+/* The relay standing for `destination` on an unconnected UDP socket (made on first use), or 0. */
+static int udp_relay_for(int fd, const struct sockaddr *destination, socklen_t len, struct sockaddr_storage *relay, socklen_t *relay_len) {
+  int type;
+  if (!destination || !goes_remote(fd, destination, &type) || type != SOCK_DGRAM) return 0;
+  int port = udp_route_relay(fd, destination, len);
+  if (!port) {
+    char reply[256], *f[5];
+    int relayed = ask_relay(type, destination, reply, sizeof reply, f);
+    if (relayed <= 0) return relayed;
+    port = atoi(f[1]);
+    udp_route_add(fd, port, destination, len);
+  }
+  *relay_len = relay_address(destination->sa_family, port, relay);
+  return 1;
+}
+
+/* A datagram from a relay: report the pod-side address it stands for. */
+static void udp_rewrite_source(int fd, struct sockaddr *source, socklen_t *len) {
+  if (!source || !len || !is_inet(source) || !is_loopback(source)) return;
+  udp_route_destination(fd, ntohs(((struct sockaddr_in *)source)->sin_port), source, len);
+}
+
+ssize_t sendto(int fd, const void *buf, size_t size, int flags, const struct sockaddr *destination, socklen_t len) {
+  RESOLVE(sendto);
+  layer_init();
+  struct sockaddr_storage relay;
+  socklen_t relay_len;
+  int relayed = udp_relay_for(fd, destination, len, &relay, &relay_len);
+  if (relayed < 0) return -1;
+  return relayed ? next(fd, buf, size, flags, (struct sockaddr *)&relay, relay_len) : next(fd, buf, size, flags, destination, len);
+}
+
+ssize_t recvfrom(int fd, void *buf, size_t size, int flags, struct sockaddr *source, socklen_t *len) {
+  RESOLVE(recvfrom);
+  ssize_t n = next(fd, buf, size, flags, source, len);
+  if (n >= 0) udp_rewrite_source(fd, source, len);
+  return n;
+}
+
+ssize_t sendmsg(int fd, const struct msghdr *message, int flags) {
+  RESOLVE(sendmsg);
+  layer_init();
+  struct sockaddr_storage relay;
+  socklen_t relay_len;
+  int relayed = message ? udp_relay_for(fd, message->msg_name, message->msg_namelen, &relay, &relay_len) : 0;
+  if (relayed < 0) return -1;
+  if (!relayed) return next(fd, message, flags);
+  struct msghdr copy = *message;
+  copy.msg_name = &relay;
+  copy.msg_namelen = relay_len;
+  return next(fd, &copy, flags);
+}
+
+ssize_t recvmsg(int fd, struct msghdr *message, int flags) {
+  RESOLVE(recvmsg);
+  ssize_t n = next(fd, message, flags);
+  if (n >= 0 && message) udp_rewrite_source(fd, message->msg_name, &message->msg_namelen);
+  return n;
 }

@@ -59,6 +59,21 @@ describe('real programs under the layer', () => {
     expect(result.stdout).toBe('svc GET /nested\n');
   });
 
+  it('sends UDP from the pod, connected or not, and reports where answers come from', async () => {
+    await attach();
+    const script = [
+      'import socket',
+      's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(5)',
+      `s.sendto(b"unconnected", ("${SERVICE_IP}", 7001))`,
+      'data, source = s.recvfrom(100); print(data.decode(), source[0], source[1])',
+      'c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); c.settimeout(5)',
+      `c.connect(("${SERVICE_NAME}", 7001)); c.send(b"connected"); print(c.recv(100).decode())`,
+    ].join('\n');
+    const result = await underLayer('python3', ['-c', script]);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe(`svc:unconnected ${SERVICE_IP} 7001\nsvc:connected\n`);
+  });
+
   it("resolves names with the pod's resolver (getent)", async () => {
     await attach();
     const result = await underLayer('getent', ['hosts', SERVICE_NAME]);
