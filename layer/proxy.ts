@@ -62,7 +62,9 @@ export async function startLayerProxy(client: Client, options: LayerOptions, log
       case 'peer':
         return incoming.peer(Number(args[0]));
       case 'open':
-        return files.open(args[1]);
+        return files.open(args[1], Number(args[0]));
+      case 'flush':
+        return files.flush(args[0]);
       case 'opendir':
         return files.opendir(args[1]);
       case 'stat':

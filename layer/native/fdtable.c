@@ -15,6 +15,7 @@ struct fd_info {
   struct sockaddr_storage peer;
   socklen_t peer_len;
   int requested_port;
+  int write_back;
 };
 
 static struct fd_info *table[FD_LIMIT];
@@ -75,6 +76,21 @@ void fd_set_requested_port(int fd, int port) {
   struct fd_info *info = slot(fd, 1);
   if (info) info->requested_port = port;
   pthread_mutex_unlock(&table_lock);
+}
+
+void fd_set_write_back(int fd) {
+  pthread_mutex_lock(&table_lock);
+  struct fd_info *info = slot(fd, 1);
+  if (info) info->write_back = 1;
+  pthread_mutex_unlock(&table_lock);
+}
+
+int fd_write_back(int fd) {
+  pthread_mutex_lock(&table_lock);
+  struct fd_info *info = slot(fd, 0);
+  int result = info ? info->write_back : 0;
+  pthread_mutex_unlock(&table_lock);
+  return result;
 }
 
 void fd_forget(int fd) {
@@ -155,4 +171,12 @@ void udp_routes_forget(int fd) {
   for (size_t i = 0; i < route_count; i++) if (routes[i].fd != fd) routes[kept++] = routes[i];
   route_count = kept;
   pthread_mutex_unlock(&table_lock);
+}
+
+int fd_next_write_back(int after) {
+  int found = -1;
+  pthread_mutex_lock(&table_lock);
+  for (int fd = after + 1; fd < FD_LIMIT && found < 0; fd++) if (table[fd] && table[fd]->write_back) found = fd;
+  pthread_mutex_unlock(&table_lock);
+  return found;
 }

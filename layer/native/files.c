@@ -61,7 +61,9 @@ static int open_common(int dirfd, const char *path, int flags, mode_t mode, int 
   const char *target = fetched ? local : path;
   static int (*real_openat)(int, const char *, int, ...);
   if (!real_openat) real_openat = next_symbol("openat");
-  return real_openat(at ? dirfd : AT_FDCWD, target, flags, mode);
+  int fd = real_openat(at ? dirfd : AT_FDCWD, target, flags, mode);
+  if (fd >= 0 && fetched && wants_write(flags)) fd_set_write_back(fd);
+  return fd;
 }
 
 static mode_t mode_arg(int flags, va_list args) { return (flags & (O_CREAT | O_TMPFILE)) ? (mode_t)va_arg(args, int) : 0; }
@@ -117,6 +119,27 @@ static FILE *fopen_common(const char *path, const char *mode, FILE *(*real)(cons
 
 FILE *fopen(const char *path, const char *mode) { return fopen_common(path, mode, NEXT(fopen)); }
 FILE *fopen64(const char *path, const char *mode) { return fopen_common(path, mode, NEXT(fopen64)); }
+
+/* Called before `fd` closes: a written copy goes back to the pod. Returns 0, or -1 with errno
+ * when the pod refused the write (close then reports it, as a failed flush would). */
+int write_back_before_close(int fd) {
+  if (!fd_write_back(fd)) return 0;
+  char link[64], copy[4096];
+  snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+  ssize_t n = NEXT(readlink)(link, copy, sizeof copy - 1);
+  if (n <= 0) return 0;
+  copy[n] = '\0';
+  fsync(fd);
+  char request[4200], reply[256];
+  snprintf(request, sizeof request, "flush\t%s", copy);
+  if (proxy_request(request, reply, sizeof reply) != 0) return 0;
+  char *f[2];
+  if (split_fields(reply, f, 2) == 2 && strcmp(f[0], "error") == 0) {
+    errno = atoi(f[1]);
+    return -1;
+  }
+  return 0;
+}
 
 DIR *opendir(const char *path) {
   char local[4096];
@@ -263,4 +286,30 @@ ssize_t readlink(const char *path, char *buf, size_t size) {
     }
   }
   return NEXT(readlink)(path, buf, size);
+}
+
+/* stdio closes through libc's internal close, which the close hook never sees. */
+int fclose(FILE *stream) {
+  int fd = stream ? fileno(stream) : -1;
+  int flushed = 0;
+  if (fd >= 0 && fd_write_back(fd)) {
+    fflush(stream);
+    flushed = write_back_before_close(fd);
+    fd_forget(fd);
+  }
+  int saved = errno;
+  int rc = NEXT(fclose)(stream);
+  if (flushed != 0) {
+    errno = saved;
+    return EOF;
+  }
+  return rc;
+}
+
+/* A program that exits without closing its files still has them sent back. Destructors run
+ * before libc flushes stdio at exit, so flush it here first. */
+__attribute__((destructor)) static void write_back_at_exit(void) {
+  if (fd_next_write_back(-1) < 0) return;
+  fflush(NULL);
+  for (int fd = fd_next_write_back(-1); fd >= 0; fd = fd_next_write_back(fd)) write_back_before_close(fd);
 }

@@ -44,6 +44,11 @@ int fd_peer(int fd, struct sockaddr *addr, socklen_t *len);
 int fd_requested_port(int fd); /* the port the app bound, or 0 */
 void fd_set_requested_port(int fd, int port);
 void fd_forget(int fd);
+/* A local copy of a remote file opened for writing: sent back to the pod when closed. */
+void fd_set_write_back(int fd);
+int fd_write_back(int fd);
+/* The next fd after `after` marked for write-back, or -1. */
+int fd_next_write_back(int after);
 void fd_copy(int from, int to);
 /* When `fd` is the channel, closes it (a new one opens on demand) and returns 1. */
 int proxy_channel_release(int fd);
@@ -60,5 +65,6 @@ int format_address(const struct sockaddr *addr, char *out, size_t cap);
 socklen_t parse_address(int family, const char *ip, int port, struct sockaddr_storage *addr);
 
 int path_is_remote(const char *path);
+int write_back_before_close(int fd);
 
 #endif

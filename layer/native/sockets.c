@@ -167,9 +167,16 @@ int getpeername(int fd, struct sockaddr *addr, socklen_t *len) {
 int close(int fd) {
   layer_init();
   if (proxy_channel_release(fd)) return 0; /* the app's fd sweep must not take our channel */
+  int flushed = write_back_before_close(fd);
+  int saved = errno;
   fd_forget(fd);
   udp_routes_forget(fd);
-  return real_close(fd);
+  int rc = real_close(fd);
+  if (flushed != 0) {
+    errno = saved;
+    return -1;
+  }
+  return rc;
 }
 
 int dup(int fd) {
@@ -182,6 +189,7 @@ int dup(int fd) {
 int dup2(int fd, int target) {
   RESOLVE(dup2);
   proxy_channel_release(target);
+  if (target != fd) write_back_before_close(target); /* dup2 closes what `target` was */
   int copy = next(fd, target);
   if (copy >= 0 && copy != fd) fd_copy(fd, copy);
   return copy;
@@ -190,6 +198,7 @@ int dup2(int fd, int target) {
 int dup3(int fd, int target, int flags) {
   RESOLVE(dup3);
   proxy_channel_release(target);
+  write_back_before_close(target);
   int copy = next(fd, target, flags);
   if (copy >= 0) fd_copy(fd, copy);
   return copy;

@@ -5,13 +5,20 @@
  * is materialised as a directory of placeholders so readdir works; stat of its entries asks
  * the pod again.
  */
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { constants, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Client } from '../../protocol/client';
 import { errnoNumber } from './errno';
 
+const O_ACCMODE = 3;
+const { O_CREAT, O_TRUNC, O_WRONLY } = constants;
+/** Largest chunk per fs.write request (the frame limit leaves room for the rest). */
+const WRITE_CHUNK = 1 << 20;
+
 export class RemoteFiles {
   private counter = 0;
+  /** local copies opened for writing -> the pod path they go back to */
+  private readonly written = new Map<string, string>();
 
   constructor(
     private readonly client: Client,
@@ -20,13 +27,43 @@ export class RemoteFiles {
     mkdirSync(cacheRoot, { recursive: true });
   }
 
-  async open(path: string): Promise<string> {
+  /** A fresh local copy of `path`; one opened for writing goes back to the pod by flush(). */
+  async open(path: string, flags: number): Promise<string> {
     return this.answer(async () => {
-      const content = await this.client.readFile(path);
+      const writing = (flags & O_ACCMODE) !== 0 || (flags & (O_CREAT | O_TRUNC)) !== 0;
+      const content = writing && flags & O_TRUNC ? Buffer.alloc(0) : await this.existing(path, writing && (flags & O_CREAT) !== 0);
       const copy = join(this.cacheRoot, `${++this.counter}-${basename(path)}`);
       writeFileSync(copy, content, { mode: 0o600 });
+      if (writing) this.written.set(copy, path);
       return `path\t${copy}`;
     });
+  }
+
+  /** Sends a written copy back to the pod, replacing the file's content. */
+  async flush(copy: string): Promise<string> {
+    const path = this.written.get(copy);
+    if (!path) return 'ok';
+    return this.answer(async () => {
+      const content = readFileSync(copy);
+      const { fd } = (await this.client.call('fs.open', { path, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644 })).result;
+      try {
+        for (let offset = 0; offset < content.length; offset += WRITE_CHUNK) {
+          await this.client.call('fs.write', { fd, position: offset }, content.subarray(offset, offset + WRITE_CHUNK));
+        }
+      } finally {
+        await this.client.call('fs.close', { fd });
+      }
+      return 'ok';
+    });
+  }
+
+  private async existing(path: string, mayCreate: boolean): Promise<Buffer> {
+    try {
+      return await this.client.readFile(path);
+    } catch (error) {
+      if (mayCreate && (error as { code?: string }).code === 'ENOENT') return Buffer.alloc(0);
+      throw error;
+    }
   }
 
   async opendir(path: string): Promise<string> {

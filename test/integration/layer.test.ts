@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '../../protocol/client';
@@ -88,6 +88,29 @@ describe('real programs under the layer', () => {
     const missing = await underLayer('cat', ['/etc/config/nope']);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toMatch(/No such file/);
+  });
+
+  it('in write mode, writes a remote file back to the pod when it is closed', async () => {
+    await attach({ fs: { mode: 'write' } });
+    const result = await underLayer('sh', ['-c', 'echo "written from the laptop" > /etc/config/new.txt && cat /etc/config/new.txt']);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe('written from the laptop\n');
+    expect(readFileSync(join(suite.pod.appRoot, 'etc/config/new.txt'), 'utf8')).toBe('written from the laptop\n');
+    const python = await underLayer('python3', ['-c', 'open("/etc/config/app.yaml", "a").write("more: yes\\n")']);
+    expect(python.stderr).toBe('');
+    expect(readFileSync(join(suite.pod.appRoot, 'etc/config/app.yaml'), 'utf8')).toBe('greeting: hello from the pod\nmore: yes\n');
+    // a program that exits without closing the file
+    await underLayer('sh', ['-c', 'exec 3>/etc/config/new.txt; echo unclosed >&3']);
+    expect(readFileSync(join(suite.pod.appRoot, 'etc/config/new.txt'), 'utf8')).toBe('unclosed\n');
+    writeFileSync(join(suite.pod.appRoot, 'etc/config/app.yaml'), 'greeting: hello from the pod\n');
+    rmSync(join(suite.pod.appRoot, 'etc/config/new.txt'));
+  });
+
+  it('in read mode, writes stay local and the pod is untouched', async () => {
+    await attach();
+    const result = await underLayer('sh', ['-c', 'echo local > /etc/config/app.yaml']);
+    expect(result.stderr).toMatch(/No such file|cannot create/);
+    expect(readFileSync(join(suite.pod.appRoot, 'etc/config/app.yaml'), 'utf8')).toBe('greeting: hello from the pod\n');
   });
 
   it('steals a port a local python server listens on', async () => {
