@@ -76,13 +76,8 @@ int open(const char *path, int flags, ...) {
   return open_common(AT_FDCWD, path, flags, mode, 0);
 }
 
-int open64(const char *path, int flags, ...) {
-  va_list args;
-  va_start(args, flags);
-  mode_t mode = mode_arg(flags, args);
-  va_end(args);
-  return open_common(AT_FDCWD, path, flags, mode, 0);
-}
+/* Without _FILE_OFFSET_BITS the 64-bit names are the same calls on x86_64 and arm64. */
+__typeof__(open) open64 __attribute__((alias("open")));
 
 int openat(int dirfd, const char *path, int flags, ...) {
   va_list args;
@@ -92,13 +87,7 @@ int openat(int dirfd, const char *path, int flags, ...) {
   return open_common(dirfd, path, flags, mode, 1);
 }
 
-int openat64(int dirfd, const char *path, int flags, ...) {
-  va_list args;
-  va_start(args, flags);
-  mode_t mode = mode_arg(flags, args);
-  va_end(args);
-  return open_common(dirfd, path, flags, mode, 1);
-}
+__typeof__(openat) openat64 __attribute__((alias("openat")));
 
 static int fopen_flags(const char *mode) {
   int plus = strchr(mode, '+') != NULL;
