@@ -33,6 +33,10 @@ export interface Subscription {
 
 type Address = { address: string; port: number };
 
+const HTTP_REQUEST_START = /^(GET|HEAD|POST|PUT|DELETE|OPTIONS|PATCH|CONNECT|TRACE|PRI) /;
+/** How long a connection on a filtered port may stay silent before it goes to the app as is. */
+const FIRST_BYTES_TIMEOUT_MS = 1000;
+
 export class PortInterceptor {
   readonly subscriptions: Subscription[] = [];
   private readonly server: net.Server;
@@ -93,10 +97,31 @@ export class PortInterceptor {
       if (stream) return pipeBothWays(socket, stream);
     } else if (this.subscriptions.some((s) => s.mode === 'steal')) {
       this.destinations.set(socket, local);
-      this.http.emit('connection', socket);
-      return;
+      return this.routeByFirstBytes(socket, local, meta);
     }
     this.passThrough(socket, local, meta);
+  }
+
+  /**
+   * Filters only apply to HTTP/1.x: a connection whose first bytes aren't a request line (another
+   * protocol, TLS, a server-speaks-first protocol that sends nothing) goes to the app untouched.
+   */
+  private routeByFirstBytes(socket: net.Socket, local: Address, meta: Omit<IncomingMeta, 'mode' | 'kind'>): void {
+    let decided = false;
+    const decide = (chunk?: Buffer) => {
+      if (decided) return;
+      decided = true;
+      clearTimeout(timer);
+      socket.off('data', decide);
+      socket.pause();
+      if (chunk) socket.unshift(chunk);
+      if (chunk && HTTP_REQUEST_START.test(chunk.toString('latin1', 0, 16))) this.http.emit('connection', socket);
+      else this.passThrough(socket, local, meta);
+      socket.resume();
+    };
+    const timer = setTimeout(() => decide(), FIRST_BYTES_TIMEOUT_MS);
+    socket.on('data', decide);
+    socket.once('close', () => clearTimeout(timer));
   }
 
   /** To the app, unchanged; mirroring sessions get a copy of what the client sends. */

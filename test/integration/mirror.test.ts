@@ -33,10 +33,13 @@ describe('mirror', () => {
     for (const path of paths) during.push((await suite.pod.request(path, { 'x-trace': path })).raw);
 
     expect(during).toEqual(before);
-    await eventually(async () => expect(copies.length).toBe(paths.length));
-    for (const path of paths) {
-      expect(copies.some((copy) => copy.startsWith(`GET ${path} HTTP/1.1\r\n`) && copy.includes(`x-trace: ${path}`))).toBe(true);
-    }
+    // a connection is announced before its bytes arrive: wait for both
+    await eventually(async () => {
+      expect(copies.length).toBe(paths.length);
+      for (const path of paths) {
+        expect(copies.some((copy) => copy.startsWith(`GET ${path} HTTP/1.1\r\n`) && copy.includes(`x-trace: ${path}`))).toBe(true);
+      }
+    });
   });
 
   it('lets several sessions mirror one port', async () => {

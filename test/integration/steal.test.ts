@@ -33,6 +33,9 @@ describe('steal', () => {
     const other = await suite.pod.request('/b', { 'x-user': 'bob' });
     expect(other.body).toBe('app GET /b body=0\n');
     expect(other.raw).toContain('x-served-by: app');
+    // not HTTP at all: straight to the app, whose HTTP server rejects it
+    const raw = await suite.pod.net.exec(suite.pod.net.workload, 'sh', ['-c', `printf 'HELLO THERE\\r\\n\\r\\n' | socat -t 5 - TCP:198.18.0.1:${APP_PORT}`]);
+    expect(raw.stdout).toMatch(/^HTTP\/1\.1 400 Bad Request/);
     // chunked request bodies and keep-alive: two requests on one connection, one stolen, one not
     const both = await suite.pod.net.exec(suite.pod.net.workload, 'curl', [
       '-sS', '--max-time', '10', '-H', 'x-user: alice', '-H', 'Transfer-Encoding: chunked', '-d', 'chunky',
