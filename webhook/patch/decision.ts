@@ -1,0 +1,55 @@
+/**
+ * Whether a new pod gets the sidecar. The MutatingWebhookConfiguration's namespaceSelector
+ * already limits the webhook to labeled namespaces; this re-checks everything the
+ * AdmissionReview itself shows, so a too-wide selector can't inject where it must not.
+ */
+import type { V1Container, V1Pod } from '@kubernetes/client-node';
+import { ANNOTATION } from '../annotations';
+import { SIDECAR_NAME } from './sidecar-container';
+import { chooseTargetContainer } from './target-container';
+
+export type SkipReason =
+  | 'protected-namespace'
+  | 'opted-out'
+  | 'host-network'
+  | 'already-injected'
+  | 'no-containers'
+  | 'target-container-not-found';
+
+export type Decision =
+  | { inject: true; target: V1Container }
+  | { inject: false; reason: SkipReason; detail: string };
+
+/** Never inject into the control plane's namespace or the webhook's own pods. */
+export const ALWAYS_SKIPPED_NAMESPACES = ['kube-system'];
+
+export function decideInjection(pod: V1Pod, namespace: string, webhookNamespace: string): Decision {
+  const annotations = pod.metadata?.annotations ?? {};
+  if (namespace === webhookNamespace || ALWAYS_SKIPPED_NAMESPACES.includes(namespace)) {
+    return skip('protected-namespace', `namespace ${namespace} is never injected`);
+  }
+  if (annotations[ANNOTATION.inject]?.toLowerCase() === 'false') {
+    return skip('opted-out', `the pod has ${ANNOTATION.inject}: "false"`);
+  }
+  // The sidecar's iptables rules would land in the node's network namespace.
+  if (pod.spec?.hostNetwork === true) return skip('host-network', 'the pod uses the host network');
+  if (isInjected(pod)) return skip('already-injected', 'the pod already has the mirrord sidecar');
+  const containers = pod.spec?.containers ?? [];
+  if (containers.length === 0) return skip('no-containers', 'the pod has no containers');
+  const target = chooseTargetContainer(pod);
+  if (!target) {
+    return skip('target-container-not-found', `${ANNOTATION.targetContainer}: "${annotations[ANNOTATION.targetContainer]}" names no container of the pod`);
+  }
+  return { inject: true, target };
+}
+
+/** Either mark is enough: a copied pod spec can keep the container and lose the annotation. */
+export function isInjected(pod: V1Pod): boolean {
+  if (pod.metadata?.annotations?.[ANNOTATION.injected] !== undefined) return true;
+  const all = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
+  return all.some((container) => container.name === SIDECAR_NAME);
+}
+
+function skip(reason: SkipReason, detail: string): Decision {
+  return { inject: false, reason, detail };
+}

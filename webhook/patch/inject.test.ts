@@ -1,0 +1,201 @@
+import { applyPatch, type Operation } from 'fast-json-patch';
+import type { V1Container, V1Pod } from '@kubernetes/client-node';
+import { loadReview, type FixtureName } from '../fixtures/fixtures';
+import { injectSidecar, type InjectionContext } from './inject';
+import { DEFAULT_RESOURCES, type InjectionSettings } from './settings';
+
+const settings: InjectionSettings = {
+  image: 'mirrord-sidecar:0.1.0',
+  pullPolicy: 'IfNotPresent',
+  agentPort: 61234,
+  resources: DEFAULT_RESOURCES,
+  nativeSidecar: true,
+  version: '0.1.0',
+  writableVolumes: false,
+};
+
+function admit(name: FixtureName, overrides: Partial<InjectionSettings> = {}) {
+  const review = loadReview(name);
+  const pod = review.request.object;
+  const context: InjectionContext = { namespace: review.request.namespace, webhookNamespace: 'mirrord-system', settings: { ...settings, ...overrides } };
+  const result = injectSidecar(pod, context);
+  return { pod, result, patched: patched(pod, result.patch), context };
+}
+
+/** Applies the patch with the library, to a copy: the test looks at the pod, not the patch. */
+function patched(pod: V1Pod, patch: Operation[]): V1Pod {
+  return applyPatch(structuredClone(pod), structuredClone(patch), true, false).newDocument;
+}
+
+function sidecarOf(pod: V1Pod): V1Container {
+  const found = [...(pod.spec!.initContainers ?? []), ...pod.spec!.containers].filter((c) => c.name === 'mirrord-agent');
+  expect(found).toHaveLength(1);
+  return found[0];
+}
+
+function envOf(container: V1Container): Record<string, unknown> {
+  return Object.fromEntries((container.env ?? []).map((v) => [v.name, v.value ?? v.valueFrom]));
+}
+
+describe('a Deployment-created pod', () => {
+  const { pod, result, patched: after } = admit('deployment-pod');
+
+  it('gets a native sidecar appended to initContainers, the app untouched', () => {
+    expect(result.injected).toBe(true);
+    expect(after.spec!.initContainers!.map((c) => c.name)).toEqual(['mirrord-agent']);
+    expect(after.spec!.initContainers![0].restartPolicy).toBe('Always');
+    expect(after.spec!.containers).toEqual(pod.spec!.containers);
+    expect(after.metadata!.annotations).toEqual({ 'mirrord.dev/injected': '0.1.0' });
+  });
+
+  it('runs with only NET_ADMIN and NET_RAW, read-only, without escalation', () => {
+    const sidecar = sidecarOf(after);
+    expect(sidecar.securityContext).toMatchObject({
+      capabilities: { add: ['NET_ADMIN', 'NET_RAW'], drop: ['ALL'] },
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      privileged: false,
+    });
+    expect(sidecar.image).toBe('mirrord-sidecar:0.1.0');
+    expect(sidecar.imagePullPolicy).toBe('IfNotPresent');
+    expect(sidecar.resources).toEqual({ requests: { cpu: '10m', memory: '48Mi' }, limits: { cpu: '500m', memory: '192Mi' } });
+  });
+
+  it('probes readiness from inside the pod, on loopback', () => {
+    const probe = sidecarOf(after).readinessProbe!;
+    expect(probe.tcpSocket).toBeUndefined();
+    expect(probe.exec!.command!.slice(0, 2)).toEqual(['node', '-e']);
+    expect(probe.exec!.command![2]).toContain("connect(61234,'127.0.0.1')");
+  });
+
+  it('sets the sidecar contract: port, root, mounts, pod identity from the downward API', () => {
+    const env = envOf(sidecarOf(after));
+    expect(env.MIRRORD_AGENT_PORT).toBe('61234');
+    expect(env.MIRRORD_APP_ROOT).toBe('/mirrord/app');
+    expect(env.MIRRORD_APP_MOUNTS).toBe('/etc/checkout,/var/run/secrets/kubernetes.io/serviceaccount');
+    expect(env.MIRRORD_POD_NAME).toEqual({ fieldRef: { fieldPath: 'metadata.name' } });
+    expect(env.MIRRORD_POD_NAMESPACE).toEqual({ fieldRef: { fieldPath: 'metadata.namespace' } });
+    expect(env.MIRRORD_POD_IP).toEqual({ fieldRef: { fieldPath: 'status.podIP' } });
+  });
+
+  it("copies the app's env under the prefix, references pointing at the copies", () => {
+    const env = envOf(sidecarOf(after));
+    expect(env.MIRRORD_APP_ENV_PORT).toBe('8080');
+    expect(env.MIRRORD_APP_ENV_DATABASE_URL).toEqual({ secretKeyRef: { name: 'checkout-db', key: 'url' } });
+    expect(env.MIRRORD_APP_ENV_LISTEN).toBe('0.0.0.0:$(MIRRORD_APP_ENV_PORT)');
+    expect(sidecarOf(after).envFrom).toBeUndefined();
+  });
+
+  it("re-mounts the app's volumes read-only under the app root, plus its own scratch space", () => {
+    expect(sidecarOf(after).volumeMounts).toEqual([
+      { name: 'mirrord-agent-run', mountPath: '/run' },
+      { name: 'mirrord-agent-tmp', mountPath: '/tmp' },
+      { name: 'config', mountPath: '/mirrord/app/etc/checkout', readOnly: true },
+      { name: 'kube-api-access-x7k2p', mountPath: '/mirrord/app/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true },
+    ]);
+    expect(after.spec!.volumes!.map((v) => v.name)).toEqual(['config', 'kube-api-access-x7k2p', 'mirrord-agent-run', 'mirrord-agent-tmp']);
+  });
+
+  it('is idempotent: the injected pod yields no patch', () => {
+    const again = injectSidecar(after, { namespace: 'shop', webhookNamespace: 'mirrord-system', settings });
+    expect(again).toMatchObject({ injected: false, reason: 'already-injected', patch: [] });
+  });
+
+  it('patches with add operations only, so nothing of the app is replaced', () => {
+    expect(new Set(result.patch.map((op) => op.op))).toEqual(new Set(['add']));
+  });
+});
+
+describe('a pod on an API server without native sidecars', () => {
+  const { pod, patched: after } = admit('deployment-pod', { nativeSidecar: false });
+
+  it('gets the sidecar as a regular container after the app', () => {
+    expect(after.spec!.initContainers).toBeUndefined();
+    expect(after.spec!.containers.map((c) => c.name)).toEqual(['checkout', 'mirrord-agent']);
+    expect(after.spec!.containers[1].restartPolicy).toBeUndefined();
+    expect(after.spec!.containers[0]).toEqual(pod.spec!.containers[0]);
+  });
+});
+
+describe('a pod with several containers, init containers and annotations', () => {
+  const { pod, result, patched: after } = admit('multi-container-pod');
+  const sidecar = sidecarOf(after);
+  const env = envOf(sidecar);
+
+  it('serves the container the annotation names, after the existing init containers', () => {
+    expect(after.spec!.initContainers!.map((c) => c.name)).toEqual(['migrate', 'mirrord-agent']);
+    expect(after.spec!.initContainers![0]).toEqual(pod.spec!.initContainers![0]);
+    expect(env.MIRRORD_APP_MOUNTS).toBe('/data,/etc/reports/settings.yaml,/var/scratch,/var/run/secrets/kubernetes.io/serviceaccount');
+  });
+
+  it('keeps envFrom with our prefix before the app’s', () => {
+    expect(sidecar.envFrom).toEqual([
+      { prefix: 'MIRRORD_APP_ENV_', configMapRef: { name: 'reports-env' } },
+      { prefix: 'MIRRORD_APP_ENV_S3_', secretRef: { name: 'reports-s3', optional: true } },
+    ]);
+  });
+
+  it('rewrites references but not escaped ones; resource fields still read the app container', () => {
+    expect(env.MIRRORD_APP_ENV_OUTPUT).toBe('/data/$(MIRRORD_APP_ENV_POD_NAME)/out');
+    expect(env.MIRRORD_APP_ENV_LITERAL).toBe('cost is $$(POD_NAME) dollars');
+    expect(env.MIRRORD_APP_ENV_MEMORY_LIMIT).toEqual({ resourceFieldRef: { resource: 'limits.memory', divisor: '1Mi', containerName: 'worker' } });
+  });
+
+  it('mounts read-write where the pod asks for it, never more than the app has; subPaths kept', () => {
+    expect(sidecar.volumeMounts!.slice(2)).toEqual([
+      { name: 'data', mountPath: '/mirrord/app/data', readOnly: false },
+      { name: 'settings', mountPath: '/mirrord/app/etc/reports/settings.yaml', readOnly: true, subPath: 'settings.yaml' },
+      { name: 'scratch', mountPath: '/mirrord/app/var/scratch', readOnly: false, subPathExpr: '$(MIRRORD_APP_ENV_POD_NAME)' },
+      { name: 'kube-api-access-9qwzl', mountPath: '/mirrord/app/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true },
+    ]);
+  });
+
+  it('applies the per-pod overrides and warns about the unknown annotation', () => {
+    expect(env.MIRRORD_AGENT_PORT).toBe('62000');
+    expect(sidecar.readinessProbe!.exec!.command![2]).toContain('connect(62000,');
+    expect(sidecar.resources!.limits!.memory).toBe('256Mi');
+    expect(result.warnings).toEqual(['unknown annotation mirrord.dev/agnet-image is ignored']);
+  });
+
+  it('runs as root even though the pod asks for non-root: added capabilities need uid 0', () => {
+    expect(sidecar.securityContext).toMatchObject({ runAsUser: 0, runAsNonRoot: false });
+    expect(after.spec!.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 1000 });
+  });
+
+  it('keeps the existing annotations and adds ours', () => {
+    expect(after.metadata!.annotations).toEqual({ ...pod.metadata!.annotations, 'mirrord.dev/injected': '0.1.0' });
+  });
+
+  it('is idempotent', () => {
+    expect(injectSidecar(after, { namespace: 'analytics', webhookNamespace: 'mirrord-system', settings }).patch).toEqual([]);
+  });
+});
+
+describe.each([
+  ['host-network-pod', 'host-network'],
+  ['opted-out-pod', 'opted-out'],
+  ['kube-system-pod', 'protected-namespace'],
+  ['missing-target-pod', 'target-container-not-found'],
+] as const)('%s', (name, reason) => {
+  it(`is left alone (${reason})`, () => {
+    const { pod, result, patched: after } = admit(name);
+    expect(result).toMatchObject({ injected: false, reason, patch: [] });
+    expect(after).toEqual(pod);
+  });
+});
+
+it("never injects the webhook's own namespace", () => {
+  const review = loadReview('deployment-pod');
+  const result = injectSidecar(review.request.object, { namespace: 'mirrord-system', webhookNamespace: 'mirrord-system', settings });
+  expect(result).toMatchObject({ injected: false, reason: 'protected-namespace' });
+});
+
+it('a pod that names a missing target container gets a warning saying so', () => {
+  expect(admit('missing-target-pod').result.warnings[0]).toMatch(/sidecar-that-is-not-there.*names no container/);
+});
+
+it('the sidecar container alone (annotation lost) also counts as injected', () => {
+  const { patched: after } = admit('deployment-pod');
+  delete after.metadata!.annotations;
+  expect(injectSidecar(after, { namespace: 'shop', webhookNamespace: 'mirrord-system', settings })).toMatchObject({ reason: 'already-injected' });
+});

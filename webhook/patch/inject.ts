@@ -1,0 +1,48 @@
+/**
+ * A new pod in, the JSONPatch that adds the sidecar out. The patch is the difference between
+ * the pod as it came and the pod as we want it, computed by the JSON-Patch library: the
+ * mutation is ordinary object code, and the patch can't drift from it.
+ */
+import { compare, type Operation } from 'fast-json-patch';
+import type { V1Pod } from '@kubernetes/client-node';
+import { ANNOTATION } from '../annotations';
+import { decideInjection, type SkipReason } from './decision';
+import { applyPodOverrides } from './pod-overrides';
+import type { InjectionSettings } from './settings';
+import { buildSidecarContainer, SCRATCH_VOLUMES } from './sidecar-container';
+
+export type InjectionResult =
+  | { injected: true; patch: Operation[]; warnings: string[] }
+  | { injected: false; reason: SkipReason; detail: string; patch: []; warnings: string[] };
+
+export interface InjectionContext {
+  namespace: string;
+  webhookNamespace: string;
+  settings: InjectionSettings;
+}
+
+export function injectSidecar(pod: V1Pod, context: InjectionContext): InjectionResult {
+  const decision = decideInjection(pod, context.namespace, context.webhookNamespace);
+  if (!decision.inject) {
+    const warnings = decision.reason === 'target-container-not-found' ? [decision.detail] : [];
+    return { injected: false, reason: decision.reason, detail: decision.detail, patch: [], warnings };
+  }
+  const { settings, warnings } = applyPodOverrides(context.settings, pod.metadata?.annotations);
+  const mutated = withSidecar(pod, decision.target.name, settings);
+  return { injected: true, patch: compare(pod, mutated), warnings };
+}
+
+/** A copy of the pod with the sidecar, its scratch volumes and our annotation. */
+export function withSidecar(pod: V1Pod, targetName: string, settings: InjectionSettings): V1Pod {
+  const copy = structuredClone(pod);
+  const spec = copy.spec!;
+  const target = spec.containers.find((container) => container.name === targetName)!;
+  const sidecar = buildSidecarContainer(target, settings);
+  // Appended, never prepended: the app's init containers run first as they always did, and
+  // the app stays the first container, which kubectl logs/exec pick by default.
+  if (settings.nativeSidecar) spec.initContainers = [...(spec.initContainers ?? []), sidecar];
+  else spec.containers = [...spec.containers, sidecar];
+  spec.volumes = [...(spec.volumes ?? []), ...SCRATCH_VOLUMES.map(({ volume }) => volume)];
+  copy.metadata = { ...copy.metadata, annotations: { ...copy.metadata?.annotations, [ANNOTATION.injected]: settings.version } };
+  return copy;
+}

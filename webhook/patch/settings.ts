@@ -1,0 +1,30 @@
+/** What the webhook puts in every sidecar, before a pod's own annotations adjust it. */
+export interface SidecarResources {
+  cpuRequest: string;
+  cpuLimit: string;
+  memoryRequest: string;
+  memoryLimit: string;
+}
+
+export interface InjectionSettings {
+  image: string;
+  pullPolicy: 'Always' | 'IfNotPresent' | 'Never';
+  agentPort: number;
+  resources: SidecarResources;
+  /** Native sidecar (restartable init container); the API server must be >= 1.29. */
+  nativeSidecar: boolean;
+  /** Written to the pod's mirrord.dev/injected annotation. */
+  version: string;
+  /** The app's volumes read-write in the sidecar (read-only by default). */
+  writableVolumes: boolean;
+}
+
+/** Small: the sidecar idles until a session attaches, and then mostly relays bytes. */
+export const DEFAULT_RESOURCES: SidecarResources = {
+  cpuRequest: '10m',
+  cpuLimit: '500m',
+  memoryRequest: '48Mi',
+  memoryLimit: '192Mi',
+};
+
+export const DEFAULT_AGENT_PORT = 61234;
