@@ -1,0 +1,68 @@
+/**
+ * `mirrord attach`: one session to the sidecar for the lifetime of the user's command, which
+ * runs with the pod's environment and, through the layer, its traffic, network and files.
+ * When the command ends the session closes, and with it the pod's rules for this session.
+ */
+import { hostname, userInfo } from 'node:os';
+import { startLayerProxy, type LayerProxy } from '../../layer/proxy';
+import type { Client } from '../../protocol/client';
+import type { AttachArgs } from '../args';
+import { loadConfig } from '../config/load';
+import { resolveSettings } from '../config/resolve';
+import { filterEnv } from '../env-filter';
+import { CliError } from '../errors';
+import { createProgress } from '../progress';
+import { runCommand } from '../run-command';
+import { startSession } from '../session';
+import { openTransport, type Transport } from '../transport';
+
+const CLOSE_GRACE_MS = 2000;
+
+export async function attach(args: AttachArgs): Promise<number> {
+  const progress = createProgress(args.quiet);
+  const { config, file } = loadConfig(args.configFile);
+  const settings = resolveSettings(config, args.overrides, file);
+
+  const transport: Transport = openTransport(args.agent, settings.target);
+  progress.step(`connecting to ${transport.description}…`);
+  const client = await startSession(transport, `mirrord attach (${safeUser()}@${hostname()}, pid ${process.pid})`);
+  let proxy: LayerProxy | undefined;
+  let ending = false;
+  try {
+    const { sessionId, pod } = client.info;
+    progress.step(`session ${sessionId} on pod ${pod.namespace ? `${pod.namespace}/` : ''}${pod.name || '(unnamed)'}${pod.ip ? ` (${pod.ip})` : ''}`);
+    void client.closed().then((reason) => {
+      if (!ending) progress.warn(`the session to the agent ended (${reason || 'connection lost'}); the command keeps running without the pod`);
+    });
+
+    let remoteEnv: Record<string, string> = {};
+    if (settings.env.enabled) {
+      remoteEnv = filterEnv(await client.env(), settings.env);
+      progress.step(`${Object.keys(remoteEnv).length} environment variables from the pod`);
+    }
+    proxy = await startProxy(client, settings.layer, progress.logger);
+    return await runCommand(args.command, { ...process.env, ...remoteEnv, ...proxy.env });
+  } finally {
+    ending = true;
+    await proxy?.close().catch(() => undefined);
+    client.close();
+    await Promise.race([client.closed(), new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref())]);
+    transport.close();
+  }
+}
+
+async function startProxy(client: Client, options: Parameters<typeof startLayerProxy>[1], log: Parameters<typeof startLayerProxy>[2]): Promise<LayerProxy> {
+  try {
+    return await startLayerProxy(client, options, log);
+  } catch (error) {
+    throw new CliError(`cannot start the layer's local proxy: ${(error as Error).message}`, 'the layer is built by `npm install` (node-gyp); run it again and look for build errors');
+  }
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}

@@ -1,0 +1,97 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CliError } from '../errors';
+import { loadConfig, parseConfig } from './load';
+
+const errorOf = (text: string): string => {
+  try {
+    parseConfig(text);
+  } catch (error) {
+    expect(error).toBeInstanceOf(CliError);
+    expect((error as CliError).hint).toBeTruthy();
+    return (error as Error).message;
+  }
+  throw new Error('no error');
+};
+const errorFor = (config: unknown) => errorOf(JSON.stringify(config));
+
+describe('mirrord.json', () => {
+  it('accepts a mirrord user file with every supported key', () => {
+    const config = {
+      $schema: './mirrord.schema.json',
+      target: { path: 'deploy/api', namespace: 'shop' },
+      kube_context: 'dev',
+      kubeconfig: '~/.kube/config',
+      feature: {
+        network: {
+          incoming: { mode: 'steal', http_filter: { header_filter: '^x-user: me$', path_filter: '^/api', method_filter: 'GET' }, port_mapping: [[8081, 80]], ports: [80], ignore_ports: [9090] },
+          outgoing: { tcp: true, udp: false, filter: { local: ['127.0.0.1/8', ':53'] } },
+          dns: { enabled: false },
+        },
+        fs: { mode: 'write', read_only: ['/etc/ssl'], read_write: '/data', local: ['/tmp'] },
+        env: { include: 'APP_*;DB_URL', exclude: ['SECRET_*'], override: { LOG_LEVEL: 'debug' } },
+      },
+    };
+    expect(parseConfig(JSON.stringify(config))).toEqual(config);
+  });
+
+  it('accepts the short forms', () => {
+    const config = { target: 'pod/api-0', feature: { network: { incoming: 'mirror', outgoing: false, dns: true }, fs: 'local', env: false } };
+    expect(parseConfig(JSON.stringify(config))).toEqual(config);
+  });
+
+  it('names an unknown key by its path, at any depth', () => {
+    expect(errorFor({ feature: { network: { incoming: { modee: 'steal' } } } })).toBe('mirrord.json: feature.network.incoming.modee: unknown key');
+    expect(errorFor({ targett: 'deploy/x' })).toBe('mirrord.json: targett: unknown key');
+    expect(errorFor({ feature: { network: { incoming: { http_filter: { header: 'x' } } } } })).toBe('mirrord.json: feature.network.incoming.http_filter.header: unknown key');
+    expect(errorFor({ feature: { envv: true, fss: 'read' } })).toBe('mirrord.json: feature.envv: unknown key (and 1 more)');
+  });
+
+  it('names the key of a wrong type or value', () => {
+    expect(errorFor({ feature: { network: { incoming: 'stel' } } })).toBe('mirrord.json: feature.network.incoming: "stel" is not one of "steal", "mirror", "off"');
+    expect(errorFor({ feature: { network: { incoming: { mode: 'stel' } } } })).toBe('mirrord.json: feature.network.incoming.mode: "stel" is not one of "steal", "mirror", "off"');
+    expect(errorFor({ feature: { network: { incoming: { ports: ['80'] } } } })).toBe('mirrord.json: feature.network.incoming.ports[0]: expected number, got string "80"');
+    expect(errorFor({ feature: { network: { incoming: { ports: [70000] } } } })).toBe('mirrord.json: feature.network.incoming.ports[0]: must be <=65535');
+    expect(errorFor({ feature: { network: { incoming: { port_mapping: [[8080]] } } } })).toBe('mirrord.json: feature.network.incoming.port_mapping[0]: must have >=2 items');
+    expect(errorFor({ feature: { network: { dns: 'yes' } } })).toBe('mirrord.json: feature.network.dns: expected boolean or object, got string "yes"');
+    expect(errorFor({ feature: { network: { outgoing: { filter: { local: ['a'], remote: ['b'] } } } } })).toBe('mirrord.json: feature.network.outgoing.filter: set either local or remote, not both');
+    expect(errorFor({ feature: { env: { override: { A: 1 } } } })).toBe('mirrord.json: feature.env.override.A: expected string, got number 1');
+    expect(errorFor({ target: 42 })).toBe('mirrord.json: target: expected string or object, got number 42');
+    expect(errorFor([])).toBe('mirrord.json: (top level): expected object, got an array');
+  });
+
+  it('reports a file that is not JSON', () => {
+    expect(errorOf('{ "target": "deploy/x", }')).toMatch(/^mirrord\.json: not valid JSON \(/);
+  });
+
+  describe('loading', () => {
+    let dir: string;
+    beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'mirrord-config-'))));
+    afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('reads .mirrord/mirrord.json in the current directory when present, else uses defaults', () => {
+      expect(loadConfig(undefined, dir)).toEqual({ config: {} });
+      mkdirSync(join(dir, '.mirrord'));
+      writeFileSync(join(dir, '.mirrord/mirrord.json'), '{"target": "deploy/x"}');
+      expect(loadConfig(undefined, dir)).toEqual({ config: { target: 'deploy/x' }, file: join('.mirrord', 'mirrord.json') });
+    });
+
+    it('reads the file given with -f instead, relative to the current directory', () => {
+      mkdirSync(join(dir, '.mirrord'));
+      writeFileSync(join(dir, '.mirrord/mirrord.json'), '{"target": "deploy/default"}');
+      writeFileSync(join(dir, 'other.json'), '{"target": "deploy/other"}');
+      expect(loadConfig('other.json', dir).config).toEqual({ target: 'deploy/other' });
+      expect(loadConfig(join(dir, 'other.json'), '/').config).toEqual({ target: 'deploy/other' });
+    });
+
+    it('says so when the file given with -f cannot be read', () => {
+      expect(() => loadConfig('missing.json', dir)).toThrow('cannot read the config file missing.json: ENOENT');
+    });
+
+    it('names the file in validation errors', () => {
+      writeFileSync(join(dir, 'bad.json'), '{"feature": {"fs": {"mod": "read"}}}');
+      expect(() => loadConfig('bad.json', dir)).toThrow('bad.json: feature.fs.mod: unknown key');
+    });
+  });
+});

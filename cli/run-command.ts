@@ -1,0 +1,44 @@
+/**
+ * Runs the user's command with the terminal and the merged environment, and reports how it
+ * ended as a shell would: its exit code, or 128 + the signal number.
+ */
+import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
+import { CliError } from './errors';
+
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
+
+export function runCommand(command: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command[0], command.slice(1), { stdio: 'inherit', env });
+    const handlers = new Map<NodeJS.Signals, () => void>();
+    for (const signal of FORWARDED) {
+      const handler = () => {
+        // Ctrl-C at a terminal already reached the command, which is in our foreground
+        // process group; sending it again would make it look like a second Ctrl-C.
+        if (signal === 'SIGINT' && process.stdin.isTTY) return;
+        child.kill(signal);
+      };
+      handlers.set(signal, handler);
+      process.on(signal, handler);
+    }
+    const done = () => {
+      for (const [signal, handler] of handlers) process.off(signal, handler);
+    };
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      done();
+      const missing = error.code === 'ENOENT';
+      reject(
+        new CliError(
+          `cannot run "${command[0]}": ${missing ? 'command not found' : error.message}`,
+          missing ? 'check the command name and PATH' : 'check that the file is executable',
+          missing ? 127 : 126,
+        ),
+      );
+    });
+    child.once('exit', (code, signal) => {
+      done();
+      resolve(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0));
+    });
+  });
+}

@@ -1,0 +1,31 @@
+import { WebSocketServer } from 'ws';
+import type { AddressInfo } from 'node:net';
+import { startSession } from './session';
+import { openTransport } from './transport';
+
+describe('opening the session', () => {
+  it('gives up on an agent that never answers, within the timeout, and says through what', async () => {
+    const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((resolve) => server.once('listening', resolve));
+    const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const started = Date.now();
+    await expect(startSession(openTransport({ url }, undefined), 'test', 300)).rejects.toMatchObject({
+      message: `could not reach the agent through ${url}: no answer within 0.3s`,
+      hint: expect.stringMatching(/port-forward/),
+    });
+    expect(Date.now() - started).toBeLessThan(2000);
+    server.close();
+  });
+
+  it("reports an agent command's exit status and stderr rather than the broken pipe", async () => {
+    await expect(startSession(openTransport({ command: 'echo "no such namespace" >&2; exit 4' }, undefined), 'test', 3000)).rejects.toMatchObject({
+      message: 'could not reach the agent through the agent command `echo "no such namespace" >&2; exit 4`: the command exited (code 4): no such namespace',
+    });
+  });
+
+  it('refuses URLs that are not WebSocket URLs, and a target alone until the cluster transport exists', () => {
+    expect(() => openTransport({ url: 'http://127.0.0.1:1' }, undefined)).toThrow('--agent-url http://127.0.0.1:1: expected ws://HOST:PORT or wss://HOST:PORT');
+    expect(() => openTransport({}, { path: 'deploy/api' })).toThrow(/^cannot reach deploy\/api: the cluster transport .* isn't available yet$/);
+    expect(() => openTransport({}, undefined)).toThrow('nothing to attach to: no target and no agent');
+  });
+});

@@ -1,0 +1,17 @@
+/** The agent at a WebSocket URL, e.g. a `kubectl port-forward` of the sidecar's port. */
+import WebSocket from 'ws';
+import { MAX_FRAME } from '../../protocol/frame';
+import { CliError, USAGE_EXIT } from '../errors';
+
+export function connectToUrl(url: string): WebSocket {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = new URL('invalid:');
+  }
+  if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') {
+    throw new CliError(`--agent-url ${url}: expected ws://HOST:PORT or wss://HOST:PORT`, 'e.g. --agent-url ws://127.0.0.1:61234 after kubectl port-forward pod/NAME 61234', USAGE_EXIT);
+  }
+  return new WebSocket(url, { maxPayload: MAX_FRAME, perMessageDeflate: false });
+}

@@ -1,0 +1,132 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { packagePath } from '../../sidecar/package-root';
+import { eventually } from '../harness/eventually';
+import { APP_PORT } from '../harness/pod';
+import { podSuite } from './suite';
+
+jest.setTimeout(60_000);
+
+const MAIN = packagePath('dist/cli/main.js');
+
+interface CliRun {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
+}
+
+function startCli(args: string[], cwd?: string): CliRun {
+  const started = Date.now();
+  const child = spawn(process.execPath, [MAIN, ...args], { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, ms: Date.now() - started })),
+  );
+  return { child, stdout: () => stdout, stderr: () => stderr, done };
+}
+
+async function cli(args: string[], cwd?: string) {
+  const run = startCli(args, cwd);
+  const result = await run.done;
+  return { ...result, stdout: run.stdout(), stderr: run.stderr() };
+}
+
+describe('mirrord attach (the built CLI) against the pod', () => {
+  const suite = podSuite();
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'mirrord-cli-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const agent = () => ['--agent-cmd', suite.pod.agentCommand];
+  const noRulesLeft = () => eventually(async () => expect(await suite.pod.net.natRules()).not.toContain('MIRRORD'));
+
+  it("runs the command with the pod's environment and shows its progress", async () => {
+    const result = await cli(['attach', ...agent(), '--', 'sh', '-c', 'echo "$GREETING"; echo "$DATABASE_URL"']);
+    expect(result.stdout).toBe('hello from the pod\npostgres://db.internal:5432/app\n');
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/^mirrord: connecting to the agent command/m);
+    expect(result.stderr).toMatch(/^mirrord: session \S+ on pod default\/test-pod \(198\.18\.0\.1\)$/m);
+  });
+
+  it('--quiet prints nothing of its own; env include/exclude and a .mirrord/mirrord.json override apply', async () => {
+    mkdirSync(join(dir, '.mirrord'));
+    writeFileSync(join(dir, '.mirrord/mirrord.json'), JSON.stringify({ feature: { env: { exclude: 'DATABASE_*', override: { EXTRA: 'from the file' } } } }));
+    const script = 'echo "${GREETING-unset} ${DATABASE_URL-unset} ${EXTRA-unset}"';
+    const fromFile = await cli(['attach', ...agent(), '--quiet', '--', 'sh', '-c', script], dir);
+    expect(fromFile).toMatchObject({ code: 0, stdout: 'hello from the pod unset from the file\n', stderr: '' });
+    const flags = await cli(['attach', ...agent(), '-q', '--env-include', 'DATA*', '--', 'sh', '-c', script]);
+    expect(flags).toMatchObject({ code: 0, stdout: 'unset postgres://db.internal:5432/app unset\n' });
+  });
+
+  it("exits with the command's exit code, or 128 + its signal", async () => {
+    expect((await cli(['attach', ...agent(), '-q', '--', 'sh', '-c', 'exit 7'])).code).toBe(7);
+    expect((await cli(['exec', ...agent(), '-q', 'sh', '-c', 'kill -TERM $$'])).code).toBe(128 + 15);
+    const missing = await cli(['attach', ...agent(), '-q', '--', 'no-such-program-here']);
+    expect(missing.code).toBe(127);
+    expect(missing.stderr).toMatch(/^mirrord: cannot run "no-such-program-here": command not found\nhint: /);
+  });
+
+  it('forwards SIGTERM and SIGINT to the command and ends the session', async () => {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      const run = startCli(['attach', ...agent(), '-q', '--', 'sh', '-c', `trap 'echo caught; exit 5' ${signal.slice(3)}; echo ready; while :; do sleep 0.1; done`]);
+      await eventually(async () => expect(run.stdout()).toBe('ready\n'));
+      run.child.kill(signal);
+      expect(await run.done).toMatchObject({ code: 5 });
+      expect(run.stdout()).toBe('ready\ncaught\n');
+    }
+    const { sessions } = (await (await suite.pod.connect()).call('sessions', {})).result;
+    expect(sessions.filter((s) => s.client?.startsWith('mirrord attach'))).toEqual([]);
+  });
+
+  it('steals the pod port the command listens on, and leaves no rules once it exits', async () => {
+    const server = [
+      "const http = require('node:http');",
+      'const server = http.createServer((req, res) => { res.end(`cli-local ${req.method} ${req.url}\\n`); server.close(); });',
+      `server.listen(${APP_PORT}, () => console.log('listening'));`,
+    ].join('\n');
+    const run = startCli(['attach', ...agent(), '--steal', '--', process.execPath, '-e', server]);
+    await eventually(async () => expect(run.stderr()).toMatch(new RegExp(`subscribed port ${APP_PORT} \\(steal\\)`)));
+    expect(await suite.pod.net.natRules()).toContain(`--dport ${APP_PORT} -j REDIRECT`);
+    expect((await suite.pod.request('/through-the-cli')).body).toBe('cli-local GET /through-the-cli\n');
+    expect(await run.done).toMatchObject({ code: 0 });
+    await noRulesLeft();
+    expect((await suite.pod.request('/after')).body).toBe('app GET /after body=0\n');
+  });
+
+  it('a bad config file is a one-line error naming the key, before any connection', async () => {
+    const file = join(dir, 'mirrord.json');
+    writeFileSync(file, JSON.stringify({ feature: { network: { incoming: { modee: 'steal' } } } }));
+    const result = await cli(['attach', ...agent(), '-f', file, '--', 'true']);
+    expect(result.code).not.toBe(0);
+    expect(result.ms).toBeLessThan(3000);
+    const lines = result.stderr.trimEnd().split('\n');
+    expect(lines[0]).toBe(`mirrord: ${file}: feature.network.incoming.modee: unknown key`);
+    expect(lines[1]).toMatch(/^hint: /);
+    expect(lines).toHaveLength(2);
+
+    writeFileSync(file, JSON.stringify({ feature: { network: { dns: 'yes' } } }));
+    expect((await cli(['attach', ...agent(), '-f', file, '--', 'true'])).stderr).toMatch(/^mirrord: .*: feature\.network\.dns: expected boolean or object, got string "yes"$/m);
+  });
+
+  it('an unreachable agent, or no transport at all, fails within a few seconds with a hint', async () => {
+    const unreachable = await cli(['attach', '--agent-cmd', 'false', '--', 'true']);
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.ms).toBeLessThan(4000);
+    expect(unreachable.stderr).toMatch(/^mirrord: could not reach the agent through the agent command `false`: the command exited \(code 1\)/m);
+    expect(unreachable.stderr).toMatch(/^hint: /m);
+
+    const silent = await cli(['attach', '--agent-cmd', 'sleep 60', '--', 'true']);
+    expect(silent.code).toBe(1);
+    expect(silent.ms).toBeLessThan(8000);
+    expect(silent.stderr).toMatch(/no answer within 5s/);
+
+    const clusterOnly = await cli(['attach', 'deploy/app', '--', 'true']);
+    expect(clusterOnly.code).toBe(2);
+    expect(clusterOnly.stderr).toMatch(/^mirrord: cannot reach deploy\/app: the cluster transport .* isn't available yet\nhint: .*--agent-cmd/);
+  });
+});
