@@ -15,6 +15,10 @@ const QUANTITY = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+|Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k
 // Docker/OCI reference: [registry[:port]/]name[:tag][@digest], no spaces or control characters.
 const IMAGE = /^[a-z0-9]+([._-]+[a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-]+[a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@[a-z0-9]+:[a-f0-9]{32,})?$/i;
 
+export function isQuantity(text: string): boolean {
+  return QUANTITY.test(text);
+}
+
 export function applyPodOverrides(base: InjectionSettings, annotations: Record<string, string> | undefined): Overridden {
   const given = annotations ?? {};
   const warnings = unknownMirrordAnnotations(given).map((key) => `unknown annotation ${key} is ignored`);

@@ -1,0 +1,86 @@
+/**
+ * The webhook's configuration, all from its environment (set by the Deployment). Anything
+ * invalid stops the webhook at start with a message naming the variable.
+ */
+import { parseLevel, type Level } from '../sidecar/log';
+import { SIDECAR_VERSION } from '../sidecar/version';
+import { isQuantity } from './patch/pod-overrides';
+import { DEFAULT_AGENT_PORT, DEFAULT_RESOURCES, type InjectionSettings } from './patch/settings';
+
+export type CertificateMode = 'self-managed' | 'files';
+
+export interface WebhookConfig {
+  port: number;
+  host: string;
+  /** The webhook's own namespace (downward API); never injected. */
+  namespace: string;
+  /** The Service the API server calls: the serving certificate's names. */
+  service: string;
+  /** The MutatingWebhookConfiguration whose caBundle we keep current. */
+  webhookConfiguration: string;
+  /** The Secret holding the CA and serving certificate (self-managed mode). */
+  secret: string;
+  certificateMode: CertificateMode;
+  /** Where a mounted Secret (e.g. from cert-manager) puts tls.crt and tls.key (files mode). */
+  certificateDir: string;
+  /** "auto" asks the API server's /version at start. */
+  nativeSidecar: boolean | 'auto';
+  sidecar: Omit<InjectionSettings, 'nativeSidecar'>;
+  logLevel: Level;
+}
+
+export function loadWebhookConfig(env: NodeJS.ProcessEnv = process.env): WebhookConfig {
+  return {
+    port: integer(env, 'MIRRORD_WEBHOOK_PORT', 8443, 1, 65535),
+    host: env.MIRRORD_WEBHOOK_HOST || '0.0.0.0',
+    namespace: name(env, 'MIRRORD_WEBHOOK_NAMESPACE', 'mirrord-system'),
+    service: name(env, 'MIRRORD_WEBHOOK_SERVICE', 'mirrord-webhook'),
+    webhookConfiguration: name(env, 'MIRRORD_WEBHOOK_CONFIGURATION', 'mirrord-webhook'),
+    secret: name(env, 'MIRRORD_WEBHOOK_SECRET', 'mirrord-webhook-tls'),
+    certificateMode: oneOf(env, 'MIRRORD_WEBHOOK_CERT_MODE', ['self-managed', 'files'] as const, 'self-managed'),
+    certificateDir: env.MIRRORD_WEBHOOK_CERT_DIR || '/etc/mirrord-webhook/tls',
+    nativeSidecar: ({ auto: 'auto', true: true, false: false } as const)[oneOf(env, 'MIRRORD_SIDECAR_NATIVE', ['auto', 'true', 'false'] as const, 'auto')],
+    sidecar: {
+      image: env.MIRRORD_SIDECAR_IMAGE || `mirrord-sidecar:${SIDECAR_VERSION}`,
+      pullPolicy: oneOf(env, 'MIRRORD_SIDECAR_PULL_POLICY', ['IfNotPresent', 'Always', 'Never'] as const, 'IfNotPresent'),
+      agentPort: integer(env, 'MIRRORD_SIDECAR_AGENT_PORT', DEFAULT_AGENT_PORT, 1, 65535),
+      resources: {
+        cpuRequest: quantity(env, 'MIRRORD_SIDECAR_CPU_REQUEST', DEFAULT_RESOURCES.cpuRequest),
+        cpuLimit: quantity(env, 'MIRRORD_SIDECAR_CPU_LIMIT', DEFAULT_RESOURCES.cpuLimit),
+        memoryRequest: quantity(env, 'MIRRORD_SIDECAR_MEMORY_REQUEST', DEFAULT_RESOURCES.memoryRequest),
+        memoryLimit: quantity(env, 'MIRRORD_SIDECAR_MEMORY_LIMIT', DEFAULT_RESOURCES.memoryLimit),
+      },
+      version: SIDECAR_VERSION,
+      writableVolumes: false,
+    },
+    logLevel: parseLevel(env.MIRRORD_LOG_LEVEL),
+  };
+}
+
+function integer(env: NodeJS.ProcessEnv, key: string, fallback: number, min: number, max: number): number {
+  const text = env[key];
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < min || value > max) throw new Error(`${key}="${text}" must be an integer from ${min} to ${max}`);
+  return value;
+}
+
+/** An invalid quantity would make the API server reject every injected pod. */
+function quantity(env: NodeJS.ProcessEnv, key: string, fallback: string): string {
+  const value = env[key] || fallback;
+  if (!isQuantity(value)) throw new Error(`${key}="${value}" is not a Kubernetes quantity (e.g. 100m, 64Mi)`);
+  return value;
+}
+
+/** A DNS-1123 name, as Kubernetes object names are. */
+function name(env: NodeJS.ProcessEnv, key: string, fallback: string): string {
+  const value = env[key] || fallback;
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(value)) throw new Error(`${key}="${value}" is not a valid Kubernetes name`);
+  return value;
+}
+
+function oneOf<T extends string>(env: NodeJS.ProcessEnv, key: string, allowed: readonly T[], fallback: T): T {
+  const value = env[key] || fallback;
+  if (!(allowed as readonly string[]).includes(value)) throw new Error(`${key}="${value}" is not one of ${allowed.join(', ')}`);
+  return value as T;
+}
