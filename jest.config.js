@@ -1,5 +1,13 @@
 /** Unit tests sit beside the code; integration tests need root and network namespaces. */
 const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] };
+// End-to-end suites need a running cluster (kind or the assembled one), which takes minutes to
+// bring up; they run only under `npm run test:e2e`, never as part of `npm test`.
+const e2e = {
+  displayName: 'e2e',
+  testEnvironment: 'node',
+  transform,
+  testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
+};
 module.exports = {
   projects: [
     {
@@ -14,5 +22,6 @@ module.exports = {
       transform,
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
     },
+    ...(process.env.MIRRORD_E2E === '1' ? [e2e] : []),
   ],
 };

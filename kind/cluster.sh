@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# `npm run cluster:up` / `cluster:down`: a kind cluster when kind and a running Docker engine are
+# there, otherwise the cluster assembled from upstream components (kind/assembled). Force one
+# with MIRRORD_CLUSTER=kind|assembled. The whole of `up` is bounded by MIRRORD_CLUSTER_TIMEOUT
+# seconds (default 5400: a cold build of Kubernetes on 2 cores is most of it).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(dirname "$here")"
+action=${1:-}
+case "$action" in up|down|status) ;; *) echo "usage: $0 up|down|status" >&2; exit 2 ;; esac
+
+flavor=${MIRRORD_CLUSTER:-}
+if [ -z "$flavor" ]; then
+  if command -v kind >/dev/null && docker info >/dev/null 2>&1; then flavor=kind; else flavor=assembled; fi
+fi
+
+run_bounded() {
+  local limit=${MIRRORD_CLUSTER_TIMEOUT:-5400}
+  timeout --foreground -k 30 "$limit" "$@" && return 0
+  local code=$?
+  [ "$code" = 124 ] && echo "cluster:up did not finish within ${limit}s (MIRRORD_CLUSTER_TIMEOUT)" >&2
+  return "$code"
+}
+
+if [ "$flavor" = assembled ]; then
+  if [ "$action" = up ]; then
+    run_bounded bash "$here/assembled/cluster.sh" up || {
+      code=$?
+      # A timeout kills the script before it can clean up after itself.
+      [ "$code" = 124 ] && [ "${MIRRORD_CLUSTER_KEEP_ON_FAILURE:-}" != 1 ] && bash "$here/assembled/cluster.sh" down >/dev/null 2>&1
+      exit "$code"
+    }
+  else
+    exec bash "$here/assembled/cluster.sh" "$action"
+  fi
+  exit 0
+fi
+
+[ "$flavor" = kind ] || { echo "MIRRORD_CLUSTER must be kind or assembled" >&2; exit 2; }
+name=mirrord
+kubeconfig="${MIRRORD_KUBECONFIG:-$HOME/.kube/mirrord-kind.kubeconfig}"
+case "$action" in
+  down) kind delete cluster --name "$name"; rm -f "$kubeconfig"; exit 0 ;;
+  status) kind get clusters | grep -qx "$name" && KUBECONFIG="$kubeconfig" kubectl get nodes -o wide || echo "no kind cluster $name"; exit 0 ;;
+esac
+
+kind_up() {
+  echo "creating kind cluster $name"
+  kind get clusters | grep -qx "$name" ||
+    kind create cluster --name "$name" --config "$here/cluster.yaml" --kubeconfig "$kubeconfig" --wait 180s
+  kind export kubeconfig --name "$name" --kubeconfig "$kubeconfig" >/dev/null
+  export KUBECONFIG="$kubeconfig"
+  if command -v go >/dev/null; then
+    echo "building and loading images"
+    while read -r archive; do kind load image-archive --name "$name" "$archive"; done \
+      < <(bash "$here/images/build.sh")
+  else
+    echo "go is missing: the demo image is not built" >&2
+  fi
+  for df in "$repo"/sidecar/Dockerfile "$repo"/webhook/Dockerfile; do
+    [ -f "$df" ] || continue
+    component=$(basename "$(dirname "$df")")
+    docker build -t "mirrord.local/$component:dev" -f "$df" "$repo"
+    kind load docker-image --name "$name" "mirrord.local/$component:dev"
+  done
+  if [ -f "$repo/manifests/kustomization.yaml" ]; then kubectl apply -k "$repo/manifests"; fi
+  kubectl create namespace mirrord-demo --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+  kubectl label namespace mirrord-demo mirrord.dev/injection=enabled --overwrite >/dev/null
+  echo "ready; kubeconfig: $kubeconfig"
+}
+export -f kind_up
+export name kubeconfig here repo
+run_bounded bash -c kind_up

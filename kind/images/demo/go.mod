@@ -1,0 +1,3 @@
+module mirrord.local/kind/demo
+
+go 1.24.0

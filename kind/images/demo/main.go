@@ -1,0 +1,78 @@
+// The demo app of the cluster's smoke test, a static binary for a FROM-scratch image:
+// `demo serve` answers HTTP on $PORT (8080), and `demo get URL` resolves the URL's host with the
+// pod's resolv.conf and fetches it, so a pod of the same image can be the client.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"time"
+)
+
+func serve() error {
+	port := os.Getenv("PORT")
+	if port == "" {
+		port = "8080"
+	}
+	host, _ := os.Hostname()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "hello from %s (%s %s)\n", host, r.Method, r.URL.Path)
+	})
+	fmt.Printf("listening on :%s\n", port)
+	return http.ListenAndServe(":"+port, mux)
+}
+
+func get(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	addrs, err := net.DefaultResolver.LookupHost(ctx, u.Hostname())
+	if err != nil {
+		return fmt.Errorf("resolve %s: %w", u.Hostname(), err)
+	}
+	fmt.Printf("resolved %s to %v\n", u.Hostname(), addrs)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, raw, nil)
+	if err != nil {
+		return err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("status %d\n%s", res.StatusCode, body)
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d", res.StatusCode)
+	}
+	return nil
+}
+
+func main() {
+	var err error
+	switch {
+	case len(os.Args) >= 2 && os.Args[1] == "serve":
+		err = serve()
+	case len(os.Args) == 3 && os.Args[1] == "get":
+		err = get(os.Args[2])
+	default:
+		err = fmt.Errorf("usage: demo serve | demo get URL")
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,92 @@
+/**
+ * The cluster's own smoke test: a Deployment of the demo app becomes Ready, and its Service name
+ * resolves from another pod (through CoreDNS) and answers over the pod network (through
+ * kube-proxy's rules). Everything runs on images imported into the cluster, never pulled.
+ */
+import { ensureCluster, kubectl } from './cluster';
+
+const namespace = `e2e-smoke-${process.pid}`;
+const image = 'mirrord.local/demo:dev';
+
+const manifests = `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: demo, namespace: ${namespace}}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: demo}}
+  template:
+    metadata: {labels: {app: demo}}
+    spec:
+      containers:
+      - name: demo
+        image: ${image}
+        imagePullPolicy: Never
+        args: [serve]
+        ports: [{containerPort: 8080}]
+        readinessProbe:
+          httpGet: {path: /healthz, port: 8080}
+          periodSeconds: 1
+---
+apiVersion: v1
+kind: Service
+metadata: {name: demo, namespace: ${namespace}}
+spec:
+  selector: {app: demo}
+  ports: [{port: 80, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: ${namespace}}
+spec:
+  containers:
+  - name: client
+    image: ${image}
+    imagePullPolicy: Never
+    args: [serve]
+`;
+
+/** kube-proxy programs a new Service's endpoints a moment after the Deployment reports Ready. */
+async function untilItWorks<T>(attempt: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
+let undo: () => Promise<void> = async () => {};
+
+beforeAll(async () => {
+  undo = await ensureCluster();
+  await kubectl(['create', 'namespace', namespace]);
+}, 90 * 60_000);
+
+afterAll(async () => {
+  await kubectl(['delete', 'namespace', namespace, '--wait=false']).catch(() => undefined);
+  await undo();
+}, 10 * 60_000);
+
+test('the node is Ready', async () => {
+  const out = await kubectl(['get', 'nodes', '-o', 'jsonpath={.items[*].status.conditions[?(@.type=="Ready")].status}']);
+  expect(out.trim().split(' ')).toContain('True');
+});
+
+test('a Deployment of the demo app becomes Ready', async () => {
+  await kubectl(['apply', '-f', '-'], { input: manifests });
+  await kubectl(['-n', namespace, 'rollout', 'status', 'deployment/demo', '--timeout=120s'], { timeoutMs: 130_000 });
+  await kubectl(['-n', namespace, 'wait', '--for=condition=Ready', 'pod/client', '--timeout=120s'], { timeoutMs: 130_000 });
+}, 300_000);
+
+test('the Service name resolves from another pod and answers over the cluster network', async () => {
+  const clusterIP = (await kubectl(['-n', namespace, 'get', 'service', 'demo', '-o', 'jsonpath={.spec.clusterIP}'])).trim();
+  for (const host of ['demo', `demo.${namespace}.svc.cluster.local`]) {
+    const out = await untilItWorks(() => kubectl(['-n', namespace, 'exec', 'client', '--', '/demo', 'get', `http://${host}/`]));
+    expect(out).toContain(`resolved ${host} to [${clusterIP}]`);
+    expect(out).toMatch(/status 200\nhello from demo-[a-z0-9]+-[a-z0-9]+ \(GET \/\)/);
+  }
+}, 120_000);

@@ -1,0 +1,85 @@
+/**
+ * The cluster the end-to-end suites run against: the one `npm run cluster:up` made (kind or the
+ * assembled one), or one brought up here when none answers. kubectl is driven as a program so the
+ * suites exercise the same path a user's commands take.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+const repo = join(__dirname, '..', '..');
+const cache = process.env.MIRRORD_K8S_CACHE ?? '/var/cache/mirrord-k8s';
+
+function k8sVersion(): string {
+  const mod = readFileSync(join(repo, 'kind', 'k8s', 'go.mod'), 'utf8');
+  const match = /^\s*k8s\.io\/kubernetes (v[0-9.]+)/m.exec(mod);
+  if (!match) throw new Error('kind/k8s/go.mod names no k8s.io/kubernetes version');
+  return match[1];
+}
+
+export function kubeconfigPath(): string {
+  const candidates = [
+    process.env.MIRRORD_KUBECONFIG,
+    '/var/lib/mirrord-cluster/admin.kubeconfig',
+    join(homedir(), '.kube', 'mirrord-kind.kubeconfig'),
+  ];
+  return candidates.find((p): p is string => !!p && existsSync(p)) ?? candidates[1]!;
+}
+
+function kubectlPath(): string {
+  if (process.env.MIRRORD_KUBECTL) return process.env.MIRRORD_KUBECTL;
+  const built = join(cache, 'bin', k8sVersion(), 'kubectl');
+  return existsSync(built) ? built : 'kubectl';
+}
+
+export interface KubectlOptions {
+  input?: string;
+  timeoutMs?: number;
+}
+
+/** Runs kubectl against the cluster; rejects with its stderr when it fails. */
+export function kubectl(args: string[], options: KubectlOptions = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      kubectlPath(),
+      ['--kubeconfig', kubeconfigPath(), ...args],
+      { timeout: options.timeoutMs ?? 60_000, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`kubectl ${args.join(' ')} failed: ${stderr.trim() || error.message}`));
+        else resolve(stdout);
+      },
+    );
+    if (options.input !== undefined) child.stdin?.end(options.input);
+  });
+}
+
+export async function clusterAnswers(): Promise<boolean> {
+  try {
+    await kubectl(['get', '--raw', '/readyz'], { timeoutMs: 10_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function clusterScript(action: 'up' | 'down'): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', [join(repo, 'kind', 'cluster.sh'), action], { stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`cluster:${action} exited with ${code}`))));
+  });
+}
+
+/**
+ * Makes sure a cluster answers. Returns a function that undoes what this call did: it brings the
+ * cluster down only when this call brought it up (and MIRRORD_E2E_KEEP_CLUSTER isn't 1).
+ */
+export async function ensureCluster(): Promise<() => Promise<void>> {
+  if (await clusterAnswers()) return async () => {};
+  await clusterScript('up');
+  if (!(await clusterAnswers())) throw new Error(`cluster:up finished but ${kubeconfigPath()} does not answer`);
+  return async () => {
+    if (process.env.MIRRORD_E2E_KEEP_CLUSTER !== '1') await clusterScript('down');
+  };
+}
