@@ -4,6 +4,7 @@
  * matching the kind of value the user wrote is the one they meant, so its issue is reported.
  */
 import type { core } from 'zod';
+import { keysAt, nearest } from './keys';
 
 type Issue = core.$ZodIssue;
 type Path = PropertyKey[];
@@ -17,36 +18,53 @@ export function keyPath(path: Path): string {
   return text || '(top level)';
 }
 
-/** The most specific description of the first problem, as `key: what is wrong`. */
-export function describeIssues(issues: readonly Issue[]): string {
-  const lines = issues.flatMap((issue) => describe(issue, []));
-  const more = lines.length > 1 ? ` (and ${lines.length - 1} more)` : '';
-  return `${lines[0] ?? 'invalid'}${more}`;
+interface Problem {
+  text: string;
+  /** What to write instead, when it can be told. */
+  hint?: string;
 }
 
-function describe(issue: Issue, prefix: Path): string[] {
+/**
+ * The most specific description of the first problem, as `key: what is wrong`, and for an
+ * unknown key the keys allowed there, with a "did you mean" when one is close.
+ */
+export function describeIssues(issues: readonly Issue[], schema?: core.$ZodType): { message: string; hint?: string } {
+  const problems = issues.flatMap((issue) => describe(issue, [], schema));
+  const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
+  return { message: `${problems[0]?.text ?? 'invalid'}${more}`, hint: problems[0]?.hint };
+}
+
+function describe(issue: Issue, prefix: Path, schema: core.$ZodType | undefined): Problem[] {
   const path = [...prefix, ...issue.path];
+  const line = (text: string): Problem[] => [{ text: `${keyPath(path)}: ${text}` }];
   switch (issue.code) {
-    case 'unrecognized_keys':
-      return issue.keys.map((key) => `${keyPath([...path, key])}: unknown key`);
+    case 'unrecognized_keys': {
+      const known = schema ? keysAt(schema, path) : [];
+      return issue.keys.map((key) => {
+        const guess = nearest(key, known);
+        const where = path.length ? keyPath(path) : 'the top level';
+        const hint = known.length ? `${guess ? `did you mean "${guess}"? ` : ''}the keys of ${where} are ${known.join(', ')}` : undefined;
+        return { text: `${keyPath([...path, key])}: unknown key`, hint };
+      });
+    }
     case 'invalid_union': {
       const branches: Issue[][] = issue.errors;
       const atRoot = (branch: Issue[], codes: string[]) => branch.some((inner) => inner.path.length === 0 && codes.includes(inner.code));
       const sameKind = branches.filter((branch) => !atRoot(branch, ['invalid_type']));
       const meant = sameKind.length > 1 ? sameKind.filter((branch) => !atRoot(branch, ['invalid_value'])) : sameKind;
-      if (meant.length === 1) return meant[0].flatMap((inner) => describe(inner, path));
+      if (meant.length === 1) return meant[0].flatMap((inner) => describe(inner, path, schema));
       const expected = branches.flatMap((branch) => branch.filter((inner) => inner.code === 'invalid_type' && inner.path.length === 0).map((inner) => (inner as core.$ZodIssueInvalidType).expected));
-      return [`${keyPath(path)}: expected ${[...new Set(expected)].join(' or ')}, got ${kindOf(issue.input)}`];
+      return line(`expected ${[...new Set(expected)].join(' or ')}, got ${kindOf(issue.input)}`);
     }
     case 'invalid_type':
-      return [`${keyPath(path)}: expected ${issue.expected}, got ${kindOf(issue.input)}`];
+      return line(`expected ${issue.expected}, got ${kindOf(issue.input)}`);
     case 'invalid_value':
-      return [`${keyPath(path)}: ${JSON.stringify(issue.input)} is not one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`];
+      return line(`${JSON.stringify(issue.input)} is not one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`);
     case 'too_small':
     case 'too_big':
-      return [`${keyPath(path)}: ${issue.message.replace(/^Too (small|big): expected \w+ to (be|have) /, 'must $2 ')}`];
+      return line(issue.message.replace(/^Too (small|big): expected \w+ to (be|have) /, 'must $2 '));
     default:
-      return [`${keyPath(path)}: ${issue.message}`];
+      return line(issue.message);
   }
 }
 

@@ -48,6 +48,21 @@ describe('mirrord.json', () => {
     expect(errorFor({ feature: { envv: true, fss: 'read' } })).toBe('mirrord.json: feature.envv: unknown key (and 1 more)');
   });
 
+  it('lists the keys allowed there, and guesses the one meant', () => {
+    const hintFor = (config: unknown) => {
+      try {
+        parseConfig(JSON.stringify(config));
+      } catch (error) {
+        return (error as CliError).hint;
+      }
+    };
+    expect(hintFor({ feature: { network: { incoming: { modee: 'steal' } } } })).toBe('did you mean "mode"? the keys of feature.network.incoming are mode, http_filter, port_mapping, ports, ignore_ports');
+    expect(hintFor({ feature: { network: { incoming: { http_filter: { header: 'x' } } } } })).toMatch(/^did you mean "header_filter"\? /);
+    expect(hintFor({ Target: 'deploy/x' })).toMatch(/^did you mean "target"\? the keys of the top level are \$schema, target, kube_context, kubeconfig, feature$/);
+    expect(hintFor({ feature: { networking: {} } })).toBe('did you mean "network"? the keys of feature are network, fs, env');
+    expect(hintFor({ feature: { zzz: 1 } })).toBe('the keys of feature are network, fs, env');
+  });
+
   it('names the key of a wrong type or value', () => {
     expect(errorFor({ feature: { network: { incoming: 'stel' } } })).toBe('mirrord.json: feature.network.incoming: "stel" is not one of "steal", "mirror", "off"');
     expect(errorFor({ feature: { network: { incoming: { mode: 'stel' } } } })).toBe('mirrord.json: feature.network.incoming.mode: "stel" is not one of "steal", "mirror", "off"');

@@ -31,6 +31,9 @@ export function parseConfig(text: string, file = 'mirrord.json'): FileConfig {
     throw new CliError(`${file}: not valid JSON (${(error as Error).message})`, 'mirrord.json is plain JSON: no comments, no trailing commas');
   }
   const result = configSchema.safeParse(json, { reportInput: true });
-  if (!result.success) throw new CliError(`${file}: ${describeIssues(result.error.issues)}`, HINT);
+  if (!result.success) {
+    const { message, hint } = describeIssues(result.error.issues, configSchema);
+    throw new CliError(`${file}: ${message}`, hint ?? HINT);
+  }
   return result.data;
 }

@@ -1,9 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packagePath } from '../../sidecar/package-root';
 import { eventually } from '../harness/eventually';
+import { SERVICE_IP, SERVICE_NAME } from '../harness/netns';
 import { APP_PORT } from '../harness/pod';
 import { podSuite } from './suite';
 
@@ -35,6 +37,25 @@ async function cli(args: string[], cwd?: string) {
   const run = startCli(args, cwd);
   const result = await run.done;
   return { ...result, stdout: run.stdout(), stderr: run.stderr() };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function accepts(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('error', reject).once('connect', () => {
+      socket.destroy();
+      resolve();
+    });
+  });
 }
 
 describe('mirrord attach (the built CLI) against the pod', () => {
@@ -96,6 +117,44 @@ describe('mirrord attach (the built CLI) against the pod', () => {
     expect(await run.done).toMatchObject({ code: 0 });
     await noRulesLeft();
     expect((await suite.pod.request('/after')).body).toBe('app GET /after body=0\n');
+  });
+
+  it("serves the command's outgoing connections, DNS and files from the pod; --no-outgoing and --fs-mode local keep them here", async () => {
+    const script = `curl -sS --max-time 5 http://${SERVICE_NAME}:7080/from-cli; cat /etc/config/app.yaml`;
+    const through = await cli(['attach', ...agent(), '-q', '--', 'sh', '-c', script]);
+    expect(through).toMatchObject({ code: 0, stdout: 'svc GET /from-cli\ngreeting: hello from the pod\n' });
+    const local = await cli(['attach', ...agent(), '-q', '--no-outgoing', '--fs-mode', 'local', '--', 'sh', '-c', `curl -sS --max-time 3 http://${SERVICE_IP}:7080/x; cat /etc/config/app.yaml`]);
+    expect(local.stdout).toBe('');
+    expect(local.stderr).toMatch(/curl: \(7\)/);
+    expect(local.stderr).toMatch(/No such file or directory/);
+  });
+
+  it('--port P:LOCAL delivers the pod port P to a command listening on LOCAL', async () => {
+    const localPort = 18080;
+    const server = [
+      "const http = require('node:http');",
+      'const server = http.createServer((req, res) => { res.end(`mapped ${req.url}\n`); server.close(); });',
+      `server.listen(${localPort});`,
+    ].join('\n');
+    const run = startCli(['attach', ...agent(), '--steal', '--port', `${APP_PORT}:${localPort}`, '--', process.execPath, '-e', server]);
+    await eventually(async () => expect(run.stderr()).toMatch(new RegExp(`subscribed port ${APP_PORT} \\(steal\\)`)));
+    expect((await suite.pod.request('/mapped')).body).toBe('mapped /mapped\n');
+    expect(await run.done).toMatchObject({ code: 0 });
+    await noRulesLeft();
+  });
+
+  it('reaches the agent at a WebSocket URL', async () => {
+    // A loopback bridge into the pod's namespace stands in for `kubectl port-forward`.
+    const port = await freePort();
+    const bridge = spawn('socat', [`TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork`, `EXEC:${suite.pod.agentCommand.replace(/:/g, '\\:')}`], { stdio: 'ignore' });
+    try {
+      await eventually(() => accepts(port));
+      const result = await cli(['attach', '--agent-url', `ws://127.0.0.1:${port}`, '--', 'sh', '-c', 'echo "$GREETING"']);
+      expect(result).toMatchObject({ code: 0, stdout: 'hello from the pod\n' });
+      expect(result.stderr).toMatch(/^mirrord: connecting to ws:\/\/127\.0\.0\.1:\d+…$/m);
+    } finally {
+      bridge.kill();
+    }
   });
 
   it('a bad config file is a one-line error naming the key, before any connection', async () => {
