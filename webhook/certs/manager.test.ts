@@ -157,3 +157,21 @@ describe('certificates from mounted files (cert-manager)', () => {
     }
   });
 });
+
+it('replaces a stored object that holds no usable certificates', async () => {
+  // A Secret created empty by hand: it exists (so create would conflict) but has no data.
+  const saves: (string | undefined)[] = [];
+  let stored: { material?: TlsMaterial; version: string } = { version: '7' };
+  const store: CertificateStore = {
+    load: async () => stored,
+    save: async (material, basedOn) => {
+      saves.push(basedOn?.version);
+      stored = { material, version: '8' };
+      return stored;
+    },
+  };
+  const manager = managerFor(store, () => undefined);
+  await manager.sync();
+  expect(saves).toEqual(['7']);
+  expect(manager.material).toEqual(stored.material);
+});

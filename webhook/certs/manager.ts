@@ -25,7 +25,7 @@ export interface CertificateManagerOptions {
 }
 
 export class CertificateManager {
-  private current: Stored | undefined;
+  private current: (Stored & { material: TlsMaterial }) | undefined;
   private publishedBundle: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -55,8 +55,9 @@ export class CertificateManager {
     return this.sync(true);
   }
 
+  /** Checks periodically from now on; soon if the last round left us not ready. */
   startPeriodic(): void {
-    this.schedule(this.options.checkEveryMs ?? 3_600_000);
+    this.schedule(this.ready ? (this.options.checkEveryMs ?? 3_600_000) : (this.options.retryAfterMs ?? 30_000));
   }
 
   stop(): void {
@@ -84,20 +85,22 @@ export class CertificateManager {
     const now = this.options.now?.() ?? new Date();
     const policy = this.options.policy ?? DEFAULT_POLICY;
     let stored = await store.load();
-    const reason = force ? 'rotation was asked for' : stored ? renewalReason(stored.material, dnsNames, now, policy) : 'there are no certificates yet';
+    const reason = force ? 'rotation was asked for' : stored?.material ? renewalReason(stored.material, dnsNames, now, policy) : 'there are no certificates yet';
     if (reason) {
       log.info('issuing certificates', { reason });
       // On a conflict the store hands back another replica's fresh material: we adopt it.
       stored = await store.save(renew(stored?.material, dnsNames, now, policy), stored);
     }
-    this.adopt(stored!);
-    if (this.publishedBundle !== stored!.material.caBundlePem) {
-      await this.options.publishCaBundle(stored!.material.caBundlePem);
-      this.publishedBundle = stored!.material.caBundlePem;
+    const material = stored?.material;
+    if (!material) throw new Error('the certificate store returned no certificates after saving');
+    this.adopt({ material, version: stored!.version });
+    if (this.publishedBundle !== material.caBundlePem) {
+      await this.options.publishCaBundle(material.caBundlePem);
+      this.publishedBundle = material.caBundlePem;
     }
   }
 
-  private adopt(stored: Stored): void {
+  private adopt(stored: Stored & { material: TlsMaterial }): void {
     if (this.current?.material.certPem === stored.material.certPem && this.current.material.keyPem === stored.material.keyPem) {
       this.current = stored;
       return;

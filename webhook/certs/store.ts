@@ -6,7 +6,8 @@
 import type { TlsMaterial } from './tls-material';
 
 export interface Stored {
-  material: TlsMaterial;
+  /** Undefined when the stored object exists but holds no usable certificates (it gets replaced). */
+  material?: TlsMaterial;
   /** The store's version of it (a Secret's resourceVersion). */
   version: string;
 }
@@ -24,7 +25,7 @@ export class MemoryCertificateStore implements CertificateStore {
 
   async load(): Promise<Stored | undefined> {
     await Promise.resolve();
-    return this.stored && { ...this.stored, material: { ...this.stored.material } };
+    return this.stored && { ...this.stored, material: this.stored.material && { ...this.stored.material } };
   }
 
   async save(material: TlsMaterial, basedOn: Stored | undefined): Promise<Stored> {

@@ -1,0 +1,89 @@
+/**
+ * Everything the webhook asks the API server, in one place: the server version, the Secret
+ * holding the certificates, and the caBundle of its own MutatingWebhookConfiguration.
+ *
+ * @kubernetes/client-node is an ES module; Node 20 loads it from CommonJS with require(),
+ * which jest cannot. Only main.ts imports this file, so the unit tests never load it.
+ */
+import { AdmissionregistrationV1Api, CoreV1Api, KubeConfig, VersionApi } from '@kubernetes/client-node';
+import type { CertificateStore, Stored } from '../certs/store';
+import type { TlsMaterial } from '../certs/tls-material';
+import { fromSecret, toSecret } from './secret-format';
+import { supportsNativeSidecars } from './server-version';
+
+export interface Cluster {
+  nativeSidecars(): Promise<boolean>;
+  secretStore(namespace: string, name: string): CertificateStore;
+  publishCaBundle(webhookConfiguration: string, caBundlePem: string): Promise<void>;
+}
+
+/** In a pod: its service account; elsewhere: the usual kubeconfig. */
+export function connectToCluster(): Cluster {
+  const config = new KubeConfig();
+  config.loadFromDefault();
+  const core = config.makeApiClient(CoreV1Api);
+  const admission = config.makeApiClient(AdmissionregistrationV1Api);
+  const version = config.makeApiClient(VersionApi);
+  return {
+    nativeSidecars: async () => supportsNativeSidecars(await version.getCode()),
+    secretStore: (namespace, name) => new SecretCertificateStore(core, namespace, name),
+    publishCaBundle: (webhookConfiguration, caBundlePem) => publishCaBundle(admission, webhookConfiguration, caBundlePem),
+  };
+}
+
+/** Create-or-adopt: whichever replica writes first wins; the others get its certificates. */
+class SecretCertificateStore implements CertificateStore {
+  constructor(
+    private readonly core: CoreV1Api,
+    private readonly namespace: string,
+    private readonly name: string,
+  ) {}
+
+  async load(): Promise<Stored | undefined> {
+    try {
+      const secret = await this.core.readNamespacedSecret({ name: this.name, namespace: this.namespace });
+      return fromSecret(secret) ?? { version: secret.metadata?.resourceVersion ?? '' };
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  async save(material: TlsMaterial, basedOn: Stored | undefined): Promise<Stored> {
+    const body = toSecret(material, this.name, this.namespace, basedOn?.version);
+    try {
+      const saved = basedOn
+        ? await this.core.replaceNamespacedSecret({ name: this.name, namespace: this.namespace, body })
+        : await this.core.createNamespacedSecret({ namespace: this.namespace, body });
+      return fromSecret(saved)!;
+    } catch (error) {
+      // 409: AlreadyExists on create, Conflict on a stale resourceVersion. Someone else saved.
+      if (statusOf(error) !== 409) throw error;
+      const theirs = await this.load();
+      if (!theirs?.material) throw new Error(`Secret ${this.namespace}/${this.name} changed while saving, and holds no usable certificates`);
+      return theirs;
+    }
+  }
+}
+
+async function publishCaBundle(api: AdmissionregistrationV1Api, name: string, caBundlePem: string): Promise<void> {
+  const caBundle = Buffer.from(caBundlePem).toString('base64');
+  for (let attempt = 1; ; attempt++) {
+    const configuration = await api.readMutatingWebhookConfiguration({ name });
+    const webhooks = configuration.webhooks ?? [];
+    if (webhooks.every((webhook) => webhook.clientConfig.caBundle === caBundle)) return;
+    for (const webhook of webhooks) webhook.clientConfig.caBundle = caBundle;
+    try {
+      // Replace with the resourceVersion we read: a concurrent writer makes this fail, not vanish.
+      await api.replaceMutatingWebhookConfiguration({ name, body: configuration });
+      return;
+    } catch (error) {
+      if (statusOf(error) !== 409 || attempt >= 5) throw error;
+    }
+  }
+}
+
+function statusOf(error: unknown): number | undefined {
+  const code = (error as { code?: unknown })?.code;
+  return typeof code === 'number' ? code : undefined;
+}
