@@ -172,6 +172,14 @@ describe('mirrord attach (the built CLI) against the pod', () => {
     expect((await cli(['attach', ...agent(), '-f', file, '--', 'true'])).stderr).toMatch(/^mirrord: .*: feature\.network\.dns: expected boolean or object, got string "yes"$/m);
   });
 
+  it('--version, --help, and a usage error', async () => {
+    expect(await cli(['--version'])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^mirrord \d+\.\d+\.\d+\n$/) });
+    expect(await cli(['attach', '--help'])).toMatchObject({ code: 0, stdout: expect.stringContaining('--agent-cmd CMD') });
+    const unknown = await cli(['attach', '--stael', '--', 'true']);
+    expect(unknown).toMatchObject({ code: 2, stdout: '' });
+    expect(unknown.stderr).toMatch(/^mirrord: unknown option --stael\nhint: .+\n$/);
+  });
+
   it('an unreachable agent, or no transport at all, fails within a few seconds with a hint', async () => {
     const unreachable = await cli(['attach', '--agent-cmd', 'false', '--', 'true']);
     expect(unreachable.code).toBe(1);
