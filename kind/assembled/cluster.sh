@@ -72,27 +72,35 @@ start() {
   : >"$LOGS/$name.log"
   setsid bash -c '
     log=$1; shift
-    trap "kill -TERM \$child 2>/dev/null; wait \$child; exit 0" TERM INT
+    stopping=""
+    trap "stopping=1; kill -TERM \$child 2>/dev/null" TERM INT
     while :; do
       echo "--- started $(date -u +%FT%TZ): $*" >>"$log"
       "$@" >>"$log" 2>&1 </dev/null & child=$!
       wait $child; code=$?
+      while kill -0 $child 2>/dev/null; do wait $child; done
+      [ -n "$stopping" ] && exit 0
       echo "--- exited with $code at $(date -u +%FT%TZ)" >>"$log"
-      sleep 2
+      sleep 2 & wait $!
+      [ -n "$stopping" ] && exit 0
     done' supervise "$LOGS/$name.log" "$@" </dev/null >/dev/null 2>&1 &
   echo $! >"$RUN/$name.pid"
 }
 
-stop() { # NAME
-  local pidfile="$RUN/$1.pid" pid
-  [ -f "$pidfile" ] || return 0
-  pid=$(cat "$pidfile")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM -- "-$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+stop() { # NAME... : all at once, then waits for each (SIGKILL after 10s)
+  local name pid pids=()
+  for name in "$@"; do
+    pid=$(cat "$RUN/$name.pid" 2>/dev/null || true)
+    rm -f "$RUN/$name.pid"
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+      kill -TERM -- "-$pid" 2>/dev/null || true
+      pids+=("$pid")
+    fi
+  done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL -- "-$pid" 2>/dev/null || true
-  fi
-  rm -f "$pidfile"
+  done
 }
 
 # wait_for NAME WHAT CMD... : polls CMD until it succeeds; fails with NAME's log tail when NAME
@@ -396,13 +404,8 @@ cluster_pids() {
 }
 
 down() {
-  local i pids m
-  for (( i=${#COMPONENTS[@]}-1; i>=0; i-- )); do
-    case "${COMPONENTS[$i]}" in
-      containerd|etcd|kube-apiserver) ;;  # after the containers
-      *) stop "${COMPONENTS[$i]}" ;;
-    esac
-  done
+  local pids m
+  stop kube-proxy kubelet kube-scheduler kube-controller-manager
   if [ -S "$CONTAINERD_SOCK" ]; then
     for t in $(ctr --address "$CONTAINERD_SOCK" -n k8s.io tasks ls -q 2>/dev/null); do
       ctr --address "$CONTAINERD_SOCK" -n k8s.io tasks kill -s SIGKILL -a "$t" >/dev/null 2>&1 || true
@@ -413,9 +416,10 @@ down() {
     [ -z "$pids" ] && break
     # shellcheck disable=SC2086
     kill -KILL $pids 2>/dev/null || true
-    sleep 1
+    sleep 0.3
   done
-  stop containerd; stop kube-apiserver; stop etcd
+  stop containerd kube-apiserver
+  stop etcd
 
   # Deepest mounts first: container rootfs and shm, pod volumes, network namespaces.
   for _ in 1 2 3; do
@@ -443,7 +447,13 @@ down() {
     [ -n "${fwd:-}" ] && sysctl -qw "net.ipv4.ip_forward=$fwd" || true
     [ -n "${brnf:-}" ] && sysctl -qw "net.bridge.bridge-nf-call-iptables=$brnf" 2>/dev/null || true
   fi
-  rm -rf /var/lib/cni/results/mirrord-* 2>/dev/null || true
+  # libcni's result cache, one file per sandbox and network.
+  for m in "$STATE"/containerd/io.containerd.grpc.v1.cri/sandboxes/*; do
+    [ -e "$m" ] && rm -f /var/lib/cni/results/*-"$(basename "$m")"-*
+  done
+  # Directories containerd and libcni make at fixed paths, removed only when empty.
+  rmdir /var/lib/cni/results /var/lib/cni /run/containerd/s /run/containerd/fifo \
+    /run/containerd/runc/k8s.io /run/containerd/runc /run/containerd 2>/dev/null || true
   rm -rf "$STATE" "$RUN"
 }
 
