@@ -69,6 +69,7 @@ describe('kubectl kustomize manifests', () => {
     expect(webhook.namespaceSelector.matchExpressions).toEqual([
       { key: INJECTION_LABEL, operator: 'In', values: ['enabled'] },
       { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [defaults.namespace, 'kube-system'] },
+      { key: 'pod-security.kubernetes.io/enforce', operator: 'NotIn', values: ['baseline', 'restricted'] },
     ]);
   });
 

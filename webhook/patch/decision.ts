@@ -5,7 +5,7 @@
  */
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { ANNOTATION } from '../annotations';
-import { SIDECAR_NAME } from './sidecar-container';
+import { SCRATCH_VOLUMES, SIDECAR_NAME } from './sidecar-container';
 import { chooseTargetContainer } from './target-container';
 
 export type SkipReason =
@@ -14,7 +14,9 @@ export type SkipReason =
   | 'host-network'
   | 'already-injected'
   | 'no-containers'
-  | 'target-container-not-found';
+  | 'target-container-not-found'
+  | 'static-pod'
+  | 'would-never-complete';
 
 export type Decision =
   | { inject: true; target: V1Container }
@@ -23,7 +25,10 @@ export type Decision =
 /** Never inject into the control plane's namespace or the webhook's own pods. */
 export const ALWAYS_SKIPPED_NAMESPACES = ['kube-system'];
 
-export function decideInjection(pod: V1Pod, namespace: string, webhookNamespace: string): Decision {
+/** The kubelet's copy of a static pod: its spec comes from the node and can't be changed. */
+const MIRROR_POD_ANNOTATION = 'kubernetes.io/config.mirror';
+
+export function decideInjection(pod: V1Pod, namespace: string, webhookNamespace: string, nativeSidecar: boolean): Decision {
   const annotations = pod.metadata?.annotations ?? {};
   if (namespace === webhookNamespace || ALWAYS_SKIPPED_NAMESPACES.includes(namespace)) {
     return skip('protected-namespace', `namespace ${namespace} is never injected`);
@@ -34,6 +39,12 @@ export function decideInjection(pod: V1Pod, namespace: string, webhookNamespace:
   // The sidecar's iptables rules would land in the node's network namespace.
   if (pod.spec?.hostNetwork === true) return skip('host-network', 'the pod uses the host network');
   if (isInjected(pod)) return skip('already-injected', 'the pod already has the mirrord sidecar');
+  if (annotations[MIRROR_POD_ANNOTATION] !== undefined) return skip('static-pod', 'static pods are defined on the node');
+  // A regular container that never exits would keep a Job's pod running forever; only a
+  // native sidecar is stopped when the app's containers finish.
+  if (!nativeSidecar && (pod.spec?.restartPolicy ?? 'Always') !== 'Always') {
+    return skip('would-never-complete', `a pod with restartPolicy ${pod.spec?.restartPolicy} needs native sidecars (Kubernetes >= 1.29)`);
+  }
   const containers = pod.spec?.containers ?? [];
   if (containers.length === 0) return skip('no-containers', 'the pod has no containers');
   const target = chooseTargetContainer(pod);
@@ -43,11 +54,16 @@ export function decideInjection(pod: V1Pod, namespace: string, webhookNamespace:
   return { inject: true, target };
 }
 
-/** Either mark is enough: a copied pod spec can keep the container and lose the annotation. */
+/**
+ * Any mark is enough: a copied pod spec can keep the container and lose the annotation, and
+ * adding a container or volume whose name is taken would make the API server reject the pod.
+ */
 export function isInjected(pod: V1Pod): boolean {
   if (pod.metadata?.annotations?.[ANNOTATION.injected] !== undefined) return true;
   const all = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
-  return all.some((container) => container.name === SIDECAR_NAME);
+  if (all.some((container) => container.name === SIDECAR_NAME)) return true;
+  const ours = new Set(SCRATCH_VOLUMES.map(({ volume }) => volume.name));
+  return (pod.spec?.volumes ?? []).some((volume) => ours.has(volume.name));
 }
 
 function skip(reason: SkipReason, detail: string): Decision {

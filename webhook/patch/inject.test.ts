@@ -199,3 +199,25 @@ it('the sidecar container alone (annotation lost) also counts as injected', () =
   delete after.metadata!.annotations;
   expect(injectSidecar(after, { namespace: 'shop', webhookNamespace: 'mirrord-system', settings })).toMatchObject({ reason: 'already-injected' });
 });
+
+describe('pods the sidecar would harm', () => {
+  it('a Job pod without native sidecars is left alone: a regular sidecar never exits', () => {
+    const review = loadReview('deployment-pod');
+    review.request.object.spec!.restartPolicy = 'Never';
+    const context = { namespace: 'shop', webhookNamespace: 'mirrord-system', settings: { ...settings, nativeSidecar: false } };
+    expect(injectSidecar(review.request.object, context)).toMatchObject({ injected: false, reason: 'would-never-complete' });
+    expect(injectSidecar(review.request.object, { ...context, settings }).injected).toBe(true);
+  });
+
+  it('a static pod is left alone', () => {
+    const review = loadReview('deployment-pod');
+    review.request.object.metadata!.annotations = { 'kubernetes.io/config.mirror': 'abc' };
+    expect(injectSidecar(review.request.object, { namespace: 'shop', webhookNamespace: 'mirrord-system', settings })).toMatchObject({ reason: 'static-pod' });
+  });
+
+  it('a pod that already uses one of our volume names is left alone rather than made invalid', () => {
+    const review = loadReview('deployment-pod');
+    review.request.object.spec!.volumes!.push({ name: 'mirrord-agent-tmp', emptyDir: {} });
+    expect(injectSidecar(review.request.object, { namespace: 'shop', webhookNamespace: 'mirrord-system', settings })).toMatchObject({ reason: 'already-injected' });
+  });
+});

@@ -22,7 +22,7 @@ export interface InjectionContext {
 }
 
 export function injectSidecar(pod: V1Pod, context: InjectionContext): InjectionResult {
-  const decision = decideInjection(pod, context.namespace, context.webhookNamespace);
+  const decision = decideInjection(pod, context.namespace, context.webhookNamespace, context.settings.nativeSidecar);
   if (!decision.inject) {
     const warnings = decision.reason === 'target-container-not-found' ? [decision.detail] : [];
     return { injected: false, reason: decision.reason, detail: decision.detail, patch: [], warnings };
