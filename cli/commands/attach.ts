@@ -4,8 +4,9 @@
  * When the command ends the session closes, and with it the pod's rules for this session.
  */
 import { hostname, userInfo } from 'node:os';
-import { startLayerProxy, type LayerProxy } from '../../layer/proxy';
+import { startLayerProxy, type LayerOptions, type LayerProxy } from '../../layer/proxy';
 import type { Client } from '../../protocol/client';
+import type { Logger } from '../../sidecar/log';
 import type { AttachArgs } from '../args';
 import { loadConfig } from '../config/load';
 import { resolveSettings } from '../config/resolve';
@@ -44,19 +45,25 @@ export async function attach(args: AttachArgs): Promise<number> {
     return await runCommand(args.command, { ...process.env, ...remoteEnv, ...proxy.env });
   } finally {
     ending = true;
-    await proxy?.close().catch(() => undefined);
+    // A process the command left running in the background may still hold the layer's channel
+    // open; it must not keep mirrord from exiting with the command's code.
+    if (proxy) await withinGrace(proxy.close().catch(() => undefined));
     client.close();
-    await Promise.race([client.closed(), new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref())]);
+    await withinGrace(client.closed());
     transport.close();
   }
 }
 
-async function startProxy(client: Client, options: Parameters<typeof startLayerProxy>[1], log: Parameters<typeof startLayerProxy>[2]): Promise<LayerProxy> {
+async function startProxy(client: Client, options: LayerOptions, log: Logger): Promise<LayerProxy> {
   try {
     return await startLayerProxy(client, options, log);
   } catch (error) {
     throw new CliError(`cannot start the layer's local proxy: ${(error as Error).message}`, 'the layer is built by `npm install` (node-gyp); run it again and look for build errors');
   }
+}
+
+function withinGrace(promise: Promise<unknown>): Promise<unknown> {
+  return Promise.race([promise, new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref())]);
 }
 
 function safeUser(): string {

@@ -119,6 +119,18 @@ describe('mirrord attach (the built CLI) against the pod', () => {
     expect((await suite.pod.request('/after')).body).toBe('app GET /after body=0\n');
   });
 
+  it('exits with the command even when a process it left in the background still uses the layer', async () => {
+    const marker = join(dir, 'resolved');
+    const background = [
+      `python3 -c "import socket, time; socket.getaddrinfo('${SERVICE_NAME}', 80); open('${marker}', 'w').close(); time.sleep(30)" >/dev/null 2>&1 &`,
+      `until [ -e ${marker} ]; do sleep 0.05; done; echo $!`,
+    ].join('\n');
+    const result = await cli(['attach', ...agent(), '-q', '--', 'sh', '-c', background]);
+    process.kill(Number(result.stdout.trim()));
+    expect(result.code).toBe(0);
+    expect(result.ms).toBeLessThan(5000);
+  });
+
   it("serves the command's outgoing connections, DNS and files from the pod; --no-outgoing and --fs-mode local keep them here", async () => {
     const script = `curl -sS --max-time 5 http://${SERVICE_NAME}:7080/from-cli; cat /etc/config/app.yaml`;
     const through = await cli(['attach', ...agent(), '-q', '--', 'sh', '-c', script]);
