@@ -10,7 +10,8 @@ import { startWebhookServer, type WebhookServer } from './server';
 
 const ca = createCa('test-ca', 30);
 const serving = issueServingCert(ca, ['localhost'], 30);
-const silent = createLogger('error', {}, () => true);
+const logLines: Record<string, unknown>[] = [];
+const log = createLogger('info', {}, (line) => logLines.push(JSON.parse(line)) > 0);
 
 interface Answer {
   status: number;
@@ -26,7 +27,7 @@ beforeAll(async () => {
     host: '127.0.0.1',
     port: 0,
     tls: serving,
-    log: silent,
+    log,
     bodyLimitBytes: 256 * 1024,
     requestTimeoutMs: 1_000,
     contextFor: (namespace) => ({
@@ -93,9 +94,23 @@ describe('recorded-shape AdmissionReviews over real HTTPS', () => {
     expect(patchOf(await call('POST', '/mutate', JSON.stringify(review)))).toBeUndefined();
   });
 
-  it('relays warnings about unknown annotations', async () => {
-    const body = JSON.parse((await call('POST', '/mutate', JSON.stringify(loadReview('multi-container-pod')))).text);
+  it('relays warnings about unknown annotations, and logs them with the pod they concern', async () => {
+    const review = loadReview('multi-container-pod');
+    const body = JSON.parse((await call('POST', '/mutate', JSON.stringify(review))).text);
     expect(body.response.warnings).toEqual(['mirrord: unknown annotation mirrord.dev/agnet-image is ignored']);
+    expect(logLines).toContainEqual(expect.objectContaining({
+      level: 'warn',
+      uid: review.request.uid,
+      namespace: 'analytics',
+      pod: 'reports-0',
+      warnings: ['mirrord: unknown annotation mirrord.dev/agnet-image is ignored'],
+    }));
+  });
+
+  it('names a Deployment pod by its generateName in the logs', async () => {
+    const review = loadReview('deployment-pod');
+    await call('POST', '/mutate', JSON.stringify(review));
+    expect(logLines).toContainEqual(expect.objectContaining({ msg: 'injected the sidecar', uid: review.request.uid, namespace: 'shop', pod: 'checkout-7d9c6b5f4-*' }));
   });
 });
 

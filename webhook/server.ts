@@ -78,20 +78,28 @@ export function createApp(options: ServerOptions, metrics: Metrics): express.Exp
   // missing Content-Type must get a clear answer, not an empty body.
   const body = express.raw({ type: () => true, limit: options.bodyLimitBytes ?? 1024 * 1024 });
 
-  app.post('/mutate', body, (req: Request, res: Response) => {
-    const started = process.hrtime.bigint();
-    const outcome = admit(parseJson(req.body), options.contextFor);
-    metrics.observeLatency(Number(process.hrtime.bigint() - started) / 1e9);
+  const markStart = (_req: Request, res: Response, next: NextFunction) => {
+    res.locals.started = process.hrtime.bigint();
+    next();
+  };
+
+  app.post('/mutate', markStart, body, (req: Request, res: Response) => {
+    const review = parseJson(req.body);
+    const outcome = admit(review, options.contextFor);
+    metrics.observeLatency(Number(process.hrtime.bigint() - (res.locals.started as bigint)) / 1e9);
     metrics.request(outcome.status);
-    const log = options.log.child({ uid: outcome.status === 200 ? outcome.body.response.uid : undefined });
+    const log = options.log.child(outcome.status === 200 ? { uid: outcome.body.response.uid, ...podOf(review) } : {});
+    const warnings = outcome.status === 200 ? outcome.body.response.warnings : undefined;
     switch (outcome.result) {
       case 'injected':
         metrics.injected();
-        log.info('injected the sidecar', { warnings: outcome.body.response.warnings });
+        log.info('injected the sidecar');
+        if (warnings) log.warn('the pod has annotations to fix', { warnings });
         break;
       case 'skipped':
         metrics.skipped(outcome.reason);
         log.debug('left the pod unchanged', { reason: outcome.reason });
+        if (warnings) log.warn('left the pod unchanged', { reason: outcome.reason, warnings });
         break;
       case 'invalid':
         metrics.error('invalid-request');
@@ -128,6 +136,17 @@ export function createApp(options: ServerOptions, metrics: Metrics): express.Exp
     if (!res.headersSent) res.status(status).json({ error: status === 413 ? 'the body is too large' : error.message });
   });
   return app;
+}
+
+/** Which pod a log line is about; a pod from a Deployment has only its generateName yet. */
+function podOf(review: unknown): Record<string, string> {
+  const request = (review as { request?: { namespace?: unknown; object?: { metadata?: { name?: unknown; generateName?: unknown } } } })?.request;
+  const metadata = request?.object?.metadata;
+  const fields: Record<string, string> = {};
+  if (typeof request?.namespace === 'string') fields.namespace = request.namespace;
+  if (typeof metadata?.name === 'string' && metadata.name) fields.pod = metadata.name;
+  else if (typeof metadata?.generateName === 'string') fields.pod = `${metadata.generateName}*`;
+  return fields;
 }
 
 function parseJson(body: unknown): unknown {

@@ -1,0 +1,122 @@
+import { request as httpsRequest } from 'node:https';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Operation } from 'fast-json-patch';
+import { createLogger } from '../sidecar/log';
+import { createCa, issueServingCert } from './certs/authority';
+import { MemoryCertificateStore } from './certs/store';
+import { serviceDnsNames } from './certs/tls-material';
+import { loadWebhookConfig } from './config';
+import { loadReview } from './fixtures/fixtures';
+import type { Cluster } from './kube/cluster';
+import { startWebhook } from './webhook';
+
+const silent = createLogger('error', {}, () => true);
+const fast = { retryAfterMs: 50, checkEveryMs: 60_000, filePollMs: 50 };
+const SERVICE = 'mirrord-webhook.mirrord-system.svc';
+
+/** The API server's side of things, kept in memory: what the webhook stores and publishes. */
+class InMemoryCluster implements Cluster {
+  readonly store = new MemoryCertificateStore();
+  readonly bundles: string[] = [];
+  failPublishing = 0;
+  constructor(private readonly version: { major: string; minor: string }) {}
+  async nativeSidecars() {
+    return Number(this.version.minor) >= 29;
+  }
+  secretStore() {
+    return this.store;
+  }
+  async publishCaBundle(_name: string, bundle: string) {
+    if (this.failPublishing-- > 0) throw new Error('the API server is unavailable');
+    this.bundles.push(bundle);
+  }
+}
+
+function get(port: number, path: string, ca: string, body?: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest({ host: '127.0.0.1', port, path, servername: SERVICE, ca, agent: false, method: body ? 'POST' : 'GET', headers: { 'content-type': 'application/json' } }, (res) => {
+      let text = '';
+      res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      res.on('end', () => resolve({ status: res.statusCode!, text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const patchOf = (text: string) => JSON.parse(Buffer.from(JSON.parse(text).response.patch, 'base64').toString()) as Operation[];
+const config = (env: Record<string, string> = {}) => loadWebhookConfig({ MIRRORD_WEBHOOK_PORT: '1', MIRRORD_WEBHOOK_HOST: '127.0.0.1', ...env });
+
+it('self-managed: stores certificates, publishes the CA, serves trusted, injects native sidecars on 1.29+', async () => {
+  const cluster = new InMemoryCluster({ major: '1', minor: '31' });
+  const webhook = await startWebhook({ ...config(), port: 0 }, silent, cluster, fast);
+  try {
+    expect(webhook.nativeSidecar).toBe(true);
+    const stored = (await cluster.store.load())!.material!;
+    expect(cluster.bundles).toEqual([stored.caBundlePem]);
+    // The client trusts only what was published as caBundle, as the API server does.
+    expect(await get(webhook.server.port, '/readyz', cluster.bundles[0])).toEqual({ status: 200, text: 'ready\n' });
+    const answer = await get(webhook.server.port, '/mutate', cluster.bundles[0], JSON.stringify(loadReview('deployment-pod')));
+    expect(patchOf(answer.text).map((op) => op.path)).toContain('/spec/initContainers');
+  } finally {
+    await webhook.stop();
+  }
+});
+
+it('self-managed: serves at once, but is ready only once the API server trusts it', async () => {
+  const cluster = new InMemoryCluster({ major: '1', minor: '28' });
+  cluster.failPublishing = 3;
+  const webhook = await startWebhook({ ...config(), port: 0 }, silent, cluster, fast);
+  try {
+    expect(webhook.nativeSidecar).toBe(false);
+    const ca = (await cluster.store.load())!.material!.caBundlePem;
+    expect((await get(webhook.server.port, '/readyz', ca)).status).toBe(503);
+    for (let waited = 0; cluster.bundles.length === 0 && waited < 5_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+    expect((await get(webhook.server.port, '/readyz', ca)).status).toBe(200);
+  } finally {
+    await webhook.stop();
+  }
+});
+
+it('self-managed: a second replica adopts the first one’s certificates', async () => {
+  const cluster = new InMemoryCluster({ major: '1', minor: '30' });
+  const [a, b] = await Promise.all([startWebhook({ ...config(), port: 0 }, silent, cluster, fast), startWebhook({ ...config(), port: 0 }, silent, cluster, fast)]);
+  try {
+    const ca = (await cluster.store.load())!.material!.caBundlePem;
+    expect((await get(a.server.port, '/healthz', ca)).status).toBe(200);
+    expect((await get(b.server.port, '/healthz', ca)).status).toBe(200);
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+  }
+});
+
+it('files mode with a fixed sidecar kind needs no cluster at all', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mirrord-webhook-files-'));
+  try {
+    const ca = createCa('ca', 1);
+    const pair = issueServingCert(ca, serviceDnsNames('mirrord-webhook', 'mirrord-system'), 1);
+    writeFileSync(join(dir, 'tls.crt'), pair.certPem);
+    writeFileSync(join(dir, 'tls.key'), pair.keyPem);
+    const webhook = await startWebhook({ ...config({ MIRRORD_WEBHOOK_CERT_MODE: 'files', MIRRORD_WEBHOOK_CERT_DIR: dir, MIRRORD_SIDECAR_NATIVE: 'false' }), port: 0 }, silent, undefined, fast);
+    try {
+      const answer = await get(webhook.server.port, '/mutate', ca.certPem, JSON.stringify(loadReview('deployment-pod')));
+      expect(patchOf(answer.text).map((op) => op.path)).toContain('/spec/containers/1');
+    } finally {
+      await webhook.stop();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+it('stopping turns readiness off before closing', async () => {
+  const cluster = new InMemoryCluster({ major: '1', minor: '30' });
+  const webhook = await startWebhook({ ...config(), port: 0 }, silent, cluster, fast);
+  const ca = cluster.bundles[0];
+  const stopped = webhook.stop(300);
+  expect((await get(webhook.server.port, '/readyz', ca)).status).toBe(503);
+  await stopped;
+  await expect(get(webhook.server.port, '/healthz', ca)).rejects.toThrow(/ECONNREFUSED/);
+});
