@@ -176,6 +176,7 @@ describe.each([
   ['opted-out-pod', 'opted-out'],
   ['kube-system-pod', 'protected-namespace'],
   ['missing-target-pod', 'target-container-not-found'],
+  ['already-injected-pod', 'already-injected'],
 ] as const)('%s', (name, reason) => {
   it(`is left alone (${reason})`, () => {
     const { pod, result, patched: after } = admit(name);
