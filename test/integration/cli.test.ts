@@ -104,6 +104,21 @@ describe('mirrord attach (the built CLI) against the pod', () => {
     expect(sessions.filter((s) => s.client?.startsWith('mirrord attach'))).toEqual([]);
   });
 
+  it('Ctrl-C at a terminal reaches the command once, and mirrord waits for it', async () => {
+    const quote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
+    const child = "let n = 0; process.on('SIGINT', () => n++); console.log('ready'); setTimeout(() => { console.log('got ' + n); process.exit(3); }, 1500);";
+    const line = [process.execPath, MAIN, 'attach', '--agent-cmd', suite.pod.agentCommand, '-q', '--', process.execPath, '-e', child].map(quote).join(' ');
+    // `script` gives mirrord and the command a terminal, whose Ctrl-C goes to its whole foreground group.
+    const terminal = spawn('script', ['-qfec', line, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let output = '';
+    terminal.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await eventually(async () => expect(output).toContain('ready'));
+    terminal.stdin!.write('\x03');
+    const code = await new Promise((resolve) => terminal.on('close', resolve));
+    expect(output).toMatch(/got 1\r?\n/);
+    expect(code).toBe(3);
+  });
+
   it('steals the pod port the command listens on, and leaves no rules once it exits', async () => {
     const server = [
       "const http = require('node:http');",
