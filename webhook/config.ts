@@ -4,7 +4,7 @@
  */
 import { parseLevel, type Level } from '../sidecar/log';
 import { SIDECAR_VERSION } from '../sidecar/version';
-import { isQuantity } from './patch/pod-overrides';
+import { isQuantity } from './patch/annotation-overrides';
 import { DEFAULT_AGENT_PORT, DEFAULT_RESOURCES, type InjectionSettings } from './patch/settings';
 
 export type CertificateMode = 'self-managed' | 'files';

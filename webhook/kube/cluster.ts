@@ -33,6 +33,9 @@ export function connectToCluster(): Cluster {
 
 /** Create-or-adopt: whichever replica writes first wins; the others get its certificates. */
 class SecretCertificateStore implements CertificateStore {
+  /** A Secret's type can't change: replacing one made by hand keeps whatever type it has. */
+  private existingType: string | undefined;
+
   constructor(
     private readonly core: CoreV1Api,
     private readonly namespace: string,
@@ -42,6 +45,7 @@ class SecretCertificateStore implements CertificateStore {
   async load(): Promise<Stored | undefined> {
     try {
       const secret = await this.core.readNamespacedSecret({ name: this.name, namespace: this.namespace });
+      this.existingType = secret.type;
       return fromSecret(secret) ?? { version: secret.metadata?.resourceVersion ?? '' };
     } catch (error) {
       if (statusOf(error) === 404) return undefined;
@@ -51,6 +55,7 @@ class SecretCertificateStore implements CertificateStore {
 
   async save(material: TlsMaterial, basedOn: Stored | undefined): Promise<Stored> {
     const body = toSecret(material, this.name, this.namespace, basedOn?.version);
+    if (basedOn && this.existingType) body.type = this.existingType;
     try {
       const saved = basedOn
         ? await this.core.replaceNamespacedSecret({ name: this.name, namespace: this.namespace, body })

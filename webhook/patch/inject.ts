@@ -6,8 +6,8 @@
 import { compare, type Operation } from 'fast-json-patch';
 import type { V1Pod } from '@kubernetes/client-node';
 import { ANNOTATION } from '../annotations';
-import { decideInjection, type SkipReason } from './decision';
-import { applyPodOverrides } from './pod-overrides';
+import { decideInjection, type NamespaceMetadata, type SkipReason } from './decision';
+import { applyAnnotationOverrides } from './annotation-overrides';
 import type { InjectionSettings } from './settings';
 import { buildSidecarContainer, SCRATCH_VOLUMES } from './sidecar-container';
 
@@ -19,15 +19,25 @@ export interface InjectionContext {
   namespace: string;
   webhookNamespace: string;
   settings: InjectionSettings;
+  /** The pod's namespace as last seen; absent when the webhook can't read namespaces. */
+  namespaceObject?: NamespaceMetadata;
 }
 
 export function injectSidecar(pod: V1Pod, context: InjectionContext): InjectionResult {
-  const decision = decideInjection(pod, context.namespace, context.webhookNamespace, context.settings.nativeSidecar);
+  const decision = decideInjection(pod, {
+    namespace: context.namespace,
+    webhookNamespace: context.webhookNamespace,
+    nativeSidecar: context.settings.nativeSidecar,
+    namespaceLabels: context.namespaceObject?.labels,
+  });
   if (!decision.inject) {
     const warnings = decision.reason === 'target-container-not-found' ? [decision.detail] : [];
     return { injected: false, reason: decision.reason, detail: decision.detail, patch: [], warnings };
   }
-  const { settings, warnings } = applyPodOverrides(context.settings, pod.metadata?.annotations);
+  const fromNamespace = applyAnnotationOverrides(context.settings, context.namespaceObject?.annotations, 'namespace');
+  const fromPod = applyAnnotationOverrides(fromNamespace.settings, pod.metadata?.annotations, 'pod');
+  const { settings } = fromPod;
+  const warnings = [...fromPod.warnings, ...fromNamespace.warnings];
   const mutated = withSidecar(pod, decision.target.name, settings);
   return { injected: true, patch: compare(pod, mutated), warnings };
 }

@@ -1,8 +1,9 @@
 /**
- * A pod's own adjustments to the sidecar, from its annotations. An invalid value is reported
- * and the default kept: a typo in an annotation must not stop the pod from being created.
+ * Adjustments to the sidecar from annotations: a namespace's for all its pods, then a pod's
+ * own. An invalid value is reported and the previous value kept: a typo in an annotation must
+ * not stop the pod from being created.
  */
-import { ANNOTATION, unknownMirrordAnnotations } from '../annotations';
+import { ANNOTATION, NAMESPACE_ANNOTATIONS, POD_ANNOTATIONS, unknownMirrordAnnotations } from '../annotations';
 import type { InjectionSettings, SidecarResources } from './settings';
 
 export interface Overridden {
@@ -19,9 +20,14 @@ export function isQuantity(text: string): boolean {
   return QUANTITY.test(text);
 }
 
-export function applyPodOverrides(base: InjectionSettings, annotations: Record<string, string> | undefined): Overridden {
+export type AnnotationScope = 'pod' | 'namespace';
+
+export function applyAnnotationOverrides(base: InjectionSettings, annotations: Record<string, string> | undefined, scope: AnnotationScope = 'pod'): Overridden {
   const given = annotations ?? {};
-  const warnings = unknownMirrordAnnotations(given).map((key) => `unknown annotation ${key} is ignored`);
+  const known = scope === 'pod' ? POD_ANNOTATIONS : NAMESPACE_ANNOTATIONS;
+  const warnings: string[] = unknownMirrordAnnotations(given, known).map((key) =>
+    POD_ANNOTATIONS.has(key) ? `annotation ${key} only applies to pods and is ignored` : `unknown annotation ${key} is ignored`,
+  );
   const settings: InjectionSettings = { ...base, resources: { ...base.resources } };
 
   const port = given[ANNOTATION.agentPort];
@@ -63,7 +69,7 @@ export function applyPodOverrides(base: InjectionSettings, annotations: Record<s
     if (writable === 'true' || writable === 'false') settings.writableVolumes = writable === 'true';
     else warnings.push(`${ANNOTATION.writableVolumes}: "${writable}" is not "true" or "false"; volumes stay read-only`);
   }
-  return { settings, warnings };
+  return { settings, warnings: scope === 'pod' ? warnings : warnings.map((warning) => `namespace: ${warning}`) };
 }
 
 const SUFFIX: Record<string, number> = {

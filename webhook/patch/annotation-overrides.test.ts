@@ -1,4 +1,4 @@
-import { applyPodOverrides, quantityValue } from './pod-overrides';
+import { applyAnnotationOverrides as applyPodOverrides, quantityValue } from './annotation-overrides';
 import { DEFAULT_RESOURCES, type InjectionSettings } from './settings';
 
 const base: InjectionSettings = {
@@ -59,4 +59,21 @@ it.each([
   ['x', NaN],
 ])('quantity %s = %d', (text, value) => {
   expect(quantityValue(text)).toBe(value);
+});
+
+describe('namespace annotations', () => {
+  it('set the sidecar settings namespaces may set', () => {
+    const { settings, warnings } = applyPodOverrides(base, { 'mirrord.dev/agent-image': 'registry.example/sidecar:2', 'mirrord.dev/writable-volumes': 'true' }, 'namespace');
+    expect(warnings).toEqual([]);
+    expect(settings).toMatchObject({ image: 'registry.example/sidecar:2', writableVolumes: true });
+  });
+
+  it('warn about pod-only and unknown keys, saying they come from the namespace', () => {
+    const { warnings } = applyPodOverrides(base, { 'mirrord.dev/inject': 'false', 'mirrord.dev/agent-prot': '1', 'mirrord.dev/agent-port': 'x' }, 'namespace');
+    expect(warnings).toEqual([
+      'namespace: unknown annotation mirrord.dev/agent-prot is ignored',
+      'namespace: annotation mirrord.dev/inject only applies to pods and is ignored',
+      'namespace: mirrord.dev/agent-port: "x" is not a port (1-65535); using 61234',
+    ]);
+  });
 });
