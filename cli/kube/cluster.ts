@@ -1,0 +1,105 @@
+/**
+ * The CLI's questions to the API server: which pod a target means, and what explains a pod
+ * without the sidecar. Kubeconfig discovery is kubectl's: --kubeconfig, else $KUBECONFIG, else
+ * ~/.kube/config, else the in-cluster service account.
+ *
+ * @kubernetes/client-node is an ES module that jest can't load; keep logic that needs tests in
+ * the pure modules beside this one.
+ */
+import { AdmissionregistrationV1Api, AppsV1Api, CoreV1Api, KubeConfig, type V1LabelSelector, type V1Pod } from '@kubernetes/client-node';
+import { CliError } from '../errors';
+import { choosePod, explainMissingSidecar, type InjectionContext } from './pod-choice';
+import { selectorString } from './selector';
+import { describeTarget, type Target } from './target';
+
+export interface KubeOptions {
+  kubeconfig?: string;
+  context?: string;
+  namespace?: string;
+}
+
+export interface Kube {
+  config: KubeConfig;
+  namespace: string;
+}
+
+export const WEBHOOK_CONFIGURATION = 'mirrord-webhook';
+
+export function loadKube(options: KubeOptions): Kube {
+  const config = new KubeConfig();
+  try {
+    if (options.kubeconfig) config.loadFromFile(options.kubeconfig);
+    else config.loadFromDefault();
+  } catch (error) {
+    throw new CliError(`cannot read the kubeconfig${options.kubeconfig ? ` ${options.kubeconfig}` : ''}: ${(error as Error).message}`, 'check --kubeconfig or $KUBECONFIG');
+  }
+  if (options.context) {
+    if (!config.getContextObject(options.context)) {
+      throw new CliError(`context "${options.context}" is not in the kubeconfig`, `kubectl config get-contexts lists them`);
+    }
+    config.setCurrentContext(options.context);
+  }
+  if (!config.getCurrentCluster()) throw new CliError('the kubeconfig has no current cluster', 'kubectl config use-context NAME, or --context NAME');
+  const namespace = options.namespace ?? config.getContextObject(config.getCurrentContext())?.namespace ?? 'default';
+  return { config, namespace };
+}
+
+/** The pod a session attaches to, with the sidecar Running and Ready. */
+export async function resolvePod(kube: Kube, target: Target, wanted?: string): Promise<V1Pod> {
+  const core = kube.config.makeApiClient(CoreV1Api);
+  const { namespace } = kube;
+  const pods = await explainApiErrors(kube, target, async () => {
+    if (target.kind === 'pod') return [await core.readNamespacedPod({ name: target.name, namespace })];
+    const selector = await workloadSelector(kube, target);
+    return (await core.listNamespacedPod({ namespace, labelSelector: selectorString(selector) })).items;
+  });
+  const choice = choosePod(target, pods, namespace, wanted);
+  if ('pod' in choice) return choice.pod;
+  throw explainMissingSidecar(target, choice.withoutSidecar, namespace, await injectionContext(kube));
+}
+
+async function workloadSelector(kube: Kube, target: Target): Promise<V1LabelSelector | undefined> {
+  const apps = kube.config.makeApiClient(AppsV1Api);
+  const request = { name: target.name, namespace: kube.namespace };
+  switch (target.kind) {
+    case 'deployment':
+      return (await apps.readNamespacedDeployment(request)).spec?.selector;
+    case 'statefulset':
+      return (await apps.readNamespacedStatefulSet(request)).spec?.selector;
+    case 'replicaset':
+      return (await apps.readNamespacedReplicaSet(request)).spec?.selector;
+    default:
+      return undefined;
+  }
+}
+
+async function injectionContext(kube: Kube): Promise<InjectionContext> {
+  const core = kube.config.makeApiClient(CoreV1Api);
+  const admission = kube.config.makeApiClient(AdmissionregistrationV1Api);
+  const namespace = await core.readNamespace({ name: kube.namespace }).catch(() => undefined);
+  const webhookInstalled = await admission.readMutatingWebhookConfiguration({ name: WEBHOOK_CONFIGURATION }).then(
+    () => true,
+    (error: unknown) => statusOf(error) !== 404, // not allowed to look: assume it is there
+  );
+  return { namespace, webhookInstalled };
+}
+
+async function explainApiErrors<T>(kube: Kube, target: Target, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    const status = statusOf(error);
+    const where = `namespace ${kube.namespace}`;
+    if (status === 404) throw new CliError(`${describeTarget(target)} not found in ${where}`, `kubectl get ${target.kind} -n ${kube.namespace}`);
+    if (status === 401 || status === 403) {
+      throw new CliError(`not allowed to read ${describeTarget(target)} in ${where} (HTTP ${status})`, 'check your credentials and RBAC: kubectl auth can-i get pods');
+    }
+    const server = kube.config.getCurrentCluster()?.server ?? 'the API server';
+    throw new CliError(`cannot reach the Kubernetes API at ${server}: ${(error as Error).message}`, 'check the context (kubectl config current-context) and that the cluster is up');
+  }
+}
+
+export function statusOf(error: unknown): number | undefined {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'number' ? code : undefined;
+}

@@ -1,0 +1,94 @@
+/**
+ * Which pod of a workload a session attaches to, and — when none carries the sidecar — why,
+ * and the commands that fix it. Pure functions over API objects, so they are tested without a
+ * cluster.
+ */
+import type { V1Namespace, V1Pod } from '@kubernetes/client-node';
+import { CliError } from '../errors';
+import { describeTarget, type Target } from './target';
+
+export const SIDECAR_NAME = 'mirrord-agent';
+export const INJECTION_LABEL = 'mirrord.dev/injection';
+export const OPT_OUT_ANNOTATION = 'mirrord.dev/inject';
+export const DEFAULT_AGENT_PORT = 61234;
+
+export function sidecarOf(pod: V1Pod) {
+  return [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].find((c) => c.name === SIDECAR_NAME);
+}
+
+/** The loopback port the pod's sidecar listens on. */
+export function agentPortOf(pod: V1Pod): number {
+  const value = sidecarOf(pod)?.env?.find((e) => e.name === 'MIRRORD_AGENT_PORT')?.value;
+  return value ? Number(value) : DEFAULT_AGENT_PORT;
+}
+
+function isReady(pod: V1Pod): boolean {
+  return (
+    pod.status?.phase === 'Running' &&
+    !pod.metadata?.deletionTimestamp &&
+    (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')
+  );
+}
+
+function sidecarReady(pod: V1Pod): boolean {
+  const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+  return statuses.some((s) => s.name === SIDECAR_NAME && s.ready);
+}
+
+/**
+ * The oldest Running, Ready pod with a ready sidecar (then by name), so that repeated attaches
+ * land on the same pod; `wanted` picks one by name.
+ */
+export type Choice = { pod: V1Pod } | { withoutSidecar: V1Pod };
+
+export function choosePod(target: Target, pods: V1Pod[], namespace: string, wanted?: string): Choice {
+  const candidates = wanted ? pods.filter((p) => p.metadata?.name === wanted) : pods;
+  if (wanted && !candidates.length) {
+    throw new CliError(`pod ${wanted} is not one of ${describeTarget(target)}'s pods in namespace ${namespace}`, `kubectl get pods -n ${namespace}`);
+  }
+  if (!candidates.length) {
+    throw new CliError(`${describeTarget(target)} has no pods in namespace ${namespace}`, `kubectl get ${describeTarget(target)} -n ${namespace}`);
+  }
+  const usable = candidates
+    .filter((p) => sidecarOf(p) && isReady(p) && sidecarReady(p))
+    .sort((a, b) => time(a) - time(b) || (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
+  if (usable.length) return { pod: usable[0] };
+  const injected = candidates.filter((p) => sidecarOf(p));
+  if (injected.length) {
+    const pod = injected[0];
+    throw new CliError(
+      `pod ${pod.metadata?.name} of ${describeTarget(target)} carries the sidecar but is not ready (${pod.status?.phase ?? 'unknown phase'})`,
+      `kubectl describe pod ${pod.metadata?.name} -n ${namespace}`,
+    );
+  }
+  return { withoutSidecar: candidates[0] };
+}
+
+/** What the cluster says about injection, looked up only when a pod lacks the sidecar. */
+export interface InjectionContext {
+  namespace?: V1Namespace;
+  webhookInstalled: boolean;
+}
+
+export function explainMissingSidecar(target: Target, pod: V1Pod, namespace: string, context: InjectionContext): CliError {
+  const name = describeTarget(target);
+  const restart = target.kind === 'pod' ? `kubectl delete pod ${target.name} -n ${namespace} (and let its controller recreate it)` : `kubectl rollout restart ${name} -n ${namespace}`;
+  if (pod.spec?.hostNetwork) {
+    return new CliError(`${name} uses the host's network (hostNetwork), and such pods are never given the sidecar`, 'mirrord can only attach to pods with their own network namespace');
+  }
+  if (pod.metadata?.annotations?.[OPT_OUT_ANNOTATION] === 'false') {
+    return new CliError(`${name} opts out of injection (annotation ${OPT_OUT_ANNOTATION}: "false")`, `remove the annotation from the pod template, then: ${restart}`);
+  }
+  if (!context.webhookInstalled) {
+    return new CliError(`${name} has no mirrord sidecar: the mirrord webhook is not installed in this cluster`, `mirrord install, then: kubectl label namespace ${namespace} ${INJECTION_LABEL}=enabled --overwrite && ${restart}`);
+  }
+  if (context.namespace && context.namespace.metadata?.labels?.[INJECTION_LABEL] !== 'enabled') {
+    return new CliError(`${name} has no mirrord sidecar: namespace ${namespace} is not labeled for injection`, `kubectl label namespace ${namespace} ${INJECTION_LABEL}=enabled && ${restart}`);
+  }
+  return new CliError(`${name} has no mirrord sidecar: its pod was created before namespace ${namespace} was labeled (or while the webhook was down)`, restart);
+}
+
+function time(pod: V1Pod): number {
+  const created = pod.metadata?.creationTimestamp;
+  return created ? new Date(created).getTime() : 0;
+}
