@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Packs this repository's Node.js programs (the webhook, the sidecar) into images without a
+# Docker engine or a registry: the machine's own node binary with the shared libraries it links,
+# the compiled dist/, the production dependencies out of node_modules, and for the sidecar the
+# native addon and iptables. Prints the archives, one a line.
+# Usage: node-app.sh OUT_DIR   (after `npm run build`)
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+out=$1
+version=$(node -p "require('$repo/package.json').version")
+
+# copy_with_libs ROOT FILE... : FILE and every shared library it loads, at the same paths.
+copy_with_libs() {
+  local root=$1; shift
+  local f lib
+  for f in "$@"; do
+    put "$root" "$f"
+    for lib in $(ldd "$(readlink -f "$f")" 2>/dev/null | grep -oE '/[^ ]+'); do put "$root" "$lib"; done
+  done
+}
+put() { # ROOT FILE : the file's content at its own path (and at its target's, for a symlink)
+  [ -e "$1$2" ] && return 0
+  mkdir -p "$1$(dirname "$2")"
+  cp -L "$2" "$1$2"
+  [ -L "$2" ] && put "$1" "$(readlink -f "$2")"
+  return 0
+}
+
+base_root() {
+  local root; root=$(mktemp -d)
+  mkdir -p "$root/etc" "$root/tmp" "$root/run" && chmod 1777 "$root/tmp"
+  printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' >"$root/etc/passwd"
+  printf 'root:x:0:\nnonroot:x:65532:\n' >"$root/etc/group"
+  copy_with_libs "$root" "$(readlink -f "$(command -v node)")"
+
+  mkdir -p "$root/app"
+  cp "$repo/package.json" "$root/app/"
+  cp -a "$repo/dist" "$root/app/dist"
+  echo "$root"
+}
+
+# The production dependency tree only, as npm resolved it.
+prod_deps() { (cd "$repo" && npm ls --omit=dev --parseable --all 2>/dev/null | tail -n +2 | sed "s#^$repo/##"); }
+
+image() { # NAME ROOT ENTRYPOINT_JSON
+  bash "$here/oci.sh" "$2" "docker.io/library/mirrord-$1:$version" "$out/mirrord-$1.tar" "$3"
+  rm -rf "$2"
+  echo "$out/mirrord-$1.tar"
+}
+
+root=$(base_root)
+(cd "$repo" && prod_deps | xargs -r cp -a --parents -t "$root/app/")
+image webhook "$root" '["/usr/bin/node", "/app/dist/webhook/main.js"]'
+
+root=$(base_root)
+(cd "$repo" && prod_deps | xargs -r cp -a --parents -t "$root/app/")
+mkdir -p "$root/app/build/Release" && cp "$repo/build/Release/sidecar_native.node" "$root/app/build/Release/"
+copy_with_libs "$root" /usr/sbin/iptables /usr/sbin/iptables-save /usr/sbin/iptables-restore \
+  /usr/sbin/iptables-legacy /usr/sbin/iptables-nft
+for m in /usr/lib/x86_64-linux-gnu/xtables/*.so; do copy_with_libs "$root" "$m"; done
+image sidecar "$root" '["/usr/bin/node", "/app/dist/sidecar/main.js"]'
