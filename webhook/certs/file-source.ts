@@ -3,6 +3,7 @@
  * Secret, the Deployment mounts it). The kubelet updates a mounted Secret by swapping a
  * symlink, which file watchers see unreliably; comparing the contents on a timer is certain.
  */
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../sidecar/log';
@@ -27,6 +28,11 @@ export function watchServingPair(dir: string, current: ServingPair, onChange: (p
     readServingPair(dir)
       .then((pair) => {
         if (pair.certPem === last.certPem && pair.keyPem === last.keyPem) return;
+        // Caught between the writes of the two files, or in the middle of one.
+        if (!isWholePair(pair)) {
+          log.debug('the mounted certificate is being replaced; waiting', { dir });
+          return;
+        }
         try {
           onChange(pair);
           last = pair;
@@ -40,4 +46,13 @@ export function watchServingPair(dir: string, current: ServingPair, onChange: (p
   }, everyMs);
   timer.unref();
   return () => clearInterval(timer);
+}
+
+/** A certificate and the key that belongs to it, both complete. */
+export function isWholePair(pair: ServingPair): boolean {
+  try {
+    return new X509Certificate(pair.certPem).checkPrivateKey(createPrivateKey(pair.keyPem));
+  } catch {
+    return false;
+  }
 }

@@ -7,7 +7,7 @@ import { createLogger } from '../../sidecar/log';
 import { startWebhookServer, type WebhookServer } from '../server';
 import { DEFAULT_RESOURCES } from '../patch/settings';
 import { createCa, issueServingCert } from './authority';
-import { readServingPair, watchServingPair } from './file-source';
+import { isWholePair, readServingPair, watchServingPair } from './file-source';
 import { CertificateManager } from './manager';
 import { MemoryCertificateStore, type CertificateStore } from './store';
 import { serviceDnsNames, type TlsMaterial } from './tls-material';
@@ -129,6 +129,15 @@ describe('certificates from mounted files (cert-manager)', () => {
   let dir: string;
   beforeAll(() => (dir = mkdtempSync(join(tmpdir(), 'mirrord-webhook-certs-'))));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('ignores a pair caught half-written', () => {
+    const ca = createCa('ca', 1);
+    const [a, b] = [issueServingCert(ca, names, 1), issueServingCert(ca, names, 1)];
+    expect(isWholePair(a)).toBe(true);
+    expect(isWholePair({ certPem: a.certPem, keyPem: b.keyPem })).toBe(false);
+    expect(isWholePair({ certPem: a.certPem.slice(0, 300), keyPem: a.keyPem })).toBe(false);
+    expect(isWholePair({ certPem: a.certPem, keyPem: '' })).toBe(false);
+  });
 
   it('serves a replaced pair without restarting', async () => {
     const ca = createCa('cert-manager-ca', 30);

@@ -1,10 +1,12 @@
 /**
  * Whether a new pod gets the sidecar. The MutatingWebhookConfiguration's namespaceSelector
- * already limits the webhook to labeled namespaces; this re-checks everything the
- * AdmissionReview itself shows, so a too-wide selector can't inject where it must not.
+ * limits the webhook to labeled namespaces, with the API server's current view of the labels;
+ * this re-checks everything the AdmissionReview itself shows, so a too-wide selector still
+ * can't inject where it must not. (A re-check of the label from a cache could only be staler
+ * than the API server's.)
  */
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
-import { ANNOTATION, INJECTION_LABEL } from '../annotations';
+import { ANNOTATION } from '../annotations';
 import { SCRATCH_VOLUMES, SIDECAR_NAME } from './sidecar-container';
 import { chooseTargetContainer } from './target-container';
 
@@ -16,20 +18,12 @@ export type SkipReason =
   | 'no-containers'
   | 'target-container-not-found'
   | 'static-pod'
-  | 'would-never-complete'
-  | 'namespace-not-enabled';
-
-export interface NamespaceMetadata {
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-}
+  | 'would-never-complete';
 
 export interface Placement {
   namespace: string;
   webhookNamespace: string;
   nativeSidecar: boolean;
-  /** Known only when the webhook can read namespaces; then the label is checked here too. */
-  namespaceLabels?: Record<string, string>;
 }
 
 export type Decision =
@@ -42,13 +36,10 @@ export const ALWAYS_SKIPPED_NAMESPACES = ['kube-system'];
 /** The kubelet's copy of a static pod: its spec comes from the node and can't be changed. */
 const MIRROR_POD_ANNOTATION = 'kubernetes.io/config.mirror';
 
-export function decideInjection(pod: V1Pod, { namespace, webhookNamespace, nativeSidecar, namespaceLabels }: Placement): Decision {
+export function decideInjection(pod: V1Pod, { namespace, webhookNamespace, nativeSidecar }: Placement): Decision {
   const annotations = pod.metadata?.annotations ?? {};
   if (namespace === webhookNamespace || ALWAYS_SKIPPED_NAMESPACES.includes(namespace)) {
     return skip('protected-namespace', `namespace ${namespace} is never injected`);
-  }
-  if (namespaceLabels && namespaceLabels[INJECTION_LABEL] !== 'enabled') {
-    return skip('namespace-not-enabled', `namespace ${namespace} is not labeled ${INJECTION_LABEL}=enabled`);
   }
   if (annotations[ANNOTATION.inject]?.toLowerCase() === 'false') {
     return skip('opted-out', `the pod has ${ANNOTATION.inject}: "false"`);

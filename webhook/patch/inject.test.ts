@@ -223,22 +223,16 @@ describe('pods the sidecar would harm', () => {
   });
 });
 
-describe('with the namespace known (the webhook can read namespaces)', () => {
-  const review = () => loadReview('deployment-pod');
-  const context = (namespaceObject: InjectionContext['namespaceObject']): InjectionContext => ({ namespace: 'shop', webhookNamespace: 'mirrord-system', settings, namespaceObject });
-
-  it('re-checks the injection label', () => {
-    expect(injectSidecar(review().request.object, context({ labels: { 'mirrord.dev/injection': 'disabled' } }))).toMatchObject({ reason: 'namespace-not-enabled' });
-    expect(injectSidecar(review().request.object, context({ labels: {} }))).toMatchObject({ reason: 'namespace-not-enabled' });
-  });
-
-  it("applies the namespace's annotations under the pod's own", () => {
-    const pod = review().request.object;
+describe('with namespace annotations (the webhook can read namespaces)', () => {
+  it("applies them under the pod's own", () => {
+    const pod = loadReview('deployment-pod').request.object;
     pod.metadata!.annotations = { 'mirrord.dev/agent-memory-limit': '300Mi' };
-    const result = injectSidecar(pod, context({
-      labels: { 'mirrord.dev/injection': 'enabled' },
-      annotations: { 'mirrord.dev/agent-image': 'registry.example/sidecar:ns', 'mirrord.dev/agent-memory-limit': '100Mi', 'mirrord.dev/agent-imgae': 'x' },
-    }));
+    const result = injectSidecar(pod, {
+      namespace: 'shop',
+      webhookNamespace: 'mirrord-system',
+      settings,
+      namespaceAnnotations: { 'mirrord.dev/agent-image': 'registry.example/sidecar:ns', 'mirrord.dev/agent-memory-limit': '100Mi', 'mirrord.dev/agent-imgae': 'x' },
+    });
     const sidecar = sidecarOf(patched(pod, result.patch));
     expect(sidecar.image).toBe('registry.example/sidecar:ns');
     expect(sidecar.resources!.limits!.memory).toBe('300Mi');

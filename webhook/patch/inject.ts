@@ -6,7 +6,7 @@
 import { compare, type Operation } from 'fast-json-patch';
 import type { V1Pod } from '@kubernetes/client-node';
 import { ANNOTATION } from '../annotations';
-import { decideInjection, type NamespaceMetadata, type SkipReason } from './decision';
+import { decideInjection, type SkipReason } from './decision';
 import { applyAnnotationOverrides } from './annotation-overrides';
 import type { InjectionSettings } from './settings';
 import { buildSidecarContainer, SCRATCH_VOLUMES } from './sidecar-container';
@@ -19,8 +19,8 @@ export interface InjectionContext {
   namespace: string;
   webhookNamespace: string;
   settings: InjectionSettings;
-  /** The pod's namespace as last seen; absent when the webhook can't read namespaces. */
-  namespaceObject?: NamespaceMetadata;
+  /** The annotations of the pod's namespace, when the webhook can read namespaces. */
+  namespaceAnnotations?: Record<string, string>;
 }
 
 export function injectSidecar(pod: V1Pod, context: InjectionContext): InjectionResult {
@@ -28,13 +28,12 @@ export function injectSidecar(pod: V1Pod, context: InjectionContext): InjectionR
     namespace: context.namespace,
     webhookNamespace: context.webhookNamespace,
     nativeSidecar: context.settings.nativeSidecar,
-    namespaceLabels: context.namespaceObject?.labels,
   });
   if (!decision.inject) {
     const warnings = decision.reason === 'target-container-not-found' ? [decision.detail] : [];
     return { injected: false, reason: decision.reason, detail: decision.detail, patch: [], warnings };
   }
-  const fromNamespace = applyAnnotationOverrides(context.settings, context.namespaceObject?.annotations, 'namespace');
+  const fromNamespace = applyAnnotationOverrides(context.settings, context.namespaceAnnotations, 'namespace');
   const fromPod = applyAnnotationOverrides(fromNamespace.settings, pod.metadata?.annotations, 'pod');
   const { settings } = fromPod;
   const warnings = [...fromPod.warnings, ...fromNamespace.warnings];
