@@ -30,6 +30,7 @@ it.each([
   ['MIRRORD_SIDECAR_PULL_POLICY', 'sometimes'],
   ['MIRRORD_SIDECAR_NATIVE', 'yes'],
   ['MIRRORD_SIDECAR_CPU_LIMIT', 'half'],
+  ['MIRRORD_WEBHOOK_NAMESPACE_ANNOTATIONS', 'yes'],
 ])('rejects %s=%s naming the variable', (key, value) => {
   expect(() => loadWebhookConfig({ [key]: value })).toThrow(key);
 });

@@ -23,6 +23,8 @@ export interface WebhookConfig {
   certificateMode: CertificateMode;
   /** Where a mounted Secret (e.g. from cert-manager) puts tls.crt and tls.key (files mode). */
   certificateDir: string;
+  /** Read the labeled namespaces' annotations as defaults (needs list/watch of namespaces). */
+  namespaceAnnotations: boolean;
   /** "auto" asks the API server's /version at start. */
   nativeSidecar: boolean | 'auto';
   sidecar: Omit<InjectionSettings, 'nativeSidecar'>;
@@ -39,6 +41,7 @@ export function loadWebhookConfig(env: NodeJS.ProcessEnv = process.env): Webhook
     secret: name(env, 'MIRRORD_WEBHOOK_SECRET', 'mirrord-webhook-tls'),
     certificateMode: oneOf(env, 'MIRRORD_WEBHOOK_CERT_MODE', ['self-managed', 'files'] as const, 'self-managed'),
     certificateDir: env.MIRRORD_WEBHOOK_CERT_DIR || '/etc/mirrord-webhook/tls',
+    namespaceAnnotations: oneOf(env, 'MIRRORD_WEBHOOK_NAMESPACE_ANNOTATIONS', ['true', 'false'] as const, 'true') === 'true',
     nativeSidecar: ({ auto: 'auto', true: true, false: false } as const)[oneOf(env, 'MIRRORD_SIDECAR_NATIVE', ['auto', 'true', 'false'] as const, 'auto')],
     sidecar: {
       image: env.MIRRORD_SIDECAR_IMAGE || `mirrord-sidecar:${SIDECAR_VERSION}`,

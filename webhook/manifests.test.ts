@@ -115,13 +115,14 @@ describe('kubectl kustomize manifests', () => {
     expect(service.spec.selector).toEqual(find(objects, 'Deployment').spec.selector.matchLabels);
   });
 
-  it('grants only its Secret and its own webhook configuration', () => {
+  it('grants only its Secret, its own webhook configuration and a read of namespaces', () => {
     expect(find(objects, 'Role').rules).toEqual([
       { apiGroups: [''], resources: ['secrets'], resourceNames: ['mirrord-webhook-tls'], verbs: ['get', 'update'] },
       { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
     ]);
     expect(find(objects, 'ClusterRole').rules).toEqual([
       { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], resourceNames: ['mirrord-webhook'], verbs: ['get', 'update'] },
+      { apiGroups: [''], resources: ['namespaces'], verbs: ['list', 'watch'] },
     ]);
     for (const binding of [find(objects, 'RoleBinding'), find(objects, 'ClusterRoleBinding')]) {
       expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'mirrord-webhook', namespace: 'mirrord-system' }]);
@@ -139,7 +140,7 @@ describe('kubectl kustomize manifests', () => {
 describe('kubectl kustomize manifests/cert-manager', () => {
   const objects = render('manifests/cert-manager');
 
-  it('takes certificates from cert-manager and grants nothing', () => {
+  it('takes certificates from cert-manager and grants only the read of namespaces', () => {
     expect(find(objects, 'MutatingWebhookConfiguration').metadata.annotations).toEqual({ 'cert-manager.io/inject-ca-from': 'mirrord-system/mirrord-webhook' });
     const certificate = find(objects, 'Certificate');
     expect(certificate.metadata.namespace).toBe('mirrord-system');
@@ -150,6 +151,6 @@ describe('kubectl kustomize manifests/cert-manager', () => {
     expect(mount.mountPath).toBe(loadWebhookConfig({}).certificateDir);
     expect(pod.volumes).toContainEqual({ name: 'tls', secret: { secretName: certificate.spec.secretName } });
     expect(find(objects, 'Role').rules).toEqual([]);
-    expect(find(objects, 'ClusterRole').rules).toEqual([]);
+    expect(find(objects, 'ClusterRole').rules).toEqual([{ apiGroups: [''], resources: ['namespaces'], verbs: ['list', 'watch'] }]);
   });
 });

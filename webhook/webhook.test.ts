@@ -21,6 +21,10 @@ class InMemoryCluster implements Cluster {
   readonly store = new MemoryCertificateStore();
   readonly bundles: string[] = [];
   failPublishing = 0;
+  readonly namespaceAnnotations = new Map<string, Record<string, string>>();
+  watchNamespaceAnnotations() {
+    return (namespace: string) => this.namespaceAnnotations.get(namespace);
+  }
   constructor(private readonly version: { major: string; minor: string }) {}
   async nativeSidecars() {
     return Number(this.version.minor) >= 29;
@@ -60,6 +64,19 @@ it('self-managed: stores certificates, publishes the CA, serves trusted, injects
     expect(await get(webhook.server.port, '/readyz', cluster.bundles[0])).toEqual({ status: 200, text: 'ready\n' });
     const answer = await get(webhook.server.port, '/mutate', cluster.bundles[0], JSON.stringify(loadReview('deployment-pod')));
     expect(patchOf(answer.text).map((op) => op.path)).toContain('/spec/initContainers');
+  } finally {
+    await webhook.stop();
+  }
+});
+
+it("applies the namespace's annotations to its pods", async () => {
+  const cluster = new InMemoryCluster({ major: '1', minor: '30' });
+  cluster.namespaceAnnotations.set('shop', { 'mirrord.dev/agent-image': 'registry.example/sidecar:shop' });
+  const webhook = await startWebhook({ ...config(), port: 0 }, silent, cluster, fast);
+  try {
+    const answer = await get(webhook.server.port, '/mutate', cluster.bundles[0], JSON.stringify(loadReview('deployment-pod')));
+    const sidecar = patchOf(answer.text).find((op) => op.path === '/spec/initContainers') as { value: { image: string }[] };
+    expect(sidecar.value[0].image).toBe('registry.example/sidecar:shop');
   } finally {
     await webhook.stop();
   }

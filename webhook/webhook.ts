@@ -34,6 +34,9 @@ export async function startWebhook(config: WebhookConfig, log: Logger, cluster: 
   const nativeSidecar = config.nativeSidecar === 'auto' ? await detectNativeSidecars(need(cluster), log, timing) : config.nativeSidecar;
   log.info('starting', { port: config.port, certificates: config.certificateMode, nativeSidecar, image: config.sidecar.image });
 
+  // Without a cluster connection (mounted certificates, fixed sidecar kind) there are no
+  // namespace defaults; only pod annotations apply.
+  const namespaceAnnotations = cluster && config.namespaceAnnotations ? cluster.watchNamespaceAnnotations(log) : () => undefined;
   let server: WebhookServer | undefined;
   let stopping = false;
   const serve = (pair: ServingPair) => server?.reloadCertificate(pair);
@@ -48,7 +51,12 @@ export async function startWebhook(config: WebhookConfig, log: Logger, cluster: 
     log,
     metrics,
     isReady: () => !stopping && certificates.ready(),
-    contextFor: (namespace) => ({ namespace, webhookNamespace: config.namespace, settings: { ...config.sidecar, nativeSidecar } }),
+    contextFor: (namespace) => ({
+      namespace,
+      webhookNamespace: config.namespace,
+      settings: { ...config.sidecar, nativeSidecar },
+      namespaceAnnotations: namespaceAnnotations(namespace),
+    }),
   });
   log.info('serving', { port: server.port });
   const running = server;

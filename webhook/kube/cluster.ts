@@ -1,11 +1,14 @@
 /**
  * Everything the webhook asks the API server, in one place: the server version, the Secret
- * holding the certificates, and the caBundle of its own MutatingWebhookConfiguration.
+ * holding the certificates, the caBundle of its own MutatingWebhookConfiguration, and the
+ * annotations of the namespaces it injects.
  *
  * @kubernetes/client-node is an ES module; Node 20 loads it from CommonJS with require(),
  * which jest cannot. Only main.ts imports this file, so the unit tests never load it.
  */
-import { AdmissionregistrationV1Api, CoreV1Api, KubeConfig, VersionApi } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, CoreV1Api, KubeConfig, makeInformer, VersionApi, type V1Namespace } from '@kubernetes/client-node';
+import type { Logger } from '../../sidecar/log';
+import { INJECTION_LABEL } from '../annotations';
 import type { CertificateStore, Stored } from '../certs/store';
 import type { TlsMaterial } from '../certs/tls-material';
 import { fromSecret, toSecret } from './secret-format';
@@ -15,6 +18,11 @@ export interface Cluster {
   nativeSidecars(): Promise<boolean>;
   secretStore(namespace: string, name: string): CertificateStore;
   publishCaBundle(webhookConfiguration: string, caBundlePem: string): Promise<void>;
+  /**
+   * Keeps a cache of the labeled namespaces, answered from memory: admission must not wait on
+   * the API. Undefined for a namespace not (yet) in the cache.
+   */
+  watchNamespaceAnnotations(log: Logger): (namespace: string) => Record<string, string> | undefined;
 }
 
 /** In a pod: its service account; elsewhere: the usual kubeconfig. */
@@ -28,7 +36,25 @@ export function connectToCluster(): Cluster {
     nativeSidecars: async () => supportsNativeSidecars(await version.getCode()),
     secretStore: (namespace, name) => new SecretCertificateStore(core, namespace, name),
     publishCaBundle: (webhookConfiguration, caBundlePem) => publishCaBundle(admission, webhookConfiguration, caBundlePem),
+    watchNamespaceAnnotations: (log) => watchNamespaceAnnotations(config, core, log),
   };
+}
+
+function watchNamespaceAnnotations(config: KubeConfig, core: CoreV1Api, log: Logger): (namespace: string) => Record<string, string> | undefined {
+  const selector = `${INJECTION_LABEL}=enabled`;
+  const informer = makeInformer<V1Namespace>(config, '/api/v1/namespaces', () => core.listNamespace({ labelSelector: selector }), selector);
+  const start = () =>
+    informer.start().catch((error: Error) => {
+      log.warn('cannot list namespaces; namespace annotations are not applied until it works', { error: error.message });
+      setTimeout(start, 30_000).unref();
+    });
+  // The informer stops on a watch error; it keeps its cache and relists when started again.
+  informer.on('error', (error?: Error) => {
+    log.warn('namespace watch failed; restarting', { error: error?.message });
+    setTimeout(start, 5_000).unref();
+  });
+  void start();
+  return (namespace) => informer.get(namespace)?.metadata?.annotations;
 }
 
 /** Create-or-adopt: whichever replica writes first wins; the others get its certificates. */
