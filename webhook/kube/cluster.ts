@@ -43,17 +43,18 @@ export function connectToCluster(): Cluster {
 function watchNamespaceAnnotations(config: KubeConfig, core: CoreV1Api, log: Logger): (namespace: string) => Record<string, string> | undefined {
   const selector = `${INJECTION_LABEL}=enabled`;
   const informer = makeInformer<V1Namespace>(config, '/api/v1/namespaces', () => core.listNamespace({ labelSelector: selector }), selector);
-  const start = () =>
-    informer.start().catch((error: Error) => {
-      log.warn('cannot list namespaces; namespace annotations are not applied until it works', { error: error.message });
-      setTimeout(start, 30_000).unref();
-    });
+  // Backs off to 5 minutes: a missing RBAC rule must not flood the logs or the API server.
+  let delayMs = 5_000;
+  const restartLater = (error?: Error) => {
+    log.warn('namespace watch failed; namespace annotations may be stale or missing until it works', { error: error?.message, retryInMs: delayMs });
+    setTimeout(() => void informer.start().catch(restartLater), delayMs).unref();
+    delayMs = Math.min(delayMs * 2, 300_000);
+  };
   // The informer stops on a watch error; it keeps its cache and relists when started again.
-  informer.on('error', (error?: Error) => {
-    log.warn('namespace watch failed; restarting', { error: error?.message });
-    setTimeout(start, 5_000).unref();
-  });
-  void start();
+  informer.on('error', restartLater);
+  // "connect" fires on every attempt, so only a delivered object proves the watch works.
+  informer.on('change', () => (delayMs = 5_000));
+  void informer.start().catch(restartLater);
   return (namespace) => informer.get(namespace)?.metadata?.annotations;
 }
 
