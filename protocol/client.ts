@@ -3,6 +3,7 @@
  * tests use it; nothing else speaks to the sidecar.
  */
 import WebSocket from 'ws';
+import { ProtocolError } from './errors';
 import { Peer } from './peer';
 import { PROTOCOL_VERSION } from './version';
 import type { Event, HttpFilter, Params, RequestType, Result } from './messages';
@@ -49,7 +50,13 @@ export class Client {
     this.peer.on('event', (name, data) => {
       if (name !== 'incoming') return;
       const event = data as Event<'incoming'>;
-      listener({ ...event, socket: this.peer.adoptStream(event.stream) });
+      let socket: MuxStream;
+      try {
+        socket = this.peer.adoptStream(event.stream);
+      } catch (error) {
+        throw new ProtocolError(`incoming connection on ${(error as Error).message}`);
+      }
+      listener({ ...event, socket });
     });
   }
 
@@ -108,7 +115,7 @@ export class Client {
   /** Resolves once the session is closed, with the reason. */
   closed(): Promise<string> {
     return new Promise((resolve) => {
-      if (!this.peer.isOpen) resolve(this.peer.closeReason);
+      if (this.peer.isClosed) resolve(this.peer.closeReason);
       else this.peer.on('close', (_code, reason) => resolve(reason));
     });
   }

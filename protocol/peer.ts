@@ -65,6 +65,8 @@ export class Peer extends EventEmitter implements StreamLink {
   private readonly streams = new Map<number, MuxStream>();
   private readonly pending = new Map<number, Pending>();
   private nextStream: number;
+  /** id % 2 of the streams the other side allocates. */
+  private readonly peerParity: number;
   private nextRequest = 1;
   private heartbeat?: NodeJS.Timeout;
   private closed = false;
@@ -77,6 +79,7 @@ export class Peer extends EventEmitter implements StreamLink {
   ) {
     super();
     this.nextStream = options.role === 'client' ? 1 : 2;
+    this.peerParity = options.role === 'client' ? 0 : 1;
     socket.binaryType = 'nodebuffer';
     socket.on('message', (data: Buffer, isBinary: boolean) => this.receive(data, isBinary));
     socket.on('close', (code: number, reason: Buffer) => this.onClose(code, reason.toString()));
@@ -84,6 +87,11 @@ export class Peer extends EventEmitter implements StreamLink {
       /* 'close' follows every 'error'; the reason is reported there. */
     });
     if (options.heartbeatMs) this.startHeartbeat(options.heartbeatMs);
+  }
+
+  /** True once the session has ended ('close' was emitted). */
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   get isOpen(): boolean {
@@ -100,6 +108,9 @@ export class Peer extends EventEmitter implements StreamLink {
 
   /** The local end of a stream the peer allocated (e.g. named in a `connect` request). */
   adoptStream(id: number): MuxStream {
+    if (id % 2 !== this.peerParity) {
+      throw new RemoteError(ErrorCode.Invalid, `stream ${id} is not the other side's to allocate (client ids are odd, sidecar ids even)`);
+    }
     if (this.streams.has(id)) throw new RemoteError(ErrorCode.Invalid, `stream ${id} is already in use`);
     return this.register(id);
   }
@@ -129,13 +140,13 @@ export class Peer extends EventEmitter implements StreamLink {
   fail(code: string, message: string, closeCode: number): void {
     if (this.isOpen) {
       this.replyError(undefined, code, message);
-      this.socket.close(closeCode, message.slice(0, 120));
+      this.socket.close(closeCode, closeReasonOf(message));
     }
     this.onClose(closeCode, message);
   }
 
   close(code: number = CloseCode.Normal, reason = 'session closed'): void {
-    if (this.isOpen) this.socket.close(code, reason);
+    if (this.isOpen) this.socket.close(code, closeReasonOf(reason));
   }
 
   /** Drops the connection without a close handshake, as a vanished peer would. */
@@ -245,7 +256,8 @@ export class Peer extends EventEmitter implements StreamLink {
     this.socket.on('pong', () => (answered = true));
     this.heartbeat = setInterval(() => {
       if (!answered) {
-        this.terminate(`peer did not answer a ping within ${periodMs} ms`);
+        // After a stall of our own event loop the pong may be waiting, unread: read it first.
+        setImmediate(() => answered || this.closed || this.terminate(`peer did not answer a ping within ${periodMs} ms`));
         return;
       }
       answered = false;
@@ -268,4 +280,16 @@ export class Peer extends EventEmitter implements StreamLink {
     this.streams.clear();
     this.emit('close', code, this.closeReason);
   }
+}
+
+/** The longest prefix of `text` that fits a close frame's reason (123 bytes of UTF-8), cut between characters. */
+function closeReasonOf(text: string): string {
+  let bytes = 0;
+  let end = 0;
+  for (const char of text) {
+    bytes += Buffer.byteLength(char, 'utf8');
+    if (bytes > 123) break;
+    end += char.length;
+  }
+  return text.slice(0, end);
 }
