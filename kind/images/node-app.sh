@@ -49,6 +49,15 @@ image() { # NAME ROOT ENTRYPOINT_JSON
   echo "$out/mirrord-$1.tar"
 }
 
+# Unchanged inputs, unchanged images: the archives are reused.
+key=$( { node --version; cat "$0" "$here/oci.sh"; cd "$repo" && find dist build/Release package.json package-lock.json \
+  -type f -printf '%p %s %T@\n' | sort; } | sha256sum | cut -d' ' -f1)
+if [ -f "$out/mirrord-webhook.tar" ] && [ -f "$out/mirrord-sidecar.tar" ] &&
+   [ "$(cat "$out/node-app.key" 2>/dev/null)" = "$key" ]; then
+  echo "$out/mirrord-webhook.tar"; echo "$out/mirrord-sidecar.tar"; exit 0
+fi
+rm -f "$out/node-app.key"
+
 root=$(base_root)
 (cd "$repo" && prod_deps | xargs -r cp -a --parents -t "$root/app/")
 image webhook "$root" '["/usr/bin/node", "/app/dist/webhook/main.js"]'
@@ -60,3 +69,4 @@ copy_with_libs "$root" /usr/sbin/iptables /usr/sbin/iptables-save /usr/sbin/ipta
   /usr/sbin/iptables-legacy /usr/sbin/iptables-nft
 for m in /usr/lib/x86_64-linux-gnu/xtables/*.so; do copy_with_libs "$root" "$m"; done
 image sidecar "$root" '["/usr/bin/node", "/app/dist/sidecar/main.js"]'
+echo "$key" >"$out/node-app.key"

@@ -22,7 +22,7 @@ read -r layer_digest layer_size < <(blob "$work/layer.tar")
 
 cat >"$work/config.json" <<JSON
 {"architecture":"amd64","os":"linux","created":"1970-01-01T00:00:00Z",
- "config":{"Env":["PATH=/usr/local/bin:/usr/bin:/bin"],"Entrypoint":$entrypoint,"Cmd":$cmd,"WorkingDir":"/"},
+ "config":{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Entrypoint":$entrypoint,"Cmd":$cmd,"WorkingDir":"/"},
  "rootfs":{"type":"layers","diff_ids":["$layer_digest"]},"history":[{"created":"1970-01-01T00:00:00Z","created_by":"kind/images/oci.sh"}]}
 JSON
 read -r config_digest config_size < <(blob "$work/config.json")
