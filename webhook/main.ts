@@ -17,8 +17,10 @@ async function main(): Promise<void> {
     log.error(`webhook failed to start: ${(error as Error).message}`);
     process.exit(1);
   }
-  // With mounted certificates and a fixed sidecar kind, the webhook never calls the API server.
-  const cluster = config.certificateMode === 'self-managed' || config.nativeSidecar === 'auto' ? connectToCluster() : undefined;
+  // With mounted certificates, a fixed sidecar kind and no namespace defaults, the webhook
+  // never calls the API server.
+  const needsCluster = config.certificateMode === 'self-managed' || config.nativeSidecar === 'auto' || config.namespaceAnnotations;
+  const cluster = needsCluster ? connectToCluster() : undefined;
   const webhook = await startWebhook(config, log, cluster);
 
   process.on('SIGHUP', () => void webhook.rotate());

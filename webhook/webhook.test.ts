@@ -109,14 +109,14 @@ it('self-managed: a second replica adopts the first one’s certificates', async
   }
 });
 
-it('files mode with a fixed sidecar kind needs no cluster at all', async () => {
+it('files mode with a fixed sidecar kind and no namespace defaults needs no cluster at all', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mirrord-webhook-files-'));
   try {
     const ca = createCa('ca', 1);
     const pair = issueServingCert(ca, serviceDnsNames('mirrord-webhook', 'mirrord-system'), 1);
     writeFileSync(join(dir, 'tls.crt'), pair.certPem);
     writeFileSync(join(dir, 'tls.key'), pair.keyPem);
-    const webhook = await startWebhook({ ...config({ MIRRORD_WEBHOOK_CERT_MODE: 'files', MIRRORD_WEBHOOK_CERT_DIR: dir, MIRRORD_SIDECAR_NATIVE: 'false' }), port: 0 }, silent, undefined, fast);
+    const webhook = await startWebhook({ ...config({ MIRRORD_WEBHOOK_CERT_MODE: 'files', MIRRORD_WEBHOOK_CERT_DIR: dir, MIRRORD_SIDECAR_NATIVE: 'false', MIRRORD_WEBHOOK_NAMESPACE_ANNOTATIONS: 'false' }), port: 0 }, silent, undefined, fast);
     try {
       const answer = await get(webhook.server.port, '/mutate', ca.certPem, JSON.stringify(loadReview('deployment-pod')));
       expect(patchOf(answer.text).map((op) => op.path)).toContain('/spec/containers/1');

@@ -34,8 +34,6 @@ export async function startWebhook(config: WebhookConfig, log: Logger, cluster: 
   const nativeSidecar = config.nativeSidecar === 'auto' ? await detectNativeSidecars(need(cluster), log, timing) : config.nativeSidecar;
   log.info('starting', { port: config.port, certificates: config.certificateMode, nativeSidecar, image: config.sidecar.image });
 
-  // Without a cluster connection (mounted certificates, fixed sidecar kind) there are no
-  // namespace defaults; only pod annotations apply.
   const namespaceAnnotations = cluster && config.namespaceAnnotations ? cluster.watchNamespaceAnnotations(log) : () => undefined;
   let server: WebhookServer | undefined;
   let stopping = false;
