@@ -72,6 +72,8 @@ export class Peer extends EventEmitter implements StreamLink {
   private closed = false;
   /** Set by the close handler: why the session ended. */
   closeReason = '';
+  /** The code of the error the other side ended the session with, if it said. */
+  private failureCode?: string;
 
   constructor(
     readonly socket: WebSocket,
@@ -230,6 +232,7 @@ export class Peer extends EventEmitter implements StreamLink {
       case 'error':
         if (message.id === undefined) {
           this.closeReason = `${message.code}: ${message.message}`;
+          this.failureCode = message.code;
           return;
         }
         this.takePending(message.id).reject(new RemoteError(message.code, message.message));
@@ -271,7 +274,7 @@ export class Peer extends EventEmitter implements StreamLink {
     this.closed = true;
     clearInterval(this.heartbeat);
     this.closeReason ||= reason || `connection closed (code ${code})`;
-    const error = new RemoteError(ErrorCode.Protocol, `session closed: ${this.closeReason}`);
+    const error = new RemoteError(this.failureCode ?? ErrorCode.Protocol, `session closed: ${this.closeReason}`);
     for (const pending of this.pending.values()) pending.reject(error);
     this.pending.clear();
     // Streams cut by a clean close just close; by a dropped session, they error.

@@ -30,9 +30,12 @@ export async function connectUdp(params: Params<'connect'>, stream: MuxStream): 
   const { address, family } = await lookup(params.host, { verbatim: true });
   const socket = dgram.createSocket(family === 6 ? 'udp6' : 'udp4');
   await new Promise<void>((resolve, reject) => {
-    socket.once('error', reject);
+    socket.once('error', (error) => {
+      socket.close();
+      reject(error);
+    });
     socket.connect(params.port, address, () => {
-      socket.off('error', reject);
+      socket.removeAllListeners('error');
       resolve();
     });
   });
