@@ -1,4 +1,5 @@
 import { request as httpsRequest, Agent } from 'node:https';
+import { connect as tcpConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { applyPatch, type Operation } from 'fast-json-patch';
 import type { V1Pod } from '@kubernetes/client-node';
@@ -247,6 +248,17 @@ describe('malformed and random bodies', () => {
     const answer = await call('POST', '/mutate', Buffer.alloc(300 * 1024, ' '));
     expect(answer.status).toBe(413);
   });
+
+  it('cuts off a client that never starts its TLS handshake', async () => {
+    const started = Date.now();
+    await new Promise<void>((resolve) => {
+      const socket = tcpConnect({ host: '127.0.0.1', port: webhook.port });
+      socket.on('close', () => resolve());
+      // Closed or reset: either way the server let go.
+      socket.on('error', () => undefined);
+    });
+    expect(Date.now() - started).toBeLessThan(8_000);
+  }, 15_000);
 
   it('cuts off a client that never finishes its request', async () => {
     const started = Date.now();

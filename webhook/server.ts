@@ -39,16 +39,23 @@ export async function startWebhookServer(options: ServerOptions): Promise<Webhoo
   const app = createApp(options, metrics);
   const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
   const server = createServer(
-    // Node checks request deadlines on this period (30 s by default): a stalled client would
-    // hold its connection that long past the deadline.
-    { cert: options.tls.certPem, key: options.tls.keyPem, minVersion: 'TLSv1.2', connectionsCheckingInterval: Math.max(100, Math.min(1_000, requestTimeoutMs / 2)) },
+    {
+      cert: options.tls.certPem,
+      key: options.tls.keyPem,
+      minVersion: 'TLSv1.2',
+      // A client that opens a connection and never finishes the handshake.
+      handshakeTimeout: Math.min(requestTimeoutMs, 10_000),
+      // Node checks request deadlines on this period (30 s by default): a stalled client
+      // would hold its connection that long past the deadline.
+      connectionsCheckingInterval: Math.max(100, Math.min(1_000, requestTimeoutMs / 2)),
+    },
     app,
   );
   server.requestTimeout = requestTimeoutMs;
   server.headersTimeout = Math.min(requestTimeoutMs, 5_000);
+  // The API server reuses connections to webhooks; an idle one is closed after this.
   server.keepAliveTimeout = 30_000;
-  // Idle or half-open TLS connections (a handshake never finished) are dropped too.
-  server.setTimeout(requestTimeoutMs + 5_000, (socket) => socket.destroy());
+  server.setTimeout(server.keepAliveTimeout + 5_000, (socket) => socket.destroy());
   server.on('tlsClientError', (error) => options.log.debug('TLS client error', { error: error.message }));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
