@@ -7,6 +7,8 @@ const e2e = {
   testEnvironment: 'node',
   transform,
   testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
+  globalSetup: '<rootDir>/test/e2e/global-setup.ts',
+  globalTeardown: '<rootDir>/test/e2e/global-teardown.ts',
 };
 module.exports = {
   projects: [
