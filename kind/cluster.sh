@@ -53,16 +53,25 @@ kind_up() {
   if command -v go >/dev/null; then
     echo "building and loading images"
     while read -r archive; do kind load image-archive --name "$name" "$archive"; done \
-      < <(bash "$here/images/build.sh")
+      < <(MIRRORD_IMAGES=demo MIRRORD_K8S_CACHE="${MIRRORD_K8S_CACHE:-$HOME/.cache/mirrord-k8s}" bash "$here/images/build.sh")
   else
     echo "go is missing: the demo image is not built" >&2
   fi
+  local built=""
   for df in "$repo"/sidecar/Dockerfile "$repo"/webhook/Dockerfile; do
     [ -f "$df" ] || continue
     component=$(basename "$(dirname "$df")")
-    docker build -t "mirrord.local/$component:dev" -f "$df" "$repo"
-    kind load docker-image --name "$name" "mirrord.local/$component:dev"
+    version=$(node -p "require('$repo/package.json').version")
+    docker build -t "mirrord-$component:$version" -f "$df" "$repo"
+    kind load docker-image --name "$name" "mirrord-$component:$version"
+    built=1
   done
+  # Without Dockerfiles, the same self-contained images the assembled cluster uses.
+  if [ -z "$built" ] && [ -f "$repo/dist/webhook/main.js" ] && [ -f "$repo/build/Release/sidecar_native.node" ]; then
+    mkdir -p "$HOME/.cache/mirrord-kind"
+    while read -r archive; do kind load image-archive --name "$name" "$archive"; done \
+      < <(bash "$here/images/node-app.sh" "$HOME/.cache/mirrord-kind")
+  fi
   if [ -f "$repo/manifests/kustomization.yaml" ]; then kubectl apply -k "$repo/manifests"; fi
   kubectl create namespace mirrord-demo --dry-run=client -o yaml | kubectl apply -f - >/dev/null
   kubectl label namespace mirrord-demo mirrord.dev/injection=enabled --overwrite >/dev/null

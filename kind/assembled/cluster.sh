@@ -31,7 +31,7 @@ DNS_IP=10.96.0.10
 ETCD_PORT=23790
 GUARD=MIRRORD-CLUSTER
 CONTAINERD_SOCK="$RUN/containerd/containerd.sock"
-# Components in start order; `down` stops them in reverse.
+# Components, in start order.
 COMPONENTS=(etcd containerd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
 
 k8s_version=$(sed -n 's/^\s*k8s.io\/kubernetes \(v[0-9.]*\).*/\1/p' "$kind_dir/k8s/go.mod")
