@@ -1,0 +1,151 @@
+/**
+ * The traffic of the benchmark: HTTP load from the other workload's namespace (so it passes
+ * the pod's nat rules like a real client's), the "local process" that stolen requests reach,
+ * and bulk TCP echo through a session or straight from the pod.
+ */
+import http from 'node:http';
+import net from 'node:net';
+import type { Client } from '../../protocol/client';
+import { pipeBothWays } from '../../protocol/pipe';
+import { packagePath } from '../../sidecar/package-root';
+import { POD_IP } from '../harness/netns';
+import { APP_PORT, type TestPod } from '../harness/pod';
+import type { LoadResult } from './stats';
+
+export interface LoadOptions {
+  concurrency: number;
+  durationMs: number;
+  warmupMs: number;
+  headers?: Record<string, string>;
+  path?: string;
+}
+
+/** Runs test/bench/loadgen.js in the workload namespace against the pod's app port. */
+export async function runLoad(pod: TestPod, options: LoadOptions): Promise<LoadResult> {
+  const args = [
+    packagePath('test/bench/loadgen.js'),
+    `http://${POD_IP}:${APP_PORT}${options.path ?? '/bench'}`,
+    '--concurrency', String(options.concurrency),
+    '--duration', String(options.durationMs),
+    '--warmup', String(options.warmupMs),
+    ...Object.entries(options.headers ?? {}).flatMap(([name, value]) => ['--header', `${name}: ${value}`]),
+    '--raw',
+  ];
+  const timeoutMs = options.durationMs + options.warmupMs + 15_000;
+  const { stdout } = await pod.net.exec(pod.net.workload, process.execPath, args, { timeoutMs });
+  const result = JSON.parse(stdout) as LoadResult;
+  if (result.errors) throw new Error(`${result.errors} of ${result.requests} requests failed (first: ${result.firstError})`);
+  if (!result.requests) throw new Error('the load generator completed no request');
+  return result;
+}
+
+/** The local process: answers like the pod's app (same body, same headers but x-served-by). */
+export interface LocalServer {
+  port: number;
+  /** Requests answered so far. */
+  requests: number;
+  close(): Promise<void>;
+}
+
+export async function startLocalServer(): Promise<LocalServer> {
+  const sockets = new Set<net.Socket>();
+  const server = http.createServer((req, res) => {
+    let size = 0;
+    req.on('data', (chunk: Buffer) => (size += chunk.length));
+    req.on('end', () => {
+      local.requests++;
+      res.sendDate = false;
+      res.setHeader('x-served-by', 'local');
+      res.end(`local ${req.method} ${req.url} body=${size}\n`);
+    });
+  });
+  server.keepAliveTimeout = 30_000;
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const local: LocalServer = {
+    port: (server.address() as net.AddressInfo).port,
+    requests: 0,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+  return local;
+}
+
+/** Counts what a session received, for checking that a step exercised what it claims. */
+export interface IncomingCount {
+  streams: number;
+  bytes: number;
+}
+
+/** Hands each incoming stream of `client` to the local server, as the CLI's proxy does. */
+export function forwardIncoming(client: Client, localPort: number): IncomingCount {
+  const seen: IncomingCount = { streams: 0, bytes: 0 };
+  client.onIncoming(({ socket }) => {
+    seen.streams++;
+    socket.on('data', (chunk: Buffer) => (seen.bytes += chunk.length));
+    pipeBothWays(socket, net.connect({ host: '127.0.0.1', port: localPort, allowHalfOpen: true, noDelay: true }));
+  });
+  return seen;
+}
+
+export interface BulkResult {
+  bytes: number;
+  seconds: number;
+  mbPerSecond: number;
+}
+
+const CHUNK = 64 * 1024;
+
+/**
+ * Writes `bytes` to the pod's echo service through a session stream while reading the echo
+ * back; timed from the connection being up to the last echoed byte, as echo-client.js does.
+ */
+export async function sessionEcho(client: Client, host: string, port: number, bytes: number): Promise<BulkResult> {
+  const { stream } = await client.connect('tcp', host, port);
+  const chunk = Buffer.alloc(CHUNK, 0x61);
+  const started = process.hrtime.bigint();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let sent = 0;
+      let received = 0;
+      const timer = setTimeout(() => reject(new Error(`bulk echo timed out after 60 s (${received} of ${bytes} bytes back)`)), 60_000);
+      stream.on('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      stream.on('data', (data: Buffer) => {
+        received += data.length;
+        if (received >= bytes) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      const pump = () => {
+        while (sent < bytes) {
+          const size = Math.min(CHUNK, bytes - sent);
+          sent += size;
+          if (!stream.write(size === CHUNK ? chunk : chunk.subarray(0, size))) return void stream.once('drain', pump);
+        }
+      };
+      pump();
+    });
+  } finally {
+    stream.destroy();
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return { bytes, seconds, mbPerSecond: bytes / 1048576 / seconds };
+}
+
+/** The baseline: test/bench/echo-client.js run inside the pod's namespace, no session. */
+export async function directEcho(pod: TestPod, host: string, port: number, bytes: number): Promise<BulkResult> {
+  const { stdout } = await pod.net.exec(pod.net.pod, process.execPath, [packagePath('test/bench/echo-client.js'), host, String(port), String(bytes), String(CHUNK)], {
+    timeoutMs: 70_000,
+  });
+  return JSON.parse(stdout) as BulkResult;
+}

@@ -1,0 +1,404 @@
+/**
+ * The benchmark (`npm run bench`): one pod in network namespaces with the real app, the real
+ * sidecar and the pod-only echo service; every figure is measured in the same run as its
+ * baseline without mirrord, the two alternated in rounds so that a change in the machine's
+ * speed during the run hits both alike, and printed side by side. See docs/benchmarks.md.
+ */
+import { readlinkSync } from 'node:fs';
+import os from 'node:os';
+import type { HttpFilter } from '../../protocol/messages';
+import { run } from '../harness/run';
+import { SERVICE_NAME } from '../harness/netns';
+import { APP_PORT, TestPod } from '../harness/pod';
+import { directEcho, forwardIncoming, runLoad, sessionEcho, startLocalServer, type BulkResult, type LoadOptions, type LocalServer } from './load';
+import { commandLine, rssKiB, selfCpu, UsageSampler } from './proc';
+import { count, fixed, median, mergeLoads, mib, percent, signedMs, table, verdict, type LoadResult } from './stats';
+
+/** Each HTTP step runs ROUNDS times for STEP_MS (after WARMUP_MS not counted); the rounds are merged. */
+const ROUNDS = 3;
+const STEP_MS = 1000;
+const WARMUP_MS = 300;
+const BULK_BYTES = 64 * 1024 * 1024;
+const ECHO_PORT = 7000;
+const FILTER: HttpFilter = { header: '^x-bench: steal$' };
+const MATCHING = { 'x-bench': 'steal' };
+const NOT_MATCHING = { 'x-bench': 'other' };
+
+const DIRECT = 'direct (no session)';
+const STEAL = 'steal';
+const FILTERED = 'filtered steal, matching';
+const FILTERED_OTHER = 'filtered steal, not matching';
+const MIRRORED = 'mirrored';
+
+const progress = (text: string) => process.stderr.write(`  · ${text}\n`);
+
+/** One run of one HTTP step, and what the sidecar and the bench process spent meanwhile. */
+interface Sample {
+  result: LoadResult;
+  sidecarCpuSeconds: number;
+  localCpuSeconds: number;
+  wallSeconds: number;
+  peakRssKiB: number;
+}
+
+/** The merged rounds of one step. */
+interface HttpRow {
+  label: string;
+  result: LoadResult;
+  runs: LoadResult[];
+  /** Share of one core the sidecar used during the step. */
+  sidecarCpu: number;
+  /** Sidecar CPU time per request (warm-up requests included), µs. */
+  sidecarUsPerRequest: number;
+  /** Share of one core the bench process used: the laptop side (session client, local server). */
+  localCpu: number;
+  peakRssKiB: number;
+}
+
+class Bench {
+  private readonly samples = new Map<string, { label: string; list: Sample[] }>();
+
+  constructor(
+    readonly pod: TestPod,
+    readonly local: LocalServer,
+    readonly sidecarPid: number,
+  ) {}
+
+  /** One HTTP load step; every answer must come from `expected` ('app' or 'local'). */
+  async http(label: string, expected: 'app' | 'local', concurrency: number, headers?: Record<string, string>): Promise<void> {
+    progress(`${label}, concurrency ${concurrency}`);
+    const options: LoadOptions = { concurrency, durationMs: STEP_MS, warmupMs: WARMUP_MS, headers };
+    const usage = new UsageSampler(this.sidecarPid);
+    const localCpu = selfCpu();
+    const result = await runLoad(this.pod, options);
+    const self = localCpu();
+    const sidecar = usage.stop();
+    const others = Object.keys(result.servedBy).filter((by) => by !== expected);
+    if (others.length) throw new Error(`${label}: expected every answer from ${expected}, got ${JSON.stringify(result.servedBy)}`);
+    const key = `${label}@${concurrency}`;
+    if (!this.samples.has(key)) this.samples.set(key, { label, list: [] });
+    this.samples.get(key)!.list.push({
+      result,
+      sidecarCpuSeconds: sidecar.cpuSeconds,
+      localCpuSeconds: self.cpuSeconds,
+      wallSeconds: sidecar.wallSeconds,
+      peakRssKiB: sidecar.peakRssKiB,
+    });
+  }
+
+  /** Every step's rounds merged, in the order the steps first ran. */
+  rows(): HttpRow[] {
+    return [...this.samples.values()].map(({ label, list }) => {
+      const result = mergeLoads(list.map((sample) => sample.result));
+      const wall = sum(list.map((sample) => sample.wallSeconds));
+      const sidecarCpu = sum(list.map((sample) => sample.sidecarCpuSeconds));
+      return {
+        label,
+        result,
+        runs: list.map((sample) => sample.result),
+        sidecarCpu: sidecarCpu / wall,
+        sidecarUsPerRequest: (sidecarCpu * 1e6) / (result.requests + result.warmupRequests),
+        localCpu: sum(list.map((sample) => sample.localCpuSeconds)) / wall,
+        peakRssKiB: Math.max(...list.map((sample) => sample.peakRssKiB)),
+      };
+    });
+  }
+
+  /** A session subscribed as asked, its incoming streams handed to the local server. */
+  async session(name: string, mode: 'steal' | 'mirror', filter?: HttpFilter) {
+    const client = await this.pod.connect({ client: `bench ${name}` });
+    const seen = forwardIncoming(client, this.local.port);
+    await client.subscribe(APP_PORT, mode, filter);
+    return { client, seen };
+  }
+
+  /** Ends the step's sessions and waits until the pod has no rules of ours. */
+  async endSessions(): Promise<void> {
+    await this.pod.closeClients();
+  }
+}
+
+function sum(values: number[]): number {
+  return values.reduce((total, value) => total + value, 0);
+}
+
+/** pod.sidecar is `ip netns exec <pod> node …/sidecar/main.js`; ip execs node, so its pid is node's. Checked, not assumed. */
+async function findSidecarPid(pod: TestPod): Promise<{ pid: number; how: string }> {
+  const isSidecar = (pid: number) => {
+    try {
+      return /dist\/sidecar\/main\.js/.test(commandLine(pid)) && readlinkSync(`/proc/${pid}/exe`) === readlinkSync('/proc/self/exe');
+    } catch {
+      return false;
+    }
+  };
+  const spawned = pod.sidecar.pid;
+  if (spawned !== undefined && isSidecar(spawned)) return { pid: spawned, how: 'pod.sidecar.pid, checked to be the node process itself: ip netns exec execs it' };
+  const { stdout } = await run('ip', ['netns', 'pids', pod.net.pod]);
+  const found = stdout.split(/\s+/).filter(Boolean).map(Number).find(isSidecar);
+  if (found === undefined) throw new Error('could not find the sidecar process in the pod namespace');
+  return { pid: found, how: `pod.sidecar.pid (${spawned}) is not node; found by its command line in the pod namespace` };
+}
+
+interface Copies {
+  streams: number;
+  bytes: number;
+  localAnswers: number;
+}
+
+/** Sections 1 and 2: every HTTP step, round after round. */
+async function httpSteps(bench: Bench): Promise<Copies> {
+  const copies: Copies = { streams: 0, bytes: 0, localAnswers: 0 };
+  for (let round = 1; round <= ROUNDS; round++) {
+    progress(`round ${round} of ${ROUNDS}`);
+    for (const c of [1, 10]) await bench.http(DIRECT, 'app', c);
+
+    const thief = await bench.session('steal', 'steal');
+    for (const c of [1, 10]) await bench.http(STEAL, 'local', c);
+    if (!thief.seen.streams) throw new Error('the stealing session received no stream');
+    await bench.endSessions();
+
+    const filtered = await bench.session('filtered steal', 'steal', FILTER);
+    for (const c of [1, 10]) await bench.http(FILTERED, 'local', c, MATCHING);
+    for (const c of [1, 10]) await bench.http(FILTERED_OTHER, 'app', c, NOT_MATCHING);
+    if (!filtered.seen.streams) throw new Error('the filtered stealing session received no stream');
+    await bench.endSessions();
+
+    const mirror = await bench.session('mirror', 'mirror');
+    const answersBefore = bench.local.requests;
+    await bench.http(MIRRORED, 'app', 10);
+    if (!mirror.seen.streams) throw new Error('the mirroring session received no copy');
+    copies.streams += mirror.seen.streams;
+    copies.bytes += mirror.seen.bytes;
+    copies.localAnswers += bench.local.requests - answersBefore;
+    await bench.endSessions();
+  }
+  return copies;
+}
+
+interface BulkFigures {
+  direct: BulkResult[];
+  session: BulkResult[];
+  peakRssKiB: number;
+  sidecarCpu: number;
+  /** Sidecar CPU per MiB echoed through the session, ms. */
+  sidecarMsPerMiB: number;
+  localCpu: number;
+}
+
+async function bulkSection(bench: Bench): Promise<BulkFigures> {
+  const direct: BulkResult[] = [];
+  const session: BulkResult[] = [];
+  let peakRssKiB = 0;
+  let sidecarCpu = 0;
+  let localCpu = 0;
+  let wall = 0;
+  const client = await bench.pod.connect({ client: 'bench outgoing' });
+  for (let round = 1; round <= ROUNDS; round++) {
+    progress(`bulk TCP echo, ${BULK_BYTES / 1048576} MiB, direct from the pod (round ${round})`);
+    direct.push(await directEcho(bench.pod, SERVICE_NAME, ECHO_PORT, BULK_BYTES));
+    progress(`bulk TCP echo, ${BULK_BYTES / 1048576} MiB, through a session (round ${round})`);
+    const usage = new UsageSampler(bench.sidecarPid);
+    const self = selfCpu();
+    session.push(await sessionEcho(client, SERVICE_NAME, ECHO_PORT, BULK_BYTES));
+    localCpu += self().cpuSeconds;
+    const sidecar = usage.stop();
+    peakRssKiB = Math.max(peakRssKiB, sidecar.peakRssKiB);
+    sidecarCpu += sidecar.cpuSeconds;
+    wall += sidecar.wallSeconds;
+  }
+  await bench.endSessions();
+  return {
+    direct,
+    session,
+    peakRssKiB,
+    sidecarCpu: sidecarCpu / wall,
+    sidecarMsPerMiB: (sidecarCpu * 1000) / ((ROUNDS * BULK_BYTES) / 1048576),
+    localCpu: localCpu / wall,
+  };
+}
+
+function find(rows: HttpRow[], label: string, concurrency: number): HttpRow {
+  const found = rows.find((r) => r.label === label && r.result.concurrency === concurrency);
+  if (!found) throw new Error(`no figures for ${label} at concurrency ${concurrency}`);
+  return found;
+}
+
+function httpTable(rows: HttpRow[]): string {
+  const body = rows.map((row) => {
+    const { result } = row;
+    const base = find(rows, DIRECT, result.concurrency).result;
+    const compare = base !== result;
+    return [
+      row.label,
+      String(result.concurrency),
+      count(result.requests),
+      count(result.rps),
+      fixed(result.latencyMs.p50, 3),
+      fixed(result.latencyMs.p99, 3),
+      compare ? signedMs(result.latencyMs.p50 - base.latencyMs.p50) : '—',
+      compare ? percent(result.rps / base.rps) : '—',
+      percent(row.sidecarCpu),
+      compare ? fixed(row.sidecarUsPerRequest, 0) : '—',
+      percent(row.localCpu),
+    ];
+  });
+  return table(['scenario', 'conc', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'p50 vs direct', 'req/s vs direct', 'sidecar CPU', 'sidecar µs/req', 'local CPU'], body);
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => `   ${line}`)
+    .join('\n');
+}
+
+async function main(): Promise<void> {
+  const began = Date.now();
+  const cpus = os.cpus();
+  const loadBefore = os.loadavg()[0]!;
+  console.log('mirrord benchmark');
+  console.log(`machine: ${cpus.length} cores (${cpus[0]?.model.trim() ?? 'unknown CPU'}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${os.release()}, node ${process.version}`);
+  console.log(`load average before the run (other work on the machine): ${loadBefore.toFixed(2)}`);
+  console.log(`HTTP steps: ${ROUNDS} alternated rounds of ${STEP_MS / 1000} s each (after a ${WARMUP_MS} ms warm-up), merged; bulk echo: ${BULK_BYTES / 1048576} MiB × ${ROUNDS}`);
+  console.log('load generator, app, sidecar, session client, local server and echo service all share these cores\n');
+
+  process.stderr.write('starting the pod (network namespaces, app, echo service, sidecar)\n');
+  // The sidecar as deployed (info logging; the harness's debug level logs every stream).
+  const pod = await TestPod.start({ MIRRORD_LOG_LEVEL: 'info', MIRRORD_HEARTBEAT_MS: '2000' });
+  let local: LocalServer | undefined;
+  // Interrupted: still remove the namespaces and what runs in them.
+  const interrupted = (signal: NodeJS.Signals) => {
+    process.stderr.write(`\n${signal}: removing the pod\n`);
+    void pod.stop().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+  try {
+    local = await startLocalServer();
+    const sidecar = await findSidecarPid(pod);
+    const bench = new Bench(pod, local, sidecar.pid);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const rssIdle = rssKiB(sidecar.pid);
+
+    const copies = await httpSteps(bench);
+    const bulk = await bulkSection(bench);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const rssAfter = rssKiB(sidecar.pid);
+    const rows = bench.rows();
+
+    // ---- 1. stolen HTTP ----
+    console.log('1. Stolen HTTP round trip: GET over keep-alive connections, from the workload namespace to the pod');
+    console.log('   sidecar CPU / local CPU: share of one core used by the sidecar / by the bench process (the laptop side:');
+    console.log('   session client and local HTTP server); sidecar µs/req: sidecar CPU time per request\n');
+    console.log(indent(httpTable(rows.filter((row) => row.label !== MIRRORED))));
+    const directC1 = find(rows, DIRECT, 1).result;
+    const directC10 = find(rows, DIRECT, 10).result;
+    const stealC1 = find(rows, STEAL, 1).result;
+    const filteredC1 = find(rows, FILTERED, 1).result;
+    const stealOverhead = stealC1.latencyMs.p50 - directC1.latencyMs.p50;
+    const filteredOverhead = filteredC1.latencyMs.p50 - directC1.latencyMs.p50;
+    console.log(`\n   steal p50 overhead at concurrency 1: ${signedMs(stealOverhead)} (target < 0.5 ms: ${verdict(stealOverhead < 0.5)})`);
+    console.log(`   filtered steal (matching) p50 overhead at concurrency 1: ${signedMs(filteredOverhead)}`);
+
+    // ---- 2. mirror ----
+    const mirrored = find(rows, MIRRORED, 10);
+    const direct10 = find(rows, DIRECT, 10);
+    const mirrorRatio = mirrored.result.rps / directC10.rps;
+    console.log('\n2. App throughput with a mirroring session: concurrency 10, the app answering (copies to the local server)\n');
+    const mirrorRow = (label: string, row: HttpRow, held: boolean) => [
+      label,
+      count(row.result.rps),
+      fixed(row.result.latencyMs.p50, 3),
+      fixed(row.result.latencyMs.p99, 3),
+      percent(row.sidecarCpu),
+      held ? fixed(row.sidecarUsPerRequest, 0) : '—',
+      percent(row.localCpu),
+      row.runs.map((r) => count(r.rps)).join(' / '),
+    ];
+    console.log(
+      indent(
+        table(
+          ['app traffic', 'req/s', 'p50 ms', 'p99 ms', 'sidecar CPU', 'sidecar µs/req', 'local CPU', 'rounds (req/s)'],
+          [mirrorRow('no session', direct10, false), mirrorRow('mirrored', mirrored, true)],
+        ),
+      ),
+    );
+    console.log(`\n   mirrored / no session: ${percent(mirrorRatio, 1)} of the req/s; mirroring costs ${percent(1 - mirrorRatio, 1)} (target < 10%: ${verdict(mirrorRatio > 0.9)})`);
+    console.log(
+      `   copies delivered to the session: ${count(copies.streams)} connections, ${mib(copies.bytes / 1024)}; ` +
+        `the local server answered ${count(copies.localAnswers)} mirrored requests (the sidecar drops those answers)`,
+    );
+
+    // ---- 3. outgoing bulk TCP ----
+    const directMBs = median(bulk.direct.map((r) => r.mbPerSecond));
+    const sessionMBs = median(bulk.session.map((r) => r.mbPerSecond));
+    const bulkRatio = sessionMBs / directMBs;
+    console.log(`\n3. Outgoing TCP bulk throughput: write ${BULK_BYTES / 1048576} MiB to ${SERVICE_NAME}:${ECHO_PORT} (echo) and read it back; median of ${ROUNDS}\n`);
+    console.log(
+      indent(
+        table(
+          ['path', 'MB/s', 'rounds (MB/s)', 'sidecar CPU', 'sidecar ms/MiB', 'local CPU'],
+          [
+            ['direct, from the pod namespace', fixed(directMBs, 1), bulk.direct.map((r) => fixed(r.mbPerSecond, 0)).join(' / '), '—', '—', '—'],
+            ['through a session', fixed(sessionMBs, 1), bulk.session.map((r) => fixed(r.mbPerSecond, 0)).join(' / '), percent(bulk.sidecarCpu), fixed(bulk.sidecarMsPerMiB, 1), percent(bulk.localCpu)],
+          ],
+        ),
+      ),
+    );
+    console.log(`\n   session / direct: ${percent(bulkRatio, 1)} (target > 30%: ${verdict(bulkRatio > 0.3)}); MB = 2^20 bytes, counted one way`);
+
+    // ---- 4. memory ----
+    const peakOf = (...labels: string[]) => Math.max(...rows.filter((r) => labels.includes(r.label)).map((r) => r.peakRssKiB));
+    const peakAll = Math.max(peakOf(STEAL, FILTERED, FILTERED_OTHER, MIRRORED), bulk.peakRssKiB);
+    console.log(`\n4. Sidecar memory: VmRSS of pid ${sidecar.pid} (${sidecar.how})\n`);
+    console.log(
+      indent(
+        table(
+          ['when', 'VmRSS'],
+          [
+            ['idle, no session', mib(rssIdle)],
+            ['peak under steal load', mib(peakOf(STEAL))],
+            ['peak under filtered-steal load', mib(peakOf(FILTERED, FILTERED_OTHER))],
+            ['peak under mirror load', mib(peakOf(MIRRORED))],
+            ['peak under bulk TCP load', mib(bulk.peakRssKiB)],
+            ['idle again, all sessions closed', mib(rssAfter)],
+          ],
+        ),
+      ),
+    );
+
+    // ---- summary ----
+    const stealC10 = find(rows, STEAL, 10).result;
+    const filteredC10 = find(rows, FILTERED, 10).result;
+    const ms = (value: number) => `${fixed(value, 3)} ms`;
+    console.log('\nSummary (baselines measured in the same run)\n');
+    console.log(
+      indent(
+        table(
+          ['figure', 'direct', 'with mirrord', 'difference', 'target', ''],
+          [
+            ['stolen HTTP p50, concurrency 1', ms(directC1.latencyMs.p50), ms(stealC1.latencyMs.p50), signedMs(stealOverhead), '< +0.5 ms', verdict(stealOverhead < 0.5)],
+            ['stolen HTTP req/s, concurrency 10', count(directC10.rps), count(stealC10.rps), percent(stealC10.rps / directC10.rps), '', ''],
+            ['filtered steal p50, concurrency 1', ms(directC1.latencyMs.p50), ms(filteredC1.latencyMs.p50), signedMs(filteredOverhead), '', ''],
+            ['filtered steal req/s, concurrency 10', count(directC10.rps), count(filteredC10.rps), percent(filteredC10.rps / directC10.rps), '', ''],
+            ['app req/s while mirrored, concurrency 10', count(directC10.rps), count(mirrored.result.rps), percent(mirrorRatio), '> 90%', verdict(mirrorRatio > 0.9)],
+            ['outgoing TCP echo, MB/s', fixed(directMBs, 1), fixed(sessionMBs, 1), percent(bulkRatio), '> 30%', verdict(bulkRatio > 0.3)],
+            ['sidecar VmRSS, idle / peak', '', `${mib(rssIdle)} / ${mib(peakAll)}`, '', '', ''],
+          ],
+        ),
+      ),
+    );
+    if (loadBefore > 1) console.log(`\nthe load average before the run was ${loadBefore.toFixed(2)}: other processes competed for the CPUs, so these figures are noisy and pessimistic`);
+    console.log(`\nwhole run: ${((Date.now() - began) / 1000).toFixed(0)} s`);
+  } finally {
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
+    await local?.close();
+    await pod.stop();
+  }
+}
+
+main().catch((error: Error) => {
+  console.error(`bench failed: ${error.stack ?? error.message}`);
+  process.exit(1);
+});

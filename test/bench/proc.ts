@@ -1,0 +1,81 @@
+/** What a process costs, from /proc: resident memory and CPU time, sampled while a step runs. */
+import { readFileSync } from 'node:fs';
+
+/** VmRSS of `pid` in KiB. */
+export function rssKiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
+  if (!match) throw new Error(`no VmRSS in /proc/${pid}/status`);
+  return Number(match[1]);
+}
+
+/** The process's command line, arguments joined by spaces. */
+export function commandLine(pid: number): string {
+  return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+}
+
+// USER_HZ: the unit of utime/stime in /proc/<pid>/stat; 100 on every Linux architecture node supports.
+const TICKS_PER_SECOND = 100;
+
+/** User + system CPU seconds `pid` has used so far. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may hold spaces; the fields after its closing parenthesis don't.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 (state); utime and stime are fields 14 and 15.
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+export interface Usage {
+  /** Highest VmRSS seen while sampling, KiB. */
+  peakRssKiB: number;
+  /** CPU used over the wall time sampled, as a share of one core (1 = one core busy). */
+  cpuCores: number;
+  /** CPU seconds used while sampling. */
+  cpuSeconds: number;
+  /** Wall time sampled, seconds. */
+  wallSeconds: number;
+}
+
+/** Samples a process's RSS every `periodMs` and its CPU time at start and stop. */
+export class UsageSampler {
+  private peak = 0;
+  private readonly timer: NodeJS.Timeout;
+  private readonly startedAt = process.hrtime.bigint();
+  private readonly startCpu: number;
+
+  constructor(
+    private readonly pid: number,
+    periodMs = 50,
+  ) {
+    this.startCpu = cpuSeconds(pid);
+    this.sample();
+    this.timer = setInterval(() => this.sample(), periodMs);
+  }
+
+  stop(): Usage {
+    clearInterval(this.timer);
+    this.sample();
+    const wall = Number(process.hrtime.bigint() - this.startedAt) / 1e9;
+    const used = cpuSeconds(this.pid) - this.startCpu;
+    return { peakRssKiB: this.peak, cpuCores: used / wall, cpuSeconds: used, wallSeconds: wall };
+  }
+
+  private sample(): void {
+    try {
+      this.peak = Math.max(this.peak, rssKiB(this.pid));
+    } catch {
+      /* the process is gone; stop() reports what was seen */
+    }
+  }
+}
+
+/** CPU seconds this process uses from now until the returned function is called, and the wall time. */
+export function selfCpu(): () => { cpuSeconds: number; wallSeconds: number } {
+  const startCpu = process.cpuUsage();
+  const startedAt = process.hrtime.bigint();
+  return () => {
+    const used = process.cpuUsage(startCpu);
+    return { cpuSeconds: (used.user + used.system) / 1e6, wallSeconds: Number(process.hrtime.bigint() - startedAt) / 1e9 };
+  };
+}
