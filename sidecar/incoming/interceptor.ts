@@ -154,7 +154,9 @@ export class PortInterceptor {
 
   private routeRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
     const thief = this.thiefOf(req);
-    if (thief) this.proxy.web(req, res, { target: 'http://mirrord-session', agent: thief });
+    // One stream carries one request: asking the local server to close afterwards ends the
+    // stream cleanly instead of leaving a keep-alive connection to be reset.
+    if (thief) this.proxy.web(req, res, { target: 'http://mirrord-session', agent: thief, headers: { connection: 'close' } });
     else this.proxy.web(req, res, { target: this.appUrl(req), agent: this.appAgent });
   }
 
