@@ -8,7 +8,8 @@ import { CliError, USAGE_EXIT } from './errors';
 
 export interface AttachArgs {
   kind: 'attach';
-  agent: { command?: string; url?: string };
+  /** How to reach the sidecar: a command, a URL, or (neither) the target's pod, `pod` picking one. */
+  agent: { command?: string; url?: string; pod?: string };
   configFile?: string;
   quiet: boolean;
   overrides: Overrides;
@@ -36,6 +37,7 @@ const options = {
   namespace: { type: 'string', short: 'n' },
   context: { type: 'string' },
   kubeconfig: { type: 'string' },
+  pod: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -93,7 +95,7 @@ function parseAttach(verb: 'attach' | 'exec', argv: string[]): Invocation {
   };
   return {
     kind: 'attach',
-    agent: { command: values['agent-cmd'], url: values['agent-url'] },
+    agent: { command: values['agent-cmd'], url: values['agent-url'], pod: values.pod },
     configFile: values.config,
     quiet: values.quiet ?? false,
     overrides: Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) as Overrides,

@@ -9,7 +9,7 @@ describe('opening the session', () => {
     await new Promise((resolve) => server.once('listening', resolve));
     const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const started = Date.now();
-    await expect(startSession(openTransport({ url }, undefined), 'test', 300)).rejects.toMatchObject({
+    await expect(startSession(await openTransport({ url }, {}), 'test', 300)).rejects.toMatchObject({
       message: `could not reach the agent through ${url}: no answer within 0.3s`,
       hint: expect.stringMatching(/port-forward/),
     });
@@ -18,14 +18,13 @@ describe('opening the session', () => {
   });
 
   it("reports an agent command's exit status and stderr rather than the broken pipe", async () => {
-    await expect(startSession(openTransport({ command: 'echo "no such namespace" >&2; exit 4' }, undefined), 'test', 3000)).rejects.toMatchObject({
+    await expect(startSession(await openTransport({ command: 'echo "no such namespace" >&2; exit 4' }, {}), 'test', 3000)).rejects.toMatchObject({
       message: 'could not reach the agent through the agent command `echo "no such namespace" >&2; exit 4`: the command exited (code 4): no such namespace',
     });
   });
 
-  it('refuses URLs that are not WebSocket URLs, and a target alone until the cluster transport exists', () => {
-    expect(() => openTransport({ url: 'http://127.0.0.1:1' }, undefined)).toThrow('--agent-url http://127.0.0.1:1: expected ws://HOST:PORT or wss://HOST:PORT');
-    expect(() => openTransport({}, { path: 'deploy/api' })).toThrow(/^cannot reach deploy\/api: the cluster transport .* isn't available yet$/);
-    expect(() => openTransport({}, undefined)).toThrow('nothing to attach to: no target and no agent');
+  it('refuses URLs that are not WebSocket URLs, and nothing to attach to', async () => {
+    await expect(openTransport({ url: 'http://127.0.0.1:1' }, {})).rejects.toThrow('--agent-url http://127.0.0.1:1: expected ws://HOST:PORT or wss://HOST:PORT');
+    await expect(openTransport({}, {})).rejects.toThrow('nothing to attach to: no target and no agent');
   });
 });

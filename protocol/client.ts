@@ -123,6 +123,9 @@ export class Client {
 
 function whenOpen(socket: WebSocket): Promise<void> {
   if (socket.readyState === WebSocket.OPEN) return Promise.resolve();
+  if (socket.readyState === WebSocket.CLOSING || socket.readyState === WebSocket.CLOSED) {
+    return Promise.reject(new Error('the connection to the agent closed before the session started'));
+  }
   return new Promise((resolve, reject) => {
     const onError = (error: Error) => reject(error);
     socket.once('error', onError);

@@ -27,7 +27,7 @@ export async function attach(args: AttachArgs): Promise<number> {
   // rather than let those paths silently follow the mode.
   if (settings.layer.fs.local?.length) progress.warn('feature.fs.local is not applied yet: those paths follow feature.fs.mode');
 
-  const transport: Transport = openTransport(args.agent, settings.target);
+  const transport: Transport = await openTransport(args.agent, settings, (text) => progress.step(text));
   progress.step(`connecting to ${transport.description}…`);
   const client = await startSession(transport, `mirrord attach (${safeUser()}@${hostname()}, pid ${process.pid})`);
   let proxy: LayerProxy | undefined;

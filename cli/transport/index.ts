@@ -1,6 +1,6 @@
 /**
- * How the session reaches the sidecar. The Kubernetes port-forward that a target alone would
- * use comes with the cluster support; until then a command's stdio or a URL is required.
+ * How the session reaches the sidecar: the API server's port-forward to the target's pod, or
+ * (for development and tests) a command's stdio or a URL.
  */
 import type WebSocket from 'ws';
 import type { Settings } from '../config/resolve';
@@ -24,13 +24,38 @@ export interface Transport {
 export interface AgentChoice {
   command?: string;
   url?: string;
+  /** With a target: this pod of the workload rather than the one chosen. */
+  pod?: string;
 }
 
-export function openTransport(agent: AgentChoice, target: Settings['target']): Transport {
+export async function openTransport(
+  agent: AgentChoice,
+  settings: Pick<Settings, 'target' | 'kubeContext' | 'kubeconfig'>,
+  step: (text: string) => void = () => undefined,
+): Promise<Transport> {
+  return chooseTransport(agent, settings, step);
+}
+
+/**
+ * A failing transport emits errors (the command's exit, then EPIPE) before anyone awaiting
+ * this function can listen; Client.start reports the failure and the transport explains it,
+ * so these must only never crash the CLI. Each transport gets this listener as it is made.
+ */
+function quiet(socket: WebSocket): WebSocket {
+  socket.on('error', () => undefined);
+  return socket;
+}
+
+async function chooseTransport(
+  agent: AgentChoice,
+  settings: Pick<Settings, 'target' | 'kubeContext' | 'kubeconfig'>,
+  step: (text: string) => void,
+): Promise<Transport> {
+  const { target } = settings;
   if (agent.command !== undefined) {
     const transport = connectThroughCommand(agent.command);
     return {
-      socket: transport.socket,
+      socket: quiet(transport.socket),
       description: `the agent command \`${agent.command}\``,
       explain: (waitForExit) => explainCommand(transport, waitForExit),
       hint: "the command must connect its stdin/stdout to the sidecar's port, e.g. `ip netns exec POD socat - TCP:127.0.0.1:61234`; check that it works and that the sidecar runs",
@@ -38,7 +63,7 @@ export function openTransport(agent: AgentChoice, target: Settings['target']): T
     };
   }
   if (agent.url !== undefined) {
-    const socket = connectToUrl(agent.url);
+    const socket = quiet(connectToUrl(agent.url));
     return {
       socket,
       description: agent.url,
@@ -47,14 +72,48 @@ export function openTransport(agent: AgentChoice, target: Settings['target']): T
       close: () => socket.terminate(),
     };
   }
-  if (target) {
-    throw new CliError(
-      `cannot reach ${target.path}: the cluster transport (Kubernetes port-forward) isn't available yet`,
-      'reach the sidecar with --agent-cmd CMD (e.g. `kubectl exec`/`ip netns exec … socat - TCP:127.0.0.1:61234`) or --agent-url ws://HOST:PORT',
-      USAGE_EXIT,
-    );
-  }
+  if (target) return openPortForward(target, settings, agent.pod, step);
   throw new CliError('nothing to attach to: no target and no agent', 'mirrord attach --agent-cmd CMD -- CMD ARGS, or --agent-url ws://HOST:PORT', USAGE_EXIT);
+}
+
+async function openPortForward(
+  target: NonNullable<Settings['target']>,
+  settings: Pick<Settings, 'kubeContext' | 'kubeconfig'>,
+  pod: string | undefined,
+  step: (text: string) => void,
+): Promise<Transport> {
+  // Loaded only here: @kubernetes/client-node is an ES module that the unit tests' runner can't load.
+  const { loadKube, resolvePod } = await import('../kube/cluster');
+  const { agentPortOf } = await import('../kube/pod-choice');
+  const { parseTarget, describeTarget } = await import('../kube/target');
+  const { connectThroughPortForward } = await import('./port-forward');
+  const parsed = parseTarget(target.path);
+  const kube = loadKube({ kubeconfig: settings.kubeconfig, context: settings.kubeContext, namespace: target.namespace });
+  step(`resolving ${describeTarget(parsed)} in namespace ${kube.namespace}…`);
+  const chosen = await resolvePod(kube, parsed, pod);
+  const name = chosen.metadata?.name ?? '';
+  const port = agentPortOf(chosen);
+  step(`port-forwarding to pod ${name}, the sidecar's port ${port}…`);
+  let forward;
+  try {
+    forward = await connectThroughPortForward(kube.config, kube.namespace, name, port);
+  } catch (error) {
+    const text = (error as Error).message;
+    if (/\b403\b|forbidden/i.test(text)) {
+      throw new CliError(
+        `not allowed to port-forward to pod ${name} in namespace ${kube.namespace}: mirrord needs the pods/portforward permission`,
+        `kubectl auth can-i create pods/portforward -n ${kube.namespace}; ask for a Role granting "create" on "pods/portforward"`,
+      );
+    }
+    throw new CliError(`cannot port-forward to pod ${name}: ${text}`, 'check that the API server is reachable: kubectl get pods -n ' + kube.namespace);
+  }
+  return {
+    socket: quiet(forward.socket),
+    description: `pod ${kube.namespace}/${name} (port-forward to the sidecar's port ${port})`,
+    explain: async () => forward.errors() || undefined,
+    hint: `check the sidecar: kubectl logs ${name} -c mirrord-agent -n ${kube.namespace}`,
+    close: () => forward.close(),
+  };
 }
 
 const EXIT_WAIT_MS = 500;

@@ -219,8 +219,27 @@ describe('mirrord attach (the built CLI) against the pod', () => {
     expect(silent.ms).toBeLessThan(8000);
     expect(silent.stderr).toMatch(/no answer within 5s/);
 
-    const clusterOnly = await cli(['attach', 'deploy/app', '--', 'true']);
-    expect(clusterOnly.code).toBe(2);
-    expect(clusterOnly.stderr).toMatch(/^mirrord: cannot reach deploy\/app: the cluster transport .* isn't available yet\nhint: .*--agent-cmd/);
+    // a cluster that isn't there: the API server's address is refused at once
+    const kubeconfig = join(mkdtempSync(join(tmpdir(), 'mirrord-kubeconfig-')), 'config');
+    writeFileSync(
+      kubeconfig,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'gone', cluster: { server: 'https://127.0.0.1:1', 'insecure-skip-tls-verify': true } }],
+        users: [{ name: 'me', user: { token: 'x' } }],
+        contexts: [{ name: 'gone', context: { cluster: 'gone', user: 'me', namespace: 'shop' } }],
+        'current-context': 'gone',
+      }),
+    );
+    const noCluster = await cli(['attach', 'deploy/app', '--kubeconfig', kubeconfig, '--', 'true']);
+    expect(noCluster.code).toBe(1);
+    expect(noCluster.ms).toBeLessThan(8000);
+    expect(noCluster.stderr).toMatch(/^mirrord: cannot reach the Kubernetes API at https:\/\/127\.0\.0\.1:1: .*\nhint: /m);
+    const noContext = await cli(['attach', 'deploy/app', '--kubeconfig', kubeconfig, '--context', 'other', '--', 'true']);
+    expect(noContext.stderr).toMatch(/^mirrord: context "other" is not in the kubeconfig/m);
+    const notTarget = await cli(['attach', 'svc/app', '--kubeconfig', kubeconfig, '--', 'true']);
+    expect(notTarget.code).toBe(2);
+    expect(notTarget.stderr).toMatch(/^mirrord: "svc\/app" is not a target\nhint: targets are pod\/NAME, deploy\/NAME/m);
   });
 });

@@ -1,0 +1,139 @@
+/**
+ * `mirrord attach deploy/app` as a user runs it: the built CLI resolves the Deployment to its
+ * injected pod, reaches the sidecar through the API server's port-forward, and runs a real local
+ * program under the layer. Another pod's requests reach that program; it reaches a cluster-only
+ * Service by name; it sees the pod spec's environment. A Deployment in an unlabeled namespace
+ * gets the explanation and the fix.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureCluster, kubeconfigPath, kubectl } from './cluster';
+
+const namespace = `e2e-attach-${process.pid}`;
+const unlabeled = `e2e-bare-${process.pid}`;
+const MAIN = join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
+
+function app(ns: string): string {
+  return `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app, namespace: ${ns}}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: app}}
+  template:
+    metadata: {labels: {app: app}}
+    spec:
+      containers:
+      - name: app
+        image: mirrord.local/demo:dev
+        imagePullPolicy: Never
+        args: [serve]
+        env: [{name: GREETING, value: hello from the pod spec}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: app, namespace: ${ns}}
+spec:
+  selector: {app: app}
+  ports: [{port: 80, targetPort: 8080}]
+`;
+}
+
+const client = `
+apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: ${namespace}}
+spec:
+  containers: [{name: client, image: mirrord.local/demo:dev, imagePullPolicy: Never, args: [serve]}]
+`;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function mirrord(args: string[], options: { cwd?: string } = {}): { child: ChildProcess; done: Promise<Run>; output: () => Run } {
+  const child = spawn(process.execPath, [MAIN, ...args], { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const run: Run = { code: null, stdout: '', stderr: '' };
+  child.stdout!.on('data', (chunk: Buffer) => (run.stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (run.stderr += chunk.toString()));
+  const done = new Promise<Run>((resolve) => child.on('close', (code) => resolve({ ...run, code })));
+  return { child, done, output: () => run };
+}
+
+async function eventually<T>(attempt: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
+let undo: () => Promise<void> = async () => {};
+let podIp = '';
+const target = () => ['deploy/app', '-n', namespace, '--kubeconfig', kubeconfigPath()];
+const fromClient = (path: string) => kubectl(['-n', namespace, 'exec', 'client', '--', '/demo', 'get', `http://${podIp}:8080${path}`]);
+
+beforeAll(async () => {
+  undo = await ensureCluster();
+  await kubectl(['-n', 'mirrord-system', 'rollout', 'status', 'deployment/mirrord-webhook', '--timeout=120s'], { timeoutMs: 130_000 });
+  await kubectl(['create', 'namespace', namespace]);
+  await kubectl(['label', 'namespace', namespace, 'mirrord.dev/injection=enabled']);
+  await kubectl(['create', 'namespace', unlabeled]);
+  await kubectl(['apply', '-f', '-'], { input: app(namespace) + '---' + client });
+  await kubectl(['apply', '-f', '-'], { input: app(unlabeled) });
+  await kubectl(['-n', namespace, 'rollout', 'status', 'deployment/app', '--timeout=120s'], { timeoutMs: 130_000 });
+  await kubectl(['-n', namespace, 'wait', '--for=condition=Ready', 'pod/client', '--timeout=120s'], { timeoutMs: 130_000 });
+  podIp = (await kubectl(['-n', namespace, 'get', 'pods', '-l', 'app=app', '-o', 'jsonpath={.items[0].status.podIP}'])).trim();
+}, 90 * 60_000);
+
+afterAll(async () => {
+  for (const ns of [namespace, unlabeled]) await kubectl(['delete', 'namespace', ns, '--wait=false']).catch(() => undefined);
+  await undo();
+}, 10 * 60_000);
+
+test('a local server under `mirrord attach deploy/app --steal` answers the pod’s traffic, and the app gets it back after', async () => {
+  expect(await eventually(() => fromClient('/before'))).toContain('hello from');
+  const dir = mkdtempSync(join(tmpdir(), 'mirrord-e2e-'));
+  writeFileSync(join(dir, 'marker.txt'), 'served from the laptop\n');
+  const session = mirrord(['attach', ...target(), '--steal', '--', 'python3', '-u', '-m', 'http.server', '8080'], { cwd: dir });
+  try {
+    const answer = await eventually(async () => {
+      const out = await fromClient('/marker.txt');
+      if (!out.includes('served from the laptop')) throw new Error(`not stolen yet: ${out}\n${session.output().stderr}`);
+      return out;
+    });
+    expect(answer).toContain('served from the laptop');
+    expect(session.output().stderr).toMatch(/session \w+ on pod e2e-attach-\d+\/app-/);
+  } finally {
+    session.child.kill('SIGTERM');
+  }
+  await session.done;
+  expect(await eventually(async () => {
+    const out = await fromClient('/after');
+    if (!out.includes('hello from')) throw new Error(out);
+    return out;
+  })).toContain('hello from');
+}, 120_000);
+
+test("the local process reaches a cluster-only Service by name and sees the pod spec's environment", async () => {
+  const run = await mirrord(['attach', ...target(), '--', 'sh', '-c', 'echo "$GREETING"; curl -sS --max-time 10 http://app/from-laptop']).done;
+  expect(run.stderr).not.toMatch(/mirrord: could not/);
+  expect(run.code).toBe(0);
+  expect(run.stdout).toMatch(/^hello from the pod spec\nhello from app-[\w-]+ \(GET \/from-laptop\)\n$/);
+}, 60_000);
+
+test('a workload in an unlabeled namespace gets the reason and the commands that fix it', async () => {
+  const run = await mirrord(['attach', 'deploy/app', '-n', unlabeled, '--kubeconfig', kubeconfigPath(), '--', 'true']).done;
+  expect(run.code).toBe(1);
+  expect(run.stderr).toMatch(new RegExp(`mirrord: deployment/app has no mirrord sidecar: namespace ${unlabeled} is not labeled for injection`));
+  expect(run.stderr).toMatch(new RegExp(`hint: kubectl label namespace ${unlabeled} mirrord.dev/injection=enabled && kubectl rollout restart deployment/app -n ${unlabeled}`));
+}, 60_000);
