@@ -10,6 +10,7 @@ import type { HttpFilter } from '../../protocol/messages';
 import { run } from '../harness/run';
 import { SERVICE_NAME } from '../harness/netns';
 import { APP_PORT, TestPod } from '../harness/pod';
+import { layerSection } from './layer';
 import { directEcho, forwardIncoming, runLoad, sessionEcho, startLocalServer, type BulkResult, type LoadOptions, type LocalServer } from './load';
 import { commandLine, rssKiB, selfCpu, UsageSampler } from './proc';
 import { count, fixed, median, mergeLoads, mib, percent, signedMs, table, verdict, type LoadResult } from './stats';
@@ -282,6 +283,8 @@ async function main(): Promise<void> {
 
     const copies = await httpSteps(bench);
     const bulk = await bulkSection(bench);
+    process.stderr.write('layer: attach, remote files, DNS\n');
+    const layer = await layerSection(pod);
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const rssAfter = rssKiB(sidecar.pid);
     const rows = bench.rows();
@@ -367,6 +370,21 @@ async function main(): Promise<void> {
       ),
     );
 
+    // ---- 5. the layer ----
+    console.log('\n5. The layer: a local python3 program under `mirrord attach --agent-cmd`, against the same program run directly\n');
+    console.log(
+      indent(
+        table(
+          ['figure', 'direct', 'with mirrord', 'difference'],
+          [
+            ['program starts after (median of 7), ms', fixed(layer.start.direct, 1), fixed(layer.start.attach, 1), `+${fixed(layer.start.attach - layer.start.direct, 1)} ms`],
+            ...layer.files.map((f) => [`open + read ${f.size} file, ms (local copy / the pod's)`, fixed(f.local, 3), fixed(f.remote, 3), `+${fixed(f.remote - f.local, 3)} ms`]),
+            ['getaddrinfo, ms (localhost / a pod-only name)', fixed(layer.resolve.local, 3), fixed(layer.resolve.pod, 3), `+${fixed(layer.resolve.pod - layer.resolve.local, 3)} ms`],
+          ],
+        ),
+      ),
+    );
+
     // ---- summary ----
     const stealC10 = find(rows, STEAL, 10).result;
     const filteredC10 = find(rows, FILTERED, 10).result;
@@ -384,6 +402,7 @@ async function main(): Promise<void> {
             ['app req/s while mirrored, concurrency 10', count(directC10.rps), count(mirrored.result.rps), percent(mirrorRatio), '> 90%', verdict(mirrorRatio > 0.9)],
             ['outgoing TCP echo, MB/s', fixed(directMBs, 1), fixed(sessionMBs, 1), percent(bulkRatio), '> 30%', verdict(bulkRatio > 0.3)],
             ['sidecar VmRSS, idle / peak', '', `${mib(rssIdle)} / ${mib(peakAll)}`, '', '', ''],
+            ['attach until the program runs, ms', fixed(layer.start.direct, 1), fixed(layer.start.attach, 1), `+${fixed(layer.start.attach - layer.start.direct, 1)} ms`, '', ''],
           ],
         ),
       ),
