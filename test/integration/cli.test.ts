@@ -94,11 +94,12 @@ describe('mirrord attach (the built CLI) against the pod', () => {
 
   it('forwards SIGTERM and SIGINT to the command and ends the session', async () => {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-      const run = startCli(['attach', ...agent(), '-q', '--', 'sh', '-c', `trap 'echo caught; exit 5' ${signal.slice(3)}; echo ready; while :; do sleep 0.1; done`]);
+      const child = `process.on('${signal}', () => { console.log('caught'); process.exit(5); }); console.log('ready'); setTimeout(() => process.exit(9), 15_000);`;
+      const run = startCli(['attach', ...agent(), '--', process.execPath, '-e', child]);
       await eventually(async () => expect(run.stdout()).toBe('ready\n'));
       run.child.kill(signal);
-      expect(await run.done).toMatchObject({ code: 5 });
-      expect(run.stdout()).toBe('ready\ncaught\n');
+      const ended = await Promise.race([run.done, new Promise((resolve) => setTimeout(() => resolve('still running'), 10_000))]);
+      expect({ signal, ended, stdout: run.stdout(), stderr: run.stderr() }).toMatchObject({ ended: { code: 5 }, stdout: 'ready\ncaught\n' });
     }
     const { sessions } = (await (await suite.pod.connect()).call('sessions', {})).result;
     expect(sessions.filter((s) => s.client?.startsWith('mirrord attach'))).toEqual([]);
