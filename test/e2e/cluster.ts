@@ -6,9 +6,11 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { packagePath } from '../../sidecar/package-root';
 
-const repo = join(__dirname, '..', '..');
+// Found from the sources (jest) and from dist/ (the demo) alike.
+const repo = dirname(packagePath('package.json'));
 const cache = process.env.MIRRORD_K8S_CACHE ?? '/var/cache/mirrord-k8s';
 
 function k8sVersion(): string {

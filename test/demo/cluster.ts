@@ -1,0 +1,117 @@
+/**
+ * The demo: a real cluster with the mirrord webhook, a sample `shop` app in a labeled namespace,
+ * and a local copy of the shop run under `mirrord attach deploy/shop --steal`: a request made
+ * inside the cluster is answered by the local process, which itself calls a cluster-only
+ * Service by name.
+ */
+import { spawn } from 'node:child_process';
+import { packagePath } from '../../sidecar/package-root';
+import { ensureCluster, kubeconfigPath, kubectl } from '../e2e/cluster';
+
+const NAMESPACE = 'mirrord-demo';
+const bold = (text: string) => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[0m` : text);
+const step = (text: string) => console.log(`\n${bold('▸')} ${text}`);
+const show = (label: string, text: string) => console.log(`  ${label.padEnd(30)} ${text.trim().split('\n').pop()}`);
+
+const manifests = ['shop', 'inventory']
+  .map(
+    (name) => `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ${name}, namespace: ${NAMESPACE}}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: ${name}}}
+  template:
+    metadata: {labels: {app: ${name}}}
+    spec:
+      containers: [{name: ${name}, image: mirrord.local/demo:dev, imagePullPolicy: Never, args: [serve]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: ${name}, namespace: ${NAMESPACE}}
+spec:
+  selector: {app: ${name}}
+  ports: [{port: 80, targetPort: 8080}]
+`,
+  )
+  .join('---')
+  .concat(`---
+apiVersion: v1
+kind: Pod
+metadata: {name: visitor, namespace: ${NAMESPACE}}
+spec:
+  containers: [{name: visitor, image: mirrord.local/demo:dev, imagePullPolicy: Never, args: [serve]}]
+`);
+
+const visit = () => kubectl(['-n', NAMESPACE, 'exec', 'visitor', '--', '/demo', 'get', 'http://shop/checkout']);
+
+async function until<T>(attempt: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await attempt().catch((error: Error) => error);
+    if (!(value instanceof Error) && accept(value)) return value;
+    if (Date.now() > deadline) throw value instanceof Error ? value : new Error(`gave up waiting: ${String(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+async function main(): Promise<void> {
+  step('Bringing up the cluster with the mirrord webhook (the first time builds Kubernetes: about 12 minutes)');
+  await ensureCluster();
+  await kubectl(['-n', 'mirrord-system', 'rollout', 'status', 'deployment/mirrord-webhook', '--timeout=180s'], { timeoutMs: 190_000 });
+
+  step(`Deploying the shop and its inventory in namespace ${NAMESPACE}, labeled mirrord.dev/injection=enabled`);
+  await kubectl(['create', 'namespace', NAMESPACE]).catch(() => undefined);
+  await kubectl(['label', 'namespace', NAMESPACE, 'mirrord.dev/injection=enabled', '--overwrite']);
+  await kubectl(['apply', '-f', '-'], { input: manifests });
+  for (const deployment of ['shop', 'inventory']) {
+    await kubectl(['-n', NAMESPACE, 'rollout', 'status', `deployment/${deployment}`, '--timeout=180s'], { timeoutMs: 190_000 });
+  }
+  await kubectl(['-n', NAMESPACE, 'wait', '--for=condition=Ready', 'pod/visitor', '--timeout=180s'], { timeoutMs: 190_000 });
+  const containers = await kubectl(['-n', NAMESPACE, 'get', 'pods', '-l', 'app=shop', '-o', 'jsonpath={.items[0].spec.initContainers[*].name}']);
+  show('the shop pod got a sidecar:', containers || '(none!)');
+  show('a visitor pod asks the shop:', await until(visit, (out) => out.includes('hello from')));
+
+  step('Running a local copy of the shop: mirrord attach deploy/shop --steal -- node local-shop.js');
+  const started = Date.now();
+  const session = spawn(
+    process.execPath,
+    [packagePath('dist/cli/main.js'), 'attach', 'deploy/shop', '-n', NAMESPACE, '--kubeconfig', kubeconfigPath(), '--steal', '--', process.execPath, packagePath('test/demo/local-shop.js')],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let log = '';
+  session.stdout.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  session.stderr.on('data', (chunk: Buffer) => {
+    log += chunk.toString();
+    for (const line of chunk.toString().split('\n').filter(Boolean)) console.log(`  ${line}`);
+  });
+  try {
+    await until(async () => log, (text) => text.includes('local shop listening'), 30_000);
+    show('attached and listening after:', `${Date.now() - started} ms`);
+    const answer = await until(visit, (out) => out.includes('your laptop'), 30_000);
+    show('the visitor pod asks again:', answer);
+  } finally {
+    session.kill('SIGTERM');
+    await new Promise((resolve) => session.once('close', resolve));
+  }
+
+  step('Detached: the shop in the cluster answers again, and the pod has no rules of ours');
+  show('the visitor pod asks:', await until(visit, (out) => out.includes('hello from shop')));
+  const pod = (await kubectl(['-n', NAMESPACE, 'get', 'pods', '-l', 'app=shop', '-o', 'jsonpath={.items[0].metadata.name}'])).trim();
+  const rules = await until(
+    () => kubectl(['-n', NAMESPACE, 'exec', pod, '-c', 'mirrord-agent', '--', 'iptables-save', '-t', 'nat']),
+    (text) => !text.includes('MIRRORD'),
+    15_000,
+  );
+  show('nat rules in the pod:', rules.includes('REDIRECT') ? 'some left (a bug!)' : 'none of mirrord’s');
+  console.log(`\n${bold('Done.')} The cluster is still up for you to try:`);
+  console.log(`  export KUBECONFIG=${kubeconfigPath()}`);
+  console.log(`  node ${packagePath('dist/cli/main.js')} attach deploy/shop -n ${NAMESPACE} --steal -- <your command>`);
+  console.log('  sudo npm run cluster:down    # when you are finished');
+}
+
+main().catch((error: Error) => {
+  console.error(`demo failed: ${error.message}`);
+  process.exit(1);
+});
