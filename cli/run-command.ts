@@ -2,7 +2,7 @@
  * Runs the user's command with the terminal and the merged environment, and reports how it
  * ended as a shell would: its exit code, or 128 + the signal number.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import { CliError } from './errors';
 
@@ -10,18 +10,22 @@ const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
 
 export function runCommand(command: string[], env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command[0], command.slice(1), { stdio: 'inherit', env });
+    // The handlers go in before the command starts: the command can be running (and someone
+    // can signal us) before this process is scheduled again, and an unhandled SIGTERM would
+    // kill mirrord and orphan the command.
+    let child: ChildProcess | undefined;
     const handlers = new Map<NodeJS.Signals, () => void>();
     for (const signal of FORWARDED) {
       const handler = () => {
         // Ctrl-C at a terminal already reached the command, which is in our foreground
         // process group; sending it again would make it look like a second Ctrl-C.
         if (signal === 'SIGINT' && process.stdin.isTTY) return;
-        child.kill(signal);
+        child?.kill(signal);
       };
       handlers.set(signal, handler);
       process.on(signal, handler);
     }
+    child = spawn(command[0], command.slice(1), { stdio: 'inherit', env });
     const done = () => {
       for (const [signal, handler] of handlers) process.off(signal, handler);
     };
