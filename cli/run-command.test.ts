@@ -15,6 +15,13 @@ describe("running the user's command", () => {
     await expect(runCommand(['no-such-program-here'], process.env)).rejects.toMatchObject({ message: 'cannot run "no-such-program-here": command not found', exitCode: 127 });
   });
 
+  it('ends the command when asked to stop', async () => {
+    const stop = new AbortController();
+    const running = runCommand(['sleep', '30'], process.env, stop.signal);
+    stop.abort();
+    expect(await running).toBe(128 + 15);
+  });
+
   it('stops forwarding signals once the command has ended', async () => {
     const before = process.listenerCount('SIGTERM');
     await runCommand(['true'], process.env);

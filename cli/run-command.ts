@@ -7,8 +7,14 @@ import { constants } from 'node:os';
 import { CliError } from './errors';
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
+/** How long a command asked to stop gets for SIGTERM before SIGKILL. */
+export const STOP_GRACE_MS = 5000;
 
-export function runCommand(command: string[], env: NodeJS.ProcessEnv): Promise<number> {
+/**
+ * `stop`, when aborted, ends the command: SIGTERM, then SIGKILL if it is still running after
+ * STOP_GRACE_MS (a command that ignores SIGTERM must not keep mirrord alive).
+ */
+export function runCommand(command: string[], env: NodeJS.ProcessEnv, stop?: AbortSignal): Promise<number> {
   return new Promise((resolve, reject) => {
     // The handlers go in before the command starts: the command can be running (and someone
     // can signal us) before this process is scheduled again, and an unhandled SIGTERM would
@@ -26,8 +32,17 @@ export function runCommand(command: string[], env: NodeJS.ProcessEnv): Promise<n
       process.on(signal, handler);
     }
     child = spawn(command[0], command.slice(1), { stdio: 'inherit', env });
+    let killer: NodeJS.Timeout | undefined;
+    const onStop = () => {
+      child?.kill('SIGTERM');
+      killer = setTimeout(() => child?.kill('SIGKILL'), STOP_GRACE_MS);
+    };
+    if (stop?.aborted) onStop();
+    else stop?.addEventListener('abort', onStop, { once: true });
     const done = () => {
       for (const [signal, handler] of handlers) process.off(signal, handler);
+      stop?.removeEventListener('abort', onStop);
+      clearTimeout(killer);
     };
     child.once('error', (error: NodeJS.ErrnoException) => {
       done();

@@ -34,9 +34,18 @@ export async function attach(args: AttachArgs): Promise<number> {
   let ending = false;
   try {
     const { sessionId, pod } = client.info;
-    progress.step(`session ${sessionId} on pod ${pod.namespace ? `${pod.namespace}/` : ''}${pod.name || '(unnamed)'}${pod.ip ? ` (${pod.ip})` : ''}`);
+    const podName = `${pod.namespace ? `${pod.namespace}/` : ''}${pod.name || '(unnamed)'}`;
+    progress.step(`session ${sessionId} on pod ${podName}${pod.ip ? ` (${pod.ip})` : ''}`);
+    // Without its session the command would go on with no pod behind it (its listeners no
+    // longer subscribed, its connections and files failing): end it and say why, rather than
+    // let it look attached.
+    const lost = new AbortController();
+    let lostReason: string | undefined;
     void client.closed().then((reason) => {
-      if (!ending) progress.warn(`the session to the agent ended (${reason || 'connection lost'}); the command keeps running without the pod`);
+      if (ending) return;
+      lostReason = reason || 'connection lost';
+      progress.warn(`session ${sessionId} on pod ${podName} ended (${lostReason}); stopping the command`);
+      lost.abort();
     });
 
     let remoteEnv: Record<string, string> = {};
@@ -45,7 +54,14 @@ export async function attach(args: AttachArgs): Promise<number> {
       progress.step(`${Object.keys(remoteEnv).length} environment variables from the pod`);
     }
     proxy = await startProxy(client, settings.layer, progress.logger);
-    return await runCommand(args.command, { ...process.env, ...remoteEnv, ...proxy.env });
+    const code = await runCommand(args.command, { ...process.env, ...remoteEnv, ...proxy.env }, lost.signal);
+    if (lostReason !== undefined) {
+      throw new CliError(
+        `session ${sessionId} on pod ${podName} ended while the command ran (${lostReason}); the command was stopped`,
+        `the pod may have been deleted or restarted, or the connection to it lost: attach again (kubectl get pods${pod.namespace ? ` -n ${pod.namespace}` : ''} shows the pods)`,
+      );
+    }
+    return code;
   } finally {
     ending = true;
     // A process the command left running in the background may still hold the layer's channel
