@@ -1,8 +1,10 @@
 /**
  * The command line: `mirrord attach [target] [flags] -- cmd args`, `mirrord exec --target X
- * [flags] [--] cmd args` (mirrord's spelling), `--help`, `--version`.
+ * [flags] [--] cmd args` (mirrord's spelling), the cluster commands (admin-args.ts), `--help`,
+ * `--version`.
  */
 import { parseArgs } from 'node:util';
+import { ADMIN_VERBS, parseAdmin, type AdminArgs, type AdminVerb } from './admin-args';
 import type { Overrides } from './config/resolve';
 import { CliError, USAGE_EXIT } from './errors';
 
@@ -16,7 +18,11 @@ export interface AttachArgs {
   command: string[];
 }
 
-export type Invocation = { kind: 'help'; topic?: 'attach' } | { kind: 'version' } | AttachArgs;
+export type HelpTopic = 'attach' | AdminVerb;
+
+export type Invocation = { kind: 'help'; topic?: HelpTopic } | { kind: 'version' } | AttachArgs | { kind: 'admin'; args: AdminArgs };
+
+const isAdminVerb = (word: string | undefined): word is AdminVerb => (ADMIN_VERBS as readonly string[]).includes(word ?? '');
 
 const options = {
   'agent-cmd': { type: 'string' },
@@ -46,11 +52,18 @@ const usageError = (message: string, hint: string) => new CliError(message, hint
 export function parseCommandLine(argv: string[]): Invocation {
   const [first, ...rest] = argv;
   if (first === undefined || first === '--help' || first === '-h') return { kind: 'help' };
-  if (first === 'help') return rest[0] === 'attach' || rest[0] === 'exec' ? { kind: 'help', topic: 'attach' } : { kind: 'help' };
+  if (first === 'help') {
+    if (rest[0] === 'attach' || rest[0] === 'exec') return { kind: 'help', topic: 'attach' };
+    return isAdminVerb(rest[0]) ? { kind: 'help', topic: rest[0] } : { kind: 'help' };
+  }
   if (first === '--version' || first === '-V' || first === 'version') return { kind: 'version' };
   if (first === 'attach' || first === 'exec') return parseAttach(first, rest);
+  if (isAdminVerb(first)) {
+    const args = parseAdmin(first, rest);
+    return args ? { kind: 'admin', args } : { kind: 'help', topic: first };
+  }
   if (first.startsWith('-')) throw usageError(`unknown option ${first}`, 'options come after the command: mirrord attach [target] [options] -- CMD ARGS');
-  throw usageError(`unknown command "${first}"`, 'the commands are attach and exec; mirrord --help shows them');
+  throw usageError(`unknown command "${first}"`, 'the commands are attach, exec, ls, sessions, install, uninstall and doctor; mirrord --help shows them');
 }
 
 function parseAttach(verb: 'attach' | 'exec', argv: string[]): Invocation {

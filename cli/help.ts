@@ -1,23 +1,111 @@
 /** The texts of --help. */
+import type { HelpTopic } from './args';
+
 export const MAIN_HELP = `mirrord: run a local process in the context of a Kubernetes pod
 
 usage:
   mirrord attach [TARGET] [OPTIONS] -- CMD [ARGS...]
   mirrord exec --target TARGET [OPTIONS] [--] CMD [ARGS...]
+  mirrord ls [-n NAMESPACE | -A] [--json]
+  mirrord sessions [TARGET] [--json]
+  mirrord sessions kill ID [TARGET]
+  mirrord install [--wait]
+  mirrord uninstall [--restart-workloads]
+  mirrord doctor [TARGET]
   mirrord --version | --help
 
 commands:
-  attach   run CMD with the pod's environment, incoming traffic, network, DNS and files
-  exec     the same, with mirrord's spelling (the target is --target)
+  attach     run CMD with the pod's environment, incoming traffic, network, DNS and files
+  exec       the same, with mirrord's spelling (the target is --target)
+  ls         the targets of a namespace and whether their pods carry the sidecar
+  sessions   the sessions attached to the sidecars; "sessions kill ID" ends one
+  install    install the admission webhook that injects the sidecar
+  uninstall  remove it
+  doctor     check what attach needs, and say how to fix what is missing
 
-mirrord attach --help lists the options.
+mirrord COMMAND --help lists a command's options.
 `;
+
+const KUBE_FLAGS = `  -n, --namespace NS         the namespace (default: the context's)
+  --context NAME             kubeconfig context
+  --kubeconfig FILE          kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)
+  -h, --help                 this text
+`;
+
+export const LS_HELP = `usage: mirrord ls [-n NAMESPACE | -A] [--json]
+
+The Deployments, StatefulSets and pods of a namespace, and whether their pods carry the
+mirrord sidecar: injected (all pods, ready), starting (all pods, not all ready yet), partly
+(some pods: the others were created before injection was on), no, or no pods.
+
+  -A, --all-namespaces       every namespace
+  --json                     {"targets": [{namespace, target, pods, withSidecar, sidecarReady, sidecar}]}
+${KUBE_FLAGS}`;
+
+export const SESSIONS_HELP = `usage: mirrord sessions [TARGET] [--json]
+       mirrord sessions kill ID [TARGET]
+
+The sessions attached to the sidecars of TARGET's pods (deploy/NAME, pod/NAME,
+statefulset/NAME), or of every injected pod of the namespace: id, pod, client, ports,
+mode and start time. "kill ID" ends a session: its client is told who ended it, and the
+pod's rules for it are removed before the command returns.
+
+  --json                     {"pods": [{namespace, pod, sessions?: [{id, client, since, subscriptions}], error?}]}
+${KUBE_FLAGS}`;
+
+export const INSTALL_HELP = `usage: mirrord install [--wait]
+
+Applies the admission webhook's manifests (server-side apply: kubectl is not needed, and
+running it again is harmless), printing each object and whether it was created, configured
+or unchanged. Then label a namespace mirrord.dev/injection=enabled and restart its workloads.
+
+  --wait                     wait until the webhook's Deployment is Available
+  --context NAME, --kubeconfig FILE, -h/--help
+`;
+
+export const UNINSTALL_HELP = `usage: mirrord uninstall [--restart-workloads]
+
+Deletes the webhook (its configuration first, its namespace last). Pods injected before keep
+their sidecar, idle, until they are recreated; uninstall lists the workloads that own them.
+
+  --restart-workloads        restart those Deployments and StatefulSets (as kubectl rollout
+                             restart does) so that their new pods come without the sidecar
+  --context NAME, --kubeconfig FILE, -h/--help
+`;
+
+export const DOCTOR_HELP = `usage: mirrord doctor [TARGET]
+
+Checks what mirrord attach needs, one line each, ✓ or ✗ with the fix: the API is reachable,
+the webhook is installed and ready, its caBundle is a valid CA certificate, the namespace is
+labeled for injection, TARGET's pods carry the sidecar (when TARGET is given), and you may
+port-forward in the namespace. The exit code is 0 when every check passes, 1 otherwise.
+
+${KUBE_FLAGS}`;
+
+export function helpText(topic: HelpTopic | undefined): string {
+  switch (topic) {
+    case 'attach':
+      return ATTACH_HELP;
+    case 'ls':
+      return LS_HELP;
+    case 'sessions':
+      return SESSIONS_HELP;
+    case 'install':
+      return INSTALL_HELP;
+    case 'uninstall':
+      return UNINSTALL_HELP;
+    case 'doctor':
+      return DOCTOR_HELP;
+    default:
+      return MAIN_HELP;
+  }
+}
 
 export const ATTACH_HELP = `usage: mirrord attach [TARGET] [OPTIONS] -- CMD [ARGS...]
        mirrord exec --target TARGET [OPTIONS] [--] CMD [ARGS...]
 
-TARGET is deploy/NAME, pod/NAME or statefulset/NAME (reached through the cluster in a later
-version; for now give --agent-cmd or --agent-url).
+TARGET is deploy/NAME, pod/NAME or statefulset/NAME, reached through the API server's
+port-forward to its injected pod; --agent-cmd or --agent-url reach a sidecar directly.
 
 reaching the agent:
   --agent-cmd CMD            speak to the sidecar over CMD's stdin/stdout

@@ -5,7 +5,8 @@ import { packagePath } from '../sidecar/package-root';
 import { parseCommandLine } from './args';
 import { attach } from './commands/attach';
 import { CliError, formatError, USAGE_EXIT } from './errors';
-import { ATTACH_HELP, MAIN_HELP } from './help';
+import type { AdminArgs } from './admin-args';
+import { helpText, MAIN_HELP } from './help';
 
 async function main(argv: string[]): Promise<number> {
   const invocation = parseCommandLine(argv);
@@ -15,13 +16,33 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write(MAIN_HELP);
         return USAGE_EXIT;
       }
-      process.stdout.write(invocation.topic === 'attach' ? ATTACH_HELP : MAIN_HELP);
+      process.stdout.write(helpText(invocation.topic));
       return 0;
     case 'version':
       process.stdout.write(`mirrord ${(JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string }).version}\n`);
       return 0;
     case 'attach':
       return attach(invocation);
+    case 'admin':
+      return admin(invocation.args);
+  }
+}
+
+/** Loaded on use: they bring in @kubernetes/client-node, which `attach --agent-cmd` never needs. */
+async function admin(args: AdminArgs): Promise<number> {
+  switch (args.kind) {
+    case 'ls':
+      return (await import('./commands/ls')).ls(args);
+    case 'sessions':
+      return (await import('./commands/sessions')).sessions(args);
+    case 'sessions-kill':
+      return (await import('./commands/sessions')).killSession(args);
+    case 'install':
+      return (await import('./commands/install')).install(args);
+    case 'uninstall':
+      return (await import('./commands/uninstall')).uninstall(args);
+    case 'doctor':
+      return (await import('./commands/doctor')).doctor(args);
   }
 }
 

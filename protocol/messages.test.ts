@@ -46,6 +46,7 @@ describe('requests and events', () => {
         'hello',
         'resolve',
         'sessions',
+        'sessions.kill',
         'subscribe',
         'unsubscribe',
       ].sort(),

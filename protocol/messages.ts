@@ -86,6 +86,11 @@ export const requests = {
       ),
     }),
   },
+  /** Ends another session on this sidecar (an operator's `mirrord sessions kill`). */
+  'sessions.kill': {
+    params: z.object({ id: z.string().min(1) }),
+    result: z.object({}),
+  },
   'fs.open': {
     params: z.object({ path: z.string().min(1), flags: z.number().int(), mode: z.number().int().optional() }),
     result: z.object({ fd, stat }),

@@ -153,6 +153,16 @@ export class Session implements IncomingSink {
         })),
       },
     }),
+    'sessions.kill': async ({ id }) => {
+      const victim = this.context.sessions().find((session) => session.id === id);
+      if (!victim) throw new RemoteError(ErrorCode.Invalid, `no session ${id} on this sidecar`);
+      const by = this.client || `session ${this.id}`;
+      this.log.info('ending a session on request', { victim: id, by });
+      victim.end(CloseCode.Killed, `ended by mirrord sessions kill from ${by}`);
+      // Answer once its rules are gone, so the operator's next listing (or request) sees a clean pod.
+      await victim.ended;
+      return { result: {} };
+    },
     'fs.open': (params) => ({ result: this.files.open(params) }),
     'fs.read': (params) => this.files.read(params),
     'fs.write': async (params, data) => ({ result: await this.files.write(params, data) }),

@@ -46,16 +46,22 @@ export function loadKube(options: KubeOptions): Kube {
 
 /** The pod a session attaches to, with the sidecar Running and Ready. */
 export async function resolvePod(kube: Kube, target: Target, wanted?: string): Promise<V1Pod> {
+  const { namespace } = kube;
+  const pods = await podsOfTarget(kube, target);
+  const choice = choosePod(target, pods, namespace, wanted);
+  if ('pod' in choice) return choice.pod;
+  throw explainMissingSidecar(target, choice.withoutSidecar, namespace, await injectionContext(kube));
+}
+
+/** The target's pods (the pod itself, or those its workload's selector matches). */
+export async function podsOfTarget(kube: Kube, target: Target): Promise<V1Pod[]> {
   const core = kube.config.makeApiClient(CoreV1Api);
   const { namespace } = kube;
-  const pods = await explainApiErrors(kube, target, async () => {
+  return explainApiErrors(kube, target, async () => {
     if (target.kind === 'pod') return [await core.readNamespacedPod({ name: target.name, namespace })];
     const selector = await workloadSelector(kube, target);
     return (await core.listNamespacedPod({ namespace, labelSelector: selectorString(selector) })).items;
   });
-  const choice = choosePod(target, pods, namespace, wanted);
-  if ('pod' in choice) return choice.pod;
-  throw explainMissingSidecar(target, choice.withoutSidecar, namespace, await injectionContext(kube));
 }
 
 async function workloadSelector(kube: Kube, target: Target): Promise<V1LabelSelector | undefined> {

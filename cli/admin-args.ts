@@ -1,0 +1,94 @@
+/**
+ * The command lines of the cluster commands: `ls`, `sessions [kill ID]`, `install`,
+ * `uninstall`, `doctor`. Each takes kubectl's `-n/--namespace`, `--context`, `--kubeconfig`.
+ */
+import { parseArgs } from 'node:util';
+import { CliError, USAGE_EXIT } from './errors';
+
+export interface KubeFlags {
+  namespace?: string;
+  context?: string;
+  kubeconfig?: string;
+}
+
+export type AdminVerb = 'ls' | 'sessions' | 'install' | 'uninstall' | 'doctor';
+
+export type AdminArgs =
+  | { kind: 'ls'; kube: KubeFlags; allNamespaces: boolean; json: boolean }
+  | { kind: 'sessions'; kube: KubeFlags; target?: string; json: boolean }
+  | { kind: 'sessions-kill'; kube: KubeFlags; id: string; target?: string }
+  | { kind: 'install'; kube: KubeFlags; wait: boolean }
+  | { kind: 'uninstall'; kube: KubeFlags; restartWorkloads: boolean }
+  | { kind: 'doctor'; kube: KubeFlags; target?: string };
+
+export const ADMIN_VERBS: readonly AdminVerb[] = ['ls', 'sessions', 'install', 'uninstall', 'doctor'];
+
+const kubeOptions = {
+  namespace: { type: 'string', short: 'n' },
+  context: { type: 'string' },
+  kubeconfig: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const extra = {
+  ls: { 'all-namespaces': { type: 'boolean', short: 'A' }, json: { type: 'boolean' } },
+  sessions: { json: { type: 'boolean' } },
+  install: { wait: { type: 'boolean' } },
+  uninstall: { 'restart-workloads': { type: 'boolean' } },
+  doctor: {},
+} as const;
+
+/** How many positionals each command takes, and what they are, for the usage errors. */
+const usage: Record<AdminVerb, string> = {
+  ls: 'mirrord ls [-n NAMESPACE | -A] [--json]',
+  sessions: 'mirrord sessions [TARGET] [--json] | mirrord sessions kill ID [TARGET]',
+  install: 'mirrord install [--wait]',
+  uninstall: 'mirrord uninstall [--restart-workloads]',
+  doctor: 'mirrord doctor [TARGET]',
+};
+
+const usageError = (message: string, verb: AdminVerb) => new CliError(message, `usage: ${usage[verb]}`, USAGE_EXIT);
+
+/** `undefined` for `--help`. */
+export function parseAdmin(verb: AdminVerb, argv: string[]): AdminArgs | undefined {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: { ...kubeOptions, ...extra[verb] }, allowPositionals: true, strict: true });
+  } catch (error) {
+    const unknown = /^Unknown option '([^']+)'/.exec((error as Error).message);
+    throw usageError(unknown ? `unknown option ${unknown[1]}` : (error as Error).message.split('\n')[0], verb);
+  }
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  const positionals = parsed.positionals;
+  if (values.help) return undefined;
+  const kube: KubeFlags = Object.fromEntries(
+    (['namespace', 'context', 'kubeconfig'] as const).filter((k) => values[k] !== undefined).map((k) => [k, values[k] as string]),
+  );
+  const atMost = (n: number) => {
+    if (positionals.length > n) throw usageError(`unexpected argument "${positionals[n]}"`, verb);
+  };
+  switch (verb) {
+    case 'ls':
+      atMost(0);
+      if (values['all-namespaces'] && kube.namespace !== undefined) throw usageError('-n and -A exclude each other', verb);
+      return { kind: 'ls', kube, allNamespaces: !!values['all-namespaces'], json: !!values.json };
+    case 'sessions':
+      if (positionals[0] === 'kill') {
+        if (values.json) throw usageError('--json is for listings', verb);
+        if (positionals[1] === undefined) throw usageError('sessions kill needs the session ID (mirrord sessions lists them)', verb);
+        atMost(3);
+        return { kind: 'sessions-kill', kube, id: positionals[1], ...(positionals[2] !== undefined && { target: positionals[2] }) };
+      }
+      atMost(1);
+      return { kind: 'sessions', kube, json: !!values.json, ...(positionals[0] !== undefined && { target: positionals[0] }) };
+    case 'install':
+      atMost(0);
+      return { kind: 'install', kube, wait: !!values.wait };
+    case 'uninstall':
+      atMost(0);
+      return { kind: 'uninstall', kube, restartWorkloads: !!values['restart-workloads'] };
+    case 'doctor':
+      atMost(1);
+      return { kind: 'doctor', kube, ...(positionals[0] !== undefined && { target: positionals[0] }) };
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * The API calls behind install, uninstall and the listings: apply and delete objects, wait for
+ * a Deployment, list and restart workloads. Thin on purpose: the decisions are in the pure
+ * modules beside it, which the unit tests cover; @kubernetes/client-node can't load under jest.
+ */
+import {
+  AppsV1Api,
+  CoreV1Api,
+  KubernetesObjectApi,
+  PatchStrategy,
+  type KubernetesObject,
+  type V1Deployment,
+  type V1Pod,
+} from '@kubernetes/client-node';
+import { statusOf, type Kube } from '../kube/cluster';
+import { sidecarOf } from '../kube/pod-choice';
+import type { KubeObject } from './manifests';
+import { restartPatch, type Workload } from './restart';
+
+const FIELD_MANAGER = 'mirrord';
+
+export type ApplyOutcome = 'created' | 'configured' | 'unchanged';
+
+/**
+ * Server-side apply, forcing ownership of the fields we set: a re-install takes over what an
+ * earlier `kubectl apply` set, and leaves fields others own (the webhook's caBundle) alone.
+ */
+export async function applyObject(kube: Kube, object: KubeObject): Promise<ApplyOutcome> {
+  const api = KubernetesObjectApi.makeApiClient(kube.config);
+  const before = await api.read(object as KubernetesObject & { metadata: { name: string } }).catch((error: unknown) => {
+    if (statusOf(error) === 404) return undefined;
+    throw error;
+  });
+  const after = await api.patch(object as KubernetesObject, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+  if (!before) return 'created';
+  return before.metadata?.resourceVersion === after.metadata?.resourceVersion ? 'unchanged' : 'configured';
+}
+
+export async function deleteObject(kube: Kube, object: KubeObject): Promise<'deleted' | 'absent'> {
+  const api = KubernetesObjectApi.makeApiClient(kube.config);
+  try {
+    await api.delete(object as KubernetesObject, undefined, undefined, undefined, undefined, 'Background');
+    return 'deleted';
+  } catch (error) {
+    if (statusOf(error) === 404) return 'absent';
+    throw error;
+  }
+}
+
+export function isAvailable(deployment: V1Deployment | undefined): boolean {
+  const generation = deployment?.metadata?.generation ?? 0;
+  const observed = deployment?.status?.observedGeneration ?? 0;
+  const available = (deployment?.status?.conditions ?? []).some((c) => c.type === 'Available' && c.status === 'True');
+  return available && observed >= generation && (deployment?.status?.updatedReplicas ?? 0) >= (deployment?.spec?.replicas ?? 1);
+}
+
+/** Polls until the Deployment is Available with its current template, or the time is up. */
+export async function waitAvailable(kube: Kube, namespace: string, name: string, timeoutMs: number): Promise<boolean> {
+  const apps = kube.config.makeApiClient(AppsV1Api);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const deployment = await apps.readNamespacedDeployment({ name, namespace }).catch(() => undefined);
+    if (isAvailable(deployment)) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
+/** Pods in one namespace, or in all (`namespace` undefined). */
+export async function listPods(kube: Kube, namespace?: string): Promise<V1Pod[]> {
+  const core = kube.config.makeApiClient(CoreV1Api);
+  return (namespace ? await core.listNamespacedPod({ namespace }) : await core.listPodForAllNamespaces()).items;
+}
+
+/** Pods carrying the sidecar, in one namespace or all. */
+export async function injectedPods(kube: Kube, namespace?: string): Promise<V1Pod[]> {
+  return (await listPods(kube, namespace)).filter((p) => sidecarOf(p));
+}
+
+export async function listWorkloads(kube: Kube, namespace?: string) {
+  const apps = kube.config.makeApiClient(AppsV1Api);
+  const [deployments, statefulsets, replicasets, pods] = await Promise.all([
+    namespace ? apps.listNamespacedDeployment({ namespace }) : apps.listDeploymentForAllNamespaces(),
+    namespace ? apps.listNamespacedStatefulSet({ namespace }) : apps.listStatefulSetForAllNamespaces(),
+    namespace ? apps.listNamespacedReplicaSet({ namespace }) : apps.listReplicaSetForAllNamespaces(),
+    listPods(kube, namespace),
+  ]);
+  return { deployments: deployments.items, statefulsets: statefulsets.items, replicasets: replicasets.items, pods };
+}
+
+export async function restartWorkload(kube: Kube, workload: Workload, now = new Date()): Promise<void> {
+  const api = KubernetesObjectApi.makeApiClient(kube.config);
+  await api.patch(restartPatch(workload, now), undefined, undefined, FIELD_MANAGER, undefined, PatchStrategy.StrategicMergePatch);
+}

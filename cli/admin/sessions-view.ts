@@ -1,0 +1,58 @@
+/** What `mirrord sessions` shows: each sidecar's sessions, as a table or as JSON. Pure. */
+import type { Result } from '../../protocol/messages';
+import { renderTable } from '../table';
+
+export type SidecarSession = Result<'sessions'>['sessions'][number];
+
+export interface PodSessions {
+  namespace: string;
+  pod: string;
+  /** The sessions on this pod's sidecar, or why they could not be listed. */
+  sessions?: SidecarSession[];
+  error?: string;
+}
+
+/** A subscription as one word: `80/steal`, `80/steal[path=^/api]`, `8080/mirror`. */
+export function describeSubscription(s: SidecarSession['subscriptions'][number]): string {
+  const filter = s.filter ? `[${Object.entries(s.filter).map(([k, v]) => `${k}=${v}`).join(',')}]` : '';
+  return `${s.port}/${s.mode}${filter}`;
+}
+
+/** "3m ago" style, from the sidecar's ISO time; `now` is a parameter so tests are stable. */
+export function age(since: string, now: Date): string {
+  const seconds = Math.max(0, Math.round((now.getTime() - new Date(since).getTime()) / 1000));
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)}h${Math.floor((seconds % 3600) / 60)}m`;
+  return `${Math.floor(seconds / 86400)}d`;
+}
+
+/**
+ * `self` is the listing's own session (it is one too); it is left out, since it ends with the
+ * command. The mode column says what the session takes: steal, mirror, both, or none.
+ */
+export function formatSessions(pods: PodSessions[], now: Date, self: Set<string> = new Set()): string {
+  const rows: string[][] = [];
+  const problems: string[] = [];
+  for (const p of pods) {
+    if (p.error) problems.push(`pod ${p.namespace}/${p.pod}: ${p.error}\n`);
+    for (const s of (p.sessions ?? []).filter((s) => !self.has(s.id))) {
+      const modes = [...new Set(s.subscriptions.map((x) => x.mode))];
+      rows.push([
+        s.id,
+        `${p.namespace}/${p.pod}`,
+        s.client || '-',
+        s.subscriptions.map(describeSubscription).join(' ') || '-',
+        modes.length ? modes.join('+') : '-',
+        `${s.since} (${age(s.since, now)})`,
+      ]);
+    }
+  }
+  const table = rows.length ? renderTable(['ID', 'POD', 'CLIENT', 'PORTS', 'MODE', 'SINCE'], rows) : 'no active sessions\n';
+  return table + problems.join('');
+}
+
+export function sessionsJson(pods: PodSessions[], self: Set<string> = new Set()): string {
+  const out = pods.map((p) => ({ ...p, ...(p.sessions ? { sessions: p.sessions.filter((s) => !self.has(s.id)) } : {}) }));
+  return JSON.stringify({ pods: out }, null, 2) + '\n';
+}

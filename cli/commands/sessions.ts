@@ -1,0 +1,81 @@
+/**
+ * `mirrord sessions [TARGET]`: the sessions on the sidecars of one target's pods, or of every
+ * injected pod in the namespace. `mirrord sessions kill ID [TARGET]` ends one of them.
+ */
+import type { V1Pod } from '@kubernetes/client-node';
+import type { AdminArgs } from '../admin-args';
+import { injectedPods } from '../admin/cluster-admin';
+import { operatorName, withPodSession } from '../admin/pod-session';
+import { explainUnreachable } from '../admin/reach';
+import { sidecarReady } from '../admin/inventory';
+import { formatSessions, sessionsJson, type PodSessions } from '../admin/sessions-view';
+import { CliError } from '../errors';
+import { loadKube, podsOfTarget, type Kube } from '../kube/cluster';
+import { sidecarOf } from '../kube/pod-choice';
+import { parseTarget } from '../kube/target';
+
+async function sidecarPods(kube: Kube, target: string | undefined): Promise<V1Pod[]> {
+  const pods = target ? await podsOfTarget(kube, parseTarget(target)) : await explainUnreachable(kube, () => injectedPods(kube, kube.namespace));
+  // A pod whose sidecar isn't ready can't hold a session: there is nothing to ask.
+  return pods.filter((p) => sidecarOf(p) && sidecarReady(p) && !p.metadata?.deletionTimestamp);
+}
+
+/** Every pod's listing; a pod that can't be asked is reported, not fatal, so the others still show. */
+async function collect(kube: Kube, pods: V1Pod[], self: Set<string>): Promise<PodSessions[]> {
+  const name = `mirrord sessions, ${operatorName()}`;
+  return Promise.all(
+    pods.map(async (pod): Promise<PodSessions> => {
+      const where = { namespace: pod.metadata?.namespace ?? kube.namespace, pod: pod.metadata?.name ?? '' };
+      try {
+        const sessions = await withPodSession(kube, pod, name, async (client) => {
+          self.add(client.info.sessionId);
+          return (await client.call('sessions', {})).result.sessions;
+        });
+        return { ...where, sessions };
+      } catch (error) {
+        return { ...where, error: (error as Error).message };
+      }
+    }),
+  );
+}
+
+export async function sessions(args: Extract<AdminArgs, { kind: 'sessions' }>): Promise<number> {
+  const kube = loadKube(args.kube);
+  const pods = await sidecarPods(kube, args.target);
+  const self = new Set<string>();
+  const listed = await collect(kube, pods, self);
+  if (args.json) process.stdout.write(sessionsJson(listed, self));
+  else if (!pods.length) process.stdout.write(`no pod with a ready sidecar ${args.target ? `for ${args.target}` : 'in namespace'} ${kube.namespace}\n`);
+  else process.stdout.write(formatSessions(listed, new Date(), self));
+  return listed.some((p) => p.error) ? 1 : 0;
+}
+
+export async function killSession(args: Extract<AdminArgs, { kind: 'sessions-kill' }>): Promise<number> {
+  const kube = loadKube(args.kube);
+  const pods = await sidecarPods(kube, args.target);
+  const self = new Set<string>();
+  const listed = await collect(kube, pods, self);
+  const holder = listed.find((p) => p.sessions?.some((s) => s.id === args.id));
+  if (!holder) {
+    const unasked = listed.filter((p) => p.error).map((p) => `${p.pod} (${p.error})`);
+    throw new CliError(
+      `no session ${args.id} on the sidecars of ${args.target ?? `namespace ${kube.namespace}`}${unasked.length ? `; could not ask ${unasked.join(', ')}` : ''}`,
+      `mirrord sessions${args.target ? ` ${args.target}` : ''} -n ${kube.namespace} lists them`,
+    );
+  }
+  const pod = pods.find((p) => p.metadata?.name === holder.pod)!;
+  await withPodSession(kube, pod, operatorName(), (client) =>
+    client.call('sessions.kill', { id: args.id }).catch((error: unknown) => {
+      // A sidecar injected before this request existed: it lists sessions but can't end them.
+      if (/unknown request/.test((error as Error).message)) {
+        throw new CliError(
+          `the sidecar of pod ${holder.namespace}/${holder.pod} is older than this mirrord and cannot end sessions`,
+          `update the webhook (mirrord install --wait), then recreate the pod: kubectl delete pod ${holder.pod} -n ${holder.namespace}`,
+        );
+      }
+      throw error;
+    }),
+  );
+  process.stdout.write(`ended session ${args.id} on pod ${holder.namespace}/${holder.pod}; its rules are removed\n`);
+  return 0;
+}

@@ -1,0 +1,39 @@
+/**
+ * `mirrord uninstall`: deletes what `install` applied, the webhook configuration first. Pods
+ * already injected keep their sidecar until they are recreated; --restart-workloads restarts
+ * the Deployments and StatefulSets that own such pods, as `kubectl rollout restart` does.
+ */
+import type { AdminArgs } from '../admin-args';
+import { deleteObject, listWorkloads, restartWorkload } from '../admin/cluster-admin';
+import { describeObject, deletionOrder } from '../admin/manifests';
+import { explainUnreachable } from '../admin/reach';
+import { restartPlan } from '../admin/restart';
+import { loadKube } from '../kube/cluster';
+import { webhookManifests } from './install';
+
+export async function uninstall(args: Extract<AdminArgs, { kind: 'uninstall' }>): Promise<number> {
+  const kube = loadKube(args.kube);
+  for (const object of deletionOrder(webhookManifests())) {
+    const outcome = await explainUnreachable(kube, () => deleteObject(kube, object));
+    process.stdout.write(`${describeObject(object)} ${outcome === 'deleted' ? 'deleted' : 'already absent'}\n`);
+  }
+  const { pods, replicasets } = await explainUnreachable(kube, () => listWorkloads(kube));
+  const plan = restartPlan(pods, replicasets);
+  if (!plan.workloads.length && !plan.unowned.length) {
+    process.stdout.write('no pod carries the sidecar any more\n');
+    return 0;
+  }
+  if (!args.restartWorkloads) {
+    process.stdout.write('injected pods keep their sidecar until they are recreated (it stays idle: no session, no rules). These workloads have such pods:\n');
+    for (const w of plan.workloads) process.stdout.write(`  ${w.kind.toLowerCase()}/${w.name} -n ${w.namespace}\n`);
+    for (const pod of plan.unowned) process.stdout.write(`  pod ${pod} (no controller: delete and recreate it yourself)\n`);
+    if (plan.workloads.length) process.stdout.write('mirrord uninstall --restart-workloads restarts them (kubectl rollout restart)\n');
+    return 0;
+  }
+  for (const w of plan.workloads) {
+    await explainUnreachable(kube, () => restartWorkload(kube, w));
+    process.stdout.write(`restarted ${w.kind.toLowerCase()}/${w.name} -n ${w.namespace}\n`);
+  }
+  for (const pod of plan.unowned) process.stdout.write(`pod ${pod} keeps its sidecar: it has no controller to recreate it\n`);
+  return 0;
+}

@@ -1,0 +1,158 @@
+/**
+ * The cluster commands as a user runs them, through the built CLI against the real cluster:
+ * `ls` sees an injected Deployment, `sessions` lists an attach session and `sessions kill` ends
+ * it (the attach process says who ended it), `doctor` passes for a labeled namespace and shows
+ * ✗ with the fix for an unlabeled one, and `install` re-applies the webhook harmlessly. (Not
+ * `uninstall`: it would remove the webhook other suites use.)
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { ensureCluster, kubeconfigPath, kubectl } from './cluster';
+
+const namespace = `e2e-cmd-${process.pid}`;
+const unlabeled = `e2e-cmd-bare-${process.pid}`;
+const MAIN = join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
+
+function app(ns: string): string {
+  return `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app, namespace: ${ns}}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: app}}
+  template:
+    metadata: {labels: {app: app}}
+    spec:
+      containers:
+      - {name: app, image: mirrord.local/demo:dev, imagePullPolicy: Never, args: [serve]}
+`;
+}
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function mirrord(args: string[]): { child: ChildProcess; done: Promise<Run>; output: () => Run } {
+  // Right after the verb: for attach, whatever follows `--` is the user's command.
+  const child = spawn(process.execPath, [MAIN, args[0], '--kubeconfig', kubeconfigPath(), ...args.slice(1)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const run: Run = { code: null, stdout: '', stderr: '' };
+  child.stdout!.on('data', (chunk: Buffer) => (run.stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (run.stderr += chunk.toString()));
+  const done = new Promise<Run>((resolve) => child.on('close', (code) => resolve({ ...run, code })));
+  return { child, done, output: () => run };
+}
+
+const run = (...args: string[]) => mirrord(args).done;
+
+async function eventually<T>(attempt: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
+let undo: () => Promise<void> = async () => {};
+
+beforeAll(async () => {
+  undo = await ensureCluster();
+  await kubectl(['-n', 'mirrord-system', 'rollout', 'status', 'deployment/mirrord-webhook', '--timeout=120s'], { timeoutMs: 130_000 });
+  await kubectl(['create', 'namespace', namespace]);
+  await kubectl(['label', 'namespace', namespace, 'mirrord.dev/injection=enabled']);
+  await kubectl(['create', 'namespace', unlabeled]);
+  await kubectl(['apply', '-f', '-'], { input: app(namespace) });
+  await kubectl(['apply', '-f', '-'], { input: app(unlabeled) });
+  await kubectl(['-n', namespace, 'rollout', 'status', 'deployment/app', '--timeout=120s'], { timeoutMs: 130_000 });
+  await kubectl(['-n', unlabeled, 'rollout', 'status', 'deployment/app', '--timeout=120s'], { timeoutMs: 130_000 });
+}, 90 * 60_000);
+
+afterAll(async () => {
+  for (const ns of [namespace, unlabeled]) await kubectl(['delete', 'namespace', ns, '--wait=false']).catch(() => undefined);
+  await undo();
+}, 10 * 60_000);
+
+test('ls shows the injected Deployment and its pod, and the bare one without the sidecar', async () => {
+  const listed = await run('ls', '-n', namespace);
+  expect(listed.code).toBe(0);
+  expect(listed.stdout).toMatch(/^TARGET +PODS +SIDECAR\ndeployment\/app +1 +injected\npod\/app-[\w-]+ +1 +injected\n$/);
+
+  const json = await run('ls', '-n', unlabeled, '--json');
+  expect(JSON.parse(json.stdout).targets[0]).toEqual({ namespace: unlabeled, target: 'deployment/app', pods: 1, withSidecar: 0, sidecarReady: 0, sidecar: 'no' });
+
+  const all = await run('ls', '-A');
+  expect(all.stdout).toMatch(new RegExp(`\\n${namespace} +deployment/app +1 +injected\\n`));
+}, 60_000);
+
+test('sessions lists an attach session, and sessions kill ends it', async () => {
+  const attach = mirrord(['attach', 'deploy/app', '-n', namespace, '--', 'sleep', '30']);
+  try {
+    const listing = await eventually(async () => {
+      const listed = await run('sessions', '-n', namespace);
+      if (!/mirrord attach/.test(listed.stdout)) throw new Error(`no session yet: ${listed.stdout}${listed.stderr}\n${attach.output().stderr}`);
+      return listed;
+    });
+    expect(listing.code).toBe(0);
+    expect(listing.stdout).toMatch(/^ID +POD +CLIENT +PORTS +MODE +SINCE\n/);
+    const id = /session (\w+) on pod/.exec(attach.output().stderr)![1];
+    expect(listing.stdout).toMatch(new RegExp(`\\n${id} +${namespace}/app-[\\w-]+ +mirrord attach \\(`));
+
+    const json = JSON.parse((await run('sessions', 'deploy/app', '-n', namespace, '--json')).stdout);
+    expect(json.pods).toHaveLength(1);
+    expect(json.pods[0].sessions).toEqual([{ id, client: expect.stringMatching(/^mirrord attach/), since: expect.any(String), subscriptions: [] }]);
+
+    const killed = await run('sessions', 'kill', id, '-n', namespace);
+    expect(killed.stderr).toBe('');
+    expect(killed.stdout).toMatch(new RegExp(`^ended session ${id} on pod ${namespace}/app-[\\w-]+; its rules are removed\\n$`));
+    await eventually(async () => {
+      if (!/ended by mirrord sessions kill from \S+@\S+ \(pid \d+\)/.test(attach.output().stderr)) throw new Error(attach.output().stderr);
+    }, 10_000);
+    expect((await run('sessions', '-n', namespace)).stdout).toBe('no active sessions\n');
+
+    const again = await run('sessions', 'kill', id, '-n', namespace);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(new RegExp(`^mirrord: no session ${id} on the sidecars of namespace ${namespace}\\nhint: mirrord sessions -n ${namespace} lists them\\n$`));
+  } finally {
+    attach.child.kill('SIGTERM');
+    await attach.done;
+  }
+}, 120_000);
+
+test('doctor passes for a labeled namespace and its injected target', async () => {
+  const checked = await run('doctor', 'deploy/app', '-n', namespace);
+  expect(checked.stdout).toMatch(/^✓ Kubernetes API reachable: https:\/\/\S+, Kubernetes v[\d.]+\n/);
+  expect(checked.stdout).toContain('✓ webhook installed and ready');
+  expect(checked.stdout).toContain('✓ caBundle set and valid\n');
+  expect(checked.stdout).toContain(`✓ namespace ${namespace} labeled mirrord.dev/injection=enabled\n`);
+  expect(checked.stdout).toContain('✓ deployment/app injected: 1 of 1 pod(s) with a ready sidecar\n');
+  expect(checked.stdout).toContain(`✓ port-forward permitted in namespace ${namespace}\n`);
+  expect(checked.stdout).not.toContain('✗');
+  expect(checked.code).toBe(0);
+}, 60_000);
+
+test('doctor shows ✗ and the fix for an unlabeled namespace', async () => {
+  const checked = await run('doctor', 'deploy/app', '-n', unlabeled);
+  expect(checked.code).toBe(1);
+  expect(checked.stdout).toContain(
+    `✗ namespace ${unlabeled} labeled mirrord.dev/injection=enabled: the label is missing\n` +
+      `  fix: kubectl label namespace ${unlabeled} mirrord.dev/injection=enabled --overwrite, then restart the workloads (kubectl rollout restart deployment -n ${unlabeled})\n`,
+  );
+  expect(checked.stdout).toMatch(new RegExp(`✗ deployment/app injected: none of its 1 pod\\(s\\) carries the sidecar .*\\n  fix: kubectl rollout restart deployment/app -n ${unlabeled}\\n`));
+  expect(checked.stdout).toContain('✓ webhook installed and ready');
+}, 60_000);
+
+test('install re-applies the webhook without disturbing it', async () => {
+  const installed = await run('install', '--wait');
+  expect(installed.code).toBe(0);
+  expect(installed.stdout).toMatch(/^Namespace mirrord-system (created|configured|unchanged)\n/);
+  expect(installed.stdout).toMatch(/\nMutatingWebhookConfiguration mirrord-webhook (configured|unchanged)\n/);
+  expect(installed.stdout).toContain('the webhook is ready\n');
+  const checked = await run('doctor', '-n', namespace);
+  expect(checked.code).toBe(0);
+}, 240_000);
