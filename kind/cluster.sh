@@ -58,15 +58,18 @@ kind_up() {
     echo "go is missing: the demo image is not built" >&2
   fi
   local built=""
-  for df in "$repo"/sidecar/Dockerfile "$repo"/webhook/Dockerfile; do
-    [ -f "$df" ] || continue
-    component=$(basename "$(dirname "$df")")
+  # The repository's Dockerfile builds both images (targets sidecar and webhook); BASE may name a
+  # locally built base image (kind/images/docker-base.sh) where no registry is reachable.
+  if [ -f "$repo/Dockerfile" ]; then
     version=$(node -p "require('$repo/package.json').version")
-    docker build -t "mirrord-$component:$version" -f "$df" "$repo"
-    kind load docker-image --name "$name" "mirrord-$component:$version"
+    for component in sidecar webhook; do
+      docker build --target "$component" ${MIRRORD_DOCKER_BASE:+--build-arg BASE="$MIRRORD_DOCKER_BASE"} \
+        -t "mirrord-$component:$version" "$repo"
+      kind load docker-image --name "$name" "mirrord-$component:$version"
+    done
     built=1
-  done
-  # Without Dockerfiles, the same self-contained images the assembled cluster uses.
+  fi
+  # Without the Dockerfile, the same self-contained images the assembled cluster uses.
   if [ -z "$built" ] && [ -f "$repo/dist/webhook/main.js" ] && [ -f "$repo/build/Release/sidecar_native.node" ]; then
     mkdir -p "$HOME/.cache/mirrord-kind"
     while read -r archive; do kind load image-archive --name "$name" "$archive"; done \
