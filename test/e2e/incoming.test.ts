@@ -1,0 +1,241 @@
+/**
+ * Incoming traffic through `mirrord attach deploy/...` with the built CLI: steals filtered by
+ * header and by path, two filtered sessions sharing one pod, an unfiltered steal that is
+ * exclusive, mirroring, and what the pod's clients see when the CLI is killed or the pod is
+ * deleted under a session.
+ *
+ * The local program is fixtures/answer.py (it says who answered and prints what it saw). Most
+ * requests come from a client pod running the demo image; requests that need a header come
+ * from this machine (the node) to the pod's IP, because the demo client can't set headers —
+ * they enter the pod over its interface exactly as another pod's requests do.
+ */
+import http from 'node:http';
+import { join } from 'node:path';
+import { ensureCluster, kubeconfigPath, kubectl } from './cluster';
+import { eventually, FIXTURES, mirrord, within, type Mirrord } from './mirrord';
+
+const namespace = `e2e-incoming-${process.pid}`;
+const ANSWER = join(FIXTURES, 'answer.py');
+
+function deployment(name: string): string {
+  return `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ${name}, namespace: ${namespace}}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: ${name}}}
+  template:
+    metadata: {labels: {app: ${name}}}
+    spec:
+      terminationGracePeriodSeconds: 5
+      containers: [{name: app, image: mirrord.local/demo:dev, imagePullPolicy: Never, args: [serve]}]
+`;
+}
+
+const client = `
+apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: ${namespace}}
+spec:
+  containers: [{name: client, image: mirrord.local/demo:dev, imagePullPolicy: Never, args: [serve]}]
+`;
+
+const FROM_APP = (path: string) => new RegExp(`^hello from app-[\\w-]+ \\(GET ${path.replace(/[/.]/g, '\\$&')}\\)\\n$`);
+const target = (workload = 'app') => [`deploy/${workload}`, '-n', namespace, '--kubeconfig', kubeconfigPath()];
+
+let undo: () => Promise<void> = async () => {};
+const podIps = new Map<string, string>();
+const sessions: Mirrord[] = [];
+
+/** The body another pod gets for GET `path` on the workload's pod (the demo client's output minus its status lines). */
+async function fromClient(path: string, workload = 'app'): Promise<string> {
+  // Retried only when kubectl exec itself fails (an API server hiccup on a loaded machine) or
+  // the answer isn't a 200; what the body says is for the test to judge.
+  const out = await eventually(() => kubectl(['-n', namespace, 'exec', 'client', '--', '/demo', 'get', `http://${podIps.get(workload)}:8080${path}`]), 30_000, 250);
+  return out.replace(/^resolved .*\nstatus 200\n/, '');
+}
+
+/** The body the node gets for GET `path` on the app's pod, with these headers. */
+function fromNode(path: string, headers: Record<string, string> = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const request = http.get({ host: podIps.get('app'), port: 8080, path, headers, agent: false, timeout: 10_000 }, (response) => {
+      let body = '';
+      response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      response.on('end', () => (response.statusCode === 200 ? resolve(body) : reject(new Error(`status ${response.statusCode}: ${body}`))));
+    });
+    request.on('timeout', () => request.destroy(new Error(`GET ${path} timed out`)));
+    request.on('error', reject);
+  });
+}
+
+function attach(args: string[], name: string, workload = 'app'): Mirrord {
+  const session = mirrord(['attach', ...target(workload), ...args, '--', 'python3', '-u', ANSWER, name, '8080']);
+  sessions.push(session);
+  return session;
+}
+
+/**
+ * The local program saw exactly these requests. Its lines come over the CLI's stdout, which may
+ * trail the HTTP answer a little, hence the wait; their order is not the test's business.
+ */
+async function saw(session: Mirrord, name: string, requests: string[]): Promise<void> {
+  const expected = requests.map((request) => `${name} saw ${request}`);
+  for (const line of expected) await session.waitFor(new RegExp(`^${line.replace(/[/.()]/g, '\\$&')}$`, 'm'), 'stdout', 30_000);
+  expect(session.output().stdout.split('\n').filter(Boolean).sort()).toEqual(expected.sort());
+}
+
+/** The pod's port is the app's again: no rule of an ended session is left. */
+async function appAnswers(workload = 'app'): Promise<void> {
+  await eventually(async () => {
+    const body = await fromClient('/app-again', workload);
+    if (!/^hello from /.test(body)) throw new Error(`not the app: ${body}`);
+  }, 30_000);
+}
+
+async function podIpOf(workload: string): Promise<string> {
+  return eventually(async () => {
+    const ip = (await kubectl(['-n', namespace, 'get', 'pods', '-l', `app=${workload}`, '--field-selector=status.phase=Running', '-o', 'jsonpath={.items[0].status.podIP}'])).trim();
+    if (!ip) throw new Error(`no running pod of ${workload}`);
+    return ip;
+  });
+}
+
+beforeAll(async () => {
+  undo = await ensureCluster();
+  await kubectl(['-n', 'mirrord-system', 'rollout', 'status', 'deployment/mirrord-webhook', '--timeout=120s'], { timeoutMs: 130_000 });
+  await kubectl(['create', 'namespace', namespace]);
+  await kubectl(['label', 'namespace', namespace, 'mirrord.dev/injection=enabled']);
+  await kubectl(['apply', '-f', '-'], { input: [deployment('app'), deployment('victim'), client].join('---') });
+  for (const workload of ['app', 'victim']) {
+    await kubectl(['-n', namespace, 'rollout', 'status', `deployment/${workload}`, '--timeout=180s'], { timeoutMs: 190_000 });
+    podIps.set(workload, await podIpOf(workload));
+  }
+  await kubectl(['-n', namespace, 'wait', '--for=condition=Ready', 'pod/client', '--timeout=180s'], { timeoutMs: 190_000 });
+}, 10 * 60_000);
+
+afterEach(async () => {
+  await Promise.all(sessions.splice(0).map((session) => session.stop()));
+}, 60_000);
+
+afterAll(async () => {
+  await kubectl(['delete', 'namespace', namespace, '--wait=false']).catch(() => undefined);
+  await undo();
+}, 10 * 60_000);
+
+test('a header-filtered steal: requests with the header reach the local process, the others the app', async () => {
+  await appAnswers();
+  const alice = attach(['--http-header-filter', '^x-debug: alice$'], 'alice');
+  await alice.waitFor(/subscribed port 8080 \(steal, HTTP filter\)/);
+
+  expect(await fromNode('/with-header', { 'x-debug': 'alice' })).toBe('answered by alice (GET /with-header)\n');
+  expect(await fromNode('/other-value', { 'x-debug': 'bob' })).toMatch(FROM_APP('/other-value'));
+  expect(await fromNode('/no-header')).toMatch(FROM_APP('/no-header'));
+  expect(await fromClient('/from-client')).toMatch(FROM_APP('/from-client'));
+  await saw(alice, 'alice', ['GET /with-header']);
+
+  await alice.stop();
+  await appAnswers();
+}, 180_000);
+
+test('a path-filtered steal: matching paths reach the local process, the others the app', async () => {
+  await appAnswers();
+  const alice = attach(['--http-path-filter', '^/alice(/|$)'], 'alice');
+  await alice.waitFor(/subscribed port 8080 \(steal, HTTP filter\)/);
+
+  expect(await fromClient('/alice/cart')).toBe('answered by alice (GET /alice/cart)\n');
+  expect(await fromClient('/bob/cart')).toMatch(FROM_APP('/bob/cart'));
+  expect(await fromClient('/alicex')).toMatch(FROM_APP('/alicex'));
+  await saw(alice, 'alice', ['GET /alice/cart']);
+
+  await alice.stop();
+  await appAnswers();
+}, 180_000);
+
+test('two sessions on one pod with different filters each get their own requests', async () => {
+  await appAnswers();
+  const alice = attach(['--http-header-filter', '^x-debug: alice$'], 'alice');
+  const bob = attach(['--http-path-filter', '^/bob(/|$)'], 'bob');
+  await Promise.all([alice, bob].map((session) => session.waitFor(/subscribed port 8080 \(steal, HTTP filter\)/)));
+
+  expect(await fromNode('/for-alice', { 'x-debug': 'alice' })).toBe('answered by alice (GET /for-alice)\n');
+  expect(await fromClient('/bob/for-bob')).toBe('answered by bob (GET /bob/for-bob)\n');
+  expect(await fromNode('/for-nobody')).toMatch(FROM_APP('/for-nobody'));
+  expect(await fromClient('/for-nobody-either')).toMatch(FROM_APP('/for-nobody-either'));
+  await saw(alice, 'alice', ['GET /for-alice']);
+  await saw(bob, 'bob', ['GET /bob/for-bob']);
+
+  // One session leaving doesn't take the other's requests with it.
+  await alice.stop();
+  expect(await fromClient('/bob/still-bob')).toBe('answered by bob (GET /bob/still-bob)\n');
+  expect(await fromNode('/alice-gone', { 'x-debug': 'alice' })).toMatch(FROM_APP('/alice-gone'));
+
+  await bob.stop();
+  await appAnswers();
+}, 180_000);
+
+test('a second unfiltered steal is refused with a clear error while the first keeps the port', async () => {
+  await appAnswers();
+  const first = attach(['--steal'], 'first');
+  await first.waitFor(/subscribed port 8080 \(steal\)/);
+  expect(await fromClient('/one')).toBe('answered by first (GET /one)\n');
+
+  const second = attach(['--steal'], 'second');
+  await second.waitFor(/mirrord: error: could not steal port 8080: port 8080 is already stolen without a filter by session \w+; an unfiltered steal is exclusive/);
+  expect(await fromClient('/two')).toBe('answered by first (GET /two)\n');
+
+  // The refused session ending must not remove the first one's rules.
+  await second.stop();
+  expect(await fromClient('/three')).toBe('answered by first (GET /three)\n');
+  expect(second.output().stdout).toBe('');
+  await saw(first, 'first', ['GET /one', 'GET /two', 'GET /three']);
+
+  await first.stop();
+  await appAnswers();
+}, 180_000);
+
+test('a mirror session sees the requests while the clients get the app’s answers unchanged', async () => {
+  await appAnswers();
+  const watcher = attach(['--mirror'], 'watcher');
+  await watcher.waitFor(/subscribed port 8080 \(mirror\)/);
+
+  for (const path of ['/mirrored/1', '/mirrored/2', '/mirrored/3']) {
+    expect(await fromClient(path)).toMatch(FROM_APP(path));
+  }
+  // The copies travel to the laptop independently of the app's answers.
+  await saw(watcher, 'watcher', ['GET /mirrored/1', 'GET /mirrored/2', 'GET /mirrored/3']);
+
+  await watcher.stop();
+  await appAnswers();
+}, 180_000);
+
+test('after `mirrord` is killed with SIGKILL during a steal, the app answers its clients again within seconds', async () => {
+  await appAnswers();
+  const doomed = attach(['--steal'], 'doomed');
+  await doomed.waitFor(/subscribed port 8080 \(steal\)/);
+  expect(await fromClient('/stolen')).toBe('answered by doomed (GET /stolen)\n');
+
+  // Only the CLI dies: its local program lives on (stop() ends it after the test), so what
+  // gives the port back is the sidecar noticing that the session is gone.
+  process.kill(doomed.child.pid!, 'SIGKILL');
+  const killedAt = Date.now();
+  await eventually(async () => {
+    const body = await fromClient('/after-kill');
+    if (!/^hello from app-/.test(body)) throw new Error(`still not the app: ${body}`);
+  }, 30_000, 250);
+  expect(Date.now() - killedAt).toBeLessThan(20_000);
+}, 180_000);
+
+test('deleting the pod under an active session: the CLI says so and exits non-zero', async () => {
+  await appAnswers('victim');
+  const session = attach(['--steal'], 'victim', 'victim');
+  await session.waitFor(/subscribed port 8080 \(steal\)/);
+  expect(await fromClient('/stolen', 'victim')).toBe('answered by victim (GET /stolen)\n');
+  const pod = /session \w+ on pod [\w-]+\/(victim-[\w-]+)/.exec(session.output().stderr)?.[1];
+  expect(pod).toBeDefined();
+
+  await kubectl(['-n', namespace, 'delete', 'pod', pod!, '--wait=false']);
+  const ended = await within(session.done, 60_000, () => `mirrord still runs 60 s after its pod was deleted:\n${session.output().stderr}`);
+  expect(ended.code).toBe(1);
+  expect(ended.stderr).toMatch(new RegExp(`\nmirrord: session \\w+ on pod ${namespace}/${pod} ended while the command ran \\(.+\\); the command was stopped\nhint: `));
+}, 180_000);
