@@ -4,7 +4,6 @@
  * docs/layer.md for the line protocol between the two.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '../protocol/client';
@@ -37,6 +36,9 @@ export async function startLayerProxy(client: Client, options: LayerOptions, log
   const goesRemote = compileOutgoingFilter(options.outgoing.filter);
   const incoming = new IncomingPorts(client, options.incoming, log);
   const files = new RemoteFiles(client, join(dir, 'files'));
+  // mirrord's `feature.fs.local`: regexes of paths that stay on this machine whatever the mode.
+  const localPatterns = (options.fs.local ?? []).map((pattern) => new RegExp(pattern));
+  const staysLocal = (path: string) => localPatterns.some((pattern) => pattern.test(path));
 
   const handle = async ([op, ...args]: string[]): Promise<string> => {
     switch (op) {
@@ -62,23 +64,26 @@ export async function startLayerProxy(client: Client, options: LayerOptions, log
       case 'peer':
         return incoming.peer(Number(args[0]));
       case 'open':
-        return files.open(args[1], Number(args[0]));
+      case 'opendir':
+      case 'stat':
+      case 'access':
+      case 'readlink': {
+        const path = op === 'readlink' ? args[0] : args[1];
+        if (staysLocal(path)) return 'local';
+        if (op === 'open') return files.open(path, Number(args[0]));
+        if (op === 'opendir') return files.opendir(path);
+        if (op === 'stat') return files.stat(path, args[0] === '1');
+        if (op === 'access') return files.access(path, Number(args[0]));
+        return files.readlink(path);
+      }
       case 'flush':
         return files.flush(args[0]);
-      case 'opendir':
-        return files.opendir(args[1]);
-      case 'stat':
-        return files.stat(args[1], args[0] === '1');
-      case 'access':
-        return files.access(args[1], Number(args[0]));
-      case 'readlink':
-        return files.readlink(args[0]);
       default:
         log.warn(`the layer asked for "${op}", which this proxy does not know; the process does it locally`);
         return 'local';
     }
   };
-  const server: Server = await serveLines(socketPath, handle, (error) => log.error(`layer request failed: ${error.message}`));
+  const server = await serveLines(socketPath, handle, (error) => log.error(`layer request failed: ${error.message}`));
 
   const remotePaths = options.fs.mode === 'local' ? [] : [...client.info.mounts, ...(options.fs.readOnly ?? []), ...(options.fs.readWrite ?? [])];
   const preload = [layerLibrary(), process.env.LD_PRELOAD].filter(Boolean).join(':');
@@ -95,7 +100,7 @@ export async function startLayerProxy(client: Client, options: LayerOptions, log
   return {
     env,
     close: async () => {
-      await new Promise((resolve) => server.close(resolve));
+      await server.close();
       files.dispose();
       rmSync(dir, { recursive: true, force: true });
     },

@@ -23,9 +23,6 @@ export async function attach(args: AttachArgs): Promise<number> {
   const progress = createProgress(args.quiet);
   const { config, file } = loadConfig(args.configFile);
   const settings = resolveSettings(config, args.overrides, file);
-  // Accepted so that a mirrord user's file loads, but the layer does not apply it yet: say so
-  // rather than let those paths silently follow the mode.
-  if (settings.layer.fs.local?.length) progress.warn('feature.fs.local is not applied yet: those paths follow feature.fs.mode');
 
   const transport: Transport = await openTransport(args.agent, settings, (text) => progress.step(text));
   progress.step(`connecting to ${transport.description}…`);

@@ -8,8 +8,16 @@ import readline from 'node:readline';
 
 export type LineHandler = (fields: string[]) => Promise<string> | string;
 
-export function serveLines(socketPath: string, handle: LineHandler, onError: (error: Error) => void): Promise<net.Server> {
+export interface LineServer {
+  /** Stops serving; processes still holding a channel (a daemon the command left) are cut off. */
+  close(): Promise<void>;
+}
+
+export async function serveLines(socketPath: string, handle: LineHandler, onError: (error: Error) => void): Promise<LineServer> {
+  const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
     const lines = readline.createInterface({ input: socket, crlfDelay: Infinity });
     let queue = Promise.resolve();
@@ -26,8 +34,15 @@ export function serveLines(socketPath: string, handle: LineHandler, onError: (er
       });
     });
   });
-  return new Promise((resolve, reject) => {
+  await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(socketPath, () => resolve(server));
+    server.listen(socketPath, () => resolve());
   });
+  return {
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+      }),
+  };
 }

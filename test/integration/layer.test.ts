@@ -106,6 +106,14 @@ describe('real programs under the layer', () => {
     rmSync(join(suite.pod.appRoot, 'etc/config/new.txt'));
   });
 
+  it('keeps paths matching feature.fs.local on this machine', async () => {
+    await attach({ fs: { mode: 'read', local: ['^/etc/config/app\\.yaml$'] } });
+    const result = await underLayer('cat', ['/etc/config/app.yaml']);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/No such file/);
+    expect((await underLayer('ls', ['/etc/config'])).stdout).toContain('escape-absolute');
+  });
+
   it('in read mode, writes stay local and the pod is untouched', async () => {
     await attach();
     const result = await underLayer('sh', ['-c', 'echo local > /etc/config/app.yaml']);
