@@ -10,7 +10,7 @@
  * is a CoreDNS of our own that logs every query with its source address: the log must show the
  * app pod's IP.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureCluster, kubeconfigPath, kubectl } from './cluster';
@@ -227,26 +227,30 @@ test('a user without pods/portforward is refused with the permission it lacks, a
   const server = (await kubectl(['config', 'view', '--raw', '--minify', '-o', 'jsonpath={.clusters[0].cluster.server}'])).trim();
   const ca = (await kubectl(['config', 'view', '--raw', '--minify', '-o', 'jsonpath={.clusters[0].cluster.certificate-authority-data}'])).trim();
   const dir = mkdtempSync(join(tmpdir(), 'mirrord-e2e-'));
-  const kubeconfig = join(dir, 'limited.kubeconfig');
-  writeFileSync(kubeconfig, JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [{ name: 'e2e', cluster: { server, 'certificate-authority-data': ca } }],
-    users: [{ name: 'limited', user: { token } }],
-    contexts: [{ name: 'limited', context: { cluster: 'e2e', user: 'limited', namespace } }],
-    'current-context': 'limited',
-  }));
+  try {
+    const kubeconfig = join(dir, 'limited.kubeconfig');
+    writeFileSync(kubeconfig, JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'e2e', cluster: { server, 'certificate-authority-data': ca } }],
+      users: [{ name: 'limited', user: { token } }],
+      contexts: [{ name: 'limited', context: { cluster: 'e2e', user: 'limited', namespace } }],
+      'current-context': 'limited',
+    }));
 
-  const refused = await underMirrord(['true'], kubeconfig);
-  expect(refused.code).toBe(1);
-  expect(refused.stderr).toMatch(new RegExp(`\\nmirrord: not allowed to port-forward to pod app-[\\w-]+ in namespace ${namespace}: mirrord needs the pods/portforward permission\\nhint: kubectl auth can-i create pods/portforward -n ${namespace}`));
+    const refused = await underMirrord(['true'], kubeconfig);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(new RegExp(`\\nmirrord: not allowed to port-forward to pod app-[\\w-]+ in namespace ${namespace}: mirrord needs the pods/portforward permission\\nhint: kubectl auth can-i create pods/portforward -n ${namespace}`));
 
-  // The same user with the permission: the refusal was about exactly that.
-  await kubectl(['apply', '-f', '-'], { input: portForwardGrant });
-  const allowed = await eventually(async () => {
-    const run = await underMirrord(['sh', '-c', 'echo "$PLAIN"'], kubeconfig);
-    if (run.code !== 0) throw new Error(`not attached yet:\n${run.stderr}`);
-    return run;
-  }, 30_000, 1000);
-  expect(allowed.stdout).toBe('plain value\n');
+    // The same user with the permission: the refusal was about exactly that.
+    await kubectl(['apply', '-f', '-'], { input: portForwardGrant });
+    const allowed = await eventually(async () => {
+      const run = await underMirrord(['sh', '-c', 'echo "$PLAIN"'], kubeconfig);
+      if (run.code !== 0) throw new Error(`not attached yet:\n${run.stderr}`);
+      return run;
+    }, 30_000, 1000);
+    expect(allowed.stdout).toBe('plain value\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }, 180_000);
