@@ -32,7 +32,8 @@ describe('cluster commands', () => {
 
   it('install, uninstall, doctor, and their help', () => {
     expect(parseCommandLine(['install', '--wait'])).toEqual({ kind: 'admin', args: { kind: 'install', kube: {}, wait: true } });
-    expect(parseCommandLine(['uninstall', '--restart-workloads'])).toEqual({ kind: 'admin', args: { kind: 'uninstall', kube: {}, restartWorkloads: true } });
+    expect(parseCommandLine(['uninstall', '--restart-workloads'])).toEqual({ kind: 'admin', args: { kind: 'uninstall', kube: {}, restartWorkloads: true, dryRun: false } });
+    expect(parseCommandLine(['uninstall', '--dry-run'])).toEqual({ kind: 'admin', args: { kind: 'uninstall', kube: {}, restartWorkloads: false, dryRun: true } });
     expect(parseCommandLine(['doctor', 'deploy/web', '-n', 'shop'])).toEqual({ kind: 'admin', args: { kind: 'doctor', kube: { namespace: 'shop' }, target: 'deploy/web' } });
     expect(usage(['install', '--restart-workloads'])).toBe('unknown option --restart-workloads');
     expect(parseCommandLine(['doctor', '--help'])).toEqual({ kind: 'help', topic: 'doctor' });

@@ -18,7 +18,7 @@ export type AdminArgs =
   | { kind: 'sessions'; kube: KubeFlags; target?: string; json: boolean }
   | { kind: 'sessions-kill'; kube: KubeFlags; id: string; target?: string }
   | { kind: 'install'; kube: KubeFlags; wait: boolean }
-  | { kind: 'uninstall'; kube: KubeFlags; restartWorkloads: boolean }
+  | { kind: 'uninstall'; kube: KubeFlags; restartWorkloads: boolean; dryRun: boolean }
   | { kind: 'doctor'; kube: KubeFlags; target?: string };
 
 export const ADMIN_VERBS: readonly AdminVerb[] = ['ls', 'sessions', 'install', 'uninstall', 'doctor'];
@@ -34,7 +34,7 @@ const extra = {
   ls: { 'all-namespaces': { type: 'boolean', short: 'A' }, json: { type: 'boolean' } },
   sessions: { json: { type: 'boolean' } },
   install: { wait: { type: 'boolean' } },
-  uninstall: { 'restart-workloads': { type: 'boolean' } },
+  uninstall: { 'restart-workloads': { type: 'boolean' }, 'dry-run': { type: 'boolean' } },
   doctor: {},
 } as const;
 
@@ -43,7 +43,7 @@ const usage: Record<AdminVerb, string> = {
   ls: 'mirrord ls [-n NAMESPACE | -A] [--json]',
   sessions: 'mirrord sessions [TARGET] [--json] | mirrord sessions kill ID [TARGET]',
   install: 'mirrord install [--wait]',
-  uninstall: 'mirrord uninstall [--restart-workloads]',
+  uninstall: 'mirrord uninstall [--restart-workloads] [--dry-run]',
   doctor: 'mirrord doctor [TARGET]',
 };
 
@@ -86,7 +86,7 @@ export function parseAdmin(verb: AdminVerb, argv: string[]): AdminArgs | undefin
       return { kind: 'install', kube, wait: !!values.wait };
     case 'uninstall':
       atMost(0);
-      return { kind: 'uninstall', kube, restartWorkloads: !!values['restart-workloads'] };
+      return { kind: 'uninstall', kube, restartWorkloads: !!values['restart-workloads'], dryRun: !!values['dry-run'] };
     case 'doctor':
       atMost(1);
       return { kind: 'doctor', kube, ...(positionals[0] !== undefined && { target: positionals[0] }) };

@@ -10,7 +10,7 @@ usage:
   mirrord sessions [TARGET] [--json]
   mirrord sessions kill ID [TARGET]
   mirrord install [--wait]
-  mirrord uninstall [--restart-workloads]
+  mirrord uninstall [--restart-workloads] [--dry-run]
   mirrord doctor [TARGET]
   mirrord --version | --help
 
@@ -63,13 +63,15 @@ or unchanged. Then label a namespace mirrord.dev/injection=enabled and restart i
   --context NAME, --kubeconfig FILE, -h/--help
 `;
 
-export const UNINSTALL_HELP = `usage: mirrord uninstall [--restart-workloads]
+export const UNINSTALL_HELP = `usage: mirrord uninstall [--restart-workloads] [--dry-run]
 
 Deletes the webhook (its configuration first, its namespace last). Pods injected before keep
 their sidecar, idle, until they are recreated; uninstall lists the workloads that own them.
 
   --restart-workloads        restart those Deployments and StatefulSets (as kubectl rollout
                              restart does) so that their new pods come without the sidecar
+  --dry-run                  let the API server check each deletion without doing it, and
+                             restart nothing: what would happen, and whether you may do it
   --context NAME, --kubeconfig FILE, -h/--help
 `;
 

@@ -4,9 +4,12 @@ import { readFileSync } from 'node:fs';
 import { packagePath } from '../sidecar/package-root';
 import { parseCommandLine } from './args';
 import { attach } from './commands/attach';
-import { CliError, formatError, USAGE_EXIT } from './errors';
+import { CliError, formatError, formatJsonError, USAGE_EXIT } from './errors';
 import type { AdminArgs } from './admin-args';
 import { helpText, MAIN_HELP } from './help';
+
+/** Set once a command that prints data as JSON is chosen: its errors are JSON on stdout too. */
+let jsonOutput = false;
 
 async function main(argv: string[]): Promise<number> {
   const invocation = parseCommandLine(argv);
@@ -30,6 +33,7 @@ async function main(argv: string[]): Promise<number> {
 
 /** Loaded on use: they bring in @kubernetes/client-node, which `attach --agent-cmd` never needs. */
 async function admin(args: AdminArgs): Promise<number> {
+  jsonOutput = 'json' in args && args.json;
   switch (args.kind) {
     case 'ls':
       return (await import('./commands/ls')).ls(args);
@@ -49,6 +53,7 @@ async function admin(args: AdminArgs): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
+    if (jsonOutput) process.stdout.write(formatJsonError(error));
     process.stderr.write(formatError(error));
     process.exit(error instanceof CliError ? error.exitCode : 1);
   },

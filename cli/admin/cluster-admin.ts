@@ -36,10 +36,11 @@ export async function applyObject(kube: Kube, object: KubeObject): Promise<Apply
   return before.metadata?.resourceVersion === after.metadata?.resourceVersion ? 'unchanged' : 'configured';
 }
 
-export async function deleteObject(kube: Kube, object: KubeObject): Promise<'deleted' | 'absent'> {
+/** With `dryRun`, the API server checks the deletion (existence, permissions) without doing it. */
+export async function deleteObject(kube: Kube, object: KubeObject, dryRun = false): Promise<'deleted' | 'absent'> {
   const api = KubernetesObjectApi.makeApiClient(kube.config);
   try {
-    await api.delete(object as KubernetesObject, undefined, undefined, undefined, undefined, 'Background');
+    await api.delete(object as KubernetesObject, undefined, dryRun ? 'All' : undefined, undefined, undefined, 'Background');
     return 'deleted';
   } catch (error) {
     if (statusOf(error) === 404) return 'absent';

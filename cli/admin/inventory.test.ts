@@ -23,6 +23,8 @@ describe('ls', () => {
       pod('db-0', 'shop', { app: 'db' }, 'ready'),
       // same labels, another namespace: not the shop Deployment's
       pod('web-x', 'other', { app: 'web' }, 'none'),
+      // going away: neither a target nor counted
+      { ...pod('web-0', 'shop', { app: 'web' }, 'none'), metadata: { name: 'web-0', namespace: 'shop', labels: { app: 'web' }, deletionTimestamp: new Date() } },
     ],
   };
 

@@ -70,7 +70,8 @@ export function inventory({ deployments, statefulsets, pods }: Workloads): Targe
   const rows = [
     ...deployments.map((d) => row(d.metadata?.namespace ?? '', `deployment/${d.metadata?.name}`, podsOf(d.metadata?.namespace ?? '', d.spec?.selector))),
     ...statefulsets.map((s) => row(s.metadata?.namespace ?? '', `statefulset/${s.metadata?.name}`, podsOf(s.metadata?.namespace ?? '', s.spec?.selector))),
-    ...pods.map((p) => row(p.metadata?.namespace ?? '', `pod/${p.metadata?.name}`, [p])),
+    // A terminating pod is no target any more (its workload's row already leaves it out).
+    ...pods.filter((p) => !p.metadata?.deletionTimestamp).map((p) => row(p.metadata?.namespace ?? '', `pod/${p.metadata?.name}`, [p])),
   ];
   const order = (t: string) => ['deployment', 'statefulset', 'pod'].indexOf(t.split('/')[0]);
   return rows.sort((a, b) => a.namespace.localeCompare(b.namespace) || order(a.target) - order(b.target) || a.target.localeCompare(b.target));

@@ -45,7 +45,7 @@ export async function sessions(args: Extract<AdminArgs, { kind: 'sessions' }>): 
   const self = new Set<string>();
   const listed = await collect(kube, pods, self);
   if (args.json) process.stdout.write(sessionsJson(listed, self));
-  else if (!pods.length) process.stdout.write(`no pod with a ready sidecar ${args.target ? `for ${args.target}` : 'in namespace'} ${kube.namespace}\n`);
+  else if (!pods.length) process.stdout.write(`no pod with a ready sidecar${args.target ? ` for ${args.target}` : ''} in namespace ${kube.namespace}\n`);
   else process.stdout.write(formatSessions(listed, new Date(), self));
   return listed.some((p) => p.error) ? 1 : 0;
 }

@@ -2,6 +2,7 @@
  * `mirrord uninstall`: deletes what `install` applied, the webhook configuration first. Pods
  * already injected keep their sidecar until they are recreated; --restart-workloads restarts
  * the Deployments and StatefulSets that own such pods, as `kubectl rollout restart` does.
+ * --dry-run asks the API server to check each deletion without doing it, and restarts nothing.
  */
 import type { AdminArgs } from '../admin-args';
 import { deleteObject, listWorkloads, restartWorkload } from '../admin/cluster-admin';
@@ -13,9 +14,10 @@ import { webhookManifests } from './install';
 
 export async function uninstall(args: Extract<AdminArgs, { kind: 'uninstall' }>): Promise<number> {
   const kube = loadKube(args.kube);
+  const would = args.dryRun ? 'would be ' : '';
   for (const object of deletionOrder(webhookManifests())) {
-    const outcome = await explainUnreachable(kube, () => deleteObject(kube, object));
-    process.stdout.write(`${describeObject(object)} ${outcome === 'deleted' ? 'deleted' : 'already absent'}\n`);
+    const outcome = await explainUnreachable(kube, () => deleteObject(kube, object, args.dryRun));
+    process.stdout.write(`${describeObject(object)} ${outcome === 'deleted' ? `${would}deleted` : 'already absent'}\n`);
   }
   const { pods, replicasets } = await explainUnreachable(kube, () => listWorkloads(kube));
   const plan = restartPlan(pods, replicasets);
@@ -31,8 +33,8 @@ export async function uninstall(args: Extract<AdminArgs, { kind: 'uninstall' }>)
     return 0;
   }
   for (const w of plan.workloads) {
-    await explainUnreachable(kube, () => restartWorkload(kube, w));
-    process.stdout.write(`restarted ${w.kind.toLowerCase()}/${w.name} -n ${w.namespace}\n`);
+    if (!args.dryRun) await explainUnreachable(kube, () => restartWorkload(kube, w));
+    process.stdout.write(`${args.dryRun ? 'would restart' : 'restarted'} ${w.kind.toLowerCase()}/${w.name} -n ${w.namespace}\n`);
   }
   for (const pod of plan.unowned) process.stdout.write(`pod ${pod} keeps its sidecar: it has no controller to recreate it\n`);
   return 0;

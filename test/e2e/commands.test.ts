@@ -2,8 +2,9 @@
  * The cluster commands as a user runs them, through the built CLI against the real cluster:
  * `ls` sees an injected Deployment, `sessions` lists an attach session and `sessions kill` ends
  * it (the attach process says who ended it), `doctor` passes for a labeled namespace and shows
- * ✗ with the fix for an unlabeled one, and `install` re-applies the webhook harmlessly. (Not
- * `uninstall`: it would remove the webhook other suites use.)
+ * ✗ with the fix for an unlabeled one, `install` re-applies the webhook harmlessly, and
+ * `uninstall --dry-run` has the API server check every deletion without doing it (a real
+ * uninstall would remove the webhook other suites use).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -156,3 +157,16 @@ test('install re-applies the webhook without disturbing it', async () => {
   const checked = await run('doctor', '-n', namespace);
   expect(checked.code).toBe(0);
 }, 240_000);
+
+test('uninstall --dry-run names what it would delete and restart, and changes nothing', async () => {
+  const planned = await run('uninstall', '--dry-run', '--restart-workloads');
+  expect(planned.code).toBe(0);
+  const lines = planned.stdout.split('\n');
+  expect(lines[0]).toBe('MutatingWebhookConfiguration mirrord-webhook would be deleted');
+  expect(lines).toContain('Deployment mirrord-system/mirrord-webhook would be deleted');
+  expect(lines).toContain(`would restart deployment/app -n ${namespace}`);
+  expect(lines).not.toContain(`would restart deployment/app -n ${unlabeled}`);
+  expect(lines.indexOf('Namespace mirrord-system would be deleted')).toBeGreaterThan(lines.indexOf('Deployment mirrord-system/mirrord-webhook would be deleted'));
+  expect(await kubectl(['-n', namespace, 'get', 'deployment', 'app', '-o', 'jsonpath={.metadata.generation}'])).toBe('1');
+  expect((await run('doctor', '-n', namespace)).code).toBe(0);
+}, 60_000);
