@@ -33,6 +33,10 @@ export const ErrorCode = {
   Escape: 'EXDEV',
   /** Something failed inside the sidecar. */
   Internal: 'EINTERNAL',
+  /** The sidecar is stopping (its pod is being deleted or restarted). */
+  Shutdown: 'ESHUTDOWN',
+  /** `mirrord sessions kill` ended the session. */
+  Killed: 'EKILLED',
 } as const;
 
 /** WebSocket close codes the sidecar uses (4000-4999 is the application range). */

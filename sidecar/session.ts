@@ -68,7 +68,7 @@ export class Session implements IncomingSink {
 
   /** Ends the session from the sidecar's side (shutdown, `sessions kill`). */
   end(code: number, reason: string): void {
-    this.peer.fail(ErrorCode.Protocol, reason, code);
+    this.peer.fail(code === CloseCode.Killed ? ErrorCode.Killed : code === CloseCode.Shutdown ? ErrorCode.Shutdown : ErrorCode.Protocol, reason, code);
   }
 
   private async handle(request: IncomingRequest): Promise<void> {

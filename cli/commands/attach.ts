@@ -55,7 +55,9 @@ export async function attach(args: AttachArgs): Promise<number> {
     if (lostReason !== undefined) {
       throw new CliError(
         `session ${sessionId} on pod ${podName} ended while the command ran (${lostReason}); the command was stopped`,
-        `the pod may have been deleted or restarted, or the connection to it lost: attach again (kubectl get pods${pod.namespace ? ` -n ${pod.namespace}` : ''} shows the pods)`,
+        lostReason.startsWith('EKILLED')
+          ? 'someone ended this session with mirrord sessions kill; attach again when you need it'
+          : `the pod may have been deleted or restarted, or the connection to it lost: attach again (kubectl get pods${pod.namespace ? ` -n ${pod.namespace}` : ''} shows the pods)`,
       );
     }
     return code;

@@ -24,7 +24,7 @@ describe('sessions.kill', () => {
     // The reply comes once the victim's rules are gone.
     expect(await suite.pod.net.natRules()).not.toContain(`--dport ${APP_PORT} -j REDIRECT`);
     expect(await closing).toBe(4006);
-    expect(await victim.closed()).toBe('EPROTO: ended by mirrord sessions kill from operator');
+    expect(await victim.closed()).toBe('EKILLED: ended by mirrord sessions kill from operator');
     expect((await suite.pod.request('/after')).body).toBe('app GET /after body=0\n');
 
     const { sessions } = (await operator.call('sessions', {})).result;
