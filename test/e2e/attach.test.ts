@@ -5,15 +5,14 @@
  * Service by name; it sees the pod spec's environment. A Deployment in an unlabeled namespace
  * gets the explanation and the fix.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureCluster, kubeconfigPath, kubectl } from './cluster';
+import { eventually, mirrord } from './mirrord';
 
 const namespace = `e2e-attach-${process.pid}`;
 const unlabeled = `e2e-bare-${process.pid}`;
-const MAIN = join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
 
 function app(ns: string): string {
   return `
@@ -49,33 +48,6 @@ metadata: {name: client, namespace: ${namespace}}
 spec:
   containers: [{name: client, image: mirrord.local/demo:dev, imagePullPolicy: Never, args: [serve]}]
 `;
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function mirrord(args: string[], options: { cwd?: string } = {}): { child: ChildProcess; done: Promise<Run>; output: () => Run } {
-  const child = spawn(process.execPath, [MAIN, ...args], { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  const run: Run = { code: null, stdout: '', stderr: '' };
-  child.stdout!.on('data', (chunk: Buffer) => (run.stdout += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (run.stderr += chunk.toString()));
-  const done = new Promise<Run>((resolve) => child.on('close', (code) => resolve({ ...run, code })));
-  return { child, done, output: () => run };
-}
-
-async function eventually<T>(attempt: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await attempt();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-  }
-}
 
 let undo: () => Promise<void> = async () => {};
 let podIp = '';

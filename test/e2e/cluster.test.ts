@@ -4,6 +4,7 @@
  * kube-proxy's rules). Everything runs on images imported into the cluster, never pulled.
  */
 import { ensureCluster, kubectl } from './cluster';
+import { eventually } from './mirrord';
 
 const namespace = `e2e-smoke-${process.pid}`;
 const image = 'mirrord.local/demo:dev';
@@ -47,18 +48,6 @@ spec:
 `;
 
 /** kube-proxy programs a new Service's endpoints a moment after the Deployment reports Ready. */
-async function untilItWorks<T>(attempt: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await attempt();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-  }
-}
-
 let undo: () => Promise<void> = async () => {};
 
 beforeAll(async () => {
@@ -85,7 +74,7 @@ test('a Deployment of the demo app becomes Ready', async () => {
 test('the Service name resolves from another pod and answers over the cluster network', async () => {
   const clusterIP = (await kubectl(['-n', namespace, 'get', 'service', 'demo', '-o', 'jsonpath={.spec.clusterIP}'])).trim();
   for (const host of ['demo', `demo.${namespace}.svc.cluster.local`]) {
-    const out = await untilItWorks(() => kubectl(['-n', namespace, 'exec', 'client', '--', '/demo', 'get', `http://${host}/`]));
+    const out = await eventually(() => kubectl(['-n', namespace, 'exec', 'client', '--', '/demo', 'get', `http://${host}/`]));
     expect(out).toContain(`resolved ${host} to [${clusterIP}]`);
     expect(out).toMatch(/status 200\nhello from demo-[a-z0-9]+-[a-z0-9]+ \(GET \/\)/);
   }

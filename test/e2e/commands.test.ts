@@ -6,13 +6,11 @@
  * `uninstall --dry-run` has the API server check every deletion without doing it (a real
  * uninstall would remove the webhook other suites use).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { ensureCluster, kubeconfigPath, kubectl } from './cluster';
+import { eventually, mirrord } from './mirrord';
 
 const namespace = `e2e-cmd-${process.pid}`;
 const unlabeled = `e2e-cmd-bare-${process.pid}`;
-const MAIN = join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
 
 function app(ns: string): string {
   return `
@@ -30,35 +28,9 @@ spec:
 `;
 }
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function mirrord(args: string[]): { child: ChildProcess; done: Promise<Run>; output: () => Run } {
-  // Right after the verb: for attach, whatever follows `--` is the user's command.
-  const child = spawn(process.execPath, [MAIN, args[0], '--kubeconfig', kubeconfigPath(), ...args.slice(1)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const run: Run = { code: null, stdout: '', stderr: '' };
-  child.stdout!.on('data', (chunk: Buffer) => (run.stdout += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (run.stderr += chunk.toString()));
-  const done = new Promise<Run>((resolve) => child.on('close', (code) => resolve({ ...run, code })));
-  return { child, done, output: () => run };
-}
-
-const run = (...args: string[]) => mirrord(args).done;
-
-async function eventually<T>(attempt: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await attempt();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-  }
-}
+/** The CLI with this cluster's kubeconfig, right after the verb (after `--` comes the user's command). */
+const cli = (args: string[]) => mirrord([args[0], '--kubeconfig', kubeconfigPath(), ...args.slice(1)]);
+const run = (...args: string[]) => cli(args).done;
 
 let undo: () => Promise<void> = async () => {};
 
@@ -92,7 +64,7 @@ test('ls shows the injected Deployment and its pod, and the bare one without the
 }, 60_000);
 
 test('sessions lists an attach session, and sessions kill ends it', async () => {
-  const attach = mirrord(['attach', 'deploy/app', '-n', namespace, '--', 'sleep', '30']);
+  const attach = cli(['attach', 'deploy/app', '-n', namespace, '--', 'sleep', '30']);
   try {
     const listing = await eventually(async () => {
       const listed = await run('sessions', '-n', namespace);

@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { DEFAULT_AGENT_PORT } from '../../webhook/patch/settings';
 import { ensureCluster, kubeconfigPath, kubectl } from './cluster';
+import { eventually } from './mirrord';
 
 const namespace = `e2e-steal-${process.pid}`;
 
@@ -17,18 +18,6 @@ const manifests = ['app', 'client'].map((name) => JSON.stringify({
   metadata: { name, namespace },
   spec: { containers: [{ name: 'app', image: 'mirrord.local/demo:dev', imagePullPolicy: 'Never', args: ['serve'] }] },
 })).join('\n---\n');
-
-async function untilItWorks<T>(attempt: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await attempt();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-  }
-}
 
 let undo: () => Promise<void> = async () => {};
 let appUrl = '';
@@ -54,7 +43,7 @@ afterAll(async () => {
 }, 10 * 60_000);
 
 test('a stolen port answers from the session, and from the app again once the session ends', async () => {
-  expect(await untilItWorks(fetchFromClient)).toContain('hello from app');
+  expect(await eventually(fetchFromClient)).toContain('hello from app');
 
   // Needs `npm run build` (test:e2e runs it): the session runs from dist/, as the CLI does.
   const driver = spawn(process.execPath, [
@@ -84,7 +73,7 @@ test('a stolen port answers from the session, and from the app again once the se
   }
 
   // The rules go with the session: the app answers again, without any restart.
-  await untilItWorks(async () => {
+  await eventually(async () => {
     const out = await fetchFromClient();
     if (!out.includes('hello from app')) throw new Error(`still stolen: ${out}`);
     return out;
