@@ -5,8 +5,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { packagePath } from '../../sidecar/package-root';
 
-export const MAIN = join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
+// Found from the sources (jest) and from dist/ (the benchmark) alike.
+export const MAIN = packagePath('dist/cli/main.js');
 export const FIXTURES = join(__dirname, 'fixtures');
 
 export interface Run {
