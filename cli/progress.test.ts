@@ -14,4 +14,18 @@ describe('progress lines', () => {
       expect(lines).toEqual([...(quiet ? [] : loud), 'mirrord: warning: could not subscribe port=80\n', 'mirrord: warning: the session ended\n']);
     }
   });
+
+  it('on a terminal, spins the running step and marks it ✓ when the next starts, ✗ when it failed', () => {
+    const out: string[] = [];
+    const progress = createProgress(false, (text) => void out.push(text), false, true);
+    progress.step('resolving deploy/app…');
+    progress.step('connecting…');
+    progress.warn('slow');
+    progress.done(false);
+    progress.done();
+    const text = out.join('');
+    expect(text).toContain('\r\x1b[K✓ mirrord: resolving deploy/app…\n');
+    expect(text).toContain('mirrord: warning: slow\n');
+    expect(text.endsWith('\r\x1b[K✗ mirrord: connecting…\n')).toBe(true);
+  });
 });

@@ -8,13 +8,35 @@ import type { Logger } from '../sidecar/log';
 export interface Progress {
   step(text: string): void;
   warn(text: string): void;
+  /** Ends the running step (✓, or ✗ when it failed); later lines are plain. Idempotent. */
+  done(ok?: boolean): void;
   logger: Logger;
 }
 
-export function createProgress(quiet: boolean, write = (text: string) => void process.stderr.write(text), debug = process.env.MIRRORD_LOG_LEVEL === 'debug'): Progress {
+const FRAMES = '⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏';
+const CLEAR_LINE = '\r\x1b[K';
+
+export function createProgress(
+  quiet: boolean,
+  write = (text: string) => void process.stderr.write(text),
+  debug = process.env.MIRRORD_LOG_LEVEL === 'debug',
+  tty = process.stderr.isTTY === true,
+): Progress {
+  // On a terminal the running step spins and turns into ✓ when the next one starts; elsewhere
+  // (logs, CI, pipes) every step is a plain line.
+  let spinning: { text: string; frame: number; timer: NodeJS.Timeout } | undefined;
+  const draw = () => spinning && write(`${CLEAR_LINE}${FRAMES[spinning.frame % FRAMES.length]} mirrord: ${spinning.text}`);
+  const settle = (mark: string) => {
+    if (!spinning) return;
+    clearInterval(spinning.timer);
+    write(`${CLEAR_LINE}${mark} mirrord: ${spinning.text}\n`);
+    spinning = undefined;
+  };
   const line = (text: string, fields?: Record<string, unknown>) => {
     const extra = fields && Object.keys(fields).length ? ` ${Object.entries(fields).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ')}` : '';
+    if (spinning) write(CLEAR_LINE);
     write(`mirrord: ${text}${extra}\n`);
+    draw();
   };
   const logger = (base: Record<string, unknown>): Logger => ({
     debug: (msg, fields) => debug && line(msg, { ...base, ...fields }),
@@ -24,8 +46,16 @@ export function createProgress(quiet: boolean, write = (text: string) => void pr
     child: (fields) => logger({ ...base, ...fields }),
   });
   return {
-    step: (text) => !quiet && line(text),
+    step: (text) => {
+      if (quiet) return;
+      if (!tty) return line(text);
+      settle('✓');
+      spinning = { text, frame: 0, timer: setInterval(() => (spinning && spinning.frame++, draw()), 80) };
+      spinning.timer.unref();
+      draw();
+    },
     warn: (text) => line(`warning: ${text}`),
+    done: (ok = true) => settle(ok ? '✓' : '✗'),
     logger: logger({}),
   };
 }

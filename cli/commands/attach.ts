@@ -12,7 +12,7 @@ import { loadConfig } from '../config/load';
 import { resolveSettings } from '../config/resolve';
 import { filterEnv } from '../env-filter';
 import { CliError } from '../errors';
-import { createProgress } from '../progress';
+import { createProgress, type Progress } from '../progress';
 import { runCommand } from '../run-command';
 import { startSession } from '../session';
 import { openTransport, type Transport } from '../transport';
@@ -21,6 +21,15 @@ const CLOSE_GRACE_MS = 2000;
 
 export async function attach(args: AttachArgs): Promise<number> {
   const progress = createProgress(args.quiet);
+  try {
+    return await attachWith(args, progress);
+  } catch (error) {
+    progress.done(false); // the error's line must not share the spinner's
+    throw error;
+  }
+}
+
+async function attachWith(args: AttachArgs, progress: Progress): Promise<number> {
   const { config, file } = loadConfig(args.configFile);
   const settings = resolveSettings(config, args.overrides, file);
 
@@ -51,6 +60,7 @@ export async function attach(args: AttachArgs): Promise<number> {
       progress.step(`${Object.keys(remoteEnv).length} environment variables from the pod`);
     }
     proxy = await startProxy(client, settings.layer, progress.logger);
+    progress.done();
     const code = await runCommand(args.command, { ...process.env, ...remoteEnv, ...proxy.env }, lost.signal);
     if (lostReason !== undefined) {
       throw new CliError(
