@@ -7,6 +7,7 @@
  */
 import { packagePath } from '../../sidecar/package-root';
 import { ensureCluster, kubeconfigPath, kubectl } from '../e2e/cluster';
+import { demoDeployment } from '../e2e/manifests';
 import { mirrord } from '../e2e/mirrord';
 import { run } from '../harness/run';
 import { fixed, median, table, type LoadResult } from './stats';
@@ -15,19 +16,6 @@ const NAMESPACE = `bench-${process.pid}`;
 const RUNS = 7;
 const STARTED = 'import sys, time; print((time.time_ns() - int(sys.argv[1])) / 1e6)';
 const LOCAL_SERVER = "require('http').createServer((q, s) => { s.setHeader('x-served-by', 'local'); s.end('local\\n'); }).listen(8080, () => console.log('local listening'))";
-
-const manifest = `
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: app, namespace: ${NAMESPACE}}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: app}}
-  template:
-    metadata: {labels: {app: app}}
-    spec:
-      containers: [{name: app, image: mirrord.local/demo:dev, imagePullPolicy: Never, args: [serve]}]
-`;
 
 const now = () => String(Math.round((performance.timeOrigin + performance.now()) * 1e6));
 
@@ -45,7 +33,7 @@ async function main(): Promise<void> {
     await kubectl(['-n', 'mirrord-system', 'rollout', 'status', 'deployment/mirrord-webhook', '--timeout=180s'], { timeoutMs: 190_000 });
     await kubectl(['create', 'namespace', NAMESPACE]);
     await kubectl(['label', 'namespace', NAMESPACE, 'mirrord.dev/injection=enabled']);
-    await kubectl(['apply', '-f', '-'], { input: manifest });
+    await kubectl(['apply', '-f', '-'], { input: demoDeployment(NAMESPACE) });
     await kubectl(['-n', NAMESPACE, 'rollout', 'status', 'deployment/app', '--timeout=180s'], { timeoutMs: 190_000 });
     const ip = (await kubectl(['-n', NAMESPACE, 'get', 'pods', '-l', 'app=app', '-o', 'jsonpath={.items[0].status.podIP}'])).trim();
     const url = `http://${ip}:8080/bench`;

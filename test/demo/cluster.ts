@@ -7,42 +7,18 @@
 import { spawn } from 'node:child_process';
 import { packagePath } from '../../sidecar/package-root';
 import { ensureCluster, kubeconfigPath, kubectl } from '../e2e/cluster';
+import { demoClient, demoDeployment, manifests } from '../e2e/manifests';
 
 const NAMESPACE = 'mirrord-demo';
 const bold = (text: string) => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[0m` : text);
 const step = (text: string) => console.log(`\n${bold('▸')} ${text}`);
 const show = (label: string, text: string) => console.log(`  ${label.padEnd(30)} ${text.trim().split('\n').pop()}`);
 
-const manifests = ['shop', 'inventory']
-  .map(
-    (name) => `
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: ${name}, namespace: ${NAMESPACE}}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: ${name}}}
-  template:
-    metadata: {labels: {app: ${name}}}
-    spec:
-      containers: [{name: ${name}, image: mirrord.local/demo:dev, imagePullPolicy: Never, args: [serve]}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: ${name}, namespace: ${NAMESPACE}}
-spec:
-  selector: {app: ${name}}
-  ports: [{port: 80, targetPort: 8080}]
-`,
-  )
-  .join('---')
-  .concat(`---
-apiVersion: v1
-kind: Pod
-metadata: {name: visitor, namespace: ${NAMESPACE}}
-spec:
-  containers: [{name: visitor, image: mirrord.local/demo:dev, imagePullPolicy: Never, args: [serve]}]
-`);
+const workloads = manifests(
+  demoDeployment(NAMESPACE, 'shop', { service: true }),
+  demoDeployment(NAMESPACE, 'inventory', { service: true }),
+  demoClient(NAMESPACE, 'visitor'),
+);
 
 const visit = () => kubectl(['-n', NAMESPACE, 'exec', 'visitor', '--', '/demo', 'get', 'http://shop/checkout']);
 
@@ -64,7 +40,7 @@ async function main(): Promise<void> {
   step(`Deploying the shop and its inventory in namespace ${NAMESPACE}, labeled mirrord.dev/injection=enabled`);
   await kubectl(['create', 'namespace', NAMESPACE]).catch(() => undefined);
   await kubectl(['label', 'namespace', NAMESPACE, 'mirrord.dev/injection=enabled', '--overwrite']);
-  await kubectl(['apply', '-f', '-'], { input: manifests });
+  await kubectl(['apply', '-f', '-'], { input: workloads });
   for (const deployment of ['shop', 'inventory']) {
     await kubectl(['-n', NAMESPACE, 'rollout', 'status', `deployment/${deployment}`, '--timeout=180s'], { timeoutMs: 190_000 });
   }

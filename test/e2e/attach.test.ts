@@ -9,45 +9,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureCluster, kubeconfigPath, kubectl } from './cluster';
+import { demoClient, demoDeployment, manifests } from './manifests';
 import { eventually, mirrord } from './mirrord';
 
 const namespace = `e2e-attach-${process.pid}`;
 const unlabeled = `e2e-bare-${process.pid}`;
-
-function app(ns: string): string {
-  return `
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: app, namespace: ${ns}}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: app}}
-  template:
-    metadata: {labels: {app: app}}
-    spec:
-      containers:
-      - name: app
-        image: mirrord.local/demo:dev
-        imagePullPolicy: Never
-        args: [serve]
-        env: [{name: GREETING, value: hello from the pod spec}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: app, namespace: ${ns}}
-spec:
-  selector: {app: app}
-  ports: [{port: 80, targetPort: 8080}]
-`;
-}
-
-const client = `
-apiVersion: v1
-kind: Pod
-metadata: {name: client, namespace: ${namespace}}
-spec:
-  containers: [{name: client, image: mirrord.local/demo:dev, imagePullPolicy: Never, args: [serve]}]
-`;
 
 let undo: () => Promise<void> = async () => {};
 let podIp = '';
@@ -60,8 +26,8 @@ beforeAll(async () => {
   await kubectl(['create', 'namespace', namespace]);
   await kubectl(['label', 'namespace', namespace, 'mirrord.dev/injection=enabled']);
   await kubectl(['create', 'namespace', unlabeled]);
-  await kubectl(['apply', '-f', '-'], { input: app(namespace) + '---' + client });
-  await kubectl(['apply', '-f', '-'], { input: app(unlabeled) });
+  await kubectl(['apply', '-f', '-'], { input: manifests(demoDeployment(namespace, 'app', { env: { GREETING: 'hello from the pod spec' }, service: true }), demoClient(namespace)) });
+  await kubectl(['apply', '-f', '-'], { input: demoDeployment(unlabeled, 'app', { service: true }) });
   await kubectl(['-n', namespace, 'rollout', 'status', 'deployment/app', '--timeout=120s'], { timeoutMs: 130_000 });
   await kubectl(['-n', namespace, 'wait', '--for=condition=Ready', 'pod/client', '--timeout=120s'], { timeoutMs: 130_000 });
   podIp = (await kubectl(['-n', namespace, 'get', 'pods', '-l', 'app=app', '-o', 'jsonpath={.items[0].status.podIP}'])).trim();

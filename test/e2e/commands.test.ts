@@ -7,26 +7,11 @@
  * uninstall would remove the webhook other suites use).
  */
 import { ensureCluster, kubeconfigPath, kubectl } from './cluster';
+import { demoDeployment } from './manifests';
 import { eventually, mirrord } from './mirrord';
 
 const namespace = `e2e-cmd-${process.pid}`;
 const unlabeled = `e2e-cmd-bare-${process.pid}`;
-
-function app(ns: string): string {
-  return `
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: app, namespace: ${ns}}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: app}}
-  template:
-    metadata: {labels: {app: app}}
-    spec:
-      containers:
-      - {name: app, image: mirrord.local/demo:dev, imagePullPolicy: Never, args: [serve]}
-`;
-}
 
 /** The CLI with this cluster's kubeconfig, right after the verb (after `--` comes the user's command). */
 const cli = (args: string[]) => mirrord([args[0], '--kubeconfig', kubeconfigPath(), ...args.slice(1)]);
@@ -40,8 +25,8 @@ beforeAll(async () => {
   await kubectl(['create', 'namespace', namespace]);
   await kubectl(['label', 'namespace', namespace, 'mirrord.dev/injection=enabled']);
   await kubectl(['create', 'namespace', unlabeled]);
-  await kubectl(['apply', '-f', '-'], { input: app(namespace) });
-  await kubectl(['apply', '-f', '-'], { input: app(unlabeled) });
+  await kubectl(['apply', '-f', '-'], { input: demoDeployment(namespace) });
+  await kubectl(['apply', '-f', '-'], { input: demoDeployment(unlabeled) });
   await kubectl(['-n', namespace, 'rollout', 'status', 'deployment/app', '--timeout=120s'], { timeoutMs: 130_000 });
   await kubectl(['-n', unlabeled, 'rollout', 'status', 'deployment/app', '--timeout=120s'], { timeoutMs: 130_000 });
 }, 90 * 60_000);

@@ -12,34 +12,11 @@
 import http from 'node:http';
 import { join } from 'node:path';
 import { ensureCluster, kubeconfigPath, kubectl } from './cluster';
+import { demoClient, demoDeployment, manifests } from './manifests';
 import { eventually, FIXTURES, mirrord, within, type Mirrord } from './mirrord';
 
 const namespace = `e2e-incoming-${process.pid}`;
 const ANSWER = join(FIXTURES, 'answer.py');
-
-function deployment(name: string): string {
-  return `
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: ${name}, namespace: ${namespace}}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: ${name}}}
-  template:
-    metadata: {labels: {app: ${name}}}
-    spec:
-      terminationGracePeriodSeconds: 5
-      containers: [{name: app, image: mirrord.local/demo:dev, imagePullPolicy: Never, args: [serve]}]
-`;
-}
-
-const client = `
-apiVersion: v1
-kind: Pod
-metadata: {name: client, namespace: ${namespace}}
-spec:
-  containers: [{name: client, image: mirrord.local/demo:dev, imagePullPolicy: Never, args: [serve]}]
-`;
 
 const FROM_APP = (path: string) => new RegExp(`^hello from app-[\\w-]+ \\(GET ${path.replace(/[/.]/g, '\\$&')}\\)\\n$`);
 const target = (workload = 'app') => [`deploy/${workload}`, '-n', namespace, '--kubeconfig', kubeconfigPath()];
@@ -106,7 +83,7 @@ beforeAll(async () => {
   await kubectl(['-n', 'mirrord-system', 'rollout', 'status', 'deployment/mirrord-webhook', '--timeout=120s'], { timeoutMs: 130_000 });
   await kubectl(['create', 'namespace', namespace]);
   await kubectl(['label', 'namespace', namespace, 'mirrord.dev/injection=enabled']);
-  await kubectl(['apply', '-f', '-'], { input: [deployment('app'), deployment('victim'), client].join('---') });
+  await kubectl(['apply', '-f', '-'], { input: manifests(demoDeployment(namespace, 'app', { terminationGracePeriodSeconds: 5 }), demoDeployment(namespace, 'victim', { terminationGracePeriodSeconds: 5 }), demoClient(namespace)) });
   for (const workload of ['app', 'victim']) {
     await kubectl(['-n', namespace, 'rollout', 'status', `deployment/${workload}`, '--timeout=180s'], { timeoutMs: 190_000 });
     podIps.set(workload, await podIpOf(workload));

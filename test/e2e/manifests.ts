@@ -1,0 +1,53 @@
+/**
+ * The workloads the end-to-end suites, the demo and the cluster benchmark deploy: the demo app
+ * (kind/images/demo: answers HTTP on 8080 with "hello from POD (METHOD PATH)") as a Deployment,
+ * optionally behind a Service on port 80, and a pod of the same image to make requests from
+ * inside the cluster (`/demo get URL`). JSON is YAML, so kubectl applies these as they are.
+ */
+export const DEMO_IMAGE = 'mirrord.local/demo:dev';
+
+const demoContainer = (name: string, env?: Record<string, string>) => ({
+  name,
+  image: DEMO_IMAGE,
+  imagePullPolicy: 'Never',
+  args: ['serve'],
+  ...(env ? { env: Object.entries(env).map(([key, value]) => ({ name: key, value })) } : {}),
+});
+
+export interface DemoOptions {
+  env?: Record<string, string>;
+  /** A Service of the same name, port 80 -> 8080. */
+  service?: boolean;
+  terminationGracePeriodSeconds?: number;
+}
+
+export function demoDeployment(namespace: string, name = 'app', options: DemoOptions = {}): string {
+  const labels = { app: name };
+  const deployment = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels },
+        spec: {
+          ...(options.terminationGracePeriodSeconds !== undefined ? { terminationGracePeriodSeconds: options.terminationGracePeriodSeconds } : {}),
+          containers: [demoContainer('app', options.env)],
+        },
+      },
+    },
+  };
+  const service = { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace }, spec: { selector: labels, ports: [{ port: 80, targetPort: 8080 }] } };
+  return [deployment, ...(options.service ? [service] : [])].map((object) => JSON.stringify(object)).join('\n---\n');
+}
+
+export function demoClient(namespace: string, name = 'client'): string {
+  return JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace }, spec: { containers: [demoContainer(name)] } });
+}
+
+/** Several manifests as one document stream for `kubectl apply -f -`. */
+export function manifests(...documents: string[]): string {
+  return documents.join('\n---\n');
+}
