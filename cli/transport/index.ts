@@ -28,14 +28,6 @@ export interface AgentChoice {
   pod?: string;
 }
 
-export async function openTransport(
-  agent: AgentChoice,
-  settings: Pick<Settings, 'target' | 'kubeContext' | 'kubeconfig'>,
-  step: (text: string) => void = () => undefined,
-): Promise<Transport> {
-  return chooseTransport(agent, settings, step);
-}
-
 /**
  * A failing transport emits errors (the command's exit, then EPIPE) before anyone awaiting
  * this function can listen; Client.start reports the failure and the transport explains it,
@@ -46,10 +38,10 @@ function quiet(socket: WebSocket): WebSocket {
   return socket;
 }
 
-async function chooseTransport(
+export async function openTransport(
   agent: AgentChoice,
   settings: Pick<Settings, 'target' | 'kubeContext' | 'kubeconfig'>,
-  step: (text: string) => void,
+  step: (text: string) => void = () => undefined,
 ): Promise<Transport> {
   const { target } = settings;
   if (agent.command !== undefined) {

@@ -6,7 +6,6 @@
 import http from 'node:http';
 import net from 'node:net';
 import type { Client } from '../../protocol/client';
-import { pipeBothWays } from '../../protocol/pipe';
 import { packagePath } from '../../sidecar/package-root';
 import { POD_IP } from '../harness/netns';
 import { APP_PORT, type TestPod } from '../harness/pod';
@@ -78,22 +77,6 @@ export async function startLocalServer(): Promise<LocalServer> {
 }
 
 /** Counts what a session received, for checking that a step exercised what it claims. */
-export interface IncomingCount {
-  streams: number;
-  bytes: number;
-}
-
-/** Hands each incoming stream of `client` to the local server, as the CLI's proxy does. */
-export function forwardIncoming(client: Client, localPort: number): IncomingCount {
-  const seen: IncomingCount = { streams: 0, bytes: 0 };
-  client.onIncoming(({ socket }) => {
-    seen.streams++;
-    socket.on('data', (chunk: Buffer) => (seen.bytes += chunk.length));
-    pipeBothWays(socket, net.connect({ host: '127.0.0.1', port: localPort, allowHalfOpen: true, noDelay: true }));
-  });
-  return seen;
-}
-
 export interface BulkResult {
   bytes: number;
   seconds: number;

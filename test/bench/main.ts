@@ -9,9 +9,9 @@ import os from 'node:os';
 import type { HttpFilter } from '../../protocol/messages';
 import { run } from '../harness/run';
 import { SERVICE_NAME } from '../harness/netns';
-import { APP_PORT, TestPod } from '../harness/pod';
+import { APP_PORT, forwardIncoming, TestPod } from '../harness/pod';
 import { layerSection } from './layer';
-import { directEcho, forwardIncoming, runLoad, sessionEcho, startLocalServer, type BulkResult, type LoadOptions, type LocalServer } from './load';
+import { directEcho, runLoad, sessionEcho, startLocalServer, type BulkResult, type LoadOptions, type LocalServer } from './load';
 import { commandLine, rssKiB, selfCpu, UsageSampler } from './proc';
 import { count, fixed, median, mergeLoads, mib, percent, signedMs, table, verdict, type LoadResult } from './stats';
 

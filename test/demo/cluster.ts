@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { packagePath } from '../../sidecar/package-root';
 import { ensureCluster, kubeconfigPath, kubectl } from '../e2e/cluster';
 import { demoClient, demoDeployment, manifests } from '../e2e/manifests';
+import { eventually } from '../e2e/mirrord';
 
 const NAMESPACE = 'mirrord-demo';
 const bold = (text: string) => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[0m` : text);
@@ -22,14 +23,13 @@ const workloads = manifests(
 
 const visit = () => kubectl(['-n', NAMESPACE, 'exec', 'visitor', '--', '/demo', 'get', 'http://shop/checkout']);
 
-async function until<T>(attempt: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await attempt().catch((error: Error) => error);
-    if (!(value instanceof Error) && accept(value)) return value;
-    if (Date.now() > deadline) throw value instanceof Error ? value : new Error(`gave up waiting: ${String(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
+/** `attempt`'s first value that `accept` takes, retried until `timeoutMs`. */
+function until<T>(attempt: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
+  return eventually(async () => {
+    const value = await attempt();
+    if (!accept(value)) throw new Error(`gave up waiting; last: ${String(value).trim()}`);
+    return value;
+  }, timeoutMs);
 }
 
 async function main(): Promise<void> {

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { packagePath } from '../../sidecar/package-root';
+import { eventually as retry } from '../harness/eventually';
 
 // Found from the sources (jest) and from dist/ (the benchmark) alike.
 export const MAIN = packagePath('dist/cli/main.js');
@@ -97,17 +98,9 @@ export function mirrord(args: string[], options: { cwd?: string; env?: NodeJS.Pr
   };
 }
 
-/** Retries `attempt` until it resolves or the deadline passes (then its last error is thrown). */
-export async function eventually<T>(attempt: () => Promise<T>, timeoutMs = 30_000, intervalMs = 500): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await attempt();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, intervalMs));
-    }
-  }
+/** The harness's retry with the cluster's slower pace: 30 s, every 500 ms. */
+export function eventually<T>(attempt: () => Promise<T>, timeoutMs = 30_000, intervalMs = 500): Promise<T> {
+  return retry(attempt, timeoutMs, intervalMs);
 }
 
 /** `promise`, or a rejection with `explain()` if it hasn't settled within `timeoutMs`. */

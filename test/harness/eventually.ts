@@ -1,12 +1,12 @@
-/** Retries `check` until it passes or `timeoutMs` runs out (then its last failure is thrown). */
-export async function eventually(check: () => Promise<void>, timeoutMs = 10_000): Promise<void> {
+/** Retries `attempt` until it resolves or the deadline passes (then its last failure is thrown). */
+export async function eventually<T>(attempt: () => Promise<T>, timeoutMs = 10_000, intervalMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      return await check();
+      return await attempt();
     } catch (error) {
       if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
     }
   }
 }

@@ -130,9 +130,19 @@ export async function startLocalServer(): Promise<{ port: number; requests: stri
   return { port: (server.address() as net.AddressInfo).port, requests, close: () => server.close() };
 }
 
+/** Counts of what a forwarding client received. */
+export interface IncomingCount {
+  streams: number;
+  bytes: number;
+}
+
 /** Hands every incoming stream of `client` to a local port, as the CLI's proxy does. */
-export function forwardIncoming(client: Client, localPort: number): void {
+export function forwardIncoming(client: Client, localPort: number): IncomingCount {
+  const seen: IncomingCount = { streams: 0, bytes: 0 };
   client.onIncoming(({ socket }) => {
-    pipeBothWays(socket, net.connect({ host: '127.0.0.1', port: localPort, allowHalfOpen: true }));
+    seen.streams++;
+    socket.on('data', (chunk: Buffer) => (seen.bytes += chunk.length));
+    pipeBothWays(socket, net.connect({ host: '127.0.0.1', port: localPort, allowHalfOpen: true, noDelay: true }));
   });
+  return seen;
 }
