@@ -1,8 +1,10 @@
 /**
  * The webhook's own small CA and the serving certificate it signs (node-forge). RSA 2048,
- * because node-forge signs with RSA only; forge generates the keys with Node's crypto.
+ * because node-forge signs with RSA only. The keys come from Node's crypto: node-forge's own
+ * PEM encoding of a private key now and then pads an integer, which OpenSSL 3 refuses
+ * ("illegal padding") — a key Node wrote is always one Node (and the API server) can read.
  */
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import forge from 'node-forge';
 
 export interface KeyAndCert {
@@ -13,7 +15,7 @@ export interface KeyAndCert {
 const DAY_MS = 86_400_000;
 
 export function createCa(commonName: string, validDays: number, now = new Date()): KeyAndCert {
-  const keys = forge.pki.rsa.generateKeyPair({ bits: 2048 });
+  const keys = newKeyPair();
   const cert = newCertificate(keys.publicKey, now, validDays);
   const subject = [{ name: 'commonName', value: commonName }];
   cert.setSubject(subject);
@@ -24,13 +26,13 @@ export function createCa(commonName: string, validDays: number, now = new Date()
     { name: 'subjectKeyIdentifier' },
   ]);
   cert.sign(keys.privateKey, forge.md.sha256.create());
-  return pem(cert, keys.privateKey);
+  return { certPem: forge.pki.certificateToPem(cert), keyPem: keys.keyPem };
 }
 
 export function issueServingCert(ca: KeyAndCert, dnsNames: string[], validDays: number, now = new Date()): KeyAndCert {
   const caCert = forge.pki.certificateFromPem(ca.certPem);
   const caKey = forge.pki.privateKeyFromPem(ca.keyPem);
-  const keys = forge.pki.rsa.generateKeyPair({ bits: 2048 });
+  const keys = newKeyPair();
   // A serving certificate must not outlive the CA that signed it.
   const cert = newCertificate(keys.publicKey, now, validDays, caCert.validity.notAfter);
   cert.setSubject([{ name: 'commonName', value: dnsNames[0] }]);
@@ -45,7 +47,7 @@ export function issueServingCert(ca: KeyAndCert, dnsNames: string[], validDays: 
     { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
   ]);
   cert.sign(caKey, forge.md.sha256.create());
-  return pem(cert, keys.privateKey);
+  return { certPem: forge.pki.certificateToPem(cert), keyPem: keys.keyPem };
 }
 
 /** Validity period of a PEM certificate. */
@@ -66,6 +68,11 @@ function newCertificate(publicKey: forge.pki.PublicKey, now: Date, validDays: nu
   return cert;
 }
 
-function pem(cert: forge.pki.Certificate, key: forge.pki.PrivateKey): KeyAndCert {
-  return { certPem: forge.pki.certificateToPem(cert), keyPem: forge.pki.privateKeyToPem(key) };
+function newKeyPair(): { publicKey: forge.pki.rsa.PublicKey; privateKey: forge.pki.rsa.PrivateKey; keyPem: string } {
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+  });
+  return { publicKey: forge.pki.publicKeyFromPem(publicKey) as forge.pki.rsa.PublicKey, privateKey: forge.pki.privateKeyFromPem(privateKey) as forge.pki.rsa.PrivateKey, keyPem: privateKey };
 }
