@@ -108,7 +108,9 @@ describe('mirrord attach (the built CLI) against the pod', () => {
   it('Ctrl-C at a terminal reaches the command once, and mirrord waits for it', async () => {
     const quote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
     const child = "let n = 0; process.on('SIGINT', () => n++); console.log('ready'); setTimeout(() => { console.log('got ' + n); process.exit(3); }, 1500);";
-    const line = [process.execPath, MAIN, 'attach', '--agent-cmd', suite.pod.agentCommand, '-q', '--', process.execPath, '-e', child].map(quote).join(' ');
+    // `exec`: script runs the line with $SHELL, and a shell that stays in between (dash does)
+    // dies of the Ctrl-C itself, hiding mirrord's exit code.
+    const line = 'exec ' + [process.execPath, MAIN, 'attach', '--agent-cmd', suite.pod.agentCommand, '-q', '--', process.execPath, '-e', child].map(quote).join(' ');
     // `script` gives mirrord and the command a terminal, whose Ctrl-C goes to its whole foreground group.
     const terminal = spawn('script', ['-qfec', line, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
     let output = '';
