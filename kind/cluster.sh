@@ -7,6 +7,8 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(dirname "$here")"
 action=${1:-}
+# Go's own installer puts it in /usr/local/go, which a minimal PATH (sudo, CI) may not include.
+if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then export PATH="$PATH:/usr/local/go/bin"; fi
 case "$action" in up|down|status) ;; *) echo "usage: $0 up|down|status" >&2; exit 2 ;; esac
 
 flavor=${MIRRORD_CLUSTER:-}

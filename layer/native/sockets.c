@@ -109,7 +109,14 @@ int listen(int fd, int backlog) {
   if (next(fd, (struct sockaddr *)&real_addr, &len) != 0) return rc;
   char request[64], reply[256];
   snprintf(request, sizeof request, "listen\t%d\t%d", port, ntohs(((struct sockaddr_in *)&real_addr)->sin_port));
-  proxy_request(request, reply, sizeof reply); /* the proxy reports a refused subscription itself */
+  if (proxy_request(request, reply, sizeof reply) != 0) return rc;
+  /* A refused subscription (the proxy has said why on mirrord's stderr): the port is the pod's
+   * and someone else holds it, so the app is told as it would be of a local port in use. */
+  char *f[2];
+  if (split_fields(reply, f, 2) == 2 && strcmp(f[0], "error") == 0) {
+    errno = atoi(f[1]);
+    return -1;
+  }
   return rc;
 }
 

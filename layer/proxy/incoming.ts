@@ -6,10 +6,12 @@
  * can report it.
  */
 import net from 'node:net';
+import { constants } from 'node:os';
 import type { Client, IncomingConnection } from '../../protocol/client';
 import type { HttpFilter } from '../../protocol/messages';
 import { pipeBothWays } from '../../protocol/pipe';
 import type { Logger } from '../../sidecar/log';
+import { errnoNumber } from './errno';
 
 export interface IncomingOptions {
   mode: 'steal' | 'mirror' | 'off';
@@ -60,7 +62,10 @@ export class IncomingPorts {
     } catch (error) {
       this.targets.delete(remote);
       this.log.error(`could not ${this.options.mode} port ${remote}: ${(error as Error).message}`);
-      return `error\t${(error as Error).message.replace(/[\t\n]/g, ' ')}`;
+      // The app's listen() fails as it would on a port someone else holds, so that it stops
+      // instead of running as if it received the pod's traffic.
+      const code = (error as { code?: string }).code;
+      return `error\t${code === 'EPORTCONFLICT' ? constants.errno.EADDRINUSE : errnoNumber(code)}`;
     }
   }
 

@@ -157,15 +157,16 @@ test('a second unfiltered steal is refused with a clear error while the first ke
   await first.waitFor(/subscribed port 8080 \(steal\)/);
   expect(await fromClient('/one')).toBe('answered by first (GET /one)\n');
 
-  const second = attach(['--steal'], 'second');
-  await second.waitFor(/mirrord: error: could not steal port 8080: port 8080 is already stolen without a filter by session \w+; an unfiltered steal is exclusive/);
-  expect(await fromClient('/two')).toBe('answered by first (GET /two)\n');
+  // The second program's listen() fails as on a port in use, so it stops rather than wait for traffic it won't get.
+  const second = await attach(['--steal'], 'second').done;
+  expect(second.code).not.toBe(0);
+  expect(second.stderr).toMatch(/mirrord: error: could not steal port 8080: port 8080 is already stolen without a filter by session \w+; an unfiltered steal is exclusive/);
+  expect(second.stderr).toMatch(/Address already in use/);
+  expect(second.stdout).toBe('');
 
   // The refused session ending must not remove the first one's rules.
-  await second.stop();
-  expect(await fromClient('/three')).toBe('answered by first (GET /three)\n');
-  expect(second.output().stdout).toBe('');
-  await saw(first, 'first', ['GET /one', 'GET /two', 'GET /three']);
+  expect(await fromClient('/two')).toBe('answered by first (GET /two)\n');
+  await saw(first, 'first', ['GET /one', 'GET /two']);
 
   await first.stop();
   await appAnswers();

@@ -137,6 +137,21 @@ describe('mirrord attach (the built CLI) against the pod', () => {
     expect((await suite.pod.request('/after')).body).toBe('app GET /after body=0\n');
   });
 
+  it("fails the command's listen() with EADDRINUSE when another session holds the pod port", async () => {
+    const owner = await suite.pod.connect();
+    await owner.subscribe(APP_PORT, 'steal');
+    try {
+      const server = `require('node:net').createServer().listen(${APP_PORT}).on('error', (e) => { console.log(e.code); process.exit(4); });`;
+      const refused = await cli(['attach', ...agent(), '--steal', '--', process.execPath, '-e', server]);
+      expect(refused).toMatchObject({ code: 4, stdout: 'EADDRINUSE\n' });
+      expect(refused.stderr).toMatch(new RegExp(`could not steal port ${APP_PORT}: port ${APP_PORT} is already stolen without a filter by session ${owner.info.sessionId}`));
+      expect(await suite.pod.net.natRules()).toContain(`--dport ${APP_PORT} -j REDIRECT`);
+    } finally {
+      owner.close();
+    }
+    await noRulesLeft();
+  });
+
   it('exits with the command even when a process it left in the background still uses the layer', async () => {
     const marker = join(dir, 'resolved');
     const background = [
