@@ -13,7 +13,8 @@ import { layerLibrary } from './library';
 import { connectTcp, connectUdp } from './proxy/outgoing';
 import { compileOutgoingFilter } from './proxy/outgoing-filter';
 import { eaiCode } from './proxy/errno';
-import { RemoteFiles } from './proxy/files';
+import { opensForWriting, RemoteFiles } from './proxy/files';
+import { FsPolicy, type FsOptions } from './proxy/fs-policy';
 import { IncomingPorts } from './proxy/incoming';
 import { serveLines } from './proxy/line-server';
 
@@ -21,7 +22,7 @@ export interface LayerOptions {
   incoming: { mode: 'steal' | 'mirror' | 'off'; httpFilter?: HttpFilter; portMapping: [number, number][]; ports?: number[]; ignorePorts: number[] };
   outgoing: { tcp: boolean; udp: boolean; filter?: { local?: string[]; remote?: string[] } };
   dns: boolean;
-  fs: { mode: 'local' | 'read' | 'write'; readOnly?: string[]; readWrite?: string[]; local?: string[] };
+  fs: FsOptions;
 }
 
 export interface LayerProxy {
@@ -36,9 +37,7 @@ export async function startLayerProxy(client: Client, options: LayerOptions, log
   const goesRemote = compileOutgoingFilter(options.outgoing.filter);
   const incoming = new IncomingPorts(client, options.incoming, log);
   const files = new RemoteFiles(client, join(dir, 'files'));
-  // mirrord's `feature.fs.local`: regexes of paths that stay on this machine whatever the mode.
-  const localPatterns = (options.fs.local ?? []).map((pattern) => new RegExp(pattern));
-  const staysLocal = (path: string) => localPatterns.some((pattern) => pattern.test(path));
+  const fs = new FsPolicy(options.fs, client.info.mounts);
 
   const handle = async ([op, ...args]: string[]): Promise<string> => {
     switch (op) {
@@ -69,8 +68,14 @@ export async function startLayerProxy(client: Client, options: LayerOptions, log
       case 'access':
       case 'readlink': {
         const path = op === 'readlink' ? args[0] : args[1];
-        if (staysLocal(path)) return 'local';
-        if (op === 'open') return files.open(path, Number(args[0]));
+        const access = fs.access(path);
+        if (access === 'local') return 'local';
+        if (op === 'open') {
+          const flags = Number(args[0]);
+          // A read-only remote path opened for writing is written here, as in mirrord.
+          if (access === 'read' && opensForWriting(flags)) return 'local';
+          return files.open(path, flags);
+        }
         if (op === 'opendir') return files.opendir(path);
         if (op === 'stat') return files.stat(path, args[0] === '1');
         if (op === 'access') return files.access(path, Number(args[0]));
@@ -85,7 +90,6 @@ export async function startLayerProxy(client: Client, options: LayerOptions, log
   };
   const server = await serveLines(socketPath, handle, (error) => log.error(`layer request failed: ${error.message}`));
 
-  const remotePaths = options.fs.mode === 'local' ? [] : [...client.info.mounts, ...(options.fs.readOnly ?? []), ...(options.fs.readWrite ?? [])];
   const preload = [layerLibrary(), process.env.LD_PRELOAD].filter(Boolean).join(':');
   const env: Record<string, string> = {
     LD_PRELOAD: preload,
@@ -95,7 +99,7 @@ export async function startLayerProxy(client: Client, options: LayerOptions, log
     MIRRORD_LAYER_OUTGOING_UDP: options.outgoing.udp ? '1' : '0',
     MIRRORD_LAYER_DNS: options.dns ? '1' : '0',
     MIRRORD_LAYER_FS: options.fs.mode,
-    MIRRORD_LAYER_REMOTE_PATHS: remotePaths.join(':'),
+    MIRRORD_LAYER_REMOTE_PATHS: fs.layerPrefixes().join(':'),
   };
   return {
     env,

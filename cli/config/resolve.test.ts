@@ -54,6 +54,12 @@ describe('settings: file, then flags on top', () => {
     expect(settings.env).toEqual({ enabled: true, include: ['B', 'C'], exclude: ['C'] });
   });
 
+  it('refuses a feature.fs pattern that is not a regex, naming the key', () => {
+    expect(() => resolveSettings({ feature: { fs: { read_write: ['^/data/(out'] } } }, {}, '.mirrord/mirrord.json')).toThrow(
+      /^\.mirrord\/mirrord\.json: feature\.fs\.read_write: Invalid regular expression: \/\^\/data\/\(out\/: Unterminated group$/,
+    );
+  });
+
   it('an HTTP filter means steal unless a mode says otherwise, which is an error', () => {
     expect(resolveSettings({}, { headerFilter: '^x: y$' }).layer.incoming).toMatchObject({ mode: 'steal', httpFilter: { header: '^x: y$' } });
     expect(resolveSettings({ feature: { network: { incoming: { http_filter: { path_filter: '^/a' } } } } }).layer.incoming.mode).toBe('steal');

@@ -49,7 +49,7 @@ export function resolveSettings(config: FileConfig, flags: Overrides = {}, file 
       incoming: incoming(network.incoming, flags, file),
       outgoing: outgoing(network.outgoing, flags, file),
       dns: flags.noRemoteDns ? false : typeof network.dns === 'object' ? (network.dns.enabled ?? true) : (network.dns ?? true),
-      fs: files(config.feature?.fs, flags),
+      fs: files(config.feature?.fs, flags, file),
     },
     env: environment(config.feature?.env, flags),
   };
@@ -101,13 +101,24 @@ function outgoing(value: OutgoingConfig | undefined, flags: Overrides, file: str
   return { tcp: value.tcp ?? true, udp: value.udp ?? true, filter: filter && stripUndefined(filter) };
 }
 
-function files(value: FsConfig | undefined, flags: Overrides): LayerOptions['fs'] {
+function files(value: FsConfig | undefined, flags: Overrides, file: string): LayerOptions['fs'] {
   const object = typeof value === 'object' ? value : { mode: value };
+  const patterns = (key: 'read_only' | 'read_write' | 'local') => {
+    const list = splitList(object[key]);
+    for (const pattern of list ?? []) {
+      try {
+        new RegExp(pattern);
+      } catch (error) {
+        throw new CliError(`${file}: feature.fs.${key}: ${(error as Error).message}`, HINT);
+      }
+    }
+    return list;
+  };
   return stripUndefined({
     mode: flags.fsMode ?? object.mode ?? 'read',
-    readOnly: splitList(object.read_only),
-    readWrite: splitList(object.read_write),
-    local: splitList(object.local),
+    readOnly: patterns('read_only'),
+    readWrite: patterns('read_write'),
+    local: patterns('local'),
   });
 }
 

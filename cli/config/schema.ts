@@ -62,9 +62,9 @@ const fs = z.union([
   fsMode,
   z.strictObject({
     mode: fsMode.optional(),
-    read_only: oneOrMany.optional().meta({ description: 'more paths read from the pod' }),
-    read_write: oneOrMany.optional().meta({ description: 'more paths read from and written to the pod' }),
-    local: oneOrMany.optional().meta({ description: 'paths that stay local' }),
+    read_only: oneOrMany.optional().meta({ description: 'regexes of paths read from the pod (opened for writing, they stay local)' }),
+    read_write: oneOrMany.optional().meta({ description: 'regexes of paths read from and written to the pod, whatever the mode' }),
+    local: oneOrMany.optional().meta({ description: 'regexes of paths that stay local, whatever the mode' }),
   }),
 ]);
 

@@ -54,7 +54,7 @@ __attribute__((constructor)) void layer_init(void) {
   layer_config.outgoing_udp = env_flag("MIRRORD_LAYER_OUTGOING_UDP", 1);
   layer_config.dns = env_flag("MIRRORD_LAYER_DNS", 1);
   const char *fs = getenv("MIRRORD_LAYER_FS");
-  layer_config.fs = !fs ? 0 : strcmp(fs, "write") == 0 ? 2 : strcmp(fs, "read") == 0 ? 1 : 0;
+  layer_config.fs = fs && (strcmp(fs, "read") == 0 || strcmp(fs, "write") == 0);
   const char *prefixes = getenv("MIRRORD_LAYER_REMOTE_PATHS");
   snprintf(layer_config.remote_prefixes, sizeof layer_config.remote_prefixes, "%s", prefixes ? prefixes : "");
   pthread_atfork(NULL, NULL, after_fork_in_child);

@@ -1,7 +1,7 @@
-/* File hooks. Paths under the app's mount points (MIRRORD_LAYER_REMOTE_PATHS) are the pod's:
- * the proxy fetches a file into a private cache and the layer opens the cached copy, so read,
- * lseek, fstat and mmap just work; stat-like calls are answered from the pod. Everything else
- * is untouched. */
+/* File hooks. Paths under MIRRORD_LAYER_REMOTE_PATHS (the app's mount points, and the literal
+ * starts of the config's path patterns) may be the pod's; the proxy decides, and fetches a
+ * remote file into a private cache whose copy the layer opens, so read, lseek, fstat and mmap
+ * just work; stat-like calls are answered from the pod. Everything else is untouched. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <dlfcn.h>
@@ -27,7 +27,10 @@ int path_is_remote(const char *path) {
   while (*cursor) {
     const char *end = strchr(cursor, ':');
     size_t len = end ? (size_t)(end - cursor) : strlen(cursor);
-    if (len && strncmp(path, cursor, len) == 0 && (path[len] == '\0' || path[len] == '/' || cursor[len - 1] == '/')) return 1;
+    /* "TEXT*" covers any path starting with TEXT; a directory covers itself and what is beneath */
+    int raw = len && cursor[len - 1] == '*';
+    if (raw && strncmp(path, cursor, len - 1) == 0) return 1;
+    if (!raw && len && strncmp(path, cursor, len) == 0 && (path[len] == '\0' || path[len] == '/' || cursor[len - 1] == '/')) return 1;
     if (!end) break;
     cursor = end + 1;
   }
@@ -39,7 +42,7 @@ static int wants_write(int flags) { return (flags & O_ACCMODE) != O_RDONLY || (f
 /* Asks the proxy for a local copy of a remote path. Returns 1 with `local` filled, 0 when the
  * path stays local, -1 with errno set when the pod says it fails. */
 static int fetch(const char *op, const char *path, int flags, char *local, size_t cap) {
-  if (!path_is_remote(path) || (wants_write(flags) && layer_config.fs != 2)) return 0;
+  if (!path_is_remote(path)) return 0; /* the proxy knows which remote paths may be written */
   char request[4200], reply[4200];
   snprintf(request, sizeof request, "%s\t%d\t%s", op, flags, path);
   if (proxy_request(request, reply, sizeof reply) != 0) return 0;

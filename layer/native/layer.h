@@ -21,7 +21,7 @@ struct layer_config {
   int outgoing_tcp;
   int outgoing_udp;
   int dns;
-  int fs;               /* 0 local, 1 read, 2 write */
+  int fs;               /* any remote files at all (mode read or write); the proxy decides per path */
   char remote_prefixes[4096]; /* ':'-separated absolute paths served by the pod */
 };
 extern struct layer_config layer_config;

@@ -15,6 +15,11 @@ const { O_CREAT, O_TRUNC, O_WRONLY } = constants;
 /** Largest chunk per fs.write request (the frame limit leaves room for the rest). */
 const WRITE_CHUNK = 1 << 20;
 
+/** Whether open() flags ask to change the file (the layer's write-back applies to those). */
+export function opensForWriting(flags: number): boolean {
+  return (flags & O_ACCMODE) !== 0 || (flags & (O_CREAT | O_TRUNC)) !== 0;
+}
+
 export class RemoteFiles {
   private counter = 0;
   /** local copies opened for writing -> the pod path they go back to */
@@ -30,7 +35,7 @@ export class RemoteFiles {
   /** A fresh local copy of `path`; one opened for writing goes back to the pod by flush(). */
   async open(path: string, flags: number): Promise<string> {
     return this.answer(async () => {
-      const writing = (flags & O_ACCMODE) !== 0 || (flags & (O_CREAT | O_TRUNC)) !== 0;
+      const writing = opensForWriting(flags);
       const content = writing && flags & O_TRUNC ? Buffer.alloc(0) : await this.existing(path, writing && (flags & O_CREAT) !== 0);
       const copy = join(this.cacheRoot, `${++this.counter}-${basename(path)}`);
       writeFileSync(copy, content, { mode: 0o600 });

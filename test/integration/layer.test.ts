@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '../../protocol/client';
@@ -112,6 +112,27 @@ describe('real programs under the layer', () => {
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(/No such file/);
     expect((await underLayer('ls', ['/etc/config'])).stdout).toContain('escape-absolute');
+  });
+
+  it('applies feature.fs.read_only and read_write as regexes, beyond the mounts and whatever the mode', async () => {
+    const data = join(suite.pod.appRoot, 'srv/data');
+    const out = join(suite.pod.appRoot, 'srv/out');
+    mkdirSync(data, { recursive: true });
+    mkdirSync(out, { recursive: true });
+    writeFileSync(join(data, 'in.json'), '{"from": "the pod"}\n');
+    writeFileSync(join(data, 'in.txt'), 'not matched\n');
+    try {
+      await attach({ fs: { mode: 'read', readOnly: ['^/srv/data/.*\\.json$'], readWrite: ['^/srv/out/'] } });
+      expect(await underLayer('cat', ['/srv/data/in.json'])).toMatchObject({ code: 0, stdout: '{"from": "the pod"}\n' });
+      expect((await underLayer('cat', ['/srv/data/in.txt'])).stderr).toMatch(/No such file/);
+      expect(await underLayer('sh', ['-c', 'echo report > /srv/out/r.txt && cat /srv/out/r.txt'])).toMatchObject({ code: 0, stdout: 'report\n', stderr: '' });
+      expect(readFileSync(join(out, 'r.txt'), 'utf8')).toBe('report\n');
+      // read_only: opened for writing, the path is this machine's (where /srv/data doesn't exist)
+      expect((await underLayer('sh', ['-c', 'echo changed > /srv/data/in.json'])).stderr).toMatch(/No such file|cannot create/);
+      expect(readFileSync(join(data, 'in.json'), 'utf8')).toBe('{"from": "the pod"}\n');
+    } finally {
+      rmSync(join(suite.pod.appRoot, 'srv'), { recursive: true, force: true });
+    }
   });
 
   it('in read mode, writes stay local and the pod is untouched', async () => {
