@@ -44,6 +44,8 @@ export class PortInterceptor {
   private readonly proxy = httpProxy.createProxyServer({ xfwd: false });
   private readonly appAgent = new http.Agent({ keepAlive: true });
   private readonly destinations = new WeakMap<net.Socket, Address>();
+  /** per client connection, the agent of each session that stole requests from it */
+  private readonly requestAgents = new WeakMap<net.Socket, Map<Subscription, StreamAgent>>();
 
   constructor(
     readonly port: number,
@@ -154,33 +156,54 @@ export class PortInterceptor {
 
   private routeRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
     const thief = this.thiefOf(req);
-    // One stream carries one request: asking the local server to close afterwards ends the
-    // stream cleanly instead of leaving a keep-alive connection to be reset.
-    if (thief) this.proxy.web(req, res, { target: 'http://mirrord-session', agent: thief, headers: { connection: 'close' } });
+    if (thief) this.proxy.web(req, res, { target: 'http://mirrord-session', agent: this.agentFor(req, thief) });
     else this.proxy.web(req, res, { target: this.appUrl(req), agent: this.appAgent });
   }
 
   private routeUpgrade(req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
     socket.on('error', () => undefined);
     const thief = this.thiefOf(req);
-    if (thief) this.proxy.ws(req, socket, head, { target: 'http://mirrord-session', agent: thief });
+    // An upgraded connection keeps its stream to itself: a one-off agent, never pooled.
+    if (thief) this.proxy.ws(req, socket, head, { target: 'http://mirrord-session', agent: new StreamAgent(() => this.openRequestStream(req, thief), false) });
     else this.proxy.ws(req, socket, head, { target: this.appUrl(req) });
   }
 
-  /** An agent whose one connection is a new stream to the matching session, if any. */
-  private thiefOf(req: http.IncomingMessage): http.Agent | undefined {
-    const subscription = this.subscriptions.find((s) => s.mode === 'steal' && s.matches?.(req));
-    if (!subscription) return undefined;
+  private thiefOf(req: http.IncomingMessage): Subscription | undefined {
+    return this.subscriptions.find((s) => s.mode === 'steal' && s.matches?.(req));
+  }
+
+  /**
+   * The keep-alive agent for `thief`'s requests from this client connection: the requests a
+   * client sends on one connection reuse one stream to the session (and the local server's
+   * one connection) while both ends keep it alive, so a stolen request costs no new stream,
+   * no new local connection, and the peer the app sees is still that client.
+   */
+  private agentFor(req: http.IncomingMessage, thief: Subscription): StreamAgent {
+    const client = req.socket;
+    let agents = this.requestAgents.get(client);
+    if (!agents) {
+      const created = new Map<Subscription, StreamAgent>();
+      this.requestAgents.set(client, (agents = created));
+      client.once('close', () => created.forEach((agent) => agent.destroy()));
+    }
+    let agent = agents.get(thief);
+    if (!agent) {
+      agent = new StreamAgent(() => this.openRequestStream(req, thief), true);
+      agents.set(thief, agent);
+    }
+    return agent;
+  }
+
+  private openRequestStream(req: http.IncomingMessage, thief: Subscription): MuxStream | undefined {
     const socket = req.socket;
-    const meta: IncomingMeta = {
+    return thief.sink.openIncoming({
       port: this.port,
       mode: 'steal',
       kind: 'request',
       remote: { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 },
       local: this.destinations.get(socket) ?? { address: socket.localAddress ?? '', port: this.port },
       request: { method: req.method ?? '', path: req.url ?? '' },
-    };
-    return new StreamAgent(() => subscription.sink.openIncoming(meta));
+    });
   }
 
   private appUrl(req: http.IncomingMessage): string {
@@ -202,10 +225,21 @@ export class PortInterceptor {
   }
 }
 
-/** An http.Agent that connects through one session stream (and never reuses it). */
+/** How long a stream kept alive for a client's later requests may stay unused. */
+const IDLE_STREAM_MS = 4000;
+
+/**
+ * An http.Agent whose connections are streams to a session: one at a time (a client connection's
+ * requests are sequential), kept alive for the next request when `keepAlive`.
+ */
 class StreamAgent extends http.Agent {
-  constructor(private readonly open: () => MuxStream | undefined) {
-    super({ keepAlive: false });
+  private readonly idle = new WeakMap<Duplex, NodeJS.Timeout>();
+
+  constructor(
+    private readonly open: () => MuxStream | undefined,
+    keepAlive: boolean,
+  ) {
+    super({ keepAlive, maxSockets: 1 });
   }
 
   override createConnection(
@@ -213,7 +247,24 @@ class StreamAgent extends http.Agent {
     callback?: (error: Error | null, stream: Duplex) => void,
   ): Duplex | undefined {
     const stream = this.open();
-    if (!stream) callback?.(new Error('the stealing session has ended'), undefined as unknown as Duplex);
-    return stream;
+    if (!stream) {
+      callback?.(new Error('the stealing session has ended'), undefined as unknown as Duplex);
+      return undefined;
+    }
+    // The local server closed its connection: this stream can carry no other request.
+    stream.once('end', () => stream.end());
+    // What the agent does to a kept-alive TCP socket has no meaning for a stream.
+    return Object.assign(stream, { ref: () => stream, unref: () => stream, setKeepAlive: () => stream });
+  }
+
+  /** Idle streams are closed before a local server's usual keep-alive timeout (5 s in Node) closes them mid-reuse. */
+  override keepSocketAlive(socket: Duplex): boolean {
+    this.idle.set(socket, setTimeout(() => socket.destroy(), IDLE_STREAM_MS));
+    return true;
+  }
+
+  override reuseSocket(socket: Duplex, request: http.ClientRequest): void {
+    clearTimeout(this.idle.get(socket));
+    super.reuseSocket(socket as net.Socket, request);
   }
 }

@@ -48,6 +48,24 @@ describe('steal', () => {
     await eventually(async () => expect(await suite.pod.net.natRules()).not.toContain('MIRRORD'));
   });
 
+  it("reuses one stream for the stolen requests of one keep-alive client connection, and a new one per connection", async () => {
+    const client = await suite.pod.connect();
+    const seen = forwardIncoming(client, suite.local.port);
+    await client.subscribe(APP_PORT, 'steal', { header: '^x-user: alice$' });
+    const url = (path: string) => `http://198.18.0.1:${APP_PORT}${path}`;
+    const alice = ['-H', 'x-user: alice'];
+    // curl keeps one connection for all of these
+    const oneConnection = await suite.pod.net.exec(suite.pod.net.workload, 'curl', [
+      '-sS', '--max-time', '10', ...alice, url('/k1'), '--next', '-sS', url('/k2'), '--next', '-sS', ...alice, url('/k3'), '--next', '-sS', ...alice, '-d', 'x', url('/k4'),
+    ]);
+    expect(oneConnection.stdout).toBe('local GET /k1 body=0\napp GET /k2 body=0\nlocal GET /k3 body=0\nlocal POST /k4 body=1\n');
+    expect(seen.streams).toBe(1);
+    expect((await suite.pod.request('/k5', { 'x-user': 'alice' })).body).toBe('local GET /k5 body=0\n');
+    expect(seen.streams).toBe(2);
+    client.close();
+    await client.closed();
+  });
+
   it('lets filtered stealers share a port, and sends each its own requests', async () => {
     const first = await suite.pod.connect();
     const second = await suite.pod.connect();
