@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Client } from '../protocol/client';
+import type { Session } from '../protocol/client';
 import type { HttpFilter } from '../protocol/messages';
 import type { Logger } from '../sidecar/log';
 import { layerLibrary } from './library';
@@ -31,7 +31,7 @@ export interface LayerProxy {
   close(): Promise<void>;
 }
 
-export async function startLayerProxy(client: Client, options: LayerOptions, log: Logger): Promise<LayerProxy> {
+export async function startLayerProxy(client: Session, options: LayerOptions, log: Logger): Promise<LayerProxy> {
   const dir = mkdtempSync(join(tmpdir(), 'mirrord-'));
   const socketPath = join(dir, 'layer.sock');
   const goesRemote = compileOutgoingFilter(options.outgoing.filter);

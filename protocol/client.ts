@@ -24,6 +24,15 @@ export interface ClientOptions {
   version?: string;
 }
 
+/** How a session ended: the WebSocket close code and the reason. */
+export interface SessionEnd {
+  code: number;
+  reason: string;
+}
+
+/** What the local proxy needs of a session: a Client, or one that is re-established when its connection drops. */
+export type Session = Pick<Client, 'info' | 'call' | 'onIncoming' | 'subscribe' | 'unsubscribe' | 'connect' | 'resolve' | 'env' | 'readFile' | 'close' | 'closed'>;
+
 export class Client {
   private constructor(
     readonly peer: Peer,
@@ -113,10 +122,15 @@ export class Client {
   }
 
   /** Resolves once the session is closed, with the reason. */
-  closed(): Promise<string> {
+  async closed(): Promise<string> {
+    return (await this.ended()).reason;
+  }
+
+  /** Resolves once the session is closed, with the close code and the reason. */
+  ended(): Promise<SessionEnd> {
     return new Promise((resolve) => {
-      if (this.peer.isClosed) resolve(this.peer.closeReason);
-      else this.peer.on('close', (_code, reason) => resolve(reason));
+      if (this.peer.isClosed) resolve({ code: this.peer.closeCode, reason: this.peer.closeReason });
+      else this.peer.once('close', (code: number, reason: string) => resolve({ code, reason }));
     });
   }
 }

@@ -142,8 +142,8 @@ describe('requests and replies', () => {
     const error = (await pending) as RemoteError;
     expect(error).toBeInstanceOf(RemoteError);
     expect(error.code).toBe('EPROTO');
-    expect(error.message).toBe('session closed: connection closed (code 1006)');
-    await expect(client.call('env', {})).rejects.toThrow('session is closed: connection closed (code 1006)');
+    expect(error.message).toBe('session closed: the connection dropped');
+    await expect(client.call('env', {})).rejects.toThrow('session is closed: the connection dropped');
   });
 });
 

@@ -75,6 +75,8 @@ export class Peer extends EventEmitter implements StreamLink {
   private corked = false;
   /** Set by the close handler: why the session ended. */
   closeReason = '';
+  /** The WebSocket close code, once closed. */
+  closeCode = 0;
   /** The code of the error the other side ended the session with, if it said. */
   private failureCode?: string;
 
@@ -293,8 +295,10 @@ export class Peer extends EventEmitter implements StreamLink {
   private onClose(code: number, reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.closeCode = code;
     clearInterval(this.heartbeat);
-    this.closeReason ||= reason || `connection closed (code ${code})`;
+    // 1006: the connection ended without a close frame (a dropped port-forward, a killed peer).
+    this.closeReason ||= reason || (code === 1006 ? 'the connection dropped' : `connection closed (code ${code})`);
     const error = new RemoteError(this.failureCode ?? ErrorCode.Protocol, `session closed: ${this.closeReason}`);
     for (const pending of this.pending.values()) pending.reject(error);
     this.pending.clear();

@@ -5,19 +5,21 @@
  */
 import { hostname, userInfo } from 'node:os';
 import { startLayerProxy, type LayerOptions, type LayerProxy } from '../../layer/proxy';
-import type { Client } from '../../protocol/client';
+import type { Session } from '../../protocol/client';
 import type { Logger } from '../../sidecar/log';
 import type { AttachArgs } from '../args';
 import { loadConfig } from '../config/load';
 import { resolveSettings } from '../config/resolve';
 import { filterEnv } from '../env-filter';
-import { CliError } from '../errors';
+import { CliError, USAGE_EXIT } from '../errors';
 import { createProgress, type Progress } from '../progress';
+import { ReconnectingSession } from '../reconnecting-session';
 import { runCommand } from '../run-command';
 import { startSession } from '../session';
 import { openTransport, type Transport } from '../transport';
 
 const CLOSE_GRACE_MS = 2000;
+const DEFAULT_RECONNECT_S = 30;
 
 export async function attach(args: AttachArgs): Promise<number> {
   const progress = createProgress(args.quiet);
@@ -35,12 +37,29 @@ async function attachWith(args: AttachArgs, progress: Progress): Promise<number>
 
   const transport: Transport = await openTransport(args.agent, settings, (text) => progress.step(text));
   progress.step(`connecting to ${transport.description}…`);
-  const client = await startSession(transport, `mirrord attach (${safeUser()}@${hostname()}, pid ${process.pid})`);
+  const clientName = `mirrord attach (${safeUser()}@${hostname()}, pid ${process.pid})`;
+  const first = await startSession(transport, clientName);
+  const { pod } = first.info;
+  const podName = `${pod.namespace ? `${pod.namespace}/` : ''}${pod.name || '(unnamed)'}`;
+  // A reconnection goes to the same pod, never to another replica of the workload.
+  const samePod = { ...args.agent, pod: pod.name || args.agent.pod };
+  const client = new ReconnectingSession(
+    { client: first, close: () => transport.close() },
+    {
+      timeoutMs: reconnectTimeoutMs(),
+      connect: async () => {
+        const again = await openTransport(samePod, settings);
+        return { client: await startSession(again, clientName), close: () => again.close() };
+      },
+      warn: (text) => progress.warn(text),
+      reconnected: (session, attempts) =>
+        progress.warn(`reconnected after ${attempts} attempt${attempts === 1 ? '' : 's'}: session ${session.info.sessionId} on pod ${podName}; connections open before the drop were reset`),
+    },
+  );
   let proxy: LayerProxy | undefined;
   let ending = false;
   try {
-    const { sessionId, pod } = client.info;
-    const podName = `${pod.namespace ? `${pod.namespace}/` : ''}${pod.name || '(unnamed)'}`;
+    const { sessionId } = first.info;
     progress.step(`session ${sessionId} on pod ${podName}${pod.ip ? ` (${pod.ip})` : ''}`);
     // Without its session the command would go on with no pod behind it (its listeners no
     // longer subscribed, its connections and files failing): end it and say why, rather than
@@ -50,7 +69,7 @@ async function attachWith(args: AttachArgs, progress: Progress): Promise<number>
     void client.closed().then((reason) => {
       if (ending) return;
       lostReason = reason || 'connection lost';
-      progress.warn(`session ${sessionId} on pod ${podName} ended (${lostReason}); stopping the command`);
+      progress.warn(`session ${client.info.sessionId} on pod ${podName} ended (${lostReason}); stopping the command`);
       lost.abort();
     });
 
@@ -64,7 +83,7 @@ async function attachWith(args: AttachArgs, progress: Progress): Promise<number>
     const code = await runCommand(args.command, { ...process.env, ...remoteEnv, ...proxy.env }, lost.signal);
     if (lostReason !== undefined) {
       throw new CliError(
-        `session ${sessionId} on pod ${podName} ended while the command ran (${lostReason}); the command was stopped`,
+        `session ${client.info.sessionId} on pod ${podName} ended while the command ran (${lostReason}); the command was stopped`,
         lostReason.startsWith('EKILLED')
           ? 'someone ended this session with mirrord sessions kill; attach again when you need it'
           : `the pod may have been deleted or restarted, or the connection to it lost: attach again (kubectl get pods${pod.namespace ? ` -n ${pod.namespace}` : ''} shows the pods)`,
@@ -78,11 +97,21 @@ async function attachWith(args: AttachArgs, progress: Progress): Promise<number>
     if (proxy) await withinGrace(proxy.close().catch(() => undefined));
     client.close();
     await withinGrace(client.closed());
-    transport.close();
+    client.connectionClose();
   }
 }
 
-async function startProxy(client: Client, options: LayerOptions, log: Logger): Promise<LayerProxy> {
+/** MIRRORD_RECONNECT_TIMEOUT: seconds to keep trying after the connection to the pod drops (0: never). */
+function reconnectTimeoutMs(): number {
+  const text = process.env.MIRRORD_RECONNECT_TIMEOUT;
+  const seconds = text === undefined || text === '' ? DEFAULT_RECONNECT_S : Number(text);
+  if (!Number.isFinite(seconds) || seconds < 0) {
+    throw new CliError(`MIRRORD_RECONNECT_TIMEOUT=${text}: expected a number of seconds`, 'e.g. MIRRORD_RECONNECT_TIMEOUT=30, or 0 to end the command when the connection drops', USAGE_EXIT);
+  }
+  return seconds * 1000;
+}
+
+async function startProxy(client: Session, options: LayerOptions, log: Logger): Promise<LayerProxy> {
   try {
     return await startLayerProxy(client, options, log);
   } catch (error) {

@@ -7,7 +7,7 @@
  */
 import { constants, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { Client } from '../../protocol/client';
+import type { Session } from '../../protocol/client';
 import { errnoNumber } from './errno';
 
 const O_ACCMODE = 3;
@@ -26,7 +26,7 @@ export class RemoteFiles {
   private readonly written = new Map<string, string>();
 
   constructor(
-    private readonly client: Client,
+    private readonly client: Session,
     private readonly cacheRoot: string,
   ) {
     mkdirSync(cacheRoot, { recursive: true });

@@ -7,7 +7,7 @@
  */
 import net from 'node:net';
 import { constants } from 'node:os';
-import type { Client, IncomingConnection } from '../../protocol/client';
+import type { IncomingConnection, Session } from '../../protocol/client';
 import type { HttpFilter } from '../../protocol/messages';
 import { pipeBothWays } from '../../protocol/pipe';
 import type { Logger } from '../../sidecar/log';
@@ -32,7 +32,7 @@ export class IncomingPorts {
   private readonly waiting = new Map<number, () => void>();
 
   constructor(
-    private readonly client: Client,
+    private readonly client: Session,
     private readonly options: IncomingOptions,
     private readonly log: Logger,
   ) {

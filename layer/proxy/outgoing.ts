@@ -5,7 +5,7 @@
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
-import type { Client } from '../../protocol/client';
+import type { Session } from '../../protocol/client';
 import type { MuxStream } from '../../protocol/stream';
 import { pipeBothWays } from '../../protocol/pipe';
 import { errnoNumber } from './errno';
@@ -13,7 +13,7 @@ import { errnoNumber } from './errno';
 /** How long the app has to connect to the endpoint it was given. */
 const ACCEPT_TIMEOUT_MS = 10_000;
 
-export async function connectTcp(client: Client, address: string, port: number): Promise<string> {
+export async function connectTcp(client: Session, address: string, port: number): Promise<string> {
   let remote;
   try {
     remote = await client.connect('tcp', address, port);
@@ -37,7 +37,7 @@ export async function connectTcp(client: Client, address: string, port: number):
 }
 
 /** A connected UDP socket: a local relay socket whose datagrams travel as DATA frames. */
-export async function connectUdp(client: Client, address: string, port: number): Promise<string> {
+export async function connectUdp(client: Session, address: string, port: number): Promise<string> {
   let remote: { stream: MuxStream; local: { address: string; port: number } };
   try {
     remote = await client.connect('udp', address, port);

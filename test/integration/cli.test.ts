@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,9 +20,9 @@ interface CliRun {
   done: Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
 }
 
-function startCli(args: string[], cwd?: string): CliRun {
+function startCli(args: string[], cwd?: string, env: NodeJS.ProcessEnv = {}): CliRun {
   const started = Date.now();
-  const child = spawn(process.execPath, [MAIN, ...args], { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN, ...args], { cwd, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -150,6 +150,49 @@ describe('mirrord attach (the built CLI) against the pod', () => {
       owner.close();
     }
     await noRulesLeft();
+  });
+
+  describe('when the connection to the agent drops', () => {
+    const counting = [
+      "let n = 0; const server = require('node:http').createServer((req, res) => res.end(`n=${++n} ${req.url}\\n`));",
+      `server.listen(${APP_PORT}); process.on('SIGTERM', () => process.exit(0));`,
+    ].join('\n');
+    /** The agent command, recording each pid it runs as (it execs into the socat that carries the session). */
+    const killable = (pids: string, onlyOnce = false) => `${onlyOnce ? `[ -e ${pids} ] && exit 3; ` : ''}echo $$ >> ${pids}; exec ${suite.pod.agentCommand}`;
+    const agentPids = (pids: string) => readFileSync(pids, 'utf8').trim().split('\n').map(Number);
+
+    it('reconnects to the pod, subscribes the ports again, and the command keeps running', async () => {
+      const pids = join(dir, 'pids');
+      const run = startCli(['attach', '--agent-cmd', killable(pids), '--steal', '--', process.execPath, '-e', counting]);
+      await eventually(async () => expect(run.stderr()).toMatch(new RegExp(`subscribed port ${APP_PORT} \\(steal\\)`)));
+      expect((await suite.pod.request('/one')).body).toBe('n=1 /one\n');
+
+      process.kill(agentPids(pids)[0], 'SIGKILL');
+      await eventually(async () => expect(run.stderr()).toMatch(/reconnected after \d+ attempts?: session \w+ on pod default\/test-pod; connections open before the drop were reset\n/), 15_000);
+      expect(run.stderr()).toMatch(/mirrord: warning: lost the connection to the pod \(.+\); reconnecting…\n/);
+      expect(agentPids(pids)).toHaveLength(2);
+      // the same process, its count going on, answers the pod's port again
+      expect((await suite.pod.request('/two')).body).toBe('n=2 /two\n');
+      const { sessions } = (await (await suite.pod.connect()).call('sessions', {})).result;
+      expect(sessions.filter((s) => s.client?.startsWith('mirrord attach'))).toHaveLength(1);
+
+      run.child.kill('SIGTERM');
+      expect(await run.done).toMatchObject({ code: 0 });
+      await noRulesLeft();
+    });
+
+    it('gives up after MIRRORD_RECONNECT_TIMEOUT, stops the command and says why', async () => {
+      const pids = join(dir, 'pids');
+      const run = startCli(['attach', '--agent-cmd', killable(pids, true), '--steal', '--', process.execPath, '-e', counting], undefined, { MIRRORD_RECONNECT_TIMEOUT: '1' });
+      await eventually(async () => expect(run.stderr()).toMatch(new RegExp(`subscribed port ${APP_PORT} \\(steal\\)`)));
+      process.kill(agentPids(pids)[0], 'SIGKILL');
+      const ended = await run.done;
+      expect(ended.code).toBe(1);
+      expect(ended.ms).toBeLessThan(15_000);
+      expect(run.stderr()).toMatch(/\nmirrord: session \w+ on pod default\/test-pod ended while the command ran \(.+; reconnecting for 1 s failed: could not reach the agent through the agent command .+ exited \(code 3\).*\); the command was stopped\nhint: /);
+      await noRulesLeft();
+      expect((await suite.pod.request('/after')).body).toBe('app GET /after body=0\n');
+    });
   });
 
   it('exits with the command even when a process it left in the background still uses the layer', async () => {
