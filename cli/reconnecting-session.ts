@@ -132,9 +132,10 @@ export class ReconnectingSession implements Session {
         finish(new RemoteError('ESHUTDOWN', `session closed: ${outcome.gaveUp.reason}`));
         return outcome.gaveUp;
       }
+      const previous = this.connection.client.info.sessionId;
       this.connection = outcome.connection;
       for (const listener of this.incomingListeners) this.connection.client.onIncoming(listener);
-      await this.resubscribe();
+      await this.resubscribe(previous);
       finish();
       this.options.reconnected(this.connection.client, outcome.attempts);
     }
@@ -155,8 +156,14 @@ export class ReconnectingSession implements Session {
     return { gaveUp: { code: drop.code, reason: tried } };
   }
 
-  /** The command's ports, subscribed again on the new session; a refusal is reported, not fatal. */
-  private async resubscribe(): Promise<void> {
+  /**
+   * The command's ports, subscribed again on the new session; a refusal is reported, not fatal.
+   * The sidecar may not have noticed the drop yet (its side of a port-forward can outlive ours
+   * until a ping goes unanswered): the old session is ended first, so that its unfiltered
+   * steal doesn't hold the port against its successor.
+   */
+  private async resubscribe(previous: string): Promise<void> {
+    if (this.subscriptions.size) await this.connection.client.call('sessions.kill', { id: previous }).catch(() => undefined);
     for (const [port, { mode, filter }] of this.subscriptions) {
       try {
         await this.connection.client.subscribe(port, mode, filter);

@@ -11,6 +11,7 @@
  */
 import http from 'node:http';
 import { join } from 'node:path';
+import { run } from '../harness/run';
 import { ensureCluster, kubeconfigPath, kubectl } from './cluster';
 import { demoClient, demoDeployment, manifests } from './manifests';
 import { eventually, FIXTURES, mirrord, within, type Mirrord } from './mirrord';
@@ -184,6 +185,37 @@ test('a mirror session sees the requests while the clients get the app’s answe
   await saw(watcher, 'watcher', ['GET /mirrored/1', 'GET /mirrored/2', 'GET /mirrored/3']);
 
   await watcher.stop();
+  await appAnswers();
+}, 180_000);
+
+/**
+ * Cuts every TCP connection of process `pid` (its API calls and its port-forward), as a network
+ * blip between laptop and cluster would: the kernel aborts them (`ss -K`).
+ */
+async function dropConnectionsOf(pid: number): Promise<number> {
+  const { stdout } = await run('ss', ['-tnpH', 'state', 'established']);
+  const locals = stdout.split('\n').filter((line) => line.includes(`pid=${pid},`)).map((line) => line.trim().split(/\s+/)[2]);
+  for (const local of locals) {
+    const cut = local.lastIndexOf(':');
+    await run('ss', ['-K', 'src', local.slice(0, cut).replace(/^\[|\]$/g, ''), 'sport', '=', `:${local.slice(cut + 1)}`]);
+  }
+  return locals.length;
+}
+
+test('a dropped port-forward: mirrord reconnects to the same pod, and the local program keeps the port', async () => {
+  await appAnswers();
+  const survivor = attach(['--steal'], 'survivor');
+  await survivor.waitFor(/subscribed port 8080 \(steal\)/);
+  expect(await fromClient('/before-drop')).toBe('answered by survivor (GET /before-drop)\n');
+  const pod = /session \w+ on pod [\w-]+\/(app-[\w-]+)/.exec(survivor.output().stderr)?.[1];
+
+  expect(await dropConnectionsOf(survivor.child.pid!)).toBeGreaterThan(0);
+  await survivor.waitFor(new RegExp(`reconnected after \\d+ attempts?: session \\w+ on pod ${namespace}/${pod}; connections open before the drop were reset`), 'stderr', 60_000);
+  expect(survivor.output().stderr).toMatch(/warning: lost the connection to the pod \(.+\); reconnecting…/);
+  expect(await fromClient('/after-drop')).toBe('answered by survivor (GET /after-drop)\n');
+  await saw(survivor, 'survivor', ['GET /before-drop', 'GET /after-drop']);
+
+  await survivor.stop();
   await appAnswers();
 }, 180_000);
 
