@@ -13,6 +13,8 @@ import type { HttpFilter, Params, RequestType } from '../protocol/messages';
 
 /** Delays between reconnection attempts; the last one repeats until the deadline. */
 const BACKOFF_MS = [0, 250, 500, 1000, 2000];
+/** What a last attempt started just before the deadline may still take. */
+const ATTEMPT_GRACE_MS = 5000;
 
 export interface Connection {
   client: Client;
@@ -146,9 +148,13 @@ export class ReconnectingSession implements Session {
     let lastError = '';
     for (let attempt = 0; Date.now() < deadline && !this.closing; attempt++) {
       await sleep(Math.min(BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)], Math.max(0, deadline - Date.now())));
+      const attemptMade = this.options.connect();
       try {
-        return { connection: await this.options.connect(), attempts: attempt + 1 };
+        const connection = await beforeDeadline(attemptMade, deadline);
+        if (!this.closing) return { connection, attempts: attempt + 1 };
+        discard(attemptMade); // the command ended meanwhile
       } catch (error) {
+        discard(attemptMade);
         lastError = (error as Error).message;
       }
     }
@@ -173,6 +179,26 @@ export class ReconnectingSession implements Session {
       }
     }
   }
+}
+
+/** An attempt that hangs (an API server that doesn't answer) must not outlast the deadline. */
+function beforeDeadline<T>(attempt: Promise<T>, deadline: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('no answer before the deadline')), Math.max(0, deadline - Date.now()) + ATTEMPT_GRACE_MS);
+  });
+  return Promise.race([attempt, late]).finally(() => clearTimeout(timer));
+}
+
+/** Closes whatever an abandoned attempt opens, whenever it does. */
+function discard(attempt: Promise<Connection>): void {
+  attempt.then(
+    (connection) => {
+      connection.client.close();
+      connection.close();
+    },
+    () => undefined,
+  );
 }
 
 function sleep(ms: number): Promise<void> {

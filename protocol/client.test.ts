@@ -2,69 +2,24 @@
  * The client against the sidecar's real Session (handshake, version rule, files beneath the
  * root), and against a misbehaving far end. Real WebSockets on loopback; no iptables needed.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import WebSocket, { WebSocketServer } from 'ws';
-import { openRoot } from '../sidecar/files';
-import { IncomingRegistry } from '../sidecar/incoming/registry';
-import { Iptables } from '../sidecar/incoming/iptables';
-import { createLogger } from '../sidecar/log';
-import { Session } from '../sidecar/session';
+import WebSocket from 'ws';
+import { startTestSidecar, type TestSidecar } from '../sidecar/test-server';
 import { Client } from './client';
 import { RemoteError } from './errors';
-import { decodeFrame, encodeControl, FrameKind, MAX_FRAME, type Frame } from './frame';
-import { Peer } from './peer';
+import { decodeFrame, encodeControl, FrameKind, type Frame } from './frame';
 import { closed, LoopbackServer } from './test-pair';
 
-let root: string;
-let wss: WebSocketServer;
+let sidecar: TestSidecar;
 let url: string;
-let rootFd: number;
+let root: string;
 
 beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), 'mirrord-protocol-'));
-  writeFileSync(join(root, 'hello.txt'), 'hello from the pod\n');
-  const log = createLogger('error', {}, () => true);
-  const opened = openRoot(root);
-  if (opened instanceof Error) throw opened;
-  rootFd = opened;
-  wss = new WebSocketServer({ host: '127.0.0.1', port: 0, maxPayload: MAX_FRAME, perMessageDeflate: false });
-  await once(wss, 'listening');
-  const port = (wss.address() as AddressInfo).port;
-  url = `ws://127.0.0.1:${port}/`;
-  const sessions: Session[] = [];
-  const context = {
-    config: {
-      agentPort: port,
-      appRoot: root,
-      appMounts: ['/'],
-      appEnv: { DATABASE_URL: 'postgres://db:5432/app' },
-      pod: { name: 'app-0', namespace: 'default', ip: '10.0.0.5' },
-      logLevel: 'error' as const,
-      heartbeatMs: 2000,
-      chain: 'MIRRORD_UNIT',
-    },
-    incoming: new IncomingRegistry(new Iptables('MIRRORD_UNIT', log), log, [port]),
-    rootFd,
-    log,
-    sessions: () => sessions,
-  };
-  wss.on('connection', (socket) => {
-    socket.on('error', () => undefined);
-    const session = new Session(new Peer(socket, { role: 'sidecar' }), context);
-    sessions.push(session);
-    void session.ended.then(() => sessions.splice(sessions.indexOf(session), 1));
-  });
+  sidecar = await startTestSidecar();
+  ({ url, root } = sidecar);
 });
 
-afterAll(async () => {
-  for (const socket of wss.clients) socket.terminate();
-  await new Promise((resolve) => wss.close(resolve));
-  rmSync(root, { recursive: true, force: true });
-});
+afterAll(() => sidecar.close());
 
 async function rawSocket(): Promise<{ socket: WebSocket; frames: Frame[]; closing: Promise<{ code: number; reason: string }> }> {
   const socket = new WebSocket(url, { perMessageDeflate: false });
