@@ -74,7 +74,7 @@ export class TestPod {
 
   /** The agent command a client (or the CLI's --agent-cmd) uses to reach this sidecar. */
   get agentCommand(): string {
-    return `ip netns exec ${this.net.pod} socat - TCP:127.0.0.1:${AGENT_PORT}`;
+    return `ip netns exec ${this.net.pod} socat -b 262144 - TCP:127.0.0.1:${AGENT_PORT}`;
   }
 
   /** A session over the agent command, as the CLI would open it. */
