@@ -96,9 +96,9 @@ export class ReconnectingSession implements Session {
     return this.connection.client.env();
   }
 
-  async readFile(path: string) {
+  async fetchFile(path: string, known?: string) {
     await this.ready;
-    return this.connection.client.readFile(path);
+    return this.connection.client.fetchFile(path, known);
   }
 
   close(): void {

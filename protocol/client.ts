@@ -10,6 +10,9 @@ import type { Event, HttpFilter, Params, RequestType, Result } from './messages'
 import type { MuxStream } from './stream';
 import { MAX_FRAME } from './frame';
 
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
+
 export type SessionInfo = Result<'hello'>;
 
 export interface IncomingConnection extends Event<'incoming'> {
@@ -31,7 +34,7 @@ export interface SessionEnd {
 }
 
 /** What the local proxy needs of a session: a Client, or one that is re-established when its connection drops. */
-export type Session = Pick<Client, 'info' | 'call' | 'onIncoming' | 'subscribe' | 'unsubscribe' | 'connect' | 'resolve' | 'env' | 'readFile' | 'close' | 'closed'>;
+export type Session = Pick<Client, 'info' | 'call' | 'onIncoming' | 'subscribe' | 'unsubscribe' | 'connect' | 'resolve' | 'env' | 'fetchFile' | 'close' | 'closed'>;
 
 export class Client {
   private constructor(
@@ -103,18 +106,38 @@ export class Client {
 
   /** Reads a whole remote file (as the app sees its path). */
   async readFile(path: string): Promise<Buffer> {
-    const { result } = await this.call('fs.open', { path, flags: 0 });
+    return (await this.fetchFile(path)).content!;
+  }
+
+  /**
+   * Reads a whole remote file, unless it is still the `known` version (a regular file's
+   * identity, size and times, from the stat that opening it returns): then only the version
+   * comes back. Files without a version (empty, or not regular: /proc-like) are always read.
+   */
+  async fetchFile(path: string, known?: string): Promise<{ version?: string; content?: Buffer }> {
+    const { fd, stat } = (await this.call('fs.open', { path, flags: 0 })).result;
+    const closeFd = () => void this.call('fs.close', { fd }).catch(() => undefined);
+    const version = (stat.mode & S_IFMT) === S_IFREG && stat.size > 0 ? `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}` : undefined;
+    if (version !== undefined && version === known) {
+      closeFd();
+      return { version };
+    }
     const chunks: Buffer[] = [];
+    let total = 0;
     try {
       for (;;) {
-        const reply = await this.call('fs.read', { fd: result.fd, length: MAX_FRAME / 2 });
+        const length = MAX_FRAME / 2;
+        const reply = await this.call('fs.read', { fd, length });
         if (!reply.result.bytesRead || !reply.attachment) break;
         chunks.push(reply.attachment);
+        total += reply.attachment.length;
+        // A short read that reaches the size the open reported is the end: no read for EOF.
+        if (reply.attachment.length < length && stat.size > 0 && total >= stat.size) break;
       }
     } finally {
-      await this.call('fs.close', { fd: result.fd });
+      closeFd();
     }
-    return Buffer.concat(chunks);
+    return { version, content: Buffer.concat(chunks) };
   }
 
   close(): void {

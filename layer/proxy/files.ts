@@ -1,7 +1,9 @@
 /**
- * Remote files for the layer. A remote file opened for reading is copied into a private cache
- * (a fresh copy per open, so an fd already reading an older copy is never disturbed), and the
- * layer opens the copy: read, lseek, fstat and mmap then need nothing more. A remote directory
+ * Remote files for the layer. A remote file opened for reading is copied into a private cache,
+ * and the layer opens the copy: read, lseek, fstat and mmap then need nothing more. Opening it
+ * again costs one round trip while the pod's file is unchanged (same inode, size and times);
+ * a changed file gets a new copy, so an fd still reading the older one is never disturbed. A
+ * file opened for writing gets a fresh copy that goes back to the pod. A remote directory
  * is materialised as a directory of placeholders so readdir works; stat of its entries asks
  * the pod again.
  */
@@ -24,6 +26,8 @@ export class RemoteFiles {
   private counter = 0;
   /** local copies opened for writing -> the pod path they go back to */
   private readonly written = new Map<string, string>();
+  /** pod path -> the read-only copy of its last fetched version */
+  private readonly copies = new Map<string, { version: string; copy: string }>();
 
   constructor(
     private readonly client: Session,
@@ -32,16 +36,35 @@ export class RemoteFiles {
     mkdirSync(cacheRoot, { recursive: true });
   }
 
-  /** A fresh local copy of `path`; one opened for writing goes back to the pod by flush(). */
+  /**
+   * A local copy of `path`. Opened for reading, the copy of the version the pod still has is
+   * reused (it is never written, so an fd reading it sees what a new one would); opened for
+   * writing, a fresh copy, which goes back to the pod by flush().
+   */
   async open(path: string, flags: number): Promise<string> {
     return this.answer(async () => {
-      const writing = opensForWriting(flags);
-      const content = writing && flags & O_TRUNC ? Buffer.alloc(0) : await this.existing(path, writing && (flags & O_CREAT) !== 0);
-      const copy = join(this.cacheRoot, `${++this.counter}-${basename(path)}`);
-      writeFileSync(copy, content, { mode: 0o600 });
-      if (writing) this.written.set(copy, path);
+      if (!opensForWriting(flags)) return `path\t${await this.readCopy(path)}`;
+      const content = flags & O_TRUNC ? Buffer.alloc(0) : await this.existing(path, (flags & O_CREAT) !== 0);
+      const copy = this.writeCopy(path, content);
+      this.written.set(copy, path);
       return `path\t${copy}`;
     });
+  }
+
+  private async readCopy(path: string): Promise<string> {
+    const cached = this.copies.get(path);
+    const { version, content } = await this.client.fetchFile(path, cached?.version);
+    if (cached && !content) return cached.copy;
+    const copy = this.writeCopy(path, content!);
+    if (version) this.copies.set(path, { version, copy });
+    else this.copies.delete(path);
+    return copy;
+  }
+
+  private writeCopy(path: string, content: Buffer): string {
+    const copy = join(this.cacheRoot, `${++this.counter}-${basename(path)}`);
+    writeFileSync(copy, content, { mode: 0o600 });
+    return copy;
   }
 
   /** Sends a written copy back to the pod, replacing the file's content. */
@@ -64,7 +87,7 @@ export class RemoteFiles {
 
   private async existing(path: string, mayCreate: boolean): Promise<Buffer> {
     try {
-      return await this.client.readFile(path);
+      return (await this.client.fetchFile(path)).content!;
     } catch (error) {
       if (mayCreate && (error as { code?: string }).code === 'ENOENT') return Buffer.alloc(0);
       throw error;

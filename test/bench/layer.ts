@@ -17,7 +17,8 @@ const RUNS = 7;
 export interface LayerFigures {
   /** ms from starting the command until the user's program runs: with `mirrord attach`, and directly */
   start: { attach: number; direct: number };
-  files: { size: string; remote: number; local: number }[];
+  /** ms per open + read: the pod's file the first time (`remote`), again while unchanged (`again`), and a local copy */
+  files: { size: string; remote: number; again: number; local: number }[];
   /** ms per getaddrinfo */
   resolve: { pod: number; local: number };
 }
@@ -28,8 +29,8 @@ async function output(command: string, args: string[]): Promise<number> {
 
 /** Prints, from inside the program, how long after `begin` (ns since the epoch) it started. */
 const STARTED = 'import sys, time; print((time.time_ns() - int(sys.argv[1])) / 1e6)';
-/** Per-operation ms of opening and reading a file whole, `n` times. */
-const READ = 'import sys, time\np, n = sys.argv[1], int(sys.argv[2])\nt = time.perf_counter()\nfor _ in range(n):\n    open(p, "rb").read()\nprint((time.perf_counter() - t) * 1000 / n)';
+/** Per-file ms of opening and reading each file named, whole. */
+const READ = 'import sys, time\nt = time.perf_counter()\nfor p in sys.argv[1:]:\n    open(p, "rb").read()\nprint((time.perf_counter() - t) * 1000 / len(sys.argv[1:]))';
 /** Per-call ms of getaddrinfo, `n` times. */
 const RESOLVE = 'import socket, sys, time\nh, n = sys.argv[1], int(sys.argv[2])\nt = time.perf_counter()\nfor _ in range(n):\n    socket.getaddrinfo(h, 80, socket.AF_INET, socket.SOCK_STREAM)\nprint((time.perf_counter() - t) * 1000 / n)';
 
@@ -48,15 +49,17 @@ export async function layerSection(pod: TestPod): Promise<LayerFigures> {
   const local = mkdtempSync(join(tmpdir(), 'mirrord-bench-'));
   const files: LayerFigures['files'] = [];
   try {
-    for (const [size, bytes, n] of [['4 KiB', 4096, 200], ['4 MiB', 4 << 20, 20]] as const) {
-      const name = `bench-${bytes}.bin`;
+    for (const [size, bytes, n] of [['4 KiB', 4096, 100], ['4 MiB', 4 << 20, 10]] as const) {
       const content = Buffer.alloc(bytes, 7);
-      writeFileSync(join(pod.appRoot, 'etc/config', name), content);
-      writeFileSync(join(local, name), content);
-      const remote = await attach(python(READ, `/etc/config/${name}`, String(n)));
-      const direct = await output('python3', ['-c', READ, join(local, name), String(n)]);
-      files.push({ size, remote, local: direct });
-      rmSync(join(pod.appRoot, 'etc/config', name));
+      // n files read once each (every open fetches), then one of them n times (unchanged in the pod)
+      const names = Array.from({ length: n }, (_, i) => `bench-${bytes}-${i}.bin`);
+      for (const name of names) writeFileSync(join(pod.appRoot, 'etc/config', name), content);
+      writeFileSync(join(local, names[0]), content);
+      const remote = await attach(python(READ, ...names.map((name) => `/etc/config/${name}`)));
+      const again = await attach(python(READ, ...names.map(() => `/etc/config/${names[0]}`)));
+      const direct = await output('python3', ['-c', READ, ...names.map(() => join(local, names[0]))]);
+      files.push({ size, remote, again, local: direct });
+      for (const name of names) rmSync(join(pod.appRoot, 'etc/config', name));
     }
   } finally {
     rmSync(local, { recursive: true, force: true });

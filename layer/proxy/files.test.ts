@@ -1,0 +1,55 @@
+/** The layer's remote files against the sidecar's real Session, over a loopback WebSocket. */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+import { Client } from '../../protocol/client';
+import { startTestSidecar, type TestSidecar } from '../../sidecar/test-server';
+import { RemoteFiles } from './files';
+
+let sidecar: TestSidecar;
+let client: Client;
+let files: RemoteFiles;
+
+beforeAll(async () => {
+  sidecar = await startTestSidecar();
+  client = await Client.start(new WebSocket(sidecar.url));
+});
+beforeEach(() => (files = new RemoteFiles(client, join(mkdtempSync(join(tmpdir(), 'mirrord-files-')), 'cache'))));
+afterEach(() => files.dispose());
+afterAll(async () => {
+  client.close();
+  await sidecar.close();
+});
+
+/** The local copy the layer would open, and what it holds. */
+async function open(path: string, flags = 0): Promise<{ copy: string; content: string }> {
+  const reply = await files.open(path, flags);
+  const [kind, copy] = reply.split('\t');
+  if (kind !== 'path') throw new Error(`open ${path}: ${reply}`);
+  return { copy, content: readFileSync(copy, 'utf8') };
+}
+
+it('reuses the copy of an unchanged file, and makes a new one when the pod changes it', async () => {
+  writeFileSync(join(sidecar.root, 'config.yaml'), 'version: 1\n');
+  const first = await open('/config.yaml');
+  expect(first.content).toBe('version: 1\n');
+  expect(await open('/config.yaml')).toEqual(first);
+
+  writeFileSync(join(sidecar.root, 'config.yaml'), 'version: 2, longer\n');
+  const second = await open('/config.yaml');
+  expect(second.content).toBe('version: 2, longer\n');
+  expect(second.copy).not.toBe(first.copy);
+  expect(readFileSync(first.copy, 'utf8')).toBe('version: 1\n'); // an fd on the old copy still reads what it read
+  rmSync(join(sidecar.root, 'config.yaml'));
+  expect(await files.open('/config.yaml', 0)).toBe('error\t2'); // ENOENT
+});
+
+it('never reuses a copy for writing, nor the copy of an empty file', async () => {
+  writeFileSync(join(sidecar.root, 'empty'), '');
+  expect((await open('/empty')).copy).not.toBe((await open('/empty')).copy);
+  const read = await open('/hello.txt');
+  const written = await open('/hello.txt', 2 /* O_RDWR */);
+  expect(written.copy).not.toBe(read.copy);
+  expect(written.content).toBe('hello from the pod\n');
+});
