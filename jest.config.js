@@ -11,6 +11,9 @@ const e2e = {
   globalTeardown: '<rootDir>/test/e2e/global-teardown.ts',
 };
 module.exports = {
+  // A failed test can leave a server or a session open (its cleanup never reached); the run must
+  // then end with the failure reported, not wait on that handle forever.
+  forceExit: true,
   projects: [
     {
       displayName: 'unit',

@@ -4,7 +4,7 @@
  */
 import WebSocket from 'ws';
 import { Client } from '../protocol/client';
-import { until } from '../protocol/test-pair';
+import { LoopbackServer, until } from '../protocol/test-pair';
 import { startTestSidecar, type TestSidecar } from '../sidecar/test-server';
 import { ReconnectingSession, type Connection } from './reconnecting-session';
 
@@ -77,7 +77,7 @@ it('gives up at the deadline with the reason, and fails the calls that waited', 
   await drop();
   const waiting = session.env();
   await expect(waiting).rejects.toMatchObject({ code: 'ESHUTDOWN' });
-  expect(await session.closed()).toBe('the connection dropped; reconnecting for 1 s failed: agent unreachable');
+  expect(await session.closed()).toBe('the connection dropped; reconnecting for 0.6 s failed: agent unreachable');
   expect(made.attempts).toBeGreaterThan(2);
 });
 
@@ -88,4 +88,53 @@ it('closed while reconnecting: a connection that arrives too late is closed, not
   await session.closed();
   await until(() => made.closed === 2, 'the late connection to be closed', 5000);
   await until(() => sessionsNamed('late') === 0, 'no session of it left on the sidecar');
+});
+
+describe('subscriptions across connections (a scripted sidecar that records them)', () => {
+  let scripted: LoopbackServer;
+  let sessions = 0;
+  let dropOnSubscribe = 0;
+  const subscribed: string[] = [];
+
+  beforeAll(async () => {
+    scripted = await LoopbackServer.start({
+      onPeer: (peer) => {
+        const sessionId = `s${++sessions}`;
+        peer.on('request', ({ id, method, params }) => {
+          if (method === 'hello') return peer.reply(id, { sessionId, protocolVersion: '1.1', sidecarVersion: '0', pod: { name: 'p', namespace: 'n', ip: '' }, appRoot: '/', mounts: [] });
+          if (method !== 'subscribe') return peer.reply(id, {});
+          if (dropOnSubscribe > 0 && dropOnSubscribe--) return peer.terminate('dropped by the test');
+          subscribed.push(`${sessionId}:${(params as { port: number }).port}`);
+          peer.reply(id, { port: (params as { port: number }).port });
+        });
+      },
+    });
+  });
+  afterAll(() => scripted.close());
+
+  it('subscribes the ports again, going round once more when the new connection drops before they are back', async () => {
+    const sockets: WebSocket[] = [];
+    const connect = async (): Promise<Connection> => {
+      const socket = new WebSocket(`ws://127.0.0.1:${scripted.port}/`);
+      socket.on('error', () => undefined);
+      sockets.push(socket);
+      return { client: await Client.start(socket), close: () => socket.terminate() };
+    };
+    const warnings: string[] = [];
+    const reconnections: string[] = [];
+    const session = new ReconnectingSession(await connect(), {
+      connect,
+      timeoutMs: 5000,
+      warn: (text) => warnings.push(text),
+      reconnected: (client) => reconnections.push(client.info.sessionId),
+    });
+    await session.subscribe(8080, 'steal');
+    dropOnSubscribe = 1;
+    sockets[0].terminate();
+    await until(() => reconnections.length > 0, 'the reconnection');
+    expect(subscribed).toEqual(['s1:8080', 's3:8080']);
+    expect(reconnections).toEqual(['s3']);
+    expect(warnings.filter((text) => text.startsWith('lost the connection'))).toHaveLength(2);
+    session.close();
+  });
 });

@@ -1,14 +1,15 @@
 /**
  * A session that outlives its connection: when the port-forward (or the agent command) drops,
- * or the sidecar stops answering, a new connection to the same pod and a new session replace
- * the old one, and the ports the command listens on are subscribed again. The user's command
- * keeps running; what was in flight on the old connection (open connections, a file being read)
- * fails as a dropped network would fail it. Calls made meanwhile wait for the new session.
- * A session that was ended on purpose (by us, by `mirrord sessions kill`, by the sidecar
- * stopping because its pod goes away) is not re-established.
+ * or the sidecar stops answering (or crashes and restarts), a new connection to the same pod and
+ * a new session replace the old one, and the ports the command listens on are subscribed again.
+ * The user's command keeps running; its open connections and streams fail as a dropped network
+ * would fail them. A call that meets the drop (made meanwhile, or in flight when it is noticed)
+ * is made again, once, on the new session. A session that was ended on purpose (by us, by
+ * `mirrord sessions kill`, by the sidecar stopping because its pod goes away) is not
+ * re-established.
  */
 import type { Client, IncomingConnection, Session, SessionEnd } from '../protocol/client';
-import { CloseCode, RemoteError } from '../protocol/errors';
+import { CloseCode, ErrorCode, RemoteError } from '../protocol/errors';
 import type { HttpFilter, Params, RequestType } from '../protocol/messages';
 
 /** Delays between reconnection attempts; the last one repeats until the deadline. */
@@ -36,9 +37,11 @@ const FINAL = new Set<number>([CloseCode.Normal, CloseCode.Shutdown, CloseCode.K
 
 export class ReconnectingSession implements Session {
   private connection: Connection;
-  /** Settles when no reconnection is under way (and rejects calls if the last one failed). */
-  private ready: Promise<void> = Promise.resolve();
   private closing = false;
+  /** How the session ended for good, once it has. */
+  private over?: SessionEnd;
+  /** Calls waiting for the connection that replaces a dropped one. */
+  private waiting: { resolve(client: Client): void; reject(error: Error): void }[] = [];
   private readonly subscriptions = new Map<number, { mode: 'steal' | 'mirror'; filter?: HttpFilter }>();
   private readonly incomingListeners: ((incoming: IncomingConnection) => void)[] = [];
   private readonly end: Promise<SessionEnd>;
@@ -55,13 +58,8 @@ export class ReconnectingSession implements Session {
     return this.connection.client.info;
   }
 
-  get client(): Client {
-    return this.connection.client;
-  }
-
-  async call<T extends RequestType>(method: T, params: Params<T>, attachment?: Buffer) {
-    await this.ready;
-    return this.connection.client.call(method, params, attachment);
+  call<T extends RequestType>(method: T, params: Params<T>, attachment?: Buffer) {
+    return this.use((client) => client.call(method, params, attachment));
   }
 
   onIncoming(listener: (incoming: IncomingConnection) => void): void {
@@ -70,35 +68,33 @@ export class ReconnectingSession implements Session {
   }
 
   async subscribe(port: number, mode: 'steal' | 'mirror', filter?: HttpFilter): Promise<void> {
-    await this.ready;
-    await this.connection.client.subscribe(port, mode, filter);
+    await this.use((client) => client.subscribe(port, mode, filter));
     this.subscriptions.set(port, { mode, filter });
   }
 
   async unsubscribe(port: number): Promise<void> {
     this.subscriptions.delete(port);
-    await this.ready;
-    await this.connection.client.unsubscribe(port);
+    await this.use((client) => client.unsubscribe(port));
   }
 
-  async connect(protocol: 'tcp' | 'udp', host: string, port: number) {
-    await this.ready;
-    return this.connection.client.connect(protocol, host, port);
+  connect(protocol: 'tcp' | 'udp', host: string, port: number) {
+    return this.use((client) => client.connect(protocol, host, port));
   }
 
-  async resolve(host: string, family: 0 | 4 | 6 = 0) {
-    await this.ready;
-    return this.connection.client.resolve(host, family);
+  resolve(host: string, family: 0 | 4 | 6 = 0) {
+    return this.use((client) => client.resolve(host, family));
   }
 
-  async env() {
-    await this.ready;
-    return this.connection.client.env();
+  env() {
+    return this.use((client) => client.env());
   }
 
-  async fetchFile(path: string, known?: string) {
-    await this.ready;
-    return this.connection.client.fetchFile(path, known);
+  fetchFile(path: string, known?: string) {
+    return this.use((client) => client.fetchFile(path, known));
+  }
+
+  writeFile(path: string, content: Buffer) {
+    return this.use((client) => client.writeFile(path, content));
   }
 
   close(): void {
@@ -119,35 +115,64 @@ export class ReconnectingSession implements Session {
     return this.end;
   }
 
+  /**
+   * Runs `work` on the current session; when it fails because that session's connection
+   * dropped, once more on the session that replaces it. (Everything `work` does happens on one
+   * session: a descriptor of one is never used on the next.)
+   */
+  private async use<T>(work: (client: Client) => Promise<T>): Promise<T> {
+    const client = await this.live(this.connection.client);
+    try {
+      return await work(client);
+    } catch (error) {
+      if (!client.peer.isClosed || this.closing) throw error;
+      return work(await this.live(client));
+    }
+  }
+
+  /** `client` while its connection stands; after a drop, the client of the next connection. */
+  private live(client: Client): Promise<Client> {
+    if (!client.peer.isClosed) return Promise.resolve(client);
+    if (this.connection.client !== client && !this.connection.client.peer.isClosed) return Promise.resolve(this.connection.client);
+    if (this.over) return Promise.reject(this.overError());
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+  }
+
+  private overError(): Error {
+    return new RemoteError(ErrorCode.Shutdown, `session closed: ${this.over?.reason}`);
+  }
+
   /** Follows each connection to its end; resolves when the session is over for good. */
   private async watch(): Promise<SessionEnd> {
     for (;;) {
       const end = await this.connection.client.ended();
-      if (this.closing || FINAL.has(end.code) || this.options.timeoutMs <= 0) return end;
+      if (this.closing || FINAL.has(end.code) || this.options.timeoutMs <= 0) return this.finish(end);
       this.connection.close();
       this.options.warn(`lost the connection to the pod (${end.reason}); reconnecting…`);
-      let finish!: (error?: Error) => void;
-      this.ready = new Promise<void>((resolve, reject) => (finish = (error) => (error ? reject(error) : resolve())));
-      this.ready.catch(() => undefined);
       const outcome = await this.reconnect(end);
-      if ('gaveUp' in outcome) {
-        finish(new RemoteError('ESHUTDOWN', `session closed: ${outcome.gaveUp.reason}`));
-        return outcome.gaveUp;
-      }
+      if ('gaveUp' in outcome) return this.finish(outcome.gaveUp);
       const previous = this.connection.client.info.sessionId;
       this.connection = outcome.connection;
       for (const listener of this.incomingListeners) this.connection.client.onIncoming(listener);
-      await this.resubscribe(previous);
-      finish();
+      // A connection that drops again before its ports are back goes round once more.
+      if (!(await this.resubscribe(previous))) continue;
+      for (const waiter of this.waiting.splice(0)) waiter.resolve(this.connection.client);
       this.options.reconnected(this.connection.client, outcome.attempts);
     }
+  }
+
+  private finish(end: SessionEnd): SessionEnd {
+    this.over = end;
+    for (const waiter of this.waiting.splice(0)) waiter.reject(this.overError());
+    return end;
   }
 
   private async reconnect(drop: SessionEnd): Promise<{ connection: Connection; attempts: number } | { gaveUp: SessionEnd }> {
     const deadline = Date.now() + this.options.timeoutMs;
     let lastError = '';
-    for (let attempt = 0; Date.now() < deadline && !this.closing; attempt++) {
+    for (let attempt = 0; Date.now() < deadline; attempt++) {
       await sleep(Math.min(BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)], Math.max(0, deadline - Date.now())));
+      if (this.closing) break;
       const attemptMade = this.options.connect();
       try {
         const connection = await beforeDeadline(attemptMade, deadline);
@@ -158,7 +183,8 @@ export class ReconnectingSession implements Session {
         lastError = (error as Error).message;
       }
     }
-    const tried = `${drop.reason}; reconnecting for ${Math.round(this.options.timeoutMs / 1000)} s failed${lastError ? `: ${lastError}` : ''}`;
+    if (this.closing) return { gaveUp: { code: CloseCode.Normal, reason: 'session closed' } };
+    const tried = `${drop.reason}; reconnecting for ${seconds(this.options.timeoutMs)} failed${lastError ? `: ${lastError}` : ''}`;
     return { gaveUp: { code: drop.code, reason: tried } };
   }
 
@@ -166,18 +192,21 @@ export class ReconnectingSession implements Session {
    * The command's ports, subscribed again on the new session; a refusal is reported, not fatal.
    * The sidecar may not have noticed the drop yet (its side of a port-forward can outlive ours
    * until a ping goes unanswered): the old session is ended first, so that its unfiltered
-   * steal doesn't hold the port against its successor.
+   * steal doesn't hold the port against its successor. False when this connection dropped too.
    */
-  private async resubscribe(previous: string): Promise<void> {
-    if (this.subscriptions.size) await this.connection.client.call('sessions.kill', { id: previous }).catch(() => undefined);
-    for (const [port, { mode, filter }] of this.subscriptions) {
+  private async resubscribe(previous: string): Promise<boolean> {
+    const client = this.connection.client;
+    if (this.subscriptions.size) await client.call('sessions.kill', { id: previous }).catch(() => undefined);
+    for (const [port, { mode, filter }] of [...this.subscriptions]) {
       try {
-        await this.connection.client.subscribe(port, mode, filter);
+        await client.subscribe(port, mode, filter);
       } catch (error) {
+        if (client.peer.isClosed) return false;
         this.subscriptions.delete(port);
         this.options.warn(`port ${port} could not be subscribed again: ${(error as Error).message}`);
       }
     }
+    return !client.peer.isClosed;
   }
 }
 
@@ -199,6 +228,10 @@ function discard(attempt: Promise<Connection>): void {
     },
     () => undefined,
   );
+}
+
+function seconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(1))} s`;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -38,6 +38,9 @@ export async function startLayerProxy(client: Session, options: LayerOptions, lo
   const incoming = new IncomingPorts(client, options.incoming, log);
   const files = new RemoteFiles(client, join(dir, 'files'));
   const fs = new FsPolicy(options.fs, client.info.mounts);
+  for (const pattern of fs.unanchored()) {
+    log.warn(`feature.fs pattern "${pattern}" does not start with ^/…: every file the program opens is checked against it, which costs a round trip to this process; anchor it (e.g. "^/data/") to check only the paths it can match`);
+  }
 
   const handle = async ([op, ...args]: string[]): Promise<string> => {
     switch (op) {

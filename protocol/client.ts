@@ -2,6 +2,7 @@
  * The client side of a session: handshake, then typed calls. The CLI's local proxy and the
  * tests use it; nothing else speaks to the sidecar.
  */
+import { constants } from 'node:fs';
 import WebSocket from 'ws';
 import { ProtocolError } from './errors';
 import { Peer } from './peer';
@@ -12,6 +13,11 @@ import { MAX_FRAME } from './frame';
 
 const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
+const { O_WRONLY, O_CREAT, O_TRUNC } = constants;
+/** Largest chunk per fs.write request (the frame limit leaves room for the rest). */
+const WRITE_CHUNK = 1 << 20;
+/** How long ago a file must have last changed (by the pod's clock) for its version to be trusted. */
+const SETTLED_MS = 1000;
 
 export type SessionInfo = Result<'hello'>;
 
@@ -34,7 +40,7 @@ export interface SessionEnd {
 }
 
 /** What the local proxy needs of a session: a Client, or one that is re-established when its connection drops. */
-export type Session = Pick<Client, 'info' | 'call' | 'onIncoming' | 'subscribe' | 'unsubscribe' | 'connect' | 'resolve' | 'env' | 'fetchFile' | 'close' | 'closed'>;
+export type Session = Pick<Client, 'info' | 'call' | 'onIncoming' | 'subscribe' | 'unsubscribe' | 'connect' | 'resolve' | 'env' | 'fetchFile' | 'writeFile' | 'close' | 'closed'>;
 
 export class Client {
   private constructor(
@@ -112,12 +118,16 @@ export class Client {
   /**
    * Reads a whole remote file, unless it is still the `known` version (a regular file's
    * identity, size and times, from the stat that opening it returns): then only the version
-   * comes back. Files without a version (empty, or not regular: /proc-like) are always read.
+   * comes back. A file without a version is always read: empty or not regular (/proc-like), or
+   * changed within the last second of the pod's clock, when a rewrite of the same size could
+   * still leave its times as they are.
    */
   async fetchFile(path: string, known?: string): Promise<{ version?: string; content?: Buffer }> {
-    const { fd, stat } = (await this.call('fs.open', { path, flags: 0 })).result;
+    const { fd, stat, now } = (await this.call('fs.open', { path, flags: 0 })).result;
     const closeFd = () => void this.call('fs.close', { fd }).catch(() => undefined);
-    const version = (stat.mode & S_IFMT) === S_IFREG && stat.size > 0 ? `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}` : undefined;
+    const settled = now !== undefined && now - Math.max(stat.mtimeMs, stat.ctimeMs) >= SETTLED_MS;
+    const regular = (stat.mode & S_IFMT) === S_IFREG && stat.size > 0;
+    const version = regular && settled ? `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}` : undefined;
     if (version !== undefined && version === known) {
       closeFd();
       return { version };
@@ -138,6 +148,18 @@ export class Client {
       closeFd();
     }
     return { version, content: Buffer.concat(chunks) };
+  }
+
+  /** Replaces a remote file's content (creating it), all on this session. */
+  async writeFile(path: string, content: Buffer): Promise<void> {
+    const { fd } = (await this.call('fs.open', { path, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644 })).result;
+    try {
+      for (let offset = 0; offset < content.length; offset += WRITE_CHUNK) {
+        await this.call('fs.write', { fd, position: offset }, content.subarray(offset, offset + WRITE_CHUNK));
+      }
+    } finally {
+      await this.call('fs.close', { fd });
+    }
   }
 
   close(): void {

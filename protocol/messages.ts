@@ -93,7 +93,8 @@ export const requests = {
   },
   'fs.open': {
     params: z.object({ path: z.string().min(1), flags: z.number().int(), mode: z.number().int().optional() }),
-    result: z.object({ fd, stat }),
+    /** `now`: the pod's clock (ms since the epoch) when it opened the file; since 1.1. */
+    result: z.object({ fd, stat, now: z.number().optional() }),
   },
   'fs.read': {
     /** The bytes come back as the reply's attachment. */

@@ -163,7 +163,7 @@ export class Session implements IncomingSink {
       await victim.ended;
       return { result: {} };
     },
-    'fs.open': (params) => ({ result: this.files.open(params) }),
+    'fs.open': (params) => ({ result: { ...this.files.open(params), now: Date.now() } }),
     'fs.read': (params) => this.files.read(params),
     'fs.write': async (params, data) => ({ result: await this.files.write(params, data) }),
     'fs.seek': (params) => ({ result: this.files.seek(params) }),

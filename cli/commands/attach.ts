@@ -35,6 +35,7 @@ async function attachWith(args: AttachArgs, progress: Progress): Promise<number>
   const { config, file } = loadConfig(args.configFile);
   const settings = resolveSettings(config, args.overrides, file);
 
+  const reconnectMs = reconnectTimeoutMs();
   const transport: Transport = await openTransport(args.agent, settings, (text) => progress.step(text));
   progress.step(`connecting to ${transport.description}…`);
   const clientName = `mirrord attach (${safeUser()}@${hostname()}, pid ${process.pid})`;
@@ -46,7 +47,7 @@ async function attachWith(args: AttachArgs, progress: Progress): Promise<number>
   const client = new ReconnectingSession(
     { client: first, close: () => transport.close() },
     {
-      timeoutMs: reconnectTimeoutMs(),
+      timeoutMs: reconnectMs,
       connect: async () => {
         const again = await openTransport(samePod, settings);
         return { client: await startSession(again, clientName), close: () => again.close() };

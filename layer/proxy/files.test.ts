@@ -30,8 +30,14 @@ async function open(path: string, flags = 0): Promise<{ copy: string; content: s
   return { copy, content: readFileSync(copy, 'utf8') };
 }
 
+/** Long enough for a file's last change to be older than a second by the pod's clock. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 1100));
+
 it('reuses the copy of an unchanged file, and makes a new one when the pod changes it', async () => {
   writeFileSync(join(sidecar.root, 'config.yaml'), 'version: 1\n');
+  // changed within the last second: a same-size rewrite could keep its times, so no reuse yet
+  expect((await open('/config.yaml')).copy).not.toBe((await open('/config.yaml')).copy);
+  await settle();
   const first = await open('/config.yaml');
   expect(first.content).toBe('version: 1\n');
   expect(await open('/config.yaml')).toEqual(first);
@@ -47,6 +53,7 @@ it('reuses the copy of an unchanged file, and makes a new one when the pod chang
 
 it('never reuses a copy for writing, nor the copy of an empty file', async () => {
   writeFileSync(join(sidecar.root, 'empty'), '');
+  await settle();
   expect((await open('/empty')).copy).not.toBe((await open('/empty')).copy);
   const read = await open('/hello.txt');
   const written = await open('/hello.txt', 2 /* O_RDWR */);

@@ -13,9 +13,7 @@ import type { Session } from '../../protocol/client';
 import { errnoNumber } from './errno';
 
 const O_ACCMODE = 3;
-const { O_CREAT, O_TRUNC, O_WRONLY } = constants;
-/** Largest chunk per fs.write request (the frame limit leaves room for the rest). */
-const WRITE_CHUNK = 1 << 20;
+const { O_CREAT, O_TRUNC } = constants;
 
 /** Whether open() flags ask to change the file (the layer's write-back applies to those). */
 export function opensForWriting(flags: number): boolean {
@@ -72,15 +70,7 @@ export class RemoteFiles {
     const path = this.written.get(copy);
     if (!path) return 'ok';
     return this.answer(async () => {
-      const content = readFileSync(copy);
-      const { fd } = (await this.client.call('fs.open', { path, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644 })).result;
-      try {
-        for (let offset = 0; offset < content.length; offset += WRITE_CHUNK) {
-          await this.client.call('fs.write', { fd, position: offset }, content.subarray(offset, offset + WRITE_CHUNK));
-        }
-      } finally {
-        await this.client.call('fs.close', { fd });
-      }
+      await this.client.writeFile(path, readFileSync(copy));
       return 'ok';
     });
   }

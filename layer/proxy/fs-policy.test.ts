@@ -47,6 +47,19 @@ describe('literalPrefix', () => {
     }
   });
 
+  it('leaves relative paths here, and names the patterns without an anchored literal start', () => {
+    const policy = new FsPolicy({ mode: 'write', readOnly: ['.+\\.yaml$', '^/srv/'] }, MOUNTS);
+    expect(policy.access('config.yaml')).toBe('local');
+    expect(policy.access('/x/config.yaml')).toBe('read');
+    expect(policy.unanchored()).toEqual(['.+\\.yaml$']);
+  });
+
+  it('covers a literal holding the list separator, or a list too long for the layer, with every path', () => {
+    expect(new FsPolicy({ mode: 'read', readOnly: ['^/data/a:b'] }, MOUNTS).layerPrefixes()).toEqual(['/etc/config', '/data', '*']);
+    const many = Array.from({ length: 300 }, (_, i) => `^/srv/service-number-${i}/`);
+    expect(new FsPolicy({ mode: 'read', readOnly: many }, MOUNTS).layerPrefixes()).toEqual(['*']);
+  });
+
   it('gives the layer the mounts and the patterns’ prefixes, none in local mode', () => {
     expect(new FsPolicy({ mode: 'read', readOnly: ['^/srv/'], readWrite: ['^/data/out/'] }, MOUNTS).layerPrefixes()).toEqual(['/etc/config', '/data', '/data/out/*', '/srv/*']);
     expect(new FsPolicy({ mode: 'local', readOnly: ['^/srv/'] }, MOUNTS).layerPrefixes()).toEqual([]);

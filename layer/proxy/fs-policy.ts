@@ -15,6 +15,9 @@ export interface FsOptions {
   local?: string[];
 }
 
+/** The size of the layer's buffer for MIRRORD_LAYER_REMOTE_PATHS (layer.h), with its terminating NUL. */
+const LAYER_PREFIXES_MAX = 4096;
+
 export class FsPolicy {
   private readonly local: RegExp[];
   private readonly readWrite: RegExp[];
@@ -29,9 +32,9 @@ export class FsPolicy {
     this.readOnly = compile(options.readOnly);
   }
 
-  /** Where `path` is read and written. */
+  /** Where `path` is read and written (a relative path is always this machine's). */
   access(path: string): FsAccess {
-    if (this.options.mode === 'local' || this.local.some((pattern) => pattern.test(path))) return 'local';
+    if (this.options.mode === 'local' || !path.startsWith('/') || this.local.some((pattern) => pattern.test(path))) return 'local';
     if (this.readWrite.some((pattern) => pattern.test(path))) return 'write';
     if (this.readOnly.some((pattern) => pattern.test(path))) return 'read';
     if (this.mounts.some((mount) => isUnder(path, mount))) return this.options.mode;
@@ -44,8 +47,20 @@ export class FsPolicy {
    */
   layerPrefixes(): string[] {
     if (this.options.mode === 'local') return [];
-    const patterns = [...(this.options.readWrite ?? []), ...(this.options.readOnly ?? [])];
-    return [...new Set([...this.mounts, ...patterns.map((pattern) => `${literalPrefix(pattern)}*`)])];
+    // ':' separates the list; a literal holding one can only be covered by "every path".
+    const covering = (literal: string) => `${literal.includes(':') ? '' : literal}*`;
+    const prefixes = [...new Set([...this.mounts, ...this.patterns().map((pattern) => covering(literalPrefix(pattern)))])];
+    // The layer holds the list in a fixed buffer: one that wouldn't fit is replaced by "every path".
+    return prefixes.join(':').length < LAYER_PREFIXES_MAX ? prefixes : ['*'];
+  }
+
+  /** The read_only/read_write patterns that make the layer ask about every path (no anchored literal start). */
+  unanchored(): string[] {
+    return this.options.mode === 'local' ? [] : this.patterns().filter((pattern) => literalPrefix(pattern) === '');
+  }
+
+  private patterns(): string[] {
+    return [...(this.options.readWrite ?? []), ...(this.options.readOnly ?? [])];
   }
 }
 

@@ -46,6 +46,8 @@ export class PortInterceptor {
   private readonly destinations = new WeakMap<net.Socket, Address>();
   /** per client connection, the agent of each session that stole requests from it */
   private readonly requestAgents = new WeakMap<net.Socket, Map<Subscription, StreamAgent>>();
+  /** the request each client request was proxied as */
+  private readonly sent = new WeakMap<http.IncomingMessage, http.ClientRequest>();
 
   constructor(
     readonly port: number,
@@ -58,15 +60,18 @@ export class PortInterceptor {
     this.http.on('request', (req, res) => this.routeRequest(req, res));
     this.http.on('upgrade', (req, socket, head) => this.routeUpgrade(req, socket as net.Socket, head));
     this.http.on('clientError', (_error, socket) => socket.destroy());
-    this.proxy.on('error', (error, _req, res) => {
-      this.log.debug('proxied request failed', { port, error: error.message });
-      if (res instanceof http.ServerResponse) {
-        if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain', connection: 'close' });
-        res.end(`mirrord: ${error.message}\n`);
-      } else {
-        res.destroy();
-      }
-    });
+    this.proxy.on('error', (error, _req, res) => this.proxyFailed(error, res));
+    this.proxy.on('proxyReq', (proxyReq, req) => this.sent.set(req, proxyReq));
+  }
+
+  private proxyFailed(error: Error, res: http.ServerResponse | net.Socket): void {
+    this.log.debug('proxied request failed', { port: this.port, error: error.message });
+    if (res instanceof http.ServerResponse) {
+      if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain', connection: 'close' });
+      res.end(`mirrord: ${error.message}\n`);
+    } else {
+      res.destroy();
+    }
   }
 
   /** Opens the listener; returns its port, the REDIRECT target. */
@@ -156,8 +161,14 @@ export class PortInterceptor {
 
   private routeRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
     const thief = this.thiefOf(req);
-    if (thief) this.proxy.web(req, res, { target: 'http://mirrord-session', agent: this.agentFor(req, thief) });
-    else this.proxy.web(req, res, { target: this.appUrl(req), agent: this.appAgent });
+    if (!thief) return void this.proxy.web(req, res, { target: this.appUrl(req), agent: this.appAgent });
+    this.proxy.web(req, res, { target: 'http://mirrord-session', agent: this.agentFor(req, thief) }, (error) => {
+      // A kept-alive stream the local server closed while this request was on its way fails
+      // before any answer; a request that can be sent again goes once more, on a new stream.
+      if (!this.sent.get(req)?.reusedSocket || res.headersSent || !canResend(req)) return this.proxyFailed(error, res);
+      const fresh = new StreamAgent(() => this.openRequestStream(req, thief), false);
+      this.proxy.web(req, res, { target: 'http://mirrord-session', agent: fresh }, (again) => this.proxyFailed(again, res));
+    });
   }
 
   private routeUpgrade(req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
@@ -188,9 +199,11 @@ export class PortInterceptor {
     }
     let agent = agents.get(thief);
     if (!agent) {
-      agent = new StreamAgent(() => this.openRequestStream(req, thief), true);
-      agents.set(thief, agent);
+      // A new stream is announced with the request it is opened for: the latest one routed here.
+      const opener: StreamAgent = new StreamAgent(() => this.openRequestStream(opener.latest ?? req, thief), true);
+      agents.set(thief, (agent = opener));
     }
+    agent.latest = req;
     return agent;
   }
 
@@ -227,6 +240,13 @@ export class PortInterceptor {
 
 /** How long a stream kept alive for a client's later requests may stay unused. */
 const IDLE_STREAM_MS = 4000;
+/** Closed this long before the idle timeout a local server announces (`Keep-Alive: timeout=N`). */
+const HINT_MARGIN_MS = 1000;
+
+/** Safe to send again: a method without side effects, and no body (which was already read). */
+function canResend(req: http.IncomingMessage): boolean {
+  return ['GET', 'HEAD', 'OPTIONS'].includes(req.method ?? '') && !req.headers['content-length'] && !req.headers['transfer-encoding'];
+}
 
 /**
  * An http.Agent whose connections are streams to a session: one at a time (a client connection's
@@ -234,6 +254,8 @@ const IDLE_STREAM_MS = 4000;
  */
 class StreamAgent extends http.Agent {
   private readonly idle = new WeakMap<Duplex, NodeJS.Timeout>();
+  /** The client request most recently handed to this agent. */
+  latest?: http.IncomingMessage;
 
   constructor(
     private readonly open: () => MuxStream | undefined,
@@ -257,9 +279,16 @@ class StreamAgent extends http.Agent {
     return Object.assign(stream, { ref: () => stream, unref: () => stream, setKeepAlive: () => stream });
   }
 
-  /** Idle streams are closed before a local server's usual keep-alive timeout (5 s in Node) closes them mid-reuse. */
+  /**
+   * Idle streams are closed before the local server's keep-alive timeout would close them under
+   * a request: before the one it announces, else before the usual 5 s (Node's).
+   */
   override keepSocketAlive(socket: Duplex): boolean {
-    this.idle.set(socket, setTimeout(() => socket.destroy(), IDLE_STREAM_MS));
+    const answer = (socket as { _httpMessage?: http.ClientRequest & { res?: http.IncomingMessage } })._httpMessage?.res;
+    const hint = /timeout=(\d+)/.exec(String(answer?.headers['keep-alive'] ?? ''))?.[1];
+    const idleMs = hint === undefined ? IDLE_STREAM_MS : Math.min(IDLE_STREAM_MS, Number(hint) * 1000 - HINT_MARGIN_MS);
+    if (idleMs <= 0) return false;
+    this.idle.set(socket, setTimeout(() => socket.destroy(), idleMs));
     return true;
   }
 

@@ -55,6 +55,7 @@ export async function layerSection(pod: TestPod): Promise<LayerFigures> {
       const names = Array.from({ length: n }, (_, i) => `bench-${bytes}-${i}.bin`);
       for (const name of names) writeFileSync(join(pod.appRoot, 'etc/config', name), content);
       writeFileSync(join(local, names[0]), content);
+      await new Promise((resolve) => setTimeout(resolve, 1100)); // a file changed within the last second is always fetched
       const remote = await attach(python(READ, ...names.map((name) => `/etc/config/${name}`)));
       const again = await attach(python(READ, ...names.map(() => `/etc/config/${names[0]}`)));
       const direct = await output('python3', ['-c', READ, ...names.map(() => join(local, names[0]))]);

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { podSuite } from './suite';
 import { eventually } from '../harness/eventually';
 import { forwardIncoming, startLocalServer, APP_PORT } from '../harness/pod';
@@ -6,6 +7,8 @@ jest.setTimeout(60_000);
 
 describe('steal', () => {
   const suite = podSuite();
+  const cleanups: (() => void)[] = [];
+  afterEach(() => cleanups.splice(0).forEach((cleanup) => cleanup()));
 
   it('takes the whole port while subscribed, and gives it back with no rules left', async () => {
     expect((await suite.pod.request('/before')).body).toBe('app GET /before body=0\n');
@@ -66,10 +69,39 @@ describe('steal', () => {
     await client.closed();
   });
 
+  it('sends a GET again on a new stream when the local server closed the kept-alive one under it, never a POST', async () => {
+    // A local server that answers the first request of each connection and drops the connection
+    // when a second one arrives, as a server closing an idle connection just as a request comes.
+    const served: string[] = [];
+    const fickle = net.createServer((socket) => {
+      let requests = 0;
+      socket.on('data', (chunk: Buffer) => {
+        const line = chunk.toString('latin1').split('\r\n')[0];
+        if (++requests > 1) return socket.destroy();
+        served.push(line);
+        const body = `fickle ${line}\n`;
+        socket.write(`HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+      });
+    });
+    await new Promise<void>((resolve) => fickle.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => fickle.close());
+    const client = await suite.pod.connect();
+    forwardIncoming(client, (fickle.address() as net.AddressInfo).port);
+    await client.subscribe(APP_PORT, 'steal', { header: '^x-user: alice$' });
+    const url = (path: string) => `http://198.18.0.1:${APP_PORT}${path}`;
+    const alice = ['-H', 'x-user: alice'];
+    const gets = await suite.pod.net.exec(suite.pod.net.workload, 'curl', ['-sS', '--max-time', '10', ...alice, url('/g1'), '--next', '-sS', ...alice, url('/g2')]);
+    expect(gets.stdout).toBe('fickle GET /g1 HTTP/1.1\nfickle GET /g2 HTTP/1.1\n');
+    const posts = await suite.pod.net.exec(suite.pod.net.workload, 'curl', ['-sS', '--max-time', '10', ...alice, url('/g3'), '--next', '-sS', ...alice, '-d', 'x', url('/p1')]);
+    expect(posts.stdout).toMatch(/^fickle GET \/g3 HTTP\/1\.1\nmirrord: socket hang up\n$/);
+    expect(served).toEqual(['GET /g1 HTTP/1.1', 'GET /g2 HTTP/1.1', 'GET /g3 HTTP/1.1']);
+  });
+
   it('lets filtered stealers share a port, and sends each its own requests', async () => {
     const first = await suite.pod.connect();
     const second = await suite.pod.connect();
     const otherLocal = await startLocalServer();
+    cleanups.push(() => otherLocal.close());
     forwardIncoming(first, suite.local.port);
     forwardIncoming(second, otherLocal.port);
     await first.subscribe(APP_PORT, 'steal', { path: '^/first' });
@@ -84,7 +116,6 @@ describe('steal', () => {
     const third = await suite.pod.connect();
     await expect(third.subscribe(APP_PORT, 'steal')).rejects.toThrow(/unfiltered steal would take its traffic/);
     for (const c of [first, second, third]) c.close();
-    otherLocal.close();
     await eventually(async () => expect(await suite.pod.net.natRules()).not.toContain('MIRRORD'));
   });
 
