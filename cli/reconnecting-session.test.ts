@@ -84,6 +84,7 @@ it('gives up at the deadline with the reason, and fails the calls that waited', 
 it('closed while reconnecting: a connection that arrives too late is closed, not kept', async () => {
   const { session, made, drop } = await start('late', 5000, 300);
   await drop();
+  await until(() => made.attempts === 2, 'the reconnection attempt to start');
   session.close();
   await session.closed();
   await until(() => made.closed === 2, 'the late connection to be closed', 5000);
