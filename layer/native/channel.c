@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -91,15 +92,34 @@ static int write_all(int fd, const char *data, size_t len) {
   return 0;
 }
 
+/* One request and its "\n" in one system call (the rest plainly, after a short write). */
+static int write_line(int fd, const char *text) {
+  size_t len = strlen(text);
+  struct iovec parts[2] = {{(void *)text, len}, {(void *)"\n", 1}};
+  ssize_t n;
+  do n = writev(fd, parts, 2);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) return -1;
+  size_t done = (size_t)n;
+  if (done < len && write_all(fd, text + done, len - done) != 0) return -1;
+  return done <= len ? write_all(fd, "\n", 1) : 0;
+}
+
+/* Reads one reply line, in chunks: the proxy sends exactly one line per request and the
+ * channel lock is held from request to reply, so nothing follows the '\n' to be read too far. */
 static int read_line(int fd, char *out, size_t cap) {
   size_t used = 0;
+  char chunk[512];
   for (;;) {
-    char c;
-    ssize_t n = read(fd, &c, 1);
+    ssize_t n = read(fd, chunk, sizeof chunk);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return -1;
-    if (c == '\n') break;
-    if (used + 1 < cap) out[used++] = c;
+    char *end = memchr(chunk, '\n', (size_t)n);
+    size_t take = end ? (size_t)(end - chunk) : (size_t)n;
+    if (take > cap - 1 - used) take = cap - 1 - used; /* a longer line is cut */
+    memcpy(out + used, chunk, take);
+    used += take;
+    if (end) break;
   }
   out[used] = '\0';
   return 0;
@@ -113,14 +133,7 @@ int proxy_request(const char *request, char *reply, size_t cap) {
   if (channel_fd < 0) channel_fd = channel_open();
   int result = -1;
   if (channel_fd >= 0) {
-    size_t len = strlen(request);
-    char *line = malloc(len + 1);
-    if (line) {
-      memcpy(line, request, len);
-      line[len] = '\n';
-      result = write_all(channel_fd, line, len + 1) == 0 && read_line(channel_fd, reply, cap) == 0 ? 0 : -1;
-      free(line);
-    }
+    result = write_line(channel_fd, request) == 0 && read_line(channel_fd, reply, cap) == 0 ? 0 : -1;
     if (result != 0) {
       real_close(channel_fd);
       channel_fd = -1;
@@ -129,6 +142,16 @@ int proxy_request(const char *request, char *reply, size_t cap) {
   pthread_mutex_unlock(&channel_lock);
   errno = saved_errno;
   return result;
+}
+
+int proxy_ask(const char *request, char *reply, size_t cap, char **fields, int max) {
+  if (proxy_request(request, reply, cap) != 0) return 0;
+  int n = split_fields(reply, fields, max);
+  if (n >= 2 && strcmp(fields[0], "error") == 0) {
+    errno = atoi(fields[1]);
+    return -1;
+  }
+  return n;
 }
 
 int proxy_channel_release(int fd) {

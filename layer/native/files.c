@@ -17,10 +17,6 @@
 
 #include "layer.h"
 
-#define NEXT(name) ((__typeof__(&name))next_symbol(#name))
-
-static void *next_symbol(const char *name) { return dlsym(RTLD_NEXT, name); }
-
 int path_is_remote(const char *path) {
   if (!layer_config.enabled || !layer_config.fs || !path || path[0] != '/' || strpbrk(path, "\t\n")) return 0;
   const char *cursor = layer_config.remote_prefixes;
@@ -43,28 +39,20 @@ static int wants_write(int flags) { return (flags & O_ACCMODE) != O_RDONLY || (f
  * path stays local, -1 with errno set when the pod says it fails. */
 static int fetch(const char *op, const char *path, int flags, char *local, size_t cap) {
   if (!path_is_remote(path)) return 0; /* the proxy knows which remote paths may be written */
-  char request[4200], reply[4200];
+  char request[4200], reply[4200], *f[2];
   snprintf(request, sizeof request, "%s\t%d\t%s", op, flags, path);
-  if (proxy_request(request, reply, sizeof reply) != 0) return 0;
-  char *f[2];
-  int n = split_fields(reply, f, 2);
-  if (strcmp(f[0], "error") == 0 && n == 2) {
-    errno = atoi(f[1]);
-    return -1;
-  }
-  if (strcmp(f[0], "path") != 0 || n < 2) return 0;
+  int n = proxy_ask(request, reply, sizeof reply, f, 2);
+  if (n < 0) return -1;
+  if (n < 2 || strcmp(f[0], "path") != 0) return 0;
   snprintf(local, cap, "%s", f[1]);
   return 1;
 }
 
-static int open_common(int dirfd, const char *path, int flags, mode_t mode, int at) {
+static int open_common(int dirfd, const char *path, int flags, mode_t mode) {
   char local[4096];
   int fetched = fetch("open", path, flags, local, sizeof local);
   if (fetched < 0) return -1;
-  const char *target = fetched ? local : path;
-  static int (*real_openat)(int, const char *, int, ...);
-  if (!real_openat) real_openat = next_symbol("openat");
-  int fd = real_openat(at ? dirfd : AT_FDCWD, target, flags, mode);
+  int fd = NEXT(openat)(dirfd, fetched ? local : path, flags, mode);
   if (fd >= 0 && fetched && wants_write(flags)) fd_set_write_back(fd);
   return fd;
 }
@@ -76,7 +64,7 @@ int open(const char *path, int flags, ...) {
   va_start(args, flags);
   mode_t mode = mode_arg(flags, args);
   va_end(args);
-  return open_common(AT_FDCWD, path, flags, mode, 0);
+  return open_common(AT_FDCWD, path, flags, mode);
 }
 
 /* Without _FILE_OFFSET_BITS the 64-bit names are the same calls on x86_64 and arm64. */
@@ -87,7 +75,7 @@ int openat(int dirfd, const char *path, int flags, ...) {
   va_start(args, flags);
   mode_t mode = mode_arg(flags, args);
   va_end(args);
-  return open_common(dirfd, path, flags, mode, 1);
+  return open_common(dirfd, path, flags, mode);
 }
 
 __typeof__(openat) openat64 __attribute__((alias("openat")));
@@ -122,15 +110,9 @@ int write_back_before_close(int fd) {
   if (n <= 0) return 0;
   copy[n] = '\0';
   fsync(fd);
-  char request[4200], reply[256];
+  char request[4200], reply[256], *f[2];
   snprintf(request, sizeof request, "flush\t%s", copy);
-  if (proxy_request(request, reply, sizeof reply) != 0) return 0;
-  char *f[2];
-  if (split_fields(reply, f, 2) == 2 && strcmp(f[0], "error") == 0) {
-    errno = atoi(f[1]);
-    return -1;
-  }
-  return 0;
+  return proxy_ask(request, reply, sizeof reply, f, 2) < 0 ? -1 : 0;
 }
 
 DIR *opendir(const char *path) {
@@ -143,16 +125,11 @@ DIR *opendir(const char *path) {
 /* Remote stat: 1 filled, 0 local, -1 errno set. */
 static int remote_stat(const char *path, int follow, struct stat *out) {
   if (!path_is_remote(path)) return 0;
-  char request[4200], reply[1024];
+  char request[4200], reply[1024], *f[14];
   snprintf(request, sizeof request, "stat\t%d\t%s", follow, path);
-  if (proxy_request(request, reply, sizeof reply) != 0) return 0;
-  char *f[14];
-  int n = split_fields(reply, f, 14);
-  if (strcmp(f[0], "error") == 0 && n >= 2) {
-    errno = atoi(f[1]);
-    return -1;
-  }
-  if (strcmp(f[0], "ok") != 0 || n < 14) return 0;
+  int n = proxy_ask(request, reply, sizeof reply, f, 14);
+  if (n < 0) return -1;
+  if (n < 14 || strcmp(f[0], "ok") != 0) return 0;
   memset(out, 0, sizeof *out);
   out->st_dev = strtoull(f[1], NULL, 10);
   out->st_ino = strtoull(f[2], NULL, 10);
@@ -174,7 +151,7 @@ static int remote_stat(const char *path, int follow, struct stat *out) {
   int name(const char *path, struct stat *buf) {                   \
     int remote = remote_stat(path, follow, buf);                   \
     if (remote) return remote > 0 ? 0 : -1;                        \
-    return ((int (*)(const char *, struct stat *))next_symbol(#name))(path, buf); \
+    return NEXT(name)(path, buf);                                  \
   }
 STAT_HOOK(stat, 1)
 STAT_HOOK(lstat, 0)
@@ -192,19 +169,19 @@ int fstatat64(int dirfd, const char *path, struct stat64 *buf, int flags) { retu
 int __xstat(int ver, const char *path, struct stat *buf) {
   int remote = remote_stat(path, 1, buf);
   if (remote) return remote > 0 ? 0 : -1;
-  return ((int (*)(int, const char *, struct stat *))next_symbol("__xstat"))(ver, path, buf);
+  return NEXT_AS(int (*)(int, const char *, struct stat *), "__xstat")(ver, path, buf);
 }
 int __lxstat(int ver, const char *path, struct stat *buf) {
   int remote = remote_stat(path, 0, buf);
   if (remote) return remote > 0 ? 0 : -1;
-  return ((int (*)(int, const char *, struct stat *))next_symbol("__lxstat"))(ver, path, buf);
+  return NEXT_AS(int (*)(int, const char *, struct stat *), "__lxstat")(ver, path, buf);
 }
 int __xstat64(int ver, const char *path, struct stat64 *buf) { return __xstat(ver, path, (struct stat *)buf); }
 int __lxstat64(int ver, const char *path, struct stat64 *buf) { return __lxstat(ver, path, (struct stat *)buf); }
 int __fxstatat(int ver, int dirfd, const char *path, struct stat *buf, int flags) {
   int remote = remote_stat(path, !(flags & AT_SYMLINK_NOFOLLOW), buf);
   if (remote) return remote > 0 ? 0 : -1;
-  return ((int (*)(int, int, const char *, struct stat *, int))next_symbol("__fxstatat"))(ver, dirfd, path, buf, flags);
+  return NEXT_AS(int (*)(int, int, const char *, struct stat *, int), "__fxstatat")(ver, dirfd, path, buf, flags);
 }
 int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *buf, int flags) { return __fxstatat(ver, dirfd, path, (struct stat *)buf, flags); }
 
@@ -233,17 +210,11 @@ int statx(int dirfd, const char *path, int flags, unsigned int mask, struct stat
 
 static int remote_access(const char *path, int mode) {
   if (!path_is_remote(path)) return 0;
-  char request[4200], reply[256];
+  char request[4200], reply[256], *f[2];
   snprintf(request, sizeof request, "access\t%d\t%s", mode, path);
-  if (proxy_request(request, reply, sizeof reply) != 0) return 0;
-  char *f[2];
-  int n = split_fields(reply, f, 2);
-  if (strcmp(f[0], "ok") == 0) return 1;
-  if (strcmp(f[0], "error") == 0 && n == 2) {
-    errno = atoi(f[1]);
-    return -1;
-  }
-  return 0;
+  int n = proxy_ask(request, reply, sizeof reply, f, 2);
+  if (n < 0) return -1;
+  return n >= 1 && strcmp(f[0], "ok") == 0;
 }
 
 int access(const char *path, int mode) {
@@ -260,21 +231,15 @@ int faccessat(int dirfd, const char *path, int mode, int flags) {
 
 ssize_t readlink(const char *path, char *buf, size_t size) {
   if (path_is_remote(path)) {
-    char request[4200], reply[4200];
+    char request[4200], reply[4200], *f[2];
     snprintf(request, sizeof request, "readlink\t%s", path);
-    if (proxy_request(request, reply, sizeof reply) == 0) {
-      char *f[2];
-      int n = split_fields(reply, f, 2);
-      if (strcmp(f[0], "error") == 0 && n == 2) {
-        errno = atoi(f[1]);
-        return -1;
-      }
-      if (strcmp(f[0], "ok") == 0 && n == 2) {
-        size_t len = strlen(f[1]);
-        if (len > size) len = size;
-        memcpy(buf, f[1], len);
-        return (ssize_t)len;
-      }
+    int n = proxy_ask(request, reply, sizeof reply, f, 2);
+    if (n < 0) return -1;
+    if (n == 2 && strcmp(f[0], "ok") == 0) {
+      size_t len = strlen(f[1]);
+      if (len > size) len = size;
+      memcpy(buf, f[1], len);
+      return (ssize_t)len;
     }
   }
   return NEXT(readlink)(path, buf, size);

@@ -3,11 +3,11 @@
 #ifndef MIRRORD_LAYER_H
 #define MIRRORD_LAYER_H
 
+#include <dlfcn.h> /* NEXT; the including file defines _GNU_SOURCE first, for RTLD_NEXT */
 #include <stddef.h>
 #include <sys/socket.h>
 
 /* Real libc functions, resolved once with dlsym(RTLD_NEXT). */
-#define REAL(name) real_##name
 extern int (*real_connect)(int, const struct sockaddr *, socklen_t);
 extern int (*real_bind)(int, const struct sockaddr *, socklen_t);
 extern int (*real_listen)(int, int);
@@ -28,6 +28,12 @@ extern struct layer_config layer_config;
 
 void layer_init(void);
 
+/* The next definition of a libc function (the real one), looked up once per call site: NEXT for
+ * a declared function, NEXT_AS for one glibc no longer declares (the __xstat family). */
+#define NEXT_AS(type, name) \
+  ({ static __typeof__(type) next_; if (!next_) next_ = (__typeof__(type))dlsym(RTLD_NEXT, name); next_; })
+#define NEXT(name) NEXT_AS(__typeof__(&name), #name)
+
 /* Sends one request line (without '\n') to the proxy and reads one reply line into `reply`.
  * Returns 0, or -1 when the proxy can't be reached (the caller then behaves as without the
  * layer). Thread-safe; a forked child gets its own connection. */
@@ -35,6 +41,10 @@ int proxy_request(const char *request, char *reply, size_t cap);
 
 /* Splits a reply line in place at tabs; returns the number of fields. */
 int split_fields(char *line, char **fields, int max);
+
+/* proxy_request, then split_fields into at most `max` fields. Returns the number of fields; 0
+ * when the proxy can't be reached; -1 with errno set when it answers "error\tERRNO". */
+int proxy_ask(const char *request, char *reply, size_t cap, char **fields, int max);
 
 /* Remembered per-fd addresses, for getsockname/getpeername. */
 void fd_remember_local(int fd, const struct sockaddr *addr, socklen_t len);

@@ -15,8 +15,6 @@
 
 #include "layer.h"
 
-#define RESOLVE(name) static __typeof__(name) *next; if (!next) next = dlsym(RTLD_NEXT, #name)
-
 static int socket_type(int fd) {
   int type = 0;
   socklen_t len = sizeof type;
@@ -33,10 +31,13 @@ static int is_inet(const struct sockaddr *addr) {
   return addr && (addr->sa_family == AF_INET || addr->sa_family == AF_INET6);
 }
 
+/* Whether a connection or datagram to `addr` goes through the pod; `*type` is the socket's
+ * type when it does. The socket is only asked its type once nothing cheaper has said no. */
 static int goes_remote(int fd, const struct sockaddr *addr, int *type) {
-  *type = is_inet(addr) && layer_config.enabled ? socket_type(fd) : -1;
-  int wanted = (*type == SOCK_STREAM && layer_config.outgoing_tcp) || (*type == SOCK_DGRAM && layer_config.outgoing_udp);
-  return wanted && !is_loopback(addr);
+  if (!layer_config.enabled || !is_inet(addr) || is_loopback(addr)) return 0;
+  if (!layer_config.outgoing_tcp && !layer_config.outgoing_udp) return 0;
+  *type = socket_type(fd);
+  return (*type == SOCK_STREAM && layer_config.outgoing_tcp) || (*type == SOCK_DGRAM && layer_config.outgoing_udp);
 }
 
 /* Asks the proxy for a relay to `addr`. Returns 1 with the reply's fields, 0 to stay local,
@@ -45,13 +46,9 @@ static int ask_relay(int type, const struct sockaddr *addr, char *reply, size_t 
   char target[80], request[128];
   if (format_address(addr, target, sizeof target) != 0) return 0;
   snprintf(request, sizeof request, "connect\t%s\t%s", type == SOCK_STREAM ? "tcp" : "udp", target);
-  if (proxy_request(request, reply, cap) != 0) return 0;
-  int n = split_fields(reply, f, 5);
-  if (strcmp(f[0], "error") == 0 && n >= 2) {
-    errno = atoi(f[1]);
-    return -1;
-  }
-  return strcmp(f[0], "redirect") == 0 && n >= 4 ? 1 : 0;
+  int n = proxy_ask(request, reply, cap, f, 5);
+  if (n < 0) return -1;
+  return n >= 4 && strcmp(f[0], "redirect") == 0;
 }
 
 static socklen_t relay_address(int family, int port, struct sockaddr_storage *relay) {
@@ -103,30 +100,22 @@ int listen(int fd, int backlog) {
   int rc = real_listen(fd, backlog);
   int port = rc == 0 ? fd_requested_port(fd) : 0;
   if (!port) return rc;
-  RESOLVE(getsockname);
   struct sockaddr_storage real_addr;
   socklen_t len = sizeof real_addr;
-  if (next(fd, (struct sockaddr *)&real_addr, &len) != 0) return rc;
-  char request[64], reply[256];
+  if (NEXT(getsockname)(fd, (struct sockaddr *)&real_addr, &len) != 0) return rc;
+  char request[64], reply[256], *f[2];
   snprintf(request, sizeof request, "listen\t%d\t%d", port, ntohs(((struct sockaddr_in *)&real_addr)->sin_port));
-  if (proxy_request(request, reply, sizeof reply) != 0) return rc;
   /* A refused subscription (the proxy has said why on mirrord's stderr): the port is the pod's
    * and someone else holds it, so the app is told as it would be of a local port in use. */
-  char *f[2];
-  if (split_fields(reply, f, 2) == 2 && strcmp(f[0], "error") == 0) {
-    errno = atoi(f[1]);
-    return -1;
-  }
-  return rc;
+  return proxy_ask(request, reply, sizeof reply, f, 2) < 0 ? -1 : rc;
 }
 
 /* A connection the proxy made for an incoming one: report the pod-side client and address. */
 static void describe_accepted(int listener, int fd, struct sockaddr *addr, socklen_t *len) {
   if (fd < 0 || !fd_requested_port(listener)) return;
-  RESOLVE(getpeername);
   struct sockaddr_storage relay;
   socklen_t relay_len = sizeof relay;
-  if (next(fd, (struct sockaddr *)&relay, &relay_len) != 0) return;
+  if (NEXT(getpeername)(fd, (struct sockaddr *)&relay, &relay_len) != 0) return;
   char request[64], reply[256];
   snprintf(request, sizeof request, "peer\t%d", ntohs(((struct sockaddr_in *)&relay)->sin_port));
   if (proxy_request(request, reply, sizeof reply) != 0) return;
@@ -146,29 +135,25 @@ static void describe_accepted(int listener, int fd, struct sockaddr *addr, sockl
 }
 
 int accept(int fd, struct sockaddr *addr, socklen_t *len) {
-  RESOLVE(accept);
-  int accepted = next(fd, addr, len);
+  int accepted = NEXT(accept)(fd, addr, len);
   describe_accepted(fd, accepted, addr, len);
   return accepted;
 }
 
 int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) {
-  RESOLVE(accept4);
-  int accepted = next(fd, addr, len, flags);
+  int accepted = NEXT(accept4)(fd, addr, len, flags);
   describe_accepted(fd, accepted, addr, len);
   return accepted;
 }
 
 int getsockname(int fd, struct sockaddr *addr, socklen_t *len) {
-  RESOLVE(getsockname);
   if (fd_local(fd, addr, len) == 0) return 0;
-  return next(fd, addr, len);
+  return NEXT(getsockname)(fd, addr, len);
 }
 
 int getpeername(int fd, struct sockaddr *addr, socklen_t *len) {
-  RESOLVE(getpeername);
   if (fd_peer(fd, addr, len) == 0) return 0;
-  return next(fd, addr, len);
+  return NEXT(getpeername)(fd, addr, len);
 }
 
 int close(int fd) {
@@ -187,26 +172,23 @@ int close(int fd) {
 }
 
 int dup(int fd) {
-  RESOLVE(dup);
-  int copy = next(fd);
+  int copy = NEXT(dup)(fd);
   if (copy >= 0) fd_copy(fd, copy);
   return copy;
 }
 
 int dup2(int fd, int target) {
-  RESOLVE(dup2);
   proxy_channel_release(target);
   if (target != fd) write_back_before_close(target); /* dup2 closes what `target` was */
-  int copy = next(fd, target);
+  int copy = NEXT(dup2)(fd, target);
   if (copy >= 0 && copy != fd) fd_copy(fd, copy);
   return copy;
 }
 
 int dup3(int fd, int target, int flags) {
-  RESOLVE(dup3);
   proxy_channel_release(target);
   write_back_before_close(target);
-  int copy = next(fd, target, flags);
+  int copy = NEXT(dup3)(fd, target, flags);
   if (copy >= 0) fd_copy(fd, copy);
   return copy;
 }
@@ -234,39 +216,35 @@ static void udp_rewrite_source(int fd, struct sockaddr *source, socklen_t *len) 
 }
 
 ssize_t sendto(int fd, const void *buf, size_t size, int flags, const struct sockaddr *destination, socklen_t len) {
-  RESOLVE(sendto);
   layer_init();
   struct sockaddr_storage relay;
   socklen_t relay_len;
   int relayed = udp_relay_for(fd, destination, len, &relay, &relay_len);
   if (relayed < 0) return -1;
-  return relayed ? next(fd, buf, size, flags, (struct sockaddr *)&relay, relay_len) : next(fd, buf, size, flags, destination, len);
+  return relayed ? NEXT(sendto)(fd, buf, size, flags, (struct sockaddr *)&relay, relay_len) : NEXT(sendto)(fd, buf, size, flags, destination, len);
 }
 
 ssize_t recvfrom(int fd, void *buf, size_t size, int flags, struct sockaddr *source, socklen_t *len) {
-  RESOLVE(recvfrom);
-  ssize_t n = next(fd, buf, size, flags, source, len);
+  ssize_t n = NEXT(recvfrom)(fd, buf, size, flags, source, len);
   if (n >= 0) udp_rewrite_source(fd, source, len);
   return n;
 }
 
 ssize_t sendmsg(int fd, const struct msghdr *message, int flags) {
-  RESOLVE(sendmsg);
   layer_init();
   struct sockaddr_storage relay;
   socklen_t relay_len;
   int relayed = message ? udp_relay_for(fd, message->msg_name, message->msg_namelen, &relay, &relay_len) : 0;
   if (relayed < 0) return -1;
-  if (!relayed) return next(fd, message, flags);
+  if (!relayed) return NEXT(sendmsg)(fd, message, flags);
   struct msghdr copy = *message;
   copy.msg_name = &relay;
   copy.msg_namelen = relay_len;
-  return next(fd, &copy, flags);
+  return NEXT(sendmsg)(fd, &copy, flags);
 }
 
 ssize_t recvmsg(int fd, struct msghdr *message, int flags) {
-  RESOLVE(recvmsg);
-  ssize_t n = next(fd, message, flags);
+  ssize_t n = NEXT(recvmsg)(fd, message, flags);
   if (n >= 0 && message) udp_rewrite_source(fd, message->msg_name, &message->msg_namelen);
   return n;
 }
