@@ -111,10 +111,6 @@ export class ReconnectingSession implements Session {
     return (await this.end).reason;
   }
 
-  ended(): Promise<SessionEnd> {
-    return this.end;
-  }
-
   /**
    * Runs `work` on the current session; when it fails because that session's connection
    * dropped, once more on the session that replaces it. (Everything `work` does happens on one

@@ -7,20 +7,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Session } from '../protocol/client';
-import type { HttpFilter } from '../protocol/messages';
 import type { Logger } from '../sidecar/log';
 import { layerLibrary } from './library';
 import { connectTcp, connectUdp } from './proxy/outgoing';
-import { compileOutgoingFilter } from './proxy/outgoing-filter';
+import { compileOutgoingFilter, type OutgoingFilter } from './proxy/outgoing-filter';
 import { eaiCode } from './proxy/errno';
 import { opensForWriting, RemoteFiles } from './proxy/files';
 import { FsPolicy, type FsOptions } from './proxy/fs-policy';
-import { IncomingPorts } from './proxy/incoming';
+import { IncomingPorts, type IncomingOptions } from './proxy/incoming';
 import { serveLines } from './proxy/line-server';
 
 export interface LayerOptions {
-  incoming: { mode: 'steal' | 'mirror' | 'off'; httpFilter?: HttpFilter; portMapping: [number, number][]; ports?: number[]; ignorePorts: number[] };
-  outgoing: { tcp: boolean; udp: boolean; filter?: { local?: string[]; remote?: string[] } };
+  incoming: IncomingOptions;
+  outgoing: { tcp: boolean; udp: boolean; filter?: OutgoingFilter };
   dns: boolean;
   fs: FsOptions;
 }

@@ -7,15 +7,12 @@ import WebSocket from 'ws';
 import { ProtocolError } from './errors';
 import { Peer } from './peer';
 import { PROTOCOL_VERSION } from './version';
-import type { Event, HttpFilter, Params, RequestType, Result } from './messages';
+import { FILE_CHUNK, type Event, type HttpFilter, type Params, type RequestType, type Result } from './messages';
 import type { MuxStream } from './stream';
-import { MAX_FRAME } from './frame';
 
 const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
 const { O_WRONLY, O_CREAT, O_TRUNC } = constants;
-/** Largest chunk per fs.write request (the frame limit leaves room for the rest). */
-const WRITE_CHUNK = 1 << 20;
 /** How long ago a file must have last changed (by the pod's clock) for its version to be trusted. */
 const SETTLED_MS = 1000;
 
@@ -136,7 +133,7 @@ export class Client {
     let total = 0;
     try {
       for (;;) {
-        const length = MAX_FRAME / 2;
+        const length = FILE_CHUNK;
         const reply = await this.call('fs.read', { fd, length });
         if (!reply.result.bytesRead || !reply.attachment) break;
         chunks.push(reply.attachment);
@@ -154,8 +151,8 @@ export class Client {
   async writeFile(path: string, content: Buffer): Promise<void> {
     const { fd } = (await this.call('fs.open', { path, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644 })).result;
     try {
-      for (let offset = 0; offset < content.length; offset += WRITE_CHUNK) {
-        await this.call('fs.write', { fd, position: offset }, content.subarray(offset, offset + WRITE_CHUNK));
+      for (let offset = 0; offset < content.length; offset += FILE_CHUNK) {
+        await this.call('fs.write', { fd, position: offset }, content.subarray(offset, offset + FILE_CHUNK));
       }
     } finally {
       await this.call('fs.close', { fd });

@@ -9,6 +9,8 @@ import { z } from 'zod';
 const port = z.number().int().min(1).max(65535);
 const streamId = z.number().int().min(1).max(0xffffffff);
 const fd = z.number().int().min(0);
+/** The most bytes one fs.read asks for and one fs.write carries (a frame holds that and the rest). */
+export const FILE_CHUNK = 1 << 20;
 const address = z.object({ address: z.string(), port: z.number().int().min(0).max(65535) });
 
 export const httpFilter = z
@@ -98,7 +100,7 @@ export const requests = {
   },
   'fs.read': {
     /** The bytes come back as the reply's attachment. */
-    params: z.object({ fd, length: z.number().int().min(0).max(1 << 20), position: z.number().int().min(0).optional() }),
+    params: z.object({ fd, length: z.number().int().min(0).max(FILE_CHUNK), position: z.number().int().min(0).optional() }),
     result: z.object({ bytesRead: z.number().int() }),
   },
   'fs.write': {

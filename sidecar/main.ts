@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** mirrord-sidecar: the agent that runs beside the app in its pod. */
 import { loadConfig } from './config';
-import { createLogger, parseLevel } from './log';
+import { createLogger } from './log';
 import { Sidecar } from './server';
 
 async function main(): Promise<void> {
@@ -11,7 +11,7 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (error) => log.error('unexpected rejection (kept running)', { error: String(error) }));
   try {
     const config = loadConfig();
-    log = createLogger(parseLevel(process.env.MIRRORD_LOG_LEVEL), { component: 'sidecar' });
+    log = createLogger(config.logLevel, { component: 'sidecar' });
     sidecar = await Sidecar.start(config, log);
   } catch (error) {
     log.error(`sidecar failed to start: ${(error as Error).message}`);

@@ -32,6 +32,8 @@ export interface Subscription {
 }
 
 type Address = { address: string; port: number };
+/** A redirected connection, as its events describe it. */
+type Origin = Omit<IncomingMeta, 'mode' | 'kind'>;
 
 const HTTP_REQUEST_START = /^(GET|HEAD|POST|PUT|DELETE|OPTIONS|PATCH|CONNECT|TRACE|PRI) /;
 /** How long a connection on a filtered port may stay silent before it goes to the app as is. */
@@ -43,7 +45,8 @@ export class PortInterceptor {
   private readonly http: http.Server;
   private readonly proxy = httpProxy.createProxyServer({ xfwd: false });
   private readonly appAgent = new http.Agent({ keepAlive: true });
-  private readonly destinations = new WeakMap<net.Socket, Address>();
+  /** Where each connection handed to the HTTP parser came from and was going. */
+  private readonly origins = new WeakMap<net.Socket, Origin>();
   /** per client connection, the agent of each session that stole requests from it */
   private readonly requestAgents = new WeakMap<net.Socket, Map<Subscription, StreamAgent>>();
   /** the request each client request was proxied as */
@@ -95,25 +98,27 @@ export class PortInterceptor {
   private accept(socket: net.Socket): void {
     socket.on('error', () => undefined);
     this.track(socket);
-    const local = this.originalDestination(socket);
-    const remote = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
-    const meta = { port: this.port, remote, local };
+    const origin: Origin = {
+      port: this.port,
+      remote: { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 },
+      local: this.originalDestination(socket),
+    };
     const thief = this.subscriptions.find((s) => s.mode === 'steal' && !s.matches);
     if (thief) {
-      const stream = thief.sink.openIncoming({ ...meta, mode: 'steal', kind: 'connection' });
+      const stream = thief.sink.openIncoming({ ...origin, mode: 'steal', kind: 'connection' });
       if (stream) return pipeBothWays(socket, stream);
     } else if (this.subscriptions.some((s) => s.mode === 'steal')) {
-      this.destinations.set(socket, local);
-      return this.routeByFirstBytes(socket, local, meta);
+      this.origins.set(socket, origin);
+      return this.routeByFirstBytes(socket, origin);
     }
-    this.passThrough(socket, local, meta);
+    this.passThrough(socket, origin);
   }
 
   /**
    * Filters only apply to HTTP/1.x: a connection whose first bytes aren't a request line (another
    * protocol, TLS, a server-speaks-first protocol that sends nothing) goes to the app untouched.
    */
-  private routeByFirstBytes(socket: net.Socket, local: Address, meta: Omit<IncomingMeta, 'mode' | 'kind'>): void {
+  private routeByFirstBytes(socket: net.Socket, origin: Origin): void {
     let decided = false;
     const decide = (chunk?: Buffer) => {
       if (decided) return;
@@ -123,7 +128,7 @@ export class PortInterceptor {
       socket.pause();
       if (chunk) socket.unshift(chunk);
       if (chunk && HTTP_REQUEST_START.test(chunk.toString('latin1', 0, 16))) this.http.emit('connection', socket);
-      else this.passThrough(socket, local, meta);
+      else this.passThrough(socket, origin);
       socket.resume();
     };
     const timer = setTimeout(() => decide(), FIRST_BYTES_TIMEOUT_MS);
@@ -132,12 +137,12 @@ export class PortInterceptor {
   }
 
   /** To the app, unchanged; mirroring sessions get a copy of what the client sends. */
-  private passThrough(socket: net.Socket, app: Address, meta: Omit<IncomingMeta, 'mode' | 'kind'>): void {
-    const upstream = net.connect({ host: app.address, port: app.port, allowHalfOpen: true, noDelay: true });
+  private passThrough(socket: net.Socket, origin: Origin): void {
+    const upstream = net.connect({ host: origin.local.address, port: origin.local.port, allowHalfOpen: true, noDelay: true });
     pipeBothWays(socket, upstream);
     const copies = this.subscriptions
       .filter((s) => s.mode === 'mirror')
-      .map((s) => ({ sink: s.sink, stream: s.sink.openIncoming({ ...meta, mode: 'mirror', kind: 'connection' }) }))
+      .map((s) => ({ sink: s.sink, stream: s.sink.openIncoming({ ...origin, mode: 'mirror', kind: 'connection' }) }))
       .filter((copy): copy is { sink: IncomingSink; stream: MuxStream } => copy.stream !== undefined);
     if (!copies.length) return;
     for (const { stream } of copies) {
@@ -208,19 +213,16 @@ export class PortInterceptor {
   }
 
   private openRequestStream(req: http.IncomingMessage, thief: Subscription): MuxStream | undefined {
-    const socket = req.socket;
     return thief.sink.openIncoming({
-      port: this.port,
+      ...this.origins.get(req.socket)!,
       mode: 'steal',
       kind: 'request',
-      remote: { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 },
-      local: this.destinations.get(socket) ?? { address: socket.localAddress ?? '', port: this.port },
       request: { method: req.method ?? '', path: req.url ?? '' },
     });
   }
 
   private appUrl(req: http.IncomingMessage): string {
-    const app = this.destinations.get(req.socket) ?? { address: '127.0.0.1', port: this.port };
+    const app = this.origins.get(req.socket)!.local;
     return `http://${net.isIPv6(app.address) ? `[${app.address}]` : app.address}:${app.port}`;
   }
 
