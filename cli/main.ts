@@ -1,9 +1,6 @@
 #!/usr/bin/env node
 /** The `mirrord` command. */
-import { readFileSync } from 'node:fs';
-import { packagePath } from '../sidecar/package-root';
 import { parseCommandLine } from './args';
-import { attach } from './commands/attach';
 import { CliError, formatError, formatJsonError, USAGE_EXIT } from './errors';
 import type { AdminArgs } from './admin-args';
 import { helpText, MAIN_HELP } from './help';
@@ -22,16 +19,16 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(helpText(invocation.topic));
       return 0;
     case 'version':
-      process.stdout.write(`mirrord ${(JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string }).version}\n`);
+      process.stdout.write(`mirrord ${(await import('../sidecar/version')).SIDECAR_VERSION}\n`);
       return 0;
     case 'attach':
-      return attach(invocation);
+      return (await import('./commands/attach')).attach(invocation);
     case 'admin':
       return admin(invocation.args);
   }
 }
 
-/** Loaded on use: they bring in @kubernetes/client-node, which `attach --agent-cmd` never needs. */
+/** Loaded on use: they bring in @kubernetes/client-node, which `attach --agent-cmd` never needs (and help, version and usage errors need no command's code). */
 async function admin(args: AdminArgs): Promise<number> {
   jsonOutput = 'json' in args && args.json;
   switch (args.kind) {

@@ -11,9 +11,11 @@ import {
   type KubernetesObject,
   type V1Deployment,
   type V1Pod,
+  type V1ReplicaSet,
 } from '@kubernetes/client-node';
 import { statusOf, type Kube } from '../kube/cluster';
 import { sidecarOf } from '../kube/pod-choice';
+import type { Workloads } from './inventory';
 import type { KubeObject } from './manifests';
 import { restartPatch, type Workload } from './restart';
 
@@ -78,15 +80,20 @@ export async function injectedPods(kube: Kube, namespace?: string): Promise<V1Po
   return (await listPods(kube, namespace)).filter((p) => sidecarOf(p));
 }
 
-export async function listWorkloads(kube: Kube, namespace?: string) {
+/** Deployments, StatefulSets and pods, in one namespace or all. */
+export async function listWorkloads(kube: Kube, namespace?: string): Promise<Workloads> {
   const apps = kube.config.makeApiClient(AppsV1Api);
-  const [deployments, statefulsets, replicasets, pods] = await Promise.all([
+  const [deployments, statefulsets, pods] = await Promise.all([
     namespace ? apps.listNamespacedDeployment({ namespace }) : apps.listDeploymentForAllNamespaces(),
     namespace ? apps.listNamespacedStatefulSet({ namespace }) : apps.listStatefulSetForAllNamespaces(),
-    namespace ? apps.listNamespacedReplicaSet({ namespace }) : apps.listReplicaSetForAllNamespaces(),
     listPods(kube, namespace),
   ]);
-  return { deployments: deployments.items, statefulsets: statefulsets.items, replicasets: replicasets.items, pods };
+  return { deployments: deployments.items, statefulsets: statefulsets.items, pods };
+}
+
+/** ReplicaSets in all namespaces: what leads a pod to its Deployment. */
+export async function listReplicaSets(kube: Kube): Promise<V1ReplicaSet[]> {
+  return (await kube.config.makeApiClient(AppsV1Api).listReplicaSetForAllNamespaces()).items;
 }
 
 export async function restartWorkload(kube: Kube, workload: Workload, now = new Date()): Promise<void> {

@@ -5,8 +5,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import type { V1Deployment, V1MutatingWebhookConfiguration, V1Namespace, V1Pod } from '@kubernetes/client-node';
-import { INJECTION_LABEL, OPT_OUT_ANNOTATION, sidecarOf } from '../kube/pod-choice';
-import { sidecarReady } from './inventory';
+import { INJECTION_LABEL, OPT_OUT_ANNOTATION, sidecarOf, sidecarReady } from '../kube/pod-choice';
 
 export interface Check {
   ok: boolean;

@@ -4,7 +4,7 @@
  */
 import type { V1Deployment, V1LabelSelector, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { renderTable } from '../table';
-import { sidecarOf } from '../kube/pod-choice';
+import { sidecarOf, sidecarReady } from '../kube/pod-choice';
 
 /**
  * `injected`: every pod carries the sidecar and it is ready; `starting`: they carry it, not all
@@ -27,11 +27,6 @@ export interface Workloads {
   deployments: V1Deployment[];
   statefulsets: V1StatefulSet[];
   pods: V1Pod[];
-}
-
-export function sidecarReady(pod: V1Pod): boolean {
-  const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
-  return !!sidecarOf(pod) && statuses.some((s) => s.name === 'mirrord-agent' && s.ready);
 }
 
 /** Whether `labels` match `selector` (matchLabels and matchExpressions, as the API server does). */

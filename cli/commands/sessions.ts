@@ -7,17 +7,16 @@ import type { AdminArgs } from '../admin-args';
 import { injectedPods } from '../admin/cluster-admin';
 import { operatorName, withPodSession } from '../admin/pod-session';
 import { explainUnreachable } from '../admin/reach';
-import { sidecarReady } from '../admin/inventory';
+import { sidecarReady } from '../kube/pod-choice';
 import { formatSessions, sessionsJson, type PodSessions } from '../admin/sessions-view';
 import { CliError } from '../errors';
 import { loadKube, podsOfTarget, type Kube } from '../kube/cluster';
-import { sidecarOf } from '../kube/pod-choice';
 import { parseTarget } from '../kube/target';
 
 async function sidecarPods(kube: Kube, target: string | undefined): Promise<V1Pod[]> {
   const pods = target ? await podsOfTarget(kube, parseTarget(target)) : await explainUnreachable(kube, () => injectedPods(kube, kube.namespace));
   // A pod whose sidecar isn't ready can't hold a session: there is nothing to ask.
-  return pods.filter((p) => sidecarOf(p) && sidecarReady(p) && !p.metadata?.deletionTimestamp);
+  return pods.filter((p) => sidecarReady(p) && !p.metadata?.deletionTimestamp);
 }
 
 /** Every pod's listing; a pod that can't be asked is reported, not fatal, so the others still show. */

@@ -5,7 +5,7 @@
  * --dry-run asks the API server to check each deletion without doing it, and restarts nothing.
  */
 import type { AdminArgs } from '../admin-args';
-import { deleteObject, listWorkloads, restartWorkload } from '../admin/cluster-admin';
+import { deleteObject, listPods, listReplicaSets, restartWorkload } from '../admin/cluster-admin';
 import { describeObject, deletionOrder } from '../admin/manifests';
 import { explainUnreachable } from '../admin/reach';
 import { restartPlan } from '../admin/restart';
@@ -19,7 +19,7 @@ export async function uninstall(args: Extract<AdminArgs, { kind: 'uninstall' }>)
     const outcome = await explainUnreachable(kube, () => deleteObject(kube, object, args.dryRun));
     process.stdout.write(`${describeObject(object)} ${outcome === 'deleted' ? `${would}deleted` : 'already absent'}\n`);
   }
-  const { pods, replicasets } = await explainUnreachable(kube, () => listWorkloads(kube));
+  const [pods, replicasets] = await explainUnreachable(kube, () => Promise.all([listPods(kube), listReplicaSets(kube)]));
   const plan = restartPlan(pods, replicasets);
   if (!plan.workloads.length && !plan.unowned.length) {
     process.stdout.write('no pod carries the sidecar any more\n');

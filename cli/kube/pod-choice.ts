@@ -4,13 +4,15 @@
  * cluster.
  */
 import type { V1Namespace, V1Pod } from '@kubernetes/client-node';
+import { ANNOTATION, INJECTION_LABEL } from '../../webhook/annotations';
+import { SIDECAR_NAME } from '../../webhook/patch/sidecar-container';
+import { DEFAULT_AGENT_PORT } from '../../webhook/patch/settings';
 import { CliError } from '../errors';
 import { describeTarget, type Target } from './target';
 
-export const SIDECAR_NAME = 'mirrord-agent';
-export const INJECTION_LABEL = 'mirrord.dev/injection';
-export const OPT_OUT_ANNOTATION = 'mirrord.dev/inject';
-export const DEFAULT_AGENT_PORT = 61234;
+// The names the webhook injects under: the CLI looks for what it put there.
+export { INJECTION_LABEL };
+export const OPT_OUT_ANNOTATION = ANNOTATION.inject;
 
 export function sidecarOf(pod: V1Pod) {
   return [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].find((c) => c.name === SIDECAR_NAME);
@@ -30,9 +32,10 @@ function isReady(pod: V1Pod): boolean {
   );
 }
 
-function sidecarReady(pod: V1Pod): boolean {
+/** The pod carries the sidecar and it is ready. */
+export function sidecarReady(pod: V1Pod): boolean {
   const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
-  return statuses.some((s) => s.name === SIDECAR_NAME && s.ready);
+  return !!sidecarOf(pod) && statuses.some((s) => s.name === SIDECAR_NAME && s.ready);
 }
 
 /**
@@ -50,7 +53,7 @@ export function choosePod(target: Target, pods: V1Pod[], namespace: string, want
     throw new CliError(`${describeTarget(target)} has no pods in namespace ${namespace}`, `kubectl get ${describeTarget(target)} -n ${namespace}`);
   }
   const usable = candidates
-    .filter((p) => sidecarOf(p) && isReady(p) && sidecarReady(p))
+    .filter((p) => isReady(p) && sidecarReady(p))
     .sort((a, b) => time(a) - time(b) || (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
   if (usable.length) return { pod: usable[0] };
   const injected = candidates.filter((p) => sidecarOf(p));
