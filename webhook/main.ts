@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** mirrord-webhook: the mutating admission webhook that injects the mirrord agent sidecar. */
-import { createLogger, parseLevel } from '../sidecar/log';
+import { createLogger } from '../sidecar/log';
 import { loadWebhookConfig, type WebhookConfig } from './config';
 import { connectToCluster } from './kube/cluster';
 import { startWebhook } from './webhook';
@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   let config: WebhookConfig;
   try {
     config = loadWebhookConfig();
-    log = createLogger(parseLevel(process.env.MIRRORD_LOG_LEVEL), { component: 'webhook' });
+    log = createLogger(config.logLevel, { component: 'webhook' });
   } catch (error) {
     log.error(`webhook failed to start: ${(error as Error).message}`);
     process.exit(1);
@@ -38,6 +38,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: Error) => {
-  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: `webhook failed to start: ${error.message}`, component: 'webhook' })}\n`);
+  createLogger('info', { component: 'webhook' }).error(`webhook failed to start: ${error.message}`);
   process.exit(1);
 });

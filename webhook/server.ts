@@ -27,7 +27,6 @@ export interface ServerOptions {
 
 export interface WebhookServer {
   server: Server;
-  metrics: Metrics;
   port: number;
   /** Serves a new certificate to new connections from now on; no restart. */
   reloadCertificate(tls: { certPem: string; keyPem: string }): void;
@@ -66,7 +65,6 @@ export async function startWebhookServer(options: ServerOptions): Promise<Webhoo
   });
   return {
     server,
-    metrics,
     port: (server.address() as AddressInfo).port,
     reloadCertificate: (tls) => server.setSecureContext({ cert: tls.certPem, key: tls.keyPem, minVersion: 'TLSv1.2' }),
     close: () =>
@@ -77,7 +75,7 @@ export async function startWebhookServer(options: ServerOptions): Promise<Webhoo
   };
 }
 
-export function createApp(options: ServerOptions, metrics: Metrics): express.Express {
+function createApp(options: ServerOptions, metrics: Metrics): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);

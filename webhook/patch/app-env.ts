@@ -6,8 +6,6 @@
 import type { V1Container, V1EnvFromSource, V1EnvVar } from '@kubernetes/client-node';
 import { APP_ENV_PREFIX } from '../../sidecar/config';
 
-export { APP_ENV_PREFIX };
-
 export function copyAppEnv(app: V1Container): V1EnvVar[] {
   // Variables from envFrom can be referenced too, but their names are unknown here.
   const anyNameMayExist = (app.envFrom ?? []).length > 0;

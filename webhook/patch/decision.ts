@@ -31,7 +31,7 @@ export type Decision =
   | { inject: false; reason: SkipReason; detail: string };
 
 /** Never inject into the control plane's namespace or the webhook's own pods. */
-export const ALWAYS_SKIPPED_NAMESPACES = ['kube-system'];
+const ALWAYS_SKIPPED_NAMESPACES = ['kube-system'];
 
 /** The kubelet's copy of a static pod: its spec comes from the node and can't be changed. */
 const MIRROR_POD_ANNOTATION = 'kubernetes.io/config.mirror';
