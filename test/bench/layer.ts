@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { packagePath } from '../../sidecar/package-root';
+import { MAIN } from '../e2e/mirrord';
 import { SERVICE_NAME } from '../harness/netns';
 import type { TestPod } from '../harness/pod';
 import { run } from '../harness/run';
@@ -35,8 +35,7 @@ const READ = 'import sys, time\nt = time.perf_counter()\nfor p in sys.argv[1:]:\
 const RESOLVE = 'import socket, sys, time\nh, n = sys.argv[1], int(sys.argv[2])\nt = time.perf_counter()\nfor _ in range(n):\n    socket.getaddrinfo(h, 80, socket.AF_INET, socket.SOCK_STREAM)\nprint((time.perf_counter() - t) * 1000 / n)';
 
 export async function layerSection(pod: TestPod): Promise<LayerFigures> {
-  const cli = packagePath('dist/cli/main.js');
-  const attach = (program: string[]) => output(process.execPath, [cli, 'attach', '--agent-cmd', pod.agentCommand, '-q', '--', ...program]);
+  const attach = (program: string[]) => output(process.execPath, [MAIN, 'attach', '--agent-cmd', pod.agentCommand, '-q', '--', ...program]);
   const python = (script: string, ...args: string[]) => ['python3', '-c', script, ...args];
   const now = () => String(Math.round((performance.timeOrigin + performance.now()) * 1e6));
 

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { packagePath } from '../../sidecar/package-root';
 import { ensureCluster, kubeconfigPath, kubectl } from '../e2e/cluster';
 import { demoClient, demoDeployment, manifests } from '../e2e/manifests';
-import { eventually } from '../e2e/mirrord';
+import { eventually, MAIN } from '../e2e/mirrord';
 
 const NAMESPACE = 'mirrord-demo';
 const bold = (text: string) => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[0m` : text);
@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   const session = spawn(
     process.execPath,
-    [packagePath('dist/cli/main.js'), 'attach', 'deploy/shop', '-n', NAMESPACE, '--kubeconfig', kubeconfigPath(), '--steal', '--', process.execPath, packagePath('test/demo/local-shop.js')],
+    [MAIN, 'attach', 'deploy/shop', '-n', NAMESPACE, '--kubeconfig', kubeconfigPath(), '--steal', '--', process.execPath, packagePath('test/demo/local-shop.js')],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let log = '';
@@ -83,7 +83,7 @@ async function main(): Promise<void> {
   show('nat rules in the pod:', rules.includes('REDIRECT') ? 'some left (a bug!)' : 'none of mirrord’s');
   console.log(`\n${bold('Done.')} The cluster is still up for you to try:`);
   console.log(`  export KUBECONFIG=${kubeconfigPath()}`);
-  console.log(`  node ${packagePath('dist/cli/main.js')} attach deploy/shop -n ${NAMESPACE} --steal -- <your command>`);
+  console.log(`  node ${MAIN} attach deploy/shop -n ${NAMESPACE} --steal -- <your command>`);
   console.log('  sudo npm run cluster:down    # when you are finished');
 }
 

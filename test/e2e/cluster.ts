@@ -56,7 +56,7 @@ export function kubectl(args: string[], options: KubectlOptions = {}): Promise<s
   });
 }
 
-export async function clusterAnswers(): Promise<boolean> {
+async function clusterAnswers(): Promise<boolean> {
   try {
     await kubectl(['get', '--raw', '/readyz'], { timeoutMs: 10_000 });
     return true;

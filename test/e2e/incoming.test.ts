@@ -12,7 +12,7 @@
 import http from 'node:http';
 import { join } from 'node:path';
 import { run } from '../harness/run';
-import { ensureCluster, kubeconfigPath, kubectl } from './cluster';
+import { kubeconfigPath, kubectl } from './cluster';
 import { demoClient, demoDeployment, manifests } from './manifests';
 import { eventually, FIXTURES, mirrord, within, type Mirrord } from './mirrord';
 
@@ -22,7 +22,6 @@ const ANSWER = join(FIXTURES, 'answer.py');
 const FROM_APP = (path: string) => new RegExp(`^hello from app-[\\w-]+ \\(GET ${path.replace(/[/.]/g, '\\$&')}\\)\\n$`);
 const target = (workload = 'app') => [`deploy/${workload}`, '-n', namespace, '--kubeconfig', kubeconfigPath()];
 
-let undo: () => Promise<void> = async () => {};
 const podIps = new Map<string, string>();
 const sessions: Mirrord[] = [];
 
@@ -80,7 +79,6 @@ async function podIpOf(workload: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  undo = await ensureCluster();
   await kubectl(['-n', 'mirrord-system', 'rollout', 'status', 'deployment/mirrord-webhook', '--timeout=120s'], { timeoutMs: 130_000 });
   await kubectl(['create', 'namespace', namespace]);
   await kubectl(['label', 'namespace', namespace, 'mirrord.dev/injection=enabled']);
@@ -98,7 +96,6 @@ afterEach(async () => {
 
 afterAll(async () => {
   await kubectl(['delete', 'namespace', namespace, '--wait=false']).catch(() => undefined);
-  await undo();
 }, 10 * 60_000);
 
 test('a header-filtered steal: requests with the header reach the local process, the others the app', async () => {

@@ -13,7 +13,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureCluster, kubeconfigPath, kubectl } from './cluster';
+import { kubeconfigPath, kubectl } from './cluster';
 import { eventually, FIXTURES, mirrord } from './mirrord';
 
 const namespace = `e2e-context-${process.pid}`;
@@ -142,7 +142,6 @@ roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: port-forward}
 subjects: [{kind: ServiceAccount, name: limited, namespace: ${namespace}}]
 `;
 
-let undo: () => Promise<void> = async () => {};
 let appPodIp = '';
 let appServiceIp = '';
 let clusterDnsIp = '';
@@ -165,7 +164,6 @@ async function probeSawFromApp(name: string, proto: 'udp' | 'tcp'): Promise<stri
 }
 
 beforeAll(async () => {
-  undo = await ensureCluster();
   await kubectl(['-n', 'mirrord-system', 'rollout', 'status', 'deployment/mirrord-webhook', '--timeout=120s'], { timeoutMs: 130_000 });
   await kubectl(['create', 'namespace', namespace]);
   await kubectl(['label', 'namespace', namespace, 'mirrord.dev/injection=enabled']);
@@ -184,7 +182,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await kubectl(['delete', 'namespace', namespace, '--wait=false']).catch(() => undefined);
-  await undo();
 }, 10 * 60_000);
 
 test('outgoing TCP to a Service by name leaves from the pod', async () => {

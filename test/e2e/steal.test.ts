@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { DEFAULT_AGENT_PORT } from '../../webhook/patch/settings';
-import { ensureCluster, kubeconfigPath, kubectl } from './cluster';
+import { kubeconfigPath, kubectl } from './cluster';
 import { eventually } from './mirrord';
 
 const namespace = `e2e-steal-${process.pid}`;
@@ -19,13 +19,11 @@ const manifests = ['app', 'client'].map((name) => JSON.stringify({
   spec: { containers: [{ name: 'app', image: 'mirrord.local/demo:dev', imagePullPolicy: 'Never', args: ['serve'] }] },
 })).join('\n---\n');
 
-let undo: () => Promise<void> = async () => {};
 let appUrl = '';
 
 const fetchFromClient = () => kubectl(['-n', namespace, 'exec', 'client', '-c', 'app', '--', '/demo', 'get', appUrl]);
 
 beforeAll(async () => {
-  undo = await ensureCluster();
   await kubectl(['-n', 'mirrord-system', 'rollout', 'status', 'deployment/mirrord-webhook', '--timeout=120s'], { timeoutMs: 130_000 });
   await kubectl(['create', 'namespace', namespace]);
   await kubectl(['label', 'namespace', namespace, 'mirrord.dev/injection=enabled']);
@@ -35,11 +33,10 @@ beforeAll(async () => {
   }
   const ip = (await kubectl(['-n', namespace, 'get', 'pod', 'app', '-o', 'jsonpath={.status.podIP}'])).trim();
   appUrl = `http://${ip}:8080/`;
-}, 90 * 60_000);
+}, 10 * 60_000);
 
 afterAll(async () => {
   await kubectl(['delete', 'namespace', namespace, '--wait=false']).catch(() => undefined);
-  await undo();
 }, 10 * 60_000);
 
 test('a stolen port answers from the session, and from the app again once the session ends', async () => {

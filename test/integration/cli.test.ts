@@ -3,15 +3,14 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { packagePath } from '../../sidecar/package-root';
 import { eventually } from '../harness/eventually';
 import { SERVICE_IP, SERVICE_NAME } from '../harness/netns';
 import { APP_PORT } from '../harness/pod';
-import { podSuite } from './suite';
+import { MAIN } from '../e2e/mirrord';
+import { noRulesLeft, podSuite } from './suite';
 
 jest.setTimeout(60_000);
 
-const MAIN = packagePath('dist/cli/main.js');
 
 interface CliRun {
   child: ChildProcess;
@@ -64,7 +63,6 @@ describe('mirrord attach (the built CLI) against the pod', () => {
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'mirrord-cli-'))));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
   const agent = () => ['--agent-cmd', suite.pod.agentCommand];
-  const noRulesLeft = () => eventually(async () => expect(await suite.pod.net.natRules()).not.toContain('MIRRORD'));
 
   it("runs the command with the pod's environment and shows its progress", async () => {
     const result = await cli(['attach', ...agent(), '--', 'sh', '-c', 'echo "$GREETING"; echo "$DATABASE_URL"']);
@@ -133,7 +131,7 @@ describe('mirrord attach (the built CLI) against the pod', () => {
     expect(await suite.pod.net.natRules()).toContain(`--dport ${APP_PORT} -j REDIRECT`);
     expect((await suite.pod.request('/through-the-cli')).body).toBe('cli-local GET /through-the-cli\n');
     expect(await run.done).toMatchObject({ code: 0 });
-    await noRulesLeft();
+    await noRulesLeft(suite.pod);
     expect((await suite.pod.request('/after')).body).toBe('app GET /after body=0\n');
   });
 
@@ -149,7 +147,7 @@ describe('mirrord attach (the built CLI) against the pod', () => {
     } finally {
       owner.close();
     }
-    await noRulesLeft();
+    await noRulesLeft(suite.pod);
   });
 
   describe('when the connection to the agent drops', () => {
@@ -178,7 +176,7 @@ describe('mirrord attach (the built CLI) against the pod', () => {
 
       run.child.kill('SIGTERM');
       expect(await run.done).toMatchObject({ code: 0 });
-      await noRulesLeft();
+      await noRulesLeft(suite.pod);
     });
 
     it('gives up after MIRRORD_RECONNECT_TIMEOUT, stops the command and says why', async () => {
@@ -190,7 +188,7 @@ describe('mirrord attach (the built CLI) against the pod', () => {
       expect(ended.code).toBe(1);
       expect(ended.ms).toBeLessThan(15_000);
       expect(run.stderr()).toMatch(/\nmirrord: session \w+ on pod default\/test-pod ended while the command ran \(.+; reconnecting for 1 s failed: could not reach the agent through the agent command .+ exited \(code 3\).*\); the command was stopped\nhint: /);
-      await noRulesLeft();
+      await noRulesLeft(suite.pod);
       expect((await suite.pod.request('/after')).body).toBe('app GET /after body=0\n');
     });
   });
@@ -228,7 +226,7 @@ describe('mirrord attach (the built CLI) against the pod', () => {
     await eventually(async () => expect(run.stderr()).toMatch(new RegExp(`subscribed port ${APP_PORT} \\(steal\\)`)));
     expect((await suite.pod.request('/mapped')).body).toBe('mapped /mapped\n');
     expect(await run.done).toMatchObject({ code: 0 });
-    await noRulesLeft();
+    await noRulesLeft(suite.pod);
   });
 
   it('reaches the agent at a WebSocket URL', async () => {

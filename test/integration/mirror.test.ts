@@ -1,4 +1,5 @@
-import { podSuite } from './suite';
+import { noRulesLeft, podSuite } from './suite';
+import { POD_IP } from '../harness/netns';
 import { APP_PORT } from '../harness/pod';
 import { eventually } from '../harness/eventually';
 import type { Client } from '../../protocol/client';
@@ -62,12 +63,12 @@ describe('mirror', () => {
     // An upload that takes a second: the client drops (no close frame) while it streams.
     const upload = suite.pod.net.exec(suite.pod.net.workload, 'sh', [
       '-c',
-      `(printf first-half; sleep 1; printf second-half) | curl -sS --max-time 10 -T - http://198.18.0.1:${APP_PORT}/upload`,
+      `(printf first-half; sleep 1; printf second-half) | curl -sS --max-time 10 -T - http://${POD_IP}:${APP_PORT}/upload`,
     ]);
     await eventually(async () => expect(copies.join('')).toContain('first-half'));
     client.peer.terminate('test kills the client');
     expect((await upload).stdout).toBe('app PUT /upload body=21\n');
-    await eventually(async () => expect(await suite.pod.net.natRules()).not.toContain('MIRRORD'));
+    await noRulesLeft(suite.pod);
     expect((await suite.pod.request('/after')).body).toBe('app GET /after body=0\n');
   });
 });

@@ -1,9 +1,8 @@
-import { podSuite } from './suite';
+import { noRulesLeft, podSuite } from './suite';
 import { once } from 'node:events';
 import WebSocket from 'ws';
 import { connectThroughCommand, signalGroup } from '../../cli/transport/command';
 import { encodeControl } from '../../protocol/frame';
-import { eventually } from '../harness/eventually';
 import { APP_PORT, forwardIncoming, type TestPod } from '../harness/pod';
 
 jest.setTimeout(60_000);
@@ -76,7 +75,7 @@ describe('bad input and failures', () => {
     expect((await suite.pod.request('/frozen')).body).toBe('local GET /frozen body=0\n');
     signalGroup(transport.child, 'SIGSTOP'); // the laptop freezes: nothing answers the sidecar's pings
     try {
-      await eventually(async () => expect(await suite.pod.net.natRules()).not.toContain('MIRRORD'), 8_000);
+      await noRulesLeft(suite.pod, 8_000);
       expect((await suite.pod.request('/thawed')).body).toBe('app GET /thawed body=0\n');
     } finally {
       signalGroup(transport.child, 'SIGKILL');

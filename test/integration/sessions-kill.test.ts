@@ -3,8 +3,7 @@
  * ended client learns who did it (close code 4006), its rules leave the pod at once, and the
  * pod's clients are answered by the app again.
  */
-import { podSuite } from './suite';
-import { eventually } from '../harness/eventually';
+import { noRulesLeft, podSuite } from './suite';
 import { forwardIncoming, APP_PORT } from '../harness/pod';
 
 jest.setTimeout(60_000);
@@ -30,7 +29,7 @@ describe('sessions.kill', () => {
     const { sessions } = (await operator.call('sessions', {})).result;
     expect(sessions.map((s) => s.id)).toEqual([operator.info.sessionId]);
     operator.close();
-    await eventually(async () => expect(await suite.pod.net.natRules()).not.toContain('MIRRORD'));
+    await noRulesLeft(suite.pod);
   });
 
   it('refuses an unknown id and leaves the session going', async () => {

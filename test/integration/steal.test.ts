@@ -1,6 +1,6 @@
 import net from 'node:net';
-import { podSuite } from './suite';
-import { eventually } from '../harness/eventually';
+import { POD_IP } from '../harness/netns';
+import { noRulesLeft, podSuite } from './suite';
 import { forwardIncoming, startLocalServer, APP_PORT } from '../harness/pod';
 
 jest.setTimeout(60_000);
@@ -9,6 +9,8 @@ describe('steal', () => {
   const suite = podSuite();
   const cleanups: (() => void)[] = [];
   afterEach(() => cleanups.splice(0).forEach((cleanup) => cleanup()));
+  const url = (path: string) => `http://${POD_IP}:${APP_PORT}${path}`;
+  const alice = ['-H', 'x-user: alice'];
 
   it('takes the whole port while subscribed, and gives it back with no rules left', async () => {
     expect((await suite.pod.request('/before')).body).toBe('app GET /before body=0\n');
@@ -23,7 +25,7 @@ describe('steal', () => {
 
     client.close();
     await client.closed();
-    await eventually(async () => expect(await suite.pod.net.natRules()).not.toContain('MIRRORD'));
+    await noRulesLeft(suite.pod);
     expect((await suite.pod.request('/after')).body).toBe('app GET /after body=0\n');
   });
 
@@ -37,26 +39,24 @@ describe('steal', () => {
     expect(other.body).toBe('app GET /b body=0\n');
     expect(other.raw).toContain('x-served-by: app');
     // not HTTP at all: straight to the app, whose HTTP server rejects it
-    const raw = await suite.pod.net.exec(suite.pod.net.workload, 'sh', ['-c', `printf 'HELLO THERE\\r\\n\\r\\n' | socat -t 5 - TCP:198.18.0.1:${APP_PORT}`]);
+    const raw = await suite.pod.net.exec(suite.pod.net.workload, 'sh', ['-c', `printf 'HELLO THERE\\r\\n\\r\\n' | socat -t 5 - TCP:${POD_IP}:${APP_PORT}`]);
     expect(raw.stdout).toMatch(/^HTTP\/1\.1 400 Bad Request/);
     // chunked request bodies and keep-alive: two requests on one connection, one stolen, one not
     const both = await suite.pod.net.exec(suite.pod.net.workload, 'curl', [
       '-sS', '--max-time', '10', '-H', 'x-user: alice', '-H', 'Transfer-Encoding: chunked', '-d', 'chunky',
-      `http://198.18.0.1:${APP_PORT}/one`, '--next', '-sS', `http://198.18.0.1:${APP_PORT}/two`,
+      `http://${POD_IP}:${APP_PORT}/one`, '--next', '-sS', `http://${POD_IP}:${APP_PORT}/two`,
     ]);
     expect(both.stdout).toBe('local POST /one body=6\napp GET /two body=0\n');
 
     client.close();
     await client.closed();
-    await eventually(async () => expect(await suite.pod.net.natRules()).not.toContain('MIRRORD'));
+    await noRulesLeft(suite.pod);
   });
 
   it("reuses one stream for the stolen requests of one keep-alive client connection, and a new one per connection", async () => {
     const client = await suite.pod.connect();
     const seen = forwardIncoming(client, suite.local.port);
     await client.subscribe(APP_PORT, 'steal', { header: '^x-user: alice$' });
-    const url = (path: string) => `http://198.18.0.1:${APP_PORT}${path}`;
-    const alice = ['-H', 'x-user: alice'];
     // curl keeps one connection for all of these
     const oneConnection = await suite.pod.net.exec(suite.pod.net.workload, 'curl', [
       '-sS', '--max-time', '10', ...alice, url('/k1'), '--next', '-sS', url('/k2'), '--next', '-sS', ...alice, url('/k3'), '--next', '-sS', ...alice, '-d', 'x', url('/k4'),
@@ -88,8 +88,6 @@ describe('steal', () => {
     const client = await suite.pod.connect();
     forwardIncoming(client, (fickle.address() as net.AddressInfo).port);
     await client.subscribe(APP_PORT, 'steal', { header: '^x-user: alice$' });
-    const url = (path: string) => `http://198.18.0.1:${APP_PORT}${path}`;
-    const alice = ['-H', 'x-user: alice'];
     const gets = await suite.pod.net.exec(suite.pod.net.workload, 'curl', ['-sS', '--max-time', '10', ...alice, url('/g1'), '--next', '-sS', ...alice, url('/g2')]);
     expect(gets.stdout).toBe('fickle GET /g1 HTTP/1.1\nfickle GET /g2 HTTP/1.1\n');
     const posts = await suite.pod.net.exec(suite.pod.net.workload, 'curl', ['-sS', '--max-time', '10', ...alice, url('/g3'), '--next', '-sS', ...alice, '-d', 'x', url('/p1')]);
@@ -116,7 +114,7 @@ describe('steal', () => {
     const third = await suite.pod.connect();
     await expect(third.subscribe(APP_PORT, 'steal')).rejects.toThrow(/unfiltered steal would take its traffic/);
     for (const c of [first, second, third]) c.close();
-    await eventually(async () => expect(await suite.pod.net.natRules()).not.toContain('MIRRORD'));
+    await noRulesLeft(suite.pod);
   });
 
   it('lists the live sessions with their subscriptions', async () => {
@@ -145,7 +143,7 @@ describe('steal', () => {
     expect((await suite.pod.request('/still-mine')).body).toBe('local GET /still-mine body=0\n');
     owner.close();
     rival.close();
-    await eventually(async () => expect(await suite.pod.net.natRules()).not.toContain('MIRRORD'));
+    await noRulesLeft(suite.pod);
   });
 
   it('passes WebSocket upgrades through a filtered port: to the app, or to the thief', async () => {
@@ -154,7 +152,7 @@ describe('steal', () => {
     await client.subscribe(APP_PORT, 'steal', { header: '^x-user: alice$' });
     const ws = (header?: string) =>
       suite.pod.net.exec(suite.pod.net.workload, process.execPath, [
-        require.resolve('../fixtures/ws-client.js'), `ws://198.18.0.1:${APP_PORT}/socket`, 'ping', ...(header ? [header] : []),
+        require.resolve('../fixtures/ws-client.js'), `ws://${POD_IP}:${APP_PORT}/socket`, 'ping', ...(header ? [header] : []),
       ]);
     expect((await ws()).stdout).toBe('app:ping\n');
     // the local "process" is a plain HTTP server: it answers the upgrade with a normal response

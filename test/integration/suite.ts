@@ -1,4 +1,5 @@
 /** One pod (and one local server) per test file, torn down after it; sessions closed after each test. */
+import { eventually } from '../harness/eventually';
 import { startLocalServer, TestPod } from '../harness/pod';
 
 export interface PodSuite {
@@ -18,4 +19,9 @@ export function podSuite(): PodSuite {
     await suite.pod?.stop();
   });
   return suite;
+}
+
+/** Waits until the pod's nat table holds no rule of mirrord's: every session's rules are gone. */
+export function noRulesLeft(pod: TestPod, timeoutMs?: number): Promise<void> {
+  return eventually(async () => expect(await pod.net.natRules()).not.toContain('MIRRORD'), timeoutMs);
 }
