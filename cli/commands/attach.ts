@@ -42,14 +42,13 @@ async function attachWith(args: AttachArgs, progress: Progress): Promise<number>
   const first = await startSession(transport, clientName);
   const { pod } = first.info;
   const podName = `${pod.namespace ? `${pod.namespace}/` : ''}${pod.name || '(unnamed)'}`;
-  // A reconnection goes to the same pod, never to another replica of the workload.
-  const samePod = { ...args.agent, pod: pod.name || args.agent.pod };
   const client = new ReconnectingSession(
     { client: first, close: () => transport.close() },
     {
       timeoutMs: reconnectMs,
       connect: async () => {
-        const again = await openTransport(samePod, settings);
+        // The same pod, never another replica of the workload.
+        const again = await transport.reopen();
         return { client: await startSession(again, clientName), close: () => again.close() };
       },
       warn: (text) => progress.warn(text),

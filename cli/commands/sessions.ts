@@ -20,14 +20,14 @@ async function sidecarPods(kube: Kube, target: string | undefined): Promise<V1Po
 }
 
 /** Every pod's listing; a pod that can't be asked is reported, not fatal, so the others still show. */
-async function collect(kube: Kube, pods: V1Pod[], self: Set<string>): Promise<PodSessions[]> {
+async function collect(kube: Kube, pods: V1Pod[], self?: Set<string>): Promise<PodSessions[]> {
   const name = `mirrord sessions, ${operatorName()}`;
   return Promise.all(
     pods.map(async (pod): Promise<PodSessions> => {
       const where = { namespace: pod.metadata?.namespace ?? kube.namespace, pod: pod.metadata?.name ?? '' };
       try {
         const sessions = await withPodSession(kube, pod, name, async (client) => {
-          self.add(client.info.sessionId);
+          self?.add(client.info.sessionId);
           return (await client.call('sessions', {})).result.sessions;
         });
         return { ...where, sessions };
@@ -52,8 +52,7 @@ export async function sessions(args: Extract<AdminArgs, { kind: 'sessions' }>): 
 export async function killSession(args: Extract<AdminArgs, { kind: 'sessions-kill' }>): Promise<number> {
   const kube = loadKube(args.kube);
   const pods = await sidecarPods(kube, args.target);
-  const self = new Set<string>();
-  const listed = await collect(kube, pods, self);
+  const listed = await collect(kube, pods);
   const holder = listed.find((p) => p.sessions?.some((s) => s.id === args.id));
   if (!holder) {
     const unasked = listed.filter((p) => p.error).map((p) => `${p.pod} (${p.error})`);

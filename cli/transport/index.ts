@@ -19,6 +19,8 @@ export interface Transport {
   explain(waitForExit: boolean): Promise<string | undefined>;
   hint: string;
   close(): void;
+  /** A new connection made the same way, to the same pod (a reconnection): nothing resolved or loaded again. */
+  reopen(): Promise<Transport>;
 }
 
 export interface AgentChoice {
@@ -52,6 +54,7 @@ export async function openTransport(
       explain: (waitForExit) => explainCommand(transport, waitForExit),
       hint: "the command must connect its stdin/stdout to the sidecar's port, e.g. `ip netns exec POD socat - TCP:127.0.0.1:61234`; check that it works and that the sidecar runs",
       close: () => signalGroup(transport.child, 'SIGTERM'),
+      reopen: () => openTransport(agent, settings),
     };
   }
   if (agent.url !== undefined) {
@@ -62,6 +65,7 @@ export async function openTransport(
       explain: async () => undefined,
       hint: "check that the sidecar's port is forwarded there, e.g. `kubectl port-forward pod/NAME 61234`",
       close: () => socket.terminate(),
+      reopen: () => openTransport(agent, settings),
     };
   }
   if (target) return openPortForward(target, settings, agent.pod, step);
@@ -86,26 +90,31 @@ async function openPortForward(
   const name = chosen.metadata?.name ?? '';
   const port = agentPortOf(chosen);
   step(`port-forwarding to pod ${name}, the sidecar's port ${port}…`);
-  let forward;
-  try {
-    forward = await connectThroughPortForward(kube.config, kube.namespace, name, port);
-  } catch (error) {
-    const text = (error as Error).message;
-    if (/\b403\b|forbidden/i.test(text)) {
-      throw new CliError(
-        `not allowed to port-forward to pod ${name} in namespace ${kube.namespace}: mirrord needs the pods/portforward permission`,
-        `kubectl auth can-i create pods/portforward -n ${kube.namespace}; ask for a Role granting "create" on "pods/portforward"`,
-      );
+  const forwardToPod = async (): Promise<Transport> => {
+    let forward;
+    try {
+      forward = await connectThroughPortForward(kube.config, kube.namespace, name, port);
+    } catch (error) {
+      const text = (error as Error).message;
+      if (/\b403\b|forbidden/i.test(text)) {
+        throw new CliError(
+          `not allowed to port-forward to pod ${name} in namespace ${kube.namespace}: mirrord needs the pods/portforward permission`,
+          `kubectl auth can-i create pods/portforward -n ${kube.namespace}; ask for a Role granting "create" on "pods/portforward"`,
+        );
+      }
+      throw new CliError(`cannot port-forward to pod ${name}: ${text}`, 'check that the API server is reachable: kubectl get pods -n ' + kube.namespace);
     }
-    throw new CliError(`cannot port-forward to pod ${name}: ${text}`, 'check that the API server is reachable: kubectl get pods -n ' + kube.namespace);
-  }
-  return {
-    socket: quiet(forward.socket),
-    description: `pod ${kube.namespace}/${name} (port-forward to the sidecar's port ${port})`,
-    explain: async () => forward.errors() || undefined,
-    hint: `check the sidecar: kubectl logs ${name} -c mirrord-agent -n ${kube.namespace}`,
-    close: () => forward.close(),
+    return {
+      socket: quiet(forward.socket),
+      description: `pod ${kube.namespace}/${name} (port-forward to the sidecar's port ${port})`,
+      explain: async () => forward.errors() || undefined,
+      hint: `check the sidecar: kubectl logs ${name} -c mirrord-agent -n ${kube.namespace}`,
+      close: () => forward.close(),
+      // The kubeconfig stays loaded (with its credential plugin's token) and the pod chosen.
+      reopen: forwardToPod,
+    };
   };
+  return forwardToPod();
 }
 
 const EXIT_WAIT_MS = 500;
