@@ -8,12 +8,13 @@ import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../sidecar/log';
 import { admit, type InjectionContextFor } from './admission';
+import type { ServingPair } from './certs/tls-material';
 import { Metrics, METRICS_CONTENT_TYPE } from './metrics';
 
 export interface ServerOptions {
   host: string;
   port: number;
-  tls: { certPem: string; keyPem: string };
+  tls: ServingPair;
   contextFor: InjectionContextFor;
   log: Logger;
   metrics?: Metrics;
@@ -29,7 +30,7 @@ export interface WebhookServer {
   server: Server;
   port: number;
   /** Serves a new certificate to new connections from now on; no restart. */
-  reloadCertificate(tls: { certPem: string; keyPem: string }): void;
+  reloadCertificate(tls: ServingPair): void;
   close(): Promise<void>;
 }
 

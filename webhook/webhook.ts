@@ -3,7 +3,8 @@
  * cluster, and the HTTPS server, wired together. main.ts only adds the process around it.
  */
 import type { Logger } from '../sidecar/log';
-import { readServingPair, watchServingPair, type ServingPair } from './certs/file-source';
+import { readServingPair, watchServingPair } from './certs/file-source';
+import type { ServingPair } from './certs/tls-material';
 import { CertificateManager } from './certs/manager';
 import { serviceDnsNames } from './certs/tls-material';
 import type { WebhookConfig } from './config';
@@ -65,7 +66,7 @@ export async function startWebhook(config: WebhookConfig, log: Logger, cluster: 
     stop: async (drainMs = 0) => {
       stopping = true;
       certificates.stop();
-      await new Promise((resolve) => setTimeout(resolve, drainMs));
+      await sleep(drainMs);
       await running.close();
     },
   };

@@ -6,15 +6,11 @@
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import forge from 'node-forge';
-
-export interface KeyAndCert {
-  certPem: string;
-  keyPem: string;
-}
+import type { ServingPair } from './tls-material';
 
 const DAY_MS = 86_400_000;
 
-export function createCa(commonName: string, validDays: number, now = new Date()): KeyAndCert {
+export function createCa(commonName: string, validDays: number, now = new Date()): ServingPair {
   const keys = newKeyPair();
   const cert = newCertificate(keys.publicKey, now, validDays);
   const subject = [{ name: 'commonName', value: commonName }];
@@ -29,7 +25,7 @@ export function createCa(commonName: string, validDays: number, now = new Date()
   return { certPem: forge.pki.certificateToPem(cert), keyPem: keys.keyPem };
 }
 
-export function issueServingCert(ca: KeyAndCert, dnsNames: string[], validDays: number, now = new Date()): KeyAndCert {
+export function issueServingCert(ca: ServingPair, dnsNames: string[], validDays: number, now = new Date()): ServingPair {
   const caCert = forge.pki.certificateFromPem(ca.certPem);
   const caKey = forge.pki.privateKeyFromPem(ca.keyPem);
   const keys = newKeyPair();

@@ -3,15 +3,11 @@
  * Secret, the Deployment mounts it). The kubelet updates a mounted Secret by swapping a
  * symlink, which file watchers see unreliably; comparing the contents on a timer is certain.
  */
-import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../sidecar/log';
+import { isWholePair, type ServingPair } from './tls-material';
 
-export interface ServingPair {
-  certPem: string;
-  keyPem: string;
-}
 
 export async function readServingPair(dir: string): Promise<ServingPair> {
   const [certPem, keyPem] = await Promise.all([readFile(join(dir, 'tls.crt'), 'utf8'), readFile(join(dir, 'tls.key'), 'utf8')]);
@@ -46,13 +42,4 @@ export function watchServingPair(dir: string, current: ServingPair, onChange: (p
   }, everyMs);
   timer.unref();
   return () => clearInterval(timer);
-}
-
-/** A certificate and the key that belongs to it, both complete. */
-export function isWholePair(pair: ServingPair): boolean {
-  try {
-    return new X509Certificate(pair.certPem).checkPrivateKey(createPrivateKey(pair.keyPem));
-  } catch {
-    return false;
-  }
 }

@@ -3,9 +3,9 @@
  * certificate's life is left: months ahead for the defaults, so a webhook that was down for a
  * while, or a renewal that failed a few times, still renews long before anything expires.
  */
-import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { createCa, issueServingCert } from './authority';
-import type { TlsMaterial } from './tls-material';
+import { isWholePair, type TlsMaterial } from './tls-material';
 
 export interface RenewalPolicy {
   caValidDays: number;
@@ -31,7 +31,7 @@ export function renewalReason(material: TlsMaterial, dnsNames: string[], now: Da
   if (nearlyExpired(ca, now, policy)) return 'the CA is close to expiry';
   if (nearlyExpired(cert, now, policy)) return 'the serving certificate is close to expiry';
   if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) return 'the serving certificate was not issued by the CA';
-  if (!matchesKey(cert, material.keyPem)) return 'the serving key does not match the certificate';
+  if (!isWholePair(material)) return 'the serving key does not match the certificate';
   const names = (cert.subjectAltName ?? '').split(', ').map((entry) => entry.replace(/^DNS:/, ''));
   if (dnsNames.some((name) => !names.includes(name))) return 'the serving certificate lacks some of the Service names';
   return undefined;
@@ -53,14 +53,6 @@ export function renew(current: TlsMaterial | undefined, dnsNames: string[], now:
     certPem: serving.certPem,
     keyPem: serving.keyPem,
   };
-}
-
-function matchesKey(cert: X509Certificate, keyPem: string): boolean {
-  try {
-    return cert.checkPrivateKey(createPrivateKey(keyPem));
-  } catch {
-    return false;
-  }
 }
 
 function caNeedsRenewal(material: TlsMaterial, now: Date, policy: RenewalPolicy): boolean {

@@ -12,7 +12,7 @@ export interface Overridden {
 }
 
 // Kubernetes' quantity syntax (resource.Quantity), e.g. 100m, 0.5, 64Mi, 1e3.
-const QUANTITY = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+|Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$/;
+const QUANTITY = /^([+-]?(?:\d+\.?\d*|\.\d+))([eE][+-]?\d+|Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$/;
 // Docker/OCI reference: [registry[:port]/]name[:tag][@digest], no spaces or control characters.
 const IMAGE = /^[a-z0-9]+([._-]+[a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-]+[a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@[a-z0-9]+:[a-f0-9]{32,})?$/i;
 
@@ -79,7 +79,8 @@ const SUFFIX: Record<string, number> = {
 
 /** A quantity's value, precise enough to compare a request with a limit. */
 export function quantityValue(quantity: string): number {
-  const match = /^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$/.exec(quantity);
+  const match = QUANTITY.exec(quantity);
   if (!match) return NaN;
-  return Number(match[1]) * SUFFIX[match[2] ?? ''];
+  const [, number, suffix = ''] = match;
+  return suffix in SUFFIX ? Number(number) * SUFFIX[suffix] : Number(number + suffix); // else an exponent: 1e3
 }
