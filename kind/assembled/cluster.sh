@@ -34,9 +34,8 @@ CONTAINERD_SOCK="$RUN/containerd/containerd.sock"
 # Components, in start order.
 COMPONENTS=(etcd containerd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
 
-k8s_version=$(sed -n 's/^\s*k8s.io\/kubernetes \(v[0-9.]*\).*/\1/p' "$kind_dir/k8s/go.mod")
+source "$kind_dir/versions.sh"
 BIN="$CACHE/bin/$k8s_version"
-coredns_version=$(sed -n 's/^require github.com\/coredns\/coredns \(v[0-9.]*\).*/\1/p;s/^\s*github.com\/coredns\/coredns \(v[0-9.]*\)$/\1/p' "$kind_dir/images/coredns/go.mod" | head -1)
 
 t0=$(date +%s)
 step_no=0
@@ -249,21 +248,18 @@ setup_network() {
 
 # Removes every rule that jumps to one of the cluster's chains, then the chains themselves.
 cleanup_iptables() {
-  local cmd table line chain
+  local cmd table line chain saved chains
   for cmd in iptables ip6tables; do
     command -v "$cmd" >/dev/null || continue
     for table in filter nat mangle raw; do
-      "$cmd"-save -t "$table" >/dev/null 2>&1 || continue
+      saved=$("$cmd"-save -t "$table" 2>/dev/null) || continue
       while IFS= read -r line; do
         eval "$cmd -t $table ${line/#-A /-D }" 2>/dev/null || true
-      done < <("$cmd"-save -t "$table" | grep -E '^-A ' | grep -E " -j (KUBE-|CNI-|$GUARD)" |
-        grep -vE '^-A (KUBE-|CNI-|'"$GUARD"')')
-      for chain in $("$cmd"-save -t "$table" | sed -n -E 's/^:((KUBE-|CNI-|'"$GUARD"')[^ ]*) .*/\1/p'); do
-        "$cmd" -t "$table" -F "$chain" 2>/dev/null || true
-      done
-      for chain in $("$cmd"-save -t "$table" | sed -n -E 's/^:((KUBE-|CNI-|'"$GUARD"')[^ ]*) .*/\1/p'); do
-        "$cmd" -t "$table" -X "$chain" 2>/dev/null || true
-      done
+      done < <(grep -E '^-A ' <<<"$saved" | grep -E " -j (KUBE-|CNI-|$GUARD)" | grep -vE '^-A (KUBE-|CNI-|'"$GUARD"')')
+      # Deleting the jumps leaves the chains as they were: one listing serves both passes.
+      chains=$(sed -n -E 's/^:((KUBE-|CNI-|'"$GUARD"')[^ ]*) .*/\1/p' <<<"$saved")
+      for chain in $chains; do "$cmd" -t "$table" -F "$chain" 2>/dev/null || true; done
+      for chain in $chains; do "$cmd" -t "$table" -X "$chain" 2>/dev/null || true; done
     done
   done
 }
@@ -294,10 +290,8 @@ up() {
   bash "$kind_dir/setup-system.sh" || fail "installing system packages failed"
 
   step "kubernetes $k8s_version binaries"
-  bash "$kind_dir/k8s/build.sh" 2>&1 | tee "$LOGS/build.log" | sed '/^go: downloading/d; s/^/       /' || true
-  for b in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl; do
-    [ -x "$BIN/$b" ] || fail "building the kubernetes binaries failed" build
-  done
+  bash "$kind_dir/k8s/build.sh" 2>&1 | tee "$LOGS/build.log" | sed '/^go: downloading/d; s/^/       /' ||
+    fail "building the kubernetes binaries failed" build
 
   step "images (pause, coredns $coredns_version, demo)"
   mapfile -t images < <(bash "$kind_dir/images/build.sh" 2>"$LOGS/images.log") || true

@@ -11,8 +11,7 @@ out="$cache/images" bin="$cache/bin"
 wanted=" ${MIRRORD_IMAGES:-pause coredns demo} "
 mkdir -p "$out" "$bin"
 
-coredns_version=$(sed -n 's/^require github.com\/coredns\/coredns \(v[0-9.]*\).*/\1/p;s/^\s*github.com\/coredns\/coredns \(v[0-9.]*\)$/\1/p' "$here/coredns/go.mod" | head -1)
-k8s_version=$(sed -n 's/^\s*k8s.io\/kubernetes \(v[0-9.]*\).*/\1/p' "$here/../k8s/go.mod")
+source "$here/../versions.sh"
 
 if [[ $wanted == *" coredns "* ]] && [ ! -x "$bin/coredns-$coredns_version" ]; then
   echo "building coredns $coredns_version" >&2

@@ -6,7 +6,8 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cache="${MIRRORD_K8S_CACHE:-/var/cache/mirrord-k8s}"
-version="$(sed -n 's/^\s*k8s.io\/kubernetes \(v[0-9.]*\).*/\1/p' "$here/go.mod")"
+source "$here/../versions.sh"
+version=$k8s_version
 out="$cache/bin/$version"
 tools=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
 
