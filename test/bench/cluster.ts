@@ -6,7 +6,7 @@
  * network interface as any other client's does.
  */
 import { packagePath } from '../../sidecar/package-root';
-import { ensureCluster, kubeconfigPath, kubectl } from '../e2e/cluster';
+import { createNamespaces, deleteNamespaces, ensureCluster, kubeconfigPath, kubectl, rolledOut, webhookReady } from '../e2e/cluster';
 import { demoDeployment } from '../e2e/manifests';
 import { mirrord } from '../e2e/mirrord';
 import { run } from '../harness/run';
@@ -30,11 +30,10 @@ async function main(): Promise<void> {
   const undo = await ensureCluster();
   const target = ['deploy/app', '-n', NAMESPACE, '--kubeconfig', kubeconfigPath()];
   try {
-    await kubectl(['-n', 'mirrord-system', 'rollout', 'status', 'deployment/mirrord-webhook', '--timeout=180s'], { timeoutMs: 190_000 });
-    await kubectl(['create', 'namespace', NAMESPACE]);
-    await kubectl(['label', 'namespace', NAMESPACE, 'mirrord.dev/injection=enabled']);
+    await webhookReady(180);
+    await createNamespaces({ labeled: [NAMESPACE] });
     await kubectl(['apply', '-f', '-'], { input: demoDeployment(NAMESPACE) });
-    await kubectl(['-n', NAMESPACE, 'rollout', 'status', 'deployment/app', '--timeout=180s'], { timeoutMs: 190_000 });
+    await rolledOut(NAMESPACE, 'app', 180);
     const ip = (await kubectl(['-n', NAMESPACE, 'get', 'pods', '-l', 'app=app', '-o', 'jsonpath={.items[0].status.podIP}'])).trim();
     const url = `http://${ip}:8080/bench`;
 
@@ -74,7 +73,7 @@ async function main(): Promise<void> {
     console.log('\ndirect: this machine to the pod, the app answering; through mirrord: the same requests stolen by');
     console.log('`mirrord attach deploy/app --steal` and answered by a local node server, over the port-forward.');
   } finally {
-    await kubectl(['delete', 'namespace', NAMESPACE, '--wait=false']).catch(() => undefined);
+    await deleteNamespaces(NAMESPACE);
     await undo();
   }
 }

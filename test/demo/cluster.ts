@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { packagePath } from '../../sidecar/package-root';
-import { ensureCluster, kubeconfigPath, kubectl } from '../e2e/cluster';
+import { ensureCluster, kubeconfigPath, kubectl, podReady, rolledOut, webhookReady } from '../e2e/cluster';
 import { demoClient, demoDeployment, manifests } from '../e2e/manifests';
 import { eventually, MAIN } from '../e2e/mirrord';
 
@@ -35,16 +35,16 @@ function until<T>(attempt: () => Promise<T>, accept: (value: T) => boolean, time
 async function main(): Promise<void> {
   step('Bringing up the cluster with the mirrord webhook (the first time builds Kubernetes: about 12 minutes)');
   await ensureCluster();
-  await kubectl(['-n', 'mirrord-system', 'rollout', 'status', 'deployment/mirrord-webhook', '--timeout=180s'], { timeoutMs: 190_000 });
+  await webhookReady(180);
 
   step(`Deploying the shop and its inventory in namespace ${NAMESPACE}, labeled mirrord.dev/injection=enabled`);
   await kubectl(['create', 'namespace', NAMESPACE]).catch(() => undefined);
   await kubectl(['label', 'namespace', NAMESPACE, 'mirrord.dev/injection=enabled', '--overwrite']);
   await kubectl(['apply', '-f', '-'], { input: workloads });
   for (const deployment of ['shop', 'inventory']) {
-    await kubectl(['-n', NAMESPACE, 'rollout', 'status', `deployment/${deployment}`, '--timeout=180s'], { timeoutMs: 190_000 });
+    await rolledOut(NAMESPACE, deployment, 180);
   }
-  await kubectl(['-n', NAMESPACE, 'wait', '--for=condition=Ready', 'pod/visitor', '--timeout=180s'], { timeoutMs: 190_000 });
+  await podReady(NAMESPACE, 'visitor', 180);
   const containers = await kubectl(['-n', NAMESPACE, 'get', 'pods', '-l', 'app=shop', '-o', 'jsonpath={.items[0].spec.initContainers[*].name}']);
   show('the shop pod got a sidecar:', containers || '(none!)');
   show('a visitor pod asks the shop:', await until(visit, (out) => out.includes('hello from')));

@@ -8,7 +8,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { kubeconfigPath, kubectl } from './cluster';
+import { createNamespaces, deleteNamespaces, kubeconfigPath, kubectl, podReady, rolledOut, webhookReady } from './cluster';
 import { demoClient, demoDeployment, manifests } from './manifests';
 import { eventually, mirrord } from './mirrord';
 
@@ -20,19 +20,17 @@ const target = () => ['deploy/app', '-n', namespace, '--kubeconfig', kubeconfigP
 const fromClient = (path: string) => kubectl(['-n', namespace, 'exec', 'client', '--', '/demo', 'get', `http://${podIp}:8080${path}`]);
 
 beforeAll(async () => {
-  await kubectl(['-n', 'mirrord-system', 'rollout', 'status', 'deployment/mirrord-webhook', '--timeout=120s'], { timeoutMs: 130_000 });
-  await kubectl(['create', 'namespace', namespace]);
-  await kubectl(['label', 'namespace', namespace, 'mirrord.dev/injection=enabled']);
-  await kubectl(['create', 'namespace', unlabeled]);
+  await webhookReady();
+  await createNamespaces({ labeled: [namespace], unlabeled: [unlabeled] });
   await kubectl(['apply', '-f', '-'], { input: manifests(demoDeployment(namespace, 'app', { env: { GREETING: 'hello from the pod spec' }, service: true }), demoClient(namespace)) });
   await kubectl(['apply', '-f', '-'], { input: demoDeployment(unlabeled, 'app', { service: true }) });
-  await kubectl(['-n', namespace, 'rollout', 'status', 'deployment/app', '--timeout=120s'], { timeoutMs: 130_000 });
-  await kubectl(['-n', namespace, 'wait', '--for=condition=Ready', 'pod/client', '--timeout=120s'], { timeoutMs: 130_000 });
+  await rolledOut(namespace, 'app');
+  await podReady(namespace, 'client');
   podIp = (await kubectl(['-n', namespace, 'get', 'pods', '-l', 'app=app', '-o', 'jsonpath={.items[0].status.podIP}'])).trim();
 }, 10 * 60_000);
 
 afterAll(async () => {
-  for (const ns of [namespace, unlabeled]) await kubectl(['delete', 'namespace', ns, '--wait=false']).catch(() => undefined);
+  await deleteNamespaces(namespace, unlabeled);
 }, 10 * 60_000);
 
 test('a local server under `mirrord attach deploy/app --steal` answers the pod’s traffic, and the app gets it back after', async () => {

@@ -3,7 +3,7 @@
  * resolves from another pod (through CoreDNS) and answers over the pod network (through
  * kube-proxy's rules). Everything runs on images imported into the cluster, never pulled.
  */
-import { kubectl } from './cluster';
+import { createNamespaces, deleteNamespaces, kubectl, podReady, rolledOut } from './cluster';
 import { eventually } from './mirrord';
 
 const namespace = `e2e-smoke-${process.pid}`;
@@ -48,11 +48,11 @@ spec:
 `;
 
 beforeAll(async () => {
-  await kubectl(['create', 'namespace', namespace]);
+  await createNamespaces({ unlabeled: [namespace] });
 }, 10 * 60_000);
 
 afterAll(async () => {
-  await kubectl(['delete', 'namespace', namespace, '--wait=false']).catch(() => undefined);
+  await deleteNamespaces(namespace);
 }, 10 * 60_000);
 
 test('the node is Ready', async () => {
@@ -62,8 +62,8 @@ test('the node is Ready', async () => {
 
 test('a Deployment of the demo app becomes Ready', async () => {
   await kubectl(['apply', '-f', '-'], { input: manifests });
-  await kubectl(['-n', namespace, 'rollout', 'status', 'deployment/demo', '--timeout=120s'], { timeoutMs: 130_000 });
-  await kubectl(['-n', namespace, 'wait', '--for=condition=Ready', 'pod/client', '--timeout=120s'], { timeoutMs: 130_000 });
+  await rolledOut(namespace, 'demo');
+  await podReady(namespace, 'client');
 }, 300_000);
 
 test('the Service name resolves from another pod and answers over the cluster network', async () => {

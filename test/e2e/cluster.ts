@@ -85,3 +85,32 @@ export async function ensureCluster(): Promise<() => Promise<void>> {
     if (process.env.MIRRORD_E2E_KEEP_CLUSTER !== '1') await clusterScript('down');
   };
 }
+
+/** Waits until the Deployment `name` in `namespace` has rolled out. */
+export async function rolledOut(namespace: string, name: string, seconds = 120): Promise<void> {
+  await kubectl(['-n', namespace, 'rollout', 'status', `deployment/${name}`, `--timeout=${seconds}s`], { timeoutMs: (seconds + 10) * 1000 });
+}
+
+/** Waits until the pod `name` in `namespace` is Ready. */
+export async function podReady(namespace: string, name: string, seconds = 120): Promise<void> {
+  await kubectl(['-n', namespace, 'wait', '--for=condition=Ready', `pod/${name}`, `--timeout=${seconds}s`], { timeoutMs: (seconds + 10) * 1000 });
+}
+
+/** The webhook from manifests/ (installed by cluster:up) has rolled out. */
+export function webhookReady(seconds = 120): Promise<void> {
+  return rolledOut('mirrord-system', 'mirrord-webhook', seconds);
+}
+
+/** Creates the namespaces, those in `labeled` labeled for injection. */
+export async function createNamespaces({ labeled = [], unlabeled = [] }: { labeled?: string[]; unlabeled?: string[] }): Promise<void> {
+  for (const namespace of labeled) {
+    await kubectl(['create', 'namespace', namespace]);
+    await kubectl(['label', 'namespace', namespace, 'mirrord.dev/injection=enabled']);
+  }
+  for (const namespace of unlabeled) await kubectl(['create', 'namespace', namespace]);
+}
+
+/** Deletes the namespaces without waiting (the next run's names differ); a failure is not the test's. */
+export async function deleteNamespaces(...namespaces: string[]): Promise<void> {
+  for (const namespace of namespaces) await kubectl(['delete', 'namespace', namespace, '--wait=false']).catch(() => undefined);
+}

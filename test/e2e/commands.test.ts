@@ -6,7 +6,7 @@
  * `uninstall --dry-run` has the API server check every deletion without doing it (a real
  * uninstall would remove the webhook other suites use).
  */
-import { kubeconfigPath, kubectl } from './cluster';
+import { createNamespaces, deleteNamespaces, kubeconfigPath, kubectl, rolledOut, webhookReady } from './cluster';
 import { demoDeployment } from './manifests';
 import { eventually, mirrord } from './mirrord';
 
@@ -19,18 +19,16 @@ const run = (...args: string[]) => cli(args).done;
 
 
 beforeAll(async () => {
-  await kubectl(['-n', 'mirrord-system', 'rollout', 'status', 'deployment/mirrord-webhook', '--timeout=120s'], { timeoutMs: 130_000 });
-  await kubectl(['create', 'namespace', namespace]);
-  await kubectl(['label', 'namespace', namespace, 'mirrord.dev/injection=enabled']);
-  await kubectl(['create', 'namespace', unlabeled]);
+  await webhookReady();
+  await createNamespaces({ labeled: [namespace], unlabeled: [unlabeled] });
   await kubectl(['apply', '-f', '-'], { input: demoDeployment(namespace) });
   await kubectl(['apply', '-f', '-'], { input: demoDeployment(unlabeled) });
-  await kubectl(['-n', namespace, 'rollout', 'status', 'deployment/app', '--timeout=120s'], { timeoutMs: 130_000 });
-  await kubectl(['-n', unlabeled, 'rollout', 'status', 'deployment/app', '--timeout=120s'], { timeoutMs: 130_000 });
+  await rolledOut(namespace, 'app');
+  await rolledOut(unlabeled, 'app');
 }, 10 * 60_000);
 
 afterAll(async () => {
-  for (const ns of [namespace, unlabeled]) await kubectl(['delete', 'namespace', ns, '--wait=false']).catch(() => undefined);
+  await deleteNamespaces(namespace, unlabeled);
 }, 10 * 60_000);
 
 test('ls shows the injected Deployment and its pod, and the bare one without the sidecar', async () => {

@@ -12,7 +12,7 @@
 import http from 'node:http';
 import { join } from 'node:path';
 import { run } from '../harness/run';
-import { kubeconfigPath, kubectl } from './cluster';
+import { createNamespaces, deleteNamespaces, kubeconfigPath, kubectl, podReady, rolledOut, webhookReady } from './cluster';
 import { demoClient, demoDeployment, manifests } from './manifests';
 import { eventually, FIXTURES, mirrord, within, type Mirrord } from './mirrord';
 
@@ -79,15 +79,14 @@ async function podIpOf(workload: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  await kubectl(['-n', 'mirrord-system', 'rollout', 'status', 'deployment/mirrord-webhook', '--timeout=120s'], { timeoutMs: 130_000 });
-  await kubectl(['create', 'namespace', namespace]);
-  await kubectl(['label', 'namespace', namespace, 'mirrord.dev/injection=enabled']);
+  await webhookReady();
+  await createNamespaces({ labeled: [namespace] });
   await kubectl(['apply', '-f', '-'], { input: manifests(demoDeployment(namespace, 'app', { terminationGracePeriodSeconds: 5 }), demoDeployment(namespace, 'victim', { terminationGracePeriodSeconds: 5 }), demoClient(namespace)) });
   for (const workload of ['app', 'victim']) {
-    await kubectl(['-n', namespace, 'rollout', 'status', `deployment/${workload}`, '--timeout=180s'], { timeoutMs: 190_000 });
+    await rolledOut(namespace, workload, 180);
     podIps.set(workload, await podIpOf(workload));
   }
-  await kubectl(['-n', namespace, 'wait', '--for=condition=Ready', 'pod/client', '--timeout=180s'], { timeoutMs: 190_000 });
+  await podReady(namespace, 'client', 180);
 }, 10 * 60_000);
 
 afterEach(async () => {
@@ -95,7 +94,7 @@ afterEach(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await kubectl(['delete', 'namespace', namespace, '--wait=false']).catch(() => undefined);
+  await deleteNamespaces(namespace);
 }, 10 * 60_000);
 
 test('a header-filtered steal: requests with the header reach the local process, the others the app', async () => {

@@ -13,7 +13,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { kubeconfigPath, kubectl } from './cluster';
+import { createNamespaces, deleteNamespaces, kubeconfigPath, kubectl, rolledOut, webhookReady } from './cluster';
 import { eventually, FIXTURES, mirrord } from './mirrord';
 
 const namespace = `e2e-context-${process.pid}`;
@@ -164,12 +164,11 @@ async function probeSawFromApp(name: string, proto: 'udp' | 'tcp'): Promise<stri
 }
 
 beforeAll(async () => {
-  await kubectl(['-n', 'mirrord-system', 'rollout', 'status', 'deployment/mirrord-webhook', '--timeout=120s'], { timeoutMs: 130_000 });
-  await kubectl(['create', 'namespace', namespace]);
-  await kubectl(['label', 'namespace', namespace, 'mirrord.dev/injection=enabled']);
+  await webhookReady();
+  await createNamespaces({ labeled: [namespace] });
   await kubectl(['apply', '-f', '-'], { input: manifests + '---' + limitedUser });
   for (const deployment of ['app', 'dnsprobe']) {
-    await kubectl(['-n', namespace, 'rollout', 'status', `deployment/${deployment}`, '--timeout=180s'], { timeoutMs: 190_000 });
+    await rolledOut(namespace, deployment, 180);
   }
   appPodIp = (await kubectl(['-n', namespace, 'get', 'pods', '-l', 'app=app', '-o', 'jsonpath={.items[0].status.podIP}'])).trim();
   appServiceIp = (await kubectl(['-n', namespace, 'get', 'service', 'app', '-o', 'jsonpath={.spec.clusterIP}'])).trim();
@@ -181,7 +180,7 @@ beforeAll(async () => {
 }, 10 * 60_000);
 
 afterAll(async () => {
-  await kubectl(['delete', 'namespace', namespace, '--wait=false']).catch(() => undefined);
+  await deleteNamespaces(namespace);
 }, 10 * 60_000);
 
 test('outgoing TCP to a Service by name leaves from the pod', async () => {

@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { DEFAULT_AGENT_PORT } from '../../webhook/patch/settings';
-import { kubeconfigPath, kubectl } from './cluster';
+import { createNamespaces, deleteNamespaces, kubeconfigPath, kubectl, podReady, webhookReady } from './cluster';
 import { eventually } from './mirrord';
 
 const namespace = `e2e-steal-${process.pid}`;
@@ -24,19 +24,18 @@ let appUrl = '';
 const fetchFromClient = () => kubectl(['-n', namespace, 'exec', 'client', '-c', 'app', '--', '/demo', 'get', appUrl]);
 
 beforeAll(async () => {
-  await kubectl(['-n', 'mirrord-system', 'rollout', 'status', 'deployment/mirrord-webhook', '--timeout=120s'], { timeoutMs: 130_000 });
-  await kubectl(['create', 'namespace', namespace]);
-  await kubectl(['label', 'namespace', namespace, 'mirrord.dev/injection=enabled']);
+  await webhookReady();
+  await createNamespaces({ labeled: [namespace] });
   await kubectl(['apply', '-f', '-'], { input: manifests });
   for (const pod of ['app', 'client']) {
-    await kubectl(['-n', namespace, 'wait', '--for=condition=Ready', `pod/${pod}`, '--timeout=120s'], { timeoutMs: 130_000 });
+    await podReady(namespace, pod);
   }
   const ip = (await kubectl(['-n', namespace, 'get', 'pod', 'app', '-o', 'jsonpath={.status.podIP}'])).trim();
   appUrl = `http://${ip}:8080/`;
 }, 10 * 60_000);
 
 afterAll(async () => {
-  await kubectl(['delete', 'namespace', namespace, '--wait=false']).catch(() => undefined);
+  await deleteNamespaces(namespace);
 }, 10 * 60_000);
 
 test('a stolen port answers from the session, and from the app again once the session ends', async () => {

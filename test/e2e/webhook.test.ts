@@ -5,7 +5,7 @@
  * hostNetwork pods don't; with the webhook gone, pods are still created (failurePolicy Ignore).
  */
 import { join } from 'node:path';
-import { kubectl } from './cluster';
+import { createNamespaces, deleteNamespaces, kubectl, podReady, webhookReady } from './cluster';
 
 const repo = join(__dirname, '..', '..');
 const suffix = process.pid;
@@ -35,7 +35,7 @@ function podManifest(namespace: string, name: string, extra: { annotations?: Rec
 
 async function createReadyPod(namespace: string, name: string, extra: Parameters<typeof podManifest>[2] = {}): Promise<PodJson> {
   await kubectl(['apply', '-f', '-'], { input: podManifest(namespace, name, extra) });
-  await kubectl(['-n', namespace, 'wait', '--for=condition=Ready', `pod/${name}`, '--timeout=120s'], { timeoutMs: 130_000 });
+  await podReady(namespace, name);
   return JSON.parse(await kubectl(['-n', namespace, 'get', 'pod', name, '-o', 'json'])) as PodJson;
 }
 
@@ -45,16 +45,14 @@ function sidecars(pod: PodJson): string[] {
 
 
 beforeAll(async () => {
-  await kubectl(['-n', 'mirrord-system', 'rollout', 'status', 'deployment/mirrord-webhook', '--timeout=120s'], { timeoutMs: 130_000 }).catch((error: Error) => {
+  await webhookReady().catch((error: Error) => {
     throw new Error(`the webhook from manifests/ is not running (cluster:up installs it after npm ci and npm run build): ${error.message}`);
   });
-  await kubectl(['create', 'namespace', labeled]);
-  await kubectl(['label', 'namespace', labeled, 'mirrord.dev/injection=enabled']);
-  await kubectl(['create', 'namespace', unlabeled]);
+  await createNamespaces({ labeled: [labeled], unlabeled: [unlabeled] });
 }, 10 * 60_000);
 
 afterAll(async () => {
-  for (const ns of [labeled, unlabeled]) await kubectl(['delete', 'namespace', ns, '--wait=false']).catch(() => undefined);
+  await deleteNamespaces(labeled, unlabeled);
 }, 10 * 60_000);
 
 test('a pod in a labeled namespace runs with the sidecar Ready', async () => {
@@ -91,6 +89,6 @@ test('without the webhook Deployment, new pods are still created', async () => {
     expect(sidecars(pod)).toEqual([]);
   } finally {
     await kubectl(['apply', '-k', join(repo, 'manifests')], { timeoutMs: 120_000 });
-    await kubectl(['-n', 'mirrord-system', 'rollout', 'status', 'deployment/mirrord-webhook', '--timeout=120s'], { timeoutMs: 130_000 });
+    await webhookReady();
   }
 }, 400_000);
