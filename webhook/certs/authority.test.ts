@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { createCa, issueServingCert, validity } from './authority';
+import { createCa, issueServingCert, randomSerial, validity } from './authority';
 import { serviceDnsNames } from './tls-material';
 
 describe('the CA and the serving certificate', () => {
@@ -35,4 +35,10 @@ describe('the CA and the serving certificate', () => {
     expect(new X509Certificate(other.certPem).serialNumber).not.toBe(cert.serialNumber);
     expect(other.keyPem).not.toBe(serving.keyPem);
   });
+});
+
+it('draws serials that DER encodes without padding: 16 bytes, the first from 0x40 to 0x7f', () => {
+  for (let i = 0; i < 10_000; i++) expect(randomSerial()).toMatch(/^[4-7][0-9a-f]{31}$/);
+  const serial = new X509Certificate(issueServingCert(createCa('ca', 1), ['x'], 1).certPem).serialNumber;
+  expect(serial).toMatch(/^[4-7][0-9A-F]{31}$/);
 });

@@ -52,11 +52,22 @@ export function validity(certPem: string): { notBefore: Date; notAfter: Date } {
   return { notBefore, notAfter };
 }
 
+/**
+ * 16 random bytes, unique per CA, as DER wants an INTEGER: positive (high bit clear) and with
+ * no leading zero byte. The serial used to be an odd-length hex string, which node-forge gave a
+ * leading zero byte now and then; OpenSSL 3 refuses that encoding ("illegal padding"), so such a
+ * certificate did not parse and was renewed at once.
+ */
+export function randomSerial(): string {
+  const bytes = randomBytes(16);
+  bytes[0] = (bytes[0] & 0x7f) | 0x40;
+  return bytes.toString('hex');
+}
+
 function newCertificate(publicKey: forge.pki.PublicKey, now: Date, validDays: number, notAfterAtMost?: Date): forge.pki.Certificate {
   const cert = forge.pki.createCertificate();
   cert.publicKey = publicKey;
-  // Positive (high bit clear) and random: serials must be unique per CA.
-  cert.serialNumber = `0${randomBytes(15).toString('hex')}`;
+  cert.serialNumber = randomSerial();
   // Backdated a little: nodes and the API server may run slightly behind our clock.
   cert.validity.notBefore = new Date(now.getTime() - 5 * 60_000);
   const notAfter = new Date(now.getTime() + validDays * DAY_MS);
