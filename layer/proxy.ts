@@ -46,7 +46,8 @@ export async function startLayerProxy(client: Session, options: LayerOptions, lo
       case 'connect': {
         const [protocol, address, portText] = args;
         const port = Number(portText);
-        if (!goesRemote(address, port)) return 'local';
+        // Host-name entries need the names the app resolved `address` from; none are passed yet.
+        if (!goesRemote(protocol === 'udp' ? 'udp' : 'tcp', address, port, [])) return 'local';
         return protocol === 'udp' ? connectUdp(client, address, port) : connectTcp(client, address, port);
       }
       case 'resolve': {

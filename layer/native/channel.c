@@ -55,7 +55,8 @@ __attribute__((constructor)) void layer_init(void) {
   layer_config.outgoing_udp = env_flag("MIRRORD_LAYER_OUTGOING_UDP", 1);
   layer_config.dns = env_flag("MIRRORD_LAYER_DNS", 1);
   const char *fs = getenv("MIRRORD_LAYER_FS");
-  layer_config.fs = fs && (strcmp(fs, "read") == 0 || strcmp(fs, "write") == 0);
+  /* Every mode but local can make some path the pod's (localwithoverrides: only its patterns). */
+  layer_config.fs = fs && (strcmp(fs, "read") == 0 || strcmp(fs, "write") == 0 || strcmp(fs, "localwithoverrides") == 0);
   const char *prefixes = getenv("MIRRORD_LAYER_REMOTE_PATHS");
   snprintf(layer_config.remote_prefixes, sizeof layer_config.remote_prefixes, "%s", prefixes ? prefixes : "");
   pthread_atfork(NULL, NULL, after_fork_in_child);

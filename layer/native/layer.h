@@ -21,7 +21,7 @@ struct layer_config {
   int outgoing_tcp;
   int outgoing_udp;
   int dns;
-  int fs;               /* any remote files at all (mode read or write); the proxy decides per path */
+  int fs;               /* any remote files at all (any mode but local); the proxy decides per path */
   char remote_prefixes[4096]; /* ':'-separated absolute paths served by the pod */
 };
 extern struct layer_config layer_config;

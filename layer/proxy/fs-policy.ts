@@ -1,18 +1,28 @@
 /**
- * Which files are the pod's, as mirrord's `feature.fs` says: `local`, `read_write` and
- * `read_only` are regexes of paths (checked in that order), and a path none of them matches is
- * remote when it lies under one of the app's mounts (read, or read and written in `write` mode).
- * The layer only asks about paths under the prefixes `layerPrefixes()` gives it, so every open
- * of a library or a source file elsewhere stays a plain local call.
+ * Which files are the pod's, as mirrord's `feature.fs` says (mirrord's layer, `file/filter.rs`):
+ * a path the app uses is first rewritten by `mapping`, then `not_found`, `read_write`,
+ * `read_only` and `local` (case-insensitive regexes, checked in that order) decide; a path
+ * none of them matches follows the mode. Where mirrord's mode covers every path, here it
+ * covers the app's mounts (the sidecar serves nothing else): under a mount `read` reads
+ * remotely (writes stay local) and `write` reads and writes remotely; elsewhere, and
+ * everywhere in `localwithoverrides`, files are local. `local` mode turns all of it off.
+ * The layer only asks about paths under the prefixes `layerPrefixes()` gives it, so every
+ * open of a library or a source file elsewhere stays a plain local call.
  */
-export type FsMode = 'local' | 'read' | 'write';
-export type FsAccess = 'local' | 'read' | 'write';
+import { compileRustRegex, expandReplacement } from './rust-regex';
+
+export type FsMode = 'local' | 'localwithoverrides' | 'read' | 'write';
+/** `read`: read from the pod (opened for writing, it is local); `notfound`: ENOENT without asking the pod. */
+export type FsAccess = 'local' | 'read' | 'write' | 'notfound';
 
 export interface FsOptions {
   mode: FsMode;
   readOnly?: string[];
   readWrite?: string[];
   local?: string[];
+  notFound?: string[];
+  /** [regex, replacement] in the file's order; the first that matches rewrites the path. */
+  mapping?: [string, string][];
 }
 
 /** The size of the layer's buffer for MIRRORD_LAYER_REMOTE_PATHS (layer.h), with its terminating NUL. */
@@ -22,6 +32,8 @@ export class FsPolicy {
   private readonly local: RegExp[];
   private readonly readWrite: RegExp[];
   private readonly readOnly: RegExp[];
+  private readonly notFound: RegExp[];
+  private readonly mapping: [RegExp, string][];
 
   constructor(
     private readonly options: FsOptions,
@@ -30,42 +42,68 @@ export class FsPolicy {
     this.local = compile(options.local);
     this.readWrite = compile(options.readWrite);
     this.readOnly = compile(options.readOnly);
+    this.notFound = compile(options.notFound);
+    this.mapping = (options.mapping ?? []).map(([pattern, replacement]) => [compileRustRegex(pattern, 'i'), replacement]);
   }
 
-  /** Where `path` is read and written (a relative path is always this machine's). */
+  /**
+   * The path to ask the pod for: `mapping`'s first matching pattern replaces its first match
+   * (as Rust's `Regex::replace`). Relative paths are never mapped, as in mirrord.
+   */
+  remotePath(path: string): string {
+    if (!path.startsWith('/')) return path;
+    for (const [pattern, replacement] of this.mapping) {
+      const match = pattern.exec(path);
+      if (match) return path.slice(0, match.index) + expandReplacement(replacement, match) + path.slice(match.index + match[0].length);
+    }
+    return path;
+  }
+
+  /** Where the app's `path` is read and written (a relative path is always this machine's). */
   access(path: string): FsAccess {
-    if (this.options.mode === 'local' || !path.startsWith('/') || this.local.some((pattern) => pattern.test(path))) return 'local';
-    if (this.readWrite.some((pattern) => pattern.test(path))) return 'write';
-    if (this.readOnly.some((pattern) => pattern.test(path))) return 'read';
-    if (this.mounts.some((mount) => isUnder(path, mount))) return this.options.mode;
+    if (this.options.mode === 'local' || !path.startsWith('/')) return 'local';
+    const remote = this.remotePath(path);
+    if (!remote.startsWith('/')) return 'local';
+    const matches = (patterns: RegExp[]) => patterns.some((pattern) => pattern.test(remote));
+    if (matches(this.notFound)) return 'notfound';
+    if (matches(this.readWrite)) return 'write';
+    if (matches(this.readOnly)) return 'read';
+    if (matches(this.local)) return 'local';
+    if (this.options.mode === 'localwithoverrides') return 'local';
+    if (this.mounts.some((mount) => isUnder(remote, mount))) return this.options.mode;
     return 'local';
   }
 
   /**
-   * What the layer asks about: every path access() may call remote. A mount covers itself and
-   * what is beneath it; `TEXT*` (from a pattern) covers every path that starts with TEXT.
+   * What the layer asks about: every path access() may call something other than local. A
+   * mount covers itself and what is beneath it; `TEXT*` (from a pattern) covers every path that
+   * starts with TEXT. Mapping patterns are the app's paths, so theirs cover what they rewrite.
    */
   layerPrefixes(): string[] {
     if (this.options.mode === 'local') return [];
     // ':' separates the list; a literal holding one can only be covered by "every path".
     const covering = (literal: string) => `${literal.includes(':') ? '' : literal}*`;
-    const prefixes = [...new Set([...this.mounts, ...this.patterns().map((pattern) => covering(literalPrefix(pattern)))])];
+    const mounts = this.options.mode === 'localwithoverrides' ? [] : this.mounts;
+    const prefixes = [...new Set([...mounts, ...this.patterns().map((pattern) => covering(literalPrefix(pattern)))])];
     // The layer holds the list in a fixed buffer: one that wouldn't fit is replaced by "every path".
     return prefixes.join(':').length < LAYER_PREFIXES_MAX ? prefixes : ['*'];
   }
 
-  /** The read_only/read_write patterns that make the layer ask about every path (no anchored literal start). */
+  /** The patterns that make the layer ask about every path (no anchored literal start). */
   unanchored(): string[] {
     return this.options.mode === 'local' ? [] : this.patterns().filter((pattern) => literalPrefix(pattern) === '');
   }
 
+  /** The patterns that can make a path something other than local. */
   private patterns(): string[] {
-    return [...(this.options.readWrite ?? []), ...(this.options.readOnly ?? [])];
+    const { readWrite = [], readOnly = [], notFound = [], mapping = [] } = this.options;
+    return [...readWrite, ...readOnly, ...notFound, ...mapping.map(([pattern]) => pattern)];
   }
 }
 
 function compile(patterns: string[] | undefined): RegExp[] {
-  return (patterns ?? []).map((pattern) => new RegExp(pattern));
+  // mirrord builds these sets case-insensitively.
+  return (patterns ?? []).map((pattern) => compileRustRegex(pattern, 'i'));
 }
 
 function isUnder(path: string, dir: string): boolean {

@@ -1,44 +1,44 @@
 /**
  * Which outgoing destinations go through the pod. mirrord's `feature.network.outgoing.filter`:
  * `{ local: [...] }` keeps the listed destinations on this machine, `{ remote: [...] }` sends
- * only the listed ones to the pod. An entry is `ADDRESS`, `ADDRESS/PREFIX`, `:PORT`, or either
- * address form followed by `:PORT` (IPv6 in brackets: `[::1]:53`).
+ * only the listed ones to the pod. Entries are address-filter.ts's, with an optional protocol
+ * (`tcp://1.1.1.0/24:1337`, `udp://:53`, `db.internal:5432`, `[fd00::1]:443`). A host name
+ * matches the addresses the app resolved that name to (`names`: the names the proxy's DNS
+ * answers gave for `address`), as mirrord's layer compares a name's resolved addresses;
+ * `localhost` also matches the loopback addresses.
  */
-import net from 'node:net';
+import { isLoopback, matchesAddress, parseProtocolRule, portMatches, sameName, type Protocol, type ProtocolRule } from './address-filter';
+
+export type { Protocol } from './address-filter';
 
 export interface OutgoingFilter {
   local?: string[];
   remote?: string[];
 }
 
-type Rule = (address: string, port: number) => boolean;
+/** true: the connection goes through the pod. */
+export type OutgoingPredicate = (protocol: Protocol, address: string, port: number, names: readonly string[]) => boolean;
 
-export function compileOutgoingFilter(filter: OutgoingFilter | undefined): (address: string, port: number) => boolean {
+/** Throws an Error naming the first bad entry; the config checks every entry before this. */
+export function compileOutgoingFilter(filter: OutgoingFilter | undefined): OutgoingPredicate {
   if (!filter || (!filter.local && !filter.remote)) return () => true;
-  const local = (filter.local ?? []).map(compileRule);
-  const remote = filter.remote?.map(compileRule);
-  return (address, port) => {
-    if (remote) return remote.some((rule) => rule(address, port));
-    return !local.some((rule) => rule(address, port));
-  };
+  const rules = (filter.remote ?? filter.local ?? []).map(compileEntry);
+  const listedGoRemote = filter.remote !== undefined;
+  return (protocol, address, port, names) => rules.some((rule) => matches(rule, protocol, address, port, names)) === listedGoRemote;
 }
 
-function compileRule(entry: string): Rule {
-  const match = /^(?:\[([^\]]+)\]|([^:]*))(?::(\d+))?$/.exec(entry.trim()) ?? /^([^/]*:[^/]*)()()$/.exec(entry.trim());
-  if (!match) throw new Error(`outgoing filter entry "${entry}" is not ADDRESS[/PREFIX][:PORT] or :PORT`);
-  const host = match[1] ?? match[2] ?? '';
-  const port = match[3] === undefined ? undefined : Number(match[3]);
-  const inRange = host ? addressMatcher(host, entry) : () => true;
-  return (address, p) => (port === undefined || port === p) && inRange(address);
+/** An entry parsed, or an Error saying which entry and what is wrong with it. */
+export function compileEntry(entry: string): ProtocolRule {
+  try {
+    return parseProtocolRule(entry);
+  } catch (error) {
+    throw new Error(`"${entry}": ${(error as Error).message}`);
+  }
 }
 
-function addressMatcher(host: string, entry: string): (address: string) => boolean {
-  const [base, prefixText] = host.split('/');
-  const family = net.isIP(base);
-  if (!family) throw new Error(`outgoing filter entry "${entry}": "${base}" is not an IP address`);
-  const list = new net.BlockList();
-  const type = family === 6 ? 'ipv6' : 'ipv4';
-  if (prefixText === undefined) list.addAddress(base, type);
-  else list.addSubnet(base, Number(prefixText), type);
-  return (address) => net.isIP(address) === family && list.check(address, type);
+function matches(rule: ProtocolRule, protocol: Protocol, address: string, port: number, names: readonly string[]): boolean {
+  if ((rule.protocol !== 'any' && rule.protocol !== protocol) || !portMatches(rule, port)) return false;
+  if (rule.kind === 'port') return true;
+  if (rule.kind === 'name') return names.some((name) => sameName(name, rule.name)) || (sameName(rule.name, 'localhost') && isLoopback(address));
+  return matchesAddress(rule, address);
 }

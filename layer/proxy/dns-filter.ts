@@ -1,0 +1,39 @@
+/**
+ * Which names are looked up in the pod. mirrord's `feature.network.dns.filter`: `{ local: [...] }`
+ * resolves the listed queries on this machine and the rest in the pod, `{ remote: [...] }` only
+ * the listed ones in the pod. Entries are `[NAME|ADDRESS|SUBNET/PREFIX][:PORT]` (no protocol),
+ * compared as mirrord's layer does (`socket/dns_selector.rs`): a name equals the queried host,
+ * an address or subnet holds a host given as an address, and a port is the query's service port
+ * (getaddrinfo's `service`; none is 0, which only entries without a port match).
+ */
+import { matchesAddress, parseAddressRule, portMatches, sameName, type AddressRule } from './address-filter';
+
+export interface DnsFilter {
+  local?: string[];
+  remote?: string[];
+}
+
+/** true: `host` is resolved in the pod. */
+export type DnsPredicate = (host: string, port?: number) => boolean;
+
+export function compileDnsFilter(filter: DnsFilter | undefined): DnsPredicate {
+  if (!filter || (!filter.local && !filter.remote)) return () => true;
+  const rules = (filter.remote ?? filter.local ?? []).map(compileDnsEntry);
+  const listedGoRemote = filter.remote !== undefined;
+  return (host, port = 0) => rules.some((rule) => portMatches(rule, port) && matches(rule, host)) === listedGoRemote;
+}
+
+/** An entry parsed, or an Error saying which entry and what is wrong with it. */
+export function compileDnsEntry(entry: string): AddressRule {
+  try {
+    return parseAddressRule(entry);
+  } catch (error) {
+    throw new Error(`"${entry}": ${(error as Error).message}`);
+  }
+}
+
+function matches(rule: AddressRule, host: string): boolean {
+  if (rule.kind === 'port') return true;
+  if (rule.kind === 'name') return sameName(rule.name, host);
+  return matchesAddress(rule, host);
+}
