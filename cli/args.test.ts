@@ -49,6 +49,30 @@ describe('command line', () => {
     });
   });
 
+  it("mirrord exec's own spellings: -s/-x, --target-namespace, --config-file, --fs-mode local-with-overrides", () => {
+    const args = attach(
+      'exec', '-t', 'deploy/api', '--target-namespace', 'shop', '-s', 'APP_*;DB_URL', '--override-env-vars-exclude', 'SECRET_*', '-x', 'TOKEN',
+      '--config-file', 'm.json', '--fs-mode', 'local-with-overrides', '--env-file', '.env', '--no-tcp-outgoing', '--no-udp-outgoing', 'node', 'app.js',
+    );
+    expect(args).toMatchObject({ configFile: 'm.json', command: ['node', 'app.js'] });
+    expect(args.overrides).toEqual({
+      target: 'deploy/api', namespace: 'shop', envInclude: ['APP_*;DB_URL'], envExclude: ['SECRET_*', 'TOKEN'], fsMode: 'localwithoverrides',
+      envFile: '.env', noTcpOutgoing: true, noUdpOutgoing: true,
+    });
+  });
+
+  it("takes mirrord's other exec flags: the ones with nothing to do silently, the unsupported ones named for a warning", () => {
+    const args = attach(
+      'exec', '-t', 'pod/api', '--no-telemetry', '--disable-version-check', '-c', '--accept-invalid-certificates=false', '--skip-processes', 'bash',
+      '-a', 'agents', '-l', 'debug', '-i', 'ghcr.io/x:1', '--agent-ttl', '30', '--agent-startup-timeout', '60', '-e', '--key', 'k', 'node', 'app.js',
+    );
+    expect(args.command).toEqual(['node', 'app.js']);
+    expect(args.overrides.unsupported).toEqual([
+      '--accept-invalid-certificates', '--skip-processes', '--agent-namespace', '--agent-log-level', '--agent-image', '--agent-ttl', '--agent-startup-timeout', '--ephemeral-container', '--key',
+    ]);
+    expect(attach('attach', 'pod/api', '--accept-invalid-certificates=true', '--', 'x').overrides.unsupported).toEqual(['--accept-invalid-certificates']);
+  });
+
   it('exec --target, as mirrord spells it, with or without --', () => {
     expect(attach('exec', '--target', 'deploy/api', '--mirror', 'node', 'app.js', '--steal')).toMatchObject({
       kind: 'attach', overrides: { target: 'deploy/api', mode: 'mirror' }, command: ['node', 'app.js', '--steal'],
@@ -64,7 +88,10 @@ describe('command line', () => {
     expect(failure('attach', '--quiet=yes', '--', 'x').message).toBe('--quiet takes no value');
     expect(failure('attach', '--port', '80:x', '--', 'x').message).toMatch(/^--port 80:x: expected PORT or PORT:LOCAL_PORT/);
     expect(failure('attach', '--port', '0', '--', 'x').message).toMatch(/^--port 0:/);
-    expect(failure('attach', '--fs-mode', 'rw', '--', 'x').message).toBe('--fs-mode rw: expected local, read or write');
+    expect(failure('attach', '--fs-mode', 'rw', '--', 'x').message).toBe('--fs-mode rw: expected local, localwithoverrides, read or write');
+    expect(failure('attach', '-n', 'a', '--target-namespace', 'b', '--', 'x').message).toBe('--namespace and --target-namespace say different things ("a" and "b")');
+    expect(failure('attach', '--agent-ttl').message).toBe('--agent-ttl needs a value');
+    expect(failure('attach', '--ephemeral-container=yes', '--', 'x').message).toBe('--ephemeral-container takes no value');
     expect(failure('attach', '--steal', '--mirror', '--', 'x').message).toBe('--steal and --mirror exclude each other');
     expect(failure('attach', '--agent-cmd', 'a', '--agent-url', 'ws://b', '--', 'x').message).toBe('--agent-cmd and --agent-url exclude each other');
     expect(failure('attach', 'deploy/a', '-t', 'deploy/b', '--', 'x').message).toMatch(/target is given twice/);

@@ -45,7 +45,33 @@ const options = {
   kubeconfig: { type: 'string' },
   pod: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  // mirrord exec's spellings of the flags above, and its flags of its own.
+  'override-env-vars-include': { type: 'string', short: 's', multiple: true },
+  'override-env-vars-exclude': { type: 'string', short: 'x', multiple: true },
+  'target-namespace': { type: 'string' },
+  'config-file': { type: 'string' },
+  'env-file': { type: 'string' },
+  'no-tcp-outgoing': { type: 'boolean' },
+  'no-udp-outgoing': { type: 'boolean' },
+  // Nothing to do: no telemetry is sent and no version is checked.
+  'no-telemetry': { type: 'boolean' },
+  'disable-version-check': { type: 'boolean' },
+  // Accepted for mirrord users' command lines; not supported yet (a warning names each).
+  'accept-invalid-certificates': { type: 'boolean', short: 'c' },
+  'skip-processes': { type: 'string' },
+  'agent-namespace': { type: 'string', short: 'a' },
+  'agent-log-level': { type: 'string', short: 'l' },
+  'agent-image': { type: 'string', short: 'i' },
+  'agent-ttl': { type: 'string' },
+  'agent-startup-timeout': { type: 'string' },
+  'ephemeral-container': { type: 'boolean', short: 'e' },
+  key: { type: 'string' },
 } as const;
+
+const UNSUPPORTED_FLAGS = ['accept-invalid-certificates', 'skip-processes', 'agent-namespace', 'agent-log-level', 'agent-image', 'agent-ttl', 'agent-startup-timeout', 'ephemeral-container', 'key'] as const;
+
+const FS_MODES = ['local', 'localwithoverrides', 'read', 'write'] as const;
+type FsMode = (typeof FS_MODES)[number];
 
 const usageError = (message: string, hint: string) => new CliError(message, hint, USAGE_EXIT);
 
@@ -70,7 +96,7 @@ function parseAttach(verb: 'attach' | 'exec', argv: string[]): Invocation {
   const { head, command } = splitCommand(verb, argv);
   let parsed;
   try {
-    parsed = parseArgs({ args: head, options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: head.map(withoutBooleanValue), options, allowPositionals: true, strict: true });
   } catch (error) {
     throw usageError(parseErrorMessage(error as Error & { code?: string }), `mirrord ${verb} --help lists the options; the command's own options go after --`);
   }
@@ -85,15 +111,15 @@ function parseAttach(verb: 'attach' | 'exec', argv: string[]): Invocation {
   }
   if (values.steal && values.mirror) throw usageError('--steal and --mirror exclude each other', 'choose one');
   if (values['agent-cmd'] !== undefined && values['agent-url'] !== undefined) throw usageError('--agent-cmd and --agent-url exclude each other', 'choose one way to reach the agent');
-  const fsMode = values['fs-mode'];
-  if (fsMode !== undefined && fsMode !== 'local' && fsMode !== 'read' && fsMode !== 'write') {
-    throw usageError(`--fs-mode ${fsMode}: expected local, read or write`, 'read (the default) reads the app\'s mounts from the pod');
-  }
+  const fsMode = parseFsMode(values['fs-mode']);
   if (!command.length) throw usageError('no command to run', `mirrord ${verb} ${verb === 'attach' ? 'deploy/NAME' : '--target deploy/NAME'} -- CMD ARGS`);
 
+  const envInclude = joinLists(values['env-include'], values['override-env-vars-include']);
+  const envExclude = joinLists(values['env-exclude'], values['override-env-vars-exclude']);
+  const unsupported = UNSUPPORTED_FLAGS.filter((flag) => values[flag] !== undefined).map((flag) => `--${flag}`);
   const overrides: Overrides = {
     target: positionals[0] ?? values.target,
-    namespace: values.namespace,
+    namespace: same('--namespace', values.namespace, '--target-namespace', values['target-namespace']),
     context: values.context,
     kubeconfig: values.kubeconfig,
     mode: values.steal ? 'steal' : values.mirror ? 'mirror' : undefined,
@@ -101,15 +127,19 @@ function parseAttach(verb: 'attach' | 'exec', argv: string[]): Invocation {
     headerFilter: values['http-header-filter'],
     pathFilter: values['http-path-filter'],
     fsMode,
-    envInclude: values['env-include'],
-    envExclude: values['env-exclude'],
+    envInclude,
+    envExclude,
+    envFile: values['env-file'],
     noOutgoing: values['no-outgoing'],
+    noTcpOutgoing: values['no-tcp-outgoing'],
+    noUdpOutgoing: values['no-udp-outgoing'],
     noRemoteDns: values['no-remote-dns'],
+    unsupported: unsupported.length ? unsupported : undefined,
   };
   return {
     kind: 'attach',
     agent: { command: values['agent-cmd'], url: values['agent-url'], pod: values.pod },
-    configFile: values.config,
+    configFile: same('-f/--config', values.config, '--config-file', values['config-file']),
     quiet: values.quiet ?? false,
     overrides: Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) as Overrides,
     command,
@@ -130,6 +160,32 @@ function splitCommand(verb: 'attach' | 'exec', argv: string[]): { head: string[]
   }
   if (terminator) return { head: argv.slice(0, terminator.index), command: argv.slice(terminator.index + 1) };
   return { head: argv, command: [] };
+}
+
+/** mirrord's `-c`/`--accept-invalid-certificates` takes `=true`/`=false`; the flag alone is enough here (it only warns). */
+function withoutBooleanValue(arg: string): string {
+  const match = /^(--accept-invalid-certificates|-c)=(true|false)$/.exec(arg);
+  return match ? match[1] : arg;
+}
+
+/** mirrord spells it `localwithoverrides` in its config and `local-with-overrides` on its command line. */
+function parseFsMode(text: string | undefined): FsMode | undefined {
+  if (text === undefined) return undefined;
+  const mode = text === 'local-with-overrides' ? 'localwithoverrides' : text;
+  if (!(FS_MODES as readonly string[]).includes(mode)) {
+    throw usageError(`--fs-mode ${text}: expected local, localwithoverrides, read or write`, "read (the default) reads the app's mounts from the pod");
+  }
+  return mode as FsMode;
+}
+
+/** A setting with two spellings (ours and mirrord's): given once, or twice the same. */
+function same(name: string, value: string | undefined, other: string, otherValue: string | undefined): string | undefined {
+  if (value !== undefined && otherValue !== undefined && value !== otherValue) throw usageError(`${name} and ${other} say different things ("${value}" and "${otherValue}")`, 'give one of them');
+  return value ?? otherValue;
+}
+
+function joinLists(a: string[] | undefined, b: string[] | undefined): string[] | undefined {
+  return a || b ? [...(a ?? []), ...(b ?? [])] : undefined;
 }
 
 function parsePort(text: string): { remote: number; local?: number } {

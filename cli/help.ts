@@ -114,7 +114,7 @@ reaching the agent:
                              (e.g. "ip netns exec POD socat - TCP:127.0.0.1:61234")
   --agent-url URL            speak to the sidecar at ws://HOST:PORT
   -t, --target TARGET        the target (exec's spelling)
-  -n, --namespace NS         the target's namespace
+  -n, --namespace NS         the target's namespace (also --target-namespace)
   --context NAME             kubeconfig context
   --kubeconfig FILE          kubeconfig file
 
@@ -127,15 +127,24 @@ incoming traffic:
   --http-path-filter RE      steal only requests whose path matches RE
 
 the rest:
-  --fs-mode MODE             local, read (default: the app's mounts are read from the pod)
-                             or write
-  --env-include PATTERNS     only these remote variables (";"-separated, * wildcards)
-  --env-exclude PATTERNS     not these remote variables
-  --no-outgoing              outgoing connections stay local
+  --fs-mode MODE             local, localwithoverrides, read (default: the app's mounts are
+                             read from the pod) or write
+  -s, --env-include PATTERNS only these remote variables (";"-separated, * wildcards;
+                             also --override-env-vars-include)
+  -x, --env-exclude PATTERNS not these remote variables (also --override-env-vars-exclude)
+  --env-file FILE            a .env file whose variables come over the pod's
+  --no-outgoing              outgoing connections stay local (--no-tcp-outgoing,
+                             --no-udp-outgoing: one protocol)
   --no-remote-dns            name look-ups stay local
-  -f, --config FILE          mirrord.json (default: .mirrord/mirrord.json when present)
+  -f, --config FILE          mirrord.json (default: .mirrord/mirrord.json when present;
+                             also --config-file, or MIRRORD_CONFIG_FILE)
   -q, --quiet                no progress lines
   -h, --help                 this text
 
-Flags override the config file. The exit code is CMD's.
+mirrord's other exec flags are accepted: --no-telemetry and --disable-version-check have
+nothing to do here; -c/--accept-invalid-certificates, --skip-processes, --key and the agent
+flags (-a, -l, -i, --agent-ttl, --agent-startup-timeout, -e) are not supported yet and say so.
+
+Flags override the MIRRORD_* variables, which override the config file. The exit code is
+CMD's.
 `;

@@ -10,6 +10,7 @@ import type { Session } from '../protocol/client';
 import type { Logger } from '../sidecar/log';
 import { layerLibrary } from './library';
 import { connectTcp, connectUdp } from './proxy/outgoing';
+import type { DnsFilter } from './proxy/dns-filter';
 import { compileOutgoingFilter, type OutgoingFilter } from './proxy/outgoing-filter';
 import { eaiCode } from './proxy/errno';
 import { opensForWriting, RemoteFiles } from './proxy/files';
@@ -19,9 +20,14 @@ import { serveLines } from './proxy/line-server';
 
 export interface LayerOptions {
   incoming: IncomingOptions;
-  outgoing: { tcp: boolean; udp: boolean; filter?: OutgoingFilter };
+  /** `ignoreLocalhost`: connections to loopback addresses stay local (mirrord's outgoing.ignore_localhost). */
+  outgoing: { tcp: boolean; udp: boolean; filter?: OutgoingFilter; ignoreLocalhost: boolean };
   dns: boolean;
+  /** Which names are resolved in the pod when `dns` is on (dns-filter.ts); absent: all of them. */
+  dnsFilter?: DnsFilter;
   fs: FsOptions;
+  /** gethostname() answers the pod's name (mirrord's feature.hostname). */
+  hostname: boolean;
 }
 
 export interface LayerProxy {

@@ -8,9 +8,9 @@ import { startLayerProxy, type LayerOptions, type LayerProxy } from '../../layer
 import type { Session } from '../../protocol/client';
 import type { Logger } from '../../sidecar/log';
 import type { AttachArgs } from '../args';
-import { loadConfig } from '../config/load';
-import { resolveSettings } from '../config/resolve';
-import { filterEnv } from '../env-filter';
+import { loadSettings } from '../config/resolve';
+import { readEnvFile } from '../env-file';
+import { filterEnv, unsetEnv } from '../env-filter';
 import { CliError, USAGE_EXIT } from '../errors';
 import { createProgress, type Progress } from '../progress';
 import { ReconnectingSession } from '../reconnecting-session';
@@ -32,8 +32,9 @@ export async function attach(args: AttachArgs): Promise<number> {
 }
 
 async function attachWith(args: AttachArgs, progress: Progress): Promise<number> {
-  const { config, file } = loadConfig(args.configFile);
-  const settings = resolveSettings(config, args.overrides, file);
+  const settings = loadSettings(args.configFile, args.overrides);
+  for (const warning of settings.warnings) progress.warn(warning);
+  const fromEnvFile = settings.env.file === undefined ? {} : readEnvFile(settings.env.file);
 
   const reconnectMs = reconnectTimeoutMs();
   const transport: Transport = await openTransport(args.agent, settings, (text) => progress.step(text));
@@ -73,14 +74,13 @@ async function attachWith(args: AttachArgs, progress: Progress): Promise<number>
       lost.abort();
     });
 
-    let remoteEnv: Record<string, string> = {};
-    if (settings.env.enabled) {
-      remoteEnv = filterEnv(await client.env(), settings.env);
-      progress.step(`${Object.keys(remoteEnv).length} environment variables from the pod`);
-    }
+    const fromPod = settings.env.enabled ? await client.env() : {};
+    const remoteEnv = filterEnv(fromPod, settings.env, fromEnvFile);
+    if (settings.env.enabled) progress.step(`${Object.keys(remoteEnv).length} environment variables from the pod`);
     proxy = await startProxy(client, settings.layer, progress.logger);
     progress.done();
-    const code = await runCommand(args.command, { ...process.env, ...remoteEnv, ...proxy.env }, lost.signal);
+    const env = unsetEnv({ ...process.env, ...remoteEnv }, settings.env.unset ?? []);
+    const code = await runCommand(args.command, { ...env, ...proxy.env }, lost.signal);
     if (lostReason !== undefined) {
       throw new CliError(
         `session ${client.info.sessionId} on pod ${podName} ended while the command ran (${lostReason}); the command was stopped`,

@@ -1,10 +1,12 @@
 /**
- * Turns zod's issues into one line naming the key. For a setting that takes either a short
- * form or an object (`"steal"` or `{ "mode": … }`), zod reports every alternative; the one
- * matching the kind of value the user wrote is the one they meant, so its issue is reported.
+ * Turns zod's issues into lines naming the key, every one of them. For a setting that takes
+ * either a short form or an object (`"steal"` or `{ "mode": … }`), zod reports every
+ * alternative; the one matching the kind of value the user wrote is the one they meant, so its
+ * issue is reported.
  */
 import type { core } from 'zod';
 import { keysAt, nearest } from './keys';
+import type { Problem } from './problems';
 
 type Issue = core.$ZodIssue;
 type Path = PropertyKey[];
@@ -13,25 +15,19 @@ export function keyPath(path: Path): string {
   let text = '';
   for (const part of path) {
     if (typeof part === 'number') text += `[${part}]`;
+    // A map's key (a regex, a variable name) may hold dots and brackets of its own.
+    else if (!/^[A-Za-z_$][\w$-]*$/.test(String(part))) text += `[${JSON.stringify(String(part))}]`;
     else text += text ? `.${String(part)}` : String(part);
   }
   return text || '(top level)';
 }
 
-interface Problem {
-  text: string;
-  /** What to write instead, when it can be told. */
-  hint?: string;
-}
-
 /**
- * The most specific description of the first problem, as `key: what is wrong`, and for an
- * unknown key the keys allowed there, with a "did you mean" when one is close.
+ * Every problem, most specific first within its setting, as `key: what is wrong`; for an
+ * unknown key, the keys allowed there and a "did you mean" when one is close.
  */
-export function describeIssues(issues: readonly Issue[], schema?: core.$ZodType): { message: string; hint?: string } {
-  const problems = issues.flatMap((issue) => describe(issue, [], schema));
-  const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
-  return { message: `${problems[0]?.text ?? 'invalid'}${more}`, hint: problems[0]?.hint };
+export function describeIssues(issues: readonly Issue[], schema?: core.$ZodType): Problem[] {
+  return issues.flatMap((issue) => describe(issue, [], schema));
 }
 
 function describe(issue: Issue, prefix: Path, schema: core.$ZodType | undefined): Problem[] {
@@ -44,7 +40,7 @@ function describe(issue: Issue, prefix: Path, schema: core.$ZodType | undefined)
         const guess = nearest(key, known);
         const where = path.length ? keyPath(path) : 'the top level';
         const hint = known.length ? `${guess ? `did you mean "${guess}"? ` : ''}the keys of ${where} are ${known.join(', ')}` : undefined;
-        return { text: `${keyPath([...path, key])}: unknown key`, hint };
+        return { text: `${keyPath([...path, key])}: unknown key`, hint, guess };
       });
     }
     case 'invalid_union': {
@@ -52,10 +48,14 @@ function describe(issue: Issue, prefix: Path, schema: core.$ZodType | undefined)
       const atRoot = (branch: Issue[], codes: string[]) => branch.some((inner) => inner.path.length === 0 && codes.includes(inner.code));
       const sameKind = branches.filter((branch) => !atRoot(branch, ['invalid_type']));
       const meant = sameKind.length > 1 ? sameKind.filter((branch) => !atRoot(branch, ['invalid_value'])) : sameKind;
-      if (meant.length === 1) return meant[0].flatMap((inner) => describe(inner, path, schema));
+      // Several forms of the same kind (objects with different keys): the closest one.
+      const closest = [...meant].sort((a, b) => a.length - b.length)[0];
+      if (closest) return closest.flatMap((inner) => describe(inner, path, schema));
       const expected = branches.flatMap((branch) => branch.filter((inner) => inner.code === 'invalid_type' && inner.path.length === 0).map((inner) => (inner as core.$ZodIssueInvalidType).expected));
       return line(`expected ${[...new Set(expected)].join(' or ')}, got ${kindOf(issue.input)}`);
     }
+    case 'invalid_key':
+      return issue.issues.flatMap((inner) => describe(inner as Issue, path, schema));
     case 'invalid_type':
       return line(`expected ${issue.expected}, got ${kindOf(issue.input)}`);
     case 'invalid_value':

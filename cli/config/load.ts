@@ -1,39 +1,62 @@
 /**
- * Finds and validates `mirrord.json`: the file named by `-f`, else `.mirrord/mirrord.json` in
- * the current directory when present, else no file (defaults only).
+ * Finds and checks `mirrord.json`: the file named by `-f` (or MIRRORD_CONFIG_FILE, as mirrord
+ * reads it), else `.mirrord/mirrord.json` in the current directory when present, else no file
+ * (defaults only). Every problem of the file is reported at once.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CliError } from '../errors';
 import { describeIssues } from './issues';
+import { locate, problemsError, type Problem } from './problems';
 import { configSchema, type FileConfig } from './schema';
 
 export const DEFAULT_CONFIG = join('.mirrord', 'mirrord.json');
-const HINT = 'the keys and their types are listed in cli/config/mirrord.schema.json and in the README ("CLI")';
 
-export function loadConfig(explicit: string | undefined, cwd = process.cwd()): { config: FileConfig; file?: string } {
+export interface Loaded {
+  config: FileConfig;
+  file?: string;
+}
+
+export function loadConfig(explicit: string | undefined, cwd = process.cwd()): Loaded {
+  const { config, file, problems } = checkConfigFile(explicit, cwd);
+  if (problems.length) throw problemsError(problems);
+  return file === undefined ? { config } : { config, file };
+}
+
+export function parseConfig(text: string, file = 'mirrord.json'): FileConfig {
+  const { config, problems } = checkConfig(text, file);
+  if (problems.length) throw problemsError(problems);
+  return config;
+}
+
+/** The file's settings, or what is wrong with them (a file that can't be read is an error at once). */
+export function checkConfigFile(explicit: string | undefined, cwd: string): Loaded & { problems: Problem[] } {
   const file = explicit ?? (existsSync(join(cwd, DEFAULT_CONFIG)) ? DEFAULT_CONFIG : undefined);
-  if (file === undefined) return { config: {} };
+  if (file === undefined) return { config: {}, problems: [] };
   let text: string;
   try {
     text = readFileSync(resolve(cwd, file), 'utf8');
   } catch (error) {
-    throw new CliError(`cannot read the config file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 'check the path given to -f/--config');
+    throw new CliError(`cannot read the config file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 'check the path given to -f/--config or MIRRORD_CONFIG_FILE');
   }
-  return { config: parseConfig(text, file), file };
+  return { ...checkConfig(text, file), file };
 }
 
-export function parseConfig(text: string, file = 'mirrord.json'): FileConfig {
+export function checkConfig(text: string, file = 'mirrord.json'): { config: FileConfig; problems: Problem[] } {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new CliError(`${file}: not valid JSON (${(error as Error).message})`, 'mirrord.json is plain JSON: no comments, no trailing commas');
+    return { config: {}, problems: [{ text: `${file}: not valid JSON (${(error as Error).message})`, hint: 'mirrord.json is plain JSON: no comments, no trailing commas' }] };
   }
-  const result = configSchema.safeParse(json, { reportInput: true });
-  if (!result.success) {
-    const { message, hint } = describeIssues(result.error.issues, configSchema);
-    throw new CliError(`${file}: ${message}`, hint ?? HINT);
-  }
-  return result.data;
+  const result = configSchema.safeParse(withoutNulls(json), { reportInput: true });
+  if (result.success) return { config: result.data, problems: [] };
+  return { config: {}, problems: locate(file, describeIssues(result.error.issues, configSchema)) };
+}
+
+/** mirrord reads `"key": null` as a key not given (serde's Option); so does this. */
+function withoutNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutNulls);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null).map(([k, v]) => [k, withoutNulls(v)]));
 }

@@ -1,16 +1,25 @@
 /**
- * The settings of one run: the file's values with the command line's on top, defaults filled
- * in (mirrord's: mirror incoming traffic, outgoing and DNS through the pod, read the app's
- * files remotely, the whole remote environment).
+ * The settings of one run, as mirrord resolves them: defaults, then the file, then the MIRRORD_*
+ * variables, then the flags (mirrord's defaults: mirror incoming traffic, outgoing and DNS
+ * through the pod, read the app's files remotely, the whole remote environment). Every problem
+ * of the three sources is reported at once; what they set that this implementation doesn't do
+ * yet comes back as warnings, one per key.
  */
 import type { LayerOptions } from '../../layer/proxy';
-import { compileOutgoingFilter } from '../../layer/proxy/outgoing-filter';
+import type { DnsFilter } from '../../layer/proxy/dns-filter';
+import { compileEntry } from '../../layer/proxy/outgoing-filter';
 import type { HttpFilter } from '../../protocol/messages';
 import { splitPatterns, type EnvFilter } from '../env-filter';
-import { CliError } from '../errors';
-import type { EnvConfig, FileConfig, FsConfig, IncomingConfig, OutgoingConfig } from './schema';
+import { readEnvironment, type FromEnvironment } from './env-vars';
+import { checkFragment } from './fragment';
+import { composeHttpFilter } from './http-filter';
+import { checkConfigFile } from './load';
+import { normalize, overlay, type Normal } from './normalize';
+import { problemsError, type Problem } from './problems';
+import { configSchema, type FileConfig } from './schema';
+import { unsupportedWarnings } from './unsupported';
 
-/** What the command line can set; absent means "as the file says". */
+/** What the command line can set; absent means "as the variables and the file say". */
 export interface Overrides {
   target?: string;
   namespace?: string;
@@ -20,11 +29,16 @@ export interface Overrides {
   ports?: { remote: number; local?: number }[];
   headerFilter?: string;
   pathFilter?: string;
-  fsMode?: 'local' | 'read' | 'write';
+  fsMode?: 'local' | 'localwithoverrides' | 'read' | 'write';
   envInclude?: string[];
   envExclude?: string[];
+  envFile?: string;
   noOutgoing?: boolean;
+  noTcpOutgoing?: boolean;
+  noUdpOutgoing?: boolean;
   noRemoteDns?: boolean;
+  /** mirrord's flags given that this implementation doesn't act on yet. */
+  unsupported?: string[];
 }
 
 export interface Settings {
@@ -32,118 +46,206 @@ export interface Settings {
   kubeContext?: string;
   kubeconfig?: string;
   layer: LayerOptions;
-  env: { enabled: boolean } & EnvFilter;
+  /** `file`: a .env file whose variables come over the pod's (feature.env.env_file). */
+  env: { enabled: boolean; file?: string } & EnvFilter;
+  /** Settings accepted but not acted on, one line each, for the user to see before the session starts. */
+  warnings: string[];
 }
 
-const HINT = 'see the mirrord.json reference in the README ("CLI")';
+/** The settings of `attach`: the file (-f, MIRRORD_CONFIG_FILE or the default), the variables and the flags. */
+export function loadSettings(configFile: string | undefined, flags: Overrides = {}, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Settings {
+  const loaded = checkConfigFile(configFile ?? env.MIRRORD_CONFIG_FILE, cwd);
+  const fromEnv = readEnvironment(env);
+  const problems = [...loaded.problems, ...fromEnv.problems, ...flagProblems(flags)];
+  if (problems.length) throw problemsError(problems);
+  return settingsFrom(loaded.config, fromEnv, flags, loaded.file ?? 'mirrord.json');
+}
 
-export function resolveSettings(config: FileConfig, flags: Overrides = {}, file = 'mirrord.json'): Settings {
-  const network = config.feature?.network ?? {};
-  const fileTarget = typeof config.target === 'string' ? { path: config.target } : config.target;
-  const targetPath = flags.target ?? fileTarget?.path;
+/** The settings from a file already checked (`file` names it in messages). */
+export function resolveSettings(config: FileConfig, flags: Overrides = {}, file = 'mirrord.json', env: NodeJS.ProcessEnv = {}): Settings {
+  const fromEnv = readEnvironment(env);
+  const problems = [...fromEnv.problems, ...flagProblems(flags)];
+  if (problems.length) throw problemsError(problems);
+  return settingsFrom(config, fromEnv, flags, file);
+}
+
+function settingsFrom(config: FileConfig, fromEnv: FromEnvironment, flags: Overrides, file: string): Settings {
+  const warnings = [
+    ...unsupportedWarnings(configSchema, config, file),
+    ...fromEnv.warnings,
+    ...(flags.unsupported ?? []).map((flag) => `${flag} is not supported yet; it is ignored`),
+  ];
+  const warn = (text: string) => warnings.push(text);
+  const merged = overlay(normalize(config), normalize(fromEnv.config));
+  const outgoingOptions = outgoing(merged, flags);
+  const layer: LayerOptions = {
+    incoming: incoming(merged.incoming, flags, file, warn),
+    outgoing: outgoingOptions,
+    ...dns(merged, flags, outgoingOptions.filter, warn),
+    fs: files(merged.fs, flags),
+    hostname: merged.hostname ?? true,
+  };
   return {
-    target: targetPath ? { path: targetPath, namespace: flags.namespace ?? fileTarget?.namespace } : undefined,
-    kubeContext: flags.context ?? config.kube_context,
-    kubeconfig: flags.kubeconfig ?? config.kubeconfig,
-    layer: {
-      incoming: incoming(network.incoming, flags, file),
-      outgoing: outgoing(network.outgoing, flags, file),
-      dns: flags.noRemoteDns ? false : typeof network.dns === 'object' ? (network.dns.enabled ?? true) : (network.dns ?? true),
-      fs: files(config.feature?.fs, flags, file),
-    },
-    env: environment(config.feature?.env, flags),
+    target: target(merged.target, flags, warn),
+    kubeContext: flags.context ?? merged.kubeContext,
+    kubeconfig: flags.kubeconfig ?? merged.kubeconfig,
+    layer,
+    env: environment(merged.env, flags, hasInclude(fromEnv.config)),
+    warnings,
   };
 }
 
-function incoming(value: IncomingConfig | undefined, flags: Overrides, file: string): LayerOptions['incoming'] {
-  const object = typeof value === 'object' ? value : { mode: value };
-  const fileFilter = object.http_filter;
-  const filter: HttpFilter = {
-    header: flags.headerFilter ?? fileFilter?.header_filter,
-    path: flags.pathFilter ?? fileFilter?.path_filter,
-    method: fileFilter?.method_filter,
-  };
-  const filtered = filter.header !== undefined || filter.path !== undefined || filter.method !== undefined;
-  const flagFilter = flags.headerFilter !== undefined || flags.pathFilter !== undefined;
-  // A filter only selects what is stolen, so asking for one without a mode means steal.
-  const mode = flags.mode ?? (flagFilter ? 'steal' : undefined) ?? object.mode ?? (filtered ? 'steal' : 'mirror');
-  if (filtered && mode !== 'steal') {
-    const where = flagFilter ? '--http-header-filter/--http-path-filter' : `${file}: feature.network.incoming.http_filter`;
-    throw new CliError(`${where}: an HTTP filter only applies in steal mode, and the mode is ${mode}`, flagFilter ? 'add --steal' : HINT);
+/** Flag values only the schema can check (regexes), and flags that contradict each other. */
+function flagProblems(flags: Overrides): Problem[] {
+  const httpFilter = ['feature', 'network', 'incoming', 'http_filter'];
+  const problems = [
+    ...(flags.headerFilter === undefined ? [] : checkFragment('--http-header-filter', [...httpFilter, 'header_filter'], flags.headerFilter).problems),
+    ...(flags.pathFilter === undefined ? [] : checkFragment('--http-path-filter', [...httpFilter, 'path_filter'], flags.pathFilter).problems),
+  ];
+  if ((flags.headerFilter !== undefined || flags.pathFilter !== undefined) && flags.mode === 'mirror') {
+    problems.push({ text: '--http-header-filter/--http-path-filter: an HTTP filter only applies in steal mode, and the mode is mirror', hint: 'add --steal' });
   }
-  checkRegex(filter.header, flags.headerFilter !== undefined ? '--http-header-filter' : `${file}: feature.network.incoming.http_filter.header_filter`);
-  checkRegex(filter.path, flags.pathFilter !== undefined ? '--http-path-filter' : `${file}: feature.network.incoming.http_filter.path_filter`);
+  return problems;
+}
 
-  let ports = object.ports;
-  const portMapping = new Map<number, number>((object.port_mapping ?? []).map(([local, remote]) => [local, remote]));
+function target(value: Normal['target'], flags: Overrides, warn: (text: string) => void): Settings['target'] {
+  let path = flags.target ?? value.path;
+  if (path === undefined) return undefined;
+  if (path === 'targetless') {
+    warn('target "targetless" is not supported yet (a session needs a pod with the sidecar); it is ignored');
+    return undefined;
+  }
+  // mirrord's `KIND/NAME/container/CONTAINER`: the sidecar serves its pod, whatever the container.
+  const container = /^(.+?)\/container\/([^/]+)$/.exec(path);
+  if (container) {
+    warn(`the target's container ("${container[2]}") is not supported yet; it is ignored`);
+    path = container[1];
+  }
+  return { path, namespace: flags.namespace ?? value.namespace };
+}
+
+function incoming(value: Normal['incoming'], flags: Overrides, file: string, warn: (text: string) => void): LayerOptions['incoming'] {
+  const where = `${file}: feature.network.incoming.http_filter`;
+  const composed = composeHttpFilter(value.http_filter);
+  const flagFilter = flags.headerFilter !== undefined || flags.pathFilter !== undefined;
+  let fileFilter = 'filter' in composed ? composed.filter : undefined;
+  if ('unsupported' in composed) {
+    const { key, why } = composed.unsupported;
+    warn(`${where}.${key} ${why ? `(${why}) ` : ''}is not supported yet; the filter is ignored${flagFilter ? '' : ' and the traffic is mirrored instead of stolen'}`);
+  }
+  const filter: HttpFilter = stripUndefined({
+    header: flags.headerFilter ?? fileFilter?.header,
+    path: flags.pathFilter ?? fileFilter?.path,
+    method: fileFilter?.method,
+  });
+  let filtered = Object.keys(filter).length > 0;
+  // A filter only selects what is stolen, so asking for one without a mode means steal; a filter
+  // that can't be applied must not become a steal of everything.
+  const unusable = 'unsupported' in composed && !flagFilter;
+  let mode = flags.mode ?? (flagFilter ? 'steal' : undefined) ?? value.mode ?? (filtered || unusable ? 'steal' : 'mirror');
+  if (unusable && mode === 'steal') mode = 'mirror';
+  if (filtered && mode !== 'steal') {
+    warn(`${where} only applies in steal mode (filtered mirroring is not supported yet); in ${mode} mode it is ignored`);
+    filtered = false;
+    fileFilter = undefined;
+  }
+
+  let ports = value.ports;
+  const portMapping = new Map<number, number>((value.port_mapping ?? []).map(([local, remote]) => [local, remote]));
   if (flags.ports?.length) {
     ports = flags.ports.map((p) => p.remote);
     for (const p of flags.ports) if (p.local !== undefined) portMapping.set(p.local, p.remote);
   }
-  return {
+  for (const [local, remote] of portMapping) {
+    if (local === remote) warn(`${file}: feature.network.incoming.port_mapping maps port ${local} to itself; a mapping is only needed when the local process listens on another port`);
+  }
+  const filterPorts = value.http_filter.ports;
+  return stripUndefined({
     mode,
-    httpFilter: filtered ? stripUndefined(filter) : undefined,
+    httpFilter: filtered ? filter : undefined,
+    httpFilterPorts: filtered && filterPorts && !filterPorts.includes('*') ? (filterPorts as number[]) : undefined,
     portMapping: [...portMapping],
     ports,
-    ignorePorts: object.ignore_ports ?? [],
-  };
+    ignorePorts: value.ignore_ports ?? [],
+    ignoreLocalhost: value.ignore_localhost ?? false,
+  });
 }
 
-function outgoing(value: OutgoingConfig | undefined, flags: Overrides, file: string): LayerOptions['outgoing'] {
-  if (flags.noOutgoing || value === false) return { tcp: false, udp: false };
-  if (value === undefined || value === true) return { tcp: true, udp: true };
-  const filter = value.filter ? { local: splitList(value.filter.local), remote: splitList(value.filter.remote) } : undefined;
-  try {
-    compileOutgoingFilter(filter);
-  } catch (error) {
-    throw new CliError(`${file}: feature.network.outgoing.filter: ${(error as Error).message}`, HINT);
+function outgoing(merged: Normal, flags: Overrides): LayerOptions['outgoing'] {
+  const value = merged.outgoing;
+  const filter = value.filter && stripUndefined({ local: list(value.filter.local), remote: list(value.filter.remote) });
+  return stripUndefined({
+    tcp: !(flags.noOutgoing || flags.noTcpOutgoing) && (value.tcp ?? true),
+    udp: !(flags.noOutgoing || flags.noUdpOutgoing) && (value.udp ?? true),
+    filter,
+    ignoreLocalhost: value.ignore_localhost ?? false,
+  });
+}
+
+/**
+ * Remote DNS and its filter. As mirrord does, the host names of the outgoing filter join the DNS
+ * filter on their side, so that a name kept local (or sent remote) is also resolved there: a
+ * local-only name the pod can't resolve would otherwise fail before the outgoing filter runs.
+ */
+function dns(merged: Normal, flags: Overrides, outgoingFilter: LayerOptions['outgoing']['filter'], warn: (text: string) => void): Pick<LayerOptions, 'dns' | 'dnsFilter'> {
+  const enabled = flags.noRemoteDns ? false : (merged.dns.enabled ?? true);
+  const configured = merged.dns.filter;
+  if (!enabled) {
+    if (configured) warn('feature.network.dns.filter is ignored: remote DNS is off');
+    if (outgoingFilter?.remote) warn('feature.network.outgoing.filter.remote names destinations for the pod, but remote DNS is off: their names are resolved here');
+    return { dns: false };
   }
-  return { tcp: value.tcp ?? true, udp: value.udp ?? true, filter: filter && stripUndefined(filter) };
-}
-
-function files(value: FsConfig | undefined, flags: Overrides, file: string): LayerOptions['fs'] {
-  const object = typeof value === 'object' ? value : { mode: value };
-  const patterns = (key: 'read_only' | 'read_write' | 'local') => {
-    const list = splitList(object[key]);
-    for (const pattern of list ?? []) {
-      try {
-        new RegExp(pattern);
-      } catch (error) {
-        throw new CliError(`${file}: feature.fs.${key}: ${(error as Error).message}`, HINT);
-      }
+  let dnsFilter: DnsFilter | undefined = configured && stripUndefined({ local: list(configured.local), remote: list(configured.remote) });
+  if (dnsFilter?.local?.length === 0) warn('feature.network.dns.filter.local is empty: every name is resolved in the pod');
+  if (dnsFilter?.remote?.length === 0) warn('feature.network.dns.filter.remote is empty: every name is resolved here');
+  const side = outgoingFilter?.local ? 'local' : outgoingFilter?.remote ? 'remote' : undefined;
+  const names = (outgoingFilter?.local ?? outgoingFilter?.remote ?? []).map(compileEntry).flatMap((rule) => (rule.kind === 'name' ? [rule.port ? `${rule.name}:${rule.port}` : rule.name] : []));
+  if (side && names.length) {
+    const other = side === 'local' ? 'remote' : 'local';
+    const opposite = dnsFilter?.[other];
+    if (opposite) {
+      const both = names.filter((name) => opposite.includes(name));
+      if (both.length) warn(`feature.network.outgoing.filter sends ${both.join(', ')} ${side === 'local' ? 'from here' : 'through the pod'}, but feature.network.dns.filter resolves them ${side === 'local' ? 'in the pod' : 'here'}`);
+    } else if (side === 'local' || dnsFilter?.remote) {
+      dnsFilter = { [side]: [...new Set([...(dnsFilter?.[side] ?? []), ...names])] };
     }
-    return list;
-  };
-  return stripUndefined({
-    mode: flags.fsMode ?? object.mode ?? 'read',
-    readOnly: patterns('read_only'),
-    readWrite: patterns('read_write'),
-    local: patterns('local'),
-  });
-}
-
-function environment(value: EnvConfig | undefined, flags: Overrides): Settings['env'] {
-  const object = typeof value === 'object' ? value : {};
-  const enabled = value !== false || flags.envInclude !== undefined;
-  return stripUndefined({
-    enabled,
-    include: flags.envInclude ? splitPatterns(flags.envInclude) : splitPatterns(object.include),
-    exclude: flags.envExclude ? splitPatterns(flags.envExclude) : splitPatterns(object.exclude),
-    override: object.override,
-  });
-}
-
-function splitList(value: string | string[] | undefined): string[] | undefined {
-  return value === undefined ? undefined : Array.isArray(value) ? value : [value];
-}
-
-function checkRegex(source: string | undefined, where: string): void {
-  if (source === undefined) return;
-  try {
-    new RegExp(source);
-  } catch (error) {
-    throw new CliError(`${where}: not a valid regular expression (${(error as Error).message})`, 'filters are JavaScript regular expressions, e.g. "^x-user: alice$"');
   }
+  return stripUndefined({ dns: true, dnsFilter });
+}
+
+function files(value: Normal['fs'], flags: Overrides): LayerOptions['fs'] {
+  return stripUndefined({
+    mode: flags.fsMode ?? value.mode ?? 'read',
+    readOnly: list(value.read_only),
+    readWrite: list(value.read_write),
+    local: list(value.local),
+    notFound: list(value.not_found),
+    mapping: value.mapping && Object.entries(value.mapping),
+  });
+}
+
+/** `includeFromVariables`: MIRRORD_OVERRIDE_ENV_VARS_INCLUDE names variables to take. */
+function environment(value: Normal['env'], flags: Overrides, includeFromVariables: boolean): Settings['env'] {
+  const includeAsked = flags.envInclude !== undefined || includeFromVariables;
+  return stripUndefined({
+    // `"env": false` leaves the pod's variables out, unless some are asked for by name.
+    enabled: value.enabled !== false || includeAsked,
+    include: flags.envInclude ? splitPatterns(flags.envInclude) : splitPatterns(value.include),
+    exclude: flags.envExclude ? splitPatterns(flags.envExclude) : splitPatterns(value.exclude),
+    override: value.override,
+    unset: list(value.unset),
+    mapping: value.mapping && Object.entries(value.mapping),
+    file: flags.envFile ?? value.env_file,
+  });
+}
+
+function hasInclude(config: FileConfig): boolean {
+  const env = config.feature?.env;
+  return typeof env === 'object' && env.include !== undefined;
+}
+
+function list(value: string | string[] | undefined): string[] | undefined {
+  return value === undefined ? undefined : Array.isArray(value) ? value : [value];
 }
 
 function stripUndefined<T extends object>(object: T): T {

@@ -1,70 +1,164 @@
 /**
- * The `mirrord.json` schema, with mirrord's key names for the features this implementation
- * has, so that a mirrord user's file works unchanged. Objects are strict: a misspelt key is an
- * error rather than a silently ignored setting. `mirrord.schema.json` is generated from this.
+ * The `mirrord.json` schema: every key of mirrord's configuration, with mirrord's names, types
+ * and short forms, so that a mirrord user's file works unchanged. Keys of features this
+ * implementation has are typed in full, their patterns and filter entries checked; keys of the
+ * features it has not yet are accepted (with their type where it is simple) and reported with a
+ * warning by the resolver (unsupported.ts). Objects are strict: a misspelt key is an error
+ * rather than a silently ignored setting. `mirrord.schema.json` is generated from this.
  */
 import { z } from 'zod';
+import { compileDnsEntry } from '../../layer/proxy/dns-filter';
+import { compileEntry } from '../../layer/proxy/outgoing-filter';
+import { compileRustRegex, withJsGroups } from '../../layer/proxy/rust-regex';
+import { moot, notYet } from './unsupported';
 
 const port = z.number().int().min(1).max(65535);
+const portPair = z.tuple([port, port]);
 
 /** mirrord accepts a single string wherever it takes a list. */
 const oneOrMany = z.union([z.string(), z.array(z.string())]);
+
+/** Checks a string with `check`, which throws an Error saying what is wrong. */
+const checked = (check: (value: string) => unknown) =>
+  z.string().superRefine((value, ctx) => {
+    try {
+      check(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    }
+  });
+
+const regex = checked((source) => {
+  try {
+    compileRustRegex(source);
+  } catch (error) {
+    throw new Error(`not a valid regular expression (${(error as Error).message})`);
+  }
+});
+const regexes = z.union([regex, z.array(regex)]);
+/** The sidecar compiles HTTP filters as they are: no inline flags. */
+const httpRegex = checked((source) => {
+  try {
+    new RegExp(withJsGroups(source));
+  } catch (error) {
+    throw new Error(`not a valid regular expression (${(error as Error).message})`);
+  }
+});
+
+/** An object of a feature not supported yet: any content (its keys change with mirrord's versions). */
+const anyObject = z.record(z.string(), z.unknown());
 
 const incomingMode = z.enum(['steal', 'mirror', 'off']).meta({
   description: 'steal: the local process takes the traffic; mirror: it gets a copy while the app answers; off: no incoming traffic',
 });
 
-const httpFilter = z
-  .strictObject({
-    header_filter: z.string().optional().meta({ description: 'regex matched against each "Name: value" header line' }),
-    path_filter: z.string().optional().meta({ description: 'regex matched against the request path (with query)' }),
-    method_filter: z.string().optional().meta({ description: 'HTTP method, compared case-insensitively' }),
-  })
-  .meta({ description: 'steal only the HTTP requests that match; the others reach the app' });
+const innerFilter = z.union([
+  z.strictObject({ header: httpRegex.meta({ description: 'regex matched against each "Name: value" header line' }) }),
+  z.strictObject({ path: httpRegex.meta({ description: 'regex matched against the request path (with query)' }) }),
+  z.strictObject({ method: z.string().meta({ description: 'HTTP method, compared case-insensitively' }) }),
+  z.looseObject({ body: z.string() }).meta({ description: 'a body filter (not supported yet)' }),
+]);
+
+const httpFilter = z.union([
+  z.boolean(),
+  z
+    .strictObject({
+      header_filter: httpRegex.optional().meta({ description: 'regex matched against each "Name: value" header line' }),
+      path_filter: httpRegex.optional().meta({ description: 'regex matched against the request path (with query)' }),
+      method_filter: z.string().optional().meta({ description: 'HTTP method, compared case-insensitively' }),
+      all_of: z.array(innerFilter).min(1).optional().meta({ description: 'steal the requests that match every one of these ({header}, {path}, {method})' }),
+      any_of: z.array(innerFilter).min(1).optional().meta({ description: 'steal the requests that match at least one of these ({header}, {path}, {method})' }),
+      // Reported by the resolver with what it does instead (http-filter.ts), not as a bare key.
+      body_filter: anyObject.optional().meta({ description: 'match the request body (not supported yet: the filter is ignored, with a warning)' }),
+      ports: z
+        .array(z.union([port, z.literal('*')]))
+        .optional()
+        .meta({ description: 'filter only on these (remote) ports; the others are stolen whole. ["*"] or absent: every port' }),
+    })
+    .meta({ description: 'steal only the HTTP requests that match; the others reach the app' }),
+]);
 
 const incoming = z.union([
   incomingMode,
+  z.boolean().meta({ description: 'true: the default (mirror); false: off' }),
   z.strictObject({
     mode: incomingMode.optional(),
     http_filter: httpFilter.optional(),
     port_mapping: z
-      .array(z.tuple([port, port]))
+      .array(portPair)
       .optional()
       .meta({ description: '[local, remote] pairs: the local process listening on `local` receives the pod\'s port `remote`' }),
     ports: z.array(port).optional().meta({ description: 'only these (remote) ports are subscribed' }),
     ignore_ports: z.array(port).optional().meta({ description: 'local ports that stay local' }),
+    ignore_localhost: z.boolean().optional().meta({ description: 'a listener bound to localhost stays local' }),
+    listen_ports: notYet(z.array(portPair), '[app port, local port] pairs: the local port to really listen on'),
+    on_concurrent_steal: notYet(z.enum(['abort', 'continue', 'override']), 'what to do when another session steals the port'),
+    https_delivery: notYet(anyObject, 'deprecated form of tls_delivery'),
+    tls_delivery: notYet(anyObject, 'how stolen TLS traffic reaches the local process'),
   }),
 ]);
 
+const filterEntries = (check: (entry: string) => unknown) => {
+  const entry = checked(check);
+  return z.union([entry, z.array(entry).min(1)]);
+};
+
 const outgoingFilter = z
   .strictObject({
-    local: oneOrMany.optional().meta({ description: 'destinations that stay on this machine: ADDRESS[/PREFIX][:PORT] or :PORT' }),
-    remote: oneOrMany.optional().meta({ description: 'only these destinations go through the pod' }),
+    local: filterEntries(compileEntry).optional().meta({ description: 'destinations that stay on this machine: [tcp://|udp://][NAME|ADDRESS|SUBNET/PREFIX][:PORT]' }),
+    remote: filterEntries(compileEntry).optional().meta({ description: 'only these destinations go through the pod' }),
   })
   .refine((filter) => filter.local === undefined || filter.remote === undefined, { message: 'set either local or remote, not both' });
 
-const outgoing = z.union([
-  z.boolean(),
+const outgoing = z
+  .union([
+    z.boolean(),
+    z.strictObject({
+      tcp: z.boolean().optional().meta({ description: 'TCP connections leave from the pod' }),
+      udp: z.boolean().optional().meta({ description: 'UDP sockets send from the pod' }),
+      filter: outgoingFilter.optional(),
+      ignore_localhost: z.boolean().optional().meta({ description: 'connections to localhost stay local' }),
+      unix_streams: notYet(oneOrMany, 'regexes of unix socket paths connected in the pod'),
+    }),
+  ])
+  .meta({ description: 'true: outgoing connections leave from the pod; false: they stay local' });
+
+const dnsFilter = z
+  .strictObject({
+    local: z.union([checked(compileDnsEntry), z.array(checked(compileDnsEntry))]).optional().meta({ description: 'queries resolved on this machine: [NAME|ADDRESS|SUBNET/PREFIX][:PORT]' }),
+    remote: z.union([checked(compileDnsEntry), z.array(checked(compileDnsEntry))]).optional().meta({ description: 'only these queries are resolved in the pod' }),
+  })
+  .refine((filter) => filter.local === undefined || filter.remote === undefined, { message: 'set either local or remote, not both' });
+
+const dns = z
+  .union([z.boolean(), z.strictObject({ enabled: z.boolean().optional(), filter: dnsFilter.optional() })])
+  .meta({ description: "name look-ups use the pod's resolver" });
+
+const network = z.union([
+  z.boolean().meta({ description: 'false: incoming, outgoing and DNS all off' }),
   z.strictObject({
-    tcp: z.boolean().optional().meta({ description: 'TCP connections leave from the pod' }),
-    udp: z.boolean().optional().meta({ description: 'UDP sockets send from the pod' }),
-    filter: outgoingFilter.optional(),
+    incoming: incoming.optional(),
+    outgoing: outgoing.optional(),
+    dns: dns.optional(),
+    ipv6: notYet(z.boolean(), 'IPv6 listeners and connections'),
   }),
-]).meta({ description: 'true: outgoing connections leave from the pod; false: they stay local' });
+]);
 
-const dns = z.union([z.boolean(), z.strictObject({ enabled: z.boolean().optional() })]).meta({ description: "name look-ups use the pod's resolver" });
-
-const fsMode = z.enum(['local', 'read', 'write']).meta({
-  description: "read: the app's mounts are read from the pod; write: also written back; local: every file stays local",
+const fsMode = z.enum(['local', 'localwithoverrides', 'read', 'write']).meta({
+  description: "read: the app's mounts are read from the pod; write: also written back; localwithoverrides: only the read_only/read_write patterns are the pod's; local: every file stays local",
 });
 
 const fs = z.union([
   fsMode,
+  z.boolean().meta({ description: 'true: read; false: local' }),
   z.strictObject({
     mode: fsMode.optional(),
-    read_only: oneOrMany.optional().meta({ description: 'regexes of paths read from the pod (opened for writing, they stay local)' }),
-    read_write: oneOrMany.optional().meta({ description: 'regexes of paths read from and written to the pod, whatever the mode' }),
-    local: oneOrMany.optional().meta({ description: 'regexes of paths that stay local, whatever the mode' }),
+    read_only: regexes.optional().meta({ description: 'regexes of paths read from the pod (opened for writing, they stay local)' }),
+    read_write: regexes.optional().meta({ description: 'regexes of paths read from and written to the pod, whatever the mode' }),
+    local: regexes.optional().meta({ description: 'regexes of paths that stay local, whatever the mode' }),
+    not_found: regexes.optional().meta({ description: 'regexes of paths that do not exist for the process' }),
+    mapping: z.record(regex, z.string()).optional().meta({ description: 'regex -> replacement ($1, ${name}): the path asked of the pod' }),
+    readonly_file_buffer: moot(z.number().int().min(0), 'read buffer size', 'remote files are copied whole'),
   }),
 ]);
 
@@ -74,13 +168,29 @@ const env = z.union([
     include: oneOrMany.optional().meta({ description: 'only these remote variables; ";"-separated, * and ? wildcards' }),
     exclude: oneOrMany.optional().meta({ description: 'remote variables left out; ";"-separated, * and ? wildcards' }),
     override: z.record(z.string(), z.string()).optional().meta({ description: 'variables set to these values whatever the pod has' }),
+    unset: oneOrMany.optional().meta({ description: 'variables removed from the process environment (names compared case-insensitively)' }),
+    env_file: z.string().optional().meta({ description: 'a .env file whose variables override the remote ones (override still wins)' }),
+    mapping: z.record(regex, z.string()).optional().meta({ description: 'regex on a variable name -> the value it gets' }),
+    load_from_process: moot(z.boolean(), 'fetch the variables after the process starts', 'the variables are fetched before the process starts'),
   }),
 ]);
 
+const TARGET_KINDS = ['pod', 'deployment', 'deploy', 'rollout', 'job', 'cronjob', 'statefulset', 'service', 'replicaset'] as const;
+
+const targetPath = z.union([
+  z.string().meta({ description: 'e.g. deploy/NAME, pod/NAME, statefulset/NAME (with /container/NAME), or targetless' }),
+  z
+    .strictObject({ ...Object.fromEntries(TARGET_KINDS.map((kind) => [kind, z.string().optional()])), container: z.string().optional() })
+    .refine((path) => TARGET_KINDS.filter((kind) => (path as Record<string, unknown>)[kind] !== undefined).length === 1, {
+      message: `name exactly one of ${TARGET_KINDS.join(', ')}`,
+    })
+    .meta({ description: 'e.g. {"deployment": "api", "container": "app"}' }),
+]);
+
 const target = z.union([
-  z.string().meta({ description: 'e.g. deploy/NAME, pod/NAME, statefulset/NAME' }),
+  targetPath,
   z.strictObject({
-    path: z.string().optional().meta({ description: 'e.g. deploy/NAME, pod/NAME, statefulset/NAME' }),
+    path: targetPath.optional(),
     namespace: z.string().optional().meta({ description: "the target's namespace" }),
   }),
 ]);
@@ -93,22 +203,52 @@ export const configSchema = z
     kubeconfig: z.string().optional().meta({ description: 'kubeconfig file' }),
     feature: z
       .strictObject({
-        network: z
-          .strictObject({
-            incoming: incoming.optional(),
-            outgoing: outgoing.optional(),
-            dns: dns.optional(),
-          })
-          .optional(),
+        network: network.optional(),
         fs: fs.optional(),
         env: env.optional(),
+        hostname: z.boolean().optional().meta({ description: "gethostname() returns the pod's name (default true)" }),
+        copy_target: notYet(z.union([z.boolean(), anyObject]), 'run on a copy of the target'),
+        split_queues: notYet(anyObject, 'queue splitting'),
+        db_branches: notYet(z.array(anyObject), 'database branches'),
+        magic: notYet(anyObject, "mirrord's presets (AWS)"),
+        preview: notYet(anyObject, 'preview environments'),
       })
       .optional(),
+    accept_invalid_certificates: notYet(z.boolean(), "accept the API server's invalid TLS certificate"),
+    agent: notYet(anyObject, 'settings of the agent pod mirrord spawns (here the webhook injects the sidecar)'),
+    api: notYet(z.boolean(), 'the local session monitor API'),
+    baggage: notYet(z.string(), 'OpenTelemetry baggage for the operator'),
+    ci: notYet(anyObject, 'mirrord for CI'),
+    container: notYet(anyObject, '`mirrord container`'),
+    experimental: notYet(anyObject, 'experimental switches'),
+    external_proxy: notYet(anyObject, "`mirrord container`'s external proxy"),
+    internal_proxy: moot(anyObject, "the local proxy's timeouts and logs", 'the local proxy runs inside the mirrord process'),
+    key: notYet(z.string(), 'the session key for templates'),
+    multi_cluster: notYet(z.boolean(), 'multi-cluster operator sessions'),
+    operator: notYet(z.boolean(), 'use the operator'),
+    profile: notYet(z.string(), 'a mirrord profile'),
+    sip_binaries: moot(oneOrMany, 'binaries to patch for macOS SIP', 'macOS only'),
+    skip_build_tools: notYet(z.boolean(), 'skip build tools'),
+    skip_extra_build_tools: notYet(oneOrMany, 'skip these build tools'),
+    skip_processes: notYet(oneOrMany, 'processes the layer leaves alone'),
+    skip_sip: moot(oneOrMany, 'binaries not to patch for macOS SIP', 'macOS only'),
+    startup_retry: notYet(anyObject, 'retries of the first Kubernetes requests'),
+    telemetry: moot(z.boolean(), 'telemetry', 'no telemetry is sent'),
+    traceparent: notYet(z.string(), 'OpenTelemetry trace context for the operator'),
+    use_proxy: notYet(z.boolean(), 'use HTTP[S]_PROXY for the Kubernetes API'),
+    connect_tcp: moot(z.string(), 'an agent address', 'a key of older mirrord versions'),
+    pause: moot(z.boolean(), 'pause the target', 'a key of older mirrord versions'),
   })
   .meta({ title: 'mirrord.json', description: 'Configuration of `mirrord attach` (mirrord key names).' });
 
 export type FileConfig = z.infer<typeof configSchema>;
+export type TargetConfig = z.infer<typeof target>;
+export type TargetPathConfig = z.infer<typeof targetPath>;
+export type NetworkConfig = z.infer<typeof network>;
 export type IncomingConfig = z.infer<typeof incoming>;
+export type HttpFilterConfig = z.infer<typeof httpFilter>;
+export type InnerFilterConfig = z.infer<typeof innerFilter>;
 export type OutgoingConfig = z.infer<typeof outgoing>;
+export type DnsConfig = z.infer<typeof dns>;
 export type FsConfig = z.infer<typeof fs>;
 export type EnvConfig = z.infer<typeof env>;

@@ -16,9 +16,13 @@ import { errnoNumber } from './errno';
 export interface IncomingOptions {
   mode: 'steal' | 'mirror' | 'off';
   httpFilter?: HttpFilter;
+  /** The (remote) ports the HTTP filter applies to; the others are stolen whole. Absent: every port. */
+  httpFilterPorts?: number[];
   portMapping: [number, number][];
   ports?: number[];
   ignorePorts: number[];
+  /** A listener bound to a loopback address stays local (mirrord's incoming.ignore_localhost). */
+  ignoreLocalhost?: boolean;
 }
 
 type Endpoint = { address: string; port: number };
@@ -55,9 +59,10 @@ export class IncomingPorts {
     const known = this.targets.has(remote);
     this.targets.set(remote, actualPort);
     if (known || this.options.mode === 'off') return 'ok';
+    const filter = this.filterFor(remote);
     try {
-      await this.client.subscribe(remote, this.options.mode, this.options.mode === 'steal' ? this.options.httpFilter : undefined);
-      this.log.info(`subscribed port ${remote} (${this.options.mode}${this.options.httpFilter ? ', HTTP filter' : ''}) -> local port ${actualPort}`);
+      await this.client.subscribe(remote, this.options.mode, filter);
+      this.log.info(`subscribed port ${remote} (${this.options.mode}${filter ? ', HTTP filter' : ''}) -> local port ${actualPort}`);
       return 'ok';
     } catch (error) {
       this.targets.delete(remote);
@@ -67,6 +72,13 @@ export class IncomingPorts {
       const code = (error as { code?: string }).code;
       return `error\t${code === 'EPORTCONFLICT' ? constants.errno.EADDRINUSE : errnoNumber(code)}`;
     }
+  }
+
+  /** As mirrord: a steal filters the ports of http_filter.ports (all without it) and takes the others whole. */
+  private filterFor(remote: number): HttpFilter | undefined {
+    const { mode, httpFilter, httpFilterPorts } = this.options;
+    if (mode !== 'steal' || !httpFilter) return undefined;
+    return !httpFilterPorts || httpFilterPorts.includes(remote) ? httpFilter : undefined;
   }
 
   /**

@@ -5,13 +5,18 @@
  * (`(?i)`, `(?s)`, `(?m)`), which JavaScript only has as RegExp flags.
  */
 export function compileRustRegex(source: string, flags = ''): RegExp {
-  let body = source.replace(/\(\?P</g, '(?<');
+  let body = withJsGroups(source);
   const inline = /^\(\?([ism]+)\)/.exec(body);
   if (inline) {
     body = body.slice(inline[0].length);
     flags += inline[1];
   }
   return new RegExp(body, [...new Set(flags)].join(''));
+}
+
+/** `(?P<name>…)` as JavaScript writes it, for a regex compiled elsewhere (the sidecar's HTTP filters). */
+export function withJsGroups(source: string): string {
+  return source.replace(/\(\?P</g, '(?<');
 }
 
 /**

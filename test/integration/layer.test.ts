@@ -16,9 +16,10 @@ jest.setTimeout(60_000);
 
 const defaults: LayerOptions = {
   incoming: { mode: 'steal', portMapping: [], ignorePorts: [] },
-  outgoing: { tcp: true, udp: true },
+  outgoing: { tcp: true, udp: true, ignoreLocalhost: false },
   dns: true,
   fs: { mode: 'read' },
+  hostname: true,
 };
 
 describe('real programs under the layer', () => {
