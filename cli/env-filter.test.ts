@@ -1,4 +1,4 @@
-import { filterEnv, splitPatterns, wildcard } from './env-filter';
+import { filterEnv, splitPatterns, unsetEnv, wildcard } from './env-filter';
 
 const pod = { APP_NAME: 'shop', APP_SECRET: 's3cr3t', DB_URL: 'postgres://db', LOG_LEVEL: 'info', 'A.B': 'dot' };
 
@@ -32,5 +32,35 @@ describe('environment include/exclude/override', () => {
 
   it('override sets values whatever the pod or the filters say', () => {
     expect(filterEnv(pod, { include: ['DB_URL'], override: { DB_URL: 'postgres://localhost', NEW: 'x' } })).toEqual({ DB_URL: 'postgres://localhost', NEW: 'x' });
+  });
+});
+
+describe('env file, mapping and unset, in mirrord order', () => {
+  it('the env file comes over the pod, mapping over both, override over everything', () => {
+    const remote = { DB_URL: 'postgres://db', CONNECTION_TIMEOUT: '500', LOG_FILE_VERBOSITY: 'info', DATA_1234: 'common-value' };
+    const fromFile = { DB_URL: 'postgres://localhost', READ_TIMEOUT: '5' };
+    // mirrord's documented example: a regex on the name gives the variable a new value.
+    const mapping: [string, string][] = [['.+_TIMEOUT', '10000'], ['LOG_.+_VERBOSITY', 'debug'], ['(\\w+)_(\\d+)', 'magic-value']];
+    expect(filterEnv(remote, { mapping, override: { READ_TIMEOUT: '1' } }, fromFile)).toEqual({
+      DB_URL: 'postgres://localhost',
+      CONNECTION_TIMEOUT: '10000',
+      LOG_FILE_VERBOSITY: 'debug',
+      DATA_1234: 'magic-value',
+      READ_TIMEOUT: '1',
+    });
+  });
+
+  it('include and exclude apply to the pod, not to the env file', () => {
+    expect(filterEnv({ A: 'pod', B: 'pod' }, { include: ['A'] }, { C: 'file' })).toEqual({ A: 'pod', C: 'file' });
+  });
+
+  it('the first mapping that matches wins, searched anywhere in the name', () => {
+    expect(filterEnv({ MY_TIMEOUT_MS: '1' }, { mapping: [['TIMEOUT', 'first'], ['MS$', 'second']] })).toEqual({ MY_TIMEOUT_MS: 'first' });
+  });
+
+  it('unset removes names whatever their case, as mirrord', () => {
+    expect(unsetEnv({ AWS_PROFILE: 'dev', Aws_Profile: 'x', HOME: '/home/me' }, ['aws_profile'])).toEqual({ HOME: '/home/me' });
+    const env = { A: '1' };
+    expect(unsetEnv(env, [])).toBe(env);
   });
 });

@@ -15,6 +15,8 @@ export const DEFAULT_CONFIG = join('.mirrord', 'mirrord.json');
 export interface Loaded {
   config: FileConfig;
   file?: string;
+  /** What the file asks for that is taken differently here (templates). */
+  warnings?: string[];
 }
 
 export function loadConfig(explicit: string | undefined, cwd = process.cwd()): Loaded {
@@ -32,7 +34,7 @@ export function parseConfig(text: string, file = 'mirrord.json'): FileConfig {
 /** The file's settings, or what is wrong with them (a file that can't be read is an error at once). */
 export function checkConfigFile(explicit: string | undefined, cwd: string): Loaded & { problems: Problem[] } {
   const file = explicit ?? (existsSync(join(cwd, DEFAULT_CONFIG)) ? DEFAULT_CONFIG : undefined);
-  if (file === undefined) return { config: {}, problems: [] };
+  if (file === undefined) return { config: {}, problems: [], warnings: [] };
   let text: string;
   try {
     text = readFileSync(resolve(cwd, file), 'utf8');
@@ -42,16 +44,18 @@ export function checkConfigFile(explicit: string | undefined, cwd: string): Load
   return { ...checkConfig(text, file), file };
 }
 
-export function checkConfig(text: string, file = 'mirrord.json'): { config: FileConfig; problems: Problem[] } {
+export function checkConfig(text: string, file = 'mirrord.json'): { config: FileConfig; problems: Problem[]; warnings: string[] } {
+  // mirrord renders the file with Tera first ({{ key }}, {{ get_env(…) }}); here the text is the value.
+  const warnings = /\{\{|\{%/.test(text) ? [`${file}: templates ({{ … }}, {% … %}) are not supported yet; the text is used as written`] : [];
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    return { config: {}, problems: [{ text: `${file}: not valid JSON (${(error as Error).message})`, hint: 'mirrord.json is plain JSON: no comments, no trailing commas' }] };
+    return { config: {}, warnings, problems: [{ text: `${file}: not valid JSON (${(error as Error).message})`, hint: 'mirrord.json is plain JSON: no comments, no trailing commas' }] };
   }
   const result = configSchema.safeParse(withoutNulls(json), { reportInput: true });
-  if (result.success) return { config: result.data, problems: [] };
-  return { config: {}, problems: locate(file, describeIssues(result.error.issues, configSchema)) };
+  if (result.success) return { config: result.data, problems: [], warnings };
+  return { config: {}, problems: locate(file, describeIssues(result.error.issues, configSchema)), warnings };
 }
 
 /** mirrord reads `"key": null` as a key not given (serde's Option); so does this. */

@@ -258,7 +258,7 @@ describe('keys accepted but not acted on', () => {
     'feature.db_branches': [{ type: 'mysql', name: 'my-database-name', ttl_secs: 120, connection: { url: { type: 'env', variable: 'DB_CONNECTION_URL' } } }],
     'feature.magic': { aws: true },
     'feature.preview': { image: 'my-registry/my-app:latest', ttl_mins: 60 },
-    accept_invalid_certificates: false,
+    accept_invalid_certificates: true,
     agent: { log_level: 'info', namespace: 'default', ttl: 30, ephemeral: false },
     api: true,
     baggage: 'k=v',
@@ -268,8 +268,8 @@ describe('keys accepted but not acted on', () => {
     external_proxy: { start_idle_timeout: 30, idle_timeout: 5 },
     internal_proxy: { start_idle_timeout: 30, idle_timeout: 5 },
     key: 'my-session-key',
-    multi_cluster: false,
-    operator: false,
+    multi_cluster: true,
+    operator: true,
     profile: 'my-profile-name',
     sip_binaries: ['bash', 'python'],
     skip_build_tools: true,
@@ -281,12 +281,17 @@ describe('keys accepted but not acted on', () => {
     traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
     use_proxy: false,
     connect_tcp: '10.0.0.1:7777',
-    pause: false,
+    pause: true,
   };
   const keys = unsupportedKeys(configSchema).map((key) => ({ ...key, name: key.path.join('.') }));
 
   it('are the keys of the samples, no more, no less', () => {
     expect(keys.map((key) => key.name).sort()).toEqual(Object.keys(SAMPLES).sort());
+  });
+
+  it('set to what happens here anyway, they need no warning', () => {
+    const config = { operator: false, telemetry: false, accept_invalid_certificates: false, feature: { copy_target: false, network: { ipv6: false, incoming: { on_concurrent_steal: 'abort' } } } };
+    expect(settingsOf(config).warnings).toEqual([]);
   });
 
   it.each(keys.map((key) => [key.name, key.why] as const))('%s: accepted with exactly one warning naming it', (name, why) => {

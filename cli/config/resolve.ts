@@ -58,7 +58,8 @@ export function loadSettings(configFile: string | undefined, flags: Overrides = 
   const fromEnv = readEnvironment(env);
   const problems = [...loaded.problems, ...fromEnv.problems, ...flagProblems(flags)];
   if (problems.length) throw problemsError(problems);
-  return settingsFrom(loaded.config, fromEnv, flags, loaded.file ?? 'mirrord.json');
+  const settings = settingsFrom(loaded.config, fromEnv, flags, loaded.file ?? 'mirrord.json');
+  return { ...settings, warnings: [...(loaded.warnings ?? []), ...settings.warnings] };
 }
 
 /** The settings from a file already checked (`file` names it in messages). */

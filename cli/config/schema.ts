@@ -92,7 +92,8 @@ const incoming = z.union([
     ignore_ports: z.array(port).optional().meta({ description: 'local ports that stay local' }),
     ignore_localhost: z.boolean().optional().meta({ description: 'a listener bound to localhost stays local' }),
     listen_ports: notYet(z.array(portPair), '[app port, local port] pairs: the local port to really listen on'),
-    on_concurrent_steal: notYet(z.enum(['abort', 'continue', 'override']), 'what to do when another session steals the port'),
+    // The sidecar refuses a steal that conflicts with another session's: mirrord's abort.
+    on_concurrent_steal: notYet(z.enum(['abort', 'continue', 'override']), 'what to do when another session steals the port', 'abort'),
     https_delivery: notYet(anyObject, 'deprecated form of tls_delivery'),
     tls_delivery: notYet(anyObject, 'how stolen TLS traffic reaches the local process'),
   }),
@@ -140,7 +141,7 @@ const network = z.union([
     incoming: incoming.optional(),
     outgoing: outgoing.optional(),
     dns: dns.optional(),
-    ipv6: notYet(z.boolean(), 'IPv6 listeners and connections'),
+    ipv6: notYet(z.boolean(), 'IPv6 listeners and connections', false),
   }),
 ]);
 
@@ -171,7 +172,7 @@ const env = z.union([
     unset: oneOrMany.optional().meta({ description: 'variables removed from the process environment (names compared case-insensitively)' }),
     env_file: z.string().optional().meta({ description: 'a .env file whose variables override the remote ones (override still wins)' }),
     mapping: z.record(regex, z.string()).optional().meta({ description: 'regex on a variable name -> the value it gets' }),
-    load_from_process: moot(z.boolean(), 'fetch the variables after the process starts', 'the variables are fetched before the process starts'),
+    load_from_process: moot(z.boolean(), 'fetch the variables after the process starts', 'the variables are fetched before the process starts', false),
   }),
 ]);
 
@@ -207,16 +208,16 @@ export const configSchema = z
         fs: fs.optional(),
         env: env.optional(),
         hostname: z.boolean().optional().meta({ description: "gethostname() returns the pod's name (default true)" }),
-        copy_target: notYet(z.union([z.boolean(), anyObject]), 'run on a copy of the target'),
+        copy_target: notYet(z.union([z.boolean(), anyObject]), 'run on a copy of the target', false),
         split_queues: notYet(anyObject, 'queue splitting'),
         db_branches: notYet(z.array(anyObject), 'database branches'),
         magic: notYet(anyObject, "mirrord's presets (AWS)"),
         preview: notYet(anyObject, 'preview environments'),
       })
       .optional(),
-    accept_invalid_certificates: notYet(z.boolean(), "accept the API server's invalid TLS certificate"),
+    accept_invalid_certificates: notYet(z.boolean(), "accept the API server's invalid TLS certificate", false),
     agent: notYet(anyObject, 'settings of the agent pod mirrord spawns (here the webhook injects the sidecar)'),
-    api: notYet(z.boolean(), 'the local session monitor API'),
+    api: notYet(z.boolean(), 'the local session monitor API', false),
     baggage: notYet(z.string(), 'OpenTelemetry baggage for the operator'),
     ci: notYet(anyObject, 'mirrord for CI'),
     container: notYet(anyObject, '`mirrord container`'),
@@ -224,20 +225,20 @@ export const configSchema = z
     external_proxy: notYet(anyObject, "`mirrord container`'s external proxy"),
     internal_proxy: moot(anyObject, "the local proxy's timeouts and logs", 'the local proxy runs inside the mirrord process'),
     key: notYet(z.string(), 'the session key for templates'),
-    multi_cluster: notYet(z.boolean(), 'multi-cluster operator sessions'),
-    operator: notYet(z.boolean(), 'use the operator'),
+    multi_cluster: notYet(z.boolean(), 'multi-cluster operator sessions', false),
+    operator: notYet(z.boolean(), 'use the operator', false),
     profile: notYet(z.string(), 'a mirrord profile'),
     sip_binaries: moot(oneOrMany, 'binaries to patch for macOS SIP', 'macOS only'),
-    skip_build_tools: notYet(z.boolean(), 'skip build tools'),
+    skip_build_tools: notYet(z.boolean(), 'skip build tools', false),
     skip_extra_build_tools: notYet(oneOrMany, 'skip these build tools'),
     skip_processes: notYet(oneOrMany, 'processes the layer leaves alone'),
     skip_sip: moot(oneOrMany, 'binaries not to patch for macOS SIP', 'macOS only'),
     startup_retry: notYet(anyObject, 'retries of the first Kubernetes requests'),
-    telemetry: moot(z.boolean(), 'telemetry', 'no telemetry is sent'),
+    telemetry: moot(z.boolean(), 'telemetry', 'no telemetry is sent', false),
     traceparent: notYet(z.string(), 'OpenTelemetry trace context for the operator'),
     use_proxy: notYet(z.boolean(), 'use HTTP[S]_PROXY for the Kubernetes API'),
     connect_tcp: moot(z.string(), 'an agent address', 'a key of older mirrord versions'),
-    pause: moot(z.boolean(), 'pause the target', 'a key of older mirrord versions'),
+    pause: moot(z.boolean(), 'pause the target', 'a key of older mirrord versions', false),
   })
   .meta({ title: 'mirrord.json', description: 'Configuration of `mirrord attach` (mirrord key names).' });
 

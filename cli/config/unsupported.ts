@@ -10,21 +10,23 @@ import { keyPath } from './issues';
 interface Unsupported {
   /** Why the key has no effect here; absent for a feature not supported yet. */
   why?: string;
+  /** The value that asks for what happens here anyway (`"copy_target": false`): no warning. */
+  here?: unknown;
 }
 
 const registry = z.registry<Unsupported>();
 
-/** A key of a feature not supported yet. */
-export function notYet<T extends z.ZodType>(schema: T, description: string): z.ZodOptional<T> {
+/** A key of a feature not supported yet; `here`: its value that describes this implementation. */
+export function notYet<T extends z.ZodType>(schema: T, description: string, here?: unknown): z.ZodOptional<T> {
   const marked = schema.optional().meta({ description: `${description} (not supported yet: ignored, with a warning)` });
-  registry.add(marked, {});
+  registry.add(marked, here === undefined ? {} : { here });
   return marked;
 }
 
-/** A key whose setting has no meaning here. */
-export function moot<T extends z.ZodType>(schema: T, description: string, why: string): z.ZodOptional<T> {
+/** A key whose setting has no meaning here; `here`: its value that describes this implementation. */
+export function moot<T extends z.ZodType>(schema: T, description: string, why: string, here?: unknown): z.ZodOptional<T> {
   const marked = schema.optional().meta({ description: `${description} (no effect here: ${why})` });
-  registry.add(marked, { why });
+  registry.add(marked, here === undefined ? { why } : { why, here });
   return marked;
 }
 
@@ -59,10 +61,13 @@ function marked(schema: core.$ZodType, path: string[]): UnsupportedKey[] {
   }
 }
 
-/** One line per marked key that `config` sets (null counts as unset, as in mirrord). */
+/** One line per marked key that `config` sets to something this implementation doesn't do (null counts as unset, as in mirrord). */
 export function unsupportedWarnings(schema: core.$ZodType, config: unknown, where: string): string[] {
   return unsupportedKeys(schema)
-    .filter(({ path }) => valueAt(config, path) != null)
+    .filter(({ path, here }) => {
+      const value = valueAt(config, path);
+      return value != null && value !== here;
+    })
     .map(({ path, why }) => `${where}: ${keyPath(path)} ${why ? `has no effect here (${why})` : 'is not supported yet'}; it is ignored`);
 }
 
