@@ -19,7 +19,8 @@ import { serveLines } from './proxy/line-server';
 
 export interface LayerOptions {
   incoming: IncomingOptions;
-  outgoing: { tcp: boolean; udp: boolean; filter?: OutgoingFilter };
+  /** ignoreLocalhost: connections to loopback stay on this machine (mirrord's default is false: they reach the pod's). */
+  outgoing: { tcp: boolean; udp: boolean; filter?: OutgoingFilter; ignoreLocalhost?: boolean };
   dns: boolean;
   fs: FsOptions;
 }
@@ -28,6 +29,11 @@ export interface LayerProxy {
   /** Variables to add to the user's process environment. */
   env: Record<string, string>;
   close(): Promise<void>;
+}
+
+/** Loopback or unspecified (which connect() takes for this host), as the layer sends them. */
+function isLoopback(address: string): boolean {
+  return address.startsWith('127.') || address === '0.0.0.0' || address === '::1' || address === '::';
 }
 
 export async function startLayerProxy(client: Session, options: LayerOptions, log: Logger): Promise<LayerProxy> {
@@ -46,6 +52,12 @@ export async function startLayerProxy(client: Session, options: LayerOptions, lo
       case 'connect': {
         const [protocol, address, portText] = args;
         const port = Number(portText);
+        if (isLoopback(address)) {
+          // The program reaching a port it listens on itself: its real local port.
+          const listener = protocol === 'tcp' ? incoming.listener(port) : undefined;
+          if (listener !== undefined) return `listener\t${listener}`;
+          if (options.outgoing.ignoreLocalhost || !(protocol === 'tcp' ? options.outgoing.tcp : options.outgoing.udp)) return 'local';
+        }
         if (!goesRemote(address, port)) return 'local';
         return protocol === 'udp' ? connectUdp(client, address, port) : connectTcp(client, address, port);
       }
@@ -64,6 +76,8 @@ export async function startLayerProxy(client: Session, options: LayerOptions, lo
         return incoming.listen(Number(args[0]), Number(args[1]));
       case 'peer':
         return incoming.peer(Number(args[0]));
+      case 'closed':
+        return incoming.closed(Number(args[0]));
       case 'open':
       case 'opendir':
       case 'stat':
@@ -100,12 +114,14 @@ export async function startLayerProxy(client: Session, options: LayerOptions, lo
     MIRRORD_LAYER_OUTGOING_TCP: options.outgoing.tcp ? '1' : '0',
     MIRRORD_LAYER_OUTGOING_UDP: options.outgoing.udp ? '1' : '0',
     MIRRORD_LAYER_DNS: options.dns ? '1' : '0',
+    MIRRORD_LAYER_IGNORE_LOCALHOST: options.outgoing.ignoreLocalhost ? '1' : '0',
     MIRRORD_LAYER_FS: options.fs.mode,
     MIRRORD_LAYER_REMOTE_PATHS: fs.layerPrefixes().join(':'),
   };
   return {
     env,
     close: async () => {
+      incoming.stop();
       await server.close();
       files.dispose();
       rmSync(dir, { recursive: true, force: true });

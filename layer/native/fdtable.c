@@ -15,6 +15,7 @@ struct fd_info {
   struct sockaddr_storage peer;
   socklen_t peer_len;
   int requested_port;
+  int listening;
   int write_back;
 };
 
@@ -76,6 +77,21 @@ void fd_set_requested_port(int fd, int port) {
   struct fd_info *info = slot(fd, 1);
   if (info) info->requested_port = port;
   pthread_mutex_unlock(&table_lock);
+}
+
+void fd_set_listening(int fd) {
+  pthread_mutex_lock(&table_lock);
+  struct fd_info *info = slot(fd, 1);
+  if (info) info->listening = 1;
+  pthread_mutex_unlock(&table_lock);
+}
+
+int fd_listening(int fd) {
+  pthread_mutex_lock(&table_lock);
+  struct fd_info *info = slot(fd, 0);
+  int result = info ? info->listening : 0;
+  pthread_mutex_unlock(&table_lock);
+  return result;
 }
 
 void fd_set_write_back(int fd) {

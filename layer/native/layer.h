@@ -21,6 +21,7 @@ struct layer_config {
   int outgoing_tcp;
   int outgoing_udp;
   int dns;
+  int ignore_localhost; /* connections to loopback stay on this machine */
   int fs;               /* any remote files at all (mode read or write); the proxy decides per path */
   char remote_prefixes[4096]; /* ':'-separated absolute paths served by the pod */
 };
@@ -53,6 +54,9 @@ int fd_local(int fd, struct sockaddr *addr, socklen_t *len);
 int fd_peer(int fd, struct sockaddr *addr, socklen_t *len);
 int fd_requested_port(int fd); /* the port the app bound, or 0 */
 void fd_set_requested_port(int fd, int port);
+/* A socket whose port the proxy subscribed at listen(). */
+void fd_set_listening(int fd);
+int fd_listening(int fd);
 void fd_forget(int fd);
 /* A local copy of a remote file opened for writing: sent back to the pod when closed. */
 void fd_set_write_back(int fd);
@@ -63,7 +67,9 @@ void fd_copy(int from, int to);
 /* When `fd` is the channel, closes it (a new one opens on demand) and returns 1. */
 int proxy_channel_release(int fd);
 
-/* Unconnected UDP sockets: the relay port standing for a destination, and back. */
+/* Unconnected UDP sockets: the relay port standing for a destination (UDP_ROUTE_LOCAL: the
+ * destination stays local), and back. */
+#define UDP_ROUTE_LOCAL (-1)
 int udp_route_relay(int fd, const struct sockaddr *destination, socklen_t len);
 void udp_route_add(int fd, int relay_port, const struct sockaddr *destination, socklen_t len);
 int udp_route_destination(int fd, int relay_port, struct sockaddr *out, socklen_t *len);

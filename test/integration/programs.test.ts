@@ -1,0 +1,134 @@
+/**
+ * Real programs behave under the layer as they would in the pod: a program reaches its own
+ * listening port, gives the pod's port back when it closes its listener, reaches the pod's
+ * loopback, and sees the pod's host name. Each is checked against the same program without
+ * the layer where the difference is the point.
+ */
+import { APP_PORT } from '../harness/pod';
+import { eventually } from '../harness/eventually';
+import { run } from '../harness/run';
+import { waitForOutput } from '../harness/netns';
+import { layerSuite } from './suite';
+
+jest.setTimeout(60_000);
+
+/** A port nothing listens on, on this machine or in the pod, unless the test starts it. */
+const POD_LOOPBACK_PORT = 5433;
+
+describe('real programs behave as in the pod', () => {
+  const suite = layerSuite();
+
+  describe('their own listening port', () => {
+    const selfConnect = [
+      'import socket',
+      'l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)',
+      `l.bind(("0.0.0.0", ${APP_PORT})); l.listen()`,
+      `c = socket.create_connection(("127.0.0.1", ${APP_PORT}), timeout=5)`,
+      'a, peer = l.accept()',
+      'c.sendall(b"ping"); print(a.recv(4).decode())',
+      'print("client peer", c.getpeername()[1], "accepted local", a.getsockname()[1])',
+    ].join('\n');
+
+    it('python connects to the port it listens on, and both ends report the port it asked for', async () => {
+      await suite.attach();
+      const result = await suite.run('python3', ['-c', selfConnect]);
+      expect(result.stderr).toBe('');
+      expect(result.stdout).toBe(`ping\nclient peer ${APP_PORT} accepted local ${APP_PORT}\n`);
+    });
+
+    it('a node server is reached by an HTTP client in another process of the same command', async () => {
+      await suite.attach();
+      const script = `
+        const http = require('node:http');
+        const server = http.createServer((req, res) => res.end('local node ' + req.url));
+        server.listen(${APP_PORT}, () => {
+          require('node:child_process').execFile('curl', ['-sS', '--max-time', '5', 'http://localhost:${APP_PORT}/health'], (error, stdout, stderr) => {
+            console.log(error ? 'curl failed: ' + stderr : stdout);
+            server.close();
+          });
+        });`;
+      const result = await suite.run(process.execPath, ['-e', script]);
+      expect(result.stdout).toBe('local node /health\n');
+    });
+  });
+
+  it('closing the listener gives the pod its port back within a second; listening again takes it again', async () => {
+    await suite.attach();
+    const program = [
+      'import socket, sys, threading',
+      'def serve(l):',
+      '    while True:',
+      '        try: c, _ = l.accept()',
+      '        except OSError: return',
+      '        c.recv(4096); c.sendall(b"HTTP/1.1 200 OK\\r\\ncontent-length: 6\\r\\nconnection: close\\r\\n\\r\\nlocal\\n"); c.close()',
+      'def listen():',
+      '    l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)',
+      `    l.bind(("0.0.0.0", ${APP_PORT})); l.listen()`,
+      '    threading.Thread(target=serve, args=(l,), daemon=True).start()',
+      '    return l',
+      'l = listen(); print("listening", flush=True)',
+      'for line in sys.stdin:',
+      '    if line.strip() == "close": l.shutdown(socket.SHUT_RDWR); l.close(); print("closed", flush=True)',
+      '    if line.strip() == "listen": l = listen(); print("listening", flush=True)',
+    ].join('\n');
+    const child = suite.spawn('python3', ['-u', '-c', program]);
+    await waitForOutput(child, /^listening/);
+    await eventually(async () => expect((await suite.pod.request('/one')).body).toBe('local\n'));
+
+    child.stdin!.write('close\n');
+    await waitForOutput(child, /^closed/);
+    const closedAt = Date.now();
+    await eventually(async () => expect((await suite.pod.request('/two')).body).toBe('app GET /two body=0\n'), 5000);
+    expect(Date.now() - closedAt).toBeLessThan(1500);
+    expect(await suite.pod.net.natRules()).not.toContain('MIRRORD-');
+
+    child.stdin!.write('listen\n');
+    await waitForOutput(child, /^listening/);
+    await eventually(async () => expect((await suite.pod.request('/three')).body).toBe('local\n'));
+    child.stdin!.end();
+  });
+
+  it("a forked child's copy of the listener keeps the port after the parent closes its own", async () => {
+    await suite.attach();
+    const program = [
+      'import os, socket, time',
+      'l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)',
+      `l.bind(("0.0.0.0", ${APP_PORT})); l.listen()`,
+      'if os.fork() == 0:',
+      '    while True:',
+      '        c, _ = l.accept(); c.recv(4096)',
+      '        c.sendall(b"HTTP/1.1 200 OK\\r\\ncontent-length: 6\\r\\nconnection: close\\r\\n\\r\\nchild\\n"); c.close()',
+      'l.close(); print("parent closed", flush=True); time.sleep(30)',
+    ].join('\n');
+    const child = suite.spawn('python3', ['-u', '-c', program]);
+    await waitForOutput(child, /^parent closed/);
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // a sweep has run
+    expect((await suite.pod.request('/forked')).body).toBe('child\n');
+  });
+
+  describe("the pod's loopback", () => {
+    async function podLoopbackServer(): Promise<void> {
+      const script = `require('node:http').createServer((q, s) => s.end('pod loopback ' + q.url + '\\n')).listen(${POD_LOOPBACK_PORT}, '127.0.0.1', () => console.log('ready'))`;
+      const server = suite.pod.net.spawn(suite.pod.net.pod, process.execPath, ['-e', script]);
+      await waitForOutput(server, /ready/);
+    }
+
+    it('a connection to 127.0.0.1 reaches a server on the pod\'s loopback (a database proxy beside the app)', async () => {
+      await podLoopbackServer();
+      await suite.attach();
+      const url = `http://127.0.0.1:${POD_LOOPBACK_PORT}/db`;
+      expect((await suite.run('curl', ['-sS', '--max-time', '5', url])).stdout).toBe('pod loopback /db\n');
+      await expect(run('curl', ['-sS', '--max-time', '5', url])).rejects.toThrow(/Connection refused|Failed to connect/);
+      const python = await suite.run('python3', ['-c', `import urllib.request; print(urllib.request.urlopen("http://localhost:${POD_LOOPBACK_PORT}/py").read().decode(), end="")`]);
+      expect(python.stdout).toBe('pod loopback /py\n');
+    });
+
+    it('ignore_localhost keeps loopback on this machine', async () => {
+      await podLoopbackServer();
+      await suite.attach({ outgoing: { tcp: true, udp: true, ignoreLocalhost: true } });
+      const result = await suite.run('curl', ['-sS', '--max-time', '5', `http://127.0.0.1:${POD_LOOPBACK_PORT}/db`]);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toMatch(/Connection refused|Failed to connect/);
+    });
+  });
+});
