@@ -37,6 +37,7 @@ export class IncomingPorts {
   /** connections to the app whose local port isn't known yet */
   private connecting = 0;
   private sweeper?: NodeJS.Timeout;
+  private stopped = false;
 
   constructor(
     private readonly client: Session,
@@ -101,19 +102,25 @@ export class IncomingPorts {
     for (const [remote, local] of candidates) {
       if (listening.has(local) || this.targets.get(remote) !== local) continue; // still served, or listened on again
       this.targets.delete(remote);
-      if (!this.targets.size) this.stop();
+      if (!this.targets.size) this.pause();
       if (this.options.mode === 'off') continue;
       try {
         await this.client.unsubscribe(remote);
         this.log.info(`port ${remote} is no longer listened on: unsubscribed`);
       } catch (error) {
         // After stop() the session is ending, and takes its subscriptions with it.
-        if (this.sweeper) this.log.warn(`could not unsubscribe port ${remote}: ${(error as Error).message}`);
+        if (!this.stopped) this.log.warn(`could not unsubscribe port ${remote}: ${(error as Error).message}`);
       }
     }
   }
 
+  /** The proxy is closing: no more sweeps, and a failed unsubscribe is the session ending. */
   stop(): void {
+    this.stopped = true;
+    this.pause();
+  }
+
+  private pause(): void {
     clearInterval(this.sweeper);
     this.sweeper = undefined;
   }
