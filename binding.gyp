@@ -29,6 +29,7 @@
         "layer/native/sockets.c",
         "layer/native/dns.c",
         "layer/native/files.c",
+        "layer/native/file_changes.c",
         "layer/native/exec.c"
       ],
       "cflags": [

@@ -12,7 +12,8 @@ import { layerLibrary } from './library';
 import { connectTcp, connectUdp } from './proxy/outgoing';
 import { compileOutgoingFilter, type OutgoingFilter } from './proxy/outgoing-filter';
 import { eaiCode } from './proxy/errno';
-import { opensForWriting, RemoteFiles } from './proxy/files';
+import { answerFileRequest, isFileRequest } from './proxy/file-requests';
+import { RemoteFiles } from './proxy/files';
 import { FsPolicy, type FsOptions } from './proxy/fs-policy';
 import { IncomingPorts, type IncomingOptions } from './proxy/incoming';
 import { serveLines } from './proxy/line-server';
@@ -48,6 +49,7 @@ export async function startLayerProxy(client: Session, options: LayerOptions, lo
   }
 
   const handle = async ([op, ...args]: string[]): Promise<string> => {
+    if (isFileRequest(op)) return answerFileRequest(op, args, files, fs);
     switch (op) {
       case 'connect': {
         const [protocol, address, portText] = args;
@@ -78,25 +80,6 @@ export async function startLayerProxy(client: Session, options: LayerOptions, lo
         return incoming.peer(Number(args[0]));
       case 'closed':
         return incoming.closed(Number(args[0]));
-      case 'open':
-      case 'opendir':
-      case 'stat':
-      case 'access':
-      case 'readlink': {
-        const path = op === 'readlink' ? args[0] : args[1];
-        const access = fs.access(path);
-        if (access === 'local') return 'local';
-        if (op === 'open') {
-          const flags = Number(args[0]);
-          // A read-only remote path opened for writing is written here, as in mirrord.
-          if (access === 'read' && opensForWriting(flags)) return 'local';
-          return files.open(path, flags);
-        }
-        if (op === 'opendir') return files.opendir(path);
-        if (op === 'stat') return files.stat(path, args[0] === '1');
-        if (op === 'access') return files.access(path, Number(args[0]));
-        return files.readlink(path);
-      }
       case 'flush':
         return files.flush(args[0]);
       default:

@@ -2,8 +2,10 @@
  * getpeername) and the port it asked to bind, which differ from the real ones. */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "layer.h"
 
@@ -17,7 +19,18 @@ struct fd_info {
   int requested_port;
   int listening;
   int write_back;
+  /* A local copy (file or directory) of a pod path: the path, and the pod's stat of it when
+   * the copy is only read (fstat reports the pod's file, not the copy). */
+  char *remote_path;
+  struct stat remote_stat;
+  int has_remote_stat;
 };
+
+static void release(struct fd_info *info) {
+  if (!info) return;
+  free(info->remote_path);
+  free(info);
+}
 
 static struct fd_info *table[FD_LIMIT];
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -109,12 +122,41 @@ int fd_write_back(int fd) {
   return result;
 }
 
-void fd_forget(int fd) {
+void fd_set_remote(int fd, const char *path, const struct stat *st) {
   pthread_mutex_lock(&table_lock);
-  if (fd >= 0 && fd < FD_LIMIT && table[fd]) {
-    free(table[fd]);
-    table[fd] = NULL;
+  struct fd_info *info = slot(fd, 1);
+  if (info) {
+    free(info->remote_path);
+    info->remote_path = strdup(path);
+    info->has_remote_stat = st != NULL;
+    if (st) info->remote_stat = *st;
   }
+  pthread_mutex_unlock(&table_lock);
+}
+
+int fd_remote_path(int fd, char *out, size_t cap) {
+  pthread_mutex_lock(&table_lock);
+  struct fd_info *info = slot(fd, 0);
+  int found = info && info->remote_path;
+  if (found) snprintf(out, cap, "%s", info->remote_path);
+  pthread_mutex_unlock(&table_lock);
+  return found;
+}
+
+int fd_remote_stat(int fd, struct stat *out) {
+  pthread_mutex_lock(&table_lock);
+  struct fd_info *info = slot(fd, 0);
+  int found = info && info->has_remote_stat;
+  if (found) *out = info->remote_stat;
+  pthread_mutex_unlock(&table_lock);
+  return found;
+}
+
+void fd_forget(int fd) {
+  if (fd < 0 || fd >= FD_LIMIT || !table[fd]) return; /* the common case asks for no lock */
+  pthread_mutex_lock(&table_lock);
+  release(table[fd]);
+  table[fd] = NULL;
   pthread_mutex_unlock(&table_lock);
 }
 
@@ -122,11 +164,14 @@ void fd_copy(int from, int to) {
   pthread_mutex_lock(&table_lock);
   struct fd_info *source = slot(from, 0);
   if (to >= 0 && to < FD_LIMIT) {
-    free(table[to]);
+    release(table[to]);
     table[to] = NULL;
     if (source) {
       table[to] = malloc(sizeof *source);
-      if (table[to]) memcpy(table[to], source, sizeof *source);
+      if (table[to]) {
+        memcpy(table[to], source, sizeof *source);
+        table[to]->remote_path = source->remote_path ? strdup(source->remote_path) : NULL;
+      }
     }
   }
   pthread_mutex_unlock(&table_lock);

@@ -35,25 +35,85 @@ int path_is_remote(const char *path) {
 
 static int wants_write(int flags) { return (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC | O_APPEND)); }
 
-/* Asks the proxy for a local copy of a remote path. Returns 1 with `local` filled, 0 when the
+const char *path_at(int dirfd, const char *path, char *buf, size_t cap) {
+  if (!path || path[0] == '/' || dirfd == AT_FDCWD) return path;
+  char base[4096];
+  if (!fd_remote_path(dirfd, base, sizeof base)) return path;
+  if (!path[0]) snprintf(buf, cap, "%s", base); /* AT_EMPTY_PATH: the directory itself */
+  else snprintf(buf, cap, "%s/%s", strcmp(base, "/") == 0 ? "" : base, path);
+  return buf;
+}
+
+int remote_call(const char *op, const char *args, const char *path, const char *second_path, char *reply, size_t cap, char **f, int max) {
+  if (!path_is_remote(path) && !(second_path && path_is_remote(second_path))) return 0;
+  if (!path || (second_path && strpbrk(second_path, "\t\n")) || strpbrk(path, "\t\n")) return 0;
+  char request[8400];
+  int len = snprintf(request, sizeof request, "%s\t%s%s%s", op, args, args[0] ? "\t" : "", path);
+  if (second_path) len += snprintf(request + len, sizeof request - (size_t)len, "\t%s", second_path);
+  if ((size_t)len >= sizeof request) return 0;
+  int n = proxy_ask(request, reply, cap, f, max);
+  if (n < 0) return -1;
+  return n >= 1 && strcmp(f[0], "ok") == 0 ? n : 0;
+}
+
+void parse_stat(char **f, struct stat *out) {
+  memset(out, 0, sizeof *out);
+  out->st_dev = strtoull(f[0], NULL, 10);
+  out->st_ino = strtoull(f[1], NULL, 10);
+  out->st_mode = strtoul(f[2], NULL, 10);
+  out->st_nlink = strtoul(f[3], NULL, 10);
+  out->st_uid = strtoul(f[4], NULL, 10);
+  out->st_gid = strtoul(f[5], NULL, 10);
+  out->st_rdev = strtoull(f[6], NULL, 10);
+  out->st_size = strtoll(f[7], NULL, 10);
+  out->st_blksize = strtol(f[8], NULL, 10);
+  out->st_blocks = strtoll(f[9], NULL, 10);
+  long long times[3] = {strtoll(f[10], NULL, 10), strtoll(f[11], NULL, 10), strtoll(f[12], NULL, 10)};
+  struct timespec *fields[3] = {&out->st_atim, &out->st_mtim, &out->st_ctim};
+  for (int i = 0; i < 3; i++) *fields[i] = (struct timespec){times[i] / 1000, (times[i] % 1000) * 1000000};
+}
+
+/* A local copy of a remote path: `path LOCAL_COPY [STAT…]` (the pod's stat comes with copies
+ * that are only read). */
+struct copy {
+  char local[4096];
+  struct stat st;
+  int has_stat;
+};
+
+/* Asks the proxy for a local copy of a remote path. Returns 1 with `copy` filled, 0 when the
  * path stays local, -1 with errno set when the pod says it fails. */
-static int fetch(const char *op, const char *path, int flags, char *local, size_t cap) {
+static int fetch(const char *op, const char *path, int flags, struct copy *copy) {
   if (!path_is_remote(path)) return 0; /* the proxy knows which remote paths may be written */
-  char request[4200], reply[4200], *f[2];
+  char request[4200], reply[4400], *f[15];
   snprintf(request, sizeof request, "%s\t%d\t%s", op, flags, path);
-  int n = proxy_ask(request, reply, sizeof reply, f, 2);
+  int n = proxy_ask(request, reply, sizeof reply, f, 15);
   if (n < 0) return -1;
   if (n < 2 || strcmp(f[0], "path") != 0) return 0;
-  snprintf(local, cap, "%s", f[1]);
+  snprintf(copy->local, sizeof copy->local, "%s", f[1]);
+  copy->has_stat = n == 15;
+  if (copy->has_stat) parse_stat(f + 2, &copy->st);
   return 1;
 }
 
+/* Records what a new fd is: a copy of the pod's `path`, or (fetched == 0) nothing of ours, which
+ * clears what a closed fd of that number left (libc closes some, like closedir's, unseen). */
+static void remember_open(int fd, int fetched, const char *path, int flags, const struct copy *copy) {
+  if (fd < 0) return;
+  fd_forget(fd);
+  if (!fetched) return;
+  fd_set_remote(fd, path, copy->has_stat && !wants_write(flags) ? &copy->st : NULL);
+  if (wants_write(flags)) fd_set_write_back(fd);
+}
+
 static int open_common(int dirfd, const char *path, int flags, mode_t mode) {
-  char local[4096];
-  int fetched = fetch("open", path, flags, local, sizeof local);
+  char buf[4096];
+  const char *target = path_at(dirfd, path, buf, sizeof buf);
+  struct copy copy;
+  int fetched = fetch("open", target, flags, &copy);
   if (fetched < 0) return -1;
-  int fd = NEXT(openat)(dirfd, fetched ? local : path, flags, mode);
-  if (fd >= 0 && fetched && wants_write(flags)) fd_set_write_back(fd);
+  int fd = NEXT(openat)(dirfd, fetched ? copy.local : path, flags, mode);
+  remember_open(fd, fetched, target, flags, &copy);
   return fd;
 }
 
@@ -80,6 +140,9 @@ int openat(int dirfd, const char *path, int flags, ...) {
 
 __typeof__(openat) openat64 __attribute__((alias("openat")));
 
+int creat(const char *path, mode_t mode) { return open_common(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode); }
+__typeof__(creat) creat64 __attribute__((alias("creat")));
+
 static int fopen_flags(const char *mode) {
   int plus = strchr(mode, '+') != NULL;
   switch (mode[0]) {
@@ -91,10 +154,12 @@ static int fopen_flags(const char *mode) {
 }
 
 static FILE *fopen_common(const char *path, const char *mode, FILE *(*real)(const char *, const char *)) {
-  char local[4096];
-  int fetched = fetch("open", path, fopen_flags(mode), local, sizeof local);
+  struct copy copy;
+  int fetched = fetch("open", path, fopen_flags(mode), &copy);
   if (fetched < 0) return NULL;
-  return real(fetched ? local : path, mode);
+  FILE *file = real(fetched ? copy.local : path, mode);
+  if (file) remember_open(fileno(file), fetched, path, fopen_flags(mode), &copy);
+  return file;
 }
 
 FILE *fopen(const char *path, const char *mode) { return fopen_common(path, mode, NEXT(fopen)); }
@@ -116,36 +181,52 @@ int write_back_before_close(int fd) {
 }
 
 DIR *opendir(const char *path) {
-  char local[4096];
-  int fetched = fetch("opendir", path, O_RDONLY, local, sizeof local);
+  struct copy copy;
+  int fetched = fetch("opendir", path, O_RDONLY | O_DIRECTORY, &copy);
   if (fetched < 0) return NULL;
-  return NEXT(opendir)(fetched ? local : path);
+  DIR *dir = NEXT(opendir)(fetched ? copy.local : path);
+  if (dir) remember_open(dirfd(dir), fetched, path, O_RDONLY, &copy);
+  return dir;
+}
+
+/* closedir closes its fd inside libc, which the close hook never sees. glibc declares `dir`
+ * non-null, but programs pass NULL and get EINVAL from it. */
+#pragma GCC diagnostic ignored "-Wnonnull-compare"
+int closedir(DIR *dir) {
+  if (dir) fd_forget(dirfd(dir));
+  return NEXT(closedir)(dir);
 }
 
 /* Remote stat: 1 filled, 0 local, -1 errno set. */
 static int remote_stat(const char *path, int follow, struct stat *out) {
-  if (!path_is_remote(path)) return 0;
-  char request[4200], reply[1024], *f[14];
-  snprintf(request, sizeof request, "stat\t%d\t%s", follow, path);
-  int n = proxy_ask(request, reply, sizeof reply, f, 14);
-  if (n < 0) return -1;
-  if (n < 14 || strcmp(f[0], "ok") != 0) return 0;
-  memset(out, 0, sizeof *out);
-  out->st_dev = strtoull(f[1], NULL, 10);
-  out->st_ino = strtoull(f[2], NULL, 10);
-  out->st_mode = strtoul(f[3], NULL, 10);
-  out->st_nlink = strtoul(f[4], NULL, 10);
-  out->st_uid = strtoul(f[5], NULL, 10);
-  out->st_gid = strtoul(f[6], NULL, 10);
-  out->st_rdev = strtoull(f[7], NULL, 10);
-  out->st_size = strtoll(f[8], NULL, 10);
-  out->st_blksize = strtol(f[9], NULL, 10);
-  out->st_blocks = strtoll(f[10], NULL, 10);
-  long long times[3] = {strtoll(f[11], NULL, 10), strtoll(f[12], NULL, 10), strtoll(f[13], NULL, 10)};
-  struct timespec *fields[3] = {&out->st_atim, &out->st_mtim, &out->st_ctim};
-  for (int i = 0; i < 3; i++) *fields[i] = (struct timespec){times[i] / 1000, (times[i] % 1000) * 1000000};
+  char reply[1024], *f[14], args[4];
+  snprintf(args, sizeof args, "%d", follow);
+  int n = remote_call("stat", args, path, NULL, reply, sizeof reply, f, 14);
+  if (n <= 0) return n;
+  if (n < 14) return 0;
+  parse_stat(f + 1, out);
   return 1;
 }
+
+/* stat of a path relative to `dirfd`: AT_EMPTY_PATH on a copy of the pod's is the pod's stat. */
+static int remote_stat_at(int dirfd, const char *path, int flags, struct stat *out) {
+  if ((flags & AT_EMPTY_PATH) && path && !path[0] && fd_remote_stat(dirfd, out)) return 1;
+  char buf[4096];
+  return remote_stat(path_at(dirfd, path, buf, sizeof buf), !(flags & AT_SYMLINK_NOFOLLOW), out);
+}
+
+/* fstat of a copy of the pod's file or directory reports the pod's (a program compares it with
+ * what stat said of the path, as find and shutil.rmtree do); a copy being written, its own. */
+int fstat(int fd, struct stat *buf) {
+  if (fd_remote_stat(fd, buf)) return 0;
+  return NEXT(fstat)(fd, buf);
+}
+int fstat64(int fd, struct stat64 *buf) { return fstat(fd, (struct stat *)buf); }
+int __fxstat(int ver, int fd, struct stat *buf) {
+  if (fd_remote_stat(fd, buf)) return 0;
+  return NEXT_AS(int (*)(int, int, struct stat *), "__fxstat")(ver, fd, buf);
+}
+int __fxstat64(int ver, int fd, struct stat64 *buf) { return __fxstat(ver, fd, (struct stat *)buf); }
 
 #define STAT_HOOK(name, follow)                                   \
   int name(const char *path, struct stat *buf) {                   \
@@ -159,7 +240,7 @@ int stat64(const char *path, struct stat64 *buf) { return stat(path, (struct sta
 int lstat64(const char *path, struct stat64 *buf) { return lstat(path, (struct stat *)buf); }
 
 int fstatat(int dirfd, const char *path, struct stat *buf, int flags) {
-  int remote = remote_stat(path, !(flags & AT_SYMLINK_NOFOLLOW), buf);
+  int remote = remote_stat_at(dirfd, path, flags, buf);
   if (remote) return remote > 0 ? 0 : -1;
   return NEXT(fstatat)(dirfd, path, buf, flags);
 }
@@ -179,7 +260,7 @@ int __lxstat(int ver, const char *path, struct stat *buf) {
 int __xstat64(int ver, const char *path, struct stat64 *buf) { return __xstat(ver, path, (struct stat *)buf); }
 int __lxstat64(int ver, const char *path, struct stat64 *buf) { return __lxstat(ver, path, (struct stat *)buf); }
 int __fxstatat(int ver, int dirfd, const char *path, struct stat *buf, int flags) {
-  int remote = remote_stat(path, !(flags & AT_SYMLINK_NOFOLLOW), buf);
+  int remote = remote_stat_at(dirfd, path, flags, buf);
   if (remote) return remote > 0 ? 0 : -1;
   return NEXT_AS(int (*)(int, int, const char *, struct stat *, int), "__fxstatat")(ver, dirfd, path, buf, flags);
 }
@@ -187,7 +268,7 @@ int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *buf, int f
 
 int statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *buf) {
   struct stat st;
-  int remote = remote_stat(path, !(flags & AT_SYMLINK_NOFOLLOW), &st);
+  int remote = remote_stat_at(dirfd, path, flags, &st);
   if (!remote) return NEXT(statx)(dirfd, path, flags, mask, buf);
   if (remote < 0) return -1;
   memset(buf, 0, sizeof *buf);
@@ -209,12 +290,10 @@ int statx(int dirfd, const char *path, int flags, unsigned int mask, struct stat
 }
 
 static int remote_access(const char *path, int mode) {
-  if (!path_is_remote(path)) return 0;
-  char request[4200], reply[256], *f[2];
-  snprintf(request, sizeof request, "access\t%d\t%s", mode, path);
-  int n = proxy_ask(request, reply, sizeof reply, f, 2);
-  if (n < 0) return -1;
-  return n >= 1 && strcmp(f[0], "ok") == 0;
+  char reply[256], *f[2], args[16];
+  snprintf(args, sizeof args, "%d", mode);
+  int n = remote_call("access", args, path, NULL, reply, sizeof reply, f, 2);
+  return n > 0 ? 1 : n;
 }
 
 int access(const char *path, int mode) {
@@ -224,25 +303,33 @@ int access(const char *path, int mode) {
 }
 
 int faccessat(int dirfd, const char *path, int mode, int flags) {
-  int remote = remote_access(path, mode);
+  char buf[4096];
+  int remote = remote_access(path_at(dirfd, path, buf, sizeof buf), mode);
   if (remote) return remote > 0 ? 0 : -1;
   return NEXT(faccessat)(dirfd, path, mode, flags);
 }
 
+/* Remote readlink: the length copied, 0 local (a link's target is never empty), -1 errno set. */
+static ssize_t remote_readlink(const char *path, char *buf, size_t size) {
+  char reply[4200], *f[2];
+  int n = remote_call("readlink", "", path, NULL, reply, sizeof reply, f, 2);
+  if (n <= 0) return n;
+  if (n < 2) return 0;
+  size_t len = strlen(f[1]);
+  if (len > size) len = size;
+  memcpy(buf, f[1], len);
+  return (ssize_t)len;
+}
+
 ssize_t readlink(const char *path, char *buf, size_t size) {
-  if (path_is_remote(path)) {
-    char request[4200], reply[4200], *f[2];
-    snprintf(request, sizeof request, "readlink\t%s", path);
-    int n = proxy_ask(request, reply, sizeof reply, f, 2);
-    if (n < 0) return -1;
-    if (n == 2 && strcmp(f[0], "ok") == 0) {
-      size_t len = strlen(f[1]);
-      if (len > size) len = size;
-      memcpy(buf, f[1], len);
-      return (ssize_t)len;
-    }
-  }
-  return NEXT(readlink)(path, buf, size);
+  ssize_t remote = remote_readlink(path, buf, size);
+  return remote ? remote : NEXT(readlink)(path, buf, size);
+}
+
+ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t size) {
+  char at[4096];
+  ssize_t remote = remote_readlink(path_at(dirfd, path, at, sizeof at), buf, size);
+  return remote ? remote : NEXT(readlinkat)(dirfd, path, buf, size);
 }
 
 /* stdio closes through libc's internal close, which the close hook never sees. */
@@ -252,8 +339,8 @@ int fclose(FILE *stream) {
   if (fd >= 0 && fd_write_back(fd)) {
     fflush(stream);
     flushed = write_back_before_close(fd);
-    fd_forget(fd);
   }
+  fd_forget(fd);
   int saved = errno;
   int rc = NEXT(fclose)(stream);
   if (flushed != 0) {

@@ -6,6 +6,7 @@
 #include <dlfcn.h> /* NEXT; the including file defines _GNU_SOURCE first, for RTLD_NEXT */
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 /* Real libc functions, resolved once with dlsym(RTLD_NEXT). */
 extern int (*real_connect)(int, const struct sockaddr *, socklen_t);
@@ -64,6 +65,11 @@ int fd_write_back(int fd);
 /* The next fd after `after` marked for write-back, or -1. */
 int fd_next_write_back(int after);
 void fd_copy(int from, int to);
+/* A local copy of the pod's `path` (a file, or a directory's listing); `st`, when the copy is
+ * only read, is the pod's stat of it. */
+void fd_set_remote(int fd, const char *path, const struct stat *st);
+int fd_remote_path(int fd, char *out, size_t cap);
+int fd_remote_stat(int fd, struct stat *out);
 /* When `fd` is the channel, closes it (a new one opens on demand) and returns 1. */
 int proxy_channel_release(int fd);
 
@@ -82,5 +88,18 @@ socklen_t parse_address(int family, const char *ip, int port, struct sockaddr_st
 
 int path_is_remote(const char *path);
 int write_back_before_close(int fd);
+
+/* The path a call relative to `dirfd` names: `path` itself when absolute (or relative to the
+ * working directory, which is local), else `path` beneath the pod path `dirfd` is a copy of
+ * (in `buf`), else `path` (relative to a local directory: local). */
+const char *path_at(int dirfd, const char *path, char *buf, size_t cap);
+
+/* Asks the proxy about a path the layer calls remote: the request is `op`, the tab-separated
+ * `args` (may be empty) and the path(s). Returns the number of reply fields when the pod
+ * answered "ok" (fields in `f`), 0 when the call stays local, -1 with errno set. */
+int remote_call(const char *op, const char *args, const char *path, const char *second_path, char *reply, size_t cap, char **f, int max);
+
+/* Fills a stat from the proxy's 13 stat fields. */
+void parse_stat(char **f, struct stat *out);
 
 #endif
