@@ -28,7 +28,10 @@
         "layer/native/fdtable.c",
         "layer/native/sockets.c",
         "layer/native/dns.c",
+        "layer/native/paths.c",
+        "layer/native/cwd.c",
         "layer/native/files.c",
+        "layer/native/stat.c",
         "layer/native/file_changes.c",
         "layer/native/exec.c"
       ],

@@ -165,7 +165,8 @@ export const requests = {
     result: z.object({}),
   },
   'fs.rename': {
-    params: z.object({ from: z.string().min(1), to: z.string().min(1) }),
+    /** `flags`: renameat2(2)'s RENAME_NOREPLACE (1) and RENAME_EXCHANGE (2). */
+    params: z.object({ from: z.string().min(1), to: z.string().min(1), flags: z.number().int().min(0).max(3).optional() }),
     result: z.object({}),
   },
   'fs.truncate': {

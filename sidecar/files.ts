@@ -127,19 +127,21 @@ export class Files {
   // calls that act on the target (chmod, truncate, utimes) open it beneath the root first.
 
   mkdir(params: Params<'fs.mkdir'>): Result<'fs.mkdir'> {
-    return this.inParent(params.path, (entry) => fs.mkdirSync(entry, { mode: params.mode }));
+    return this.inParent(params.path, (dir, name) => fs.mkdirSync(viaFd(dir, name), { mode: params.mode }));
   }
 
   rmdir(params: Params<'fs.rmdir'>): Result<'fs.rmdir'> {
-    return this.inParent(params.path, (entry) => fs.rmdirSync(entry));
+    return this.inParent(params.path, (dir, name) => fs.rmdirSync(viaFd(dir, name)));
   }
 
   unlink(params: Params<'fs.unlink'>): Result<'fs.unlink'> {
-    return this.inParent(params.path, (entry) => fs.unlinkSync(entry));
+    return this.inParent(params.path, (dir, name) => fs.unlinkSync(viaFd(dir, name)));
   }
 
   rename(params: Params<'fs.rename'>): Result<'fs.rename'> {
-    return this.inParent(params.from, (from) => this.inParent(params.to, (to) => fs.renameSync(from, to)));
+    return this.inParent(params.from, (fromDir, fromName) =>
+      this.inParent(params.to, (toDir, toName) => native.renameAt(fromDir, fromName, toDir, toName, params.flags ?? 0)),
+    );
   }
 
   truncate(params: Params<'fs.truncate'>): Result<'fs.truncate'> {
@@ -172,13 +174,13 @@ export class Files {
     this.handles.clear();
   }
 
-  /** Runs `use` on the path of the entry `path` names, through its parent's fd. */
-  private inParent(path: string, use: (entry: string) => void): Record<string, never> {
+  /** Runs `use` on the entry `path` names: its parent directory's fd and its name there. */
+  private inParent(path: string, use: (dir: number, name: string) => void): Record<string, never> {
     const relative = beneathRoot(path);
     if (relative === '.') throw new RemoteError('EBUSY', 'the app root itself cannot be changed');
     const cut = relative.lastIndexOf('/');
     const parent = cut < 0 ? '.' : relative.slice(0, cut);
-    this.withPath(`/${parent}`, O_PATH | O_DIRECTORY, (fd) => use(viaFd(fd, relative.slice(cut + 1))));
+    this.withPath(`/${parent}`, O_PATH | O_DIRECTORY, (fd) => use(fd, relative.slice(cut + 1)));
     return {};
   }
 

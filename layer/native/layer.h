@@ -89,10 +89,23 @@ socklen_t parse_address(int family, const char *ip, int port, struct sockaddr_st
 int path_is_remote(const char *path);
 int write_back_before_close(int fd);
 
-/* The path a call relative to `dirfd` names: `path` itself when absolute (or relative to the
- * working directory, which is local), else `path` beneath the pod path `dirfd` is a copy of
- * (in `buf`), else `path` (relative to a local directory: local). */
+/* The path a call relative to `dirfd` names, to decide where it goes: `path` itself when
+ * absolute; beneath the working directory for AT_FDCWD (cwd.c); beneath the pod path `dirfd`
+ * is a copy of; else `path` (relative to a local directory: local). Built in `buf`. */
 const char *path_at(int dirfd, const char *path, char *buf, size_t cap);
+/* What the real call gets when a path stays local: `path`, or `target` (path_at's answer) when
+ * it is relative to a pod working directory, which the real working directory is not. */
+const char *local_path(int dirfd, const char *path, const char *target);
+
+/* The working directory (cwd.c): a relative path made absolute (or `path` when it can't be
+ * told), and whether it is a pod directory the program changed into. */
+const char *absolute_path(const char *path, char *buf, size_t cap);
+int cwd_is_remote(void);
+/* The pod working directory, for exec'd programs to inherit, or NULL. */
+const char *remote_cwd(void);
+
+/* The hook's answer: the pod's (0, or -1 with errno), or the real call's. */
+#define POD_OR(remote, real_call) ({ int remote_ = (remote); remote_ ? (remote_ > 0 ? 0 : -1) : (real_call); })
 
 /* Asks the proxy about a path the layer calls remote: the request is `op`, the tab-separated
  * `args` (may be empty) and the path(s). Returns the number of reply fields when the pod
@@ -101,5 +114,7 @@ int remote_call(const char *op, const char *args, const char *path, const char *
 
 /* Fills a stat from the proxy's 13 stat fields. */
 void parse_stat(char **f, struct stat *out);
+/* The pod's stat of a remote path: 1 filled, 0 local, -1 errno set. */
+int remote_stat(const char *path, int follow, struct stat *out);
 
 #endif

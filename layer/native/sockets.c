@@ -6,7 +6,9 @@
 #include <arpa/inet.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,6 +224,18 @@ int dup2(int fd, int target) {
   if (copy >= 0 && copy != fd) fd_copy(fd, copy);
   return copy;
 }
+
+/* fcntl's F_DUPFD is dup by another name (find and rm copy directory fds with it). */
+int fcntl(int fd, int cmd, ...) {
+  va_list args;
+  va_start(args, cmd);
+  void *arg = va_arg(args, void *); /* an int or a pointer: passed on as the same register */
+  va_end(args);
+  int rc = NEXT(fcntl)(fd, cmd, arg);
+  if (rc >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)) fd_copy(fd, rc);
+  return rc;
+}
+__typeof__(fcntl) fcntl64 __attribute__((alias("fcntl")));
 
 int dup3(int fd, int target, int flags) {
   proxy_channel_release(target);

@@ -25,7 +25,7 @@ const changes = () => true;
 
 const fileTime = (text: string): FileTime => (text === 'now' || text === 'omit' ? text : Number(text));
 
-/** The requests: `OP ARGS… PATH` (rename: `rename FROM TO`). */
+/** The requests: `OP ARGS… PATH` (rename: `rename FLAGS FROM TO`). */
 const REQUESTS: Record<string, FileRequest> = {
   open: { paths: 1, writes: ([flags]) => opensForWriting(Number(flags)), run: (files, [flags], [path]) => files.open(path, Number(flags)) },
   opendir: { paths: 1, writes: reads, run: (files, _, [path]) => files.opendir(path) },
@@ -39,7 +39,7 @@ const REQUESTS: Record<string, FileRequest> = {
   truncate: { paths: 1, writes: changes, run: (files, [length], [path]) => files.truncate(path, Number(length)) },
   chmod: { paths: 1, writes: changes, run: (files, [mode], [path]) => files.chmod(path, Number(mode)) },
   utimes: { paths: 1, writes: changes, run: (files, [atime, mtime], [path]) => files.utimes(path, fileTime(atime), fileTime(mtime)) },
-  rename: { paths: 2, writes: changes, run: (files, _, [from, to]) => files.rename(from, to) },
+  rename: { paths: 2, writes: changes, run: (files, [flags], [from, to]) => files.rename(from, to, Number(flags)) },
 };
 
 export function isFileRequest(op: string): boolean {

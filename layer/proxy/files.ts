@@ -140,8 +140,8 @@ export class RemoteFiles {
     return this.change(() => this.client.call('fs.unlink', { path }));
   }
 
-  rename(from: string, to: string): Promise<string> {
-    return this.change(() => this.client.call('fs.rename', { from, to }));
+  rename(from: string, to: string, flags: number): Promise<string> {
+    return this.change(() => this.client.call('fs.rename', { from, to, flags: flags || undefined }));
   }
 
   truncate(path: string, length: number): Promise<string> {

@@ -4,6 +4,10 @@
  * loopback, and sees the pod's host name. Each is checked against the same program without
  * the layer where the difference is the point.
  */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { packagePath } from '../../sidecar/package-root';
 import { APP_PORT } from '../harness/pod';
 import { eventually } from '../harness/eventually';
 import { run } from '../harness/run';
@@ -129,6 +133,76 @@ describe('real programs behave as in the pod', () => {
       const result = await suite.run('curl', ['-sS', '--max-time', '5', `http://127.0.0.1:${POD_LOOPBACK_PORT}/db`]);
       expect(result.stdout).toBe('');
       expect(result.stderr).toMatch(/Connection refused|Failed to connect/);
+    });
+  });
+
+  describe('files and directories', () => {
+    const walk = packagePath('test/fixtures/fs-walk.py');
+    const change = packagePath('test/fixtures/fs-change.py');
+    /** A tree in the pod's /srv/tree, and the same tree on this machine: the program's output must not tell them apart. */
+    let localTree: string;
+    beforeAll(() => {
+      localTree = mkdtempSync(join(tmpdir(), 'mirrord-tree-'));
+      for (const base of [join(suite.pod.appRoot, 'srv/tree'), localTree]) {
+        mkdirSync(join(base, 'sub/deeper'), { recursive: true });
+        writeFileSync(join(base, 'top.txt'), 'at the top\n');
+        writeFileSync(join(base, 'sub/inner.txt'), 'one level down\n');
+        writeFileSync(join(base, 'sub/deeper/last.txt'), 'two levels down\n');
+      }
+    });
+    afterAll(() => rmSync(localTree, { recursive: true, force: true }));
+
+    it('python walks a pod directory by fd (O_DIRECTORY, fwalk, scandir, dir_fd) as it walks the same tree locally', async () => {
+      await suite.attach({ fs: { mode: 'read', readOnly: ['^/srv/tree'] } });
+      const local = await run('python3', [walk, localTree]);
+      const remote = await suite.run('python3', [walk, '/srv/tree']);
+      expect(remote.stderr).toBe('');
+      expect(remote.stdout).toBe(local.stdout);
+      expect(remote.stdout).toContain("read last.txt b'two levels down\\n'");
+    });
+
+    it('find lists a pod directory as it lists the same tree locally', async () => {
+      await suite.attach({ fs: { mode: 'read', readOnly: ['^/srv/tree'] } });
+      const format = ['-printf', '%P %y %s\n'];
+      const local = (await run('find', [localTree, ...format])).stdout.split('\n').sort();
+      const remote = await suite.run('find', ['/srv/tree', ...format]);
+      expect(remote.stderr).toBe('');
+      expect(remote.stdout.split('\n').sort()).toEqual(local);
+    });
+
+    it('in write mode, mkdir, rename, chmod, utime, truncate, unlink and shutil.rmtree change the pod as they change a local tree', async () => {
+      await suite.attach({ fs: { mode: 'write' } });
+      const local = await run('python3', [change, localTree]);
+      const remote = await suite.run('python3', [change, '/etc/config']);
+      expect(remote.stderr).toBe('');
+      expect(remote.stdout).toBe(local.stdout);
+      expect(remote.stdout).toContain('after rmtree: [\'keep\']');
+      expect(existsSync(join(suite.pod.appRoot, 'etc/config/work'))).toBe(false);
+    });
+
+    it('bash tools change the pod in write mode: mkdir -p, touch, mv, rm -r', async () => {
+      await suite.attach({ fs: { mode: 'write' } });
+      const script = 'mkdir -p /etc/config/t/u && touch /etc/config/t/u/f && mv /etc/config/t/u/f /etc/config/t/g && ls /etc/config/t && rm -r /etc/config/t/u && ls /etc/config/t';
+      const result = await suite.run('bash', ['-c', script]);
+      expect(result).toMatchObject({ stdout: 'g\nu\ng\n', stderr: '', code: 0 });
+      expect(readdirSync(join(suite.pod.appRoot, 'etc/config/t'))).toEqual(['g']);
+      rmSync(join(suite.pod.appRoot, 'etc/config/t'), { recursive: true });
+    });
+
+    it('in read mode, a change to a pod path is made on this machine, as mirrord does: the pod is untouched', async () => {
+      await suite.attach();
+      const result = await suite.run('python3', ['-c', 'import os\ntry:\n  os.mkdir("/etc/config/made-here")\nexcept OSError as e: print(e.strerror)\nprint(os.path.isdir("/etc/config"))']);
+      expect(result.stdout).toBe('No such file or directory\nTrue\n');
+      expect(existsSync(join(suite.pod.appRoot, 'etc/config/made-here'))).toBe(false);
+    });
+
+    it('a rename between a pod path and a local one is across devices (EXDEV), so mv copies', async () => {
+      await suite.attach({ fs: { mode: 'write' } });
+      writeFileSync(join(suite.pod.appRoot, 'etc/config/moving.txt'), 'moves to the laptop\n');
+      const target = join(localTree, 'moved.txt');
+      const result = await suite.run('bash', ['-c', `python3 -c 'import os; os.rename("/etc/config/moving.txt", "${target}")' 2>&1 | tail -1; mv /etc/config/moving.txt ${target} && cat ${target}`]);
+      expect(result.stdout).toBe('OSError: [Errno 18] Invalid cross-device link: \'/etc/config/moving.txt\' -> \'' + target + '\'\nmoves to the laptop\n');
+      expect(existsSync(join(suite.pod.appRoot, 'etc/config/moving.txt'))).toBe(false);
     });
   });
 });
