@@ -33,7 +33,8 @@
         "layer/native/files.c",
         "layer/native/stat.c",
         "layer/native/file_changes.c",
-        "layer/native/exec.c"
+        "layer/native/exec.c",
+        "layer/native/hostname.c"
       ],
       "cflags": [
         "-std=gnu11",

@@ -24,6 +24,8 @@ export interface LayerOptions {
   outgoing: { tcp: boolean; udp: boolean; filter?: OutgoingFilter; ignoreLocalhost?: boolean };
   dns: boolean;
   fs: FsOptions;
+  /** The program sees the pod's host name (mirrord's feature.hostname, on by default). */
+  hostname?: boolean;
 }
 
 export interface LayerProxy {
@@ -101,6 +103,8 @@ export async function startLayerProxy(client: Session, options: LayerOptions, lo
     MIRRORD_LAYER_FS: options.fs.mode,
     MIRRORD_LAYER_REMOTE_PATHS: fs.layerPrefixes().join(':'),
   };
+  // An older sidecar doesn't say; the program then keeps this machine's name.
+  if (options.hostname !== false && client.info.hostname) env.MIRRORD_LAYER_HOSTNAME = client.info.hostname;
   return {
     env,
     close: async () => {

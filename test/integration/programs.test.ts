@@ -11,7 +11,7 @@ import { packagePath } from '../../sidecar/package-root';
 import { APP_PORT } from '../harness/pod';
 import { eventually } from '../harness/eventually';
 import { run } from '../harness/run';
-import { waitForOutput } from '../harness/netns';
+import { POD_HOSTNAME, POD_IP, waitForOutput } from '../harness/netns';
 import { layerSuite } from './suite';
 
 jest.setTimeout(60_000);
@@ -203,6 +203,34 @@ describe('real programs behave as in the pod', () => {
       const result = await suite.run('bash', ['-c', `python3 -c 'import os; os.rename("/etc/config/moving.txt", "${target}")' 2>&1 | tail -1; mv /etc/config/moving.txt ${target} && cat ${target}`]);
       expect(result.stdout).toBe('OSError: [Errno 18] Invalid cross-device link: \'/etc/config/moving.txt\' -> \'' + target + '\'\nmoves to the laptop\n');
       expect(existsSync(join(suite.pod.appRoot, 'etc/config/moving.txt'))).toBe(false);
+    });
+  });
+
+  describe("the pod's host name", () => {
+    it('gethostname and uname report it (python, hostname, uname -n), and feature.hostname: false keeps this machine\'s', async () => {
+      await suite.attach();
+      const python = await suite.run('python3', ['-c', 'import os, socket; print(socket.gethostname(), os.uname().nodename)']);
+      expect(python.stdout).toBe(`${POD_HOSTNAME} ${POD_HOSTNAME}\n`);
+      expect((await suite.run('uname', ['-n'])).stdout).toBe(`${POD_HOSTNAME}\n`);
+      expect((await suite.run('hostname', [])).stdout).toBe(`${POD_HOSTNAME}\n`);
+      await suite.pod.closeClients();
+      await suite.attach({ hostname: false });
+      expect((await suite.run('uname', ['-n'])).stdout).toBe((await run('uname', ['-n'])).stdout);
+    });
+
+    it("Java's InetAddress.getLocalHost finds the pod by its name", async () => {
+      await suite.attach();
+      const dir = mkdtempSync(join(tmpdir(), 'mirrord-java-'));
+      const source = join(dir, 'LocalHost.java');
+      writeFileSync(source, 'public class LocalHost { public static void main(String[] a) throws Exception { System.out.println(java.net.InetAddress.getLocalHost()); } }\n');
+      try {
+        const result = await suite.run('java', [source]);
+        expect(result.stdout).toBe(`${POD_HOSTNAME}/${POD_IP}\n`);
+        // without the layer the name is this machine's
+        expect((await run('java', [source])).stdout).not.toContain(POD_HOSTNAME);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
   });
 });
