@@ -33,6 +33,7 @@
         "layer/native/files.c",
         "layer/native/stat.c",
         "layer/native/file_changes.c",
+        "layer/native/libuv.c",
         "layer/native/exec.c",
         "layer/native/hostname.c"
       ],

@@ -40,6 +40,13 @@ static int fetch(const char *op, const char *path, int flags, struct copy *copy)
   return 1;
 }
 
+int fetch_copy(const char *op, const char *path, int flags, char *local, size_t cap) {
+  struct copy copy;
+  int fetched = fetch(op, path, flags, &copy);
+  if (fetched > 0) snprintf(local, cap, "%s", copy.local);
+  return fetched;
+}
+
 /* Records what a new fd is: a copy of the pod's `path`, or (fetched == 0) nothing of ours, which
  * clears what a closed fd of that number left (libc closes some, like fclose's, unseen). */
 static void remember_open(int fd, int fetched, const char *path, int flags, const struct copy *copy) {

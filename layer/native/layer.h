@@ -88,6 +88,9 @@ socklen_t parse_address(int family, const char *ip, int port, struct sockaddr_st
 
 int path_is_remote(const char *path);
 int write_back_before_close(int fd);
+/* The local copy the proxy makes of a remote path for `op` ("open", "opendir"): 1 with its path
+ * in `local`, 0 when the path stays local, -1 with errno set. */
+int fetch_copy(const char *op, const char *path, int flags, char *local, size_t cap);
 
 /* The path a call relative to `dirfd` names, to decide where it goes: `path` itself when
  * absolute; beneath the working directory for AT_FDCWD (cwd.c); beneath the pod path `dirfd`

@@ -161,6 +161,32 @@ describe('real programs behave as in the pod', () => {
       expect(remote.stdout).toContain("read last.txt b'two levels down\\n'");
     });
 
+    it('node walks a pod directory (readdir, stat, lstat, fstat, existsSync, readFile) as it walks the same tree locally', async () => {
+      await suite.attach({ fs: { mode: 'read', readOnly: ['^/srv/tree'] } });
+      const script = packagePath('test/fixtures/fs-walk.js');
+      const local = await run(process.execPath, [script, localTree]);
+      const remote = await suite.run(process.execPath, [script, '/srv/tree']);
+      expect(remote.stderr).toBe('');
+      expect(remote.stdout).toBe(local.stdout);
+      expect(remote.stdout).toContain('sub/deeper/last.txt file 16');
+    });
+
+    it('a C program lists a pod directory with *at calls on a directory fd as it lists the same tree locally', async () => {
+      await suite.attach({ fs: { mode: 'read', readOnly: ['^/srv/tree'] } });
+      const probe = join(localTree, '..', `dir-probe-${process.pid}`);
+      await run('cc', ['-O1', '-o', probe, packagePath('test/fixtures/dir-probe.c')]);
+      try {
+        const sorted = (text: string) => text.split('\n').sort();
+        const local = await run(probe, [join(localTree, 'sub')]);
+        const remote = await suite.run(probe, ['/srv/tree/sub']);
+        expect(remote.stderr).toBe('');
+        expect(sorted(remote.stdout)).toEqual(sorted(local.stdout));
+        expect(remote.stdout).toContain('inner.txt file 15 same-inode=1 "one level down"');
+      } finally {
+        rmSync(probe, { force: true });
+      }
+    });
+
     it('find lists a pod directory as it lists the same tree locally', async () => {
       await suite.attach({ fs: { mode: 'read', readOnly: ['^/srv/tree'] } });
       const format = ['-printf', '%P %y %s\n'];
