@@ -2,6 +2,7 @@
  * The client against the sidecar's real Session (handshake, version rule, files beneath the
  * root), and against a misbehaving far end. Real WebSockets on loopback; no iptables needed.
  */
+import { hostname } from 'node:os';
 import { once } from 'node:events';
 import WebSocket from 'ws';
 import { startTestSidecar, type TestSidecar } from '../sidecar/test-server';
@@ -42,6 +43,7 @@ describe('handshake with the sidecar', () => {
       pod: { name: 'app-0', namespace: 'default', ip: '10.0.0.5' },
       appRoot: root,
       mounts: ['/'],
+      hostname: hostname(),
     });
     expect(await client.env()).toEqual({ DATABASE_URL: 'postgres://db:5432/app' });
     const { result } = await client.call('sessions', {});
