@@ -8,7 +8,7 @@ set -euo pipefail
 [ $# -gt 0 ] || { echo "usage: $0 COMMAND [ARGS...]" >&2; exit 2; }
 if [ "$(id -u)" = 0 ]; then exec "$@"; fi
 if ! command -v sudo >/dev/null; then
-  echo "$1 needs root (network namespaces, iptables rules, system packages): run this as root, or install sudo" >&2
+  echo "\`$*\` needs root (network namespaces, iptables rules, system packages): run it as root, or install sudo" >&2
   exit 1
 fi
 keep=("PATH=$PATH")
