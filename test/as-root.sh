@@ -11,7 +11,12 @@ if ! command -v sudo >/dev/null; then
   echo "\`$*\` needs root (network namespaces, iptables rules, system packages): run it as root, or install sudo" >&2
   exit 1
 fi
-keep=("PATH=$PATH")
+# Root's own tools (iptables) live in the sbin directories an ordinary user's PATH lacks.
+path=$PATH
+for dir in /usr/local/sbin /usr/sbin /sbin; do
+  case ":$path:" in *":$dir:"*) ;; *) path="$path:$dir" ;; esac
+done
+keep=("PATH=$path")
 for name in $(compgen -e); do
   case "$name" in MIRRORD_* | CI | KUBECONFIG) keep+=("$name=${!name}") ;; esac
 done
