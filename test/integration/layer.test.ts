@@ -1,10 +1,10 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { packagePath } from '../../sidecar/package-root';
 import { eventually } from '../harness/eventually';
 import { SERVICE_IP, SERVICE_NAME } from '../harness/netns';
 import { APP_PORT } from '../harness/pod';
+import { buildC } from '../harness/programs';
 import { run } from '../harness/run';
 import { layerSuite } from './suite';
 
@@ -135,8 +135,8 @@ describe('real programs under the layer', () => {
   it('serves a C program: getaddrinfo, connect, getpeername, bind/listen, getsockname, open, stat', async () => {
     await attach();
     const dir = mkdtempSync(join(tmpdir(), 'mirrord-probe-'));
-    await run('cc', ['-O1', '-o', join(dir, 'probe'), packagePath('test/fixtures/probe.c')]);
-    const result = await underLayer(join(dir, 'probe'), [SERVICE_NAME, '7080', '/etc/config/app.yaml']);
+    const probe = await buildC(dir, 'probe', 'probe.c', ['-O1']);
+    const result = await underLayer(probe, [SERVICE_NAME, '7080', '/etc/config/app.yaml']);
     expect(result.stdout).toBe(
       [
         `getaddrinfo: ${SERVICE_IP} port 7080`,
@@ -154,8 +154,7 @@ describe('real programs under the layer', () => {
   it('warns that a statically linked program is out of reach', async () => {
     await attach();
     const dir = mkdtempSync(join(tmpdir(), 'mirrord-static-'));
-    await run('cc', ['-static', '-o', join(dir, 'static-hello'), packagePath('test/fixtures/static-hello.c')]);
-    const result = await underLayer('sh', ['-c', join(dir, 'static-hello')]);
+    const result = await underLayer('sh', ['-c', await buildC(dir, 'static-hello', 'static-hello.c', ['-static'])]);
     expect(result.stdout).toBe('static hello\n');
     expect(result.stderr).toMatch(/static-hello is statically linked, so the layer cannot reach it/);
     rmSync(dir, { recursive: true, force: true });

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { packagePath } from '../../sidecar/package-root';
 import { APP_PORT } from '../harness/pod';
 import { eventually } from '../harness/eventually';
+import { buildC } from '../harness/programs';
 import { run } from '../harness/run';
 import { POD_HOSTNAME, POD_IP, waitForOutput } from '../harness/netns';
 import { layerSuite } from './suite';
@@ -173,8 +174,8 @@ describe('real programs behave as in the pod', () => {
 
     it('a C program lists a pod directory with *at calls on a directory fd as it lists the same tree locally', async () => {
       await suite.attach({ fs: { mode: 'read', readOnly: ['^/srv/tree'] } });
-      const probe = join(localTree, '..', `dir-probe-${process.pid}`);
-      await run('cc', ['-O1', '-o', probe, packagePath('test/fixtures/dir-probe.c')]);
+      const dir = mkdtempSync(join(tmpdir(), 'mirrord-dir-probe-'));
+      const probe = await buildC(dir, 'dir-probe', 'dir-probe.c', ['-O1']);
       try {
         const sorted = (text: string) => text.split('\n').sort();
         const local = await run(probe, [join(localTree, 'sub')]);
@@ -183,7 +184,7 @@ describe('real programs behave as in the pod', () => {
         expect(sorted(remote.stdout)).toEqual(sorted(local.stdout));
         expect(remote.stdout).toContain('inner.txt file 15 same-inode=1 "one level down"');
       } finally {
-        rmSync(probe, { force: true });
+        rmSync(dir, { recursive: true, force: true });
       }
     });
 
