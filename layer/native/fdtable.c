@@ -2,6 +2,7 @@
  * getpeername) and the port it asked to bind, which differ from the real ones. */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,50 +78,28 @@ static int load(int fd, int peer, struct sockaddr *addr, socklen_t *len) {
 int fd_local(int fd, struct sockaddr *addr, socklen_t *len) { return load(fd, 0, addr, len); }
 int fd_peer(int fd, struct sockaddr *addr, socklen_t *len) { return load(fd, 1, addr, len); }
 
-int fd_requested_port(int fd) {
+/* The int fields, each read and written under the lock; a field of an fd without a record is 0. */
+static int get_field(int fd, size_t offset) {
   pthread_mutex_lock(&table_lock);
   struct fd_info *info = slot(fd, 0);
-  int port = info ? info->requested_port : 0;
+  int value = info ? *(int *)((char *)info + offset) : 0;
   pthread_mutex_unlock(&table_lock);
-  return port;
+  return value;
 }
 
-void fd_set_requested_port(int fd, int port) {
+static void set_field(int fd, size_t offset, int value) {
   pthread_mutex_lock(&table_lock);
   struct fd_info *info = slot(fd, 1);
-  if (info) info->requested_port = port;
+  if (info) *(int *)((char *)info + offset) = value;
   pthread_mutex_unlock(&table_lock);
 }
 
-void fd_set_listening(int fd) {
-  pthread_mutex_lock(&table_lock);
-  struct fd_info *info = slot(fd, 1);
-  if (info) info->listening = 1;
-  pthread_mutex_unlock(&table_lock);
-}
-
-int fd_listening(int fd) {
-  pthread_mutex_lock(&table_lock);
-  struct fd_info *info = slot(fd, 0);
-  int result = info ? info->listening : 0;
-  pthread_mutex_unlock(&table_lock);
-  return result;
-}
-
-void fd_set_write_back(int fd) {
-  pthread_mutex_lock(&table_lock);
-  struct fd_info *info = slot(fd, 1);
-  if (info) info->write_back = 1;
-  pthread_mutex_unlock(&table_lock);
-}
-
-int fd_write_back(int fd) {
-  pthread_mutex_lock(&table_lock);
-  struct fd_info *info = slot(fd, 0);
-  int result = info ? info->write_back : 0;
-  pthread_mutex_unlock(&table_lock);
-  return result;
-}
+int fd_requested_port(int fd) { return get_field(fd, offsetof(struct fd_info, requested_port)); }
+void fd_set_requested_port(int fd, int port) { set_field(fd, offsetof(struct fd_info, requested_port), port); }
+int fd_listening(int fd) { return get_field(fd, offsetof(struct fd_info, listening)); }
+void fd_set_listening(int fd) { set_field(fd, offsetof(struct fd_info, listening), 1); }
+int fd_write_back(int fd) { return get_field(fd, offsetof(struct fd_info, write_back)); }
+void fd_set_write_back(int fd) { set_field(fd, offsetof(struct fd_info, write_back), 1); }
 
 void fd_set_remote(int fd, const char *path, const struct stat *st) {
   pthread_mutex_lock(&table_lock);
