@@ -215,7 +215,7 @@ test('files of the ConfigMap and the Secret mounted in the app are read from the
 
 test("the pod's host name (its containers share it; the sidecar reports it) and its directories, listed and walked", async () => {
   const podName = (await kubectl(['-n', namespace, 'get', 'pods', '-l', 'app=app', '-o', 'jsonpath={.items[0].metadata.name}'])).trim();
-  const run = await underMirrord(['sh', '-c', 'hostname && cd /etc/app/config && ls && find /etc/app/secret -name token']);
+  const run = await underMirrord(['sh', '-c', 'hostname && cd /etc/app/config && ls && find /etc/app/secret -maxdepth 1 -name token']);
   expect(run).toMatchObject({ code: 0, stdout: `${podName}\ngreeting.txt\n/etc/app/secret/token\n` });
 }, 120_000);
 
