@@ -28,8 +28,14 @@
         "layer/native/fdtable.c",
         "layer/native/sockets.c",
         "layer/native/dns.c",
+        "layer/native/paths.c",
+        "layer/native/cwd.c",
         "layer/native/files.c",
-        "layer/native/exec.c"
+        "layer/native/stat.c",
+        "layer/native/file_changes.c",
+        "layer/native/libuv.c",
+        "layer/native/exec.c",
+        "layer/native/hostname.c"
       ],
       "cflags": [
         "-std=gnu11",

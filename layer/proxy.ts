@@ -13,27 +13,33 @@ import { connectTcp, connectUdp } from './proxy/outgoing';
 import type { DnsFilter } from './proxy/dns-filter';
 import { compileOutgoingFilter, type OutgoingFilter } from './proxy/outgoing-filter';
 import { eaiCode } from './proxy/errno';
-import { opensForWriting, RemoteFiles } from './proxy/files';
+import { answerFileRequest, isFileRequest } from './proxy/file-requests';
+import { RemoteFiles } from './proxy/files';
 import { FsPolicy, type FsOptions } from './proxy/fs-policy';
 import { IncomingPorts, type IncomingOptions } from './proxy/incoming';
 import { serveLines } from './proxy/line-server';
 
 export interface LayerOptions {
   incoming: IncomingOptions;
-  /** `ignoreLocalhost`: connections to loopback addresses stay local (mirrord's outgoing.ignore_localhost). */
-  outgoing: { tcp: boolean; udp: boolean; filter?: OutgoingFilter; ignoreLocalhost: boolean };
+  /** ignoreLocalhost: connections to loopback stay on this machine (mirrord's default is false: they reach the pod's). */
+  outgoing: { tcp: boolean; udp: boolean; filter?: OutgoingFilter; ignoreLocalhost?: boolean };
   dns: boolean;
   /** Which names are resolved in the pod when `dns` is on (dns-filter.ts); absent: all of them. */
   dnsFilter?: DnsFilter;
   fs: FsOptions;
-  /** gethostname() answers the pod's name (mirrord's feature.hostname). */
-  hostname: boolean;
+  /** The program sees the pod's host name (mirrord's feature.hostname, on by default). */
+  hostname?: boolean;
 }
 
 export interface LayerProxy {
   /** Variables to add to the user's process environment. */
   env: Record<string, string>;
   close(): Promise<void>;
+}
+
+/** Loopback or unspecified (which connect() takes for this host), as the layer sends them. */
+function isLoopback(address: string): boolean {
+  return address.startsWith('127.') || address === '0.0.0.0' || address === '::1' || address === '::';
 }
 
 export async function startLayerProxy(client: Session, options: LayerOptions, log: Logger): Promise<LayerProxy> {
@@ -48,10 +54,17 @@ export async function startLayerProxy(client: Session, options: LayerOptions, lo
   }
 
   const handle = async ([op, ...args]: string[]): Promise<string> => {
+    if (isFileRequest(op)) return answerFileRequest(op, args, files, fs);
     switch (op) {
       case 'connect': {
         const [protocol, address, portText] = args;
         const port = Number(portText);
+        if (isLoopback(address)) {
+          // The program reaching a port it listens on itself: its real local port.
+          const listener = protocol === 'tcp' ? incoming.listener(port) : undefined;
+          if (listener !== undefined) return `listener\t${listener}`;
+          if (options.outgoing.ignoreLocalhost || !(protocol === 'tcp' ? options.outgoing.tcp : options.outgoing.udp)) return 'local';
+        }
         // Host-name entries need the names the app resolved `address` from; none are passed yet.
         if (!goesRemote(protocol === 'udp' ? 'udp' : 'tcp', address, port, [])) return 'local';
         return protocol === 'udp' ? connectUdp(client, address, port) : connectTcp(client, address, port);
@@ -71,25 +84,8 @@ export async function startLayerProxy(client: Session, options: LayerOptions, lo
         return incoming.listen(Number(args[0]), Number(args[1]));
       case 'peer':
         return incoming.peer(Number(args[0]));
-      case 'open':
-      case 'opendir':
-      case 'stat':
-      case 'access':
-      case 'readlink': {
-        const path = op === 'readlink' ? args[0] : args[1];
-        const access = fs.access(path);
-        if (access === 'local') return 'local';
-        if (op === 'open') {
-          const flags = Number(args[0]);
-          // A read-only remote path opened for writing is written here, as in mirrord.
-          if (access === 'read' && opensForWriting(flags)) return 'local';
-          return files.open(path, flags);
-        }
-        if (op === 'opendir') return files.opendir(path);
-        if (op === 'stat') return files.stat(path, args[0] === '1');
-        if (op === 'access') return files.access(path, Number(args[0]));
-        return files.readlink(path);
-      }
+      case 'closed':
+        return incoming.closed(Number(args[0]));
       case 'flush':
         return files.flush(args[0]);
       default:
@@ -107,12 +103,16 @@ export async function startLayerProxy(client: Session, options: LayerOptions, lo
     MIRRORD_LAYER_OUTGOING_TCP: options.outgoing.tcp ? '1' : '0',
     MIRRORD_LAYER_OUTGOING_UDP: options.outgoing.udp ? '1' : '0',
     MIRRORD_LAYER_DNS: options.dns ? '1' : '0',
+    MIRRORD_LAYER_IGNORE_LOCALHOST: options.outgoing.ignoreLocalhost ? '1' : '0',
     MIRRORD_LAYER_FS: options.fs.mode,
     MIRRORD_LAYER_REMOTE_PATHS: fs.layerPrefixes().join(':'),
   };
+  // An older sidecar doesn't say; the program then keeps this machine's name.
+  if (options.hostname !== false && client.info.hostname) env.MIRRORD_LAYER_HOSTNAME = client.info.hostname;
   return {
     env,
     close: async () => {
+      incoming.stop();
       await server.close();
       files.dispose();
       rmSync(dir, { recursive: true, force: true });

@@ -2,6 +2,7 @@
  * The client against the sidecar's real Session (handshake, version rule, files beneath the
  * root), and against a misbehaving far end. Real WebSockets on loopback; no iptables needed.
  */
+import { hostname } from 'node:os';
 import { once } from 'node:events';
 import WebSocket from 'ws';
 import { startTestSidecar, type TestSidecar } from '../sidecar/test-server';
@@ -37,11 +38,12 @@ describe('handshake with the sidecar', () => {
     const client = await Client.start(new WebSocket(url), { client: 'unit test' });
     expect(client.info).toEqual({
       sessionId: expect.stringMatching(/^[0-9a-f]{8}$/),
-      protocolVersion: '1.1',
+      protocolVersion: '1.2',
       sidecarVersion: expect.any(String),
       pod: { name: 'app-0', namespace: 'default', ip: '10.0.0.5' },
       appRoot: root,
       mounts: ['/'],
+      hostname: hostname(),
     });
     expect(await client.env()).toEqual({ DATABASE_URL: 'postgres://db:5432/app' });
     const { result } = await client.call('sessions', {});
@@ -52,7 +54,7 @@ describe('handshake with the sidecar', () => {
 
   it('accepts a newer minor of the same major', async () => {
     const client = await Client.start(new WebSocket(url), { version: '1.99' });
-    expect(client.info.protocolVersion).toBe('1.1');
+    expect(client.info.protocolVersion).toBe('1.2');
     client.close();
   });
 
@@ -130,7 +132,7 @@ describe('a misbehaving sidecar', () => {
         peer.on('request', ({ id }) =>
           peer.reply(id, {
             sessionId: 'fake',
-            protocolVersion: '1.1',
+            protocolVersion: '1.2',
             sidecarVersion: '0',
             pod: { name: '', namespace: '', ip: '' },
             appRoot: '/',

@@ -7,7 +7,7 @@ import WebSocket from 'ws';
 import { ProtocolError } from './errors';
 import { Peer } from './peer';
 import { PROTOCOL_VERSION } from './version';
-import { FILE_CHUNK, type Event, type HttpFilter, type Params, type RequestType, type Result } from './messages';
+import { FILE_CHUNK, type Event, type HttpFilter, type Params, type RequestType, type Result, type Stat } from './messages';
 import type { MuxStream } from './stream';
 
 const S_IFMT = 0o170000;
@@ -119,7 +119,7 @@ export class Client {
    * changed within the last second of the pod's clock, when a rewrite of the same size could
    * still leave its times as they are.
    */
-  async fetchFile(path: string, known?: string): Promise<{ version?: string; content?: Buffer }> {
+  async fetchFile(path: string, known?: string): Promise<{ version?: string; content?: Buffer; stat: Stat }> {
     const { fd, stat, now } = (await this.call('fs.open', { path, flags: 0 })).result;
     const closeFd = () => void this.call('fs.close', { fd }).catch(() => undefined);
     const settled = now !== undefined && now - Math.max(stat.mtimeMs, stat.ctimeMs) >= SETTLED_MS;
@@ -127,7 +127,7 @@ export class Client {
     const version = regular && settled ? `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}` : undefined;
     if (version !== undefined && version === known) {
       closeFd();
-      return { version };
+      return { version, stat };
     }
     const chunks: Buffer[] = [];
     let total = 0;
@@ -144,7 +144,7 @@ export class Client {
     } finally {
       closeFd();
     }
-    return { version, content: Buffer.concat(chunks) };
+    return { version, content: Buffer.concat(chunks), stat };
   }
 
   /** Replaces a remote file's content (creating it), all on this session. */

@@ -42,6 +42,19 @@ export const stat = z.object({
   ctimeMs: z.number(),
 });
 
+/** The file system holding a path, as statfs(2) reports it. */
+export const statfs = z.object({
+  type: z.number(),
+  bsize: z.number(),
+  blocks: z.number(),
+  bfree: z.number(),
+  bavail: z.number(),
+  files: z.number(),
+  ffree: z.number(),
+});
+
+const fileTime = z.union([z.number().min(0), z.enum(['now', 'omit'])]);
+
 /** Each request: what the client sends (`params`) and what the sidecar replies (`result`). */
 export const requests = {
   hello: {
@@ -53,6 +66,8 @@ export const requests = {
       pod: z.object({ name: z.string(), namespace: z.string(), ip: z.string() }),
       appRoot: z.string(),
       mounts: z.array(z.string()),
+      /** The pod's host name (its UTS namespace, shared by its containers); since 1.2. */
+      hostname: z.string().optional(),
     }),
   },
   subscribe: {
@@ -136,6 +151,41 @@ export const requests = {
     params: z.object({ fd }),
     result: z.object({}),
   },
+  // Changes by path (since 1.2): each as its system call, beneath the app root.
+  'fs.mkdir': {
+    params: z.object({ path: z.string().min(1), mode: z.number().int().min(0).max(0o7777) }),
+    result: z.object({}),
+  },
+  'fs.rmdir': {
+    params: z.object({ path: z.string().min(1) }),
+    result: z.object({}),
+  },
+  'fs.unlink': {
+    params: z.object({ path: z.string().min(1) }),
+    result: z.object({}),
+  },
+  'fs.rename': {
+    /** `flags`: renameat2(2)'s RENAME_NOREPLACE (1) and RENAME_EXCHANGE (2). */
+    params: z.object({ from: z.string().min(1), to: z.string().min(1), flags: z.number().int().min(0).max(3).optional() }),
+    result: z.object({}),
+  },
+  'fs.truncate': {
+    params: z.object({ path: z.string().min(1), length: z.number().int().min(0) }),
+    result: z.object({}),
+  },
+  'fs.chmod': {
+    params: z.object({ path: z.string().min(1), mode: z.number().int().min(0).max(0o7777) }),
+    result: z.object({}),
+  },
+  'fs.utimes': {
+    /** Each time in ms since the epoch, `now` (the pod's clock) or `omit` (left as it is), as utimensat(2). */
+    params: z.object({ path: z.string().min(1), atime: fileTime, mtime: fileTime }),
+    result: z.object({}),
+  },
+  'fs.statfs': {
+    params: z.object({ path: z.string().min(1) }),
+    result: z.object({ statfs }),
+  },
 } as const;
 
 export type RequestType = keyof typeof requests;
@@ -143,6 +193,8 @@ export type Params<T extends RequestType> = z.infer<(typeof requests)[T]['params
 export type Result<T extends RequestType> = z.infer<(typeof requests)[T]['result']>;
 export type HttpFilter = z.infer<typeof httpFilter>;
 export type Stat = z.infer<typeof stat>;
+export type Statfs = z.infer<typeof statfs>;
+export type FileTime = z.infer<typeof fileTime>;
 export type Address = z.infer<typeof address>;
 
 /** Events the sidecar sends unasked. */

@@ -6,10 +6,13 @@
  */
 import fs from 'node:fs';
 import { ErrorCode, RemoteError } from '../protocol/errors';
-import type { Params, Result, Stat } from '../protocol/messages';
+import type { FileTime, Params, Result, Stat } from '../protocol/messages';
 import { native } from './native';
 
-const { O_PATH = 0o10000000, O_NOFOLLOW, O_DIRECTORY, O_RDONLY } = fs.constants as typeof fs.constants & { O_PATH?: number };
+const { O_PATH = 0o10000000, O_NOFOLLOW, O_DIRECTORY, O_RDONLY, O_WRONLY, O_NONBLOCK } = fs.constants as typeof fs.constants & { O_PATH?: number };
+
+/** The path through an fd, which the kernel follows to what the fd names (never further up). */
+const viaFd = (fd: number, name?: string) => `/proc/self/fd/${fd}${name === undefined ? '' : `/${name}`}`;
 
 function read(fd: number, buffer: Buffer, length: number, position: number): Promise<number> {
   return new Promise((resolve, reject) => fs.read(fd, buffer, 0, length, position, (error, n) => (error ? reject(error) : resolve(n))));
@@ -94,7 +97,7 @@ export class Files {
 
   readdir(params: Params<'fs.readdir'>): Result<'fs.readdir'> {
     return this.withPath(params.path, O_RDONLY | O_DIRECTORY, (fd) => ({
-      entries: fs.readdirSync(`/proc/self/fd/${fd}`, { withFileTypes: true }).map((entry) => ({
+      entries: fs.readdirSync(viaFd(fd), { withFileTypes: true }).map((entry) => ({
         name: entry.name,
         type: entry.isFile() ? 'file' : entry.isDirectory() ? 'dir' : entry.isSymbolicLink() ? 'link' : 'other',
       })),
@@ -107,7 +110,7 @@ export class Files {
 
   access(params: Params<'fs.access'>): Result<'fs.access'> {
     return this.withPath(params.path, O_PATH, (fd) => {
-      fs.accessSync(`/proc/self/fd/${fd}`, params.mode);
+      fs.accessSync(viaFd(fd), params.mode);
       return {};
     });
   }
@@ -119,9 +122,66 @@ export class Files {
     return {};
   }
 
+  // Changes by path. The last component is looked up in its parent, opened beneath the root,
+  // so an entry that is a symlink is itself removed or renamed, never what it points to;
+  // calls that act on the target (chmod, truncate, utimes) open it beneath the root first.
+
+  mkdir(params: Params<'fs.mkdir'>): Result<'fs.mkdir'> {
+    return this.inParent(params.path, (dir, name) => fs.mkdirSync(viaFd(dir, name), { mode: params.mode }));
+  }
+
+  rmdir(params: Params<'fs.rmdir'>): Result<'fs.rmdir'> {
+    return this.inParent(params.path, (dir, name) => fs.rmdirSync(viaFd(dir, name)));
+  }
+
+  unlink(params: Params<'fs.unlink'>): Result<'fs.unlink'> {
+    return this.inParent(params.path, (dir, name) => fs.unlinkSync(viaFd(dir, name)));
+  }
+
+  rename(params: Params<'fs.rename'>): Result<'fs.rename'> {
+    return this.inParent(params.from, (fromDir, fromName) =>
+      this.inParent(params.to, (toDir, toName) => native.renameAt(fromDir, fromName, toDir, toName, params.flags ?? 0)),
+    );
+  }
+
+  truncate(params: Params<'fs.truncate'>): Result<'fs.truncate'> {
+    // Non-blocking: a FIFO without a reader fails at once instead of holding the sidecar.
+    return this.withPath(params.path, O_WRONLY | O_NONBLOCK, (fd) => (fs.ftruncateSync(fd, params.length), {}));
+  }
+
+  chmod(params: Params<'fs.chmod'>): Result<'fs.chmod'> {
+    return this.withPath(params.path, O_PATH, (fd) => (fs.chmodSync(viaFd(fd), params.mode), {}));
+  }
+
+  utimes(params: Params<'fs.utimes'>): Result<'fs.utimes'> {
+    return this.withPath(params.path, O_PATH, (fd) => {
+      const current = fs.statSync(viaFd(fd));
+      const time = (value: FileTime, kept: number) => (value === 'now' ? Date.now() : value === 'omit' ? kept : value) / 1000;
+      fs.utimesSync(viaFd(fd), time(params.atime, current.atimeMs), time(params.mtime, current.mtimeMs));
+      return {};
+    });
+  }
+
+  statfs(params: Params<'fs.statfs'>): Result<'fs.statfs'> {
+    return this.withPath(params.path, O_PATH, (fd) => {
+      const { type, bsize, blocks, bfree, bavail, files, ffree } = fs.statfsSync(viaFd(fd));
+      return { statfs: { type, bsize, blocks, bfree, bavail, files, ffree } };
+    });
+  }
+
   closeAll(): void {
     for (const fd of this.handles.keys()) fs.closeSync(fd);
     this.handles.clear();
+  }
+
+  /** Runs `use` on the entry `path` names: its parent directory's fd and its name there. */
+  private inParent(path: string, use: (dir: number, name: string) => void): Record<string, never> {
+    const relative = beneathRoot(path);
+    if (relative === '.') throw new RemoteError('EBUSY', 'the app root itself cannot be changed');
+    const cut = relative.lastIndexOf('/');
+    const parent = cut < 0 ? '.' : relative.slice(0, cut);
+    this.withPath(`/${parent}`, O_PATH | O_DIRECTORY, (fd) => use(fd, relative.slice(cut + 1)));
+    return {};
   }
 
   private withPath<T>(path: string, flags: number, use: (fd: number) => T): T {

@@ -3,6 +3,7 @@
  * streams, files), all released when the WebSocket closes, drops, or stops answering pings.
  */
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { CloseCode, ErrorCode, RemoteError } from '../protocol/errors';
 import { describeIssues, isRequestType, requests, type Params, type RequestType, type Result } from '../protocol/messages';
 import type { IncomingRequest, Peer } from '../protocol/peer';
@@ -117,6 +118,7 @@ export class Session implements IncomingSink {
         pod: config.pod,
         appRoot: config.appRoot,
         mounts: config.appMounts,
+        hostname: hostname(),
       };
       return { result };
     },
@@ -173,5 +175,13 @@ export class Session implements IncomingSink {
     'fs.readlink': (params) => ({ result: this.files.readlink(params) }),
     'fs.access': (params) => ({ result: this.files.access(params) }),
     'fs.close': (params) => ({ result: this.files.close(params) }),
+    'fs.mkdir': (params) => ({ result: this.files.mkdir(params) }),
+    'fs.rmdir': (params) => ({ result: this.files.rmdir(params) }),
+    'fs.unlink': (params) => ({ result: this.files.unlink(params) }),
+    'fs.rename': (params) => ({ result: this.files.rename(params) }),
+    'fs.truncate': (params) => ({ result: this.files.truncate(params) }),
+    'fs.chmod': (params) => ({ result: this.files.chmod(params) }),
+    'fs.utimes': (params) => ({ result: this.files.utimes(params) }),
+    'fs.statfs': (params) => ({ result: this.files.statfs(params) }),
   };
 }

@@ -2,9 +2,12 @@
 # Installs the system packages the sidecar, the pod harness and the native build need
 # (Debian/Ubuntu, as root). Does nothing when they are all present.
 set -euo pipefail
-packages=(iptables iproute2 socat conntrack curl make g++ python3)
+# libc6-dev: libc.a, for the statically linked test program (gcc -static)
+packages=(iptables iproute2 socat conntrack curl make g++ libc6-dev python3)
 missing=()
 for pkg in "${packages[@]}"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+# Go builds the Go test programs; Go's own installer (/usr/local/go) counts as well as Debian's.
+command -v go >/dev/null || [ -x /usr/local/go/bin/go ] || missing+=(golang-go)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -12,6 +12,7 @@ import { loadSettings } from '../config/resolve';
 import { readEnvFile } from '../env-file';
 import { filterEnv, unsetEnv } from '../env-filter';
 import { CliError, USAGE_EXIT } from '../errors';
+import { adviseProgram } from '../program-kinds';
 import { createProgress, type Progress } from '../progress';
 import { ReconnectingSession } from '../reconnecting-session';
 import { runCommand } from '../run-command';
@@ -80,7 +81,10 @@ async function attachWith(args: AttachArgs, progress: Progress): Promise<number>
     proxy = await startProxy(client, settings.layer, progress.logger);
     progress.done();
     const env = unsetEnv({ ...process.env, ...remoteEnv }, settings.env.unset ?? []);
-    const code = await runCommand(args.command, { ...env, ...proxy.env }, lost.signal);
+    // Looked at with the environment it will run with: the pod's PATH and GODEBUG count.
+    const program = adviseProgram(args.command[0]!, { ...env, ...proxy.env }, settings.layer.dns);
+    if (program.warning) progress.warn(program.warning);
+    const code = await runCommand(args.command, program.env, lost.signal);
     if (lostReason !== undefined) {
       throw new CliError(
         `session ${client.info.sessionId} on pod ${podName} ended while the command ran (${lostReason}); the command was stopped`,

@@ -54,6 +54,7 @@ __attribute__((constructor)) void layer_init(void) {
   layer_config.outgoing_tcp = env_flag("MIRRORD_LAYER_OUTGOING_TCP", 1);
   layer_config.outgoing_udp = env_flag("MIRRORD_LAYER_OUTGOING_UDP", 1);
   layer_config.dns = env_flag("MIRRORD_LAYER_DNS", 1);
+  layer_config.ignore_localhost = env_flag("MIRRORD_LAYER_IGNORE_LOCALHOST", 0);
   const char *fs = getenv("MIRRORD_LAYER_FS");
   /* Every mode but local can make some path the pod's (localwithoverrides: only its patterns). */
   layer_config.fs = fs && (strcmp(fs, "read") == 0 || strcmp(fs, "write") == 0 || strcmp(fs, "localwithoverrides") == 0);

@@ -44,7 +44,7 @@ static char **with_layer(char *const envp[]) {
   while (envp && envp[count]) count++;
   size_t extra = 0;
   for (char **e = saved; e && *e; e++) extra++;
-  char **result = calloc(count + extra + 2, sizeof(char *));
+  char **result = calloc(count + extra + 3, sizeof(char *));
   if (!result) return (char **)envp;
   size_t used = 0;
   int preload_seen = 0;
@@ -77,6 +77,21 @@ static char **with_layer(char *const envp[]) {
     int present = 0;
     for (size_t i = 0; i < used; i++) if (has_name(result[i], *s, name_len)) present = 1;
     if (!present) result[used++] = *s;
+  }
+  /* The pod working directory the program changed into, which the new program's real one is not. */
+  const char *cwd = remote_cwd();
+  for (size_t i = 0; i < used; i++) {
+    if (!has_name(result[i], "MIRRORD_LAYER_CWD", 17)) continue;
+    result[i] = result[--used];
+    break;
+  }
+  if (cwd) {
+    size_t size = strlen(cwd) + 19;
+    char *entry = malloc(size);
+    if (entry) {
+      snprintf(entry, size, "MIRRORD_LAYER_CWD=%s", cwd);
+      result[used++] = entry;
+    }
   }
   result[used] = NULL;
   return result;

@@ -2,8 +2,11 @@
  * getpeername) and the port it asked to bind, which differ from the real ones. */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "layer.h"
 
@@ -15,8 +18,20 @@ struct fd_info {
   struct sockaddr_storage peer;
   socklen_t peer_len;
   int requested_port;
+  int listening;
   int write_back;
+  /* A local copy (file or directory) of a pod path: the path, and the pod's stat of it when
+   * the copy is only read (fstat reports the pod's file, not the copy). */
+  char *remote_path;
+  struct stat remote_stat;
+  int has_remote_stat;
 };
+
+static void release(struct fd_info *info) {
+  if (!info) return;
+  free(info->remote_path);
+  free(info);
+}
 
 static struct fd_info *table[FD_LIMIT];
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -63,42 +78,64 @@ static int load(int fd, int peer, struct sockaddr *addr, socklen_t *len) {
 int fd_local(int fd, struct sockaddr *addr, socklen_t *len) { return load(fd, 0, addr, len); }
 int fd_peer(int fd, struct sockaddr *addr, socklen_t *len) { return load(fd, 1, addr, len); }
 
-int fd_requested_port(int fd) {
+/* The int fields, each read and written under the lock; a field of an fd without a record is 0. */
+static int get_field(int fd, size_t offset) {
   pthread_mutex_lock(&table_lock);
   struct fd_info *info = slot(fd, 0);
-  int port = info ? info->requested_port : 0;
+  int value = info ? *(int *)((char *)info + offset) : 0;
   pthread_mutex_unlock(&table_lock);
-  return port;
+  return value;
 }
 
-void fd_set_requested_port(int fd, int port) {
+static void set_field(int fd, size_t offset, int value) {
   pthread_mutex_lock(&table_lock);
   struct fd_info *info = slot(fd, 1);
-  if (info) info->requested_port = port;
+  if (info) *(int *)((char *)info + offset) = value;
   pthread_mutex_unlock(&table_lock);
 }
 
-void fd_set_write_back(int fd) {
+int fd_requested_port(int fd) { return get_field(fd, offsetof(struct fd_info, requested_port)); }
+void fd_set_requested_port(int fd, int port) { set_field(fd, offsetof(struct fd_info, requested_port), port); }
+int fd_listening(int fd) { return get_field(fd, offsetof(struct fd_info, listening)); }
+void fd_set_listening(int fd) { set_field(fd, offsetof(struct fd_info, listening), 1); }
+int fd_write_back(int fd) { return get_field(fd, offsetof(struct fd_info, write_back)); }
+void fd_set_write_back(int fd) { set_field(fd, offsetof(struct fd_info, write_back), 1); }
+
+void fd_set_remote(int fd, const char *path, const struct stat *st) {
   pthread_mutex_lock(&table_lock);
   struct fd_info *info = slot(fd, 1);
-  if (info) info->write_back = 1;
+  if (info) {
+    free(info->remote_path);
+    info->remote_path = strdup(path);
+    info->has_remote_stat = st != NULL;
+    if (st) info->remote_stat = *st;
+  }
   pthread_mutex_unlock(&table_lock);
 }
 
-int fd_write_back(int fd) {
+int fd_remote_path(int fd, char *out, size_t cap) {
   pthread_mutex_lock(&table_lock);
   struct fd_info *info = slot(fd, 0);
-  int result = info ? info->write_back : 0;
+  int found = info && info->remote_path;
+  if (found) snprintf(out, cap, "%s", info->remote_path);
   pthread_mutex_unlock(&table_lock);
-  return result;
+  return found;
+}
+
+int fd_remote_stat(int fd, struct stat *out) {
+  pthread_mutex_lock(&table_lock);
+  struct fd_info *info = slot(fd, 0);
+  int found = info && info->has_remote_stat;
+  if (found) *out = info->remote_stat;
+  pthread_mutex_unlock(&table_lock);
+  return found;
 }
 
 void fd_forget(int fd) {
+  if (fd < 0 || fd >= FD_LIMIT || !table[fd]) return; /* the common case asks for no lock */
   pthread_mutex_lock(&table_lock);
-  if (fd >= 0 && fd < FD_LIMIT && table[fd]) {
-    free(table[fd]);
-    table[fd] = NULL;
-  }
+  release(table[fd]);
+  table[fd] = NULL;
   pthread_mutex_unlock(&table_lock);
 }
 
@@ -106,11 +143,14 @@ void fd_copy(int from, int to) {
   pthread_mutex_lock(&table_lock);
   struct fd_info *source = slot(from, 0);
   if (to >= 0 && to < FD_LIMIT) {
-    free(table[to]);
+    release(table[to]);
     table[to] = NULL;
     if (source) {
       table[to] = malloc(sizeof *source);
-      if (table[to]) memcpy(table[to], source, sizeof *source);
+      if (table[to]) {
+        memcpy(table[to], source, sizeof *source);
+        table[to]->remote_path = source->remote_path ? strdup(source->remote_path) : NULL;
+      }
     }
   }
   pthread_mutex_unlock(&table_lock);

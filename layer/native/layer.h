@@ -6,6 +6,7 @@
 #include <dlfcn.h> /* NEXT; the including file defines _GNU_SOURCE first, for RTLD_NEXT */
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 /* Real libc functions, resolved once with dlsym(RTLD_NEXT). */
 extern int (*real_connect)(int, const struct sockaddr *, socklen_t);
@@ -21,6 +22,7 @@ struct layer_config {
   int outgoing_tcp;
   int outgoing_udp;
   int dns;
+  int ignore_localhost; /* connections to loopback stay on this machine */
   int fs;               /* any remote files at all (any mode but local); the proxy decides per path */
   char remote_prefixes[4096]; /* ':'-separated absolute paths served by the pod */
 };
@@ -53,6 +55,9 @@ int fd_local(int fd, struct sockaddr *addr, socklen_t *len);
 int fd_peer(int fd, struct sockaddr *addr, socklen_t *len);
 int fd_requested_port(int fd); /* the port the app bound, or 0 */
 void fd_set_requested_port(int fd, int port);
+/* A socket whose port the proxy subscribed at listen(). */
+void fd_set_listening(int fd);
+int fd_listening(int fd);
 void fd_forget(int fd);
 /* A local copy of a remote file opened for writing: sent back to the pod when closed. */
 void fd_set_write_back(int fd);
@@ -60,10 +65,17 @@ int fd_write_back(int fd);
 /* The next fd after `after` marked for write-back, or -1. */
 int fd_next_write_back(int after);
 void fd_copy(int from, int to);
+/* A local copy of the pod's `path` (a file, or a directory's listing); `st`, when the copy is
+ * only read, is the pod's stat of it. */
+void fd_set_remote(int fd, const char *path, const struct stat *st);
+int fd_remote_path(int fd, char *out, size_t cap);
+int fd_remote_stat(int fd, struct stat *out);
 /* When `fd` is the channel, closes it (a new one opens on demand) and returns 1. */
 int proxy_channel_release(int fd);
 
-/* Unconnected UDP sockets: the relay port standing for a destination, and back. */
+/* Unconnected UDP sockets: the relay port standing for a destination (UDP_ROUTE_LOCAL: the
+ * destination stays local), and back. */
+#define UDP_ROUTE_LOCAL (-1)
 int udp_route_relay(int fd, const struct sockaddr *destination, socklen_t len);
 void udp_route_add(int fd, int relay_port, const struct sockaddr *destination, socklen_t len);
 int udp_route_destination(int fd, int relay_port, struct sockaddr *out, socklen_t *len);
@@ -76,5 +88,36 @@ socklen_t parse_address(int family, const char *ip, int port, struct sockaddr_st
 
 int path_is_remote(const char *path);
 int write_back_before_close(int fd);
+/* The local copy the proxy makes of a remote path for `op` ("open", "opendir"): 1 with its path
+ * in `local`, 0 when the path stays local, -1 with errno set. */
+int fetch_copy(const char *op, const char *path, int flags, char *local, size_t cap);
+
+/* The path a call relative to `dirfd` names, to decide where it goes: `path` itself when
+ * absolute; beneath the working directory for AT_FDCWD (cwd.c); beneath the pod path `dirfd`
+ * is a copy of; else `path` (relative to a local directory: local). Built in `buf`. */
+const char *path_at(int dirfd, const char *path, char *buf, size_t cap);
+/* What the real call gets when a path stays local: `path`, or `target` (path_at's answer) when
+ * it is relative to a pod working directory, which the real working directory is not. */
+const char *local_path(int dirfd, const char *path, const char *target);
+
+/* The working directory (cwd.c): a relative path made absolute (or `path` when it can't be
+ * told), and whether it is a pod directory the program changed into. */
+const char *absolute_path(const char *path, char *buf, size_t cap);
+int cwd_is_remote(void);
+/* The pod working directory, for exec'd programs to inherit, or NULL. */
+const char *remote_cwd(void);
+
+/* The hook's answer: the pod's (0, or -1 with errno), or the real call's. */
+#define POD_OR(remote, real_call) ({ int remote_ = (remote); remote_ ? (remote_ > 0 ? 0 : -1) : (real_call); })
+
+/* Asks the proxy about a path the layer calls remote: the request is `op`, the tab-separated
+ * `args` (may be empty) and the path(s). Returns the number of reply fields when the pod
+ * answered "ok" (fields in `f`), 0 when the call stays local, -1 with errno set. */
+int remote_call(const char *op, const char *args, const char *path, const char *second_path, char *reply, size_t cap, char **f, int max);
+
+/* Fills a stat from the proxy's 13 stat fields. */
+void parse_stat(char **f, struct stat *out);
+/* The pod's stat of a remote path: 1 filled, 0 local, -1 errno set. */
+int remote_stat(const char *path, int follow, struct stat *out);
 
 #endif

@@ -6,7 +6,9 @@
 #include <arpa/inet.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,34 +23,50 @@ static int socket_type(int fd) {
   return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 ? type : -1;
 }
 
+/* Loopback, and the unspecified address, which connect() takes to mean this host. */
 static int is_loopback(const struct sockaddr *addr) {
-  if (addr->sa_family == AF_INET) return (ntohl(((const struct sockaddr_in *)addr)->sin_addr.s_addr) >> 24) == 127;
+  if (addr->sa_family == AF_INET) {
+    in_addr_t ip = ntohl(((const struct sockaddr_in *)addr)->sin_addr.s_addr);
+    return (ip >> 24) == 127 || ip == INADDR_ANY;
+  }
   const struct in6_addr *a = &((const struct sockaddr_in6 *)addr)->sin6_addr;
-  return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+  return IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_UNSPECIFIED(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
 }
 
 static int is_inet(const struct sockaddr *addr) {
   return addr && (addr->sa_family == AF_INET || addr->sa_family == AF_INET6);
 }
 
-/* Whether a connection or datagram to `addr` goes through the pod; `*type` is the socket's
- * type when it does. The socket is only asked its type once nothing cheaper has said no. */
-static int goes_remote(int fd, const struct sockaddr *addr, int *type) {
-  if (!layer_config.enabled || !is_inet(addr) || is_loopback(addr)) return 0;
-  if (!layer_config.outgoing_tcp && !layer_config.outgoing_udp) return 0;
+/* Whether the proxy is asked about a connection or datagram to `addr`; `*type` is the socket's
+ * type when it is. Loopback is the pod's too (a database proxy on the pod's localhost), unless
+ * ignore_localhost says otherwise; and a TCP connection to loopback may be for a port the
+ * program itself listens on, which only the proxy knows (it may be another process's). The
+ * socket is only asked its type once nothing cheaper has said no. */
+static int asks_proxy(int fd, const struct sockaddr *addr, int *type) {
+  if (!layer_config.enabled || !is_inet(addr)) return 0;
+  int loopback = is_loopback(addr);
+  int tcp = layer_config.outgoing_tcp && !(loopback && layer_config.ignore_localhost);
+  int udp = layer_config.outgoing_udp && !(loopback && layer_config.ignore_localhost);
+  if (loopback && layer_config.incoming) tcp = 1;
+  if (!tcp && !udp) return 0;
   *type = socket_type(fd);
-  return (*type == SOCK_STREAM && layer_config.outgoing_tcp) || (*type == SOCK_DGRAM && layer_config.outgoing_udp);
+  return (*type == SOCK_STREAM && tcp) || (*type == SOCK_DGRAM && udp);
 }
 
-/* Asks the proxy for a relay to `addr`. Returns 1 with the reply's fields, 0 to stay local,
- * -1 with errno set. */
-static int ask_relay(int type, const struct sockaddr *addr, char *reply, size_t cap, char **f) {
+enum route { ROUTE_ERROR = -1, ROUTE_LOCAL = 0, ROUTE_RELAY, ROUTE_LISTENER };
+
+/* Asks the proxy where a connection to `addr` goes: ROUTE_RELAY (f[1] the relay port, f[2..3]
+ * the pod-side source), ROUTE_LISTENER (f[1] the local port of the program's own listener for
+ * that port), ROUTE_LOCAL, or ROUTE_ERROR with errno set. */
+static enum route ask_route(int type, const struct sockaddr *addr, char *reply, size_t cap, char **f) {
   char target[80], request[128];
-  if (format_address(addr, target, sizeof target) != 0) return 0;
+  if (format_address(addr, target, sizeof target) != 0) return ROUTE_LOCAL;
   snprintf(request, sizeof request, "connect\t%s\t%s", type == SOCK_STREAM ? "tcp" : "udp", target);
   int n = proxy_ask(request, reply, cap, f, 5);
-  if (n < 0) return -1;
-  return n >= 4 && strcmp(f[0], "redirect") == 0;
+  if (n < 0) return ROUTE_ERROR;
+  if (n >= 4 && strcmp(f[0], "redirect") == 0) return ROUTE_RELAY;
+  if (n >= 2 && strcmp(f[0], "listener") == 0) return ROUTE_LISTENER;
+  return ROUTE_LOCAL;
 }
 
 static socklen_t relay_address(int family, int port, struct sockaddr_storage *relay) {
@@ -58,18 +76,19 @@ static socklen_t relay_address(int family, int port, struct sockaddr_storage *re
 int connect(int fd, const struct sockaddr *addr, socklen_t len) {
   layer_init();
   int type;
-  if (!goes_remote(fd, addr, &type)) return real_connect(fd, addr, len);
+  if (!asks_proxy(fd, addr, &type)) return real_connect(fd, addr, len);
   char reply[256], *f[5];
-  int relayed = ask_relay(type, addr, reply, sizeof reply, f);
-  if (relayed < 0) return -1;
-  if (!relayed) return real_connect(fd, addr, len);
+  enum route route = ask_route(type, addr, reply, sizeof reply, f);
+  if (route == ROUTE_ERROR) return -1;
+  if (route == ROUTE_LOCAL) return real_connect(fd, addr, len);
   struct sockaddr_storage relay, pod_local;
   socklen_t relay_len = relay_address(addr->sa_family, atoi(f[1]), &relay);
   int rc = real_connect(fd, (struct sockaddr *)&relay, relay_len);
   if (rc == 0 || errno == EINPROGRESS) {
     int saved = errno;
     fd_remember_peer(fd, addr, len);
-    socklen_t local_len = parse_address(addr->sa_family, f[2], atoi(f[3]), &pod_local);
+    /* To the program's own listener the connection is local: its real source address is right. */
+    socklen_t local_len = route == ROUTE_RELAY ? parse_address(addr->sa_family, f[2], atoi(f[3]), &pod_local) : 0;
     if (local_len) fd_remember_local(fd, (struct sockaddr *)&pod_local, local_len);
     errno = saved;
   }
@@ -107,7 +126,9 @@ int listen(int fd, int backlog) {
   snprintf(request, sizeof request, "listen\t%d\t%d", port, ntohs(((struct sockaddr_in *)&real_addr)->sin_port));
   /* A refused subscription (the proxy has said why on mirrord's stderr): the port is the pod's
    * and someone else holds it, so the app is told as it would be of a local port in use. */
-  return proxy_ask(request, reply, sizeof reply, f, 2) < 0 ? -1 : rc;
+  if (proxy_ask(request, reply, sizeof reply, f, 2) < 0) return -1;
+  fd_set_listening(fd);
+  return rc;
 }
 
 /* A connection the proxy made for an incoming one: report the pod-side client and address. */
@@ -120,7 +141,16 @@ static void describe_accepted(int listener, int fd, struct sockaddr *addr, sockl
   snprintf(request, sizeof request, "peer\t%d", ntohs(((struct sockaddr_in *)&relay)->sin_port));
   if (proxy_request(request, reply, sizeof reply) != 0) return;
   char *f[5];
-  if (split_fields(reply, f, 5) < 5 || strcmp(f[0], "ok") != 0) return;
+  if (split_fields(reply, f, 5) < 5 || strcmp(f[0], "ok") != 0) {
+    /* A local client (the program's own, through its port): it reached the port the program
+     * asked for, so that is the address the accepted socket reports. */
+    struct sockaddr_storage local;
+    socklen_t local_len = sizeof local;
+    if (NEXT(getsockname)(fd, (struct sockaddr *)&local, &local_len) != 0) return;
+    ((struct sockaddr_in *)&local)->sin_port = htons((unsigned short)fd_requested_port(listener)); /* same offset in sockaddr_in6 */
+    fd_remember_local(fd, (struct sockaddr *)&local, local_len);
+    return;
+  }
   struct sockaddr_storage peer, local;
   socklen_t peer_len = parse_address(relay.ss_family, f[1], atoi(f[2]), &peer);
   socklen_t local_len = parse_address(relay.ss_family, f[3], atoi(f[4]), &local);
@@ -156,14 +186,24 @@ int getpeername(int fd, struct sockaddr *addr, socklen_t *len) {
   return NEXT(getpeername)(fd, addr, len);
 }
 
+/* After a listener's descriptor closes: the proxy gives the pod's port back once no descriptor
+ * of that socket (a dup, a forked child's copy) still listens. */
+static void listener_closed(int port) {
+  char request[64], reply[64];
+  snprintf(request, sizeof request, "closed\t%d", port);
+  proxy_request(request, reply, sizeof reply);
+}
+
 int close(int fd) {
   layer_init();
   if (proxy_channel_release(fd)) return 0; /* the app's fd sweep must not take our channel */
   int flushed = write_back_before_close(fd);
   int saved = errno;
+  int listener_port = fd_listening(fd) ? fd_requested_port(fd) : 0;
   fd_forget(fd);
   udp_routes_forget(fd);
   int rc = real_close(fd);
+  if (listener_port) listener_closed(listener_port);
   if (flushed != 0) {
     errno = saved;
     return -1;
@@ -185,6 +225,18 @@ int dup2(int fd, int target) {
   return copy;
 }
 
+/* fcntl's F_DUPFD is dup by another name (find and rm copy directory fds with it). */
+int fcntl(int fd, int cmd, ...) {
+  va_list args;
+  va_start(args, cmd);
+  void *arg = va_arg(args, void *); /* an int or a pointer: passed on as the same register */
+  va_end(args);
+  int rc = NEXT(fcntl)(fd, cmd, arg);
+  if (rc >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)) fd_copy(fd, rc);
+  return rc;
+}
+__typeof__(fcntl) fcntl64 __attribute__((alias("fcntl")));
+
 int dup3(int fd, int target, int flags) {
   proxy_channel_release(target);
   write_back_before_close(target);
@@ -196,15 +248,17 @@ int dup3(int fd, int target, int flags) {
 /* The relay standing for `destination` on an unconnected UDP socket (made on first use), or 0. */
 static int udp_relay_for(int fd, const struct sockaddr *destination, socklen_t len, struct sockaddr_storage *relay, socklen_t *relay_len) {
   int type;
-  if (!destination || !goes_remote(fd, destination, &type) || type != SOCK_DGRAM) return 0;
+  if (!destination || !asks_proxy(fd, destination, &type) || type != SOCK_DGRAM) return 0;
   int port = udp_route_relay(fd, destination, len);
   if (!port) {
     char reply[256], *f[5];
-    int relayed = ask_relay(type, destination, reply, sizeof reply, f);
-    if (relayed <= 0) return relayed;
-    port = atoi(f[1]);
+    enum route route = ask_route(type, destination, reply, sizeof reply, f);
+    if (route == ROUTE_ERROR) return -1;
+    /* A destination that stays local is remembered too, so its next datagram asks nobody. */
+    port = route == ROUTE_RELAY ? atoi(f[1]) : UDP_ROUTE_LOCAL;
     udp_route_add(fd, port, destination, len);
   }
+  if (port == UDP_ROUTE_LOCAL) return 0;
   *relay_len = relay_address(destination->sa_family, port, relay);
   return 1;
 }

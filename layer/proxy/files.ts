@@ -5,15 +5,23 @@
  * a changed file gets a new copy, so an fd still reading the older one is never disturbed. A
  * file opened for writing gets a fresh copy that goes back to the pod. A remote directory
  * is materialised as a directory of placeholders so readdir works; stat of its entries asks
- * the pod again.
+ * the pod again. A copy opened for reading (file or directory) is answered with the pod's stat
+ * of it, so fstat on it reports the pod's file. Changes by path (mkdir, unlink, rename, …) are
+ * made in the pod as the system call would.
  */
 import { constants, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Session } from '../../protocol/client';
+import type { FileTime, Stat } from '../../protocol/messages';
 import { errnoNumber } from './errno';
 
 const O_ACCMODE = 3;
-const { O_CREAT, O_TRUNC } = constants;
+const { O_CREAT, O_TRUNC, O_DIRECTORY } = constants;
+
+/** A stat as the layer reads it: 13 tab-separated integers (layer/native/files.c, parse_stat). */
+export function statFields(s: Stat): string {
+  return [s.dev, s.ino, s.mode, s.nlink, s.uid, s.gid, s.rdev, s.size, s.blksize, s.blocks, s.atimeMs, s.mtimeMs, s.ctimeMs].map((n) => Math.trunc(n)).join('\t');
+}
 
 /** Whether open() flags ask to change the file (the layer's write-back applies to those). */
 export function opensForWriting(flags: number): boolean {
@@ -40,8 +48,18 @@ export class RemoteFiles {
    * writing, a fresh copy, which goes back to the pod by flush().
    */
   async open(path: string, flags: number): Promise<string> {
+    if (flags & O_DIRECTORY && !opensForWriting(flags)) return this.opendir(path);
     return this.answer(async () => {
-      if (!opensForWriting(flags)) return `path\t${await this.readCopy(path)}`;
+      if (!opensForWriting(flags)) {
+        try {
+          const { copy, stat } = await this.readCopy(path);
+          return `path\t${copy}\t${statFields(stat)}`;
+        } catch (error) {
+          // A directory opened without O_DIRECTORY (open(dir, O_RDONLY) is valid): its listing.
+          if ((error as { code?: string }).code === 'EISDIR') return this.opendir(path);
+          throw error;
+        }
+      }
       const content = flags & O_TRUNC ? Buffer.alloc(0) : await this.existing(path, (flags & O_CREAT) !== 0);
       const copy = this.writeCopy(path, content);
       this.written.set(copy, path);
@@ -49,14 +67,14 @@ export class RemoteFiles {
     });
   }
 
-  private async readCopy(path: string): Promise<string> {
+  private async readCopy(path: string): Promise<{ copy: string; stat: Stat }> {
     const cached = this.copies.get(path);
-    const { version, content } = await this.client.fetchFile(path, cached?.version);
-    if (cached && !content) return cached.copy;
+    const { version, content, stat } = await this.client.fetchFile(path, cached?.version);
+    if (cached && !content) return { copy: cached.copy, stat };
     const copy = this.writeCopy(path, content!);
     if (version) this.copies.set(path, { version, copy });
     else this.copies.delete(path);
-    return copy;
+    return { copy, stat };
   }
 
   private writeCopy(path: string, content: Buffer): string {
@@ -86,7 +104,8 @@ export class RemoteFiles {
 
   async opendir(path: string): Promise<string> {
     return this.answer(async () => {
-      const { entries } = (await this.client.call('fs.readdir', { path })).result;
+      const [listing, status] = await Promise.all([this.client.call('fs.readdir', { path }), this.client.call('fs.stat', { path, follow: true })]);
+      const { entries } = listing.result;
       const dir = mkdtempSync(join(this.cacheRoot, 'dir-'));
       for (const entry of entries) {
         const at = join(dir, entry.name);
@@ -94,16 +113,47 @@ export class RemoteFiles {
         else if (entry.type === 'link') symlinkSync((await this.client.call('fs.readlink', { path: join(path, entry.name) })).result.target, at);
         else writeFileSync(at, '');
       }
-      return `path\t${dir}`;
+      return `path\t${dir}\t${statFields(status.result.stat)}`;
     });
   }
 
   async stat(path: string, follow: boolean): Promise<string> {
+    return this.answer(async () => `ok\t${statFields((await this.client.call('fs.stat', { path, follow })).result.stat)}`);
+  }
+
+  async statfs(path: string): Promise<string> {
     return this.answer(async () => {
-      const { stat: s } = (await this.client.call('fs.stat', { path, follow })).result;
-      const fields = [s.dev, s.ino, s.mode, s.nlink, s.uid, s.gid, s.rdev, s.size, s.blksize, s.blocks, s.atimeMs, s.mtimeMs, s.ctimeMs];
-      return `ok\t${fields.map((n) => Math.trunc(n)).join('\t')}`;
+      const { type, bsize, blocks, bfree, bavail, files, ffree } = (await this.client.call('fs.statfs', { path })).result.statfs;
+      return `ok\t${[type, bsize, blocks, bfree, bavail, files, ffree].join('\t')}`;
     });
+  }
+
+  mkdir(path: string, mode: number): Promise<string> {
+    return this.change(() => this.client.call('fs.mkdir', { path, mode }));
+  }
+
+  rmdir(path: string): Promise<string> {
+    return this.change(() => this.client.call('fs.rmdir', { path }));
+  }
+
+  unlink(path: string): Promise<string> {
+    return this.change(() => this.client.call('fs.unlink', { path }));
+  }
+
+  rename(from: string, to: string, flags: number): Promise<string> {
+    return this.change(() => this.client.call('fs.rename', { from, to, flags: flags || undefined }));
+  }
+
+  truncate(path: string, length: number): Promise<string> {
+    return this.change(() => this.client.call('fs.truncate', { path, length }));
+  }
+
+  chmod(path: string, mode: number): Promise<string> {
+    return this.change(() => this.client.call('fs.chmod', { path, mode }));
+  }
+
+  utimes(path: string, atime: FileTime, mtime: FileTime): Promise<string> {
+    return this.change(() => this.client.call('fs.utimes', { path, atime, mtime }));
   }
 
   async access(path: string, mode: number): Promise<string> {
@@ -119,6 +169,14 @@ export class RemoteFiles {
 
   dispose(): void {
     rmSync(this.cacheRoot, { recursive: true, force: true });
+  }
+
+  /** A change made in the pod: `ok`, or the errno it failed with. */
+  private change(work: () => Promise<unknown>): Promise<string> {
+    return this.answer(async () => {
+      await work();
+      return 'ok';
+    });
   }
 
   private async answer(work: () => Promise<string>): Promise<string> {

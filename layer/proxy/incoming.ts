@@ -5,6 +5,7 @@
  * remembers which pod-side client each local connection stands for, so the layer's accept()
  * can report it.
  */
+import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import { constants } from 'node:os';
 import type { IncomingConnection, Session } from '../../protocol/client';
@@ -27,6 +28,9 @@ export interface IncomingOptions {
 
 type Endpoint = { address: string; port: number };
 
+/** How often the ports are checked for listeners that went away without a close (a child that exited). */
+const SWEEP_MS = 1000;
+
 export class IncomingPorts {
   /** remote port -> local port the app really listens on */
   private readonly targets = new Map<number, number>();
@@ -34,6 +38,10 @@ export class IncomingPorts {
   private readonly peers = new Map<number, { remote: Endpoint; local: Endpoint }>();
   /** peer() calls that arrived before our side saw its connect complete */
   private readonly waiting = new Map<number, () => void>();
+  /** connections to the app whose local port isn't known yet */
+  private connecting = 0;
+  private sweeper?: NodeJS.Timeout;
+  private stopped = false;
 
   constructor(
     private readonly client: Session,
@@ -54,10 +62,16 @@ export class IncomingPorts {
     return !this.options.ports || this.options.ports.includes(remote);
   }
 
+  /** The local port the program listens on for `requestedPort`, when it does: its own connections go there. */
+  listener(requestedPort: number): number | undefined {
+    return this.targets.get(this.remotePort(requestedPort));
+  }
+
   async listen(requestedPort: number, actualPort: number): Promise<string> {
     const remote = this.remotePort(requestedPort);
     const known = this.targets.has(remote);
     this.targets.set(remote, actualPort);
+    this.sweeper ??= setInterval(() => void this.release(), SWEEP_MS).unref();
     if (known || this.options.mode === 'off') return 'ok';
     const filter = this.filterFor(remote);
     try {
@@ -82,11 +96,54 @@ export class IncomingPorts {
   }
 
   /**
+   * A descriptor of the listener for `requestedPort` was closed: once no socket listens on its
+   * local port any more (a dup or a forked child's copy may), the pod's port is given back, so
+   * the pod's clients reach the app again while the program goes on.
+   */
+  closed(requestedPort: number): string {
+    // Not awaited: the program's close() must not wait on the pod (or on a reconnection).
+    void this.release(this.remotePort(requestedPort));
+    return 'ok';
+  }
+
+  /** Unsubscribes the ports (or `only`) whose local port nothing listens on any more. */
+  private async release(only?: number): Promise<void> {
+    const candidates = [...this.targets].filter(([remote]) => only === undefined || remote === only);
+    if (!candidates.length) return;
+    const listening = await listeningPorts();
+    for (const [remote, local] of candidates) {
+      if (listening.has(local) || this.targets.get(remote) !== local) continue; // still served, or listened on again
+      this.targets.delete(remote);
+      if (!this.targets.size) this.pause();
+      if (this.options.mode === 'off') continue;
+      try {
+        await this.client.unsubscribe(remote);
+        this.log.info(`port ${remote} is no longer listened on: unsubscribed`);
+      } catch (error) {
+        // After stop() the session is ending, and takes its subscriptions with it.
+        if (!this.stopped) this.log.warn(`could not unsubscribe port ${remote}: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  /** The proxy is closing: no more sweeps, and a failed unsubscribe is the session ending. */
+  stop(): void {
+    this.stopped = true;
+    this.pause();
+  }
+
+  private pause(): void {
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
+  }
+
+  /**
    * Who the app's accepted connection from `localPort` stands for. The app can accept before
    * this process has handled its own connect completion, so a miss waits briefly for it.
    */
   async peer(localPort: number): Promise<string> {
-    if (!this.peers.has(localPort)) {
+    // With none of our connections under way, one we don't know is a local client's.
+    if (!this.peers.has(localPort) && this.connecting > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 200);
         this.waiting.set(localPort, () => {
@@ -107,7 +164,15 @@ export class IncomingPorts {
       return;
     }
     const app = net.connect({ host: '127.0.0.1', port: target, allowHalfOpen: true, noDelay: true });
+    this.connecting++;
+    let counted = true;
+    const settled = () => {
+      if (counted) this.connecting--;
+      counted = false;
+    };
+    app.once('close', settled);
     app.once('connect', () => {
+      settled();
       const key = app.localPort!;
       this.peers.set(key, { remote, local });
       this.waiting.get(key)?.();
@@ -116,3 +181,19 @@ export class IncomingPorts {
     pipeBothWays(socket, app);
   }
 }
+
+/** The local TCP ports something listens on (this host's network namespace, IPv4 and IPv6). */
+async function listeningPorts(): Promise<Set<number>> {
+  const ports = new Set<number>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    const text = await readFile(table, 'utf8').catch(() => '');
+    for (const line of text.split('\n').slice(1)) {
+      const [, local, , state] = line.trim().split(/\s+/);
+      if (state === LISTEN && local) ports.add(parseInt(local.slice(local.lastIndexOf(':') + 1), 16));
+    }
+  }
+  return ports;
+}
+
+/** The TCP_LISTEN state in /proc/net/tcp. */
+const LISTEN = '0A';

@@ -5,6 +5,8 @@ export interface SidecarNative {
   originalDestination(fd: number): { address: string; port: number; family: 4 | 6 };
   openInRoot(rootFd: number, path: string, flags: number, mode: number): number;
   readlinkFd(fd: number): string;
+  /** renameat2(2): `flags` RENAME_NOREPLACE (1), RENAME_EXCHANGE (2). */
+  renameAt(fromDirFd: number, fromName: string, toDirFd: number, toName: string, flags: number): void;
 }
 
 export const native = require(packagePath('build/Release/sidecar_native.node')) as SidecarNative;

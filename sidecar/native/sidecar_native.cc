@@ -93,7 +93,25 @@ Napi::Value ReadlinkFd(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, buf, static_cast<size_t>(n));
 }
 
+// renameAt(fromDirFd, fromName, toDirFd, toName, flags): renameat2(2), whose flags
+// (RENAME_NOREPLACE, RENAME_EXCHANGE) Node's rename has no way to pass.
+Napi::Value RenameAt(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 5 || !info[0].IsNumber() || !info[1].IsString() || !info[2].IsNumber() || !info[3].IsString() || !info[4].IsNumber()) {
+    Napi::TypeError::New(env, "renameAt(fromDirFd: number, fromName: string, toDirFd: number, toName: string, flags: number)")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::string from = info[1].As<Napi::String>().Utf8Value();
+  std::string to = info[3].As<Napi::String>().Utf8Value();
+  long rc = syscall(SYS_renameat2, info[0].As<Napi::Number>().Int32Value(), from.c_str(), info[2].As<Napi::Number>().Int32Value(),
+                    to.c_str(), info[4].As<Napi::Number>().Uint32Value());
+  if (rc < 0) return ErrnoError(env, errno, "renameat2");
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("renameAt", Napi::Function::New(env, RenameAt));
   exports.Set("originalDestination", Napi::Function::New(env, OriginalDestination));
   exports.Set("openInRoot", Napi::Function::New(env, OpenInRoot));
   exports.Set("readlinkFd", Napi::Function::New(env, ReadlinkFd));

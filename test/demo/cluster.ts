@@ -82,9 +82,20 @@ async function main(): Promise<void> {
   );
   show('nat rules in the pod:', rules.includes('REDIRECT') ? 'some left (a bug!)' : 'none of mirrord’s');
   console.log(`\n${bold('Done.')} The cluster is still up for you to try:`);
-  console.log(`  export KUBECONFIG=${kubeconfigPath()}`);
-  console.log(`  node ${MAIN} attach deploy/shop -n ${NAMESPACE} --steal -- <your command>`);
-  console.log('  sudo npm run cluster:down    # when you are finished');
+  for (const line of tryItYourself(kubeconfigPath(), process.env.SUDO_USER)) console.log(`  ${line}`);
+}
+
+/**
+ * The commands to go on with. Run through sudo, the demo leaves a kubeconfig only root can read
+ * (the cluster's admin credentials): the user first takes a copy of their own.
+ */
+function tryItYourself(kubeconfig: string, sudoUser: string | undefined): string[] {
+  const own = '~/.kube/mirrord-demo.kubeconfig';
+  return [
+    ...(sudoUser ? [`mkdir -p ~/.kube && sudo install -m 600 -o ${sudoUser} ${kubeconfig} ${own}`, `export KUBECONFIG=${own}`] : [`export KUBECONFIG=${kubeconfig}`]),
+    `mirrord attach deploy/shop -n ${NAMESPACE} --steal -- <your command>`,
+    'npm run cluster:down    # when you are finished',
+  ];
 }
 
 main().catch((error: Error) => {

@@ -52,7 +52,9 @@ async function main(): Promise<void> {
     local.close();
     await pod.stop();
   }
-  console.log(`\n${bold('Done.')} The same session runs under \`mirrord attach\` for any local program.`);
+  console.log(`\n${bold('Done.')} The same session runs under \`mirrord attach\` for any local program:`);
+  console.log('  mirrord attach deploy/NAME -- <your command>    # npm run demo brings up a cluster to try it on');
+  console.log('  mirrord --help');
 }
 
 main().catch((error: Error) => {

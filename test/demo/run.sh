@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # `npm run demo` (a real cluster) and `npm run demo:netns` (a pod made of network namespaces, no
-# cluster): sets up what is missing, builds, and runs the demo (as root).
+# cluster): sets up what is missing, builds, makes `mirrord` a command, and runs the demo. Run as
+# root or as a user who may use sudo: only what needs root (system packages, /usr/local/bin, the
+# demo's namespaces, iptables rules and cluster) goes through sudo; the build stays the user's.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-if [ "$(id -u)" != 0 ]; then echo "the demo creates network namespaces and iptables rules: run it as root (sudo npm run demo)"; exit 1; fi
-bash test/setup-system.sh
+as_root() { bash test/as-root.sh "$@"; }
+as_root bash test/setup-system.sh
 [ -d node_modules ] && [ -f build/Release/sidecar_native.node ] || bash test/npm-ci.sh >/dev/null
 npm run --silent build
-exec node "dist/test/demo/${1:-cluster}.js"
+as_root bash test/link-mirrord.sh
+exec bash test/as-root.sh node "dist/test/demo/${1:-cluster}.js"

@@ -1,7 +1,7 @@
 /**
  * What a local program under `mirrord attach deploy/app` (the built CLI) gets from the pod
  * besides incoming traffic: outgoing TCP and UDP that leave from the pod, the pod's DNS, the
- * files of the ConfigMap and Secret mounted in the app container, the pod spec's environment
+ * files of the ConfigMap and Secret mounted in the app container, its host name, the pod spec's environment
  * (`valueFrom` a Secret, `envFrom` a ConfigMap); and a user without `pods/portforward` is
  * refused with an explanation.
  *
@@ -211,6 +211,12 @@ test("names resolve with the pod's DNS: svc.ns.svc.cluster.local and the short n
 test('files of the ConfigMap and the Secret mounted in the app are read from the pod', async () => {
   const run = await underMirrord(['cat', '/etc/app/config/greeting.txt', '/etc/app/secret/token']);
   expect(run).toMatchObject({ code: 0, stdout: 'hello from a ConfigMap\ntoken from a Secret\n' });
+}, 120_000);
+
+test("the pod's host name (its containers share it; the sidecar reports it) and its directories, listed and walked", async () => {
+  const podName = (await kubectl(['-n', namespace, 'get', 'pods', '-l', 'app=app', '-o', 'jsonpath={.items[0].metadata.name}'])).trim();
+  const run = await underMirrord(['sh', '-c', 'hostname && cd /etc/app/config && ls && find /etc/app/secret -maxdepth 1 -name token']);
+  expect(run).toMatchObject({ code: 0, stdout: `${podName}\ngreeting.txt\n/etc/app/secret/token\n` });
 }, 120_000);
 
 test("the pod spec's environment, with valueFrom a Secret and envFrom a ConfigMap", async () => {

@@ -19,6 +19,8 @@ export const WORKLOAD_IP = '198.18.0.2';
 export const POD_SERVICE_SIDE_IP = '198.18.1.1';
 export const SERVICE_IP = '198.18.1.2';
 export const SERVICE_NAME = 'db.internal';
+/** The pod's host name, which its /etc/hosts lists, as kubelet writes it. */
+export const POD_HOSTNAME = 'test-pod-7f9c';
 
 let counter = 0;
 
@@ -56,7 +58,7 @@ export class PodNet {
     await this.link(this.pod, 'svc0', `${POD_SERVICE_SIDE_IP}/24`, this.service, 'eth0', `${SERVICE_IP}/24`);
     const etc = `/etc/netns/${this.pod}`;
     mkdirSync(etc, { recursive: true });
-    writeFileSync(`${etc}/hosts`, `127.0.0.1 localhost\n${POD_IP} pod\n${SERVICE_IP} ${SERVICE_NAME}\n`);
+    writeFileSync(`${etc}/hosts`, `127.0.0.1 localhost\n${POD_IP} pod ${POD_HOSTNAME}\n${SERVICE_IP} ${SERVICE_NAME}\n`);
     writeFileSync(`${etc}/resolv.conf`, `nameserver ${SERVICE_IP}\noptions timeout:1 attempts:1\n`);
   }
 

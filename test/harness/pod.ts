@@ -13,7 +13,7 @@ import { Client, type ClientOptions } from '../../protocol/client';
 import { pipeBothWays } from '../../protocol/pipe';
 import { packagePath } from '../../sidecar/package-root';
 import { eventually } from './eventually';
-import { PodNet, POD_IP, waitForOutput } from './netns';
+import { PodNet, POD_HOSTNAME, POD_IP, waitForOutput } from './netns';
 
 export const APP_PORT = 8080;
 export const AGENT_PORT = 61234;
@@ -55,7 +55,9 @@ export class TestPod {
   }
 
   async startSidecar(env: NodeJS.ProcessEnv = {}): Promise<void> {
-    this.sidecar = this.net.spawn(this.net.pod, process.execPath, [packagePath('dist/sidecar/main.js')], {
+    // A UTS namespace of its own, named as the pod: a pod's containers share one.
+    const inPodUts = ['unshare', '--uts', 'sh', '-c', 'hostname "$0" && exec "$@"', POD_HOSTNAME];
+    this.sidecar = this.net.spawn(this.net.pod, inPodUts[0], [...inPodUts.slice(1), process.execPath, packagePath('dist/sidecar/main.js')], {
       MIRRORD_AGENT_PORT: String(AGENT_PORT),
       MIRRORD_APP_ROOT: this.appRoot,
       MIRRORD_APP_MOUNTS: '/etc/config',

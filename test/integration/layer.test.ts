@@ -1,51 +1,19 @@
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Client } from '../../protocol/client';
-import { startLayerProxy, type LayerOptions, type LayerProxy } from '../../layer/proxy';
-import { createLogger } from '../../sidecar/log';
-import { packagePath } from '../../sidecar/package-root';
 import { eventually } from '../harness/eventually';
 import { SERVICE_IP, SERVICE_NAME } from '../harness/netns';
 import { APP_PORT } from '../harness/pod';
+import { buildC } from '../harness/programs';
 import { run } from '../harness/run';
-import { podSuite } from './suite';
+import { layerSuite } from './suite';
 
 jest.setTimeout(60_000);
 
-const defaults: LayerOptions = {
-  incoming: { mode: 'steal', portMapping: [], ignorePorts: [] },
-  outgoing: { tcp: true, udp: true, ignoreLocalhost: false },
-  dns: true,
-  fs: { mode: 'read' },
-  hostname: true,
-};
-
 describe('real programs under the layer', () => {
-  const suite = podSuite();
-  let client: Client;
-  let proxy: LayerProxy;
-
-  async function attach(options: Partial<LayerOptions> = {}): Promise<void> {
-    client = await suite.pod.connect();
-    proxy = await startLayerProxy(client, { ...defaults, ...options }, createLogger('warn'));
-  }
-  afterEach(async () => {
-    await proxy?.close();
-  });
-
-  /** Runs a command under the layer; resolves with its output and exit code. */
-  function underLayer(command: string, args: string[]): Promise<{ stdout: string; stderr: string; code: number | null }> {
-    return new Promise((resolve) => {
-      const child = spawn(command, args, { env: { ...process.env, ...proxy.env } });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      child.on('close', (code) => resolve({ stdout, stderr, code }));
-    });
-  }
+  const suite = layerSuite();
+  const attach = suite.attach;
+  const underLayer = suite.run;
 
   it('curl reaches a pod-only service by its pod-only name, and fails without the layer', async () => {
     await attach();
@@ -145,38 +113,30 @@ describe('real programs under the layer', () => {
 
   it('steals a port a local python server listens on', async () => {
     await attach();
-    const server = spawn('python3', ['-u', '-m', 'http.server', String(APP_PORT), '--bind', '0.0.0.0'], { env: { ...process.env, ...proxy.env }, cwd: __dirname });
-    try {
-      await eventually(async () => expect((await suite.pod.request('/layer.test.ts')).raw).toMatch(/Server: SimpleHTTP/));
-      const answer = await suite.pod.request('/layer.test.ts');
-      expect(answer.body).toContain("describe('real programs under the layer'");
-    } finally {
-      server.kill();
-    }
+    suite.spawn('python3', ['-u', '-m', 'http.server', String(APP_PORT), '--bind', '0.0.0.0'], __dirname);
+    await eventually(async () => expect((await suite.pod.request('/layer.test.ts')).raw).toMatch(/Server: SimpleHTTP/));
+    const answer = await suite.pod.request('/layer.test.ts');
+    expect(answer.body).toContain("describe('real programs under the layer'");
   });
 
   it('mirrors: the app answers while the local server sees the request', async () => {
     await attach({ incoming: { mode: 'mirror', portMapping: [], ignorePorts: [] } });
-    const server = spawn('python3', ['-u', '-m', 'http.server', String(APP_PORT)], { env: { ...process.env, ...proxy.env } });
+    const server = suite.spawn('python3', ['-u', '-m', 'http.server', String(APP_PORT)]);
     let log = '';
-    server.stderr.on('data', (chunk: Buffer) => (log += chunk.toString()));
-    try {
-      await eventually(async () => {
-        expect((await suite.pod.request('/mirrored')).body).toBe('app GET /mirrored body=0\n');
-        expect(log).toContain('"GET /mirrored HTTP/1.1"');
-      });
-      // the local server saw the pod-side client, not the proxy
-      expect(log).toMatch(/^198\.18\.0\.2 - - /m);
-    } finally {
-      server.kill();
-    }
+    server.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    await eventually(async () => {
+      expect((await suite.pod.request('/mirrored')).body).toBe('app GET /mirrored body=0\n');
+      expect(log).toContain('"GET /mirrored HTTP/1.1"');
+    });
+    // the local server saw the pod-side client, not the proxy
+    expect(log).toMatch(/^198\.18\.0\.2 - - /m);
   });
 
   it('serves a C program: getaddrinfo, connect, getpeername, bind/listen, getsockname, open, stat', async () => {
     await attach();
     const dir = mkdtempSync(join(tmpdir(), 'mirrord-probe-'));
-    await run('cc', ['-O1', '-o', join(dir, 'probe'), packagePath('test/fixtures/probe.c')]);
-    const result = await underLayer(join(dir, 'probe'), [SERVICE_NAME, '7080', '/etc/config/app.yaml']);
+    const probe = await buildC(dir, 'probe', 'probe.c', ['-O1']);
+    const result = await underLayer(probe, [SERVICE_NAME, '7080', '/etc/config/app.yaml']);
     expect(result.stdout).toBe(
       [
         `getaddrinfo: ${SERVICE_IP} port 7080`,
@@ -194,8 +154,7 @@ describe('real programs under the layer', () => {
   it('warns that a statically linked program is out of reach', async () => {
     await attach();
     const dir = mkdtempSync(join(tmpdir(), 'mirrord-static-'));
-    await run('cc', ['-static', '-o', join(dir, 'static-hello'), packagePath('test/fixtures/static-hello.c')]);
-    const result = await underLayer('sh', ['-c', join(dir, 'static-hello')]);
+    const result = await underLayer('sh', ['-c', await buildC(dir, 'static-hello', 'static-hello.c', ['-static'])]);
     expect(result.stdout).toBe('static hello\n');
     expect(result.stderr).toMatch(/static-hello is statically linked, so the layer cannot reach it/);
     rmSync(dir, { recursive: true, force: true });

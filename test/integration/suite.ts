@@ -1,4 +1,7 @@
 /** One pod (and one local server) per test file, torn down after it; sessions closed after each test. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { startLayerProxy, type LayerOptions, type LayerProxy } from '../../layer/proxy';
+import { createLogger } from '../../sidecar/log';
 import { eventually } from '../harness/eventually';
 import { startLocalServer, TestPod } from '../harness/pod';
 
@@ -24,4 +27,61 @@ export function podSuite(): PodSuite {
 /** Waits until the pod's nat table holds no rule of mirrord's: every session's rules are gone. */
 export function noRulesLeft(pod: TestPod, timeoutMs?: number): Promise<void> {
   return eventually(async () => expect(await pod.net.natRules()).not.toContain('MIRRORD'), timeoutMs);
+}
+
+export const LAYER_DEFAULTS: LayerOptions = {
+  incoming: { mode: 'steal', portMapping: [], ignorePorts: [] },
+  outgoing: { tcp: true, udp: true },
+  dns: true,
+  fs: { mode: 'read' },
+};
+
+export interface ProgramResult {
+  stdout: string;
+  stderr: string;
+  code: number | null;
+}
+
+/** A pod suite whose tests run real programs under the layer, with the proxy the CLI would start. */
+export interface LayerSuite extends PodSuite {
+  /** Opens a session and starts the local proxy for it (closed after the test). */
+  attach(options?: Partial<LayerOptions>): Promise<LayerProxy>;
+  /** Starts a program under the layer. */
+  spawn(command: string, args: string[], cwd?: string): ChildProcess;
+  /** Runs a program under the layer to its end. */
+  run(command: string, args: string[], cwd?: string): Promise<ProgramResult>;
+}
+
+export function layerSuite(): LayerSuite {
+  const suite = podSuite() as LayerSuite;
+  let proxy: LayerProxy | undefined;
+  const children = new Set<ChildProcess>();
+  afterEach(async () => {
+    for (const child of children) child.kill('SIGKILL');
+    children.clear();
+    await proxy?.close();
+    proxy = undefined;
+  });
+  suite.attach = async (options = {}) => {
+    const client = await suite.pod.connect();
+    proxy = await startLayerProxy(client, { ...LAYER_DEFAULTS, ...options }, createLogger('warn'));
+    return proxy;
+  };
+  suite.spawn = (command, args, cwd) => {
+    if (!proxy) throw new Error('attach() first');
+    const child = spawn(command, args, { env: { ...process.env, ...proxy.env }, cwd });
+    children.add(child);
+    child.once('exit', () => children.delete(child));
+    return child;
+  };
+  suite.run = (command, args, cwd) =>
+    new Promise((resolve) => {
+      const child = suite.spawn(command, args, cwd);
+      let stdout = '';
+      let stderr = '';
+      child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('close', (code) => resolve({ stdout, stderr, code }));
+    });
+  return suite;
 }

@@ -1,0 +1,40 @@
+/**
+ * Builds the test programs of test/fixtures into a directory of the test's: C programs with the
+ * system compiler, the Go program with the Go toolchain (offline: it needs no modules).
+ */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findExecutable } from '../../cli/program-path';
+import { packagePath } from '../../sidecar/package-root';
+import { run } from './run';
+
+/** Compiles test/fixtures/`source` to `dir`/`name` with `flags` (e.g. `-static`); resolves with the program's path. */
+export async function buildC(dir: string, name: string, source: string, flags: string[] = []): Promise<string> {
+  const out = join(dir, name);
+  await run('cc', [...flags, '-o', out, packagePath(`test/fixtures/${source}`)]);
+  return out;
+}
+
+/**
+ * Builds test/fixtures/go-lookup to `dir`/`name`: with cgo it is dynamically linked and can
+ * resolve names through libc; without, it is a static binary making only its own system calls.
+ */
+export async function buildGo(dir: string, name: string, cgo: boolean): Promise<string> {
+  const out = join(dir, name);
+  // Go's own installer puts it in /usr/local/go, which a minimal PATH (sudo's, CI's) may lack.
+  const go = findExecutable('go', process.env) ?? '/usr/local/go/bin/go';
+  const env = {
+    ...process.env,
+    CGO_ENABLED: cgo ? '1' : '0',
+    // The build cache outlives the test (a first cgo build compiles the runtime, ~20 s); the
+    // rest is the test's own, and nothing is fetched.
+    GOCACHE: join(tmpdir(), 'mirrord-test-go-cache'),
+    GOPATH: join(dir, 'gopath'),
+    GOFLAGS: '-mod=mod',
+    GOTOOLCHAIN: 'local',
+    GOPROXY: 'off',
+    GOENV: 'off',
+  };
+  await run(go, ['build', '-o', out, '.'], { cwd: packagePath('test/fixtures/go-lookup'), env, timeoutMs: 180_000 });
+  return out;
+}
