@@ -12,27 +12,40 @@ export function keysAt(schema: Schema, path: readonly PropertyKey[]): string[] {
 }
 
 function objectsAt(schema: Schema, path: readonly PropertyKey[]): Schema[] {
+  return forms(schema).flatMap((form) => {
+    const def = form._zod.def as core.$ZodTypeDef & Record<string, unknown>;
+    switch (def.type) {
+      case 'object': {
+        if (!path.length) return [form];
+        const child = (def.shape as Record<string, Schema>)[String(path[0])];
+        return child ? objectsAt(child, path.slice(1)) : [];
+      }
+      case 'array':
+        return path.length ? objectsAt(def.element as Schema, path.slice(1)) : [];
+      case 'record':
+        return path.length ? objectsAt(def.valueType as Schema, path.slice(1)) : [];
+      case 'tuple':
+        return path.length ? objectsAt((def.items as Schema[])[Number(path[0])], path.slice(1)) : [];
+      default:
+        return [];
+    }
+  });
+}
+
+/** The schemas a setting may take: through optional, nullable, default and pipe, each member of a union. */
+export function forms(schema: Schema): Schema[] {
   const def = schema._zod.def as core.$ZodTypeDef & Record<string, unknown>;
   switch (def.type) {
     case 'optional':
     case 'nullable':
     case 'default':
-      return objectsAt(def.innerType as Schema, path);
+      return forms(def.innerType as Schema);
+    case 'pipe':
+      return forms(def.in as Schema);
     case 'union':
-      return (def.options as Schema[]).flatMap((option) => objectsAt(option, path));
-    case 'object': {
-      if (!path.length) return [schema];
-      const child = (def.shape as Record<string, Schema>)[String(path[0])];
-      return child ? objectsAt(child, path.slice(1)) : [];
-    }
-    case 'array':
-      return path.length ? objectsAt(def.element as Schema, path.slice(1)) : [];
-    case 'record':
-      return path.length ? objectsAt(def.valueType as Schema, path.slice(1)) : [];
-    case 'tuple':
-      return path.length ? objectsAt((def.items as Schema[])[Number(path[0])], path.slice(1)) : [];
+      return (def.options as Schema[]).flatMap(forms);
     default:
-      return [];
+      return [schema];
   }
 }
 

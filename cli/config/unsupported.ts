@@ -6,6 +6,7 @@
  */
 import { z, type core } from 'zod';
 import { keyPath } from './issues';
+import { forms } from './keys';
 
 interface Unsupported {
   /** Why the key has no effect here; absent for a feature not supported yet. */
@@ -41,24 +42,14 @@ export function unsupportedKeys(schema: core.$ZodType): UnsupportedKey[] {
 }
 
 function marked(schema: core.$ZodType, path: string[]): UnsupportedKey[] {
-  const def = schema._zod.def as core.$ZodTypeDef & Record<string, unknown>;
-  switch (def.type) {
-    case 'optional':
-    case 'nullable':
-    case 'default':
-      return marked(def.innerType as core.$ZodType, path);
-    case 'pipe':
-      return marked(def.in as core.$ZodType, path);
-    case 'union':
-      return (def.options as core.$ZodType[]).flatMap((option) => marked(option, path));
-    case 'object':
-      return Object.entries(def.shape as Record<string, core.$ZodType>).flatMap(([key, child]) => {
-        // has(), not get(): a key not supported yet is registered with no reason.
-        return registry.has(child) ? [{ ...registry.get(child), path: [...path, key] }] : marked(child, [...path, key]);
-      });
-    default:
-      return [];
-  }
+  return forms(schema).flatMap((form) => {
+    const def = form._zod.def as core.$ZodTypeDef & Record<string, unknown>;
+    if (def.type !== 'object') return [];
+    // has(), not get(): a key not supported yet is registered with no reason.
+    return Object.entries(def.shape as Record<string, core.$ZodType>).flatMap(([key, child]) =>
+      registry.has(child) ? [{ ...registry.get(child), path: [...path, key] }] : marked(child, [...path, key]),
+    );
+  });
 }
 
 /** One line per marked key that `config` sets to something this implementation doesn't do (null counts as unset, as in mirrord). */

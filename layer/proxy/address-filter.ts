@@ -58,6 +58,15 @@ export function parseProtocolRule(entry: string): ProtocolRule {
   return { ...(rest ? parseAddressRule(rest) : { kind: 'port', port: 0 }), protocol };
 }
 
+/** `parse(entry)`, its Error saying which entry was wrong. */
+export function parseEntry<T>(entry: string, parse: (entry: string) => T): T {
+  try {
+    return parse(entry);
+  } catch (error) {
+    throw new Error(`"${entry}": ${(error as Error).message}`);
+  }
+}
+
 /** Whether a destination (or, for DNS, a looked-up host given as an address) is the rule's. */
 export function matchesAddress(rule: AddressRule, address: string): boolean {
   const ip = canonical(address);

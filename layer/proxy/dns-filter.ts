@@ -6,7 +6,7 @@
  * an address or subnet holds a host given as an address, and a port is the query's service port
  * (getaddrinfo's `service`; none is 0, which only entries without a port match).
  */
-import { matchesAddress, parseAddressRule, portMatches, sameName, type AddressRule } from './address-filter';
+import { matchesAddress, parseAddressRule, parseEntry, portMatches, sameName, type AddressRule } from './address-filter';
 
 export interface DnsFilter {
   local?: string[];
@@ -25,11 +25,7 @@ export function compileDnsFilter(filter: DnsFilter | undefined): DnsPredicate {
 
 /** An entry parsed, or an Error saying which entry and what is wrong with it. */
 export function compileDnsEntry(entry: string): AddressRule {
-  try {
-    return parseAddressRule(entry);
-  } catch (error) {
-    throw new Error(`"${entry}": ${(error as Error).message}`);
-  }
+  return parseEntry(entry, parseAddressRule);
 }
 
 function matches(rule: AddressRule, host: string): boolean {

@@ -7,7 +7,7 @@
  * answers gave for `address`), as mirrord's layer compares a name's resolved addresses;
  * `localhost` also matches the loopback addresses.
  */
-import { isLoopback, matchesAddress, parseProtocolRule, portMatches, sameName, type Protocol, type ProtocolRule } from './address-filter';
+import { isLoopback, matchesAddress, parseEntry, parseProtocolRule, portMatches, sameName, type Protocol, type ProtocolRule } from './address-filter';
 
 export type { Protocol } from './address-filter';
 
@@ -29,11 +29,7 @@ export function compileOutgoingFilter(filter: OutgoingFilter | undefined): Outgo
 
 /** An entry parsed, or an Error saying which entry and what is wrong with it. */
 export function compileEntry(entry: string): ProtocolRule {
-  try {
-    return parseProtocolRule(entry);
-  } catch (error) {
-    throw new Error(`"${entry}": ${(error as Error).message}`);
-  }
+  return parseEntry(entry, parseProtocolRule);
 }
 
 function matches(rule: ProtocolRule, protocol: Protocol, address: string, port: number, names: readonly string[]): boolean {
