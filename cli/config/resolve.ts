@@ -129,7 +129,7 @@ function incoming(value: Normal['incoming'], flags: Overrides, file: string, war
   const where = `${file}: feature.network.incoming.http_filter`;
   const composed = composeHttpFilter(value.http_filter);
   const flagFilter = flags.headerFilter !== undefined || flags.pathFilter !== undefined;
-  let fileFilter = 'filter' in composed ? composed.filter : undefined;
+  const fileFilter = 'filter' in composed ? composed.filter : undefined;
   if ('unsupported' in composed) {
     const { key, why } = composed.unsupported;
     warn(`${where}.${key} ${why ? `(${why}) ` : ''}is not supported yet; the filter is ignored${flagFilter ? '' : ' and the traffic is mirrored instead of stolen'}`);
@@ -148,7 +148,6 @@ function incoming(value: Normal['incoming'], flags: Overrides, file: string, war
   if (filtered && mode !== 'steal') {
     warn(`${where} only applies in steal mode (filtered mirroring is not supported yet); in ${mode} mode it is ignored`);
     filtered = false;
-    fileFilter = undefined;
   }
 
   let ports = value.ports;
