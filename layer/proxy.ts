@@ -10,14 +10,16 @@ import type { Session } from '../protocol/client';
 import type { Logger } from '../sidecar/log';
 import { layerLibrary } from './library';
 import { connectTcp, connectUdp } from './proxy/outgoing';
-import type { DnsFilter } from './proxy/dns-filter';
-import { compileOutgoingFilter, type OutgoingFilter } from './proxy/outgoing-filter';
+import { isLoopback } from './proxy/address-filter';
+import { compileDnsFilter, type DnsFilter } from './proxy/dns-filter';
+import { compileOutgoingFilter, filterNames, type OutgoingFilter } from './proxy/outgoing-filter';
 import { eaiCode } from './proxy/errno';
 import { answerFileRequest, isFileRequest } from './proxy/file-requests';
 import { RemoteFiles } from './proxy/files';
 import { FsPolicy, type FsOptions } from './proxy/fs-policy';
 import { IncomingPorts, type IncomingOptions } from './proxy/incoming';
 import { serveLines } from './proxy/line-server';
+import { ResolvedNames } from './proxy/resolved-names';
 
 export interface LayerOptions {
   incoming: IncomingOptions;
@@ -37,15 +39,18 @@ export interface LayerProxy {
   close(): Promise<void>;
 }
 
-/** Loopback or unspecified (which connect() takes for this host), as the layer sends them. */
-function isLoopback(address: string): boolean {
-  return address.startsWith('127.') || address === '0.0.0.0' || address === '::1' || address === '::';
+/** Loopback, or unspecified (which connect() takes for this host). */
+function isThisHost(address: string): boolean {
+  return isLoopback(address) || address === '0.0.0.0' || address === '::';
 }
 
 export async function startLayerProxy(client: Session, options: LayerOptions, log: Logger): Promise<LayerProxy> {
   const dir = mkdtempSync(join(tmpdir(), 'mirrord-'));
   const socketPath = join(dir, 'layer.sock');
   const goesRemote = compileOutgoingFilter(options.outgoing.filter);
+  const resolvesInPod = options.dns ? compileDnsFilter(options.dnsFilter) : () => false;
+  const names = new ResolvedNames();
+  await names.learn(filterNames(options.outgoing.filter), resolvesInPod, async (name) => (await client.resolve(name)).map((a) => a.address));
   const incoming = new IncomingPorts(client, options.incoming, log);
   const files = new RemoteFiles(client, join(dir, 'files'));
   const fs = new FsPolicy(options.fs, client.info.mounts);
@@ -59,21 +64,22 @@ export async function startLayerProxy(client: Session, options: LayerOptions, lo
       case 'connect': {
         const [protocol, address, portText] = args;
         const port = Number(portText);
-        if (isLoopback(address)) {
+        if (isThisHost(address)) {
           // The program reaching a port it listens on itself: its real local port.
           const listener = protocol === 'tcp' ? incoming.listener(port) : undefined;
           if (listener !== undefined) return `listener\t${listener}`;
           if (options.outgoing.ignoreLocalhost || !(protocol === 'tcp' ? options.outgoing.tcp : options.outgoing.udp)) return 'local';
         }
-        // Host-name entries need the names the app resolved `address` from; none are passed yet.
-        if (!goesRemote(protocol === 'udp' ? 'udp' : 'tcp', address, port, [])) return 'local';
+        if (!goesRemote(protocol === 'udp' ? 'udp' : 'tcp', address, port, names.namesOf(address))) return 'local';
         return protocol === 'udp' ? connectUdp(client, address, port) : connectTcp(client, address, port);
       }
       case 'resolve': {
         const [host, family] = args;
+        if (!resolvesInPod(host)) return 'local';
         try {
-          const addresses = await client.resolve(host, Number(family) as 0 | 4 | 6);
-          return addresses.length ? `ok\t${addresses.map((a) => a.address).join(',')}` : `error\t${eaiCode('ENOTFOUND')}`;
+          const addresses = (await client.resolve(host, Number(family) as 0 | 4 | 6)).map((a) => a.address);
+          names.record(host, addresses);
+          return addresses.length ? `ok\t${addresses.join(',')}` : `error\t${eaiCode('ENOTFOUND')}`;
         } catch (error) {
           return `error\t${eaiCode((error as { code?: string }).code)}`;
         }

@@ -52,13 +52,14 @@ export async function answerFileRequest(op: string, fields: string[], files: Rem
   const args = fields.slice(0, fields.length - request.paths);
   const paths = fields.slice(fields.length - request.paths);
   const writes = request.writes(args);
-  const inPod = paths.map((path) => {
-    const access = policy.access(path);
-    return access !== 'local' && (!writes || access === 'write');
-  });
+  const access = paths.map((path) => policy.access(path));
+  // feature.fs.not_found: such a path doesn't exist, for reading or writing.
+  if (access.includes('notfound')) return `error\t${errnoNumber('ENOENT')}`;
+  const inPod = access.map((where) => where !== 'local' && (!writes || where === 'write'));
   if (inPod.every((pod) => !pod)) return 'local';
   // A rename between the pod and this machine: across devices, as rename(2) says; mv copies instead.
   if (!inPod.every(Boolean)) return `error\t${errnoNumber('EXDEV')}`;
-  return request.run(files, args, paths);
+  // feature.fs.mapping: the pod's path for the one the program uses.
+  return request.run(files, args, paths.map((path) => policy.remotePath(path)));
 }
 

@@ -38,3 +38,9 @@ function matches(rule: ProtocolRule, protocol: Protocol, address: string, port: 
   if (rule.kind === 'name') return names.some((name) => sameName(name, rule.name)) || (sameName(rule.name, 'localhost') && isLoopback(address));
   return matchesAddress(rule, address);
 }
+
+/** The host names the filter's entries name (resolved once at start, see resolved-names.ts). */
+export function filterNames(filter: OutgoingFilter | undefined): string[] {
+  const rules = (filter?.remote ?? filter?.local ?? []).map(compileEntry);
+  return [...new Set(rules.flatMap((rule) => (rule.kind === 'name' && rule.name !== 'localhost' ? [rule.name] : [])))];
+}

@@ -12,7 +12,7 @@ import { APP_PORT } from '../harness/pod';
 import { eventually } from '../harness/eventually';
 import { buildC } from '../harness/programs';
 import { run } from '../harness/run';
-import { POD_HOSTNAME, POD_IP, waitForOutput } from '../harness/netns';
+import { POD_HOSTNAME, POD_IP, SERVICE_NAME, waitForOutput } from '../harness/netns';
 import { layerSuite } from './suite';
 
 jest.setTimeout(60_000);
@@ -258,6 +258,39 @@ describe('real programs behave as in the pod', () => {
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
+    });
+  });
+
+  describe("mirrord's feature.fs and network filters, on real programs", () => {
+    it('fs.not_found makes a pod path missing; fs.mapping reads one pod path under another name', async () => {
+      mkdirSync(join(suite.pod.appRoot, 'srv/real'), { recursive: true });
+      writeFileSync(join(suite.pod.appRoot, 'srv/real/settings.ini'), 'mapped = yes\n');
+      try {
+        // the mapped path is then decided like any other: /srv/real is the pod's by read_only
+        await suite.attach({ fs: { mode: 'read', readOnly: ['^/srv/real/'], notFound: ['^/etc/config/app\\.yaml$'], mapping: [['^/opt/alias', '/srv/real']] } });
+        const missing = await suite.run('cat', ['/etc/config/app.yaml']);
+        expect(missing.stderr).toMatch(/No such file/);
+        expect((await suite.run('ls', ['/etc/config'])).stdout).toContain('escape-absolute');
+        expect(await suite.run('cat', ['/opt/alias/settings.ini'])).toMatchObject({ code: 0, stdout: 'mapped = yes\n' });
+      } finally {
+        rmSync(join(suite.pod.appRoot, 'srv/real'), { recursive: true, force: true });
+      }
+    });
+
+    it('an outgoing filter entry naming a host matches the addresses the program resolved it to', async () => {
+      const url = `http://${SERVICE_NAME}:7080/filtered`;
+      await suite.attach({ outgoing: { tcp: true, udp: true, filter: { local: [SERVICE_NAME] } } });
+      // resolved in the pod, then kept on this machine, where the test range is unreachable
+      expect((await suite.run('curl', ['-sS', '--max-time', '5', url])).stderr).toMatch(/unreachable|Failed to connect/i);
+      await suite.pod.closeClients();
+      await suite.attach({ outgoing: { tcp: true, udp: true, filter: { remote: [`${SERVICE_NAME}:7080`] } } });
+      expect((await suite.run('curl', ['-sS', '--max-time', '5', url])).stdout).toBe('svc GET /filtered\n');
+    });
+
+    it('a DNS filter keeps the listed names to this machine\'s resolver', async () => {
+      await suite.attach({ dnsFilter: { local: [SERVICE_NAME] } });
+      expect((await suite.run('getent', ['hosts', SERVICE_NAME])).code).not.toBe(0);
+      expect((await suite.run('getent', ['hosts', POD_HOSTNAME])).stdout).toMatch(new RegExp(`^${POD_IP.replace(/\./g, '\\.')}\\s`));
     });
   });
 });
