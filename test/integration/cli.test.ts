@@ -256,6 +256,44 @@ describe('mirrord attach (the built CLI) against the pod', () => {
 
     writeFileSync(file, JSON.stringify({ feature: { network: { dns: 'yes' } } }));
     expect((await cli(['attach', ...agent(), '-f', file, '--', 'true'])).stderr).toMatch(/^mirrord: .*: feature\.network\.dns: expected boolean or object, got string "yes"$/m);
+
+    // every malformed value at once, not the first and "(and N more)"
+    writeFileSync(file, JSON.stringify({ feature: { network: { dns: 'yes', incoming: { port_mapping: [[0, 80]] } }, fs: { mode: 'sometimes' } } }));
+    const many = await cli(['attach', ...agent(), '-f', file, '--', 'true']);
+    expect(many.code).not.toBe(0);
+    for (const key of ['feature.network.dns', 'feature.network.incoming.port_mapping', 'feature.fs.mode']) expect(many.stderr).toContain(key);
+    expect(many.stderr).not.toMatch(/and \d+ more/);
+  });
+
+  it("a mirrord user's file attaches: each feature not here yet is named once in a warning, the rest applies, with mirrord's flags and variables on top", async () => {
+    const file = join(dir, 'mirrord.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        accept_invalid_certificates: false,
+        agent: { log_level: 'info', ttl: 30 },
+        feature: {
+          network: { incoming: false, outgoing: { filter: { local: ['tcp://1.1.1.0/24:1337', 'example.com', ':53'] }, ignore_localhost: false }, dns: { enabled: true } },
+          fs: { mode: 'localwithoverrides', read_only: ['^/etc/config/'], not_found: ['^/etc/config/secret\\.txt$'] },
+          env: { include: 'GREETING;DATABASE_URL', unset: ['HOME_GROWN'] },
+          hostname: true,
+          split_queues: { orders: { queue_type: 'SQS', message_filter: { author: 'me' } } },
+          copy_target: { scale_down: true },
+        },
+      }),
+    );
+    const command = 'echo "$GREETING|${DATABASE_URL:-none}|${HOME_GROWN:-unset}"; cat /etc/config/app.yaml';
+    // -x: mirrord's short flag for env exclude; MIRRORD_FILE_MODE overrides the file's fs.mode
+    const run = startCli(['attach', ...agent(), '-f', file, '-x', 'DATABASE_URL', '--', 'sh', '-c', command], undefined, { HOME_GROWN: 'here', MIRRORD_FILE_MODE: 'read' });
+    const { code } = await run.done;
+    expect(run.stderr()).not.toMatch(/error|hint:/i);
+    expect(code).toBe(0);
+    expect(run.stdout()).toBe('hello from the pod|none|unset\ngreeting: hello from the pod\n');
+    const warnings = run.stderr().split('\n').filter((line) => line.includes('not supported yet'));
+    expect(warnings.join('\n')).toMatch(/agent/);
+    expect(warnings.join('\n')).toMatch(/split_queues/);
+    expect(warnings.join('\n')).toMatch(/copy_target/);
+    expect(new Set(warnings).size).toBe(warnings.length);
   });
 
   it('--version, --help, and a usage error', async () => {
