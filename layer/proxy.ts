@@ -85,7 +85,7 @@ export async function startLayerProxy(client: Session, options: LayerOptions, lo
         }
       }
       case 'bind':
-        return incoming.intercepts(Number(args[0])) ? 'intercept' : 'local';
+        return incoming.intercepts(args[0], Number(args[1])) ? 'intercept' : 'local';
       case 'listen':
         return incoming.listen(Number(args[0]), Number(args[1]));
       case 'peer':

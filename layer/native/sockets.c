@@ -100,8 +100,9 @@ int bind(int fd, const struct sockaddr *addr, socklen_t len) {
   if (!layer_config.enabled || !layer_config.incoming || !is_inet(addr) || socket_type(fd) != SOCK_STREAM) return real_bind(fd, addr, len);
   int port = ntohs(((const struct sockaddr_in *)addr)->sin_port); /* same offset in sockaddr_in6 */
   if (port == 0) return real_bind(fd, addr, len);
-  char request[64], reply[64];
-  snprintf(request, sizeof request, "bind\t%d", port);
+  char address[80], request[128], reply[64];
+  if (format_address(addr, address, sizeof address) != 0) return real_bind(fd, addr, len);
+  snprintf(request, sizeof request, "bind\t%s", address); /* "bind IP PORT" */
   if (proxy_request(request, reply, sizeof reply) != 0 || strcmp(reply, "intercept") != 0) return real_bind(fd, addr, len);
   struct sockaddr_storage any_port;
   memcpy(&any_port, addr, len < sizeof any_port ? len : sizeof any_port);

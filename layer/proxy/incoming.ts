@@ -12,6 +12,7 @@ import type { IncomingConnection, Session } from '../../protocol/client';
 import type { HttpFilter } from '../../protocol/messages';
 import { pipeBothWays } from '../../protocol/pipe';
 import type { Logger } from '../../sidecar/log';
+import { isLoopback } from './address-filter';
 import { errnoNumber } from './errno';
 
 export interface IncomingOptions {
@@ -55,9 +56,11 @@ export class IncomingPorts {
     return this.options.portMapping.find(([local]) => local === localPort)?.[1] ?? localPort;
   }
 
-  /** Whether a bind to `port` is intercepted. */
-  intercepts(port: number): boolean {
+  /** Whether a bind to `address`:`port` is intercepted. */
+  intercepts(address: string, port: number): boolean {
     if (this.options.mode === 'off' || this.options.ignorePorts.includes(port)) return false;
+    // incoming.ignore_localhost: a server bound to loopback is only for this machine.
+    if (this.options.ignoreLocalhost && isLoopback(address)) return false;
     const remote = this.remotePort(port);
     return !this.options.ports || this.options.ports.includes(remote);
   }

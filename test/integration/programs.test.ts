@@ -287,6 +287,19 @@ describe('real programs behave as in the pod', () => {
       expect((await suite.run('curl', ['-sS', '--max-time', '5', url])).stdout).toBe('svc GET /filtered\n');
     });
 
+    it('incoming.ignore_localhost: a server bound to loopback stays local, one bound to all addresses is subscribed', async () => {
+      await suite.attach({ incoming: { mode: 'steal', portMapping: [], ignorePorts: [], ignoreLocalhost: true } });
+      const serve = (host: string) =>
+        suite.spawn(process.execPath, ['-e', `require('node:http').createServer((q, s) => s.end('local ${host}\\n')).listen(${APP_PORT}, '${host}', () => console.log('up'))`]);
+      const onLoopback = serve('127.0.0.1');
+      await waitForOutput(onLoopback, /up/);
+      expect((await suite.pod.request('/lo')).body).toBe('app GET /lo body=0\n');
+      expect(await suite.pod.net.natRules()).not.toContain('MIRRORD-');
+      onLoopback.kill();
+      await waitForOutput(serve('0.0.0.0'), /up/);
+      await eventually(async () => expect((await suite.pod.request('/all')).body).toBe('local 0.0.0.0\n'));
+    });
+
     it('a DNS filter keeps the listed names to this machine\'s resolver', async () => {
       await suite.attach({ dnsFilter: { local: [SERVICE_NAME] } });
       expect((await suite.run('getent', ['hosts', SERVICE_NAME])).code).not.toBe(0);
