@@ -1,6 +1,7 @@
 /* Calls that runtimes built on libuv (Node.js) make past the hooks of the other files: libuv
- * stats with the raw statx system call (syscall(SYS_statx, …)) and lists directories with
- * scandir, which opens them inside libc. Both are routed to the file hooks. */
+ * stats with the raw statx system call (syscall(SYS_statx, …)), closes with the raw close
+ * (so a server's close() must still give the pod's port back, and the fd's records go), and
+ * lists directories with scandir, which opens them inside libc. All are routed to the hooks. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <fcntl.h>
@@ -19,6 +20,7 @@ long syscall(long number, ...) {
   for (int i = 0; i < 6; i++) a[i] = va_arg(args, long);
   va_end(args);
   if (number == SYS_statx && layer_config.enabled && layer_config.fs) return statx((int)a[0], (const char *)a[1], (int)a[2], (unsigned int)a[3], (struct statx *)a[4]);
+  if (number == SYS_close && layer_config.enabled) return close((int)a[0]);
   return NEXT(syscall)(number, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 

@@ -93,6 +93,20 @@ describe('real programs behave as in the pod', () => {
     child.stdin!.end();
   });
 
+  it("a node server's close() gives the port back too", async () => {
+    await suite.attach();
+    const script = `
+      const server = require('node:http').createServer((q, s) => s.end('local node\\n')).listen(${APP_PORT}, () => console.log('listening'));
+      process.stdin.on('data', () => server.close(() => console.log('closed')));
+      setTimeout(() => {}, 30000);`;
+    const child = suite.spawn(process.execPath, ['-e', script]);
+    await waitForOutput(child, /listening/);
+    await eventually(async () => expect((await suite.pod.request('/node')).body).toBe('local node\n'));
+    child.stdin!.write('close\n');
+    await waitForOutput(child, /closed/);
+    await eventually(async () => expect((await suite.pod.request('/node-closed')).body).toBe('app GET /node-closed body=0\n'), 3000);
+  });
+
   it("a forked child's copy of the listener keeps the port after the parent closes its own", async () => {
     await suite.attach();
     const program = [
