@@ -15,7 +15,7 @@ import { Peer } from '../protocol/peer';
 import { openRoot } from './files';
 import { IncomingRegistry } from './incoming/registry';
 import { Iptables } from './incoming/iptables';
-import { createLogger } from './log';
+import { createLogger } from '../common/log';
 import { Session } from './session';
 
 export interface TestSidecar {

@@ -10,6 +10,7 @@ import type { Kube } from '../kube/cluster';
 import { agentPortOf } from '../kube/pod-choice';
 import { startSession } from '../session';
 import { connectThroughPortForward } from '../transport/port-forward';
+import { SIDECAR_NAME } from '../../common/pod-contract';
 
 /** `user@host (pid N)`: who runs this command, as sidecar logs and ended sessions show it. */
 export function operatorName(): string {
@@ -43,7 +44,7 @@ export async function withPodSession<T>(kube: Kube, pod: V1Pod, clientName: stri
       socket: forward.socket,
       description: `pod ${namespace}/${name}`,
       explain: async () => forward.errors() || undefined,
-      hint: `check the sidecar: kubectl logs ${name} -c mirrord-agent -n ${namespace}`,
+      hint: `check the sidecar: kubectl logs ${name} -c ${SIDECAR_NAME} -n ${namespace}`,
       close: () => forward.close(),
     },
     clientName,

@@ -6,7 +6,7 @@
 import { hostname, userInfo } from 'node:os';
 import { startLayerProxy, type LayerOptions, type LayerProxy } from '../../layer/proxy';
 import type { Session } from '../../protocol/client';
-import type { Logger } from '../../sidecar/log';
+import type { Logger } from '../../common/log';
 import type { AttachArgs } from '../args';
 import { loadSettings } from '../config/resolve';
 import { readEnvFile } from '../env-file';

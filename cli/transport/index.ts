@@ -7,6 +7,7 @@ import type { Settings } from '../config/resolve';
 import { CliError, USAGE_EXIT } from '../errors';
 import { connectThroughCommand, signalGroup, type CommandTransport } from './command';
 import { connectToUrl } from './url';
+import { DEFAULT_AGENT_PORT, SIDECAR_NAME } from '../../common/pod-contract';
 
 export interface Transport {
   socket: WebSocket;
@@ -52,7 +53,7 @@ export async function openTransport(
       socket: quiet(transport.socket),
       description: `the agent command \`${agent.command}\``,
       explain: (waitForExit) => explainCommand(transport, waitForExit),
-      hint: "the command must connect its stdin/stdout to the sidecar's port, e.g. `ip netns exec POD socat - TCP:127.0.0.1:61234`; check that it works and that the sidecar runs",
+      hint: `the command must connect its stdin/stdout to the sidecar's port, e.g. \`ip netns exec POD socat - TCP:127.0.0.1:${DEFAULT_AGENT_PORT}\`; check that it works and that the sidecar runs`,
       close: () => signalGroup(transport.child, 'SIGTERM'),
       reopen: () => openTransport(agent, settings),
     };
@@ -63,7 +64,7 @@ export async function openTransport(
       socket,
       description: agent.url,
       explain: async () => undefined,
-      hint: "check that the sidecar's port is forwarded there, e.g. `kubectl port-forward pod/NAME 61234`",
+      hint: `check that the sidecar's port is forwarded there, e.g. \`kubectl port-forward pod/NAME ${DEFAULT_AGENT_PORT}\``,
       close: () => socket.terminate(),
       reopen: () => openTransport(agent, settings),
     };
@@ -108,7 +109,7 @@ async function openPortForward(
       socket: quiet(forward.socket),
       description: `pod ${kube.namespace}/${name} (port-forward to the sidecar's port ${port})`,
       explain: async () => forward.errors() || undefined,
-      hint: `check the sidecar: kubectl logs ${name} -c mirrord-agent -n ${kube.namespace}`,
+      hint: `check the sidecar: kubectl logs ${name} -c ${SIDECAR_NAME} -n ${kube.namespace}`,
       close: () => forward.close(),
       // The kubeconfig stays loaded (with its credential plugin's token) and the pod chosen.
       reopen: forwardToPod,
