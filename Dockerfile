@@ -20,6 +20,7 @@ COPY layer/native layer/native
 ENV npm_config_nodedir=/usr/local
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY common common
 COPY protocol protocol
 COPY sidecar sidecar
 COPY layer layer
