@@ -7,7 +7,7 @@ import type { Settings } from '../config/resolve';
 import { CliError, USAGE_EXIT } from '../errors';
 import { connectThroughCommand, signalGroup, type CommandTransport } from './command';
 import { connectToUrl } from './url';
-import { DEFAULT_AGENT_PORT, SIDECAR_NAME } from '../../common/pod-contract';
+import { DEFAULT_AGENT_PORT } from '../../common/pod-contract';
 
 export interface Transport {
   socket: WebSocket;
@@ -83,7 +83,7 @@ async function openPortForward(
   const { loadKube, resolvePod } = await import('../kube/cluster');
   const { agentPortOf } = await import('../kube/pod-choice');
   const { parseTarget, describeTarget } = await import('../kube/target');
-  const { connectThroughPortForward } = await import('./port-forward');
+  const { forwardToSidecar } = await import('./port-forward');
   const parsed = parseTarget(target.path);
   const kube = loadKube({ kubeconfig: settings.kubeconfig, context: settings.kubeContext, namespace: target.namespace });
   step(`resolving ${describeTarget(parsed)} in namespace ${kube.namespace}…`);
@@ -92,28 +92,9 @@ async function openPortForward(
   const port = agentPortOf(chosen);
   step(`port-forwarding to pod ${name}, the sidecar's port ${port}…`);
   const forwardToPod = async (): Promise<Transport> => {
-    let forward;
-    try {
-      forward = await connectThroughPortForward(kube.config, kube.namespace, name, port);
-    } catch (error) {
-      const text = (error as Error).message;
-      if (/\b403\b|forbidden/i.test(text)) {
-        throw new CliError(
-          `not allowed to port-forward to pod ${name} in namespace ${kube.namespace}: mirrord needs the pods/portforward permission`,
-          `kubectl auth can-i create pods/portforward -n ${kube.namespace}; ask for a Role granting "create" on "pods/portforward"`,
-        );
-      }
-      throw new CliError(`cannot port-forward to pod ${name}: ${text}`, 'check that the API server is reachable: kubectl get pods -n ' + kube.namespace);
-    }
-    return {
-      socket: quiet(forward.socket),
-      description: `pod ${kube.namespace}/${name} (port-forward to the sidecar's port ${port})`,
-      explain: async () => forward.errors() || undefined,
-      hint: `check the sidecar: kubectl logs ${name} -c ${SIDECAR_NAME} -n ${kube.namespace}`,
-      close: () => forward.close(),
-      // The kubeconfig stays loaded (with its credential plugin's token) and the pod chosen.
-      reopen: forwardToPod,
-    };
+    const forward = await forwardToSidecar(kube.config, kube.namespace, name, port);
+    // The kubeconfig stays loaded (with its credential plugin's token) and the pod chosen.
+    return { ...forward, socket: quiet(forward.socket), reopen: forwardToPod };
   };
   return forwardToPod();
 }
