@@ -123,7 +123,7 @@ export class Session implements IncomingSink {
       return { result };
     },
     subscribe: async ({ port, mode, filter }) => {
-      await this.context.incoming.subscribe(this, port, mode, filter);
+      await this.context.incoming.subscribe(this, { port, mode, filter });
       this.log.info('subscribed', { port, mode, filter });
       return { result: { port } };
     },
