@@ -3,7 +3,7 @@ import type { Subscription } from '../../protocol/messages';
 import { createLogger } from '../log';
 import type { Redirector } from './redirector';
 import { IncomingRegistry } from './registry';
-import type { IncomingSink } from './interceptor';
+import type { IncomingSink } from './subscriber';
 
 /** Records what the registry asks of the nat rules; fails `redirect` while `failing` is set. */
 class FakeRedirector implements Redirector {

@@ -1,18 +1,21 @@
 /**
- * Which session holds which port: each subscribed port has an interceptor listening for its
+ * Which session holds which port: each subscribed port has a dispatcher listening for its
  * redirected connections, and a REDIRECT (from the injected redirector) from its first
  * subscriber until its last one goes. What may share a port is decided in sharing.ts.
  */
 import { ErrorCode, RemoteError } from '../../protocol/errors';
 import type { Subscription } from '../../protocol/messages';
 import type { Logger } from '../log';
+import { PortDispatcher } from './dispatcher';
 import { compileFilter, type RequestMatcher } from './filter';
-import { PortInterceptor, type IncomingSink, type Subscription as Subscriber } from './interceptor';
 import type { Redirector } from './redirector';
 import { sharingConflict } from './sharing';
+import type { IncomingSink, Subscriber } from './subscriber';
 
 interface Entry {
-  interceptor: PortInterceptor;
+  port: number;
+  subscribers: Subscriber[];
+  dispatcher: PortDispatcher;
   /** Settles once the listener is open and the REDIRECT is in place. */
   ready: Promise<void>;
 }
@@ -47,11 +50,11 @@ export class IncomingRegistry {
     } catch (error) {
       throw new RemoteError(ErrorCode.Invalid, (error as Error).message);
     }
-    const conflict = sharingConflict(this.ports.get(port)?.interceptor.subscriptions ?? [], sink, subscription);
+    const conflict = sharingConflict(this.ports.get(port)?.subscribers ?? [], sink, subscription);
     if (conflict) throw new RemoteError(ErrorCode.PortConflict, conflict);
     const entry = this.ports.get(port) ?? this.open(port);
-    const subscriber: Subscriber = { sink, mode, filter, matches };
-    entry.interceptor.subscriptions.push(subscriber);
+    const subscriber: Subscriber = { sink, port, mode, filter, matches };
+    entry.subscribers.push(subscriber);
     try {
       await entry.ready;
     } catch (error) {
@@ -62,7 +65,7 @@ export class IncomingRegistry {
 
   async unsubscribe(sink: IncomingSink, port: number): Promise<boolean> {
     const entry = this.ports.get(port);
-    const subscriber = entry?.interceptor.subscriptions.find((s) => s.sink === sink);
+    const subscriber = entry?.subscribers.find((s) => s.sink === sink);
     if (!entry || !subscriber) return false;
     await this.remove(entry, subscriber);
     return true;
@@ -71,44 +74,44 @@ export class IncomingRegistry {
   /** Everything `sink` held, released (its session ended). */
   async release(sink: IncomingSink): Promise<void> {
     const held = [...this.ports.values()].flatMap((entry) =>
-      entry.interceptor.subscriptions.filter((s) => s.sink === sink).map((s) => this.remove(entry, s)),
+      entry.subscribers.filter((s) => s.sink === sink).map((s) => this.remove(entry, s)),
     );
     await Promise.allSettled(held);
   }
 
   subscriptionsOf(sink: IncomingSink): Subscription[] {
-    return [...this.ports.values()].flatMap(({ interceptor }) =>
-      interceptor.subscriptions.filter((s) => s.sink === sink).map(({ mode, filter }) => ({ port: interceptor.port, mode, filter })),
+    return [...this.ports.values()].flatMap(({ subscribers }) =>
+      subscribers.filter((s) => s.sink === sink).map(({ port, mode, filter }) => ({ port, mode, filter })),
     );
   }
 
   private open(port: number): Entry {
-    const interceptor = new PortInterceptor(port, this.log.child({ port }), (socket) => this.redirector.track(socket));
-    const ready = interceptor.listen().then(async (toPort) => {
+    const subscribers: Subscriber[] = [];
+    const dispatcher = new PortDispatcher(port, subscribers, this.log.child({ port }), (socket) => this.redirector.track(socket));
+    const ready = dispatcher.listen().then(async (toPort) => {
       try {
         await this.redirector.redirect(port, toPort);
       } catch (error) {
-        interceptor.close();
+        dispatcher.close();
         throw error;
       }
     });
-    ready.catch(() => this.ports.get(port)?.interceptor === interceptor && this.ports.delete(port));
-    const entry = { interceptor, ready };
+    ready.catch(() => this.ports.get(port)?.dispatcher === dispatcher && this.ports.delete(port));
+    const entry = { port, subscribers, dispatcher, ready };
     this.ports.set(port, entry);
     return entry;
   }
 
   private async remove(entry: Entry, subscriber: Subscriber): Promise<void> {
-    const { interceptor } = entry;
-    const index = interceptor.subscriptions.indexOf(subscriber);
-    if (index >= 0) interceptor.subscriptions.splice(index, 1);
-    if (interceptor.subscriptions.length || this.ports.get(interceptor.port) !== entry) return;
-    this.ports.delete(interceptor.port);
+    const index = entry.subscribers.indexOf(subscriber);
+    if (index >= 0) entry.subscribers.splice(index, 1);
+    if (entry.subscribers.length || this.ports.get(entry.port) !== entry) return;
+    this.ports.delete(entry.port);
     try {
       await entry.ready.catch(() => undefined);
-      await this.redirector.unredirect(interceptor.port);
+      await this.redirector.unredirect(entry.port);
     } finally {
-      interceptor.close();
+      entry.dispatcher.close();
     }
   }
 }
