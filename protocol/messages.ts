@@ -192,6 +192,10 @@ export type RequestType = keyof typeof requests;
 export type Params<T extends RequestType> = z.infer<(typeof requests)[T]['params']>;
 export type Result<T extends RequestType> = z.infer<(typeof requests)[T]['result']>;
 export type HttpFilter = z.infer<typeof httpFilter>;
+/** A port a session subscribes, how, and (for steals) which HTTP requests. */
+export type Subscription = Params<'subscribe'>;
+/** How a subscribed port's traffic reaches the session. */
+export type Mode = Subscription['mode'];
 export type Stat = z.infer<typeof stat>;
 export type Statfs = z.infer<typeof statfs>;
 export type FileTime = z.infer<typeof fileTime>;

@@ -20,21 +20,21 @@ export class Sidecar {
 
   private constructor(
     private readonly wss: WebSocketServer,
-    private readonly iptables: Iptables,
+    private readonly incoming: IncomingRegistry,
     readonly port: number,
   ) {}
 
   static async start(config: SidecarConfig, log: Logger): Promise<Sidecar> {
     const iptables = new Iptables(config.chain, log.child({ component: 'iptables' }));
-    await iptables.removeStale();
     const incoming = new IncomingRegistry(iptables, log.child({ component: 'incoming' }), [config.agentPort]);
+    await incoming.start();
     const rootFd = openRoot(config.appRoot);
     if (rootFd instanceof Error) log.warn(`file operations will fail: ${rootFd.message}`);
 
     const wss = new WebSocketServer({ host: '127.0.0.1', port: config.agentPort, maxPayload: MAX_FRAME, perMessageDeflate: false });
     await Promise.race([once(wss, 'listening'), once(wss, 'error').then(([error]) => Promise.reject(error))]);
     const port = (wss.address() as AddressInfo).port;
-    const sidecar = new Sidecar(wss, iptables, port);
+    const sidecar = new Sidecar(wss, incoming, port);
 
     const context = { config, incoming, rootFd, log, sessions: () => [...sidecar.sessions] };
     wss.on('connection', (socket) => {
@@ -52,7 +52,7 @@ export class Sidecar {
     const sessions = [...this.sessions];
     for (const session of sessions) session.end(CloseCode.Shutdown, reason);
     await Promise.allSettled(sessions.map((session) => session.ended));
-    await this.iptables.removeAll();
+    await this.incoming.stop();
     await new Promise((resolve) => this.wss.close(resolve));
   }
 }

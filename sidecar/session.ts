@@ -12,8 +12,8 @@ import { incompatibility, PROTOCOL_VERSION } from '../protocol/version';
 import type { SidecarConfig } from './config';
 import { resolve } from './dns';
 import { Files } from './files';
-import type { IncomingMeta, IncomingSink } from './incoming/interceptor';
 import type { IncomingRegistry } from './incoming/registry';
+import type { IncomingMeta, IncomingSink } from './incoming/subscriber';
 import type { Logger } from '../common/log';
 import { connectTcp, connectUdp } from './outgoing';
 import { VERSION } from '../common/version';
@@ -123,7 +123,7 @@ export class Session implements IncomingSink {
       return { result };
     },
     subscribe: async ({ port, mode, filter }) => {
-      await this.context.incoming.subscribe(this, port, mode, filter);
+      await this.context.incoming.subscribe(this, { port, mode, filter });
       this.log.info('subscribed', { port, mode, filter });
       return { result: { port } };
     },

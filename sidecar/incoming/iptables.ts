@@ -16,10 +16,11 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Logger } from '../../common/log';
+import type { Redirector } from './redirector';
 
 const run = promisify(execFile);
 
-export class Iptables {
+export class Iptables implements Redirector {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly redirects = new Map<number, number>();
   private liveConnections = 0;

@@ -1,17 +1,22 @@
 /**
- * Which session holds which port, and the rules that keep sessions from stepping on each
- * other: any number may mirror a port, any number may steal it with HTTP filters, an
- * unfiltered steal is exclusive, and a port is either mirrored or stolen, not both.
+ * Which session holds which port: each subscribed port has a dispatcher listening for its
+ * redirected connections, and a REDIRECT (from the injected redirector) from its first
+ * subscriber until its last one goes. What may share a port is decided in sharing.ts.
  */
 import { ErrorCode, RemoteError } from '../../protocol/errors';
-import type { HttpFilter } from '../../protocol/messages';
+import type { Subscription } from '../../protocol/messages';
 import type { Logger } from '../../common/log';
-import { compileFilter } from './filter';
-import { PortInterceptor, type IncomingSink, type Subscription } from './interceptor';
-import type { Iptables } from './iptables';
+import { PortDispatcher } from './dispatcher';
+import { compileFilter, type RequestMatcher } from './filter';
+import type { Redirector } from './redirector';
+import { sharingConflict } from './sharing';
+import type { IncomingSink, Subscriber } from './subscriber';
 
 interface Entry {
-  interceptor: PortInterceptor;
+  port: number;
+  subscribers: Subscriber[];
+  dispatcher: PortDispatcher;
+  /** Settles once the listener is open and the REDIRECT is in place. */
   ready: Promise<void>;
 }
 
@@ -19,111 +24,94 @@ export class IncomingRegistry {
   private readonly ports = new Map<number, Entry>();
 
   constructor(
-    private readonly iptables: Iptables,
+    private readonly redirector: Redirector,
     private readonly log: Logger,
     /** Ports that must never be intercepted (the agent's own). */
-    private readonly reserved: number[],
+    private readonly reserved: readonly number[],
   ) {}
 
-  async subscribe(sink: IncomingSink, port: number, mode: 'steal' | 'mirror', filter?: HttpFilter): Promise<void> {
+  /** Clears what a crashed predecessor left, before the first subscription. */
+  start(): Promise<void> {
+    return this.redirector.removeStale();
+  }
+
+  /** Removes every rule of ours (shutdown, once the sessions are gone). */
+  stop(): Promise<void> {
+    return this.redirector.removeAll();
+  }
+
+  async subscribe(sink: IncomingSink, subscription: Subscription): Promise<void> {
+    const { port, mode, filter } = subscription;
     if (this.reserved.includes(port)) throw new RemoteError(ErrorCode.Invalid, `port ${port} is the agent's own port and cannot be intercepted`);
     if (filter && mode !== 'steal') throw new RemoteError(ErrorCode.Invalid, 'HTTP filters apply to steal mode only');
-    let matches;
+    let matches: RequestMatcher | undefined;
     try {
       matches = filter ? compileFilter(filter) : undefined;
     } catch (error) {
       throw new RemoteError(ErrorCode.Invalid, (error as Error).message);
     }
+    const conflict = sharingConflict(this.ports.get(port)?.subscribers ?? [], sink, subscription);
+    if (conflict) throw new RemoteError(ErrorCode.PortConflict, conflict);
     const entry = this.ports.get(port) ?? this.open(port);
-    checkConflicts(entry.interceptor.subscriptions, sink, port, mode, filter);
-    const subscription: Subscription = { sink, mode, filter, matches };
-    entry.interceptor.subscriptions.push(subscription);
+    const subscriber: Subscriber = { sink, port, mode, filter, matches };
+    entry.subscribers.push(subscriber);
     try {
       await entry.ready;
     } catch (error) {
-      this.remove(entry, subscription);
+      this.remove(entry, subscriber);
       throw new RemoteError(ErrorCode.Internal, `could not intercept port ${port}: ${(error as Error).message}`);
     }
   }
 
   async unsubscribe(sink: IncomingSink, port: number): Promise<boolean> {
     const entry = this.ports.get(port);
-    const subscription = entry?.interceptor.subscriptions.find((s) => s.sink === sink);
-    if (!entry || !subscription) return false;
-    await this.remove(entry, subscription);
+    const subscriber = entry?.subscribers.find((s) => s.sink === sink);
+    if (!entry || !subscriber) return false;
+    await this.remove(entry, subscriber);
     return true;
   }
 
   /** Everything `sink` held, released (its session ended). */
   async release(sink: IncomingSink): Promise<void> {
     const held = [...this.ports.values()].flatMap((entry) =>
-      entry.interceptor.subscriptions.filter((s) => s.sink === sink).map((s) => this.remove(entry, s)),
+      entry.subscribers.filter((s) => s.sink === sink).map((s) => this.remove(entry, s)),
     );
     await Promise.allSettled(held);
   }
 
-  subscriptionsOf(sink: IncomingSink): { port: number; mode: 'steal' | 'mirror'; filter?: HttpFilter }[] {
-    return [...this.ports.values()].flatMap(({ interceptor }) =>
-      interceptor.subscriptions.filter((s) => s.sink === sink).map((s) => ({ port: interceptor.port, mode: s.mode, filter: s.filter })),
+  subscriptionsOf(sink: IncomingSink): Subscription[] {
+    return [...this.ports.values()].flatMap(({ subscribers }) =>
+      subscribers.filter((s) => s.sink === sink).map(({ port, mode, filter }) => ({ port, mode, filter })),
     );
   }
 
   private open(port: number): Entry {
-    const interceptor = new PortInterceptor(port, this.log.child({ port }), (socket) => this.iptables.track(socket));
-    const ready = interceptor.listen().then(async (toPort) => {
+    const subscribers: Subscriber[] = [];
+    const dispatcher = new PortDispatcher(port, subscribers, this.log.child({ port }), (socket) => this.redirector.track(socket));
+    const ready = dispatcher.listen().then(async (toPort) => {
       try {
-        await this.iptables.redirect(port, toPort);
+        await this.redirector.redirect(port, toPort);
       } catch (error) {
-        interceptor.close();
+        dispatcher.close();
         throw error;
       }
     });
-    ready.catch(() => this.ports.get(port)?.interceptor === interceptor && this.ports.delete(port));
-    const entry = { interceptor, ready };
+    ready.catch(() => this.ports.get(port)?.dispatcher === dispatcher && this.ports.delete(port));
+    const entry = { port, subscribers, dispatcher, ready };
     this.ports.set(port, entry);
     return entry;
   }
 
-  private async remove(entry: Entry, subscription: Subscription): Promise<void> {
-    const { interceptor } = entry;
-    const index = interceptor.subscriptions.indexOf(subscription);
-    if (index >= 0) interceptor.subscriptions.splice(index, 1);
-    if (interceptor.subscriptions.length || this.ports.get(interceptor.port) !== entry) return;
-    this.ports.delete(interceptor.port);
+  private async remove(entry: Entry, subscriber: Subscriber): Promise<void> {
+    const index = entry.subscribers.indexOf(subscriber);
+    if (index >= 0) entry.subscribers.splice(index, 1);
+    if (entry.subscribers.length || this.ports.get(entry.port) !== entry) return;
+    this.ports.delete(entry.port);
     try {
       await entry.ready.catch(() => undefined);
-      await this.iptables.unredirect(interceptor.port);
+      await this.redirector.unredirect(entry.port);
     } finally {
-      interceptor.close();
-    }
-  }
-}
-
-function checkConflicts(existing: Subscription[], sink: IncomingSink, port: number, mode: string, filter?: HttpFilter): void {
-  if (existing.some((s) => s.sink === sink)) {
-    throw new RemoteError(ErrorCode.PortConflict, `this session already subscribed port ${port}; unsubscribe it first`);
-  }
-  const other = existing[0];
-  if (!other) return;
-  if (other.mode !== mode) {
-    throw new RemoteError(
-      ErrorCode.PortConflict,
-      `port ${port} is ${other.mode === 'steal' ? 'stolen' : 'mirrored'} by session ${other.sink.id}; a port is either mirrored or stolen, not both`,
-    );
-  }
-  if (mode === 'steal') {
-    const exclusive = existing.find((s) => !s.filter);
-    if (exclusive) {
-      throw new RemoteError(
-        ErrorCode.PortConflict,
-        `port ${port} is already stolen without a filter by session ${exclusive.sink.id}; an unfiltered steal is exclusive (end that session, or both use HTTP filters)`,
-      );
-    }
-    if (!filter) {
-      throw new RemoteError(
-        ErrorCode.PortConflict,
-        `port ${port} is stolen with HTTP filters by session ${other.sink.id}; an unfiltered steal would take its traffic (add an HTTP filter)`,
-      );
+      entry.dispatcher.close();
     }
   }
 }

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import net from 'node:net';
 import { POD_IP } from '../harness/netns';
 import { noRulesLeft, podSuite } from './suite';
@@ -67,6 +68,29 @@ describe('steal', () => {
     expect(seen.streams).toBe(2);
     client.close();
     await client.closed();
+  });
+
+  it("closes an idle kept-alive stream before the local server's announced keep-alive timeout", async () => {
+    const announcing = (keepAliveTimeout?: number) => {
+      const server = http.createServer((req, res) => res.end(`local ${req.url}\n`));
+      if (keepAliveTimeout) server.keepAliveTimeout = keepAliveTimeout;
+      cleanups.push(() => server.close());
+      return new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)));
+    };
+    // Two requests on one client connection, 1.5 s apart: a server announcing `timeout=5` (Node's
+    // default) keeps the stream for the second; one announcing `timeout=2` has it closed after 1 s.
+    for (const [keepAliveTimeout, streams] of [[undefined, 1], [2000, 2]] as const) {
+      const client = await suite.pod.connect();
+      const seen = forwardIncoming(client, await announcing(keepAliveTimeout));
+      await client.subscribe(APP_PORT, 'steal', { header: '^x-user: alice$' });
+      const paced = await suite.pod.net.exec(suite.pod.net.workload, process.execPath, [
+        require.resolve('../fixtures/paced-get.js'), `http://${POD_IP}:${APP_PORT}`, '1500', 'x-user: alice', '/i1', '/i2',
+      ]);
+      expect(paced.stdout).toBe('local /i1\nlocal /i2\n');
+      expect(seen.streams).toBe(streams);
+      client.close();
+      await client.closed();
+    }
   });
 
   it('sends a GET again on a new stream when the local server closed the kept-alive one under it, never a POST', async () => {

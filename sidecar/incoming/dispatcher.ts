@@ -1,0 +1,64 @@
+/**
+ * One intercepted port: a listener that receives the connections iptables REDIRECTs to it, and
+ * hands each to the job its subscribers call for: an unfiltered steal, the filtered steal, or the
+ * app with copies for mirroring sessions. The sharing rules keep a port's subscribers all of one
+ * kind, so the first that fits decides.
+ */
+import net from 'node:net';
+import type { Logger } from '../../common/log';
+import { FilteredSteal } from './filtered-steal';
+import { mirror } from './mirror';
+import { originOf } from './origin';
+import { passThrough } from './pass-through';
+import type { Redirector } from './redirector';
+import { steal } from './steal';
+import type { Subscriber } from './subscriber';
+
+export class PortDispatcher {
+  private readonly server: net.Server;
+  private readonly filtered: FilteredSteal;
+
+  constructor(
+    readonly port: number,
+    /** The port's subscribers (the registry keeps them); read per connection. */
+    private readonly subscribers: readonly Subscriber[],
+    private readonly log: Logger,
+    /** Told of every redirected connection, so NAT state outlives the rule while it flows. */
+    private readonly track: Redirector['track'],
+  ) {
+    this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
+    this.filtered = new FilteredSteal(port, subscribers, log);
+  }
+
+  /** Opens the listener; returns its port, the REDIRECT target. */
+  async listen(): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(0, '0.0.0.0', () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    return (this.server.address() as net.AddressInfo).port;
+  }
+
+  /** Stops accepting; connections already here keep flowing until they end. */
+  close(): void {
+    this.server.close();
+    this.filtered.close();
+  }
+
+  private accept(socket: net.Socket): void {
+    socket.on('error', () => undefined);
+    this.track(socket);
+    const origin = originOf(socket, this.port, this.log);
+    const thief = this.subscribers.find((s) => s.mode === 'steal' && !s.matches);
+    if (thief) {
+      if (steal(socket, origin, thief.sink)) return;
+    } else if (this.subscribers.some((s) => s.mode === 'steal')) {
+      return this.filtered.accept(socket, origin);
+    }
+    passThrough(socket, origin);
+    mirror(socket, origin, this.subscribers.filter((s) => s.mode === 'mirror').map((s) => s.sink));
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * Filtered steal: the connections of a port stolen with HTTP filters are parsed as HTTP/1.x; each
+ * request that matches a session's filter (first subscriber first) goes to that session over the
+ * keep-alive pool, the others to the app over keep-alive connections of its own. WebSocket
+ * upgrades are routed the same way.
+ */
+import http from 'node:http';
+import net from 'node:net';
+import httpProxy from 'http-proxy';
+import type { MuxStream } from '../../protocol/stream';
+import type { Logger } from '../../common/log';
+import type { Origin } from './origin';
+import { passThrough } from './pass-through';
+import { StreamAgent } from './stream-agent';
+import { StreamPool } from './stream-pool';
+import type { Subscriber } from './subscriber';
+
+const HTTP_REQUEST_START = /^(GET|HEAD|POST|PUT|DELETE|OPTIONS|PATCH|CONNECT|TRACE|PRI) /;
+/** How long a connection on a filtered port may stay silent before it goes to the app as is. */
+const FIRST_BYTES_TIMEOUT_MS = 1000;
+/** Where the proxy sends a stolen request: the agent's stream decides, the host is never looked up. */
+const SESSION_TARGET = 'http://mirrord-session';
+
+export class FilteredSteal {
+  private readonly http: http.Server;
+  private readonly proxy = httpProxy.createProxyServer({ xfwd: false });
+  private readonly appAgent = new http.Agent({ keepAlive: true });
+  private readonly pool = new StreamPool((req, thief) => this.openRequestStream(req, thief));
+  /** Where each connection handed to the HTTP parser came from and was going. */
+  private readonly origins = new WeakMap<net.Socket, Origin>();
+  /** the request each client request was proxied as */
+  private readonly sent = new WeakMap<http.IncomingMessage, http.ClientRequest>();
+
+  constructor(
+    private readonly port: number,
+    /** The port's subscribers, all filtered steals (the registry keeps them); read per request. */
+    private readonly stealers: readonly Subscriber[],
+    private readonly log: Logger,
+  ) {
+    this.http = http.createServer({ keepAliveTimeout: 60_000 });
+    this.http.on('request', (req, res) => this.routeRequest(req, res));
+    this.http.on('upgrade', (req, socket, head) => this.routeUpgrade(req, socket as net.Socket, head));
+    this.http.on('clientError', (_error, socket) => socket.destroy());
+    this.proxy.on('error', (error, _req, res) => this.proxyFailed(error, res));
+    this.proxy.on('proxyReq', (proxyReq, req) => this.sent.set(req, proxyReq));
+    this.proxy.on('proxyRes', (answer) => StreamAgent.heard(answer));
+  }
+
+  /**
+   * Filters only apply to HTTP/1.x: a connection whose first bytes aren't a request line (another
+   * protocol, TLS, a server-speaks-first protocol that sends nothing) goes to the app untouched.
+   */
+  accept(socket: net.Socket, origin: Origin): void {
+    this.origins.set(socket, origin);
+    let decided = false;
+    const decide = (chunk?: Buffer) => {
+      if (decided) return;
+      decided = true;
+      clearTimeout(timer);
+      socket.off('data', decide);
+      socket.pause();
+      if (chunk) socket.unshift(chunk);
+      if (chunk && HTTP_REQUEST_START.test(chunk.toString('latin1', 0, 16))) this.http.emit('connection', socket);
+      else passThrough(socket, origin);
+      socket.resume();
+    };
+    const timer = setTimeout(() => decide(), FIRST_BYTES_TIMEOUT_MS);
+    socket.on('data', decide);
+    socket.once('close', () => clearTimeout(timer));
+  }
+
+  /** Parses no new connections; those already parsed keep flowing until they end. */
+  close(): void {
+    this.http.close();
+  }
+
+  private routeRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const thief = this.thiefOf(req);
+    if (!thief) return void this.proxy.web(req, res, { target: this.appUrl(req), agent: this.appAgent });
+    this.proxy.web(req, res, { target: SESSION_TARGET, agent: this.pool.agentFor(req, thief) }, (error) => {
+      // A kept-alive stream the local server closed while this request was on its way fails
+      // before any answer; a request that can be sent again goes once more, on a new stream.
+      if (!this.sent.get(req)?.reusedSocket || res.headersSent || !canResend(req)) return this.proxyFailed(error, res);
+      this.proxy.web(req, res, { target: SESSION_TARGET, agent: this.pool.oneOff(req, thief) }, (again) => this.proxyFailed(again, res));
+    });
+  }
+
+  private routeUpgrade(req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
+    socket.on('error', () => undefined);
+    const thief = this.thiefOf(req);
+    // An upgraded connection keeps its stream to itself: a one-off agent, never pooled.
+    if (thief) this.proxy.ws(req, socket, head, { target: SESSION_TARGET, agent: this.pool.oneOff(req, thief) });
+    else this.proxy.ws(req, socket, head, { target: this.appUrl(req) });
+  }
+
+  private thiefOf(req: http.IncomingMessage): Subscriber | undefined {
+    return this.stealers.find((s) => s.mode === 'steal' && s.matches?.(req));
+  }
+
+  private openRequestStream(req: http.IncomingMessage, thief: Subscriber): MuxStream | undefined {
+    return thief.sink.openIncoming({
+      ...this.origins.get(req.socket)!,
+      mode: 'steal',
+      kind: 'request',
+      request: { method: req.method ?? '', path: req.url ?? '' },
+    });
+  }
+
+  private appUrl(req: http.IncomingMessage): string {
+    const app = this.origins.get(req.socket)!.local;
+    return `http://${net.isIPv6(app.address) ? `[${app.address}]` : app.address}:${app.port}`;
+  }
+
+  private proxyFailed(error: Error, res: http.ServerResponse | net.Socket): void {
+    this.log.debug('proxied request failed', { port: this.port, error: error.message });
+    if (res instanceof http.ServerResponse) {
+      if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain', connection: 'close' });
+      res.end(`mirrord: ${error.message}\n`);
+    } else {
+      res.destroy();
+    }
+  }
+}
+
+/** Safe to send again: a method without side effects, and no body (which was already read). */
+function canResend(req: http.IncomingMessage): boolean {
+  return ['GET', 'HEAD', 'OPTIONS'].includes(req.method ?? '') && !req.headers['content-length'] && !req.headers['transfer-encoding'];
+}
