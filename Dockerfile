@@ -23,6 +23,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY protocol protocol
 COPY sidecar sidecar
 COPY layer layer
+COPY intproxy intproxy
 COPY cli cli
 COPY webhook webhook
 COPY test test

@@ -4,7 +4,7 @@
  * When the command ends the session closes, and with it the pod's rules for this session.
  */
 import { hostname, userInfo } from 'node:os';
-import { startLayerProxy, type LayerOptions, type LayerProxy } from '../../layer/proxy';
+import { startLayerProxy, type LayerOptions, type LayerProxy } from '../../intproxy/proxy';
 import type { Session } from '../../protocol/client';
 import type { Logger } from '../../sidecar/log';
 import type { AttachArgs } from '../args';

@@ -5,9 +5,9 @@
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
-import type { Session } from '../../protocol/client';
-import type { MuxStream } from '../../protocol/stream';
-import { pipeBothWays } from '../../protocol/pipe';
+import type { Session } from '../protocol/client';
+import type { MuxStream } from '../protocol/stream';
+import { pipeBothWays } from '../protocol/pipe';
 import { errnoNumber } from './errno';
 
 /** How long the app has to connect to the endpoint it was given. */

@@ -8,10 +8,10 @@
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import { constants } from 'node:os';
-import type { IncomingConnection, Session } from '../../protocol/client';
-import type { HttpFilter } from '../../protocol/messages';
-import { pipeBothWays } from '../../protocol/pipe';
-import type { Logger } from '../../sidecar/log';
+import type { IncomingConnection, Session } from '../protocol/client';
+import type { HttpFilter } from '../protocol/messages';
+import { pipeBothWays } from '../protocol/pipe';
+import type { Logger } from '../sidecar/log';
 import { isLoopback } from './address-filter';
 import { errnoNumber } from './errno';
 

@@ -11,8 +11,8 @@
  */
 import { constants, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { Session } from '../../protocol/client';
-import type { FileTime, Stat } from '../../protocol/messages';
+import type { Session } from '../protocol/client';
+import type { FileTime, Stat } from '../protocol/messages';
 import { errnoNumber } from './errno';
 
 const O_ACCMODE = 3;

@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { Client } from '../../protocol/client';
-import { startTestSidecar, type TestSidecar } from '../../sidecar/test-server';
+import { Client } from '../protocol/client';
+import { startTestSidecar, type TestSidecar } from '../sidecar/test-server';
 import { RemoteFiles } from './files';
 
 let sidecar: TestSidecar;

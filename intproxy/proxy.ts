@@ -1,25 +1,25 @@
 /**
  * The local proxy: runs inside the mirrord CLI, holds the one session to the sidecar, and
  * answers the layer loaded into the user's process and all its children. See
- * docs/layer.md for the line protocol between the two.
+ * docs/layer.md for the line protocol between the two, and docs/intproxy.md for this folder.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Session } from '../protocol/client';
 import type { Logger } from '../sidecar/log';
-import { layerLibrary } from './library';
-import { connectTcp, connectUdp } from './proxy/outgoing';
-import { isLoopback } from './proxy/address-filter';
-import { compileDnsFilter, type DnsFilter } from './proxy/dns-filter';
-import { compileOutgoingFilter, filterNames, type OutgoingFilter } from './proxy/outgoing-filter';
-import { eaiCode } from './proxy/errno';
-import { answerFileRequest, isFileRequest } from './proxy/file-requests';
-import { RemoteFiles } from './proxy/files';
-import { FsPolicy, type FsOptions } from './proxy/fs-policy';
-import { IncomingPorts, type IncomingOptions } from './proxy/incoming';
-import { serveLines } from './proxy/line-server';
-import { ResolvedNames } from './proxy/resolved-names';
+import { layerLibrary } from '../layer/library';
+import { connectTcp, connectUdp } from './outgoing';
+import { isLoopback } from './address-filter';
+import { compileDnsFilter, type DnsFilter } from './dns-filter';
+import { compileOutgoingFilter, filterNames, type OutgoingFilter } from './outgoing-filter';
+import { eaiCode } from './errno';
+import { answerFileRequest, isFileRequest } from './file-requests';
+import { RemoteFiles } from './files';
+import { FsPolicy, type FsOptions } from './fs-policy';
+import { IncomingPorts, type IncomingOptions } from './incoming';
+import { serveLines } from './line-server';
+import { ResolvedNames } from './resolved-names';
 
 export interface LayerOptions {
   incoming: IncomingOptions;

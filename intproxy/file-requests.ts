@@ -5,7 +5,7 @@
  * So a path is never half local and half remote: what is read from the pod is changed in the
  * pod, or not at all there.
  */
-import type { FileTime } from '../../protocol/messages';
+import type { FileTime } from '../protocol/messages';
 import { errnoNumber } from './errno';
 import { opensForWriting, type RemoteFiles } from './files';
 import type { FsPolicy } from './fs-policy';
