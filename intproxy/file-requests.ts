@@ -1,65 +1,53 @@
 /**
- * The layer's file requests. Each names its path(s) last; the policy (feature.fs) says whether
- * the call is the pod's, and a call that changes something is the pod's only where the path
- * may be written there: elsewhere it runs on this machine, as mirrord does in `read` mode.
- * So a path is never half local and half remote: what is read from the pod is changed in the
- * pod, or not at all there.
+ * The layer's file requests. The policy (feature.fs) says whether the call is the pod's, for the
+ * path(s) it names, and a call that changes something is the pod's only where the path may be
+ * written there: elsewhere it runs on this machine, as mirrord does in `read` mode. So a path is
+ * never half local and half remote: what is read from the pod is changed in the pod, or not at
+ * all there.
  */
-import type { FileTime } from '../protocol/messages';
+import type { ChannelHandlers } from './channel';
 import { errnoNumber } from './errno';
 import { opensForWriting, type RemoteFiles } from './files';
 import type { FsPolicy } from './fs-policy';
 
-type Handler = (files: RemoteFiles, args: string[], paths: string[]) => Promise<string>;
+type FileOp = 'open' | 'opendir' | 'stat' | 'access' | 'readlink' | 'statfs' | 'mkdir' | 'rmdir' | 'unlink' | 'truncate' | 'chmod' | 'utimes' | 'rename';
 
-interface FileRequest {
-  /** How many of the request's last fields are paths. */
-  paths: 1 | 2;
-  /** Whether the call changes the paths, given its other fields. */
-  writes: (args: string[]) => boolean;
-  run: Handler;
+/** The handlers of the file requests. */
+export function fileHandlers(files: RemoteFiles, policy: FsPolicy): Pick<ChannelHandlers, FileOp> {
+  /** Runs a request naming `paths` in the pod (with the pod's paths for them), or says where else it goes. */
+  const serve = <R>(paths: string[], writes: boolean, run: (remote: string[]) => Promise<R>) => decide(policy, paths, writes, run);
+  const reads = false;
+  const changes = true;
+  return {
+    open: ({ flags, path }) => serve([path], opensForWriting(flags), ([remote]) => files.open(remote, flags)),
+    opendir: ({ path }) => serve([path], reads, ([remote]) => files.opendir(remote)),
+    stat: ({ follow, path }) => serve([path], reads, ([remote]) => files.stat(remote, follow)),
+    access: ({ mode, path }) => serve([path], reads, ([remote]) => files.access(remote, mode)),
+    readlink: ({ path }) => serve([path], reads, ([remote]) => files.readlink(remote)),
+    statfs: ({ path }) => serve([path], reads, ([remote]) => files.statfs(remote)),
+    mkdir: ({ mode, path }) => serve([path], changes, ([remote]) => files.mkdir(remote, mode)),
+    rmdir: ({ path }) => serve([path], changes, ([remote]) => files.rmdir(remote)),
+    unlink: ({ path }) => serve([path], changes, ([remote]) => files.unlink(remote)),
+    truncate: ({ length, path }) => serve([path], changes, ([remote]) => files.truncate(remote, length)),
+    chmod: ({ mode, path }) => serve([path], changes, ([remote]) => files.chmod(remote, mode)),
+    utimes: ({ atime, mtime, path }) => serve([path], changes, ([remote]) => files.utimes(remote, atime, mtime)),
+    rename: ({ flags, from, to }) => serve([from, to], changes, ([remoteFrom, remoteTo]) => files.rename(remoteFrom, remoteTo, flags)),
+  };
 }
 
-const reads = () => false;
-const changes = () => true;
-
-const fileTime = (text: string): FileTime => (text === 'now' || text === 'omit' ? text : Number(text));
-
-/** The requests: `OP ARGS… PATH` (rename: `rename FLAGS FROM TO`). */
-const REQUESTS: Record<string, FileRequest> = {
-  open: { paths: 1, writes: ([flags]) => opensForWriting(Number(flags)), run: (files, [flags], [path]) => files.open(path, Number(flags)) },
-  opendir: { paths: 1, writes: reads, run: (files, _, [path]) => files.opendir(path) },
-  stat: { paths: 1, writes: reads, run: (files, [follow], [path]) => files.stat(path, follow === '1') },
-  access: { paths: 1, writes: reads, run: (files, [mode], [path]) => files.access(path, Number(mode)) },
-  readlink: { paths: 1, writes: reads, run: (files, _, [path]) => files.readlink(path) },
-  statfs: { paths: 1, writes: reads, run: (files, _, [path]) => files.statfs(path) },
-  mkdir: { paths: 1, writes: changes, run: (files, [mode], [path]) => files.mkdir(path, Number(mode)) },
-  rmdir: { paths: 1, writes: changes, run: (files, _, [path]) => files.rmdir(path) },
-  unlink: { paths: 1, writes: changes, run: (files, _, [path]) => files.unlink(path) },
-  truncate: { paths: 1, writes: changes, run: (files, [length], [path]) => files.truncate(path, Number(length)) },
-  chmod: { paths: 1, writes: changes, run: (files, [mode], [path]) => files.chmod(path, Number(mode)) },
-  utimes: { paths: 1, writes: changes, run: (files, [atime, mtime], [path]) => files.utimes(path, fileTime(atime), fileTime(mtime)) },
-  rename: { paths: 2, writes: changes, run: (files, [flags], [from, to]) => files.rename(from, to, Number(flags)) },
-};
-
-export function isFileRequest(op: string): boolean {
-  return Object.prototype.hasOwnProperty.call(REQUESTS, op);
-}
-
-/** Answers a file request: the pod's answer, `error\tERRNO`, or `local`. */
-export async function answerFileRequest(op: string, fields: string[], files: RemoteFiles, policy: FsPolicy): Promise<string> {
-  const request = REQUESTS[op];
-  const args = fields.slice(0, fields.length - request.paths);
-  const paths = fields.slice(fields.length - request.paths);
-  const writes = request.writes(args);
+async function decide<R>(
+  policy: FsPolicy,
+  paths: string[],
+  writes: boolean,
+  run: (remote: string[]) => Promise<R>,
+): Promise<R | { kind: 'error'; errno: number } | { kind: 'local' }> {
   const access = paths.map((path) => policy.access(path));
   // feature.fs.not_found: such a path doesn't exist, for reading or writing.
-  if (access.includes('notfound')) return `error\t${errnoNumber('ENOENT')}`;
+  if (access.includes('notfound')) return { kind: 'error', errno: errnoNumber('ENOENT') };
   const inPod = access.map((where) => where !== 'local' && (!writes || where === 'write'));
-  if (inPod.every((pod) => !pod)) return 'local';
+  if (inPod.every((pod) => !pod)) return { kind: 'local' };
   // A rename between the pod and this machine: across devices, as rename(2) says; mv copies instead.
-  if (!inPod.every(Boolean)) return `error\t${errnoNumber('EXDEV')}`;
+  if (!inPod.every(Boolean)) return { kind: 'error', errno: errnoNumber('EXDEV') };
   // feature.fs.mapping: the pod's path for the one the program uses.
-  return request.run(files, args, paths.map((path) => policy.remotePath(path)));
+  return run(paths.map((path) => policy.remotePath(path)));
 }
-
