@@ -1,5 +1,41 @@
-/** The channel's contract: lines as docs/layer.md shows them. */
+/** The channel's contract: the same on both sides, and lines as docs/layer.md shows them. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ChannelError, contractSummary, decodeReply, decodeRequest, encodeReply, encodeRequest, type Op, type Reply, type Request } from './channel';
+
+/** The body of a C macro defined over continued lines, without its comments. */
+function macroBody(header: string, name: string): string {
+  const start = header.indexOf(`#define ${name}(X)`);
+  if (start < 0) throw new Error(`channel_ops.h defines no ${name}`);
+  const lines = header.slice(start).split('\n');
+  const end = lines.findIndex((line) => !line.trimEnd().endsWith('\\'));
+  return lines
+    .slice(1, end + 1)
+    .join('\n')
+    .replace(/\/\*[\s\S]*?\*\//g, '');
+}
+
+/** What the layer's header lists: per operation, its request's field count and its replies as `KIND/COUNT`. */
+function layerContract(): Record<string, { request: number; replies: string[] }> {
+  const header = readFileSync(join(__dirname, '..', 'layer', 'native', 'channel_ops.h'), 'utf8');
+  const shapes = new Map<string, string>();
+  for (const [, id, kind, count] of macroBody(header, 'CHANNEL_REPLIES').matchAll(/X\((\w+),\s*"(\w+)",\s*(\d+)\)/g)) shapes.set(id, `${kind}/${count}`);
+  const ops: Record<string, { request: number; replies: string[] }> = {};
+  for (const [, name, count, replies] of macroBody(header, 'CHANNEL_OPS').matchAll(/X\(\w+,\s*"(\w+)",\s*(\d+),\s*((?:R\(\w+\)[\s|]*)+)\)/g)) {
+    const ids = [...replies.matchAll(/R\((\w+)\)/g)].map(([, id]) => id);
+    ops[name] = {
+      request: Number(count),
+      replies: ids.map((id) => shapes.get(id) ?? `no reply ${id}`).sort(),
+    };
+  }
+  return ops;
+}
+
+it('lists the same operations, request field counts and replies as the layer (channel_ops.h)', () => {
+  const layer = layerContract();
+  expect(Object.keys(layer).length).toBeGreaterThan(10); // the header was read
+  expect(layer).toEqual(contractSummary());
+});
 
 it('tells every reply of an operation apart by its kind and field count', () => {
   for (const [op, { replies }] of Object.entries(contractSummary())) expect({ op, replies: new Set(replies).size }).toEqual({ op, replies: replies.length });
