@@ -20,6 +20,7 @@ COPY layer/native layer/native
 ENV npm_config_nodedir=/usr/local
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY common common
 COPY protocol protocol
 COPY sidecar sidecar
 COPY layer layer
@@ -33,7 +34,11 @@ FROM ${BASE} AS runtime
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules node_modules
-COPY --from=build /app/dist dist
+# What the sidecar and the webhook run, and nothing of the CLI's or the tests'.
+COPY --from=build /app/dist/common dist/common
+COPY --from=build /app/dist/protocol dist/protocol
+COPY --from=build /app/dist/sidecar dist/sidecar
+COPY --from=build /app/dist/webhook dist/webhook
 
 FROM runtime AS sidecar
 RUN apt-get update && apt-get install -y --no-install-recommends iptables && rm -rf /var/lib/apt/lists/*

@@ -19,7 +19,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(helpText(invocation.topic));
       return 0;
     case 'version':
-      process.stdout.write(`mirrord ${(await import('../sidecar/version')).SIDECAR_VERSION}\n`);
+      process.stdout.write(`mirrord ${(await import('../common/version')).VERSION}\n`);
       return 0;
     case 'attach':
       return (await import('./commands/attach')).attach(invocation);

@@ -3,7 +3,7 @@
  * and warnings (never silenced). The layer's proxy logs through the same lines, so that a
  * subscription or a failure it meets reads like the rest of the CLI's output.
  */
-import type { Logger } from '../sidecar/log';
+import type { Logger } from '../common/log';
 
 export interface Progress {
   step(text: string): void;

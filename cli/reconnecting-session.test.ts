@@ -4,8 +4,8 @@
  */
 import WebSocket from 'ws';
 import { Client } from '../protocol/client';
-import { LoopbackServer, until } from '../protocol/test-pair';
-import { startTestSidecar, type TestSidecar } from '../sidecar/test-server';
+import { LoopbackServer, until } from '../test/harness/peer-pair';
+import { startTestSidecar, type TestSidecar } from '../test/harness/test-sidecar';
 import { ReconnectingSession, type Connection } from './reconnecting-session';
 
 let sidecar: TestSidecar;

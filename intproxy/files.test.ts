@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { Client } from '../protocol/client';
-import { startTestSidecar, type TestSidecar } from '../sidecar/test-server';
+import { startTestSidecar, type TestSidecar } from '../test/harness/test-sidecar';
 import { RemoteFiles } from './files';
 
 let sidecar: TestSidecar;

@@ -11,7 +11,7 @@ import { constants } from 'node:os';
 import type { IncomingConnection, Session } from '../protocol/client';
 import type { HttpFilter } from '../protocol/messages';
 import { pipeBothWays } from '../protocol/pipe';
-import type { Logger } from '../sidecar/log';
+import type { Logger } from '../common/log';
 import { isLoopback } from './address-filter';
 import type { Reply } from './channel';
 import { errorReply } from './errno';

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Session } from '../protocol/client';
-import type { Logger } from '../sidecar/log';
+import type { Logger } from '../common/log';
 import { layerLibrary } from '../layer/library';
 import { connectTcp, connectUdp } from './outgoing';
 import { isLoopback } from './address-filter';

@@ -5,11 +5,11 @@
 import { hostname } from 'node:os';
 import { once } from 'node:events';
 import WebSocket from 'ws';
-import { startTestSidecar, type TestSidecar } from '../sidecar/test-server';
+import { startTestSidecar, type TestSidecar } from '../test/harness/test-sidecar';
 import { Client } from './client';
 import { RemoteError } from './errors';
 import { decodeFrame, encodeControl, FrameKind, type Frame } from './frame';
-import { closed, LoopbackServer } from './test-pair';
+import { closed, LoopbackServer } from '../test/harness/peer-pair';
 
 let sidecar: TestSidecar;
 let url: string;

@@ -4,7 +4,7 @@
  * try another (and FUZZ_COUNT for more cases). `npm run fuzz` runs the same generator longer.
  */
 import { decodeFrame, MAX_FRAME } from './frame';
-import { caseSeed, createRng, formatFailure, fuzz, generate, strategies } from './fuzz';
+import { caseSeed, createRng, formatFailure, fuzz, generate, strategies } from '../test/fuzz';
 
 const seed = process.env.FUZZ_SEED === undefined ? 0x5eed1234 : Number(process.env.FUZZ_SEED);
 const count = process.env.FUZZ_COUNT === undefined ? 100_000 : Number(process.env.FUZZ_COUNT);

@@ -8,7 +8,7 @@ import { ProtocolError, RemoteError } from './errors';
 import { decodeFrame, encodeControl, encodeCredit, FrameKind, type Frame } from './frame';
 import type { Envelope } from './messages';
 import { Peer, type IncomingRequest } from './peer';
-import { closed, LoopbackServer, until } from './test-pair';
+import { closed, LoopbackServer, until } from '../test/harness/peer-pair';
 
 /** The answers of the test server: a few requests, answered the way a sidecar would. */
 function serve(peer: Peer): void {

@@ -6,7 +6,7 @@ import type WebSocket from 'ws';
 import { decodeFrame, encodeData, encodeEnd, FrameKind, MAX_DATA, type Frame } from './frame';
 import type { Peer } from './peer';
 import { WINDOW, type MuxStream } from './stream';
-import { closed, LoopbackServer, pattern, until, type Pair } from './test-pair';
+import { closed, LoopbackServer, pattern, until, type Pair } from '../test/harness/peer-pair';
 
 // Generous: a loaded machine may be many times slower than the usual few hundred milliseconds.
 jest.setTimeout(30_000);

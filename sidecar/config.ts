@@ -2,7 +2,8 @@
  * The sidecar's configuration, all from its environment (the webhook sets it). Anything
  * invalid stops the sidecar at start with a message naming the variable.
  */
-import { parseLevel, type Level } from './log';
+import { parseLevel, type Level } from '../common/log';
+import { APP_ENV_PREFIX, DEFAULT_AGENT_PORT, DEFAULT_APP_ROOT, SIDECAR_ENV } from '../common/pod-contract';
 
 export interface SidecarConfig {
   /** Loopback port of the session WebSocket. */
@@ -21,25 +22,23 @@ export interface SidecarConfig {
   chain: string;
 }
 
-export const APP_ENV_PREFIX = 'MIRRORD_APP_ENV_';
-
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): SidecarConfig {
   return {
-    agentPort: integer(env, 'MIRRORD_AGENT_PORT', 61234, 1, 65535),
-    appRoot: env.MIRRORD_APP_ROOT || '/mirrord/app',
-    appMounts: (env.MIRRORD_APP_MOUNTS ?? '')
+    agentPort: integer(env, SIDECAR_ENV.agentPort, DEFAULT_AGENT_PORT, 1, 65535),
+    appRoot: env[SIDECAR_ENV.appRoot] || DEFAULT_APP_ROOT,
+    appMounts: (env[SIDECAR_ENV.appMounts] ?? '')
       .split(/[,:]/)
       .map((mount) => mount.trim())
       .filter(Boolean),
     appEnv: appEnvironment(env),
     pod: {
-      name: env.MIRRORD_POD_NAME ?? '',
-      namespace: env.MIRRORD_POD_NAMESPACE ?? '',
-      ip: env.MIRRORD_POD_IP ?? '',
+      name: env[SIDECAR_ENV.podName] ?? '',
+      namespace: env[SIDECAR_ENV.podNamespace] ?? '',
+      ip: env[SIDECAR_ENV.podIp] ?? '',
     },
-    logLevel: parseLevel(env.MIRRORD_LOG_LEVEL),
-    heartbeatMs: integer(env, 'MIRRORD_HEARTBEAT_MS', 2000, 100, 600_000),
-    chain: chainName(env.MIRRORD_CHAIN ?? 'MIRRORD_INCOMING'),
+    logLevel: parseLevel(env[SIDECAR_ENV.logLevel]),
+    heartbeatMs: integer(env, SIDECAR_ENV.heartbeatMs, 2000, 100, 600_000),
+    chain: chainName(env[SIDECAR_ENV.chain] ?? 'MIRRORD_INCOMING'),
   };
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** mirrord-sidecar: the agent that runs beside the app in its pod. */
 import { loadConfig } from './config';
-import { createLogger } from './log';
+import { createLogger } from '../common/log';
 import { Sidecar } from './server';
 
 async function main(): Promise<void> {

@@ -12,7 +12,7 @@ import type { SidecarConfig } from './config';
 import { openRoot } from './files';
 import { IncomingRegistry } from './incoming/registry';
 import { Iptables } from './incoming/iptables';
-import type { Logger } from './log';
+import type { Logger } from '../common/log';
 import { Session } from './session';
 
 export class Sidecar {

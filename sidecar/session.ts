@@ -14,9 +14,9 @@ import { resolve } from './dns';
 import { Files } from './files';
 import type { IncomingMeta, IncomingSink } from './incoming/interceptor';
 import type { IncomingRegistry } from './incoming/registry';
-import type { Logger } from './log';
+import type { Logger } from '../common/log';
 import { connectTcp, connectUdp } from './outgoing';
-import { SIDECAR_VERSION } from './version';
+import { VERSION } from '../common/version';
 
 export interface SessionContext {
   config: SidecarConfig;
@@ -114,7 +114,7 @@ export class Session implements IncomingSink {
       const result: Result<'hello'> = {
         sessionId: this.id,
         protocolVersion: PROTOCOL_VERSION,
-        sidecarVersion: SIDECAR_VERSION,
+        sidecarVersion: VERSION,
         pod: config.pod,
         appRoot: config.appRoot,
         mounts: config.appMounts,

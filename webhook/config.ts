@@ -2,8 +2,8 @@
  * The webhook's configuration, all from its environment (set by the Deployment). Anything
  * invalid stops the webhook at start with a message naming the variable.
  */
-import { parseLevel, type Level } from '../sidecar/log';
-import { SIDECAR_VERSION } from '../sidecar/version';
+import { parseLevel, type Level } from '../common/log';
+import { VERSION } from '../common/version';
 import { isQuantity } from './patch/annotation-overrides';
 import { DEFAULT_AGENT_PORT, DEFAULT_RESOURCES, type InjectionSettings } from './patch/settings';
 
@@ -44,7 +44,7 @@ export function loadWebhookConfig(env: NodeJS.ProcessEnv = process.env): Webhook
     namespaceAnnotations: oneOf(env, 'MIRRORD_WEBHOOK_NAMESPACE_ANNOTATIONS', ['true', 'false'] as const, 'true') === 'true',
     nativeSidecar: ({ auto: 'auto', true: true, false: false } as const)[oneOf(env, 'MIRRORD_SIDECAR_NATIVE', ['auto', 'true', 'false'] as const, 'auto')],
     sidecar: {
-      image: env.MIRRORD_SIDECAR_IMAGE || `mirrord-sidecar:${SIDECAR_VERSION}`,
+      image: env.MIRRORD_SIDECAR_IMAGE || `mirrord-sidecar:${VERSION}`,
       pullPolicy: oneOf(env, 'MIRRORD_SIDECAR_PULL_POLICY', ['IfNotPresent', 'Always', 'Never'] as const, 'IfNotPresent'),
       agentPort: integer(env, 'MIRRORD_SIDECAR_AGENT_PORT', DEFAULT_AGENT_PORT, 1, 65535),
       resources: {
@@ -53,7 +53,7 @@ export function loadWebhookConfig(env: NodeJS.ProcessEnv = process.env): Webhook
         memoryRequest: quantity(env, 'MIRRORD_SIDECAR_MEMORY_REQUEST', DEFAULT_RESOURCES.memoryRequest),
         memoryLimit: quantity(env, 'MIRRORD_SIDECAR_MEMORY_LIMIT', DEFAULT_RESOURCES.memoryLimit),
       },
-      version: SIDECAR_VERSION,
+      version: VERSION,
       writableVolumes: false,
     },
     logLevel: parseLevel(env.MIRRORD_LOG_LEVEL),

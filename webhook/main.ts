@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** mirrord-webhook: the mutating admission webhook that injects the mirrord agent sidecar. */
-import { createLogger } from '../sidecar/log';
+import { createLogger } from '../common/log';
 import { loadWebhookConfig, type WebhookConfig } from './config';
 import { connectToCluster } from './kube/cluster';
 import { startWebhook } from './webhook';

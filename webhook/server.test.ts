@@ -3,7 +3,7 @@ import { connect as tcpConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { applyPatch, type Operation } from 'fast-json-patch';
 import type { V1Pod } from '@kubernetes/client-node';
-import { createLogger } from '../sidecar/log';
+import { createLogger } from '../common/log';
 import { createCa, issueServingCert } from './certs/authority';
 import { FIXTURES, loadReview } from './fixtures/fixtures';
 import { DEFAULT_RESOURCES } from './patch/settings';

@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { Logger } from '../sidecar/log';
+import type { Logger } from '../common/log';
 import { admit, type InjectionContextFor } from './admission';
 import type { ServingPair } from './certs/tls-material';
 import { Metrics, METRICS_CONTENT_TYPE } from './metrics';

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Operation } from 'fast-json-patch';
-import { createLogger } from '../sidecar/log';
+import { createLogger } from '../common/log';
 import { createCa, issueServingCert } from './certs/authority';
 import { MemoryCertificateStore } from './certs/store';
 import { serviceDnsNames } from './certs/tls-material';

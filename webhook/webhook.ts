@@ -2,7 +2,7 @@
  * The running webhook: certificates (self-managed or mounted), the sidecar kind for this
  * cluster, and the HTTPS server, wired together. main.ts only adds the process around it.
  */
-import type { Logger } from '../sidecar/log';
+import type { Logger } from '../common/log';
 import { readServingPair, watchServingPair } from './certs/file-source';
 import type { ServingPair } from './certs/tls-material';
 import { CertificateManager } from './certs/manager';

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { packagePath } from '../../sidecar/package-root';
+import { packagePath } from '../../common/package-root';
 import { deletionOrder, describeObject, renderKustomization } from './manifests';
 
 const parseAll = (text: string) => parseAllDocuments(text).map((doc) => doc.toJS());

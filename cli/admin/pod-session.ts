@@ -3,23 +3,16 @@
  * that ask the sidecar something (`sessions`, `sessions kill`) rather than attach to it.
  */
 import type { V1Pod } from '@kubernetes/client-node';
-import { hostname, userInfo } from 'node:os';
 import type { Client } from '../../protocol/client';
-import { CliError } from '../errors';
 import type { Kube } from '../kube/cluster';
 import { agentPortOf } from '../kube/pod-choice';
 import { startSession } from '../session';
-import { connectThroughPortForward } from '../transport/port-forward';
+import { forwardToSidecar } from '../transport/port-forward';
+import { userAtHost } from '../who';
 
 /** `user@host (pid N)`: who runs this command, as sidecar logs and ended sessions show it. */
 export function operatorName(): string {
-  let user = 'unknown';
-  try {
-    user = userInfo().username;
-  } catch {
-    // no passwd entry (a container's arbitrary uid): the host and pid still say who
-  }
-  return `${user}@${hostname()} (pid ${process.pid})`;
+  return `${userAtHost()} (pid ${process.pid})`;
 }
 
 /** Runs `use` on a session to the pod's sidecar, and closes it whatever happens. */
@@ -27,27 +20,9 @@ export async function withPodSession<T>(kube: Kube, pod: V1Pod, clientName: stri
   const name = pod.metadata?.name ?? '';
   const namespace = pod.metadata?.namespace ?? kube.namespace;
   const port = agentPortOf(pod);
-  let forward;
-  try {
-    forward = await connectThroughPortForward(kube.config, namespace, name, port);
-  } catch (error) {
-    const text = (error as Error).message;
-    if (/\b403\b|forbidden/i.test(text)) {
-      throw new CliError(`not allowed to port-forward to pod ${namespace}/${name}`, `kubectl auth can-i create pods/portforward -n ${namespace}`);
-    }
-    throw new CliError(`cannot port-forward to pod ${namespace}/${name}: ${text}`, `kubectl get pod ${name} -n ${namespace}`);
-  }
+  const forward = await forwardToSidecar(kube.config, namespace, name, port);
   forward.socket.on('error', () => undefined);
-  const client = await startSession(
-    {
-      socket: forward.socket,
-      description: `pod ${namespace}/${name}`,
-      explain: async () => forward.errors() || undefined,
-      hint: `check the sidecar: kubectl logs ${name} -c mirrord-agent -n ${namespace}`,
-      close: () => forward.close(),
-    },
-    clientName,
-  );
+  const client = await startSession(forward, clientName);
   try {
     return await use(client);
   } finally {

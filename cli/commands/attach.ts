@@ -3,10 +3,9 @@
  * runs with the pod's environment and, through the layer, its traffic, network and files.
  * When the command ends the session closes, and with it the pod's rules for this session.
  */
-import { hostname, userInfo } from 'node:os';
 import { startLayerProxy, type LayerOptions, type LayerProxy } from '../../intproxy/proxy';
 import type { Session } from '../../protocol/client';
-import type { Logger } from '../../sidecar/log';
+import type { Logger } from '../../common/log';
 import type { AttachArgs } from '../args';
 import { loadSettings } from '../config/resolve';
 import { readEnvFile } from '../env-file';
@@ -18,6 +17,7 @@ import { ReconnectingSession } from '../reconnecting-session';
 import { runCommand } from '../run-command';
 import { startSession } from '../session';
 import { openTransport, type Transport } from '../transport';
+import { userAtHost } from '../who';
 
 const CLOSE_GRACE_MS = 2000;
 const DEFAULT_RECONNECT_S = 30;
@@ -40,7 +40,7 @@ async function attachWith(args: AttachArgs, progress: Progress): Promise<number>
   const reconnectMs = reconnectTimeoutMs();
   const transport: Transport = await openTransport(args.agent, settings, (text) => progress.step(text));
   progress.step(`connecting to ${transport.description}…`);
-  const clientName = `mirrord attach (${safeUser()}@${hostname()}, pid ${process.pid})`;
+  const clientName = `mirrord attach (${userAtHost()}, pid ${process.pid})`;
   const first = await startSession(transport, clientName);
   const { pod } = first.info;
   const podName = `${pod.namespace ? `${pod.namespace}/` : ''}${pod.name || '(unnamed)'}`;
@@ -125,12 +125,4 @@ async function startProxy(client: Session, options: LayerOptions, log: Logger): 
 
 function withinGrace(promise: Promise<unknown>): Promise<unknown> {
   return Promise.race([promise, new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref())]);
-}
-
-function safeUser(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return 'unknown';
-  }
 }

@@ -11,7 +11,7 @@ import { explainUnreachable } from '../admin/reach';
 import { CliError } from '../errors';
 import { loadKube } from '../kube/cluster';
 import { INJECTION_LABEL } from '../kube/pod-choice';
-import { packagePath } from '../../sidecar/package-root';
+import { packagePath } from '../../common/package-root';
 
 const WAIT_MS = 180_000;
 

@@ -4,13 +4,11 @@
  * cluster.
  */
 import type { V1Namespace, V1Pod } from '@kubernetes/client-node';
-import { ANNOTATION, INJECTION_LABEL } from '../../webhook/annotations';
-import { SIDECAR_NAME } from '../../webhook/patch/sidecar-container';
-import { DEFAULT_AGENT_PORT } from '../../webhook/patch/settings';
+import { ANNOTATION, DEFAULT_AGENT_PORT, INJECTION_LABEL, SIDECAR_ENV, SIDECAR_NAME } from '../../common/pod-contract';
 import { CliError } from '../errors';
 import { describeTarget, type Target } from './target';
 
-// The names the webhook injects under: the CLI looks for what it put there.
+// The names the webhook injects under (the pod contract): the CLI looks for what it put there.
 export { INJECTION_LABEL };
 export const OPT_OUT_ANNOTATION = ANNOTATION.inject;
 
@@ -20,7 +18,7 @@ export function sidecarOf(pod: V1Pod) {
 
 /** The loopback port the pod's sidecar listens on. */
 export function agentPortOf(pod: V1Pod): number {
-  const value = sidecarOf(pod)?.env?.find((e) => e.name === 'MIRRORD_AGENT_PORT')?.value;
+  const value = sidecarOf(pod)?.env?.find((e) => e.name === SIDECAR_ENV.agentPort)?.value;
   return value ? Number(value) : DEFAULT_AGENT_PORT;
 }
 

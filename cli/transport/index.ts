@@ -7,6 +7,7 @@ import type { Settings } from '../config/resolve';
 import { CliError, USAGE_EXIT } from '../errors';
 import { connectThroughCommand, signalGroup, type CommandTransport } from './command';
 import { connectToUrl } from './url';
+import { DEFAULT_AGENT_PORT } from '../../common/pod-contract';
 
 export interface Transport {
   socket: WebSocket;
@@ -52,7 +53,7 @@ export async function openTransport(
       socket: quiet(transport.socket),
       description: `the agent command \`${agent.command}\``,
       explain: (waitForExit) => explainCommand(transport, waitForExit),
-      hint: "the command must connect its stdin/stdout to the sidecar's port, e.g. `ip netns exec POD socat - TCP:127.0.0.1:61234`; check that it works and that the sidecar runs",
+      hint: `the command must connect its stdin/stdout to the sidecar's port, e.g. \`ip netns exec POD socat - TCP:127.0.0.1:${DEFAULT_AGENT_PORT}\`; check that it works and that the sidecar runs`,
       close: () => signalGroup(transport.child, 'SIGTERM'),
       reopen: () => openTransport(agent, settings),
     };
@@ -63,7 +64,7 @@ export async function openTransport(
       socket,
       description: agent.url,
       explain: async () => undefined,
-      hint: "check that the sidecar's port is forwarded there, e.g. `kubectl port-forward pod/NAME 61234`",
+      hint: `check that the sidecar's port is forwarded there, e.g. \`kubectl port-forward pod/NAME ${DEFAULT_AGENT_PORT}\``,
       close: () => socket.terminate(),
       reopen: () => openTransport(agent, settings),
     };
@@ -82,7 +83,7 @@ async function openPortForward(
   const { loadKube, resolvePod } = await import('../kube/cluster');
   const { agentPortOf } = await import('../kube/pod-choice');
   const { parseTarget, describeTarget } = await import('../kube/target');
-  const { connectThroughPortForward } = await import('./port-forward');
+  const { forwardToSidecar } = await import('./port-forward');
   const parsed = parseTarget(target.path);
   const kube = loadKube({ kubeconfig: settings.kubeconfig, context: settings.kubeContext, namespace: target.namespace });
   step(`resolving ${describeTarget(parsed)} in namespace ${kube.namespace}…`);
@@ -91,28 +92,9 @@ async function openPortForward(
   const port = agentPortOf(chosen);
   step(`port-forwarding to pod ${name}, the sidecar's port ${port}…`);
   const forwardToPod = async (): Promise<Transport> => {
-    let forward;
-    try {
-      forward = await connectThroughPortForward(kube.config, kube.namespace, name, port);
-    } catch (error) {
-      const text = (error as Error).message;
-      if (/\b403\b|forbidden/i.test(text)) {
-        throw new CliError(
-          `not allowed to port-forward to pod ${name} in namespace ${kube.namespace}: mirrord needs the pods/portforward permission`,
-          `kubectl auth can-i create pods/portforward -n ${kube.namespace}; ask for a Role granting "create" on "pods/portforward"`,
-        );
-      }
-      throw new CliError(`cannot port-forward to pod ${name}: ${text}`, 'check that the API server is reachable: kubectl get pods -n ' + kube.namespace);
-    }
-    return {
-      socket: quiet(forward.socket),
-      description: `pod ${kube.namespace}/${name} (port-forward to the sidecar's port ${port})`,
-      explain: async () => forward.errors() || undefined,
-      hint: `check the sidecar: kubectl logs ${name} -c mirrord-agent -n ${kube.namespace}`,
-      close: () => forward.close(),
-      // The kubeconfig stays loaded (with its credential plugin's token) and the pod chosen.
-      reopen: forwardToPod,
-    };
+    const forward = await forwardToSidecar(kube.config, kube.namespace, name, port);
+    // The kubeconfig stays loaded (with its credential plugin's token) and the pod chosen.
+    return { ...forward, socket: quiet(forward.socket), reopen: forwardToPod };
   };
   return forwardToPod();
 }

@@ -27,6 +27,9 @@ put() { # ROOT FILE : the file's content at its own path (and at its target's, f
   return 0
 }
 
+# The compiled folders the images ship.
+SHIPPED="common protocol sidecar webhook"
+
 base_root() {
   local root; root=$(mktemp -d)
   mkdir -p "$root/etc" "$root/tmp" "$root/run" && chmod 1777 "$root/tmp"
@@ -36,7 +39,9 @@ base_root() {
 
   mkdir -p "$root/app"
   cp "$repo/package.json" "$root/app/"
-  cp -a "$repo/dist" "$root/app/dist"
+  # What the sidecar and the webhook run, and nothing of the CLI's or the tests'.
+  mkdir -p "$root/app/dist"
+  for component in $SHIPPED; do cp -a "$repo/dist/$component" "$root/app/dist/"; done
   echo "$root"
 }
 

@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
 import type { Event, HttpFilter } from '../../protocol/messages';
 import type { MuxStream } from '../../protocol/stream';
-import type { Logger } from '../log';
+import type { Logger } from '../../common/log';
 import { native } from '../native';
 import { pipeBothWays } from '../../protocol/pipe';
 import type { RequestMatcher } from './filter';

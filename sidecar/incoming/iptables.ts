@@ -15,7 +15,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { Logger } from '../log';
+import type { Logger } from '../../common/log';
 
 const run = promisify(execFile);
 

@@ -5,7 +5,7 @@
  */
 import { ErrorCode, RemoteError } from '../../protocol/errors';
 import type { HttpFilter } from '../../protocol/messages';
-import type { Logger } from '../log';
+import type { Logger } from '../../common/log';
 import { compileFilter } from './filter';
 import { PortInterceptor, type IncomingSink, type Subscription } from './interceptor';
 import type { Iptables } from './iptables';

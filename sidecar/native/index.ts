@@ -1,5 +1,5 @@
 /** The sidecar's native addon (built by node-gyp at `npm install`). */
-import { packagePath } from '../package-root';
+import { packagePath } from '../../common/package-root';
 
 export interface SidecarNative {
   originalDestination(fd: number): { address: string; port: number; family: 4 | 6 };

@@ -5,7 +5,7 @@
  * The load generator runs on the node (this machine), whose traffic enters the pod through its
  * network interface as any other client's does.
  */
-import { packagePath } from '../../sidecar/package-root';
+import { packagePath } from '../../common/package-root';
 import { createNamespaces, deleteNamespaces, ensureCluster, kubeconfigPath, kubectl, rolledOut, webhookReady } from '../e2e/cluster';
 import { demoDeployment } from '../e2e/manifests';
 import { mirrord } from '../e2e/mirrord';

@@ -6,7 +6,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import type { Client } from '../../protocol/client';
-import { packagePath } from '../../sidecar/package-root';
+import { packagePath } from '../../common/package-root';
 import { POD_IP } from '../harness/netns';
 import { APP_PORT, type TestPod } from '../harness/pod';
 import type { LoadResult } from './stats';

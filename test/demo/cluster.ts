@@ -5,7 +5,7 @@
  * Service by name.
  */
 import { spawn } from 'node:child_process';
-import { packagePath } from '../../sidecar/package-root';
+import { packagePath } from '../../common/package-root';
 import { ensureCluster, kubeconfigPath, kubectl, podReady, rolledOut, webhookReady } from '../e2e/cluster';
 import { demoClient, demoDeployment, manifests } from '../e2e/manifests';
 import { eventually, MAIN } from '../e2e/mirrord';

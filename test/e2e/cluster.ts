@@ -7,7 +7,7 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { packagePath } from '../../sidecar/package-root';
+import { packagePath } from '../../common/package-root';
 
 // Found from the sources (jest) and from dist/ (the demo) alike.
 const repo = dirname(packagePath('package.json'));

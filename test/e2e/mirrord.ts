@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { packagePath } from '../../sidecar/package-root';
+import { packagePath } from '../../common/package-root';
 import { eventually as retry } from '../harness/eventually';
 
 // Found from the sources (jest) and from dist/ (the benchmark) alike.

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { connectThroughCommand, type CommandTransport } from '../../cli/transport/command';
 import { Client, type ClientOptions } from '../../protocol/client';
 import { pipeBothWays } from '../../protocol/pipe';
-import { packagePath } from '../../sidecar/package-root';
+import { packagePath } from '../../common/package-root';
 import { eventually } from './eventually';
 import { PodNet, POD_HOSTNAME, POD_IP, waitForOutput } from './netns';
 

@@ -5,7 +5,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findExecutable } from '../../cli/program-path';
-import { packagePath } from '../../sidecar/package-root';
+import { packagePath } from '../../common/package-root';
 import { run } from './run';
 
 /** Compiles test/fixtures/`source` to `dir`/`name` with `flags` (e.g. `-static`); resolves with the program's path. */

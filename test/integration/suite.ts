@@ -1,7 +1,7 @@
 /** One pod (and one local server) per test file, torn down after it; sessions closed after each test. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { startLayerProxy, type LayerOptions, type LayerProxy } from '../../intproxy/proxy';
-import { createLogger } from '../../sidecar/log';
+import { createLogger } from '../../common/log';
 import { eventually } from '../harness/eventually';
 import { startLocalServer, TestPod } from '../harness/pod';
 

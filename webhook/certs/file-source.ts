@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Logger } from '../../sidecar/log';
+import type { Logger } from '../../common/log';
 import { isWholePair, type ServingPair } from './tls-material';
 
 

@@ -3,7 +3,7 @@ import { connect, type PeerCertificate } from 'node:tls';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger } from '../../sidecar/log';
+import { createLogger } from '../../common/log';
 import { startWebhookServer, type WebhookServer } from '../server';
 import { DEFAULT_RESOURCES } from '../patch/settings';
 import { createCa, issueServingCert } from './authority';

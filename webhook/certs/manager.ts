@@ -4,7 +4,7 @@
  * the HTTPS server and the CA bundle to the webhook configuration. Runs at start and then
  * periodically; a failed round is retried sooner, and the last good certificate keeps serving.
  */
-import type { Logger } from '../../sidecar/log';
+import type { Logger } from '../../common/log';
 import { DEFAULT_POLICY, renew, renewalReason, type RenewalPolicy } from './renewal';
 import type { CertificateStore, Stored } from './store';
 import type { TlsMaterial } from './tls-material';

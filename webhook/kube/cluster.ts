@@ -7,7 +7,7 @@
  * which jest cannot. Only main.ts imports this file, so the unit tests never load it.
  */
 import { AdmissionregistrationV1Api, CoreV1Api, KubeConfig, makeInformer, VersionApi, type V1Namespace } from '@kubernetes/client-node';
-import type { Logger } from '../../sidecar/log';
+import type { Logger } from '../../common/log';
 import { INJECTION_LABEL } from '../annotations';
 import type { CertificateStore, Stored } from '../certs/store';
 import type { TlsMaterial } from '../certs/tls-material';

@@ -4,7 +4,7 @@
  * API), and the sidecar's own runtime never sees the app's variables under their real names.
  */
 import type { V1Container, V1EnvFromSource, V1EnvVar } from '@kubernetes/client-node';
-import { APP_ENV_PREFIX } from '../../sidecar/config';
+import { APP_ENV_PREFIX } from '../../common/pod-contract';
 
 export function copyAppEnv(app: V1Container): V1EnvVar[] {
   // Variables from envFrom can be referenced too, but their names are unknown here.

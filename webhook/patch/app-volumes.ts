@@ -4,9 +4,9 @@
  */
 import { posix } from 'node:path';
 import type { V1Container, V1VolumeMount } from '@kubernetes/client-node';
+import { DEFAULT_APP_ROOT } from '../../common/pod-contract';
 import { rewriteReferences } from './app-env';
 
-export const APP_ROOT = '/mirrord/app';
 
 export function remountAppVolumes(app: V1Container, writable: boolean): V1VolumeMount[] {
   return (app.volumeMounts ?? []).map((mount) => {
@@ -33,5 +33,5 @@ function appEnvMayDefine(app: V1Container, name: string): boolean {
 }
 
 export function underAppRoot(mountPath: string): string {
-  return posix.join(APP_ROOT, posix.normalize(`/${mountPath}`)).replace(/(.)\/+$/, '$1');
+  return posix.join(DEFAULT_APP_ROOT, posix.normalize(`/${mountPath}`)).replace(/(.)\/+$/, '$1');
 }

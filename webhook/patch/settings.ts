@@ -27,4 +27,4 @@ export const DEFAULT_RESOURCES: SidecarResources = {
   memoryLimit: '192Mi',
 };
 
-export const DEFAULT_AGENT_PORT = 61234;
+export { DEFAULT_AGENT_PORT } from '../../common/pod-contract';

@@ -1,10 +1,11 @@
 /** The mirrord agent container the webhook adds to a pod. */
 import type { V1Container, V1EnvVar, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import { copyAppEnv, copyAppEnvFrom } from './app-env';
-import { APP_ROOT, appMountPaths, remountAppVolumes } from './app-volumes';
+import { appMountPaths, remountAppVolumes } from './app-volumes';
 import type { InjectionSettings } from './settings';
+import { DEFAULT_APP_ROOT, SIDECAR_ENV, SIDECAR_NAME } from '../../common/pod-contract';
 
-export const SIDECAR_NAME = 'mirrord-agent';
+export { SIDECAR_NAME } from '../../common/pod-contract';
 
 /**
  * Scratch space for a read-only root filesystem: iptables takes its lock in /run
@@ -60,12 +61,12 @@ export function buildSidecarContainer(app: V1Container, settings: InjectionSetti
 
 function ownEnv(app: V1Container, settings: InjectionSettings): V1EnvVar[] {
   return [
-    { name: 'MIRRORD_AGENT_PORT', value: String(settings.agentPort) },
-    { name: 'MIRRORD_APP_ROOT', value: APP_ROOT },
-    { name: 'MIRRORD_APP_MOUNTS', value: appMountPaths(app).join(',') },
-    { name: 'MIRRORD_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-    { name: 'MIRRORD_POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-    { name: 'MIRRORD_POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+    { name: SIDECAR_ENV.agentPort, value: String(settings.agentPort) },
+    { name: SIDECAR_ENV.appRoot, value: DEFAULT_APP_ROOT },
+    { name: SIDECAR_ENV.appMounts, value: appMountPaths(app).join(',') },
+    { name: SIDECAR_ENV.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+    { name: SIDECAR_ENV.podNamespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+    { name: SIDECAR_ENV.podIp, valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
   ];
 }
 

@@ -8,7 +8,7 @@
  *
  *   npm run fuzz [count=1000000] [seed]
  */
-import { ProtocolError } from './errors';
+import { ProtocolError } from '../protocol/errors';
 import {
   decodeFrame,
   encodeControl,
@@ -20,8 +20,8 @@ import {
   MAX_DATA,
   MAX_FRAME,
   type Frame,
-} from './frame';
-import { envelope } from './messages';
+} from '../protocol/frame';
+import { envelope } from '../protocol/messages';
 
 // ---------------------------------------------------------------------------------------------
 // PRNG

@@ -6,8 +6,8 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
-import { MAX_FRAME } from './frame';
-import { Peer } from './peer';
+import { MAX_FRAME } from '../../protocol/frame';
+import { Peer } from '../../protocol/peer';
 
 export interface Pair {
   client: Peer;

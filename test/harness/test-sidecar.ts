@@ -10,13 +10,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
-import { MAX_FRAME } from '../protocol/frame';
-import { Peer } from '../protocol/peer';
-import { openRoot } from './files';
-import { IncomingRegistry } from './incoming/registry';
-import { Iptables } from './incoming/iptables';
-import { createLogger } from './log';
-import { Session } from './session';
+import { MAX_FRAME } from '../../protocol/frame';
+import { Peer } from '../../protocol/peer';
+import { openRoot } from '../../sidecar/files';
+import { IncomingRegistry } from '../../sidecar/incoming/registry';
+import { Iptables } from '../../sidecar/incoming/iptables';
+import { createLogger } from '../../common/log';
+import { Session } from '../../sidecar/session';
 
 export interface TestSidecar {
   url: string;

@@ -1,0 +1,53 @@
+/**
+ * The pod contract: every name and default the webhook writes into a pod and the sidecar, the
+ * CLI (and later the operator) read. The webhook injects by these names, the sidecar configures
+ * itself from them, and the CLI finds and reaches the sidecar by them; none of them imports
+ * another for it.
+ */
+
+/** The injected container (a native sidecar where the cluster supports it). */
+export const SIDECAR_NAME = 'mirrord-agent';
+
+/** The sidecar's session port on the pod's loopback. */
+export const DEFAULT_AGENT_PORT = 61234;
+
+/** Where the sidecar sees the app container's volumes, at their original mount paths. */
+export const DEFAULT_APP_ROOT = '/mirrord/app';
+
+/** The sidecar's environment, as the webhook writes it. */
+export const SIDECAR_ENV = {
+  agentPort: 'MIRRORD_AGENT_PORT',
+  appRoot: 'MIRRORD_APP_ROOT',
+  /** The app's mount paths, comma-separated. */
+  appMounts: 'MIRRORD_APP_MOUNTS',
+  podName: 'MIRRORD_POD_NAME',
+  podNamespace: 'MIRRORD_POD_NAMESPACE',
+  podIp: 'MIRRORD_POD_IP',
+  logLevel: 'MIRRORD_LOG_LEVEL',
+  heartbeatMs: 'MIRRORD_HEARTBEAT_MS',
+  chain: 'MIRRORD_CHAIN',
+} as const;
+
+/** The app container's own variables, copied into the sidecar under this prefix. */
+export const APP_ENV_PREFIX = 'MIRRORD_APP_ENV_';
+
+/** The namespace label that makes the webhook inject into the namespace's new pods. */
+export const INJECTION_LABEL = 'mirrord.dev/injection';
+
+/** The pod annotations the webhook reads and writes. */
+export const ANNOTATION = {
+  /** "false" keeps the pod as it is. */
+  inject: 'mirrord.dev/inject',
+  /** Which container the sidecar serves (its env and volumes); default: the first one. */
+  targetContainer: 'mirrord.dev/target-container',
+  /** Set by the webhook to the sidecar's version; its presence means "already injected". */
+  injected: 'mirrord.dev/injected',
+  /** "true" mounts the app's volumes read-write in the sidecar (never more than the app has). */
+  writableVolumes: 'mirrord.dev/writable-volumes',
+  agentPort: 'mirrord.dev/agent-port',
+  agentImage: 'mirrord.dev/agent-image',
+  agentCpuRequest: 'mirrord.dev/agent-cpu-request',
+  agentCpuLimit: 'mirrord.dev/agent-cpu-limit',
+  agentMemoryRequest: 'mirrord.dev/agent-memory-request',
+  agentMemoryLimit: 'mirrord.dev/agent-memory-limit',
+} as const;
