@@ -189,8 +189,11 @@ static const struct {
 
 _Static_assert(REPLY_COUNT <= 32, "a reply kind per bit of an operation's replies");
 
-/* A reply's fields: the kind and at most a stat's worth after it. */
+/* A reply's fields, its kind's name included: as many as the longest reply has. */
 #define REPLY_FIELDS_MAX 15
+#define FITS(id, kind, fields) _Static_assert(fields < REPLY_FIELDS_MAX, "reply " kind " has more fields than REPLY_FIELDS_MAX");
+CHANNEL_REPLIES(FITS)
+#undef FITS
 
 static void put(struct channel_message *m, const char *format, ...) __attribute__((format(printf, 2, 3)));
 static void put(struct channel_message *m, const char *format, ...) {
