@@ -24,6 +24,7 @@ COPY common common
 COPY protocol protocol
 COPY sidecar sidecar
 COPY layer layer
+COPY intproxy intproxy
 COPY cli cli
 COPY webhook webhook
 COPY test test

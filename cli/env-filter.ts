@@ -6,7 +6,7 @@
  * are `;`-separated, `*` matches any run of characters and `?` one character; matching is
  * case-sensitive, as variable names are (`unset` excepted, as in mirrord).
  */
-import { compileRustRegex } from '../layer/proxy/rust-regex';
+import { compileRustRegex } from '../intproxy/rust-regex';
 
 export interface EnvFilter {
   include?: string[];

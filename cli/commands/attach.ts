@@ -3,7 +3,7 @@
  * runs with the pod's environment and, through the layer, its traffic, network and files.
  * When the command ends the session closes, and with it the pod's rules for this session.
  */
-import { startLayerProxy, type LayerOptions, type LayerProxy } from '../../layer/proxy';
+import { startLayerProxy, type LayerOptions, type LayerProxy } from '../../intproxy/proxy';
 import type { Session } from '../../protocol/client';
 import type { Logger } from '../../common/log';
 import type { AttachArgs } from '../args';

@@ -4,9 +4,9 @@
  * policies.
  */
 import { join } from 'node:path';
-import { compileDnsFilter } from '../../layer/proxy/dns-filter';
-import { FsPolicy } from '../../layer/proxy/fs-policy';
-import { compileOutgoingFilter } from '../../layer/proxy/outgoing-filter';
+import { compileDnsFilter } from '../../intproxy/dns-filter';
+import { FsPolicy } from '../../intproxy/fs-policy';
+import { compileOutgoingFilter } from '../../intproxy/outgoing-filter';
 import { loadSettings } from './resolve';
 
 const load = (file: string) => loadSettings(file, {}, {}, join(__dirname, 'testdata'));

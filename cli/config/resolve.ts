@@ -5,9 +5,9 @@
  * of the three sources is reported at once; what they set that this implementation doesn't do
  * yet comes back as warnings, one per key.
  */
-import type { LayerOptions } from '../../layer/proxy';
-import type { DnsFilter } from '../../layer/proxy/dns-filter';
-import { compileEntry } from '../../layer/proxy/outgoing-filter';
+import type { LayerOptions } from '../../intproxy/proxy';
+import type { DnsFilter } from '../../intproxy/dns-filter';
+import { compileEntry } from '../../intproxy/outgoing-filter';
 import type { HttpFilter } from '../../protocol/messages';
 import { splitPatterns, type EnvFilter } from '../env-filter';
 import { readEnvironment, type FromEnvironment } from './env-vars';

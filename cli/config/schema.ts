@@ -7,9 +7,9 @@
  * rather than a silently ignored setting. `mirrord.schema.json` is generated from this.
  */
 import { z } from 'zod';
-import { compileDnsEntry } from '../../layer/proxy/dns-filter';
-import { compileEntry } from '../../layer/proxy/outgoing-filter';
-import { compileRustRegex, withJsGroups } from '../../layer/proxy/rust-regex';
+import { compileDnsEntry } from '../../intproxy/dns-filter';
+import { compileEntry } from '../../intproxy/outgoing-filter';
+import { compileRustRegex, withJsGroups } from '../../intproxy/rust-regex';
 import { moot, notYet } from './unsupported';
 
 const port = z.number().int().min(1).max(65535);

@@ -2,28 +2,25 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "layer.h"
 
-int format_address(const struct sockaddr *addr, char *out, size_t cap) {
-  char ip[INET6_ADDRSTRLEN];
+int format_address(const struct sockaddr *addr, char *ip, size_t cap) {
   int port;
   if (addr->sa_family == AF_INET) {
     const struct sockaddr_in *in = (const struct sockaddr_in *)addr;
-    inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
+    inet_ntop(AF_INET, &in->sin_addr, ip, cap);
     port = ntohs(in->sin_port);
   } else if (addr->sa_family == AF_INET6) {
     const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)addr;
-    if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], ip, sizeof ip);
-    else inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
+    if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], ip, cap);
+    else inet_ntop(AF_INET6, &in6->sin6_addr, ip, cap);
     port = ntohs(in6->sin6_port);
   } else {
     return -1;
   }
-  snprintf(out, cap, "%s\t%d", ip, port);
-  return 0;
+  return port;
 }
 
 socklen_t parse_address(int family, const char *ip, int port, struct sockaddr_storage *addr) {

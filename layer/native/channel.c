@@ -1,9 +1,12 @@
-/* The layer's side of the channel to the local proxy, and the configuration it reads. */
+/* The layer's side of the channel to the local proxy (its connection, and the codec of
+ * channel_ops.h's contract), and the configuration the layer reads. */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,7 +130,9 @@ static int read_line(int fd, char *out, size_t cap) {
   return 0;
 }
 
-int proxy_request(const char *request, char *reply, size_t cap) {
+/* Sends one request line (without '\n') and reads one reply line into the same buffer. Returns
+ * 0, or -1 when the proxy can't be reached (the caller then behaves as without the layer). */
+static int proxy_request(char *line, size_t cap) {
   if (!layer_config.enabled) return -1;
   int saved_errno = errno;
   pthread_mutex_lock(&channel_lock);
@@ -135,7 +140,7 @@ int proxy_request(const char *request, char *reply, size_t cap) {
   if (channel_fd < 0) channel_fd = channel_open();
   int result = -1;
   if (channel_fd >= 0) {
-    result = write_line(channel_fd, request) == 0 && read_line(channel_fd, reply, cap) == 0 ? 0 : -1;
+    result = write_line(channel_fd, line) == 0 && read_line(channel_fd, line, cap) == 0 ? 0 : -1;
     if (result != 0) {
       real_close(channel_fd);
       channel_fd = -1;
@@ -144,16 +149,6 @@ int proxy_request(const char *request, char *reply, size_t cap) {
   pthread_mutex_unlock(&channel_lock);
   errno = saved_errno;
   return result;
-}
-
-int proxy_ask(const char *request, char *reply, size_t cap, char **fields, int max) {
-  if (proxy_request(request, reply, cap) != 0) return 0;
-  int n = split_fields(reply, fields, max);
-  if (n >= 2 && strcmp(fields[0], "error") == 0) {
-    errno = atoi(fields[1]);
-    return -1;
-  }
-  return n;
 }
 
 int proxy_channel_release(int fd) {
@@ -168,7 +163,92 @@ int proxy_channel_release(int fd) {
   return released;
 }
 
-int split_fields(char *line, char **fields, int max) {
+/* The codec: the contract's tables (channel_ops.h), requests built field by field, replies
+ * checked against what the operation may get and decoded. */
+
+static const struct {
+  const char *name;
+  int fields;
+  unsigned replies; /* a bit per enum channel_reply_kind */
+} operations[] = {
+#define R(id) (1u << REPLY_##id)
+#define OPERATION(id, name, fields, replies) [OP_##id] = {name, fields, replies},
+    CHANNEL_OPS(OPERATION)
+#undef OPERATION
+#undef R
+};
+
+static const struct {
+  const char *kind;
+  int fields;
+} replies[] = {
+#define REPLY(id, kind, fields) [REPLY_##id] = {kind, fields},
+    CHANNEL_REPLIES(REPLY)
+#undef REPLY
+};
+
+_Static_assert(REPLY_COUNT <= 32, "a reply kind per bit of an operation's replies");
+
+/* A reply's fields, its kind's name included: as many as the longest reply has. */
+#define REPLY_FIELDS_MAX 15
+#define FITS(id, kind, fields) _Static_assert(fields < REPLY_FIELDS_MAX, "reply " kind " has more fields than REPLY_FIELDS_MAX");
+CHANNEL_REPLIES(FITS)
+#undef FITS
+
+static void put(struct channel_message *m, const char *format, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct channel_message *m, const char *format, ...) {
+  if (m->invalid) return;
+  va_list args;
+  va_start(args, format);
+  int n = vsnprintf(m->line + m->len, sizeof m->line - m->len, format, args);
+  va_end(args);
+  if (n < 0 || (size_t)n >= sizeof m->line - m->len) m->invalid = 1;
+  else m->len += (size_t)n;
+}
+
+void channel_begin(struct channel_message *m, enum channel_op op) {
+  m->op = op;
+  m->fields = 0;
+  m->invalid = 0;
+  m->len = 0;
+  m->kind = REPLY_NONE;
+  put(m, "%s", operations[op].name);
+}
+
+void channel_put_text(struct channel_message *m, const char *text) {
+  m->fields++;
+  if (!text || strpbrk(text, "\t\n")) m->invalid = 1;
+  else put(m, "\t%s", text);
+}
+
+void channel_put_int(struct channel_message *m, long long value) {
+  m->fields++;
+  put(m, "\t%lld", value);
+}
+
+void channel_put_address(struct channel_message *m, const struct sockaddr *addr) {
+  char ip[INET6_ADDRSTRLEN];
+  int port = format_address(addr, ip, sizeof ip);
+  if (port < 0) {
+    m->fields += 2;
+    m->invalid = 1;
+    return;
+  }
+  channel_put_text(m, ip);
+  channel_put_int(m, port);
+}
+
+void channel_put_time(struct channel_message *m, const struct timespec *time) {
+  if (!time || time->tv_nsec == UTIME_NOW) channel_put_text(m, "now");
+  else if (time->tv_nsec == UTIME_OMIT) channel_put_text(m, "omit");
+  else {
+    m->fields++;
+    put(m, "\t%lld.%06ld", (long long)time->tv_sec * 1000 + time->tv_nsec / 1000000, time->tv_nsec % 1000000);
+  }
+}
+
+/* Splits a line in place at tabs; returns the number of fields (at most `max`). */
+static int split_fields(char *line, char **fields, int max) {
   int count = 0;
   char *cursor = line;
   while (count < max) {
@@ -179,4 +259,98 @@ int split_fields(char *line, char **fields, int max) {
     cursor = tab + 1;
   }
   return count;
+}
+
+static struct channel_endpoint endpoint(char **f) { return (struct channel_endpoint){f[0], atoi(f[1])}; }
+
+/* The 13 stat fields; times in ms. */
+static void decode_stat(char **f, struct stat *out) {
+  memset(out, 0, sizeof *out);
+  out->st_dev = strtoull(f[0], NULL, 10);
+  out->st_ino = strtoull(f[1], NULL, 10);
+  out->st_mode = strtoul(f[2], NULL, 10);
+  out->st_nlink = strtoul(f[3], NULL, 10);
+  out->st_uid = strtoul(f[4], NULL, 10);
+  out->st_gid = strtoul(f[5], NULL, 10);
+  out->st_rdev = strtoull(f[6], NULL, 10);
+  out->st_size = strtoll(f[7], NULL, 10);
+  out->st_blksize = strtol(f[8], NULL, 10);
+  out->st_blocks = strtoll(f[9], NULL, 10);
+  long long times[3] = {strtoll(f[10], NULL, 10), strtoll(f[11], NULL, 10), strtoll(f[12], NULL, 10)};
+  struct timespec *fields[3] = {&out->st_atim, &out->st_mtim, &out->st_ctim};
+  for (int i = 0; i < 3; i++) *fields[i] = (struct timespec){times[i] / 1000, (times[i] % 1000) * 1000000};
+}
+
+static void decode_statfs(char **f, struct statfs *out) {
+  memset(out, 0, sizeof *out);
+  out->f_type = strtol(f[0], NULL, 10);
+  out->f_bsize = strtol(f[1], NULL, 10);
+  out->f_blocks = strtoull(f[2], NULL, 10);
+  out->f_bfree = strtoull(f[3], NULL, 10);
+  out->f_bavail = strtoull(f[4], NULL, 10);
+  out->f_files = strtoull(f[5], NULL, 10);
+  out->f_ffree = strtoull(f[6], NULL, 10);
+}
+
+/* The reply kind among those the operation may get whose name and field count the line has, or
+ * REPLY_NONE; its fields decoded into m->reply. */
+static enum channel_reply_kind decode(struct channel_message *m) {
+  char *f[REPLY_FIELDS_MAX + 1];
+  int n = split_fields(m->line, f, REPLY_FIELDS_MAX + 1) - 1;
+  enum channel_reply_kind kind = REPLY_NONE;
+  for (int k = REPLY_NONE + 1; k < REPLY_COUNT && kind == REPLY_NONE; k++) {
+    if ((operations[m->op].replies & (1u << k)) && replies[k].fields == n && strcmp(replies[k].kind, f[0]) == 0) kind = k;
+  }
+  char **field = f + 1;
+  switch (kind) {
+    case REPLY_ERROR:
+      m->reply.error = atoi(field[0]);
+      break;
+    case REPLY_LISTENER:
+      m->reply.listener_port = atoi(field[0]);
+      break;
+    case REPLY_REDIRECT:
+      m->reply.redirect.relay_port = atoi(field[0]);
+      m->reply.redirect.pod_local = endpoint(field + 1);
+      break;
+    case REPLY_ADDRESSES:
+      m->reply.addresses = field[0];
+      break;
+    case REPLY_PEER:
+      m->reply.peer.client = endpoint(field);
+      m->reply.peer.pod = endpoint(field + 2);
+      break;
+    case REPLY_COPY_STAT:
+      decode_stat(field + 1, &m->reply.copy.stat);
+      /* fall through */
+    case REPLY_COPY:
+      m->reply.copy.path = field[0];
+      break;
+    case REPLY_STAT:
+      decode_stat(field, &m->reply.stat);
+      break;
+    case REPLY_STATFS:
+      decode_statfs(field, &m->reply.statfs);
+      break;
+    case REPLY_TARGET:
+      m->reply.target = field[0];
+      break;
+    default:
+      break;
+  }
+  return kind;
+}
+
+enum channel_reply_kind channel_send(struct channel_message *m) {
+  m->kind = REPLY_NONE;
+  /* A request the contract doesn't describe stays unsent, as one that can't travel. */
+  if (m->invalid || m->fields != operations[m->op].fields || proxy_request(m->line, sizeof m->line) != 0) return m->kind;
+  m->kind = decode(m);
+  return m->kind;
+}
+
+int channel_ask(struct channel_message *m) {
+  if (channel_send(m) != REPLY_ERROR) return 0;
+  errno = m->reply.error;
+  return -1;
 }

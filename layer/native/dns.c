@@ -64,17 +64,17 @@ int getaddrinfo(const char *node, const char *service, const struct addrinfo *hi
   resolve_real();
   if (stays_local(node, hints)) return real_getaddrinfo(node, service, hints, res);
   int family = hints ? hints->ai_family : AF_UNSPEC;
-  char request[600], reply[4096];
-  snprintf(request, sizeof request, "resolve\t%s\t%d", node, family == AF_INET ? 4 : family == AF_INET6 ? 6 : 0);
-  if (strchr(node, '\t') || proxy_request(request, reply, sizeof reply) != 0) return real_getaddrinfo(node, service, hints, res);
-  char *f[2];
-  int n = split_fields(reply, f, 2);
-  if (strcmp(f[0], "error") == 0 && n == 2) return atoi(f[1]);
-  if (strcmp(f[0], "ok") != 0 || n < 2) return real_getaddrinfo(node, service, hints, res);
+  struct channel_message m;
+  channel_begin(&m, OP_RESOLVE);
+  channel_put_text(&m, node);
+  channel_put_int(&m, family == AF_INET ? 4 : family == AF_INET6 ? 6 : 0);
+  enum channel_reply_kind kind = channel_send(&m);
+  if (kind == REPLY_ERROR) return m.reply.error; /* an EAI_* code */
+  if (kind != REPLY_ADDRESSES) return real_getaddrinfo(node, service, hints, res);
 
   char *addresses[64];
   int count = 0;
-  for (char *save, *token = strtok_r(f[1], ",", &save); token && count < 64; token = strtok_r(NULL, ",", &save)) addresses[count++] = token;
+  for (char *save, *token = strtok_r(m.reply.addresses, ",", &save); token && count < 64; token = strtok_r(NULL, ",", &save)) addresses[count++] = token;
   if (!count) return EAI_NONAME;
 
   struct addrinfo template_hints = hints ? *hints : (struct addrinfo){0};

@@ -3,8 +3,6 @@
  * (feature.fs), the call runs on this machine where mirrord's mode keeps writes local. */
 #define _GNU_SOURCE
 #include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -17,17 +15,18 @@
 /* glibc declares the paths non-null, but programs pass NULL and get EFAULT or EINVAL from it. */
 #pragma GCC diagnostic ignored "-Wnonnull-compare"
 
-/* One change: 1 made in the pod, 0 local, -1 errno set. */
-static int change(const char *op, const char *args, const char *path, const char *second_path) {
-  char reply[256], *f[2];
-  int n = remote_call(op, args, path, second_path, reply, sizeof reply, f, 2);
-  return n > 0 ? 1 : n;
+/* A change of `path` with no other field: 1 made in the pod, 0 local, -1 errno set. */
+static int change(enum channel_op op, const char *path) {
+  struct channel_message m;
+  channel_begin(&m, op);
+  return remote_call(&m, path, NULL);
 }
 
-static int change_mode(const char *op, const char *path, mode_t mode) {
-  char args[16];
-  snprintf(args, sizeof args, "%u", (unsigned)(mode & 07777));
-  return change(op, args, path, NULL);
+static int change_mode(enum channel_op op, const char *path, mode_t mode) {
+  struct channel_message m;
+  channel_begin(&m, op);
+  channel_put_int(&m, mode & 07777);
+  return remote_call(&m, path, NULL);
 }
 
 /* `target`: the path relative to `dirfd` as the pod would name it (path_at). */
@@ -37,13 +36,13 @@ static int change_mode(const char *op, const char *path, mode_t mode) {
 
 int mkdirat(int dirfd, const char *path, mode_t mode) {
   RESOLVE(dirfd, path);
-  return POD_OR(change_mode("mkdir", target, mode), NEXT(mkdirat)(dirfd, local_path(dirfd, path, target), mode));
+  return POD_OR(change_mode(OP_MKDIR, target, mode), NEXT(mkdirat)(dirfd, local_path(dirfd, path, target), mode));
 }
 int mkdir(const char *path, mode_t mode) { return mkdirat(AT_FDCWD, path, mode); }
 
 int unlinkat(int dirfd, const char *path, int flags) {
   RESOLVE(dirfd, path);
-  return POD_OR(change(flags & AT_REMOVEDIR ? "rmdir" : "unlink", "", target, NULL), NEXT(unlinkat)(dirfd, local_path(dirfd, path, target), flags));
+  return POD_OR(change(flags & AT_REMOVEDIR ? OP_RMDIR : OP_UNLINK, target), NEXT(unlinkat)(dirfd, local_path(dirfd, path, target), flags));
 }
 int unlink(const char *path) { return unlinkat(AT_FDCWD, path, 0); }
 int rmdir(const char *path) { return unlinkat(AT_FDCWD, path, AT_REMOVEDIR); }
@@ -59,10 +58,12 @@ int remove(const char *path) {
 
 /* flags: RENAME_NOREPLACE, RENAME_EXCHANGE, as the pod's kernel takes them. */
 int renameat2(int fromfd, const char *from, int tofd, const char *to, unsigned int flags) {
-  char a[4096], b[4096], args[16];
+  char a[4096], b[4096];
   const char *source = path_at(fromfd, from, a, sizeof a), *target = path_at(tofd, to, b, sizeof b);
-  snprintf(args, sizeof args, "%u", flags);
-  int remote = change("rename", args, source, target);
+  struct channel_message m;
+  channel_begin(&m, OP_RENAME);
+  channel_put_int(&m, flags);
+  int remote = remote_call(&m, source, target);
   return POD_OR(remote, NEXT(renameat2)(fromfd, local_path(fromfd, from, source), tofd, local_path(tofd, to, target), flags));
 }
 int renameat(int fromfd, const char *from, int tofd, const char *to) { return renameat2(fromfd, from, tofd, to, 0); }
@@ -70,33 +71,27 @@ int rename(const char *from, const char *to) { return renameat2(AT_FDCWD, from, 
 
 int truncate(const char *path, off_t length) {
   RESOLVE(AT_FDCWD, path);
-  char args[32];
-  snprintf(args, sizeof args, "%lld", (long long)length);
-  return POD_OR(change("truncate", args, target, NULL), NEXT(truncate)(local_path(AT_FDCWD, path, target), length));
+  struct channel_message m;
+  channel_begin(&m, OP_TRUNCATE);
+  channel_put_int(&m, length);
+  return POD_OR(remote_call(&m, target, NULL), NEXT(truncate)(local_path(AT_FDCWD, path, target), length));
 }
 __typeof__(truncate) truncate64 __attribute__((alias("truncate")));
 
 int fchmodat(int dirfd, const char *path, mode_t mode, int flags) {
   RESOLVE(dirfd, path);
-  return POD_OR(change_mode("chmod", target, mode), NEXT(fchmodat)(dirfd, local_path(dirfd, path, target), mode, flags));
+  return POD_OR(change_mode(OP_CHMOD, target, mode), NEXT(fchmodat)(dirfd, local_path(dirfd, path, target), mode, flags));
 }
 int chmod(const char *path, mode_t mode) { return fchmodat(AT_FDCWD, path, mode, 0); }
-
-/* A time as the proxy takes it: ms since the epoch, "now" or "omit". */
-static void format_time(const struct timespec *time, char *out, size_t cap) {
-  if (!time || time->tv_nsec == UTIME_NOW) snprintf(out, cap, "now");
-  else if (time->tv_nsec == UTIME_OMIT) snprintf(out, cap, "omit");
-  else snprintf(out, cap, "%lld.%06ld", (long long)time->tv_sec * 1000 + time->tv_nsec / 1000000, time->tv_nsec % 1000000);
-}
 
 int utimensat(int dirfd, const char *path, const struct timespec times[2], int flags) {
   if (!path) return NEXT(utimensat)(dirfd, path, times, flags); /* futimens(dirfd): the fd's own file */
   RESOLVE(dirfd, path);
-  char atime[48], mtime[48], args[100];
-  format_time(times ? &times[0] : NULL, atime, sizeof atime);
-  format_time(times ? &times[1] : NULL, mtime, sizeof mtime);
-  snprintf(args, sizeof args, "%s\t%s", atime, mtime);
-  return POD_OR(change("utimes", args, target, NULL), NEXT(utimensat)(dirfd, local_path(dirfd, path, target), times, flags));
+  struct channel_message m;
+  channel_begin(&m, OP_UTIMES);
+  channel_put_time(&m, times ? &times[0] : NULL);
+  channel_put_time(&m, times ? &times[1] : NULL);
+  return POD_OR(remote_call(&m, target, NULL), NEXT(utimensat)(dirfd, local_path(dirfd, path, target), times, flags));
 }
 
 int utimes(const char *path, const struct timeval times[2]) {
@@ -112,18 +107,12 @@ int utime(const char *path, const struct utimbuf *times) {
 
 /* The pod's file system of a remote path: 1 filled, 0 local, -1 errno set. */
 static int remote_statfs(const char *path, struct statfs *out) {
-  char reply[512], *f[8];
-  int n = remote_call("statfs", "", path, NULL, reply, sizeof reply, f, 8);
-  if (n <= 0) return n;
-  if (n < 8) return 0;
-  memset(out, 0, sizeof *out);
-  out->f_type = strtol(f[1], NULL, 10);
-  out->f_bsize = out->f_frsize = strtol(f[2], NULL, 10);
-  out->f_blocks = strtoull(f[3], NULL, 10);
-  out->f_bfree = strtoull(f[4], NULL, 10);
-  out->f_bavail = strtoull(f[5], NULL, 10);
-  out->f_files = strtoull(f[6], NULL, 10);
-  out->f_ffree = strtoull(f[7], NULL, 10);
+  struct channel_message m;
+  channel_begin(&m, OP_STATFS);
+  int remote = remote_call(&m, path, NULL);
+  if (remote <= 0) return remote;
+  *out = m.reply.statfs;
+  out->f_frsize = out->f_bsize;
   out->f_namelen = 255;
   return 1;
 }

@@ -8,7 +8,6 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -25,22 +24,22 @@ struct copy {
   int has_stat;
 };
 
-/* Asks the proxy for a local copy of a remote path. Returns 1 with `copy` filled, 0 when the
- * path stays local, -1 with errno set when the pod says it fails. */
-static int fetch(const char *op, const char *path, int flags, struct copy *copy) {
-  if (!path_is_remote(path)) return 0; /* the proxy knows which remote paths may be written */
-  char request[4200], reply[4400], *f[15];
-  snprintf(request, sizeof request, "%s\t%d\t%s", op, flags, path);
-  int n = proxy_ask(request, reply, sizeof reply, f, 15);
-  if (n < 0) return -1;
-  if (n < 2 || strcmp(f[0], "path") != 0) return 0;
-  snprintf(copy->local, sizeof copy->local, "%s", f[1]);
-  copy->has_stat = n == 15;
-  if (copy->has_stat) parse_stat(f + 2, &copy->st);
+/* Asks the proxy for a local copy of a remote path (the proxy knows which remote paths may be
+ * written). Returns 1 with `copy` filled, 0 when the path stays local, -1 with errno set when
+ * the pod says it fails. */
+static int fetch(enum channel_op op, const char *path, int flags, struct copy *copy) {
+  struct channel_message m;
+  channel_begin(&m, op);
+  channel_put_int(&m, flags);
+  int remote = remote_call(&m, path, NULL);
+  if (remote <= 0) return remote;
+  snprintf(copy->local, sizeof copy->local, "%s", m.reply.copy.path);
+  copy->has_stat = m.kind == REPLY_COPY_STAT;
+  if (copy->has_stat) copy->st = m.reply.copy.stat;
   return 1;
 }
 
-int fetch_copy(const char *op, const char *path, int flags, char *local, size_t cap) {
+int fetch_copy(enum channel_op op, const char *path, int flags, char *local, size_t cap) {
   struct copy copy;
   int fetched = fetch(op, path, flags, &copy);
   if (fetched > 0) snprintf(local, cap, "%s", copy.local);
@@ -61,7 +60,7 @@ static int open_common(int dirfd, const char *path, int flags, mode_t mode) {
   char buf[4096];
   const char *target = path_at(dirfd, path, buf, sizeof buf);
   struct copy copy;
-  int fetched = fetch("open", target, flags, &copy);
+  int fetched = fetch(OP_OPEN, target, flags, &copy);
   if (fetched < 0) return -1;
   int fd = NEXT(openat)(dirfd, fetched ? copy.local : local_path(dirfd, path, target), flags, mode);
   remember_open(fd, fetched, target, flags, &copy);
@@ -114,7 +113,7 @@ static FILE *fopen_common(const char *path, const char *mode, FILE *(*real)(cons
   char buf[4096];
   const char *target = path_at(AT_FDCWD, path, buf, sizeof buf);
   struct copy copy;
-  int fetched = fetch("open", target, fopen_flags(mode), &copy);
+  int fetched = fetch(OP_OPEN, target, fopen_flags(mode), &copy);
   if (fetched < 0) return NULL;
   FILE *file = real(fetched ? copy.local : local_path(AT_FDCWD, path, target), mode);
   if (file) remember_open(fileno(file), fetched, target, fopen_flags(mode), &copy);
@@ -134,16 +133,17 @@ int write_back_before_close(int fd) {
   if (n <= 0) return 0;
   copy[n] = '\0';
   fsync(fd);
-  char request[4200], reply[256], *f[2];
-  snprintf(request, sizeof request, "flush\t%s", copy);
-  return proxy_ask(request, reply, sizeof reply, f, 2) < 0 ? -1 : 0;
+  struct channel_message m;
+  channel_begin(&m, OP_FLUSH);
+  channel_put_text(&m, copy);
+  return channel_ask(&m);
 }
 
 DIR *opendir(const char *path) {
   char buf[4096];
   const char *target = path_at(AT_FDCWD, path, buf, sizeof buf);
   struct copy copy;
-  int fetched = fetch("opendir", target, O_RDONLY | O_DIRECTORY, &copy);
+  int fetched = fetch(OP_OPENDIR, target, O_RDONLY | O_DIRECTORY, &copy);
   if (fetched < 0) return NULL;
   DIR *dir = NEXT(opendir)(fetched ? copy.local : local_path(AT_FDCWD, path, target));
   if (dir) remember_open(dirfd(dir), fetched, target, O_RDONLY, &copy);

@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include "channel_ops.h" /* the channel to the proxy: requests, replies, codec */
+
 /* Real libc functions, resolved once with dlsym(RTLD_NEXT). */
 extern int (*real_connect)(int, const struct sockaddr *, socklen_t);
 extern int (*real_bind)(int, const struct sockaddr *, socklen_t);
@@ -35,18 +37,6 @@ void layer_init(void);
 #define NEXT_AS(type, name) \
   ({ static __typeof__(type) next_; if (!next_) next_ = (__typeof__(type))dlsym(RTLD_NEXT, name); next_; })
 #define NEXT(name) NEXT_AS(__typeof__(&name), #name)
-
-/* Sends one request line (without '\n') to the proxy and reads one reply line into `reply`.
- * Returns 0, or -1 when the proxy can't be reached (the caller then behaves as without the
- * layer). Thread-safe; a forked child gets its own connection. */
-int proxy_request(const char *request, char *reply, size_t cap);
-
-/* Splits a reply line in place at tabs; returns the number of fields. */
-int split_fields(char *line, char **fields, int max);
-
-/* proxy_request, then split_fields into at most `max` fields. Returns the number of fields; 0
- * when the proxy can't be reached; -1 with errno set when it answers "error\tERRNO". */
-int proxy_ask(const char *request, char *reply, size_t cap, char **fields, int max);
 
 /* Remembered per-fd addresses, for getsockname/getpeername. */
 void fd_remember_local(int fd, const struct sockaddr *addr, socklen_t len);
@@ -81,16 +71,17 @@ void udp_route_add(int fd, int relay_port, const struct sockaddr *destination, s
 int udp_route_destination(int fd, int relay_port, struct sockaddr *out, socklen_t *len);
 void udp_routes_forget(int fd);
 
-/* Formats an address as "ip\tport"; returns 0 for AF_INET/AF_INET6, -1 otherwise. */
-int format_address(const struct sockaddr *addr, char *out, size_t cap);
+/* Formats an address's IP (an IPv4-mapped IPv6 one as IPv4); returns its port, or -1 for a
+ * family other than AF_INET/AF_INET6. */
+int format_address(const struct sockaddr *addr, char *ip, size_t cap);
 /* Fills `addr` (of `family`) from text; returns its length, or 0. */
 socklen_t parse_address(int family, const char *ip, int port, struct sockaddr_storage *addr);
 
 int path_is_remote(const char *path);
 int write_back_before_close(int fd);
-/* The local copy the proxy makes of a remote path for `op` ("open", "opendir"): 1 with its path
- * in `local`, 0 when the path stays local, -1 with errno set. */
-int fetch_copy(const char *op, const char *path, int flags, char *local, size_t cap);
+/* The local copy the proxy makes of a remote path for `op` (OP_OPEN, OP_OPENDIR): 1 with its
+ * path in `local`, 0 when the path stays local, -1 with errno set. */
+int fetch_copy(enum channel_op op, const char *path, int flags, char *local, size_t cap);
 
 /* The path a call relative to `dirfd` names, to decide where it goes: `path` itself when
  * absolute; beneath the working directory for AT_FDCWD (cwd.c); beneath the pod path `dirfd`
@@ -110,13 +101,10 @@ const char *remote_cwd(void);
 /* The hook's answer: the pod's (0, or -1 with errno), or the real call's. */
 #define POD_OR(remote, real_call) ({ int remote_ = (remote); remote_ ? (remote_ > 0 ? 0 : -1) : (real_call); })
 
-/* Asks the proxy about a path the layer calls remote: the request is `op`, the tab-separated
- * `args` (may be empty) and the path(s). Returns the number of reply fields when the pod
- * answered "ok" (fields in `f`), 0 when the call stays local, -1 with errno set. */
-int remote_call(const char *op, const char *args, const char *path, const char *second_path, char *reply, size_t cap, char **f, int max);
-
-/* Fills a stat from the proxy's 13 stat fields. */
-void parse_stat(char **f, struct stat *out);
+/* Asks the proxy about path(s) the layer calls remote: `m` holds the request begun with its
+ * other fields, the path(s) come last. Returns 1 when the pod answered (m->kind: neither LOCAL
+ * nor ERROR), 0 when the call stays local, -1 with errno set. */
+int remote_call(struct channel_message *m, const char *path, const char *second_path);
 /* The pod's stat of a remote path: 1 filled, 0 local, -1 errno set. */
 int remote_stat(const char *path, int follow, struct stat *out);
 

@@ -28,7 +28,7 @@ long syscall(long number, ...) {
  * local path; NULL with errno set when the pod says it fails. */
 static const char *listed(const char *path, char *buf, char *copy, size_t cap) {
   const char *target = path_at(AT_FDCWD, path, buf, cap);
-  int fetched = fetch_copy("opendir", target, O_RDONLY | O_DIRECTORY, copy, cap);
+  int fetched = fetch_copy(OP_OPENDIR, target, O_RDONLY | O_DIRECTORY, copy, cap);
   if (fetched < 0) return NULL;
   return fetched ? copy : local_path(AT_FDCWD, path, target);
 }

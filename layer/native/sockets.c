@@ -9,8 +9,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -53,20 +51,14 @@ static int asks_proxy(int fd, const struct sockaddr *addr, int *type) {
   return (*type == SOCK_STREAM && tcp) || (*type == SOCK_DGRAM && udp);
 }
 
-enum route { ROUTE_ERROR = -1, ROUTE_LOCAL = 0, ROUTE_RELAY, ROUTE_LISTENER };
-
-/* Asks the proxy where a connection to `addr` goes: ROUTE_RELAY (f[1] the relay port, f[2..3]
- * the pod-side source), ROUTE_LISTENER (f[1] the local port of the program's own listener for
- * that port), ROUTE_LOCAL, or ROUTE_ERROR with errno set. */
-static enum route ask_route(int type, const struct sockaddr *addr, char *reply, size_t cap, char **f) {
-  char target[80], request[128];
-  if (format_address(addr, target, sizeof target) != 0) return ROUTE_LOCAL;
-  snprintf(request, sizeof request, "connect\t%s\t%s", type == SOCK_STREAM ? "tcp" : "udp", target);
-  int n = proxy_ask(request, reply, cap, f, 5);
-  if (n < 0) return ROUTE_ERROR;
-  if (n >= 4 && strcmp(f[0], "redirect") == 0) return ROUTE_RELAY;
-  if (n >= 2 && strcmp(f[0], "listener") == 0) return ROUTE_LISTENER;
-  return ROUTE_LOCAL;
+/* Asks the proxy where a connection to `addr` goes: m->kind is REDIRECT (through a relay),
+ * LISTENER (to the program's own listener for that port), or anything else for local. Returns
+ * -1 with errno set when the pod refused it. */
+static int ask_route(int type, const struct sockaddr *addr, struct channel_message *m) {
+  channel_begin(m, OP_CONNECT);
+  channel_put_text(m, type == SOCK_STREAM ? "tcp" : "udp");
+  channel_put_address(m, addr);
+  return channel_ask(m);
 }
 
 static socklen_t relay_address(int family, int port, struct sockaddr_storage *relay) {
@@ -77,18 +69,19 @@ int connect(int fd, const struct sockaddr *addr, socklen_t len) {
   layer_init();
   int type;
   if (!asks_proxy(fd, addr, &type)) return real_connect(fd, addr, len);
-  char reply[256], *f[5];
-  enum route route = ask_route(type, addr, reply, sizeof reply, f);
-  if (route == ROUTE_ERROR) return -1;
-  if (route == ROUTE_LOCAL) return real_connect(fd, addr, len);
+  struct channel_message m;
+  if (ask_route(type, addr, &m) != 0) return -1;
+  if (m.kind != REPLY_REDIRECT && m.kind != REPLY_LISTENER) return real_connect(fd, addr, len);
+  int relayed = m.kind == REPLY_REDIRECT;
   struct sockaddr_storage relay, pod_local;
-  socklen_t relay_len = relay_address(addr->sa_family, atoi(f[1]), &relay);
+  socklen_t relay_len = relay_address(addr->sa_family, relayed ? m.reply.redirect.relay_port : m.reply.listener_port, &relay);
   int rc = real_connect(fd, (struct sockaddr *)&relay, relay_len);
   if (rc == 0 || errno == EINPROGRESS) {
     int saved = errno;
     fd_remember_peer(fd, addr, len);
     /* To the program's own listener the connection is local: its real source address is right. */
-    socklen_t local_len = route == ROUTE_RELAY ? parse_address(addr->sa_family, f[2], atoi(f[3]), &pod_local) : 0;
+    const struct channel_endpoint *source = &m.reply.redirect.pod_local;
+    socklen_t local_len = relayed ? parse_address(addr->sa_family, source->ip, source->port, &pod_local) : 0;
     if (local_len) fd_remember_local(fd, (struct sockaddr *)&pod_local, local_len);
     errno = saved;
   }
@@ -100,10 +93,10 @@ int bind(int fd, const struct sockaddr *addr, socklen_t len) {
   if (!layer_config.enabled || !layer_config.incoming || !is_inet(addr) || socket_type(fd) != SOCK_STREAM) return real_bind(fd, addr, len);
   int port = ntohs(((const struct sockaddr_in *)addr)->sin_port); /* same offset in sockaddr_in6 */
   if (port == 0) return real_bind(fd, addr, len);
-  char address[80], request[128], reply[64];
-  if (format_address(addr, address, sizeof address) != 0) return real_bind(fd, addr, len);
-  snprintf(request, sizeof request, "bind\t%s", address); /* "bind IP PORT" */
-  if (proxy_request(request, reply, sizeof reply) != 0 || strcmp(reply, "intercept") != 0) return real_bind(fd, addr, len);
+  struct channel_message m;
+  channel_begin(&m, OP_BIND);
+  channel_put_address(&m, addr);
+  if (channel_send(&m) != REPLY_INTERCEPT) return real_bind(fd, addr, len);
   struct sockaddr_storage any_port;
   memcpy(&any_port, addr, len < sizeof any_port ? len : sizeof any_port);
   ((struct sockaddr_in *)&any_port)->sin_port = 0;
@@ -123,11 +116,13 @@ int listen(int fd, int backlog) {
   struct sockaddr_storage real_addr;
   socklen_t len = sizeof real_addr;
   if (NEXT(getsockname)(fd, (struct sockaddr *)&real_addr, &len) != 0) return rc;
-  char request[64], reply[256], *f[2];
-  snprintf(request, sizeof request, "listen\t%d\t%d", port, ntohs(((struct sockaddr_in *)&real_addr)->sin_port));
+  struct channel_message m;
+  channel_begin(&m, OP_LISTEN);
+  channel_put_int(&m, port);
+  channel_put_int(&m, ntohs(((struct sockaddr_in *)&real_addr)->sin_port));
   /* A refused subscription (the proxy has said why on mirrord's stderr): the port is the pod's
    * and someone else holds it, so the app is told as it would be of a local port in use. */
-  if (proxy_ask(request, reply, sizeof reply, f, 2) < 0) return -1;
+  if (channel_ask(&m) != 0) return -1;
   fd_set_listening(fd);
   return rc;
 }
@@ -138,11 +133,12 @@ static void describe_accepted(int listener, int fd, struct sockaddr *addr, sockl
   struct sockaddr_storage relay;
   socklen_t relay_len = sizeof relay;
   if (NEXT(getpeername)(fd, (struct sockaddr *)&relay, &relay_len) != 0) return;
-  char request[64], reply[256];
-  snprintf(request, sizeof request, "peer\t%d", ntohs(((struct sockaddr_in *)&relay)->sin_port));
-  if (proxy_request(request, reply, sizeof reply) != 0) return;
-  char *f[5];
-  if (split_fields(reply, f, 5) < 5 || strcmp(f[0], "ok") != 0) {
+  struct channel_message m;
+  channel_begin(&m, OP_PEER);
+  channel_put_int(&m, ntohs(((struct sockaddr_in *)&relay)->sin_port));
+  enum channel_reply_kind kind = channel_send(&m);
+  if (kind == REPLY_NONE) return;
+  if (kind != REPLY_PEER) {
     /* A local client (the program's own, through its port): it reached the port the program
      * asked for, so that is the address the accepted socket reports. */
     struct sockaddr_storage local;
@@ -153,8 +149,8 @@ static void describe_accepted(int listener, int fd, struct sockaddr *addr, sockl
     return;
   }
   struct sockaddr_storage peer, local;
-  socklen_t peer_len = parse_address(relay.ss_family, f[1], atoi(f[2]), &peer);
-  socklen_t local_len = parse_address(relay.ss_family, f[3], atoi(f[4]), &local);
+  socklen_t peer_len = parse_address(relay.ss_family, m.reply.peer.client.ip, m.reply.peer.client.port, &peer);
+  socklen_t local_len = parse_address(relay.ss_family, m.reply.peer.pod.ip, m.reply.peer.pod.port, &local);
   if (peer_len) {
     fd_remember_peer(fd, (struct sockaddr *)&peer, peer_len);
     if (addr && len) {
@@ -190,9 +186,10 @@ int getpeername(int fd, struct sockaddr *addr, socklen_t *len) {
 /* After a listener's descriptor closes: the proxy gives the pod's port back once no descriptor
  * of that socket (a dup, a forked child's copy) still listens. */
 static void listener_closed(int port) {
-  char request[64], reply[64];
-  snprintf(request, sizeof request, "closed\t%d", port);
-  proxy_request(request, reply, sizeof reply);
+  struct channel_message m;
+  channel_begin(&m, OP_CLOSED);
+  channel_put_int(&m, port);
+  channel_send(&m);
 }
 
 int close(int fd) {
@@ -252,11 +249,10 @@ static int udp_relay_for(int fd, const struct sockaddr *destination, socklen_t l
   if (!destination || !asks_proxy(fd, destination, &type) || type != SOCK_DGRAM) return 0;
   int port = udp_route_relay(fd, destination, len);
   if (!port) {
-    char reply[256], *f[5];
-    enum route route = ask_route(type, destination, reply, sizeof reply, f);
-    if (route == ROUTE_ERROR) return -1;
+    struct channel_message m;
+    if (ask_route(type, destination, &m) != 0) return -1;
     /* A destination that stays local is remembered too, so its next datagram asks nobody. */
-    port = route == ROUTE_RELAY ? atoi(f[1]) : UDP_ROUTE_LOCAL;
+    port = m.kind == REPLY_REDIRECT ? m.reply.redirect.relay_port : UDP_ROUTE_LOCAL;
     udp_route_add(fd, port, destination, len);
   }
   if (port == UDP_ROUTE_LOCAL) return 0;

@@ -4,7 +4,6 @@
  * being written reports its own. */
 #define _GNU_SOURCE
 #include <fcntl.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -76,24 +75,28 @@ int statx(int dirfd, const char *path, int flags, unsigned int mask, struct stat
 }
 
 int faccessat(int dirfd, const char *path, int mode, int flags) {
-  char at[4096], reply[256], *f[2], args[16];
+  char at[4096];
   const char *target = path_at(dirfd, path, at, sizeof at);
-  snprintf(args, sizeof args, "%d", mode);
-  int remote = remote_call("access", args, target, NULL, reply, sizeof reply, f, 2);
+  struct channel_message m;
+  channel_begin(&m, OP_ACCESS);
+  channel_put_int(&m, mode);
+  int remote = remote_call(&m, target, NULL);
   return POD_OR(remote, NEXT(faccessat)(dirfd, local_path(dirfd, path, target), mode, flags));
 }
 
 int access(const char *path, int mode) { return faccessat(AT_FDCWD, path, mode, 0); }
 
 ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t size) {
-  char at[4096], reply[4200], *f[2];
+  char at[4096];
   const char *target = path_at(dirfd, path, at, sizeof at);
-  int n = remote_call("readlink", "", target, NULL, reply, sizeof reply, f, 2);
-  if (n < 0) return -1;
-  if (n < 2) return NEXT(readlinkat)(dirfd, local_path(dirfd, path, target), buf, size);
-  size_t len = strlen(f[1]);
+  struct channel_message m;
+  channel_begin(&m, OP_READLINK);
+  int remote = remote_call(&m, target, NULL);
+  if (remote < 0) return -1;
+  if (!remote) return NEXT(readlinkat)(dirfd, local_path(dirfd, path, target), buf, size);
+  size_t len = strlen(m.reply.target);
   if (len > size) len = size;
-  memcpy(buf, f[1], len);
+  memcpy(buf, m.reply.target, len);
   return (ssize_t)len;
 }
 

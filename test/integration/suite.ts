@@ -1,6 +1,6 @@
 /** One pod (and one local server) per test file, torn down after it; sessions closed after each test. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { startLayerProxy, type LayerOptions, type LayerProxy } from '../../layer/proxy';
+import { startLayerProxy, type LayerOptions, type LayerProxy } from '../../intproxy/proxy';
 import { createLogger } from '../../common/log';
 import { eventually } from '../harness/eventually';
 import { startLocalServer, TestPod } from '../harness/pod';

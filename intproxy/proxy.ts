@@ -1,25 +1,26 @@
 /**
  * The local proxy: runs inside the mirrord CLI, holds the one session to the sidecar, and
- * answers the layer loaded into the user's process and all its children. See
- * docs/layer.md for the line protocol between the two.
+ * answers the layer loaded into the user's process and all its children: a handler per operation
+ * of the channel (channel.ts). See docs/intproxy.md for this folder.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Session } from '../protocol/client';
 import type { Logger } from '../common/log';
-import { layerLibrary } from './library';
-import { connectTcp, connectUdp } from './proxy/outgoing';
-import { isLoopback } from './proxy/address-filter';
-import { compileDnsFilter, type DnsFilter } from './proxy/dns-filter';
-import { compileOutgoingFilter, filterNames, type OutgoingFilter } from './proxy/outgoing-filter';
-import { eaiCode } from './proxy/errno';
-import { answerFileRequest, isFileRequest } from './proxy/file-requests';
-import { RemoteFiles } from './proxy/files';
-import { FsPolicy, type FsOptions } from './proxy/fs-policy';
-import { IncomingPorts, type IncomingOptions } from './proxy/incoming';
-import { serveLines } from './proxy/line-server';
-import { ResolvedNames } from './proxy/resolved-names';
+import { layerLibrary } from '../layer/library';
+import { connectTcp, connectUdp } from './outgoing';
+import { isLoopback } from './address-filter';
+import { compileDnsFilter, type DnsFilter } from './dns-filter';
+import { compileOutgoingFilter, filterNames, type OutgoingFilter } from './outgoing-filter';
+import { eaiCode } from './errno';
+import type { ChannelHandlers } from './channel';
+import { serveChannel } from './channel-server';
+import { fileHandlers } from './file-requests';
+import { RemoteFiles } from './files';
+import { FsPolicy, type FsOptions } from './fs-policy';
+import { IncomingPorts, type IncomingOptions } from './incoming';
+import { ResolvedNames } from './resolved-names';
 
 export interface LayerOptions {
   incoming: IncomingOptions;
@@ -58,48 +59,38 @@ export async function startLayerProxy(client: Session, options: LayerOptions, lo
     log.warn(`feature.fs pattern "${pattern}" does not start with ^/…: every file the program opens is checked against it, which costs a round trip to this process; anchor it (e.g. "^/data/") to check only the paths it can match`);
   }
 
-  const handle = async ([op, ...args]: string[]): Promise<string> => {
-    if (isFileRequest(op)) return answerFileRequest(op, args, files, fs);
-    switch (op) {
-      case 'connect': {
-        const [protocol, address, portText] = args;
-        const port = Number(portText);
-        if (isThisHost(address)) {
-          // The program reaching a port it listens on itself: its real local port.
-          const listener = protocol === 'tcp' ? incoming.listener(port) : undefined;
-          if (listener !== undefined) return `listener\t${listener}`;
-          if (options.outgoing.ignoreLocalhost || !(protocol === 'tcp' ? options.outgoing.tcp : options.outgoing.udp)) return 'local';
-        }
-        if (!goesRemote(protocol === 'udp' ? 'udp' : 'tcp', address, port, names.namesOf(address))) return 'local';
-        return protocol === 'udp' ? connectUdp(client, address, port) : connectTcp(client, address, port);
+  const handlers: ChannelHandlers = {
+    connect: async ({ protocol, address, port }) => {
+      if (isThisHost(address)) {
+        // The program reaching a port it listens on itself: its real local port.
+        const listener = protocol === 'tcp' ? incoming.listener(port) : undefined;
+        if (listener !== undefined) return { kind: 'listener', localPort: listener };
+        if (options.outgoing.ignoreLocalhost || !(protocol === 'tcp' ? options.outgoing.tcp : options.outgoing.udp)) return { kind: 'local' };
       }
-      case 'resolve': {
-        const [host, family] = args;
-        if (!resolvesInPod(host)) return 'local';
-        try {
-          const addresses = (await client.resolve(host, Number(family) as 0 | 4 | 6)).map((a) => a.address);
-          names.record(host, addresses);
-          return addresses.length ? `ok\t${addresses.join(',')}` : `error\t${eaiCode('ENOTFOUND')}`;
-        } catch (error) {
-          return `error\t${eaiCode((error as { code?: string }).code)}`;
-        }
+      if (!goesRemote(protocol, address, port, names.namesOf(address))) return { kind: 'local' };
+      return protocol === 'udp' ? connectUdp(client, address, port) : connectTcp(client, address, port);
+    },
+    resolve: async ({ host, family }) => {
+      if (!resolvesInPod(host)) return { kind: 'local' };
+      try {
+        const addresses = (await client.resolve(host, family)).map((a) => a.address);
+        names.record(host, addresses);
+        return addresses.length ? { kind: 'ok', addresses } : { kind: 'error', code: eaiCode('ENOTFOUND') };
+      } catch (error) {
+        return { kind: 'error', code: eaiCode((error as { code?: string }).code) };
       }
-      case 'bind':
-        return incoming.intercepts(args[0], Number(args[1])) ? 'intercept' : 'local';
-      case 'listen':
-        return incoming.listen(Number(args[0]), Number(args[1]));
-      case 'peer':
-        return incoming.peer(Number(args[0]));
-      case 'closed':
-        return incoming.closed(Number(args[0]));
-      case 'flush':
-        return files.flush(args[0]);
-      default:
-        log.warn(`the layer asked for "${op}", which this proxy does not know; the process does it locally`);
-        return 'local';
-    }
+    },
+    bind: ({ address, port }) => (incoming.intercepts(address, port) ? { kind: 'intercept' } : { kind: 'local' }),
+    listen: ({ port, localPort }) => incoming.listen(port, localPort),
+    peer: ({ localPort }) => incoming.peer(localPort),
+    closed: ({ port }) => incoming.closed(port),
+    flush: ({ copy }) => files.flush(copy),
+    ...fileHandlers(files, fs),
   };
-  const server = await serveLines(socketPath, handle, (error) => log.error(`layer request failed: ${error.message}`));
+  const server = await serveChannel(socketPath, handlers, {
+    unknown: (op) => log.warn(`the layer asked for "${op}", which this proxy does not know; the process does it locally`),
+    failed: (error) => log.error(`layer request failed: ${error.message}`),
+  });
 
   const preload = [layerLibrary(), process.env.LD_PRELOAD].filter(Boolean).join(':');
   const env: Record<string, string> = {

@@ -8,12 +8,13 @@
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import { constants } from 'node:os';
-import type { IncomingConnection, Session } from '../../protocol/client';
-import type { HttpFilter } from '../../protocol/messages';
-import { pipeBothWays } from '../../protocol/pipe';
-import type { Logger } from '../../common/log';
+import type { IncomingConnection, Session } from '../protocol/client';
+import type { HttpFilter } from '../protocol/messages';
+import { pipeBothWays } from '../protocol/pipe';
+import type { Logger } from '../common/log';
 import { isLoopback } from './address-filter';
-import { errnoNumber } from './errno';
+import type { Reply } from './channel';
+import { errorReply } from './errno';
 
 export interface IncomingOptions {
   mode: 'steal' | 'mirror' | 'off';
@@ -70,24 +71,23 @@ export class IncomingPorts {
     return this.targets.get(this.remotePort(requestedPort));
   }
 
-  async listen(requestedPort: number, actualPort: number): Promise<string> {
+  async listen(requestedPort: number, actualPort: number): Promise<Reply<'listen'>> {
     const remote = this.remotePort(requestedPort);
     const known = this.targets.has(remote);
     this.targets.set(remote, actualPort);
     this.sweeper ??= setInterval(() => void this.release(), SWEEP_MS).unref();
-    if (known || this.options.mode === 'off') return 'ok';
+    if (known || this.options.mode === 'off') return { kind: 'ok' };
     const filter = this.filterFor(remote);
     try {
       await this.client.subscribe(remote, this.options.mode, filter);
       this.log.info(`subscribed port ${remote} (${this.options.mode}${filter ? ', HTTP filter' : ''}) -> local port ${actualPort}`);
-      return 'ok';
+      return { kind: 'ok' };
     } catch (error) {
       this.targets.delete(remote);
       this.log.error(`could not ${this.options.mode} port ${remote}: ${(error as Error).message}`);
       // The app's listen() fails as it would on a port someone else holds, so that it stops
       // instead of running as if it received the pod's traffic.
-      const code = (error as { code?: string }).code;
-      return `error\t${code === 'EPORTCONFLICT' ? constants.errno.EADDRINUSE : errnoNumber(code)}`;
+      return (error as { code?: string }).code === 'EPORTCONFLICT' ? { kind: 'error', errno: constants.errno.EADDRINUSE } : errorReply(error);
     }
   }
 
@@ -103,10 +103,10 @@ export class IncomingPorts {
    * local port any more (a dup or a forked child's copy may), the pod's port is given back, so
    * the pod's clients reach the app again while the program goes on.
    */
-  closed(requestedPort: number): string {
+  closed(requestedPort: number): Reply<'closed'> {
     // Not awaited: the program's close() must not wait on the pod (or on a reconnection).
     void this.release(this.remotePort(requestedPort));
-    return 'ok';
+    return { kind: 'ok' };
   }
 
   /** Unsubscribes the ports (or `only`) whose local port nothing listens on any more. */
@@ -144,7 +144,7 @@ export class IncomingPorts {
    * Who the app's accepted connection from `localPort` stands for. The app can accept before
    * this process has handled its own connect completion, so a miss waits briefly for it.
    */
-  async peer(localPort: number): Promise<string> {
+  async peer(localPort: number): Promise<Reply<'peer'>> {
     // With none of our connections under way, one we don't know is a local client's.
     if (!this.peers.has(localPort) && this.connecting > 0) {
       await new Promise<void>((resolve) => {
@@ -157,7 +157,7 @@ export class IncomingPorts {
       this.waiting.delete(localPort);
     }
     const peer = this.peers.get(localPort);
-    return peer ? `ok\t${peer.remote.address}\t${peer.remote.port}\t${peer.local.address}\t${peer.local.port}` : 'unknown';
+    return peer ? { kind: 'ok', client: peer.remote, pod: peer.local } : { kind: 'unknown' };
   }
 
   private deliver({ socket, port, remote, local }: IncomingConnection): void {

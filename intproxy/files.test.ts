@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { Client } from '../../protocol/client';
-import { startTestSidecar, type TestSidecar } from '../../test/harness/test-sidecar';
+import { Client } from '../protocol/client';
+import { startTestSidecar, type TestSidecar } from '../test/harness/test-sidecar';
 import { RemoteFiles } from './files';
 
 let sidecar: TestSidecar;
@@ -25,9 +25,8 @@ afterAll(async () => {
 /** The local copy the layer would open, and what it holds. */
 async function open(path: string, flags = 0): Promise<{ copy: string; content: string }> {
   const reply = await files.open(path, flags);
-  const [kind, copy] = reply.split('\t');
-  if (kind !== 'path') throw new Error(`open ${path}: ${reply}`);
-  return { copy, content: readFileSync(copy, 'utf8') };
+  if (reply.kind !== 'path') throw new Error(`open ${path}: ${JSON.stringify(reply)}`);
+  return { copy: reply.copy, content: readFileSync(reply.copy, 'utf8') };
 }
 
 /** Long enough for a file's last change to be older than a second by the pod's clock. */
@@ -48,7 +47,7 @@ it('reuses the copy of an unchanged file, and makes a new one when the pod chang
   expect(second.copy).not.toBe(first.copy);
   expect(readFileSync(first.copy, 'utf8')).toBe('version: 1\n'); // an fd on the old copy still reads what it read
   rmSync(join(sidecar.root, 'config.yaml'));
-  expect(await files.open('/config.yaml', 0)).toBe('error\t2'); // ENOENT
+  expect(await files.open('/config.yaml', 0)).toEqual({ kind: 'error', errno: 2 }); // ENOENT
 });
 
 it('never reuses a copy for writing, nor the copy of an empty file', async () => {

@@ -11,22 +11,25 @@
  */
 import { constants, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { Session } from '../../protocol/client';
-import type { FileTime, Stat } from '../../protocol/messages';
-import { errnoNumber } from './errno';
+import type { Session } from '../protocol/client';
+import type { FileTime, Stat } from '../protocol/messages';
+import type { Op, Reply } from './channel';
+import { errorReply } from './errno';
 
 const O_ACCMODE = 3;
 const { O_CREAT, O_TRUNC, O_DIRECTORY } = constants;
-
-/** A stat as the layer reads it: 13 tab-separated integers (layer/native/files.c, parse_stat). */
-export function statFields(s: Stat): string {
-  return [s.dev, s.ino, s.mode, s.nlink, s.uid, s.gid, s.rdev, s.size, s.blksize, s.blocks, s.atimeMs, s.mtimeMs, s.ctimeMs].map((n) => Math.trunc(n)).join('\t');
-}
 
 /** Whether open() flags ask to change the file (the layer's write-back applies to those). */
 export function opensForWriting(flags: number): boolean {
   return (flags & O_ACCMODE) !== 0 || (flags & (O_CREAT | O_TRUNC)) !== 0;
 }
+
+/** A call the pod failed: the errno it failed with. */
+type Failed = { kind: 'error'; errno: number };
+/** The pod's answer to a request (never `local`: the policy decided that before). */
+type Answer<O extends Op> = Promise<Exclude<Reply<O>, { kind: 'local' }>>;
+/** A call made in the pod, or what it failed with. */
+type Changed = Promise<{ kind: 'ok' } | Failed>;
 
 export class RemoteFiles {
   private counter = 0;
@@ -47,13 +50,12 @@ export class RemoteFiles {
    * reused (it is never written, so an fd reading it sees what a new one would); opened for
    * writing, a fresh copy, which goes back to the pod by flush().
    */
-  async open(path: string, flags: number): Promise<string> {
+  async open(path: string, flags: number): Answer<'open'> {
     if (flags & O_DIRECTORY && !opensForWriting(flags)) return this.opendir(path);
     return this.answer(async () => {
       if (!opensForWriting(flags)) {
         try {
-          const { copy, stat } = await this.readCopy(path);
-          return `path\t${copy}\t${statFields(stat)}`;
+          return { kind: 'path', ...(await this.readCopy(path)) };
         } catch (error) {
           // A directory opened without O_DIRECTORY (open(dir, O_RDONLY) is valid): its listing.
           if ((error as { code?: string }).code === 'EISDIR') return this.opendir(path);
@@ -63,7 +65,7 @@ export class RemoteFiles {
       const content = flags & O_TRUNC ? Buffer.alloc(0) : await this.existing(path, (flags & O_CREAT) !== 0);
       const copy = this.writeCopy(path, content);
       this.written.set(copy, path);
-      return `path\t${copy}`;
+      return { kind: 'path', copy };
     });
   }
 
@@ -84,13 +86,10 @@ export class RemoteFiles {
   }
 
   /** Sends a written copy back to the pod, replacing the file's content. */
-  async flush(copy: string): Promise<string> {
+  async flush(copy: string): Changed {
     const path = this.written.get(copy);
-    if (!path) return 'ok';
-    return this.answer(async () => {
-      await this.client.writeFile(path, readFileSync(copy));
-      return 'ok';
-    });
+    if (!path) return { kind: 'ok' };
+    return this.change(() => this.client.writeFile(path, readFileSync(copy)));
   }
 
   private async existing(path: string, mayCreate: boolean): Promise<Buffer> {
@@ -102,7 +101,7 @@ export class RemoteFiles {
     }
   }
 
-  async opendir(path: string): Promise<string> {
+  async opendir(path: string): Answer<'opendir'> {
     return this.answer(async () => {
       const [listing, status] = await Promise.all([this.client.call('fs.readdir', { path }), this.client.call('fs.stat', { path, follow: true })]);
       const { entries } = listing.result;
@@ -113,77 +112,71 @@ export class RemoteFiles {
         else if (entry.type === 'link') symlinkSync((await this.client.call('fs.readlink', { path: join(path, entry.name) })).result.target, at);
         else writeFileSync(at, '');
       }
-      return `path\t${dir}\t${statFields(status.result.stat)}`;
+      return { kind: 'path', copy: dir, stat: status.result.stat };
     });
   }
 
-  async stat(path: string, follow: boolean): Promise<string> {
-    return this.answer(async () => `ok\t${statFields((await this.client.call('fs.stat', { path, follow })).result.stat)}`);
+  async stat(path: string, follow: boolean): Answer<'stat'> {
+    return this.answer(async () => ({ kind: 'ok', stat: (await this.client.call('fs.stat', { path, follow })).result.stat }));
   }
 
-  async statfs(path: string): Promise<string> {
-    return this.answer(async () => {
-      const { type, bsize, blocks, bfree, bavail, files, ffree } = (await this.client.call('fs.statfs', { path })).result.statfs;
-      return `ok\t${[type, bsize, blocks, bfree, bavail, files, ffree].join('\t')}`;
-    });
+  async statfs(path: string): Answer<'statfs'> {
+    return this.answer(async () => ({ kind: 'ok', statfs: (await this.client.call('fs.statfs', { path })).result.statfs }));
   }
 
-  mkdir(path: string, mode: number): Promise<string> {
+  mkdir(path: string, mode: number): Changed {
     return this.change(() => this.client.call('fs.mkdir', { path, mode }));
   }
 
-  rmdir(path: string): Promise<string> {
+  rmdir(path: string): Changed {
     return this.change(() => this.client.call('fs.rmdir', { path }));
   }
 
-  unlink(path: string): Promise<string> {
+  unlink(path: string): Changed {
     return this.change(() => this.client.call('fs.unlink', { path }));
   }
 
-  rename(from: string, to: string, flags: number): Promise<string> {
+  rename(from: string, to: string, flags: number): Changed {
     return this.change(() => this.client.call('fs.rename', { from, to, flags: flags || undefined }));
   }
 
-  truncate(path: string, length: number): Promise<string> {
+  truncate(path: string, length: number): Changed {
     return this.change(() => this.client.call('fs.truncate', { path, length }));
   }
 
-  chmod(path: string, mode: number): Promise<string> {
+  chmod(path: string, mode: number): Changed {
     return this.change(() => this.client.call('fs.chmod', { path, mode }));
   }
 
-  utimes(path: string, atime: FileTime, mtime: FileTime): Promise<string> {
+  utimes(path: string, atime: FileTime, mtime: FileTime): Changed {
     return this.change(() => this.client.call('fs.utimes', { path, atime, mtime }));
   }
 
-  async access(path: string, mode: number): Promise<string> {
-    return this.answer(async () => {
-      await this.client.call('fs.access', { path, mode });
-      return 'ok';
-    });
+  access(path: string, mode: number): Changed {
+    return this.change(() => this.client.call('fs.access', { path, mode }));
   }
 
-  async readlink(path: string): Promise<string> {
-    return this.answer(async () => `ok\t${(await this.client.call('fs.readlink', { path })).result.target}`);
+  async readlink(path: string): Answer<'readlink'> {
+    return this.answer(async () => ({ kind: 'ok', target: (await this.client.call('fs.readlink', { path })).result.target }));
   }
 
   dispose(): void {
     rmSync(this.cacheRoot, { recursive: true, force: true });
   }
 
-  /** A change made in the pod: `ok`, or the errno it failed with. */
-  private change(work: () => Promise<unknown>): Promise<string> {
+  /** A call made in the pod: `ok`, or the errno it failed with. */
+  private change(work: () => Promise<unknown>): Changed {
     return this.answer(async () => {
       await work();
-      return 'ok';
+      return { kind: 'ok' };
     });
   }
 
-  private async answer(work: () => Promise<string>): Promise<string> {
+  private async answer<R>(work: () => Promise<R>): Promise<R | Failed> {
     try {
       return await work();
     } catch (error) {
-      return `error\t${errnoNumber((error as { code?: string }).code)}`;
+      return errorReply(error);
     }
   }
 }

@@ -5,20 +5,21 @@
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
-import type { Session } from '../../protocol/client';
-import type { MuxStream } from '../../protocol/stream';
-import { pipeBothWays } from '../../protocol/pipe';
-import { errnoNumber } from './errno';
+import type { Session } from '../protocol/client';
+import type { MuxStream } from '../protocol/stream';
+import { pipeBothWays } from '../protocol/pipe';
+import type { Reply } from './channel';
+import { errorReply } from './errno';
 
 /** How long the app has to connect to the endpoint it was given. */
 const ACCEPT_TIMEOUT_MS = 10_000;
 
-export async function connectTcp(client: Session, address: string, port: number): Promise<string> {
+export async function connectTcp(client: Session, address: string, port: number): Promise<Reply<'connect'>> {
   let remote;
   try {
     remote = await client.connect('tcp', address, port);
   } catch (error) {
-    return `error\t${errnoNumber((error as { code?: string }).code)}`;
+    return errorReply(error);
   }
   const loopback = net.isIPv6(address) ? '::1' : '127.0.0.1';
   const server = net.createServer({ allowHalfOpen: true, noDelay: true });
@@ -33,16 +34,16 @@ export async function connectTcp(client: Session, address: string, port: number)
   });
   await new Promise<void>((resolve) => server.listen(0, loopback, resolve));
   const { port: relayPort } = server.address() as net.AddressInfo;
-  return `redirect\t${relayPort}\t${remote.local.address}\t${remote.local.port}`;
+  return { kind: 'redirect', relayPort, podLocal: remote.local };
 }
 
 /** A connected UDP socket: a local relay socket whose datagrams travel as DATA frames. */
-export async function connectUdp(client: Session, address: string, port: number): Promise<string> {
+export async function connectUdp(client: Session, address: string, port: number): Promise<Reply<'connect'>> {
   let remote: { stream: MuxStream; local: { address: string; port: number } };
   try {
     remote = await client.connect('udp', address, port);
   } catch (error) {
-    return `error\t${errnoNumber((error as { code?: string }).code)}`;
+    return errorReply(error);
   }
   const relay = dgram.createSocket(net.isIPv6(address) ? 'udp6' : 'udp4');
   let app: { address: string; port: number } | undefined;
@@ -55,5 +56,5 @@ export async function connectUdp(client: Session, address: string, port: number)
   remote.stream.once('close', () => relay.close());
   relay.on('error', () => remote.stream.destroy());
   await new Promise<void>((resolve) => relay.bind(0, net.isIPv6(address) ? '::1' : '127.0.0.1', resolve));
-  return `redirect\t${relay.address().port}\t${remote.local.address}\t${remote.local.port}`;
+  return { kind: 'redirect', relayPort: relay.address().port, podLocal: remote.local };
 }

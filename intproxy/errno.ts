@@ -21,3 +21,8 @@ export function eaiCode(code: string | undefined): number {
       return -4; // EAI_FAIL
   }
 }
+
+/** The reply for a request the pod's call failed: the errno it failed with. */
+export function errorReply(error: unknown): { kind: 'error'; errno: number } {
+  return { kind: 'error', errno: errnoNumber((error as { code?: string }).code) };
+}
