@@ -11,7 +11,7 @@
  */
 import { constants, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { Session } from '../protocol/client';
+import type { ClientApi } from '../protocol/client';
 import type { FileTime, Stat } from '../protocol/messages';
 import type { Op, Reply } from './channel';
 import { errorReply } from './errno';
@@ -39,7 +39,7 @@ export class RemoteFiles {
   private readonly copies = new Map<string, { version: string; copy: string }>();
 
   constructor(
-    private readonly client: Session,
+    private readonly client: ClientApi,
     private readonly cacheRoot: string,
   ) {
     mkdirSync(cacheRoot, { recursive: true });

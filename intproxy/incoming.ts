@@ -8,8 +8,8 @@
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import { constants } from 'node:os';
-import type { IncomingConnection, Session } from '../protocol/client';
-import type { HttpFilter } from '../protocol/messages';
+import type { IncomingConnection, ClientApi } from '../protocol/client';
+import type { HttpFilter, Mode } from '../protocol/messages';
 import { pipeBothWays } from '../protocol/pipe';
 import type { Logger } from '../common/log';
 import { isLoopback } from './address-filter';
@@ -17,7 +17,7 @@ import type { Reply } from './channel';
 import { errorReply } from './errno';
 
 export interface IncomingOptions {
-  mode: 'steal' | 'mirror' | 'off';
+  mode: Mode | 'off';
   httpFilter?: HttpFilter;
   /** The (remote) ports the HTTP filter applies to; the others are stolen whole. Absent: every port. */
   httpFilterPorts?: number[];
@@ -46,7 +46,7 @@ export class IncomingPorts {
   private stopped = false;
 
   constructor(
-    private readonly client: Session,
+    private readonly client: ClientApi,
     private readonly options: IncomingOptions,
     private readonly log: Logger,
   ) {
@@ -79,7 +79,7 @@ export class IncomingPorts {
     if (known || this.options.mode === 'off') return { kind: 'ok' };
     const filter = this.filterFor(remote);
     try {
-      await this.client.subscribe(remote, this.options.mode, filter);
+      await this.client.subscribe({ port: remote, mode: this.options.mode, filter });
       this.log.info(`subscribed port ${remote} (${this.options.mode}${filter ? ', HTTP filter' : ''}) -> local port ${actualPort}`);
       return { kind: 'ok' };
     } catch (error) {

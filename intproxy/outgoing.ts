@@ -5,7 +5,7 @@
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
-import type { Session } from '../protocol/client';
+import type { ClientApi } from '../protocol/client';
 import type { MuxStream } from '../protocol/stream';
 import { pipeBothWays } from '../protocol/pipe';
 import type { Reply } from './channel';
@@ -14,7 +14,7 @@ import { errorReply } from './errno';
 /** How long the app has to connect to the endpoint it was given. */
 const ACCEPT_TIMEOUT_MS = 10_000;
 
-export async function connectTcp(client: Session, address: string, port: number): Promise<Reply<'connect'>> {
+export async function connectTcp(client: ClientApi, address: string, port: number): Promise<Reply<'connect'>> {
   let remote;
   try {
     remote = await client.connect('tcp', address, port);
@@ -38,7 +38,7 @@ export async function connectTcp(client: Session, address: string, port: number)
 }
 
 /** A connected UDP socket: a local relay socket whose datagrams travel as DATA frames. */
-export async function connectUdp(client: Session, address: string, port: number): Promise<Reply<'connect'>> {
+export async function connectUdp(client: ClientApi, address: string, port: number): Promise<Reply<'connect'>> {
   let remote: { stream: MuxStream; local: { address: string; port: number } };
   try {
     remote = await client.connect('udp', address, port);

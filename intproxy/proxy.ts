@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Session } from '../protocol/client';
+import type { ClientApi } from '../protocol/client';
 import type { Logger } from '../common/log';
 import { layerLibrary } from '../layer/library';
 import { connectTcp, connectUdp } from './outgoing';
@@ -45,7 +45,7 @@ function isThisHost(address: string): boolean {
   return isLoopback(address) || address === '0.0.0.0' || address === '::';
 }
 
-export async function startLayerProxy(client: Session, options: LayerOptions, log: Logger): Promise<LayerProxy> {
+export async function startLayerProxy(client: ClientApi, options: LayerOptions, log: Logger): Promise<LayerProxy> {
   const dir = mkdtempSync(join(tmpdir(), 'mirrord-'));
   const socketPath = join(dir, 'layer.sock');
   const goesRemote = compileOutgoingFilter(options.outgoing.filter);

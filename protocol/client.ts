@@ -7,7 +7,7 @@ import WebSocket from 'ws';
 import { ProtocolError } from './errors';
 import { Peer } from './peer';
 import { PROTOCOL_VERSION } from './version';
-import { FILE_CHUNK, type Event, type HttpFilter, type Params, type RequestType, type Result, type Stat } from './messages';
+import { FILE_CHUNK, type Event, type Params, type RequestType, type Result, type Stat, type Subscription } from './messages';
 import type { MuxStream } from './stream';
 
 const S_IFMT = 0o170000;
@@ -36,8 +36,8 @@ export interface SessionEnd {
   reason: string;
 }
 
-/** What the local proxy needs of a session: a Client, or one that is re-established when its connection drops. */
-export type Session = Pick<Client, 'info' | 'call' | 'onIncoming' | 'subscribe' | 'unsubscribe' | 'connect' | 'resolve' | 'env' | 'fetchFile' | 'writeFile' | 'close' | 'closed'>;
+/** What the local proxy needs of a session's client: a Client, or a ReconnectingClient that re-establishes the session when its connection drops. */
+export type ClientApi = Pick<Client, 'info' | 'call' | 'onIncoming' | 'subscribe' | 'unsubscribe' | 'connect' | 'resolve' | 'env' | 'fetchFile' | 'writeFile' | 'close' | 'closed'>;
 
 export class Client {
   private constructor(
@@ -75,8 +75,8 @@ export class Client {
     });
   }
 
-  async subscribe(port: number, mode: 'steal' | 'mirror', filter?: HttpFilter): Promise<void> {
-    await this.call('subscribe', { port, mode, filter });
+  async subscribe(subscription: Subscription): Promise<void> {
+    await this.call('subscribe', subscription);
   }
 
   async unsubscribe(port: number): Promise<void> {

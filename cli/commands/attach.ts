@@ -4,7 +4,7 @@
  * When the command ends the session closes, and with it the pod's rules for this session.
  */
 import { startLayerProxy, type LayerOptions, type LayerProxy } from '../../intproxy/proxy';
-import type { Session } from '../../protocol/client';
+import type { ClientApi } from '../../protocol/client';
 import type { Logger } from '../../common/log';
 import type { AttachArgs } from '../args';
 import { loadSettings } from '../config/resolve';
@@ -13,9 +13,9 @@ import { filterEnv, unsetEnv } from '../env-filter';
 import { CliError, USAGE_EXIT } from '../errors';
 import { adviseProgram } from '../program-kinds';
 import { createProgress, type Progress } from '../progress';
-import { ReconnectingSession } from '../reconnecting-session';
+import { ReconnectingClient } from '../reconnecting-client';
 import { runCommand } from '../run-command';
-import { startSession } from '../session';
+import { startClient } from '../start-client';
 import { openTransport, type Transport } from '../transport';
 import { userAtHost } from '../who';
 
@@ -41,17 +41,17 @@ async function attachWith(args: AttachArgs, progress: Progress): Promise<number>
   const transport: Transport = await openTransport(args.agent, settings, (text) => progress.step(text));
   progress.step(`connecting to ${transport.description}…`);
   const clientName = `mirrord attach (${userAtHost()}, pid ${process.pid})`;
-  const first = await startSession(transport, clientName);
+  const first = await startClient(transport, clientName);
   const { pod } = first.info;
   const podName = `${pod.namespace ? `${pod.namespace}/` : ''}${pod.name || '(unnamed)'}`;
-  const client = new ReconnectingSession(
+  const client = new ReconnectingClient(
     { client: first, close: () => transport.close() },
     {
       timeoutMs: reconnectMs,
       connect: async () => {
         // The same pod, never another replica of the workload.
         const again = await transport.reopen();
-        return { client: await startSession(again, clientName), close: () => again.close() };
+        return { client: await startClient(again, clientName), close: () => again.close() };
       },
       warn: (text) => progress.warn(text),
       reconnected: (session, attempts) =>
@@ -115,7 +115,7 @@ function reconnectTimeoutMs(): number {
   return seconds * 1000;
 }
 
-async function startProxy(client: Session, options: LayerOptions, log: Logger): Promise<LayerProxy> {
+async function startProxy(client: ClientApi, options: LayerOptions, log: Logger): Promise<LayerProxy> {
   try {
     return await startLayerProxy(client, options, log);
   } catch (error) {

@@ -5,7 +5,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { AdminArgs } from '../admin-args';
 import { injectedPods } from '../admin/cluster-admin';
-import { operatorName, withPodSession } from '../admin/pod-session';
+import { operatorName, withPodClient } from '../admin/pod-client';
 import { explainUnreachable } from '../admin/reach';
 import { sidecarReady } from '../kube/pod-choice';
 import { formatSessions, sessionsJson, type PodSessions } from '../admin/sessions-view';
@@ -26,7 +26,7 @@ async function collect(kube: Kube, pods: V1Pod[], self?: Set<string>): Promise<P
     pods.map(async (pod): Promise<PodSessions> => {
       const where = { namespace: pod.metadata?.namespace ?? kube.namespace, pod: pod.metadata?.name ?? '' };
       try {
-        const sessions = await withPodSession(kube, pod, name, async (client) => {
+        const sessions = await withPodClient(kube, pod, name, async (client) => {
           self?.add(client.info.sessionId);
           return (await client.call('sessions', {})).result.sessions;
         });
@@ -62,7 +62,7 @@ export async function killSession(args: Extract<AdminArgs, { kind: 'sessions-kil
     );
   }
   const pod = pods.find((p) => p.metadata?.name === holder.pod)!;
-  await withPodSession(kube, pod, operatorName(), (client) =>
+  await withPodClient(kube, pod, operatorName(), (client) =>
     client.call('sessions.kill', { id: args.id }).catch((error: unknown) => {
       // A sidecar injected before this request existed: it lists sessions but can't end them.
       if (/unknown request/.test((error as Error).message)) {

@@ -8,7 +8,7 @@
 import type { LayerOptions } from '../../intproxy/proxy';
 import type { DnsFilter } from '../../intproxy/dns-filter';
 import { compileEntry } from '../../intproxy/outgoing-filter';
-import type { HttpFilter } from '../../protocol/messages';
+import type { HttpFilter, Mode } from '../../protocol/messages';
 import { splitPatterns, type EnvFilter } from '../env-filter';
 import { readEnvironment, type FromEnvironment } from './env-vars';
 import { checkFragment } from './fragment';
@@ -25,7 +25,7 @@ export interface Overrides {
   namespace?: string;
   context?: string;
   kubeconfig?: string;
-  mode?: 'steal' | 'mirror';
+  mode?: Mode;
   ports?: { remote: number; local?: number }[];
   headerFilter?: string;
   pathFilter?: string;

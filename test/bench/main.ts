@@ -6,7 +6,7 @@
  */
 import { readlinkSync } from 'node:fs';
 import os from 'node:os';
-import type { HttpFilter } from '../../protocol/messages';
+import type { HttpFilter, Mode } from '../../protocol/messages';
 import { run } from '../harness/run';
 import { SERVICE_NAME } from '../harness/netns';
 import { APP_PORT, forwardIncoming, TestPod } from '../harness/pod';
@@ -106,10 +106,10 @@ class Bench {
   }
 
   /** A session subscribed as asked, its incoming streams handed to the local server. */
-  async session(name: string, mode: 'steal' | 'mirror', filter?: HttpFilter) {
+  async session(name: string, mode: Mode, filter?: HttpFilter) {
     const client = await this.pod.connect({ client: `bench ${name}` });
     const seen = forwardIncoming(client, this.local.port);
-    await client.subscribe(APP_PORT, mode, filter);
+    await client.subscribe({ port: APP_PORT, mode, filter });
     return { client, seen };
   }
 

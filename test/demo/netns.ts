@@ -27,7 +27,7 @@ async function main(): Promise<void> {
 
     step('Stealing requests with header "x-debug: me" on port 8080; the rest still reach the app');
     forwardIncoming(session, (local.address() as AddressInfo).port);
-    await session.subscribe(APP_PORT, 'steal', { header: '^x-debug: me$' });
+    await session.subscribe({ port: APP_PORT, mode: 'steal', filter: { header: '^x-debug: me$' } });
     show('with the header:', (await pod.request('/hello', { 'x-debug': 'me' })).body);
     show('without it:', (await pod.request('/hello')).body);
 

@@ -137,7 +137,7 @@ describe('mirrord attach (the built CLI) against the pod', () => {
 
   it("fails the command's listen() with EADDRINUSE when another session holds the pod port", async () => {
     const owner = await suite.pod.connect();
-    await owner.subscribe(APP_PORT, 'steal');
+    await owner.subscribe({ port: APP_PORT, mode: 'steal' });
     try {
       const server = `require('node:net').createServer().listen(${APP_PORT}).on('error', (e) => { console.log(e.code); process.exit(4); });`;
       const refused = await cli(['attach', ...agent(), '--steal', '--', process.execPath, '-e', server]);

@@ -29,7 +29,7 @@ describe('mirror', () => {
 
     const client = await suite.pod.connect();
     const copies = collectCopies(client);
-    await client.subscribe(APP_PORT, 'mirror');
+    await client.subscribe({ port: APP_PORT, mode: 'mirror' });
     const during = [];
     for (const path of paths) during.push((await suite.pod.request(path, { 'x-trace': path })).raw);
 
@@ -47,8 +47,8 @@ describe('mirror', () => {
     const first = await suite.pod.connect();
     const second = await suite.pod.connect();
     const [a, b] = [collectCopies(first), collectCopies(second)];
-    await first.subscribe(APP_PORT, 'mirror');
-    await second.subscribe(APP_PORT, 'mirror');
+    await first.subscribe({ port: APP_PORT, mode: 'mirror' });
+    await second.subscribe({ port: APP_PORT, mode: 'mirror' });
     expect((await suite.pod.request('/both')).body).toBe('app GET /both body=0\n');
     await eventually(async () => {
       expect(a.join('')).toContain('GET /both HTTP/1.1');
@@ -59,7 +59,7 @@ describe('mirror', () => {
   it("keeps the app's clients whole when the mirroring client vanishes mid-request", async () => {
     const client = await suite.pod.connect();
     const copies = collectCopies(client);
-    await client.subscribe(APP_PORT, 'mirror');
+    await client.subscribe({ port: APP_PORT, mode: 'mirror' });
     // An upload that takes a second: the client drops (no close frame) while it streams.
     const upload = suite.pod.net.exec(suite.pod.net.workload, 'sh', [
       '-c',

@@ -27,7 +27,7 @@ describe('bad input and failures', () => {
   it('closes a session that sends garbage frames, with a clear error, and leaves other sessions alone', async () => {
     const bystander = await suite.pod.connect();
     forwardIncoming(bystander, suite.local.port);
-    await bystander.subscribe(APP_PORT, 'steal');
+    await bystander.subscribe({ port: APP_PORT, mode: 'steal' });
     for (const garbage of [Buffer.from([0xff, 1, 2]), Buffer.from([1, 0, 0, 0, 0, 9]), Buffer.from('\x00\x00\x00\x00\x05{oops')]) {
       const socket = await rawSocket(suite.pod);
       const closed = closeOf(socket);
@@ -59,11 +59,11 @@ describe('bad input and failures', () => {
 
   it('refuses invalid subscriptions with the reason, and the session goes on', async () => {
     const client = await suite.pod.connect();
-    await expect(client.subscribe(0, 'steal')).rejects.toMatchObject({ code: 'EINVAL', message: expect.stringMatching(/port/) });
-    await expect(client.subscribe(70000, 'mirror')).rejects.toMatchObject({ code: 'EINVAL' });
-    await expect(client.subscribe(61234, 'steal')).rejects.toThrow(/agent's own port/);
-    await expect(client.subscribe(APP_PORT, 'steal', { path: '(' })).rejects.toThrow(/invalid path filter/);
-    await expect(client.subscribe(APP_PORT, 'mirror', { path: '^/x' })).rejects.toThrow(/steal mode only/);
+    await expect(client.subscribe({ port: 0, mode: 'steal' })).rejects.toMatchObject({ code: 'EINVAL', message: expect.stringMatching(/port/) });
+    await expect(client.subscribe({ port: 70000, mode: 'mirror' })).rejects.toMatchObject({ code: 'EINVAL' });
+    await expect(client.subscribe({ port: 61234, mode: 'steal' })).rejects.toThrow(/agent's own port/);
+    await expect(client.subscribe({ port: APP_PORT, mode: 'steal', filter: { path: '(' } })).rejects.toThrow(/invalid path filter/);
+    await expect(client.subscribe({ port: APP_PORT, mode: 'mirror', filter: { path: '^/x' } })).rejects.toThrow(/steal mode only/);
     expect(await client.env()).toHaveProperty('GREETING');
     expect(await suite.pod.net.natRules()).not.toContain('MIRRORD');
   });
@@ -71,7 +71,7 @@ describe('bad input and failures', () => {
   it('removes the rules of a client that stops answering pings', async () => {
     const { client, transport } = await suite.pod.connectVia();
     forwardIncoming(client, suite.local.port);
-    await client.subscribe(APP_PORT, 'steal');
+    await client.subscribe({ port: APP_PORT, mode: 'steal' });
     expect((await suite.pod.request('/frozen')).body).toBe('local GET /frozen body=0\n');
     signalGroup(transport.child, 'SIGSTOP'); // the laptop freezes: nothing answers the sidecar's pings
     try {
@@ -86,7 +86,7 @@ describe('bad input and failures', () => {
   it('after kill -9 during a steal, a restarted sidecar removes the stale rules and the app answers', async () => {
     const client = await suite.pod.connect();
     forwardIncoming(client, suite.local.port);
-    await client.subscribe(APP_PORT, 'steal');
+    await client.subscribe({ port: APP_PORT, mode: 'steal' });
     suite.pod.sidecar.kill('SIGKILL');
     await once(suite.pod.sidecar, 'exit');
     expect(await suite.pod.net.natRules()).toContain('MIRRORD_INCOMING');
@@ -98,7 +98,7 @@ describe('bad input and failures', () => {
   it('on SIGTERM ends sessions with the reason and removes its rules', async () => {
     const client = await suite.pod.connect();
     forwardIncoming(client, suite.local.port);
-    await client.subscribe(APP_PORT, 'steal');
+    await client.subscribe({ port: APP_PORT, mode: 'steal' });
     suite.pod.sidecar.kill('SIGTERM');
     expect(await client.closed()).toMatch(/sidecar received SIGTERM/);
     const [code] = await once(suite.pod.sidecar, 'exit');

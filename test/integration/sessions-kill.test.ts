@@ -14,7 +14,7 @@ describe('sessions.kill', () => {
   it("ends the other session with 4006 and removes its rules", async () => {
     const victim = await suite.pod.connect({ client: 'victim' });
     forwardIncoming(victim, suite.local.port);
-    await victim.subscribe(APP_PORT, 'steal');
+    await victim.subscribe({ port: APP_PORT, mode: 'steal' });
     expect((await suite.pod.request('/stolen')).body).toBe('local GET /stolen body=0\n');
     const closing = new Promise<number>((resolve) => victim.peer.on('close', (code: number) => resolve(code)));
 

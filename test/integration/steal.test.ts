@@ -17,7 +17,7 @@ describe('steal', () => {
     expect((await suite.pod.request('/before')).body).toBe('app GET /before body=0\n');
     const client = await suite.pod.connect();
     forwardIncoming(client, suite.local.port);
-    await client.subscribe(APP_PORT, 'steal');
+    await client.subscribe({ port: APP_PORT, mode: 'steal' });
     expect(await suite.pod.net.natRules()).toContain(`--dport ${APP_PORT} -j REDIRECT`);
 
     const stolen = await suite.pod.request('/stolen', {}, ['-d', 'some body']);
@@ -33,7 +33,7 @@ describe('steal', () => {
   it('with a header filter steals only matching requests; the rest reach the app unchanged', async () => {
     const client = await suite.pod.connect();
     forwardIncoming(client, suite.local.port);
-    await client.subscribe(APP_PORT, 'steal', { header: '^x-user: alice$' });
+    await client.subscribe({ port: APP_PORT, mode: 'steal', filter: { header: '^x-user: alice$' } });
 
     expect((await suite.pod.request('/a', { 'x-user': 'alice' })).body).toBe('local GET /a body=0\n');
     const other = await suite.pod.request('/b', { 'x-user': 'bob' });
@@ -57,7 +57,7 @@ describe('steal', () => {
   it("reuses one stream for the stolen requests of one keep-alive client connection, and a new one per connection", async () => {
     const client = await suite.pod.connect();
     const seen = forwardIncoming(client, suite.local.port);
-    await client.subscribe(APP_PORT, 'steal', { header: '^x-user: alice$' });
+    await client.subscribe({ port: APP_PORT, mode: 'steal', filter: { header: '^x-user: alice$' } });
     // curl keeps one connection for all of these
     const oneConnection = await suite.pod.net.exec(suite.pod.net.workload, 'curl', [
       '-sS', '--max-time', '10', ...alice, url('/k1'), '--next', '-sS', url('/k2'), '--next', '-sS', ...alice, url('/k3'), '--next', '-sS', ...alice, '-d', 'x', url('/k4'),
@@ -82,7 +82,7 @@ describe('steal', () => {
     for (const [keepAliveTimeout, streams] of [[undefined, 1], [2000, 2]] as const) {
       const client = await suite.pod.connect();
       const seen = forwardIncoming(client, await announcing(keepAliveTimeout));
-      await client.subscribe(APP_PORT, 'steal', { header: '^x-user: alice$' });
+      await client.subscribe({ port: APP_PORT, mode: 'steal', filter: { header: '^x-user: alice$' } });
       const paced = await suite.pod.net.exec(suite.pod.net.workload, process.execPath, [
         require.resolve('../fixtures/paced-get.js'), `http://${POD_IP}:${APP_PORT}`, '1500', 'x-user: alice', '/i1', '/i2',
       ]);
@@ -111,7 +111,7 @@ describe('steal', () => {
     cleanups.push(() => fickle.close());
     const client = await suite.pod.connect();
     forwardIncoming(client, (fickle.address() as net.AddressInfo).port);
-    await client.subscribe(APP_PORT, 'steal', { header: '^x-user: alice$' });
+    await client.subscribe({ port: APP_PORT, mode: 'steal', filter: { header: '^x-user: alice$' } });
     const gets = await suite.pod.net.exec(suite.pod.net.workload, 'curl', ['-sS', '--max-time', '10', ...alice, url('/g1'), '--next', '-sS', ...alice, url('/g2')]);
     expect(gets.stdout).toBe('fickle GET /g1 HTTP/1.1\nfickle GET /g2 HTTP/1.1\n');
     const posts = await suite.pod.net.exec(suite.pod.net.workload, 'curl', ['-sS', '--max-time', '10', ...alice, url('/g3'), '--next', '-sS', ...alice, '-d', 'x', url('/p1')]);
@@ -126,24 +126,24 @@ describe('steal', () => {
     cleanups.push(() => otherLocal.close());
     forwardIncoming(first, suite.local.port);
     forwardIncoming(second, otherLocal.port);
-    await first.subscribe(APP_PORT, 'steal', { path: '^/first' });
-    await second.subscribe(APP_PORT, 'steal', { path: '^/second' });
+    await first.subscribe({ port: APP_PORT, mode: 'steal', filter: { path: '^/first' } });
+    await second.subscribe({ port: APP_PORT, mode: 'steal', filter: { path: '^/second' } });
 
     expect((await suite.pod.request('/first/x')).body).toBe('local GET /first/x body=0\n');
     expect((await suite.pod.request('/second/y')).body).toBe('local GET /second/y body=0\n');
     expect(otherLocal.requests).toEqual(['GET /second/y']);
     expect((await suite.pod.request('/neither')).body).toBe('app GET /neither body=0\n');
 
-    await expect(first.subscribe(APP_PORT, 'mirror')).rejects.toThrow(/already subscribed/);
+    await expect(first.subscribe({ port: APP_PORT, mode: 'mirror' })).rejects.toThrow(/already subscribed/);
     const third = await suite.pod.connect();
-    await expect(third.subscribe(APP_PORT, 'steal')).rejects.toThrow(/unfiltered steal would take its traffic/);
+    await expect(third.subscribe({ port: APP_PORT, mode: 'steal' })).rejects.toThrow(/unfiltered steal would take its traffic/);
     for (const c of [first, second, third]) c.close();
     await noRulesLeft(suite.pod);
   });
 
   it('lists the live sessions with their subscriptions', async () => {
     const thief = await suite.pod.connect({ client: 'thief' });
-    await thief.subscribe(APP_PORT, 'steal', { path: '^/listed', method: 'GET' });
+    await thief.subscribe({ port: APP_PORT, mode: 'steal', filter: { path: '^/listed', method: 'GET' } });
     const observer = await suite.pod.connect({ client: 'observer' });
     const { sessions } = (await observer.call('sessions', {})).result;
     expect(sessions).toEqual(
@@ -157,13 +157,13 @@ describe('steal', () => {
   it('refuses a second unfiltered steal with a clear error and keeps the first working', async () => {
     const owner = await suite.pod.connect();
     forwardIncoming(owner, suite.local.port);
-    await owner.subscribe(APP_PORT, 'steal');
+    await owner.subscribe({ port: APP_PORT, mode: 'steal' });
     const rival = await suite.pod.connect();
-    await expect(rival.subscribe(APP_PORT, 'steal')).rejects.toMatchObject({
+    await expect(rival.subscribe({ port: APP_PORT, mode: 'steal' })).rejects.toMatchObject({
       code: 'EPORTCONFLICT',
       message: expect.stringMatching(new RegExp(`port ${APP_PORT} is already stolen without a filter by session ${owner.info.sessionId}`)),
     });
-    await expect(rival.subscribe(APP_PORT, 'mirror')).rejects.toThrow(/either mirrored or stolen/);
+    await expect(rival.subscribe({ port: APP_PORT, mode: 'mirror' })).rejects.toThrow(/either mirrored or stolen/);
     expect((await suite.pod.request('/still-mine')).body).toBe('local GET /still-mine body=0\n');
     owner.close();
     rival.close();
@@ -173,7 +173,7 @@ describe('steal', () => {
   it('passes WebSocket upgrades through a filtered port: to the app, or to the thief', async () => {
     const client = await suite.pod.connect();
     forwardIncoming(client, suite.local.port);
-    await client.subscribe(APP_PORT, 'steal', { header: '^x-user: alice$' });
+    await client.subscribe({ port: APP_PORT, mode: 'steal', filter: { header: '^x-user: alice$' } });
     const ws = (header?: string) =>
       suite.pod.net.exec(suite.pod.net.workload, process.execPath, [
         require.resolve('../fixtures/ws-client.js'), `ws://${POD_IP}:${APP_PORT}/socket`, 'ping', ...(header ? [header] : []),

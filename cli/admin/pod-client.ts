@@ -6,7 +6,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { Client } from '../../protocol/client';
 import type { Kube } from '../kube/cluster';
 import { agentPortOf } from '../kube/pod-choice';
-import { startSession } from '../session';
+import { startClient } from '../start-client';
 import { forwardToSidecar } from '../transport/port-forward';
 import { userAtHost } from '../who';
 
@@ -16,13 +16,13 @@ export function operatorName(): string {
 }
 
 /** Runs `use` on a session to the pod's sidecar, and closes it whatever happens. */
-export async function withPodSession<T>(kube: Kube, pod: V1Pod, clientName: string, use: (client: Client) => Promise<T>): Promise<T> {
+export async function withPodClient<T>(kube: Kube, pod: V1Pod, clientName: string, use: (client: Client) => Promise<T>): Promise<T> {
   const name = pod.metadata?.name ?? '';
   const namespace = pod.metadata?.namespace ?? kube.namespace;
   const port = agentPortOf(pod);
   const forward = await forwardToSidecar(kube.config, namespace, name, port);
   forward.socket.on('error', () => undefined);
-  const client = await startSession(forward, clientName);
+  const client = await startClient(forward, clientName);
   try {
     return await use(client);
   } finally {

@@ -8,9 +8,9 @@
  * `mirrord sessions kill`, by the sidecar stopping because its pod goes away) is not
  * re-established.
  */
-import type { Client, IncomingConnection, Session, SessionEnd } from '../protocol/client';
+import type { Client, IncomingConnection, ClientApi, SessionEnd } from '../protocol/client';
 import { CloseCode, ErrorCode, RemoteError } from '../protocol/errors';
-import type { HttpFilter, Params, RequestType } from '../protocol/messages';
+import type { Params, RequestType, Subscription } from '../protocol/messages';
 
 /** Delays between reconnection attempts; the last one repeats until the deadline. */
 const BACKOFF_MS = [0, 250, 500, 1000, 2000];
@@ -35,14 +35,14 @@ export interface ReconnectOptions {
 /** Closes that mean "this session is over", not "its connection broke". */
 const FINAL = new Set<number>([CloseCode.Normal, CloseCode.Shutdown, CloseCode.Killed, CloseCode.Version, CloseCode.Protocol]);
 
-export class ReconnectingSession implements Session {
+export class ReconnectingClient implements ClientApi {
   private connection: Connection;
   private closing = false;
   /** How the session ended for good, once it has. */
   private over?: SessionEnd;
   /** Calls waiting for the connection that replaces a dropped one. */
   private waiting: { resolve(client: Client): void; reject(error: Error): void }[] = [];
-  private readonly subscriptions = new Map<number, { mode: 'steal' | 'mirror'; filter?: HttpFilter }>();
+  private readonly subscriptions = new Map<number, Subscription>();
   private readonly incomingListeners: ((incoming: IncomingConnection) => void)[] = [];
   private readonly end: Promise<SessionEnd>;
 
@@ -67,9 +67,9 @@ export class ReconnectingSession implements Session {
     this.connection.client.onIncoming(listener);
   }
 
-  async subscribe(port: number, mode: 'steal' | 'mirror', filter?: HttpFilter): Promise<void> {
-    await this.use((client) => client.subscribe(port, mode, filter));
-    this.subscriptions.set(port, { mode, filter });
+  async subscribe(subscription: Subscription): Promise<void> {
+    await this.use((client) => client.subscribe(subscription));
+    this.subscriptions.set(subscription.port, subscription);
   }
 
   async unsubscribe(port: number): Promise<void> {
@@ -193,9 +193,9 @@ export class ReconnectingSession implements Session {
   private async resubscribe(previous: string): Promise<boolean> {
     const client = this.connection.client;
     if (this.subscriptions.size) await client.call('sessions.kill', { id: previous }).catch(() => undefined);
-    for (const [port, { mode, filter }] of [...this.subscriptions]) {
+    for (const [port, subscription] of [...this.subscriptions]) {
       try {
-        await client.subscribe(port, mode, filter);
+        await client.subscribe(subscription);
       } catch (error) {
         if (client.peer.isClosed) return false;
         this.subscriptions.delete(port);

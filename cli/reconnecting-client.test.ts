@@ -6,7 +6,7 @@ import WebSocket from 'ws';
 import { Client } from '../protocol/client';
 import { LoopbackServer, until } from '../test/harness/peer-pair';
 import { startTestSidecar, type TestSidecar } from '../test/harness/test-sidecar';
-import { ReconnectingSession, type Connection } from './reconnecting-session';
+import { ReconnectingClient, type Connection } from './reconnecting-client';
 
 let sidecar: TestSidecar;
 beforeAll(async () => (sidecar = await startTestSidecar()));
@@ -35,7 +35,7 @@ async function start(name: string, timeoutMs: number, delayMs = 0) {
   const { made, connect } = connector(name, delayMs);
   const warnings: string[] = [];
   const reconnections: number[] = [];
-  const session = new ReconnectingSession(await connect(), {
+  const session = new ReconnectingClient(await connect(), {
     connect,
     timeoutMs,
     warn: (text) => warnings.push(text),
@@ -123,13 +123,13 @@ describe('subscriptions across connections (a scripted sidecar that records them
     };
     const warnings: string[] = [];
     const reconnections: string[] = [];
-    const session = new ReconnectingSession(await connect(), {
+    const session = new ReconnectingClient(await connect(), {
       connect,
       timeoutMs: 5000,
       warn: (text) => warnings.push(text),
       reconnected: (client) => reconnections.push(client.info.sessionId),
     });
-    await session.subscribe(8080, 'steal');
+    await session.subscribe({ port: 8080, mode: 'steal' });
     dropOnSubscribe = 1;
     sockets[0].terminate();
     await until(() => reconnections.length > 0, 'the reconnection');

@@ -5,7 +5,7 @@ import type { Transport } from './transport';
 
 export const CONNECT_TIMEOUT_MS = 5000;
 
-export async function startSession(transport: Omit<Transport, 'reopen'>, clientName: string, timeoutMs = CONNECT_TIMEOUT_MS): Promise<Client> {
+export async function startClient(transport: Omit<Transport, 'reopen'>, clientName: string, timeoutMs = CONNECT_TIMEOUT_MS): Promise<Client> {
   let timer: NodeJS.Timeout | undefined;
   let timedOut = false;
   const started = Client.start(transport.socket, { client: clientName });
