@@ -34,10 +34,33 @@ module.exports = tseslint.config(
   },
   // Tests poke at parsed JSON fixtures and API objects field by field.
   { files: tests, rules: { '@typescript-eslint/no-explicit-any': 'off' } },
-  { files: ['protocol/**'], ignores: tests, rules: forbid(['common', 'sidecar', 'webhook', 'layer', 'intproxy', 'cli', 'test'], 'protocol/ is the bottom of the import graph: it imports nothing of ours') },
-  { files: ['common/**'], ignores: tests, rules: forbid(['sidecar', 'webhook', 'layer', 'intproxy', 'cli', 'test'], 'common/ imports nothing of ours but protocol/') },
+  {
+    files: ['protocol/**'],
+    ignores: tests,
+    rules: forbid(
+      ['common', 'sidecar', 'webhook', 'layer', 'intproxy', 'cli', 'test'],
+      'protocol/ is the bottom of the import graph: it imports nothing of ours',
+    ),
+  },
+  {
+    files: ['common/**'],
+    ignores: tests,
+    rules: forbid(['sidecar', 'webhook', 'layer', 'intproxy', 'cli', 'test'], 'common/ imports nothing of ours but protocol/'),
+  },
   { files: ['sidecar/**'], ignores: tests, rules: forbid(['webhook', 'layer', 'intproxy', 'cli', 'test'], 'the sidecar imports only protocol/ and common/') },
-  { files: ['webhook/**'], ignores: tests, rules: forbid(['sidecar', 'layer', 'intproxy', 'cli', 'test'], 'the webhook imports only protocol/ and common/ (the pod contract is in common/)') },
-  { files: ['layer/**', 'intproxy/**'], ignores: tests, rules: forbid(['sidecar', 'webhook', 'cli', 'test'], 'the layer and its local proxy import only protocol/, common/ and each other') },
-  { files: ['cli/**'], ignores: tests, rules: forbid(['sidecar', 'webhook', 'test'], 'the CLI does not import the sidecar or the webhook (names they share are in common/)') },
+  {
+    files: ['webhook/**'],
+    ignores: tests,
+    rules: forbid(['sidecar', 'layer', 'intproxy', 'cli', 'test'], 'the webhook imports only protocol/ and common/ (the pod contract is in common/)'),
+  },
+  {
+    files: ['layer/**', 'intproxy/**'],
+    ignores: tests,
+    rules: forbid(['sidecar', 'webhook', 'cli', 'test'], 'the layer and its local proxy import only protocol/, common/ and each other'),
+  },
+  {
+    files: ['cli/**'],
+    ignores: tests,
+    rules: forbid(['sidecar', 'webhook', 'test'], 'the CLI does not import the sidecar or the webhook (names they share are in common/)'),
+  },
 );

@@ -31,51 +31,153 @@ describe('command line', () => {
       overrides: { target: 'deploy/api' },
       command: ['sh', '-c', 'echo --steal'],
     });
-    expect(attach('attach', '--agent-url', 'ws://127.0.0.1:1', '--', 'true')).toMatchObject({ agent: { url: 'ws://127.0.0.1:1' }, overrides: {}, command: ['true'] });
+    expect(attach('attach', '--agent-url', 'ws://127.0.0.1:1', '--', 'true')).toMatchObject({
+      agent: { url: 'ws://127.0.0.1:1' },
+      overrides: {},
+      command: ['true'],
+    });
   });
 
   it('every flag', () => {
     const args = attach(
-      'attach', 'pod/api-0', '-n', 'shop', '--context', 'dev', '--kubeconfig', 'kc', '--agent-cmd', 'x', '--steal',
-      '--port', '80', '--port', '443:8443', '--http-header-filter', '^x-user: me$', '--http-path-filter', '^/api',
-      '--fs-mode', 'write', '--env-include', 'A;B', '--env-exclude', 'B', '--env-exclude', 'C',
-      '--no-outgoing', '--no-remote-dns', '-f', 'my.json', '--quiet', '--', 'node', 'app.js',
+      'attach',
+      'pod/api-0',
+      '-n',
+      'shop',
+      '--context',
+      'dev',
+      '--kubeconfig',
+      'kc',
+      '--agent-cmd',
+      'x',
+      '--steal',
+      '--port',
+      '80',
+      '--port',
+      '443:8443',
+      '--http-header-filter',
+      '^x-user: me$',
+      '--http-path-filter',
+      '^/api',
+      '--fs-mode',
+      'write',
+      '--env-include',
+      'A;B',
+      '--env-exclude',
+      'B',
+      '--env-exclude',
+      'C',
+      '--no-outgoing',
+      '--no-remote-dns',
+      '-f',
+      'my.json',
+      '--quiet',
+      '--',
+      'node',
+      'app.js',
     );
     expect(args).toMatchObject({ configFile: 'my.json', quiet: true, command: ['node', 'app.js'] });
     expect(args.overrides).toEqual({
-      target: 'pod/api-0', namespace: 'shop', context: 'dev', kubeconfig: 'kc', mode: 'steal',
-      ports: [{ remote: 80 }, { remote: 443, local: 8443 }], headerFilter: '^x-user: me$', pathFilter: '^/api',
-      fsMode: 'write', envInclude: ['A;B'], envExclude: ['B', 'C'], noOutgoing: true, noRemoteDns: true,
+      target: 'pod/api-0',
+      namespace: 'shop',
+      context: 'dev',
+      kubeconfig: 'kc',
+      mode: 'steal',
+      ports: [{ remote: 80 }, { remote: 443, local: 8443 }],
+      headerFilter: '^x-user: me$',
+      pathFilter: '^/api',
+      fsMode: 'write',
+      envInclude: ['A;B'],
+      envExclude: ['B', 'C'],
+      noOutgoing: true,
+      noRemoteDns: true,
     });
   });
 
   it("mirrord exec's own spellings: -s/-x, --target-namespace, --config-file, --fs-mode local-with-overrides", () => {
     const args = attach(
-      'exec', '-t', 'deploy/api', '--target-namespace', 'shop', '-s', 'APP_*;DB_URL', '--override-env-vars-exclude', 'SECRET_*', '-x', 'TOKEN',
-      '--config-file', 'm.json', '--fs-mode', 'local-with-overrides', '--env-file', '.env', '--no-tcp-outgoing', '--no-udp-outgoing', 'node', 'app.js',
+      'exec',
+      '-t',
+      'deploy/api',
+      '--target-namespace',
+      'shop',
+      '-s',
+      'APP_*;DB_URL',
+      '--override-env-vars-exclude',
+      'SECRET_*',
+      '-x',
+      'TOKEN',
+      '--config-file',
+      'm.json',
+      '--fs-mode',
+      'local-with-overrides',
+      '--env-file',
+      '.env',
+      '--no-tcp-outgoing',
+      '--no-udp-outgoing',
+      'node',
+      'app.js',
     );
     expect(args).toMatchObject({ configFile: 'm.json', command: ['node', 'app.js'] });
     expect(args.overrides).toEqual({
-      target: 'deploy/api', namespace: 'shop', envInclude: ['APP_*;DB_URL'], envExclude: ['SECRET_*', 'TOKEN'], fsMode: 'localwithoverrides',
-      envFile: '.env', noTcpOutgoing: true, noUdpOutgoing: true,
+      target: 'deploy/api',
+      namespace: 'shop',
+      envInclude: ['APP_*;DB_URL'],
+      envExclude: ['SECRET_*', 'TOKEN'],
+      fsMode: 'localwithoverrides',
+      envFile: '.env',
+      noTcpOutgoing: true,
+      noUdpOutgoing: true,
     });
   });
 
   it("takes mirrord's other exec flags: the ones with nothing to do silently, the unsupported ones named for a warning", () => {
     const args = attach(
-      'exec', '-t', 'pod/api', '--no-telemetry', '--disable-version-check', '-c', '--accept-invalid-certificates=false', '--skip-processes', 'bash',
-      '-a', 'agents', '-l', 'debug', '-i', 'ghcr.io/x:1', '--agent-ttl', '30', '--agent-startup-timeout', '60', '-e', '--key', 'k', 'node', 'app.js',
+      'exec',
+      '-t',
+      'pod/api',
+      '--no-telemetry',
+      '--disable-version-check',
+      '-c',
+      '--accept-invalid-certificates=false',
+      '--skip-processes',
+      'bash',
+      '-a',
+      'agents',
+      '-l',
+      'debug',
+      '-i',
+      'ghcr.io/x:1',
+      '--agent-ttl',
+      '30',
+      '--agent-startup-timeout',
+      '60',
+      '-e',
+      '--key',
+      'k',
+      'node',
+      'app.js',
     );
     expect(args.command).toEqual(['node', 'app.js']);
     expect(args.overrides.unsupported).toEqual([
-      '--accept-invalid-certificates', '--skip-processes', '--agent-namespace', '--agent-log-level', '--agent-image', '--agent-ttl', '--agent-startup-timeout', '--ephemeral-container', '--key',
+      '--accept-invalid-certificates',
+      '--skip-processes',
+      '--agent-namespace',
+      '--agent-log-level',
+      '--agent-image',
+      '--agent-ttl',
+      '--agent-startup-timeout',
+      '--ephemeral-container',
+      '--key',
     ]);
     expect(attach('attach', 'pod/api', '--accept-invalid-certificates=true', '--', 'x').overrides.unsupported).toEqual(['--accept-invalid-certificates']);
   });
 
   it('exec --target, as mirrord spells it, with or without --', () => {
     expect(attach('exec', '--target', 'deploy/api', '--mirror', 'node', 'app.js', '--steal')).toMatchObject({
-      kind: 'attach', overrides: { target: 'deploy/api', mode: 'mirror' }, command: ['node', 'app.js', '--steal'],
+      kind: 'attach',
+      overrides: { target: 'deploy/api', mode: 'mirror' },
+      command: ['node', 'app.js', '--steal'],
     });
     expect(attach('exec', '-t', 'deploy/api', '--', '-weird-name')).toMatchObject({ command: ['-weird-name'] });
   });
@@ -89,7 +191,9 @@ describe('command line', () => {
     expect(failure('attach', '--port', '80:x', '--', 'x').message).toMatch(/^--port 80:x: expected PORT or PORT:LOCAL_PORT/);
     expect(failure('attach', '--port', '0', '--', 'x').message).toMatch(/^--port 0:/);
     expect(failure('attach', '--fs-mode', 'rw', '--', 'x').message).toBe('--fs-mode rw: expected local, localwithoverrides, read or write');
-    expect(failure('attach', '-n', 'a', '--target-namespace', 'b', '--', 'x').message).toBe('--namespace and --target-namespace say different things ("a" and "b")');
+    expect(failure('attach', '-n', 'a', '--target-namespace', 'b', '--', 'x').message).toBe(
+      '--namespace and --target-namespace say different things ("a" and "b")',
+    );
     expect(failure('attach', '--agent-ttl').message).toBe('--agent-ttl needs a value');
     expect(failure('attach', '--ephemeral-container=yes', '--', 'x').message).toBe('--ephemeral-container takes no value');
     expect(failure('attach', '--steal', '--mirror', '--', 'x').message).toBe('--steal and --mirror exclude each other');

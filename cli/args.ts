@@ -68,7 +68,17 @@ const options = {
   key: { type: 'string' },
 } as const;
 
-const UNSUPPORTED_FLAGS = ['accept-invalid-certificates', 'skip-processes', 'agent-namespace', 'agent-log-level', 'agent-image', 'agent-ttl', 'agent-startup-timeout', 'ephemeral-container', 'key'] as const;
+const UNSUPPORTED_FLAGS = [
+  'accept-invalid-certificates',
+  'skip-processes',
+  'agent-namespace',
+  'agent-log-level',
+  'agent-image',
+  'agent-ttl',
+  'agent-startup-timeout',
+  'ephemeral-container',
+  'key',
+] as const;
 
 const FS_MODES = ['local', 'localwithoverrides', 'read', 'write'] as const;
 type FsMode = (typeof FS_MODES)[number];
@@ -104,13 +114,17 @@ function parseAttach(verb: 'attach' | 'exec', argv: string[]): Invocation {
   if (values.help) return { kind: 'help', topic: 'attach' };
   if (positionals.length > (verb === 'attach' ? 1 : 0)) {
     const extra = positionals[verb === 'attach' ? 1 : 0];
-    throw usageError(`unexpected argument "${extra}"`, `put the command to run after --: mirrord ${verb} ${verb === 'attach' ? 'deploy/NAME' : '--target deploy/NAME'} -- CMD ARGS`);
+    throw usageError(
+      `unexpected argument "${extra}"`,
+      `put the command to run after --: mirrord ${verb} ${verb === 'attach' ? 'deploy/NAME' : '--target deploy/NAME'} -- CMD ARGS`,
+    );
   }
   if (positionals[0] !== undefined && values.target !== undefined) {
     throw usageError(`the target is given twice ("${positionals[0]}" and --target ${values.target})`, 'give it once');
   }
   if (values.steal && values.mirror) throw usageError('--steal and --mirror exclude each other', 'choose one');
-  if (values['agent-cmd'] !== undefined && values['agent-url'] !== undefined) throw usageError('--agent-cmd and --agent-url exclude each other', 'choose one way to reach the agent');
+  if (values['agent-cmd'] !== undefined && values['agent-url'] !== undefined)
+    throw usageError('--agent-cmd and --agent-url exclude each other', 'choose one way to reach the agent');
   const fsMode = parseFsMode(values['fs-mode']);
   if (!command.length) throw usageError('no command to run', `mirrord ${verb} ${verb === 'attach' ? 'deploy/NAME' : '--target deploy/NAME'} -- CMD ARGS`);
 
@@ -180,7 +194,8 @@ function parseFsMode(text: string | undefined): FsMode | undefined {
 
 /** A setting with two spellings (ours and mirrord's): given once, or twice the same. */
 function same(name: string, value: string | undefined, other: string, otherValue: string | undefined): string | undefined {
-  if (value !== undefined && otherValue !== undefined && value !== otherValue) throw usageError(`${name} and ${other} say different things ("${value}" and "${otherValue}")`, 'give one of them');
+  if (value !== undefined && otherValue !== undefined && value !== otherValue)
+    throw usageError(`${name} and ${other} say different things ("${value}" and "${otherValue}")`, 'give one of them');
   return value ?? otherValue;
 }
 
@@ -194,7 +209,10 @@ function parsePort(text: string): { remote: number; local?: number } {
   const remote = Number(match?.[1]);
   const local = match?.[2] === undefined ? undefined : Number(match[2]);
   if (!match || !valid(remote) || (local !== undefined && !valid(local))) {
-    throw usageError(`--port ${text}: expected PORT or PORT:LOCAL_PORT (1-65535)`, '--port 80 subscribes the pod\'s port 80; --port 80:8080 delivers it to a local process listening on 8080');
+    throw usageError(
+      `--port ${text}: expected PORT or PORT:LOCAL_PORT (1-65535)`,
+      "--port 80 subscribes the pod's port 80; --port 80:8080 delivers it to a local process listening on 8080",
+    );
   }
   return local === undefined ? { remote } : { remote, local };
 }

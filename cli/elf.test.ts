@@ -20,7 +20,10 @@ describe('reading what kind of program an ELF file is', () => {
 
   it("recognises Go by its build ID note or its .go.buildinfo section, and reads cgo from Go's build settings", async () => {
     expect(inspectElf(await buildC(dir, 'go-note', 'go-markers.c', ['-DGO_NOTE']))).toEqual({ staticallyLinked: false, go: { cgo: undefined } });
-    expect(inspectElf(await buildC(dir, 'go-note-static', 'go-markers.c', ['-DGO_NOTE', '-static']))).toEqual({ staticallyLinked: true, go: { cgo: undefined } });
+    expect(inspectElf(await buildC(dir, 'go-note-static', 'go-markers.c', ['-DGO_NOTE', '-static']))).toEqual({
+      staticallyLinked: true,
+      go: { cgo: undefined },
+    });
     expect(inspectElf(await buildC(dir, 'go-cgo', 'go-markers.c', ['-DCGO=1']))).toEqual({ staticallyLinked: false, go: { cgo: true } });
     expect(inspectElf(await buildC(dir, 'go-nocgo', 'go-markers.c', ['-DCGO=0', '-s']))).toEqual({ staticallyLinked: false, go: { cgo: false } });
   });

@@ -78,7 +78,7 @@ function hasGoNote(file: ElfFile, segment: Fields, wide: boolean): boolean {
   const notes = segment.over(file.read(segment.word(wide ? 8 : 4), Math.min(segment.word(wide ? 32 : 16), MAX_TABLE)));
   const align = Math.max(4, segment.word(wide ? 48 : 28));
   const pad = (n: number) => Math.ceil(n / align) * align;
-  for (let at = 0; at + 12 <= notes.bytes.length; ) {
+  for (let at = 0; at + 12 <= notes.bytes.length;) {
     const nameSize = notes.u32(at);
     const descSize = notes.u32(at + 4);
     const name = notes.bytes.toString('latin1', at + 12, at + 12 + nameSize).replace(/\0+$/, '');

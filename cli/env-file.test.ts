@@ -16,7 +16,12 @@ describe('.env files (feature.env.env_file)', () => {
 
   it('replaces $NAME and ${NAME} from the local environment first, then the lines above', () => {
     const text = 'HOST=db\nURL=postgres://${HOST}:$PORT/$USER\nQUOTED="$HOST-x"\nLITERAL=\\$HOST\nLONE=$';
-    expect(parseEnvFile(text, { PORT: '5432', HOST: 'from-env' })).toMatchObject({ URL: 'postgres://from-env:5432/', QUOTED: 'from-env-x', LITERAL: '$HOST', LONE: '$' });
+    expect(parseEnvFile(text, { PORT: '5432', HOST: 'from-env' })).toMatchObject({
+      URL: 'postgres://from-env:5432/',
+      QUOTED: 'from-env-x',
+      LITERAL: '$HOST',
+      LONE: '$',
+    });
     expect(parseEnvFile(text, {})).toMatchObject({ URL: 'postgres://db:/', QUOTED: 'db-x' });
   });
 

@@ -14,7 +14,10 @@ export function readEnvFile(path: string, env: NodeJS.ProcessEnv = process.env, 
   try {
     text = readFileSync(resolve(cwd, path), 'utf8');
   } catch (error) {
-    throw new CliError(`cannot read the env file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 'check feature.env.env_file, --env-file or MIRRORD_OVERRIDE_ENV_VARS_FILE');
+    throw new CliError(
+      `cannot read the env file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      'check feature.env.env_file, --env-file or MIRRORD_OVERRIDE_ENV_VARS_FILE',
+    );
   }
   try {
     return parseEnvFile(text, env);

@@ -31,7 +31,10 @@ describe('environment include/exclude/override', () => {
   });
 
   it('override sets values whatever the pod or the filters say', () => {
-    expect(filterEnv(pod, { include: ['DB_URL'], override: { DB_URL: 'postgres://localhost', NEW: 'x' } })).toEqual({ DB_URL: 'postgres://localhost', NEW: 'x' });
+    expect(filterEnv(pod, { include: ['DB_URL'], override: { DB_URL: 'postgres://localhost', NEW: 'x' } })).toEqual({
+      DB_URL: 'postgres://localhost',
+      NEW: 'x',
+    });
   });
 });
 
@@ -40,7 +43,11 @@ describe('env file, mapping and unset, in mirrord order', () => {
     const remote = { DB_URL: 'postgres://db', CONNECTION_TIMEOUT: '500', LOG_FILE_VERBOSITY: 'info', DATA_1234: 'common-value' };
     const fromFile = { DB_URL: 'postgres://localhost', READ_TIMEOUT: '5' };
     // mirrord's documented example: a regex on the name gives the variable a new value.
-    const mapping: [string, string][] = [['.+_TIMEOUT', '10000'], ['LOG_.+_VERBOSITY', 'debug'], ['(\\w+)_(\\d+)', 'magic-value']];
+    const mapping: [string, string][] = [
+      ['.+_TIMEOUT', '10000'],
+      ['LOG_.+_VERBOSITY', 'debug'],
+      ['(\\w+)_(\\d+)', 'magic-value'],
+    ];
     expect(filterEnv(remote, { mapping, override: { READ_TIMEOUT: '1' } }, fromFile)).toEqual({
       DB_URL: 'postgres://localhost',
       CONNECTION_TIMEOUT: '10000',
@@ -55,7 +62,17 @@ describe('env file, mapping and unset, in mirrord order', () => {
   });
 
   it('the first mapping that matches wins, searched anywhere in the name', () => {
-    expect(filterEnv({ MY_TIMEOUT_MS: '1' }, { mapping: [['TIMEOUT', 'first'], ['MS$', 'second']] })).toEqual({ MY_TIMEOUT_MS: 'first' });
+    expect(
+      filterEnv(
+        { MY_TIMEOUT_MS: '1' },
+        {
+          mapping: [
+            ['TIMEOUT', 'first'],
+            ['MS$', 'second'],
+          ],
+        },
+      ),
+    ).toEqual({ MY_TIMEOUT_MS: 'first' });
   });
 
   it('unset removes names whatever their case, as mirrord', () => {

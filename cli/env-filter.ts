@@ -20,11 +20,17 @@ export interface EnvFilter {
 /** Splits mirrord's `"A;B_*"` form (or a list of such strings) into single patterns. */
 export function splitPatterns(value: string | string[] | undefined): string[] | undefined {
   if (value === undefined) return undefined;
-  return (Array.isArray(value) ? value : [value]).flatMap((item) => item.split(';')).map((p) => p.trim()).filter(Boolean);
+  return (Array.isArray(value) ? value : [value])
+    .flatMap((item) => item.split(';'))
+    .map((p) => p.trim())
+    .filter(Boolean);
 }
 
 export function wildcard(pattern: string): RegExp {
-  const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const source = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${source}$`);
 }
 

@@ -36,22 +36,27 @@ describe('what the layer can do for the command, said before it starts', () => {
   it('sends the DNS look-ups of a dynamically linked Go program through the pod with the cgo resolver', async () => {
     await buildC(dir, 'go-cgo', 'go-markers.c', ['-DCGO=1']);
     expect(adviseProgram('./go-cgo', env, true, dir)).toEqual({
-      warning: "./go-cgo is a Go program: Go makes its own system calls, so only its DNS look-ups go through the pod (with GODEBUG=netdns=cgo); its connections, listening ports and files stay this machine's",
+      warning:
+        "./go-cgo is a Go program: Go makes its own system calls, so only its DNS look-ups go through the pod (with GODEBUG=netdns=cgo); its connections, listening ports and files stay this machine's",
       env: { ...env, GODEBUG: 'http2client=0,netdns=cgo' },
     });
     // with the pod's DNS turned off there is nothing to send through it
     expect(adviseProgram('./go-cgo', env, false, dir)).toEqual({
-      warning: "./go-cgo is a Go program: Go makes its own system calls, so the layer cannot reach it: it runs with this machine's network, DNS and files, not the pod's",
+      warning:
+        "./go-cgo is a Go program: Go makes its own system calls, so the layer cannot reach it: it runs with this machine's network, DNS and files, not the pod's",
       env,
     });
   });
 
   it('says a static Go program, or one without cgo, is out of reach', () => {
     expect(advice('api', { staticallyLinked: true, go: { cgo: false } }, env, true)).toEqual({
-      warning: "api is a Go program, statically linked: Go makes its own system calls, so the layer cannot reach it: it runs with this machine's network, DNS and files, not the pod's",
+      warning:
+        "api is a Go program, statically linked: Go makes its own system calls, so the layer cannot reach it: it runs with this machine's network, DNS and files, not the pod's",
       env,
     });
-    expect(advice('api', { staticallyLinked: false, go: { cgo: false } }, env, true).warning).toMatch(/^api is a Go program built without cgo: .* cannot reach it/);
+    expect(advice('api', { staticallyLinked: false, go: { cgo: false } }, env, true).warning).toMatch(
+      /^api is a Go program built without cgo: .* cannot reach it/,
+    );
     // an old Go's build settings can't be read: dynamically linked, it is almost surely cgo
     expect(advice('api', { staticallyLinked: false, go: {} }, {}, true).env).toEqual({ GODEBUG: 'netdns=cgo' });
   });

@@ -51,6 +51,9 @@ export function withCgoResolver(godebug: string | undefined): string {
   const settings = (godebug ?? '').split(',').filter(Boolean);
   const netdns = settings.filter((setting) => setting.startsWith('netdns='));
   // Go reads netdns as parts joined by '+': a resolver name and/or a debug level.
-  const level = netdns.flatMap((setting) => setting.slice('netdns='.length).split('+')).filter((part) => /^\d+$/.test(part)).pop();
+  const level = netdns
+    .flatMap((setting) => setting.slice('netdns='.length).split('+'))
+    .filter((part) => /^\d+$/.test(part))
+    .pop();
   return [...settings.filter((setting) => !netdns.includes(setting)), `netdns=cgo${level ? `+${level}` : ''}`].join(',');
 }

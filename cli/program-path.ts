@@ -87,4 +87,3 @@ function isExecutableFile(path: string): boolean {
     return false;
   }
 }
-

@@ -33,7 +33,12 @@ export function createProgress(
     spinning = undefined;
   };
   const line = (text: string, fields?: Record<string, unknown>) => {
-    const extra = fields && Object.keys(fields).length ? ` ${Object.entries(fields).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ')}` : '';
+    const extra =
+      fields && Object.keys(fields).length
+        ? ` ${Object.entries(fields)
+            .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+            .join(' ')}`
+        : '';
     if (spinning) write(CLEAR_LINE);
     write(`mirrord: ${text}${extra}\n`);
     draw();

@@ -102,7 +102,15 @@ describe('subscriptions across connections (a scripted sidecar that records them
       onPeer: (peer) => {
         const sessionId = `s${++sessions}`;
         peer.on('request', ({ id, method, params }) => {
-          if (method === 'hello') return peer.reply(id, { sessionId, protocolVersion: '1.1', sidecarVersion: '0', pod: { name: 'p', namespace: 'n', ip: '' }, appRoot: '/', mounts: [] });
+          if (method === 'hello')
+            return peer.reply(id, {
+              sessionId,
+              protocolVersion: '1.1',
+              sidecarVersion: '0',
+              pod: { name: 'p', namespace: 'n', ip: '' },
+              appRoot: '/',
+              mounts: [],
+            });
           if (method !== 'subscribe') return peer.reply(id, {});
           if (dropOnSubscribe > 0 && dropOnSubscribe--) return peer.terminate('dropped by the test');
           subscribed.push(`${sessionId}:${(params as { port: number }).port}`);

@@ -11,8 +11,11 @@ describe("running the user's command", () => {
     expect(await runCommand(['sh', '-c', 'test "$ONLY_HERE" = yes'], { ...process.env, ONLY_HERE: 'yes' })).toBe(0);
   });
 
-  it('explains a command that cannot be found, with the shell\'s exit code', async () => {
-    await expect(runCommand(['no-such-program-here'], process.env)).rejects.toMatchObject({ message: 'cannot run "no-such-program-here": command not found', exitCode: 127 });
+  it("explains a command that cannot be found, with the shell's exit code", async () => {
+    await expect(runCommand(['no-such-program-here'], process.env)).rejects.toMatchObject({
+      message: 'cannot run "no-such-program-here": command not found',
+      exitCode: 127,
+    });
   });
 
   it('ends the command when asked to stop', async () => {

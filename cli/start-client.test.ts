@@ -24,7 +24,9 @@ describe('opening the session', () => {
   });
 
   it('refuses URLs that are not WebSocket URLs, and nothing to attach to', async () => {
-    await expect(openTransport({ url: 'http://127.0.0.1:1' }, {})).rejects.toThrow('--agent-url http://127.0.0.1:1: expected ws://HOST:PORT or wss://HOST:PORT');
+    await expect(openTransport({ url: 'http://127.0.0.1:1' }, {})).rejects.toThrow(
+      '--agent-url http://127.0.0.1:1: expected ws://HOST:PORT or wss://HOST:PORT',
+    );
     await expect(openTransport({}, {})).rejects.toThrow('nothing to attach to: no target and no agent');
   });
 });

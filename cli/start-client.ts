@@ -19,7 +19,10 @@ export async function startClient(transport: Omit<Transport, 'reopen'>, clientNa
     return await Promise.race([started, timeout]);
   } catch (error) {
     // The losing attempt may still fail later; that is already reported here.
-    started.then((client) => client.close(), () => undefined);
+    started.then(
+      (client) => client.close(),
+      () => undefined,
+    );
     const reason = (error as Error).message;
     const explanation = await transport.explain(!timedOut);
     transport.socket.terminate();

@@ -70,7 +70,21 @@ it.each(requests)('reads and writes the request %j', (line, request) => {
   expect(encodeRequest(request)).toBe(line);
 });
 
-const stat = { dev: 2049, ino: 131, mode: 33188, nlink: 1, uid: 0, gid: 0, rdev: 0, size: 12, blksize: 4096, blocks: 8, atimeMs: 1700000000123, mtimeMs: 1700000000456, ctimeMs: 1700000000789 };
+const stat = {
+  dev: 2049,
+  ino: 131,
+  mode: 33188,
+  nlink: 1,
+  uid: 0,
+  gid: 0,
+  rdev: 0,
+  size: 12,
+  blksize: 4096,
+  blocks: 8,
+  atimeMs: 1700000000123,
+  mtimeMs: 1700000000456,
+  ctimeMs: 1700000000789,
+};
 const statLine = '2049\t131\t33188\t1\t0\t0\t0\t12\t4096\t8\t1700000000123\t1700000000456\t1700000000789';
 
 /** A reply as the proxy's handler returns it, and as its line. */
@@ -84,12 +98,20 @@ const replies: [Op, Reply<Op>, string][] = [
   ['bind', { kind: 'intercept' }, 'intercept'],
   ['listen', { kind: 'ok' }, 'ok'],
   ['listen', { kind: 'error', errno: 98 }, 'error\t98'],
-  ['peer', { kind: 'ok', client: { address: '10.244.0.9', port: 40000 }, pod: { address: '10.244.0.5', port: 8080 } }, 'ok\t10.244.0.9\t40000\t10.244.0.5\t8080'],
+  [
+    'peer',
+    { kind: 'ok', client: { address: '10.244.0.9', port: 40000 }, pod: { address: '10.244.0.5', port: 8080 } },
+    'ok\t10.244.0.9\t40000\t10.244.0.5\t8080',
+  ],
   ['peer', { kind: 'unknown' }, 'unknown'],
   ['open', { kind: 'path', copy: '/tmp/m/1-a', stat }, `path\t/tmp/m/1-a\t${statLine}`],
   ['open', { kind: 'path', copy: '/tmp/m/2-a' }, 'path\t/tmp/m/2-a'],
   ['stat', { kind: 'ok', stat }, `ok\t${statLine}`],
-  ['statfs', { kind: 'ok', statfs: { type: 61267, bsize: 4096, blocks: 100, bfree: 50, bavail: 40, files: 1000, ffree: 900 } }, 'ok\t61267\t4096\t100\t50\t40\t1000\t900'],
+  [
+    'statfs',
+    { kind: 'ok', statfs: { type: 61267, bsize: 4096, blocks: 100, bfree: 50, bavail: 40, files: 1000, ffree: 900 } },
+    'ok\t61267\t4096\t100\t50\t40\t1000\t900',
+  ],
   ['readlink', { kind: 'ok', target: '../b' }, 'ok\t../b'],
   ['rename', { kind: 'error', errno: 18 }, 'error\t18'],
 ];

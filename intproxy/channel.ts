@@ -85,7 +85,21 @@ function integers<K extends string>(keys: readonly K[]): Field<Record<K, number>
   };
 }
 /** A stat: 13 integers, times in whole ms (the layer's struct stat). */
-const stat: Field<Stat> = integers(['dev', 'ino', 'mode', 'nlink', 'uid', 'gid', 'rdev', 'size', 'blksize', 'blocks', 'atimeMs', 'mtimeMs', 'ctimeMs'] as const);
+const stat: Field<Stat> = integers([
+  'dev',
+  'ino',
+  'mode',
+  'nlink',
+  'uid',
+  'gid',
+  'rdev',
+  'size',
+  'blksize',
+  'blocks',
+  'atimeMs',
+  'mtimeMs',
+  'ctimeMs',
+] as const);
 /** A statfs: 7 integers. */
 const statfs: Field<Statfs> = integers(['type', 'bsize', 'blocks', 'bfree', 'bavail', 'files', 'ffree'] as const);
 

@@ -40,28 +40,63 @@ describe('FsPolicy.access', () => {
   // mirrord's layer tests (file/filter.rs, include_complex_configuration): mode × path × write.
   // Here the mode covers the app's mounts (/a and /pain); /opt is not one, as mirrord keeps it local.
   describe('the decision table of mirrord', () => {
-    const options = (mode: FsMode): FsOptions => ({ mode, readWrite: ['/pain/read_write.*\\.a'], readOnly: ['/pain/read_only.*\\.a'], local: ['/pain/local.*\\.a'] });
+    const options = (mode: FsMode): FsOptions => ({
+      mode,
+      readWrite: ['/pain/read_write.*\\.a'],
+      readOnly: ['/pain/read_only.*\\.a'],
+      local: ['/pain/local.*\\.a'],
+    });
     const L = 'local';
     const R = 'remote';
     const table: [FsMode, string, boolean, string][] = [
-      ['write', '/a/test.a', false, R], ['write', '/pain/read_write/test.a', false, R], ['write', '/pain/read_only/test.a', false, R],
-      ['write', '/pain/write.a', false, R], ['write', '/pain/local/test.a', false, L], ['write', '/opt/test.a', false, L],
-      ['write', '/a/test.a', true, R], ['write', '/pain/read_write/test.a', true, R], ['write', '/pain/read_only/test.a', true, L],
-      ['write', '/pain/write.a', true, R], ['write', '/pain/local/test.a', true, L], ['write', '/opt/test.a', true, L],
-      ['read', '/a/test.a', false, R], ['read', '/pain/read_write/test.a', false, R], ['read', '/pain/read_only/test.a', false, R],
-      ['read', '/pain/write.a', false, R], ['read', '/pain/local/test.a', false, L], ['read', '/opt/test.a', false, L],
-      ['read', '/a/test.a', true, L], ['read', '/pain/read_write/test.a', true, R], ['read', '/pain/read_only/test.a', true, L],
-      ['read', '/pain/write.a', true, L], ['read', '/pain/local/test.a', true, L], ['read', '/opt/test.a', true, L],
-      ['localwithoverrides', '/a/test.a', false, L], ['localwithoverrides', '/pain/read_write/test.a', false, R],
-      ['localwithoverrides', '/pain/read_only/test.a', false, R], ['localwithoverrides', '/pain/write.a', false, L],
-      ['localwithoverrides', '/pain/local/test.a', false, L], ['localwithoverrides', '/opt/test.a', false, L],
-      ['localwithoverrides', '/a/test.a', true, L], ['localwithoverrides', '/pain/read_write/test.a', true, R],
-      ['localwithoverrides', '/pain/read_only/test.a', true, L], ['localwithoverrides', '/pain/write.a', true, L],
-      ['localwithoverrides', '/pain/local/test.a', true, L], ['localwithoverrides', '/opt/test.a', true, L],
-      ['local', '/a/test.a', false, L], ['local', '/pain/read_write/test.a', false, L], ['local', '/pain/read_only/test.a', false, L],
-      ['local', '/pain/write.a', false, L], ['local', '/pain/local/test.a', false, L], ['local', '/opt/test.a', false, L],
-      ['local', '/a/test.a', true, L], ['local', '/pain/read_write/test.a', true, L], ['local', '/pain/read_only/test.a', true, L],
-      ['local', '/pain/write.a', true, L], ['local', '/pain/local/test.a', true, L], ['local', '/opt/test.a', true, L],
+      ['write', '/a/test.a', false, R],
+      ['write', '/pain/read_write/test.a', false, R],
+      ['write', '/pain/read_only/test.a', false, R],
+      ['write', '/pain/write.a', false, R],
+      ['write', '/pain/local/test.a', false, L],
+      ['write', '/opt/test.a', false, L],
+      ['write', '/a/test.a', true, R],
+      ['write', '/pain/read_write/test.a', true, R],
+      ['write', '/pain/read_only/test.a', true, L],
+      ['write', '/pain/write.a', true, R],
+      ['write', '/pain/local/test.a', true, L],
+      ['write', '/opt/test.a', true, L],
+      ['read', '/a/test.a', false, R],
+      ['read', '/pain/read_write/test.a', false, R],
+      ['read', '/pain/read_only/test.a', false, R],
+      ['read', '/pain/write.a', false, R],
+      ['read', '/pain/local/test.a', false, L],
+      ['read', '/opt/test.a', false, L],
+      ['read', '/a/test.a', true, L],
+      ['read', '/pain/read_write/test.a', true, R],
+      ['read', '/pain/read_only/test.a', true, L],
+      ['read', '/pain/write.a', true, L],
+      ['read', '/pain/local/test.a', true, L],
+      ['read', '/opt/test.a', true, L],
+      ['localwithoverrides', '/a/test.a', false, L],
+      ['localwithoverrides', '/pain/read_write/test.a', false, R],
+      ['localwithoverrides', '/pain/read_only/test.a', false, R],
+      ['localwithoverrides', '/pain/write.a', false, L],
+      ['localwithoverrides', '/pain/local/test.a', false, L],
+      ['localwithoverrides', '/opt/test.a', false, L],
+      ['localwithoverrides', '/a/test.a', true, L],
+      ['localwithoverrides', '/pain/read_write/test.a', true, R],
+      ['localwithoverrides', '/pain/read_only/test.a', true, L],
+      ['localwithoverrides', '/pain/write.a', true, L],
+      ['localwithoverrides', '/pain/local/test.a', true, L],
+      ['localwithoverrides', '/opt/test.a', true, L],
+      ['local', '/a/test.a', false, L],
+      ['local', '/pain/read_write/test.a', false, L],
+      ['local', '/pain/read_only/test.a', false, L],
+      ['local', '/pain/write.a', false, L],
+      ['local', '/pain/local/test.a', false, L],
+      ['local', '/opt/test.a', false, L],
+      ['local', '/a/test.a', true, L],
+      ['local', '/pain/read_write/test.a', true, L],
+      ['local', '/pain/read_only/test.a', true, L],
+      ['local', '/pain/write.a', true, L],
+      ['local', '/pain/local/test.a', true, L],
+      ['local', '/opt/test.a', true, L],
     ];
     it.each(table)('%s %s (write %s) -> %s', (mode, path, write, expected) => {
       expect(decide(new FsPolicy(options(mode), ['/a', '/pain']), path, write)).toBe(expected);
@@ -127,7 +162,17 @@ describe('literalPrefix', () => {
 
   it('covers every path its pattern matches', () => {
     const paths = ['/var/lib/app/x.json', '/etc/app.yaml', '/data/x', '/database', '/ab', '/a/c', '/opt/tool/bin/run', '/opt/12/x', '/b/x', '/app', '/app/x'];
-    const patterns = ['^/var/lib/app/.*\\.json$', '^/etc/app\\.yaml$', '^/data', '^/a/?b', '^/a/b?/c', '^/opt/[a-z]+/bin/', '^/opt/\\d+/', '^/a/|^/b/', '^/app(/|$)'];
+    const patterns = [
+      '^/var/lib/app/.*\\.json$',
+      '^/etc/app\\.yaml$',
+      '^/data',
+      '^/a/?b',
+      '^/a/b?/c',
+      '^/opt/[a-z]+/bin/',
+      '^/opt/\\d+/',
+      '^/a/|^/b/',
+      '^/app(/|$)',
+    ];
     for (const pattern of patterns) {
       for (const path of paths.filter((p) => new RegExp(pattern).test(p))) expect(path.startsWith(literalPrefix(pattern))).toBe(true);
     }
@@ -147,7 +192,12 @@ describe('literalPrefix', () => {
   });
 
   it('gives the layer the mounts and the prefixes of every pattern that can make a path remote or missing', () => {
-    expect(new FsPolicy({ mode: 'read', readOnly: ['^/srv/'], readWrite: ['^/data/out/'] }, MOUNTS).layerPrefixes()).toEqual(['/etc/config', '/data', '/data/out/*', '/srv/*']);
+    expect(new FsPolicy({ mode: 'read', readOnly: ['^/srv/'], readWrite: ['^/data/out/'] }, MOUNTS).layerPrefixes()).toEqual([
+      '/etc/config',
+      '/data',
+      '/data/out/*',
+      '/srv/*',
+    ]);
     expect(new FsPolicy({ mode: 'read', notFound: ['^/home/me/\\.aws'], mapping: [['^/home/(\\w+)/dev', '/srv']] }, MOUNTS).layerPrefixes()).toEqual([
       '/etc/config',
       '/data',

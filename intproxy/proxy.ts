@@ -56,7 +56,9 @@ export async function startLayerProxy(client: ClientApi, options: LayerOptions, 
   const files = new RemoteFiles(client, join(dir, 'files'));
   const fs = new FsPolicy(options.fs, client.info.mounts);
   for (const pattern of fs.unanchored()) {
-    log.warn(`feature.fs pattern "${pattern}" does not start with ^/…: every file the program opens is checked against it, which costs a round trip to this process; anchor it (e.g. "^/data/") to check only the paths it can match`);
+    log.warn(
+      `feature.fs pattern "${pattern}" does not start with ^/…: every file the program opens is checked against it, which costs a round trip to this process; anchor it (e.g. "^/data/") to check only the paths it can match`,
+    );
   }
 
   const handlers: ChannelHandlers = {

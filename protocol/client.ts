@@ -37,7 +37,10 @@ export interface SessionEnd {
 }
 
 /** What the local proxy needs of a session's client: a Client, or a ReconnectingClient that re-establishes the session when its connection drops. */
-export type ClientApi = Pick<Client, 'info' | 'call' | 'onIncoming' | 'subscribe' | 'unsubscribe' | 'connect' | 'resolve' | 'env' | 'fetchFile' | 'writeFile' | 'close' | 'closed'>;
+export type ClientApi = Pick<
+  Client,
+  'info' | 'call' | 'onIncoming' | 'subscribe' | 'unsubscribe' | 'connect' | 'resolve' | 'env' | 'fetchFile' | 'writeFile' | 'close' | 'closed'
+>;
 
 export class Client {
   private constructor(

@@ -20,10 +20,13 @@ function serve(peer: Peer): void {
       case 'resolve': {
         const { host } = params as { host: string };
         // Answers later for longer names, so replies come back out of order.
-        return void setTimeout(() => {
-          if (host.startsWith('missing')) peer.replyError(id, 'ENOTFOUND', `getaddrinfo ENOTFOUND ${host}`);
-          else peer.reply(id, { addresses: [{ address: `10.0.0.${host.length}`, family: 4 }] });
-        }, 60 - host.length * 5);
+        return void setTimeout(
+          () => {
+            if (host.startsWith('missing')) peer.replyError(id, 'ENOTFOUND', `getaddrinfo ENOTFOUND ${host}`);
+            else peer.reply(id, { addresses: [{ address: `10.0.0.${host.length}`, family: 4 }] });
+          },
+          60 - host.length * 5,
+        );
       }
       case 'fs.read':
         return peer.reply(id, { bytesRead: 4 }, Buffer.from([0xde, 0xad, 0xbe, 0xef]));
@@ -82,7 +85,10 @@ describe('requests and replies', () => {
         expect(error.code).toBe('ENOTFOUND');
         expect(error.message).toBe(`getaddrinfo ENOTFOUND ${hosts[i]}`);
       } else {
-        expect(outcome).toEqual({ status: 'fulfilled', value: { result: { addresses: [{ address: `10.0.0.${hosts[i].length}`, family: 4 }] }, attachment: undefined } });
+        expect(outcome).toEqual({
+          status: 'fulfilled',
+          value: { result: { addresses: [{ address: `10.0.0.${hosts[i].length}`, family: 4 }] }, attachment: undefined },
+        });
       }
     });
     client.close();
@@ -100,9 +106,7 @@ describe('requests and replies', () => {
 
   it('an error reply rejects with a RemoteError carrying the code', async () => {
     const { client } = await server.connect();
-    await expect(client.call('fs.stat', { path: '/etc/hosts', follow: true })).rejects.toEqual(
-      new RemoteError('EINVAL', 'unknown request "fs.stat"'),
-    );
+    await expect(client.call('fs.stat', { path: '/etc/hosts', follow: true })).rejects.toEqual(new RemoteError('EINVAL', 'unknown request "fs.stat"'));
     const error = await client.call('fs.stat', { path: '/', follow: false }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RemoteError);
     expect((error as RemoteError).code).toBe('EINVAL');
@@ -318,7 +322,7 @@ describe('heartbeat', () => {
     try {
       let exited = '';
       child.once('exit', (code, signal) => (exited = `the client process exited (${signal ?? code})`));
-      await until(() => (beating.latest() !== before) || exited !== '', 'the client process to connect', 20_000);
+      await until(() => beating.latest() !== before || exited !== '', 'the client process to connect', 20_000);
       expect(exited).toBe('');
       const remote = beating.latest()!;
       const socket = remote.socket;

@@ -8,16 +8,7 @@ import { EventEmitter } from 'node:events';
 import type { Writable } from 'node:stream';
 import WebSocket from 'ws';
 import { CloseCode, ErrorCode, ProtocolError, RemoteError } from './errors';
-import {
-  decodeFrame,
-  encodeControl,
-  encodeCredit,
-  encodeData,
-  encodeEnd,
-  encodeReset,
-  FrameKind,
-  type Frame,
-} from './frame';
+import { decodeFrame, encodeControl, encodeCredit, encodeData, encodeEnd, encodeReset, FrameKind, type Frame } from './frame';
 import {
   describeIssues,
   events,

@@ -22,9 +22,7 @@ describe('protocol version', () => {
 
   it('refuses a different major, naming both versions', () => {
     const why = incompatibility('2.0', '1.3');
-    expect(why).toBe(
-      'protocol 2.0 is not supported: this sidecar speaks 1.x; use a mirrord CLI of the same major version as the sidecar',
-    );
+    expect(why).toBe('protocol 2.0 is not supported: this sidecar speaks 1.x; use a mirrord CLI of the same major version as the sidecar');
     expect(incompatibility('0.9', '1.0')).toMatch(/^protocol 0\.9 is not supported: this sidecar speaks 1\.x/);
   });
 

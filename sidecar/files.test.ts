@@ -16,7 +16,7 @@ describe('changes by path beneath the app root', () => {
     outside = join(base, 'outside.txt');
     mkdirSync(join(root, 'data'), { recursive: true });
     writeFileSync(join(root, 'data/a.txt'), 'alpha\n');
-    writeFileSync(outside, 'not the app\'s\n');
+    writeFileSync(outside, "not the app's\n");
     chmodSync(outside, 0o644);
     symlinkSync(outside, join(root, 'data/escape'));
     symlinkSync('../../outside.txt', join(root, 'data/escape-relative'));
@@ -70,7 +70,7 @@ describe('changes by path beneath the app root', () => {
     expect(code(() => files.truncate({ path: '/data/escape-relative', length: 0 }))).toBe('ENOENT');
     expect(code(() => files.utimes({ path: '/data/escape', atime: 'now', mtime: 'now' }))).toBe('ENOENT');
     expect(statSync(outside).mode & 0o777).toBe(0o644);
-    expect(readFileSync(outside, 'utf8')).toBe('not the app\'s\n');
+    expect(readFileSync(outside, 'utf8')).toBe("not the app's\n");
   });
 
   it('refuses paths that climb out of the root, and changing the root itself', () => {

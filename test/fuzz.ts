@@ -9,18 +9,7 @@
  *   npm run fuzz [count=1000000] [seed]
  */
 import { ProtocolError } from '../protocol/errors';
-import {
-  decodeFrame,
-  encodeControl,
-  encodeCredit,
-  encodeData,
-  encodeEnd,
-  encodeReset,
-  FrameKind,
-  MAX_DATA,
-  MAX_FRAME,
-  type Frame,
-} from '../protocol/frame';
+import { decodeFrame, encodeControl, encodeCredit, encodeData, encodeEnd, encodeReset, FrameKind, MAX_DATA, MAX_FRAME, type Frame } from '../protocol/frame';
 import { envelope } from '../protocol/messages';
 
 // ---------------------------------------------------------------------------------------------
@@ -333,7 +322,9 @@ function jsonFrame(rng: Rng): Buffer {
   if (rng.chance(0.15)) {
     // Corrupt the JSON text itself.
     const at = rng.below(text.length + 1);
-    text = rng.chance(0.5) ? text.slice(0, at) + rng.pick(['{', '}', '"', ',', ':', '\\', 'x', '\u00e9', ']']) + text.slice(at) : text.slice(0, at) + text.slice(at + 1);
+    text = rng.chance(0.5)
+      ? text.slice(0, at) + rng.pick(['{', '}', '"', ',', ':', '\\', 'x', '\u00e9', ']']) + text.slice(at)
+      : text.slice(0, at) + text.slice(at + 1);
   }
   let json = Buffer.from(text, 'utf8');
   if (rng.chance(0.05)) json = Buffer.concat([json, Buffer.from([rng.pick([0x80, 0xc3, 0xe2, 0xff, 0xed])])]);
@@ -510,12 +501,15 @@ function main(argv: string[]): number {
   });
   if (progress) process.stderr.write('\r      \r');
   const pct = (n: number) => `${((n / result.count) * 100).toFixed(1)}%`;
-  out(`${result.count.toLocaleString('en-US')} frames in ${(result.ms / 1000).toFixed(2)} s: ${Math.round(result.count / (result.ms / 1000)).toLocaleString('en-US')} frames/s`);
+  out(
+    `${result.count.toLocaleString('en-US')} frames in ${(result.ms / 1000).toFixed(2)} s: ${Math.round(result.count / (result.ms / 1000)).toLocaleString('en-US')} frames/s`,
+  );
   out(`decoded  ${String(result.decoded).padStart(9)}  ${pct(result.decoded)}`);
   out(`rejected ${String(result.rejected).padStart(9)}  ${pct(result.rejected)}`);
   out();
   out('by generator        decoded   rejected');
-  for (const s of strategies) out(`  ${s.padEnd(12)} ${String(result.byStrategy[s].decoded).padStart(10)} ${String(result.byStrategy[s].rejected).padStart(10)}`);
+  for (const s of strategies)
+    out(`  ${s.padEnd(12)} ${String(result.byStrategy[s].decoded).padStart(10)} ${String(result.byStrategy[s].rejected).padStart(10)}`);
   out();
   out('decoded by kind');
   for (const [kind, n] of Object.entries(result.byKind)) out(`  ${kind.padEnd(8)} ${String(n).padStart(9)}`);
@@ -524,7 +518,9 @@ function main(argv: string[]): number {
   for (const [reason, n] of [...result.reasons].sort((a, b) => b[1] - a[1]).slice(0, 12)) out(`  ${String(n).padStart(9)}  ${reason}`);
   out();
   if (result.failures.length) {
-    out(`FAILED: ${result.failures.length}${result.failures.length >= 20 ? '+' : ''} inputs were neither decoded to a well-formed frame nor refused with a ProtocolError`);
+    out(
+      `FAILED: ${result.failures.length}${result.failures.length >= 20 ? '+' : ''} inputs were neither decoded to a well-formed frame nor refused with a ProtocolError`,
+    );
     for (const failure of result.failures) out(formatFailure(seed, failure));
     out(`reproduce: npm run fuzz ${count} ${seed}`);
     return 1;

@@ -6,7 +6,15 @@ import { DEFAULT_RESOURCES } from './patch/settings';
 const contextFor = (namespace: string): InjectionContext => ({
   namespace,
   webhookNamespace: 'mirrord-system',
-  settings: { image: 'i', pullPolicy: 'IfNotPresent', agentPort: 61234, resources: DEFAULT_RESOURCES, nativeSidecar: true, version: 'v', writableVolumes: false },
+  settings: {
+    image: 'i',
+    pullPolicy: 'IfNotPresent',
+    agentPort: 61234,
+    resources: DEFAULT_RESOURCES,
+    nativeSidecar: true,
+    version: 'v',
+    writableVolumes: false,
+  },
 });
 
 const warningsOf = (outcome: AdmissionOutcome) => (outcome.status === 200 ? outcome.body.response.warnings : undefined);
@@ -16,7 +24,11 @@ it('answers to the uid, allows, and carries the patch as base64 JSON', () => {
   const outcome = admit(review, contextFor);
   expect(outcome).toMatchObject({ status: 200, result: 'injected' });
   if (outcome.status !== 200) throw new Error('unreachable');
-  expect(outcome.body).toMatchObject({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: review.request.uid, allowed: true, patchType: 'JSONPatch' } });
+  expect(outcome.body).toMatchObject({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    response: { uid: review.request.uid, allowed: true, patchType: 'JSONPatch' },
+  });
   expect(Array.isArray(JSON.parse(Buffer.from(outcome.body.response.patch!, 'base64').toString()))).toBe(true);
 });
 

@@ -76,7 +76,9 @@ function isPodRequest(request: Record<string, unknown>): boolean {
 }
 
 function answer(response: AdmissionResponse, warnings: string[]): AdmissionReviewAnswer {
-  const kept = warnings.slice(0, MAX_WARNINGS).map((warning) => (warning.length > MAX_WARNING_LENGTH ? `${warning.slice(0, MAX_WARNING_LENGTH - 3)}...` : warning));
+  const kept = warnings
+    .slice(0, MAX_WARNINGS)
+    .map((warning) => (warning.length > MAX_WARNING_LENGTH ? `${warning.slice(0, MAX_WARNING_LENGTH - 3)}...` : warning));
   if (kept.length > 0) response.warnings = kept.map((warning) => `mirrord: ${warning}`);
   return { apiVersion: ADMISSION_API_VERSION, kind: 'AdmissionReview', response };
 }

@@ -5,7 +5,11 @@ import { parseAllDocuments } from 'yaml';
 import { ANNOTATION, INJECTION_LABEL } from './annotations';
 import { loadWebhookConfig } from './config';
 
-type Manifest = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> } } & Record<string, any>;
+type Manifest = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+} & Record<string, any>;
 
 const root = join(__dirname, '..');
 
@@ -15,7 +19,9 @@ function render(dir: string): Manifest[] {
     text = execFileSync('kubectl', ['kustomize', join(root, dir)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (error) {
     const { code, stderr } = error as { code?: string; stderr?: string };
-    throw new Error(code === 'ENOENT' ? 'this test needs kubectl (it runs `kubectl kustomize`): install kubectl' : `kubectl kustomize ${dir} failed: ${stderr}`);
+    throw new Error(
+      code === 'ENOENT' ? 'this test needs kubectl (it runs `kubectl kustomize`): install kubectl' : `kubectl kustomize ${dir} failed: ${stderr}`,
+    );
   }
   return parseAllDocuments(text).map((document) => {
     expect(document.errors).toEqual([]);
@@ -47,7 +53,8 @@ describe('kubectl kustomize manifests', () => {
       'ServiceAccount/mirrord-webhook',
     ]);
     for (const object of objects) {
-      if (['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration'].includes(object.kind)) expect(object.metadata.namespace).toBeUndefined();
+      if (['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration'].includes(object.kind))
+        expect(object.metadata.namespace).toBeUndefined();
       else expect(object.metadata.namespace).toBe(defaults.namespace);
     }
   });
@@ -121,7 +128,12 @@ describe('kubectl kustomize manifests', () => {
       { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
     ]);
     expect(find(objects, 'ClusterRole').rules).toEqual([
-      { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], resourceNames: ['mirrord-webhook'], verbs: ['get', 'update'] },
+      {
+        apiGroups: ['admissionregistration.k8s.io'],
+        resources: ['mutatingwebhookconfigurations'],
+        resourceNames: ['mirrord-webhook'],
+        verbs: ['get', 'update'],
+      },
       { apiGroups: [''], resources: ['namespaces'], verbs: ['list', 'watch'] },
     ]);
     for (const binding of [find(objects, 'RoleBinding'), find(objects, 'ClusterRoleBinding')]) {

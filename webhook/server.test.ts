@@ -34,7 +34,15 @@ beforeAll(async () => {
     contextFor: (namespace) => ({
       namespace,
       webhookNamespace: 'mirrord-system',
-      settings: { image: 'mirrord-sidecar:test', pullPolicy: 'IfNotPresent', agentPort: 61234, resources: DEFAULT_RESOURCES, nativeSidecar: true, version: 'test', writableVolumes: false },
+      settings: {
+        image: 'mirrord-sidecar:test',
+        pullPolicy: 'IfNotPresent',
+        agentPort: 61234,
+        resources: DEFAULT_RESOURCES,
+        nativeSidecar: true,
+        version: 'test',
+        writableVolumes: false,
+      },
     }),
   });
   agent = new Agent({ keepAlive: true, ca: ca.certPem, maxSockets: 16 });
@@ -49,7 +57,16 @@ afterAll(async () => {
 function call(method: string, path: string, body?: Buffer | string, contentType = 'application/json'): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
-      { host: '127.0.0.1', servername: 'localhost', port: webhook.port, method, path, agent, headers: body === undefined ? {} : { 'content-type': contentType }, timeout: 5_000 },
+      {
+        host: '127.0.0.1',
+        servername: 'localhost',
+        port: webhook.port,
+        method,
+        path,
+        agent,
+        headers: body === undefined ? {} : { 'content-type': contentType },
+        timeout: 5_000,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -99,19 +116,23 @@ describe('recorded-shape AdmissionReviews over real HTTPS', () => {
     const review = loadReview('multi-container-pod');
     const body = JSON.parse((await call('POST', '/mutate', JSON.stringify(review))).text);
     expect(body.response.warnings).toEqual(['mirrord: unknown annotation mirrord.dev/agnet-image is ignored']);
-    expect(logLines).toContainEqual(expect.objectContaining({
-      level: 'warn',
-      uid: review.request.uid,
-      namespace: 'analytics',
-      pod: 'reports-0',
-      warnings: ['mirrord: unknown annotation mirrord.dev/agnet-image is ignored'],
-    }));
+    expect(logLines).toContainEqual(
+      expect.objectContaining({
+        level: 'warn',
+        uid: review.request.uid,
+        namespace: 'analytics',
+        pod: 'reports-0',
+        warnings: ['mirrord: unknown annotation mirrord.dev/agnet-image is ignored'],
+      }),
+    );
   });
 
   it('names a Deployment pod by its generateName in the logs', async () => {
     const review = loadReview('deployment-pod');
     await call('POST', '/mutate', JSON.stringify(review));
-    expect(logLines).toContainEqual(expect.objectContaining({ msg: 'injected the sidecar', uid: review.request.uid, namespace: 'shop', pod: 'checkout-7d9c6b5f4-*' }));
+    expect(logLines).toContainEqual(
+      expect.objectContaining({ msg: 'injected the sidecar', uid: review.request.uid, namespace: 'shop', pod: 'checkout-7d9c6b5f4-*' }),
+    );
   });
 });
 
@@ -151,13 +172,22 @@ describe('malformed and random bodies', () => {
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
   const randomValue = (depth = 0): unknown => {
     switch (Math.floor(random() * (depth > 2 ? 5 : 7))) {
-      case 0: return null;
-      case 1: return random() < 0.5;
-      case 2: return Math.floor(random() * 2 ** 31) * (random() < 0.5 ? -1 : 1);
-      case 3: return pick(['', 'Pod', 'CREATE', '$(X)', '$$(', 'mirrord.dev/inject', '\u0000', '\ud800', 'é'.repeat(50), '../../etc']);
-      case 4: return 1.5e308;
-      case 5: return Array.from({ length: Math.floor(random() * 4) }, () => randomValue(depth + 1));
-      default: return Object.fromEntries(Array.from({ length: Math.floor(random() * 4) }, (_, i) => [pick(['uid', 'kind', 'spec', 'name', 'env', `k${i}`]), randomValue(depth + 1)]));
+      case 0:
+        return null;
+      case 1:
+        return random() < 0.5;
+      case 2:
+        return Math.floor(random() * 2 ** 31) * (random() < 0.5 ? -1 : 1);
+      case 3:
+        return pick(['', 'Pod', 'CREATE', '$(X)', '$$(', 'mirrord.dev/inject', '\u0000', '\ud800', 'é'.repeat(50), '../../etc']);
+      case 4:
+        return 1.5e308;
+      case 5:
+        return Array.from({ length: Math.floor(random() * 4) }, () => randomValue(depth + 1));
+      default:
+        return Object.fromEntries(
+          Array.from({ length: Math.floor(random() * 4) }, (_, i) => [pick(['uid', 'kind', 'spec', 'name', 'env', `k${i}`]), randomValue(depth + 1)]),
+        );
     }
   };
   /** Replaces or deletes one random node of a JSON tree. */
@@ -182,19 +212,38 @@ describe('malformed and random bodies', () => {
   function malformedBody(index: number): { body: Buffer | string; contentType: string; uid?: string } {
     const review = loadReview(pick(FIXTURES)) as unknown as Record<string, any>;
     switch (index % 12) {
-      case 0: return { body: Buffer.from(Array.from({ length: Math.floor(random() * 2000) }, () => Math.floor(random() * 256))), contentType: 'application/octet-stream' };
-      case 1: return { body: JSON.stringify(randomValue()), contentType: 'application/json' };
-      case 2: { const text = JSON.stringify(review); return { body: text.slice(0, Math.floor(random() * text.length)), contentType: 'application/json' }; }
-      case 3: review.apiVersion = pick(['admission.k8s.io/v1beta1', 'v1', '', 42]); return { body: JSON.stringify(review), contentType: 'application/json', uid: review.request.uid };
-      case 4: review.kind = pick(['Pod', 'AdmissionRequest', null]); return { body: JSON.stringify(review), contentType: 'application/json', uid: review.request.uid };
-      case 5: review.request.uid = pick([undefined, '', 7, null, {}]); return { body: JSON.stringify(review), contentType: 'application/json' };
+      case 0:
+        return {
+          body: Buffer.from(Array.from({ length: Math.floor(random() * 2000) }, () => Math.floor(random() * 256))),
+          contentType: 'application/octet-stream',
+        };
+      case 1:
+        return { body: JSON.stringify(randomValue()), contentType: 'application/json' };
+      case 2: {
+        const text = JSON.stringify(review);
+        return { body: text.slice(0, Math.floor(random() * text.length)), contentType: 'application/json' };
+      }
+      case 3:
+        review.apiVersion = pick(['admission.k8s.io/v1beta1', 'v1', '', 42]);
+        return { body: JSON.stringify(review), contentType: 'application/json', uid: review.request.uid };
+      case 4:
+        review.kind = pick(['Pod', 'AdmissionRequest', null]);
+        return { body: JSON.stringify(review), contentType: 'application/json', uid: review.request.uid };
+      case 5:
+        review.request.uid = pick([undefined, '', 7, null, {}]);
+        return { body: JSON.stringify(review), contentType: 'application/json' };
       case 6:
         review.request.kind = { group: pick(['', 'apps']), version: 'v1', kind: pick(['Deployment', 'Service', 'ConfigMap']) };
         review.request.object = { kind: review.request.kind.kind, apiVersion: 'v1', metadata: { name: 'x' }, spec: {} };
         return { body: JSON.stringify(review), contentType: 'application/json', uid: review.request.uid };
-      case 7: review.request.object = pick([null, 'pod', [], {}, { spec: null }, { spec: { containers: 'app' } }]); return { body: JSON.stringify(review), contentType: 'application/json', uid: review.request.uid };
-      case 8: review.request.operation = pick(['UPDATE', 'DELETE', 'CONNECT', 'create']); return { body: JSON.stringify(review), contentType: 'application/json', uid: review.request.uid };
-      case 9: return { body: JSON.stringify(review), contentType: pick(['text/plain', '', 'application/x-www-form-urlencoded']), uid: review.request.uid };
+      case 7:
+        review.request.object = pick([null, 'pod', [], {}, { spec: null }, { spec: { containers: 'app' } }]);
+        return { body: JSON.stringify(review), contentType: 'application/json', uid: review.request.uid };
+      case 8:
+        review.request.operation = pick(['UPDATE', 'DELETE', 'CONNECT', 'create']);
+        return { body: JSON.stringify(review), contentType: 'application/json', uid: review.request.uid };
+      case 9:
+        return { body: JSON.stringify(review), contentType: pick(['text/plain', '', 'application/x-www-form-urlencoded']), uid: review.request.uid };
       default: {
         if (index % 120 === 10) return { body: Buffer.alloc(300 * 1024, 'x'), contentType: 'application/json' };
         let mutated: unknown = review;

@@ -124,7 +124,10 @@ function createApp(options: ServerOptions, metrics: Metrics): express.Express {
   });
   app.get('/readyz', (_req, res) => {
     const ready = options.isReady?.() ?? true;
-    res.status(ready ? 200 : 503).type('text/plain').send(ready ? 'ready\n' : 'not ready\n');
+    res
+      .status(ready ? 200 : 503)
+      .type('text/plain')
+      .send(ready ? 'ready\n' : 'not ready\n');
   });
   app.get('/metrics', (_req, res) => {
     res.type(METRICS_CONTENT_TYPE).send(metrics.render());

@@ -40,11 +40,14 @@ class InMemoryCluster implements Cluster {
 
 function get(port: number, path: string, ca: string, body?: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest({ host: '127.0.0.1', port, path, servername: SERVICE, ca, agent: false, method: body ? 'POST' : 'GET', headers: { 'content-type': 'application/json' } }, (res) => {
-      let text = '';
-      res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      res.on('end', () => resolve({ status: res.statusCode!, text }));
-    });
+    const req = httpsRequest(
+      { host: '127.0.0.1', port, path, servername: SERVICE, ca, agent: false, method: body ? 'POST' : 'GET', headers: { 'content-type': 'application/json' } },
+      (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        res.on('end', () => resolve({ status: res.statusCode!, text }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -99,7 +102,10 @@ it('self-managed: serves at once, but is ready only once the API server trusts i
 
 it('self-managed: a second replica adopts the first one’s certificates', async () => {
   const cluster = new InMemoryCluster({ major: '1', minor: '30' });
-  const [a, b] = await Promise.all([startWebhook({ ...config(), port: 0 }, silent, cluster, fast), startWebhook({ ...config(), port: 0 }, silent, cluster, fast)]);
+  const [a, b] = await Promise.all([
+    startWebhook({ ...config(), port: 0 }, silent, cluster, fast),
+    startWebhook({ ...config(), port: 0 }, silent, cluster, fast),
+  ]);
   try {
     const ca = (await cluster.store.load())!.material!.caBundlePem;
     expect((await get(a.server.port, '/healthz', ca)).status).toBe(200);
@@ -116,7 +122,20 @@ it('files mode with a fixed sidecar kind and no namespace defaults needs no clus
     const pair = issueServingCert(ca, serviceDnsNames('mirrord-webhook', 'mirrord-system'), 1);
     writeFileSync(join(dir, 'tls.crt'), pair.certPem);
     writeFileSync(join(dir, 'tls.key'), pair.keyPem);
-    const webhook = await startWebhook({ ...config({ MIRRORD_WEBHOOK_CERT_MODE: 'files', MIRRORD_WEBHOOK_CERT_DIR: dir, MIRRORD_SIDECAR_NATIVE: 'false', MIRRORD_WEBHOOK_NAMESPACE_ANNOTATIONS: 'false' }), port: 0 }, silent, undefined, fast);
+    const webhook = await startWebhook(
+      {
+        ...config({
+          MIRRORD_WEBHOOK_CERT_MODE: 'files',
+          MIRRORD_WEBHOOK_CERT_DIR: dir,
+          MIRRORD_SIDECAR_NATIVE: 'false',
+          MIRRORD_WEBHOOK_NAMESPACE_ANNOTATIONS: 'false',
+        }),
+        port: 0,
+      },
+      silent,
+      undefined,
+      fast,
+    );
     try {
       const answer = await get(webhook.server.port, '/mutate', ca.certPem, JSON.stringify(loadReview('deployment-pod')));
       expect(patchOf(answer.text).map((op) => op.path)).toContain('/spec/containers/1');

@@ -17,23 +17,48 @@ const deployment = (available: boolean): V1Deployment => ({
 describe('doctor verdicts', () => {
   it('API reachable or not', () => {
     expect(apiCheck('https://k:6443', 'v1.34.4')).toEqual({ ok: true, title: 'Kubernetes API reachable', detail: 'https://k:6443, Kubernetes v1.34.4' });
-    expect(apiCheck('https://k:6443', undefined, 'connect ECONNREFUSED')).toMatchObject({ ok: false, detail: 'https://k:6443: connect ECONNREFUSED', fix: expect.stringMatching(/current-context/) });
+    expect(apiCheck('https://k:6443', undefined, 'connect ECONNREFUSED')).toMatchObject({
+      ok: false,
+      detail: 'https://k:6443: connect ECONNREFUSED',
+      fix: expect.stringMatching(/current-context/),
+    });
   });
 
   it('webhook missing, not available, ready', () => {
-    expect(webhookCheck(undefined, undefined)).toMatchObject({ ok: false, detail: 'Deployment mirrord-system/mirrord-webhook and MutatingWebhookConfiguration mirrord-webhook not found', fix: 'mirrord install --wait' });
-    expect(webhookCheck(deployment(false), configuration())).toMatchObject({ ok: false, detail: expect.stringMatching(/not Available \(0\/2 replicas\)/), fix: expect.stringMatching(/logs deployment\/mirrord-webhook/) });
+    expect(webhookCheck(undefined, undefined)).toMatchObject({
+      ok: false,
+      detail: 'Deployment mirrord-system/mirrord-webhook and MutatingWebhookConfiguration mirrord-webhook not found',
+      fix: 'mirrord install --wait',
+    });
+    expect(webhookCheck(deployment(false), configuration())).toMatchObject({
+      ok: false,
+      detail: expect.stringMatching(/not Available \(0\/2 replicas\)/),
+      fix: expect.stringMatching(/logs deployment\/mirrord-webhook/),
+    });
     expect(webhookCheck(deployment(true), configuration())).toMatchObject({ ok: true, detail: '2 replica(s) available' });
   });
 
   it('caBundle: a CA certificate valid now', () => {
     expect(caBundleCheck(configuration(b64(ca.certPem)), now)).toEqual({ ok: true, title: 'caBundle set and valid' });
-    expect(caBundleCheck(configuration(), now)).toMatchObject({ ok: false, detail: 'webhook inject.mirrord.dev has no caBundle', fix: expect.stringMatching(/rollout restart deployment\/mirrord-webhook/) });
+    expect(caBundleCheck(configuration(), now)).toMatchObject({
+      ok: false,
+      detail: 'webhook inject.mirrord.dev has no caBundle',
+      fix: expect.stringMatching(/rollout restart deployment\/mirrord-webhook/),
+    });
     expect(caBundleCheck(configuration(b64('not a certificate')), now)).toMatchObject({ ok: false, detail: expect.stringMatching(/is not a PEM certificate/) });
     const serving = issueServingCert(ca, ['mirrord-webhook.mirrord-system.svc'], 30, now);
-    expect(caBundleCheck(configuration(b64(serving.certPem)), now)).toMatchObject({ ok: false, detail: expect.stringMatching(/is not a CA certificate \(CN=mirrord-webhook\.mirrord-system\.svc\)/) });
-    expect(caBundleCheck(configuration(b64(ca.certPem)), new Date('2027-07-01T00:00:00Z'))).toMatchObject({ ok: false, detail: expect.stringMatching(/CA expired on 2027-06-01/) });
-    expect(caBundleCheck(configuration(b64(ca.certPem)), new Date('2026-05-01T00:00:00Z'))).toMatchObject({ ok: false, detail: expect.stringMatching(/valid only from .*check the clocks/) });
+    expect(caBundleCheck(configuration(b64(serving.certPem)), now)).toMatchObject({
+      ok: false,
+      detail: expect.stringMatching(/is not a CA certificate \(CN=mirrord-webhook\.mirrord-system\.svc\)/),
+    });
+    expect(caBundleCheck(configuration(b64(ca.certPem)), new Date('2027-07-01T00:00:00Z'))).toMatchObject({
+      ok: false,
+      detail: expect.stringMatching(/CA expired on 2027-06-01/),
+    });
+    expect(caBundleCheck(configuration(b64(ca.certPem)), new Date('2026-05-01T00:00:00Z'))).toMatchObject({
+      ok: false,
+      detail: expect.stringMatching(/valid only from .*check the clocks/),
+    });
     expect(caBundleCheck(undefined, now)).toMatchObject({ ok: false, fix: 'mirrord install --wait' });
   });
 
@@ -44,7 +69,10 @@ describe('doctor verdicts', () => {
       detail: 'the label is missing',
       fix: 'kubectl label namespace shop mirrord.dev/injection=enabled --overwrite, then restart the workloads (kubectl rollout restart deployment -n shop)',
     });
-    expect(namespaceCheck('shop', { metadata: { labels: { 'mirrord.dev/injection': 'disabled' } } })).toMatchObject({ ok: false, detail: 'the label is "disabled"' });
+    expect(namespaceCheck('shop', { metadata: { labels: { 'mirrord.dev/injection': 'disabled' } } })).toMatchObject({
+      ok: false,
+      detail: 'the label is "disabled"',
+    });
     expect(namespaceCheck('shop', undefined)).toMatchObject({ ok: false, detail: 'namespace shop not found' });
   });
 
@@ -57,10 +85,16 @@ describe('doctor verdicts', () => {
     expect(targetCheck('deployment/app', 'shop', [pod(true)])).toMatchObject({ ok: true, detail: '1 of 1 pod(s) with a ready sidecar' });
     expect(targetCheck('deployment/app', 'shop', [pod(false)])).toMatchObject({ ok: false, fix: 'kubectl rollout restart deployment/app -n shop' });
     expect(targetCheck('pod/app-1', 'shop', [pod(false)])).toMatchObject({ ok: false, fix: expect.stringMatching(/^kubectl delete pod\/app-1 -n shop/) });
-    expect(targetCheck('deployment/app', 'shop', [pod(false, true, { 'mirrord.dev/inject': 'false' })])).toMatchObject({ ok: false, detail: expect.stringMatching(/opt out/) });
+    expect(targetCheck('deployment/app', 'shop', [pod(false, true, { 'mirrord.dev/inject': 'false' })])).toMatchObject({
+      ok: false,
+      detail: expect.stringMatching(/opt out/),
+    });
     expect(targetCheck('deployment/app', 'shop', [pod(true, false)])).toMatchObject({ ok: false, detail: '1 pod(s) carry the sidecar, none is ready' });
     expect(targetCheck('deployment/app', 'shop', [])).toMatchObject({ ok: false, detail: 'it has no pods' });
-    expect(targetCheck('deployment/app', 'shop', [], 'deployment/app not found in namespace shop')).toMatchObject({ ok: false, detail: 'deployment/app not found in namespace shop' });
+    expect(targetCheck('deployment/app', 'shop', [], 'deployment/app not found in namespace shop')).toMatchObject({
+      ok: false,
+      detail: 'deployment/app not found in namespace shop',
+    });
   });
 
   it('port-forward permission, and the printed lines', () => {

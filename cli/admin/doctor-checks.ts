@@ -22,7 +22,12 @@ const pass = (title: string, detail?: string): Check => ({ ok: true, title, deta
 const fail = (title: string, detail: string, fix: string): Check => ({ ok: false, title, detail, fix });
 
 export function apiCheck(server: string, version: string | undefined, error?: string): Check {
-  if (error !== undefined) return fail('Kubernetes API reachable', `${server}: ${error}`, 'check the context (kubectl config current-context), --kubeconfig, and that the cluster is up');
+  if (error !== undefined)
+    return fail(
+      'Kubernetes API reachable',
+      `${server}: ${error}`,
+      'check the context (kubectl config current-context), --kubeconfig, and that the cluster is up',
+    );
   return pass('Kubernetes API reachable', `${server}${version ? `, Kubernetes ${version}` : ''}`);
 }
 
@@ -30,12 +35,21 @@ export function apiCheck(server: string, version: string | undefined, error?: st
 export function webhookCheck(deployment: V1Deployment | undefined, configuration: V1MutatingWebhookConfiguration | undefined): Check {
   const title = 'webhook installed and ready';
   if (!deployment || !configuration) {
-    const missing = [!deployment && `Deployment ${WEBHOOK_NAMESPACE}/${WEBHOOK_DEPLOYMENT}`, !configuration && `MutatingWebhookConfiguration ${WEBHOOK_DEPLOYMENT}`].filter(Boolean).join(' and ');
+    const missing = [
+      !deployment && `Deployment ${WEBHOOK_NAMESPACE}/${WEBHOOK_DEPLOYMENT}`,
+      !configuration && `MutatingWebhookConfiguration ${WEBHOOK_DEPLOYMENT}`,
+    ]
+      .filter(Boolean)
+      .join(' and ');
     return fail(title, `${missing} not found`, 'mirrord install --wait');
   }
   const available = (deployment.status?.conditions ?? []).some((c) => c.type === 'Available' && c.status === 'True');
   if (!available) {
-    return fail(title, `Deployment ${WEBHOOK_NAMESPACE}/${WEBHOOK_DEPLOYMENT} is not Available (${deployment.status?.availableReplicas ?? 0}/${deployment.spec?.replicas ?? 1} replicas)`, `kubectl -n ${WEBHOOK_NAMESPACE} describe deployment ${WEBHOOK_DEPLOYMENT}; kubectl -n ${WEBHOOK_NAMESPACE} logs deployment/${WEBHOOK_DEPLOYMENT}`);
+    return fail(
+      title,
+      `Deployment ${WEBHOOK_NAMESPACE}/${WEBHOOK_DEPLOYMENT} is not Available (${deployment.status?.availableReplicas ?? 0}/${deployment.spec?.replicas ?? 1} replicas)`,
+      `kubectl -n ${WEBHOOK_NAMESPACE} describe deployment ${WEBHOOK_DEPLOYMENT}; kubectl -n ${WEBHOOK_NAMESPACE} logs deployment/${WEBHOOK_DEPLOYMENT}`,
+    );
   }
   return pass(title, `${deployment.status?.availableReplicas ?? 0} replica(s) available`);
 }
@@ -59,19 +73,26 @@ export function caBundleCheck(configuration: V1MutatingWebhookConfiguration | un
     const notAfter = new Date(certificate.validTo);
     const notBefore = new Date(certificate.validFrom);
     if (notAfter.getTime() <= now.getTime()) return fail(title, `webhook ${hook.name}'s CA expired on ${notAfter.toISOString()}`, restart);
-    if (notBefore.getTime() > now.getTime()) return fail(title, `webhook ${hook.name}'s CA is valid only from ${notBefore.toISOString()} (check the clocks)`, restart);
+    if (notBefore.getTime() > now.getTime())
+      return fail(title, `webhook ${hook.name}'s CA is valid only from ${notBefore.toISOString()} (check the clocks)`, restart);
   }
-  if (!configuration.webhooks?.length) return fail(title, `MutatingWebhookConfiguration ${configuration.metadata?.name} has no webhooks`, 'mirrord install --wait');
+  if (!configuration.webhooks?.length)
+    return fail(title, `MutatingWebhookConfiguration ${configuration.metadata?.name} has no webhooks`, 'mirrord install --wait');
   return pass(title);
 }
 
 /** `undefined`: the namespace does not exist. */
 export function namespaceCheck(name: string, namespace: V1Namespace | undefined): Check {
   const title = `namespace ${name} labeled ${INJECTION_LABEL}=enabled`;
-  if (!namespace) return fail(title, `namespace ${name} not found`, `kubectl create namespace ${name} && kubectl label namespace ${name} ${INJECTION_LABEL}=enabled`);
+  if (!namespace)
+    return fail(title, `namespace ${name} not found`, `kubectl create namespace ${name} && kubectl label namespace ${name} ${INJECTION_LABEL}=enabled`);
   const value = namespace.metadata?.labels?.[INJECTION_LABEL];
   if (value !== 'enabled') {
-    return fail(title, value === undefined ? 'the label is missing' : `the label is "${value}"`, `kubectl label namespace ${name} ${INJECTION_LABEL}=enabled --overwrite, then restart the workloads (kubectl rollout restart deployment -n ${name})`);
+    return fail(
+      title,
+      value === undefined ? 'the label is missing' : `the label is "${value}"`,
+      `kubectl label namespace ${name} ${INJECTION_LABEL}=enabled --overwrite, then restart the workloads (kubectl rollout restart deployment -n ${name})`,
+    );
   }
   return pass(title);
 }
@@ -81,16 +102,29 @@ export function targetCheck(target: string, namespace: string, pods: V1Pod[], er
   const title = `${target} injected`;
   if (error !== undefined) return fail(title, error, `kubectl get ${target} -n ${namespace}`);
   if (!pods.length) return fail(title, 'it has no pods', `kubectl get ${target} -n ${namespace}`);
-  const restart = target.startsWith('pod/') ? `kubectl delete ${target} -n ${namespace} (its controller recreates it)` : `kubectl rollout restart ${target} -n ${namespace}`;
+  const restart = target.startsWith('pod/')
+    ? `kubectl delete ${target} -n ${namespace} (its controller recreates it)`
+    : `kubectl rollout restart ${target} -n ${namespace}`;
   const withSidecar = pods.filter((p) => sidecarOf(p));
   if (!withSidecar.length) {
     const optedOut = pods.some((p) => p.metadata?.annotations?.[OPT_OUT_ANNOTATION] === 'false');
-    if (optedOut) return fail(title, `its pods opt out (annotation ${OPT_OUT_ANNOTATION}: "false")`, `remove the annotation from the pod template, then ${restart}`);
-    if (pods.some((p) => p.spec?.hostNetwork)) return fail(title, 'its pods use hostNetwork, which is never injected', 'mirrord can only attach to pods with their own network namespace');
-    return fail(title, `none of its ${pods.length} pod(s) carries the sidecar (created before the namespace was labeled, or while the webhook was down)`, restart);
+    if (optedOut)
+      return fail(title, `its pods opt out (annotation ${OPT_OUT_ANNOTATION}: "false")`, `remove the annotation from the pod template, then ${restart}`);
+    if (pods.some((p) => p.spec?.hostNetwork))
+      return fail(title, 'its pods use hostNetwork, which is never injected', 'mirrord can only attach to pods with their own network namespace');
+    return fail(
+      title,
+      `none of its ${pods.length} pod(s) carries the sidecar (created before the namespace was labeled, or while the webhook was down)`,
+      restart,
+    );
   }
   const ready = withSidecar.filter(sidecarReady);
-  if (!ready.length) return fail(title, `${withSidecar.length} pod(s) carry the sidecar, none is ready`, `kubectl describe pod ${withSidecar[0].metadata?.name} -n ${namespace}`);
+  if (!ready.length)
+    return fail(
+      title,
+      `${withSidecar.length} pod(s) carry the sidecar, none is ready`,
+      `kubectl describe pod ${withSidecar[0].metadata?.name} -n ${namespace}`,
+    );
   return pass(title, `${ready.length} of ${pods.length} pod(s) with a ready sidecar`);
 }
 
@@ -105,7 +139,5 @@ export function portForwardCheck(namespace: string, allowed: boolean | undefined
 }
 
 export function formatChecks(checks: Check[]): string {
-  return checks
-    .map((c) => `${c.ok ? '✓' : '✗'} ${c.title}${c.detail ? `: ${c.detail}` : ''}\n${!c.ok && c.fix ? `  fix: ${c.fix}\n` : ''}`)
-    .join('');
+  return checks.map((c) => `${c.ok ? '✓' : '✗'} ${c.title}${c.detail ? `: ${c.detail}` : ''}\n${!c.ok && c.fix ? `  fix: ${c.fix}\n` : ''}`).join('');
 }

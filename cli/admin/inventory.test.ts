@@ -5,11 +5,19 @@ function pod(name: string, ns: string, labels: Record<string, string>, sidecar: 
   return {
     metadata: { name, namespace: ns, labels },
     spec: { containers: [{ name: 'app' }], initContainers: sidecar === 'none' ? [] : [{ name: 'mirrord-agent' }] },
-    status: { initContainerStatuses: sidecar === 'none' ? [] : [{ name: 'mirrord-agent', ready: sidecar === 'ready', image: 'x', imageID: 'x', restartCount: 0 }] },
+    status: {
+      initContainerStatuses: sidecar === 'none' ? [] : [{ name: 'mirrord-agent', ready: sidecar === 'ready', image: 'x', imageID: 'x', restartCount: 0 }],
+    },
   };
 }
-const deployment = (name: string, ns: string, app: string): V1Deployment => ({ metadata: { name, namespace: ns }, spec: { selector: { matchLabels: { app } }, template: {} } });
-const statefulset = (name: string, ns: string, app: string): V1StatefulSet => ({ metadata: { name, namespace: ns }, spec: { selector: { matchLabels: { app } }, serviceName: name, template: {} } });
+const deployment = (name: string, ns: string, app: string): V1Deployment => ({
+  metadata: { name, namespace: ns },
+  spec: { selector: { matchLabels: { app } }, template: {} },
+});
+const statefulset = (name: string, ns: string, app: string): V1StatefulSet => ({
+  metadata: { name, namespace: ns },
+  spec: { selector: { matchLabels: { app } }, serviceName: name, template: {} },
+});
 
 describe('ls', () => {
   const workloads = {
@@ -24,7 +32,10 @@ describe('ls', () => {
       // same labels, another namespace: not the shop Deployment's
       pod('web-x', 'other', { app: 'web' }, 'none'),
       // going away: neither a target nor counted
-      { ...pod('web-0', 'shop', { app: 'web' }, 'none'), metadata: { name: 'web-0', namespace: 'shop', labels: { app: 'web' }, deletionTimestamp: new Date() } },
+      {
+        ...pod('web-0', 'shop', { app: 'web' }, 'none'),
+        metadata: { name: 'web-0', namespace: 'shop', labels: { app: 'web' }, deletionTimestamp: new Date() },
+      },
     ],
   };
 

@@ -55,13 +55,22 @@ function row(namespace: string, target: string, pods: V1Pod[]): TargetRow {
   const live = pods.filter((p) => !p.metadata?.deletionTimestamp);
   const withSidecar = live.filter((p) => sidecarOf(p)).length;
   const ready = live.filter(sidecarReady).length;
-  const sidecar: SidecarState = !live.length ? 'no pods' : withSidecar === 0 ? 'no' : withSidecar < live.length ? 'partly' : ready < live.length ? 'starting' : 'injected';
+  const sidecar: SidecarState = !live.length
+    ? 'no pods'
+    : withSidecar === 0
+      ? 'no'
+      : withSidecar < live.length
+        ? 'partly'
+        : ready < live.length
+          ? 'starting'
+          : 'injected';
   return { namespace, target, pods: live.length, withSidecar, sidecarReady: ready, sidecar };
 }
 
 /** One row per Deployment, StatefulSet and pod, sorted by namespace, then kind, then name. */
 export function inventory({ deployments, statefulsets, pods }: Workloads): TargetRow[] {
-  const podsOf = (namespace: string, selector?: V1LabelSelector) => pods.filter((p) => p.metadata?.namespace === namespace && matches(selector, p.metadata?.labels));
+  const podsOf = (namespace: string, selector?: V1LabelSelector) =>
+    pods.filter((p) => p.metadata?.namespace === namespace && matches(selector, p.metadata?.labels));
   const rows = [
     ...deployments.map((d) => row(d.metadata?.namespace ?? '', `deployment/${d.metadata?.name}`, podsOf(d.metadata?.namespace ?? '', d.spec?.selector))),
     ...statefulsets.map((s) => row(s.metadata?.namespace ?? '', `statefulset/${s.metadata?.name}`, podsOf(s.metadata?.namespace ?? '', s.spec?.selector))),
@@ -81,7 +90,9 @@ export function formatInventory(rows: TargetRow[], allNamespaces: boolean): stri
       ...(allNamespaces ? [r.namespace] : []),
       r.target,
       String(r.pods),
-      r.sidecar === 'injected' || r.sidecar === 'no pods' || r.sidecar === 'no' ? r.sidecar : `${r.sidecar} (${r.withSidecar} with sidecar, ${r.sidecarReady} ready)`,
+      r.sidecar === 'injected' || r.sidecar === 'no pods' || r.sidecar === 'no'
+        ? r.sidecar
+        : `${r.sidecar} (${r.withSidecar} with sidecar, ${r.sidecarReady} ready)`,
     ]),
   );
 }

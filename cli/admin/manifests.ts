@@ -26,7 +26,14 @@ interface Kustomization {
 const SUPPORTED = new Set(['apiVersion', 'kind', 'resources', 'namespace', 'labels', 'images']);
 
 /** Kinds that live outside namespaces; kustomize leaves their metadata.namespace alone. */
-const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'CustomResourceDefinition']);
+const CLUSTER_SCOPED = new Set([
+  'Namespace',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'MutatingWebhookConfiguration',
+  'ValidatingWebhookConfiguration',
+  'CustomResourceDefinition',
+]);
 
 export function renderKustomization(dir: string, parseAll: ParseAll): KubeObject[] {
   const file = join(dir, 'kustomization.yaml');
@@ -51,7 +58,8 @@ export function renderKustomization(dir: string, parseAll: ParseAll): KubeObject
 }
 
 function containersOf(object: KubeObject): { image: string }[] {
-  const spec = (object.spec as { template?: { spec?: { containers?: { image: string }[]; initContainers?: { image: string }[] } } } | undefined)?.template?.spec;
+  const spec = (object.spec as { template?: { spec?: { containers?: { image: string }[]; initContainers?: { image: string }[] } } } | undefined)?.template
+    ?.spec;
   return [...(spec?.containers ?? []), ...(spec?.initContainers ?? [])];
 }
 

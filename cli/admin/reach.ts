@@ -12,8 +12,12 @@ export async function explainUnreachable<T>(kube: Kube, call: () => Promise<T>):
       throw new CliError(`the API server refused (HTTP ${status}): ${firstLine(error)}`, 'check your credentials and RBAC: kubectl auth can-i --list');
     }
     const server = kube.config.getCurrentCluster()?.server ?? 'the API server';
-    if (status !== undefined) throw new CliError(`the API server at ${server} answered HTTP ${status}: ${firstLine(error)}`, 'mirrord doctor checks the usual causes');
-    throw new CliError(`cannot reach the Kubernetes API at ${server}: ${firstLine(error)}`, 'check the context (kubectl config current-context) and that the cluster is up');
+    if (status !== undefined)
+      throw new CliError(`the API server at ${server} answered HTTP ${status}: ${firstLine(error)}`, 'mirrord doctor checks the usual causes');
+    throw new CliError(
+      `cannot reach the Kubernetes API at ${server}: ${firstLine(error)}`,
+      'check the context (kubectl config current-context) and that the cluster is up',
+    );
   }
 }
 

@@ -6,7 +6,10 @@ const pod = (name: string, ns: string, sidecar: boolean, ownerReferences?: Retur
   metadata: { name, namespace: ns, ownerReferences },
   spec: { containers: [{ name: 'app' }], initContainers: sidecar ? [{ name: 'mirrord-agent' }] : [] },
 });
-const rs = (name: string, ns: string, deployment: string): V1ReplicaSet => ({ metadata: { name, namespace: ns, ownerReferences: owner('Deployment', deployment) }, spec: { selector: {} } });
+const rs = (name: string, ns: string, deployment: string): V1ReplicaSet => ({
+  metadata: { name, namespace: ns, ownerReferences: owner('Deployment', deployment) },
+  spec: { selector: {} },
+});
 
 describe('uninstall --restart-workloads', () => {
   it('restarts the Deployments and StatefulSets owning injected pods, once each', () => {
@@ -19,7 +22,11 @@ describe('uninstall --restart-workloads', () => {
       // a ReplicaSet of its own, no Deployment: nothing to restart through
       pod('lone-1', 'tools', true, owner('ReplicaSet', 'lone')),
     ];
-    const replicasets = [rs('web-abc', 'shop', 'web'), rs('plain-x', 'shop', 'plain'), { metadata: { name: 'lone', namespace: 'tools' }, spec: { selector: {} } }];
+    const replicasets = [
+      rs('web-abc', 'shop', 'web'),
+      rs('plain-x', 'shop', 'plain'),
+      { metadata: { name: 'lone', namespace: 'tools' }, spec: { selector: {} } },
+    ];
     expect(restartPlan(pods, replicasets)).toEqual({
       workloads: [
         { kind: 'Deployment', namespace: 'shop', name: 'web' },

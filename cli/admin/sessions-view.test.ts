@@ -6,7 +6,15 @@ const pods: PodSessions[] = [
     namespace: 'shop',
     pod: 'web-1',
     sessions: [
-      { id: 'a1b2c3d4', client: 'mirrord attach (ana@laptop, pid 7)', since: '2026-06-01T11:57:00.000Z', subscriptions: [{ port: 80, mode: 'steal', filter: { path: '^/api' } }, { port: 9090, mode: 'mirror' }] },
+      {
+        id: 'a1b2c3d4',
+        client: 'mirrord attach (ana@laptop, pid 7)',
+        since: '2026-06-01T11:57:00.000Z',
+        subscriptions: [
+          { port: 80, mode: 'steal', filter: { path: '^/api' } },
+          { port: 9090, mode: 'mirror' },
+        ],
+      },
       { id: 'self0000', client: 'mirrord sessions', since: '2026-06-01T12:00:00.000Z', subscriptions: [] },
     ],
   },
@@ -18,7 +26,12 @@ describe('sessions', () => {
   it('describes subscriptions and ages', () => {
     expect(describeSubscription({ port: 80, mode: 'steal', filter: { header: '^x-user: a$', method: 'GET' } })).toBe('80/steal[header=^x-user: a$,method=GET]');
     expect(describeSubscription({ port: 8080, mode: 'mirror' })).toBe('8080/mirror');
-    expect([age('2026-06-01T11:59:58Z', now), age('2026-06-01T11:50:00Z', now), age('2026-06-01T09:30:00Z', now), age('2026-05-29T12:00:00Z', now)]).toEqual(['2s', '10m', '2h30m', '3d']);
+    expect([age('2026-06-01T11:59:58Z', now), age('2026-06-01T11:50:00Z', now), age('2026-06-01T09:30:00Z', now), age('2026-05-29T12:00:00Z', now)]).toEqual([
+      '2s',
+      '10m',
+      '2h30m',
+      '3d',
+    ]);
   });
 
   it('prints one row per session, leaving out its own, and the pods it could not ask', () => {

@@ -14,7 +14,11 @@ export interface PodSessions {
 
 /** A subscription as one word: `80/steal`, `80/steal[path=^/api]`, `8080/mirror`. */
 export function describeSubscription(s: SidecarSession['subscriptions'][number]): string {
-  const filter = s.filter ? `[${Object.entries(s.filter).map(([k, v]) => `${k}=${v}`).join(',')}]` : '';
+  const filter = s.filter
+    ? `[${Object.entries(s.filter)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',')}]`
+    : '';
   return `${s.port}/${s.mode}${filter}`;
 }
 

@@ -55,7 +55,9 @@ async function attachWith(args: AttachArgs, progress: Progress): Promise<number>
       },
       warn: (text) => progress.warn(text),
       reconnected: (session, attempts) =>
-        progress.warn(`reconnected after ${attempts} attempt${attempts === 1 ? '' : 's'}: session ${session.info.sessionId} on pod ${podName}; connections open before the drop were reset`),
+        progress.warn(
+          `reconnected after ${attempts} attempt${attempts === 1 ? '' : 's'}: session ${session.info.sessionId} on pod ${podName}; connections open before the drop were reset`,
+        ),
     },
   );
   let proxy: LayerProxy | undefined;
@@ -110,7 +112,11 @@ function reconnectTimeoutMs(): number {
   const text = process.env.MIRRORD_RECONNECT_TIMEOUT;
   const seconds = text === undefined || text === '' ? DEFAULT_RECONNECT_S : Number(text);
   if (!Number.isFinite(seconds) || seconds < 0) {
-    throw new CliError(`MIRRORD_RECONNECT_TIMEOUT=${text}: expected a number of seconds`, 'e.g. MIRRORD_RECONNECT_TIMEOUT=30, or 0 to end the command when the connection drops', USAGE_EXIT);
+    throw new CliError(
+      `MIRRORD_RECONNECT_TIMEOUT=${text}: expected a number of seconds`,
+      'e.g. MIRRORD_RECONNECT_TIMEOUT=30, or 0 to end the command when the connection drops',
+      USAGE_EXIT,
+    );
   }
   return seconds * 1000;
 }
@@ -119,7 +125,10 @@ async function startProxy(client: ClientApi, options: LayerOptions, log: Logger)
   try {
     return await startLayerProxy(client, options, log);
   } catch (error) {
-    throw new CliError(`cannot start the layer's local proxy: ${(error as Error).message}`, 'the layer is built by `npm install` (node-gyp); run it again and look for build errors');
+    throw new CliError(
+      `cannot start the layer's local proxy: ${(error as Error).message}`,
+      'the layer is built by `npm install` (node-gyp); run it again and look for build errors',
+    );
   }
 }
 

@@ -55,7 +55,10 @@ export async function doctor(args: Extract<AdminArgs, { kind: 'doctor' }>): Prom
     orMissing(admission.readMutatingWebhookConfiguration({ name: WEBHOOK_CONFIGURATION })),
     orMissing(core.readNamespace({ name: namespace })),
   ]).catch((error: unknown) => {
-    throw new CliError(`cannot read the webhook's objects: ${(error as Error).message.split('\n')[0]}`, 'mirrord doctor needs to read Deployments, MutatingWebhookConfigurations and Namespaces');
+    throw new CliError(
+      `cannot read the webhook's objects: ${(error as Error).message.split('\n')[0]}`,
+      'mirrord doctor needs to read Deployments, MutatingWebhookConfigurations and Namespaces',
+    );
   });
   checks.push(webhookCheck(deployment, configuration));
   checks.push(caBundleCheck(configuration, new Date()));
@@ -72,7 +75,11 @@ export async function doctor(args: Extract<AdminArgs, { kind: 'doctor' }>): Prom
 
   try {
     const review = await kube.config.makeApiClient(AuthorizationV1Api).createSelfSubjectAccessReview({
-      body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { namespace, verb: 'create', resource: 'pods', subresource: 'portforward' } } },
+      body: {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SelfSubjectAccessReview',
+        spec: { resourceAttributes: { namespace, verb: 'create', resource: 'pods', subresource: 'portforward' } },
+      },
     });
     checks.push(portForwardCheck(namespace, review.status?.allowed ?? false, review.status?.reason));
   } catch (error) {

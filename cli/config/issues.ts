@@ -51,7 +51,9 @@ function describe(issue: Issue, prefix: Path, schema: core.$ZodType | undefined)
       // Several forms of the same kind (objects with different keys): the closest one.
       const closest = [...meant].sort((a, b) => a.length - b.length)[0];
       if (closest) return closest.flatMap((inner) => describe(inner, path, schema));
-      const expected = branches.flatMap((branch) => branch.filter((inner) => inner.code === 'invalid_type' && inner.path.length === 0).map((inner) => (inner as core.$ZodIssueInvalidType).expected));
+      const expected = branches.flatMap((branch) =>
+        branch.filter((inner) => inner.code === 'invalid_type' && inner.path.length === 0).map((inner) => (inner as core.$ZodIssueInvalidType).expected),
+      );
       return line(`expected ${[...new Set(expected)].join(' or ')}, got ${kindOf(issue.input)}`);
     }
     case 'invalid_key':

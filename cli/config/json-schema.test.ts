@@ -11,7 +11,11 @@ describe('the published JSON Schema', () => {
   it('rejects unknown keys at every level of the supported features, as the CLI does', () => {
     const schema = JSON.parse(configJsonSchema());
     expect(schema.additionalProperties).toBe(false);
-    const objectOf = (anyOf: { type: string }[]) => anyOf.find((branch) => branch.type === 'object') as unknown as { additionalProperties: unknown; properties: Record<string, { anyOf: { type: string }[] }> };
+    const objectOf = (anyOf: { type: string }[]) =>
+      anyOf.find((branch) => branch.type === 'object') as unknown as {
+        additionalProperties: unknown;
+        properties: Record<string, { anyOf: { type: string }[] }>;
+      };
     const network = objectOf(schema.properties.feature.properties.network.anyOf);
     expect(network.additionalProperties).toBe(false);
     expect(objectOf(network.properties.incoming.anyOf).additionalProperties).toBe(false);

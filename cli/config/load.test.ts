@@ -25,7 +25,13 @@ describe('mirrord.json', () => {
       kubeconfig: '~/.kube/config',
       feature: {
         network: {
-          incoming: { mode: 'steal', http_filter: { header_filter: '^x-user: me$', path_filter: '^/api', method_filter: 'GET' }, port_mapping: [[8081, 80]], ports: [80], ignore_ports: [9090] },
+          incoming: {
+            mode: 'steal',
+            http_filter: { header_filter: '^x-user: me$', path_filter: '^/api', method_filter: 'GET' },
+            port_mapping: [[8081, 80]],
+            ports: [80],
+            ignore_ports: [9090],
+          },
           outgoing: { tcp: true, udp: false, filter: { local: ['127.0.0.1/8', ':53'] } },
           dns: { enabled: false },
         },
@@ -44,7 +50,9 @@ describe('mirrord.json', () => {
   it('names an unknown key by its path, at any depth', () => {
     expect(errorFor({ feature: { network: { incoming: { modee: 'steal' } } } })).toBe('mirrord.json: feature.network.incoming.modee: unknown key');
     expect(errorFor({ targett: 'deploy/x' })).toBe('mirrord.json: targett: unknown key');
-    expect(errorFor({ feature: { network: { incoming: { http_filter: { header: 'x' } } } } })).toBe('mirrord.json: feature.network.incoming.http_filter.header: unknown key');
+    expect(errorFor({ feature: { network: { incoming: { http_filter: { header: 'x' } } } } })).toBe(
+      'mirrord.json: feature.network.incoming.http_filter.header: unknown key',
+    );
     expect(errorFor({ feature: { envv: true, fss: 'read' } })).toBe(
       'the configuration has 2 problems:\n  mirrord.json: feature.envv: unknown key (did you mean "env"?)\n  mirrord.json: feature.fss: unknown key (did you mean "fs"?)',
     );
@@ -65,22 +73,40 @@ describe('mirrord.json', () => {
       'did you mean "mode"? the keys of feature.network.incoming are mode, http_filter, port_mapping, ports, ignore_ports, ignore_localhost, listen_ports, on_concurrent_steal, https_delivery, tls_delivery',
     );
     expect(hintFor({ feature: { network: { incoming: { http_filter: { header: 'x' } } } } })).toMatch(/^did you mean "header_filter"\? /);
-    expect(hintFor({ Target: 'deploy/x' })).toMatch(/^did you mean "target"\? the keys of the top level are \$schema, target, kube_context, kubeconfig, feature, accept_invalid_certificates, agent, /);
-    expect(hintFor({ feature: { networking: {} } })).toBe('did you mean "network"? the keys of feature are network, fs, env, hostname, copy_target, split_queues, db_branches, magic, preview');
+    expect(hintFor({ Target: 'deploy/x' })).toMatch(
+      /^did you mean "target"\? the keys of the top level are \$schema, target, kube_context, kubeconfig, feature, accept_invalid_certificates, agent, /,
+    );
+    expect(hintFor({ feature: { networking: {} } })).toBe(
+      'did you mean "network"? the keys of feature are network, fs, env, hostname, copy_target, split_queues, db_branches, magic, preview',
+    );
     expect(hintFor({ feature: { zzz: 1 } })).toBe('the keys of feature are network, fs, env, hostname, copy_target, split_queues, db_branches, magic, preview');
     expect(hintFor({ feature: { fs: { notfound: ['x'] } } })).toMatch(/^did you mean "not_found"\? /);
   });
 
   it('names the key of a wrong type or value', () => {
-    expect(errorFor({ feature: { network: { incoming: 'stel' } } })).toBe('mirrord.json: feature.network.incoming: "stel" is not one of "steal", "mirror", "off"');
-    expect(errorFor({ feature: { network: { incoming: { mode: 'stel' } } } })).toBe('mirrord.json: feature.network.incoming.mode: "stel" is not one of "steal", "mirror", "off"');
-    expect(errorFor({ feature: { network: { incoming: { ports: ['80'] } } } })).toBe('mirrord.json: feature.network.incoming.ports[0]: expected number, got string "80"');
+    expect(errorFor({ feature: { network: { incoming: 'stel' } } })).toBe(
+      'mirrord.json: feature.network.incoming: "stel" is not one of "steal", "mirror", "off"',
+    );
+    expect(errorFor({ feature: { network: { incoming: { mode: 'stel' } } } })).toBe(
+      'mirrord.json: feature.network.incoming.mode: "stel" is not one of "steal", "mirror", "off"',
+    );
+    expect(errorFor({ feature: { network: { incoming: { ports: ['80'] } } } })).toBe(
+      'mirrord.json: feature.network.incoming.ports[0]: expected number, got string "80"',
+    );
     expect(errorFor({ feature: { network: { incoming: { ports: [70000] } } } })).toBe('mirrord.json: feature.network.incoming.ports[0]: must be <=65535');
-    expect(errorFor({ feature: { network: { incoming: { port_mapping: [[8080]] } } } })).toBe('mirrord.json: feature.network.incoming.port_mapping[0]: must have >=2 items');
+    expect(errorFor({ feature: { network: { incoming: { port_mapping: [[8080]] } } } })).toBe(
+      'mirrord.json: feature.network.incoming.port_mapping[0]: must have >=2 items',
+    );
     expect(errorFor({ feature: { network: { dns: 'yes' } } })).toBe('mirrord.json: feature.network.dns: expected boolean or object, got string "yes"');
-    expect(errorFor({ feature: { fs: { mode: 'localwithoverride' } } })).toBe('mirrord.json: feature.fs.mode: "localwithoverride" is not one of "local", "localwithoverrides", "read", "write"');
-    expect(errorFor({ feature: { network: { incoming: { listen_ports: [[80]] } } } })).toBe('mirrord.json: feature.network.incoming.listen_ports[0]: must have >=2 items');
-    expect(errorFor({ feature: { network: { outgoing: { filter: { local: ['a'], remote: ['b'] } } } } })).toBe('mirrord.json: feature.network.outgoing.filter: set either local or remote, not both');
+    expect(errorFor({ feature: { fs: { mode: 'localwithoverride' } } })).toBe(
+      'mirrord.json: feature.fs.mode: "localwithoverride" is not one of "local", "localwithoverrides", "read", "write"',
+    );
+    expect(errorFor({ feature: { network: { incoming: { listen_ports: [[80]] } } } })).toBe(
+      'mirrord.json: feature.network.incoming.listen_ports[0]: must have >=2 items',
+    );
+    expect(errorFor({ feature: { network: { outgoing: { filter: { local: ['a'], remote: ['b'] } } } } })).toBe(
+      'mirrord.json: feature.network.outgoing.filter: set either local or remote, not both',
+    );
     expect(errorFor({ feature: { env: { override: { A: 1 } } } })).toBe('mirrord.json: feature.env.override.A: expected string, got number 1');
     expect(errorFor({ target: 42 })).toBe('mirrord.json: target: expected string or object, got number 42');
     expect(errorFor([])).toBe('mirrord.json: (top level): expected object, got an array');
@@ -119,7 +145,9 @@ describe('mirrord.json', () => {
   });
 
   it('reads null as a key not given, as mirrord', () => {
-    expect(parseConfig('{"target": null, "feature": {"network": {"incoming": null, "dns": {"filter": null}}}, "connect_tcp": null}')).toEqual({ feature: { network: { dns: {} } } });
+    expect(parseConfig('{"target": null, "feature": {"network": {"incoming": null, "dns": {"filter": null}}}, "connect_tcp": null}')).toEqual({
+      feature: { network: { dns: {} } },
+    });
   });
 
   it('reports a file that is not JSON', () => {

@@ -39,7 +39,10 @@ export function checkConfigFile(explicit: string | undefined, cwd: string): Load
   try {
     text = readFileSync(resolve(cwd, file), 'utf8');
   } catch (error) {
-    throw new CliError(`cannot read the config file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 'check the path given to -f/--config or MIRRORD_CONFIG_FILE');
+    throw new CliError(
+      `cannot read the config file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      'check the path given to -f/--config or MIRRORD_CONFIG_FILE',
+    );
   }
   return { ...checkConfig(text, file), file };
 }
@@ -51,7 +54,11 @@ export function checkConfig(text: string, file = 'mirrord.json'): { config: File
   try {
     json = JSON.parse(text);
   } catch (error) {
-    return { config: {}, warnings, problems: [{ text: `${file}: not valid JSON (${(error as Error).message})`, hint: 'mirrord.json is plain JSON: no comments, no trailing commas' }] };
+    return {
+      config: {},
+      warnings,
+      problems: [{ text: `${file}: not valid JSON (${(error as Error).message})`, hint: 'mirrord.json is plain JSON: no comments, no trailing commas' }],
+    };
   }
   const result = configSchema.safeParse(withoutNulls(json), { reportInput: true });
   if (result.success) return { config: result.data, problems: [], warnings };
@@ -62,5 +69,9 @@ export function checkConfig(text: string, file = 'mirrord.json'): { config: File
 function withoutNulls(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutNulls);
   if (typeof value !== 'object' || value === null) return value;
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null).map(([k, v]) => [k, withoutNulls(v)]));
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([, v]) => v !== null)
+      .map(([k, v]) => [k, withoutNulls(v)]),
+  );
 }

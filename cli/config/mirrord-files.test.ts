@@ -51,7 +51,7 @@ describe("mirrord users' files", () => {
     expect(resolveInPod('db.shop')).toBe(true);
   });
 
-  it('local-with-overrides.json: only the patterns are the pod\'s; not_found, mapping, env mapping, unset and env_file', () => {
+  it("local-with-overrides.json: only the patterns are the pod's; not_found, mapping, env mapping, unset and env_file", () => {
     const settings = load('local-with-overrides.json');
     expect(settings.target).toEqual({ path: 'pod/bear-pod' });
     expect(settings.layer).toEqual({

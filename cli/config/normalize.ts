@@ -32,7 +32,11 @@ export function normalize(config: FileConfig): Normal {
     kubeconfig: config.kubeconfig,
     // `"network": false` is mirrord's disabled network: no incoming, outgoing or remote DNS.
     incoming: networkOff ? { mode: 'off', http_filter: {} } : incoming(network.incoming),
-    outgoing: networkOff ? { tcp: false, udp: false } : typeof network.outgoing === 'boolean' ? { tcp: network.outgoing, udp: network.outgoing } : { ...network.outgoing },
+    outgoing: networkOff
+      ? { tcp: false, udp: false }
+      : typeof network.outgoing === 'boolean'
+        ? { tcp: network.outgoing, udp: network.outgoing }
+        : { ...network.outgoing },
     dns: networkOff ? { enabled: false } : typeof network.dns === 'boolean' ? { enabled: network.dns } : { ...network.dns },
     fs: typeof feature.fs === 'string' ? { mode: feature.fs } : typeof feature.fs === 'boolean' ? { mode: feature.fs ? 'read' : 'local' } : { ...feature.fs },
     env: typeof feature.env === 'boolean' ? (feature.env ? {} : { enabled: false }) : { ...feature.env },

@@ -35,7 +35,13 @@ describe('settings: defaults, the file, the variables, the flags', () => {
       kube_context: 'dev',
       feature: {
         network: {
-          incoming: { mode: 'steal', http_filter: { header_filter: '^x-user: me$', method_filter: 'POST' }, port_mapping: [[8081, 80]], ports: [80], ignore_ports: [9000] },
+          incoming: {
+            mode: 'steal',
+            http_filter: { header_filter: '^x-user: me$', method_filter: 'POST' },
+            port_mapping: [[8081, 80]],
+            ports: [80],
+            ignore_ports: [9000],
+          },
           outgoing: { udp: false, filter: { remote: '198.18.0.0/15' } },
           dns: { enabled: false },
         },
@@ -46,14 +52,23 @@ describe('settings: defaults, the file, the variables, the flags', () => {
     expect(settings.target).toEqual({ path: 'deploy/api', namespace: 'shop' });
     expect(settings.kubeContext).toBe('dev');
     expect(settings.layer).toEqual({
-      incoming: { mode: 'steal', httpFilter: { header: '^x-user: me$', method: 'POST' }, portMapping: [[8081, 80]], ports: [80], ignorePorts: [9000], ignoreLocalhost: false },
+      incoming: {
+        mode: 'steal',
+        httpFilter: { header: '^x-user: me$', method: 'POST' },
+        portMapping: [[8081, 80]],
+        ports: [80],
+        ignorePorts: [9000],
+        ignoreLocalhost: false,
+      },
       outgoing: { tcp: true, udp: false, filter: { remote: ['198.18.0.0/15'] }, ignoreLocalhost: false },
       dns: false,
       fs: { mode: 'write', readOnly: ['/etc/ssl'], local: ['/tmp', '/var'] },
       hostname: true,
     });
     expect(settings.env).toEqual({ enabled: true, include: ['APP_*', 'DB_URL'], exclude: ['APP_SECRET'], override: { A: 'b' } });
-    expect(settings.warnings).toEqual(['feature.network.outgoing.filter.remote names destinations for the pod, but remote DNS is off: their names are resolved here']);
+    expect(settings.warnings).toEqual([
+      'feature.network.outgoing.filter.remote names destinations for the pod, but remote DNS is off: their names are resolved here',
+    ]);
   });
 
   it('lets flags override the file', () => {
@@ -62,10 +77,24 @@ describe('settings: defaults, the file, the variables, the flags', () => {
       feature: { network: { incoming: { mode: 'steal', ports: [80], port_mapping: [[9000, 443]] } }, fs: 'write', env: { include: 'A', exclude: 'C' } },
     };
     const settings = resolveSettings(config, {
-      target: 'pod/from-flag', namespace: 'ns', mode: 'mirror', ports: [{ remote: 8080 }, { remote: 443, local: 8443 }], fsMode: 'local', envInclude: ['B;C'], noOutgoing: true, noRemoteDns: true,
+      target: 'pod/from-flag',
+      namespace: 'ns',
+      mode: 'mirror',
+      ports: [{ remote: 8080 }, { remote: 443, local: 8443 }],
+      fsMode: 'local',
+      envInclude: ['B;C'],
+      noOutgoing: true,
+      noRemoteDns: true,
     });
     expect(settings.target).toEqual({ path: 'pod/from-flag', namespace: 'ns' });
-    expect(settings.layer.incoming).toMatchObject({ mode: 'mirror', ports: [8080, 443], portMapping: [[9000, 443], [8443, 443]] });
+    expect(settings.layer.incoming).toMatchObject({
+      mode: 'mirror',
+      ports: [8080, 443],
+      portMapping: [
+        [9000, 443],
+        [8443, 443],
+      ],
+    });
     expect(settings.layer.outgoing).toEqual({ tcp: false, udp: false, ignoreLocalhost: false });
     expect(settings.layer.dns).toBe(false);
     expect(settings.layer.fs.mode).toBe('local');
@@ -92,7 +121,10 @@ describe('settings: defaults, the file, the variables, the flags', () => {
   it('feature.env false leaves the remote environment out, unless --env-include asks for some', () => {
     expect(resolveSettings({ feature: { env: false } }).env.enabled).toBe(false);
     expect(resolveSettings({ feature: { env: false } }, { envInclude: ['A'] }).env).toEqual({ enabled: true, include: ['A'] });
-    expect(resolveSettings({ feature: { env: false } }, {}, 'm.json', { MIRRORD_OVERRIDE_ENV_VARS_INCLUDE: 'A;B' }).env).toEqual({ enabled: true, include: ['A', 'B'] });
+    expect(resolveSettings({ feature: { env: false } }, {}, 'm.json', { MIRRORD_OVERRIDE_ENV_VARS_INCLUDE: 'A;B' }).env).toEqual({
+      enabled: true,
+      include: ['A', 'B'],
+    });
   });
 
   it('feature.fs: every key, localwithoverrides, not_found and mapping in the file order', () => {
@@ -160,17 +192,25 @@ describe('settings: defaults, the file, the variables, the flags', () => {
       expect(incomingOf({ path_filter: '^/a' }).layer.incoming.mode).toBe('steal');
       const mirrored = incomingOf({ header_filter: 'x-filter: yes' }, 'mirror');
       expect(mirrored.layer.incoming).toEqual({ mode: 'mirror', portMapping: [], ignorePorts: [], ignoreLocalhost: false });
-      expect(mirrored.warnings).toEqual(['mirrord.json: feature.network.incoming.http_filter only applies in steal mode (filtered mirroring is not supported yet); in mirror mode it is ignored']);
-      expect(() => resolveSettings({}, { pathFilter: '^/a', mode: 'mirror' })).toThrow('--http-header-filter/--http-path-filter: an HTTP filter only applies in steal mode, and the mode is mirror');
+      expect(mirrored.warnings).toEqual([
+        'mirrord.json: feature.network.incoming.http_filter only applies in steal mode (filtered mirroring is not supported yet); in mirror mode it is ignored',
+      ]);
+      expect(() => resolveSettings({}, { pathFilter: '^/a', mode: 'mirror' })).toThrow(
+        '--http-header-filter/--http-path-filter: an HTTP filter only applies in steal mode, and the mode is mirror',
+      );
     });
 
     it('composes all_of and any_of when the sidecar can apply them', () => {
-      expect(incomingOf({ all_of: [{ header: '^x-debug-session: 121212$' }, { path: '^/api/my-endpoint$' }, { method: 'post' }] }).layer.incoming.httpFilter).toEqual({
+      expect(
+        incomingOf({ all_of: [{ header: '^x-debug-session: 121212$' }, { path: '^/api/my-endpoint$' }, { method: 'post' }] }).layer.incoming.httpFilter,
+      ).toEqual({
         header: '^x-debug-session: 121212$',
         path: '^/api/my-endpoint$',
         method: 'post',
       });
-      expect(incomingOf({ any_of: [{ header: '^x-user: a$' }, { header: '^x-user: b$' }] }).layer.incoming.httpFilter).toEqual({ header: '(?:^x-user: a$)|(?:^x-user: b$)' });
+      expect(incomingOf({ any_of: [{ header: '^x-user: a$' }, { header: '^x-user: b$' }] }).layer.incoming.httpFilter).toEqual({
+        header: '(?:^x-user: a$)|(?:^x-user: b$)',
+      });
       expect(incomingOf({ header_filter: 'x', any_of: [{ path: '^/one' }] }).layer.incoming.httpFilter).toEqual({ header: 'x', path: '^/one' });
     });
 
@@ -190,7 +230,10 @@ describe('settings: defaults, the file, the variables, the flags', () => {
       expect(incomingOf({ header_filter: 'a', all_of: [{ header: 'b' }] }).warnings).toEqual([
         'mirrord.json: feature.network.incoming.http_filter.all_of (a second header condition that must also match) is not supported yet; the filter is ignored and the traffic is mirrored instead of stolen',
       ]);
-      const withFlag = resolveSettings(parseConfig('{"feature": {"network": {"incoming": {"http_filter": {"body_filter": {"body": "json", "query": "$", "matches": "x"}}}}}}'), { headerFilter: '^x: 1$' });
+      const withFlag = resolveSettings(
+        parseConfig('{"feature": {"network": {"incoming": {"http_filter": {"body_filter": {"body": "json", "query": "$", "matches": "x"}}}}}}'),
+        { headerFilter: '^x: 1$' },
+      );
       expect(withFlag.layer.incoming).toMatchObject({ mode: 'steal', httpFilter: { header: '^x: 1$' } });
       expect(withFlag.warnings).toEqual(['mirrord.json: feature.network.incoming.http_filter.body_filter is not supported yet; the filter is ignored']);
     });
@@ -212,12 +255,15 @@ describe('settings: defaults, the file, the variables, the flags', () => {
         dns: true,
         dnsFilter: { local: ['1.1.1.0/24:1337', '1.1.5.0/24', 'google.com'] },
       });
-      expect(layerOf({ feature: { network: { dns: { enabled: true, filter: { remote: 'my-service-in-cluster' } } } } }).dnsFilter).toEqual({ remote: ['my-service-in-cluster'] });
+      expect(layerOf({ feature: { network: { dns: { enabled: true, filter: { remote: 'my-service-in-cluster' } } } } }).dnsFilter).toEqual({
+        remote: ['my-service-in-cluster'],
+      });
     });
 
     // mirrord's reflect_outgoing_filter_in_dns.
     it('gets the host names of the outgoing filter on their side', () => {
-      const dnsOf = (outgoing: unknown, dnsFilter?: unknown) => settingsOf({ feature: { network: { outgoing: { filter: outgoing }, dns: dnsFilter ? { filter: dnsFilter } : true } } });
+      const dnsOf = (outgoing: unknown, dnsFilter?: unknown) =>
+        settingsOf({ feature: { network: { outgoing: { filter: outgoing }, dns: dnsFilter ? { filter: dnsFilter } : true } } });
       expect(dnsOf({ local: ['docker.lala', 'tcp://db:5432', '10.0.0.0/8'] }).layer.dnsFilter).toEqual({ local: ['docker.lala', 'db:5432'] });
       expect(dnsOf({ local: ['docker.lala', 'foo.com'] }, { local: ['foo.com'] }).layer.dnsFilter).toEqual({ local: ['foo.com', 'docker.lala'] });
       expect(dnsOf({ remote: ['svc.internal'] }).layer.dnsFilter).toBeUndefined();
@@ -290,13 +336,20 @@ describe('keys accepted but not acted on', () => {
   });
 
   it('set to what happens here anyway, they need no warning', () => {
-    const config = { operator: false, telemetry: false, accept_invalid_certificates: false, feature: { copy_target: false, network: { ipv6: false, incoming: { on_concurrent_steal: 'abort' } } } };
+    const config = {
+      operator: false,
+      telemetry: false,
+      accept_invalid_certificates: false,
+      feature: { copy_target: false, network: { ipv6: false, incoming: { on_concurrent_steal: 'abort' } } },
+    };
     expect(settingsOf(config).warnings).toEqual([]);
   });
 
   it.each(keys.map((key) => [key.name, key.why] as const))('%s: accepted with exactly one warning naming it', (name, why) => {
     const config = name.split('.').reduceRight<unknown>((inner, part) => ({ [part]: inner }), SAMPLES[name]);
-    expect(settingsOf(config).warnings).toEqual([why ? `mirrord.json: ${name} has no effect here (${why}); it is ignored` : `mirrord.json: ${name} is not supported yet; it is ignored`]);
+    expect(settingsOf(config).warnings).toEqual([
+      why ? `mirrord.json: ${name} has no effect here (${why}); it is ignored` : `mirrord.json: ${name} is not supported yet; it is ignored`,
+    ]);
   });
 });
 
@@ -304,7 +357,11 @@ describe('MIRRORD_* variables: over the file, under the flags', () => {
   const file: FileConfig = {
     target: { path: 'deploy/file', namespace: 'file-ns' },
     kube_context: 'file-ctx',
-    feature: { network: { incoming: 'mirror', outgoing: { tcp: true, udp: true }, dns: true }, fs: { mode: 'read', read_only: ['^/file'] }, env: { include: 'FILE_*' } },
+    feature: {
+      network: { incoming: 'mirror', outgoing: { tcp: true, udp: true }, dns: true },
+      fs: { mode: 'read', read_only: ['^/file'] },
+      env: { include: 'FILE_*' },
+    },
   };
   const env = {
     MIRRORD_IMPERSONATED_TARGET: 'pod/env',
@@ -336,10 +393,15 @@ describe('MIRRORD_* variables: over the file, under the flags', () => {
   });
 
   it('lose to the flags', () => {
-    const settings = resolveSettings(file, { target: 'deploy/flag', namespace: 'flag-ns', context: 'flag-ctx', mode: 'mirror', fsMode: 'write', envInclude: ['FLAG_*'], envFile: 'flag.env' }, 'm.json', {
-      ...env,
-      MIRRORD_HTTP_HEADER_FILTER: undefined,
-    });
+    const settings = resolveSettings(
+      file,
+      { target: 'deploy/flag', namespace: 'flag-ns', context: 'flag-ctx', mode: 'mirror', fsMode: 'write', envInclude: ['FLAG_*'], envFile: 'flag.env' },
+      'm.json',
+      {
+        ...env,
+        MIRRORD_HTTP_HEADER_FILTER: undefined,
+      },
+    );
     expect(settings.target).toEqual({ path: 'deploy/flag', namespace: 'flag-ns' });
     expect(settings.kubeContext).toBe('flag-ctx');
     expect(settings.layer.incoming.mode).toBe('mirror');

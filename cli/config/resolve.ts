@@ -132,7 +132,9 @@ function incoming(value: Normal['incoming'], flags: Overrides, file: string, war
   const fileFilter = 'filter' in composed ? composed.filter : undefined;
   if ('unsupported' in composed) {
     const { key, why } = composed.unsupported;
-    warn(`${where}.${key} ${why ? `(${why}) ` : ''}is not supported yet; the filter is ignored${flagFilter ? '' : ' and the traffic is mirrored instead of stolen'}`);
+    warn(
+      `${where}.${key} ${why ? `(${why}) ` : ''}is not supported yet; the filter is ignored${flagFilter ? '' : ' and the traffic is mirrored instead of stolen'}`,
+    );
   }
   const filter: HttpFilter = stripUndefined({
     header: flags.headerFilter ?? fileFilter?.header,
@@ -157,7 +159,10 @@ function incoming(value: Normal['incoming'], flags: Overrides, file: string, war
     for (const p of flags.ports) if (p.local !== undefined) portMapping.set(p.local, p.remote);
   }
   for (const [local, remote] of portMapping) {
-    if (local === remote) warn(`${file}: feature.network.incoming.port_mapping maps port ${local} to itself; a mapping is only needed when the local process listens on another port`);
+    if (local === remote)
+      warn(
+        `${file}: feature.network.incoming.port_mapping maps port ${local} to itself; a mapping is only needed when the local process listens on another port`,
+      );
   }
   const filterPorts = value.http_filter.ports;
   return stripUndefined({
@@ -187,25 +192,36 @@ function outgoing(merged: Normal, flags: Overrides): LayerOptions['outgoing'] {
  * filter on their side, so that a name kept local (or sent remote) is also resolved there: a
  * local-only name the pod can't resolve would otherwise fail before the outgoing filter runs.
  */
-function dns(merged: Normal, flags: Overrides, outgoingFilter: LayerOptions['outgoing']['filter'], warn: (text: string) => void): Pick<LayerOptions, 'dns' | 'dnsFilter'> {
+function dns(
+  merged: Normal,
+  flags: Overrides,
+  outgoingFilter: LayerOptions['outgoing']['filter'],
+  warn: (text: string) => void,
+): Pick<LayerOptions, 'dns' | 'dnsFilter'> {
   const enabled = flags.noRemoteDns ? false : (merged.dns.enabled ?? true);
   const configured = merged.dns.filter;
   if (!enabled) {
     if (configured) warn('feature.network.dns.filter is ignored: remote DNS is off');
-    if (outgoingFilter?.remote) warn('feature.network.outgoing.filter.remote names destinations for the pod, but remote DNS is off: their names are resolved here');
+    if (outgoingFilter?.remote)
+      warn('feature.network.outgoing.filter.remote names destinations for the pod, but remote DNS is off: their names are resolved here');
     return { dns: false };
   }
   let dnsFilter: DnsFilter | undefined = configured && stripUndefined({ local: list(configured.local), remote: list(configured.remote) });
   if (dnsFilter?.local?.length === 0) warn('feature.network.dns.filter.local is empty: every name is resolved in the pod');
   if (dnsFilter?.remote?.length === 0) warn('feature.network.dns.filter.remote is empty: every name is resolved here');
   const side = outgoingFilter?.local ? 'local' : outgoingFilter?.remote ? 'remote' : undefined;
-  const names = (outgoingFilter?.local ?? outgoingFilter?.remote ?? []).map(compileEntry).flatMap((rule) => (rule.kind === 'name' ? [rule.port ? `${rule.name}:${rule.port}` : rule.name] : []));
+  const names = (outgoingFilter?.local ?? outgoingFilter?.remote ?? [])
+    .map(compileEntry)
+    .flatMap((rule) => (rule.kind === 'name' ? [rule.port ? `${rule.name}:${rule.port}` : rule.name] : []));
   if (side && names.length) {
     const other = side === 'local' ? 'remote' : 'local';
     const opposite = dnsFilter?.[other];
     if (opposite) {
       const both = names.filter((name) => opposite.includes(name));
-      if (both.length) warn(`feature.network.outgoing.filter sends ${both.join(', ')} ${side === 'local' ? 'from here' : 'through the pod'}, but feature.network.dns.filter resolves them ${side === 'local' ? 'in the pod' : 'here'}`);
+      if (both.length)
+        warn(
+          `feature.network.outgoing.filter sends ${both.join(', ')} ${side === 'local' ? 'from here' : 'through the pod'}, but feature.network.dns.filter resolves them ${side === 'local' ? 'in the pod' : 'here'}`,
+        );
     } else if (side === 'local' || dnsFilter?.remote) {
       dnsFilter = { [side]: [...new Set([...(dnsFilter?.[side] ?? []), ...names])] };
     }

@@ -87,7 +87,7 @@ const incoming = z.union([
     port_mapping: z
       .array(portPair)
       .optional()
-      .meta({ description: '[local, remote] pairs: the local process listening on `local` receives the pod\'s port `remote`' }),
+      .meta({ description: "[local, remote] pairs: the local process listening on `local` receives the pod's port `remote`" }),
     ports: z.array(port).optional().meta({ description: 'only these (remote) ports are subscribed' }),
     ignore_ports: z.array(port).optional().meta({ description: 'local ports that stay local' }),
     ignore_localhost: z.boolean().optional().meta({ description: 'a listener bound to localhost stays local' }),
@@ -106,7 +106,9 @@ const filterEntries = (check: (entry: string) => unknown) => {
 
 const outgoingFilter = z
   .strictObject({
-    local: filterEntries(compileEntry).optional().meta({ description: 'destinations that stay on this machine: [tcp://|udp://][NAME|ADDRESS|SUBNET/PREFIX][:PORT]' }),
+    local: filterEntries(compileEntry)
+      .optional()
+      .meta({ description: 'destinations that stay on this machine: [tcp://|udp://][NAME|ADDRESS|SUBNET/PREFIX][:PORT]' }),
     remote: filterEntries(compileEntry).optional().meta({ description: 'only these destinations go through the pod' }),
   })
   .refine((filter) => filter.local === undefined || filter.remote === undefined, { message: 'set either local or remote, not both' });
@@ -126,8 +128,14 @@ const outgoing = z
 
 const dnsFilter = z
   .strictObject({
-    local: z.union([checked(compileDnsEntry), z.array(checked(compileDnsEntry))]).optional().meta({ description: 'queries resolved on this machine: [NAME|ADDRESS|SUBNET/PREFIX][:PORT]' }),
-    remote: z.union([checked(compileDnsEntry), z.array(checked(compileDnsEntry))]).optional().meta({ description: 'only these queries are resolved in the pod' }),
+    local: z
+      .union([checked(compileDnsEntry), z.array(checked(compileDnsEntry))])
+      .optional()
+      .meta({ description: 'queries resolved on this machine: [NAME|ADDRESS|SUBNET/PREFIX][:PORT]' }),
+    remote: z
+      .union([checked(compileDnsEntry), z.array(checked(compileDnsEntry))])
+      .optional()
+      .meta({ description: 'only these queries are resolved in the pod' }),
   })
   .refine((filter) => filter.local === undefined || filter.remote === undefined, { message: 'set either local or remote, not both' });
 
@@ -146,7 +154,8 @@ const network = z.union([
 ]);
 
 const fsMode = z.enum(['local', 'localwithoverrides', 'read', 'write']).meta({
-  description: "read: the app's mounts are read from the pod; write: also written back; localwithoverrides: only the read_only/read_write patterns are the pod's; local: every file stays local",
+  description:
+    "read: the app's mounts are read from the pod; write: also written back; localwithoverrides: only the read_only/read_write patterns are the pod's; local: every file stays local",
 });
 
 const fs = z.union([

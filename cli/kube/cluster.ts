@@ -31,7 +31,10 @@ export function loadKube(options: KubeOptions): Kube {
     if (options.kubeconfig) config.loadFromFile(options.kubeconfig);
     else config.loadFromDefault();
   } catch (error) {
-    throw new CliError(`cannot read the kubeconfig${options.kubeconfig ? ` ${options.kubeconfig}` : ''}: ${(error as Error).message}`, 'check --kubeconfig or $KUBECONFIG');
+    throw new CliError(
+      `cannot read the kubeconfig${options.kubeconfig ? ` ${options.kubeconfig}` : ''}: ${(error as Error).message}`,
+      'check --kubeconfig or $KUBECONFIG',
+    );
   }
   if (options.context) {
     if (!config.getContextObject(options.context)) {
@@ -98,10 +101,16 @@ async function explainApiErrors<T>(kube: Kube, target: Target, call: () => Promi
     const where = `namespace ${kube.namespace}`;
     if (status === 404) throw new CliError(`${describeTarget(target)} not found in ${where}`, `kubectl get ${target.kind} -n ${kube.namespace}`);
     if (status === 401 || status === 403) {
-      throw new CliError(`not allowed to read ${describeTarget(target)} in ${where} (HTTP ${status})`, 'check your credentials and RBAC: kubectl auth can-i get pods');
+      throw new CliError(
+        `not allowed to read ${describeTarget(target)} in ${where} (HTTP ${status})`,
+        'check your credentials and RBAC: kubectl auth can-i get pods',
+      );
     }
     const server = kube.config.getCurrentCluster()?.server ?? 'the API server';
-    throw new CliError(`cannot reach the Kubernetes API at ${server}: ${(error as Error).message}`, 'check the context (kubectl config current-context) and that the cluster is up');
+    throw new CliError(
+      `cannot reach the Kubernetes API at ${server}: ${(error as Error).message}`,
+      'check the context (kubectl config current-context) and that the cluster is up',
+    );
   }
 }
 

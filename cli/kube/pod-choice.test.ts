@@ -49,7 +49,9 @@ describe('explainMissingSidecar', () => {
   it('says the webhook is missing, with the commands that fix it', () => {
     const error = explainMissingSidecar(deploy, bare, 'shop', { webhookInstalled: false });
     expect(error.message).toMatch(/the mirrord webhook is not installed/);
-    expect(error.hint).toMatch(/mirrord install.*kubectl label namespace shop mirrord\.dev\/injection=enabled.*kubectl rollout restart deployment\/shop -n shop/);
+    expect(error.hint).toMatch(
+      /mirrord install.*kubectl label namespace shop mirrord\.dev\/injection=enabled.*kubectl rollout restart deployment\/shop -n shop/,
+    );
   });
 
   it('says the namespace is not labeled', () => {
@@ -59,13 +61,18 @@ describe('explainMissingSidecar', () => {
   });
 
   it('says the pod predates the label', () => {
-    const error = explainMissingSidecar(deploy, bare, 'shop', { webhookInstalled: true, namespace: { metadata: { name: 'shop', labels: { 'mirrord.dev/injection': 'enabled' } } } });
+    const error = explainMissingSidecar(deploy, bare, 'shop', {
+      webhookInstalled: true,
+      namespace: { metadata: { name: 'shop', labels: { 'mirrord.dev/injection': 'enabled' } } },
+    });
     expect(error.message).toMatch(/created before namespace shop was labeled/);
     expect(error.hint).toBe('kubectl rollout restart deployment/shop -n shop');
   });
 
   it('names an opt-out and hostNetwork', () => {
-    expect(explainMissingSidecar(deploy, pod('a', { sidecar: false, annotations: { 'mirrord.dev/inject': 'false' } }), 'shop', { webhookInstalled: true }).message).toMatch(/opts out/);
+    expect(
+      explainMissingSidecar(deploy, pod('a', { sidecar: false, annotations: { 'mirrord.dev/inject': 'false' } }), 'shop', { webhookInstalled: true }).message,
+    ).toMatch(/opts out/);
     const host = { ...bare, spec: { ...bare.spec!, hostNetwork: true } };
     expect(explainMissingSidecar(deploy, host, 'shop', { webhookInstalled: true }).message).toMatch(/hostNetwork/);
   });

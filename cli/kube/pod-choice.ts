@@ -24,9 +24,7 @@ export function agentPortOf(pod: V1Pod): number {
 
 function isReady(pod: V1Pod): boolean {
   return (
-    pod.status?.phase === 'Running' &&
-    !pod.metadata?.deletionTimestamp &&
-    (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')
+    pod.status?.phase === 'Running' && !pod.metadata?.deletionTimestamp && (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')
   );
 }
 
@@ -73,18 +71,33 @@ export interface InjectionContext {
 
 export function explainMissingSidecar(target: Target, pod: V1Pod, namespace: string, context: InjectionContext): CliError {
   const name = describeTarget(target);
-  const restart = target.kind === 'pod' ? `kubectl delete pod ${target.name} -n ${namespace} (and let its controller recreate it)` : `kubectl rollout restart ${name} -n ${namespace}`;
+  const restart =
+    target.kind === 'pod'
+      ? `kubectl delete pod ${target.name} -n ${namespace} (and let its controller recreate it)`
+      : `kubectl rollout restart ${name} -n ${namespace}`;
   if (pod.spec?.hostNetwork) {
-    return new CliError(`${name} uses the host's network (hostNetwork), and such pods are never given the sidecar`, 'mirrord can only attach to pods with their own network namespace');
+    return new CliError(
+      `${name} uses the host's network (hostNetwork), and such pods are never given the sidecar`,
+      'mirrord can only attach to pods with their own network namespace',
+    );
   }
   if (pod.metadata?.annotations?.[OPT_OUT_ANNOTATION] === 'false') {
-    return new CliError(`${name} opts out of injection (annotation ${OPT_OUT_ANNOTATION}: "false")`, `remove the annotation from the pod template, then: ${restart}`);
+    return new CliError(
+      `${name} opts out of injection (annotation ${OPT_OUT_ANNOTATION}: "false")`,
+      `remove the annotation from the pod template, then: ${restart}`,
+    );
   }
   if (!context.webhookInstalled) {
-    return new CliError(`${name} has no mirrord sidecar: the mirrord webhook is not installed in this cluster`, `mirrord install, then: kubectl label namespace ${namespace} ${INJECTION_LABEL}=enabled --overwrite && ${restart}`);
+    return new CliError(
+      `${name} has no mirrord sidecar: the mirrord webhook is not installed in this cluster`,
+      `mirrord install, then: kubectl label namespace ${namespace} ${INJECTION_LABEL}=enabled --overwrite && ${restart}`,
+    );
   }
   if (context.namespace && context.namespace.metadata?.labels?.[INJECTION_LABEL] !== 'enabled') {
-    return new CliError(`${name} has no mirrord sidecar: namespace ${namespace} is not labeled for injection`, `kubectl label namespace ${namespace} ${INJECTION_LABEL}=enabled && ${restart}`);
+    return new CliError(
+      `${name} has no mirrord sidecar: namespace ${namespace} is not labeled for injection`,
+      `kubectl label namespace ${namespace} ${INJECTION_LABEL}=enabled && ${restart}`,
+    );
   }
   return new CliError(`${name} has no mirrord sidecar: its pod was created before namespace ${namespace} was labeled (or while the webhook was down)`, restart);
 }

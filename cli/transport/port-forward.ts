@@ -59,7 +59,10 @@ export async function forwardToSidecar(config: KubeConfig, namespace: string, po
         `kubectl auth can-i create pods/portforward -n ${namespace}; ask for a Role granting "create" on "pods/portforward"`,
       );
     }
-    throw new CliError(`cannot port-forward to pod ${namespace}/${pod}: ${text}`, `check that the API server is reachable and the pod runs: kubectl get pod ${pod} -n ${namespace}`);
+    throw new CliError(
+      `cannot port-forward to pod ${namespace}/${pod}: ${text}`,
+      `check that the API server is reachable and the pod runs: kubectl get pod ${pod} -n ${namespace}`,
+    );
   }
   return {
     socket: forward.socket,

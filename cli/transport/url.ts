@@ -12,7 +12,11 @@ export function connectToUrl(url: string): WebSocket {
     parsed = new URL('invalid:');
   }
   if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') {
-    throw new CliError(`--agent-url ${url}: expected ws://HOST:PORT or wss://HOST:PORT`, `e.g. --agent-url ws://127.0.0.1:${DEFAULT_AGENT_PORT} after kubectl port-forward pod/NAME ${DEFAULT_AGENT_PORT}`, USAGE_EXIT);
+    throw new CliError(
+      `--agent-url ${url}: expected ws://HOST:PORT or wss://HOST:PORT`,
+      `e.g. --agent-url ws://127.0.0.1:${DEFAULT_AGENT_PORT} after kubectl port-forward pod/NAME ${DEFAULT_AGENT_PORT}`,
+      USAGE_EXIT,
+    );
   }
   return new WebSocket(url, { maxPayload: MAX_FRAME, perMessageDeflate: false });
 }

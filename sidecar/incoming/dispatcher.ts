@@ -59,6 +59,10 @@ export class PortDispatcher {
       return this.filtered.accept(socket, origin);
     }
     passThrough(socket, origin);
-    mirror(socket, origin, this.subscribers.filter((s) => s.mode === 'mirror').map((s) => s.sink));
+    mirror(
+      socket,
+      origin,
+      this.subscribers.filter((s) => s.mode === 'mirror').map((s) => s.sink),
+    );
   }
 }

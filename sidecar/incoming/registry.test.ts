@@ -64,7 +64,11 @@ describe('IncomingRegistry', () => {
 
   beforeEach(() => {
     redirector = new FakeRedirector();
-    registry = new IncomingRegistry(redirector, createLogger('error', {}, () => true), [AGENT_PORT]);
+    registry = new IncomingRegistry(
+      redirector,
+      createLogger('error', {}, () => true),
+      [AGENT_PORT],
+    );
   });
   afterEach(async () => {
     await Promise.all(sinks.splice(0).map((s) => registry.release(s)));

@@ -73,9 +73,7 @@ export class IncomingRegistry {
 
   /** Everything `sink` held, released (its session ended). */
   async release(sink: IncomingSink): Promise<void> {
-    const held = [...this.ports.values()].flatMap((entry) =>
-      entry.subscribers.filter((s) => s.sink === sink).map((s) => this.remove(entry, s)),
-    );
+    const held = [...this.ports.values()].flatMap((entry) => entry.subscribers.filter((s) => s.sink === sink).map((s) => this.remove(entry, s)));
     await Promise.allSettled(held);
   }
 

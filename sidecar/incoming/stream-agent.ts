@@ -30,10 +30,7 @@ export class StreamAgent extends http.Agent {
     super({ keepAlive, maxSockets: 1 });
   }
 
-  override createConnection(
-    _options: http.ClientRequestArgs,
-    callback?: (error: Error | null, stream: Duplex) => void,
-  ): Duplex | undefined {
+  override createConnection(_options: http.ClientRequestArgs, callback?: (error: Error | null, stream: Duplex) => void): Duplex | undefined {
     const stream = this.open();
     if (!stream) {
       callback?.(new Error('the stealing session has ended'), undefined as unknown as Duplex);
@@ -53,7 +50,10 @@ export class StreamAgent extends http.Agent {
     const hint = /timeout=(\d+)/.exec(announced.get(socket) ?? '')?.[1];
     const idleMs = hint === undefined ? IDLE_STREAM_MS : Math.min(IDLE_STREAM_MS, Number(hint) * 1000 - HINT_MARGIN_MS);
     if (idleMs <= 0) return false;
-    this.idle.set(socket, setTimeout(() => socket.destroy(), idleMs));
+    this.idle.set(
+      socket,
+      setTimeout(() => socket.destroy(), idleMs),
+    );
     return true;
   }
 

@@ -15,12 +15,17 @@ import { fixed, median, table, type LoadResult } from './stats';
 const NAMESPACE = `bench-${process.pid}`;
 const RUNS = 7;
 const STARTED = 'import sys, time; print((time.time_ns() - int(sys.argv[1])) / 1e6)';
-const LOCAL_SERVER = "require('http').createServer((q, s) => { s.setHeader('x-served-by', 'local'); s.end('local\\n'); }).listen(8080, () => console.log('local listening'))";
+const LOCAL_SERVER =
+  "require('http').createServer((q, s) => { s.setHeader('x-served-by', 'local'); s.end('local\\n'); }).listen(8080, () => console.log('local listening'))";
 
 const now = () => String(Math.round((performance.timeOrigin + performance.now()) * 1e6));
 
 async function load(url: string, concurrency: number): Promise<LoadResult> {
-  const { stdout } = await run(process.execPath, [packagePath('test/bench/loadgen.js'), url, '--concurrency', String(concurrency), '--duration', '3000', '--warmup', '500'], { timeoutMs: 30_000 });
+  const { stdout } = await run(
+    process.execPath,
+    [packagePath('test/bench/loadgen.js'), url, '--concurrency', String(concurrency), '--duration', '3000', '--warmup', '500'],
+    { timeoutMs: 30_000 },
+  );
   const result = JSON.parse(stdout) as LoadResult;
   if (result.errors) throw new Error(`${result.errors} of ${result.requests} requests failed (first: ${result.firstError})`);
   return result;
@@ -52,7 +57,8 @@ async function main(): Promise<void> {
       await session.waitFor(/local listening/, 'stdout', 60_000);
       await session.waitFor(/subscribed port 8080/, 'stderr', 60_000);
       stolen = [await load(url, 1), await load(url, 10)];
-      if (!stolen.every((r) => r.servedBy.local === r.requests)) throw new Error(`not every request was stolen: ${JSON.stringify(stolen.map((r) => r.servedBy))}`);
+      if (!stolen.every((r) => r.servedBy.local === r.requests))
+        throw new Error(`not every request was stolen: ${JSON.stringify(stolen.map((r) => r.servedBy))}`);
     } finally {
       await session.stop();
     }
@@ -63,9 +69,24 @@ async function main(): Promise<void> {
       table(
         ['figure', 'direct', 'through mirrord', 'difference'],
         [
-          ['program starts after (median of 7)', ms(median(start.direct)), ms(median(start.attach)), `+${fixed(median(start.attach) - median(start.direct), 1)} ms`],
-          ['request round trip p50, concurrency 1', ms(direct[0]!.latencyMs.p50), ms(stolen[0]!.latencyMs.p50), `+${fixed(stolen[0]!.latencyMs.p50 - direct[0]!.latencyMs.p50, 3)} ms`],
-          ['request round trip p99, concurrency 1', ms(direct[0]!.latencyMs.p99), ms(stolen[0]!.latencyMs.p99), `+${fixed(stolen[0]!.latencyMs.p99 - direct[0]!.latencyMs.p99, 3)} ms`],
+          [
+            'program starts after (median of 7)',
+            ms(median(start.direct)),
+            ms(median(start.attach)),
+            `+${fixed(median(start.attach) - median(start.direct), 1)} ms`,
+          ],
+          [
+            'request round trip p50, concurrency 1',
+            ms(direct[0]!.latencyMs.p50),
+            ms(stolen[0]!.latencyMs.p50),
+            `+${fixed(stolen[0]!.latencyMs.p50 - direct[0]!.latencyMs.p50, 3)} ms`,
+          ],
+          [
+            'request round trip p99, concurrency 1',
+            ms(direct[0]!.latencyMs.p99),
+            ms(stolen[0]!.latencyMs.p99),
+            `+${fixed(stolen[0]!.latencyMs.p99 - direct[0]!.latencyMs.p99, 3)} ms`,
+          ],
           ['req/s, concurrency 10', fixed(direct[1]!.rps, 0), fixed(stolen[1]!.rps, 0), `${fixed((100 * stolen[1]!.rps) / direct[1]!.rps, 0)}%`],
         ],
       ),

@@ -30,9 +30,11 @@ async function output(command: string, args: string[]): Promise<number> {
 /** Prints, from inside the program, how long after `begin` (ns since the epoch) it started. */
 const STARTED = 'import sys, time; print((time.time_ns() - int(sys.argv[1])) / 1e6)';
 /** Per-file ms of opening and reading each file named, whole. */
-const READ = 'import sys, time\nt = time.perf_counter()\nfor p in sys.argv[1:]:\n    open(p, "rb").read()\nprint((time.perf_counter() - t) * 1000 / len(sys.argv[1:]))';
+const READ =
+  'import sys, time\nt = time.perf_counter()\nfor p in sys.argv[1:]:\n    open(p, "rb").read()\nprint((time.perf_counter() - t) * 1000 / len(sys.argv[1:]))';
 /** Per-call ms of getaddrinfo, `n` times. */
-const RESOLVE = 'import socket, sys, time\nh, n = sys.argv[1], int(sys.argv[2])\nt = time.perf_counter()\nfor _ in range(n):\n    socket.getaddrinfo(h, 80, socket.AF_INET, socket.SOCK_STREAM)\nprint((time.perf_counter() - t) * 1000 / n)';
+const RESOLVE =
+  'import socket, sys, time\nh, n = sys.argv[1], int(sys.argv[2])\nt = time.perf_counter()\nfor _ in range(n):\n    socket.getaddrinfo(h, 80, socket.AF_INET, socket.SOCK_STREAM)\nprint((time.perf_counter() - t) * 1000 / n)';
 
 export async function layerSection(pod: TestPod): Promise<LayerFigures> {
   const attach = (program: string[]) => output(process.execPath, [MAIN, 'attach', '--agent-cmd', pod.agentCommand, '-q', '--', ...program]);
@@ -48,7 +50,10 @@ export async function layerSection(pod: TestPod): Promise<LayerFigures> {
   const local = mkdtempSync(join(tmpdir(), 'mirrord-bench-'));
   const files: LayerFigures['files'] = [];
   try {
-    for (const [size, bytes, n] of [['4 KiB', 4096, 100], ['4 MiB', 4 << 20, 10]] as const) {
+    for (const [size, bytes, n] of [
+      ['4 KiB', 4096, 100],
+      ['4 MiB', 4 << 20, 10],
+    ] as const) {
       const content = Buffer.alloc(bytes, 7);
       // n files read once each (every open fetches), then one of them n times (unchanged in the pod)
       const names = Array.from({ length: n }, (_, i) => `bench-${bytes}-${i}.bin`);

@@ -24,9 +24,12 @@ export async function runLoad(pod: TestPod, options: LoadOptions): Promise<LoadR
   const args = [
     packagePath('test/bench/loadgen.js'),
     `http://${POD_IP}:${APP_PORT}${options.path ?? '/bench'}`,
-    '--concurrency', String(options.concurrency),
-    '--duration', String(options.durationMs),
-    '--warmup', String(options.warmupMs),
+    '--concurrency',
+    String(options.concurrency),
+    '--duration',
+    String(options.durationMs),
+    '--warmup',
+    String(options.warmupMs),
     ...Object.entries(options.headers ?? {}).flatMap(([name, value]) => ['--header', `${name}: ${value}`]),
     '--raw',
   ];
@@ -127,8 +130,13 @@ export async function sessionEcho(client: Client, host: string, port: number, by
 
 /** The baseline: test/bench/echo-client.js run inside the pod's namespace, no session. */
 export async function directEcho(pod: TestPod, host: string, port: number, bytes: number): Promise<BulkResult> {
-  const { stdout } = await pod.net.exec(pod.net.pod, process.execPath, [packagePath('test/bench/echo-client.js'), host, String(port), String(bytes), String(CHUNK)], {
-    timeoutMs: 70_000,
-  });
+  const { stdout } = await pod.net.exec(
+    pod.net.pod,
+    process.execPath,
+    [packagePath('test/bench/echo-client.js'), host, String(port), String(bytes), String(CHUNK)],
+    {
+      timeoutMs: 70_000,
+    },
+  );
   return JSON.parse(stdout) as BulkResult;
 }

@@ -133,7 +133,8 @@ async function findSidecarPid(pod: TestPod): Promise<{ pid: number; how: string 
     }
   };
   const spawned = pod.sidecar.pid;
-  if (spawned !== undefined && isSidecar(spawned)) return { pid: spawned, how: 'pod.sidecar.pid, checked to be the node process itself: ip netns exec execs it' };
+  if (spawned !== undefined && isSidecar(spawned))
+    return { pid: spawned, how: 'pod.sidecar.pid, checked to be the node process itself: ip netns exec execs it' };
   const { stdout } = await run('ip', ['netns', 'pids', pod.net.pod]);
   const found = stdout.split(/\s+/).filter(Boolean).map(Number).find(isSidecar);
   if (found === undefined) throw new Error('could not find the sidecar process in the pod namespace');
@@ -243,7 +244,10 @@ function httpTable(rows: HttpRow[]): string {
       percent(row.localCpu),
     ];
   });
-  return table(['scenario', 'conc', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'p50 vs direct', 'req/s vs direct', 'sidecar CPU', 'sidecar µs/req', 'local CPU'], body);
+  return table(
+    ['scenario', 'conc', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'p50 vs direct', 'req/s vs direct', 'sidecar CPU', 'sidecar µs/req', 'local CPU'],
+    body,
+  );
 }
 
 function indent(text: string): string {
@@ -258,9 +262,13 @@ async function main(): Promise<void> {
   const cpus = os.cpus();
   const loadBefore = os.loadavg()[0]!;
   console.log('mirrord benchmark');
-  console.log(`machine: ${cpus.length} cores (${cpus[0]?.model.trim() ?? 'unknown CPU'}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${os.release()}, node ${process.version}`);
+  console.log(
+    `machine: ${cpus.length} cores (${cpus[0]?.model.trim() ?? 'unknown CPU'}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${os.release()}, node ${process.version}`,
+  );
   console.log(`load average before the run (other work on the machine): ${loadBefore.toFixed(2)}`);
-  console.log(`HTTP steps: ${ROUNDS} alternated rounds of ${STEP_MS / 1000} s each (after a ${WARMUP_MS} ms warm-up), merged; bulk echo: ${BULK_BYTES / 1048576} MiB × ${ROUNDS}`);
+  console.log(
+    `HTTP steps: ${ROUNDS} alternated rounds of ${STEP_MS / 1000} s each (after a ${WARMUP_MS} ms warm-up), merged; bulk echo: ${BULK_BYTES / 1048576} MiB × ${ROUNDS}`,
+  );
   console.log('load generator, app, sidecar, session client, local server and echo service all share these cores\n');
 
   process.stderr.write('starting the pod (network namespaces, app, echo service, sidecar)\n');
@@ -326,7 +334,9 @@ async function main(): Promise<void> {
         ),
       ),
     );
-    console.log(`\n   mirrored / no session: ${percent(mirrorRatio, 1)} of the req/s; mirroring costs ${percent(1 - mirrorRatio, 1)} (target < 10%: ${verdict(mirrorRatio > 0.9)})`);
+    console.log(
+      `\n   mirrored / no session: ${percent(mirrorRatio, 1)} of the req/s; mirroring costs ${percent(1 - mirrorRatio, 1)} (target < 10%: ${verdict(mirrorRatio > 0.9)})`,
+    );
     console.log(
       `   copies delivered to the session: ${count(copies.streams)} connections, ${mib(copies.bytes / 1024)}; ` +
         `the local server answered ${count(copies.localAnswers)} mirrored requests (the sidecar drops those answers)`,
@@ -336,14 +346,23 @@ async function main(): Promise<void> {
     const directMBs = median(bulk.direct.map((r) => r.mbPerSecond));
     const sessionMBs = median(bulk.session.map((r) => r.mbPerSecond));
     const bulkRatio = sessionMBs / directMBs;
-    console.log(`\n3. Outgoing TCP bulk throughput: write ${BULK_BYTES / 1048576} MiB to ${SERVICE_NAME}:${ECHO_PORT} (echo) and read it back; median of ${ROUNDS}\n`);
+    console.log(
+      `\n3. Outgoing TCP bulk throughput: write ${BULK_BYTES / 1048576} MiB to ${SERVICE_NAME}:${ECHO_PORT} (echo) and read it back; median of ${ROUNDS}\n`,
+    );
     console.log(
       indent(
         table(
           ['path', 'MB/s', 'rounds (MB/s)', 'sidecar CPU', 'sidecar ms/MiB', 'local CPU'],
           [
             ['direct, from the pod namespace', fixed(directMBs, 1), bulk.direct.map((r) => fixed(r.mbPerSecond, 0)).join(' / '), '—', '—', '—'],
-            ['through a session', fixed(sessionMBs, 1), bulk.session.map((r) => fixed(r.mbPerSecond, 0)).join(' / '), percent(bulk.sidecarCpu), fixed(bulk.sidecarMsPerMiB, 1), percent(bulk.localCpu)],
+            [
+              'through a session',
+              fixed(sessionMBs, 1),
+              bulk.session.map((r) => fixed(r.mbPerSecond, 0)).join(' / '),
+              percent(bulk.sidecarCpu),
+              fixed(bulk.sidecarMsPerMiB, 1),
+              percent(bulk.localCpu),
+            ],
           ],
         ),
       ),
@@ -377,12 +396,22 @@ async function main(): Promise<void> {
         table(
           ['figure', 'direct', 'with mirrord', 'difference'],
           [
-            ['program starts after (median of 7), ms', fixed(layer.start.direct, 1), fixed(layer.start.attach, 1), `+${fixed(layer.start.attach - layer.start.direct, 1)} ms`],
+            [
+              'program starts after (median of 7), ms',
+              fixed(layer.start.direct, 1),
+              fixed(layer.start.attach, 1),
+              `+${fixed(layer.start.attach - layer.start.direct, 1)} ms`,
+            ],
             ...layer.files.flatMap((f) => [
               [`open + read ${f.size} file, ms (local copy / the pod's)`, fixed(f.local, 3), fixed(f.remote, 3), `+${fixed(f.remote - f.local, 3)} ms`],
               [`  the same, again, unchanged in the pod`, fixed(f.local, 3), fixed(f.again, 3), `+${fixed(f.again - f.local, 3)} ms`],
             ]),
-            ['getaddrinfo, ms (localhost / a pod-only name)', fixed(layer.resolve.local, 3), fixed(layer.resolve.pod, 3), `+${fixed(layer.resolve.pod - layer.resolve.local, 3)} ms`],
+            [
+              'getaddrinfo, ms (localhost / a pod-only name)',
+              fixed(layer.resolve.local, 3),
+              fixed(layer.resolve.pod, 3),
+              `+${fixed(layer.resolve.pod - layer.resolve.local, 3)} ms`,
+            ],
           ],
         ),
       ),
@@ -398,19 +427,43 @@ async function main(): Promise<void> {
         table(
           ['figure', 'direct', 'with mirrord', 'difference', 'target', ''],
           [
-            ['stolen HTTP p50, concurrency 1', ms(directC1.latencyMs.p50), ms(stealC1.latencyMs.p50), signedMs(stealOverhead), '< +0.5 ms', verdict(stealOverhead < 0.5)],
+            [
+              'stolen HTTP p50, concurrency 1',
+              ms(directC1.latencyMs.p50),
+              ms(stealC1.latencyMs.p50),
+              signedMs(stealOverhead),
+              '< +0.5 ms',
+              verdict(stealOverhead < 0.5),
+            ],
             ['stolen HTTP req/s, concurrency 10', count(directC10.rps), count(stealC10.rps), percent(stealC10.rps / directC10.rps), '', ''],
             ['filtered steal p50, concurrency 1', ms(directC1.latencyMs.p50), ms(filteredC1.latencyMs.p50), signedMs(filteredOverhead), '', ''],
             ['filtered steal req/s, concurrency 10', count(directC10.rps), count(filteredC10.rps), percent(filteredC10.rps / directC10.rps), '', ''],
-            ['app req/s while mirrored, concurrency 10', count(directC10.rps), count(mirrored.result.rps), percent(mirrorRatio), '> 90%', verdict(mirrorRatio > 0.9)],
+            [
+              'app req/s while mirrored, concurrency 10',
+              count(directC10.rps),
+              count(mirrored.result.rps),
+              percent(mirrorRatio),
+              '> 90%',
+              verdict(mirrorRatio > 0.9),
+            ],
             ['outgoing TCP echo, MB/s', fixed(directMBs, 1), fixed(sessionMBs, 1), percent(bulkRatio), '> 30%', verdict(bulkRatio > 0.3)],
             ['sidecar VmRSS, idle / peak', '', `${mib(rssIdle)} / ${mib(peakAll)}`, '', '', ''],
-            ['attach until the program runs, ms', fixed(layer.start.direct, 1), fixed(layer.start.attach, 1), `+${fixed(layer.start.attach - layer.start.direct, 1)} ms`, '', ''],
+            [
+              'attach until the program runs, ms',
+              fixed(layer.start.direct, 1),
+              fixed(layer.start.attach, 1),
+              `+${fixed(layer.start.attach - layer.start.direct, 1)} ms`,
+              '',
+              '',
+            ],
           ],
         ),
       ),
     );
-    if (loadBefore > 1) console.log(`\nthe load average before the run was ${loadBefore.toFixed(2)}: other processes competed for the CPUs, so these figures are noisy and pessimistic`);
+    if (loadBefore > 1)
+      console.log(
+        `\nthe load average before the run was ${loadBefore.toFixed(2)}: other processes competed for the CPUs, so these figures are noisy and pessimistic`,
+      );
     console.log(`\nwhole run: ${((Date.now() - began) / 1000).toFixed(0)} s`);
   } finally {
     process.off('SIGINT', interrupted);

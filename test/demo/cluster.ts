@@ -53,7 +53,19 @@ async function main(): Promise<void> {
   const started = Date.now();
   const session = spawn(
     process.execPath,
-    [MAIN, 'attach', 'deploy/shop', '-n', NAMESPACE, '--kubeconfig', kubeconfigPath(), '--steal', '--', process.execPath, packagePath('test/demo/local-shop.js')],
+    [
+      MAIN,
+      'attach',
+      'deploy/shop',
+      '-n',
+      NAMESPACE,
+      '--kubeconfig',
+      kubeconfigPath(),
+      '--steal',
+      '--',
+      process.execPath,
+      packagePath('test/demo/local-shop.js'),
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let log = '';
@@ -63,7 +75,11 @@ async function main(): Promise<void> {
     for (const line of chunk.toString().split('\n').filter(Boolean)) console.log(`  ${line}`);
   });
   try {
-    await until(async () => log, (text) => text.includes('local shop listening'), 30_000);
+    await until(
+      async () => log,
+      (text) => text.includes('local shop listening'),
+      30_000,
+    );
     show('attached and listening after:', `${Date.now() - started} ms`);
     const answer = await until(visit, (out) => out.includes('your laptop'), 30_000);
     show('the visitor pod asks again:', answer);
@@ -92,7 +108,9 @@ async function main(): Promise<void> {
 function tryItYourself(kubeconfig: string, sudoUser: string | undefined): string[] {
   const own = '~/.kube/mirrord-demo.kubeconfig';
   return [
-    ...(sudoUser ? [`mkdir -p ~/.kube && sudo install -m 600 -o ${sudoUser} ${kubeconfig} ${own}`, `export KUBECONFIG=${own}`] : [`export KUBECONFIG=${kubeconfig}`]),
+    ...(sudoUser
+      ? [`mkdir -p ~/.kube && sudo install -m 600 -o ${sudoUser} ${kubeconfig} ${own}`, `export KUBECONFIG=${own}`]
+      : [`export KUBECONFIG=${kubeconfig}`]),
     `mirrord attach deploy/shop -n ${NAMESPACE} --steal -- <your command>`,
     'npm run cluster:down    # when you are finished',
   ];

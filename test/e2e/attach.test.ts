@@ -22,7 +22,9 @@ const fromClient = (path: string) => kubectl(['-n', namespace, 'exec', 'client',
 beforeAll(async () => {
   await webhookReady();
   await createNamespaces({ labeled: [namespace], unlabeled: [unlabeled] });
-  await kubectl(['apply', '-f', '-'], { input: manifests(demoDeployment(namespace, 'app', { env: { GREETING: 'hello from the pod spec' }, service: true }), demoClient(namespace)) });
+  await kubectl(['apply', '-f', '-'], {
+    input: manifests(demoDeployment(namespace, 'app', { env: { GREETING: 'hello from the pod spec' }, service: true }), demoClient(namespace)),
+  });
   await kubectl(['apply', '-f', '-'], { input: demoDeployment(unlabeled, 'app', { service: true }) });
   await rolledOut(namespace, 'app');
   await podReady(namespace, 'client');
@@ -50,11 +52,13 @@ test('a local server under `mirrord attach deploy/app --steal` answers the podâ€
     session.child.kill('SIGTERM');
   }
   await session.done;
-  expect(await eventually(async () => {
-    const out = await fromClient('/after');
-    if (!out.includes('hello from')) throw new Error(out);
-    return out;
-  })).toContain('hello from');
+  expect(
+    await eventually(async () => {
+      const out = await fromClient('/after');
+      if (!out.includes('hello from')) throw new Error(out);
+      return out;
+    }),
+  ).toContain('hello from');
 }, 120_000);
 
 test("the local process reaches a cluster-only Service by name and sees the pod spec's environment", async () => {
@@ -68,5 +72,7 @@ test('a workload in an unlabeled namespace gets the reason and the commands that
   const run = await mirrord(['attach', 'deploy/app', '-n', unlabeled, '--kubeconfig', kubeconfigPath(), '--', 'true']).done;
   expect(run.code).toBe(1);
   expect(run.stderr).toMatch(new RegExp(`mirrord: deployment/app has no mirrord sidecar: namespace ${unlabeled} is not labeled for injection`));
-  expect(run.stderr).toMatch(new RegExp(`hint: kubectl label namespace ${unlabeled} mirrord.dev/injection=enabled && kubectl rollout restart deployment/app -n ${unlabeled}`));
+  expect(run.stderr).toMatch(
+    new RegExp(`hint: kubectl label namespace ${unlabeled} mirrord.dev/injection=enabled && kubectl rollout restart deployment/app -n ${unlabeled}`),
+  );
 }, 60_000);

@@ -21,11 +21,7 @@ function k8sVersion(): string {
 }
 
 export function kubeconfigPath(): string {
-  const candidates = [
-    process.env.MIRRORD_KUBECONFIG,
-    '/var/lib/mirrord-cluster/admin.kubeconfig',
-    join(homedir(), '.kube', 'mirrord-kind.kubeconfig'),
-  ];
+  const candidates = [process.env.MIRRORD_KUBECONFIG, '/var/lib/mirrord-cluster/admin.kubeconfig', join(homedir(), '.kube', 'mirrord-kind.kubeconfig')];
   return candidates.find((p): p is string => !!p && existsSync(p)) ?? candidates[1]!;
 }
 

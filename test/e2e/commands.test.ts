@@ -17,7 +17,6 @@ const unlabeled = `e2e-cmd-bare-${process.pid}`;
 const cli = (args: string[]) => mirrord([args[0], '--kubeconfig', kubeconfigPath(), ...args.slice(1)]);
 const run = (...args: string[]) => cli(args).done;
 
-
 beforeAll(async () => {
   await webhookReady();
   await createNamespaces({ labeled: [namespace], unlabeled: [unlabeled] });
@@ -37,7 +36,14 @@ test('ls shows the injected Deployment and its pod, and the bare one without the
   expect(listed.stdout).toMatch(/^TARGET +PODS +SIDECAR\ndeployment\/app +1 +injected\npod\/app-[\w-]+ +1 +injected\n$/);
 
   const json = await run('ls', '-n', unlabeled, '--json');
-  expect(JSON.parse(json.stdout).targets[0]).toEqual({ namespace: unlabeled, target: 'deployment/app', pods: 1, withSidecar: 0, sidecarReady: 0, sidecar: 'no' });
+  expect(JSON.parse(json.stdout).targets[0]).toEqual({
+    namespace: unlabeled,
+    target: 'deployment/app',
+    pods: 1,
+    withSidecar: 0,
+    sidecarReady: 0,
+    sidecar: 'no',
+  });
 
   const all = await run('ls', '-A');
   expect(all.stdout).toMatch(new RegExp(`\\n${namespace} +deployment/app +1 +injected\\n`));
@@ -70,7 +76,9 @@ test('sessions lists an attach session, and sessions kill ends it', async () => 
 
     const again = await run('sessions', 'kill', id, '-n', namespace);
     expect(again.code).toBe(1);
-    expect(again.stderr).toMatch(new RegExp(`^mirrord: no session ${id} on the sidecars of namespace ${namespace}\\nhint: mirrord sessions -n ${namespace} lists them\\n$`));
+    expect(again.stderr).toMatch(
+      new RegExp(`^mirrord: no session ${id} on the sidecars of namespace ${namespace}\\nhint: mirrord sessions -n ${namespace} lists them\\n$`),
+    );
   } finally {
     attach.child.kill('SIGTERM');
     await attach.done;
@@ -96,7 +104,9 @@ test('doctor shows ✗ and the fix for an unlabeled namespace', async () => {
     `✗ namespace ${unlabeled} labeled mirrord.dev/injection=enabled: the label is missing\n` +
       `  fix: kubectl label namespace ${unlabeled} mirrord.dev/injection=enabled --overwrite, then restart the workloads (kubectl rollout restart deployment -n ${unlabeled})\n`,
   );
-  expect(checked.stdout).toMatch(new RegExp(`✗ deployment/app injected: none of its 1 pod\\(s\\) carries the sidecar .*\\n  fix: kubectl rollout restart deployment/app -n ${unlabeled}\\n`));
+  expect(checked.stdout).toMatch(
+    new RegExp(`✗ deployment/app injected: none of its 1 pod\\(s\\) carries the sidecar .*\\n  fix: kubectl rollout restart deployment/app -n ${unlabeled}\\n`),
+  );
   expect(checked.stdout).toContain('✓ webhook installed and ready');
 }, 60_000);
 
@@ -118,7 +128,9 @@ test('uninstall --dry-run names what it would delete and restart, and changes no
   expect(lines).toContain('Deployment mirrord-system/mirrord-webhook would be deleted');
   expect(lines).toContain(`would restart deployment/app -n ${namespace}`);
   expect(lines).not.toContain(`would restart deployment/app -n ${unlabeled}`);
-  expect(lines.indexOf('Namespace mirrord-system would be deleted')).toBeGreaterThan(lines.indexOf('Deployment mirrord-system/mirrord-webhook would be deleted'));
+  expect(lines.indexOf('Namespace mirrord-system would be deleted')).toBeGreaterThan(
+    lines.indexOf('Deployment mirrord-system/mirrord-webhook would be deleted'),
+  );
   expect(await kubectl(['-n', namespace, 'get', 'deployment', 'app', '-o', 'jsonpath={.metadata.generation}'])).toBe('1');
   expect((await run('doctor', '-n', namespace)).code).toBe(0);
 }, 60_000);

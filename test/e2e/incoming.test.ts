@@ -29,7 +29,11 @@ const sessions: Mirrord[] = [];
 async function fromClient(path: string, workload = 'app'): Promise<string> {
   // Retried only when kubectl exec itself fails (an API server hiccup on a loaded machine) or
   // the answer isn't a 200; what the body says is for the test to judge.
-  const out = await eventually(() => kubectl(['-n', namespace, 'exec', 'client', '--', '/demo', 'get', `http://${podIps.get(workload)}:8080${path}`]), 30_000, 250);
+  const out = await eventually(
+    () => kubectl(['-n', namespace, 'exec', 'client', '--', '/demo', 'get', `http://${podIps.get(workload)}:8080${path}`]),
+    30_000,
+    250,
+  );
   return out.replace(/^resolved .*\nstatus 200\n/, '');
 }
 
@@ -72,7 +76,19 @@ async function appAnswers(workload = 'app'): Promise<void> {
 
 async function podIpOf(workload: string): Promise<string> {
   return eventually(async () => {
-    const ip = (await kubectl(['-n', namespace, 'get', 'pods', '-l', `app=${workload}`, '--field-selector=status.phase=Running', '-o', 'jsonpath={.items[0].status.podIP}'])).trim();
+    const ip = (
+      await kubectl([
+        '-n',
+        namespace,
+        'get',
+        'pods',
+        '-l',
+        `app=${workload}`,
+        '--field-selector=status.phase=Running',
+        '-o',
+        'jsonpath={.items[0].status.podIP}',
+      ])
+    ).trim();
     if (!ip) throw new Error(`no running pod of ${workload}`);
     return ip;
   });
@@ -81,7 +97,13 @@ async function podIpOf(workload: string): Promise<string> {
 beforeAll(async () => {
   await webhookReady();
   await createNamespaces({ labeled: [namespace] });
-  await kubectl(['apply', '-f', '-'], { input: manifests(demoDeployment(namespace, 'app', { terminationGracePeriodSeconds: 5 }), demoDeployment(namespace, 'victim', { terminationGracePeriodSeconds: 5 }), demoClient(namespace)) });
+  await kubectl(['apply', '-f', '-'], {
+    input: manifests(
+      demoDeployment(namespace, 'app', { terminationGracePeriodSeconds: 5 }),
+      demoDeployment(namespace, 'victim', { terminationGracePeriodSeconds: 5 }),
+      demoClient(namespace),
+    ),
+  });
   for (const workload of ['app', 'victim']) {
     await rolledOut(namespace, workload, 180);
     podIps.set(workload, await podIpOf(workload));
@@ -157,7 +179,9 @@ test('a second unfiltered steal is refused with a clear error while the first ke
   // The second program's listen() fails as on a port in use, so it stops rather than wait for traffic it won't get.
   const second = await attach(['--steal'], 'second').done;
   expect(second.code).not.toBe(0);
-  expect(second.stderr).toMatch(/mirrord: error: could not steal port 8080: port 8080 is already stolen without a filter by session \w+; an unfiltered steal is exclusive/);
+  expect(second.stderr).toMatch(
+    /mirrord: error: could not steal port 8080: port 8080 is already stolen without a filter by session \w+; an unfiltered steal is exclusive/,
+  );
   expect(second.stderr).toMatch(/Address already in use/);
   expect(second.stdout).toBe('');
 
@@ -190,7 +214,10 @@ test('a mirror session sees the requests while the clients get the app’s answe
  */
 async function dropConnectionsOf(pid: number): Promise<number> {
   const { stdout } = await run('ss', ['-tnpH', 'state', 'established']);
-  const locals = stdout.split('\n').filter((line) => line.includes(`pid=${pid},`)).map((line) => line.trim().split(/\s+/)[2]);
+  const locals = stdout
+    .split('\n')
+    .filter((line) => line.includes(`pid=${pid},`))
+    .map((line) => line.trim().split(/\s+/)[2]);
   for (const local of locals) {
     const cut = local.lastIndexOf(':');
     await run('ss', ['-K', 'src', local.slice(0, cut).replace(/^\[|\]$/g, ''), 'sport', '=', `:${local.slice(cut + 1)}`]);
@@ -206,7 +233,11 @@ test('a dropped port-forward: mirrord reconnects to the same pod, and the local 
   const pod = /session \w+ on pod [\w-]+\/(app-[\w-]+)/.exec(survivor.output().stderr)?.[1];
 
   expect(await dropConnectionsOf(survivor.child.pid!)).toBeGreaterThan(0);
-  await survivor.waitFor(new RegExp(`reconnected after \\d+ attempts?: session \\w+ on pod ${namespace}/${pod}; connections open before the drop were reset`), 'stderr', 60_000);
+  await survivor.waitFor(
+    new RegExp(`reconnected after \\d+ attempts?: session \\w+ on pod ${namespace}/${pod}; connections open before the drop were reset`),
+    'stderr',
+    60_000,
+  );
   expect(survivor.output().stderr).toMatch(/warning: lost the connection to the pod \(.+\); reconnecting…/);
   expect(await fromClient('/after-drop')).toBe('answered by survivor (GET /after-drop)\n');
   await saw(survivor, 'survivor', ['GET /before-drop', 'GET /after-drop']);
@@ -225,10 +256,14 @@ test('after `mirrord` is killed with SIGKILL during a steal, the app answers its
   // gives the port back is the sidecar noticing that the session is gone.
   process.kill(doomed.child.pid!, 'SIGKILL');
   const killedAt = Date.now();
-  await eventually(async () => {
-    const body = await fromClient('/after-kill');
-    if (!/^hello from app-/.test(body)) throw new Error(`still not the app: ${body}`);
-  }, 30_000, 250);
+  await eventually(
+    async () => {
+      const body = await fromClient('/after-kill');
+      if (!/^hello from app-/.test(body)) throw new Error(`still not the app: ${body}`);
+    },
+    30_000,
+    250,
+  );
   expect(Date.now() - killedAt).toBeLessThan(20_000);
 }, 180_000);
 
@@ -243,5 +278,7 @@ test('deleting the pod under an active session: the CLI says so and exits non-ze
   await kubectl(['-n', namespace, 'delete', 'pod', pod!, '--wait=false']);
   const ended = await within(session.done, 60_000, () => `mirrord still runs 60 s after its pod was deleted:\n${session.output().stderr}`);
   expect(ended.code).toBe(1);
-  expect(ended.stderr).toMatch(new RegExp(`\nmirrord: session \\w+ on pod ${namespace}/${pod} ended while the command ran \\(.+\\); the command was stopped\nhint: `));
+  expect(ended.stderr).toMatch(
+    new RegExp(`\nmirrord: session \\w+ on pod ${namespace}/${pod} ended while the command ran \\(.+\\); the command was stopped\nhint: `),
+  );
 }, 180_000);

@@ -174,9 +174,13 @@ beforeAll(async () => {
   appServiceIp = (await kubectl(['-n', namespace, 'get', 'service', 'app', '-o', 'jsonpath={.spec.clusterIP}'])).trim();
   clusterDnsIp = (await kubectl(['-n', 'kube-system', 'get', 'service', 'kube-dns', '-o', 'jsonpath={.spec.clusterIP}'])).trim();
   // CoreDNS serves a moment after its container starts (no readiness probe in this Corefile).
-  await eventually(() => kubectl(['-n', namespace, 'logs', 'deployment/dnsprobe']).then((log) => {
-    if (!/CoreDNS-/.test(log)) throw new Error(`the probe is not serving yet: ${log}`);
-  }), 60_000);
+  await eventually(
+    () =>
+      kubectl(['-n', namespace, 'logs', 'deployment/dnsprobe']).then((log) => {
+        if (!/CoreDNS-/.test(log)) throw new Error(`the probe is not serving yet: ${log}`);
+      }),
+    60_000,
+  );
 }, 10 * 60_000);
 
 afterAll(async () => {
@@ -191,19 +195,27 @@ test('outgoing TCP to a Service by name leaves from the pod', async () => {
 }, 120_000);
 
 test('outgoing UDP datagrams leave from the pod, to a Service by name and to the cluster DNS', async () => {
-  const run = await underMirrord(['sh', '-c', [
-    `python3 ${DNS_QUERY} udp dnsprobe.${namespace}.svc.cluster.local 53 udp.probe.example`,
-    `python3 ${DNS_QUERY} udp ${clusterDnsIp} 53 app.${namespace}.svc.cluster.local`,
-  ].join(' && ')]);
+  const run = await underMirrord([
+    'sh',
+    '-c',
+    [
+      `python3 ${DNS_QUERY} udp dnsprobe.${namespace}.svc.cluster.local 53 udp.probe.example`,
+      `python3 ${DNS_QUERY} udp ${clusterDnsIp} 53 app.${namespace}.svc.cluster.local`,
+    ].join(' && '),
+  ]);
   expect(run).toMatchObject({ code: 0, stdout: `rcode 0\nA 198.18.0.54\nrcode 0\nA ${appServiceIp}\n` });
   expect(await probeSawFromApp('udp.probe.example', 'udp')).toMatch(new RegExp(`^\\[INFO\\] ${appPodIp.replace(/\./g, '\\.')}:\\d+ - `));
 }, 120_000);
 
 test("names resolve with the pod's DNS: svc.ns.svc.cluster.local and the short name", async () => {
-  const run = await underMirrord(['sh', '-c', [
-    `getent hosts app.${namespace}.svc.cluster.local`,
-    `python3 -c 'import socket; print(socket.getaddrinfo("app", 80, socket.AF_INET, socket.SOCK_STREAM)[0][4][0])'`,
-  ].join(' && ')]);
+  const run = await underMirrord([
+    'sh',
+    '-c',
+    [
+      `getent hosts app.${namespace}.svc.cluster.local`,
+      `python3 -c 'import socket; print(socket.getaddrinfo("app", 80, socket.AF_INET, socket.SOCK_STREAM)[0][4][0])'`,
+    ].join(' && '),
+  ]);
   expect(run.code).toBe(0);
   expect(run.stdout).toBe(`${appServiceIp.padEnd(15)} app.${namespace}.svc.cluster.local\n${appServiceIp}\n`);
 }, 120_000);
@@ -231,26 +243,37 @@ test('a user without pods/portforward is refused with the permission it lacks, a
   const dir = mkdtempSync(join(tmpdir(), 'mirrord-e2e-'));
   try {
     const kubeconfig = join(dir, 'limited.kubeconfig');
-    writeFileSync(kubeconfig, JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'e2e', cluster: { server, 'certificate-authority-data': ca } }],
-      users: [{ name: 'limited', user: { token } }],
-      contexts: [{ name: 'limited', context: { cluster: 'e2e', user: 'limited', namespace } }],
-      'current-context': 'limited',
-    }));
+    writeFileSync(
+      kubeconfig,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'e2e', cluster: { server, 'certificate-authority-data': ca } }],
+        users: [{ name: 'limited', user: { token } }],
+        contexts: [{ name: 'limited', context: { cluster: 'e2e', user: 'limited', namespace } }],
+        'current-context': 'limited',
+      }),
+    );
 
     const refused = await underMirrord(['true'], kubeconfig);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(new RegExp(`\\nmirrord: not allowed to port-forward to pod app-[\\w-]+ in namespace ${namespace}: mirrord needs the pods/portforward permission\\nhint: kubectl auth can-i create pods/portforward -n ${namespace}`));
+    expect(refused.stderr).toMatch(
+      new RegExp(
+        `\\nmirrord: not allowed to port-forward to pod app-[\\w-]+ in namespace ${namespace}: mirrord needs the pods/portforward permission\\nhint: kubectl auth can-i create pods/portforward -n ${namespace}`,
+      ),
+    );
 
     // The same user with the permission: the refusal was about exactly that.
     await kubectl(['apply', '-f', '-'], { input: portForwardGrant });
-    const allowed = await eventually(async () => {
-      const run = await underMirrord(['sh', '-c', 'echo "$PLAIN"'], kubeconfig);
-      if (run.code !== 0) throw new Error(`not attached yet:\n${run.stderr}`);
-      return run;
-    }, 30_000, 1000);
+    const allowed = await eventually(
+      async () => {
+        const run = await underMirrord(['sh', '-c', 'echo "$PLAIN"'], kubeconfig);
+        if (run.code !== 0) throw new Error(`not attached yet:\n${run.stderr}`);
+        return run;
+      },
+      30_000,
+      1000,
+    );
     expect(allowed.stdout).toBe('plain value\n');
   } finally {
     rmSync(dir, { recursive: true, force: true });

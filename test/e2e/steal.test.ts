@@ -12,12 +12,16 @@ import { eventually } from './mirrord';
 
 const namespace = `e2e-steal-${process.pid}`;
 
-const manifests = ['app', 'client'].map((name) => JSON.stringify({
-  apiVersion: 'v1',
-  kind: 'Pod',
-  metadata: { name, namespace },
-  spec: { containers: [{ name: 'app', image: 'mirrord.local/demo:dev', imagePullPolicy: 'Never', args: ['serve'] }] },
-})).join('\n---\n');
+const manifests = ['app', 'client']
+  .map((name) =>
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace },
+      spec: { containers: [{ name: 'app', image: 'mirrord.local/demo:dev', imagePullPolicy: 'Never', args: ['serve'] }] },
+    }),
+  )
+  .join('\n---\n');
 
 let appUrl = '';
 
@@ -42,9 +46,11 @@ test('a stolen port answers from the session, and from the app again once the se
   expect(await eventually(fetchFromClient)).toContain('hello from app');
 
   // Needs `npm run build` (test:e2e runs it): the session runs from dist/, as the CLI does.
-  const driver = spawn(process.execPath, [
-    join(__dirname, 'fixtures', 'steal-session.js'), kubeconfigPath(), namespace, 'app', String(DEFAULT_AGENT_PORT), '8080',
-  ], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const driver = spawn(
+    process.execPath,
+    [join(__dirname, 'fixtures', 'steal-session.js'), kubeconfigPath(), namespace, 'app', String(DEFAULT_AGENT_PORT), '8080'],
+    { stdio: ['pipe', 'pipe', 'pipe'] },
+  );
   let stdout = '';
   let stderr = '';
   driver.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

@@ -26,8 +26,8 @@ function podManifest(namespace: string, name: string, extra: { annotations?: Rec
     spec: {
       hostNetwork: extra.hostNetwork ?? false,
       containers: extra.hostNetwork
-        // On the host's network a pod must not listen anywhere: pause only sleeps.
-        ? [{ name: 'app', image: 'mirrord.local/pause:3.10', imagePullPolicy: 'Never' }]
+        ? // On the host's network a pod must not listen anywhere: pause only sleeps.
+          [{ name: 'app', image: 'mirrord.local/pause:3.10', imagePullPolicy: 'Never' }]
         : [{ name: 'app', image: 'mirrord.local/demo:dev', imagePullPolicy: 'Never', args: ['serve'] }],
     },
   });
@@ -42,7 +42,6 @@ async function createReadyPod(namespace: string, name: string, extra: Parameters
 function sidecars(pod: PodJson): string[] {
   return [...(pod.spec.initContainers ?? []), ...pod.spec.containers].filter((c) => c.image.includes('mirrord-sidecar')).map((c) => c.name);
 }
-
 
 beforeAll(async () => {
   await webhookReady().catch((error: Error) => {
@@ -84,7 +83,9 @@ test('a hostNetwork pod is untouched', async () => {
 test('without the webhook Deployment, new pods are still created', async () => {
   await kubectl(['-n', 'mirrord-system', 'delete', 'deployment', 'mirrord-webhook', '--wait=true'], { timeoutMs: 120_000 });
   try {
-    await kubectl(['-n', 'mirrord-system', 'wait', '--for=delete', 'pod', '-l', 'app.kubernetes.io/name=mirrord-webhook', '--timeout=60s'], { timeoutMs: 70_000 });
+    await kubectl(['-n', 'mirrord-system', 'wait', '--for=delete', 'pod', '-l', 'app.kubernetes.io/name=mirrord-webhook', '--timeout=60s'], {
+      timeoutMs: 70_000,
+    });
     const pod = await createReadyPod(labeled, 'webhook-gone');
     expect(sidecars(pod)).toEqual([]);
   } finally {

@@ -74,8 +74,7 @@ export class LoopbackServer {
     socket.on('error', () => undefined);
     await once(socket, 'open');
     const key = (socket as unknown as { _socket: { localPort: number } })._socket.localPort;
-    const entry =
-      this.arrived.get(key) ?? (await new Promise<{ socket: WebSocket; peer: Peer }>((resolve) => this.waiting.set(key, resolve)));
+    const entry = this.arrived.get(key) ?? (await new Promise<{ socket: WebSocket; peer: Peer }>((resolve) => this.waiting.set(key, resolve)));
     this.arrived.delete(key);
     return { socket, serverSocket: entry.socket, server: entry.peer };
   }

@@ -104,7 +104,15 @@ export class TestPod {
 
   /** An HTTP request from the other workload to the pod's app port. */
   async request(path: string, headers: Record<string, string> = {}, extra: string[] = []): Promise<HttpAnswer> {
-    const args = ['-sS', '-i', '--max-time', '10', ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), ...extra, `http://${POD_IP}:${APP_PORT}${path}`];
+    const args = [
+      '-sS',
+      '-i',
+      '--max-time',
+      '10',
+      ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]),
+      ...extra,
+      `http://${POD_IP}:${APP_PORT}${path}`,
+    ];
     const { stdout } = await this.net.exec(this.net.workload, 'curl', args);
     const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(stdout)?.[1] ?? 0);
     return { status, raw: stdout, body: stdout.split('\r\n\r\n').slice(1).join('\r\n\r\n') };

@@ -11,7 +11,6 @@ import { noRulesLeft, podSuite } from './suite';
 
 jest.setTimeout(60_000);
 
-
 interface CliRun {
   child: ChildProcess;
   stdout: () => string;
@@ -108,7 +107,8 @@ describe('mirrord attach (the built CLI) against the pod', () => {
     const child = "let n = 0; process.on('SIGINT', () => n++); console.log('ready'); setTimeout(() => { console.log('got ' + n); process.exit(3); }, 1500);";
     // `exec`: script runs the line with $SHELL, and a shell that stays in between (dash does)
     // dies of the Ctrl-C itself, hiding mirrord's exit code.
-    const line = 'exec ' + [process.execPath, MAIN, 'attach', '--agent-cmd', suite.pod.agentCommand, '-q', '--', process.execPath, '-e', child].map(quote).join(' ');
+    const line =
+      'exec ' + [process.execPath, MAIN, 'attach', '--agent-cmd', suite.pod.agentCommand, '-q', '--', process.execPath, '-e', child].map(quote).join(' ');
     // `script` gives mirrord and the command a terminal, whose Ctrl-C goes to its whole foreground group.
     const terminal = spawn('script', ['-qfec', line, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
     let output = '';
@@ -142,7 +142,9 @@ describe('mirrord attach (the built CLI) against the pod', () => {
       const server = `require('node:net').createServer().listen(${APP_PORT}).on('error', (e) => { console.log(e.code); process.exit(4); });`;
       const refused = await cli(['attach', ...agent(), '--steal', '--', process.execPath, '-e', server]);
       expect(refused).toMatchObject({ code: 4, stdout: 'EADDRINUSE\n' });
-      expect(refused.stderr).toMatch(new RegExp(`could not steal port ${APP_PORT}: port ${APP_PORT} is already stolen without a filter by session ${owner.info.sessionId}`));
+      expect(refused.stderr).toMatch(
+        new RegExp(`could not steal port ${APP_PORT}: port ${APP_PORT} is already stolen without a filter by session ${owner.info.sessionId}`),
+      );
       expect(await suite.pod.net.natRules()).toContain(`--dport ${APP_PORT} -j REDIRECT`);
     } finally {
       owner.close();
@@ -166,7 +168,11 @@ describe('mirrord attach (the built CLI) against the pod', () => {
       expect((await suite.pod.request('/one')).body).toBe('n=1 /one\n');
 
       process.kill(agentPids(pids)[0], 'SIGKILL');
-      await eventually(async () => expect(run.stderr()).toMatch(/reconnected after \d+ attempts?: session \w+ on pod default\/test-pod; connections open before the drop were reset\n/), 15_000);
+      await eventually(
+        async () =>
+          expect(run.stderr()).toMatch(/reconnected after \d+ attempts?: session \w+ on pod default\/test-pod; connections open before the drop were reset\n/),
+        15_000,
+      );
       expect(run.stderr()).toMatch(/mirrord: warning: lost the connection to the pod \(.+\); reconnecting…\n/);
       expect(agentPids(pids)).toHaveLength(2);
       // the same process, its count going on, answers the pod's port again
@@ -181,13 +187,17 @@ describe('mirrord attach (the built CLI) against the pod', () => {
 
     it('gives up after MIRRORD_RECONNECT_TIMEOUT, stops the command and says why', async () => {
       const pids = join(dir, 'pids');
-      const run = startCli(['attach', '--agent-cmd', killable(pids, true), '--steal', '--', process.execPath, '-e', counting], undefined, { MIRRORD_RECONNECT_TIMEOUT: '1' });
+      const run = startCli(['attach', '--agent-cmd', killable(pids, true), '--steal', '--', process.execPath, '-e', counting], undefined, {
+        MIRRORD_RECONNECT_TIMEOUT: '1',
+      });
       await eventually(async () => expect(run.stderr()).toMatch(new RegExp(`subscribed port ${APP_PORT} \\(steal\\)`)));
       process.kill(agentPids(pids)[0], 'SIGKILL');
       const ended = await run.done;
       expect(ended.code).toBe(1);
       expect(ended.ms).toBeLessThan(15_000);
-      expect(run.stderr()).toMatch(/\nmirrord: session \w+ on pod default\/test-pod ended while the command ran \(.+; reconnecting for 1 s failed: could not reach the agent through the agent command .+ exited \(code 3\).*\); the command was stopped\nhint: /);
+      expect(run.stderr()).toMatch(
+        /\nmirrord: session \w+ on pod default\/test-pod ended while the command ran \(.+; reconnecting for 1 s failed: could not reach the agent through the agent command .+ exited \(code 3\).*\); the command was stopped\nhint: /,
+      );
       await noRulesLeft(suite.pod);
       expect((await suite.pod.request('/after')).body).toBe('app GET /after body=0\n');
     });
@@ -209,7 +219,18 @@ describe('mirrord attach (the built CLI) against the pod', () => {
     const script = `curl -sS --max-time 5 http://${SERVICE_NAME}:7080/from-cli; cat /etc/config/app.yaml`;
     const through = await cli(['attach', ...agent(), '-q', '--', 'sh', '-c', script]);
     expect(through).toMatchObject({ code: 0, stdout: 'svc GET /from-cli\ngreeting: hello from the pod\n' });
-    const local = await cli(['attach', ...agent(), '-q', '--no-outgoing', '--fs-mode', 'local', '--', 'sh', '-c', `curl -sS --max-time 3 http://${SERVICE_IP}:7080/x; cat /etc/config/app.yaml`]);
+    const local = await cli([
+      'attach',
+      ...agent(),
+      '-q',
+      '--no-outgoing',
+      '--fs-mode',
+      'local',
+      '--',
+      'sh',
+      '-c',
+      `curl -sS --max-time 3 http://${SERVICE_IP}:7080/x; cat /etc/config/app.yaml`,
+    ]);
     expect(local.stdout).toBe('');
     expect(local.stderr).toMatch(/curl: \(7\)/);
     expect(local.stderr).toMatch(/No such file or directory/);
@@ -232,7 +253,9 @@ describe('mirrord attach (the built CLI) against the pod', () => {
   it('reaches the agent at a WebSocket URL', async () => {
     // A loopback bridge into the pod's namespace stands in for `kubectl port-forward`.
     const port = await freePort();
-    const bridge = spawn('socat', [`TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork`, `EXEC:${suite.pod.agentCommand.replace(/:/g, '\\:')}`], { stdio: 'ignore' });
+    const bridge = spawn('socat', [`TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork`, `EXEC:${suite.pod.agentCommand.replace(/:/g, '\\:')}`], {
+      stdio: 'ignore',
+    });
     try {
       await eventually(() => accepts(port));
       const result = await cli(['attach', '--agent-url', `ws://127.0.0.1:${port}`, '--', 'sh', '-c', 'echo "$GREETING"']);
@@ -255,7 +278,9 @@ describe('mirrord attach (the built CLI) against the pod', () => {
     expect(lines).toHaveLength(2);
 
     writeFileSync(file, JSON.stringify({ feature: { network: { dns: 'yes' } } }));
-    expect((await cli(['attach', ...agent(), '-f', file, '--', 'true'])).stderr).toMatch(/^mirrord: .*: feature\.network\.dns: expected boolean or object, got string "yes"$/m);
+    expect((await cli(['attach', ...agent(), '-f', file, '--', 'true'])).stderr).toMatch(
+      /^mirrord: .*: feature\.network\.dns: expected boolean or object, got string "yes"$/m,
+    );
 
     // every malformed value at once, not the first and "(and N more)"
     writeFileSync(file, JSON.stringify({ feature: { network: { dns: 'yes', incoming: { port_mapping: [[0, 80]] } }, fs: { mode: 'sometimes' } } }));
@@ -273,7 +298,11 @@ describe('mirrord attach (the built CLI) against the pod', () => {
         accept_invalid_certificates: false,
         agent: { log_level: 'info', ttl: 30 },
         feature: {
-          network: { incoming: false, outgoing: { filter: { local: ['tcp://1.1.1.0/24:1337', 'example.com', ':53'] }, ignore_localhost: false }, dns: { enabled: true } },
+          network: {
+            incoming: false,
+            outgoing: { filter: { local: ['tcp://1.1.1.0/24:1337', 'example.com', ':53'] }, ignore_localhost: false },
+            dns: { enabled: true },
+          },
           fs: { mode: 'localwithoverrides', read_only: ['^/etc/config/'], not_found: ['^/etc/config/secret\\.txt$'] },
           env: { include: 'GREETING;DATABASE_URL', unset: ['HOME_GROWN'] },
           hostname: true,
@@ -284,12 +313,18 @@ describe('mirrord attach (the built CLI) against the pod', () => {
     );
     const command = 'echo "$GREETING|${DATABASE_URL:-none}|${HOME_GROWN:-unset}"; cat /etc/config/app.yaml';
     // -x: mirrord's short flag for env exclude; MIRRORD_FILE_MODE overrides the file's fs.mode
-    const run = startCli(['attach', ...agent(), '-f', file, '-x', 'DATABASE_URL', '--', 'sh', '-c', command], undefined, { HOME_GROWN: 'here', MIRRORD_FILE_MODE: 'read' });
+    const run = startCli(['attach', ...agent(), '-f', file, '-x', 'DATABASE_URL', '--', 'sh', '-c', command], undefined, {
+      HOME_GROWN: 'here',
+      MIRRORD_FILE_MODE: 'read',
+    });
     const { code } = await run.done;
     expect(run.stderr()).not.toMatch(/error|hint:/i);
     expect(code).toBe(0);
     expect(run.stdout()).toBe('hello from the pod|none|unset\ngreeting: hello from the pod\n');
-    const warnings = run.stderr().split('\n').filter((line) => line.includes('not supported yet'));
+    const warnings = run
+      .stderr()
+      .split('\n')
+      .filter((line) => line.includes('not supported yet'));
     expect(warnings.join('\n')).toMatch(/agent/);
     expect(warnings.join('\n')).toMatch(/split_queues/);
     expect(warnings.join('\n')).toMatch(/copy_target/);

@@ -45,7 +45,10 @@ describe('outgoing, DNS, files and env through the sidecar', () => {
     const client = await suite.pod.connect();
     expect(client.info.mounts).toEqual(['/etc/config']);
     expect((await client.readFile('/etc/config/app.yaml')).toString()).toBe('greeting: hello from the pod\n');
-    await expect(client.readFile('/etc/config/../../../etc/hostname')).rejects.toMatchObject({ code: 'EXDEV', message: expect.stringMatching(/escapes the app root/) });
+    await expect(client.readFile('/etc/config/../../../etc/hostname')).rejects.toMatchObject({
+      code: 'EXDEV',
+      message: expect.stringMatching(/escapes the app root/),
+    });
     // symlinks pointing out of the root resolve inside it, where nothing is
     await expect(client.readFile('/etc/config/escape-absolute')).rejects.toMatchObject({ code: 'ENOENT' });
     await expect(client.readFile('/etc/config/escape-relative')).rejects.toMatchObject({ code: 'ENOENT' });

@@ -32,14 +32,21 @@ describe('mirrord attach says what the layer can do for the command it runs', ()
     const result = await attach([programs.goCgo, SERVICE_NAME], { GODEBUG: 'madvdontneed=1' });
     expect(result.stdout).toBe(`go: GREETING=hello from the pod GODEBUG=madvdontneed=1,netdns=cgo\n${SERVICE_NAME}: ${SERVICE_IP}\n`);
     expect(result.code).toBe(0);
-    expect(lines(result.stderr, /^mirrord: warning: .*go-cgo is a Go program: Go makes its own system calls, so only its DNS look-ups go through the pod/)).toBe(1);
+    expect(
+      lines(result.stderr, /^mirrord: warning: .*go-cgo is a Go program: Go makes its own system calls, so only its DNS look-ups go through the pod/),
+    ).toBe(1);
     expect(lines(result.stderr, /Go program|statically linked/)).toBe(1);
   });
 
-  it('a static Go program is told it runs with this machine\'s network, DNS and files', async () => {
+  it("a static Go program is told it runs with this machine's network, DNS and files", async () => {
     const result = await attach([programs.goStatic]);
     expect(result).toMatchObject({ code: 0, stdout: 'go: GREETING=hello from the pod GODEBUG=\n' });
-    expect(lines(result.stderr, /^mirrord: warning: .*go-static is a Go program, statically linked: .* it runs with this machine's network, DNS and files, not the pod's$/)).toBe(1);
+    expect(
+      lines(
+        result.stderr,
+        /^mirrord: warning: .*go-static is a Go program, statically linked: .* it runs with this machine's network, DNS and files, not the pod's$/,
+      ),
+    ).toBe(1);
     expect(lines(result.stderr, /Go program|statically linked/)).toBe(1);
   });
 

@@ -132,13 +132,16 @@ describe('real programs behave as in the pod', () => {
       await waitForOutput(server, /ready/);
     }
 
-    it('a connection to 127.0.0.1 reaches a server on the pod\'s loopback (a database proxy beside the app)', async () => {
+    it("a connection to 127.0.0.1 reaches a server on the pod's loopback (a database proxy beside the app)", async () => {
       await podLoopbackServer();
       await suite.attach();
       const url = `http://127.0.0.1:${POD_LOOPBACK_PORT}/db`;
       expect((await suite.run('curl', ['-sS', '--max-time', '5', url])).stdout).toBe('pod loopback /db\n');
       await expect(run('curl', ['-sS', '--max-time', '5', url])).rejects.toThrow(/Connection refused|Failed to connect/);
-      const python = await suite.run('python3', ['-c', `import urllib.request; print(urllib.request.urlopen("http://localhost:${POD_LOOPBACK_PORT}/py").read().decode(), end="")`]);
+      const python = await suite.run('python3', [
+        '-c',
+        `import urllib.request; print(urllib.request.urlopen("http://localhost:${POD_LOOPBACK_PORT}/py").read().decode(), end="")`,
+      ]);
       expect(python.stdout).toBe('pod loopback /py\n');
     });
 
@@ -217,13 +220,14 @@ describe('real programs behave as in the pod', () => {
       const remote = await suite.run('python3', [change, '/etc/config']);
       expect(remote.stderr).toBe('');
       expect(remote.stdout).toBe(local.stdout);
-      expect(remote.stdout).toContain('after rmtree: [\'keep\']');
+      expect(remote.stdout).toContain("after rmtree: ['keep']");
       expect(existsSync(join(suite.pod.appRoot, 'etc/config/work'))).toBe(false);
     });
 
     it('bash tools change the pod in write mode: mkdir -p, touch, mv, rm -r', async () => {
       await suite.attach({ fs: { mode: 'write' } });
-      const script = 'mkdir -p /etc/config/t/u && touch /etc/config/t/u/f && mv /etc/config/t/u/f /etc/config/t/g && ls /etc/config/t && rm -r /etc/config/t/u && ls /etc/config/t';
+      const script =
+        'mkdir -p /etc/config/t/u && touch /etc/config/t/u/f && mv /etc/config/t/u/f /etc/config/t/g && ls /etc/config/t && rm -r /etc/config/t/u && ls /etc/config/t';
       const result = await suite.run('bash', ['-c', script]);
       expect(result).toMatchObject({ stdout: 'g\nu\ng\n', stderr: '', code: 0 });
       expect(readdirSync(join(suite.pod.appRoot, 'etc/config/t'))).toEqual(['g']);
@@ -232,7 +236,10 @@ describe('real programs behave as in the pod', () => {
 
     it('in read mode, a change to a pod path is made on this machine, as mirrord does: the pod is untouched', async () => {
       await suite.attach();
-      const result = await suite.run('python3', ['-c', 'import os\ntry:\n  os.mkdir("/etc/config/made-here")\nexcept OSError as e: print(e.strerror)\nprint(os.path.isdir("/etc/config"))']);
+      const result = await suite.run('python3', [
+        '-c',
+        'import os\ntry:\n  os.mkdir("/etc/config/made-here")\nexcept OSError as e: print(e.strerror)\nprint(os.path.isdir("/etc/config"))',
+      ]);
       expect(result.stdout).toBe('No such file or directory\nTrue\n');
       expect(existsSync(join(suite.pod.appRoot, 'etc/config/made-here'))).toBe(false);
     });
@@ -241,14 +248,17 @@ describe('real programs behave as in the pod', () => {
       await suite.attach({ fs: { mode: 'write' } });
       writeFileSync(join(suite.pod.appRoot, 'etc/config/moving.txt'), 'moves to the laptop\n');
       const target = join(localTree, 'moved.txt');
-      const result = await suite.run('bash', ['-c', `python3 -c 'import os; os.rename("/etc/config/moving.txt", "${target}")' 2>&1 | tail -1; mv /etc/config/moving.txt ${target} && cat ${target}`]);
-      expect(result.stdout).toBe('OSError: [Errno 18] Invalid cross-device link: \'/etc/config/moving.txt\' -> \'' + target + '\'\nmoves to the laptop\n');
+      const result = await suite.run('bash', [
+        '-c',
+        `python3 -c 'import os; os.rename("/etc/config/moving.txt", "${target}")' 2>&1 | tail -1; mv /etc/config/moving.txt ${target} && cat ${target}`,
+      ]);
+      expect(result.stdout).toBe("OSError: [Errno 18] Invalid cross-device link: '/etc/config/moving.txt' -> '" + target + "'\nmoves to the laptop\n");
       expect(existsSync(join(suite.pod.appRoot, 'etc/config/moving.txt'))).toBe(false);
     });
   });
 
   describe("the pod's host name", () => {
-    it('gethostname and uname report it (python, hostname, uname -n), and feature.hostname: false keeps this machine\'s', async () => {
+    it("gethostname and uname report it (python, hostname, uname -n), and feature.hostname: false keeps this machine's", async () => {
       await suite.attach();
       const python = await suite.run('python3', ['-c', 'import os, socket; print(socket.gethostname(), os.uname().nodename)']);
       expect(python.stdout).toBe(`${POD_HOSTNAME} ${POD_HOSTNAME}\n`);
@@ -263,7 +273,10 @@ describe('real programs behave as in the pod', () => {
       await suite.attach();
       const dir = mkdtempSync(join(tmpdir(), 'mirrord-java-'));
       const source = join(dir, 'LocalHost.java');
-      writeFileSync(source, 'public class LocalHost { public static void main(String[] a) throws Exception { System.out.println(java.net.InetAddress.getLocalHost()); } }\n');
+      writeFileSync(
+        source,
+        'public class LocalHost { public static void main(String[] a) throws Exception { System.out.println(java.net.InetAddress.getLocalHost()); } }\n',
+      );
       try {
         const result = await suite.run('java', [source]);
         expect(result.stdout).toBe(`${POD_HOSTNAME}/${POD_IP}\n`);
@@ -279,7 +292,9 @@ describe('real programs behave as in the pod', () => {
       writeFileSync(join(suite.pod.appRoot, 'srv/real/settings.ini'), 'mapped = yes\n');
       try {
         // the mapped path is then decided like any other: /srv/real is the pod's by read_only
-        await suite.attach({ fs: { mode: 'read', readOnly: ['^/srv/real/'], notFound: ['^/etc/config/app\\.yaml$'], mapping: [['^/opt/alias', '/srv/real']] } });
+        await suite.attach({
+          fs: { mode: 'read', readOnly: ['^/srv/real/'], notFound: ['^/etc/config/app\\.yaml$'], mapping: [['^/opt/alias', '/srv/real']] },
+        });
         const missing = await suite.run('cat', ['/etc/config/app.yaml']);
         expect(missing.stderr).toMatch(/No such file/);
         expect((await suite.run('ls', ['/etc/config'])).stdout).toContain('escape-absolute');
@@ -302,7 +317,10 @@ describe('real programs behave as in the pod', () => {
     it('incoming.ignore_localhost: a server bound to loopback stays local, one bound to all addresses is subscribed', async () => {
       await suite.attach({ incoming: { mode: 'steal', portMapping: [], ignorePorts: [], ignoreLocalhost: true } });
       const serve = (host: string) =>
-        suite.spawn(process.execPath, ['-e', `require('node:http').createServer((q, s) => s.end('local ${host}\\n')).listen(${APP_PORT}, '${host}', () => console.log('up'))`]);
+        suite.spawn(process.execPath, [
+          '-e',
+          `require('node:http').createServer((q, s) => s.end('local ${host}\\n')).listen(${APP_PORT}, '${host}', () => console.log('up'))`,
+        ]);
       const onLoopback = serve('127.0.0.1');
       await waitForOutput(onLoopback, /up/);
       expect((await suite.pod.request('/lo')).body).toBe('app GET /lo body=0\n');
@@ -312,7 +330,7 @@ describe('real programs behave as in the pod', () => {
       await eventually(async () => expect((await suite.pod.request('/all')).body).toBe('local 0.0.0.0\n'));
     });
 
-    it('a DNS filter keeps the listed names to this machine\'s resolver', async () => {
+    it("a DNS filter keeps the listed names to this machine's resolver", async () => {
       await suite.attach({ dnsFilter: { local: [SERVICE_NAME] } });
       // In a network namespace of its own, this machine's resolver answers nothing (and sends
       // nothing off the machine); the pod's answers still arrive over the layer's Unix socket.

@@ -11,7 +11,7 @@ jest.setTimeout(60_000);
 describe('sessions.kill', () => {
   const suite = podSuite();
 
-  it("ends the other session with 4006 and removes its rules", async () => {
+  it('ends the other session with 4006 and removes its rules', async () => {
     const victim = await suite.pod.connect({ client: 'victim' });
     forwardIncoming(victim, suite.local.port);
     await victim.subscribe({ port: APP_PORT, mode: 'steal' });

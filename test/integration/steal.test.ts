@@ -44,8 +44,19 @@ describe('steal', () => {
     expect(raw.stdout).toMatch(/^HTTP\/1\.1 400 Bad Request/);
     // chunked request bodies and keep-alive: two requests on one connection, one stolen, one not
     const both = await suite.pod.net.exec(suite.pod.net.workload, 'curl', [
-      '-sS', '--max-time', '10', '-H', 'x-user: alice', '-H', 'Transfer-Encoding: chunked', '-d', 'chunky',
-      `http://${POD_IP}:${APP_PORT}/one`, '--next', '-sS', `http://${POD_IP}:${APP_PORT}/two`,
+      '-sS',
+      '--max-time',
+      '10',
+      '-H',
+      'x-user: alice',
+      '-H',
+      'Transfer-Encoding: chunked',
+      '-d',
+      'chunky',
+      `http://${POD_IP}:${APP_PORT}/one`,
+      '--next',
+      '-sS',
+      `http://${POD_IP}:${APP_PORT}/two`,
     ]);
     expect(both.stdout).toBe('local POST /one body=6\napp GET /two body=0\n');
 
@@ -54,13 +65,30 @@ describe('steal', () => {
     await noRulesLeft(suite.pod);
   });
 
-  it("reuses one stream for the stolen requests of one keep-alive client connection, and a new one per connection", async () => {
+  it('reuses one stream for the stolen requests of one keep-alive client connection, and a new one per connection', async () => {
     const client = await suite.pod.connect();
     const seen = forwardIncoming(client, suite.local.port);
     await client.subscribe({ port: APP_PORT, mode: 'steal', filter: { header: '^x-user: alice$' } });
     // curl keeps one connection for all of these
     const oneConnection = await suite.pod.net.exec(suite.pod.net.workload, 'curl', [
-      '-sS', '--max-time', '10', ...alice, url('/k1'), '--next', '-sS', url('/k2'), '--next', '-sS', ...alice, url('/k3'), '--next', '-sS', ...alice, '-d', 'x', url('/k4'),
+      '-sS',
+      '--max-time',
+      '10',
+      ...alice,
+      url('/k1'),
+      '--next',
+      '-sS',
+      url('/k2'),
+      '--next',
+      '-sS',
+      ...alice,
+      url('/k3'),
+      '--next',
+      '-sS',
+      ...alice,
+      '-d',
+      'x',
+      url('/k4'),
     ]);
     expect(oneConnection.stdout).toBe('local GET /k1 body=0\napp GET /k2 body=0\nlocal GET /k3 body=0\nlocal POST /k4 body=1\n');
     expect(seen.streams).toBe(1);
@@ -79,12 +107,20 @@ describe('steal', () => {
     };
     // Two requests on one client connection, 1.5 s apart: a server announcing `timeout=5` (Node's
     // default) keeps the stream for the second; one announcing `timeout=2` has it closed after 1 s.
-    for (const [keepAliveTimeout, streams] of [[undefined, 1], [2000, 2]] as const) {
+    for (const [keepAliveTimeout, streams] of [
+      [undefined, 1],
+      [2000, 2],
+    ] as const) {
       const client = await suite.pod.connect();
       const seen = forwardIncoming(client, await announcing(keepAliveTimeout));
       await client.subscribe({ port: APP_PORT, mode: 'steal', filter: { header: '^x-user: alice$' } });
       const paced = await suite.pod.net.exec(suite.pod.net.workload, process.execPath, [
-        require.resolve('../fixtures/paced-get.js'), `http://${POD_IP}:${APP_PORT}`, '1500', 'x-user: alice', '/i1', '/i2',
+        require.resolve('../fixtures/paced-get.js'),
+        `http://${POD_IP}:${APP_PORT}`,
+        '1500',
+        'x-user: alice',
+        '/i1',
+        '/i2',
       ]);
       expect(paced.stdout).toBe('local /i1\nlocal /i2\n');
       expect(seen.streams).toBe(streams);
@@ -112,9 +148,31 @@ describe('steal', () => {
     const client = await suite.pod.connect();
     forwardIncoming(client, (fickle.address() as net.AddressInfo).port);
     await client.subscribe({ port: APP_PORT, mode: 'steal', filter: { header: '^x-user: alice$' } });
-    const gets = await suite.pod.net.exec(suite.pod.net.workload, 'curl', ['-sS', '--max-time', '10', ...alice, url('/g1'), '--next', '-sS', ...alice, url('/g2')]);
+    const gets = await suite.pod.net.exec(suite.pod.net.workload, 'curl', [
+      '-sS',
+      '--max-time',
+      '10',
+      ...alice,
+      url('/g1'),
+      '--next',
+      '-sS',
+      ...alice,
+      url('/g2'),
+    ]);
     expect(gets.stdout).toBe('fickle GET /g1 HTTP/1.1\nfickle GET /g2 HTTP/1.1\n');
-    const posts = await suite.pod.net.exec(suite.pod.net.workload, 'curl', ['-sS', '--max-time', '10', ...alice, url('/g3'), '--next', '-sS', ...alice, '-d', 'x', url('/p1')]);
+    const posts = await suite.pod.net.exec(suite.pod.net.workload, 'curl', [
+      '-sS',
+      '--max-time',
+      '10',
+      ...alice,
+      url('/g3'),
+      '--next',
+      '-sS',
+      ...alice,
+      '-d',
+      'x',
+      url('/p1'),
+    ]);
     expect(posts.stdout).toMatch(/^fickle GET \/g3 HTTP\/1\.1\nmirrord: socket hang up\n$/);
     expect(served).toEqual(['GET /g1 HTTP/1.1', 'GET /g2 HTTP/1.1', 'GET /g3 HTTP/1.1']);
   });
@@ -148,7 +206,12 @@ describe('steal', () => {
     const { sessions } = (await observer.call('sessions', {})).result;
     expect(sessions).toEqual(
       expect.arrayContaining([
-        { id: thief.info.sessionId, client: 'thief', since: expect.any(String), subscriptions: [{ port: APP_PORT, mode: 'steal', filter: { path: '^/listed', method: 'GET' } }] },
+        {
+          id: thief.info.sessionId,
+          client: 'thief',
+          since: expect.any(String),
+          subscriptions: [{ port: APP_PORT, mode: 'steal', filter: { path: '^/listed', method: 'GET' } }],
+        },
         { id: observer.info.sessionId, client: 'observer', since: expect.any(String), subscriptions: [] },
       ]),
     );
@@ -176,7 +239,10 @@ describe('steal', () => {
     await client.subscribe({ port: APP_PORT, mode: 'steal', filter: { header: '^x-user: alice$' } });
     const ws = (header?: string) =>
       suite.pod.net.exec(suite.pod.net.workload, process.execPath, [
-        require.resolve('../fixtures/ws-client.js'), `ws://${POD_IP}:${APP_PORT}/socket`, 'ping', ...(header ? [header] : []),
+        require.resolve('../fixtures/ws-client.js'),
+        `ws://${POD_IP}:${APP_PORT}/socket`,
+        'ping',
+        ...(header ? [header] : []),
       ]);
     expect((await ws()).stdout).toBe('app:ping\n');
     // the local "process" is a plain HTTP server: it answers the upgrade with a normal response

@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import type { Logger } from '../../common/log';
 import { isWholePair, type ServingPair } from './tls-material';
 
-
 export async function readServingPair(dir: string): Promise<ServingPair> {
   const [certPem, keyPem] = await Promise.all([readFile(join(dir, 'tls.crt'), 'utf8'), readFile(join(dir, 'tls.key'), 'utf8')]);
   return { certPem, keyPem };

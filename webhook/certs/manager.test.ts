@@ -38,7 +38,15 @@ function startServer(tls: { certPem: string; keyPem: string }): Promise<WebhookS
     contextFor: (namespace) => ({
       namespace,
       webhookNamespace: 'mirrord-system',
-      settings: { image: 'x', pullPolicy: 'IfNotPresent', agentPort: 61234, resources: DEFAULT_RESOURCES, nativeSidecar: true, version: 't', writableVolumes: false },
+      settings: {
+        image: 'x',
+        pullPolicy: 'IfNotPresent',
+        agentPort: 61234,
+        resources: DEFAULT_RESOURCES,
+        nativeSidecar: true,
+        version: 't',
+        writableVolumes: false,
+      },
     }),
   });
 }
@@ -150,11 +158,17 @@ describe('certificates from mounted files (cert-manager)', () => {
     const first = await readServingPair(dir);
     const server = await startServer(first);
     const changed = new Promise<void>((resolve) => {
-      const stop = watchServingPair(dir, first, (pair) => {
-        server.reloadCertificate(pair);
-        stop();
-        resolve();
-      }, silent, 50);
+      const stop = watchServingPair(
+        dir,
+        first,
+        (pair) => {
+          server.reloadCertificate(pair);
+          stop();
+          resolve();
+        },
+        silent,
+        50,
+      );
     });
     try {
       const before = await handshake(server.port, ca.certPem);

@@ -85,7 +85,11 @@ export class CertificateManager {
     const now = this.options.now?.() ?? new Date();
     const policy = this.options.policy ?? DEFAULT_POLICY;
     let stored = await store.load();
-    const reason = force ? 'rotation was asked for' : stored?.material ? renewalReason(stored.material, dnsNames, now, policy) : 'there are no certificates yet';
+    const reason = force
+      ? 'rotation was asked for'
+      : stored?.material
+        ? renewalReason(stored.material, dnsNames, now, policy)
+        : 'there are no certificates yet';
     if (reason) {
       log.info('issuing certificates', { reason });
       // On a conflict the store hands back another replica's fresh material: we adopt it.

@@ -44,9 +44,7 @@ it('raises a limit below its request, which the API server would reject', () => 
 });
 
 it('warns about unknown mirrord.dev annotations only', () => {
-  expect(applyPodOverrides(base, { 'mirrord.dev/injet': 'false', 'example.com/x': '1' }).warnings).toEqual([
-    'unknown annotation mirrord.dev/injet is ignored',
-  ]);
+  expect(applyPodOverrides(base, { 'mirrord.dev/injet': 'false', 'example.com/x': '1' }).warnings).toEqual(['unknown annotation mirrord.dev/injet is ignored']);
 });
 
 it.each([
@@ -63,7 +61,11 @@ it.each([
 
 describe('namespace annotations', () => {
   it('set the sidecar settings namespaces may set', () => {
-    const { settings, warnings } = applyPodOverrides(base, { 'mirrord.dev/agent-image': 'registry.example/sidecar:2', 'mirrord.dev/writable-volumes': 'true' }, 'namespace');
+    const { settings, warnings } = applyPodOverrides(
+      base,
+      { 'mirrord.dev/agent-image': 'registry.example/sidecar:2', 'mirrord.dev/writable-volumes': 'true' },
+      'namespace',
+    );
     expect(warnings).toEqual([]);
     expect(settings).toMatchObject({ image: 'registry.example/sidecar:2', writableVolumes: true });
   });

@@ -56,7 +56,10 @@ export function applyAnnotationOverrides(base: InjectionSettings, annotations: R
     else warnings.push(`${key}: "${value}" is not a Kubernetes quantity; using ${base.resources[field]}`);
   }
 
-  for (const [request, limit] of [['cpuRequest', 'cpuLimit'], ['memoryRequest', 'memoryLimit']] as const) {
+  for (const [request, limit] of [
+    ['cpuRequest', 'cpuLimit'],
+    ['memoryRequest', 'memoryLimit'],
+  ] as const) {
     // The API server rejects a pod whose request exceeds its limit; the pod must still start.
     if (quantityValue(settings.resources[request]) > quantityValue(settings.resources[limit])) {
       warnings.push(`the sidecar's ${request} ${settings.resources[request]} exceeds its ${limit} ${settings.resources[limit]}; the limit is raised to match`);
@@ -73,8 +76,22 @@ export function applyAnnotationOverrides(base: InjectionSettings, annotations: R
 }
 
 const SUFFIX: Record<string, number> = {
-  n: 1e-9, u: 1e-6, m: 1e-3, '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
-  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+  n: 1e-9,
+  u: 1e-6,
+  m: 1e-3,
+  '': 1,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
 };
 
 /** A quantity's value, precise enough to compare a request with a limit. */

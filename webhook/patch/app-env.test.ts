@@ -1,6 +1,9 @@
 import { rewriteReferences } from './app-env';
 
-const only = (...names: string[]) => (name: string) => names.includes(name);
+const only =
+  (...names: string[]) =>
+  (name: string) =>
+    names.includes(name);
 
 describe('rewriteReferences', () => {
   it.each([

@@ -14,7 +14,15 @@ describe('underAppRoot', () => {
 });
 
 it('lists the mount paths as the app sees them', () => {
-  expect(appMountPaths({ name: 'app', volumeMounts: [{ name: 'a', mountPath: '/data/' }, { name: 'b', mountPath: '/etc/x' }] })).toEqual(['/data', '/etc/x']);
+  expect(
+    appMountPaths({
+      name: 'app',
+      volumeMounts: [
+        { name: 'a', mountPath: '/data/' },
+        { name: 'b', mountPath: '/etc/x' },
+      ],
+    }),
+  ).toEqual(['/data', '/etc/x']);
   expect(appMountPaths({ name: 'app' })).toEqual([]);
 });
 

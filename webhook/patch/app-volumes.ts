@@ -7,7 +7,6 @@ import type { V1Container, V1VolumeMount } from '@kubernetes/client-node';
 import { DEFAULT_APP_ROOT } from '../../common/pod-contract';
 import { rewriteReferences } from './app-env';
 
-
 export function remountAppVolumes(app: V1Container, writable: boolean): V1VolumeMount[] {
   return (app.volumeMounts ?? []).map((mount) => {
     // Never more access than the app has; read-only unless the pod asks for writes.

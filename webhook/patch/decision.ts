@@ -26,9 +26,7 @@ export interface Placement {
   nativeSidecar: boolean;
 }
 
-export type Decision =
-  | { inject: true; target: V1Container }
-  | { inject: false; reason: SkipReason; detail: string };
+export type Decision = { inject: true; target: V1Container } | { inject: false; reason: SkipReason; detail: string };
 
 /** Never inject into the control plane's namespace or the webhook's own pods. */
 const ALWAYS_SKIPPED_NAMESPACES = ['kube-system'];

@@ -219,7 +219,9 @@ describe('pods the sidecar would harm', () => {
   it('a pod that already uses one of our volume names is left alone rather than made invalid', () => {
     const review = loadReview('deployment-pod');
     review.request.object.spec!.volumes!.push({ name: 'mirrord-agent-tmp', emptyDir: {} });
-    expect(injectSidecar(review.request.object, { namespace: 'shop', webhookNamespace: 'mirrord-system', settings })).toMatchObject({ reason: 'already-injected' });
+    expect(injectSidecar(review.request.object, { namespace: 'shop', webhookNamespace: 'mirrord-system', settings })).toMatchObject({
+      reason: 'already-injected',
+    });
   });
 });
 
@@ -231,7 +233,11 @@ describe('with namespace annotations (the webhook can read namespaces)', () => {
       namespace: 'shop',
       webhookNamespace: 'mirrord-system',
       settings,
-      namespaceAnnotations: { 'mirrord.dev/agent-image': 'registry.example/sidecar:ns', 'mirrord.dev/agent-memory-limit': '100Mi', 'mirrord.dev/agent-imgae': 'x' },
+      namespaceAnnotations: {
+        'mirrord.dev/agent-image': 'registry.example/sidecar:ns',
+        'mirrord.dev/agent-memory-limit': '100Mi',
+        'mirrord.dev/agent-imgae': 'x',
+      },
     });
     const sidecar = sidecarOf(patched(pod, result.patch));
     expect(sidecar.image).toBe('registry.example/sidecar:ns');

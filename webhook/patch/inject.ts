@@ -12,8 +12,7 @@ import type { InjectionSettings } from './settings';
 import { buildSidecarContainer, SCRATCH_VOLUMES } from './sidecar-container';
 
 export type InjectionResult =
-  | { injected: true; patch: Operation[]; warnings: string[] }
-  | { injected: false; reason: SkipReason; detail: string; patch: []; warnings: string[] };
+  { injected: true; patch: Operation[]; warnings: string[] } | { injected: false; reason: SkipReason; detail: string; patch: []; warnings: string[] };
 
 export interface InjectionContext {
   namespace: string;
