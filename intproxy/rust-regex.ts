@@ -14,8 +14,8 @@ export function compileRustRegex(source: string, flags = ''): RegExp {
   return new RegExp(body, [...new Set(flags)].join(''));
 }
 
-/** `(?P<name>…)` as JavaScript writes it, for a regex compiled elsewhere (the sidecar's HTTP filters). */
-export function withJsGroups(source: string): string {
+/** `(?P<name>…)` as JavaScript writes it. */
+function withJsGroups(source: string): string {
   return source.replace(/\(\?P</g, '(?<');
 }
 

@@ -56,10 +56,20 @@ export class Files {
 
   constructor(private readonly root: number | Error) {}
 
+  /**
+   * Opens a regular file or a directory. The open itself is non-blocking, so a FIFO without a
+   * writer (or a device, or a socket) can't hold the sidecar's event loop; what is neither a file
+   * nor a directory is then refused, since reading it could block the same way.
+   */
   open(params: Params<'fs.open'>): Result<'fs.open'> {
-    const fd = this.openPath(params.path, params.flags & ~O_PATH, params.mode ?? 0o666);
+    const fd = this.openPath(params.path, (params.flags & ~O_PATH) | O_NONBLOCK, params.mode ?? 0o666);
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile() && !stat.isDirectory()) {
+      fs.closeSync(fd);
+      throw new RemoteError('EPERM', `${params.path} is ${kindOf(stat)}: the sidecar serves regular files and directories only`);
+    }
     this.handles.set(fd, { position: 0 });
-    return { fd, stat: toStat(fs.fstatSync(fd)) };
+    return { fd, stat: toStat(stat) };
   }
 
   async read(params: Params<'fs.read'>): Promise<{ result: Result<'fs.read'>; attachment: Buffer }> {
@@ -203,6 +213,13 @@ export class Files {
     if (!handle) throw new RemoteError('EBADF', `fd ${fd} is not open in this session`);
     return handle;
   }
+}
+
+function kindOf(stat: fs.Stats): string {
+  if (stat.isFIFO()) return 'a FIFO';
+  if (stat.isSocket()) return 'a socket';
+  if (stat.isCharacterDevice() || stat.isBlockDevice()) return 'a device';
+  return 'not a regular file';
 }
 
 function toStat(s: fs.Stats): Stat {

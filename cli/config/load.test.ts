@@ -130,7 +130,7 @@ describe('mirrord.json', () => {
       'the configuration has 13 problems:',
       '  mirrord.json: target.path: name exactly one of pod, deployment, deploy, rollout, job, cronjob, statefulset, service, replicaset',
       '  mirrord.json: feature.network.incoming.mode: "stael" is not one of "steal", "mirror", "off"',
-      '  mirrord.json: feature.network.incoming.http_filter.header_filter: not a valid regular expression (Invalid regular expression: /(/: Unterminated group)',
+      '  mirrord.json: feature.network.incoming.http_filter.header_filter: not a valid regular expression (error parsing regexp: missing closing ): `(`)',
       '  mirrord.json: feature.network.incoming.ports[0]: expected number, got string "80"',
       '  mirrord.json: feature.network.outgoing.filter.local[0]: "google.com/24": a subnet needs an IP address before "/24", not "google.com"',
       '  mirrord.json: feature.network.outgoing.filter.local[2]: "meow://x": "meow" is not a protocol (tcp, udp or any)',

@@ -443,7 +443,7 @@ describe('MIRRORD_* variables: over the file, under the flags', () => {
       '  MIRRORD_TCP_OUTGOING: expected true or false, got "yes"',
       '  MIRRORD_FILE_MODE: "rw" is not one of "local", "localwithoverrides", "read", "write"',
       '  MIRRORD_FILE_READ_ONLY_PATTERN[1]: not a valid regular expression (Invalid regular expression: /^/(bad/: Unterminated group)',
-      '  --http-header-filter: not a valid regular expression (Invalid regular expression: /[/: Unterminated character class)',
+      '  --http-header-filter: not a valid regular expression (error parsing regexp: missing closing ]: `[`)',
     ]);
     expect(error?.hint).toMatch(/mirrord\.schema\.json/);
   });
@@ -476,7 +476,7 @@ describe('MIRRORD_* variables: over the file, under the flags', () => {
           '  bad.json: feature.network.incoming.mode: "stel" is not one of "steal", "mirror", "off"',
           '  bad.json: feature.fs.mod: unknown key (did you mean "mode"?)',
           '  MIRRORD_REMOTE_DNS: expected true or false, got "no"',
-          '  --http-path-filter: not a valid regular expression (Invalid regular expression: /(/: Unterminated group)',
+          '  --http-path-filter: not a valid regular expression (error parsing regexp: missing closing ): `(`)',
         ].join('\n'),
       );
     });

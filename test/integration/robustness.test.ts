@@ -1,9 +1,12 @@
 import { noRulesLeft, podSuite } from './suite';
 import { once } from 'node:events';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import WebSocket from 'ws';
 import { connectThroughCommand, signalGroup } from '../../cli/transport/command';
 import { encodeControl } from '../../protocol/frame';
 import { APP_PORT, forwardIncoming, type TestPod } from '../harness/pod';
+import { run } from '../harness/run';
 
 jest.setTimeout(60_000);
 
@@ -55,6 +58,38 @@ describe('bad input and failures', () => {
     const closed = closeOf(socket);
     socket.send(encodeControl({ type: 'request', id: 1, method: 'env', params: {} }));
     expect(await closed).toMatchObject({ code: 4002, messages: [expect.stringMatching(/first request must be hello/)] });
+  });
+
+  it("a FIFO in the app's volumes is refused at open, without holding the sidecar while a steal serves peers", async () => {
+    const thief = await suite.pod.connect();
+    forwardIncoming(thief, suite.local.port);
+    await thief.subscribe({ port: APP_PORT, mode: 'steal' });
+    const fifo = join(suite.pod.appRoot, 'etc/config/pipe');
+    await run('mkfifo', [fifo]);
+    try {
+      const client = await suite.pod.connect();
+      // Opening a FIFO for reading used to wait for a writer, with the whole sidecar stopped.
+      await expect(client.call('fs.open', { path: '/etc/config/pipe', flags: 0 })).rejects.toMatchObject({
+        code: 'EPERM',
+        message: expect.stringMatching(/is a FIFO/),
+      });
+      await expect(client.readFile('/etc/config/pipe')).rejects.toMatchObject({ code: 'EPERM' });
+      expect((await suite.pod.request('/after-fifo')).body).toBe('local GET /after-fifo body=0\n');
+      expect(await client.readFile('/etc/config/app.yaml')).toEqual(Buffer.from('greeting: hello from the pod\n'));
+    } finally {
+      rmSync(fifo, { force: true });
+    }
+  });
+
+  it('a filter that would backtrack for ever meets a hostile header: the request goes to the app, and the sidecar goes on', async () => {
+    const thief = await suite.pod.connect();
+    forwardIncoming(thief, suite.local.port);
+    // (\w+\s?)+$ against 40 letters and a '!' has 2^40 ways to fail for a backtracking engine.
+    await thief.subscribe({ port: APP_PORT, mode: 'steal', filter: { header: '^x-user: (\\w+\\s?)+$' } });
+    const hostile = suite.pod.request('/hostile', { 'x-user': `${'a'.repeat(40)}!` });
+    expect((await suite.pod.request('/meanwhile', { 'x-user': 'alice' })).body).toBe('local GET /meanwhile body=0\n');
+    expect((await hostile).body).toBe('app GET /hostile body=0\n');
+    await expect(thief.subscribe({ port: APP_PORT + 1, mode: 'steal', filter: { header: '^(a)\\1$' } })).rejects.toThrow(/invalid header filter .*RE2/);
   });
 
   it('refuses invalid subscriptions with the reason, and the session goes on', async () => {
