@@ -11,6 +11,8 @@ const streamId = z.number().int().min(1).max(0xffffffff);
 const fd = z.number().int().min(0);
 /** The most bytes one fs.read asks for and one fs.write carries (a frame holds that and the rest). */
 export const FILE_CHUNK = 1 << 20;
+/** The longest client name a hello may carry: it is shown in every `sessions` listing. */
+export const MAX_CLIENT_NAME = 256;
 const address = z.object({ address: z.string(), port: z.number().int().min(0).max(65535) });
 
 export const httpFilter = z
@@ -58,7 +60,7 @@ const fileTime = z.union([z.number().min(0), z.enum(['now', 'omit'])]);
 /** Each request: what the client sends (`params`) and what the sidecar replies (`result`). */
 export const requests = {
   hello: {
-    params: z.object({ version: z.string(), client: z.string().optional() }),
+    params: z.object({ version: z.string(), client: z.string().max(MAX_CLIENT_NAME).optional() }),
     result: z.object({
       sessionId: z.string(),
       protocolVersion: z.string(),

@@ -54,7 +54,11 @@ interface Handle {
 export class Files {
   private readonly handles = new Map<number, Handle>();
 
-  constructor(private readonly root: number | Error) {}
+  constructor(
+    private readonly root: number | Error,
+    /** How many files the session may hold open at once. */
+    private readonly maxOpen = Infinity,
+  ) {}
 
   /**
    * Opens a regular file or a directory. The open itself is non-blocking, so a FIFO without a
@@ -62,6 +66,9 @@ export class Files {
    * nor a directory is then refused, since reading it could block the same way.
    */
   open(params: Params<'fs.open'>): Result<'fs.open'> {
+    if (this.handles.size >= this.maxOpen) {
+      throw new RemoteError('EMFILE', `this session has ${this.handles.size} files open, its limit: close some first`);
+    }
     const fd = this.openPath(params.path, (params.flags & ~O_PATH) | O_NONBLOCK, params.mode ?? 0o666);
     const stat = fs.fstatSync(fd);
     if (!stat.isFile() && !stat.isDirectory()) {

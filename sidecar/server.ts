@@ -13,7 +13,11 @@ import { openRoot } from './files';
 import { IncomingRegistry } from './incoming/registry';
 import { Iptables } from './incoming/iptables';
 import type { Logger } from '../common/log';
+import { LIMITS } from './limits';
 import { Session } from './session';
+
+/** WebSocket's close code for a server that is busy: the client may try again. */
+const TRY_AGAIN_LATER = 1013;
 
 export class Sidecar {
   private readonly sessions = new Set<Session>();
@@ -39,6 +43,12 @@ export class Sidecar {
     const context = { config, incoming, rootFd, log, sessions: () => [...sidecar.sessions] };
     wss.on('connection', (socket) => {
       socket.on('error', (error) => log.debug('session socket error', { error: error.message }));
+      const pending = [...sidecar.sessions].filter((session) => !session.isStarted).length;
+      if (pending >= LIMITS.pendingConnections) {
+        log.warn('refused a connection: too many waiting for hello', { pending });
+        socket.close(TRY_AGAIN_LATER, `${pending} connections are waiting for their hello: try again`);
+        return;
+      }
       const session = new Session(new Peer(socket, { role: 'sidecar', heartbeatMs: config.heartbeatMs }), context);
       sidecar.sessions.add(session);
       void session.ended.then(() => sidecar.sessions.delete(session));

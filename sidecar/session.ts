@@ -12,6 +12,7 @@ import { incompatibility, PROTOCOL_VERSION } from '../protocol/version';
 import type { SidecarConfig } from './config';
 import { resolve } from './dns';
 import { Files } from './files';
+import { LIMITS } from './limits';
 import type { IncomingRegistry } from './incoming/registry';
 import type { IncomingMeta, IncomingSink } from './incoming/subscriber';
 import type { Logger } from '../common/log';
@@ -44,15 +45,24 @@ export class Session implements IncomingSink {
     private readonly context: SessionContext,
   ) {
     this.log = context.log.child({ session: this.id });
-    this.files = new Files(context.rootFd);
+    this.files = new Files(context.rootFd, LIMITS.openFilesPerSession);
     peer.on('request', (request) => void this.handle(request));
+    const helloDeadline = setTimeout(() => {
+      if (!this.started) this.peer.fail(ErrorCode.Protocol, `no hello within ${LIMITS.helloTimeoutMs / 1000} s`, CloseCode.Timeout);
+    }, LIMITS.helloTimeoutMs);
     this.ended = new Promise((done) =>
       peer.on('close', (code, reason) => {
+        clearTimeout(helloDeadline);
         this.log.info('session ended', { code, reason });
         this.files.closeAll();
         void context.incoming.release(this).finally(done);
       }),
     );
+  }
+
+  /** Whether the session has said hello (until then it only counts against the pending connections). */
+  get isStarted(): boolean {
+    return this.started;
   }
 
   openIncoming(meta: IncomingMeta): MuxStream | undefined {
@@ -106,6 +116,10 @@ export class Session implements IncomingSink {
         this.log.warn(`refused hello: ${why}`);
         this.peer.fail(ErrorCode.Version, why, CloseCode.Version);
         throw new RemoteError(ErrorCode.Version, why);
+      }
+      const others = this.context.sessions().filter((session) => session !== this && session.isStarted).length;
+      if (others >= LIMITS.sessions) {
+        throw new RemoteError('EBUSY', `this sidecar already serves ${others} sessions, its limit; end one (mirrord sessions) and attach again`);
       }
       this.started = true;
       this.client = params.client ?? '';

@@ -13,6 +13,8 @@ jest.setTimeout(60_000);
 /** A raw WebSocket to the sidecar, for sending what no well-behaved client would. */
 async function rawSocket(pod: TestPod): Promise<WebSocket> {
   const { socket } = connectThroughCommand(pod.agentCommand);
+  // the sidecar closing it ends the agent command, which the transport reports as an error
+  socket.on('error', () => undefined);
   await once(socket, 'open');
   return socket;
 }
@@ -20,7 +22,8 @@ async function rawSocket(pod: TestPod): Promise<WebSocket> {
 async function closeOf(socket: WebSocket): Promise<{ code: number; reason: string; messages: string[] }> {
   const messages: string[] = [];
   socket.on('message', (data: Buffer) => messages.push(data.subarray(5).toString()));
-  const [code, reason] = (await once(socket, 'close')) as [number, Buffer];
+  // not events.once: it would reject on the transport's error when the agent command exits
+  const [code, reason] = await new Promise<[number, Buffer]>((resolve) => socket.once('close', (...args: [number, Buffer]) => resolve(args)));
   return { code, reason: reason.toString(), messages };
 }
 
@@ -90,6 +93,42 @@ describe('bad input and failures', () => {
     expect((await suite.pod.request('/meanwhile', { 'x-user': 'alice' })).body).toBe('local GET /meanwhile body=0\n');
     expect((await hostile).body).toBe('app GET /hostile body=0\n');
     await expect(thief.subscribe({ port: APP_PORT + 1, mode: 'steal', filter: { header: '^(a)\\1$' } })).rejects.toThrow(/invalid header filter .*RE2/);
+  });
+
+  describe('limits per client', () => {
+    it('closes a connection that sends no hello within 5 s, and one too many of them at once', async () => {
+      const silent = await rawSocket(suite.pod);
+      const closed = closeOf(silent);
+      // 64 may wait for their hello at once; the 65th is closed at once, asking to try again
+      const waiting = await Promise.all(Array.from({ length: 63 }, () => rawSocket(suite.pod)));
+      const { socket: extra } = connectThroughCommand(suite.pod.agentCommand);
+      extra.on('error', () => undefined);
+      expect(await closeOf(extra)).toMatchObject({ code: 1013, reason: expect.stringMatching(/waiting for their hello: try again/) });
+      const { code, messages } = await closed;
+      expect(code).toBe(4004);
+      expect(messages.join()).toMatch(/no hello within 5 s/);
+      await Promise.all(waiting.map(closeOf));
+      // the slots are free again
+      const client = await suite.pod.connect();
+      expect((await client.call('sessions', {})).result.sessions.length).toBeGreaterThan(0);
+    });
+
+    it('refuses a client name longer than 256 characters, so every sessions listing stays small', async () => {
+      await expect(suite.pod.connect({ client: 'x'.repeat(1_200_000) })).rejects.toMatchObject({ code: 'EINVAL', message: expect.stringMatching(/client/) });
+      const client = await suite.pod.connect();
+      expect((await client.call('sessions', {})).result.sessions.map((s) => s.client)).toContain('integration test');
+    });
+
+    it('refuses a session its 257th open file (EMFILE) while another session opens files as usual', async () => {
+      const greedy = await suite.pod.connect();
+      const fds: number[] = [];
+      for (let i = 0; i < 256; i++) fds.push((await greedy.call('fs.open', { path: '/etc/config/app.yaml', flags: 0 })).result.fd);
+      await expect(greedy.call('fs.open', { path: '/etc/config/app.yaml', flags: 0 })).rejects.toMatchObject({ code: 'EMFILE' });
+      const other = await suite.pod.connect();
+      expect(await other.readFile('/etc/config/app.yaml')).toEqual(Buffer.from('greeting: hello from the pod\n'));
+      await greedy.call('fs.close', { fd: fds[0] });
+      await expect(greedy.call('fs.open', { path: '/etc/config/app.yaml', flags: 0 })).resolves.toBeDefined();
+    });
   });
 
   it('refuses invalid subscriptions with the reason, and the session goes on', async () => {

@@ -1,0 +1,16 @@
+/**
+ * What one client may hold of the sidecar, which serves production traffic beside the app: a
+ * connection that never says hello, a flood of them, or one session opening files without end
+ * must not take what the others need. Each limit, when reached, is a clear error to the client
+ * that reached it; the others go on.
+ */
+export const LIMITS = {
+  /** A connection must send hello within this (then it is closed: 4004). */
+  helloTimeoutMs: 5000,
+  /** Connections waiting for their hello at once; more are closed at once (1013, try again). */
+  pendingConnections: 64,
+  /** Sessions per sidecar (per pod); a hello beyond them is refused with EBUSY. */
+  sessions: 32,
+  /** Files one session may hold open; more are refused with EMFILE. */
+  openFilesPerSession: 256,
+} as const;
