@@ -79,10 +79,18 @@ export class Files {
     return { fd, stat: toStat(stat) };
   }
 
+  /**
+   * Reads into a buffer no larger than what is left of the file, not the length asked for (a
+   * file that says it is empty, as /proc-like ones do, may still hold what was asked).
+   */
   async read(params: Params<'fs.read'>): Promise<{ result: Result<'fs.read'>; attachment: Buffer }> {
     const handle = this.handle(params.fd);
-    const buffer = Buffer.allocUnsafe(params.length);
-    const bytesRead = await read(params.fd, buffer, params.length, params.position ?? handle.position);
+    const position = params.position ?? handle.position;
+    const stat = fs.fstatSync(params.fd);
+    if (stat.isDirectory()) throw new RemoteError('EISDIR', 'a directory is listed with fs.readdir, not read');
+    const length = stat.size > 0 ? Math.max(0, Math.min(params.length, stat.size - position)) : params.length;
+    const buffer = Buffer.allocUnsafe(length);
+    const bytesRead = length ? await read(params.fd, buffer, length, position) : 0;
     if (params.position === undefined) handle.position += bytesRead;
     return { result: { bytesRead }, attachment: buffer.subarray(0, bytesRead) };
   }
