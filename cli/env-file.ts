@@ -5,20 +5,11 @@
  * replaced (from this machine's environment first, then the file's earlier lines, as dotenvy)
  * except in single quotes. A quoted value may span lines.
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { CliError } from './errors';
+import { readUserFile } from './read-file';
 
 export function readEnvFile(path: string, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Record<string, string> {
-  let text: string;
-  try {
-    text = readFileSync(resolve(cwd, path), 'utf8');
-  } catch (error) {
-    throw new CliError(
-      `cannot read the env file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-      'check feature.env.env_file, --env-file or MIRRORD_OVERRIDE_ENV_VARS_FILE',
-    );
-  }
+  const text = readUserFile(path, 'the env file', 'check feature.env.env_file, --env-file or MIRRORD_OVERRIDE_ENV_VARS_FILE', cwd);
   try {
     return parseEnvFile(text, env);
   } catch (error) {

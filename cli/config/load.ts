@@ -3,9 +3,9 @@
  * reads it), else `.mirrord/mirrord.json` in the current directory when present, else no file
  * (defaults only). Every problem of the file is reported at once.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { CliError } from '../errors';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { readUserFile } from '../read-file';
 import { describeIssues } from './issues';
 import { locate, problemsError, type Problem } from './problems';
 import { configSchema, type FileConfig } from './schema';
@@ -35,15 +35,7 @@ export function parseConfig(text: string, file = 'mirrord.json'): FileConfig {
 export function checkConfigFile(explicit: string | undefined, cwd: string): Loaded & { problems: Problem[] } {
   const file = explicit ?? (existsSync(join(cwd, DEFAULT_CONFIG)) ? DEFAULT_CONFIG : undefined);
   if (file === undefined) return { config: {}, problems: [], warnings: [] };
-  let text: string;
-  try {
-    text = readFileSync(resolve(cwd, file), 'utf8');
-  } catch (error) {
-    throw new CliError(
-      `cannot read the config file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-      'check the path given to -f/--config or MIRRORD_CONFIG_FILE',
-    );
-  }
+  const text = readUserFile(file, 'the config file', 'check the path given to -f/--config or MIRRORD_CONFIG_FILE', cwd);
   return { ...checkConfig(text, file), file };
 }
 
