@@ -41,13 +41,13 @@ async function decide<R>(
   writes: boolean,
   run: (remote: string[]) => Promise<R>,
 ): Promise<R | { kind: 'error'; errno: number } | { kind: 'local' }> {
-  const access = paths.map((path) => policy.access(path));
+  // feature.fs.mapping: `remote` is the pod's path for the one the program uses.
+  const located = paths.map((path) => policy.locate(path));
   // feature.fs.not_found: such a path doesn't exist, for reading or writing.
-  if (access.includes('notfound')) return { kind: 'error', errno: errnoNumber('ENOENT') };
-  const inPod = access.map((where) => where !== 'local' && (!writes || where === 'write'));
+  if (located.some(({ access }) => access === 'notfound')) return { kind: 'error', errno: errnoNumber('ENOENT') };
+  const inPod = located.map(({ access }) => access !== 'local' && (!writes || access === 'write'));
   if (inPod.every((pod) => !pod)) return { kind: 'local' };
   // A rename between the pod and this machine: across devices, as rename(2) says; mv copies instead.
   if (!inPod.every(Boolean)) return { kind: 'error', errno: errnoNumber('EXDEV') };
-  // feature.fs.mapping: the pod's path for the one the program uses.
-  return run(paths.map((path) => policy.remotePath(path)));
+  return run(located.map(({ remote }) => remote));
 }

@@ -61,9 +61,18 @@ export class FsPolicy {
 
   /** Where the app's `path` is read and written (a relative path is always this machine's). */
   access(path: string): FsAccess {
-    if (this.options.mode === 'local' || !path.startsWith('/')) return 'local';
+    return this.locate(path).access;
+  }
+
+  /** access() and remotePath() of `path` together, the mapping applied once (`remote` only matters when `access` isn't local). */
+  locate(path: string): { access: FsAccess; remote: string } {
+    if (this.options.mode === 'local' || !path.startsWith('/')) return { access: 'local', remote: path };
     const remote = this.remotePath(path);
-    if (!remote.startsWith('/')) return 'local';
+    return { access: remote.startsWith('/') ? this.accessOf(remote) : 'local', remote };
+  }
+
+  /** Where the pod's `remote` (an absolute path, mapped) is read and written. */
+  private accessOf(remote: string): FsAccess {
     const matches = (patterns: RegExp[]) => patterns.some((pattern) => pattern.test(remote));
     if (matches(this.notFound)) return 'notfound';
     if (matches(this.readWrite)) return 'write';
