@@ -13,7 +13,7 @@ import { splitPatterns, type EnvFilter } from '../env-filter';
 import { readEnvironment, type FromEnvironment } from './env-vars';
 import { checkFragment } from './fragment';
 import { composeHttpFilter } from './http-filter';
-import { checkConfigFile } from './load';
+import { checkConfigFile, type Loaded } from './load';
 import { normalize, overlay, type Normal } from './normalize';
 import { problemsError, type Problem } from './problems';
 import { configSchema, type FileConfig } from './schema';
@@ -54,24 +54,25 @@ export interface Settings {
 
 /** The settings of `attach`: the file (-f, MIRRORD_CONFIG_FILE or the default), the variables and the flags. */
 export function loadSettings(configFile: string | undefined, flags: Overrides = {}, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Settings {
-  const loaded = checkConfigFile(configFile ?? env.MIRRORD_CONFIG_FILE, cwd);
-  const fromEnv = readEnvironment(env);
-  const problems = [...loaded.problems, ...fromEnv.problems, ...flagProblems(flags)];
-  if (problems.length) throw problemsError(problems);
-  const settings = settingsFrom(loaded.config, fromEnv, flags, loaded.file ?? 'mirrord.json');
-  return { ...settings, warnings: [...(loaded.warnings ?? []), ...settings.warnings] };
+  return settingsOf(checkConfigFile(configFile ?? env.MIRRORD_CONFIG_FILE, cwd), flags, env);
 }
 
 /** The settings from a file already checked (`file` names it in messages). */
 export function resolveSettings(config: FileConfig, flags: Overrides = {}, file = 'mirrord.json', env: NodeJS.ProcessEnv = {}): Settings {
-  const fromEnv = readEnvironment(env);
-  const problems = [...fromEnv.problems, ...flagProblems(flags)];
-  if (problems.length) throw problemsError(problems);
-  return settingsFrom(config, fromEnv, flags, file);
+  return settingsOf({ config, file, problems: [] }, flags, env);
 }
 
-function settingsFrom(config: FileConfig, fromEnv: FromEnvironment, flags: Overrides, file: string): Settings {
+/** Every problem of the file, the variables and the flags at once, else the settings they make. */
+function settingsOf(loaded: Loaded & { problems: Problem[] }, flags: Overrides, env: NodeJS.ProcessEnv): Settings {
+  const fromEnv = readEnvironment(env);
+  const problems = [...loaded.problems, ...fromEnv.problems, ...flagProblems(flags)];
+  if (problems.length) throw problemsError(problems);
+  return settingsFrom(loaded, fromEnv, flags);
+}
+
+function settingsFrom({ config, file = 'mirrord.json', warnings: fileWarnings = [] }: Loaded, fromEnv: FromEnvironment, flags: Overrides): Settings {
   const warnings = [
+    ...fileWarnings,
     ...unsupportedWarnings(configSchema, config, file),
     ...fromEnv.warnings,
     ...(flags.unsupported ?? []).map((flag) => `${flag} is not supported yet; it is ignored`),
