@@ -92,7 +92,7 @@ function settingsFrom({ config, file = 'mirrord.json', warnings: fileWarnings = 
     kubeContext: flags.context ?? merged.kubeContext,
     kubeconfig: flags.kubeconfig ?? merged.kubeconfig,
     layer,
-    env: environment(merged.env, flags, hasInclude(fromEnv.config)),
+    env: environment(merged.env, flags),
     warnings,
   };
 }
@@ -241,9 +241,9 @@ function files(value: Normal['fs'], flags: Overrides): LayerOptions['fs'] {
   });
 }
 
-/** `includeFromVariables`: MIRRORD_OVERRIDE_ENV_VARS_INCLUDE names variables to take. */
-function environment(value: Normal['env'], flags: Overrides, includeFromVariables: boolean): Settings['env'] {
-  const includeAsked = flags.envInclude !== undefined || includeFromVariables;
+function environment(value: Normal['env'], flags: Overrides): Settings['env'] {
+  // With `"env": false` in the file, an include comes from MIRRORD_OVERRIDE_ENV_VARS_INCLUDE or the flag.
+  const includeAsked = flags.envInclude !== undefined || value.include !== undefined;
   return stripUndefined({
     // `"env": false` leaves the pod's variables out, unless some are asked for by name.
     enabled: value.enabled !== false || includeAsked,
@@ -254,11 +254,6 @@ function environment(value: Normal['env'], flags: Overrides, includeFromVariable
     mapping: value.mapping && Object.entries(value.mapping),
     file: flags.envFile ?? value.env_file,
   });
-}
-
-function hasInclude(config: FileConfig): boolean {
-  const env = config.feature?.env;
-  return typeof env === 'object' && env.include !== undefined;
 }
 
 function list(value: string | string[] | undefined): string[] | undefined {
