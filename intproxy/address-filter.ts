@@ -9,10 +9,11 @@ import net from 'node:net';
 export type Protocol = 'tcp' | 'udp';
 
 export type AddressRule =
+  /** Any address: `:PORT`, `0.0.0.0`, `::`, or a protocol alone. */
   | { kind: 'port'; port: number }
   | { kind: 'name'; name: string; port: number }
-  | { kind: 'address'; address: string; port: number }
-  | { kind: 'subnet'; base: string; prefix: number; port: number };
+  /** An address or a subnet: the addresses it holds, built once. */
+  | { kind: 'addresses'; addresses: net.BlockList; port: number };
 
 export type ProtocolRule = AddressRule & { protocol: Protocol | 'any' };
 
@@ -41,10 +42,10 @@ export function parseAddressRule(entry: string): AddressRule {
   const port = portText ? parsePort(portText[1]) : 0;
   if (subnet) {
     if (!host || !net.isIP(host)) throw new Error(`a subnet needs an IP address before "/${subnet[1]}"${host ? `, not "${host}"` : ''}`);
-    return { kind: 'subnet', base: host, prefix: parsePrefix(host, subnet[1]), port };
+    return addresses(host, parsePrefix(host, subnet[1]), port);
   }
   if (host === undefined) return { kind: 'port', port };
-  return net.isIP(host) ? { kind: 'address', address: host, port } : { kind: 'name', name: host, port };
+  return net.isIP(host) ? addresses(host, undefined, port) : { kind: 'name', name: host, port };
 }
 
 /** An entry of `feature.network.outgoing.filter`, which may start with `tcp://`, `udp://` or `any://`. */
@@ -68,18 +69,8 @@ export function parseEntry<T>(entry: string, parse: (entry: string) => T): T {
 }
 
 /** Whether a destination (or, for DNS, a looked-up host given as an address) is the rule's. */
-export function matchesAddress(rule: AddressRule, address: string): boolean {
-  const ip = canonical(address);
-  if (rule.kind === 'address') return isUnspecified(rule.address) || sameAddress(canonical(rule.address), ip);
-  if (rule.kind === 'subnet') {
-    const family = net.isIP(ip);
-    const base = canonical(rule.base);
-    if (!family || family !== net.isIP(base)) return false;
-    const list = new net.BlockList();
-    list.addSubnet(base, rule.prefix, family === 6 ? 'ipv6' : 'ipv4');
-    return list.check(ip, family === 6 ? 'ipv6' : 'ipv4');
-  }
-  return false;
+export function matchesAddress(rule: { addresses: net.BlockList }, address: string): boolean {
+  return holds(rule.addresses, address);
 }
 
 /** Names compare as DNS does: without regard to case or a final dot. */
@@ -98,27 +89,42 @@ export function canonical(address: string): string {
   return mapped ? mapped[1] : address;
 }
 
+const LOOPBACK = new net.BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
 export function isLoopback(address: string): boolean {
-  const ip = canonical(address);
-  return net.isIPv4(ip) ? ip.startsWith('127.') : sameAddress(ip, '::1');
+  return holds(LOOPBACK, address);
 }
 
-function sameAddress(a: string, b: string): boolean {
-  const family = net.isIP(a);
-  if (!family || family !== net.isIP(b)) return false;
+const UNSPECIFIED_IPV6 = new net.BlockList();
+UNSPECIFIED_IPV6.addAddress('::', 'ipv6');
+
+/** `0.0.0.0`, or `::` however it is spelled: connect() takes it for this host, a filter entry for any address. */
+export function isUnspecified(address: string): boolean {
+  return address === '0.0.0.0' || (net.isIPv6(address) && UNSPECIFIED_IPV6.check(address, 'ipv6'));
+}
+
+/** Whether `list` holds `ip` (false for anything that isn't an IP address); `::ffff:10.0.0.1` is 10.0.0.1 there. */
+function holds(list: net.BlockList, ip: string): boolean {
+  const family = net.isIP(ip);
+  return family !== 0 && list.check(ip, family === 6 ? 'ipv6' : 'ipv4');
+}
+
+/** The rule for an address (`prefix` undefined) or a subnet; an unspecified address is any address. */
+function addresses(base: string, prefix: number | undefined, port: number): AddressRule {
+  if (prefix === undefined && isUnspecified(base)) return { kind: 'port', port };
+  const family = net.isIPv6(base) ? 'ipv6' : 'ipv4';
   const list = new net.BlockList();
-  list.addAddress(a, family === 6 ? 'ipv6' : 'ipv4');
-  return list.check(b, family === 6 ? 'ipv6' : 'ipv4');
-}
-
-function isUnspecified(address: string): boolean {
-  return address === '0.0.0.0' || sameAddress(address, '::');
+  if (prefix === undefined) list.addAddress(base, family);
+  else list.addSubnet(base, prefix, family);
+  return { kind: 'addresses', addresses: list, port };
 }
 
 function bareIpv6(text: string): AddressRule | undefined {
   const [base, prefix, extra] = text.split('/');
   if (extra !== undefined || !net.isIPv6(base)) return undefined;
-  return prefix === undefined ? { kind: 'address', address: base, port: 0 } : { kind: 'subnet', base, prefix: parsePrefix(base, prefix), port: 0 };
+  return addresses(base, prefix === undefined ? undefined : parsePrefix(base, prefix), 0);
 }
 
 function parsePort(text: string): number {
