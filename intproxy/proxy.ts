@@ -10,7 +10,7 @@ import type { ClientApi } from '../protocol/client';
 import type { Logger } from '../common/log';
 import { layerLibrary } from '../layer/library';
 import { connectTcp, connectUdp } from './outgoing';
-import { isLoopback } from './address-filter';
+import { isLoopback, isUnspecified } from './address-filter';
 import { compileDnsFilter, type DnsFilter } from './dns-filter';
 import { compileOutgoingFilter, filterNames, type OutgoingFilter } from './outgoing-filter';
 import { eaiCode } from './errno';
@@ -42,7 +42,7 @@ export interface LayerProxy {
 
 /** Loopback, or unspecified (which connect() takes for this host). */
 function isThisHost(address: string): boolean {
-  return isLoopback(address) || address === '0.0.0.0' || address === '::';
+  return isLoopback(address) || isUnspecified(address);
 }
 
 export async function startLayerProxy(client: ClientApi, options: LayerOptions, log: Logger): Promise<LayerProxy> {
