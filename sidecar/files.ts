@@ -48,6 +48,10 @@ export function openRoot(appRoot: string): number | Error {
 
 interface Handle {
   position: number;
+  /** Opened as a directory: listed with fs.readdir, never read. */
+  directory: boolean;
+  /** The size last seen (at open, or by a read it would have cut short: the file may have grown). */
+  size: number;
 }
 
 /** One session's open files; all closed when the session ends. */
@@ -75,20 +79,21 @@ export class Files {
       fs.closeSync(fd);
       throw new RemoteError('EPERM', `${params.path} is ${kindOf(stat)}: the sidecar serves regular files and directories only`);
     }
-    this.handles.set(fd, { position: 0 });
+    this.handles.set(fd, { position: 0, directory: stat.isDirectory(), size: stat.size });
     return { fd, stat: toStat(stat) };
   }
 
   /**
    * Reads into a buffer no larger than what is left of the file, not the length asked for (a
-   * file that says it is empty, as /proc-like ones do, may still hold what was asked).
+   * file that says it is empty, as /proc-like ones do, may still hold what was asked). The size
+   * is looked at again only when the one last seen would cut the read short.
    */
   async read(params: Params<'fs.read'>): Promise<{ result: Result<'fs.read'>; attachment: Buffer }> {
     const handle = this.handle(params.fd);
+    if (handle.directory) throw new RemoteError('EISDIR', 'a directory is listed with fs.readdir, not read');
     const position = params.position ?? handle.position;
-    const stat = fs.fstatSync(params.fd);
-    if (stat.isDirectory()) throw new RemoteError('EISDIR', 'a directory is listed with fs.readdir, not read');
-    const length = stat.size > 0 ? Math.max(0, Math.min(params.length, stat.size - position)) : params.length;
+    if (handle.size - position < params.length) handle.size = fs.fstatSync(params.fd).size;
+    const length = handle.size > 0 ? Math.max(0, Math.min(params.length, handle.size - position)) : params.length;
     const buffer = Buffer.allocUnsafe(length);
     const bytesRead = length ? await read(params.fd, buffer, length, position) : 0;
     if (params.position === undefined) handle.position += bytesRead;
