@@ -16,8 +16,9 @@ import { moot, notYet } from './unsupported';
 const port = z.number().int().min(1).max(65535);
 const portPair = z.tuple([port, port]);
 
-/** mirrord accepts a single string wherever it takes a list. */
-const oneOrMany = z.union([z.string(), z.array(z.string())]);
+/** mirrord accepts a single item wherever it takes a list. */
+const oneOrManyOf = <T extends z.ZodType>(item: T) => z.union([item, z.array(item)]);
+const oneOrMany = oneOrManyOf(z.string());
 
 /** Checks a string with `check`, which throws an Error saying what is wrong. */
 const checked = (check: (value: string) => unknown) =>
@@ -29,22 +30,20 @@ const checked = (check: (value: string) => unknown) =>
     }
   });
 
-const regex = checked((source) => {
-  try {
-    compileRustRegex(source);
-  } catch (error) {
-    throw new Error(`not a valid regular expression (${(error as Error).message})`);
-  }
-});
-const regexes = z.union([regex, z.array(regex)]);
+/** A regular expression, valid when `compile` takes it. */
+const regexOf = (compile: (source: string) => unknown) =>
+  checked((source) => {
+    try {
+      compile(source);
+    } catch (error) {
+      throw new Error(`not a valid regular expression (${(error as Error).message})`);
+    }
+  });
+
+const regex = regexOf(compileRustRegex);
+const regexes = oneOrManyOf(regex);
 /** The sidecar runs HTTP filters on RE2 (linear time), whose syntax is mirrord's Rust regex's. */
-const httpRegex = checked((source) => {
-  try {
-    RE2JS.compile(source);
-  } catch (error) {
-    throw new Error(`not a valid regular expression (${(error as Error).message})`);
-  }
-});
+const httpRegex = regexOf((source) => RE2JS.compile(source));
 
 /** An object of a feature not supported yet: any content (its keys change with mirrord's versions). */
 const anyObject = z.record(z.string(), z.unknown());
@@ -129,14 +128,8 @@ const outgoing = z
 
 const dnsFilter = z
   .strictObject({
-    local: z
-      .union([checked(compileDnsEntry), z.array(checked(compileDnsEntry))])
-      .optional()
-      .meta({ description: 'queries resolved on this machine: [NAME|ADDRESS|SUBNET/PREFIX][:PORT]' }),
-    remote: z
-      .union([checked(compileDnsEntry), z.array(checked(compileDnsEntry))])
-      .optional()
-      .meta({ description: 'only these queries are resolved in the pod' }),
+    local: oneOrManyOf(checked(compileDnsEntry)).optional().meta({ description: 'queries resolved on this machine: [NAME|ADDRESS|SUBNET/PREFIX][:PORT]' }),
+    remote: oneOrManyOf(checked(compileDnsEntry)).optional().meta({ description: 'only these queries are resolved in the pod' }),
   })
   .refine((filter) => filter.local === undefined || filter.remote === undefined, { message: 'set either local or remote, not both' });
 
