@@ -16,9 +16,6 @@ import type { Logger } from '../common/log';
 import { LIMITS } from './limits';
 import { Session } from './session';
 
-/** WebSocket's close code for a server that is busy: the client may try again. */
-const TRY_AGAIN_LATER = 1013;
-
 export class Sidecar {
   private readonly sessions = new Set<Session>();
 
@@ -46,7 +43,7 @@ export class Sidecar {
       const pending = [...sidecar.sessions].filter((session) => !session.isStarted).length;
       if (pending >= LIMITS.pendingConnections) {
         log.warn('refused a connection: too many waiting for hello', { pending });
-        socket.close(TRY_AGAIN_LATER, `${pending} connections are waiting for their hello: try again`);
+        socket.close(CloseCode.TryAgainLater, `${pending} connections are waiting for their hello: try again`);
         return;
       }
       const session = new Session(new Peer(socket, { role: 'sidecar', heartbeatMs: config.heartbeatMs }), context);
