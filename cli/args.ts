@@ -24,6 +24,19 @@ export type Invocation = { kind: 'help'; topic?: HelpTopic } | { kind: 'version'
 
 const isAdminVerb = (word: string | undefined): word is AdminVerb => (ADMIN_VERBS as readonly string[]).includes(word ?? '');
 
+/** mirrord's flags accepted for its users' command lines, not supported yet (a warning names each). */
+const unsupportedOptions = {
+  'accept-invalid-certificates': { type: 'boolean', short: 'c' },
+  'skip-processes': { type: 'string' },
+  'agent-namespace': { type: 'string', short: 'a' },
+  'agent-log-level': { type: 'string', short: 'l' },
+  'agent-image': { type: 'string', short: 'i' },
+  'agent-ttl': { type: 'string' },
+  'agent-startup-timeout': { type: 'string' },
+  'ephemeral-container': { type: 'boolean', short: 'e' },
+  key: { type: 'string' },
+} as const;
+
 const options = {
   'agent-cmd': { type: 'string' },
   'agent-url': { type: 'string' },
@@ -56,29 +69,10 @@ const options = {
   // Nothing to do: no telemetry is sent and no version is checked.
   'no-telemetry': { type: 'boolean' },
   'disable-version-check': { type: 'boolean' },
-  // Accepted for mirrord users' command lines; not supported yet (a warning names each).
-  'accept-invalid-certificates': { type: 'boolean', short: 'c' },
-  'skip-processes': { type: 'string' },
-  'agent-namespace': { type: 'string', short: 'a' },
-  'agent-log-level': { type: 'string', short: 'l' },
-  'agent-image': { type: 'string', short: 'i' },
-  'agent-ttl': { type: 'string' },
-  'agent-startup-timeout': { type: 'string' },
-  'ephemeral-container': { type: 'boolean', short: 'e' },
-  key: { type: 'string' },
+  ...unsupportedOptions,
 } as const;
 
-const UNSUPPORTED_FLAGS = [
-  'accept-invalid-certificates',
-  'skip-processes',
-  'agent-namespace',
-  'agent-log-level',
-  'agent-image',
-  'agent-ttl',
-  'agent-startup-timeout',
-  'ephemeral-container',
-  'key',
-] as const;
+const UNSUPPORTED_FLAGS = Object.keys(unsupportedOptions) as (keyof typeof unsupportedOptions)[];
 
 const FS_MODES = ['local', 'localwithoverrides', 'read', 'write'] as const;
 type FsMode = (typeof FS_MODES)[number];
