@@ -4,8 +4,6 @@
  */
 import { ANNOTATION } from '../common/pod-contract';
 
-export { ANNOTATION, INJECTION_LABEL } from '../common/pod-contract';
-
 /** kubectl's own choice of default container; honoured after ours. */
 export const KUBECTL_DEFAULT_CONTAINER = 'kubectl.kubernetes.io/default-container';
 

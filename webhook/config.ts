@@ -5,7 +5,8 @@
 import { parseLevel, type Level } from '../common/log';
 import { VERSION } from '../common/version';
 import { isQuantity } from './patch/annotation-overrides';
-import { DEFAULT_AGENT_PORT, DEFAULT_RESOURCES, type InjectionSettings } from './patch/settings';
+import { DEFAULT_AGENT_PORT } from '../common/pod-contract';
+import { DEFAULT_RESOURCES, type InjectionSettings } from './patch/settings';
 
 export type CertificateMode = 'self-managed' | 'files';
 

@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { ANNOTATION, INJECTION_LABEL } from './annotations';
+import { ANNOTATION, INJECTION_LABEL } from '../common/pod-contract';
 import { loadWebhookConfig } from './config';
 
 type Manifest = {

@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { DEFAULT_AGENT_PORT } from '../../webhook/patch/settings';
+import { DEFAULT_AGENT_PORT } from '../../common/pod-contract';
 import { createNamespaces, deleteNamespaces, kubeconfigPath, kubectl, podReady, webhookReady } from './cluster';
 import { eventually } from './mirrord';
 

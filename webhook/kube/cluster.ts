@@ -8,7 +8,7 @@
  */
 import { AdmissionregistrationV1Api, CoreV1Api, KubeConfig, makeInformer, VersionApi, type V1Namespace } from '@kubernetes/client-node';
 import type { Logger } from '../../common/log';
-import { INJECTION_LABEL } from '../annotations';
+import { INJECTION_LABEL } from '../../common/pod-contract';
 import type { CertificateStore, Stored } from '../certs/store';
 import type { TlsMaterial } from '../certs/tls-material';
 import { fromSecret, toSecret } from './secret-format';

@@ -3,7 +3,8 @@
  * own. An invalid value is reported and the previous value kept: a typo in an annotation must
  * not stop the pod from being created.
  */
-import { ANNOTATION, NAMESPACE_ANNOTATIONS, POD_ANNOTATIONS, unknownMirrordAnnotations } from '../annotations';
+import { ANNOTATION } from '../../common/pod-contract';
+import { NAMESPACE_ANNOTATIONS, POD_ANNOTATIONS, unknownMirrordAnnotations } from '../annotations';
 import type { InjectionSettings, SidecarResources } from './settings';
 
 export interface Overridden {

@@ -6,8 +6,8 @@
  * than the API server's.)
  */
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
-import { ANNOTATION } from '../annotations';
-import { SCRATCH_VOLUMES, SIDECAR_NAME } from './sidecar-container';
+import { ANNOTATION, SIDECAR_NAME } from '../../common/pod-contract';
+import { SCRATCH_VOLUMES } from './sidecar-container';
 import { chooseTargetContainer } from './target-container';
 
 export type SkipReason =

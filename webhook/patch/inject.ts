@@ -5,7 +5,7 @@
  */
 import { compare, type Operation } from 'fast-json-patch';
 import type { V1Pod } from '@kubernetes/client-node';
-import { ANNOTATION } from '../annotations';
+import { ANNOTATION } from '../../common/pod-contract';
 import { decideInjection, type SkipReason } from './decision';
 import { applyAnnotationOverrides } from './annotation-overrides';
 import type { InjectionSettings } from './settings';

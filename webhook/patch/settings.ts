@@ -26,5 +26,3 @@ export const DEFAULT_RESOURCES: SidecarResources = {
   memoryRequest: '48Mi',
   memoryLimit: '192Mi',
 };
-
-export { DEFAULT_AGENT_PORT } from '../../common/pod-contract';

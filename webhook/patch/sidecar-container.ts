@@ -5,8 +5,6 @@ import { appMountPaths, remountAppVolumes } from './app-volumes';
 import type { InjectionSettings } from './settings';
 import { DEFAULT_APP_ROOT, SIDECAR_ENV, SIDECAR_NAME } from '../../common/pod-contract';
 
-export { SIDECAR_NAME } from '../../common/pod-contract';
-
 /**
  * Scratch space for a read-only root filesystem: iptables takes its lock in /run
  * (/run/xtables.lock) and fails without it; Node wants a writable /tmp.

@@ -1,6 +1,7 @@
 /** The app container the sidecar serves: its env and volumes are the ones handed to clients. */
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
-import { ANNOTATION, KUBECTL_DEFAULT_CONTAINER } from '../annotations';
+import { ANNOTATION } from '../../common/pod-contract';
+import { KUBECTL_DEFAULT_CONTAINER } from '../annotations';
 
 /**
  * Our annotation, else kubectl's default-container (what `kubectl exec` would pick), else the
