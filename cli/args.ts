@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ADMIN_VERBS, parseAdmin, type AdminArgs, type AdminVerb } from './admin-args';
+import type { FsMode } from '../intproxy/fs-policy';
 import type { Overrides } from './config/resolve';
 import { CliError, USAGE_EXIT } from './errors';
 
@@ -74,8 +75,7 @@ const options = {
 
 const UNSUPPORTED_FLAGS = Object.keys(unsupportedOptions) as (keyof typeof unsupportedOptions)[];
 
-const FS_MODES = ['local', 'localwithoverrides', 'read', 'write'] as const;
-type FsMode = (typeof FS_MODES)[number];
+const FS_MODES: readonly FsMode[] = ['local', 'localwithoverrides', 'read', 'write'];
 
 const usageError = (message: string, hint: string) => new CliError(message, hint, USAGE_EXIT);
 

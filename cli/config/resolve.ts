@@ -7,6 +7,7 @@
  */
 import type { LayerOptions } from '../../intproxy/proxy';
 import type { DnsFilter } from '../../intproxy/dns-filter';
+import type { FsMode } from '../../intproxy/fs-policy';
 import { compileEntry } from '../../intproxy/outgoing-filter';
 import type { HttpFilter, Mode } from '../../protocol/messages';
 import { splitPatterns, type EnvFilter } from '../env-filter';
@@ -29,7 +30,7 @@ export interface Overrides {
   ports?: { remote: number; local?: number }[];
   headerFilter?: string;
   pathFilter?: string;
-  fsMode?: 'local' | 'localwithoverrides' | 'read' | 'write';
+  fsMode?: FsMode;
   envInclude?: string[];
   envExclude?: string[];
   envFile?: string;
