@@ -147,7 +147,7 @@ function incoming(value: Normal['incoming'], flags: Overrides, file: string, war
   // A filter only selects what is stolen, so asking for one without a mode means steal; a filter
   // that can't be applied must not become a steal of everything.
   const unusable = 'unsupported' in composed && !flagFilter;
-  let mode = flags.mode ?? (flagFilter ? 'steal' : undefined) ?? value.mode ?? (filtered || unusable ? 'steal' : 'mirror');
+  let mode = flags.mode ?? (flagFilter ? 'steal' : undefined) ?? value.mode ?? (filtered ? 'steal' : 'mirror');
   if (unusable && mode === 'steal') mode = 'mirror';
   if (filtered && mode !== 'steal') {
     warn(`${where} only applies in steal mode (filtered mirroring is not supported yet); in ${mode} mode it is ignored`);
