@@ -12,6 +12,13 @@ describe('steal', () => {
   afterEach(() => cleanups.splice(0).forEach((cleanup) => cleanup()));
   const url = (path: string) => `http://${POD_IP}:${APP_PORT}${path}`;
   const alice = ['-H', 'x-user: alice'];
+  /** curl from the other workload: each request (its options and URL) in turn, on one kept-alive connection. */
+  const curlOneConnection = (...requests: string[][]) =>
+    suite.pod.net.exec(suite.pod.net.workload, 'curl', [
+      '--max-time',
+      '10',
+      ...requests.flatMap((request, i) => [...(i ? ['--next'] : []), '-sS', ...request]),
+    ]);
 
   it('takes the whole port while subscribed, and gives it back with no rules left', async () => {
     expect((await suite.pod.request('/before')).body).toBe('app GET /before body=0\n');
@@ -43,21 +50,7 @@ describe('steal', () => {
     const raw = await suite.pod.net.exec(suite.pod.net.workload, 'sh', ['-c', `printf 'HELLO THERE\\r\\n\\r\\n' | socat -t 5 - TCP:${POD_IP}:${APP_PORT}`]);
     expect(raw.stdout).toMatch(/^HTTP\/1\.1 400 Bad Request/);
     // chunked request bodies and keep-alive: two requests on one connection, one stolen, one not
-    const both = await suite.pod.net.exec(suite.pod.net.workload, 'curl', [
-      '-sS',
-      '--max-time',
-      '10',
-      '-H',
-      'x-user: alice',
-      '-H',
-      'Transfer-Encoding: chunked',
-      '-d',
-      'chunky',
-      `http://${POD_IP}:${APP_PORT}/one`,
-      '--next',
-      '-sS',
-      `http://${POD_IP}:${APP_PORT}/two`,
-    ]);
+    const both = await curlOneConnection([...alice, '-H', 'Transfer-Encoding: chunked', '-d', 'chunky', url('/one')], [url('/two')]);
     expect(both.stdout).toBe('local POST /one body=6\napp GET /two body=0\n');
 
     client.close();
@@ -70,26 +63,7 @@ describe('steal', () => {
     const seen = forwardIncoming(client, suite.local.port);
     await client.subscribe({ port: APP_PORT, mode: 'steal', filter: { header: '^x-user: alice$' } });
     // curl keeps one connection for all of these
-    const oneConnection = await suite.pod.net.exec(suite.pod.net.workload, 'curl', [
-      '-sS',
-      '--max-time',
-      '10',
-      ...alice,
-      url('/k1'),
-      '--next',
-      '-sS',
-      url('/k2'),
-      '--next',
-      '-sS',
-      ...alice,
-      url('/k3'),
-      '--next',
-      '-sS',
-      ...alice,
-      '-d',
-      'x',
-      url('/k4'),
-    ]);
+    const oneConnection = await curlOneConnection([...alice, url('/k1')], [url('/k2')], [...alice, url('/k3')], [...alice, '-d', 'x', url('/k4')]);
     expect(oneConnection.stdout).toBe('local GET /k1 body=0\napp GET /k2 body=0\nlocal GET /k3 body=0\nlocal POST /k4 body=1\n');
     expect(seen.streams).toBe(1);
     expect((await suite.pod.request('/k5', { 'x-user': 'alice' })).body).toBe('local GET /k5 body=0\n');
@@ -116,7 +90,7 @@ describe('steal', () => {
       await client.subscribe({ port: APP_PORT, mode: 'steal', filter: { header: '^x-user: alice$' } });
       const paced = await suite.pod.net.exec(suite.pod.net.workload, process.execPath, [
         require.resolve('../fixtures/paced-get.js'),
-        `http://${POD_IP}:${APP_PORT}`,
+        url(''),
         '1500',
         'x-user: alice',
         '/i1',
@@ -148,31 +122,9 @@ describe('steal', () => {
     const client = await suite.pod.connect();
     forwardIncoming(client, (fickle.address() as net.AddressInfo).port);
     await client.subscribe({ port: APP_PORT, mode: 'steal', filter: { header: '^x-user: alice$' } });
-    const gets = await suite.pod.net.exec(suite.pod.net.workload, 'curl', [
-      '-sS',
-      '--max-time',
-      '10',
-      ...alice,
-      url('/g1'),
-      '--next',
-      '-sS',
-      ...alice,
-      url('/g2'),
-    ]);
+    const gets = await curlOneConnection([...alice, url('/g1')], [...alice, url('/g2')]);
     expect(gets.stdout).toBe('fickle GET /g1 HTTP/1.1\nfickle GET /g2 HTTP/1.1\n');
-    const posts = await suite.pod.net.exec(suite.pod.net.workload, 'curl', [
-      '-sS',
-      '--max-time',
-      '10',
-      ...alice,
-      url('/g3'),
-      '--next',
-      '-sS',
-      ...alice,
-      '-d',
-      'x',
-      url('/p1'),
-    ]);
+    const posts = await curlOneConnection([...alice, url('/g3')], [...alice, '-d', 'x', url('/p1')]);
     expect(posts.stdout).toMatch(/^fickle GET \/g3 HTTP\/1\.1\nmirrord: socket hang up\n$/);
     expect(served).toEqual(['GET /g1 HTTP/1.1', 'GET /g2 HTTP/1.1', 'GET /g3 HTTP/1.1']);
   });
