@@ -29,7 +29,7 @@ export function noRulesLeft(pod: TestPod, timeoutMs?: number): Promise<void> {
   return eventually(async () => expect(await pod.net.natRules()).not.toContain('MIRRORD'), timeoutMs);
 }
 
-export const LAYER_DEFAULTS: LayerOptions = {
+const LAYER_DEFAULTS: LayerOptions = {
   incoming: { mode: 'steal', portMapping: [], ignorePorts: [] },
   outgoing: { tcp: true, udp: true },
   dns: true,
@@ -44,7 +44,7 @@ export interface ProgramResult {
 
 /** A pod suite whose tests run real programs under the layer, with the proxy the CLI would start. */
 export interface LayerSuite extends PodSuite {
-  /** Opens a session and starts the local proxy for it (closed after the test). */
+  /** Opens a session and starts the local proxy for it, in place of the test's previous one (closed after the test). */
   attach(options?: Partial<LayerOptions>): Promise<LayerProxy>;
   /** Starts a program under the layer. */
   spawn(command: string, args: string[], cwd?: string): ChildProcess;
@@ -63,6 +63,7 @@ export function layerSuite(): LayerSuite {
     proxy = undefined;
   });
   suite.attach = async (options = {}) => {
+    await proxy?.close();
     const client = await suite.pod.connect();
     proxy = await startLayerProxy(client, { ...LAYER_DEFAULTS, ...options }, createLogger('warn'));
     return proxy;
