@@ -59,6 +59,27 @@ export function parseProtocolRule(entry: string): ProtocolRule {
   return { ...(rest ? parseAddressRule(rest) : { kind: 'port', port: 0 }), protocol };
 }
 
+/** mirrord's `{ local: [...] }` (the listed ones stay on this machine) or `{ remote: [...] }` (only the listed ones are the pod's). */
+export interface ListFilter {
+  local?: string[];
+  remote?: string[];
+}
+
+/**
+ * A filter's predicate, true for what is the pod's: without lists, everything. `compile` parses
+ * an entry (parseEntry: its Error names the entry); `matches` says whether a rule holds what is asked.
+ */
+export function compileListFilter<R, A extends unknown[]>(
+  filter: ListFilter | undefined,
+  compile: (entry: string) => R,
+  matches: (rule: R, ...asked: A) => boolean,
+): (...asked: A) => boolean {
+  if (!filter || (!filter.local && !filter.remote)) return () => true;
+  const rules = (filter.remote ?? filter.local ?? []).map(compile);
+  const listedGoRemote = filter.remote !== undefined;
+  return (...asked) => rules.some((rule) => matches(rule, ...asked)) === listedGoRemote;
+}
+
 /** `parse(entry)`, its Error saying which entry was wrong. */
 export function parseEntry<T>(entry: string, parse: (entry: string) => T): T {
   try {

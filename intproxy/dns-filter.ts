@@ -6,21 +6,15 @@
  * an address or subnet holds a host given as an address, and a port is the query's service port
  * (getaddrinfo's `service`; none is 0, which only entries without a port match).
  */
-import { matchesAddress, parseAddressRule, parseEntry, portMatches, sameName, type AddressRule } from './address-filter';
+import { compileListFilter, matchesAddress, parseAddressRule, parseEntry, portMatches, sameName, type AddressRule, type ListFilter } from './address-filter';
 
-export interface DnsFilter {
-  local?: string[];
-  remote?: string[];
-}
+export type DnsFilter = ListFilter;
 
 /** true: `host` is resolved in the pod. */
 export type DnsPredicate = (host: string, port?: number) => boolean;
 
 export function compileDnsFilter(filter: DnsFilter | undefined): DnsPredicate {
-  if (!filter || (!filter.local && !filter.remote)) return () => true;
-  const rules = (filter.remote ?? filter.local ?? []).map(compileDnsEntry);
-  const listedGoRemote = filter.remote !== undefined;
-  return (host, port = 0) => rules.some((rule) => portMatches(rule, port) && matches(rule, host)) === listedGoRemote;
+  return compileListFilter(filter, compileDnsEntry, (rule, host: string, port = 0) => portMatches(rule, port) && matches(rule, host));
 }
 
 /** An entry parsed, or an Error saying which entry and what is wrong with it. */

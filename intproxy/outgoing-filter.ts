@@ -7,24 +7,27 @@
  * answers gave for `address`), as mirrord's layer compares a name's resolved addresses;
  * `localhost` also matches the loopback addresses.
  */
-import { isLoopback, matchesAddress, parseEntry, parseProtocolRule, portMatches, sameName, type Protocol, type ProtocolRule } from './address-filter';
+import {
+  compileListFilter,
+  isLoopback,
+  matchesAddress,
+  parseEntry,
+  parseProtocolRule,
+  portMatches,
+  sameName,
+  type ListFilter,
+  type Protocol,
+  type ProtocolRule,
+} from './address-filter';
 
-export type { Protocol } from './address-filter';
-
-export interface OutgoingFilter {
-  local?: string[];
-  remote?: string[];
-}
+export type OutgoingFilter = ListFilter;
 
 /** true: the connection goes through the pod. */
 export type OutgoingPredicate = (protocol: Protocol, address: string, port: number, names: readonly string[]) => boolean;
 
 /** Throws an Error naming the first bad entry; the config checks every entry before this. */
 export function compileOutgoingFilter(filter: OutgoingFilter | undefined): OutgoingPredicate {
-  if (!filter || (!filter.local && !filter.remote)) return () => true;
-  const rules = (filter.remote ?? filter.local ?? []).map(compileEntry);
-  const listedGoRemote = filter.remote !== undefined;
-  return (protocol, address, port, names) => rules.some((rule) => matches(rule, protocol, address, port, names)) === listedGoRemote;
+  return compileListFilter(filter, compileEntry, matches);
 }
 
 /** An entry parsed, or an Error saying which entry and what is wrong with it. */
