@@ -163,8 +163,8 @@ int proxy_channel_release(int fd) {
   return released;
 }
 
-/* The codec: the contract's tables (channel_ops.h), requests built field by field, replies
- * checked against what the operation may get and decoded. */
+/* The codec: the contract's tables (channel_ops.h), requests built field by field and written
+ * into a line when sent, replies checked against what the operation may get and decoded. */
 
 static const struct {
   const char *name;
@@ -189,11 +189,64 @@ static const struct {
 
 _Static_assert(REPLY_COUNT <= 32, "a reply kind per bit of an operation's replies");
 
+#define FITS_REQUEST(id, name, fields, replies) _Static_assert(fields <= CHANNEL_FIELDS_MAX, "request " name " has more fields than CHANNEL_FIELDS_MAX");
+CHANNEL_OPS(FITS_REQUEST)
+#undef FITS_REQUEST
+
 /* A reply's fields, its kind's name included: as many as the longest reply has. */
 #define REPLY_FIELDS_MAX 15
 #define FITS(id, kind, fields) _Static_assert(fields < REPLY_FIELDS_MAX, "reply " kind " has more fields than REPLY_FIELDS_MAX");
 CHANNEL_REPLIES(FITS)
 #undef FITS
+
+void channel_begin(struct channel_message *m, enum channel_op op) {
+  m->op = op;
+  m->fields = 0;
+  m->invalid = 0;
+  m->kind = REPLY_NONE;
+}
+
+/* Records the next field, of `type`; NULL (the request invalid) past the most any request has. */
+static struct channel_field *next_field(struct channel_message *m, int type) {
+  if (m->fields++ >= CHANNEL_FIELDS_MAX) {
+    m->invalid = 1;
+    return NULL;
+  }
+  struct channel_field *field = &m->field[m->fields - 1];
+  field->type = type;
+  return field;
+}
+
+void channel_put_text(struct channel_message *m, const char *text) {
+  struct channel_field *field = next_field(m, FIELD_TEXT);
+  if (!text || strpbrk(text, "\t\n")) m->invalid = 1;
+  else if (field) field->text = text;
+}
+
+void channel_put_int(struct channel_message *m, long long value) {
+  struct channel_field *field = next_field(m, FIELD_INT);
+  if (field) field->number = value;
+}
+
+void channel_put_address(struct channel_message *m, const struct sockaddr *addr) {
+  int port = format_address(addr, m->ip, sizeof m->ip);
+  if (port < 0) {
+    m->fields += 2;
+    m->invalid = 1;
+    return;
+  }
+  channel_put_text(m, m->ip);
+  channel_put_int(m, port);
+}
+
+void channel_put_time(struct channel_message *m, const struct timespec *time) {
+  if (!time || time->tv_nsec == UTIME_NOW) channel_put_text(m, "now");
+  else if (time->tv_nsec == UTIME_OMIT) channel_put_text(m, "omit");
+  else {
+    struct channel_field *field = next_field(m, FIELD_TIME);
+    if (field) field->time = *time;
+  }
+}
 
 static void put(struct channel_message *m, const char *format, ...) __attribute__((format(printf, 2, 3)));
 static void put(struct channel_message *m, const char *format, ...) {
@@ -206,44 +259,14 @@ static void put(struct channel_message *m, const char *format, ...) {
   else m->len += (size_t)n;
 }
 
-void channel_begin(struct channel_message *m, enum channel_op op) {
-  m->op = op;
-  m->fields = 0;
-  m->invalid = 0;
+/* Writes the request's line, `OP FIELD…`; m->invalid when it doesn't fit. */
+static void encode(struct channel_message *m) {
   m->len = 0;
-  m->kind = REPLY_NONE;
-  put(m, "%s", operations[op].name);
-}
-
-void channel_put_text(struct channel_message *m, const char *text) {
-  m->fields++;
-  if (!text || strpbrk(text, "\t\n")) m->invalid = 1;
-  else put(m, "\t%s", text);
-}
-
-void channel_put_int(struct channel_message *m, long long value) {
-  m->fields++;
-  put(m, "\t%lld", value);
-}
-
-void channel_put_address(struct channel_message *m, const struct sockaddr *addr) {
-  char ip[INET6_ADDRSTRLEN];
-  int port = format_address(addr, ip, sizeof ip);
-  if (port < 0) {
-    m->fields += 2;
-    m->invalid = 1;
-    return;
-  }
-  channel_put_text(m, ip);
-  channel_put_int(m, port);
-}
-
-void channel_put_time(struct channel_message *m, const struct timespec *time) {
-  if (!time || time->tv_nsec == UTIME_NOW) channel_put_text(m, "now");
-  else if (time->tv_nsec == UTIME_OMIT) channel_put_text(m, "omit");
-  else {
-    m->fields++;
-    put(m, "\t%lld.%06ld", (long long)time->tv_sec * 1000 + time->tv_nsec / 1000000, time->tv_nsec % 1000000);
+  put(m, "%s", operations[m->op].name);
+  for (const struct channel_field *field = m->field; field < m->field + m->fields; field++) {
+    if (field->type == FIELD_TEXT) put(m, "\t%s", field->text);
+    else if (field->type == FIELD_INT) put(m, "\t%lld", field->number);
+    else put(m, "\t%lld.%06ld", (long long)field->time.tv_sec * 1000 + field->time.tv_nsec / 1000000, field->time.tv_nsec % 1000000);
   }
 }
 
@@ -344,7 +367,9 @@ static enum channel_reply_kind decode(struct channel_message *m) {
 enum channel_reply_kind channel_send(struct channel_message *m) {
   m->kind = REPLY_NONE;
   /* A request the contract doesn't describe stays unsent, as one that can't travel. */
-  if (m->invalid || m->fields != operations[m->op].fields || proxy_request(m->line, sizeof m->line) != 0) return m->kind;
+  if (m->invalid || m->fields != operations[m->op].fields) return m->kind;
+  encode(m);
+  if (m->invalid || proxy_request(m->line, sizeof m->line) != 0) return m->kind;
   m->kind = decode(m);
   return m->kind;
 }

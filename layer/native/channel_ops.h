@@ -6,6 +6,7 @@
 #ifndef MIRRORD_CHANNEL_OPS_H
 #define MIRRORD_CHANNEL_OPS_H
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -74,13 +75,27 @@ struct channel_endpoint {
 
 /* The longest line either way: a rename's two paths and then some. */
 #define CHANNEL_LINE_MAX 8448
+/* The most fields a request has. */
+#define CHANNEL_FIELDS_MAX 3
 
 /* One request and then its reply, decoded: built with channel_begin and the channel_put_*
- * helpers, sent with channel_send or channel_ask. The request's line is reused for the reply. */
+ * helpers, sent with channel_send or channel_ask. Building only records the fields, which are
+ * written into the line when the request is sent: a hook builds its request before it knows
+ * whether the call concerns the pod at all, so a call that stays local costs next to nothing.
+ * A text put is the caller's until then. The request's line is reused for the reply. */
 struct channel_message {
   enum channel_op op;
   int fields;  /* the request's fields so far */
-  int invalid; /* a field that can't travel: a tab or line break in text, or too long a line */
+  int invalid; /* a field that can't travel: a tab or line break in text, too many fields, or too long a line */
+  struct channel_field {
+    enum { FIELD_TEXT, FIELD_INT, FIELD_TIME } type;
+    union {
+      const char *text;
+      long long number;
+      struct timespec time;
+    };
+  } field[CHANNEL_FIELDS_MAX];
+  char ip[INET6_ADDRSTRLEN]; /* channel_put_address's text (one address a request) */
   size_t len;
   enum channel_reply_kind kind; /* the reply, after sending */
   union {
