@@ -1,8 +1,16 @@
 /** errno names from the sidecar (ENOENT, ...) as the numbers libc callers expect. */
 import { constants } from 'node:os';
+import { ErrorCode } from '../protocol/errors';
+
+/** The sidecar's own codes that have an errno of their meaning; the others are EIO. */
+const PROTOCOL_ERRNO: Record<string, number> = {
+  // A port another session holds: as a port someone else listens on, so the app stops instead of
+  // running as if it received the pod's traffic.
+  [ErrorCode.PortConflict]: constants.errno.EADDRINUSE,
+};
 
 export function errnoNumber(code: string | undefined): number {
-  const value = code ? (constants.errno as Record<string, number>)[code] : undefined;
+  const value = code ? (PROTOCOL_ERRNO[code] ?? (constants.errno as Record<string, number>)[code]) : undefined;
   return value ?? constants.errno.EIO;
 }
 

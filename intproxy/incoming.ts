@@ -7,7 +7,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
-import { constants } from 'node:os';
 import type { IncomingConnection, ClientApi } from '../protocol/client';
 import type { HttpFilter, Mode } from '../protocol/messages';
 import { pipeBothWays } from '../protocol/pipe';
@@ -85,9 +84,9 @@ export class IncomingPorts {
     } catch (error) {
       this.targets.delete(remote);
       this.log.error(`could not ${this.options.mode} port ${remote}: ${(error as Error).message}`);
-      // The app's listen() fails as it would on a port someone else holds, so that it stops
+      // The app's listen() fails (a port another session holds: EADDRINUSE), so that it stops
       // instead of running as if it received the pod's traffic.
-      return (error as { code?: string }).code === 'EPORTCONFLICT' ? { kind: 'error', errno: constants.errno.EADDRINUSE } : errorReply(error);
+      return errorReply(error);
     }
   }
 
