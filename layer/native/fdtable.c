@@ -36,6 +36,11 @@ static void release(struct fd_info *info) {
 static struct fd_info *table[FD_LIMIT];
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Whether `fd` has a record, asked without the lock: most fds (every file and socket of the program
+ * that is not the pod's) never get one, and their hooks take no lock. A record another thread is
+ * making or dropping meanwhile is a race between that thread's call and this one either way. */
+static int has_record(int fd) { return fd >= 0 && fd < FD_LIMIT && table[fd]; }
+
 static struct fd_info *slot(int fd, int create) {
   if (fd < 0 || fd >= FD_LIMIT) return NULL;
   if (!table[fd] && create) table[fd] = calloc(1, sizeof(struct fd_info));
@@ -63,6 +68,7 @@ void fd_remember_peer(int fd, const struct sockaddr *addr, socklen_t len) {
 }
 
 static int load(int fd, int peer, struct sockaddr *addr, socklen_t *len) {
+  if (!has_record(fd)) return -1;
   pthread_mutex_lock(&table_lock);
   struct fd_info *info = slot(fd, 0);
   socklen_t stored = info ? (peer ? info->peer_len : info->local_len) : 0;
@@ -80,6 +86,7 @@ int fd_peer(int fd, struct sockaddr *addr, socklen_t *len) { return load(fd, 1, 
 
 /* The int fields, each read and written under the lock; a field of an fd without a record is 0. */
 static int get_field(int fd, size_t offset) {
+  if (!has_record(fd)) return 0;
   pthread_mutex_lock(&table_lock);
   struct fd_info *info = slot(fd, 0);
   int value = info ? *(int *)((char *)info + offset) : 0;
@@ -114,6 +121,7 @@ void fd_set_remote(int fd, const char *path, const struct stat *st) {
 }
 
 int fd_remote_path(int fd, char *out, size_t cap) {
+  if (!has_record(fd)) return 0;
   pthread_mutex_lock(&table_lock);
   struct fd_info *info = slot(fd, 0);
   int found = info && info->remote_path;
@@ -123,6 +131,7 @@ int fd_remote_path(int fd, char *out, size_t cap) {
 }
 
 int fd_remote_stat(int fd, struct stat *out) {
+  if (!has_record(fd)) return 0;
   pthread_mutex_lock(&table_lock);
   struct fd_info *info = slot(fd, 0);
   int found = info && info->has_remote_stat;
@@ -132,7 +141,7 @@ int fd_remote_stat(int fd, struct stat *out) {
 }
 
 void fd_forget(int fd) {
-  if (fd < 0 || fd >= FD_LIMIT || !table[fd]) return; /* the common case asks for no lock */
+  if (!has_record(fd)) return;
   pthread_mutex_lock(&table_lock);
   release(table[fd]);
   table[fd] = NULL;
@@ -140,6 +149,7 @@ void fd_forget(int fd) {
 }
 
 void fd_copy(int from, int to) {
+  if (!has_record(from) && !has_record(to)) return;
   pthread_mutex_lock(&table_lock);
   struct fd_info *source = slot(from, 0);
   if (to >= 0 && to < FD_LIMIT) {
@@ -206,6 +216,7 @@ int udp_route_destination(int fd, int relay_port, struct sockaddr *out, socklen_
 }
 
 void udp_routes_forget(int fd) {
+  if (!route_count) return; /* every close asks: without the lock while no socket has a route */
   pthread_mutex_lock(&table_lock);
   size_t kept = 0;
   for (size_t i = 0; i < route_count; i++) if (routes[i].fd != fd) routes[kept++] = routes[i];
