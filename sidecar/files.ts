@@ -65,15 +65,15 @@ export class Files {
   ) {}
 
   /**
-   * Opens a regular file or a directory. The open itself is non-blocking, so a FIFO without a
-   * writer (or a device, or a socket) can't hold the sidecar's event loop; what is neither a file
-   * nor a directory is then refused, since reading it could block the same way.
+   * Opens a regular file or a directory. The open itself never blocks (openPath), so a FIFO
+   * without a writer (or a device, or a socket) can't hold the sidecar's event loop; what is
+   * neither a file nor a directory is then refused, since reading it could block the same way.
    */
   open(params: Params<'fs.open'>): Result<'fs.open'> {
     if (this.handles.size >= this.maxOpen) {
       throw new RemoteError('EMFILE', `this session has ${this.handles.size} files open, its limit: close some first`);
     }
-    const fd = this.openPath(params.path, (params.flags & ~O_PATH) | O_NONBLOCK, params.mode ?? 0o666);
+    const fd = this.openPath(params.path, params.flags & ~O_PATH, params.mode ?? 0o666);
     const stat = fs.fstatSync(fd);
     if (!stat.isFile() && !stat.isDirectory()) {
       fs.closeSync(fd);
@@ -175,8 +175,7 @@ export class Files {
   }
 
   truncate(params: Params<'fs.truncate'>): Result<'fs.truncate'> {
-    // Non-blocking: a FIFO without a reader fails at once instead of holding the sidecar.
-    return this.withPath(params.path, O_WRONLY | O_NONBLOCK, (fd) => (fs.ftruncateSync(fd, params.length), {}));
+    return this.withPath(params.path, O_WRONLY, (fd) => (fs.ftruncateSync(fd, params.length), {}));
   }
 
   chmod(params: Params<'fs.chmod'>): Result<'fs.chmod'> {
@@ -223,9 +222,13 @@ export class Files {
     }
   }
 
+  /**
+   * Opens beneath the root, never waiting: a FIFO without a writer or a reader opens or fails at
+   * once instead of holding the sidecar. (An O_PATH open never waits, and takes no O_NONBLOCK.)
+   */
   private openPath(path: string, flags: number, mode: number): number {
     if (this.root instanceof Error) throw new RemoteError('ENOENT', this.root.message);
-    return native.openInRoot(this.root, beneathRoot(path), flags, mode);
+    return native.openInRoot(this.root, beneathRoot(path), flags & O_PATH ? flags : flags | O_NONBLOCK, mode);
   }
 
   private handle(fd: number): Handle {
