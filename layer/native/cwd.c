@@ -47,10 +47,16 @@ static void forget_cwd(void) {
   pthread_mutex_unlock(&cwd_lock);
 }
 
-/* Appends `path` to the absolute `base` in `out`, folding "." and ".." by their names. */
+/* Appends `path` to the absolute `base` (shorter than the working directory's buffer) in `out`,
+ * folding "." and ".." by their names. Every relative path a hook sees comes here, so the parts
+ * are copied, not printed. */
 static void join_lexically(const char *base, const char *path, char *out, size_t cap) {
   char joined[8192];
-  snprintf(joined, sizeof joined, "%s/%s", base, path);
+  size_t base_len = strlen(base), path_len = strnlen(path, sizeof joined - 2 - base_len);
+  memcpy(joined, base, base_len);
+  joined[base_len] = '/';
+  memcpy(joined + base_len + 1, path, path_len);
+  joined[base_len + 1 + path_len] = '\0';
   size_t used = 0;
   out[0] = '\0';
   for (char *save, *part = strtok_r(joined, "/", &save); part; part = strtok_r(NULL, "/", &save)) {
@@ -61,9 +67,14 @@ static void join_lexically(const char *base, const char *path, char *out, size_t
       out[used] = '\0';
       continue;
     }
-    int n = snprintf(out + used, cap - used, "/%s", part);
-    if (n < 0 || (size_t)n >= cap - used) break;
-    used += (size_t)n;
+    size_t len = strlen(part);
+    if (len + 1 >= cap - used) {
+      snprintf(out + used, cap - used, "/%s", part); /* too long: what fits */
+      break;
+    }
+    out[used] = '/';
+    memcpy(out + used + 1, part, len + 1);
+    used += len + 1;
   }
   if (!used) snprintf(out, cap, "/");
 }
@@ -75,7 +86,7 @@ const char *absolute_path(const char *path, char *buf, size_t cap) {
   pthread_mutex_lock(&cwd_lock);
   if (!cwd_known) cwd_known = NEXT(getcwd)(cwd, sizeof cwd) != NULL;
   int known = cwd_known;
-  if (known) memcpy(base, cwd, sizeof base);
+  if (known) memcpy(base, cwd, strlen(cwd) + 1);
   pthread_mutex_unlock(&cwd_lock);
   if (!known) return path;
   join_lexically(base, path, buf, cap);
