@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { ClientApi } from '../protocol/client';
 import type { Logger } from '../common/log';
 import { layerLibrary } from '../layer/library';
-import { connectTcp, connectUdp } from './outgoing';
+import { connectFromPod } from './outgoing';
 import { isLoopback, isUnspecified } from './address-filter';
 import { compileDnsFilter, type DnsFilter } from './dns-filter';
 import { compileOutgoingFilter, filterNames, type OutgoingFilter } from './outgoing-filter';
@@ -70,7 +70,7 @@ export async function startLayerProxy(client: ClientApi, options: LayerOptions, 
         if (options.outgoing.ignoreLocalhost || !(protocol === 'tcp' ? options.outgoing.tcp : options.outgoing.udp)) return { kind: 'local' };
       }
       if (!goesRemote(protocol, address, port, names.namesOf(address))) return { kind: 'local' };
-      return protocol === 'udp' ? connectUdp(client, address, port) : connectTcp(client, address, port);
+      return connectFromPod(client, protocol, address, port);
     },
     resolve: async ({ host, family }) => {
       if (!resolvesInPod(host)) return { kind: 'local' };
