@@ -106,12 +106,15 @@ export class RemoteFiles {
       const [listing, status] = await Promise.all([this.client.call('fs.readdir', { path }), this.client.call('fs.stat', { path, follow: true })]);
       const { entries } = listing.result;
       const dir = mkdtempSync(join(this.cacheRoot, 'dir-'));
-      for (const entry of entries) {
-        const at = join(dir, entry.name);
-        if (entry.type === 'dir') mkdirSync(at);
-        else if (entry.type === 'link') symlinkSync((await this.client.call('fs.readlink', { path: join(path, entry.name) })).result.target, at);
-        else writeFileSync(at, '');
-      }
+      // The links' targets are asked for all at once: a mounted ConfigMap is a directory of links.
+      await Promise.all(
+        entries.map(async (entry) => {
+          const at = join(dir, entry.name);
+          if (entry.type === 'dir') mkdirSync(at);
+          else if (entry.type === 'link') symlinkSync((await this.client.call('fs.readlink', { path: join(path, entry.name) })).result.target, at);
+          else writeFileSync(at, '');
+        }),
+      );
       return { kind: 'path', copy: dir, stat: status.result.stat };
     });
   }
