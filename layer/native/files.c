@@ -16,53 +16,30 @@
 
 static int wants_write(int flags) { return (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC | O_APPEND)); }
 
-/* A local copy of a remote path: `path LOCAL_COPY [STAT…]` (the pod's stat comes with copies
- * that are only read). */
-struct copy {
-  char local[4096];
-  struct stat st;
-  int has_stat;
-};
-
-/* Asks the proxy for a local copy of a remote path (the proxy knows which remote paths may be
- * written). Returns 1 with `copy` filled, 0 when the path stays local, -1 with errno set when
- * the pod says it fails. */
-static int fetch(enum channel_op op, const char *path, int flags, struct copy *copy) {
-  struct channel_message m;
-  channel_begin(&m, op);
-  channel_put_int(&m, flags);
-  int remote = remote_call(&m, path, NULL);
-  if (remote <= 0) return remote;
-  snprintf(copy->local, sizeof copy->local, "%s", m.reply.copy.path);
-  copy->has_stat = m.kind == REPLY_COPY_STAT;
-  if (copy->has_stat) copy->st = m.reply.copy.stat;
-  return 1;
+int fetch_copy(struct channel_message *m, enum channel_op op, const char *path, int flags) {
+  channel_begin(m, op);
+  channel_put_int(m, flags);
+  return remote_call(m, path, NULL);
 }
 
-int fetch_copy(enum channel_op op, const char *path, int flags, char *local, size_t cap) {
-  struct copy copy;
-  int fetched = fetch(op, path, flags, &copy);
-  if (fetched > 0) snprintf(local, cap, "%s", copy.local);
-  return fetched;
-}
-
-/* Records what a new fd is: a copy of the pod's `path`, or (fetched == 0) nothing of ours, which
- * clears what a closed fd of that number left (libc closes some, like fclose's, unseen). */
-static void remember_open(int fd, int fetched, const char *path, int flags, const struct copy *copy) {
+/* Records what a new fd is: a copy of the pod's `path` (`copy`, fetch_copy's answer), or
+ * (fetched == 0) nothing of ours, which clears what a closed fd of that number left (libc closes
+ * some, like fclose's, unseen). */
+static void remember_open(int fd, int fetched, const char *path, int flags, const struct channel_message *copy) {
   if (fd < 0) return;
   fd_forget(fd);
   if (!fetched) return;
-  fd_set_remote(fd, path, copy->has_stat && !wants_write(flags) ? &copy->st : NULL);
+  fd_set_remote(fd, path, copy->kind == REPLY_COPY_STAT && !wants_write(flags) ? &copy->reply.copy.stat : NULL);
   if (wants_write(flags)) fd_set_write_back(fd);
 }
 
 static int open_common(int dirfd, const char *path, int flags, mode_t mode) {
   char buf[4096];
   const char *target = path_at(dirfd, path, buf, sizeof buf);
-  struct copy copy;
-  int fetched = fetch(OP_OPEN, target, flags, &copy);
+  struct channel_message copy;
+  int fetched = fetch_copy(&copy, OP_OPEN, target, flags);
   if (fetched < 0) return -1;
-  int fd = NEXT(openat)(dirfd, fetched ? copy.local : local_path(dirfd, path, target), flags, mode);
+  int fd = NEXT(openat)(dirfd, fetched ? copy.reply.copy.path : local_path(dirfd, path, target), flags, mode);
   remember_open(fd, fetched, target, flags, &copy);
   return fd;
 }
@@ -112,11 +89,12 @@ static int fopen_flags(const char *mode) {
 static FILE *fopen_common(const char *path, const char *mode, FILE *(*real)(const char *, const char *)) {
   char buf[4096];
   const char *target = path_at(AT_FDCWD, path, buf, sizeof buf);
-  struct copy copy;
-  int fetched = fetch(OP_OPEN, target, fopen_flags(mode), &copy);
+  int flags = fopen_flags(mode);
+  struct channel_message copy;
+  int fetched = fetch_copy(&copy, OP_OPEN, target, flags);
   if (fetched < 0) return NULL;
-  FILE *file = real(fetched ? copy.local : local_path(AT_FDCWD, path, target), mode);
-  if (file) remember_open(fileno(file), fetched, target, fopen_flags(mode), &copy);
+  FILE *file = real(fetched ? copy.reply.copy.path : local_path(AT_FDCWD, path, target), mode);
+  if (file) remember_open(fileno(file), fetched, target, flags, &copy);
   return file;
 }
 
@@ -142,10 +120,10 @@ int write_back_before_close(int fd) {
 DIR *opendir(const char *path) {
   char buf[4096];
   const char *target = path_at(AT_FDCWD, path, buf, sizeof buf);
-  struct copy copy;
-  int fetched = fetch(OP_OPENDIR, target, O_RDONLY | O_DIRECTORY, &copy);
+  struct channel_message copy;
+  int fetched = fetch_copy(&copy, OP_OPENDIR, target, O_RDONLY | O_DIRECTORY);
   if (fetched < 0) return NULL;
-  DIR *dir = NEXT(opendir)(fetched ? copy.local : local_path(AT_FDCWD, path, target));
+  DIR *dir = NEXT(opendir)(fetched ? copy.reply.copy.path : local_path(AT_FDCWD, path, target));
   if (dir) remember_open(dirfd(dir), fetched, target, O_RDONLY, &copy);
   return dir;
 }

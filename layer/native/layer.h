@@ -79,9 +79,11 @@ socklen_t parse_address(int family, const char *ip, int port, struct sockaddr_st
 
 int path_is_remote(const char *path);
 int write_back_before_close(int fd);
-/* The local copy the proxy makes of a remote path for `op` (OP_OPEN, OP_OPENDIR): 1 with its
- * path in `local`, 0 when the path stays local, -1 with errno set. */
-int fetch_copy(enum channel_op op, const char *path, int flags, char *local, size_t cap);
+/* Asks the proxy for a local copy of a remote path, for `op` (OP_OPEN, OP_OPENDIR; the proxy
+ * knows which remote paths may be written): 1 with the copy's path in m->reply.copy.path (and
+ * with m->kind REPLY_COPY_STAT, the pod's stat of it), 0 when the path stays local, -1 with
+ * errno set when the pod says it fails. */
+int fetch_copy(struct channel_message *m, enum channel_op op, const char *path, int flags);
 
 /* The path a call relative to `dirfd` names, to decide where it goes: `path` itself when
  * absolute; beneath the working directory for AT_FDCWD (cwd.c); beneath the pod path `dirfd`

@@ -26,21 +26,23 @@ long syscall(long number, ...) {
 
 /* The directory scandir lists: a pod directory's copy (its entries, with their types), or the
  * local path; NULL with errno set when the pod says it fails. */
-static const char *listed(const char *path, char *buf, char *copy, size_t cap) {
+static const char *listed(const char *path, char *buf, size_t cap, struct channel_message *copy) {
   const char *target = path_at(AT_FDCWD, path, buf, cap);
-  int fetched = fetch_copy(OP_OPENDIR, target, O_RDONLY | O_DIRECTORY, copy, cap);
+  int fetched = fetch_copy(copy, OP_OPENDIR, target, O_RDONLY | O_DIRECTORY);
   if (fetched < 0) return NULL;
-  return fetched ? copy : local_path(AT_FDCWD, path, target);
+  return fetched ? copy->reply.copy.path : local_path(AT_FDCWD, path, target);
 }
 
 int scandir(const char *path, struct dirent ***names, int (*filter)(const struct dirent *), int (*order)(const struct dirent **, const struct dirent **)) {
-  char buf[4096], copy[4096];
-  const char *dir = listed(path, buf, copy, sizeof buf);
+  char buf[4096];
+  struct channel_message copy;
+  const char *dir = listed(path, buf, sizeof buf, &copy);
   return dir ? NEXT(scandir)(dir, names, filter, order) : -1;
 }
 
 int scandir64(const char *path, struct dirent64 ***names, int (*filter)(const struct dirent64 *), int (*order)(const struct dirent64 **, const struct dirent64 **)) {
-  char buf[4096], copy[4096];
-  const char *dir = listed(path, buf, copy, sizeof buf);
+  char buf[4096];
+  struct channel_message copy;
+  const char *dir = listed(path, buf, sizeof buf, &copy);
   return dir ? NEXT(scandir64)(dir, names, filter, order) : -1;
 }
