@@ -107,8 +107,7 @@ int chdir(const char *path) {
     set_cwd(target, 1);
     return 0;
   }
-  /* from a pod directory, a relative local path is relative to it, not to the real cwd */
-  int rc = NEXT(chdir)(cwd_remote ? target : path);
+  int rc = NEXT(chdir)(local_path(AT_FDCWD, path, target));
   if (rc == 0) forget_cwd();
   return rc;
 }
