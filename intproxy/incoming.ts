@@ -52,7 +52,7 @@ export class IncomingPorts {
     client.onIncoming((incoming) => this.deliver(incoming));
   }
 
-  remotePort(localPort: number): number {
+  private remotePort(localPort: number): number {
     return this.options.portMapping.find(([local]) => local === localPort)?.[1] ?? localPort;
   }
 
