@@ -25,6 +25,7 @@ export const SIDECAR_ENV = {
   podIp: 'MIRRORD_POD_IP',
   logLevel: 'MIRRORD_LOG_LEVEL',
   heartbeatMs: 'MIRRORD_HEARTBEAT_MS',
+  helloTimeoutMs: 'MIRRORD_HELLO_TIMEOUT_MS',
   chain: 'MIRRORD_CHAIN',
 } as const;
 

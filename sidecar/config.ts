@@ -3,6 +3,7 @@
  * invalid stops the sidecar at start with a message naming the variable.
  */
 import { parseLevel, type Level } from '../common/log';
+import { LIMITS } from './limits';
 import { APP_ENV_PREFIX, DEFAULT_AGENT_PORT, DEFAULT_APP_ROOT, SIDECAR_ENV } from '../common/pod-contract';
 
 export interface SidecarConfig {
@@ -18,6 +19,8 @@ export interface SidecarConfig {
   logLevel: Level;
   /** WebSocket ping period; a session that misses one is ended. */
   heartbeatMs: number;
+  /** A connection that sends no hello within this is closed. */
+  helloTimeoutMs: number;
   /** Name of the nat chain holding this sidecar's REDIRECT rules. */
   chain: string;
 }
@@ -38,6 +41,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SidecarConfig 
     },
     logLevel: parseLevel(env[SIDECAR_ENV.logLevel]),
     heartbeatMs: integer(env, SIDECAR_ENV.heartbeatMs, 2000, 100, 600_000),
+    helloTimeoutMs: integer(env, SIDECAR_ENV.helloTimeoutMs, LIMITS.helloTimeoutMs, 100, 600_000),
     chain: chainName(env[SIDECAR_ENV.chain] ?? 'MIRRORD_INCOMING'),
   };
 }

@@ -5,7 +5,7 @@
  * that reached it; the others go on.
  */
 export const LIMITS = {
-  /** A connection must send hello within this (then it is closed: 4004). */
+  /** A connection must send hello within this (then it is closed: 4004); MIRRORD_HELLO_TIMEOUT_MS sets another. */
   helloTimeoutMs: 5000,
   /** Connections waiting for their hello at once; more are closed at once (1013, try again). */
   pendingConnections: 64,

@@ -48,8 +48,8 @@ export class Session implements IncomingSink {
     this.files = new Files(context.rootFd, LIMITS.openFilesPerSession);
     peer.on('request', (request) => void this.handle(request));
     const helloDeadline = setTimeout(() => {
-      if (!this.started) this.peer.fail(ErrorCode.Protocol, `no hello within ${LIMITS.helloTimeoutMs / 1000} s`, CloseCode.Timeout);
-    }, LIMITS.helloTimeoutMs);
+      if (!this.started) this.peer.fail(ErrorCode.Protocol, `no hello within ${context.config.helloTimeoutMs / 1000} s`, CloseCode.Timeout);
+    }, context.config.helloTimeoutMs);
     this.ended = new Promise((done) =>
       peer.on('close', (code, reason) => {
         clearTimeout(helloDeadline);

@@ -27,7 +27,9 @@ export function connectThroughCommand(command: string): CommandTransport {
     perMessageDeflate: false,
   });
   child.once('exit', (code, signal) => {
-    if (socket.readyState !== WebSocket.CLOSED) {
+    // While the WebSocket is closing, the command ending is the end of that close, not a failure.
+    if (socket.readyState === WebSocket.CLOSING) socket.terminate();
+    else if (socket.readyState !== WebSocket.CLOSED) {
       socket.emit('error', new Error(`agent command exited (${signal ?? `code ${code}`})${stderr ? `: ${stderr.trim()}` : ''}`));
       socket.terminate();
     }

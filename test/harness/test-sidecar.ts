@@ -16,6 +16,7 @@ import { openRoot } from '../../sidecar/files';
 import { IncomingRegistry } from '../../sidecar/incoming/registry';
 import { Iptables } from '../../sidecar/incoming/iptables';
 import { createLogger } from '../../common/log';
+import { LIMITS } from '../../sidecar/limits';
 import { Session } from '../../sidecar/session';
 
 export interface TestSidecar {
@@ -44,6 +45,7 @@ export async function startTestSidecar(): Promise<TestSidecar> {
       pod: { name: 'app-0', namespace: 'default', ip: '10.0.0.5' },
       logLevel: 'error' as const,
       heartbeatMs: 2000,
+      helloTimeoutMs: LIMITS.helloTimeoutMs,
       chain: 'MIRRORD_UNIT',
     },
     incoming: new IncomingRegistry(new Iptables('MIRRORD_UNIT', log), log, [port]),
