@@ -4,7 +4,7 @@
  */
 import { constants } from 'node:fs';
 import WebSocket from 'ws';
-import { ProtocolError } from './errors';
+import { ProtocolError, RemoteError } from './errors';
 import { Peer } from './peer';
 import { PROTOCOL_VERSION } from './version';
 import { FILE_CHUNK, type Event, type Params, type RequestType, type Result, type Stat, type Subscription } from './messages';
@@ -12,6 +12,7 @@ import type { MuxStream } from './stream';
 
 const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
+const S_IFDIR = 0o040000;
 const { O_WRONLY, O_CREAT, O_TRUNC } = constants;
 /** How long ago a file must have last changed (by the pod's clock) for its version to be trusted. */
 const SETTLED_MS = 1000;
@@ -125,6 +126,11 @@ export class Client {
   async fetchFile(path: string, known?: string): Promise<{ version?: string; content?: Buffer; stat: Stat }> {
     const { fd, stat, now } = (await this.call('fs.open', { path, flags: 0 })).result;
     const closeFd = () => void this.call('fs.close', { fd }).catch(() => undefined);
+    // The open said what it is: a directory has no content to read (its listing is fs.readdir).
+    if ((stat.mode & S_IFMT) === S_IFDIR) {
+      closeFd();
+      throw new RemoteError('EISDIR', `${path} is a directory`);
+    }
     const settled = now !== undefined && now - Math.max(stat.mtimeMs, stat.ctimeMs) >= SETTLED_MS;
     const regular = (stat.mode & S_IFMT) === S_IFREG && stat.size > 0;
     const version = regular && settled ? `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}` : undefined;
