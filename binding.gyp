@@ -3,7 +3,8 @@
     {
       "target_name": "sidecar_native",
       "sources": [
-        "sidecar/native/sidecar_native.cc"
+        "sidecar/native/sidecar_native.cc",
+        "sidecar/native/watchdog.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

@@ -26,8 +26,17 @@ export const SIDECAR_ENV = {
   logLevel: 'MIRRORD_LOG_LEVEL',
   heartbeatMs: 'MIRRORD_HEARTBEAT_MS',
   helloTimeoutMs: 'MIRRORD_HELLO_TIMEOUT_MS',
+  /** How long the event loop may stall before the watchdog sends new connections to the app. */
+  watchdogMs: 'MIRRORD_WATCHDOG_MS',
+  /** How long a stealing session may stay silent before its stolen traffic goes back to the app. */
+  unresponsiveMs: 'MIRRORD_UNRESPONSIVE_MS',
   chain: 'MIRRORD_CHAIN',
+  /** The iptables binary (tests point it at the network namespace's own). */
+  iptables: 'MIRRORD_IPTABLES',
 } as const;
+
+/** The sidecar answers GET on this path of its agent port while its event loop runs (the liveness probe). */
+export const HEALTH_PATH = '/healthz';
 
 /** The app container's own variables, copied into the sidecar under this prefix. */
 export const APP_ENV_PREFIX = 'MIRRORD_APP_ENV_';

@@ -21,8 +21,14 @@ export interface SidecarConfig {
   heartbeatMs: number;
   /** A connection that sends no hello within this is closed. */
   helloTimeoutMs: number;
+  /** The event loop may stall this long before the watchdog removes the jump to our chain. */
+  watchdogMs: number;
+  /** A stealing session silent this long has its stolen traffic sent back to the app. */
+  unresponsiveMs: number;
   /** Name of the nat chain holding this sidecar's REDIRECT rules. */
   chain: string;
+  /** The iptables command. */
+  iptables: string;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): SidecarConfig {
@@ -42,7 +48,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SidecarConfig 
     logLevel: parseLevel(env[SIDECAR_ENV.logLevel]),
     heartbeatMs: integer(env, SIDECAR_ENV.heartbeatMs, 2000, 100, 600_000),
     helloTimeoutMs: integer(env, SIDECAR_ENV.helloTimeoutMs, LIMITS.helloTimeoutMs, 100, 600_000),
+    watchdogMs: integer(env, SIDECAR_ENV.watchdogMs, LIMITS.watchdogMs, 200, 60_000),
+    unresponsiveMs: integer(env, SIDECAR_ENV.unresponsiveMs, LIMITS.unresponsiveMs, 100, 60_000),
     chain: chainName(env[SIDECAR_ENV.chain] ?? 'MIRRORD_INCOMING'),
+    iptables: env[SIDECAR_ENV.iptables] || 'iptables',
   };
 }
 

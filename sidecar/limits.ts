@@ -13,4 +13,8 @@ export const LIMITS = {
   sessions: 32,
   /** Files one session may hold open; more are refused with EMFILE. */
   openFilesPerSession: 256,
+  /** The event loop may stall this long before new connections bypass the sidecar (MIRRORD_WATCHDOG_MS). */
+  watchdogMs: 1500,
+  /** A stealing session heard from within this is answering; else its traffic goes to the app (MIRRORD_UNRESPONSIVE_MS). */
+  unresponsiveMs: 500,
 } as const;

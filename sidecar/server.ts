@@ -3,6 +3,7 @@
  * it removes rules a crashed predecessor left; at stop it ends every session and removes its own.
  */
 import { once } from 'node:events';
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { CloseCode } from '../protocol/errors';
@@ -10,45 +11,62 @@ import { MAX_FRAME } from '../protocol/frame';
 import { Peer } from '../protocol/peer';
 import type { SidecarConfig } from './config';
 import { openRoot } from './files';
+import { healthListener } from './health';
 import { IncomingRegistry } from './incoming/registry';
 import { Iptables } from './incoming/iptables';
 import type { Logger } from '../common/log';
 import { LIMITS } from './limits';
 import { Session } from './session';
+import { Watchdog } from './watchdog';
 
 export class Sidecar {
-  private readonly sessions = new Set<Session>();
-
   private constructor(
+    private readonly sessions: Set<Session>,
+    private readonly server: http.Server,
     private readonly wss: WebSocketServer,
     private readonly incoming: IncomingRegistry,
+    private readonly watchdog: Watchdog,
     readonly port: number,
   ) {}
 
   static async start(config: SidecarConfig, log: Logger): Promise<Sidecar> {
-    const iptables = new Iptables(config.chain, log.child({ component: 'iptables' }));
+    const iptables = new Iptables(config.chain, log.child({ component: 'iptables' }), config.iptables);
     const incoming = new IncomingRegistry(iptables, log.child({ component: 'incoming' }), [config.agentPort]);
     await incoming.start();
     const rootFd = openRoot(config.appRoot);
     if (rootFd instanceof Error) log.warn(`file operations will fail: ${rootFd.message}`);
 
-    const wss = new WebSocketServer({ host: '127.0.0.1', port: config.agentPort, maxPayload: MAX_FRAME, perMessageDeflate: false });
-    await Promise.race([once(wss, 'listening'), once(wss, 'error').then(([error]) => Promise.reject(error))]);
-    const port = (wss.address() as AddressInfo).port;
-    const sidecar = new Sidecar(wss, incoming, port);
+    const watchdog = new Watchdog({
+      stallMs: config.watchdogMs,
+      iptables: config.iptables,
+      chain: config.chain,
+      onRecovered: () => void iptables.restoreJump().catch((error: Error) => log.error(`could not restore the jump after a stall: ${error.message}`)),
+    });
+    const sessions = new Set<Session>();
+    const server = http.createServer(healthListener(() => ({ sessions: sessions.size, loopDelayMs: watchdog.takeWorstDelayMs() })));
+    const wss = new WebSocketServer({ server, maxPayload: MAX_FRAME, perMessageDeflate: false });
+    server.listen(config.agentPort, '127.0.0.1');
+    try {
+      await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);
+    } catch (error) {
+      watchdog.stop();
+      throw error;
+    }
+    const port = (server.address() as AddressInfo).port;
+    const sidecar = new Sidecar(sessions, server, wss, incoming, watchdog, port);
 
-    const context = { config, incoming, rootFd, log, sessions: () => [...sidecar.sessions] };
+    const context = { config, incoming, rootFd, log, sessions: () => [...sessions] };
     wss.on('connection', (socket) => {
       socket.on('error', (error) => log.debug('session socket error', { error: error.message }));
-      const pending = [...sidecar.sessions].filter((session) => !session.isStarted).length;
+      const pending = [...sessions].filter((session) => !session.isStarted).length;
       if (pending >= LIMITS.pendingConnections) {
         log.warn('refused a connection: too many waiting for hello', { pending });
         socket.close(CloseCode.TryAgainLater, `${pending} connections are waiting for their hello: try again`);
         return;
       }
       const session = new Session(new Peer(socket, { role: 'sidecar', heartbeatMs: config.heartbeatMs }), context);
-      sidecar.sessions.add(session);
-      void session.ended.then(() => sidecar.sessions.delete(session));
+      sessions.add(session);
+      void session.ended.then(() => sessions.delete(session));
     });
     log.info('sidecar listening', { address: `127.0.0.1:${port}`, appRoot: config.appRoot, mounts: config.appMounts, chain: config.chain });
     return sidecar;
@@ -60,6 +78,8 @@ export class Sidecar {
     for (const session of sessions) session.end(CloseCode.Shutdown, reason);
     await Promise.allSettled(sessions.map((session) => session.ended));
     await this.incoming.stop();
+    this.watchdog.stop();
     await new Promise((resolve) => this.wss.close(resolve));
+    await new Promise((resolve) => this.server.close(resolve));
   }
 }

@@ -29,7 +29,7 @@ export class Iptables implements Redirector {
   constructor(
     readonly chain: string,
     private readonly log: Logger,
-    private readonly binary = process.env.MIRRORD_IPTABLES || 'iptables',
+    readonly binary = 'iptables',
   ) {}
 
   /** Removes whatever a previous, crashed sidecar left: the jump and the chain. */
@@ -68,6 +68,18 @@ export class Iptables implements Redirector {
         await this.dropChainIfIdle();
       }
       this.log.info('redirect removed', { port });
+    });
+  }
+
+  /**
+   * Puts back the jump to our chain, if the chain is still wanted and the jump is gone: the
+   * watchdog removes it while the event loop is stalled (sidecar/watchdog.ts).
+   */
+  restoreJump(): Promise<void> {
+    return this.serial(async () => {
+      if (!this.chainExists || (await this.succeeds('-C', 'PREROUTING', '-j', this.chain))) return;
+      await this.nat('-I', 'PREROUTING', '1', '-j', this.chain);
+      this.log.info('jump restored after a stall', { chain: this.chain });
     });
   }
 

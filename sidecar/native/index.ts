@@ -7,6 +7,12 @@ export interface SidecarNative {
   readlinkFd(fd: number): string;
   /** renameat2(2): `flags` RENAME_NOREPLACE (1), RENAME_EXCHANGE (2). */
   renameAt(fromDirFd: number, fromName: string, toDirFd: number, toName: string, flags: number): void;
+  /** Arms the event-loop watchdog (its thread starts the first time): see sidecar/watchdog.ts. */
+  watchdogStart(stallMs: number, iptables: string, chain: string): void;
+  /** Disarms it. */
+  watchdogStop(): void;
+  /** The loop is alive now; returns how many times the watchdog has tripped so far. */
+  watchdogBeat(): number;
 }
 
 export const native = require(packagePath('build/Release/sidecar_native.node')) as SidecarNative;

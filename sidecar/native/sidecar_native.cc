@@ -2,6 +2,8 @@
 // REDIRECTed connection, and path resolution confined to a root directory.
 #include <napi.h>
 
+#include "watchdog.h"
+
 #include <arpa/inet.h>
 #include <cerrno>
 #include <climits>
@@ -115,6 +117,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("originalDestination", Napi::Function::New(env, OriginalDestination));
   exports.Set("openInRoot", Napi::Function::New(env, OpenInRoot));
   exports.Set("readlinkFd", Napi::Function::New(env, ReadlinkFd));
+  RegisterWatchdog(env, exports);
   return exports;
 }
 

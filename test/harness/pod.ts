@@ -74,6 +74,20 @@ export class TestPod {
     await waitForOutput(this.sidecar, /sidecar listening/);
   }
 
+  /**
+   * Blocks the sidecar's event loop (only the loop: its other threads run on) for `ms`, through
+   * the inspector SIGUSR1 opens. Resolves once the stall has begun.
+   */
+  async stallSidecar(ms: number): Promise<void> {
+    if (!/Debugger listening/.test(this.sidecarLog)) {
+      this.sidecar.kill('SIGUSR1');
+      await eventually(async () => {
+        if (!/Debugger listening/.test(this.sidecarLog)) throw new Error('the sidecar did not open its inspector');
+      });
+    }
+    await this.net.exec(this.net.pod, process.execPath, [packagePath('test/fixtures/stall-event-loop.js'), String(ms)]);
+  }
+
   /** The agent command a client (or the CLI's --agent-cmd) uses to reach this sidecar. */
   get agentCommand(): string {
     return `ip netns exec ${this.net.pod} socat -b 262144 - TCP:127.0.0.1:${AGENT_PORT}`;

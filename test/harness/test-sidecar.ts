@@ -16,7 +16,7 @@ import { openRoot } from '../../sidecar/files';
 import { IncomingRegistry } from '../../sidecar/incoming/registry';
 import { Iptables } from '../../sidecar/incoming/iptables';
 import { createLogger } from '../../common/log';
-import { LIMITS } from '../../sidecar/limits';
+import { loadConfig } from '../../sidecar/config';
 import { Session } from '../../sidecar/session';
 
 export interface TestSidecar {
@@ -38,15 +38,12 @@ export async function startTestSidecar(): Promise<TestSidecar> {
   const sessions: Session[] = [];
   const context = {
     config: {
+      ...loadConfig({ MIRRORD_CHAIN: 'MIRRORD_UNIT', MIRRORD_LOG_LEVEL: 'error' }),
       agentPort: port,
       appRoot: root,
       appMounts: ['/'],
       appEnv: { DATABASE_URL: 'postgres://db:5432/app' },
       pod: { name: 'app-0', namespace: 'default', ip: '10.0.0.5' },
-      logLevel: 'error' as const,
-      heartbeatMs: 2000,
-      helloTimeoutMs: LIMITS.helloTimeoutMs,
-      chain: 'MIRRORD_UNIT',
     },
     incoming: new IncomingRegistry(new Iptables('MIRRORD_UNIT', log), log, [port]),
     rootFd,

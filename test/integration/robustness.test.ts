@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { connectThroughCommand, signalGroup } from '../../cli/transport/command';
 import { encodeControl } from '../../protocol/frame';
-import { APP_PORT, forwardIncoming, type TestPod } from '../harness/pod';
+import { AGENT_PORT, APP_PORT, forwardIncoming, type TestPod } from '../harness/pod';
+import { eventually } from '../harness/eventually';
+import { livenessScript } from '../../webhook/patch/sidecar-container';
 import { run } from '../harness/run';
 
 jest.setTimeout(60_000);
@@ -165,6 +167,36 @@ describe('bad input and failures', () => {
       signalGroup(transport.child, 'SIGKILL');
     }
     expect(suite.pod.sidecarLog).toMatch(/did not answer a ping/);
+  });
+
+  it("while the sidecar's event loop is stalled, the watchdog sends new connections to the app and the liveness probe fails; then the steal resumes", async () => {
+    // The client's own pings would end the session during a long stall; this test is about the pod's side.
+    const client = await suite.pod.connect({ heartbeatMs: 60_000 });
+    forwardIncoming(client, suite.local.port);
+    await client.subscribe({ port: APP_PORT, mode: 'steal' });
+    expect((await suite.pod.request('/before')).body).toBe('local GET /before body=0\n');
+    const jump = /-A PREROUTING -j MIRRORD_INCOMING/;
+    // The liveness probe's own command, run in the pod as the kubelet would.
+    const liveness = () =>
+      suite.pod.net.exec(suite.pod.net.pod, 'bash', ['-c', livenessScript(AGENT_PORT)]).then(
+        () => 'passes',
+        () => 'fails',
+      );
+    expect(await liveness()).toBe('passes');
+
+    await suite.pod.stallSidecar(6000);
+    const stalled = Date.now();
+    await eventually(async () => expect(await suite.pod.net.natRules()).not.toMatch(jump), 4000, 50);
+    const bypassedAfterMs = Date.now() - stalled;
+    expect((await suite.pod.request('/during-the-stall')).body).toBe('app GET /during-the-stall body=0\n');
+    expect(await liveness()).toBe('fails');
+    expect(bypassedAfterMs).toBeLessThan(3500); // MIRRORD_WATCHDOG_MS is 1500 by default; the session's heartbeat would take longer
+
+    await eventually(async () => expect(await suite.pod.net.natRules()).toMatch(jump), 10_000);
+    expect((await suite.pod.request('/after')).body).toBe('local GET /after body=0\n');
+    expect(await liveness()).toBe('passes');
+    expect(suite.pod.sidecarLog).toMatch(/the event loop has not run for \d+ ms: removed 1 jump/);
+    expect(suite.pod.sidecarLog).toMatch(/jump restored after a stall/);
   });
 
   it('after kill -9 during a steal, a restarted sidecar removes the stale rules and the app answers', async () => {

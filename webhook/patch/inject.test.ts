@@ -61,11 +61,13 @@ describe('a Deployment-created pod', () => {
     expect(sidecar.resources).toEqual({ requests: { cpu: '10m', memory: '48Mi' }, limits: { cpu: '500m', memory: '192Mi' } });
   });
 
-  it('probes readiness from inside the pod, on loopback', () => {
-    const probe = sidecarOf(after).readinessProbe!;
-    expect(probe.tcpSocket).toBeUndefined();
-    expect(probe.exec!.command!.slice(0, 2)).toEqual(['node', '-e']);
-    expect(probe.exec!.command![2]).toContain("connect(61234,'127.0.0.1')");
+  it('probes readiness and liveness from inside the pod, on loopback', () => {
+    const { readinessProbe, livenessProbe } = sidecarOf(after);
+    expect(readinessProbe!.tcpSocket).toBeUndefined();
+    expect(readinessProbe!.exec!.command!.slice(0, 2)).toEqual(['bash', '-c']);
+    expect(readinessProbe!.exec!.command![2]).toContain('/dev/tcp/127.0.0.1/61234');
+    expect(livenessProbe!.exec!.command![2]).toContain('/dev/tcp/127.0.0.1/61234');
+    expect(livenessProbe!.exec!.command![2]).toContain('GET /healthz');
   });
 
   it('sets the sidecar contract: port, root, mounts, pod identity from the downward API', () => {
@@ -152,7 +154,8 @@ describe('a pod with several containers, init containers and annotations', () =>
 
   it('applies the per-pod overrides and warns about the unknown annotation', () => {
     expect(env.MIRRORD_AGENT_PORT).toBe('62000');
-    expect(sidecar.readinessProbe!.exec!.command![2]).toContain('connect(62000,');
+    expect(sidecar.readinessProbe!.exec!.command![2]).toContain('/dev/tcp/127.0.0.1/62000');
+    expect(sidecar.livenessProbe!.exec!.command![2]).toContain('/dev/tcp/127.0.0.1/62000');
     expect(sidecar.resources!.limits!.memory).toBe('256Mi');
     expect(result.warnings).toEqual(['unknown annotation mirrord.dev/agnet-image is ignored']);
   });

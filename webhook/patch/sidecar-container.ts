@@ -3,7 +3,7 @@ import type { V1Container, V1EnvVar, V1Volume, V1VolumeMount } from '@kubernetes
 import { copyAppEnv, copyAppEnvFrom } from './app-env';
 import { appMountPaths, remountAppVolumes } from './app-volumes';
 import type { InjectionSettings } from './settings';
-import { DEFAULT_APP_ROOT, SIDECAR_ENV, SIDECAR_NAME } from '../../common/pod-contract';
+import { DEFAULT_APP_ROOT, HEALTH_PATH, SIDECAR_ENV, SIDECAR_NAME } from '../../common/pod-contract';
 
 /**
  * Scratch space for a read-only root filesystem: iptables takes its lock in /run
@@ -36,12 +36,22 @@ export function buildSidecarContainer(app: V1Container, settings: InjectionSetti
       privileged: false,
       seccompProfile: { type: 'RuntimeDefault' },
     },
+    // The agent listens on 127.0.0.1 only (it is reached through port-forward), while a tcpSocket
+    // or httpGet probe connects from the kubelet to the pod IP and would always fail. An exec
+    // probe runs inside the pod's network namespace, where loopback is ours. The probes are bash
+    // (its /dev/tcp), not node: what a probe runs counts against the sidecar's memory limit.
     readinessProbe: {
-      // The agent listens on 127.0.0.1 only (it is reached through port-forward), while a
-      // tcpSocket or httpGet probe connects from the kubelet to the pod IP and would always
-      // fail. An exec probe runs inside the pod's network namespace, where loopback is ours.
-      exec: { command: ['node', '-e', loopbackConnectScript(settings.agentPort)] },
+      exec: { command: ['bash', '-c', readinessScript(settings.agentPort)] },
       initialDelaySeconds: 1,
+      periodSeconds: 10,
+      timeoutSeconds: 3,
+      failureThreshold: 3,
+    },
+    // Restarts a sidecar whose event loop no longer runs (the watchdog has already sent the app's
+    // traffic around it by then; see docs/sidecar.md): the health answer comes from the loop.
+    livenessProbe: {
+      exec: { command: ['bash', '-c', livenessScript(settings.agentPort)] },
+      initialDelaySeconds: 5,
       periodSeconds: 10,
       timeoutSeconds: 3,
       failureThreshold: 3,
@@ -69,11 +79,16 @@ function ownEnv(app: V1Container, settings: InjectionSettings): V1EnvVar[] {
 }
 
 /** Exits 0 when something accepts a TCP connection on 127.0.0.1:port, 1 otherwise. */
-export function loopbackConnectScript(port: number): string {
-  return (
-    `const s=require('net').connect(${port},'127.0.0.1');` +
-    `s.setTimeout(2000,()=>process.exit(1));` +
-    `s.on('connect',()=>{s.destroy();process.exit(0)});` +
-    `s.on('error',()=>process.exit(1))`
-  );
+export function readinessScript(port: number): string {
+  return `exec 3<>/dev/tcp/127.0.0.1/${port} || exit 1`;
+}
+
+/** Exits 0 when the agent answers GET /healthz with 200 within 2 s, 1 otherwise. */
+export function livenessScript(port: number): string {
+  return [
+    `exec 3<>/dev/tcp/127.0.0.1/${port} || exit 1`,
+    `printf 'GET ${HEALTH_PATH} HTTP/1.0\\r\\n\\r\\n' >&3`,
+    `IFS= read -r -t 2 status <&3 || exit 1`,
+    `[[ $status == 'HTTP/1.1 200 '* ]]`,
+  ].join('\n');
 }

@@ -1,0 +1,56 @@
+/**
+ * What keeps the app's traffic flowing when the sidecar's own event loop stalls (a bug, a
+ * pathological input we didn't foresee): the loop beats a native thread's clock every few tens of
+ * milliseconds; the thread, which doesn't need the loop, removes the jump to our nat chain when
+ * the beats stop for `stallMs`, so new connections reach the app directly instead of a listener
+ * nobody serves. When the loop runs again, the jump is put back and the sessions go on.
+ *
+ * The loop's delays measured here are what the liveness endpoint reports (sidecar/health.ts).
+ */
+import { native } from './native';
+
+export interface WatchdogOptions {
+  stallMs: number;
+  iptables: string;
+  chain: string;
+  /** Called on the loop once it runs again after the watchdog removed the jump. */
+  onRecovered(): void;
+}
+
+export class Watchdog {
+  private readonly timer: NodeJS.Timeout;
+  private trips: number;
+  private last = performance.now();
+  /** The longest time the loop took to come back to a beat, beyond its period, since the last report. */
+  private worstDelayMs = 0;
+
+  constructor(private readonly options: WatchdogOptions) {
+    native.watchdogStart(options.stallMs, options.iptables, options.chain);
+    this.trips = native.watchdogBeat();
+    const periodMs = Math.min(100, Math.floor(options.stallMs / 10));
+    this.timer = setInterval(() => this.beat(periodMs), periodMs);
+    this.timer.unref();
+  }
+
+  /** The worst event-loop delay since the last call, in ms. */
+  takeWorstDelayMs(): number {
+    const worst = this.worstDelayMs;
+    this.worstDelayMs = 0;
+    return Math.round(worst);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    native.watchdogStop();
+  }
+
+  private beat(periodMs: number): void {
+    const now = performance.now();
+    this.worstDelayMs = Math.max(this.worstDelayMs, now - this.last - periodMs);
+    this.last = now;
+    const trips = native.watchdogBeat();
+    if (trips === this.trips) return;
+    this.trips = trips;
+    this.options.onRecovered();
+  }
+}
