@@ -9,6 +9,7 @@ import { describeIssues, isRequestType, requests, type Params, type RequestType,
 import type { IncomingRequest, Peer } from '../protocol/peer';
 import type { MuxStream } from '../protocol/stream';
 import { incompatibility, PROTOCOL_VERSION } from '../protocol/version';
+import { AnsweringWatch } from './answering';
 import type { SidecarConfig } from './config';
 import { resolve } from './dns';
 import { Files } from './files';
@@ -39,6 +40,12 @@ export class Session implements IncomingSink {
   private readonly files: Files;
   private readonly log: Logger;
   readonly ended: Promise<void>;
+  /** Whether the client answers, watched while the session steals. */
+  private readonly watch: AnsweringWatch;
+  /** The stolen connections and requests in flight to the client. */
+  private readonly stolen = new Set<MuxStream>();
+  /** Stolen streams reset since the client stopped answering. */
+  private resetWhileSilent = 0;
 
   constructor(
     private readonly peer: Peer,
@@ -46,6 +53,7 @@ export class Session implements IncomingSink {
   ) {
     this.log = context.log.child({ session: this.id });
     this.files = new Files(context.rootFd, LIMITS.openFilesPerSession);
+    this.watch = new AnsweringWatch(peer.socket, context.config.unresponsiveMs, (answering, silentMs) => this.answeringChanged(answering, silentMs));
     peer.on('request', (request) => void this.handle(request));
     const helloDeadline = setTimeout(() => {
       if (!this.started) this.peer.fail(ErrorCode.Protocol, `no hello within ${context.config.helloTimeoutMs / 1000} s`, CloseCode.Timeout);
@@ -53,6 +61,7 @@ export class Session implements IncomingSink {
     this.ended = new Promise((done) =>
       peer.on('close', (code, reason) => {
         clearTimeout(helloDeadline);
+        this.watch.stop();
         this.log.info('session ended', { code, reason });
         this.files.closeAll();
         void context.incoming.release(this).finally(done);
@@ -65,9 +74,18 @@ export class Session implements IncomingSink {
     return this.started;
   }
 
+  /** While false, the client has been silent too long: its stolen traffic goes to the app. */
+  get answering(): boolean {
+    return this.watch.answering;
+  }
+
   openIncoming(meta: IncomingMeta): MuxStream | undefined {
     if (!this.peer.isOpen) return undefined;
     const stream = this.peer.openStream();
+    if (meta.mode === 'steal') {
+      this.stolen.add(stream);
+      stream.once('close', () => this.stolen.delete(stream));
+    }
     this.peer.emitEvent('incoming', { ...meta, stream: stream.id });
     this.log.debug('incoming', { ...meta, stream: stream.id });
     return stream;
@@ -75,6 +93,26 @@ export class Session implements IncomingSink {
 
   notice(level: 'info' | 'warn', message: string): void {
     if (this.peer.isOpen) this.peer.emitEvent('notice', { level, message });
+  }
+
+  /**
+   * A client that stops answering has its stolen connections reset at once (their clients retry
+   * and reach the app) rather than left hanging; when it answers again, it hears what happened.
+   */
+  private answeringChanged(answering: boolean, silentMs: number): void {
+    const silence = `${Math.round(silentMs)} ms`;
+    if (!answering) {
+      this.resetWhileSilent = this.stolen.size;
+      this.log.warn(`the client stopped answering (silent for ${silence}): its stolen traffic goes to the app`, { reset: this.stolen.size });
+      const error = Object.assign(new Error('the client stopped answering'), { code: 'ECONNRESET' });
+      for (const stream of this.stolen) stream.destroy(error);
+      return;
+    }
+    this.log.info(`the client answers again after ${silence}: stealing resumes`);
+    this.notice(
+      'warn',
+      `the sidecar heard nothing from this session for ${silence}: ${this.resetWhileSilent} stolen connection(s) were reset, and new ones went to the app meanwhile`,
+    );
   }
 
   /** Ends the session from the sidecar's side (shutdown, `sessions kill`). */
@@ -138,6 +176,7 @@ export class Session implements IncomingSink {
     },
     subscribe: async ({ port, mode, filter }) => {
       await this.context.incoming.subscribe(this, { port, mode, filter });
+      if (mode === 'steal') this.watch.start();
       this.log.info('subscribed', { port, mode, filter });
       return { result: { port } };
     },

@@ -54,7 +54,7 @@ export class PortDispatcher {
     const origin = originOf(socket, this.port, this.log);
     const thief = this.subscribers.find((s) => s.mode === 'steal' && !s.matches);
     if (thief) {
-      if (steal(socket, origin, thief.sink)) return;
+      if (thief.sink.answering && steal(socket, origin, thief.sink)) return;
     } else if (this.subscribers.some((s) => s.mode === 'steal')) {
       return this.filtered.accept(socket, origin);
     }

@@ -94,7 +94,7 @@ export class FilteredSteal {
   }
 
   private thiefOf(req: http.IncomingMessage): Subscriber | undefined {
-    return this.stealers.find((s) => s.mode === 'steal' && s.matches?.(req));
+    return this.stealers.find((s) => s.mode === 'steal' && s.sink.answering && s.matches?.(req));
   }
 
   private openRequestStream(req: http.IncomingMessage, thief: Subscriber): MuxStream | undefined {

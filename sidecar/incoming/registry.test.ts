@@ -35,7 +35,7 @@ class FakeRedirector implements Redirector {
   }
 }
 
-const sink = (id: string): IncomingSink => ({ id, openIncoming: () => undefined, notice: () => undefined });
+const sink = (id: string): IncomingSink => ({ id, answering: true, openIncoming: () => undefined, notice: () => undefined });
 
 const PORT = 8080;
 const AGENT_PORT = 61234;

@@ -8,6 +8,8 @@ export type IncomingMeta = Omit<Event<'incoming'>, 'stream'>;
 /** A session, as incoming traffic sees it. */
 export interface IncomingSink {
   readonly id: string;
+  /** False while its client is silent past the grace (MIRRORD_UNRESPONSIVE_MS): its stolen traffic goes to the app. */
+  readonly answering: boolean;
   /** A new stream announced to the client, or undefined when the session is gone. */
   openIncoming(meta: IncomingMeta): MuxStream | undefined;
   notice(level: 'info' | 'warn', message: string): void;

@@ -3,6 +3,7 @@
  * sidecar running in them, and a files root standing in for the app's volumes.
  */
 import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -72,6 +73,14 @@ export class TestPod {
     });
     this.sidecar.stderr?.on('data', (chunk: Buffer) => (this.sidecarLog += chunk.toString()));
     await waitForOutput(this.sidecar, /sidecar listening/);
+  }
+
+  /** Stops the sidecar (SIGTERM) and starts it again with `env` on top of the usual settings. */
+  async restartSidecar(env: NodeJS.ProcessEnv = {}): Promise<void> {
+    this.sidecar.kill('SIGTERM');
+    if (this.sidecar.exitCode === null && this.sidecar.signalCode === null) await once(this.sidecar, 'exit');
+    this.sidecarLog = '';
+    await this.startSidecar(env);
   }
 
   /**

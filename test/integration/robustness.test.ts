@@ -1,5 +1,7 @@
 import { noRulesLeft, podSuite } from './suite';
 import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
@@ -104,9 +106,7 @@ describe('bad input and failures', () => {
     it('closes one connection too many waiting for its hello at once, and takes new ones once they go', async () => {
       // A long hello deadline, so that starting 64 agent commands on a busy machine can't let
       // the first ones time out before the 65th arrives.
-      suite.pod.sidecar.kill('SIGTERM');
-      await once(suite.pod.sidecar, 'exit');
-      await suite.pod.startSidecar({ MIRRORD_HELLO_TIMEOUT_MS: '60000' });
+      await suite.pod.restartSidecar({ MIRRORD_HELLO_TIMEOUT_MS: '60000' });
       try {
         // 64 may wait for their hello at once; the 65th is closed at once, asking to try again
         const waiting = await Promise.all(Array.from({ length: 64 }, () => rawSocket(suite.pod)));
@@ -119,9 +119,7 @@ describe('bad input and failures', () => {
         const client = await suite.pod.connect();
         expect((await client.call('sessions', {})).result.sessions.length).toBeGreaterThan(0);
       } finally {
-        suite.pod.sidecar.kill('SIGTERM');
-        await once(suite.pod.sidecar, 'exit');
-        await suite.pod.startSidecar();
+        await suite.pod.restartSidecar();
       }
     });
 
@@ -197,6 +195,44 @@ describe('bad input and failures', () => {
     expect(await liveness()).toBe('passes');
     expect(suite.pod.sidecarLog).toMatch(/the event loop has not run for \d+ ms: removed 1 jump/);
     expect(suite.pod.sidecarLog).toMatch(/jump restored after a stall/);
+  });
+
+  it('an unfiltered steal whose laptop stops answering: in-flight connections are reset at once, new ones reach the app, and stealing resumes when it answers', async () => {
+    // Heartbeats far longer than the test, so that only the 500 ms grace can explain what follows.
+    await suite.pod.restartSidecar({ MIRRORD_HEARTBEAT_MS: '60000' });
+    const local = http.createServer((req, res) => req.url !== '/hang' && res.end(`local ${req.url}\n`));
+    const hung = once(local, 'request');
+    await new Promise<void>((resolve) => local.listen(0, '127.0.0.1', resolve));
+    try {
+      const { client, transport } = await suite.pod.connectVia({ heartbeatMs: 60_000 });
+      forwardIncoming(client, (local.address() as AddressInfo).port);
+      await client.subscribe({ port: APP_PORT, mode: 'steal' });
+      expect((await suite.pod.request('/before')).body).toBe('local /before\n');
+      const inFlight = suite.pod.request('/hang').then(
+        () => 'answered',
+        (error: Error) => error.message,
+      );
+      await hung;
+
+      signalGroup(transport.child, 'SIGSTOP'); // the laptop freezes
+      const frozen = Date.now();
+      expect(await inFlight).toMatch(/reset by peer|Empty reply|Recv failure/);
+      const inFlightFailedAfterMs = Date.now() - frozen;
+      const reachedApp = await eventually(async () => (await suite.pod.request('/meanwhile', {}, ['--max-time', '1'])).body, 5000, 50);
+      const appAfterMs = Date.now() - frozen;
+      expect(reachedApp).toBe('app GET /meanwhile body=0\n');
+      expect(inFlightFailedAfterMs).toBeLessThan(2500); // 500 ms grace; curl's own limit is 10 s
+      expect(appAfterMs).toBeLessThan(3000);
+      expect(await suite.pod.net.natRules()).toContain('MIRRORD_INCOMING'); // not by ending the session
+
+      signalGroup(transport.child, 'SIGCONT'); // and comes back
+      await eventually(async () => expect((await suite.pod.request('/thawed')).body).toBe('local /thawed\n'));
+      expect(suite.pod.sidecarLog).toMatch(/the client stopped answering .*"reset":[1-9]/);
+      expect(suite.pod.sidecarLog).toMatch(/the client answers again after \d+ ms: stealing resumes/);
+    } finally {
+      local.close();
+      await suite.pod.restartSidecar();
+    }
   });
 
   it('after kill -9 during a steal, a restarted sidecar removes the stale rules and the app answers', async () => {
