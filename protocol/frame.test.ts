@@ -1,5 +1,17 @@
 import { ProtocolError } from './errors';
-import { decodeFrame, encodeControl, encodeCredit, encodeData, encodeEnd, encodeReset, FrameKind, MAX_DATA, MAX_FRAME } from './frame';
+import {
+  attachmentBuffer,
+  decodeFrame,
+  encodeControl,
+  recycleAttachment,
+  encodeCredit,
+  encodeData,
+  encodeEnd,
+  encodeReset,
+  FrameKind,
+  MAX_DATA,
+  MAX_FRAME,
+} from './frame';
 import type { Envelope } from './messages';
 
 function header(kind: number, word: number, rest: Buffer = Buffer.alloc(0)): Buffer {
@@ -48,6 +60,38 @@ describe('frame round trips', () => {
     if (frame.kind !== FrameKind.Control) return;
     expect(frame.message).toEqual(message);
     expect(frame.attachment).toEqual(attachment);
+  });
+
+  it('CONTROL around an attachmentBuffer shares its memory, and falls back to a copy when the JSON is too long for the room', () => {
+    const attachment = attachmentBuffer(100_000).fill(7).subarray(0, 90_000);
+    const short: Envelope = { type: 'reply', id: 9, result: { bytesRead: 90_000 } };
+    const frame = encodeControl(short, attachment);
+    expect(frame.buffer).toBe(attachment.buffer); // no copy
+    expect(decodeFrame(frame)).toEqual({ kind: FrameKind.Control, message: short, attachment });
+
+    const long: Envelope = { type: 'error', id: 9, code: 'EIO', message: 'x'.repeat(300) };
+    const copied = encodeControl(long, attachment);
+    expect(copied.buffer).not.toBe(attachment.buffer);
+    expect(decodeFrame(copied)).toEqual({ kind: FrameKind.Control, message: long, attachment });
+    // A plain buffer is always copied: the bytes before it are not the codec's to write.
+    const plain = Buffer.alloc(1000, 1).subarray(300);
+    expect(encodeControl(short, plain).buffer).not.toBe(plain.buffer);
+  });
+
+  it('a recycled large attachmentBuffer is reused, a small one or a foreign buffer is not', () => {
+    const first = attachmentBuffer(1 << 20);
+    recycleAttachment(first.subarray(0, 10)); // a slice names the same memory
+    const second = attachmentBuffer(600_000); // rounded up to the same 1 MiB size
+    expect(second.buffer).toBe(first.buffer);
+    expect(second.length).toBe(600_000);
+    expect(attachmentBuffer(1 << 20).buffer).not.toBe(first.buffer); // taken once only
+
+    const small = attachmentBuffer(4096);
+    recycleAttachment(small);
+    expect(attachmentBuffer(4096).buffer).not.toBe(small.buffer);
+    const foreign = Buffer.alloc(1 << 20);
+    recycleAttachment(foreign);
+    expect(attachmentBuffer(1 << 20).buffer).not.toBe(foreign.buffer);
   });
 
   it('CONTROL with an empty attachment decodes without one', () => {

@@ -26,8 +26,56 @@ export type Frame =
   | { kind: typeof FrameKind.Credit; stream: number; bytes: number }
   | { kind: typeof FrameKind.Reset; stream: number; reason: string };
 
+/** Room before an attachmentBuffer's bytes for its frame's head and JSON (a reply's JSON is short). */
+const HEADROOM = 256;
+/** The memory of every attachmentBuffer: the bytes before its HEADROOM offset are the codec's. */
+const roomy = new WeakSet<ArrayBufferLike>();
+/** Attachments from this size up come from (and go back to) the pool, in power-of-two sizes. */
+const POOLED_FROM = 64 * 1024;
+/** The most the pool keeps for reuse, in bytes. */
+const POOL_BYTES = 4 * 1024 * 1024;
+const pool = new Map<number, ArrayBuffer[]>();
+let pooledBytes = 0;
+
+/**
+ * A buffer for an attachment still to be filled (a file read), with room before it where
+ * encodeControl writes the frame's head and JSON instead of copying the attachment after them.
+ * Large ones are reused once recycled: a client reading a big file makes the sidecar allocate
+ * nothing per chunk, rather than leave a megabyte of garbage per chunk for the collector.
+ */
+export function attachmentBuffer(length: number): Buffer {
+  const size = length < POOLED_FROM ? length : 2 ** Math.ceil(Math.log2(length));
+  const reused = size >= POOLED_FROM ? pool.get(size)?.pop() : undefined;
+  if (reused) pooledBytes -= reused.byteLength;
+  const memory = reused ?? new ArrayBuffer(HEADROOM + size);
+  roomy.add(memory);
+  return Buffer.from(memory, HEADROOM, length);
+}
+
+/**
+ * Gives an attachmentBuffer (or a slice of one) back for reuse, once nothing refers to its bytes
+ * any more: its frame has been written to the transport. Anything else is left alone.
+ */
+export function recycleAttachment(attachment: Buffer): void {
+  const memory = attachment.buffer;
+  const size = memory.byteLength - HEADROOM;
+  if (!roomy.has(memory) || !(memory instanceof ArrayBuffer) || size < POOLED_FROM || pooledBytes + memory.byteLength > POOL_BYTES) return;
+  const free = pool.get(size) ?? [];
+  if (free.includes(memory)) return;
+  free.push(memory);
+  pool.set(size, free);
+  pooledBytes += memory.byteLength;
+}
+
 export function encodeControl(message: Envelope, attachment?: Buffer): Buffer {
   const json = Buffer.from(JSON.stringify(message), 'utf8');
+  if (attachment?.length && attachment.byteOffset === HEADROOM && roomy.has(attachment.buffer) && 5 + json.length <= HEADROOM) {
+    const frame = Buffer.from(attachment.buffer, HEADROOM - 5 - json.length, 5 + json.length + attachment.length);
+    frame[0] = FrameKind.Control;
+    frame.writeUInt32BE(json.length, 1);
+    json.copy(frame, 5);
+    return frame;
+  }
   const head = Buffer.allocUnsafe(5);
   head[0] = FrameKind.Control;
   head.writeUInt32BE(json.length, 1);

@@ -125,8 +125,9 @@ export class Peer extends EventEmitter implements StreamLink {
     });
   }
 
-  reply(id: number, result: unknown, attachment?: Buffer): void {
-    this.sendControl({ type: 'reply', id, result }, attachment);
+  /** `onSent` is called once the reply has been written to the transport (or can no longer be). */
+  reply(id: number, result: unknown, attachment?: Buffer, onSent?: () => void): void {
+    this.sendFrame(encodeControl({ type: 'reply', id, result }, attachment), onSent);
   }
 
   replyError(id: number | undefined, code: string, message: string): void {
@@ -186,10 +187,10 @@ export class Peer extends EventEmitter implements StreamLink {
     this.sendFrame(encodeControl(message, attachment));
   }
 
-  private sendFrame(frame: Buffer): void {
-    if (!this.isOpen) return;
+  private sendFrame(frame: Buffer, onSent?: () => void): void {
+    if (!this.isOpen) return onSent?.();
     this.coalesce();
-    this.socket.send(frame, { binary: true });
+    this.socket.send(frame, { binary: true }, onSent && (() => onSent()));
   }
 
   /**

@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import { ErrorCode, RemoteError } from '../protocol/errors';
+import { attachmentBuffer } from '../protocol/frame';
 import type { FileTime, Params, Result, Stat } from '../protocol/messages';
 import { native } from './native';
 
@@ -94,7 +95,7 @@ export class Files {
     const position = params.position ?? handle.position;
     if (handle.size - position < params.length) handle.size = fs.fstatSync(params.fd).size;
     const length = handle.size > 0 ? Math.max(0, Math.min(params.length, handle.size - position)) : params.length;
-    const buffer = Buffer.allocUnsafe(length);
+    const buffer = attachmentBuffer(length);
     const bytesRead = length ? await read(params.fd, buffer, length, position) : 0;
     if (params.position === undefined) handle.position += bytesRead;
     return { result: { bytesRead }, attachment: buffer.subarray(0, bytesRead) };

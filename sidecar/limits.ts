@@ -11,6 +11,11 @@ export const LIMITS = {
   pendingConnections: 64,
   /** Sessions per sidecar (per pod); a hello beyond them is refused with EBUSY. */
   sessions: 32,
+  /**
+   * Bytes of file reads one session may have under way or unsent at once; its further reads wait
+   * for those replies to leave (a client that asks faster than it reads waits for itself).
+   */
+  readBytesInFlightPerSession: 2 * 1024 * 1024,
   /** Files one session may hold open; more are refused with EMFILE. */
   openFilesPerSession: 256,
   /** The event loop may stall this long before new connections bypass the sidecar (MIRRORD_WATCHDOG_MS). */

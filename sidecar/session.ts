@@ -5,11 +5,13 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { CloseCode, ErrorCode, RemoteError } from '../protocol/errors';
+import { recycleAttachment } from '../protocol/frame';
 import { describeIssues, isRequestType, requests, type Params, type RequestType, type Result } from '../protocol/messages';
 import type { IncomingRequest, Peer } from '../protocol/peer';
 import type { MuxStream } from '../protocol/stream';
 import { incompatibility, PROTOCOL_VERSION } from '../protocol/version';
 import { AnsweringWatch } from './answering';
+import { ByteBudget } from './byte-budget';
 import type { SidecarConfig } from './config';
 import { resolve } from './dns';
 import { Files } from './files';
@@ -29,7 +31,8 @@ export interface SessionContext {
   sessions(): Session[];
 }
 
-type Answer = { result: unknown; attachment?: Buffer };
+/** `onSent`: called once the reply has been written to the transport. */
+type Answer = { result: unknown; attachment?: Buffer; onSent?: () => void };
 type Handler<T extends RequestType> = (params: Params<T>, attachment?: Buffer) => Promise<Answer> | Answer;
 
 export class Session implements IncomingSink {
@@ -44,6 +47,8 @@ export class Session implements IncomingSink {
   private readonly watch: AnsweringWatch;
   /** The stolen connections and requests in flight to the client. */
   private readonly stolen = new Set<MuxStream>();
+  /** The bytes of file reads under way or waiting to be written to the client. */
+  private readonly reading = new ByteBudget(LIMITS.readBytesInFlightPerSession);
   /** Stolen streams reset since the client stopped answering. */
   private resetWhileSilent = 0;
 
@@ -132,7 +137,7 @@ export class Session implements IncomingSink {
     try {
       const handler = this.handlers[method] as Handler<typeof method>;
       const answer = await handler(checked.data as never, request.attachment);
-      this.peer.reply(id, answer.result, answer.attachment);
+      this.peer.reply(id, answer.result, answer.attachment, answer.onSent);
     } catch (error) {
       const code = (error as { code?: unknown }).code;
       const known = typeof code === 'string' && /^E[A-Z0-9_]+$/.test(code);
@@ -219,7 +224,21 @@ export class Session implements IncomingSink {
       return { result: {} };
     },
     'fs.open': (params) => ({ result: { ...this.files.open(params), now: Date.now() } }),
-    'fs.read': (params) => this.files.read(params),
+    'fs.read': async (params) => {
+      await this.reading.take(params.length);
+      let answer: Awaited<ReturnType<Files['read']>>;
+      try {
+        answer = await this.files.read(params);
+      } catch (error) {
+        this.reading.give(params.length);
+        throw error;
+      }
+      const onSent = () => {
+        recycleAttachment(answer.attachment);
+        this.reading.give(params.length);
+      };
+      return { ...answer, onSent };
+    },
     'fs.write': async (params, data) => ({ result: await this.files.write(params, data) }),
     'fs.seek': (params) => ({ result: this.files.seek(params) }),
     'fs.stat': (params) => ({ result: this.files.stat(params) }),

@@ -2,7 +2,7 @@ import { noRulesLeft, podSuite } from './suite';
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { connectThroughCommand, signalGroup } from '../../cli/transport/command';
@@ -11,6 +11,7 @@ import { AGENT_PORT, APP_PORT, forwardIncoming, type TestPod } from '../harness/
 import { eventually } from '../harness/eventually';
 import { livenessScript } from '../../webhook/patch/sidecar-container';
 import { run } from '../harness/run';
+import { rssKiB } from '../bench/proc';
 
 jest.setTimeout(60_000);
 
@@ -139,6 +140,32 @@ describe('bad input and failures', () => {
       await greedy.call('fs.close', { fd: fds[0] });
       await expect(greedy.call('fs.open', { path: '/etc/config/app.yaml', flags: 0 })).resolves.toBeDefined();
     });
+  });
+
+  it('300 pipelined 1 MiB reads keep the sidecar under its 192 MiB limit and leave it within a few MB of where it was, while others are served', async () => {
+    writeFileSync(join(suite.pod.appRoot, 'etc/config/big.bin'), Buffer.alloc(64 << 20, 7));
+    const pid = suite.pod.sidecar.pid!;
+    const greedy = await suite.pod.connect({ heartbeatMs: 60_000 });
+    const other = await suite.pod.connect();
+    const before = rssKiB(pid);
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, rssKiB(pid))), 20);
+    try {
+      const { fd } = (await greedy.call('fs.open', { path: '/etc/config/big.bin', flags: 0 })).result;
+      const reads = Promise.all(Array.from({ length: 300 }, (_, i) => greedy.call('fs.read', { fd, length: 1 << 20, position: (i % 64) << 20 })));
+      expect(await other.readFile('/etc/config/app.yaml')).toEqual(Buffer.from('greeting: hello from the pod\n'));
+      expect((await suite.pod.request('/meanwhile')).body).toBe('app GET /meanwhile body=0\n');
+      const replies = await reads;
+      expect(replies.every(({ attachment }) => attachment?.length === 1 << 20 && attachment[0] === 7)).toBe(true);
+      await greedy.call('fs.close', { fd });
+    } finally {
+      clearInterval(sampler);
+      rmSync(join(suite.pod.appRoot, 'etc/config/big.bin'));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const after = rssKiB(pid);
+    expect(peak).toBeLessThan(192 * 1024);
+    expect(after - before).toBeLessThan(16 * 1024);
   });
 
   it('refuses invalid subscriptions with the reason, and the session goes on', async () => {
