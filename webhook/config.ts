@@ -19,7 +19,7 @@ export interface WebhookConfig {
   service: string;
   /** The MutatingWebhookConfiguration whose caBundle we keep current. */
   webhookConfiguration: string;
-  /** The Secret holding the CA and serving certificate (self-managed mode). */
+  /** The Secret holding the serving certificate, its key and the caBundle (self-managed mode). */
   secret: string;
   certificateMode: CertificateMode;
   /** Where a mounted Secret (e.g. from cert-manager) puts tls.crt and tls.key (files mode). */

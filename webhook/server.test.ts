@@ -4,13 +4,12 @@ import { connect as tlsConnect } from 'node:tls';
 import { applyPatch, type Operation } from 'fast-json-patch';
 import type { V1Pod } from '@kubernetes/client-node';
 import { createLogger } from '../common/log';
-import { createCa, issueServingCert } from './certs/authority';
+import { issueServingPair } from './certs/authority';
 import { FIXTURES, loadReview } from './fixtures/fixtures';
 import { DEFAULT_RESOURCES } from './patch/settings';
 import { startWebhookServer, type WebhookServer } from './server';
 
-const ca = createCa('test-ca', 30);
-const serving = issueServingCert(ca, ['localhost'], 30);
+const serving = issueServingPair(['localhost'], 30);
 const logLines: Record<string, unknown>[] = [];
 const log = createLogger('info', {}, (line) => logLines.push(JSON.parse(line)) > 0);
 
@@ -45,7 +44,7 @@ beforeAll(async () => {
       },
     }),
   });
-  agent = new Agent({ keepAlive: true, ca: ca.certPem, maxSockets: 16 });
+  agent = new Agent({ keepAlive: true, ca: serving.caCertPem, maxSockets: 16 });
 });
 
 afterAll(async () => {
@@ -312,7 +311,7 @@ describe('malformed and random bodies', () => {
   it('cuts off a client that never finishes its request', async () => {
     const started = Date.now();
     const closed = await new Promise<string>((resolve, reject) => {
-      const socket = tlsConnect({ host: '127.0.0.1', port: webhook.port, servername: 'localhost', ca: ca.certPem }, () => {
+      const socket = tlsConnect({ host: '127.0.0.1', port: webhook.port, servername: 'localhost', ca: serving.caCertPem }, () => {
         socket.write('POST /mutate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"kind":');
       });
       let received = '';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Operation } from 'fast-json-patch';
 import { createLogger } from '../common/log';
-import { createCa, issueServingCert } from './certs/authority';
+import { issueServingPair } from './certs/authority';
 import { MemoryCertificateStore } from './certs/store';
 import { serviceDnsNames } from './certs/tls-material';
 import { loadWebhookConfig } from './config';
@@ -118,8 +118,7 @@ it('self-managed: a second replica adopts the first one’s certificates', async
 it('files mode with a fixed sidecar kind and no namespace defaults needs no cluster at all', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mirrord-webhook-files-'));
   try {
-    const ca = createCa('ca', 1);
-    const pair = issueServingCert(ca, serviceDnsNames('mirrord-webhook', 'mirrord-system'), 1);
+    const pair = issueServingPair(serviceDnsNames('mirrord-webhook', 'mirrord-system'), 1);
     writeFileSync(join(dir, 'tls.crt'), pair.certPem);
     writeFileSync(join(dir, 'tls.key'), pair.keyPem);
     const webhook = await startWebhook(
@@ -137,7 +136,7 @@ it('files mode with a fixed sidecar kind and no namespace defaults needs no clus
       fast,
     );
     try {
-      const answer = await get(webhook.server.port, '/mutate', ca.certPem, JSON.stringify(loadReview('deployment-pod')));
+      const answer = await get(webhook.server.port, '/mutate', pair.caCertPem, JSON.stringify(loadReview('deployment-pod')));
       expect(patchOf(answer.text).map((op) => op.path)).toContain('/spec/containers/1');
     } finally {
       await webhook.stop();

@@ -1,9 +1,9 @@
 import type { V1Deployment, V1MutatingWebhookConfiguration, V1Pod } from '@kubernetes/client-node';
-import { createCa, issueServingCert } from '../../webhook/certs/authority';
+import { issueServingPair } from '../../webhook/certs/authority';
 import { apiCheck, caBundleCheck, formatChecks, namespaceCheck, portForwardCheck, targetCheck, webhookCheck } from './doctor-checks';
 
 const now = new Date('2026-06-01T00:00:00Z');
-const ca = createCa('mirrord-webhook-ca', 365, now);
+const issued = issueServingPair(['mirrord-webhook.mirrord-system.svc'], 365, now);
 const configuration = (caBundle?: string): V1MutatingWebhookConfiguration => ({
   metadata: { name: 'mirrord-webhook' },
   webhooks: [{ name: 'inject.mirrord.dev', admissionReviewVersions: ['v1'], sideEffects: 'None', clientConfig: { caBundle } }],
@@ -39,23 +39,22 @@ describe('doctor verdicts', () => {
   });
 
   it('caBundle: a CA certificate valid now', () => {
-    expect(caBundleCheck(configuration(b64(ca.certPem)), now)).toEqual({ ok: true, title: 'caBundle set and valid' });
+    expect(caBundleCheck(configuration(b64(issued.caCertPem)), now)).toEqual({ ok: true, title: 'caBundle set and valid' });
     expect(caBundleCheck(configuration(), now)).toMatchObject({
       ok: false,
       detail: 'webhook inject.mirrord.dev has no caBundle',
       fix: expect.stringMatching(/rollout restart deployment\/mirrord-webhook/),
     });
     expect(caBundleCheck(configuration(b64('not a certificate')), now)).toMatchObject({ ok: false, detail: expect.stringMatching(/is not a PEM certificate/) });
-    const serving = issueServingCert(ca, ['mirrord-webhook.mirrord-system.svc'], 30, now);
-    expect(caBundleCheck(configuration(b64(serving.certPem)), now)).toMatchObject({
+    expect(caBundleCheck(configuration(b64(issued.certPem)), now)).toMatchObject({
       ok: false,
       detail: expect.stringMatching(/is not a CA certificate \(CN=mirrord-webhook\.mirrord-system\.svc\)/),
     });
-    expect(caBundleCheck(configuration(b64(ca.certPem)), new Date('2027-07-01T00:00:00Z'))).toMatchObject({
+    expect(caBundleCheck(configuration(b64(issued.caCertPem)), new Date('2027-07-01T00:00:00Z'))).toMatchObject({
       ok: false,
       detail: expect.stringMatching(/CA expired on 2027-06-01/),
     });
-    expect(caBundleCheck(configuration(b64(ca.certPem)), new Date('2026-05-01T00:00:00Z'))).toMatchObject({
+    expect(caBundleCheck(configuration(b64(issued.caCertPem)), new Date('2026-05-01T00:00:00Z'))).toMatchObject({
       ok: false,
       detail: expect.stringMatching(/valid only from .*check the clocks/),
     });

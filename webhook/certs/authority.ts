@@ -1,8 +1,12 @@
 /**
- * The webhook's own small CA and the serving certificate it signs (node-forge). RSA 2048,
- * because node-forge signs with RSA only. The keys come from Node's crypto: node-forge's own
- * PEM encoding of a private key now and then pads an integer, which OpenSSL 3 refuses
- * ("illegal padding") — a key Node wrote is always one Node (and the API server) can read.
+ * The webhook's serving certificate and the CA that signs it (node-forge). Each CA signs exactly
+ * one serving certificate and its private key is dropped right after: the key never leaves this
+ * module, so nothing stored or served can sign a certificate for another name. Renewing means a
+ * new CA and a new pair (renewal.ts keeps the previous CA trusted for a while).
+ *
+ * RSA 2048, because node-forge signs with RSA only. The keys come from Node's crypto:
+ * node-forge's own PEM encoding of a private key now and then pads an integer, which OpenSSL 3
+ * refuses ("illegal padding") — a key Node wrote is always one Node (and the API server) can read.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import forge from 'node-forge';
@@ -10,29 +14,31 @@ import type { ServingPair } from './tls-material';
 
 const DAY_MS = 86_400_000;
 
-export function createCa(commonName: string, validDays: number, now = new Date()): ServingPair {
-  const keys = newKeyPair();
-  const cert = newCertificate(keys.publicKey, now, validDays);
-  const subject = [{ name: 'commonName', value: commonName }];
-  cert.setSubject(subject);
-  cert.setIssuer(subject);
-  cert.setExtensions([
+export const CA_COMMON_NAME = 'mirrord-webhook-ca';
+
+/** A serving pair for dnsNames and the certificate of the CA that issued it; both valid for validDays. */
+export interface IssuedPair extends ServingPair {
+  caCertPem: string;
+}
+
+export function issueServingPair(dnsNames: string[], validDays: number, now = new Date()): IssuedPair {
+  const caKeys = newKeyPair();
+  const caCert = newCertificate(caKeys.publicKey, now, validDays);
+  const caSubject = [{ name: 'commonName', value: CA_COMMON_NAME }];
+  caCert.setSubject(caSubject);
+  caCert.setIssuer(caSubject);
+  caCert.setExtensions([
     { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },
     { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
     { name: 'subjectKeyIdentifier' },
   ]);
-  cert.sign(keys.privateKey, forge.md.sha256.create());
-  return { certPem: forge.pki.certificateToPem(cert), keyPem: keys.keyPem };
-}
+  caCert.sign(caKeys.privateKey, forge.md.sha256.create());
 
-export function issueServingCert(ca: ServingPair, dnsNames: string[], validDays: number, now = new Date()): ServingPair {
-  const caCert = forge.pki.certificateFromPem(ca.certPem);
-  const caKey = forge.pki.privateKeyFromPem(ca.keyPem);
   const keys = newKeyPair();
-  // A serving certificate must not outlive the CA that signed it.
-  const cert = newCertificate(keys.publicKey, now, validDays, caCert.validity.notAfter);
+  // Same validity as its CA: the CA serves no other purpose.
+  const cert = newCertificate(keys.publicKey, now, validDays);
   cert.setSubject([{ name: 'commonName', value: dnsNames[0] }]);
-  cert.setIssuer(caCert.subject.attributes);
+  cert.setIssuer(caSubject);
   cert.setExtensions([
     { name: 'basicConstraints', cA: false, critical: true },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
@@ -42,14 +48,8 @@ export function issueServingCert(ca: ServingPair, dnsNames: string[], validDays:
     { name: 'subjectKeyIdentifier' },
     { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
   ]);
-  cert.sign(caKey, forge.md.sha256.create());
-  return { certPem: forge.pki.certificateToPem(cert), keyPem: keys.keyPem };
-}
-
-/** Validity period of a PEM certificate. */
-export function validity(certPem: string): { notBefore: Date; notAfter: Date } {
-  const { notBefore, notAfter } = forge.pki.certificateFromPem(certPem).validity;
-  return { notBefore, notAfter };
+  cert.sign(caKeys.privateKey, forge.md.sha256.create());
+  return { caCertPem: forge.pki.certificateToPem(caCert), certPem: forge.pki.certificateToPem(cert), keyPem: keys.keyPem };
 }
 
 /**
@@ -64,14 +64,13 @@ export function randomSerial(): string {
   return bytes.toString('hex');
 }
 
-function newCertificate(publicKey: forge.pki.PublicKey, now: Date, validDays: number, notAfterAtMost?: Date): forge.pki.Certificate {
+function newCertificate(publicKey: forge.pki.PublicKey, now: Date, validDays: number): forge.pki.Certificate {
   const cert = forge.pki.createCertificate();
   cert.publicKey = publicKey;
   cert.serialNumber = randomSerial();
   // Backdated a little: nodes and the API server may run slightly behind our clock.
   cert.validity.notBefore = new Date(now.getTime() - 5 * 60_000);
-  const notAfter = new Date(now.getTime() + validDays * DAY_MS);
-  cert.validity.notAfter = notAfterAtMost && notAfterAtMost < notAfter ? notAfterAtMost : notAfter;
+  cert.validity.notAfter = new Date(now.getTime() + validDays * DAY_MS);
   return cert;
 }
 

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../common/log';
-import { isWholePair, type ServingPair } from './tls-material';
+import { isWholePair, samePair, type ServingPair } from './tls-material';
 
 export async function readServingPair(dir: string): Promise<ServingPair> {
   const [certPem, keyPem] = await Promise.all([readFile(join(dir, 'tls.crt'), 'utf8'), readFile(join(dir, 'tls.key'), 'utf8')]);
@@ -22,7 +22,7 @@ export function watchServingPair(dir: string, current: ServingPair, onChange: (p
     busy = true;
     readServingPair(dir)
       .then((pair) => {
-        if (pair.certPem === last.certPem && pair.keyPem === last.keyPem) return;
+        if (samePair(pair, last)) return;
         // Caught between the writes of the two files, or in the middle of one.
         if (!isWholePair(pair)) {
           log.debug('the mounted certificate is being replaced; waiting', { dir });

@@ -3,11 +3,14 @@
  * renews them ahead of expiry, adopts what another replica saved, hands the serving pair to
  * the HTTPS server and the CA bundle to the webhook configuration. Runs at start and then
  * periodically; a failed round is retried sooner, and the last good certificate keeps serving.
+ *
+ * A new pair comes with a new CA, so the order matters: the bundle with the new CA is
+ * published first, and the new certificate is served only once the API server trusts it.
  */
 import type { Logger } from '../../common/log';
-import { DEFAULT_POLICY, renew, renewalReason, type RenewalPolicy } from './renewal';
+import { DEFAULT_POLICY, successor, type RenewalPolicy } from './renewal';
 import type { CertificateStore, Stored } from './store';
-import type { TlsMaterial } from './tls-material';
+import { samePair, type TlsMaterial } from './tls-material';
 
 export interface CertificateManagerOptions {
   store: CertificateStore;
@@ -21,6 +24,11 @@ export interface CertificateManagerOptions {
   now?: () => Date;
   checkEveryMs?: number;
   retryAfterMs?: number;
+  /**
+   * After publishing a bundle with a new CA, how long to wait before serving a certificate it
+   * issued: each API server learns the new caBundle through a watch, a moment later.
+   */
+  settleMs?: number;
   onError?: (error: Error) => void;
 }
 
@@ -83,34 +91,40 @@ export class CertificateManager {
   private async round(force: boolean): Promise<void> {
     const { store, dnsNames, log } = this.options;
     const now = this.options.now?.() ?? new Date();
-    const policy = this.options.policy ?? DEFAULT_POLICY;
     let stored = await store.load();
-    const reason = force
-      ? 'rotation was asked for'
-      : stored?.material
-        ? renewalReason(stored.material, dnsNames, now, policy)
-        : 'there are no certificates yet';
-    if (reason) {
-      log.info('issuing certificates', { reason });
+    const next = successor(stored?.material, dnsNames, now, this.options.policy ?? DEFAULT_POLICY, force ? 'rotation was asked for' : stored?.outdated);
+    if (next) {
+      log.info('storing new certificates', { reason: next.reason });
       // On a conflict the store hands back another replica's fresh material: we adopt it.
-      stored = await store.save(renew(stored?.material, dnsNames, now, policy), stored);
+      stored = await store.save(next.material, stored);
     }
     const material = stored?.material;
     if (!material) throw new Error('the certificate store returned no certificates after saving');
-    this.adopt({ material, version: stored!.version });
-    if (this.publishedBundle !== material.caBundlePem) {
-      await this.options.publishCaBundle(material.caBundlePem);
-      this.publishedBundle = material.caBundlePem;
-    }
+    await this.take({ material, version: stored!.version });
   }
 
-  private adopt(stored: Stored & { material: TlsMaterial }): void {
-    if (this.current?.material.certPem === stored.material.certPem && this.current.material.keyPem === stored.material.keyPem) {
-      this.current = stored;
-      return;
+  /** Serves what is stored, never before the API server trusts it (but at once when nothing is served yet). */
+  private async take(stored: Stored & { material: TlsMaterial }): Promise<void> {
+    const { material } = stored;
+    // The first certificate is served at once: readiness waits for the bundle instead.
+    if (!this.current) this.serve(stored);
+    if (this.publishedBundle !== material.caBundlePem) {
+      await this.options.publishCaBundle(material.caBundlePem);
+      if (!samePair(this.current!.material, material)) await sleep(this.options.settleMs ?? 5_000);
     }
+    this.serve(stored);
+    this.publishedBundle = material.caBundlePem;
+  }
+
+  private serve(stored: Stored & { material: TlsMaterial }): void {
+    const served = this.current?.material;
     this.current = stored;
+    if (served && samePair(served, stored.material)) return;
     this.options.serve(stored.material);
     this.options.log.info('serving a new certificate', { version: stored.version });
   }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -10,6 +10,11 @@ export interface Stored {
   material?: TlsMaterial;
   /** The store's version of it (a Secret's resourceVersion). */
   version: string;
+  /**
+   * Why the stored object must be rewritten with a new pair although its certificates are
+   * usable: it holds something it must not (a CA private key written by an earlier version).
+   */
+  outdated?: string;
 }
 
 export interface CertificateStore {

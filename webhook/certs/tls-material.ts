@@ -1,11 +1,16 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 
-/** The webhook's certificates, all PEM: what is stored in the Secret and served. */
+/**
+ * The webhook's certificates, all PEM: what is stored in the Secret and served. There is no
+ * CA private key among them: each CA signs one serving certificate and its key is dropped
+ * (see authority.ts), so nothing stored can sign a certificate for another name.
+ */
 export interface TlsMaterial {
-  /** The CA the API server trusts (its caBundle); may hold the previous CA too, during a CA rotation. */
+  /**
+   * The CAs the API server trusts (its caBundle), newest first: the one that issued certPem, then
+   * those replaced a short while ago, whose certificates replicas may still be serving.
+   */
   caBundlePem: string;
-  caCertPem: string;
-  caKeyPem: string;
   certPem: string;
   keyPem: string;
 }
@@ -25,4 +30,13 @@ export function isWholePair(pair: ServingPair): boolean {
   } catch {
     return false;
   }
+}
+
+export function samePair(a: ServingPair, b: ServingPair): boolean {
+  return a.certPem === b.certPem && a.keyPem === b.keyPem;
+}
+
+/** Every certificate of a PEM bundle, in order; throws on one that does not parse. */
+export function bundleCertificates(bundlePem: string): X509Certificate[] {
+  return (bundlePem.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? []).map((pem) => new X509Certificate(pem));
 }

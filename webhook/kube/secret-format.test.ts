@@ -1,6 +1,7 @@
+import { issueServingPair } from '../certs/authority';
 import { fromSecret, toSecret } from './secret-format';
 
-const material = { certPem: 'C', keyPem: 'K', caCertPem: 'CA', caKeyPem: 'CAK', caBundlePem: 'B' };
+const material = { certPem: 'C', keyPem: 'K', caBundlePem: 'B' };
 
 it('round-trips through a kubernetes.io/tls Secret', () => {
   const secret = toSecret(material, 'mirrord-webhook-tls', 'mirrord-system', '42');
@@ -9,9 +10,24 @@ it('round-trips through a kubernetes.io/tls Secret', () => {
   expect(fromSecret(secret)).toEqual({ material, version: '42' });
 });
 
+it('holds the serving pair and the caBundle, and no other private key', () => {
+  const { caCertPem, certPem, keyPem } = issueServingPair(['x'], 1);
+  const secret = toSecret({ caBundlePem: caCertPem, certPem, keyPem }, 'x', 'y', '1');
+  expect(Object.keys(secret.data!).sort()).toEqual(['ca.crt', 'tls.crt', 'tls.key']);
+  const privateKeys = Object.entries(secret.data!).filter(([, value]) => Buffer.from(value, 'base64').toString().includes('PRIVATE KEY'));
+  expect(privateKeys.map(([key]) => key)).toEqual(['tls.key']);
+});
+
 it('treats an incomplete Secret as absent', () => {
   const secret = toSecret(material, 'x', 'y', '1');
-  delete secret.data!['ca.key'];
+  delete secret.data!['ca.crt'];
   expect(fromSecret(secret)).toBeUndefined();
   expect(fromSecret({ metadata: { resourceVersion: '1' } })).toBeUndefined();
+});
+
+it("marks a Secret that also holds a CA's private key (as earlier versions wrote) as outdated", () => {
+  const secret = toSecret(material, 'x', 'y', '3');
+  secret.data!['ca.key'] = Buffer.from('-----BEGIN RSA PRIVATE KEY-----\n…').toString('base64');
+  secret.data!['ca-bundle.crt'] = Buffer.from('B').toString('base64');
+  expect(fromSecret(secret)).toEqual({ material, version: '3', outdated: 'the Secret holds a private key besides the serving key (ca.key)' });
 });

@@ -1,15 +1,17 @@
-/** The certificates as a Kubernetes Secret of type kubernetes.io/tls, plus the CA's key. */
+/**
+ * The certificates as a Kubernetes Secret of type kubernetes.io/tls: the serving pair and the
+ * caBundle, and no CA private key (there is none to keep: see certs/authority.ts).
+ */
 import type { V1Secret } from '@kubernetes/client-node';
 import type { Stored } from '../certs/store';
 import type { TlsMaterial } from '../certs/tls-material';
 
-// tls.crt/tls.key are the standard names, so the Secret is also usable as an ordinary TLS Secret.
+// The standard names, so the Secret is also usable as an ordinary TLS Secret; ca.crt is what a
+// client of the webhook should trust.
 const KEYS: Record<keyof TlsMaterial, string> = {
   certPem: 'tls.crt',
   keyPem: 'tls.key',
-  caCertPem: 'ca.crt',
-  caKeyPem: 'ca.key',
-  caBundlePem: 'ca-bundle.crt',
+  caBundlePem: 'ca.crt',
 };
 
 export function toSecret(material: TlsMaterial, name: string, namespace: string, resourceVersion?: string): V1Secret {
@@ -24,7 +26,11 @@ export function toSecret(material: TlsMaterial, name: string, namespace: string,
   };
 }
 
-/** Undefined for a Secret that lacks any part (e.g. created empty by hand): it is then replaced. */
+/**
+ * Undefined for a Secret that lacks any part (e.g. created empty by hand): it is then replaced.
+ * A Secret holding a private key besides tls.key (an earlier version kept the CA's key in
+ * ca.key) is outdated: its CA may have signed for other names, so it gets a new pair.
+ */
 export function fromSecret(secret: V1Secret): Stored | undefined {
   const data = secret.data ?? {};
   const material: Partial<TlsMaterial> = {};
@@ -32,5 +38,8 @@ export function fromSecret(secret: V1Secret): Stored | undefined {
     if (!data[key]) return undefined;
     material[field as keyof TlsMaterial] = Buffer.from(data[key], 'base64').toString('utf8');
   }
-  return { material: material as TlsMaterial, version: secret.metadata?.resourceVersion ?? '' };
+  const stored: Stored = { material: material as TlsMaterial, version: secret.metadata?.resourceVersion ?? '' };
+  const otherKeys = Object.keys(data).filter((key) => key !== KEYS.keyPem && Buffer.from(data[key], 'base64').toString('utf8').includes('PRIVATE KEY'));
+  if (otherKeys.length) stored.outdated = `the Secret holds a private key besides the serving key (${otherKeys.join(', ')})`;
+  return stored;
 }
