@@ -67,6 +67,12 @@ export function recycleAttachment(attachment: Buffer): void {
   pooledBytes += memory.byteLength;
 }
 
+/** Lets go of every buffer the pool keeps (the sidecar gives memory back after a burst). */
+export function emptyAttachmentPool(): void {
+  pool.clear();
+  pooledBytes = 0;
+}
+
 export function encodeControl(message: Envelope, attachment?: Buffer): Buffer {
   const json = Buffer.from(JSON.stringify(message), 'utf8');
   if (attachment?.length && attachment.byteOffset === HEADROOM && roomy.has(attachment.buffer) && 5 + json.length <= HEADROOM) {

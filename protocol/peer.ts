@@ -274,7 +274,9 @@ export class Peer extends EventEmitter implements StreamLink {
 
   private startHeartbeat(periodMs: number): void {
     let answered = true;
+    // Any frame is an answer: a pong can queue behind a large upload, and the peer is plainly alive.
     this.socket.on('pong', () => (answered = true));
+    this.socket.on('message', () => (answered = true));
     this.heartbeat = setInterval(() => {
       if (!answered) {
         // After a stall of our own event loop the pong may be waiting, unread: read it first.

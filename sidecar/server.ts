@@ -17,6 +17,7 @@ import { Iptables } from './incoming/iptables';
 import type { Logger } from '../common/log';
 import { LIMITS } from './limits';
 import { Session } from './session';
+import { MemoryReclaimer } from './memory';
 import { Watchdog } from './watchdog';
 
 export class Sidecar {
@@ -26,6 +27,7 @@ export class Sidecar {
     private readonly wss: WebSocketServer,
     private readonly incoming: IncomingRegistry,
     private readonly watchdog: Watchdog,
+    private readonly memory: MemoryReclaimer,
     readonly port: number,
   ) {}
 
@@ -43,6 +45,7 @@ export class Sidecar {
       onRecovered: () => void iptables.restoreJump().catch((error: Error) => log.error(`could not restore the jump after a stall: ${error.message}`)),
     });
     const sessions = new Set<Session>();
+    const memory = new MemoryReclaimer(log.child({ component: 'memory' }));
     const server = http.createServer(healthListener(() => ({ sessions: sessions.size, loopDelayMs: watchdog.takeWorstDelayMs() })));
     const wss = new WebSocketServer({ server, maxPayload: MAX_FRAME, perMessageDeflate: false });
     server.listen(config.agentPort, '127.0.0.1');
@@ -50,10 +53,11 @@ export class Sidecar {
       await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);
     } catch (error) {
       watchdog.stop();
+      memory.stop();
       throw error;
     }
     const port = (server.address() as AddressInfo).port;
-    const sidecar = new Sidecar(sessions, server, wss, incoming, watchdog, port);
+    const sidecar = new Sidecar(sessions, server, wss, incoming, watchdog, memory, port);
 
     const context = { config, incoming, rootFd, log, sessions: () => [...sessions] };
     wss.on('connection', (socket) => {
@@ -66,7 +70,10 @@ export class Sidecar {
       }
       const session = new Session(new Peer(socket, { role: 'sidecar', heartbeatMs: config.heartbeatMs }), context);
       sessions.add(session);
-      void session.ended.then(() => sessions.delete(session));
+      void session.ended.then(() => {
+        sessions.delete(session);
+        memory.reclaimSoon();
+      });
     });
     log.info('sidecar listening', { address: `127.0.0.1:${port}`, appRoot: config.appRoot, mounts: config.appMounts, chain: config.chain });
     return sidecar;
@@ -79,6 +86,7 @@ export class Sidecar {
     await Promise.allSettled(sessions.map((session) => session.ended));
     await this.incoming.stop();
     this.watchdog.stop();
+    this.memory.stop();
     await new Promise((resolve) => this.wss.close(resolve));
     await new Promise((resolve) => this.server.close(resolve));
   }

@@ -7,6 +7,8 @@ export interface SidecarNative {
   readlinkFd(fd: number): string;
   /** renameat2(2): `flags` RENAME_NOREPLACE (1), RENAME_EXCHANGE (2). */
   renameAt(fromDirFd: number, fromName: string, toDirFd: number, toName: string, flags: number): void;
+  /** malloc_trim(3): hands the memory malloc holds free back to the system; true if some was. */
+  trimMemory(): boolean;
   /** Arms the event-loop watchdog (its thread starts the first time): see sidecar/watchdog.ts. */
   watchdogStart(stallMs: number, iptables: string, chain: string): void;
   /** Disarms it. */
