@@ -278,6 +278,8 @@ export class Peer extends EventEmitter implements StreamLink {
     this.socket.on('pong', () => (answered = true));
     this.socket.on('message', () => (answered = true));
     this.heartbeat = setInterval(() => {
+      // While this side has paused reading (backpressure), an unread pong is no sign of silence.
+      if (this.socket.isPaused) answered = true;
       if (!answered) {
         // After a stall of our own event loop the pong may be waiting, unread: read it first.
         setImmediate(() => answered || this.closed || this.terminate(`peer did not answer a ping within ${periodMs} ms`));

@@ -54,6 +54,8 @@ export class AnsweringWatch {
 
   private check(): void {
     const now = performance.now();
+    // While the sidecar has paused reading the session (backpressure), its silence is ours.
+    if (this.socket.isPaused) this.lastHeard = now;
     const silentMs = now - this.lastHeard;
     if (silentMs >= this.graceMs / 2 && now - this.lastPing >= this.graceMs / 2 && this.socket.readyState === this.socket.OPEN) {
       this.lastPing = now;

@@ -12,6 +12,16 @@ export const LIMITS = {
   /** Sessions per sidecar (per pod); a hello beyond them is refused with EBUSY. */
   sessions: 32,
   /**
+   * Requests of one session being served at once, and the bytes their attachments (file writes)
+   * hold; beyond either, the sidecar stops reading from the session until replies go out.
+   */
+  requestsInFlightPerSession: 256,
+  requestBytesInFlightPerSession: 8 * 1024 * 1024,
+  /** TCP connections and UDP sockets one session may have open from the pod; more are refused with EMFILE. */
+  connectionsPerSession: 1024,
+  /** Name look-ups of one session running at once (each holds a thread of a shared pool); more wait their turn. */
+  lookupsPerSession: 2,
+  /**
    * Bytes of file reads one session may have under way or unsent at once; its further reads wait
    * for those replies to leave (a client that asks faster than it reads waits for itself).
    */

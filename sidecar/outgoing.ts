@@ -1,15 +1,16 @@
 /** Outgoing connections made from the pod's network namespace on the client's behalf. */
 import dgram from 'node:dgram';
-import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import type { Params, Result } from '../protocol/messages';
 import type { MuxStream } from '../protocol/stream';
 import { pipeBothWays } from '../protocol/pipe';
+import { resolveOne, type LookupTurns } from './dns';
 
 /** Connects TCP and joins it to `stream`; resolves once the connection is up. */
-export function connectTcp(params: Params<'connect'>, stream: MuxStream): Promise<Result<'connect'>> {
+export async function connectTcp(params: Params<'connect'>, stream: MuxStream, turns: LookupTurns): Promise<Result<'connect'>> {
+  const host = net.isIP(params.host) ? params.host : (await resolveOne(params.host, turns)).address;
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: params.host, port: params.port, allowHalfOpen: true, noDelay: true });
+    const socket = net.connect({ host, port: params.port, allowHalfOpen: true, noDelay: true });
     socket.once('error', reject);
     socket.once('connect', () => {
       socket.off('error', reject);
@@ -26,8 +27,8 @@ export function connectTcp(params: Params<'connect'>, stream: MuxStream): Promis
  * A connected UDP socket: each DATA frame on `stream` is one datagram out, each datagram in
  * is one DATA frame back. Datagrams that find no flow-control credit are dropped, as UDP may.
  */
-export async function connectUdp(params: Params<'connect'>, stream: MuxStream): Promise<Result<'connect'>> {
-  const { address, family } = await lookup(params.host, { verbatim: true });
+export async function connectUdp(params: Params<'connect'>, stream: MuxStream, turns: LookupTurns): Promise<Result<'connect'>> {
+  const { address, family } = await resolveOne(params.host, turns);
   const socket = dgram.createSocket(family === 6 ? 'udp6' : 'udp4');
   await new Promise<void>((resolve, reject) => {
     socket.once('error', (error) => {

@@ -11,7 +11,8 @@ import type { IncomingRequest, Peer } from '../protocol/peer';
 import type { MuxStream } from '../protocol/stream';
 import { incompatibility, PROTOCOL_VERSION } from '../protocol/version';
 import { AnsweringWatch } from './answering';
-import { ByteBudget } from './byte-budget';
+import { Budget } from './budget';
+import { Inflow } from './inflow';
 import type { SidecarConfig } from './config';
 import { resolve } from './dns';
 import { Files } from './files';
@@ -47,8 +48,16 @@ export class Session implements IncomingSink {
   private readonly watch: AnsweringWatch;
   /** The stolen connections and requests in flight to the client. */
   private readonly stolen = new Set<MuxStream>();
+  /** How much of what the client sends is being served; reading pauses beyond the limits. */
+  private readonly inflow: Inflow;
   /** The bytes of file reads under way or waiting to be written to the client. */
-  private readonly reading = new ByteBudget(LIMITS.readBytesInFlightPerSession);
+  private readonly reading = new Budget(LIMITS.readBytesInFlightPerSession);
+  /** Aborted when the session ends: work still waiting for its turn is dropped. */
+  private readonly ending = new AbortController();
+  /** The session's name look-ups take turns, a few at once (dns.ts). */
+  private readonly lookups = { budget: new Budget(LIMITS.lookupsPerSession), signal: this.ending.signal };
+  /** TCP connections and UDP sockets open from the pod for the client. */
+  private connections = 0;
   /** Stolen streams reset since the client stopped answering. */
   private resetWhileSilent = 0;
 
@@ -58,6 +67,7 @@ export class Session implements IncomingSink {
   ) {
     this.log = context.log.child({ session: this.id });
     this.files = new Files(context.rootFd, LIMITS.openFilesPerSession);
+    this.inflow = new Inflow(peer.socket, { requests: LIMITS.requestsInFlightPerSession, bytes: LIMITS.requestBytesInFlightPerSession });
     this.watch = new AnsweringWatch(peer.socket, context.config.unresponsiveMs, (answering, silentMs) => this.answeringChanged(answering, silentMs));
     peer.on('request', (request) => void this.handle(request));
     const helloDeadline = setTimeout(() => {
@@ -67,6 +77,7 @@ export class Session implements IncomingSink {
       peer.on('close', (code, reason) => {
         clearTimeout(helloDeadline);
         this.watch.stop();
+        this.ending.abort(new RemoteError(ErrorCode.Protocol, 'the session ended'));
         this.log.info('session ended', { code, reason });
         this.files.closeAll();
         void context.incoming.release(this).finally(done);
@@ -136,7 +147,7 @@ export class Session implements IncomingSink {
     if (!checked.success) return this.refuse(id, method, ErrorCode.Invalid, `invalid ${method}: ${describeIssues(checked.error)}`);
     try {
       const handler = this.handlers[method] as Handler<typeof method>;
-      const answer = await handler(checked.data as never, request.attachment);
+      const answer = await this.inflow.serve(request.attachment?.length ?? 0, async () => handler(checked.data as never, request.attachment));
       this.peer.reply(id, answer.result, answer.attachment, answer.onSent);
     } catch (error) {
       const code = (error as { code?: unknown }).code;
@@ -192,16 +203,21 @@ export class Session implements IncomingSink {
       return { result: {} };
     },
     connect: async (params) => {
+      if (this.connections >= LIMITS.connectionsPerSession) {
+        throw new RemoteError('EMFILE', `this session has ${this.connections} connections open from the pod, its limit: close some first`);
+      }
       const stream = this.peer.adoptStream(params.stream);
+      this.connections++;
+      stream.once('close', () => this.connections--);
       try {
-        const result = await (params.protocol === 'tcp' ? connectTcp(params, stream) : connectUdp(params, stream));
+        const result = await (params.protocol === 'tcp' ? connectTcp(params, stream, this.lookups) : connectUdp(params, stream, this.lookups));
         return { result };
       } catch (error) {
         stream.destroy();
         throw error;
       }
     },
-    resolve: async (params) => ({ result: await resolve(params) }),
+    resolve: async (params) => ({ result: await resolve(params, this.lookups) }),
     env: () => ({ result: { env: this.context.config.appEnv } }),
     sessions: () => ({
       result: {

@@ -9,6 +9,7 @@ import { connectThroughCommand, signalGroup } from '../../cli/transport/command'
 import { encodeControl } from '../../protocol/frame';
 import { AGENT_PORT, APP_PORT, forwardIncoming, type TestPod } from '../harness/pod';
 import { eventually } from '../harness/eventually';
+import { SERVICE_IP, SERVICE_NAME, waitForOutput } from '../harness/netns';
 import { livenessScript } from '../../webhook/patch/sidecar-container';
 import { run } from '../harness/run';
 import { rssKiB } from '../bench/proc';
@@ -184,6 +185,43 @@ describe('bad input and failures', () => {
     } finally {
       rmSync(big);
       rmSync(join(suite.pod.appRoot, 'etc/config/copy.bin'), { force: true });
+    }
+  });
+
+  it('refuses a session its 1025th connection from the pod (EMFILE) while another session connects as usual', async () => {
+    const greedy = await suite.pod.connect();
+    const opened = await Promise.all(Array.from({ length: 1024 }, () => greedy.connect('tcp', SERVICE_IP, 7000)));
+    await expect(greedy.connect('tcp', SERVICE_IP, 7000)).rejects.toMatchObject({ code: 'EMFILE', message: expect.stringMatching(/1024 connections open/) });
+    const other = await suite.pod.connect();
+    const { stream } = await other.connect('tcp', SERVICE_IP, 7000);
+    stream.end('echo');
+    expect(String((await once(stream, 'data'))[0])).toBe('echo');
+    opened[0].stream.destroy();
+    await eventually(() => greedy.connect('tcp', SERVICE_IP, 7000));
+  });
+
+  it("one session's look-ups of names nobody answers for don't hold up another session's look-ups", async () => {
+    // A name server that swallows every query: each look-up waits for its timeout (1 s, resolv.conf).
+    const swallower = suite.pod.net.spawn(suite.pod.net.service, process.execPath, [
+      '-e',
+      `require('node:dgram').createSocket('udp4').bind(53, '${SERVICE_IP}', () => console.log('swallowing'))`,
+    ]);
+    await waitForOutput(swallower, /swallowing/);
+    try {
+      const hostile = await suite.pod.connect();
+      let firstLookupDone = Infinity;
+      const done = () => (firstLookupDone = Math.min(firstLookupDone, Date.now()));
+      const lookups = Array.from({ length: 24 }, (_, i) => hostile.resolve(`nobody-answers-${i}.example`).then(done, done));
+      await new Promise((resolve) => setTimeout(resolve, 100)); // every thread they could take is taken
+      const other = await suite.pod.connect();
+      expect(await other.resolve(SERVICE_NAME)).toEqual([{ address: SERVICE_IP, family: 4 }]); // from the pod's hosts file
+      const read = await other.readFile('/etc/config/app.yaml');
+      expect(Date.now()).toBeLessThan(firstLookupDone); // neither waited for a hostile look-up to give its thread back
+      expect(read.toString()).toBe('greeting: hello from the pod\n');
+      hostile.close(); // its look-ups still waiting for their turn are dropped
+      await Promise.all(lookups);
+    } finally {
+      swallower.kill();
     }
   });
 
