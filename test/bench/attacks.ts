@@ -37,6 +37,8 @@ const SILENT_SOCKETS = 500;
 const FIFO = '/etc/config/attack-fifo';
 const FIFO_EVERY_MS = 50;
 const STALL_MS = 3000;
+/** The peer's window around the stall: the stall, the inspector's start before it and the recovery after it. */
+const STALL_WINDOW_MS = STALL_MS + 2000;
 
 interface Session {
   client: Client;
@@ -207,7 +209,7 @@ const STEPS: Step[] = [
   { label: '5. fs.open of a FIFO', steal: 'filtered', attack: fifoOpens },
   { label: NO_ATTACK_UNFILTERED, steal: 'unfiltered' },
   { label: '6. laptop freezes, unfiltered steal', steal: 'unfiltered', attack: frozenLaptop },
-  { label: `7. sidecar loop stalled ${STALL_MS / 1000} s`, steal: 'filtered', attack: stalledLoop, windowMs: STALL_MS + 2000 },
+  { label: `7. sidecar loop stalled ${STALL_MS / 1000} s`, steal: 'filtered', attack: stalledLoop, windowMs: STALL_WINDOW_MS },
   { label: NO_ATTACK, steal: 'filtered' },
 ];
 
@@ -348,7 +350,7 @@ export function attackReport(rows: AttackRow[]): string {
 
 /** What the section measures, for the report's heading. */
 export const ATTACK_SETUP =
-  `the peer: GET at concurrency ${CONCURRENCY} over keep-alive connections from the workload namespace, ${WINDOW_MS / 1000} s per step (after a ${WARMUP_MS} ms warm-up);\n` +
+  `the peer: GET at concurrency ${CONCURRENCY} over keep-alive connections from the workload namespace, ${WINDOW_MS / 1000} s per step (${STALL_WINDOW_MS / 1000} s for attack 7), after a ${WARMUP_MS} ms warm-up;\n` +
   `a legitimate session steals the app port with the filter ${FILTER.header}, which the peer's requests don't match (they pass through the sidecar to the app);\n` +
   `in attack 6 it steals the port unfiltered instead (the peer's requests go to the laptop), compared with the same steal without an attack;\n` +
   `the attack starts as the measurement does; then every session is closed and the pod's rules are gone before the next step`;
