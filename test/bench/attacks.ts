@@ -15,7 +15,7 @@ import { run } from '../harness/run';
 import { AGENT_PORT, APP_PORT, forwardIncoming, type TestPod } from '../harness/pod';
 import { measureLoad, type LocalServer } from './load';
 import { rssKiB, UsageSampler } from './proc';
-import { count, fixed, mergeLoads, mib, percent, signedMs, table, type LoadResult } from './stats';
+import { count, fixed, loadCells, mergeLoads, mib, percent, signedMs, table, type LoadResult } from './stats';
 
 const CONCURRENCY = 4;
 const WARMUP_MS = 300;
@@ -300,12 +300,9 @@ export function attackReport(rows: AttackRow[]): string {
     const base = baselineOf(rows, row).result;
     return [
       row.label,
-      count(result.requests),
-      count(result.rps),
-      count(result.errors),
-      fixed(result.latencyMs.p50, 3),
-      fixed(result.latencyMs.p99, 3),
+      ...loadCells(result),
       fixed(result.latencyMs.max, 1),
+      count(result.errors),
       row.attacked ? signedMs(result.latencyMs.p99 - base.latencyMs.p99) : '—',
       answeredBy(result),
       percent(row.cpuSeconds / row.wallSeconds),
@@ -330,10 +327,10 @@ export function attackReport(rows: AttackRow[]): string {
         'step',
         'requests',
         'req/s',
-        'errors',
         'p50 ms',
         'p99 ms',
         'max ms',
+        'errors',
         'p99 vs no attack',
         'answered by',
         'sidecar CPU',

@@ -14,7 +14,7 @@ import { attackReport, attackSection, ATTACK_SETUP, worstAttack } from './attack
 import { layerSection } from './layer';
 import { directEcho, runLoad, sessionEcho, startLocalServer, type BulkResult, type LoadOptions, type LocalServer } from './load';
 import { commandLine, rssKiB, selfCpu, UsageSampler } from './proc';
-import { count, fixed, median, mergeLoads, mib, percent, signedMs, table, verdict, type LoadResult } from './stats';
+import { count, fixed, loadCells, median, mergeLoads, mib, percent, signedMs, table, verdict, type LoadResult } from './stats';
 
 /** Each HTTP step runs ROUNDS times for STEP_MS (after WARMUP_MS not counted); the rounds are merged. */
 const ROUNDS = 3;
@@ -234,10 +234,7 @@ function httpTable(rows: HttpRow[]): string {
     return [
       row.label,
       String(result.concurrency),
-      count(result.requests),
-      count(result.rps),
-      fixed(result.latencyMs.p50, 3),
-      fixed(result.latencyMs.p99, 3),
+      ...loadCells(result),
       compare ? signedMs(result.latencyMs.p50 - base.latencyMs.p50) : '—',
       compare ? percent(result.rps / base.rps) : '—',
       percent(row.sidecarCpu),
