@@ -19,8 +19,16 @@ export interface LoadOptions {
   path?: string;
 }
 
-/** Runs test/bench/loadgen.js in the workload namespace against the pod's app port. */
+/** Runs test/bench/loadgen.js in the workload namespace against the pod's app port; every request must succeed. */
 export async function runLoad(pod: TestPod, options: LoadOptions): Promise<LoadResult> {
+  const result = await measureLoad(pod, options);
+  if (result.errors) throw new Error(`${result.errors} of ${result.requests} requests failed (first: ${result.firstError})`);
+  if (!result.requests) throw new Error('the load generator completed no request');
+  return result;
+}
+
+/** The same, with failed requests counted in the result rather than thrown: for load while something goes wrong. */
+export async function measureLoad(pod: TestPod, options: LoadOptions): Promise<LoadResult> {
   const args = [
     packagePath('test/bench/loadgen.js'),
     `http://${POD_IP}:${APP_PORT}${options.path ?? '/bench'}`,
@@ -35,10 +43,7 @@ export async function runLoad(pod: TestPod, options: LoadOptions): Promise<LoadR
   ];
   const timeoutMs = options.durationMs + options.warmupMs + 15_000;
   const { stdout } = await pod.net.exec(pod.net.workload, process.execPath, args, { timeoutMs });
-  const result = JSON.parse(stdout) as LoadResult;
-  if (result.errors) throw new Error(`${result.errors} of ${result.requests} requests failed (first: ${result.firstError})`);
-  if (!result.requests) throw new Error('the load generator completed no request');
-  return result;
+  return JSON.parse(stdout) as LoadResult;
 }
 
 /** The local process: answers like the pod's app (same body, same headers but x-served-by). */

@@ -10,10 +10,11 @@ import type { HttpFilter, Mode } from '../../protocol/messages';
 import { run } from '../harness/run';
 import { SERVICE_NAME } from '../harness/netns';
 import { APP_PORT, forwardIncoming, TestPod } from '../harness/pod';
+import { attackReport, attackSection, ATTACK_SETUP, worstAttack } from './attacks';
 import { layerSection } from './layer';
 import { directEcho, runLoad, sessionEcho, startLocalServer, type BulkResult, type LoadOptions, type LocalServer } from './load';
 import { commandLine, rssKiB, selfCpu, UsageSampler } from './proc';
-import { count, fixed, median, mergeLoads, mib, percent, signedMs, table, verdict, type LoadResult } from './stats';
+import { count, fixed, loadCells, median, mergeLoads, mib, percent, signedMs, table, verdict, type LoadResult } from './stats';
 
 /** Each HTTP step runs ROUNDS times for STEP_MS (after WARMUP_MS not counted); the rounds are merged. */
 const ROUNDS = 3;
@@ -233,10 +234,7 @@ function httpTable(rows: HttpRow[]): string {
     return [
       row.label,
       String(result.concurrency),
-      count(result.requests),
-      count(result.rps),
-      fixed(result.latencyMs.p50, 3),
-      fixed(result.latencyMs.p99, 3),
+      ...loadCells(result),
       compare ? signedMs(result.latencyMs.p50 - base.latencyMs.p50) : '—',
       compare ? percent(result.rps / base.rps) : '—',
       percent(row.sidecarCpu),
@@ -253,7 +251,7 @@ function httpTable(rows: HttpRow[]): string {
 function indent(text: string): string {
   return text
     .split('\n')
-    .map((line) => `   ${line}`)
+    .map((line) => (line ? `   ${line}` : line))
     .join('\n');
 }
 
@@ -295,6 +293,9 @@ async function main(): Promise<void> {
     const layer = await layerSection(pod);
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const rssAfter = rssKiB(sidecar.pid);
+    // Last: the attacks leave the sidecar's memory grown, and the stall opens its inspector.
+    process.stderr.write("attacks: the peer's traffic while hostile clients attack\n");
+    const attacks = await attackSection(pod, local, sidecar.pid, progress);
     const rows = bench.rows();
 
     // ---- 1. stolen HTTP ----
@@ -417,6 +418,11 @@ async function main(): Promise<void> {
       ),
     );
 
+    // ---- 6. attacks ----
+    console.log("\n6. Attacks: an ordinary peer's requests while a hostile session or client attacks the sidecar");
+    console.log(`${indent(ATTACK_SETUP)}\n`);
+    console.log(indent(attackReport(attacks)));
+
     // ---- summary ----
     const stealC10 = find(rows, STEAL, 10).result;
     const filteredC10 = find(rows, FILTERED, 10).result;
@@ -448,6 +454,19 @@ async function main(): Promise<void> {
             ],
             ['outgoing TCP echo, MB/s', fixed(directMBs, 1), fixed(sessionMBs, 1), percent(bulkRatio), '> 30%', verdict(bulkRatio > 0.3)],
             ['sidecar VmRSS, idle / peak', '', `${mib(rssIdle)} / ${mib(peakAll)}`, '', '', ''],
+            ...(['p99', 'max'] as const).map((figure) => {
+              const worst = worstAttack(attacks, figure);
+              const what = figure === 'p99' ? 'peer p99' : "peer's slowest request";
+              return [
+                `${what} under attack (worst: attack ${worst.attack})`,
+                ms(worst.baselineMs),
+                ms(worst.ms),
+                signedMs(worst.ms - worst.baselineMs),
+                '',
+                '',
+              ];
+            }),
+            ['sidecar VmRSS under attack, peak', '', mib(Math.max(...attacks.map((a) => a.rssPeakKiB))), '', '', ''],
             [
               'attach until the program runs, ms',
               fixed(layer.start.direct, 1),

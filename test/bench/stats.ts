@@ -84,6 +84,11 @@ export function mib(kib: number): string {
   return Number.isFinite(kib) ? `${(kib / 1024).toFixed(1)} MiB` : '—';
 }
 
+/** The figures every load table shows first: requests, req/s, p50 and p99 ms. */
+export function loadCells(result: LoadResult): string[] {
+  return [count(result.requests), count(result.rps), fixed(result.latencyMs.p50, 3), fixed(result.latencyMs.p99, 3)];
+}
+
 /** A plain-text table: first column left-aligned, the others right-aligned. */
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)));
