@@ -9,7 +9,7 @@ describe('opening the session', () => {
     await new Promise((resolve) => server.once('listening', resolve));
     const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const started = Date.now();
-    await expect(startClient(await openTransport({ url }, {}), 'test', 300)).rejects.toMatchObject({
+    await expect(startClient(await openTransport({ url }, {}), { client: 'test' }, 300)).rejects.toMatchObject({
       message: `could not reach the agent through ${url}: no answer within 0.3s`,
       hint: expect.stringMatching(/port-forward/),
     });
@@ -18,7 +18,7 @@ describe('opening the session', () => {
   });
 
   it("reports an agent command's exit status and stderr rather than the broken pipe", async () => {
-    await expect(startClient(await openTransport({ command: 'echo "no such namespace" >&2; exit 4' }, {}), 'test', 3000)).rejects.toMatchObject({
+    await expect(startClient(await openTransport({ command: 'echo "no such namespace" >&2; exit 4' }, {}), { client: 'test' }, 3000)).rejects.toMatchObject({
       message: 'could not reach the agent through the agent command `echo "no such namespace" >&2; exit 4`: the command exited (code 4): no such namespace',
     });
   });

@@ -1,14 +1,19 @@
 /** Opens the session over a transport, failing fast and explaining why when the agent isn't there. */
-import { Client } from '../protocol/client';
+import { Client, type ClientOptions } from '../protocol/client';
 import { CliError } from './errors';
 import type { Transport } from './transport';
 
 export const CONNECT_TIMEOUT_MS = 5000;
 
-export async function startClient(transport: Omit<Transport, 'reopen'>, clientName: string, timeoutMs = CONNECT_TIMEOUT_MS): Promise<Client> {
+/** `hello`: the session's name in `sessions` listings, and what it may do to the pod's files. */
+export async function startClient(
+  transport: Omit<Transport, 'reopen'>,
+  hello: Pick<ClientOptions, 'client' | 'fs'>,
+  timeoutMs = CONNECT_TIMEOUT_MS,
+): Promise<Client> {
   let timer: NodeJS.Timeout | undefined;
   let timedOut = false;
-  const started = Client.start(transport.socket, { client: clientName });
+  const started = Client.start(transport.socket, hello);
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       timedOut = true;

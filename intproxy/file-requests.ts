@@ -7,7 +7,8 @@
  */
 import type { ChannelHandlers } from './channel';
 import { errnoNumber } from './errno';
-import { opensForWriting, type RemoteFiles } from './files';
+import { opensForWriting } from '../protocol/open-flags';
+import type { RemoteFiles } from './files';
 import type { FsPolicy } from './fs-policy';
 
 type FileOp = 'open' | 'opendir' | 'stat' | 'access' | 'readlink' | 'statfs' | 'mkdir' | 'rmdir' | 'unlink' | 'truncate' | 'chmod' | 'utimes' | 'rename';

@@ -13,7 +13,7 @@ let files: RemoteFiles;
 
 beforeAll(async () => {
   sidecar = await startTestSidecar();
-  client = await Client.start(new WebSocket(sidecar.url));
+  client = await Client.start(new WebSocket(sidecar.url), { fs: 'write' });
 });
 beforeEach(() => (files = new RemoteFiles(client, join(mkdtempSync(join(tmpdir(), 'mirrord-files-')), 'cache'))));
 afterEach(() => files.dispose());

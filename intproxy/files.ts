@@ -14,15 +14,10 @@ import { basename, join } from 'node:path';
 import type { ClientApi } from '../protocol/client';
 import type { FileTime, Stat } from '../protocol/messages';
 import type { Op, Reply } from './channel';
+import { opensForWriting } from '../protocol/open-flags';
 import { errorReply } from './errno';
 
-const O_ACCMODE = 3;
 const { O_CREAT, O_TRUNC, O_DIRECTORY } = constants;
-
-/** Whether open() flags ask to change the file (the layer's write-back applies to those). */
-export function opensForWriting(flags: number): boolean {
-  return (flags & O_ACCMODE) !== 0 || (flags & (O_CREAT | O_TRUNC)) !== 0;
-}
 
 /** A call the pod failed: the errno it failed with. */
 type Failed = { kind: 'error'; errno: number };

@@ -1,4 +1,4 @@
-import { FsPolicy, literalPrefix, type FsMode, type FsOptions } from './fs-policy';
+import { FsPolicy, literalPrefix, podFsRights, type FsMode, type FsOptions } from './fs-policy';
 
 const MOUNTS = ['/etc/config', '/data'];
 
@@ -210,5 +210,16 @@ describe('literalPrefix', () => {
   it('in localwithoverrides, only the patterns, not the mounts', () => {
     expect(new FsPolicy({ mode: 'localwithoverrides', readOnly: ['^/etc/config/app\\.yaml$'] }, MOUNTS).layerPrefixes()).toEqual(['/etc/config/app.yaml*']);
     expect(new FsPolicy({ mode: 'localwithoverrides' }, MOUNTS).layerPrefixes()).toEqual([]);
+  });
+});
+
+describe('what the session asks the sidecar to allow', () => {
+  it('write where some path may be written in the pod, read otherwise', () => {
+    expect(podFsRights({ mode: 'write' })).toBe('write');
+    expect(podFsRights({ mode: 'read', readWrite: ['^/srv/out/'] })).toBe('write');
+    expect(podFsRights({ mode: 'localwithoverrides', readWrite: ['^/srv/out/'] })).toBe('write');
+    expect(podFsRights({ mode: 'read', readOnly: ['^/srv/'] })).toBe('read');
+    expect(podFsRights({ mode: 'localwithoverrides' })).toBe('read');
+    expect(podFsRights({ mode: 'local', readWrite: ['^/srv/out/'] })).toBe('read');
   });
 });

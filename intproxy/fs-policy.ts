@@ -9,6 +9,7 @@
  * The layer only asks about paths under the prefixes `layerPrefixes()` gives it, so every
  * open of a library or a source file elsewhere stays a plain local call.
  */
+import type { FsRights } from '../protocol/messages';
 import { compileRustRegex, expandReplacement } from './rust-regex';
 
 export type FsMode = 'local' | 'localwithoverrides' | 'read' | 'write';
@@ -23,6 +24,16 @@ export interface FsOptions {
   notFound?: string[];
   /** [regex, replacement] in the file's order; the first that matches rewrites the path. */
   mapping?: [string, string][];
+}
+
+/**
+ * What the session asks the sidecar to let it do to the pod's files: `write` where some path
+ * may be written there (mode `write`, or a `read_write` pattern), `read` otherwise. The sidecar
+ * refuses every change to a session that only reads.
+ */
+export function podFsRights(options: FsOptions): FsRights {
+  if (options.mode === 'local') return 'read';
+  return options.mode === 'write' || (options.readWrite?.length ?? 0) > 0 ? 'write' : 'read';
 }
 
 /** The size of the layer's buffer for MIRRORD_LAYER_REMOTE_PATHS (layer.h), with its terminating NUL. */

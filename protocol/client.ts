@@ -7,7 +7,7 @@ import WebSocket from 'ws';
 import { ProtocolError, RemoteError } from './errors';
 import { Peer } from './peer';
 import { PROTOCOL_VERSION } from './version';
-import { FILE_CHUNK, type Event, type Params, type RequestType, type Result, type Stat, type Subscription } from './messages';
+import { FILE_CHUNK, type Event, type FsRights, type Params, type RequestType, type Result, type Stat, type Subscription } from './messages';
 import type { MuxStream } from './stream';
 
 const S_IFMT = 0o170000;
@@ -26,6 +26,8 @@ export interface IncomingConnection extends Event<'incoming'> {
 export interface ClientOptions {
   /** Name shown in `sessions` listings. */
   client?: string;
+  /** What the session may do to the pod's files; the sidecar's default is `read`. */
+  fs?: FsRights;
   heartbeatMs?: number;
   /** Protocol version to announce; only tests change it. */
   version?: string;
@@ -56,6 +58,7 @@ export class Client {
     const { result } = await peer.call('hello', {
       version: options.version ?? PROTOCOL_VERSION,
       client: options.client ?? `pid ${process.pid}`,
+      fs: options.fs,
     });
     return new Client(peer, result);
   }

@@ -55,12 +55,23 @@ export const statfs = z.object({
   ffree: z.number(),
 });
 
+/** What a session may do to the pod's files, as the sidecar enforces it. */
+export const fsRights = z.enum(['read', 'write']);
+
 const fileTime = z.union([z.number().min(0), z.enum(['now', 'omit'])]);
 
 /** Each request: what the client sends (`params`) and what the sidecar replies (`result`). */
 export const requests = {
   hello: {
-    params: z.object({ version: z.string(), client: z.string().max(MAX_CLIENT_NAME).optional() }),
+    params: z.object({
+      version: z.string(),
+      client: z.string().max(MAX_CLIENT_NAME).optional(),
+      /**
+       * What the session may do to the pod's files (since 1.3): `write` lets it create, write and
+       * remove them; `read`, and a hello without it, only read them.
+       */
+      fs: fsRights.optional(),
+    }),
     result: z.object({
       sessionId: z.string(),
       protocolVersion: z.string(),
@@ -201,6 +212,7 @@ export type Mode = Subscription['mode'];
 export type Stat = z.infer<typeof stat>;
 export type Statfs = z.infer<typeof statfs>;
 export type FileTime = z.infer<typeof fileTime>;
+export type FsRights = z.infer<typeof fsRights>;
 export type Address = z.infer<typeof address>;
 
 /** Events the sidecar sends unasked. */

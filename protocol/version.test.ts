@@ -2,7 +2,7 @@ import { incompatibility, parseVersion, PROTOCOL_VERSION } from './version';
 
 describe('protocol version', () => {
   it('is MAJOR.MINOR', () => {
-    expect(parseVersion(PROTOCOL_VERSION)).toEqual({ major: 1, minor: 2 });
+    expect(parseVersion(PROTOCOL_VERSION)).toEqual({ major: 1, minor: 3 });
   });
 
   it('parses MAJOR.MINOR and nothing else', () => {

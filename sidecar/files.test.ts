@@ -21,6 +21,7 @@ describe('changes by path beneath the app root', () => {
     symlinkSync(outside, join(root, 'data/escape'));
     symlinkSync('../../outside.txt', join(root, 'data/escape-relative'));
     files = new Files(openRoot(root) as number);
+    files.writable = true;
   });
   afterEach(() => rmSync(base, { recursive: true, force: true }));
 

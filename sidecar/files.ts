@@ -2,12 +2,14 @@
  * File operations beneath the app root. Paths are the app's own (absolute, as the app sees
  * them); the kernel resolves them with the root as "/" (openat2 RESOLVE_IN_ROOT), so neither
  * ".." nor a symlink can reach outside it. A path whose ".." climbs above "/" is refused
- * outright rather than silently clamped.
+ * outright rather than silently clamped. Changes (creating, writing, removing) are made only
+ * for a session that may write.
  */
 import fs from 'node:fs';
 import { ErrorCode, RemoteError } from '../protocol/errors';
 import { attachmentBuffer } from '../protocol/frame';
 import type { FileTime, Params, Result, Stat } from '../protocol/messages';
+import { opensForWriting } from '../protocol/open-flags';
 import { native } from './native';
 
 const { O_PATH = 0o10000000, O_NOFOLLOW, O_DIRECTORY, O_RDONLY, O_WRONLY, O_NONBLOCK } = fs.constants as typeof fs.constants & { O_PATH?: number };
@@ -57,6 +59,11 @@ interface Handle {
 
 /** One session's open files; all closed when the session ends. */
 export class Files {
+  /**
+   * Whether the session may change files (its hello said `fs: "write"`). Until then nothing is
+   * created, written, truncated or removed, whatever a client asks.
+   */
+  writable = false;
   private readonly handles = new Map<number, Handle>();
 
   constructor(
@@ -74,7 +81,9 @@ export class Files {
     if (this.handles.size >= this.maxOpen) {
       throw new RemoteError('EMFILE', `this session has ${this.handles.size} files open, its limit: close some first`);
     }
-    const fd = this.openPath(params.path, params.flags & ~O_PATH, params.mode ?? 0o666);
+    const flags = params.flags & ~O_PATH;
+    if (opensForWriting(flags)) this.mayChange(`opening ${params.path} for writing`);
+    const fd = this.openPath(params.path, flags, params.mode ?? 0o666);
     const stat = fs.fstatSync(fd);
     if (!stat.isFile() && !stat.isDirectory()) {
       fs.closeSync(fd);
@@ -103,6 +112,7 @@ export class Files {
 
   async write(params: Params<'fs.write'>, data: Buffer = Buffer.alloc(0)): Promise<Result<'fs.write'>> {
     const handle = this.handle(params.fd);
+    this.mayChange(`writing fd ${params.fd}`);
     const bytesWritten = await write(params.fd, data, params.position ?? handle.position);
     if (params.position === undefined) handle.position += bytesWritten;
     return { bytesWritten };
@@ -158,38 +168,41 @@ export class Files {
   // calls that act on the target (chmod, truncate, utimes) open it beneath the root first.
 
   mkdir(params: Params<'fs.mkdir'>): Result<'fs.mkdir'> {
-    return this.inParent(params.path, (dir, name) => fs.mkdirSync(viaFd(dir, name), { mode: params.mode }));
+    return this.change(`mkdir ${params.path}`, () => this.inParent(params.path, (dir, name) => fs.mkdirSync(viaFd(dir, name), { mode: params.mode })));
   }
 
   rmdir(params: Params<'fs.rmdir'>): Result<'fs.rmdir'> {
-    return this.inParent(params.path, (dir, name) => fs.rmdirSync(viaFd(dir, name)));
+    return this.change(`rmdir ${params.path}`, () => this.inParent(params.path, (dir, name) => fs.rmdirSync(viaFd(dir, name))));
   }
 
   unlink(params: Params<'fs.unlink'>): Result<'fs.unlink'> {
-    return this.inParent(params.path, (dir, name) => fs.unlinkSync(viaFd(dir, name)));
+    return this.change(`unlink ${params.path}`, () => this.inParent(params.path, (dir, name) => fs.unlinkSync(viaFd(dir, name))));
   }
 
   rename(params: Params<'fs.rename'>): Result<'fs.rename'> {
-    return this.inParent(params.from, (fromDir, fromName) =>
-      this.inParent(params.to, (toDir, toName) => native.renameAt(fromDir, fromName, toDir, toName, params.flags ?? 0)),
+    return this.change(`rename ${params.from}`, () =>
+      this.inParent(params.from, (fromDir, fromName) =>
+        this.inParent(params.to, (toDir, toName) => native.renameAt(fromDir, fromName, toDir, toName, params.flags ?? 0)),
+      ),
     );
   }
 
   truncate(params: Params<'fs.truncate'>): Result<'fs.truncate'> {
-    return this.withPath(params.path, O_WRONLY, (fd) => (fs.ftruncateSync(fd, params.length), {}));
+    return this.change(`truncate ${params.path}`, () => this.withPath(params.path, O_WRONLY, (fd) => fs.ftruncateSync(fd, params.length)));
   }
 
   chmod(params: Params<'fs.chmod'>): Result<'fs.chmod'> {
-    return this.withPath(params.path, O_PATH, (fd) => (fs.chmodSync(viaFd(fd), params.mode), {}));
+    return this.change(`chmod ${params.path}`, () => this.withPath(params.path, O_PATH, (fd) => fs.chmodSync(viaFd(fd), params.mode)));
   }
 
   utimes(params: Params<'fs.utimes'>): Result<'fs.utimes'> {
-    return this.withPath(params.path, O_PATH, (fd) => {
-      const current = fs.statSync(viaFd(fd));
-      const time = (value: FileTime, kept: number) => (value === 'now' ? Date.now() : value === 'omit' ? kept : value) / 1000;
-      fs.utimesSync(viaFd(fd), time(params.atime, current.atimeMs), time(params.mtime, current.mtimeMs));
-      return {};
-    });
+    return this.change(`utimes ${params.path}`, () =>
+      this.withPath(params.path, O_PATH, (fd) => {
+        const current = fs.statSync(viaFd(fd));
+        const time = (value: FileTime, kept: number) => (value === 'now' ? Date.now() : value === 'omit' ? kept : value) / 1000;
+        fs.utimesSync(viaFd(fd), time(params.atime, current.atimeMs), time(params.mtime, current.mtimeMs));
+      }),
+    );
   }
 
   statfs(params: Params<'fs.statfs'>): Result<'fs.statfs'> {
@@ -202,6 +215,23 @@ export class Files {
   closeAll(): void {
     for (const fd of this.handles.keys()) fs.closeSync(fd);
     this.handles.clear();
+  }
+
+  /** Refuses a change for a session that may only read: the pod's files look read-only to it. */
+  private mayChange(what: string): void {
+    if (!this.writable) {
+      throw new RemoteError(
+        'EROFS',
+        `${what}: this session may only read the pod's files (its client did not attach to write: feature.fs mode "write" or a read_write pattern)`,
+      );
+    }
+  }
+
+  /** A change by path, once mayChange allowed it. */
+  private change(what: string, work: () => void): Record<string, never> {
+    this.mayChange(what);
+    work();
+    return {};
   }
 
   /** Runs `use` on the entry `path` names: its parent directory's fd and its name there. */

@@ -177,8 +177,10 @@ export class Session implements IncomingSink {
       }
       this.started = true;
       this.client = params.client ?? '';
+      // A client that doesn't say (an older one included) only reads.
+      this.files.writable = params.fs === 'write';
       const { config } = this.context;
-      this.log.info('session started', { client: this.client, version: params.version });
+      this.log.info('session started', { client: this.client, version: params.version, fs: params.fs ?? 'read' });
       const result: Result<'hello'> = {
         sessionId: this.id,
         protocolVersion: PROTOCOL_VERSION,

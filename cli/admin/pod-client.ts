@@ -22,7 +22,7 @@ export async function withPodClient<T>(kube: Kube, pod: V1Pod, clientName: strin
   const port = agentPortOf(pod);
   const forward = await forwardToSidecar(kube.config, namespace, name, port);
   forward.socket.on('error', () => undefined);
-  const client = await startClient(forward, clientName);
+  const client = await startClient(forward, { client: clientName });
   try {
     return await use(client);
   } finally {

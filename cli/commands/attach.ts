@@ -3,6 +3,7 @@
  * runs with the pod's environment and, through the layer, its traffic, network and files.
  * When the command ends the session closes, and with it the pod's rules for this session.
  */
+import { podFsRights } from '../../intproxy/fs-policy';
 import { startLayerProxy, type LayerOptions, type LayerProxy } from '../../intproxy/proxy';
 import type { ClientApi } from '../../protocol/client';
 import type { Logger } from '../../common/log';
@@ -40,8 +41,8 @@ async function attachWith(args: AttachArgs, progress: Progress): Promise<number>
   const reconnectMs = reconnectTimeoutMs();
   const transport: Transport = await openTransport(args.agent, settings, (text) => progress.step(text));
   progress.step(`connecting to ${transport.description}…`);
-  const clientName = `mirrord attach (${userAtHost()}, pid ${process.pid})`;
-  const first = await startClient(transport, clientName);
+  const hello = { client: `mirrord attach (${userAtHost()}, pid ${process.pid})`, fs: podFsRights(settings.layer.fs) };
+  const first = await startClient(transport, hello);
   const { pod } = first.info;
   const podName = `${pod.namespace ? `${pod.namespace}/` : ''}${pod.name || '(unnamed)'}`;
   const client = new ReconnectingClient(
@@ -51,7 +52,7 @@ async function attachWith(args: AttachArgs, progress: Progress): Promise<number>
       connect: async () => {
         // The same pod, never another replica of the workload.
         const again = await transport.reopen();
-        return { client: await startClient(again, clientName), close: () => again.close() };
+        return { client: await startClient(again, hello), close: () => again.close() };
       },
       warn: (text) => progress.warn(text),
       reconnected: (session, attempts) =>

@@ -150,7 +150,7 @@ describe('bad input and failures', () => {
     const chunk = Buffer.alloc(1 << 20, 3);
     /** `count` reads of 1 MiB sent at once, then as many writes, on a session of its own. */
     const greedy = async (count: number, meanwhile: () => Promise<void> = async () => undefined) => {
-      const client = await suite.pod.connect({ heartbeatMs: 60_000 });
+      const client = await suite.pod.connect({ heartbeatMs: 60_000, fs: 'write' });
       const reading = (await client.call('fs.open', { path: '/etc/config/big.bin', flags: 0 })).result.fd;
       const reads = Promise.all(Array.from({ length: count }, (_, i) => client.call('fs.read', { fd: reading, length: 1 << 20, position: (i % 64) << 20 })));
       await meanwhile();

@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { startLayerProxy, type LayerOptions, type LayerProxy } from '../../intproxy/proxy';
 import { createLogger } from '../../common/log';
+import { podFsRights } from '../../intproxy/fs-policy';
 import { eventually } from '../harness/eventually';
 import { startLocalServer, TestPod } from '../harness/pod';
 
@@ -64,8 +65,9 @@ export function layerSuite(): LayerSuite {
   });
   suite.attach = async (options = {}) => {
     await proxy?.close();
-    const client = await suite.pod.connect();
-    proxy = await startLayerProxy(client, { ...LAYER_DEFAULTS, ...options }, createLogger('warn'));
+    const layer = { ...LAYER_DEFAULTS, ...options };
+    const client = await suite.pod.connect({ fs: podFsRights(layer.fs) });
+    proxy = await startLayerProxy(client, layer, createLogger('warn'));
     return proxy;
   };
   suite.spawn = (command, args, cwd) => {
