@@ -18,8 +18,10 @@ export const DEFAULT_APP_ROOT = '/mirrord/app';
 export const SIDECAR_ENV = {
   agentPort: 'MIRRORD_AGENT_PORT',
   appRoot: 'MIRRORD_APP_ROOT',
-  /** The app's mount paths, comma-separated. */
+  /** The app's mount paths, comma-separated: the only paths the sidecar serves files under. */
   appMounts: 'MIRRORD_APP_MOUNTS',
+  /** "true": the sidecar serves every path beneath the app root, not only the mounts (the whole-container opt-in). */
+  wholeRoot: 'MIRRORD_SERVE_WHOLE_ROOT',
   podName: 'MIRRORD_POD_NAME',
   podNamespace: 'MIRRORD_POD_NAMESPACE',
   podIp: 'MIRRORD_POD_IP',

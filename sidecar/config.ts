@@ -11,8 +11,10 @@ export interface SidecarConfig {
   agentPort: number;
   /** Where the app container's volumes are mounted, at their original paths. */
   appRoot: string;
-  /** The app's mount paths (as the app sees them). */
+  /** The app's mount paths (as the app sees them): the only paths files are served under, unless `wholeRoot`. */
   appMounts: string[];
+  /** Serve every path beneath the app root (the app container's whole file system is there). */
+  wholeRoot: boolean;
   /** The app's environment, prefix removed. */
   appEnv: Record<string, string>;
   pod: { name: string; namespace: string; ip: string };
@@ -35,10 +37,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SidecarConfig 
   return {
     agentPort: integer(env, SIDECAR_ENV.agentPort, DEFAULT_AGENT_PORT, 1, 65535),
     appRoot: env[SIDECAR_ENV.appRoot] || DEFAULT_APP_ROOT,
-    appMounts: (env[SIDECAR_ENV.appMounts] ?? '')
-      .split(/[,:]/)
-      .map((mount) => mount.trim())
-      .filter(Boolean),
+    appMounts: mountPaths(env),
+    wholeRoot: boolean(env, SIDECAR_ENV.wholeRoot),
     appEnv: appEnvironment(env),
     pod: {
       name: env[SIDECAR_ENV.podName] ?? '',
@@ -64,6 +64,24 @@ export function appEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
     }
   }
   return result;
+}
+
+function mountPaths(env: NodeJS.ProcessEnv): string[] {
+  const mounts = (env[SIDECAR_ENV.appMounts] ?? '')
+    .split(/[,:]/)
+    .map((mount) => mount.trim())
+    .filter(Boolean);
+  // They bound what sessions may reach: a relative one can't be matched against the app's paths.
+  const relative = mounts.find((mount) => !mount.startsWith('/'));
+  if (relative !== undefined) throw new Error(`${SIDECAR_ENV.appMounts}: "${relative}" is not an absolute path`);
+  return mounts;
+}
+
+function boolean(env: NodeJS.ProcessEnv, name: string): boolean {
+  const text = env[name];
+  if (text === undefined || text === '' || text === 'false') return false;
+  if (text === 'true') return true;
+  throw new Error(`${name}="${text}" must be true or false`);
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {

@@ -1,7 +1,30 @@
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  constants,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Files, openRoot } from './files';
+
+/** What `work` threw (its code and message), or code `ok`. */
+function failure(work: () => unknown): { code?: string; message?: string } {
+  try {
+    work();
+  } catch (error) {
+    return { code: (error as { code?: string }).code, message: (error as Error).message };
+  }
+  return { code: 'ok' };
+}
 
 /** A real app root in a temp directory, with a file outside it that nothing may reach. */
 describe('changes by path beneath the app root', () => {
@@ -20,19 +43,12 @@ describe('changes by path beneath the app root', () => {
     chmodSync(outside, 0o644);
     symlinkSync(outside, join(root, 'data/escape'));
     symlinkSync('../../outside.txt', join(root, 'data/escape-relative'));
-    files = new Files(openRoot(root) as number);
+    files = new Files(openRoot(root), ['/']);
     files.writable = true;
   });
   afterEach(() => rmSync(base, { recursive: true, force: true }));
 
-  const code = (work: () => unknown) => {
-    try {
-      work();
-    } catch (error) {
-      return (error as { code?: string }).code;
-    }
-    return 'ok';
-  };
+  const code = (work: () => unknown) => failure(work).code;
 
   it('mkdir, rename, truncate, chmod, utimes, unlink and rmdir act on the app root', () => {
     files.mkdir({ path: '/data/sub', mode: 0o750 });
@@ -80,5 +96,91 @@ describe('changes by path beneath the app root', () => {
     expect(code(() => files.rmdir({ path: '/' }))).toBe('EBUSY');
     expect(existsSync(join(base, 'evil'))).toBe(false);
     expect(existsSync(join(root, 'data/a.txt'))).toBe(true);
+  });
+});
+
+/** An app root holding a mount (/data) and files beside it that no session may reach. */
+describe("only the app's mounts, and changes only for a session that may write", () => {
+  let root: string;
+  let files: Files;
+  const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_TRUNC, O_NOFOLLOW } = constants;
+
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'mirrord-mounts-'));
+    mkdirSync(join(root, 'data'));
+    writeFileSync(join(root, 'data/a.txt'), 'alpha\n');
+    writeFileSync(join(root, 'secret.txt'), 'not a mount\n');
+    symlinkSync('/secret.txt', join(root, 'data/to-secret'));
+    symlinkSync('/', join(root, 'data/to-root'));
+    symlinkSync('/created.txt', join(root, 'data/dangling'));
+    symlinkSync('/data/a.txt', join(root, 'data/to-a'));
+    files = new Files(openRoot(root), ['/data']);
+    files.writable = true;
+  });
+  afterEach(() => {
+    files.closeAll();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  const open = (path: string, flags: number) => files.open({ path, flags });
+
+  it('refuses a path that is not under a mount once normalised, naming the mounts', () => {
+    expect(failure(() => open('/data/../secret.txt', O_RDONLY))).toEqual({
+      code: 'EACCES',
+      message: "/data/../secret.txt is not under the app's mounts (/data): the sidecar serves only those",
+    });
+    expect(failure(() => files.stat({ path: '/secret.txt', follow: true })).code).toBe('EACCES');
+    expect(failure(() => files.readdir({ path: '/' })).code).toBe('EACCES');
+    expect(failure(() => open('/data/../evil.txt', O_WRONLY | O_CREAT)).code).toBe('EACCES');
+    expect(existsSync(join(root, 'evil.txt'))).toBe(false);
+  });
+
+  it('refuses a symlink under a mount that leads outside the mounts, and follows one that stays', () => {
+    expect(failure(() => open('/data/to-secret', O_RDONLY))).toMatchObject({
+      code: 'EACCES',
+      message: expect.stringMatching(/leads outside the app's mounts/),
+    });
+    expect(failure(() => open('/data/to-secret', O_WRONLY | O_TRUNC)).code).toBe('EACCES');
+    expect(readFileSync(join(root, 'secret.txt'), 'utf8')).toBe('not a mount\n');
+    expect(failure(() => open('/data/to-root/evil.txt', O_WRONLY | O_CREAT)).code).toBe('EACCES');
+    expect(failure(() => files.mkdir({ path: '/data/to-root/evil', mode: 0o755 })).code).toBe('EACCES');
+    // where a dangling link would lead is not looked at: nothing is created through it
+    expect(failure(() => open('/data/dangling', O_WRONLY | O_CREAT)).code).toBe('ELOOP');
+    expect(readdirSync(root).sort()).toEqual(['data', 'secret.txt']);
+    // the link itself is under the mount: it may be read as a link
+    expect(files.readlink({ path: '/data/to-secret' }).target).toBe('/secret.txt');
+    expect(files.open({ path: '/data/to-a', flags: O_RDONLY }).stat.size).toBe(6);
+  });
+
+  it('creates, truncates and refuses as open(2) does, under a mount', () => {
+    const created = open('/data/new.txt', O_WRONLY | O_CREAT | O_EXCL);
+    expect(created.stat.size).toBe(0);
+    expect(failure(() => open('/data/new.txt', O_WRONLY | O_CREAT | O_EXCL)).code).toBe('EEXIST');
+    expect(failure(() => open('/data/to-a', O_RDONLY | O_NOFOLLOW)).code).toBe('ELOOP');
+    expect(open('/data/a.txt', O_RDONLY | O_NOFOLLOW).stat.size).toBe(6);
+    open('/data/a.txt', O_WRONLY | O_TRUNC);
+    expect(readFileSync(join(root, 'data/a.txt'), 'utf8')).toBe('');
+  });
+
+  it('never changes a mount point itself', () => {
+    expect(failure(() => files.rmdir({ path: '/data' })).code).toBe('EBUSY');
+    expect(failure(() => files.rename({ from: '/data', to: '/data/moved' })).code).toBe('EBUSY');
+  });
+
+  it('in a session that may only read, refuses every change with EROFS and leaves the files as they were', () => {
+    files.writable = false;
+    for (const flags of [O_WRONLY, O_CREAT, O_RDONLY | O_TRUNC]) {
+      expect(failure(() => open('/data/a.txt', flags))).toMatchObject({ code: 'EROFS', message: expect.stringMatching(/may only read/) });
+    }
+    expect(failure(() => open('/data/created.txt', O_RDONLY | O_CREAT)).code).toBe('EROFS');
+    expect(failure(() => files.mkdir({ path: '/data/sub', mode: 0o755 })).code).toBe('EROFS');
+    expect(failure(() => files.unlink({ path: '/data/a.txt' })).code).toBe('EROFS');
+    expect(failure(() => files.rename({ from: '/data/a.txt', to: '/data/b.txt' })).code).toBe('EROFS');
+    expect(failure(() => files.truncate({ path: '/data/a.txt', length: 0 })).code).toBe('EROFS');
+    expect(failure(() => files.chmod({ path: '/data/a.txt', mode: 0o777 })).code).toBe('EROFS');
+    expect(failure(() => files.utimes({ path: '/data/a.txt', atime: 'now', mtime: 'now' })).code).toBe('EROFS');
+    expect(readdirSync(join(root, 'data')).sort()).toEqual(['a.txt', 'dangling', 'to-a', 'to-root', 'to-secret']);
+    expect(readFileSync(join(root, 'data/a.txt'), 'utf8')).toBe('alpha\n');
+    expect(open('/data/a.txt', O_RDONLY).stat.size).toBe(6);
   });
 });

@@ -1,9 +1,10 @@
 /**
- * File operations beneath the app root. Paths are the app's own (absolute, as the app sees
- * them); the kernel resolves them with the root as "/" (openat2 RESOLVE_IN_ROOT), so neither
- * ".." nor a symlink can reach outside it. A path whose ".." climbs above "/" is refused
- * outright rather than silently clamped. Changes (creating, writing, removing) are made only
- * for a session that may write.
+ * File operations beneath the app root, and only where the pod's files are served: under the
+ * app's mounts (or everywhere beneath the root, with the whole-container opt-in). Paths are the
+ * app's own (absolute, as the app sees them); the kernel resolves them with the root as "/"
+ * (openat2 RESOLVE_IN_ROOT), so neither ".." nor a symlink can reach outside it. A path whose
+ * ".." climbs above "/" is refused outright rather than silently clamped. Changes (creating,
+ * writing, removing) are made only for a session that may write.
  */
 import fs from 'node:fs';
 import { ErrorCode, RemoteError } from '../protocol/errors';
@@ -12,7 +13,7 @@ import type { FileTime, Params, Result, Stat } from '../protocol/messages';
 import { opensForWriting } from '../protocol/open-flags';
 import { native } from './native';
 
-const { O_PATH = 0o10000000, O_NOFOLLOW, O_DIRECTORY, O_RDONLY, O_WRONLY, O_NONBLOCK } = fs.constants as typeof fs.constants & { O_PATH?: number };
+const { O_PATH = 0o10000000, O_NOFOLLOW, O_DIRECTORY, O_WRONLY, O_NONBLOCK, O_CREAT, O_EXCL } = fs.constants as typeof fs.constants & { O_PATH?: number };
 
 /** The path through an fd, which the kernel follows to what the fd names (never further up). */
 const viaFd = (fd: number, name?: string) => `/proc/self/fd/${fd}${name === undefined ? '' : `/${name}`}`;
@@ -40,10 +41,19 @@ export function beneathRoot(path: string): string {
   return parts.length ? parts.join('/') : '.';
 }
 
-/** The root's fd: opened once, so a path resolution never starts from anywhere else. */
-export function openRoot(appRoot: string): number | Error {
+/**
+ * The app root: its fd, opened once so a path resolution never starts from anywhere else, and
+ * its path as the kernel names it, which is how /proc/self/fd names what is found beneath it.
+ */
+export interface AppRoot {
+  fd: number;
+  path: string;
+}
+
+export function openRoot(appRoot: string): AppRoot | Error {
   try {
-    return fs.openSync(appRoot, O_PATH | O_DIRECTORY);
+    const fd = fs.openSync(appRoot, O_PATH | O_DIRECTORY);
+    return { fd, path: fs.readlinkSync(viaFd(fd)) };
   } catch (error) {
     return new Error(`app root ${appRoot} is not available: ${(error as Error).message}`);
   }
@@ -65,17 +75,23 @@ export class Files {
    */
   writable = false;
   private readonly handles = new Map<number, Handle>();
+  /** The served paths, relative to the root as beneathRoot gives them ("." serves everything). */
+  private readonly served: string[];
 
   constructor(
-    private readonly root: number | Error,
+    private readonly root: AppRoot | Error,
+    /** The app's paths files are served under: its mounts, or "/" for the whole root. */
+    served: string[],
     /** How many files the session may hold open at once. */
     private readonly maxOpen = Infinity,
-  ) {}
+  ) {
+    this.served = served.map(beneathRoot);
+  }
 
   /**
-   * Opens a regular file or a directory. The open itself never blocks (openPath), so a FIFO
-   * without a writer (or a device, or a socket) can't hold the sidecar's event loop; what is
-   * neither a file nor a directory is then refused, since reading it could block the same way.
+   * Opens a regular file or a directory, as open(2) would with the client's flags. What is
+   * neither (a FIFO, a device, a socket) is refused before it is opened at all, since opening or
+   * reading it could hold the sidecar's event loop.
    */
   open(params: Params<'fs.open'>): Result<'fs.open'> {
     if (this.handles.size >= this.maxOpen) {
@@ -83,12 +99,8 @@ export class Files {
     }
     const flags = params.flags & ~O_PATH;
     if (opensForWriting(flags)) this.mayChange(`opening ${params.path} for writing`);
-    const fd = this.openPath(params.path, flags, params.mode ?? 0o666);
+    const fd = this.openServed(params.path, flags, params.mode ?? 0o666);
     const stat = fs.fstatSync(fd);
-    if (!stat.isFile() && !stat.isDirectory()) {
-      fs.closeSync(fd);
-      throw new RemoteError('EPERM', `${params.path} is ${kindOf(stat)}: the sidecar serves regular files and directories only`);
-    }
     this.handles.set(fd, { position: 0, directory: stat.isDirectory(), size: stat.size });
     return { fd, stat: toStat(stat) };
   }
@@ -133,11 +145,11 @@ export class Files {
   }
 
   stat(params: Params<'fs.stat'>): Result<'fs.stat'> {
-    return this.withPath(params.path, O_PATH | (params.follow ? 0 : O_NOFOLLOW), (fd) => ({ stat: toStat(fs.fstatSync(fd)) }));
+    return this.withPath(params.path, params.follow ? 0 : O_NOFOLLOW, (fd) => ({ stat: toStat(fs.fstatSync(fd)) }));
   }
 
   readdir(params: Params<'fs.readdir'>): Result<'fs.readdir'> {
-    return this.withPath(params.path, O_RDONLY | O_DIRECTORY, (fd) => ({
+    return this.withPath(params.path, O_DIRECTORY, (fd) => ({
       entries: fs.readdirSync(viaFd(fd), { withFileTypes: true }).map((entry) => ({
         name: entry.name,
         type: entry.isFile() ? 'file' : entry.isDirectory() ? 'dir' : entry.isSymbolicLink() ? 'link' : 'other',
@@ -146,11 +158,11 @@ export class Files {
   }
 
   readlink(params: Params<'fs.readlink'>): Result<'fs.readlink'> {
-    return this.withPath(params.path, O_PATH | O_NOFOLLOW, (fd) => ({ target: native.readlinkFd(fd) }));
+    return this.withPath(params.path, O_NOFOLLOW, (fd) => ({ target: native.readlinkFd(fd) }));
   }
 
   access(params: Params<'fs.access'>): Result<'fs.access'> {
-    return this.withPath(params.path, O_PATH, (fd) => {
+    return this.withPath(params.path, 0, (fd) => {
       fs.accessSync(viaFd(fd), params.mode);
       return {};
     });
@@ -188,16 +200,23 @@ export class Files {
   }
 
   truncate(params: Params<'fs.truncate'>): Result<'fs.truncate'> {
-    return this.change(`truncate ${params.path}`, () => this.withPath(params.path, O_WRONLY, (fd) => fs.ftruncateSync(fd, params.length)));
+    return this.change(`truncate ${params.path}`, () => {
+      const fd = this.openServed(params.path, O_WRONLY, 0);
+      try {
+        fs.ftruncateSync(fd, params.length);
+      } finally {
+        fs.closeSync(fd);
+      }
+    });
   }
 
   chmod(params: Params<'fs.chmod'>): Result<'fs.chmod'> {
-    return this.change(`chmod ${params.path}`, () => this.withPath(params.path, O_PATH, (fd) => fs.chmodSync(viaFd(fd), params.mode)));
+    return this.change(`chmod ${params.path}`, () => this.withPath(params.path, 0, (fd) => fs.chmodSync(viaFd(fd), params.mode)));
   }
 
   utimes(params: Params<'fs.utimes'>): Result<'fs.utimes'> {
     return this.change(`utimes ${params.path}`, () =>
-      this.withPath(params.path, O_PATH, (fd) => {
+      this.withPath(params.path, 0, (fd) => {
         const current = fs.statSync(viaFd(fd));
         const time = (value: FileTime, kept: number) => (value === 'now' ? Date.now() : value === 'omit' ? kept : value) / 1000;
         fs.utimesSync(viaFd(fd), time(params.atime, current.atimeMs), time(params.mtime, current.mtimeMs));
@@ -206,7 +225,7 @@ export class Files {
   }
 
   statfs(params: Params<'fs.statfs'>): Result<'fs.statfs'> {
-    return this.withPath(params.path, O_PATH, (fd) => {
+    return this.withPath(params.path, 0, (fd) => {
       const { type, bsize, blocks, bfree, bavail, files, ffree } = fs.statfsSync(viaFd(fd));
       return { statfs: { type, bsize, blocks, bfree, bavail, files, ffree } };
     });
@@ -234,18 +253,54 @@ export class Files {
     return {};
   }
 
-  /** Runs `use` on the entry `path` names: its parent directory's fd and its name there. */
-  private inParent(path: string, use: (dir: number, name: string) => void): Record<string, never> {
+  /**
+   * Opens `path` as open(2) would with `flags`, where it is served: an existing file through
+   * the O_PATH fd that was checked (so O_TRUNC, or opening at all, touches only what may be
+   * reached), a new one in its checked parent. Never waits: a FIFO without a writer or a reader
+   * can't hold the sidecar.
+   */
+  private openServed(path: string, flags: number, mode: number): number {
+    const creating = (flags & O_CREAT) !== 0;
+    let found: number | undefined;
+    // O_CREAT | O_EXCL creates or fails, whatever is there.
+    if (!(creating && flags & O_EXCL)) {
+      try {
+        found = this.locate(path, flags & (O_NOFOLLOW | O_DIRECTORY));
+      } catch (error) {
+        if (!creating || (error as { code?: string }).code !== 'ENOENT') throw error;
+      }
+    }
+    // Not followed: where a dangling symlink leads is not looked at, so nothing is created through one (ELOOP).
+    if (found === undefined) return this.inParent(path, (dir, name) => native.openInRoot(dir, name, flags | O_NOFOLLOW | O_NONBLOCK, mode));
+    try {
+      const stat = fs.fstatSync(found);
+      if (stat.isSymbolicLink()) throw new RemoteError('ELOOP', `${path} is a symlink and O_NOFOLLOW was asked for`);
+      if (!stat.isFile() && !stat.isDirectory()) {
+        throw new RemoteError('EPERM', `${path} is ${kindOf(stat)}: the sidecar serves regular files and directories only`);
+      }
+      // O_NOFOLLOW was the O_PATH open's to apply: here it would refuse /proc's link itself.
+      return fs.openSync(viaFd(found), (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_NONBLOCK, mode);
+    } finally {
+      fs.closeSync(found);
+    }
+  }
+
+  /**
+   * Runs `use` on the entry `path` names: its parent directory's fd and its name there. The
+   * parent must be served, so the root and the mount points themselves can't be created,
+   * removed or renamed.
+   */
+  private inParent<T>(path: string, use: (dir: number, name: string) => T): T {
     const relative = beneathRoot(path);
-    if (relative === '.') throw new RemoteError('EBUSY', 'the app root itself cannot be changed');
+    if (!this.isServed(relative)) throw this.notServed(path, 'is not under');
     const cut = relative.lastIndexOf('/');
     const parent = cut < 0 ? '.' : relative.slice(0, cut);
-    this.withPath(`/${parent}`, O_PATH | O_DIRECTORY, (fd) => use(fd, relative.slice(cut + 1)));
-    return {};
+    if (relative === '.' || !this.isServed(parent)) throw new RemoteError('EBUSY', `${path} is the app root or one of its mounts: it can't be changed itself`);
+    return this.withPath(`/${parent}`, O_DIRECTORY, (fd) => use(fd, relative.slice(cut + 1)));
   }
 
   private withPath<T>(path: string, flags: number, use: (fd: number) => T): T {
-    const fd = this.openPath(path, flags, 0);
+    const fd = this.locate(path, flags);
     try {
       return use(fd);
     } finally {
@@ -254,12 +309,33 @@ export class Files {
   }
 
   /**
-   * Opens beneath the root, never waiting: a FIFO without a writer or a reader opens or fails at
-   * once instead of holding the sidecar. (An O_PATH open never waits, and takes no O_NONBLOCK.)
+   * An O_PATH fd of what `path` names (O_NOFOLLOW, O_DIRECTORY as given), if it is served: the
+   * path must lie under a served path, and so must what the kernel resolved it to, since a
+   * symlink under a mount may lead anywhere in the root (RESOLVE_IN_ROOT keeps it inside the
+   * root, not inside the mounts). An O_PATH open does nothing to what it finds, so nothing is
+   * touched before both checks pass.
    */
-  private openPath(path: string, flags: number, mode: number): number {
+  private locate(path: string, flags: number): number {
     if (this.root instanceof Error) throw new RemoteError('ENOENT', this.root.message);
-    return native.openInRoot(this.root, beneathRoot(path), flags & O_PATH ? flags : flags | O_NONBLOCK, mode);
+    const relative = beneathRoot(path);
+    if (!this.isServed(relative)) throw this.notServed(path, 'is not under');
+    const fd = native.openInRoot(this.root.fd, relative, O_PATH | flags, 0);
+    const found = beneath(this.root.path, fs.readlinkSync(viaFd(fd)));
+    if (found === undefined || !this.isServed(found)) {
+      fs.closeSync(fd);
+      throw this.notServed(path, 'leads outside');
+    }
+    return fd;
+  }
+
+  /** Whether `relative` (beneath the root, as beneathRoot gives it) is a served path or beneath one. */
+  private isServed(relative: string): boolean {
+    return this.served.some((mount) => mount === '.' || relative === mount || relative.startsWith(`${mount}/`));
+  }
+
+  private notServed(path: string, how: 'is not under' | 'leads outside'): RemoteError {
+    const mounts = this.served.map((mount) => `/${mount}`).join(', ') || 'none';
+    return new RemoteError('EACCES', `${path} ${how} the app's mounts (${mounts}): the sidecar serves only those`);
   }
 
   private handle(fd: number): Handle {
@@ -267,6 +343,13 @@ export class Files {
     if (!handle) throw new RemoteError('EBADF', `fd ${fd} is not open in this session`);
     return handle;
   }
+}
+
+/** `location` (a path as /proc/self/fd names it) relative to `root` ("." for the root itself), or undefined when it is not beneath it. */
+function beneath(root: string, location: string): string | undefined {
+  if (location === root) return '.';
+  const prefix = root.endsWith('/') ? root : `${root}/`;
+  return location.startsWith(prefix) ? location.slice(prefix.length) : undefined;
 }
 
 function kindOf(stat: fs.Stats): string {

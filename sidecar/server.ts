@@ -35,8 +35,8 @@ export class Sidecar {
     const iptables = new Iptables(config.chain, log.child({ component: 'iptables' }), config.iptables);
     const incoming = new IncomingRegistry(iptables, log.child({ component: 'incoming' }), [config.agentPort]);
     await incoming.start();
-    const rootFd = openRoot(config.appRoot);
-    if (rootFd instanceof Error) log.warn(`file operations will fail: ${rootFd.message}`);
+    const root = openRoot(config.appRoot);
+    if (root instanceof Error) log.warn(`file operations will fail: ${root.message}`);
 
     const watchdog = new Watchdog({
       stallMs: config.watchdogMs,
@@ -59,7 +59,7 @@ export class Sidecar {
     const port = (server.address() as AddressInfo).port;
     const sidecar = new Sidecar(sessions, server, wss, incoming, watchdog, memory, port);
 
-    const context = { config, incoming, rootFd, log, sessions: () => [...sessions] };
+    const context = { config, incoming, root, log, sessions: () => [...sessions] };
     wss.on('connection', (socket) => {
       socket.on('error', (error) => log.debug('session socket error', { error: error.message }));
       const pending = [...sessions].filter((session) => !session.isStarted).length;
@@ -75,7 +75,13 @@ export class Sidecar {
         memory.reclaimSoon();
       });
     });
-    log.info('sidecar listening', { address: `127.0.0.1:${port}`, appRoot: config.appRoot, mounts: config.appMounts, chain: config.chain });
+    log.info('sidecar listening', {
+      address: `127.0.0.1:${port}`,
+      appRoot: config.appRoot,
+      mounts: config.appMounts,
+      wholeRoot: config.wholeRoot,
+      chain: config.chain,
+    });
     return sidecar;
   }
 

@@ -15,7 +15,7 @@ import { Budget } from './budget';
 import { Inflow } from './inflow';
 import type { SidecarConfig } from './config';
 import { resolve } from './dns';
-import { Files } from './files';
+import { Files, type AppRoot } from './files';
 import { LIMITS } from './limits';
 import type { IncomingRegistry } from './incoming/registry';
 import type { IncomingMeta, IncomingSink } from './incoming/subscriber';
@@ -26,7 +26,8 @@ import { VERSION } from '../common/version';
 export interface SessionContext {
   config: SidecarConfig;
   incoming: IncomingRegistry;
-  rootFd: number | Error;
+  /** The app root files are served beneath. */
+  root: AppRoot | Error;
   log: Logger;
   /** Every live session, for `sessions` listings. */
   sessions(): Session[];
@@ -66,7 +67,7 @@ export class Session implements IncomingSink {
     private readonly context: SessionContext,
   ) {
     this.log = context.log.child({ session: this.id });
-    this.files = new Files(context.rootFd, LIMITS.openFilesPerSession);
+    this.files = new Files(context.root, context.config.wholeRoot ? ['/'] : context.config.appMounts, LIMITS.openFilesPerSession);
     this.inflow = new Inflow(peer.socket, { requests: LIMITS.requestsInFlightPerSession, bytes: LIMITS.requestBytesInFlightPerSession });
     this.watch = new AnsweringWatch(peer.socket, context.config.unresponsiveMs, (answering, silentMs) => this.answeringChanged(answering, silentMs));
     peer.on('request', (request) => void this.handle(request));

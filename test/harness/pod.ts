@@ -61,7 +61,8 @@ export class TestPod {
     this.sidecar = this.net.spawn(this.net.pod, inPodUts[0], [...inPodUts.slice(1), process.execPath, packagePath('dist/sidecar/main.js')], {
       MIRRORD_AGENT_PORT: String(AGENT_PORT),
       MIRRORD_APP_ROOT: this.appRoot,
-      MIRRORD_APP_MOUNTS: '/etc/config',
+      // What the tests serve: the sidecar refuses every path outside these.
+      MIRRORD_APP_MOUNTS: '/etc/config,/srv',
       MIRRORD_APP_ENV_GREETING: 'hello from the pod',
       MIRRORD_APP_ENV_DATABASE_URL: 'postgres://db.internal:5432/app',
       MIRRORD_POD_NAME: 'test-pod',

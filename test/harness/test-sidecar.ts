@@ -30,8 +30,8 @@ export async function startTestSidecar(): Promise<TestSidecar> {
   const root = mkdtempSync(join(tmpdir(), 'mirrord-protocol-'));
   writeFileSync(join(root, 'hello.txt'), 'hello from the pod\n');
   const log = createLogger('error', {}, () => true);
-  const rootFd = openRoot(root);
-  if (rootFd instanceof Error) throw rootFd;
+  const appRoot = openRoot(root);
+  if (appRoot instanceof Error) throw appRoot;
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, maxPayload: MAX_FRAME, perMessageDeflate: false });
   await once(wss, 'listening');
   const port = (wss.address() as AddressInfo).port;
@@ -42,11 +42,12 @@ export async function startTestSidecar(): Promise<TestSidecar> {
       agentPort: port,
       appRoot: root,
       appMounts: ['/'],
+      wholeRoot: false,
       appEnv: { DATABASE_URL: 'postgres://db:5432/app' },
       pod: { name: 'app-0', namespace: 'default', ip: '10.0.0.5' },
     },
     incoming: new IncomingRegistry(new Iptables('MIRRORD_UNIT', log), log, [port]),
-    rootFd,
+    root: appRoot,
     log,
     sessions: () => sessions,
   };

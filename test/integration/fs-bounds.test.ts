@@ -1,8 +1,9 @@
 /**
- * The pod's boundaries for files, enforced by the sidecar itself: a session changes files only
- * when it said it may write.
+ * The pod's boundaries for files, enforced by the sidecar itself: a session reaches only the
+ * app's mounts (the whole root only with the opt-in), and changes files only when it said it
+ * may write.
  */
-import { constants, existsSync, readFileSync } from 'node:fs';
+import { constants, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { layerSuite } from './suite';
 
@@ -15,6 +16,46 @@ describe("the pod's files, within the pod's bounds", () => {
   const inPod = (path: string) => join(suite.pod.appRoot, path);
 
   describe('a session on its own (no layer)', () => {
+    beforeAll(() => {
+      writeFileSync(inPod('notmount.txt'), 'in the app root, outside the mounts\n');
+      writeFileSync(inPod('etc/hostname'), 'beside the mount\n');
+      symlinkSync('/', inPod('etc/config/to-root'));
+    });
+    afterAll(() => {
+      for (const path of ['notmount.txt', 'evil-root.txt', 'etc/hostname', 'etc/config/to-root']) rmSync(inPod(path), { force: true });
+    });
+
+    it("reads and writes nothing outside the app's mounts, whatever .. or a symlink says", async () => {
+      const client = await suite.pod.connect({ fs: 'write' });
+      await expect(client.readFile('/etc/config/../../notmount.txt')).rejects.toMatchObject({
+        code: 'EACCES',
+        message: "/etc/config/../../notmount.txt is not under the app's mounts (/etc/config, /srv): the sidecar serves only those",
+      });
+      await expect(client.call('fs.open', { path: '/etc/config/../../evil-root.txt', flags: O_WRONLY | O_CREAT })).rejects.toMatchObject({ code: 'EACCES' });
+      await expect(client.writeFile('/etc/config/to-root/evil-root.txt', Buffer.from('evil\n'))).rejects.toMatchObject({
+        code: 'EACCES',
+        message: expect.stringMatching(/leads outside the app's mounts/),
+      });
+      // a symlink under the mount whose target, beneath the root, is beside the mount
+      await expect(client.readFile('/etc/config/escape-absolute')).rejects.toMatchObject({ code: 'EACCES' });
+      await expect(client.call('fs.stat', { path: '/etc/hostname', follow: true })).rejects.toMatchObject({ code: 'EACCES' });
+      expect(existsSync(inPod('evil-root.txt'))).toBe(false);
+      expect(await client.readFile('/etc/config/app.yaml')).toEqual(Buffer.from('greeting: hello from the pod\n'));
+      expect(suite.pod.sidecarLog).toMatch(/refused fs\.open: \/etc\/config\/\.\.\/\.\.\/evil-root\.txt is not under the app's mounts/);
+    });
+
+    it('serves the whole app root with the opt-in (MIRRORD_SERVE_WHOLE_ROOT)', async () => {
+      await suite.pod.restartSidecar({ MIRRORD_SERVE_WHOLE_ROOT: 'true' });
+      try {
+        const client = await suite.pod.connect();
+        expect((await client.readFile('/etc/config/../../notmount.txt')).toString()).toBe('in the app root, outside the mounts\n');
+        expect((await client.readFile('/etc/config/escape-absolute')).toString()).toBe('beside the mount\n');
+        expect(client.info.mounts).toEqual(['/etc/config', '/srv']);
+      } finally {
+        await suite.pod.restartSidecar();
+      }
+    });
+
     it('changes nothing for a session that did not ask to write, as the protocol defaults to', async () => {
       for (const fs of [undefined, 'read' as const]) {
         const client = await suite.pod.connect({ fs });
@@ -31,6 +72,32 @@ describe("the pod's files, within the pod's bounds", () => {
         expect(existsSync(inPod('etc/config/created.txt'))).toBe(false);
         expect(readFileSync(inPod('etc/config/app.yaml'), 'utf8')).toBe('greeting: hello from the pod\n');
         expect((await client.readFile('/etc/config/app.yaml')).toString()).toBe('greeting: hello from the pod\n');
+      }
+    });
+  });
+
+  describe('programs under the layer', () => {
+    it('a read_only pattern beyond the mounts is refused by the pod', async () => {
+      mkdirSync(inPod('opt'));
+      writeFileSync(inPod('opt/app.conf'), 'outside the mounts\n');
+      try {
+        await suite.attach({ fs: { mode: 'read', readOnly: ['^/opt/'] } });
+        const result = await suite.run('cat', ['/opt/app.conf']);
+        expect(result).toMatchObject({ code: 1, stdout: '' });
+        expect(result.stderr).toMatch(/Permission denied/);
+      } finally {
+        rmSync(inPod('opt'), { recursive: true, force: true });
+      }
+    });
+
+    it('in read mode, a read_write pattern writes its paths in the pod', async () => {
+      mkdirSync(inPod('srv/out'), { recursive: true });
+      try {
+        await suite.attach({ fs: { mode: 'read', readWrite: ['^/srv/out/'] } });
+        expect(await suite.run('sh', ['-c', 'echo report > /srv/out/r.txt'])).toMatchObject({ code: 0, stderr: '' });
+        expect(readFileSync(inPod('srv/out/r.txt'), 'utf8')).toBe('report\n');
+      } finally {
+        rmSync(inPod('srv'), { recursive: true, force: true });
       }
     });
   });

@@ -83,7 +83,7 @@ describe('real programs under the layer', () => {
     expect((await underLayer('ls', ['/etc/config'])).stdout).toContain('escape-absolute');
   });
 
-  it('applies feature.fs.read_only and read_write as regexes, beyond the mounts and whatever the mode', async () => {
+  it('applies feature.fs.read_only and read_write as regexes, where the mode keeps the mounts local', async () => {
     const data = join(suite.pod.appRoot, 'srv/data');
     const out = join(suite.pod.appRoot, 'srv/out');
     mkdirSync(data, { recursive: true });
@@ -91,7 +91,7 @@ describe('real programs under the layer', () => {
     writeFileSync(join(data, 'in.json'), '{"from": "the pod"}\n');
     writeFileSync(join(data, 'in.txt'), 'not matched\n');
     try {
-      await attach({ fs: { mode: 'read', readOnly: ['^/srv/data/.*\\.json$'], readWrite: ['^/srv/out/'] } });
+      await attach({ fs: { mode: 'localwithoverrides', readOnly: ['^/srv/data/.*\\.json$'], readWrite: ['^/srv/out/'] } });
       expect(await underLayer('cat', ['/srv/data/in.json'])).toMatchObject({ code: 0, stdout: '{"from": "the pod"}\n' });
       expect((await underLayer('cat', ['/srv/data/in.txt'])).stderr).toMatch(/No such file/);
       expect(await underLayer('sh', ['-c', 'echo report > /srv/out/r.txt && cat /srv/out/r.txt'])).toMatchObject({ code: 0, stdout: 'report\n', stderr: '' });

@@ -43,7 +43,7 @@ describe('outgoing, DNS, files and env through the sidecar', () => {
 
   it('reads files beneath the app root by their in-app paths, and nothing outside it', async () => {
     const client = await suite.pod.connect();
-    expect(client.info.mounts).toEqual(['/etc/config']);
+    expect(client.info.mounts).toEqual(['/etc/config', '/srv']);
     expect((await client.readFile('/etc/config/app.yaml')).toString()).toBe('greeting: hello from the pod\n');
     await expect(client.readFile('/etc/config/../../../etc/hostname')).rejects.toMatchObject({
       code: 'EXDEV',
