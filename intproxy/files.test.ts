@@ -1,6 +1,6 @@
 /** The layer's remote files against the sidecar's real Session, over a loopback WebSocket. */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { Client } from '../protocol/client';
@@ -15,7 +15,8 @@ beforeAll(async () => {
   sidecar = await startTestSidecar();
   client = await Client.start(new WebSocket(sidecar.url), { fs: 'write' });
 });
-beforeEach(() => (files = new RemoteFiles(client, join(mkdtempSync(join(tmpdir(), 'mirrord-files-')), 'cache'))));
+const cache = () => join(mkdtempSync(join(tmpdir(), 'mirrord-files-')), 'cache');
+beforeEach(() => (files = new RemoteFiles(client, cache())));
 afterEach(() => files.dispose());
 afterAll(async () => {
   client.close();
@@ -58,4 +59,25 @@ it('never reuses a copy for writing, nor the copy of an empty file', async () =>
   const written = await open('/hello.txt', 2 /* O_RDWR */);
   expect(written.copy).not.toBe(read.copy);
   expect(written.content).toBe('hello from the pod\n');
+});
+
+it('opens a file for writing in the pod first, so what the pod refuses fails the open and O_CREAT creates it then', async () => {
+  const { O_WRONLY, O_CREAT, O_EXCL, O_TRUNC } = constants;
+  const { EEXIST, EROFS } = osConstants.errno;
+  expect(await files.open('/hello.txt', O_WRONLY | O_CREAT | O_EXCL)).toEqual({ kind: 'error', errno: EEXIST });
+  await open('/created.txt', O_WRONLY | O_CREAT);
+  expect(existsSync(join(sidecar.root, 'created.txt'))).toBe(true);
+
+  const reader = await Client.start(new WebSocket(sidecar.url)); // asks for nothing: it only reads
+  const readOnly = new RemoteFiles(reader, cache());
+  try {
+    expect(await readOnly.open('/hello.txt', O_WRONLY | O_TRUNC)).toEqual({ kind: 'error', errno: EROFS });
+    expect(await readOnly.open('/new.txt', O_WRONLY | O_CREAT)).toEqual({ kind: 'error', errno: EROFS });
+    expect(readFileSync(join(sidecar.root, 'hello.txt'), 'utf8')).toBe('hello from the pod\n');
+    expect(existsSync(join(sidecar.root, 'new.txt'))).toBe(false);
+  } finally {
+    readOnly.dispose();
+    reader.close();
+  }
+  rmSync(join(sidecar.root, 'created.txt'));
 });

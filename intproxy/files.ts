@@ -1,23 +1,26 @@
 /**
- * Remote files for the layer. A remote file opened for reading is copied into a private cache,
- * and the layer opens the copy: read, lseek, fstat and mmap then need nothing more. Opening it
- * again costs one round trip while the pod's file is unchanged (same inode, size and times);
- * a changed file gets a new copy, so an fd still reading the older one is never disturbed. A
- * file opened for writing gets a fresh copy that goes back to the pod. A remote directory
- * is materialised as a directory of placeholders so readdir works; stat of its entries asks
- * the pod again. A copy opened for reading (file or directory) is answered with the pod's stat
- * of it, so fstat on it reports the pod's file. Changes by path (mkdir, unlink, rename, …) are
- * made in the pod as the system call would.
+ * Remote files for the layer. A remote file opened for reading is copied into a private cache, and
+ * the layer opens the copy: read, lseek, fstat and mmap then need nothing more. Opening it again
+ * costs one round trip while the pod's file is unchanged (same inode, size and times); a changed
+ * file gets a new copy, so an fd still reading the older one is never disturbed. A file opened for
+ * writing is opened in the pod first, as the program asked, so what can't be written there fails at
+ * open(); it then gets a fresh copy that goes back to the pod whole when the layer flushes it
+ * (close, exit). A remote directory is materialised as a directory of placeholders so readdir
+ * works; stat of its entries asks the pod again. A copy opened for reading (file or directory) is
+ * answered with the pod's stat of it, so fstat on it reports the pod's file. Changes by path
+ * (mkdir, unlink, rename, …) are made in the pod as the system call would.
  */
 import { constants, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { ClientApi } from '../protocol/client';
+import { NEW_FILE_MODE, type ClientApi } from '../protocol/client';
 import type { FileTime, Stat } from '../protocol/messages';
 import type { Op, Reply } from './channel';
-import { opensForWriting } from '../protocol/open-flags';
+import { O_ACCMODE, opensForWriting } from '../protocol/open-flags';
 import { errorReply } from './errno';
 
-const { O_CREAT, O_TRUNC, O_DIRECTORY } = constants;
+const { O_CREAT, O_EXCL, O_TRUNC, O_DIRECTORY, O_NOFOLLOW } = constants;
+/** The open() flags that decide what opening for writing does to the pod's file, or whether it fails. */
+const WRITE_OPEN_FLAGS = O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_NOFOLLOW | O_DIRECTORY;
 
 /** A call the pod failed: the errno it failed with. */
 type Failed = { kind: 'error'; errno: number };
@@ -43,7 +46,8 @@ export class RemoteFiles {
   /**
    * A local copy of `path`. Opened for reading, the copy of the version the pod still has is
    * reused (it is never written, so an fd reading it sees what a new one would); opened for
-   * writing, a fresh copy, which goes back to the pod by flush().
+   * writing, a fresh copy, which goes back to the pod by flush(), once the pod has opened the
+   * file as the program asked (openInPod).
    */
   async open(path: string, flags: number): Answer<'open'> {
     if (flags & O_DIRECTORY && !opensForWriting(flags)) return this.opendir(path);
@@ -57,7 +61,8 @@ export class RemoteFiles {
           throw error;
         }
       }
-      const content = flags & O_TRUNC ? Buffer.alloc(0) : await this.existing(path, (flags & O_CREAT) !== 0);
+      await this.openInPod(path, flags);
+      const content = flags & O_TRUNC ? Buffer.alloc(0) : (await this.client.fetchFile(path)).content!;
       const copy = this.writeCopy(path, content);
       this.written.set(copy, path);
       return { kind: 'path', copy };
@@ -87,13 +92,15 @@ export class RemoteFiles {
     return this.change(() => this.client.writeFile(path, readFileSync(copy)));
   }
 
-  private async existing(path: string, mayCreate: boolean): Promise<Buffer> {
-    try {
-      return (await this.client.fetchFile(path)).content!;
-    } catch (error) {
-      if (mayCreate && (error as { code?: string }).code === 'ENOENT') return Buffer.alloc(0);
-      throw error;
-    }
+  /**
+   * Opens `path` in the pod as the program opens it for writing, and closes it again: what the
+   * pod won't let it write (a read-only volume, a file it may not write, a path outside the
+   * mounts, a session that only reads) fails the program's open(), not only its close(), which
+   * many programs never check; and O_CREAT, O_EXCL and O_TRUNC act when the program expects.
+   */
+  private async openInPod(path: string, flags: number): Promise<void> {
+    const { fd } = (await this.client.call('fs.open', { path, flags: flags & WRITE_OPEN_FLAGS, mode: NEW_FILE_MODE })).result;
+    void this.client.call('fs.close', { fd }).catch(() => undefined);
   }
 
   async opendir(path: string): Answer<'opendir'> {

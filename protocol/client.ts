@@ -14,6 +14,8 @@ const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
 const S_IFDIR = 0o040000;
 const { O_WRONLY, O_CREAT, O_TRUNC } = constants;
+/** The mode of the files a client creates in the pod. */
+export const NEW_FILE_MODE = 0o644;
 /** How long ago a file must have last changed (by the pod's clock) for its version to be trusted. */
 const SETTLED_MS = 1000;
 
@@ -161,7 +163,7 @@ export class Client {
 
   /** Replaces a remote file's content (creating it), all on this session. */
   async writeFile(path: string, content: Buffer): Promise<void> {
-    const { fd } = (await this.call('fs.open', { path, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644 })).result;
+    const { fd } = (await this.call('fs.open', { path, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: NEW_FILE_MODE })).result;
     try {
       for (let offset = 0; offset < content.length; offset += FILE_CHUNK) {
         await this.call('fs.write', { fd, position: offset }, content.subarray(offset, offset + FILE_CHUNK));

@@ -1,7 +1,7 @@
 /** What `fs.open`'s flags (Linux open(2) flags) mean to both ends of a session. */
 import { constants } from 'node:fs';
 
-const O_ACCMODE = 3;
+export const O_ACCMODE = 3;
 const { O_CREAT, O_TRUNC } = constants;
 
 /**

@@ -14,6 +14,7 @@ import { Client, type ClientOptions } from '../../protocol/client';
 import { pipeBothWays } from '../../protocol/pipe';
 import { packagePath } from '../../common/package-root';
 import { eventually } from './eventually';
+import { run } from './run';
 import { PodNet, POD_HOSTNAME, POD_IP, waitForOutput } from './netns';
 
 export const APP_PORT = 8080;
@@ -96,6 +97,23 @@ export class TestPod {
       });
     }
     await this.net.exec(this.net.pod, process.execPath, [packagePath('test/fixtures/stall-event-loop.js'), String(ms)]);
+  }
+
+  /**
+   * A volume of the app's: a tmpfs (with mount(8)'s `options`) at the app's `path`, in the
+   * sidecar's mount namespace (ip netns exec gives it one of its own, which mounts made here
+   * don't reach). `dir` is the volume as the sidecar sees it; `remount` changes its options.
+   */
+  async mountVolume(path: string, options: string): Promise<{ dir: string; remount(options: string): Promise<void>; unmount(): Promise<void> }> {
+    const target = join(this.appRoot, path);
+    mkdirSync(target, { recursive: true });
+    const inSidecar = (args: string[]) => run('nsenter', ['-t', String(this.sidecar.pid), '-m', 'mount', ...args]);
+    await inSidecar(['-t', 'tmpfs', '-o', options, 'tmpfs', target]);
+    return {
+      dir: `/proc/${this.sidecar.pid}/root${target}`,
+      remount: async (more) => void (await inSidecar(['-o', `remount,${more}`, target])),
+      unmount: async () => void (await run('nsenter', ['-t', String(this.sidecar.pid), '-m', 'umount', target])),
+    };
   }
 
   /** The agent command a client (or the CLI's --agent-cmd) uses to reach this sidecar. */

@@ -1,9 +1,10 @@
 /**
  * The pod's boundaries for files, enforced by the sidecar itself: a session reaches only the
- * app's mounts (the whole root only with the opt-in), and changes files only when it said it
- * may write.
+ * app's mounts (the whole root only with the opt-in), changes files only when it said it may
+ * write, and opening for writing what the pod can't write fails at open(), not only at close().
  */
 import { constants, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { constants as os } from 'node:os';
 import { join } from 'node:path';
 import { layerSuite } from './suite';
 
@@ -14,6 +15,21 @@ const { O_RDONLY, O_WRONLY, O_CREAT, O_TRUNC } = constants;
 describe("the pod's files, within the pod's bounds", () => {
   const suite = layerSuite();
   const inPod = (path: string) => join(suite.pod.appRoot, path);
+
+  /** A volume at the pod's `path` (under its /srv mount) for the test's length: one that can be read-only. */
+  async function withVolume(
+    path: string,
+    options: string,
+    test: (volume: { dir: string; remount(options: string): Promise<void> }) => Promise<void>,
+  ): Promise<void> {
+    const volume = await suite.pod.mountVolume(path, options);
+    try {
+      await test(volume);
+    } finally {
+      await volume.unmount();
+      rmSync(inPod('srv'), { recursive: true, force: true });
+    }
+  }
 
   describe('a session on its own (no layer)', () => {
     beforeAll(() => {
@@ -99,6 +115,22 @@ describe("the pod's files, within the pod's bounds", () => {
       } finally {
         rmSync(inPod('srv'), { recursive: true, force: true });
       }
+    });
+
+    it('opening for writing a file on a read-only volume fails at open(), and the volume is untouched', async () => {
+      await withVolume('srv/ro', 'size=1m', async (volume) => {
+        writeFileSync(join(volume.dir, 'kept.txt'), 'as it was\n');
+        await volume.remount('ro');
+        await suite.attach({ fs: { mode: 'write' } });
+        // sh never checks close(): only a failed open stops it
+        const shell = await suite.run('sh', ['-c', 'echo lost > /srv/ro/new.txt; echo "open: $?"']);
+        expect(shell.stdout).toBe('open: 2\n');
+        expect(shell.stderr).toMatch(/Read-only file system/);
+        const python = await suite.run('python3', ['-c', 'try:\n  open("/srv/ro/kept.txt", "a")\nexcept OSError as e:\n  print("open", e.errno)']);
+        expect(python).toMatchObject({ stdout: `open ${os.errno.EROFS}\n`, stderr: '' });
+        expect(existsSync(join(volume.dir, 'new.txt'))).toBe(false);
+        expect(readFileSync(join(volume.dir, 'kept.txt'), 'utf8')).toBe('as it was\n');
+      });
     });
   });
 });
