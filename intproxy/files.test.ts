@@ -1,5 +1,5 @@
 /** The layer's remote files against the sidecar's real Session, over a loopback WebSocket. */
-import { constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
@@ -10,13 +10,17 @@ import { RemoteFiles } from './files';
 let sidecar: TestSidecar;
 let client: Client;
 let files: RemoteFiles;
+let warnings: string[];
 
 beforeAll(async () => {
   sidecar = await startTestSidecar();
   client = await Client.start(new WebSocket(sidecar.url), { fs: 'write' });
 });
 const cache = () => join(mkdtempSync(join(tmpdir(), 'mirrord-files-')), 'cache');
-beforeEach(() => (files = new RemoteFiles(client, cache())));
+beforeEach(() => {
+  warnings = [];
+  files = new RemoteFiles(client, cache(), (text) => warnings.push(text));
+});
 afterEach(() => files.dispose());
 afterAll(async () => {
   client.close();
@@ -69,7 +73,7 @@ it('opens a file for writing in the pod first, so what the pod refuses fails the
   expect(existsSync(join(sidecar.root, 'created.txt'))).toBe(true);
 
   const reader = await Client.start(new WebSocket(sidecar.url)); // asks for nothing: it only reads
-  const readOnly = new RemoteFiles(reader, cache());
+  const readOnly = new RemoteFiles(reader, cache(), (text) => warnings.push(text));
   try {
     expect(await readOnly.open('/hello.txt', O_WRONLY | O_TRUNC)).toEqual({ kind: 'error', errno: EROFS });
     expect(await readOnly.open('/new.txt', O_WRONLY | O_CREAT)).toEqual({ kind: 'error', errno: EROFS });
@@ -80,4 +84,13 @@ it('opens a file for writing in the pod first, so what the pod refuses fails the
     reader.close();
   }
   rmSync(join(sidecar.root, 'created.txt'));
+});
+
+it('a written copy the pod no longer takes fails its flush, and the user is told which file lost its writes', async () => {
+  mkdirSync(join(sidecar.root, 'gone'));
+  const { copy } = await open('/gone/out.txt', constants.O_WRONLY | constants.O_CREAT);
+  writeFileSync(copy, 'never lands\n');
+  rmSync(join(sidecar.root, 'gone'), { recursive: true });
+  expect(await files.flush(copy)).toEqual({ kind: 'error', errno: osConstants.errno.ENOENT });
+  expect(warnings).toEqual([expect.stringMatching(/^the program's writes to \/gone\/out\.txt did not reach the pod: /)]);
 });

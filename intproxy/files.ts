@@ -5,10 +5,10 @@
  * file gets a new copy, so an fd still reading the older one is never disturbed. A file opened for
  * writing is opened in the pod first, as the program asked, so what can't be written there fails at
  * open(); it then gets a fresh copy that goes back to the pod whole when the layer flushes it
- * (close, exit). A remote directory is materialised as a directory of placeholders so readdir
- * works; stat of its entries asks the pod again. A copy opened for reading (file or directory) is
- * answered with the pod's stat of it, so fstat on it reports the pod's file. Changes by path
- * (mkdir, unlink, rename, …) are made in the pod as the system call would.
+ * (fsync, close, exit). A remote directory is materialised as a directory of placeholders so
+ * readdir works; stat of its entries asks the pod again. A copy opened for reading (file or
+ * directory) is answered with the pod's stat of it, so fstat on it reports the pod's file. Changes
+ * by path (mkdir, unlink, rename, …) are made in the pod as the system call would.
  */
 import { constants, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -39,6 +39,8 @@ export class RemoteFiles {
   constructor(
     private readonly client: ClientApi,
     private readonly cacheRoot: string,
+    /** Tells the user something went wrong that the program may not report. */
+    private readonly warn: (text: string) => void,
   ) {
     mkdirSync(cacheRoot, { recursive: true });
   }
@@ -89,7 +91,15 @@ export class RemoteFiles {
   async flush(copy: string): Changed {
     const path = this.written.get(copy);
     if (!path) return { kind: 'ok' };
-    return this.change(() => this.client.writeFile(path, readFileSync(copy)));
+    try {
+      await this.client.writeFile(path, readFileSync(copy));
+      return { kind: 'ok' };
+    } catch (error) {
+      // The layer's fsync or close fails with it, but many programs never look, and one that
+      // exits without closing has no call left to fail: the user hears of the lost data here.
+      this.warn(`the program's writes to ${path} did not reach the pod: ${(error as Error).message}`);
+      return errorReply(error);
+    }
   }
 
   /**

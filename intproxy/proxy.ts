@@ -53,7 +53,7 @@ export async function startLayerProxy(client: ClientApi, options: LayerOptions, 
   const names = new ResolvedNames();
   await names.learn(filterNames(options.outgoing.filter), resolvesInPod, async (name) => (await client.resolve(name)).map((a) => a.address));
   const incoming = new IncomingPorts(client, options.incoming, log);
-  const files = new RemoteFiles(client, join(dir, 'files'));
+  const files = new RemoteFiles(client, join(dir, 'files'), (text) => log.warn(text));
   const fs = new FsPolicy(options.fs, client.info.mounts);
   for (const pattern of fs.unanchored()) {
     log.warn(

@@ -165,8 +165,12 @@ export class Client {
   async writeFile(path: string, content: Buffer): Promise<void> {
     const { fd } = (await this.call('fs.open', { path, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: NEW_FILE_MODE })).result;
     try {
-      for (let offset = 0; offset < content.length; offset += FILE_CHUNK) {
-        await this.call('fs.write', { fd, position: offset }, content.subarray(offset, offset + FILE_CHUNK));
+      // A write may land short (a volume filling up); the rest is written again, so the pod says
+      // why it can't take it (ENOSPC) instead of the file being cut where the volume filled.
+      for (let offset = 0; offset < content.length;) {
+        const { bytesWritten } = (await this.call('fs.write', { fd, position: offset }, content.subarray(offset, offset + FILE_CHUNK))).result;
+        if (bytesWritten <= 0) throw new RemoteError('EIO', `${path}: the pod wrote nothing at offset ${offset}`);
+        offset += bytesWritten;
       }
     } finally {
       await this.call('fs.close', { fd });

@@ -1,7 +1,8 @@
 /* Opening files. A remote file is fetched by the proxy into a private cache and the real call
  * opens the copy, so read, lseek and mmap just work; a remote directory is a copy of its
  * listing. The layer remembers which pod path each such fd stands for (calls relative to it,
- * fstat, fstatfs), and sends a copy opened for writing back to the pod when it closes. */
+ * fstat, fstatfs), and sends a copy opened for writing back to the pod at fsync and when it
+ * closes. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -101,21 +102,26 @@ static FILE *fopen_common(const char *path, const char *mode, FILE *(*real)(cons
 FILE *fopen(const char *path, const char *mode) { return fopen_common(path, mode, NEXT(fopen)); }
 FILE *fopen64(const char *path, const char *mode) { return fopen_common(path, mode, NEXT(fopen64)); }
 
-/* Called before `fd` closes: a written copy goes back to the pod. Returns 0, or -1 with errno
- * when the pod refused the write (close then reports it, as a failed flush would). */
-int write_back_before_close(int fd) {
+/* Sends the copy `fd` writes back to the pod, whole. Returns 0, or -1 with errno when the pod
+ * refused it (the caller, close or fsync, then reports it, as a failed flush would). */
+int write_back_to_pod(int fd) {
   if (!fd_write_back(fd)) return 0;
   char link[64], copy[4096];
   snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
   ssize_t n = NEXT(readlink)(link, copy, sizeof copy - 1);
   if (n <= 0) return 0;
   copy[n] = '\0';
-  fsync(fd);
   struct channel_message m;
   channel_begin(&m, OP_FLUSH);
   channel_put_text(&m, copy);
   return channel_ask(&m);
 }
+
+/* A program calls fsync to know its data landed: on a copy being written that means in the pod,
+ * so the copy goes there now and its failure (ENOSPC, EIO, ...) is this call's, not only a
+ * close() the program may never check. */
+int fsync(int fd) { return fd_write_back(fd) ? write_back_to_pod(fd) : NEXT(fsync)(fd); }
+int fdatasync(int fd) { return fd_write_back(fd) ? write_back_to_pod(fd) : NEXT(fdatasync)(fd); }
 
 DIR *opendir(const char *path) {
   char buf[4096];
@@ -142,7 +148,7 @@ int fclose(FILE *stream) {
   int flushed = 0;
   if (fd >= 0 && fd_write_back(fd)) {
     fflush(stream);
-    flushed = write_back_before_close(fd);
+    flushed = write_back_to_pod(fd);
   }
   fd_forget(fd);
   int saved = errno;
@@ -159,5 +165,5 @@ int fclose(FILE *stream) {
 __attribute__((destructor)) static void write_back_at_exit(void) {
   if (fd_next_write_back(-1) < 0) return;
   fflush(NULL);
-  for (int fd = fd_next_write_back(-1); fd >= 0; fd = fd_next_write_back(fd)) write_back_before_close(fd);
+  for (int fd = fd_next_write_back(-1); fd >= 0; fd = fd_next_write_back(fd)) write_back_to_pod(fd);
 }

@@ -78,7 +78,8 @@ int format_address(const struct sockaddr *addr, char *ip, size_t cap);
 socklen_t parse_address(int family, const char *ip, int port, struct sockaddr_storage *addr);
 
 int path_is_remote(const char *path);
-int write_back_before_close(int fd);
+/* Sends a copy opened for writing back to the pod: 0, or -1 with errno. */
+int write_back_to_pod(int fd);
 /* Asks the proxy for a local copy of a remote path, for `op` (OP_OPEN, OP_OPENDIR; the proxy
  * knows which remote paths may be written): 1 with the copy's path in m->reply.copy.path (and
  * with m->kind REPLY_COPY_STAT, the pod's stat of it), 0 when the path stays local, -1 with

@@ -195,7 +195,7 @@ static void listener_closed(int port) {
 int close(int fd) {
   layer_init();
   if (proxy_channel_release(fd)) return 0; /* the app's fd sweep must not take our channel */
-  int flushed = write_back_before_close(fd);
+  int flushed = write_back_to_pod(fd);
   int saved = errno;
   int listener_port = fd_listening(fd) ? fd_requested_port(fd) : 0;
   fd_forget(fd);
@@ -217,7 +217,7 @@ int dup(int fd) {
 
 int dup2(int fd, int target) {
   proxy_channel_release(target);
-  if (target != fd) write_back_before_close(target); /* dup2 closes what `target` was */
+  if (target != fd) write_back_to_pod(target); /* dup2 closes what `target` was */
   int copy = NEXT(dup2)(fd, target);
   if (copy >= 0 && copy != fd) fd_copy(fd, copy);
   return copy;
@@ -237,7 +237,7 @@ __typeof__(fcntl) fcntl64 __attribute__((alias("fcntl")));
 
 int dup3(int fd, int target, int flags) {
   proxy_channel_release(target);
-  write_back_before_close(target);
+  write_back_to_pod(target);
   int copy = NEXT(dup3)(fd, target, flags);
   if (copy >= 0) fd_copy(fd, copy);
   return copy;

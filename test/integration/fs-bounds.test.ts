@@ -1,7 +1,7 @@
 /**
  * The pod's boundaries for files, enforced by the sidecar itself: a session reaches only the
  * app's mounts (the whole root only with the opt-in), changes files only when it said it may
- * write, and opening for writing what the pod can't write fails at open(), not only at close().
+ * write, and a write that can't land fails at the call that can tell, not only at close().
  */
 import { constants, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { constants as os } from 'node:os';
@@ -16,7 +16,7 @@ describe("the pod's files, within the pod's bounds", () => {
   const suite = layerSuite();
   const inPod = (path: string) => join(suite.pod.appRoot, path);
 
-  /** A volume at the pod's `path` (under its /srv mount) for the test's length: one that can be read-only. */
+  /** A volume at the pod's `path` (under its /srv mount) for the test's length: one that can be full, or read-only. */
   async function withVolume(
     path: string,
     options: string,
@@ -130,6 +130,25 @@ describe("the pod's files, within the pod's bounds", () => {
         expect(python).toMatchObject({ stdout: `open ${os.errno.EROFS}\n`, stderr: '' });
         expect(existsSync(join(volume.dir, 'new.txt'))).toBe(false);
         expect(readFileSync(join(volume.dir, 'kept.txt'), 'utf8')).toBe('as it was\n');
+      });
+    });
+
+    it('a write the pod has no room for fails at fsync(), and at close() again', async () => {
+      await withVolume('srv/small', 'size=64k', async () => {
+        await suite.attach({ fs: { mode: 'write' } });
+        const script = [
+          'import os',
+          'f = open("/srv/small/big.bin", "wb")',
+          'f.write(b"x" * 1_000_000); f.flush()',
+          'for name, call in (("fsync", lambda: os.fsync(f.fileno())), ("close", f.close)):',
+          '  try:',
+          '    call(); print(name, "ok")',
+          '  except OSError as e:',
+          '    print(name, e.errno)',
+        ].join('\n');
+        const result = await suite.run('python3', ['-c', script]);
+        const { ENOSPC } = os.errno;
+        expect(result).toMatchObject({ stdout: `fsync ${ENOSPC}\nclose ${ENOSPC}\n`, stderr: '' });
       });
     });
   });
