@@ -28,6 +28,8 @@ export const SIDECAR_ENV = {
   logLevel: 'MIRRORD_LOG_LEVEL',
   heartbeatMs: 'MIRRORD_HEARTBEAT_MS',
   helloTimeoutMs: 'MIRRORD_HELLO_TIMEOUT_MS',
+  /** How long one file operation may take before its client gets ETIMEDOUT. */
+  fsTimeoutMs: 'MIRRORD_FS_TIMEOUT_MS',
   /** How long the event loop may stall before the watchdog sends new connections to the app. */
   watchdogMs: 'MIRRORD_WATCHDOG_MS',
   /** How long a stealing session may stay silent before its stolen traffic goes back to the app. */

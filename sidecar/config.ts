@@ -23,6 +23,8 @@ export interface SidecarConfig {
   heartbeatMs: number;
   /** A connection that sends no hello within this is closed. */
   helloTimeoutMs: number;
+  /** One file operation may take this long; then the client gets ETIMEDOUT. */
+  fsCallMs: number;
   /** The event loop may stall this long before the watchdog removes the jump to our chain. */
   watchdogMs: number;
   /** A stealing session silent this long has its stolen traffic sent back to the app. */
@@ -48,6 +50,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SidecarConfig 
     logLevel: parseLevel(env[SIDECAR_ENV.logLevel]),
     heartbeatMs: integer(env, SIDECAR_ENV.heartbeatMs, 2000, 100, 600_000),
     helloTimeoutMs: integer(env, SIDECAR_ENV.helloTimeoutMs, LIMITS.helloTimeoutMs, 100, 600_000),
+    fsCallMs: integer(env, SIDECAR_ENV.fsTimeoutMs, LIMITS.fsCallMs, 100, 600_000),
     watchdogMs: integer(env, SIDECAR_ENV.watchdogMs, LIMITS.watchdogMs, 200, 60_000),
     unresponsiveMs: integer(env, SIDECAR_ENV.unresponsiveMs, LIMITS.unresponsiveMs, 100, 60_000),
     chain: chainName(env[SIDECAR_ENV.chain] ?? 'MIRRORD_INCOMING'),

@@ -18,6 +18,15 @@ const { O_PATH = 0o10000000, O_NOFOLLOW, O_DIRECTORY, O_WRONLY, O_NONBLOCK, O_CR
 /** The path through an fd, which the kernel follows to what the fd names (never further up). */
 const viaFd = (fd: number, name?: string) => `/proc/self/fd/${fd}${name === undefined ? '' : `/${name}`}`;
 
+const fstat = (fd: number) => new Promise<fs.Stats>((resolve, reject) => fs.fstat(fd, (error, stat) => (error ? reject(error) : resolve(stat))));
+const close = (fd: number) => new Promise<void>((resolve, reject) => fs.close(fd, (error) => (error ? reject(error) : resolve())));
+const openFd = (path: string, flags: number, mode: number) =>
+  new Promise<number>((resolve, reject) => fs.open(path, flags, mode, (error, fd) => (error ? reject(error) : resolve(fd))));
+const ftruncate = (fd: number, length: number) =>
+  new Promise<void>((resolve, reject) => fs.ftruncate(fd, length, (error) => (error ? reject(error) : resolve())));
+/** Closes an fd that nothing waits on (a session's leftovers, a late open). */
+const closeQuietly = (fd: number) => fs.close(fd, () => undefined);
+
 function read(fd: number, buffer: Buffer, length: number, position: number): Promise<number> {
   return new Promise((resolve, reject) => fs.read(fd, buffer, 0, length, position, (error, n) => (error ? reject(error) : resolve(n))));
 }
@@ -67,7 +76,13 @@ interface Handle {
   size: number;
 }
 
-/** One session's open files; all closed when the session ends. */
+/**
+ * One session's open files; all closed when the session ends. Everything that could wait on the
+ * file system (a hung network volume, a frozen one, a huge directory) runs in libuv's threads,
+ * not on the event loop, and gets `callMs` to finish: past it, the client gets ETIMEDOUT and the
+ * work's late result is let go (a late fd is closed). Resolving a path (openat2 with O_PATH)
+ * stays on the loop: it reads no data and changes nothing.
+ */
 export class Files {
   /**
    * Whether the session may change files (its hello said `fs: "write"`). Until then nothing is
@@ -84,6 +99,8 @@ export class Files {
     served: string[],
     /** How many files the session may hold open at once. */
     private readonly maxOpen = Infinity,
+    /** How long one operation may take before the client is told ETIMEDOUT. */
+    private readonly callMs = Infinity,
   ) {
     this.served = served.map(beneathRoot);
   }
@@ -93,14 +110,21 @@ export class Files {
    * neither (a FIFO, a device, a socket) is refused before it is opened at all, since opening or
    * reading it could hold the sidecar's event loop.
    */
-  open(params: Params<'fs.open'>): Result<'fs.open'> {
+  async open(params: Params<'fs.open'>): Promise<Result<'fs.open'>> {
     if (this.handles.size >= this.maxOpen) {
       throw new RemoteError('EMFILE', `this session has ${this.handles.size} files open, its limit: close some first`);
     }
     const flags = params.flags & ~O_PATH;
     if (opensForWriting(flags)) this.mayChange(`opening ${params.path} for writing`);
-    const fd = this.openServed(params.path, flags, params.mode ?? 0o666);
-    const stat = fs.fstatSync(fd);
+    const opening = this.openServed(params.path, flags, params.mode ?? 0o666).then(async (fd) => {
+      try {
+        return { fd, stat: await fstat(fd) };
+      } catch (error) {
+        closeQuietly(fd);
+        throw error;
+      }
+    });
+    const { fd, stat } = await this.bounded(`open ${params.path}`, opening, (late) => closeQuietly(late.fd));
     this.handles.set(fd, { position: 0, directory: stat.isDirectory(), size: stat.size });
     return { fd, stat: toStat(stat) };
   }
@@ -114,10 +138,10 @@ export class Files {
     const handle = this.handle(params.fd);
     if (handle.directory) throw new RemoteError('EISDIR', 'a directory is listed with fs.readdir, not read');
     const position = params.position ?? handle.position;
-    if (handle.size - position < params.length) handle.size = fs.fstatSync(params.fd).size;
+    if (handle.size - position < params.length) handle.size = (await this.bounded(`fstat fd ${params.fd}`, fstat(params.fd))).size;
     const length = handle.size > 0 ? Math.max(0, Math.min(params.length, handle.size - position)) : params.length;
     const buffer = attachmentBuffer(length);
-    const bytesRead = length ? await read(params.fd, buffer, length, position) : 0;
+    const bytesRead = length ? await this.bounded(`read fd ${params.fd}`, read(params.fd, buffer, length, position)) : 0;
     if (params.position === undefined) handle.position += bytesRead;
     return { result: { bytesRead }, attachment: buffer.subarray(0, bytesRead) };
   }
@@ -125,53 +149,54 @@ export class Files {
   async write(params: Params<'fs.write'>, data: Buffer = Buffer.alloc(0)): Promise<Result<'fs.write'>> {
     const handle = this.handle(params.fd);
     this.mayChange(`writing fd ${params.fd}`);
-    const bytesWritten = await write(params.fd, data, params.position ?? handle.position);
+    const bytesWritten = await this.bounded(`write fd ${params.fd}`, write(params.fd, data, params.position ?? handle.position));
     if (params.position === undefined) handle.position += bytesWritten;
     return { bytesWritten };
   }
 
-  seek(params: Params<'fs.seek'>): Result<'fs.seek'> {
+  async seek(params: Params<'fs.seek'>): Promise<Result<'fs.seek'>> {
     const handle = this.handle(params.fd);
-    const base = params.whence === 'set' ? 0 : params.whence === 'cur' ? handle.position : fs.fstatSync(params.fd).size;
+    const base = params.whence === 'set' ? 0 : params.whence === 'cur' ? handle.position : (await this.bounded(`fstat fd ${params.fd}`, fstat(params.fd))).size;
     const position = base + params.offset;
     if (position < 0) throw new RemoteError('EINVAL', `seek to ${position} is before the start of the file`);
     handle.position = position;
     return { position };
   }
 
-  fstat(params: Params<'fs.fstat'>): Result<'fs.fstat'> {
+  async fstat(params: Params<'fs.fstat'>): Promise<Result<'fs.fstat'>> {
     this.handle(params.fd);
-    return { stat: toStat(fs.fstatSync(params.fd)) };
+    return { stat: toStat(await this.bounded(`fstat fd ${params.fd}`, fstat(params.fd))) };
   }
 
-  stat(params: Params<'fs.stat'>): Result<'fs.stat'> {
-    return this.withPath(params.path, params.follow ? 0 : O_NOFOLLOW, (fd) => ({ stat: toStat(fs.fstatSync(fd)) }));
+  stat(params: Params<'fs.stat'>): Promise<Result<'fs.stat'>> {
+    return this.withPath(`stat ${params.path}`, params.path, params.follow ? 0 : O_NOFOLLOW, async (fd) => ({ stat: toStat(await fstat(fd)) }));
   }
 
-  readdir(params: Params<'fs.readdir'>): Result<'fs.readdir'> {
-    return this.withPath(params.path, O_DIRECTORY, (fd) => ({
-      entries: fs.readdirSync(viaFd(fd), { withFileTypes: true }).map((entry) => ({
+  readdir(params: Params<'fs.readdir'>): Promise<Result<'fs.readdir'>> {
+    return this.withPath(`readdir ${params.path}`, params.path, O_DIRECTORY, async (fd) => ({
+      entries: (await fs.promises.readdir(viaFd(fd), { withFileTypes: true })).map((entry) => ({
         name: entry.name,
         type: entry.isFile() ? 'file' : entry.isDirectory() ? 'dir' : entry.isSymbolicLink() ? 'link' : 'other',
       })),
     }));
   }
 
-  readlink(params: Params<'fs.readlink'>): Result<'fs.readlink'> {
-    return this.withPath(params.path, O_NOFOLLOW, (fd) => ({ target: native.readlinkFd(fd) }));
+  readlink(params: Params<'fs.readlink'>): Promise<Result<'fs.readlink'>> {
+    return this.withPath(`readlink ${params.path}`, params.path, O_NOFOLLOW, async (fd) => ({ target: native.readlinkFd(fd) }));
   }
 
-  access(params: Params<'fs.access'>): Result<'fs.access'> {
-    return this.withPath(params.path, 0, (fd) => {
-      fs.accessSync(viaFd(fd), params.mode);
+  access(params: Params<'fs.access'>): Promise<Result<'fs.access'>> {
+    return this.withPath(`access ${params.path}`, params.path, 0, async (fd) => {
+      await fs.promises.access(viaFd(fd), params.mode);
       return {};
     });
   }
 
-  close(params: Params<'fs.close'>): Result<'fs.close'> {
+  /** A written file's close can flush to a network volume: it gets the same bound as the rest. */
+  async close(params: Params<'fs.close'>): Promise<Result<'fs.close'>> {
     this.handle(params.fd);
     this.handles.delete(params.fd);
-    fs.closeSync(params.fd);
+    await this.bounded(`close fd ${params.fd}`, close(params.fd));
     return {};
   }
 
@@ -179,61 +204,96 @@ export class Files {
   // so an entry that is a symlink is itself removed or renamed, never what it points to;
   // calls that act on the target (chmod, truncate, utimes) open it beneath the root first.
 
-  mkdir(params: Params<'fs.mkdir'>): Result<'fs.mkdir'> {
-    return this.change(`mkdir ${params.path}`, () => this.inParent(params.path, (dir, name) => fs.mkdirSync(viaFd(dir, name), { mode: params.mode })));
+  mkdir(params: Params<'fs.mkdir'>): Promise<Result<'fs.mkdir'>> {
+    const what = `mkdir ${params.path}`;
+    return this.change(what, () => this.inParent(what, params.path, (dir, name) => fs.promises.mkdir(viaFd(dir, name), { mode: params.mode })));
   }
 
-  rmdir(params: Params<'fs.rmdir'>): Result<'fs.rmdir'> {
-    return this.change(`rmdir ${params.path}`, () => this.inParent(params.path, (dir, name) => fs.rmdirSync(viaFd(dir, name))));
+  rmdir(params: Params<'fs.rmdir'>): Promise<Result<'fs.rmdir'>> {
+    const what = `rmdir ${params.path}`;
+    return this.change(what, () => this.inParent(what, params.path, (dir, name) => fs.promises.rmdir(viaFd(dir, name))));
   }
 
-  unlink(params: Params<'fs.unlink'>): Result<'fs.unlink'> {
-    return this.change(`unlink ${params.path}`, () => this.inParent(params.path, (dir, name) => fs.unlinkSync(viaFd(dir, name))));
+  unlink(params: Params<'fs.unlink'>): Promise<Result<'fs.unlink'>> {
+    const what = `unlink ${params.path}`;
+    return this.change(what, () => this.inParent(what, params.path, (dir, name) => fs.promises.unlink(viaFd(dir, name))));
   }
 
-  rename(params: Params<'fs.rename'>): Result<'fs.rename'> {
-    return this.change(`rename ${params.from}`, () =>
-      this.inParent(params.from, (fromDir, fromName) =>
-        this.inParent(params.to, (toDir, toName) => native.renameAt(fromDir, fromName, toDir, toName, params.flags ?? 0)),
+  /** renameat2 runs on the loop (Node can't pass its flags): a rename changes no data, but a hung volume would still hold it. */
+  rename(params: Params<'fs.rename'>): Promise<Result<'fs.rename'>> {
+    const what = `rename ${params.from}`;
+    return this.change(what, () =>
+      this.inParent(what, params.from, (fromDir, fromName) =>
+        this.inParent(what, params.to, async (toDir, toName) => native.renameAt(fromDir, fromName, toDir, toName, params.flags ?? 0)),
       ),
     );
   }
 
-  truncate(params: Params<'fs.truncate'>): Result<'fs.truncate'> {
-    return this.change(`truncate ${params.path}`, () => {
-      const fd = this.openServed(params.path, O_WRONLY, 0);
+  truncate(params: Params<'fs.truncate'>): Promise<Result<'fs.truncate'>> {
+    const what = `truncate ${params.path}`;
+    return this.change(what, async () => {
+      const opening = this.openServed(params.path, O_WRONLY, 0);
+      const fd = await this.bounded(what, opening, closeQuietly);
       try {
-        fs.ftruncateSync(fd, params.length);
+        await this.bounded(what, ftruncate(fd, params.length));
       } finally {
-        fs.closeSync(fd);
+        closeQuietly(fd);
       }
     });
   }
 
-  chmod(params: Params<'fs.chmod'>): Result<'fs.chmod'> {
-    return this.change(`chmod ${params.path}`, () => this.withPath(params.path, 0, (fd) => fs.chmodSync(viaFd(fd), params.mode)));
+  chmod(params: Params<'fs.chmod'>): Promise<Result<'fs.chmod'>> {
+    const what = `chmod ${params.path}`;
+    return this.change(what, () => this.withPath(what, params.path, 0, (fd) => fs.promises.chmod(viaFd(fd), params.mode)));
   }
 
-  utimes(params: Params<'fs.utimes'>): Result<'fs.utimes'> {
-    return this.change(`utimes ${params.path}`, () =>
-      this.withPath(params.path, 0, (fd) => {
-        const current = fs.statSync(viaFd(fd));
+  utimes(params: Params<'fs.utimes'>): Promise<Result<'fs.utimes'>> {
+    const what = `utimes ${params.path}`;
+    return this.change(what, () =>
+      this.withPath(what, params.path, 0, async (fd) => {
+        const current = await fs.promises.stat(viaFd(fd));
         const time = (value: FileTime, kept: number) => (value === 'now' ? Date.now() : value === 'omit' ? kept : value) / 1000;
-        fs.utimesSync(viaFd(fd), time(params.atime, current.atimeMs), time(params.mtime, current.mtimeMs));
+        await fs.promises.utimes(viaFd(fd), time(params.atime, current.atimeMs), time(params.mtime, current.mtimeMs));
       }),
     );
   }
 
-  statfs(params: Params<'fs.statfs'>): Result<'fs.statfs'> {
-    return this.withPath(params.path, 0, (fd) => {
-      const { type, bsize, blocks, bfree, bavail, files, ffree } = fs.statfsSync(viaFd(fd));
+  statfs(params: Params<'fs.statfs'>): Promise<Result<'fs.statfs'>> {
+    return this.withPath(`statfs ${params.path}`, params.path, 0, async (fd) => {
+      const { type, bsize, blocks, bfree, bavail, files, ffree } = await fs.promises.statfs(viaFd(fd));
       return { statfs: { type, bsize, blocks, bfree, bavail, files, ffree } };
     });
   }
 
   closeAll(): void {
-    for (const fd of this.handles.keys()) fs.closeSync(fd);
+    for (const fd of this.handles.keys()) closeQuietly(fd);
     this.handles.clear();
+  }
+
+  /**
+   * `work`, or ETIMEDOUT once it has taken callMs; `late` gets what it gives after that (so an
+   * fd opened too late is closed). The work itself goes on in its thread: it can't be stopped.
+   */
+  private bounded<T>(what: string, work: Promise<T>, late?: (value: T) => void): Promise<T> {
+    if (this.callMs === Infinity) return work;
+    return new Promise<T>((resolve, reject) => {
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        reject(new RemoteError('ETIMEDOUT', `${what}: the pod's file system did not answer within ${this.callMs / 1000} s`));
+      }, this.callMs);
+      work.then(
+        (value) => {
+          clearTimeout(timer);
+          if (timedOut) late?.(value);
+          else resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          if (!timedOut) reject(error);
+        },
+      );
+    });
   }
 
   /** Refuses a change for a session that may only read: the pod's files look read-only to it. */
@@ -247,9 +307,9 @@ export class Files {
   }
 
   /** A change by path, once mayChange allowed it. */
-  private change(what: string, work: () => void): Record<string, never> {
+  private async change(what: string, work: () => Promise<unknown>): Promise<Record<string, never>> {
     this.mayChange(what);
-    work();
+    await work();
     return {};
   }
 
@@ -259,7 +319,7 @@ export class Files {
    * reached), a new one in its checked parent. Never waits: a FIFO without a writer or a reader
    * can't hold the sidecar.
    */
-  private openServed(path: string, flags: number, mode: number): number {
+  private async openServed(path: string, flags: number, mode: number): Promise<number> {
     const creating = (flags & O_CREAT) !== 0;
     let found: number | undefined;
     // O_CREAT | O_EXCL creates or fails, whatever is there.
@@ -271,17 +331,17 @@ export class Files {
       }
     }
     // Not followed: where a dangling symlink leads is not looked at, so nothing is created through one (ELOOP).
-    if (found === undefined) return this.inParent(path, (dir, name) => native.openInRoot(dir, name, flags | O_NOFOLLOW | O_NONBLOCK, mode));
+    if (found === undefined) return this.inParent(`open ${path}`, path, (dir, name) => openFd(viaFd(dir, name), flags | O_NOFOLLOW | O_NONBLOCK, mode));
     try {
-      const stat = fs.fstatSync(found);
+      const stat = await fstat(found);
       if (stat.isSymbolicLink()) throw new RemoteError('ELOOP', `${path} is a symlink and O_NOFOLLOW was asked for`);
       if (!stat.isFile() && !stat.isDirectory()) {
         throw new RemoteError('EPERM', `${path} is ${kindOf(stat)}: the sidecar serves regular files and directories only`);
       }
       // O_NOFOLLOW was the O_PATH open's to apply: here it would refuse /proc's link itself.
-      return fs.openSync(viaFd(found), (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_NONBLOCK, mode);
+      return await openFd(viaFd(found), (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_NONBLOCK, mode);
     } finally {
-      fs.closeSync(found);
+      closeQuietly(found);
     }
   }
 
@@ -290,22 +350,21 @@ export class Files {
    * parent must be served, so the root and the mount points themselves can't be created,
    * removed or renamed.
    */
-  private inParent<T>(path: string, use: (dir: number, name: string) => T): T {
+  private inParent<T>(what: string, path: string, use: (dir: number, name: string) => Promise<T>): Promise<T> {
     const relative = beneathRoot(path);
     if (!this.isServed(relative)) throw this.notServed(path, 'is not under');
     const cut = relative.lastIndexOf('/');
     const parent = cut < 0 ? '.' : relative.slice(0, cut);
     if (relative === '.' || !this.isServed(parent)) throw new RemoteError('EBUSY', `${path} is the app root or one of its mounts: it can't be changed itself`);
-    return this.withPath(`/${parent}`, O_DIRECTORY, (fd) => use(fd, relative.slice(cut + 1)));
+    return this.withPath(what, `/${parent}`, O_DIRECTORY, (fd) => use(fd, relative.slice(cut + 1)));
   }
 
-  private withPath<T>(path: string, flags: number, use: (fd: number) => T): T {
+  /** `use` of an O_PATH fd of what `path` names (locate), within callMs; the fd is closed when `use` settles, however late. */
+  private async withPath<T>(what: string, path: string, flags: number, use: (fd: number) => Promise<T>): Promise<T> {
     const fd = this.locate(path, flags);
-    try {
-      return use(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
+    const work = use(fd);
+    void work.finally(() => closeQuietly(fd)).catch(() => undefined);
+    return this.bounded(what, work);
   }
 
   /**

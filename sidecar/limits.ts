@@ -26,6 +26,8 @@ export const LIMITS = {
    * for those replies to leave (a client that asks faster than it reads waits for itself).
    */
   readBytesInFlightPerSession: 2 * 1024 * 1024,
+  /** One file operation may take this long; then its client gets ETIMEDOUT (MIRRORD_FS_TIMEOUT_MS). */
+  fsCallMs: 10_000,
   /** Files one session may hold open; more are refused with EMFILE. */
   openFilesPerSession: 256,
   /** The event loop may stall this long before new connections bypass the sidecar (MIRRORD_WATCHDOG_MS). */

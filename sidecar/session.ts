@@ -67,7 +67,7 @@ export class Session implements IncomingSink {
     private readonly context: SessionContext,
   ) {
     this.log = context.log.child({ session: this.id });
-    this.files = new Files(context.root, context.config.wholeRoot ? ['/'] : context.config.appMounts, LIMITS.openFilesPerSession);
+    this.files = new Files(context.root, context.config.wholeRoot ? ['/'] : context.config.appMounts, LIMITS.openFilesPerSession, context.config.fsCallMs);
     this.inflow = new Inflow(peer.socket, { requests: LIMITS.requestsInFlightPerSession, bytes: LIMITS.requestBytesInFlightPerSession });
     this.watch = new AnsweringWatch(peer.socket, context.config.unresponsiveMs, (answering, silentMs) => this.answeringChanged(answering, silentMs));
     peer.on('request', (request) => void this.handle(request));
@@ -242,7 +242,7 @@ export class Session implements IncomingSink {
       await victim.ended;
       return { result: {} };
     },
-    'fs.open': (params) => ({ result: { ...this.files.open(params), now: Date.now() } }),
+    'fs.open': async (params) => ({ result: { ...(await this.files.open(params)), now: Date.now() } }),
     'fs.read': async (params) => {
       await this.reading.take(params.length);
       let answer: Awaited<ReturnType<Files['read']>>;
@@ -259,20 +259,20 @@ export class Session implements IncomingSink {
       return { ...answer, onSent };
     },
     'fs.write': async (params, data) => ({ result: await this.files.write(params, data) }),
-    'fs.seek': (params) => ({ result: this.files.seek(params) }),
-    'fs.stat': (params) => ({ result: this.files.stat(params) }),
-    'fs.fstat': (params) => ({ result: this.files.fstat(params) }),
-    'fs.readdir': (params) => ({ result: this.files.readdir(params) }),
-    'fs.readlink': (params) => ({ result: this.files.readlink(params) }),
-    'fs.access': (params) => ({ result: this.files.access(params) }),
-    'fs.close': (params) => ({ result: this.files.close(params) }),
-    'fs.mkdir': (params) => ({ result: this.files.mkdir(params) }),
-    'fs.rmdir': (params) => ({ result: this.files.rmdir(params) }),
-    'fs.unlink': (params) => ({ result: this.files.unlink(params) }),
-    'fs.rename': (params) => ({ result: this.files.rename(params) }),
-    'fs.truncate': (params) => ({ result: this.files.truncate(params) }),
-    'fs.chmod': (params) => ({ result: this.files.chmod(params) }),
-    'fs.utimes': (params) => ({ result: this.files.utimes(params) }),
-    'fs.statfs': (params) => ({ result: this.files.statfs(params) }),
+    'fs.seek': async (params) => ({ result: await this.files.seek(params) }),
+    'fs.stat': async (params) => ({ result: await this.files.stat(params) }),
+    'fs.fstat': async (params) => ({ result: await this.files.fstat(params) }),
+    'fs.readdir': async (params) => ({ result: await this.files.readdir(params) }),
+    'fs.readlink': async (params) => ({ result: await this.files.readlink(params) }),
+    'fs.access': async (params) => ({ result: await this.files.access(params) }),
+    'fs.close': async (params) => ({ result: await this.files.close(params) }),
+    'fs.mkdir': async (params) => ({ result: await this.files.mkdir(params) }),
+    'fs.rmdir': async (params) => ({ result: await this.files.rmdir(params) }),
+    'fs.unlink': async (params) => ({ result: await this.files.unlink(params) }),
+    'fs.rename': async (params) => ({ result: await this.files.rename(params) }),
+    'fs.truncate': async (params) => ({ result: await this.files.truncate(params) }),
+    'fs.chmod': async (params) => ({ result: await this.files.chmod(params) }),
+    'fs.utimes': async (params) => ({ result: await this.files.utimes(params) }),
+    'fs.statfs': async (params) => ({ result: await this.files.statfs(params) }),
   };
 }

@@ -2,7 +2,7 @@
 # Packs this repository's Node.js programs (the webhook, the sidecar) into images without a
 # Docker engine or a registry: the machine's own node binary with the shared libraries it links,
 # the compiled dist/, the production dependencies out of node_modules, and for the sidecar the
-# native addon and iptables. Prints the archives, one a line.
+# native addon, iptables and bash (for the probes). Prints the archives, one a line.
 # Usage: node-app.sh OUT_DIR   (after `npm run build`)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -70,8 +70,9 @@ image webhook "$root" '["/usr/bin/node", "/app/dist/webhook/main.js"]'
 root=$(base_root)
 (cd "$repo" && prod_deps | xargs -r cp -a --parents -t "$root/app/")
 mkdir -p "$root/app/build/Release" && cp "$repo/build/Release/sidecar_native.node" "$root/app/build/Release/"
+# bash runs the kubelet's probes (its /dev/tcp): lighter in the sidecar's memory than a node.
 copy_with_libs "$root" /usr/sbin/iptables /usr/sbin/iptables-save /usr/sbin/iptables-restore \
-  /usr/sbin/iptables-legacy /usr/sbin/iptables-nft
+  /usr/sbin/iptables-legacy /usr/sbin/iptables-nft /bin/bash
 for m in /usr/lib/x86_64-linux-gnu/xtables/*.so; do copy_with_libs "$root" "$m"; done
 image sidecar "$root" '["/usr/bin/node", "/app/dist/sidecar/main.js"]'
 echo "$key" >"$out/node-app.key"

@@ -107,13 +107,38 @@ export class TestPod {
   async mountVolume(path: string, options: string): Promise<{ dir: string; remount(options: string): Promise<void>; unmount(): Promise<void> }> {
     const target = join(this.appRoot, path);
     mkdirSync(target, { recursive: true });
-    const inSidecar = (args: string[]) => run('nsenter', ['-t', String(this.sidecar.pid), '-m', 'mount', ...args]);
-    await inSidecar(['-t', 'tmpfs', '-o', options, 'tmpfs', target]);
+    await this.inSidecarMounts('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', target]);
     return {
       dir: `/proc/${this.sidecar.pid}/root${target}`,
-      remount: async (more) => void (await inSidecar(['-o', `remount,${more}`, target])),
-      unmount: async () => void (await run('nsenter', ['-t', String(this.sidecar.pid), '-m', 'umount', target])),
+      remount: async (more) => void (await this.inSidecarMounts('mount', ['-o', `remount,${more}`, target])),
+      unmount: async () => void (await this.inSidecarMounts('umount', [target])),
     };
+  }
+
+  /**
+   * A volume of the app's that can be frozen (fsfreeze(8)): an 8 MiB ext4 image at the app's
+   * `path`, in the sidecar's mount namespace. While frozen, whatever changes it waits, as on a
+   * network volume whose server stopped answering.
+   */
+  async freezableVolume(path: string): Promise<{ freeze(): Promise<void>; thaw(): Promise<void>; unmount(): Promise<void> }> {
+    const target = join(this.appRoot, path);
+    const image = `${this.appRoot}.${path.replace(/\W/g, '_')}.ext4`;
+    mkdirSync(target, { recursive: true });
+    await run('truncate', ['-s', '8M', image]);
+    await run('mkfs.ext4', ['-q', '-F', image]);
+    await this.inSidecarMounts('mount', ['-o', 'loop', image, target]);
+    return {
+      freeze: async () => void (await this.inSidecarMounts('fsfreeze', ['-f', target])),
+      thaw: async () => void (await this.inSidecarMounts('fsfreeze', ['-u', target])),
+      unmount: async () => {
+        await this.inSidecarMounts('umount', [target]);
+        rmSync(image, { force: true });
+      },
+    };
+  }
+
+  private inSidecarMounts(command: string, args: string[]) {
+    return run('nsenter', ['-t', String(this.sidecar.pid), '-m', command, ...args]);
   }
 
   /** The agent command a client (or the CLI's --agent-cmd) uses to reach this sidecar. */

@@ -225,6 +225,39 @@ describe('bad input and failures', () => {
     }
   });
 
+  it('a file system that stops answering costs its caller an ETIMEDOUT, never the event loop: peers and other sessions go on', async () => {
+    await suite.pod.restartSidecar({ MIRRORD_FS_TIMEOUT_MS: '2000' });
+    const volume = await suite.pod.freezableVolume('srv/frozen');
+    try {
+      const writer = await suite.pod.connect({ fs: 'write' });
+      const { fd } = (await writer.call('fs.open', { path: '/srv/frozen/data.txt', flags: 0o101, mode: 0o644 })).result; // O_WRONLY | O_CREAT
+      await volume.freeze();
+      const started = Date.now();
+      const stuck = [
+        writer.call('fs.mkdir', { path: '/srv/frozen/new', mode: 0o755 }),
+        writer.call('fs.write', { fd }, Buffer.from('waits for the thaw\n')),
+        writer.call('fs.unlink', { path: '/srv/frozen/data.txt' }),
+      ].map((call) =>
+        call.then(
+          () => 'done',
+          (error: { code: string }) => error.code,
+        ),
+      );
+      // meanwhile: the app's clients, another session's files, the event loop
+      expect((await suite.pod.request('/meanwhile')).body).toBe('app GET /meanwhile body=0\n');
+      const other = await suite.pod.connect();
+      expect(await other.readFile('/etc/config/app.yaml')).toEqual(Buffer.from('greeting: hello from the pod\n'));
+      expect(await Promise.all(stuck)).toEqual(['ETIMEDOUT', 'ETIMEDOUT', 'ETIMEDOUT']);
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(suite.pod.sidecarLog).not.toMatch(/the event loop has not run/);
+    } finally {
+      await volume.thaw();
+      await suite.pod.closeClients();
+      await volume.unmount();
+      await suite.pod.restartSidecar();
+    }
+  });
+
   it('refuses invalid subscriptions with the reason, and the session goes on', async () => {
     const client = await suite.pod.connect();
     await expect(client.subscribe({ port: 0, mode: 'steal' })).rejects.toMatchObject({ code: 'EINVAL', message: expect.stringMatching(/port/) });
