@@ -89,6 +89,10 @@ export class ReconnectingClient implements ClientApi {
     return this.use((client) => client.env());
   }
 
+  readdir(path: string) {
+    return this.use((client) => client.readdir(path));
+  }
+
   fetchFile(path: string, known?: string) {
     return this.use((client) => client.fetchFile(path, known));
   }

@@ -115,8 +115,7 @@ export class RemoteFiles {
 
   async opendir(path: string): Answer<'opendir'> {
     return this.answer(async () => {
-      const [listing, status] = await Promise.all([this.client.call('fs.readdir', { path }), this.client.call('fs.stat', { path, follow: true })]);
-      const { entries } = listing.result;
+      const [entries, status] = await Promise.all([this.client.readdir(path), this.client.call('fs.stat', { path, follow: true })]);
       const dir = mkdtempSync(join(this.cacheRoot, 'dir-'));
       // The links' targets are asked for all at once: a mounted ConfigMap is a directory of links.
       await Promise.all(

@@ -44,7 +44,7 @@ export interface SessionEnd {
 /** What the local proxy needs of a session's client: a Client, or a ReconnectingClient that re-establishes the session when its connection drops. */
 export type ClientApi = Pick<
   Client,
-  'info' | 'call' | 'onIncoming' | 'subscribe' | 'unsubscribe' | 'connect' | 'resolve' | 'env' | 'fetchFile' | 'writeFile' | 'close' | 'closed'
+  'info' | 'call' | 'onIncoming' | 'subscribe' | 'unsubscribe' | 'connect' | 'resolve' | 'env' | 'readdir' | 'fetchFile' | 'writeFile' | 'close' | 'closed'
 >;
 
 export class Client {
@@ -114,6 +114,18 @@ export class Client {
 
   async env(): Promise<Record<string, string>> {
     return (await this.call('env', {})).result.env;
+  }
+
+  /** Every entry of a remote directory, page after page. */
+  async readdir(path: string): Promise<Result<'fs.readdir'>['entries']> {
+    const entries: Result<'fs.readdir'>['entries'] = [];
+    let cursor: number | undefined;
+    do {
+      const page = (await this.call('fs.readdir', { path, cursor })).result;
+      entries.push(...page.entries);
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+    return entries;
   }
 
   /** Reads a whole remote file (as the app sees its path). */

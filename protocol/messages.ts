@@ -149,8 +149,13 @@ export const requests = {
     result: z.object({ stat }),
   },
   'fs.readdir': {
-    params: z.object({ path: z.string().min(1) }),
-    result: z.object({ entries: z.array(z.object({ name: z.string(), type: z.enum(['file', 'dir', 'link', 'other']) })) }),
+    // A listing comes in pages: `cursor` (from the previous page's result) asks for the next one.
+    params: z.object({ path: z.string().min(1), cursor: z.number().int().min(1).optional() }),
+    result: z.object({
+      entries: z.array(z.object({ name: z.string(), type: z.enum(['file', 'dir', 'link', 'other']) })),
+      /** More entries follow: ask again with this cursor. */
+      cursor: z.number().int().min(1).optional(),
+    }),
   },
   'fs.readlink': {
     params: z.object({ path: z.string().min(1) }),

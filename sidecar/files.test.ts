@@ -14,6 +14,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MAX_FRAME } from '../protocol/frame';
 import { Files, openRoot } from './files';
 
 /** What `work` threw or rejected with (its code and message), or code `ok`. */
@@ -182,5 +183,48 @@ describe("only the app's mounts, and changes only for a session that may write",
     expect(readdirSync(join(root, 'data')).sort()).toEqual(['a.txt', 'dangling', 'to-a', 'to-root', 'to-secret']);
     expect(readFileSync(join(root, 'data/a.txt'), 'utf8')).toBe('alpha\n');
     expect((await open('/data/a.txt', O_RDONLY)).stat.size).toBe(6);
+  });
+});
+
+describe('directory listings in pages', () => {
+  let root: string;
+  let files: Files;
+  const names = Array.from({ length: 20_000 }, (_, i) => `${'n'.repeat(60)}-${i}`);
+
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), 'mirrord-listing-'));
+    mkdirSync(join(root, 'data/many'), { recursive: true });
+    for (const name of names) writeFileSync(join(root, 'data/many', name), '');
+    files = new Files(openRoot(root), ['/data']);
+  });
+  afterAll(() => {
+    files.closeAll();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('lists a large directory page by page, each page far below a frame, every entry once', async () => {
+    const seen: string[] = [];
+    let page = await files.readdir({ path: '/data/many' });
+    let pages = 1;
+    for (;;) {
+      expect(JSON.stringify(page).length).toBeLessThan(MAX_FRAME / 2);
+      seen.push(...page.entries.map((entry) => entry.name));
+      if (page.cursor === undefined) break;
+      page = await files.readdir({ path: '/data/many', cursor: page.cursor });
+      pages++;
+    }
+    expect(pages).toBeGreaterThan(1);
+    expect(seen.sort()).toEqual([...names].sort());
+    // a finished listing's cursor is over
+    expect(await failure(() => files.readdir({ path: '/data/many', cursor: 1 }))).toMatchObject({
+      code: 'EINVAL',
+      message: expect.stringMatching(/list again/),
+    });
+  });
+
+  it('keeps a few unfinished listings, letting the oldest go first', async () => {
+    const first = await files.readdir({ path: '/data/many' });
+    for (let i = 0; i < 16; i++) await files.readdir({ path: '/data/many' });
+    expect((await failure(() => files.readdir({ path: '/data/many', cursor: first.cursor }))).code).toBe('EINVAL');
   });
 });

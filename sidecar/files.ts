@@ -15,6 +15,11 @@ import { native } from './native';
 
 const { O_PATH = 0o10000000, O_NOFOLLOW, O_DIRECTORY, O_WRONLY, O_NONBLOCK, O_CREAT, O_EXCL } = fs.constants as typeof fs.constants & { O_PATH?: number };
 
+/** The most JSON one page of a listing holds (names, escaped, and their types): far below a frame's limit. */
+const LISTING_PAGE_BYTES = 512 * 1024;
+/** Unfinished listings one session keeps. */
+const MAX_LISTINGS = 16;
+
 /** The path through an fd, which the kernel follows to what the fd names (never further up). */
 const viaFd = (fd: number, name?: string) => `/proc/self/fd/${fd}${name === undefined ? '' : `/${name}`}`;
 
@@ -90,6 +95,9 @@ export class Files {
    */
   writable = false;
   private readonly handles = new Map<number, Handle>();
+  /** Directory listings a client is reading page by page, by cursor. */
+  private readonly listings = new Map<number, fs.Dir>();
+  private nextListing = 1;
   /** The served paths, relative to the root as beneathRoot gives them ("." serves everything). */
   private readonly served: string[];
 
@@ -172,13 +180,56 @@ export class Files {
     return this.withPath(`stat ${params.path}`, params.path, params.follow ? 0 : O_NOFOLLOW, async (fd) => ({ stat: toStat(await fstat(fd)) }));
   }
 
-  readdir(params: Params<'fs.readdir'>): Promise<Result<'fs.readdir'>> {
-    return this.withPath(`readdir ${params.path}`, params.path, O_DIRECTORY, async (fd) => ({
-      entries: (await fs.promises.readdir(viaFd(fd), { withFileTypes: true })).map((entry) => ({
-        name: entry.name,
-        type: entry.isFile() ? 'file' : entry.isDirectory() ? 'dir' : entry.isSymbolicLink() ? 'link' : 'other',
-      })),
-    }));
+  /**
+   * A page of a directory's entries, at most LISTING_PAGE_BYTES of JSON (so any directory fits in
+   * frames, however many entries it has); `cursor` continues a listing where its last page ended.
+   */
+  async readdir(params: Params<'fs.readdir'>): Promise<Result<'fs.readdir'>> {
+    const what = `readdir ${params.path}`;
+    const dir = params.cursor === undefined ? await this.openListing(what, params.path) : this.takeListing(params.cursor);
+    const entries: Result<'fs.readdir'>['entries'] = [];
+    let bytes = 0;
+    try {
+      while (bytes < LISTING_PAGE_BYTES) {
+        const entry = await this.bounded(what, dir.read());
+        if (entry === null) {
+          await dir.close();
+          return { entries };
+        }
+        bytes += JSON.stringify(entry.name).length + 24;
+        entries.push({
+          name: entry.name,
+          type: entry.isFile() ? 'file' : entry.isDirectory() ? 'dir' : entry.isSymbolicLink() ? 'link' : 'other',
+        });
+      }
+    } catch (error) {
+      void dir.close().catch(() => undefined);
+      throw error;
+    }
+    const cursor = params.cursor ?? this.nextListing++;
+    this.keepListing(cursor, dir);
+    return { entries, cursor };
+  }
+
+  private openListing(what: string, path: string): Promise<fs.Dir> {
+    return this.withPath(what, path, O_DIRECTORY, (fd) => fs.promises.opendir(viaFd(fd), { bufferSize: 256 }));
+  }
+
+  private takeListing(cursor: number): fs.Dir {
+    const dir = this.listings.get(cursor);
+    if (!dir) throw new RemoteError(ErrorCode.Invalid, `listing ${cursor} is over or was let go (a session keeps ${MAX_LISTINGS} unfinished): list again`);
+    this.listings.delete(cursor);
+    return dir;
+  }
+
+  /** An unfinished listing holds an fd: a session keeps a few, the oldest let go first. */
+  private keepListing(cursor: number, dir: fs.Dir): void {
+    this.listings.set(cursor, dir);
+    for (const [old, oldest] of this.listings) {
+      if (this.listings.size <= MAX_LISTINGS) break;
+      this.listings.delete(old);
+      void oldest.close().catch(() => undefined);
+    }
   }
 
   readlink(params: Params<'fs.readlink'>): Promise<Result<'fs.readlink'>> {
@@ -268,6 +319,8 @@ export class Files {
   closeAll(): void {
     for (const fd of this.handles.keys()) closeQuietly(fd);
     this.handles.clear();
+    for (const dir of this.listings.values()) void dir.close().catch(() => undefined);
+    this.listings.clear();
   }
 
   /**

@@ -205,6 +205,21 @@ describe('real programs behave as in the pod', () => {
       }
     });
 
+    it('ls lists a pod directory of 20,000 entries, more than one reply can carry, every one of them', async () => {
+      const many = join(suite.pod.appRoot, 'srv/many');
+      mkdirSync(many);
+      try {
+        for (let i = 0; i < 20_000; i++)
+          writeFileSync(join(many, `an-entry-whose-name-is-long-enough-that-twenty-thousand-of-them-need-more-than-one-reply-${i}`), '');
+        await suite.attach({ fs: { mode: 'read', readOnly: ['^/srv/many'] } });
+        const remote = await suite.run('ls', ['-f', '/srv/many']);
+        expect(remote.stderr).toBe('');
+        expect(remote.stdout.split('\n').filter(Boolean).sort()).toEqual(['.', '..', ...readdirSync(many)].sort());
+      } finally {
+        rmSync(many, { recursive: true, force: true });
+      }
+    });
+
     it('find lists a pod directory as it lists the same tree locally', async () => {
       await suite.attach({ fs: { mode: 'read', readOnly: ['^/srv/tree'] } });
       const format = ['-printf', '%P %y %s\n'];
