@@ -215,7 +215,22 @@ function whenOpen(socket: WebSocket): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (error: Error) => reject(error);
     socket.once('error', onError);
-    socket.once('unexpected-response', (_req, res) => reject(new Error(`agent answered HTTP ${res.statusCode} instead of a WebSocket upgrade`)));
+    // The sidecar refuses a connection before the upgrade when too many wait for their hello (503,
+    // the reason in the body); anything else answering plain HTTP is not the agent.
+    socket.once('unexpected-response', (request, response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body = `${body}${chunk}`.slice(0, 1024)));
+      response.on('end', () => {
+        request.destroy();
+        const status = response.statusCode ?? 0;
+        reject(
+          status === 503
+            ? new RemoteError('EAGAIN', `the sidecar refused the connection for now: ${body.trim() || 'busy'}`)
+            : new Error(`agent answered HTTP ${status} instead of a WebSocket upgrade`),
+        );
+      });
+    });
     socket.once('open', () => {
       socket.off('error', onError);
       resolve();

@@ -42,8 +42,6 @@ export const ErrorCode = {
 /** WebSocket close codes the sidecar uses (4000-4999 is the application range). */
 export const CloseCode = {
   Normal: 1000,
-  /** The sidecar is busy (too many connections waiting for their hello): the client may try again. */
-  TryAgainLater: 1013,
   Protocol: 4002,
   Version: 4003,
   Timeout: 4004,

@@ -7,7 +7,7 @@
 export const LIMITS = {
   /** A connection must send hello within this (then it is closed: 4004); MIRRORD_HELLO_TIMEOUT_MS sets another. */
   helloTimeoutMs: 5000,
-  /** Connections waiting for their hello at once; more are closed at once (1013, try again). */
+  /** Connections waiting for their hello at once; more are refused before the handshake (HTTP 503, try again). */
   pendingConnections: 64,
   /** Sessions per sidecar (per pod); a hello beyond them is refused with EBUSY. */
   sessions: 32,

@@ -5,7 +5,7 @@
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type VerifyClientCallbackAsync } from 'ws';
 import { CloseCode } from '../protocol/errors';
 import { MAX_FRAME } from '../protocol/frame';
 import { Peer } from '../protocol/peer';
@@ -47,7 +47,17 @@ export class Sidecar {
     const sessions = new Set<Session>();
     const memory = new MemoryReclaimer(log.child({ component: 'memory' }));
     const server = http.createServer(healthListener(() => ({ sessions: sessions.size, loopDelayMs: watchdog.takeWorstDelayMs() })));
-    const wss = new WebSocketServer({ server, maxPayload: MAX_FRAME, perMessageDeflate: false });
+    const waiting = () => [...sessions].filter((session) => !session.isStarted).length;
+    const refusals = new RefusalLog(log);
+    // A flood of connections is refused before the WebSocket handshake, the cheapest point at
+    // which the client can still be told why (an HTTP 503 with the reason).
+    const verifyClient: VerifyClientCallbackAsync = (_info, accept) => {
+      const pending = waiting();
+      if (pending < LIMITS.pendingConnections) return accept(true);
+      refusals.note(pending);
+      accept(false, 503, `${pending} connections are waiting for their hello: try again`, { 'Retry-After': '1' });
+    };
+    const wss = new WebSocketServer({ server, maxPayload: MAX_FRAME, perMessageDeflate: false, verifyClient });
     server.listen(config.agentPort, '127.0.0.1');
     try {
       await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);
@@ -62,12 +72,6 @@ export class Sidecar {
     const context = { config, incoming, root, log, sessions: () => [...sessions] };
     wss.on('connection', (socket) => {
       socket.on('error', (error) => log.debug('session socket error', { error: error.message }));
-      const pending = [...sessions].filter((session) => !session.isStarted).length;
-      if (pending >= LIMITS.pendingConnections) {
-        log.warn('refused a connection: too many waiting for hello', { pending });
-        socket.close(CloseCode.TryAgainLater, `${pending} connections are waiting for their hello: try again`);
-        return;
-      }
       const session = new Session(new Peer(socket, { role: 'sidecar', heartbeatMs: config.heartbeatMs }), context);
       sessions.add(session);
       void session.ended.then(() => {
@@ -95,5 +99,22 @@ export class Sidecar {
     this.memory.stop();
     await new Promise((resolve) => this.wss.close(resolve));
     await new Promise((resolve) => this.server.close(resolve));
+  }
+}
+
+/** Refused connections, logged at most once a second: a flood must not become a flood of log lines too. */
+class RefusalLog {
+  private count = 0;
+  private lastAt = 0;
+
+  constructor(private readonly log: Logger) {}
+
+  note(pending: number): void {
+    this.count++;
+    const now = Date.now();
+    if (now - this.lastAt < 1000) return;
+    this.log.warn(`refused ${this.count} connection(s): ${pending} are waiting for their hello`, { pending });
+    this.count = 0;
+    this.lastAt = now;
   }
 }
