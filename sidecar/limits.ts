@@ -28,6 +28,8 @@ export const LIMITS = {
   readBytesInFlightPerSession: 2 * 1024 * 1024,
   /** One file operation may take this long; then its client gets ETIMEDOUT (MIRRORD_FS_TIMEOUT_MS). */
   fsCallMs: 10_000,
+  /** Refused requests of one session written to the log each second; the rest are counted. */
+  refusalLinesPerSecond: 20,
   /** Files one session may hold open; more are refused with EMFILE. */
   openFilesPerSession: 256,
   /** The event loop may stall this long before new connections bypass the sidecar (MIRRORD_WATCHDOG_MS). */

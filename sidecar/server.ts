@@ -17,6 +17,7 @@ import { Iptables } from './incoming/iptables';
 import type { Logger } from '../common/log';
 import { LIMITS } from './limits';
 import { Session } from './session';
+import { ThrottledLog } from './throttled-log';
 import { MemoryReclaimer } from './memory';
 import { Watchdog } from './watchdog';
 
@@ -48,13 +49,13 @@ export class Sidecar {
     const memory = new MemoryReclaimer(log.child({ component: 'memory' }));
     const server = http.createServer(healthListener(() => ({ sessions: sessions.size, loopDelayMs: watchdog.takeWorstDelayMs() })));
     const waiting = () => [...sessions].filter((session) => !session.isStarted).length;
-    const refusals = new RefusalLog(log);
+    const refusals = new ThrottledLog(log, 1);
     // A flood of connections is refused before the WebSocket handshake, the cheapest point at
     // which the client can still be told why (an HTTP 503 with the reason).
     const verifyClient: VerifyClientCallbackAsync = (_info, accept) => {
       const pending = waiting();
       if (pending < LIMITS.pendingConnections) return accept(true);
-      refusals.note(pending);
+      refusals.warn(`refused a connection: ${pending} are waiting for their hello`, { pending });
       accept(false, 503, `${pending} connections are waiting for their hello: try again`, { 'Retry-After': '1' });
     };
     const wss = new WebSocketServer({ server, maxPayload: MAX_FRAME, perMessageDeflate: false, verifyClient });
@@ -99,22 +100,5 @@ export class Sidecar {
     this.memory.stop();
     await new Promise((resolve) => this.wss.close(resolve));
     await new Promise((resolve) => this.server.close(resolve));
-  }
-}
-
-/** Refused connections, logged at most once a second: a flood must not become a flood of log lines too. */
-class RefusalLog {
-  private count = 0;
-  private lastAt = 0;
-
-  constructor(private readonly log: Logger) {}
-
-  note(pending: number): void {
-    this.count++;
-    const now = Date.now();
-    if (now - this.lastAt < 1000) return;
-    this.log.warn(`refused ${this.count} connection(s): ${pending} are waiting for their hello`, { pending });
-    this.count = 0;
-    this.lastAt = now;
   }
 }

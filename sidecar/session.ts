@@ -13,6 +13,7 @@ import { incompatibility, PROTOCOL_VERSION } from '../protocol/version';
 import { AnsweringWatch } from './answering';
 import { Budget } from './budget';
 import { Inflow } from './inflow';
+import { ThrottledLog } from './throttled-log';
 import type { SidecarConfig } from './config';
 import { resolve } from './dns';
 import { Files, type AppRoot } from './files';
@@ -44,6 +45,8 @@ export class Session implements IncomingSink {
   private started = false;
   private readonly files: Files;
   private readonly log: Logger;
+  /** The session's refused requests, logged at a bounded rate. */
+  private readonly refusals: ThrottledLog;
   readonly ended: Promise<void>;
   /** Whether the client answers, watched while the session steals. */
   private readonly watch: AnsweringWatch;
@@ -67,6 +70,7 @@ export class Session implements IncomingSink {
     private readonly context: SessionContext,
   ) {
     this.log = context.log.child({ session: this.id });
+    this.refusals = new ThrottledLog(this.log, LIMITS.refusalLinesPerSecond);
     this.files = new Files(context.root, context.config.wholeRoot ? ['/'] : context.config.appMounts, LIMITS.openFilesPerSession, context.config.fsCallMs);
     this.inflow = new Inflow(peer.socket, { requests: LIMITS.requestsInFlightPerSession, bytes: LIMITS.requestBytesInFlightPerSession });
     this.watch = new AnsweringWatch(peer.socket, context.config.unresponsiveMs, (answering, silentMs) => this.answeringChanged(answering, silentMs));
@@ -159,7 +163,7 @@ export class Session implements IncomingSink {
   }
 
   private refuse(id: number, method: string, code: string, message: string): void {
-    this.log.warn(`refused ${method}: ${message}`, { code });
+    this.refusals.warn(`refused ${method}: ${message}`, { code });
     this.peer.replyError(id, code, message);
   }
 
