@@ -274,12 +274,10 @@ export class Peer extends EventEmitter implements StreamLink {
 
   private startHeartbeat(periodMs: number): void {
     let answered = true;
-    // Any frame is an answer: a pong can queue behind a large upload, and the peer is plainly alive.
+    // Any byte is an answer: a pong can queue behind a large upload, and a peer that sends is plainly alive.
     this.socket.on('pong', () => (answered = true));
-    this.socket.on('message', () => (answered = true));
+    onBytesIn(this.socket, () => (answered = true));
     this.heartbeat = setInterval(() => {
-      // While this side has paused reading (backpressure), an unread pong is no sign of silence.
-      if (this.socket.isPaused) answered = true;
       if (!answered) {
         // After a stall of our own event loop the pong may be waiting, unread: read it first.
         setImmediate(() => answered || this.closed || this.terminate(`peer did not answer a ping within ${periodMs} ms`));
@@ -319,4 +317,14 @@ function closeReasonOf(text: string): string {
     end += char.length;
   }
   return text.slice(0, end);
+}
+
+/**
+ * Calls `listener` whenever bytes arrive on the WebSocket's transport, before they make a whole
+ * message: a large frame on a slow link takes a while to complete, and its sender is alive meanwhile.
+ */
+export function onBytesIn(socket: WebSocket, listener: () => void): void {
+  const transport = (socket as unknown as { _socket?: { on(event: 'data', listener: () => void): unknown } })._socket;
+  if (transport) transport.on('data', listener);
+  else socket.on('message', listener);
 }

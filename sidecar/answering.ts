@@ -2,13 +2,14 @@
  * Whether a session's client is answering, known within `graceMs`. Stolen traffic waits on the
  * laptop, so a laptop that froze (asleep, off the network, its CLI stopped) would hang the app's
  * clients until the heartbeat (MIRRORD_HEARTBEAT_MS) ends the session, seconds later. While a
- * session steals, anything it sends counts as an answer, and a ping asks for one after half the
+ * session steals, any byte it sends counts as an answer, and a ping asks for one after half the
  * grace of silence; past the grace, the session is not answering until it is heard again.
  *
  * A ping queued behind a large transfer to a slow link is answered late: such a session can
  * count as not answering for a while, and its new connections then go to the app meanwhile.
  */
 import type WebSocket from 'ws';
+import { onBytesIn } from '../protocol/peer';
 
 export class AnsweringWatch {
   private lastHeard = performance.now();
@@ -23,7 +24,7 @@ export class AnsweringWatch {
     private readonly onChange: (answering: boolean, silentMs: number) => void,
   ) {
     const heard = () => this.heard();
-    socket.on('message', heard);
+    onBytesIn(socket, heard);
     socket.on('pong', heard);
   }
 
@@ -54,8 +55,6 @@ export class AnsweringWatch {
 
   private check(): void {
     const now = performance.now();
-    // While the sidecar has paused reading the session (backpressure), its silence is ours.
-    if (this.socket.isPaused) this.lastHeard = now;
     const silentMs = now - this.lastHeard;
     if (silentMs >= this.graceMs / 2 && now - this.lastPing >= this.graceMs / 2 && this.socket.readyState === this.socket.OPEN) {
       this.lastPing = now;

@@ -163,6 +163,28 @@ describe("only the app's mounts, and changes only for a session that may write",
     expect(readFileSync(join(root, 'data/a.txt'), 'utf8')).toBe('');
   });
 
+  it('a refused change leaves no fd behind, and a close waits for the reads still running on its fd', async () => {
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    for (let i = 0; i < 50; i++) {
+      expect((await failure(() => files.rename({ from: '/data/a.txt', to: '/secret.txt' }))).code).toBe('EACCES');
+      expect((await failure(() => files.rename({ from: '/data/a.txt', to: '/data' }))).code).toBe('EBUSY');
+    }
+    expect(fds()).toBe(before);
+
+    const { fd } = await open('/data/a.txt', O_RDONLY);
+    const reads = Array.from({ length: 20 }, () => files.read({ fd, length: 6, position: 0 }));
+    await files.close({ fd });
+    for (const { attachment } of await Promise.all(reads)) expect(attachment.toString()).toBe('alpha\n');
+    expect((await failure(() => files.read({ fd, length: 6 }))).code).toBe('EBADF');
+  });
+
+  it('access for writing is EROFS in a session that may only read', async () => {
+    files.writable = false;
+    expect((await failure(() => files.access({ path: '/data/a.txt', mode: constants.W_OK }))).code).toBe('EROFS');
+    expect((await failure(() => files.access({ path: '/data/a.txt', mode: constants.R_OK }))).code).toBe('ok');
+  });
+
   it('never changes a mount point itself', async () => {
     expect((await failure(() => files.rmdir({ path: '/data' }))).code).toBe('EBUSY');
     expect((await failure(() => files.rename({ from: '/data', to: '/data/moved' }))).code).toBe('EBUSY');

@@ -79,6 +79,10 @@ interface Handle {
   directory: boolean;
   /** The size last seen (at open, or by a read it would have cut short: the file may have grown). */
   size: number;
+  /** Operations on the fd still running in a thread (a timed-out one included): its close waits for them. */
+  busy: number;
+  /** Called when `busy` drops to 0 (set by a close waiting for it). */
+  drained?: () => void;
 }
 
 /**
@@ -95,6 +99,10 @@ export class Files {
    */
   writable = false;
   private readonly handles = new Map<number, Handle>();
+  /** Opens under way, counted against maxOpen with the open files. */
+  private opening = 0;
+  /** The session ended (closeAll): what finishes after that is closed at once. */
+  private closed = false;
   /** Directory listings a client is reading page by page, by cursor. */
   private readonly listings = new Map<number, fs.Dir>();
   private nextListing = 1;
@@ -119,8 +127,8 @@ export class Files {
    * reading it could hold the sidecar's event loop.
    */
   async open(params: Params<'fs.open'>): Promise<Result<'fs.open'>> {
-    if (this.handles.size >= this.maxOpen) {
-      throw new RemoteError('EMFILE', `this session has ${this.handles.size} files open, its limit: close some first`);
+    if (this.handles.size + this.opening >= this.maxOpen) {
+      throw new RemoteError('EMFILE', `this session has ${this.handles.size + this.opening} files open, its limit: close some first`);
     }
     const flags = params.flags & ~O_PATH;
     if (opensForWriting(flags)) this.mayChange(`opening ${params.path} for writing`);
@@ -132,8 +140,19 @@ export class Files {
         throw error;
       }
     });
-    const { fd, stat } = await this.bounded(`open ${params.path}`, opening, (late) => closeQuietly(late.fd));
-    this.handles.set(fd, { position: 0, directory: stat.isDirectory(), size: stat.size });
+    this.opening++;
+    let opened: { fd: number; stat: fs.Stats };
+    try {
+      opened = await this.bounded(`open ${params.path}`, opening, (late) => closeQuietly(late.fd));
+    } finally {
+      this.opening--;
+    }
+    const { fd, stat } = opened;
+    if (this.closed) {
+      closeQuietly(fd);
+      throw new RemoteError('EBADF', 'the session ended while the file was being opened');
+    }
+    this.handles.set(fd, { position: 0, directory: stat.isDirectory(), size: stat.size, busy: 0 });
     return { fd, stat: toStat(stat) };
   }
 
@@ -142,38 +161,40 @@ export class Files {
    * file that says it is empty, as /proc-like ones do, may still hold what was asked). The size
    * is looked at again only when the one last seen would cut the read short.
    */
-  async read(params: Params<'fs.read'>): Promise<{ result: Result<'fs.read'>; attachment: Buffer }> {
-    const handle = this.handle(params.fd);
-    if (handle.directory) throw new RemoteError('EISDIR', 'a directory is listed with fs.readdir, not read');
-    const position = params.position ?? handle.position;
-    if (handle.size - position < params.length) handle.size = (await this.bounded(`fstat fd ${params.fd}`, fstat(params.fd))).size;
-    const length = handle.size > 0 ? Math.max(0, Math.min(params.length, handle.size - position)) : params.length;
-    const buffer = attachmentBuffer(length);
-    const bytesRead = length ? await this.bounded(`read fd ${params.fd}`, read(params.fd, buffer, length, position)) : 0;
-    if (params.position === undefined) handle.position += bytesRead;
-    return { result: { bytesRead }, attachment: buffer.subarray(0, bytesRead) };
+  read(params: Params<'fs.read'>): Promise<{ result: Result<'fs.read'>; attachment: Buffer }> {
+    return this.onHandle(`read fd ${params.fd}`, params.fd, async (handle) => {
+      if (handle.directory) throw new RemoteError('EISDIR', 'a directory is listed with fs.readdir, not read');
+      const position = params.position ?? handle.position;
+      if (handle.size - position < params.length) handle.size = (await fstat(params.fd)).size;
+      const length = handle.size > 0 ? Math.max(0, Math.min(params.length, handle.size - position)) : params.length;
+      const buffer = attachmentBuffer(length);
+      const bytesRead = length ? await read(params.fd, buffer, length, position) : 0;
+      if (params.position === undefined) handle.position += bytesRead;
+      return { result: { bytesRead }, attachment: buffer.subarray(0, bytesRead) };
+    });
   }
 
-  async write(params: Params<'fs.write'>, data: Buffer = Buffer.alloc(0)): Promise<Result<'fs.write'>> {
-    const handle = this.handle(params.fd);
+  write(params: Params<'fs.write'>, data: Buffer = Buffer.alloc(0)): Promise<Result<'fs.write'>> {
     this.mayChange(`writing fd ${params.fd}`);
-    const bytesWritten = await this.bounded(`write fd ${params.fd}`, write(params.fd, data, params.position ?? handle.position));
-    if (params.position === undefined) handle.position += bytesWritten;
-    return { bytesWritten };
+    return this.onHandle(`write fd ${params.fd}`, params.fd, async (handle) => {
+      const bytesWritten = await write(params.fd, data, params.position ?? handle.position);
+      if (params.position === undefined) handle.position += bytesWritten;
+      return { bytesWritten };
+    });
   }
 
-  async seek(params: Params<'fs.seek'>): Promise<Result<'fs.seek'>> {
-    const handle = this.handle(params.fd);
-    const base = params.whence === 'set' ? 0 : params.whence === 'cur' ? handle.position : (await this.bounded(`fstat fd ${params.fd}`, fstat(params.fd))).size;
-    const position = base + params.offset;
-    if (position < 0) throw new RemoteError('EINVAL', `seek to ${position} is before the start of the file`);
-    handle.position = position;
-    return { position };
+  seek(params: Params<'fs.seek'>): Promise<Result<'fs.seek'>> {
+    return this.onHandle(`seek fd ${params.fd}`, params.fd, async (handle) => {
+      const base = params.whence === 'set' ? 0 : params.whence === 'cur' ? handle.position : (await fstat(params.fd)).size;
+      const position = base + params.offset;
+      if (position < 0) throw new RemoteError('EINVAL', `seek to ${position} is before the start of the file`);
+      handle.position = position;
+      return { position };
+    });
   }
 
-  async fstat(params: Params<'fs.fstat'>): Promise<Result<'fs.fstat'>> {
-    this.handle(params.fd);
-    return { stat: toStat(await this.bounded(`fstat fd ${params.fd}`, fstat(params.fd))) };
+  fstat(params: Params<'fs.fstat'>): Promise<Result<'fs.fstat'>> {
+    return this.onHandle(`fstat fd ${params.fd}`, params.fd, async () => ({ stat: toStat(await fstat(params.fd)) }));
   }
 
   stat(params: Params<'fs.stat'>): Promise<Result<'fs.stat'>> {
@@ -212,7 +233,8 @@ export class Files {
   }
 
   private openListing(what: string, path: string): Promise<fs.Dir> {
-    return this.withPath(what, path, O_DIRECTORY, (fd) => fs.promises.opendir(viaFd(fd), { bufferSize: 256 }));
+    const closeDir = (dir: fs.Dir) => void dir.close().catch(() => undefined);
+    return this.withPath(what, path, O_DIRECTORY, (fd) => fs.promises.opendir(viaFd(fd), { bufferSize: 256 }), closeDir);
   }
 
   private takeListing(cursor: number): fs.Dir {
@@ -224,6 +246,10 @@ export class Files {
 
   /** An unfinished listing holds an fd: a session keeps a few, the oldest let go first. */
   private keepListing(cursor: number, dir: fs.Dir): void {
+    if (this.closed) {
+      void dir.close().catch(() => undefined);
+      throw new RemoteError('EBADF', 'the session ended while the directory was being listed');
+    }
     this.listings.set(cursor, dir);
     for (const [old, oldest] of this.listings) {
       if (this.listings.size <= MAX_LISTINGS) break;
@@ -233,10 +259,11 @@ export class Files {
   }
 
   readlink(params: Params<'fs.readlink'>): Promise<Result<'fs.readlink'>> {
-    return this.withPath(`readlink ${params.path}`, params.path, O_NOFOLLOW, async (fd) => ({ target: native.readlinkFd(fd) }));
+    return this.withPath(`readlink ${params.path}`, params.path, O_NOFOLLOW, async (fd) => ({ target: await native.readlinkFd(fd) }));
   }
 
   access(params: Params<'fs.access'>): Promise<Result<'fs.access'>> {
+    if (params.mode & fs.constants.W_OK) this.mayChange(`access ${params.path} for writing`);
     return this.withPath(`access ${params.path}`, params.path, 0, async (fd) => {
       await fs.promises.access(viaFd(fd), params.mode);
       return {};
@@ -245,9 +272,14 @@ export class Files {
 
   /** A written file's close can flush to a network volume: it gets the same bound as the rest. */
   async close(params: Params<'fs.close'>): Promise<Result<'fs.close'>> {
-    this.handle(params.fd);
+    const handle = this.handle(params.fd);
     this.handles.delete(params.fd);
-    await this.bounded(`close fd ${params.fd}`, close(params.fd));
+    // Not while an operation on it still runs: the number could be reused under it, by then another file.
+    const idle = handle.busy ? new Promise<void>((resolve) => (handle.drained = resolve)) : Promise.resolve();
+    await this.bounded(
+      `close fd ${params.fd}`,
+      idle.then(() => close(params.fd)),
+    );
     return {};
   }
 
@@ -270,12 +302,11 @@ export class Files {
     return this.change(what, () => this.inParent(what, params.path, (dir, name) => fs.promises.unlink(viaFd(dir, name))));
   }
 
-  /** renameat2 runs on the loop (Node can't pass its flags): a rename changes no data, but a hung volume would still hold it. */
   rename(params: Params<'fs.rename'>): Promise<Result<'fs.rename'>> {
     const what = `rename ${params.from}`;
     return this.change(what, () =>
       this.inParent(what, params.from, (fromDir, fromName) =>
-        this.inParent(what, params.to, async (toDir, toName) => native.renameAt(fromDir, fromName, toDir, toName, params.flags ?? 0)),
+        this.inParent(what, params.to, (toDir, toName) => native.renameAt(fromDir, fromName, toDir, toName, params.flags ?? 0)),
       ),
     );
   }
@@ -317,7 +348,11 @@ export class Files {
   }
 
   closeAll(): void {
-    for (const fd of this.handles.keys()) closeQuietly(fd);
+    this.closed = true;
+    for (const [fd, handle] of this.handles) {
+      if (handle.busy) handle.drained = () => closeQuietly(fd);
+      else closeQuietly(fd);
+    }
     this.handles.clear();
     for (const dir of this.listings.values()) void dir.close().catch(() => undefined);
     this.listings.clear();
@@ -378,7 +413,7 @@ export class Files {
     // O_CREAT | O_EXCL creates or fails, whatever is there.
     if (!(creating && flags & O_EXCL)) {
       try {
-        found = this.locate(path, flags & (O_NOFOLLOW | O_DIRECTORY));
+        found = await this.locate(path, flags & (O_NOFOLLOW | O_DIRECTORY));
       } catch (error) {
         if (!creating || (error as { code?: string }).code !== 'ENOENT') throw error;
       }
@@ -412,12 +447,41 @@ export class Files {
     return this.withPath(what, `/${parent}`, O_DIRECTORY, (fd) => use(fd, relative.slice(cut + 1)));
   }
 
-  /** `use` of an O_PATH fd of what `path` names (locate), within callMs; the fd is closed when `use` settles, however late. */
-  private async withPath<T>(what: string, path: string, flags: number, use: (fd: number) => Promise<T>): Promise<T> {
-    const fd = this.locate(path, flags);
-    const work = use(fd);
-    void work.finally(() => closeQuietly(fd)).catch(() => undefined);
-    return this.bounded(what, work);
+  /**
+   * `use` of an O_PATH fd of what `path` names (locate), within callMs; the fd is closed when
+   * `use` settles, however late (`late` gets a result that came too late).
+   */
+  private withPath<T>(what: string, path: string, flags: number, use: (fd: number) => Promise<T>, late?: (value: T) => void): Promise<T> {
+    let givenUp = false;
+    const work = this.locate(path, flags).then(async (fd) => {
+      try {
+        // A lookup that came back after the client was told ETIMEDOUT goes no further.
+        if (givenUp) throw new RemoteError('ETIMEDOUT', `${what}: given up`);
+        return await use(fd);
+      } finally {
+        closeQuietly(fd);
+      }
+    });
+    const bounded = this.bounded(what, work, late);
+    bounded.catch(() => (givenUp = true));
+    return bounded;
+  }
+
+  /**
+   * `work` on an open fd of the session's, within callMs. The fd counts as busy until `work`
+   * itself settles, timed out or not, so that its close waits: closing it under a running
+   * read or write could let the number go to another file first.
+   */
+  private onHandle<T>(what: string, fd: number, work: (handle: Handle) => Promise<T>): Promise<T> {
+    const handle = this.handle(fd);
+    handle.busy++;
+    const running = Promise.resolve().then(() => work(handle));
+    void running
+      .finally(() => {
+        if (--handle.busy === 0) handle.drained?.();
+      })
+      .catch(() => undefined);
+    return this.bounded(what, running);
   }
 
   /**
@@ -427,17 +491,19 @@ export class Files {
    * root, not inside the mounts). An O_PATH open does nothing to what it finds, so nothing is
    * touched before both checks pass.
    */
-  private locate(path: string, flags: number): number {
+  private async locate(path: string, flags: number): Promise<number> {
     if (this.root instanceof Error) throw new RemoteError('ENOENT', this.root.message);
     const relative = beneathRoot(path);
     if (!this.isServed(relative)) throw this.notServed(path, 'is not under');
-    const fd = native.openInRoot(this.root.fd, relative, O_PATH | flags, 0);
-    const found = beneath(this.root.path, fs.readlinkSync(viaFd(fd)));
-    if (found === undefined || !this.isServed(found)) {
-      fs.closeSync(fd);
-      throw this.notServed(path, 'leads outside');
+    const fd = await native.openInRoot(this.root.fd, relative, O_PATH | flags, 0);
+    try {
+      const found = beneath(this.root.path, await fs.promises.readlink(viaFd(fd)));
+      if (found === undefined || !this.isServed(found)) throw this.notServed(path, 'leads outside');
+      return fd;
+    } catch (error) {
+      closeQuietly(fd);
+      throw error;
     }
-    return fd;
   }
 
   /** Whether `relative` (beneath the root, as beneathRoot gives it) is a served path or beneath one. */

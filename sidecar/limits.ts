@@ -12,15 +12,17 @@ export const LIMITS = {
   /** Sessions per sidecar (per pod); a hello beyond them is refused with EBUSY. */
   sessions: 32,
   /**
-   * Requests of one session being served at once, and the bytes their attachments (file writes)
-   * hold; beyond either, the sidecar stops reading from the session until replies go out.
+   * Requests of one session under way at once, and the bytes their attachments (file writes)
+   * hold; one beyond either is refused with EAGAIN.
    */
-  requestsInFlightPerSession: 256,
-  requestBytesInFlightPerSession: 8 * 1024 * 1024,
+  requestsInFlightPerSession: 1024,
+  requestBytesInFlightPerSession: 16 * 1024 * 1024,
   /** TCP connections and UDP sockets one session may have open from the pod; more are refused with EMFILE. */
   connectionsPerSession: 1024,
   /** Name look-ups of one session running at once (each holds a thread of a shared pool); more wait their turn. */
   lookupsPerSession: 2,
+  /** Name look-ups of all sessions running at once: a third of the pool's 24 threads, the rest stay for files. */
+  lookupsAtOnce: 8,
   /**
    * Bytes of file reads one session may have under way or unsent at once; its further reads wait
    * for those replies to leave (a client that asks faster than it reads waits for itself).

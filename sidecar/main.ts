@@ -7,7 +7,7 @@ import { Sidecar } from './server';
 async function main(): Promise<void> {
   // More threads than libuv's 4 for file operations and name look-ups (which may take half of
   // them), read when the pool first starts: nothing has used it yet.
-  process.env.UV_THREADPOOL_SIZE ||= '16';
+  process.env.UV_THREADPOOL_SIZE ||= '24';
   let log = createLogger('info');
   let sidecar: Sidecar | undefined;
   process.on('uncaughtException', (error) => log.error('unexpected error (kept running)', { error: error.stack }));

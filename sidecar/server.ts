@@ -43,11 +43,15 @@ export class Sidecar {
       stallMs: config.watchdogMs,
       iptables: config.iptables,
       chain: config.chain,
-      onRecovered: () => void iptables.restoreJump().catch((error: Error) => log.error(`could not restore the jump after a stall: ${error.message}`)),
+      onRecovered: () => restoreJump(iptables, log),
     });
     const sessions = new Set<Session>();
     const memory = new MemoryReclaimer(log.child({ component: 'memory' }));
-    const server = http.createServer(healthListener(() => ({ sessions: sessions.size, loopDelayMs: watchdog.takeWorstDelayMs() })));
+    // Connections that never complete a request (nor upgrade) must not linger: a few seconds for the headers.
+    const server = http.createServer(
+      { headersTimeout: LIMITS.helloTimeoutMs, requestTimeout: LIMITS.helloTimeoutMs },
+      healthListener(() => ({ sessions: sessions.size, loopDelayMs: watchdog.takeWorstDelayMs() })),
+    );
     const waiting = () => [...sessions].filter((session) => !session.isStarted).length;
     const refusals = new ThrottledLog(log, 1);
     // A flood of connections is refused before the WebSocket handshake, the cheapest point at
@@ -99,6 +103,15 @@ export class Sidecar {
     this.watchdog.stop();
     this.memory.stop();
     await new Promise((resolve) => this.wss.close(resolve));
+    this.server.closeAllConnections();
     await new Promise((resolve) => this.server.close(resolve));
   }
+}
+
+/** Puts the jump back after a stall, trying again each second until it is back or no longer wanted. */
+function restoreJump(iptables: Iptables, log: Logger): void {
+  iptables.restoreJump().catch((error: Error) => {
+    log.error(`could not restore the jump after a stall (trying again in 1 s): ${error.message}`);
+    setTimeout(() => restoreJump(iptables, log), 1000).unref();
+  });
 }

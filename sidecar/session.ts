@@ -52,7 +52,7 @@ export class Session implements IncomingSink {
   private readonly watch: AnsweringWatch;
   /** The stolen connections and requests in flight to the client. */
   private readonly stolen = new Set<MuxStream>();
-  /** How much of what the client sends is being served; reading pauses beyond the limits. */
+  /** How much of what the client sends is being served; more is refused (EAGAIN). */
   private readonly inflow: Inflow;
   /** The bytes of file reads under way or waiting to be written to the client. */
   private readonly reading = new Budget(LIMITS.readBytesInFlightPerSession);
@@ -72,7 +72,7 @@ export class Session implements IncomingSink {
     this.log = context.log.child({ session: this.id });
     this.refusals = new ThrottledLog(this.log, LIMITS.refusalLinesPerSecond);
     this.files = new Files(context.root, context.config.wholeRoot ? ['/'] : context.config.appMounts, LIMITS.openFilesPerSession, context.config.fsCallMs);
-    this.inflow = new Inflow(peer.socket, { requests: LIMITS.requestsInFlightPerSession, bytes: LIMITS.requestBytesInFlightPerSession });
+    this.inflow = new Inflow({ requests: LIMITS.requestsInFlightPerSession, bytes: LIMITS.requestBytesInFlightPerSession });
     this.watch = new AnsweringWatch(peer.socket, context.config.unresponsiveMs, (answering, silentMs) => this.answeringChanged(answering, silentMs));
     peer.on('request', (request) => void this.handle(request));
     const helloDeadline = setTimeout(() => {

@@ -3,10 +3,11 @@ import { packagePath } from '../../common/package-root';
 
 export interface SidecarNative {
   originalDestination(fd: number): { address: string; port: number; family: 4 | 6 };
-  openInRoot(rootFd: number, path: string, flags: number, mode: number): number;
-  readlinkFd(fd: number): string;
+  /** The file calls run in libuv's pool (a hung volume holds a thread, never the event loop). */
+  openInRoot(rootFd: number, path: string, flags: number, mode: number): Promise<number>;
+  readlinkFd(fd: number): Promise<string>;
   /** renameat2(2): `flags` RENAME_NOREPLACE (1), RENAME_EXCHANGE (2). */
-  renameAt(fromDirFd: number, fromName: string, toDirFd: number, toName: string, flags: number): void;
+  renameAt(fromDirFd: number, fromName: string, toDirFd: number, toName: string, flags: number): Promise<number>;
   /** malloc_trim(3): hands the memory malloc holds free back to the system; true if some was. */
   trimMemory(): boolean;
   /** Arms the event-loop watchdog (its thread starts the first time): see sidecar/watchdog.ts. */

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <functional>
 #include <fcntl.h>
 #include <linux/netfilter_ipv4.h>
 #include <linux/netfilter_ipv6/ip6_tables.h>
@@ -63,8 +64,56 @@ Napi::Value OriginalDestination(const Napi::CallbackInfo& info) {
   return result;
 }
 
-// openInRoot(rootFd, path, flags, mode) -> fd. The kernel resolves `path` as if rootFd were
-// "/": absolute symlinks and ".." stay inside it, and /proc magic links are refused.
+// The file calls below run in libuv's thread pool and settle a promise, never blocking the event
+// loop: on a network volume whose server stopped answering, even a path lookup can wait forever.
+class SyscallWorker : public Napi::AsyncWorker {
+ public:
+  // `call` runs in the pool: a result >= 0 (an fd, 0, or the length of `text`), or -1 with errno.
+  SyscallWorker(Napi::Env env, const char* name, std::function<long(std::string& text)> call)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), name_(name), call_(std::move(call)) {}
+
+  Napi::Promise Start() {
+    Napi::Promise promise = deferred_.Promise();
+    Queue();
+    return promise;
+  }
+
+ protected:
+  void Execute() override {
+    result_ = call_(text_);
+    if (result_ < 0) error_ = errno;
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (result_ < 0) {
+      Napi::Error error = Napi::Error::New(env, std::string(name_) + ": " + strerror(error_));
+      error.Set("errno", Napi::Number::New(env, error_));
+      error.Set("code", Napi::String::New(env, strerrorname_np(error_) ? strerrorname_np(error_) : "EIO"));
+      error.Set("syscall", Napi::String::New(env, name_));
+      deferred_.Reject(error.Value());
+    } else if (text_.empty()) {
+      deferred_.Resolve(Napi::Number::New(env, static_cast<double>(result_)));
+    } else {
+      deferred_.Resolve(Napi::String::New(env, text_));
+    }
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  const char* name_;
+  std::function<long(std::string&)> call_;
+  std::string text_;
+  long result_ = 0;
+  int error_ = 0;
+};
+
+Napi::Value Start(Napi::Env env, const char* name, std::function<long(std::string&)> call) {
+  return (new SyscallWorker(env, name, std::move(call)))->Start();
+}
+
+// openInRoot(rootFd, path, flags, mode) -> Promise<fd>. The kernel resolves `path` as if rootFd
+// were "/": absolute symlinks and ".." stay inside it, and /proc magic links are refused.
 Napi::Value OpenInRoot(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 4 || !info[0].IsNumber() || !info[1].IsString() || !info[2].IsNumber() || !info[3].IsNumber()) {
@@ -78,25 +127,28 @@ Napi::Value OpenInRoot(const Napi::CallbackInfo& info) {
   how.flags = static_cast<uint64_t>(info[2].As<Napi::Number>().Int64Value()) | O_CLOEXEC;
   how.mode = (how.flags & (O_CREAT | O_TMPFILE)) ? info[3].As<Napi::Number>().Uint32Value() : 0;
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  long fd = syscall(SYS_openat2, root, path.c_str(), &how, sizeof(how));
-  if (fd < 0) return ErrnoError(env, errno, "openat2");
-  return Napi::Number::New(env, static_cast<double>(fd));
+  return Start(env, "openat2", [root, path, how](std::string&) { return syscall(SYS_openat2, root, path.c_str(), &how, sizeof(how)); });
 }
 
-// readlinkFd(fd) -> target of the symlink opened with O_PATH | O_NOFOLLOW.
+// readlinkFd(fd) -> Promise<target> of the symlink opened with O_PATH | O_NOFOLLOW.
 Napi::Value ReadlinkFd(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsNumber()) {
     Napi::TypeError::New(env, "readlinkFd(fd: number)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  char buf[PATH_MAX];
-  ssize_t n = readlinkat(info[0].As<Napi::Number>().Int32Value(), "", buf, sizeof(buf));
-  if (n < 0) return ErrnoError(env, errno, "readlinkat");
-  return Napi::String::New(env, buf, static_cast<size_t>(n));
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  return Start(env, "readlinkat", [fd](std::string& text) -> long {
+    char buf[PATH_MAX];
+    ssize_t n = readlinkat(fd, "", buf, sizeof(buf));
+    if (n < 0) return -1;
+    // An empty target can't be: a symlink always names something. The text is the result.
+    text.assign(buf, static_cast<size_t>(n));
+    return n;
+  });
 }
 
-// renameAt(fromDirFd, fromName, toDirFd, toName, flags): renameat2(2), whose flags
+// renameAt(fromDirFd, fromName, toDirFd, toName, flags) -> Promise<0>: renameat2(2), whose flags
 // (RENAME_NOREPLACE, RENAME_EXCHANGE) Node's rename has no way to pass.
 Napi::Value RenameAt(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -105,12 +157,12 @@ Napi::Value RenameAt(const Napi::CallbackInfo& info) {
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
+  int fromDir = info[0].As<Napi::Number>().Int32Value();
   std::string from = info[1].As<Napi::String>().Utf8Value();
+  int toDir = info[2].As<Napi::Number>().Int32Value();
   std::string to = info[3].As<Napi::String>().Utf8Value();
-  long rc = syscall(SYS_renameat2, info[0].As<Napi::Number>().Int32Value(), from.c_str(), info[2].As<Napi::Number>().Int32Value(),
-                    to.c_str(), info[4].As<Napi::Number>().Uint32Value());
-  if (rc < 0) return ErrnoError(env, errno, "renameat2");
-  return env.Undefined();
+  unsigned flags = info[4].As<Napi::Number>().Uint32Value();
+  return Start(env, "renameat2", [=](std::string&) { return syscall(SYS_renameat2, fromDir, from.c_str(), toDir, to.c_str(), flags); });
 }
 
 // trimMemory(): gives the memory malloc holds free back to the system (malloc_trim(3)): after a

@@ -49,7 +49,8 @@ int64_t MonotonicMs() {
   return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
-// Runs argv[0] (looked up in PATH) and waits for it; its exit status, or -1 when it could not run.
+// Runs argv[0] (looked up in PATH) and waits for it, at most 10 s (a stuck iptables is killed:
+// the next stall must find the watchdog waiting, not still in this call); its exit status, or -1.
 // Node's libuv reaps only the children it started itself, so this waitpid gets ours.
 int Run(const std::vector<std::string>& args) {
   std::vector<char*> argv;
@@ -57,11 +58,15 @@ int Run(const std::vector<std::string>& args) {
   argv.push_back(nullptr);
   pid_t pid;
   if (posix_spawnp(&pid, argv[0], nullptr, nullptr, argv.data(), environ) != 0) return -1;
-  int status;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return -1;
+  const timespec tick = {0, 50 * 1000000};
+  for (int waited = 0;; waited++) {
+    int status;
+    pid_t done = waitpid(pid, &status, WNOHANG);
+    if (done == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (done < 0 && errno != EINTR) return -1;
+    if (waited == 200) kill(pid, SIGKILL);  // 10 s; the next round reaps it
+    nanosleep(&tick, nullptr);
   }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 void Say(const std::string& message) {

@@ -239,6 +239,7 @@ describe('bad input and failures', () => {
         writer.call('fs.mkdir', { path: '/srv/frozen/new', mode: 0o755 }),
         writer.call('fs.write', { fd }, Buffer.from('waits for the thaw\n')),
         writer.call('fs.unlink', { path: '/srv/frozen/data.txt' }),
+        writer.call('fs.rename', { from: '/srv/frozen/data.txt', to: '/srv/frozen/renamed.txt' }),
       ].map((call) =>
         call.then(
           () => 'done',
@@ -249,7 +250,7 @@ describe('bad input and failures', () => {
       expect((await suite.pod.request('/meanwhile')).body).toBe('app GET /meanwhile body=0\n');
       const other = await suite.pod.connect();
       expect(await other.readFile('/etc/config/app.yaml')).toEqual(Buffer.from('greeting: hello from the pod\n'));
-      expect(await Promise.all(stuck)).toEqual(['ETIMEDOUT', 'ETIMEDOUT', 'ETIMEDOUT']);
+      expect(await Promise.all(stuck)).toEqual(['ETIMEDOUT', 'ETIMEDOUT', 'ETIMEDOUT', 'ETIMEDOUT']);
       expect(Date.now() - started).toBeLessThan(5000);
       expect(suite.pod.sidecarLog).not.toMatch(/the event loop has not run/);
     } finally {
