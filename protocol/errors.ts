@@ -37,6 +37,8 @@ export const ErrorCode = {
   Shutdown: 'ESHUTDOWN',
   /** `mirrord sessions kill` ended the session. */
   Killed: 'EKILLED',
+  /** The sidecar requires a ticket from the operator and the hello's is missing, invalid or refused. */
+  Auth: 'EAUTH',
 } as const;
 
 /** WebSocket close codes the sidecar uses (4000-4999 is the application range). */
@@ -47,4 +49,6 @@ export const CloseCode = {
   Timeout: 4004,
   Shutdown: 4005,
   Killed: 4006,
+  /** The hello's ticket was missing, invalid or refused. */
+  Auth: 4007,
 } as const;
