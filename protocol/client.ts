@@ -30,6 +30,8 @@ export interface ClientOptions {
   client?: string;
   /** What the session may do to the pod's files; the sidecar's default is `read`. */
   fs?: FsRights;
+  /** The operator's ticket for this session, for a sidecar that requires one. */
+  ticket?: string;
   heartbeatMs?: number;
   /** Protocol version to announce; only tests change it. */
   version?: string;
@@ -61,6 +63,7 @@ export class Client {
       version: options.version ?? PROTOCOL_VERSION,
       client: options.client ?? `pid ${process.pid}`,
       fs: options.fs,
+      ticket: options.ticket,
     });
     return new Client(peer, result);
   }

@@ -71,6 +71,15 @@ export const requests = {
        * remove them; `read`, and a hello without it, only read them.
        */
       fs: fsRights.optional(),
+      /**
+       * The operator's ticket for this session (since 1.4; protocol/ticket.ts). A sidecar that
+       * runs `auth: required` refuses a hello without a valid one (EAUTH); others ignore it.
+       */
+      ticket: z
+        .string()
+        .min(1)
+        .max(16 * 1024)
+        .optional(),
     }),
     result: z.object({
       sessionId: z.string(),

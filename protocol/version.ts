@@ -1,5 +1,5 @@
 /** Wire protocol version. A peer accepts any minor of its own major. */
-export const PROTOCOL_VERSION = '1.3';
+export const PROTOCOL_VERSION = '1.4';
 
 export interface Version {
   major: number;
@@ -20,4 +20,14 @@ export function incompatibility(theirs: string, ours = PROTOCOL_VERSION): string
     return `protocol ${theirs} is not supported: this sidecar speaks ${us.major}.x; use a mirrord CLI of the same major version as the sidecar`;
   }
   return undefined;
+}
+
+/** The first minor of major 1 whose `hello` carries a ticket (protocol/ticket.ts). */
+export const TICKETS_SINCE = '1.4';
+
+/** Whether a peer speaking `version` (compatible with ours) knows `since`'s additions. */
+export function atLeast(version: string, since: string): boolean {
+  const them = parseVersion(version);
+  const first = parseVersion(since)!;
+  return them !== undefined && (them.major > first.major || (them.major === first.major && them.minor >= first.minor));
 }
