@@ -25,6 +25,12 @@ export const SIDECAR_ENV = {
   podName: 'MIRRORD_POD_NAME',
   podNamespace: 'MIRRORD_POD_NAMESPACE',
   podIp: 'MIRRORD_POD_IP',
+  /** The pod's UID (downward API `metadata.uid`): tickets are bound to it. */
+  podUid: 'MIRRORD_POD_UID',
+  /** `none` (default): any client may attach; `required`: a hello needs a ticket signed by the operator. */
+  auth: 'MIRRORD_AUTH',
+  /** A JSON Web Key Set of the operator's Ed25519 public keys, re-read when it changes (a mounted ConfigMap or Secret). */
+  authKeysFile: 'MIRRORD_AUTH_KEYS_FILE',
   logLevel: 'MIRRORD_LOG_LEVEL',
   heartbeatMs: 'MIRRORD_HEARTBEAT_MS',
   helloTimeoutMs: 'MIRRORD_HELLO_TIMEOUT_MS',

@@ -12,3 +12,22 @@ describe("the sidecar's files settings", () => {
     expect(() => loadConfig({ MIRRORD_SERVE_WHOLE_ROOT: 'yes' })).toThrow('MIRRORD_SERVE_WHOLE_ROOT="yes" must be true or false');
   });
 });
+
+describe("the sidecar's auth settings", () => {
+  it('is open by default, and requires tickets with a key set and the pod UID when asked', () => {
+    expect(loadConfig({}).auth).toEqual({ mode: 'none' });
+    expect(loadConfig({ MIRRORD_AUTH: 'none', MIRRORD_AUTH_KEYS_FILE: '/keys/jwks.json' }).auth).toEqual({ mode: 'none' });
+    expect(loadConfig({ MIRRORD_AUTH: 'required', MIRRORD_AUTH_KEYS_FILE: '/keys/jwks.json', MIRRORD_POD_UID: 'u-1' }).auth).toEqual({
+      mode: 'required',
+      keysFile: '/keys/jwks.json',
+      podUid: 'u-1',
+    });
+  });
+
+  it('stops at a mode it does not know, or a required mode it cannot enforce', () => {
+    expect(() => loadConfig({ MIRRORD_AUTH: 'optional' })).toThrow('MIRRORD_AUTH="optional" must be none or required');
+    expect(() => loadConfig({ MIRRORD_AUTH: 'required', MIRRORD_POD_UID: 'u-1' })).toThrow(/needs MIRRORD_AUTH_KEYS_FILE/);
+    expect(() => loadConfig({ MIRRORD_AUTH: 'required', MIRRORD_AUTH_KEYS_FILE: 'jwks.json', MIRRORD_POD_UID: 'u-1' })).toThrow(/absolute path/);
+    expect(() => loadConfig({ MIRRORD_AUTH: 'required', MIRRORD_AUTH_KEYS_FILE: '/keys/jwks.json' })).toThrow(/needs MIRRORD_POD_UID/);
+  });
+});

@@ -18,6 +18,8 @@ export interface SidecarConfig {
   /** The app's environment, prefix removed. */
   appEnv: Record<string, string>;
   pod: { name: string; namespace: string; ip: string };
+  /** Who may attach: anyone (`none`), or holders of a ticket the operator signed for this pod (`required`). */
+  auth: AuthConfig;
   logLevel: Level;
   /** WebSocket ping period; a session that misses one is ended. */
   heartbeatMs: number;
@@ -35,6 +37,8 @@ export interface SidecarConfig {
   iptables: string;
 }
 
+export type AuthConfig = { mode: 'none' } | { mode: 'required'; keysFile: string; podUid: string };
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): SidecarConfig {
   return {
     agentPort: integer(env, SIDECAR_ENV.agentPort, DEFAULT_AGENT_PORT, 1, 65535),
@@ -47,6 +51,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SidecarConfig 
       namespace: env[SIDECAR_ENV.podNamespace] ?? '',
       ip: env[SIDECAR_ENV.podIp] ?? '',
     },
+    auth: authConfig(env),
     logLevel: parseLevel(env[SIDECAR_ENV.logLevel]),
     heartbeatMs: integer(env, SIDECAR_ENV.heartbeatMs, 2000, 100, 600_000),
     helloTimeoutMs: integer(env, SIDECAR_ENV.helloTimeoutMs, LIMITS.helloTimeoutMs, 100, 600_000),
@@ -67,6 +72,18 @@ export function appEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
     }
   }
   return result;
+}
+
+function authConfig(env: NodeJS.ProcessEnv): AuthConfig {
+  const mode = env[SIDECAR_ENV.auth] || 'none';
+  if (mode === 'none') return { mode };
+  if (mode !== 'required') throw new Error(`${SIDECAR_ENV.auth}="${mode}" must be none or required`);
+  const keysFile = env[SIDECAR_ENV.authKeysFile] ?? '';
+  const podUid = env[SIDECAR_ENV.podUid] ?? '';
+  // Without them no ticket could ever be accepted: say so at start rather than refuse every session.
+  if (!keysFile.startsWith('/')) throw new Error(`${SIDECAR_ENV.auth}=required needs ${SIDECAR_ENV.authKeysFile}, an absolute path to the operator's key set`);
+  if (!podUid) throw new Error(`${SIDECAR_ENV.auth}=required needs ${SIDECAR_ENV.podUid}, the pod's UID (downward API metadata.uid)`);
+  return { mode, keysFile, podUid };
 }
 
 function mountPaths(env: NodeJS.ProcessEnv): string[] {

@@ -98,6 +98,8 @@ export class Files {
    * created, written, truncated or removed, whatever a client asks.
    */
   writable = false;
+  /** Why the session may only read, when something other than its client's choice decided it. */
+  readOnlyReason: string | undefined;
   private readonly handles = new Map<number, Handle>();
   /** Opens under way, counted against maxOpen with the open files. */
   private opening = 0;
@@ -389,7 +391,7 @@ export class Files {
     if (!this.writable) {
       throw new RemoteError(
         'EROFS',
-        `${what}: this session may only read the pod's files (its client did not attach to write: feature.fs mode "write" or a read_write pattern)`,
+        `${what}: this session may only read the pod's files (${this.readOnlyReason ?? 'its client did not attach to write: feature.fs mode "write" or a read_write pattern'})`,
       );
     }
   }

@@ -20,8 +20,10 @@ import { Session } from './session';
 import { ThrottledLog } from './throttled-log';
 import { MemoryReclaimer } from './memory';
 import { Watchdog } from './watchdog';
+import { TicketKeyring, TicketVerifier } from './auth';
 
 export class Sidecar {
+  private keyring: TicketKeyring | undefined;
   private constructor(
     private readonly sessions: Set<Session>,
     private readonly server: http.Server,
@@ -72,9 +74,12 @@ export class Sidecar {
       throw error;
     }
     const port = (server.address() as AddressInfo).port;
+    const keyring = config.auth.mode === 'required' ? new TicketKeyring(config.auth.keysFile, log.child({ component: 'auth' })) : undefined;
+    const tickets = keyring && config.auth.mode === 'required' ? new TicketVerifier(keyring, config.auth.podUid) : undefined;
     const sidecar = new Sidecar(sessions, server, wss, incoming, watchdog, memory, port);
+    sidecar.keyring = keyring;
 
-    const context = { config, incoming, root, log, sessions: () => [...sessions] };
+    const context = { config, incoming, root, log, tickets, sessions: () => [...sessions] };
     wss.on('connection', (socket) => {
       socket.on('error', (error) => log.debug('session socket error', { error: error.message }));
       const session = new Session(new Peer(socket, { role: 'sidecar', heartbeatMs: config.heartbeatMs }), context);
@@ -90,6 +95,7 @@ export class Sidecar {
       mounts: config.appMounts,
       wholeRoot: config.wholeRoot,
       chain: config.chain,
+      auth: config.auth.mode,
     });
     return sidecar;
   }
@@ -102,6 +108,7 @@ export class Sidecar {
     await this.incoming.stop();
     this.watchdog.stop();
     this.memory.stop();
+    this.keyring?.stop();
     await new Promise((resolve) => this.wss.close(resolve));
     this.server.closeAllConnections();
     await new Promise((resolve) => this.server.close(resolve));

@@ -9,7 +9,9 @@ import { recycleAttachment } from '../protocol/frame';
 import { describeIssues, isRequestType, requests, type Params, type RequestType, type Result } from '../protocol/messages';
 import type { IncomingRequest, Peer } from '../protocol/peer';
 import type { MuxStream } from '../protocol/stream';
-import { incompatibility, PROTOCOL_VERSION } from '../protocol/version';
+import { incomingRefusal, withoutExcluded, type TicketClaims } from '../protocol/ticket';
+import { atLeast, incompatibility, PROTOCOL_VERSION, TICKETS_SINCE } from '../protocol/version';
+import type { TicketVerifier } from './auth';
 import { AnsweringWatch } from './answering';
 import { Budget } from './budget';
 import { Inflow } from './inflow';
@@ -30,6 +32,8 @@ export interface SessionContext {
   /** The app root files are served beneath. */
   root: AppRoot | Error;
   log: Logger;
+  /** With `auth: required`: checks each hello's ticket. */
+  tickets?: TicketVerifier;
   /** Every live session, for `sessions` listings. */
   sessions(): Session[];
 }
@@ -43,6 +47,8 @@ export class Session implements IncomingSink {
   readonly since = new Date();
   client = '';
   private started = false;
+  /** With `auth: required`: the ticket the session attached with, enforced for its whole life. */
+  private grant: TicketClaims | undefined;
   private readonly files: Files;
   private readonly log: Logger;
   /** The session's refused requests, logged at a bounded rate. */
@@ -150,6 +156,12 @@ export class Session implements IncomingSink {
     }
     const checked = requests[method].params.safeParse(request.params);
     if (!checked.success) return this.refuse(id, method, ErrorCode.Invalid, `invalid ${method}: ${describeIssues(checked.error)}`);
+    const denied = this.grant && this.deniedByTicket(this.grant, method, checked.data);
+    if (denied) {
+      this.refusals.warn('audit: refused', { audit: 'refusal', user: this.grant!.sub, session: this.grant!.session, method, reason: denied });
+      this.peer.replyError(id, 'EACCES', denied);
+      return;
+    }
     try {
       const handler = this.handlers[method] as Handler<typeof method>;
       const answer = await this.inflow.serve(request.attachment?.length ?? 0, async () => handler(checked.data as never, request.attachment));
@@ -159,6 +171,45 @@ export class Session implements IncomingSink {
       const known = typeof code === 'string' && /^E[A-Z0-9_]+$/.test(code);
       if (!known) this.log.error('request failed', { method, error: (error as Error).stack });
       this.refuse(id, method, known ? code : ErrorCode.Internal, (error as Error).message);
+    }
+  }
+
+  /** Why the session's ticket doesn't allow the request, or undefined when it does. */
+  private deniedByTicket(grant: TicketClaims, method: RequestType, params: unknown): string | undefined {
+    const by = grant.policies.length ? `by policy ${grant.policies.join(', ')}` : "by the session's ticket";
+    if (method.startsWith('fs.') && grant.allow.fs === 'none') return `${method}: access to the pod's files is blocked ${by}`;
+    if (method === 'subscribe') {
+      const { port, mode, filter } = params as Params<'subscribe'>;
+      const why = incomingRefusal(grant.allow.incoming, mode, filter);
+      if (why) return `${mode} on port ${port} refused: ${why} ${by}`;
+    }
+    return undefined;
+  }
+
+  /** Refuses a hello for its ticket: the client hears why, the session ends, the refusal is audited. */
+  private refuseTicket(params: Params<'hello'>, why: string): never {
+    this.log.warn('audit: refused', { audit: 'refusal', user: null, client: params.client ?? '', reason: why });
+    this.peer.fail(ErrorCode.Auth, why, CloseCode.Auth);
+    throw new RemoteError(ErrorCode.Auth, why);
+  }
+
+  /** The hello's ticket, verified and used, when the sidecar requires one. */
+  private checkTicket(params: Params<'hello'>): TicketClaims | undefined {
+    const { tickets } = this.context;
+    if (!tickets) return undefined;
+    if (params.ticket === undefined) {
+      this.refuseTicket(
+        params,
+        atLeast(params.version, TICKETS_SINCE)
+          ? 'this sidecar requires a ticket from the mirrord operator (auth: required) and the hello carries none: attach through the operator'
+          : `this sidecar requires a ticket from the mirrord operator (auth: required), which protocol ${params.version} clients cannot present: upgrade the mirrord CLI (protocol ${TICKETS_SINCE} or later) and attach through the operator`,
+      );
+    }
+    try {
+      return tickets.accept(params.ticket);
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== ErrorCode.Auth) throw error;
+      return this.refuseTicket(params, (error as Error).message);
     }
   }
 
@@ -180,12 +231,31 @@ export class Session implements IncomingSink {
       if (others >= LIMITS.sessions) {
         throw new RemoteError('EBUSY', `this sidecar already serves ${others} sessions, its limit; end one (mirrord sessions) and attach again`);
       }
+      const grant = this.checkTicket(params);
       this.started = true;
+      this.grant = grant;
       this.client = params.client ?? '';
-      // A client that doesn't say (an older one included) only reads.
-      this.files.writable = params.fs === 'write';
       const { config } = this.context;
-      this.log.info('session started', { client: this.client, version: params.version, fs: params.fs ?? 'read' });
+      if (grant) {
+        // The ticket decides; a hello can only ask for less.
+        this.files.writable = grant.allow.fs === 'write' && params.fs !== 'read';
+        if (grant.allow.fs === 'read') this.files.readOnlyReason = `its ticket allows only reading, by policy ${grant.policies.join(', ') || '(none named)'}`;
+        this.log.info('audit: session started', {
+          audit: 'session-start',
+          user: grant.sub,
+          groups: grant.groups,
+          pod: grant.pod,
+          session: grant.session,
+          client: this.client,
+          version: params.version,
+          fs: this.files.writable ? 'write' : grant.allow.fs === 'none' ? 'none' : 'read',
+          policies: grant.policies,
+        });
+      } else {
+        // A client that doesn't say (an older one included) only reads.
+        this.files.writable = params.fs === 'write';
+        this.log.info('session started', { client: this.client, version: params.version, fs: params.fs ?? 'read' });
+      }
       const result: Result<'hello'> = {
         sessionId: this.id,
         protocolVersion: PROTOCOL_VERSION,
@@ -225,7 +295,7 @@ export class Session implements IncomingSink {
       }
     },
     resolve: async (params) => ({ result: await resolve(params, this.lookups) }),
-    env: () => ({ result: { env: this.context.config.appEnv } }),
+    env: () => ({ result: { env: withoutExcluded(this.context.config.appEnv, this.grant?.allow.env.exclude ?? []) } }),
     sessions: () => ({
       result: {
         sessions: this.context.sessions().map((session) => ({

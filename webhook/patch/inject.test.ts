@@ -78,6 +78,7 @@ describe('a Deployment-created pod', () => {
     expect(env.MIRRORD_POD_NAME).toEqual({ fieldRef: { fieldPath: 'metadata.name' } });
     expect(env.MIRRORD_POD_NAMESPACE).toEqual({ fieldRef: { fieldPath: 'metadata.namespace' } });
     expect(env.MIRRORD_POD_IP).toEqual({ fieldRef: { fieldPath: 'status.podIP' } });
+    expect(env.MIRRORD_POD_UID).toEqual({ fieldRef: { fieldPath: 'metadata.uid' } });
   });
 
   it("copies the app's env under the prefix, references pointing at the copies", () => {

@@ -75,6 +75,8 @@ function ownEnv(app: V1Container, settings: InjectionSettings): V1EnvVar[] {
     { name: SIDECAR_ENV.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
     { name: SIDECAR_ENV.podNamespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
     { name: SIDECAR_ENV.podIp, valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+    // Tickets are bound to the pod's UID (a pod recreated under the same name is another pod).
+    { name: SIDECAR_ENV.podUid, valueFrom: { fieldRef: { fieldPath: 'metadata.uid' } } },
   ];
 }
 

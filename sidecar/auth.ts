@@ -1,0 +1,98 @@
+/**
+ * `auth: required`: the operator's public keys (a JSON Web Key Set in a file, mounted from a
+ * ConfigMap or Secret, so the sidecar needs no Kubernetes credentials) and the tickets already
+ * used on this sidecar. The file is re-read when it changes (the kubelet updates mounted volumes in
+ * place, so keys rotate without restarting pods) and when a ticket names a key id it doesn't know.
+ */
+import { readFileSync, unwatchFile, watchFile } from 'node:fs';
+import type { KeyObject } from 'node:crypto';
+import { ErrorCode, RemoteError } from '../protocol/errors';
+import { acceptedUntil, parseJwks, readTicketHeader, verifyTicket, type TicketClaims } from '../protocol/ticket';
+import type { Logger } from '../common/log';
+
+/** How often the key file is checked for changes. */
+const WATCH_INTERVAL_MS = 1000;
+/** An unknown key id re-reads the file at most this often (forged tickets can't make the sidecar read in a loop). */
+const UNKNOWN_KID_RELOAD_MS = 1000;
+/** The most ticket ids remembered; beyond it the sidecar refuses new tickets until old ones expire. */
+const MAX_REMEMBERED = 100_000;
+
+export class TicketKeyring {
+  private keys = new Map<string, KeyObject>();
+  /** Why the file could not be read the last time it was, while no keys are known. */
+  private problem: string | undefined;
+  private loadedAt = 0;
+
+  constructor(
+    private readonly file: string,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.load('start');
+    // Polls the path (not an inode): the kubelet swaps a symlink to a new directory on update.
+    watchFile(file, { interval: WATCH_INTERVAL_MS, persistent: false }, () => this.load('the key file changed'));
+  }
+
+  /** The keys to verify a ticket signed with `kid` against, re-reading the file first if it is new to us. */
+  keysFor(kid: string): ReadonlyMap<string, KeyObject> {
+    if (!this.keys.has(kid) && this.now() - this.loadedAt >= UNKNOWN_KID_RELOAD_MS) this.load(`unknown key id "${kid}"`);
+    if (this.keys.size === 0) {
+      throw new RemoteError(ErrorCode.Auth, `ticket refused: this sidecar has no operator keys (${this.problem ?? 'the key set is empty'})`);
+    }
+    return this.keys;
+  }
+
+  stop(): void {
+    unwatchFile(this.file);
+  }
+
+  private load(why: string): void {
+    this.loadedAt = this.now();
+    try {
+      const keys = parseJwks(readFileSync(this.file, 'utf8'));
+      const before = [...this.keys.keys()].join(',');
+      this.keys = keys;
+      this.problem = undefined;
+      const after = [...keys.keys()].join(',');
+      if (after !== before) this.log.info('operator keys loaded', { why, kids: [...keys.keys()] });
+    } catch (error) {
+      // A half-written or briefly missing file keeps the keys we have.
+      this.problem = `${this.file}: ${(error as Error).message}`;
+      this.log.warn(`could not read the operator's keys, keeping the ${this.keys.size} known`, { why, error: this.problem });
+    }
+  }
+}
+
+/** Verifies hellos' tickets for one pod; each ticket's session id is accepted once. */
+export class TicketVerifier {
+  /** Session ids already used, with the moment their tickets stop being accepted anyway. */
+  private readonly used = new Map<string, number>();
+
+  constructor(
+    private readonly keyring: TicketKeyring,
+    private readonly podUid: string,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The claims of a valid, unused ticket (its id is then used), or a RemoteError (EAUTH) with the reason. */
+  accept(token: string): TicketClaims {
+    const { kid } = readTicketHeader(token);
+    const now = this.now();
+    const claims = verifyTicket(token, this.keyring.keysFor(kid), { podUid: this.podUid, now });
+    this.forgetExpired(now);
+    if (this.used.has(claims.session)) {
+      throw new RemoteError(
+        ErrorCode.Auth,
+        `ticket refused: session ${claims.session} already attached with it (a ticket is good for one session: ask the operator for a new one)`,
+      );
+    }
+    if (this.used.size >= MAX_REMEMBERED)
+      throw new RemoteError(ErrorCode.Auth, 'ticket refused: too many recent tickets on this sidecar; try again in a minute');
+    this.used.set(claims.session, acceptedUntil(claims));
+    return claims;
+  }
+
+  private forgetExpired(now: number): void {
+    for (const [session, until] of this.used) if (until < now) this.used.delete(session);
+  }
+}
