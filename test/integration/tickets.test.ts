@@ -1,0 +1,181 @@
+import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
+import { constants } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { publicJwk, signTicket, type TicketAllow, type TicketClaims } from '../../protocol/ticket';
+import { eventually } from '../harness/eventually';
+import { APP_PORT, forwardIncoming, startLocalServer, TestPod } from '../harness/pod';
+import { noRulesLeft } from './suite';
+
+jest.setTimeout(60_000);
+
+const POD_UID = '6c0d2a1e-7b7e-4d55-9a3c-0a1b2c3d4e5f';
+const POLICY = 'default/steal-only-filtered';
+
+describe('auth: required', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mirrord-keys-'));
+  const keysFile = join(dir, 'jwks.json');
+  let operator = generateKeyPairSync('ed25519');
+  let kid = 'key-1';
+  const forger = generateKeyPairSync('ed25519');
+  let pod: TestPod;
+  let local: Awaited<ReturnType<typeof startLocalServer>>;
+
+  /** Replaces the key set the way the kubelet updates a mounted volume: a new file moved over the old. */
+  const publish = (...keys: { publicKey: KeyObject; kid: string }[]) => {
+    writeFileSync(`${keysFile}.new`, JSON.stringify({ keys: keys.map((key) => publicJwk(key.publicKey, key.kid)) }));
+    renameSync(`${keysFile}.new`, keysFile);
+  };
+
+  const allow = (more: Partial<TicketAllow> = {}): TicketAllow => ({
+    incoming: { steal: true, stealWithoutFilter: false, mirror: true, requiredHeaderFilter: '^\\^?x-user: ' },
+    fs: 'read',
+    env: { exclude: [] },
+    ...more,
+  });
+
+  const ticket = (overrides: Partial<TicketClaims> = {}, key: KeyObject = operator.privateKey, keyId = kid) => {
+    const now = Math.floor(Date.now() / 1000);
+    return signTicket(
+      {
+        v: 1,
+        sub: 'alice@example.com',
+        groups: ['dev'],
+        pod: { uid: POD_UID, namespace: 'default', name: 'test-pod' },
+        session: randomUUID(),
+        iat: now,
+        exp: now + 120,
+        allow: allow(),
+        policies: [POLICY],
+        ...overrides,
+      },
+      key,
+      keyId,
+    );
+  };
+
+  beforeAll(async () => {
+    publish({ publicKey: operator.publicKey, kid });
+    pod = await TestPod.start({ MIRRORD_AUTH: 'required', MIRRORD_AUTH_KEYS_FILE: keysFile, MIRRORD_POD_UID: POD_UID });
+    local = await startLocalServer();
+  });
+  afterEach(() => pod.closeClients());
+  afterAll(async () => {
+    local?.close();
+    await pod?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('attaches with a valid ticket, audits the start, and steals with the required filter', async () => {
+    const session = randomUUID();
+    const client = await pod.connect({ ticket: ticket({ session }) });
+    expect(client.info.pod.name).toBe('test-pod');
+    const audit = pod.sidecarLog.split('\n').find((line) => line.includes('"session-start"') && line.includes(session));
+    expect(JSON.parse(audit!)).toMatchObject({ level: 'info', user: 'alice@example.com', pod: { uid: POD_UID }, session, policies: [POLICY] });
+    forwardIncoming(client, local.port);
+    await client.subscribe({ port: APP_PORT, mode: 'steal', filter: { header: '^x-user: alice$' } });
+    expect((await pod.request('/mine', { 'x-user': 'alice' })).body).toBe('local GET /mine body=0\n');
+    expect((await pod.request('/theirs', { 'x-user': 'bob' })).body).toBe('app GET /theirs body=0\n');
+  });
+
+  it('refuses an unfiltered steal and a filter off the required pattern, naming the policy; the session goes on', async () => {
+    const client = await pod.connect({ ticket: ticket() });
+    await expect(client.subscribe({ port: APP_PORT, mode: 'steal' })).rejects.toMatchObject({
+      code: 'EACCES',
+      message: expect.stringMatching(new RegExp(`steal on port ${APP_PORT} refused: a steal must have a header filter .* by policy ${POLICY}`)),
+    });
+    await expect(client.subscribe({ port: APP_PORT, mode: 'steal', filter: { header: '^x-team: a$' } })).rejects.toMatchObject({
+      code: 'EACCES',
+      message: expect.stringContaining('does not match the required'),
+    });
+    expect(await pod.net.natRules()).not.toContain('REDIRECT');
+    await client.subscribe({ port: APP_PORT, mode: 'steal', filter: { header: '^x-user: alice$' } });
+    expect(await pod.net.natRules()).toContain('REDIRECT');
+    // an unfiltered steal is refused by stealWithoutFilter alone when no pattern is required
+    const open = await pod.connect({ ticket: ticket({ allow: allow({ incoming: { steal: true, stealWithoutFilter: false, mirror: false } }) }) });
+    await expect(open.subscribe({ port: 9999, mode: 'steal' })).rejects.toMatchObject({
+      code: 'EACCES',
+      message: expect.stringContaining('without an HTTP filter is blocked'),
+    });
+    await expect(open.subscribe({ port: 9999, mode: 'mirror' })).rejects.toMatchObject({
+      code: 'EACCES',
+      message: expect.stringContaining('mirroring is blocked'),
+    });
+    expect(pod.sidecarLog).toMatch(/"audit":"refusal","user":"alice@example.com"/);
+  });
+
+  it.each([
+    ['no ticket at all', () => undefined, /requires a ticket from the mirrord operator .* carries none: attach through the operator/],
+    ['a forged ticket (another key)', () => ticket({}, forger.privateKey), /bad signature/],
+    ['an unknown key id', () => ticket({}, forger.privateKey, 'key-forged'), /unknown key id "key-forged"/],
+    ['an expired ticket', () => ticket({ iat: Math.floor(Date.now() / 1000) - 600, exp: Math.floor(Date.now() / 1000) - 300 }), /expired 3\d\d s ago/],
+    ["another pod's ticket", () => ticket({ pod: { uid: 'another-uid', namespace: 'default', name: 'test-pod' } }), /issued for another pod .*uid another-uid/],
+    ['garbage', () => 'not.a.ticket', /malformed/],
+  ])('refuses %s with EAUTH and the reason, and closes the session', async (_what, make, reason) => {
+    const token = make();
+    await expect(pod.connect(token === undefined ? {} : { ticket: token })).rejects.toMatchObject({ code: 'EAUTH', message: expect.stringMatching(reason) });
+    expect(pod.sidecarLog).toMatch(/"audit":"refusal"/);
+  });
+
+  it('refuses a ticket whose session id was already used, even after that session ended', async () => {
+    const token = ticket();
+    const first = await pod.connect({ ticket: token });
+    await expect(pod.connect({ ticket: token })).rejects.toMatchObject({ code: 'EAUTH', message: expect.stringMatching(/already attached with it/) });
+    first.close();
+    await first.closed();
+    await expect(pod.connect({ ticket: token })).rejects.toMatchObject({ code: 'EAUTH', message: expect.stringMatching(/already attached with it/) });
+  });
+
+  it('tells an older client to upgrade and attach through the operator', async () => {
+    await expect(pod.connect({ version: '1.3' })).rejects.toMatchObject({
+      code: 'EAUTH',
+      message: expect.stringMatching(/protocol 1\.3 clients cannot present.*upgrade the mirrord CLI \(protocol 1\.4 or later\)/),
+    });
+  });
+
+  it("hides the ticket's excluded variables", async () => {
+    const client = await pod.connect({ ticket: ticket({ allow: allow({ env: { exclude: ['DATABASE_*'] } }) }) });
+    expect(await client.env()).toEqual({ GREETING: 'hello from the pod' });
+    const all = await pod.connect({ ticket: ticket() });
+    expect(Object.keys(await all.env()).sort()).toEqual(['DATABASE_URL', 'GREETING']);
+  });
+
+  it('takes the fs right from the ticket: read makes writes EROFS whatever the hello asks, none refuses every file request', async () => {
+    const newFile = { path: '/etc/config/new.txt', flags: constants.O_WRONLY | constants.O_CREAT, mode: 0o644 };
+    const reader = await pod.connect({ fs: 'write', ticket: ticket() });
+    expect((await reader.fetchFile('/etc/config/app.yaml')).content?.toString()).toContain('hello from the pod');
+    await expect(reader.call('fs.open', newFile)).rejects.toMatchObject({
+      code: 'EROFS',
+      message: expect.stringContaining(`its ticket allows only reading, by policy ${POLICY}`),
+    });
+    const none = await pod.connect({ ticket: ticket({ allow: allow({ fs: 'none' }) }) });
+    await expect(none.call('fs.stat', { path: '/etc/config/app.yaml', follow: true })).rejects.toMatchObject({
+      code: 'EACCES',
+      message: `fs.stat: access to the pod's files is blocked by policy ${POLICY}`,
+    });
+    const writer = await pod.connect({ fs: 'write', ticket: ticket({ allow: allow({ fs: 'write' }) }) });
+    const { fd } = (await writer.call('fs.open', newFile)).result;
+    await writer.call('fs.close', { fd });
+    await writer.call('fs.unlink', { path: newFile.path });
+  });
+
+  it('accepts tickets of a rotated key without a restart, and no longer those of the old key', async () => {
+    const old = { ...operator, kid };
+    const oldTicket = ticket();
+    operator = generateKeyPairSync('ed25519');
+    kid = 'key-2';
+    publish({ publicKey: operator.publicKey, kid });
+    // at once, through the unknown key id
+    await pod.connect({ ticket: ticket() });
+    // the old key is gone once the file is seen to have changed
+    await eventually(async () => {
+      await expect(pod.connect({ ticket: oldTicket })).rejects.toMatchObject({
+        code: 'EAUTH',
+        message: expect.stringContaining(`unknown key id "${old.kid}"`),
+      });
+    });
+    expect(pod.sidecarLog).toMatch(/"msg":"operator keys loaded".*"kids":\["key-2"\]/);
+    await noRulesLeft(pod);
+  });
+});
