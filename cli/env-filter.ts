@@ -7,6 +7,7 @@
  * case-sensitive, as variable names are (`unset` excepted, as in mirrord).
  */
 import { compileRustRegex } from '../intproxy/rust-regex';
+import { envPattern } from '../protocol/ticket';
 
 export interface EnvFilter {
   include?: string[];
@@ -26,13 +27,8 @@ export function splitPatterns(value: string | string[] | undefined): string[] | 
     .filter(Boolean);
 }
 
-export function wildcard(pattern: string): RegExp {
-  const source = pattern
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
-  return new RegExp(`^${source}$`);
-}
+/** One pattern as a whole-name expression (the sidecar matches a ticket's `env.exclude` the same way). */
+export const wildcard = envPattern;
 
 /** The variables the process gets from the pod and the env file (`fromFile`), in mirrord's order. */
 export function filterEnv(remote: Record<string, string>, filter: EnvFilter, fromFile: Record<string, string> = {}): Record<string, string> {
