@@ -1,0 +1,84 @@
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger } from '../common/log';
+import { publicJwk, signTicket, type TicketClaims } from '../protocol/ticket';
+import { TicketKeyring, TicketVerifier } from './auth';
+
+const UID = 'pod-uid-1';
+
+describe('ticket keys and verification', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mirrord-auth-'));
+  const file = join(dir, 'jwks.json');
+  const lines: string[] = [];
+  const log = createLogger('debug', {}, (line) => lines.push(line) > 0);
+  const first = generateKeyPairSync('ed25519');
+  const second = generateKeyPairSync('ed25519');
+  let clock = 1_800_000_000_000;
+  const now = () => clock;
+  const keyrings: TicketKeyring[] = [];
+  afterAll(() => {
+    keyrings.forEach((keyring) => keyring.stop());
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const ticket = (kid: string, key = first.privateKey, more: Partial<TicketClaims> = {}) =>
+    signTicket(
+      {
+        v: 1,
+        sub: 'alice',
+        groups: [],
+        pod: { uid: UID, namespace: 'ns', name: 'p' },
+        session: randomUUID(),
+        iat: Math.floor(clock / 1000),
+        exp: Math.floor(clock / 1000) + 60,
+        allow: { incoming: { steal: true, stealWithoutFilter: true, mirror: true }, fs: 'read', env: { exclude: [] } },
+        policies: [],
+        ...more,
+      },
+      key,
+      kid,
+    );
+  const setup = (keys: object[]) => {
+    writeFileSync(file, JSON.stringify({ keys }));
+    const keyring = new TicketKeyring(file, log, now);
+    keyrings.push(keyring);
+    return new TicketVerifier(keyring, UID, now);
+  };
+
+  it('accepts a ticket once, and forgets its id only once it could no longer be accepted', () => {
+    const verifier = setup([publicJwk(first.publicKey, 'a')]);
+    const token = ticket('a');
+    expect(verifier.accept(token).sub).toBe('alice');
+    expect(() => verifier.accept(token)).toThrow(/already attached with it/);
+    clock += 89_000;
+    expect(() => verifier.accept(token)).toThrow(/already attached with it/);
+    clock += 2000;
+    expect(() => verifier.accept(token)).toThrow(/expired 31 s ago/);
+  });
+
+  it('re-reads the key file for an unknown key id, at most once a second', () => {
+    const verifier = setup([publicJwk(first.publicKey, 'a')]);
+    writeFileSync(file, JSON.stringify({ keys: [publicJwk(second.publicKey, 'b')] }));
+    clock += 500;
+    expect(() => verifier.accept(ticket('b', second.privateKey))).toThrow(/unknown key id "b"/);
+    clock += 500;
+    expect(verifier.accept(ticket('b', second.privateKey)).sub).toBe('alice');
+    expect(() => verifier.accept(ticket('a'))).toThrow(/unknown key id "a"/);
+  });
+
+  it('keeps the keys it has when the file is broken, and says why it has none', () => {
+    const verifier = setup([publicJwk(first.publicKey, 'a')]);
+    writeFileSync(file, '{"keys": [');
+    clock += 1000;
+    expect(() => verifier.accept(ticket('z'))).toThrow(/unknown key id "z"/);
+    expect(verifier.accept(ticket('a')).sub).toBe('alice');
+    expect(lines.some((line) => line.includes('keeping the 1 known'))).toBe(true);
+    const empty = setup([]);
+    expect(() => empty.accept(ticket('a'))).toThrow(/this sidecar has no operator keys \(the key set is empty\)/);
+    rmSync(file);
+    clock += 1000;
+    expect(() => empty.accept(ticket('a'))).toThrow(/no operator keys \(.*jwks\.json: ENOENT/);
+  });
+});
