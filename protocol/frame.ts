@@ -44,12 +44,17 @@ let pooledBytes = 0;
  * nothing per chunk, rather than leave a megabyte of garbage per chunk for the collector.
  */
 export function attachmentBuffer(length: number): Buffer {
-  const size = length < POOLED_FROM ? length : 2 ** Math.ceil(Math.log2(length));
+  const size = attachmentCapacity(length);
   const reused = size >= POOLED_FROM ? pool.get(size)?.pop() : undefined;
   if (reused) pooledBytes -= reused.byteLength;
   const memory = reused ?? new ArrayBuffer(HEADROOM + size);
   roomy.add(memory);
   return Buffer.from(memory, HEADROOM, length);
+}
+
+/** The bytes an attachmentBuffer of `length` takes: pooled ones are rounded up to a power of two. */
+export function attachmentCapacity(length: number): number {
+  return length < POOLED_FROM ? length : 2 ** Math.ceil(Math.log2(length));
 }
 
 /**

@@ -98,7 +98,11 @@ describe('tickets', () => {
     const badRegex = claims().allow;
     expect(() =>
       signTicket(claims({ allow: { ...badRegex, incoming: { ...badRegex.incoming, requiredHeaderFilter: '(' } } }), operator.privateKey, 'k1'),
-    ).toThrow(/requiredHeaderFilter: not a valid regular expression/);
+    ).toThrow(/requiredHeaderFilter: not a valid RE2 regular expression/);
+    // RE2 has no backreferences: a pattern that would need backtracking is not a valid one
+    expect(() =>
+      signTicket(claims({ allow: { ...badRegex, incoming: { ...badRegex.incoming, requiredHeaderFilter: '^(a)\\1$' } } }), operator.privateKey, 'k1'),
+    ).toThrow(/not a valid RE2 regular expression/);
   });
 
   it('reads a key set of Ed25519 keys and names what is wrong with a bad one', () => {

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { CloseCode, ErrorCode, RemoteError } from '../protocol/errors';
-import { recycleAttachment } from '../protocol/frame';
+import { attachmentCapacity, recycleAttachment } from '../protocol/frame';
 import { describeIssues, isRequestType, requests, type Params, type RequestType, type Result } from '../protocol/messages';
 import type { IncomingRequest, Peer } from '../protocol/peer';
 import type { MuxStream } from '../protocol/stream';
@@ -318,17 +318,19 @@ export class Session implements IncomingSink {
     },
     'fs.open': async (params) => ({ result: { ...(await this.files.open(params)), now: Date.now() } }),
     'fs.read': async (params) => {
-      await this.reading.take(params.length);
+      // What the read's buffer really takes (pooled ones are rounded up), not only what it asks for.
+      const bytes = attachmentCapacity(params.length);
+      await this.reading.take(bytes);
       let answer: Awaited<ReturnType<Files['read']>>;
       try {
         answer = await this.files.read(params);
       } catch (error) {
-        this.reading.give(params.length);
+        this.reading.give(bytes);
         throw error;
       }
       const onSent = () => {
         recycleAttachment(answer.attachment);
-        this.reading.give(params.length);
+        this.reading.give(bytes);
       };
       return { ...answer, onSent };
     },

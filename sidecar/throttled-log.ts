@@ -3,7 +3,7 @@
  * sending thousands of bad requests (or connections) a second must not turn them into thousands
  * of log lines: stderr is a pipe, whose writes block the event loop when its reader falls behind.
  * The first `perSecond` warnings of each second are written; the rest are counted, and the count
- * is written with the next warning that gets through.
+ * is written when that second is over.
  */
 import type { Logger } from '../common/log';
 
@@ -11,6 +11,8 @@ export class ThrottledLog {
   private windowStart = 0;
   private written = 0;
   private suppressed = 0;
+  private lastSuppressed = '';
+  private flush?: NodeJS.Timeout;
 
   constructor(
     private readonly log: Logger,
@@ -23,12 +25,20 @@ export class ThrottledLog {
       this.windowStart = now;
       this.written = 0;
     }
-    if (this.written >= this.perSecond) {
-      this.suppressed++;
+    if (this.written < this.perSecond) {
+      this.written++;
+      this.log.warn(msg, fields);
       return;
     }
-    this.written++;
-    this.log.warn(msg, this.suppressed ? { ...fields, suppressedBefore: this.suppressed } : fields);
+    this.suppressed++;
+    this.lastSuppressed = msg;
+    this.flush ??= setTimeout(() => this.writeCount(), this.windowStart + 1000 - now);
+    this.flush.unref();
+  }
+
+  private writeCount(): void {
+    this.flush = undefined;
+    this.log.warn(`${this.suppressed} more like this were left out in one second (the last: ${this.lastSuppressed})`, { suppressed: this.suppressed });
     this.suppressed = 0;
   }
 }
