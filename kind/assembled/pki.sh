@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes the cluster's certificates and kubeconfigs with openssl, offline, into $1: one CA for
-# everything (the API server, the kubelet's serving certificate, every client), and the service
-# account signing key. Client identities are what RBAC and the Node authorizer expect.
+# everything (the API server, the kubelet's serving certificate, every client) but the front
+# proxy of API aggregation, which has its own, and the service account signing key. Client identities are what RBAC and the Node authorizer expect.
 # Usage: pki.sh DIR NODE_NAME NODE_IP SERVICE_IP
 set -euo pipefail
 dir=$1 node=$2 node_ip=$3 service_ip=$4
@@ -14,9 +14,9 @@ openssl req -x509 -new -key ca.key -subj "/CN=mirrord-cluster-ca" -days 3650 -sh
   -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
   -out ca.crt 2>/dev/null
 
-# cert NAME CN ORG USAGE [SANS]
+# cert NAME CN ORG USAGE [SANS]   (signed by the CA named in $CA, the cluster's by default)
 cert() {
-  local name=$1 cn=$2 org=$3 usage=$4 sans=${5:-}
+  local name=$1 cn=$2 org=$3 usage=$4 sans=${5:-} ca=${CA:-ca}
   key "$name"
   local subj="/CN=$cn"; [ -n "$org" ] && subj+="/O=$org"
   openssl req -new -key "$name.key" -subj "$subj" -out "$name.csr" 2>/dev/null
@@ -26,7 +26,7 @@ cert() {
     echo "extendedKeyUsage=$usage"
     [ -n "$sans" ] && echo "subjectAltName=$sans"
   } >"$name.ext"
-  openssl x509 -req -in "$name.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 365 -sha256 \
+  openssl x509 -req -in "$name.csr" -CA "$ca.crt" -CAkey "$ca.key" -CAcreateserial -days 365 -sha256 \
     -extfile "$name.ext" -out "$name.crt" 2>/dev/null
   rm -f "$name.csr" "$name.ext"
 }
@@ -40,6 +40,16 @@ cert admin mirrord-admin system:masters clientAuth
 cert controller-manager system:kube-controller-manager "" clientAuth
 cert scheduler system:kube-scheduler "" clientAuth
 cert kube-proxy system:kube-proxy "" clientAuth
+
+# API aggregation: the API server forwards a request for an aggregated API (the operator's) with
+# the user in X-Remote-* headers, presenting the front-proxy client certificate; the aggregated
+# server trusts those headers only from that certificate. Its CA is apart from the cluster's, so
+# that no client certificate the cluster CA signs can pass for the front proxy.
+key front-proxy-ca
+openssl req -x509 -new -key front-proxy-ca.key -subj "/CN=mirrord-front-proxy-ca" -days 3650 -sha256 \
+  -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+  -out front-proxy-ca.crt 2>/dev/null
+CA=front-proxy-ca cert front-proxy-client front-proxy-client "" clientAuth
 
 key sa
 openssl ec -in sa.key -pubout -out sa.pub 2>/dev/null

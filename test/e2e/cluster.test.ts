@@ -60,6 +60,18 @@ test('the node is Ready', async () => {
   expect(out.trim().split(' ')).toContain('True');
 });
 
+test('the API server serves aggregated APIs: front-proxy CA and request-header names published for them', async () => {
+  // What an aggregated server (the operator) reads to trust the user the API server forwards.
+  const config = JSON.parse(await kubectl(['-n', 'kube-system', 'get', 'configmap', 'extension-apiserver-authentication', '-o', 'json'])) as {
+    data: Record<string, string>;
+  };
+  expect(config.data['requestheader-client-ca-file']).toMatch(/-----BEGIN CERTIFICATE-----/);
+  expect(config.data['requestheader-client-ca-file']).not.toBe(config.data['client-ca-file']);
+  expect(JSON.parse(config.data['requestheader-username-headers'])).toEqual(['X-Remote-User']);
+  expect(JSON.parse(config.data['requestheader-group-headers'])).toEqual(['X-Remote-Group']);
+  expect(JSON.parse(config.data['requestheader-allowed-names'])).toEqual(['front-proxy-client']);
+});
+
 test('a Deployment of the demo app becomes Ready', async () => {
   await kubectl(['apply', '-f', '-'], { input: manifests });
   await rolledOut(namespace, 'demo');
