@@ -39,10 +39,14 @@ describe('kubectl kustomize manifests', () => {
   const objects = render('manifests');
   const defaults = loadWebhookConfig({});
 
-  it('renders exactly the webhook objects, all namespaced ones in mirrord-system', () => {
+  it('renders exactly the webhook objects and the policy and profile resources, all namespaced ones in mirrord-system', () => {
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
       'ClusterRole/mirrord-webhook',
       'ClusterRoleBinding/mirrord-webhook',
+      'CustomResourceDefinition/mirrordclusterpolicies.mirrord.dev',
+      'CustomResourceDefinition/mirrordclusterprofiles.mirrord.dev',
+      'CustomResourceDefinition/mirrordpolicies.mirrord.dev',
+      'CustomResourceDefinition/mirrordprofiles.mirrord.dev',
       'Deployment/mirrord-webhook',
       'MutatingWebhookConfiguration/mirrord-webhook',
       'Namespace/mirrord-system',
@@ -53,7 +57,7 @@ describe('kubectl kustomize manifests', () => {
       'ServiceAccount/mirrord-webhook',
     ]);
     for (const object of objects) {
-      if (['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration'].includes(object.kind))
+      if (['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration', 'CustomResourceDefinition'].includes(object.kind))
         expect(object.metadata.namespace).toBeUndefined();
       else expect(object.metadata.namespace).toBe(defaults.namespace);
     }

@@ -22,6 +22,10 @@ describe('manifests/ rendered as kubectl kustomize does', () => {
       'PodDisruptionBudget mirrord-system/mirrord-webhook',
       'Service mirrord-system/mirrord-webhook',
       'MutatingWebhookConfiguration mirrord-webhook',
+      'CustomResourceDefinition mirrordpolicies.mirrord.dev',
+      'CustomResourceDefinition mirrordclusterpolicies.mirrord.dev',
+      'CustomResourceDefinition mirrordprofiles.mirrord.dev',
+      'CustomResourceDefinition mirrordclusterprofiles.mirrord.dev',
     ]);
     for (const object of objects) expect(object.metadata.labels).toMatchObject({ 'app.kubernetes.io/part-of': 'mirrord' });
   });

@@ -1,6 +1,7 @@
 /**
  * The objects `mirrord install` applies: `manifests/` rendered the way `kubectl kustomize` renders
- * it, for the features that kustomization uses (resources, namespace, labels, images), so that
+ * it, for the features that kustomization uses (resources, namespace, labels, images; a `List`
+ * is its items), so that
  * neither kubectl nor kustomize is needed. Anything else is refused rather than half-applied.
  * The YAML parser is a parameter: the CLI passes @kubernetes/client-node's, the tests `yaml`'s.
  */
@@ -44,7 +45,9 @@ export function renderKustomization(dir: string, parseAll: ParseAll): KubeObject
     const path = join(dir, resource);
     if (!existsSync(path)) throw new Error(`${file}: resource ${resource} not found`);
     if (statSync(path).isDirectory()) return renderKustomization(path, parseAll);
-    return parseAll(readFileSync(path, 'utf8')).filter((doc): doc is KubeObject => !!doc && typeof doc === 'object');
+    return parseAll(readFileSync(path, 'utf8'))
+      .filter((doc): doc is KubeObject => !!doc && typeof doc === 'object')
+      .flatMap((doc) => (doc.kind === 'List' ? (doc.items as KubeObject[]) : [doc])); // as kustomize does
   });
   for (const object of objects) {
     if (k.namespace && !CLUSTER_SCOPED.has(object.kind)) object.metadata.namespace = k.namespace;

@@ -1,5 +1,6 @@
 /**
- * `mirrord uninstall`: deletes what `install` applied, the webhook configuration first. Pods
+ * `mirrord uninstall`: deletes what `install` applied, the webhook configuration first, except
+ * the policy and profile definitions (deleting them would delete the team's policies). Pods
  * already injected keep their sidecar until they are recreated; --restart-workloads restarts
  * the Deployments and StatefulSets that own such pods, as `kubectl rollout restart` does.
  * --dry-run asks the API server to check each deletion without doing it, and restarts nothing.
@@ -15,9 +16,16 @@ import { webhookManifests } from './install';
 export async function uninstall(args: Extract<AdminArgs, { kind: 'uninstall' }>): Promise<number> {
   const kube = loadKube(args.kube);
   const would = args.dryRun ? 'would be ' : '';
-  for (const object of deletionOrder(webhookManifests())) {
+  // The policy and profile definitions stay: deleting one deletes every policy made from it.
+  const objects = webhookManifests();
+  const definitions = objects.filter((object) => object.kind === 'CustomResourceDefinition');
+  for (const object of deletionOrder(objects.filter((object) => !definitions.includes(object)))) {
     const outcome = await explainUnreachable(kube, () => deleteObject(kube, object, args.dryRun));
     process.stdout.write(`${describeObject(object)} ${outcome === 'deleted' ? `${would}deleted` : 'already absent'}\n`);
+  }
+  if (definitions.length) {
+    const names = definitions.map((object) => object.metadata.name).join(' ');
+    process.stdout.write(`the policy and profile definitions stay, with the policies made from them; kubectl delete crd ${names} removes them\n`);
   }
   const [pods, replicasets] = await explainUnreachable(kube, () => Promise.all([listPods(kube), listReplicaSets(kube)]));
   const plan = restartPlan(pods, replicasets);

@@ -126,6 +126,8 @@ test('uninstall --dry-run names what it would delete and restart, and changes no
   const lines = planned.stdout.split('\n');
   expect(lines[0]).toBe('MutatingWebhookConfiguration mirrord-webhook would be deleted');
   expect(lines).toContain('Deployment mirrord-system/mirrord-webhook would be deleted');
+  expect(lines.find((line) => line.startsWith('CustomResourceDefinition'))).toBeUndefined(); // the team's policies stay
+  expect(lines).toContainEqual(expect.stringMatching(/^the policy and profile definitions stay/));
   expect(lines).toContain(`would restart deployment/app -n ${namespace}`);
   expect(lines).not.toContain(`would restart deployment/app -n ${unlabeled}`);
   expect(lines.indexOf('Namespace mirrord-system would be deleted')).toBeGreaterThan(
