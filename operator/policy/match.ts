@@ -1,4 +1,5 @@
 /** Which policies apply to a session: by target path, by the target's labels, and by who asks. */
+import { envPattern } from '../../protocol/ticket';
 import type { LabelSelector, Policy, SessionRequest, Subjects, Target } from './spec';
 
 /** The spellings of each kind a target path may use; a policy written with either applies. */
@@ -27,14 +28,8 @@ export function targetPaths(target: Target): string[] {
   });
 }
 
-/** A target path glob as a regex: `*` any run of characters (`/` too), `?` one, the rest literal; the whole path. */
-export function globRegex(glob: string): RegExp {
-  const source = glob
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
-  return new RegExp(`^${source}$`, 's');
-}
+/** A target path glob as a regex: `*` any run of characters (`/` too), `?` one, the rest literal; the whole path (mirrord's patterns, as `env.exclude`'s). */
+export const globRegex = envPattern;
 
 export function targetPathMatches(glob: string, target: Target): boolean {
   const regex = globRegex(glob);
