@@ -1,7 +1,8 @@
 // The linter: typescript-eslint's recommended rules, and the import directions between the
 // components (ARCHITECTURE.md): protocol/ and common/ at the bottom; the sidecar, the webhook, the
-// layer's local proxy and the CLI above them; nothing imports the CLI, the CLI does not import the
-// webhook or the sidecar, the webhook does not import the sidecar. Tests may import test helpers.
+// operator, the layer's local proxy and the CLI above them; nothing imports the CLI or the operator,
+// the CLI does not import the webhook or the sidecar, the webhook does not import the sidecar.
+// Tests may import test helpers.
 const tseslint = require('typescript-eslint');
 const prettier = require('eslint-config-prettier');
 
@@ -38,29 +39,44 @@ module.exports = tseslint.config(
     files: ['protocol/**'],
     ignores: tests,
     rules: forbid(
-      ['common', 'sidecar', 'webhook', 'layer', 'intproxy', 'cli', 'test'],
+      ['common', 'sidecar', 'webhook', 'operator', 'layer', 'intproxy', 'cli', 'test'],
       'protocol/ is the bottom of the import graph: it imports nothing of ours',
     ),
   },
   {
     files: ['common/**'],
     ignores: tests,
-    rules: forbid(['sidecar', 'webhook', 'layer', 'intproxy', 'cli', 'test'], 'common/ imports nothing of ours but protocol/'),
+    rules: forbid(['sidecar', 'webhook', 'operator', 'layer', 'intproxy', 'cli', 'test'], 'common/ imports nothing of ours but protocol/'),
   },
-  { files: ['sidecar/**'], ignores: tests, rules: forbid(['webhook', 'layer', 'intproxy', 'cli', 'test'], 'the sidecar imports only protocol/ and common/') },
+  {
+    files: ['sidecar/**'],
+    ignores: tests,
+    rules: forbid(['webhook', 'operator', 'layer', 'intproxy', 'cli', 'test'], 'the sidecar imports only protocol/ and common/'),
+  },
   {
     files: ['webhook/**'],
     ignores: tests,
-    rules: forbid(['sidecar', 'layer', 'intproxy', 'cli', 'test'], 'the webhook imports only protocol/ and common/ (the pod contract is in common/)'),
+    rules: forbid(
+      ['sidecar', 'operator', 'layer', 'intproxy', 'cli', 'test'],
+      'the webhook imports only protocol/ and common/ (the pod contract is in common/)',
+    ),
   },
   {
     files: ['layer/**', 'intproxy/**'],
     ignores: tests,
-    rules: forbid(['sidecar', 'webhook', 'cli', 'test'], 'the layer and its local proxy import only protocol/, common/ and each other'),
+    rules: forbid(['sidecar', 'webhook', 'operator', 'cli', 'test'], 'the layer and its local proxy import only protocol/, common/ and each other'),
   },
   {
     files: ['cli/**'],
     ignores: tests,
-    rules: forbid(['sidecar', 'webhook', 'test'], 'the CLI does not import the sidecar or the webhook (names they share are in common/)'),
+    rules: forbid(
+      ['sidecar', 'webhook', 'operator', 'test'],
+      'the CLI does not import the sidecar, the webhook or the operator (names they share are in common/)',
+    ),
+  },
+  {
+    files: ['operator/**'],
+    ignores: tests,
+    rules: forbid(['sidecar', 'webhook', 'layer', 'intproxy', 'cli', 'test'], 'the operator imports only protocol/ and common/'),
   },
 );

@@ -19,7 +19,7 @@ module.exports = {
       displayName: 'unit',
       testEnvironment: 'node',
       transform,
-      testMatch: ['<rootDir>/{common,protocol,sidecar,cli,layer,intproxy,webhook}/**/*.test.ts'],
+      testMatch: ['<rootDir>/{common,protocol,sidecar,cli,layer,intproxy,webhook,operator}/**/*.test.ts'],
     },
     {
       displayName: 'integration',

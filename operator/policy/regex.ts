@@ -1,0 +1,57 @@
+/**
+ * The policies' regular expressions (the required header filter, the fs patterns): RE2, as every
+ * pattern that meets a user's input, searched (not anchored) as mirrord's Rust `regex` does.
+ */
+import { RE2JS } from 're2js';
+import { refusal, type PolicyRefusal } from './refusal';
+import type { NamedPolicy } from './spec';
+
+export function regexFinds(pattern: string, text: string): boolean {
+  return RE2JS.compile(pattern).matcher(text).find();
+}
+
+/** The pattern's problem, or undefined when it compiles. */
+function compileError(pattern: string): string | undefined {
+  try {
+    RE2JS.compile(pattern);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+/**
+ * A refusal naming the first applying policy with a pattern that does not compile: a policy that
+ * can't be evaluated fails closed (its author, not the session, has to fix it).
+ */
+export function invalidPatternRefusal(policies: readonly NamedPolicy[]): PolicyRefusal | undefined {
+  for (const { name, spec } of policies) {
+    const fields: [string, string[]][] = [
+      [
+        'network.incoming.httpFilter.headerFilter',
+        spec.network?.incoming?.httpFilter?.headerFilter === undefined ? [] : [spec.network.incoming.httpFilter.headerFilter],
+      ],
+      ['fs.readOnly', spec.fs?.readOnly ?? []],
+      ['fs.local', spec.fs?.local ?? []],
+      ['fs.notFound', spec.fs?.notFound ?? []],
+    ];
+    for (const [field, patterns] of fields) {
+      for (const pattern of patterns) {
+        const problem = compileError(pattern);
+        if (problem !== undefined) {
+          return refusal(
+            name,
+            `every session (its ${field} "${pattern}" is not a valid RE2 regular expression: ${problem})`,
+            'nothing until the policy is fixed',
+          );
+        }
+      }
+    }
+  }
+  return undefined;
+}
+
+/** A regex that matches exactly one of the texts, whole (each quoted literally). */
+export function exactlyOneOf(texts: readonly string[]): string {
+  return `^(?:${texts.map((text) => RE2JS.quote(text)).join('|')})$`;
+}

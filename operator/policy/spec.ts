@@ -1,0 +1,99 @@
+/**
+ * The policies the operator applies: the `spec` of the `MirrordPolicy` (namespaced) and
+ * `MirrordClusterPolicy` (cluster-wide) custom resources, as the API server validated them, and the
+ * session request they are applied to.
+ */
+
+/** What a policy can block (mirrord's names). */
+export type BlockedFeature = 'steal' | 'steal-without-filter' | 'mirror';
+
+export interface LabelSelectorRequirement {
+  key: string;
+  operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+  values?: string[];
+}
+
+/** A Kubernetes label selector over the target's labels. */
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: LabelSelectorRequirement[];
+}
+
+/** Users and groups, as the API server authenticates them. */
+export interface Subjects {
+  users?: string[];
+  groups?: string[];
+}
+
+export interface PolicySpec {
+  /** A glob over the target path (`deploy/checkout`, `deploy/checkout/container/app`, `pod/*`): `*` any run of characters, `?` one. */
+  targetPath?: string;
+  /** The target's labels. */
+  selector?: LabelSelector;
+  block?: BlockedFeature[];
+  network?: {
+    incoming?: {
+      /** A regex (RE2) every steal's header filter must match (as the user wrote it). */
+      httpFilter?: { headerFilter?: string };
+    };
+  };
+  /** Variables of the app hidden from the session: mirrord's patterns (`*` any run, `?` one). */
+  env?: { exclude?: string[] };
+  /** Path regexes (RE2, searched in the path): read only, served locally, or reported as missing. */
+  fs?: { readOnly?: string[]; local?: string[]; notFound?: string[] };
+  /** A session must name a profile. */
+  requireProfile?: boolean;
+  /** The profiles a session may name. */
+  profileAllowlist?: string[];
+  /** The policy applies only to these users and groups (absent: to everyone). */
+  subjects?: Subjects;
+  /** The policy never applies to these users and groups. */
+  exemptSubjects?: Subjects;
+}
+
+export type Policy =
+  { kind: 'MirrordPolicy'; namespace: string; name: string; spec: PolicySpec } | { kind: 'MirrordClusterPolicy'; name: string; spec: PolicySpec };
+
+/** How a policy is named in tickets and refusals: `NAMESPACE/NAME`, or `cluster/NAME` for a cluster policy. */
+export function policyName(policy: Policy): string {
+  return policy.kind === 'MirrordPolicy' ? `${policy.namespace}/${policy.name}` : `cluster/${policy.name}`;
+}
+
+/** The session's target. */
+export interface Target {
+  /** The kind as a target path spells it: `deploy`, `pod`, `statefulset`, … (long and short forms are both understood). */
+  kind: string;
+  name: string;
+  namespace: string;
+  labels: Record<string, string>;
+  container?: string;
+}
+
+export interface HttpFilter {
+  header?: string;
+  path?: string;
+  method?: string;
+}
+
+export interface PortRequest {
+  port: number;
+  mode: 'steal' | 'mirror';
+  filter?: HttpFilter;
+}
+
+/** What a session asks for. */
+export interface SessionRequest {
+  user: string;
+  groups: string[];
+  target: Target;
+  incoming: PortRequest[];
+  /** The pod's files: `local` asks for none of them. */
+  fs: 'read' | 'write' | 'local';
+  profile?: string;
+}
+
+/** An applying policy with the name refusals and tickets use. */
+export interface NamedPolicy {
+  name: string;
+  spec: PolicySpec;
+}
