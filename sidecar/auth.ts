@@ -22,6 +22,8 @@ export class TicketKeyring {
   /** Why the file could not be read the last time it was, while no keys are known. */
   private problem: string | undefined;
   private loadedAt = 0;
+  /** The re-read an unknown key id is waiting for, shared by every hello that waits. */
+  private reloading?: Promise<void>;
 
   constructor(
     private readonly file: string,
@@ -33,9 +35,13 @@ export class TicketKeyring {
     watchFile(file, { interval: WATCH_INTERVAL_MS, persistent: false }, () => this.load('the key file changed'));
   }
 
-  /** The keys to verify a ticket signed with `kid` against, re-reading the file first if it is new to us. */
-  keysFor(kid: string): ReadonlyMap<string, KeyObject> {
-    if (!this.keys.has(kid) && this.now() - this.loadedAt >= UNKNOWN_KID_RELOAD_MS) this.load(`unknown key id "${kid}"`);
+  /**
+   * The keys to verify a ticket signed with `kid` against, re-reading the file first if it is new
+   * to us: at once, or when the last read is a second old (a ticket of a key rotated in just after
+   * another read waits for the next one rather than being refused).
+   */
+  async keysFor(kid: string): Promise<ReadonlyMap<string, KeyObject>> {
+    if (!this.keys.has(kid)) await this.reloadFor(kid);
     if (this.keys.size === 0) {
       throw new RemoteError(ErrorCode.Auth, `ticket refused: this sidecar has no operator keys (${this.problem ?? 'the key set is empty'})`);
     }
@@ -44,6 +50,15 @@ export class TicketKeyring {
 
   stop(): void {
     unwatchFile(this.file);
+  }
+
+  private reloadFor(kid: string): Promise<void> {
+    this.reloading ??= (async () => {
+      const wait = this.loadedAt + UNKNOWN_KID_RELOAD_MS - this.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait).unref());
+      if (!this.keys.has(kid)) this.load(`unknown key id "${kid}"`);
+    })().finally(() => (this.reloading = undefined));
+    return this.reloading;
   }
 
   private load(why: string): void {
@@ -75,10 +90,11 @@ export class TicketVerifier {
   ) {}
 
   /** The claims of a valid, unused ticket (its id is then used), or a RemoteError (EAUTH) with the reason. */
-  accept(token: string): TicketClaims {
+  async accept(token: string): Promise<TicketClaims> {
     const { kid } = readTicketHeader(token);
+    const keys = await this.keyring.keysFor(kid);
     const now = this.now();
-    const claims = verifyTicket(token, this.keyring.keysFor(kid), { podUid: this.podUid, now });
+    const claims = verifyTicket(token, keys, { podUid: this.podUid, now });
     this.forgetExpired(now);
     if (this.used.has(claims.session)) {
       throw new RemoteError(

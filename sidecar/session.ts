@@ -47,6 +47,8 @@ export class Session implements IncomingSink {
   readonly since = new Date();
   client = '';
   private started = false;
+  /** A hello is being served (its ticket may wait for the keys): a second one is refused. */
+  private greeting = false;
   /** With `auth: required`: the ticket the session attached with, enforced for its whole life. */
   private grant: TicketClaims | undefined;
   private readonly files: Files;
@@ -194,7 +196,7 @@ export class Session implements IncomingSink {
   }
 
   /** The hello's ticket, verified and used, when the sidecar requires one. */
-  private checkTicket(params: Params<'hello'>): TicketClaims | undefined {
+  private async checkTicket(params: Params<'hello'>): Promise<TicketClaims | undefined> {
     const { tickets } = this.context;
     if (!tickets) return undefined;
     if (params.ticket === undefined) {
@@ -206,7 +208,7 @@ export class Session implements IncomingSink {
       );
     }
     try {
-      return tickets.accept(params.ticket);
+      return await tickets.accept(params.ticket);
     } catch (error) {
       if ((error as { code?: unknown }).code !== ErrorCode.Auth) throw error;
       return this.refuseTicket(params, (error as Error).message);
@@ -219,8 +221,8 @@ export class Session implements IncomingSink {
   }
 
   private readonly handlers: { [T in RequestType]: Handler<T> } = {
-    hello: (params) => {
-      if (this.started) throw new RemoteError(ErrorCode.Invalid, 'hello was already sent');
+    hello: async (params) => {
+      if (this.started || this.greeting) throw new RemoteError(ErrorCode.Invalid, 'hello was already sent');
       const why = incompatibility(params.version);
       if (why) {
         this.log.warn(`refused hello: ${why}`);
@@ -231,7 +233,13 @@ export class Session implements IncomingSink {
       if (others >= LIMITS.sessions) {
         throw new RemoteError('EBUSY', `this sidecar already serves ${others} sessions, its limit; end one (mirrord sessions) and attach again`);
       }
-      const grant = this.checkTicket(params);
+      this.greeting = true;
+      let grant: TicketClaims | undefined;
+      try {
+        grant = await this.checkTicket(params);
+      } finally {
+        this.greeting = false;
+      }
       this.started = true;
       this.grant = grant;
       this.client = params.client ?? '';
