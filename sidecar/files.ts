@@ -105,6 +105,8 @@ export class Files {
   private opening = 0;
   /** The session ended (closeAll): what finishes after that is closed at once. */
   private closed = false;
+  /** Operations that timed out and still run in a thread of the pool. */
+  private stuck = 0;
   /** Directory listings a client is reading page by page, by cursor. */
   private readonly listings = new Map<number, fs.Dir>();
   private nextListing = 1;
@@ -119,6 +121,8 @@ export class Files {
     private readonly maxOpen = Infinity,
     /** How long one operation may take before the client is told ETIMEDOUT. */
     private readonly callMs = Infinity,
+    /** How many timed-out operations may still hold a thread before new ones are refused (admit). */
+    private readonly maxStuck = Infinity,
   ) {
     this.served = served.map(beneathRoot);
   }
@@ -370,20 +374,39 @@ export class Files {
       let timedOut = false;
       const timer = setTimeout(() => {
         timedOut = true;
+        this.stuck++;
         reject(new RemoteError('ETIMEDOUT', `${what}: the pod's file system did not answer within ${this.callMs / 1000} s`));
       }, this.callMs);
+      const settled = () => {
+        clearTimeout(timer);
+        if (timedOut) this.stuck--;
+      };
       work.then(
         (value) => {
-          clearTimeout(timer);
+          settled();
           if (timedOut) late?.(value);
           else resolve(value);
         },
         (error: unknown) => {
-          clearTimeout(timer);
+          settled();
           if (!timedOut) reject(error);
         },
       );
     });
+  }
+
+  /**
+   * Refuses new file operations while `maxStuck` of the session's timed-out ones still hold a
+   * thread of the pool (their volume hasn't answered): one session on a hung volume can't take
+   * every thread the other sessions' files need.
+   */
+  admit(what: string): void {
+    if (this.stuck >= this.maxStuck) {
+      throw new RemoteError(
+        'EAGAIN',
+        `${what}: ${this.stuck} of this session's file operations timed out and are still waiting for the pod's file system; try again once they end`,
+      );
+    }
   }
 
   /** Refuses a change for a session that may only read: the pod's files look read-only to it. */

@@ -30,6 +30,8 @@ export const LIMITS = {
   readBytesInFlightPerSession: 2 * 1024 * 1024,
   /** One file operation may take this long; then its client gets ETIMEDOUT (MIRRORD_FS_TIMEOUT_MS). */
   fsCallMs: 10_000,
+  /** Timed-out file operations of one session still holding a thread; beyond, its new ones get EAGAIN. */
+  stuckFileOperationsPerSession: 4,
   /** Refused requests of one session written to the log each second; the rest are counted. */
   refusalLinesPerSecond: 20,
   /** Files one session may hold open; more are refused with EMFILE. */

@@ -79,7 +79,13 @@ export class Session implements IncomingSink {
   ) {
     this.log = context.log.child({ session: this.id });
     this.refusals = new ThrottledLog(this.log, LIMITS.refusalLinesPerSecond);
-    this.files = new Files(context.root, context.config.wholeRoot ? ['/'] : context.config.appMounts, LIMITS.openFilesPerSession, context.config.fsCallMs);
+    this.files = new Files(
+      context.root,
+      context.config.wholeRoot ? ['/'] : context.config.appMounts,
+      LIMITS.openFilesPerSession,
+      context.config.fsCallMs,
+      LIMITS.stuckFileOperationsPerSession,
+    );
     this.inflow = new Inflow({ requests: LIMITS.requestsInFlightPerSession, bytes: LIMITS.requestBytesInFlightPerSession });
     this.watch = new AnsweringWatch(peer.socket, context.config.unresponsiveMs, (answering, silentMs) => this.answeringChanged(answering, silentMs));
     peer.on('request', (request) => void this.handle(request));
@@ -165,6 +171,7 @@ export class Session implements IncomingSink {
       return;
     }
     try {
+      if (method.startsWith('fs.')) this.files.admit(method);
       const handler = this.handlers[method] as Handler<typeof method>;
       const answer = await this.inflow.serve(request.attachment?.length ?? 0, async () => handler(checked.data as never, request.attachment));
       this.peer.reply(id, answer.result, answer.attachment, answer.onSent);
