@@ -2,7 +2,7 @@
  * `mirrord install`: applies the webhook's manifests (server-side apply, so kubectl isn't
  * needed and re-running it is harmless), and with --wait waits until the webhook is Available.
  */
-import { loadAllYaml } from '@kubernetes/client-node';
+import { loadAllYaml, loadYaml } from '@kubernetes/client-node';
 import type { AdminArgs } from '../admin-args';
 import { applyObject, waitAvailable } from '../admin/cluster-admin';
 import { WEBHOOK_DEPLOYMENT, WEBHOOK_NAMESPACE } from '../admin/doctor-checks';
@@ -15,10 +15,22 @@ import { packagePath } from '../../common/package-root';
 
 const WAIT_MS = 180_000;
 
+/**
+ * The client applies an object through its typed model, which knows fields by the model's names:
+ * an object read as plain YAML would lose those named otherwise on the wire (a CRD's
+ * `x-kubernetes-preserve-unknown-fields`). loadAllYaml reads each document into its model; the
+ * items of a List are read the same way here.
+ */
+function readManifests(text: string): unknown[] {
+  return loadAllYaml(text).flatMap((document: { kind?: string; items?: unknown[] }) =>
+    document.kind === 'List' ? (document.items ?? []).map((item) => loadYaml(JSON.stringify(item))) : [document],
+  );
+}
+
 export function webhookManifests(): KubeObject[] {
   const dir = packagePath('manifests');
   try {
-    return renderKustomization(dir, (text) => loadAllYaml(text) as unknown[]);
+    return renderKustomization(dir, readManifests);
   } catch (error) {
     throw new CliError(`cannot read the manifests: ${(error as Error).message}`, 'reinstall mirrord; the manifests/ folder ships with it');
   }

@@ -116,6 +116,12 @@ test('install re-applies the webhook without disturbing it', async () => {
   expect(installed.stdout).toMatch(/^Namespace mirrord-system (created|configured|unchanged)\n/);
   expect(installed.stdout).toMatch(/\nMutatingWebhookConfiguration mirrord-webhook (configured|unchanged)\n/);
   expect(installed.stdout).toContain('the webhook is ready\n');
+  // Applied whole: a profile's feature section keeps its free-form content (a field the client's
+  // models name differently from the wire would otherwise be dropped).
+  const crd = JSON.parse(await kubectl(['get', 'crd', 'mirrordprofiles.mirrord.dev', '-o', 'json'])) as {
+    spec: { versions: { schema: { openAPIV3Schema: { properties: { spec: { properties: { feature: Record<string, unknown> } } } } } }[] };
+  };
+  expect(crd.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.feature['x-kubernetes-preserve-unknown-fields']).toBe(true);
   const checked = await run('doctor', '-n', namespace);
   expect(checked.code).toBe(0);
 }, 240_000);
