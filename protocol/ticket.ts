@@ -27,17 +27,22 @@ const seconds = z.number().int().min(0);
  * A regular expression on RE2 (linear time, as every pattern here that meets a user's input),
  * checked to compile.
  */
-const regex = z.string().refine(
-  (source) => {
-    try {
-      RE2JS.compile(source);
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { message: 'not a valid RE2 regular expression' },
-);
+const regex = z.string().refine((source) => re2Problem(source) === undefined, { message: 'not a valid RE2 regular expression' });
+
+/** Why `source` is not an RE2 regular expression, or undefined when it compiles. */
+export function re2Problem(source: string): string | undefined {
+  try {
+    RE2JS.compile(source);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+/** Whether RE2 `pattern` matches somewhere in `text` (searched, not anchored, as mirrord's Rust `regex` does). */
+export function re2Finds(pattern: string, text: string): boolean {
+  return RE2JS.compile(pattern).matcher(text).find();
+}
 
 /** What a session may do. Everything it says is enforced by the sidecar for the session's life. */
 export const ticketAllow = z.object({
@@ -225,7 +230,7 @@ export function incomingRefusal(allow: TicketAllow['incoming'], mode: 'steal' | 
   if (allow.requiredHeaderFilter !== undefined) {
     if (filter?.header === undefined) return `a steal must have a header filter matching /${allow.requiredHeaderFilter}/`;
     // The pattern is the policy's, the text the user's: RE2, so no text can make it backtrack for ever.
-    if (!RE2JS.compile(allow.requiredHeaderFilter).matcher(filter.header).find()) {
+    if (!re2Finds(allow.requiredHeaderFilter, filter.header)) {
       return `the header filter "${filter.header}" does not match the required /${allow.requiredHeaderFilter}/`;
     }
     return undefined;

@@ -7,6 +7,7 @@
  * writing, removing) are made only for a session that may write.
  */
 import fs from 'node:fs';
+import { promisify } from 'node:util';
 import { ErrorCode, RemoteError } from '../protocol/errors';
 import { attachmentBuffer } from '../protocol/frame';
 import type { FileTime, Params, Result, Stat } from '../protocol/messages';
@@ -23,14 +24,14 @@ const MAX_LISTINGS = 16;
 /** The path through an fd, which the kernel follows to what the fd names (never further up). */
 const viaFd = (fd: number, name?: string) => `/proc/self/fd/${fd}${name === undefined ? '' : `/${name}`}`;
 
-const fstat = (fd: number) => new Promise<fs.Stats>((resolve, reject) => fs.fstat(fd, (error, stat) => (error ? reject(error) : resolve(stat))));
-const close = (fd: number) => new Promise<void>((resolve, reject) => fs.close(fd, (error) => (error ? reject(error) : resolve())));
-const openFd = (path: string, flags: number, mode: number) =>
-  new Promise<number>((resolve, reject) => fs.open(path, flags, mode, (error, fd) => (error ? reject(error) : resolve(fd))));
-const ftruncate = (fd: number, length: number) =>
-  new Promise<void>((resolve, reject) => fs.ftruncate(fd, length, (error) => (error ? reject(error) : resolve())));
+const fstat = promisify(fs.fstat);
+const close = promisify(fs.close);
+const openFd = promisify(fs.open);
+const ftruncate = promisify(fs.ftruncate);
 /** Closes an fd that nothing waits on (a session's leftovers, a late open). */
 const closeQuietly = (fd: number) => fs.close(fd, () => undefined);
+/** Closes a listing that nothing waits on. */
+const closeListingQuietly = (dir: fs.Dir) => void dir.close().catch(() => undefined);
 
 function read(fd: number, buffer: Buffer, length: number, position: number): Promise<number> {
   return new Promise((resolve, reject) => fs.read(fd, buffer, 0, length, position, (error, n) => (error ? reject(error) : resolve(n))));
@@ -230,7 +231,7 @@ export class Files {
         });
       }
     } catch (error) {
-      void dir.close().catch(() => undefined);
+      closeListingQuietly(dir);
       throw error;
     }
     const cursor = params.cursor ?? this.nextListing++;
@@ -239,8 +240,7 @@ export class Files {
   }
 
   private openListing(what: string, path: string): Promise<fs.Dir> {
-    const closeDir = (dir: fs.Dir) => void dir.close().catch(() => undefined);
-    return this.withPath(what, path, O_DIRECTORY, (fd) => fs.promises.opendir(viaFd(fd), { bufferSize: 256 }), closeDir);
+    return this.withPath(what, path, O_DIRECTORY, (fd) => fs.promises.opendir(viaFd(fd), { bufferSize: 256 }), closeListingQuietly);
   }
 
   private takeListing(cursor: number): fs.Dir {
@@ -253,14 +253,14 @@ export class Files {
   /** An unfinished listing holds an fd: a session keeps a few, the oldest let go first. */
   private keepListing(cursor: number, dir: fs.Dir): void {
     if (this.closed) {
-      void dir.close().catch(() => undefined);
+      closeListingQuietly(dir);
       throw new RemoteError('EBADF', 'the session ended while the directory was being listed');
     }
     this.listings.set(cursor, dir);
     for (const [old, oldest] of this.listings) {
       if (this.listings.size <= MAX_LISTINGS) break;
       this.listings.delete(old);
-      void oldest.close().catch(() => undefined);
+      closeListingQuietly(oldest);
     }
   }
 
@@ -360,7 +360,7 @@ export class Files {
       else closeQuietly(fd);
     }
     this.handles.clear();
-    for (const dir of this.listings.values()) void dir.close().catch(() => undefined);
+    for (const dir of this.listings.values()) closeListingQuietly(dir);
     this.listings.clear();
   }
 

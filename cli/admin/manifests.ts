@@ -16,6 +16,8 @@ export interface KubeObject {
 }
 
 export type ParseAll = (text: string) => unknown[];
+/** How an item of a `List` becomes an object (as ParseAll makes each document one). */
+export type ReadItem = (item: unknown) => KubeObject;
 
 interface Kustomization {
   resources?: string[];
@@ -36,7 +38,7 @@ const CLUSTER_SCOPED = new Set([
   'CustomResourceDefinition',
 ]);
 
-export function renderKustomization(dir: string, parseAll: ParseAll): KubeObject[] {
+export function renderKustomization(dir: string, parseAll: ParseAll, readItem: ReadItem = (item) => item as KubeObject): KubeObject[] {
   const file = join(dir, 'kustomization.yaml');
   const k = parseAll(readFileSync(file, 'utf8'))[0] as Kustomization;
   const unsupported = Object.keys(k).filter((key) => !SUPPORTED.has(key) || (key === 'labels' && k.labels?.some((l) => l.includeSelectors)));
@@ -44,10 +46,10 @@ export function renderKustomization(dir: string, parseAll: ParseAll): KubeObject
   const objects = (k.resources ?? []).flatMap((resource) => {
     const path = join(dir, resource);
     if (!existsSync(path)) throw new Error(`${file}: resource ${resource} not found`);
-    if (statSync(path).isDirectory()) return renderKustomization(path, parseAll);
+    if (statSync(path).isDirectory()) return renderKustomization(path, parseAll, readItem);
     return parseAll(readFileSync(path, 'utf8'))
       .filter((doc): doc is KubeObject => !!doc && typeof doc === 'object')
-      .flatMap((doc) => (doc.kind === 'List' ? (doc.items as KubeObject[]) : [doc])); // as kustomize does
+      .flatMap((doc) => (doc.kind === 'List' ? (doc.items as unknown[]).map(readItem) : [doc])); // as kustomize does
   });
   for (const object of objects) {
     if (k.namespace && !CLUSTER_SCOPED.has(object.kind)) object.metadata.namespace = k.namespace;

@@ -15,22 +15,18 @@ import { packagePath } from '../../common/package-root';
 
 const WAIT_MS = 180_000;
 
-/**
- * The client applies an object through its typed model, which knows fields by the model's names:
- * an object read as plain YAML would lose those named otherwise on the wire (a CRD's
- * `x-kubernetes-preserve-unknown-fields`). loadAllYaml reads each document into its model; the
- * items of a List are read the same way here.
- */
-function readManifests(text: string): unknown[] {
-  return loadAllYaml(text).flatMap((document: { kind?: string; items?: unknown[] }) =>
-    document.kind === 'List' ? (document.items ?? []).map((item) => loadYaml(JSON.stringify(item))) : [document],
-  );
-}
-
 export function webhookManifests(): KubeObject[] {
   const dir = packagePath('manifests');
   try {
-    return renderKustomization(dir, readManifests);
+    // The client applies an object through its typed model, which knows fields by the model's
+    // names: an object read as plain YAML would lose those named otherwise on the wire (a CRD's
+    // `x-kubernetes-preserve-unknown-fields`). loadAllYaml reads each document into its model; a
+    // List's items are read the same way.
+    return renderKustomization(
+      dir,
+      (text) => loadAllYaml(text) as unknown[],
+      (item) => loadYaml(JSON.stringify(item)),
+    );
   } catch (error) {
     throw new CliError(`cannot read the manifests: ${(error as Error).message}`, 'reinstall mirrord; the manifests/ folder ships with it');
   }

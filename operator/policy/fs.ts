@@ -5,7 +5,7 @@
  * files are never served), and the other patterns are returned for a ticket that can carry them.
  */
 import type { TicketAllow } from '../../protocol/ticket';
-import { regexFinds } from './regex';
+import { re2Finds } from '../../protocol/ticket';
 import type { NamedPolicy, SessionRequest } from './spec';
 
 /** Patterns the ticket's `allow.fs` can't express, each list the union over the applying policies. */
@@ -31,7 +31,7 @@ const PROBES = [
 ];
 
 export function matchesEveryPath(pattern: string): boolean {
-  return PROBES.every((path) => regexFinds(pattern, path));
+  return PROBES.every((path) => re2Finds(pattern, path));
 }
 
 const RANK = { none: 0, read: 1, write: 2 } as const;

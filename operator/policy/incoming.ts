@@ -3,7 +3,8 @@
  * of every applying policy, combined restrictively, checked against the session's subscriptions.
  */
 import type { TicketAllow } from '../../protocol/ticket';
-import { exactlyOneOf, regexFinds } from './regex';
+import { re2Finds } from '../../protocol/ticket';
+import { exactlyOneOf } from './regex';
 import { refusal, type PolicyRefusal } from './refusal';
 import type { BlockedFeature, NamedPolicy, PortRequest } from './spec';
 
@@ -65,7 +66,7 @@ export function incomingRefusal(rules: IncomingRules, ports: readonly PortReques
     if (!request.filter && rules.blockedBy['steal-without-filter']) return refuse(rules.blockedBy['steal-without-filter'], request);
     for (const { policy, pattern } of rules.headerFilters) {
       const header = request.filter?.header;
-      if (header === undefined || !regexFinds(pattern, header)) return refuse(policy, request);
+      if (header === undefined || !re2Finds(pattern, header)) return refuse(policy, request);
     }
   }
   return undefined;

@@ -3,22 +3,9 @@
  * pattern that meets a user's input, searched (not anchored) as mirrord's Rust `regex` does.
  */
 import { RE2JS } from 're2js';
+import { re2Problem } from '../../protocol/ticket';
 import { refusal, type PolicyRefusal } from './refusal';
 import type { NamedPolicy } from './spec';
-
-export function regexFinds(pattern: string, text: string): boolean {
-  return RE2JS.compile(pattern).matcher(text).find();
-}
-
-/** The pattern's problem, or undefined when it compiles. */
-function compileError(pattern: string): string | undefined {
-  try {
-    RE2JS.compile(pattern);
-    return undefined;
-  } catch (error) {
-    return (error as Error).message;
-  }
-}
 
 /**
  * A refusal naming the first applying policy with a pattern that does not compile: a policy that
@@ -37,7 +24,7 @@ export function invalidPatternRefusal(policies: readonly NamedPolicy[]): PolicyR
     ];
     for (const [field, patterns] of fields) {
       for (const pattern of patterns) {
-        const problem = compileError(pattern);
+        const problem = re2Problem(pattern);
         if (problem !== undefined) {
           return refusal(
             name,
