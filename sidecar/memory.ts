@@ -5,7 +5,9 @@
  * keeps between live ones. Neither is a leak, but both count against the limit for the pod's
  * whole life. So when a session ends, and whenever resident memory has grown well past where it
  * last settled, the sidecar collects its garbage and trims malloc's free memory: a few
- * milliseconds, and back within a few MB of idle.
+ * milliseconds, and back within a few MB of idle. The sidecar also runs with
+ * `--max-semi-space-size=1` (its images' entrypoints): a burst would otherwise grow V8's young
+ * generation by megabytes, committed until V8 shrinks it again, whatever a collection frees.
  */
 import v8 from 'node:v8';
 import vm from 'node:vm';

@@ -74,5 +74,5 @@ mkdir -p "$root/app/build/Release" && cp "$repo/build/Release/sidecar_native.nod
 copy_with_libs "$root" /usr/sbin/iptables /usr/sbin/iptables-save /usr/sbin/iptables-restore \
   /usr/sbin/iptables-legacy /usr/sbin/iptables-nft /bin/bash
 for m in /usr/lib/x86_64-linux-gnu/xtables/*.so; do copy_with_libs "$root" "$m"; done
-image sidecar "$root" '["/usr/bin/node", "/app/dist/sidecar/main.js"]'
+image sidecar "$root" '["/usr/bin/node", "--max-semi-space-size=1", "/app/dist/sidecar/main.js"]'  # see sidecar/memory.ts
 echo "$key" >"$out/node-app.key"

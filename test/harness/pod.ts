@@ -59,20 +59,25 @@ export class TestPod {
   async startSidecar(env: NodeJS.ProcessEnv = {}): Promise<void> {
     // A UTS namespace of its own, named as the pod: a pod's containers share one.
     const inPodUts = ['unshare', '--uts', 'sh', '-c', 'hostname "$0" && exec "$@"', POD_HOSTNAME];
-    this.sidecar = this.net.spawn(this.net.pod, inPodUts[0], [...inPodUts.slice(1), process.execPath, packagePath('dist/sidecar/main.js')], {
-      MIRRORD_AGENT_PORT: String(AGENT_PORT),
-      MIRRORD_APP_ROOT: this.appRoot,
-      // What the tests serve: the sidecar refuses every path outside these.
-      MIRRORD_APP_MOUNTS: '/etc/config,/srv',
-      MIRRORD_APP_ENV_GREETING: 'hello from the pod',
-      MIRRORD_APP_ENV_DATABASE_URL: 'postgres://db.internal:5432/app',
-      MIRRORD_POD_NAME: 'test-pod',
-      MIRRORD_POD_NAMESPACE: 'default',
-      MIRRORD_POD_IP: POD_IP,
-      MIRRORD_HEARTBEAT_MS: '500',
-      MIRRORD_LOG_LEVEL: 'debug',
-      ...env,
-    });
+    this.sidecar = this.net.spawn(
+      this.net.pod,
+      inPodUts[0],
+      [...inPodUts.slice(1), process.execPath, '--max-semi-space-size=1', packagePath('dist/sidecar/main.js')],
+      {
+        MIRRORD_AGENT_PORT: String(AGENT_PORT),
+        MIRRORD_APP_ROOT: this.appRoot,
+        // What the tests serve: the sidecar refuses every path outside these.
+        MIRRORD_APP_MOUNTS: '/etc/config,/srv',
+        MIRRORD_APP_ENV_GREETING: 'hello from the pod',
+        MIRRORD_APP_ENV_DATABASE_URL: 'postgres://db.internal:5432/app',
+        MIRRORD_POD_NAME: 'test-pod',
+        MIRRORD_POD_NAMESPACE: 'default',
+        MIRRORD_POD_IP: POD_IP,
+        MIRRORD_HEARTBEAT_MS: '500',
+        MIRRORD_LOG_LEVEL: 'debug',
+        ...env,
+      },
+    );
     this.sidecar.stderr?.on('data', (chunk: Buffer) => (this.sidecarLog += chunk.toString()));
     await waitForOutput(this.sidecar, /sidecar listening/);
   }
