@@ -4,7 +4,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { applyPatch, type Operation } from 'fast-json-patch';
 import type { V1Pod } from '@kubernetes/client-node';
 import { createLogger } from '../common/log';
-import { issueServingPair } from './certs/authority';
+import { issueServingPair } from '../common/certs/authority';
 import { FIXTURES, loadReview } from './fixtures/fixtures';
 import { DEFAULT_RESOURCES } from './patch/settings';
 import { startWebhookServer, type WebhookServer } from './server';

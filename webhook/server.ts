@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../common/log';
 import { admit, type InjectionContextFor } from './admission';
-import type { ServingPair } from './certs/tls-material';
+import type { ServingPair } from '../common/certs/tls-material';
 import { Metrics, METRICS_CONTENT_TYPE } from './metrics';
 
 export interface ServerOptions {

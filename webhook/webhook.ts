@@ -3,10 +3,10 @@
  * cluster, and the HTTPS server, wired together. main.ts only adds the process around it.
  */
 import type { Logger } from '../common/log';
-import { readServingPair, watchServingPair } from './certs/file-source';
-import type { ServingPair } from './certs/tls-material';
-import { CertificateManager } from './certs/manager';
-import { serviceDnsNames } from './certs/tls-material';
+import { readServingPair, watchServingPair } from '../common/certs/file-source';
+import type { ServingPair } from '../common/certs/tls-material';
+import { CertificateManager } from '../common/certs/manager';
+import { serviceDnsNames } from '../common/certs/tls-material';
 import type { WebhookConfig } from './config';
 import type { Cluster } from './kube/cluster';
 import { Metrics } from './metrics';

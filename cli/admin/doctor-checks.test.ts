@@ -1,5 +1,5 @@
 import type { V1Deployment, V1MutatingWebhookConfiguration, V1Pod } from '@kubernetes/client-node';
-import { issueServingPair } from '../../webhook/certs/authority';
+import { issueServingPair } from '../../common/certs/authority';
 import { apiCheck, caBundleCheck, formatChecks, namespaceCheck, portForwardCheck, targetCheck, webhookCheck } from './doctor-checks';
 
 const now = new Date('2026-06-01T00:00:00Z');

@@ -11,6 +11,9 @@ import { CliError } from '../errors';
 import { choosePod, explainMissingSidecar, type InjectionContext } from './pod-choice';
 import { selectorString } from './selector';
 import { describeTarget, type Target } from './target';
+import { statusOf } from '../../common/kube-status';
+
+export { statusOf };
 
 export interface KubeOptions {
   kubeconfig?: string;
@@ -112,9 +115,4 @@ async function explainApiErrors<T>(kube: Kube, target: Target, call: () => Promi
       'check the context (kubectl config current-context) and that the cluster is up',
     );
   }
-}
-
-export function statusOf(error: unknown): number | undefined {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'number' ? code : undefined;
 }

@@ -9,9 +9,9 @@
 import { AdmissionregistrationV1Api, CoreV1Api, KubeConfig, makeInformer, VersionApi, type V1Namespace } from '@kubernetes/client-node';
 import type { Logger } from '../../common/log';
 import { INJECTION_LABEL } from '../../common/pod-contract';
-import type { CertificateStore, Stored } from '../certs/store';
-import type { TlsMaterial } from '../certs/tls-material';
-import { fromSecret, toSecret } from './secret-format';
+import { statusOf } from '../../common/kube-status';
+import { SecretCertificateStore } from '../../common/certs/secret-store';
+import type { CertificateStore } from '../../common/certs/store';
 import { supportsNativeSidecars } from './server-version';
 
 export interface Cluster {
@@ -34,7 +34,7 @@ export function connectToCluster(): Cluster {
   const version = config.makeApiClient(VersionApi);
   return {
     nativeSidecars: async () => supportsNativeSidecars(await version.getCode()),
-    secretStore: (namespace, name) => new SecretCertificateStore(core, namespace, name),
+    secretStore: (namespace, name) => new SecretCertificateStore(core, namespace, name, 'mirrord-webhook'),
     publishCaBundle: (webhookConfiguration, caBundlePem) => publishCaBundle(admission, webhookConfiguration, caBundlePem),
     watchNamespaceAnnotations: (log) => watchNamespaceAnnotations(config, core, log),
   };
@@ -58,46 +58,6 @@ function watchNamespaceAnnotations(config: KubeConfig, core: CoreV1Api, log: Log
   return (namespace) => informer.get(namespace)?.metadata?.annotations;
 }
 
-/** Create-or-adopt: whichever replica writes first wins; the others get its certificates. */
-class SecretCertificateStore implements CertificateStore {
-  /** A Secret's type can't change: replacing one made by hand keeps whatever type it has. */
-  private existingType: string | undefined;
-
-  constructor(
-    private readonly core: CoreV1Api,
-    private readonly namespace: string,
-    private readonly name: string,
-  ) {}
-
-  async load(): Promise<Stored | undefined> {
-    try {
-      const secret = await this.core.readNamespacedSecret({ name: this.name, namespace: this.namespace });
-      this.existingType = secret.type;
-      return fromSecret(secret) ?? { version: secret.metadata?.resourceVersion ?? '' };
-    } catch (error) {
-      if (statusOf(error) === 404) return undefined;
-      throw error;
-    }
-  }
-
-  async save(material: TlsMaterial, basedOn: Stored | undefined): Promise<Stored> {
-    const body = toSecret(material, this.name, this.namespace, basedOn?.version);
-    if (basedOn && this.existingType) body.type = this.existingType;
-    try {
-      const saved = basedOn
-        ? await this.core.replaceNamespacedSecret({ name: this.name, namespace: this.namespace, body })
-        : await this.core.createNamespacedSecret({ namespace: this.namespace, body });
-      return fromSecret(saved)!;
-    } catch (error) {
-      // 409: AlreadyExists on create, Conflict on a stale resourceVersion. Someone else saved.
-      if (statusOf(error) !== 409) throw error;
-      const theirs = await this.load();
-      if (!theirs?.material) throw new Error(`Secret ${this.namespace}/${this.name} changed while saving, and holds no usable certificates`);
-      return theirs;
-    }
-  }
-}
-
 async function publishCaBundle(api: AdmissionregistrationV1Api, name: string, caBundlePem: string): Promise<void> {
   const caBundle = Buffer.from(caBundlePem).toString('base64');
   for (let attempt = 1; ; attempt++) {
@@ -113,9 +73,4 @@ async function publishCaBundle(api: AdmissionregistrationV1Api, name: string, ca
       if (statusOf(error) !== 409 || attempt >= 5) throw error;
     }
   }
-}
-
-function statusOf(error: unknown): number | undefined {
-  const code = (error as { code?: unknown })?.code;
-  return typeof code === 'number' ? code : undefined;
 }

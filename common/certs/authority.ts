@@ -1,5 +1,5 @@
 /**
- * The webhook's serving certificate and the CA that signs it (node-forge). Each CA signs exactly
+ * A serving certificate (the webhook's, the operator's) and the CA that signs it (node-forge). Each CA signs exactly
  * one serving certificate and its private key is dropped right after: the key never leaves this
  * module, so nothing stored or served can sign a certificate for another name. Renewing means a
  * new CA and a new pair (renewal.ts keeps the previous CA trusted for a while).
@@ -14,8 +14,6 @@ import type { ServingPair } from './tls-material';
 
 const DAY_MS = 86_400_000;
 
-export const CA_COMMON_NAME = 'mirrord-webhook-ca';
-
 /** A serving pair for dnsNames and the certificate of the CA that issued it; both valid for validDays. */
 export interface IssuedPair extends ServingPair {
   caCertPem: string;
@@ -24,7 +22,8 @@ export interface IssuedPair extends ServingPair {
 export function issueServingPair(dnsNames: string[], validDays: number, now = new Date()): IssuedPair {
   const caKeys = newKeyPair();
   const caCert = newCertificate(caKeys.publicKey, now, validDays);
-  const caSubject = [{ name: 'commonName', value: CA_COMMON_NAME }];
+  // Named after the service it serves, so a chain in an error message says whose it is.
+  const caSubject = [{ name: 'commonName', value: `${dnsNames[0]}-ca` }];
   caCert.setSubject(caSubject);
   caCert.setIssuer(caSubject);
   caCert.setExtensions([

@@ -3,25 +3,26 @@
  * caBundle, and no CA private key (there is none to keep: see certs/authority.ts).
  */
 import type { V1Secret } from '@kubernetes/client-node';
-import type { Stored } from '../certs/store';
-import type { TlsMaterial } from '../certs/tls-material';
+import type { Stored } from './store';
+import type { TlsMaterial } from './tls-material';
 
 // The standard names, so the Secret is also usable as an ordinary TLS Secret; ca.crt is what a
-// client of the webhook should trust.
+// client of the server should trust.
 const KEYS: Record<keyof TlsMaterial, string> = {
   certPem: 'tls.crt',
   keyPem: 'tls.key',
   caBundlePem: 'ca.crt',
 };
 
-export function toSecret(material: TlsMaterial, name: string, namespace: string, resourceVersion?: string): V1Secret {
+/** `owner` is the component whose certificates they are (its app.kubernetes.io/name). */
+export function toSecret(material: TlsMaterial, name: string, namespace: string, owner: string, resourceVersion?: string): V1Secret {
   const data: Record<string, string> = {};
   for (const [field, key] of Object.entries(KEYS)) data[key] = Buffer.from(material[field as keyof TlsMaterial]).toString('base64');
   return {
     apiVersion: 'v1',
     kind: 'Secret',
     type: 'kubernetes.io/tls',
-    metadata: { name, namespace, resourceVersion, labels: { 'app.kubernetes.io/name': 'mirrord-webhook', 'app.kubernetes.io/component': 'certificates' } },
+    metadata: { name, namespace, resourceVersion, labels: { 'app.kubernetes.io/name': owner, 'app.kubernetes.io/component': 'certificates' } },
     data,
   };
 }

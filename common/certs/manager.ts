@@ -1,13 +1,14 @@
 /**
- * Keeps the webhook's certificates current: loads them from the store (or creates them),
- * renews them ahead of expiry, adopts what another replica saved, hands the serving pair to
- * the HTTPS server and the CA bundle to the webhook configuration. Runs at start and then
+ * Keeps a server's certificates current (the webhook's, the operator's): loads them from the
+ * store (or creates them), renews them ahead of expiry, adopts what another replica saved, hands
+ * the serving pair to the HTTPS server and the CA bundle to whatever the API server trusts it by
+ * (the webhook configuration, the APIService). Runs at start and then
  * periodically; a failed round is retried sooner, and the last good certificate keeps serving.
  *
  * A new pair comes with a new CA, so the order matters: the bundle with the new CA is
  * published first, and the new certificate is served only once the API server trusts it.
  */
-import type { Logger } from '../../common/log';
+import type { Logger } from '../log';
 import { DEFAULT_POLICY, successor, type RenewalPolicy } from './renewal';
 import type { CertificateStore, Stored } from './store';
 import { samePair, type TlsMaterial } from './tls-material';
@@ -17,7 +18,7 @@ export interface CertificateManagerOptions {
   dnsNames: string[];
   /** Serve this pair from now on. */
   serve: (material: TlsMaterial) => void;
-  /** Make the API server trust this bundle (the webhook configuration's caBundle). */
+  /** Make the API server trust this bundle (a webhook configuration's or an APIService's caBundle). */
   publishCaBundle: (caBundlePem: string) => Promise<void>;
   log: Logger;
   policy?: RenewalPolicy;
@@ -45,7 +46,7 @@ export class CertificateManager {
     return this.current?.material;
   }
 
-  /** Served and trusted: the webhook can take admissions. */
+  /** Served and trusted: the server can take the API server's calls. */
   get ready(): boolean {
     return this.current !== undefined && this.publishedBundle === this.current.material.caBundlePem;
   }

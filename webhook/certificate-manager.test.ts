@@ -3,15 +3,15 @@ import { connect, type PeerCertificate } from 'node:tls';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger } from '../../common/log';
-import { startWebhookServer, type WebhookServer } from '../server';
-import { DEFAULT_RESOURCES } from '../patch/settings';
-import { issueServingPair } from './authority';
-import { readServingPair, watchServingPair } from './file-source';
-import { CertificateManager, type CertificateManagerOptions } from './manager';
-import { DEFAULT_POLICY } from './renewal';
-import { MemoryCertificateStore, type CertificateStore, type Stored } from './store';
-import { bundleCertificates, isWholePair, serviceDnsNames, type TlsMaterial } from './tls-material';
+import { createLogger } from '../common/log';
+import { startWebhookServer, type WebhookServer } from './server';
+import { DEFAULT_RESOURCES } from './patch/settings';
+import { issueServingPair } from '../common/certs/authority';
+import { readServingPair, watchServingPair } from '../common/certs/file-source';
+import { CertificateManager, type CertificateManagerOptions } from '../common/certs/manager';
+import { DEFAULT_POLICY } from '../common/certs/renewal';
+import { MemoryCertificateStore, type CertificateStore, type Stored } from '../common/certs/store';
+import { bundleCertificates, isWholePair, serviceDnsNames, type TlsMaterial } from '../common/certs/tls-material';
 
 // Every pair is two RSA key generations: a few replicas renewing take seconds on a busy machine.
 jest.setTimeout(20_000);

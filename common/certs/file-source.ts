@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Logger } from '../../common/log';
+import type { Logger } from '../log';
 import { isWholePair, samePair, type ServingPair } from './tls-material';
 
 export async function readServingPair(dir: string): Promise<ServingPair> {
