@@ -12,8 +12,7 @@ import { TLSSocket, type SecureContextOptions } from 'node:tls';
 import type { RequestHeaderConfig } from './request-header';
 
 export type FrontProxyAuthentication =
-  | { ok: true; user: string; groups: string[]; extra: Record<string, string[]> }
-  | { ok: false; status: 401; reason: string };
+  { ok: true; user: string; groups: string[]; extra: Record<string, string[]> } | { ok: false; status: 401; reason: string };
 
 /** What authentication reads of a request: the connection and the headers, each repeat kept apart. */
 export type FrontProxyRequest = Pick<IncomingMessage, 'socket' | 'headersDistinct'>;
