@@ -42,6 +42,23 @@ describe('targetPath globs', () => {
     expect(targetPathMatches('deployment/checkout', checkout)).toBe(true);
     expect(targetPathMatches('pod/*', checkout)).toBe(false);
   });
+
+  it("a pod named directly is still covered by its workloads' policies, and a pod policy by a workload target", () => {
+    const pod = {
+      ...checkout,
+      kind: 'pod',
+      name: 'checkout-7d9f-x2',
+      owners: [
+        { kind: 'replicaset', name: 'checkout-7d9f' },
+        { kind: 'deployment', name: 'checkout' },
+      ],
+    };
+    expect(targetPathMatches('deploy/checkout', pod)).toBe(true);
+    expect(targetPathMatches('rs/checkout-7d9f', pod)).toBe(true);
+    expect(targetPathMatches('deploy/other', pod)).toBe(false);
+    const viaDeploy = { ...checkout, owners: [{ kind: 'pod', name: 'checkout-7d9f-x2' }] };
+    expect(targetPathMatches('pod/checkout-*', viaDeploy)).toBe(true);
+  });
 });
 
 describe('selectors', () => {

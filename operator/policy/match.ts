@@ -16,10 +16,16 @@ const KIND_SPELLINGS: readonly (readonly string[])[] = [
 
 /**
  * Every path that names the target: each spelling of its kind, without and (when the session
- * names one) with its container. A policy applies when its glob matches any of them, so naming a
- * container never escapes a policy written for the workload, nor a short kind one written with the long.
+ * names one) with its container, for the target and each of its owners. A policy applies when its
+ * glob matches any of them, so naming a container or the pod never escapes a policy written for
+ * the workload, nor a short kind one written with the long.
  */
 export function targetPaths(target: Target): string[] {
+  const named = [target, ...(target.owners ?? []).map((owner) => ({ ...owner, container: target.container }))];
+  return named.flatMap(pathsOf);
+}
+
+function pathsOf(target: Pick<Target, 'kind' | 'name' | 'container'>): string[] {
   const kind = target.kind.toLowerCase();
   const spellings = KIND_SPELLINGS.find((names) => names.includes(kind)) ?? [kind];
   return spellings.flatMap((spelling) => {

@@ -67,6 +67,12 @@ export interface Target {
   namespace: string;
   labels: Record<string, string>;
   container?: string;
+  /**
+   * The workloads above the pod the session attaches to (its ReplicaSet, Deployment, …), as
+   * `{ kind, name }`: a policy written for any of them applies, however the user named the target,
+   * so `pod/checkout-7d9f-x2` can't escape a policy on `deploy/checkout`.
+   */
+  owners?: { kind: string; name: string }[];
 }
 
 export interface HttpFilter {

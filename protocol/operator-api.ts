@@ -1,0 +1,78 @@
+/**
+ * The operator's API: the contract between the CLI and the operator, served as a Kubernetes
+ * aggregated API (group `operator.mirrord.dev`, version `v1`) through the API server, which
+ * authenticates the user and authorizes the call with RBAC before the operator sees it.
+ *
+ * `tickets` (namespaced, create only, like `tokenreviews`): the CLI posts a `Ticket` with what
+ * the session will do; the operator applies the policies and answers with the same object, its
+ * `status` holding the signed ticket the CLI presents in `hello` (see ticket.ts). A refusal is a
+ * Kubernetes `Status` of code 403 whose message names the policy.
+ */
+import { z } from 'zod';
+import { describeIssues, httpFilter } from './messages';
+import { ticketAllow } from './ticket';
+
+export const OPERATOR_GROUP = 'operator.mirrord.dev';
+export const OPERATOR_VERSION = 'v1';
+export const OPERATOR_API_VERSION = `${OPERATOR_GROUP}/${OPERATOR_VERSION}`;
+/** The APIService that routes the group to the operator; its presence means "the operator is installed". */
+export const OPERATOR_API_SERVICE = `${OPERATOR_VERSION}.${OPERATOR_GROUP}`;
+export const TICKETS_RESOURCE = 'tickets';
+
+/** The path of a namespaced collection of the operator's API, below the API server's root. */
+export function operatorPath(namespace: string, resource: string): string {
+  return `/apis/${OPERATOR_API_VERSION}/namespaces/${encodeURIComponent(namespace)}/${resource}`;
+}
+
+const port = z.number().int().min(1).max(65535);
+
+export const ticketSpec = z
+  .object({
+    /** The target as the user named it: `deploy/checkout`, `pod/web-0`, with `/container/NAME` when one was chosen. */
+    target: z.string().min(1).max(512),
+    /** The pod the CLI chose among the target's; the operator checks it belongs to the target. */
+    pod: z.string().min(1).max(253),
+    ports: z.array(z.object({ port, mode: z.enum(['steal', 'mirror']), filter: httpFilter.optional() })).max(64),
+    /** The pod's files the session will use: `local` uses none. */
+    fs: z.enum(['read', 'write', 'local']),
+    /** The profile the session's config was built with (`--profile` or the config's `profile`). */
+    profile: z.string().min(1).max(253).optional(),
+    /** The CLI's name for itself, shown in session listings. */
+    client: z.string().max(256).optional(),
+  })
+  .strict();
+
+export const ticketStatus = z.object({
+  /** The compact JWS to present in `hello.ticket`, good for one session. */
+  ticket: z.string().min(1),
+  session: z.string().min(1),
+  pod: z.object({ name: z.string(), uid: z.string() }),
+  /** When the ticket stops being accepted by a hello (RFC 3339); the session it starts may run on. */
+  expiresAt: z.string(),
+  allow: ticketAllow,
+  policies: z.array(z.string()),
+});
+
+export const ticketObject = z.object({
+  apiVersion: z.literal(OPERATOR_API_VERSION),
+  kind: z.literal('Ticket'),
+  metadata: z.object({ namespace: z.string().optional(), name: z.string().optional() }).passthrough().optional(),
+  spec: ticketSpec,
+  status: ticketStatus.optional(),
+});
+
+export type TicketSpec = z.infer<typeof ticketSpec>;
+export type TicketStatus = z.infer<typeof ticketStatus>;
+export type TicketObject = z.infer<typeof ticketObject>;
+
+/** The request body the CLI posts. */
+export function ticketRequest(namespace: string, spec: TicketSpec): TicketObject {
+  return { apiVersion: OPERATOR_API_VERSION, kind: 'Ticket', metadata: { namespace }, spec };
+}
+
+/** A parsed body, or an Error naming what is wrong (the operator answers 400 with it; the CLI reports it). */
+export function parseTicketObject(body: unknown): TicketObject {
+  const parsed = ticketObject.safeParse(body);
+  if (!parsed.success) throw new Error(`not a ${OPERATOR_API_VERSION} Ticket: ${describeIssues(parsed.error)}`);
+  return parsed.data;
+}
