@@ -51,6 +51,18 @@ export const HEALTH_PATH = '/healthz';
 /** The app container's own variables, copied into the sidecar under this prefix. */
 export const APP_ENV_PREFIX = 'MIRRORD_APP_ENV_';
 
+/**
+ * The operator's public keys in each injected namespace: a ConfigMap the operator writes (its
+ * `jwks.json`), mounted into the sidecar when the operator is installed, so the sidecar learns
+ * new keys from the kubelet without Kubernetes credentials.
+ */
+export const OPERATOR_KEYS = {
+  configMap: 'mirrord-operator-keys',
+  file: 'jwks.json',
+  mountPath: '/mirrord/operator-keys',
+  volume: 'mirrord-operator-keys',
+} as const;
+
 /** The namespace label that makes the webhook inject into the namespace's new pods. */
 export const INJECTION_LABEL = 'mirrord.dev/injection';
 

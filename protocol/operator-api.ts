@@ -28,8 +28,10 @@ const port = z.number().int().min(1).max(65535);
 
 export const ticketSpec = z
   .object({
-    /** The target as the user named it: `deploy/checkout`, `pod/web-0`, with `/container/NAME` when one was chosen. */
+    /** The target as the user named it: `deploy/checkout`, `pod/web-0`. */
     target: z.string().min(1).max(512),
+    /** The container the session targets, when the user chose one (policies may be written for it). */
+    container: z.string().min(1).max(63).optional(),
     /** The pod the CLI chose among the target's; the operator checks it belongs to the target. */
     pod: z.string().min(1).max(253),
     ports: z.array(z.object({ port, mode: z.enum(['steal', 'mirror']), filter: httpFilter.optional() })).max(64),

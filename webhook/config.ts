@@ -2,6 +2,7 @@
  * The webhook's configuration, all from its environment (set by the Deployment). Anything
  * invalid stops the webhook at start with a message naming the variable.
  */
+import { integer, kubeName, oneOf } from '../common/env-settings';
 import { parseLevel, type Level } from '../common/log';
 import { VERSION } from '../common/version';
 import { isQuantity } from './patch/annotation-overrides';
@@ -36,10 +37,10 @@ export function loadWebhookConfig(env: NodeJS.ProcessEnv = process.env): Webhook
   return {
     port: integer(env, 'MIRRORD_WEBHOOK_PORT', 8443, 1, 65535),
     host: env.MIRRORD_WEBHOOK_HOST || '0.0.0.0',
-    namespace: name(env, 'MIRRORD_WEBHOOK_NAMESPACE', 'mirrord-system'),
-    service: name(env, 'MIRRORD_WEBHOOK_SERVICE', 'mirrord-webhook'),
-    webhookConfiguration: name(env, 'MIRRORD_WEBHOOK_CONFIGURATION', 'mirrord-webhook'),
-    secret: name(env, 'MIRRORD_WEBHOOK_SECRET', 'mirrord-webhook-tls'),
+    namespace: kubeName(env, 'MIRRORD_WEBHOOK_NAMESPACE', 'mirrord-system'),
+    service: kubeName(env, 'MIRRORD_WEBHOOK_SERVICE', 'mirrord-webhook'),
+    webhookConfiguration: kubeName(env, 'MIRRORD_WEBHOOK_CONFIGURATION', 'mirrord-webhook'),
+    secret: kubeName(env, 'MIRRORD_WEBHOOK_SECRET', 'mirrord-webhook-tls'),
     certificateMode: oneOf(env, 'MIRRORD_WEBHOOK_CERT_MODE', ['self-managed', 'files'] as const, 'self-managed'),
     certificateDir: env.MIRRORD_WEBHOOK_CERT_DIR || '/etc/mirrord-webhook/tls',
     namespaceAnnotations: oneOf(env, 'MIRRORD_WEBHOOK_NAMESPACE_ANNOTATIONS', ['true', 'false'] as const, 'true') === 'true',
@@ -61,30 +62,9 @@ export function loadWebhookConfig(env: NodeJS.ProcessEnv = process.env): Webhook
   };
 }
 
-function integer(env: NodeJS.ProcessEnv, key: string, fallback: number, min: number, max: number): number {
-  const text = env[key];
-  if (text === undefined || text === '') return fallback;
-  const value = Number(text);
-  if (!/^\d+$/.test(text) || value < min || value > max) throw new Error(`${key}="${text}" must be an integer from ${min} to ${max}`);
-  return value;
-}
-
 /** An invalid quantity would make the API server reject every injected pod. */
 function quantity(env: NodeJS.ProcessEnv, key: string, fallback: string): string {
   const value = env[key] || fallback;
   if (!isQuantity(value)) throw new Error(`${key}="${value}" is not a Kubernetes quantity (e.g. 100m, 64Mi)`);
   return value;
-}
-
-/** A DNS-1123 name, as Kubernetes object names are. */
-function name(env: NodeJS.ProcessEnv, key: string, fallback: string): string {
-  const value = env[key] || fallback;
-  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(value)) throw new Error(`${key}="${value}" is not a valid Kubernetes name`);
-  return value;
-}
-
-function oneOf<T extends string>(env: NodeJS.ProcessEnv, key: string, allowed: readonly T[], fallback: T): T {
-  const value = env[key] || fallback;
-  if (!(allowed as readonly string[]).includes(value)) throw new Error(`${key}="${value}" is not one of ${allowed.join(', ')}`);
-  return value as T;
 }

@@ -10,18 +10,13 @@ import type { IncomingMessage, RequestListener } from 'node:http';
 import https from 'node:https';
 import { TLSSocket, type SecureContextOptions } from 'node:tls';
 import type { RequestHeaderConfig } from './request-header';
+import type { ServingPair } from '../../common/certs/tls-material';
 
 export type FrontProxyAuthentication =
   { ok: true; user: string; groups: string[]; extra: Record<string, string[]> } | { ok: false; status: 401; reason: string };
 
 /** What authentication reads of a request: the connection and the headers, each repeat kept apart. */
 export type FrontProxyRequest = Pick<IncomingMessage, 'socket' | 'headersDistinct'>;
-
-/** The operator's serving certificate and key, PEM; they rotate apart from the request-header CA. */
-export interface ServingPair {
-  certPem: string;
-  keyPem: string;
-}
 
 /**
  * The TLS options that make the server ask for a client certificate and check it against the

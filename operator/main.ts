@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+/** mirrord-operator: the team control plane, an aggregated API that issues session tickets. */
+import { createLogger, type Logger } from '../common/log';
+import { loadOperatorConfig } from './config';
+import { connectToCluster } from './kube/cluster';
+import { startOperator } from './operator';
+
+async function main(): Promise<void> {
+  let log: Logger = createLogger('info', { component: 'operator' });
+  process.on('uncaughtException', (error) => log.error('unexpected error (kept running)', { error: error.stack }));
+  process.on('unhandledRejection', (error) => log.error('unexpected rejection (kept running)', { error: String(error) }));
+  const config = loadOperatorConfig();
+  log = createLogger(config.logLevel, { component: 'operator' });
+  const operator = await startOperator(config, connectToCluster(), log);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('stopping', { signal });
+    setTimeout(() => process.exit(1), 15_000).unref();
+    // Readiness fails at once; the API server stops routing here while in-flight calls finish.
+    void operator.stop(3_000).then(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((error: Error) => {
+  createLogger('info', { component: 'operator' }).error(`operator failed to start: ${error.message}`);
+  process.exit(1);
+});

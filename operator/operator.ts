@@ -1,0 +1,107 @@
+/**
+ * The operator's parts started in order and kept current: the request-header settings it trusts
+ * callers by, its serving certificate (and the APIService's caBundle), the signing keys, the
+ * leader that publishes and rotates them, and the API server.
+ */
+import type { Logger } from '../common/log';
+import { CertificateManager } from '../common/certs/manager';
+import { serviceDnsNames, type ServingPair } from '../common/certs/tls-material';
+import { parseRequestHeaderConfig, type RequestHeaderConfig } from './auth/request-header';
+import type { OperatorConfig } from './config';
+import { KeyService } from './keys/key-service';
+import { publishKeySet } from './keys/publish';
+import { publicKeySet } from './keys/signing-keys';
+import type { OperatorCluster } from './kube/cluster';
+import { LeaderElector } from './lease/elector';
+import { startOperatorServer, type OperatorServer } from './api/server';
+
+/** How often the request-header settings, the keys and their publication are looked at again. */
+const REFRESH_MS = 30_000;
+
+export interface Operator {
+  stop(graceMs: number): Promise<void>;
+}
+
+async function loadRequestHeader(cluster: OperatorCluster): Promise<RequestHeaderConfig> {
+  try {
+    return parseRequestHeaderConfig(await cluster.requestHeaderData());
+  } catch (error) {
+    throw new Error(
+      `kube-system/extension-apiserver-authentication: ${(error as Error).message} (the API server must run with --requestheader-client-ca-file for aggregated APIs)`,
+    );
+  }
+}
+
+export async function startOperator(config: OperatorConfig, cluster: OperatorCluster, log: Logger): Promise<Operator> {
+  let stopping = false;
+  let server: OperatorServer | undefined;
+  let serving: ServingPair | undefined;
+  const certificates = new CertificateManager({
+    store: cluster.certificateStore(config.namespace, config.tlsSecret),
+    dnsNames: serviceDnsNames(config.service, config.namespace),
+    serve: (material) => {
+      serving = material;
+      server?.trust.updateServing(material);
+    },
+    publishCaBundle: (caBundlePem) => cluster.publishApiServiceCaBundle(config.apiService, caBundlePem),
+    log: log.child({ part: 'certificates' }),
+  });
+  const elector = new LeaderElector({ store: cluster, namespace: config.namespace, name: config.lease, identity: config.identity, log });
+  const keys = new KeyService(cluster, config.namespace, config.keysSecret, log.child({ part: 'keys' }));
+  // Whoever finds no key makes the first; only the leader rotates.
+  const syncKeys = () => keys.sync((current) => current.length === 0 || elector.isLeader);
+  const publish = async () => {
+    if (!elector.isLeader || !keys.all.length) return;
+    await publishKeySet(cluster, publicKeySet(keys.all), log.child({ part: 'keys' }));
+  };
+
+  const requestHeader = await loadRequestHeader(cluster);
+  await syncKeys();
+  await certificates.sync();
+  server = await startOperatorServer({
+    host: config.host,
+    port: config.port,
+    serving: serving!,
+    requestHeader,
+    log,
+    isReady: () => !stopping && certificates.ready && keys.all.length > 0,
+    issue: {
+      readPod: (namespace, name) => cluster.readPod(namespace, name),
+      replicaSetOwners: (namespace, name) => cluster.replicaSetOwners(namespace, name),
+      policies: (namespace) => cluster.policies(namespace),
+      signer: () => keys.signer(),
+    },
+  });
+  certificates.startPeriodic();
+  elector.onChange((leading) => void (leading && publish().catch((error: Error) => log.warn('publishing the key set failed', { error: error.message }))));
+  elector.start();
+  log.info('operator started', { port: server.port, identity: config.identity });
+
+  const refresh = setInterval(() => {
+    void (async () => {
+      try {
+        const next = await loadRequestHeader(cluster);
+        if (JSON.stringify(next) !== JSON.stringify(server!.trust.config)) {
+          server!.trust.update(next);
+          log.info('request-header settings changed');
+        }
+        await syncKeys();
+        await publish();
+      } catch (error) {
+        log.warn('refresh failed; the current settings and keys stay', { error: (error as Error).message });
+      }
+    })();
+  }, REFRESH_MS);
+  refresh.unref();
+
+  return {
+    stop: async (graceMs) => {
+      stopping = true;
+      clearInterval(refresh);
+      certificates.stop();
+      elector.stop();
+      await new Promise((resolve) => setTimeout(resolve, graceMs));
+      await server!.close();
+    },
+  };
+}

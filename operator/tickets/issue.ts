@@ -1,0 +1,129 @@
+/**
+ * Issuing a ticket: check the pod the CLI chose (it exists, has the sidecar, belongs to the
+ * target the user named), apply the policies to what the session asks, and sign what they allow.
+ * Every failure is an `ApiFailure` with the HTTP status and a message for the user.
+ */
+import { randomUUID, type KeyObject } from 'node:crypto';
+import type { V1Pod } from '@kubernetes/client-node';
+import { ANNOTATION, SIDECAR_NAME } from '../../common/pod-contract';
+import type { TicketSpec, TicketStatus } from '../../protocol/operator-api';
+import { signTicket, type TicketClaims } from '../../protocol/ticket';
+import { evaluatePolicies } from '../policy/evaluate';
+import type { Policy, Target } from '../policy/spec';
+
+/** How long a ticket is good for starting a session: the CLI uses it at once. */
+export const TICKET_LIFETIME_S = 5 * 60;
+
+export class ApiFailure extends Error {
+  constructor(
+    readonly status: 400 | 403 | 404 | 409 | 422 | 500 | 503,
+    message: string,
+    readonly reason: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface IssueContext {
+  readPod(namespace: string, name: string): Promise<V1Pod | undefined>;
+  replicaSetOwners(namespace: string, name: string): Promise<{ kind: string; name: string }[]>;
+  policies(namespace: string): Promise<Policy[]>;
+  signer(): { kid: string; privateKey: KeyObject };
+  now?: () => Date;
+}
+
+export interface Caller {
+  user: string;
+  groups: string[];
+}
+
+/** The kinds a target may name, by every spelling the CLI accepts, as the pod's owners spell them. */
+const OWNER_KINDS: Record<string, string> = {
+  pod: 'Pod',
+  po: 'Pod',
+  deploy: 'Deployment',
+  deployment: 'Deployment',
+  sts: 'StatefulSet',
+  statefulset: 'StatefulSet',
+  rs: 'ReplicaSet',
+  replicaset: 'ReplicaSet',
+};
+
+/** The pod and every workload above it, as `{ kind, name }` with Kubernetes' kind names. */
+async function ownerChain(context: IssueContext, pod: V1Pod): Promise<{ kind: string; name: string }[]> {
+  const namespace = pod.metadata!.namespace!;
+  const chain = [{ kind: 'Pod', name: pod.metadata!.name! }];
+  for (const owner of pod.metadata?.ownerReferences ?? []) {
+    if (!owner.controller) continue;
+    chain.push({ kind: owner.kind, name: owner.name });
+    if (owner.kind === 'ReplicaSet') chain.push(...(await context.replicaSetOwners(namespace, owner.name)));
+  }
+  return chain;
+}
+
+function parseTargetText(text: string): { kind: string; name: string } {
+  const match = /^([a-z]+)(?:\.apps)?\/([a-z0-9]([-a-z0-9.]*[a-z0-9])?)$/.exec(text);
+  const kind = match && OWNER_KINDS[match[1]];
+  if (!match || !kind) throw new ApiFailure(400, `spec.target: "${text}" is not a target (pod/NAME, deploy/NAME, statefulset/NAME or rs/NAME)`, 'BadRequest');
+  return { kind, name: match[2] };
+}
+
+function checkInjected(pod: V1Pod, where: string): void {
+  const containers = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
+  if (!pod.metadata?.annotations?.[ANNOTATION.injected] || !containers.some((container) => container.name === SIDECAR_NAME)) {
+    throw new ApiFailure(422, `pod ${where} has no mirrord sidecar: label its namespace for injection and restart it`, 'Invalid');
+  }
+}
+
+export async function issueTicket(context: IssueContext, caller: Caller, namespace: string, spec: TicketSpec): Promise<TicketStatus> {
+  const requested = parseTargetText(spec.target);
+  const where = `${namespace}/${spec.pod}`;
+  const pod = await context.readPod(namespace, spec.pod);
+  if (!pod?.metadata?.uid) throw new ApiFailure(404, `no pod ${where}`, 'NotFound');
+  checkInjected(pod, where);
+  const chain = await ownerChain(context, pod);
+  if (!chain.some((link) => link.kind === requested.kind && link.name === requested.name)) {
+    throw new ApiFailure(
+      422,
+      `pod ${where} does not belong to ${spec.target} (it belongs to ${chain.map((link) => `${link.kind.toLowerCase()}/${link.name}`).join(', ')})`,
+      'Invalid',
+    );
+  }
+  const target: Target = {
+    kind: spec.target.split('/')[0],
+    name: requested.name,
+    namespace,
+    labels: pod.metadata.labels ?? {},
+    container: spec.container,
+    owners: chain.filter((link) => !(link.kind === requested.kind && link.name === requested.name)),
+  };
+  const decision = evaluatePolicies(
+    { user: caller.user, groups: caller.groups, target, incoming: spec.ports, fs: spec.fs, profile: spec.profile },
+    await context.policies(namespace),
+  );
+  if (decision.refused) throw new ApiFailure(403, decision.message, 'Forbidden');
+
+  const now = context.now?.() ?? new Date();
+  const iat = Math.floor(now.getTime() / 1000);
+  const session = randomUUID();
+  const claims: TicketClaims = {
+    v: 1,
+    sub: caller.user,
+    groups: caller.groups,
+    pod: { uid: pod.metadata.uid, namespace, name: spec.pod },
+    session,
+    iat,
+    exp: iat + TICKET_LIFETIME_S,
+    allow: decision.allow,
+    policies: decision.policies,
+  };
+  const { kid, privateKey } = context.signer();
+  return {
+    ticket: signTicket(claims, privateKey, kid),
+    session,
+    pod: { name: spec.pod, uid: pod.metadata.uid },
+    expiresAt: new Date(claims.exp * 1000).toISOString(),
+    allow: decision.allow,
+    policies: decision.policies,
+  };
+}
