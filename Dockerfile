@@ -1,9 +1,11 @@
-# The sidecar and the webhook: one build, two images (`--target sidecar`, `--target webhook`),
-# because they share the protocol code and dependencies but not what they need at run time
-# (the sidecar needs iptables and its native addon; the webhook needs neither and runs unprivileged).
+# The sidecar, the webhook and the operator: one build, three images (`--target sidecar`,
+# `--target webhook`, `--target operator`), because they share the protocol code and dependencies
+# but not what they need at run time (the sidecar needs iptables and its native addon; the others
+# need neither and run unprivileged).
 #
 #   docker build --target sidecar -t mirrord-sidecar:0.1.0 .
 #   docker build --target webhook -t mirrord-webhook:0.1.0 .
+#   docker build --target operator -t mirrord-operator:0.1.0 .
 #
 # BASE is any Debian-based image with Node.js >= 20 and npm (the default is the official one);
 # where no registry is reachable, build one locally and pass --build-arg BASE=… .
@@ -27,6 +29,7 @@ COPY layer layer
 COPY intproxy intproxy
 COPY cli cli
 COPY webhook webhook
+COPY operator operator
 COPY test test
 RUN npm run build && npm prune --omit=dev
 
@@ -34,11 +37,12 @@ FROM ${BASE} AS runtime
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules node_modules
-# What the sidecar and the webhook run, and nothing of the CLI's or the tests'.
+# What the sidecar, the webhook and the operator run, and nothing of the CLI's or the tests'.
 COPY --from=build /app/dist/common dist/common
 COPY --from=build /app/dist/protocol dist/protocol
 COPY --from=build /app/dist/sidecar dist/sidecar
 COPY --from=build /app/dist/webhook dist/webhook
+COPY --from=build /app/dist/operator dist/operator
 
 FROM runtime AS sidecar
 RUN apt-get update && apt-get install -y --no-install-recommends iptables && rm -rf /var/lib/apt/lists/*
@@ -50,3 +54,7 @@ ENTRYPOINT ["node", "--max-semi-space-size=1", "/app/dist/sidecar/main.js"]
 FROM runtime AS webhook
 USER 65532:65532
 ENTRYPOINT ["node", "/app/dist/webhook/main.js"]
+
+FROM runtime AS operator
+USER 65532:65532
+ENTRYPOINT ["node", "/app/dist/operator/main.js"]

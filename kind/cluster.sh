@@ -60,11 +60,11 @@ kind_up() {
     echo "go is missing: the demo image is not built" >&2
   fi
   local built=""
-  # The repository's Dockerfile builds both images (targets sidecar and webhook); BASE may name a
+  # The repository's Dockerfile builds the images (targets sidecar, webhook and operator); BASE may name a
   # locally built base image (kind/images/docker-base.sh) where no registry is reachable.
   if [ -f "$repo/Dockerfile" ]; then
     version=$(node -p "require('$repo/package.json').version")
-    for component in sidecar webhook; do
+    for component in sidecar webhook operator; do
       docker build --target "$component" ${MIRRORD_DOCKER_BASE:+--build-arg BASE="$MIRRORD_DOCKER_BASE"} \
         -t "mirrord-$component:$version" "$repo"
       kind load docker-image --name "$name" "mirrord-$component:$version"

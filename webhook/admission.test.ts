@@ -14,6 +14,7 @@ const contextFor = (namespace: string): InjectionContext => ({
     nativeSidecar: true,
     version: 'v',
     writableVolumes: false,
+    auth: 'none',
   },
 });
 

@@ -49,6 +49,7 @@ function startServer(tls: { certPem: string; keyPem: string }): Promise<WebhookS
         nativeSidecar: true,
         version: 't',
         writableVolumes: false,
+        auth: 'none',
       },
     }),
   });

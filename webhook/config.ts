@@ -29,7 +29,12 @@ export interface WebhookConfig {
   namespaceAnnotations: boolean;
   /** "auto" asks the API server's /version at start. */
   nativeSidecar: boolean | 'auto';
-  sidecar: Omit<InjectionSettings, 'nativeSidecar'>;
+  sidecar: Omit<InjectionSettings, 'nativeSidecar' | 'auth'>;
+  /**
+   * The injected sidecars' auth: `auto` (default) requires tickets while the operator is installed
+   * (its APIService exists, looked at every few seconds), `none` or `required` fixes it.
+   */
+  auth: 'auto' | 'none' | 'required';
   logLevel: Level;
 }
 
@@ -58,6 +63,7 @@ export function loadWebhookConfig(env: NodeJS.ProcessEnv = process.env): Webhook
       version: VERSION,
       writableVolumes: false,
     },
+    auth: oneOf(env, 'MIRRORD_WEBHOOK_AUTH', ['auto', 'none', 'required'] as const, 'auto'),
     logLevel: parseLevel(env.MIRRORD_LOG_LEVEL),
   };
 }

@@ -17,9 +17,9 @@ async function main(): Promise<void> {
     log.error(`webhook failed to start: ${(error as Error).message}`);
     process.exit(1);
   }
-  // With mounted certificates, a fixed sidecar kind and no namespace defaults, the webhook
-  // never calls the API server.
-  const needsCluster = config.certificateMode === 'self-managed' || config.nativeSidecar === 'auto' || config.namespaceAnnotations;
+  // With mounted certificates, a fixed sidecar kind and auth, and no namespace defaults, the
+  // webhook never calls the API server.
+  const needsCluster = config.certificateMode === 'self-managed' || config.nativeSidecar === 'auto' || config.namespaceAnnotations || config.auth === 'auto';
   const cluster = needsCluster ? connectToCluster() : undefined;
   const webhook = await startWebhook(config, log, cluster);
 

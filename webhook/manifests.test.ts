@@ -39,26 +39,39 @@ describe('kubectl kustomize manifests', () => {
   const objects = render('manifests');
   const defaults = loadWebhookConfig({});
 
-  it('renders exactly the webhook objects and the policy and profile resources, all namespaced ones in mirrord-system', () => {
+  it('renders exactly the webhook and operator objects and the policy and profile resources, all namespaced ones in mirrord-system', () => {
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
+      'APIService/v1.operator.mirrord.dev',
+      'ClusterRole/mirrord-operator',
+      'ClusterRole/mirrord-user',
       'ClusterRole/mirrord-webhook',
+      'ClusterRoleBinding/mirrord-operator',
       'ClusterRoleBinding/mirrord-webhook',
       'CustomResourceDefinition/mirrordclusterpolicies.mirrord.dev',
       'CustomResourceDefinition/mirrordclusterprofiles.mirrord.dev',
       'CustomResourceDefinition/mirrordpolicies.mirrord.dev',
       'CustomResourceDefinition/mirrordprofiles.mirrord.dev',
+      'Deployment/mirrord-operator',
       'Deployment/mirrord-webhook',
       'MutatingWebhookConfiguration/mirrord-webhook',
       'Namespace/mirrord-system',
+      'PodDisruptionBudget/mirrord-operator',
       'PodDisruptionBudget/mirrord-webhook',
+      'Role/mirrord-operator',
       'Role/mirrord-webhook',
+      'RoleBinding/mirrord-operator',
+      'RoleBinding/mirrord-operator-authentication-reader',
       'RoleBinding/mirrord-webhook',
+      'Service/mirrord-operator',
       'Service/mirrord-webhook',
+      'ServiceAccount/mirrord-operator',
       'ServiceAccount/mirrord-webhook',
     ]);
+    const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration', 'CustomResourceDefinition', 'APIService'];
     for (const object of objects) {
-      if (['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration', 'CustomResourceDefinition'].includes(object.kind))
-        expect(object.metadata.namespace).toBeUndefined();
+      if (clusterScoped.includes(object.kind)) expect(object.metadata.namespace).toBeUndefined();
+      // The request-header settings the operator reads are in kube-system; so is the binding that lets it.
+      else if (object.metadata.name === 'mirrord-operator-authentication-reader') expect(object.metadata.namespace).toBe('kube-system');
       else expect(object.metadata.namespace).toBe(defaults.namespace);
     }
   });

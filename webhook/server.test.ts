@@ -41,6 +41,7 @@ beforeAll(async () => {
         nativeSidecar: true,
         version: 'test',
         writableVolumes: false,
+        auth: 'none',
       },
     }),
   });

@@ -13,7 +13,7 @@ import type { Cluster } from './kube/cluster';
 import { startWebhook } from './webhook';
 
 const silent = createLogger('error', {}, () => true);
-const fast = { retryAfterMs: 50, checkEveryMs: 60_000, filePollMs: 50 };
+const fast = { retryAfterMs: 50, checkEveryMs: 60_000, filePollMs: 50, presencePollMs: 50 };
 const SERVICE = 'mirrord-webhook.mirrord-system.svc';
 
 /** The API server's side of things, kept in memory: what the webhook stores and publishes. */
@@ -24,6 +24,10 @@ class InMemoryCluster implements Cluster {
   readonly namespaceAnnotations = new Map<string, Record<string, string>>();
   watchNamespaceAnnotations() {
     return (namespace: string) => this.namespaceAnnotations.get(namespace);
+  }
+  operator = false;
+  async operatorInstalled() {
+    return this.operator;
   }
   constructor(private readonly version: { major: string; minor: string }) {}
   async nativeSidecars() {
@@ -67,6 +71,43 @@ it('self-managed: stores certificates, publishes the CA, serves trusted, injects
     expect(await get(webhook.server.port, '/readyz', cluster.bundles[0])).toEqual({ status: 200, text: 'ready\n' });
     const answer = await get(webhook.server.port, '/mutate', cluster.bundles[0], JSON.stringify(loadReview('deployment-pod')));
     expect(patchOf(answer.text).map((op) => op.path)).toContain('/spec/initContainers');
+  } finally {
+    await webhook.stop();
+  }
+});
+
+it('injects sidecars that require tickets while the operator is installed, and open ones once it is gone', async () => {
+  const cluster = new InMemoryCluster({ major: '1', minor: '31' });
+  cluster.operator = true;
+  const webhook = await startWebhook({ ...config(), port: 0 }, silent, cluster, fast);
+  const inject = async () => {
+    const answer = await get(webhook.server.port, '/mutate', cluster.bundles[0], JSON.stringify(loadReview('deployment-pod')));
+    const ops = patchOf(answer.text);
+    const sidecar = (
+      ops.find((op) => op.path === '/spec/initContainers') as {
+        value: { env: { name: string; value?: string }[]; volumeMounts: { name: string; mountPath: string }[] }[];
+      }
+    ).value[0];
+    // Added to a pod that has volumes one by one, to one without as a whole list.
+    type Volume = { name: string; configMap?: { name: string; optional: boolean } };
+    const volumes = ops.filter((op) => op.path.startsWith('/spec/volumes')).flatMap((op) => (op as { value: Volume | Volume[] }).value);
+    return {
+      auth: sidecar.env.find((env) => env.name === 'MIRRORD_AUTH')?.value,
+      keysFile: sidecar.env.find((env) => env.name === 'MIRRORD_AUTH_KEYS_FILE')?.value,
+      keysMount: sidecar.volumeMounts.find((mount) => mount.name === 'mirrord-operator-keys')?.mountPath,
+      keysVolume: volumes.find((volume) => volume.name === 'mirrord-operator-keys')?.configMap,
+    };
+  };
+  try {
+    expect(await inject()).toEqual({
+      auth: 'required',
+      keysFile: '/mirrord/operator-keys/jwks.json',
+      keysMount: '/mirrord/operator-keys',
+      keysVolume: { name: 'mirrord-operator-keys', optional: true },
+    });
+    cluster.operator = false;
+    for (let waited = 0; (await inject()).auth !== undefined && waited < 5_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    expect(await inject()).toEqual({ auth: undefined, keysFile: undefined, keysMount: undefined, keysVolume: undefined });
   } finally {
     await webhook.stop();
   }

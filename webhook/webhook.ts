@@ -10,6 +10,7 @@ import { serviceDnsNames } from '../common/certs/tls-material';
 import type { WebhookConfig } from './config';
 import type { Cluster } from './kube/cluster';
 import { Metrics } from './metrics';
+import { OperatorPresence } from './operator-presence';
 import { startWebhookServer, type WebhookServer } from './server';
 
 export interface RunningWebhook {
@@ -25,9 +26,11 @@ export interface Timing {
   retryAfterMs: number;
   checkEveryMs: number;
   filePollMs: number;
+  /** How often the operator's presence is looked at. */
+  presencePollMs: number;
 }
 
-const DEFAULT_TIMING: Timing = { retryAfterMs: 5_000, checkEveryMs: 3_600_000, filePollMs: 10_000 };
+const DEFAULT_TIMING: Timing = { retryAfterMs: 5_000, checkEveryMs: 3_600_000, filePollMs: 10_000, presencePollMs: 5_000 };
 
 /** cluster may be undefined only with mounted certificates and a fixed sidecar kind. */
 export async function startWebhook(config: WebhookConfig, log: Logger, cluster: Cluster | undefined, timing: Timing = DEFAULT_TIMING): Promise<RunningWebhook> {
@@ -36,6 +39,9 @@ export async function startWebhook(config: WebhookConfig, log: Logger, cluster: 
   log.info('starting', { port: config.port, certificates: config.certificateMode, nativeSidecar, image: config.sidecar.image });
 
   const namespaceAnnotations = cluster && config.namespaceAnnotations ? cluster.watchNamespaceAnnotations(log) : () => undefined;
+  const presence = config.auth === 'auto' ? new OperatorPresence(() => need(cluster).operatorInstalled(), log, timing.presencePollMs) : undefined;
+  presence?.start();
+  const auth = () => (config.auth === 'auto' ? presence!.auth : config.auth);
   let server: WebhookServer | undefined;
   let stopping = false;
   const serve = (pair: ServingPair) => server?.reloadCertificate(pair);
@@ -49,11 +55,12 @@ export async function startWebhook(config: WebhookConfig, log: Logger, cluster: 
     tls: certificates.initial,
     log,
     metrics,
-    isReady: () => !stopping && certificates.ready(),
+    isReady: () => !stopping && certificates.ready() && auth() !== undefined,
     contextFor: (namespace) => ({
       namespace,
       webhookNamespace: config.namespace,
-      settings: { ...config.sidecar, nativeSidecar },
+      // Not ready until the auth is known, so the API server sends no admission before then.
+      settings: { ...config.sidecar, nativeSidecar, auth: auth() ?? 'required' },
       namespaceAnnotations: namespaceAnnotations(namespace),
     }),
   });
@@ -66,6 +73,7 @@ export async function startWebhook(config: WebhookConfig, log: Logger, cluster: 
     stop: async (drainMs = 0) => {
       stopping = true;
       certificates.stop();
+      presence?.stop();
       await sleep(drainMs);
       await running.close();
     },

@@ -26,6 +26,17 @@ describe('manifests/ rendered as kubectl kustomize does', () => {
       'CustomResourceDefinition mirrordclusterpolicies.mirrord.dev',
       'CustomResourceDefinition mirrordprofiles.mirrord.dev',
       'CustomResourceDefinition mirrordclusterprofiles.mirrord.dev',
+      'ServiceAccount mirrord-system/mirrord-operator',
+      'Role mirrord-system/mirrord-operator',
+      'RoleBinding mirrord-system/mirrord-operator',
+      'RoleBinding kube-system/mirrord-operator-authentication-reader',
+      'ClusterRole mirrord-operator',
+      'ClusterRoleBinding mirrord-operator',
+      'ClusterRole mirrord-user',
+      'Deployment mirrord-system/mirrord-operator',
+      'PodDisruptionBudget mirrord-system/mirrord-operator',
+      'Service mirrord-system/mirrord-operator',
+      'APIService v1.operator.mirrord.dev',
     ]);
     for (const object of objects) expect(object.metadata.labels).toMatchObject({ 'app.kubernetes.io/part-of': 'mirrord' });
   });

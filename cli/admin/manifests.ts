@@ -36,6 +36,7 @@ const CLUSTER_SCOPED = new Set([
   'MutatingWebhookConfiguration',
   'ValidatingWebhookConfiguration',
   'CustomResourceDefinition',
+  'APIService',
 ]);
 
 export function renderKustomization(dir: string, parseAll: ParseAll, readItem: ReadItem = (item) => item as KubeObject): KubeObject[] {
@@ -82,10 +83,11 @@ export function describeObject(object: KubeObject): string {
 }
 
 /**
- * Deletion order: the webhook configuration first (so no pod creation calls a webhook that is
- * going away), the namespace last (deleting it takes its contents along).
+ * Deletion order: the webhook configuration and the APIService first (so no pod creation calls a
+ * webhook that is going away, and no API discovery waits on an operator that is), the namespace
+ * last (deleting it takes its contents along).
  */
 export function deletionOrder(objects: KubeObject[]): KubeObject[] {
-  const rank = (o: KubeObject) => (o.kind === 'MutatingWebhookConfiguration' ? 0 : o.kind === 'Namespace' ? 2 : 1);
+  const rank = (o: KubeObject) => (o.kind === 'MutatingWebhookConfiguration' || o.kind === 'APIService' ? 0 : o.kind === 'Namespace' ? 2 : 1);
   return [...objects].sort((a, b) => rank(a) - rank(b));
 }

@@ -401,11 +401,11 @@ install_webhook() {
     step "mirrord webhook: skipped (needs manifests/, and npm ci and npm run build first)"
     return 0
   fi
-  step "mirrord webhook and sidecar images, manifests/"
+  step "mirrord webhook, operator and sidecar images, manifests/"
   local node_images
   mapfile -t node_images < <(bash "$kind_dir/images/node-app.sh" "$CACHE/images" 2>"$LOGS/node-images.log") || true
-  if [ "${#node_images[@]}" -ne 2 ]; then
-    note "building the webhook and sidecar images failed; see $LOGS/node-images.log"
+  if [ "${#node_images[@]}" -ne 3 ]; then
+    note "building the webhook, operator and sidecar images failed; see $LOGS/node-images.log"
     return 0
   fi
   import_images "${node_images[@]}"
@@ -418,6 +418,12 @@ install_webhook() {
     note "the webhook did not become Ready; its pods:"
     kubectl -n mirrord-system get pods -o wide 2>&1 | sed 's/^/       /'
     kubectl -n mirrord-system logs deployment/mirrord-webhook --tail=20 2>&1 | sed 's/^/       /'
+  fi
+  if ! kubectl -n mirrord-system rollout status deployment/mirrord-operator --timeout="${STEP_TIMEOUT}s" \
+      >>"$LOGS/webhook-apply.log" 2>&1; then
+    note "the operator did not become Ready; its pods:"
+    kubectl -n mirrord-system get pods -o wide 2>&1 | sed 's/^/       /'
+    kubectl -n mirrord-system logs deployment/mirrord-operator --tail=20 2>&1 | sed 's/^/       /'
   fi
 }
 

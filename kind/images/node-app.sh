@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Packs this repository's Node.js programs (the webhook, the sidecar) into images without a
+# Packs this repository's Node.js programs (the webhook, the operator, the sidecar) into images without a
 # Docker engine or a registry: the machine's own node binary with the shared libraries it links,
 # the compiled dist/, the production dependencies out of node_modules, and for the sidecar the
 # native addon, iptables and bash (for the probes). Prints the archives, one a line.
@@ -28,7 +28,7 @@ put() { # ROOT FILE : the file's content at its own path (and at its target's, f
 }
 
 # The compiled folders the images ship.
-SHIPPED="common protocol sidecar webhook"
+SHIPPED="common protocol sidecar webhook operator"
 
 base_root() {
   local root; root=$(mktemp -d)
@@ -39,7 +39,7 @@ base_root() {
 
   mkdir -p "$root/app"
   cp "$repo/package.json" "$root/app/"
-  # What the sidecar and the webhook run, and nothing of the CLI's or the tests'.
+  # What the sidecar, the webhook and the operator run, and nothing of the CLI's or the tests'.
   mkdir -p "$root/app/dist"
   for component in $SHIPPED; do cp -a "$repo/dist/$component" "$root/app/dist/"; done
   echo "$root"
@@ -57,15 +57,19 @@ image() { # NAME ROOT ENTRYPOINT_JSON
 # Unchanged inputs, unchanged images: the archives are reused.
 key=$( { node --version; cat "$0" "$here/oci.sh"; cd "$repo" && find dist build/Release package.json package-lock.json \
   -type f -printf '%p %s %T@\n' | sort; } | sha256sum | cut -d' ' -f1)
-if [ -f "$out/mirrord-webhook.tar" ] && [ -f "$out/mirrord-sidecar.tar" ] &&
+if [ -f "$out/mirrord-webhook.tar" ] && [ -f "$out/mirrord-operator.tar" ] && [ -f "$out/mirrord-sidecar.tar" ] &&
    [ "$(cat "$out/node-app.key" 2>/dev/null)" = "$key" ]; then
-  echo "$out/mirrord-webhook.tar"; echo "$out/mirrord-sidecar.tar"; exit 0
+  echo "$out/mirrord-webhook.tar"; echo "$out/mirrord-operator.tar"; echo "$out/mirrord-sidecar.tar"; exit 0
 fi
 rm -f "$out/node-app.key"
 
 root=$(base_root)
 (cd "$repo" && prod_deps | xargs -r cp -a --parents -t "$root/app/")
 image webhook "$root" '["/usr/bin/node", "/app/dist/webhook/main.js"]'
+
+root=$(base_root)
+(cd "$repo" && prod_deps | xargs -r cp -a --parents -t "$root/app/")
+image operator "$root" '["/usr/bin/node", "/app/dist/operator/main.js"]'
 
 root=$(base_root)
 (cd "$repo" && prod_deps | xargs -r cp -a --parents -t "$root/app/")

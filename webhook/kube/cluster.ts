@@ -6,9 +6,10 @@
  * @kubernetes/client-node is an ES module; Node 20 loads it from CommonJS with require(),
  * which jest cannot. Only main.ts imports this file, so the unit tests never load it.
  */
-import { AdmissionregistrationV1Api, CoreV1Api, KubeConfig, makeInformer, VersionApi, type V1Namespace } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, ApiregistrationV1Api, CoreV1Api, KubeConfig, makeInformer, VersionApi, type V1Namespace } from '@kubernetes/client-node';
 import type { Logger } from '../../common/log';
 import { INJECTION_LABEL } from '../../common/pod-contract';
+import { OPERATOR_API_SERVICE } from '../../protocol/operator-api';
 import { statusOf } from '../../common/kube-status';
 import { SecretCertificateStore } from '../../common/certs/secret-store';
 import type { CertificateStore } from '../../common/certs/store';
@@ -23,6 +24,8 @@ export interface Cluster {
    * the API. Undefined for a namespace not (yet) in the cache.
    */
   watchNamespaceAnnotations(log: Logger): (namespace: string) => Record<string, string> | undefined;
+  /** Whether the operator's APIService exists (the operator is installed); throws when it can't be read. */
+  operatorInstalled(): Promise<boolean>;
 }
 
 /** In a pod: its service account; elsewhere: the usual kubeconfig. */
@@ -32,11 +35,21 @@ export function connectToCluster(): Cluster {
   const core = config.makeApiClient(CoreV1Api);
   const admission = config.makeApiClient(AdmissionregistrationV1Api);
   const version = config.makeApiClient(VersionApi);
+  const registration = config.makeApiClient(ApiregistrationV1Api);
   return {
     nativeSidecars: async () => supportsNativeSidecars(await version.getCode()),
     secretStore: (namespace, name) => new SecretCertificateStore(core, namespace, name, 'mirrord-webhook'),
     publishCaBundle: (webhookConfiguration, caBundlePem) => publishCaBundle(admission, webhookConfiguration, caBundlePem),
     watchNamespaceAnnotations: (log) => watchNamespaceAnnotations(config, core, log),
+    operatorInstalled: async () => {
+      try {
+        await registration.readAPIService({ name: OPERATOR_API_SERVICE });
+        return true;
+      } catch (error) {
+        if (statusOf(error) === 404) return false;
+        throw error;
+      }
+    },
   };
 }
 

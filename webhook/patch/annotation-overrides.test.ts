@@ -9,6 +9,7 @@ const base: InjectionSettings = {
   nativeSidecar: true,
   version: '0.1.0',
   writableVolumes: false,
+  auth: 'none',
 };
 
 it('takes valid overrides', () => {

@@ -12,6 +12,7 @@ const settings: InjectionSettings = {
   nativeSidecar: true,
   version: '0.1.0',
   writableVolumes: false,
+  auth: 'none',
 };
 
 function admit(name: FixtureName, overrides: Partial<InjectionSettings> = {}) {

@@ -9,7 +9,7 @@ import { ANNOTATION } from '../../common/pod-contract';
 import { decideInjection, type SkipReason } from './decision';
 import { applyAnnotationOverrides } from './annotation-overrides';
 import type { InjectionSettings } from './settings';
-import { buildSidecarContainer, SCRATCH_VOLUMES } from './sidecar-container';
+import { buildSidecarContainer, sidecarVolumes } from './sidecar-container';
 
 export type InjectionResult =
   { injected: true; patch: Operation[]; warnings: string[] } | { injected: false; reason: SkipReason; detail: string; patch: []; warnings: string[] };
@@ -50,7 +50,7 @@ export function withSidecar(pod: V1Pod, targetName: string, settings: InjectionS
   // the app stays the first container, which kubectl logs/exec pick by default.
   if (settings.nativeSidecar) spec.initContainers = [...(spec.initContainers ?? []), sidecar];
   else spec.containers = [...spec.containers, sidecar];
-  spec.volumes = [...(spec.volumes ?? []), ...SCRATCH_VOLUMES.map(({ volume }) => volume)];
+  spec.volumes = [...(spec.volumes ?? []), ...sidecarVolumes(settings)];
   copy.metadata = { ...copy.metadata, annotations: { ...copy.metadata?.annotations, [ANNOTATION.injected]: settings.version } };
   return copy;
 }

@@ -17,6 +17,11 @@ export interface InjectionSettings {
   version: string;
   /** The app's volumes read-write in the sidecar (read-only by default). */
   writableVolumes: boolean;
+  /**
+   * `required` while the operator is installed: the sidecar accepts only sessions with a ticket
+   * the operator signed, verified with the key set the operator publishes in the pod's namespace.
+   */
+  auth: 'none' | 'required';
 }
 
 /** Small: the sidecar idles until a session attaches, and then mostly relays bytes. */

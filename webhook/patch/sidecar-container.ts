@@ -3,7 +3,7 @@ import type { V1Container, V1EnvVar, V1Volume, V1VolumeMount } from '@kubernetes
 import { copyAppEnv, copyAppEnvFrom } from './app-env';
 import { appMountPaths, remountAppVolumes } from './app-volumes';
 import type { InjectionSettings } from './settings';
-import { DEFAULT_APP_ROOT, HEALTH_PATH, SIDECAR_ENV, SIDECAR_NAME } from '../../common/pod-contract';
+import { DEFAULT_APP_ROOT, HEALTH_PATH, OPERATOR_KEYS, SIDECAR_ENV, SIDECAR_NAME } from '../../common/pod-contract';
 
 /**
  * Scratch space for a read-only root filesystem: iptables takes its lock in /run
@@ -13,6 +13,21 @@ export const SCRATCH_VOLUMES: { volume: V1Volume; mount: V1VolumeMount }[] = [
   { volume: { name: 'mirrord-agent-run', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } }, mount: { name: 'mirrord-agent-run', mountPath: '/run' } },
   { volume: { name: 'mirrord-agent-tmp', emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } }, mount: { name: 'mirrord-agent-tmp', mountPath: '/tmp' } },
 ];
+
+/**
+ * The operator's public keys, from the ConfigMap it publishes in the pod's namespace. Optional: a
+ * pod created before the operator wrote it still starts (the app must), and its sidecar refuses
+ * tickets until the kubelet has brought the keys in.
+ */
+export const OPERATOR_KEYS_VOLUME: { volume: V1Volume; mount: V1VolumeMount } = {
+  volume: { name: OPERATOR_KEYS.volume, configMap: { name: OPERATOR_KEYS.configMap, optional: true } },
+  mount: { name: OPERATOR_KEYS.volume, mountPath: OPERATOR_KEYS.mountPath, readOnly: true },
+};
+
+/** The volumes the sidecar adds to the pod. */
+export function sidecarVolumes(settings: InjectionSettings): V1Volume[] {
+  return [...SCRATCH_VOLUMES.map(({ volume }) => volume), ...(settings.auth === 'required' ? [OPERATOR_KEYS_VOLUME.volume] : [])];
+}
 
 export function buildSidecarContainer(app: V1Container, settings: InjectionSettings): V1Container {
   const container: V1Container = {
@@ -56,7 +71,11 @@ export function buildSidecarContainer(app: V1Container, settings: InjectionSetti
       timeoutSeconds: 3,
       failureThreshold: 3,
     },
-    volumeMounts: [...SCRATCH_VOLUMES.map(({ mount }) => mount), ...remountAppVolumes(app, settings.writableVolumes)],
+    volumeMounts: [
+      ...SCRATCH_VOLUMES.map(({ mount }) => mount),
+      ...(settings.auth === 'required' ? [OPERATOR_KEYS_VOLUME.mount] : []),
+      ...remountAppVolumes(app, settings.writableVolumes),
+    ],
     terminationMessagePolicy: 'FallbackToLogsOnError',
   };
   const envFrom = copyAppEnvFrom(app);
@@ -77,6 +96,12 @@ function ownEnv(app: V1Container, settings: InjectionSettings): V1EnvVar[] {
     { name: SIDECAR_ENV.podIp, valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
     // Tickets are bound to the pod's UID (a pod recreated under the same name is another pod).
     { name: SIDECAR_ENV.podUid, valueFrom: { fieldRef: { fieldPath: 'metadata.uid' } } },
+    ...(settings.auth === 'required'
+      ? [
+          { name: SIDECAR_ENV.auth, value: 'required' },
+          { name: SIDECAR_ENV.authKeysFile, value: `${OPERATOR_KEYS.mountPath}/${OPERATOR_KEYS.file}` },
+        ]
+      : []),
   ];
 }
 
