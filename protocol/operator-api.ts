@@ -24,7 +24,8 @@ export function operatorPath(namespace: string, resource: string): string {
   return `/apis/${OPERATOR_API_VERSION}/namespaces/${encodeURIComponent(namespace)}/${resource}`;
 }
 
-const port = z.number().int().min(1).max(65535);
+/** 0: every port the program will listen on, when the session's config names none. */
+const port = z.number().int().min(0).max(65535);
 
 export const ticketSpec = z
   .object({

@@ -17,7 +17,8 @@ import { createProgress, type Progress } from '../progress';
 import { ReconnectingClient } from '../reconnecting-client';
 import { runCommand } from '../run-command';
 import { startClient } from '../start-client';
-import { openTransport, type Transport } from '../transport';
+import { openTransport, type SessionDescription, type Transport } from '../transport';
+import { ticketPorts } from '../kube/ticket-ports';
 import { userAtHost } from '../who';
 
 const CLOSE_GRACE_MS = 2000;
@@ -39,10 +40,17 @@ async function attachWith(args: AttachArgs, progress: Progress): Promise<number>
   const fromEnvFile = settings.env.file === undefined ? {} : readEnvFile(settings.env.file);
 
   const reconnectMs = reconnectTimeoutMs();
-  const transport: Transport = await openTransport(args.agent, settings, (text) => progress.step(text));
-  progress.step(`connecting to ${transport.description}…`);
   const hello = { client: `mirrord attach (${userAtHost()}, pid ${process.pid})`, fs: podFsRights(settings.layer.fs) };
-  const first = await startClient(transport, hello);
+  const session: SessionDescription = {
+    ports: ticketPorts(settings.layer.incoming),
+    fs: settings.layer.fs.mode === 'local' ? 'local' : hello.fs,
+    client: hello.client,
+  };
+  const transport: Transport = await openTransport(args.agent, settings, (text) => progress.step(text), session);
+  progress.step(`connecting to ${transport.description}…`);
+  // Each hello presents a ticket of its own (where the operator issues them): a reconnection too.
+  const helloWithTicket = async (over: Transport) => ({ ...hello, ticket: await over.ticket?.() });
+  const first = await startClient(transport, await helloWithTicket(transport));
   const { pod } = first.info;
   const podName = `${pod.namespace ? `${pod.namespace}/` : ''}${pod.name || '(unnamed)'}`;
   const client = new ReconnectingClient(
@@ -52,7 +60,7 @@ async function attachWith(args: AttachArgs, progress: Progress): Promise<number>
       connect: async () => {
         // The same pod, never another replica of the workload.
         const again = await transport.reopen();
-        return { client: await startClient(again, hello), close: () => again.close() };
+        return { client: await startClient(again, await helloWithTicket(again)), close: () => again.close() };
       },
       warn: (text) => progress.warn(text),
       reconnected: (session, attempts) =>

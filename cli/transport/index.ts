@@ -8,6 +8,7 @@ import { CliError, USAGE_EXIT } from '../errors';
 import { connectThroughCommand, signalGroup, type CommandTransport } from './command';
 import { connectToUrl } from './url';
 import { DEFAULT_AGENT_PORT } from '../../common/pod-contract';
+import type { TicketSpec } from '../../protocol/operator-api';
 
 export interface Transport {
   socket: WebSocket;
@@ -22,7 +23,15 @@ export interface Transport {
   close(): void;
   /** A new connection made the same way, to the same pod (a reconnection): nothing resolved or loaded again. */
   reopen(): Promise<Transport>;
+  /**
+   * A new ticket from the operator for a session on this pod (each hello needs its own), or
+   * undefined where there is no operator. Absent for transports that don't go through the cluster.
+   */
+  ticket?(): Promise<string | undefined>;
 }
+
+/** What a ticket request says about the session besides its target and pod. */
+export type SessionDescription = Omit<TicketSpec, 'target' | 'pod'>;
 
 export interface AgentChoice {
   command?: string;
@@ -45,6 +54,7 @@ export async function openTransport(
   agent: AgentChoice,
   settings: Pick<Settings, 'target' | 'kubeContext' | 'kubeconfig'>,
   step: (text: string) => void = () => undefined,
+  session?: SessionDescription,
 ): Promise<Transport> {
   const { target } = settings;
   if (agent.command !== undefined) {
@@ -69,7 +79,7 @@ export async function openTransport(
       reopen: () => openTransport(agent, settings),
     };
   }
-  if (target) return openPortForward(target, settings, agent.pod, step);
+  if (target) return openPortForward(target, settings, agent.pod, step, session);
   throw new CliError('nothing to attach to: no target and no agent', 'mirrord attach --agent-cmd CMD -- CMD ARGS, or --agent-url ws://HOST:PORT', USAGE_EXIT);
 }
 
@@ -78,12 +88,14 @@ async function openPortForward(
   settings: Pick<Settings, 'kubeContext' | 'kubeconfig'>,
   pod: string | undefined,
   step: (text: string) => void,
+  session: SessionDescription | undefined,
 ): Promise<Transport> {
   // Loaded only here: @kubernetes/client-node is an ES module that the unit tests' runner can't load.
   const { loadKube, resolvePod } = await import('../kube/cluster');
   const { agentPortOf } = await import('../kube/pod-choice');
   const { parseTarget, describeTarget } = await import('../kube/target');
   const { forwardToSidecar } = await import('./port-forward');
+  const { requestTicket } = await import('../kube/operator');
   const parsed = parseTarget(target.path);
   const kube = loadKube({ kubeconfig: settings.kubeconfig, context: settings.kubeContext, namespace: target.namespace });
   step(`resolving ${describeTarget(parsed)} in namespace ${kube.namespace}…`);
@@ -91,10 +103,26 @@ async function openPortForward(
   const name = chosen.metadata?.name ?? '';
   const port = agentPortOf(chosen);
   step(`port-forwarding to pod ${name}, the sidecar's port ${port}…`);
+  // A cluster without the operator answers the first request so; later sessions don't ask again.
+  let operator = true;
+  const askTicket = async () => {
+    if (!session || !operator) return undefined;
+    const status = await requestTicket(kube, { ...session, target: describeTarget(parsed), pod: name });
+    operator = status !== undefined;
+    return status?.ticket;
+  };
+  // The first ticket is asked for while the port-forward opens: neither waits for the other.
+  let first: Promise<string | undefined> | undefined = askTicket();
+  first.catch(() => undefined);
+  const ticket = () => {
+    const next = first ?? askTicket();
+    first = undefined;
+    return next;
+  };
   const forwardToPod = async (): Promise<Transport> => {
     const forward = await forwardToSidecar(kube.config, kube.namespace, name, port);
     // The kubeconfig stays loaded (with its credential plugin's token) and the pod chosen.
-    return { ...forward, socket: quiet(forward.socket), reopen: forwardToPod };
+    return { ...forward, socket: quiet(forward.socket), reopen: forwardToPod, ticket };
   };
   return forwardToPod();
 }

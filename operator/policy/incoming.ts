@@ -51,7 +51,8 @@ function describePort({ port, mode, filter }: PortRequest, targetPath: string): 
         : filter
           ? ' without a header filter'
           : ' without a filter';
-  return `${mode} of port ${port}${how} on ${targetPath}`;
+  // Port 0: every port the program will listen on (the CLI doesn't know them in advance).
+  return `${mode} of ${port === 0 ? 'any port' : `port ${port}`}${how} on ${targetPath}`;
 }
 
 /** The first subscription the rules refuse, naming the policy, or undefined. */

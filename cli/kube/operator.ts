@@ -1,0 +1,76 @@
+/**
+ * Asking the operator for a session's ticket, through the API server (which authenticates the
+ * user from the kubeconfig and checks RBAC before the operator sees the request). A cluster
+ * without the operator answers that the group doesn't exist: the session then goes without a
+ * ticket, as sidecars there don't require one.
+ */
+import { CustomObjectsApi } from '@kubernetes/client-node';
+import {
+  OPERATOR_GROUP,
+  OPERATOR_VERSION,
+  TICKETS_RESOURCE,
+  ticketObject,
+  ticketRequest,
+  type TicketSpec,
+  type TicketStatus,
+} from '../../protocol/operator-api';
+import { CliError } from '../errors';
+import { statusOf, type Kube } from './cluster';
+
+/** The message of a Kubernetes Status body, when the body is one. */
+function statusMessage(body: unknown): string | undefined {
+  try {
+    const parsed = (typeof body === 'string' ? JSON.parse(body) : body) as { kind?: string; message?: string };
+    return parsed?.kind === 'Status' ? parsed.message : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The ticket, or undefined when the cluster has no operator. */
+export async function requestTicket(kube: Kube, spec: TicketSpec): Promise<TicketStatus | undefined> {
+  const api = kube.config.makeApiClient(CustomObjectsApi);
+  let answer: unknown;
+  try {
+    answer = await api.createNamespacedCustomObject({
+      group: OPERATOR_GROUP,
+      version: OPERATOR_VERSION,
+      namespace: kube.namespace,
+      plural: TICKETS_RESOURCE,
+      body: ticketRequest(kube.namespace, spec),
+    });
+  } catch (error) {
+    const code = statusOf(error);
+    const message = statusMessage((error as { body?: unknown }).body);
+    // The API server's own 404 for a group it doesn't serve is a bare "page not found", not a Status.
+    if (code === 404 && message === undefined) return undefined;
+    if (code === 403 && message?.includes('cannot create resource "tickets"')) {
+      throw new CliError(
+        `the API server refused the ticket request: ${message}`,
+        `ask an administrator to bind you the mirrord-user ClusterRole in namespace ${kube.namespace}`,
+      );
+    }
+    if (code === 403)
+      throw new CliError(
+        `the mirrord operator refused this session: ${message ?? 'forbidden'}`,
+        'mirrord.json or the flags can ask for what the policy allows',
+      );
+    if (code === 503 || code === 502 || code === undefined) {
+      throw new CliError(
+        `the mirrord operator is installed but not answering (${message ?? (error as Error).message}): running sessions go on, new ones can't start`,
+        'kubectl -n mirrord-system get pods -l app.kubernetes.io/name=mirrord-operator; kubectl get apiservice v1.operator.mirrord.dev',
+      );
+    }
+    throw new CliError(
+      `the mirrord operator refused the ticket request (${code}): ${message ?? (error as Error).message}`,
+      'mirrord doctor TARGET checks the setup',
+    );
+  }
+  const parsed = ticketObject.safeParse(answer);
+  if (!parsed.success || !parsed.data.status)
+    throw new CliError(
+      'the mirrord operator answered without a ticket',
+      'the operator and this CLI may be different versions: mirrord install updates the operator',
+    );
+  return parsed.data.status;
+}
