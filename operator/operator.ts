@@ -3,6 +3,7 @@
  * callers by, its serving certificate (and the APIService's caBundle), the signing keys, the
  * leader that publishes and rotates them, and the API server.
  */
+import { apiErrorMessage } from '../common/kube-status';
 import type { Logger } from '../common/log';
 import { CertificateManager } from '../common/certs/manager';
 import { serviceDnsNames, type ServingPair } from '../common/certs/tls-material';
@@ -27,7 +28,7 @@ async function loadRequestHeader(cluster: OperatorCluster): Promise<RequestHeade
     return parseRequestHeaderConfig(await cluster.requestHeaderData());
   } catch (error) {
     throw new Error(
-      `kube-system/extension-apiserver-authentication: ${(error as Error).message} (the API server must run with --requestheader-client-ca-file for aggregated APIs)`,
+      `kube-system/extension-apiserver-authentication: ${apiErrorMessage(error)} (the API server must run with --requestheader-client-ca-file for aggregated APIs)`,
     );
   }
 }
@@ -88,7 +89,7 @@ export async function startOperator(config: OperatorConfig, cluster: OperatorClu
         await syncKeys();
         await publish();
       } catch (error) {
-        log.warn('refresh failed; the current settings and keys stay', { error: (error as Error).message });
+        log.warn('refresh failed; the current settings and keys stay', { error: apiErrorMessage(error) });
       }
     })();
   }, REFRESH_MS);

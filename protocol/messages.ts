@@ -119,13 +119,18 @@ export const requests = {
         z.object({
           id: z.string(),
           client: z.string(),
+          /** Who attached it, as the operator's ticket says (sidecars that require tickets). */
+          user: z.string().optional(),
           since: z.string(),
           subscriptions: z.array(z.object({ port, mode: z.enum(['steal', 'mirror']), filter: httpFilter.optional() })),
         }),
       ),
     }),
   },
-  /** Ends another session on this sidecar (an operator's `mirrord sessions kill`). */
+  /**
+   * Ends another session on this sidecar (`mirrord sessions kill`). Where tickets are required,
+   * only a session of the same user, unless the ticket allows ending anyone's.
+   */
   'sessions.kill': {
     params: z.object({ id: z.string().min(1) }),
     result: z.object({}),

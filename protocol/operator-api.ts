@@ -18,6 +18,8 @@ export const OPERATOR_API_VERSION = `${OPERATOR_GROUP}/${OPERATOR_VERSION}`;
 /** The APIService that routes the group to the operator; its presence means "the operator is installed". */
 export const OPERATOR_API_SERVICE = `${OPERATOR_VERSION}.${OPERATOR_GROUP}`;
 export const TICKETS_RESOURCE = 'tickets';
+/** The sessions on the sidecars; RBAC `delete` on it lets a user end other users' sessions. */
+export const SESSIONS_RESOURCE = 'mirrordsessions';
 
 /** The path of a namespaced collection of the operator's API, below the API server's root. */
 export function operatorPath(namespace: string, resource: string): string {
@@ -42,6 +44,13 @@ export const ticketSpec = z
     profile: z.string().min(1).max(253).optional(),
     /** The CLI's name for itself, shown in session listings. */
     client: z.string().max(256).optional(),
+    /**
+     * `session` (default): a session that attaches a program, shaped by the policies. `admin`: a
+     * session that only lists and ends sessions (`mirrord sessions`): it may do nothing to the
+     * pod, so no policy applies, and it may end others' sessions only with RBAC `delete` on
+     * `mirrordsessions` in the namespace.
+     */
+    purpose: z.enum(['session', 'admin']).optional(),
   })
   .strict();
 

@@ -65,6 +65,12 @@ export const ticketAllow = z.object({
   fs: z.enum(['read', 'write', 'none']),
   /** Variables of the app left out of `env`: patterns as mirrord's `feature.env.exclude` (`*` any run, `?` one character). */
   env: z.object({ exclude: z.array(z.string()) }),
+  /**
+   * Which sessions on the sidecar this one may end (`sessions.kill`): its own user's (`own`, also
+   * when absent), or anyone's (`any`: the operator found the user may delete mirrordsessions in
+   * the pod's namespace).
+   */
+  sessions: z.object({ kill: z.enum(['own', 'any']) }).optional(),
 });
 
 export const ticketClaims = z

@@ -105,6 +105,11 @@ export class Session implements IncomingSink {
   }
 
   /** Whether the session has said hello (until then it only counts against the pending connections). */
+  /** The user the session's ticket names (sidecars that require tickets). */
+  get user(): string | undefined {
+    return this.grant?.sub;
+  }
+
   get isStarted(): boolean {
     return this.started;
   }
@@ -187,6 +192,12 @@ export class Session implements IncomingSink {
   private deniedByTicket(grant: TicketClaims, method: RequestType, params: unknown): string | undefined {
     const by = grant.policies.length ? `by policy ${grant.policies.join(', ')}` : "by the session's ticket";
     if (method.startsWith('fs.') && grant.allow.fs === 'none') return `${method}: access to the pod's files is blocked ${by}`;
+    if (method === 'sessions.kill' && grant.allow.sessions?.kill !== 'any') {
+      const victim = this.context.sessions().find((session) => session.id === (params as Params<'sessions.kill'>).id);
+      if (victim && victim.user !== grant.sub) {
+        return `session ${victim.id} is ${victim.user ?? 'another user'}'s: ending another user's session takes RBAC delete on mirrordsessions.operator.mirrord.dev in namespace ${grant.pod.namespace}`;
+      }
+    }
     if (method === 'subscribe') {
       const { port, mode, filter } = params as Params<'subscribe'>;
       const why = incomingRefusal(grant.allow.incoming, mode, filter);
@@ -316,6 +327,7 @@ export class Session implements IncomingSink {
         sessions: this.context.sessions().map((session) => ({
           id: session.id,
           client: session.client,
+          ...(session.user !== undefined && { user: session.user }),
           since: session.since.toISOString(),
           subscriptions: this.context.incoming.subscriptionsOf(session),
         })),

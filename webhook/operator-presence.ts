@@ -4,6 +4,7 @@
  * in memory, since admission must not wait on the API; until the first look the webhook is not
  * ready (a pod admitted then would get the wrong mode for its whole life).
  */
+import { apiErrorMessage } from '../common/kube-status';
 import type { Logger } from '../common/log';
 
 export class OperatorPresence {
@@ -38,7 +39,7 @@ export class OperatorPresence {
       this.installed = installed;
     } catch (error) {
       // The last answer stands: a passing API hiccup must not flip the mode.
-      this.log.warn('cannot tell whether the operator is installed', { error: (error as Error).message, keeping: this.auth ?? 'not ready' });
+      this.log.warn('cannot tell whether the operator is installed', { error: apiErrorMessage(error), keeping: this.auth ?? 'not ready' });
     }
     this.timer = setTimeout(() => void this.round(), this.everyMs);
     this.timer.unref();

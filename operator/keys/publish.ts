@@ -3,6 +3,7 @@
  * webhook mounts into sidecars (a pod can only mount a ConfigMap of its own namespace). Runs on
  * every key change and periodically, so a namespace labeled later gets it within one period.
  */
+import { apiErrorMessage } from '../../common/kube-status';
 import type { Logger } from '../../common/log';
 import { OPERATOR_KEYS } from '../../common/pod-contract';
 
@@ -22,7 +23,7 @@ export async function publishKeySet(target: KeySetTarget, jwks: string, log: Log
         const done = await target.ensureConfigMap(namespace, OPERATOR_KEYS.configMap, { [OPERATOR_KEYS.file]: jwks }, LABELS);
         if (done !== 'unchanged') log.info(`key set ${done}`, { namespace });
       } catch (error) {
-        log.warn('could not publish the key set', { namespace, error: (error as Error).message });
+        log.warn('could not publish the key set', { namespace, error: apiErrorMessage(error) });
       }
     }),
   );

@@ -167,7 +167,8 @@ export function connectToCluster(): OperatorCluster {
       };
     },
     writeLease: (namespace, name, holder, durationS, basedOn) => {
-      const now = new Date();
+      // A Lease's times are MicroTime: the API server wants six fractional digits.
+      const now = new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z') as unknown as Date;
       const body = {
         apiVersion: 'coordination.k8s.io/v1',
         kind: 'Lease',

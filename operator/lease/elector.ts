@@ -4,6 +4,7 @@
  * been renewed for its duration. Writes are based on the version read, so two replicas racing
  * for an expired Lease can't both win. Tickets need no leader: every replica issues them.
  */
+import { apiErrorMessage } from '../../common/kube-status';
 import type { Logger } from '../../common/log';
 import type { LeaseRecord } from '../kube/cluster';
 
@@ -80,7 +81,7 @@ export class LeaderElector {
         this.set(won);
       }
     } catch (error) {
-      log.warn('could not read or renew the leader Lease', { lease: `${namespace}/${name}`, error: (error as Error).message });
+      log.warn('could not read or renew the leader Lease', { lease: `${namespace}/${name}`, error: apiErrorMessage(error) });
       if (!this.isLeader) this.set(false);
     }
     if (!this.stopped) {
