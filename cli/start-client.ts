@@ -8,7 +8,7 @@ export const CONNECT_TIMEOUT_MS = 5000;
 /** `hello`: the session's name in `sessions` listings, and what it may do to the pod's files. */
 export async function startClient(
   transport: Omit<Transport, 'reopen'>,
-  hello: Pick<ClientOptions, 'client' | 'fs'>,
+  hello: Pick<ClientOptions, 'client' | 'fs' | 'ticket'>,
   timeoutMs = CONNECT_TIMEOUT_MS,
 ): Promise<Client> {
   let timer: NodeJS.Timeout | undefined;

@@ -5,6 +5,7 @@
  */
 import { apiErrorMessage } from '../common/kube-status';
 import type { Logger } from '../common/log';
+import { OPERATOR_GROUP, SESSIONS_RESOURCE } from '../protocol/operator-api';
 import { CertificateManager } from '../common/certs/manager';
 import { serviceDnsNames, type ServingPair } from '../common/certs/tls-material';
 import { parseRequestHeaderConfig, type RequestHeaderConfig } from './auth/request-header';
@@ -68,6 +69,7 @@ export async function startOperator(config: OperatorConfig, cluster: OperatorClu
     isReady: () => !stopping && certificates.ready && keys.all.length > 0,
     issue: {
       readPod: (namespace, name) => cluster.readPod(namespace, name),
+      mayDeleteSessions: ({ user, groups }, namespace) => cluster.mayDo(user, groups, 'delete', OPERATOR_GROUP, SESSIONS_RESOURCE, namespace),
       replicaSetOwners: (namespace, name) => cluster.replicaSetOwners(namespace, name),
       policies: (namespace) => cluster.policies(namespace),
       signer: () => keys.signer(),

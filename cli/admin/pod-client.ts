@@ -5,6 +5,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Client } from '../../protocol/client';
 import type { Kube } from '../kube/cluster';
+import { requestTicket } from '../kube/tickets';
 import { agentPortOf } from '../kube/pod-choice';
 import { startClient } from '../start-client';
 import { forwardToSidecar } from '../transport/port-forward';
@@ -20,9 +21,20 @@ export async function withPodClient<T>(kube: Kube, pod: V1Pod, clientName: strin
   const name = pod.metadata?.name ?? '';
   const namespace = pod.metadata?.namespace ?? kube.namespace;
   const port = agentPortOf(pod);
+  // Where the operator is installed, the sidecar wants a ticket: an admin one (lists and ends
+  // sessions, touches nothing of the pod), asked for while the port-forward opens.
+  const ticket = requestTicket({ ...kube, namespace }, { target: `pod/${name}`, pod: name, ports: [], fs: 'local', client: clientName, purpose: 'admin' });
+  ticket.catch(() => undefined);
   const forward = await forwardToSidecar(kube.config, namespace, name, port);
   forward.socket.on('error', () => undefined);
-  const client = await startClient(forward, { client: clientName });
+  let granted;
+  try {
+    granted = await ticket;
+  } catch (error) {
+    forward.close();
+    throw error;
+  }
+  const client = await startClient(forward, { client: clientName, ticket: granted?.ticket });
   try {
     return await use(client);
   } finally {

@@ -44,6 +44,24 @@ describe('sessions', () => {
     expect(formatSessions([{ namespace: 'shop', pod: 'web-1', sessions: [] }], now)).toBe('no active sessions\n');
   });
 
+  it("shows who attached where the sidecars know (they require the operator's tickets)", () => {
+    const withUsers: PodSessions[] = [
+      {
+        namespace: 'shop',
+        pod: 'web-1',
+        sessions: [
+          { id: 'a1b2c3d4', user: 'ana@example.com', client: 'mirrord attach', since: '2026-06-01T11:57:00.000Z', subscriptions: [] },
+          { id: 'b2c3d4e5', client: 'old', since: '2026-06-01T11:58:00.000Z', subscriptions: [] },
+        ],
+      },
+    ];
+    expect(formatSessions(withUsers, now)).toBe(
+      'ID        POD         USER             CLIENT          PORTS  MODE  SINCE\n' +
+        'a1b2c3d4  shop/web-1  ana@example.com  mirrord attach  -      -     2026-06-01T11:57:00.000Z (3m)\n' +
+        'b2c3d4e5  shop/web-1  -                old             -      -     2026-06-01T11:58:00.000Z (2m)\n',
+    );
+  });
+
   it('JSON keeps the structure, without its own session', () => {
     const parsed = JSON.parse(sessionsJson(pods, new Set(['self0000'])));
     expect(parsed.pods).toHaveLength(3);

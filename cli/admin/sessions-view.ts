@@ -38,6 +38,8 @@ export function age(since: string, now: Date): string {
 export function formatSessions(pods: PodSessions[], now: Date, self: Set<string> = new Set()): string {
   const rows: string[][] = [];
   const problems: string[] = [];
+  // A USER column where the sidecars know (they require the operator's tickets).
+  const withUser = pods.some((p) => p.sessions?.some((s) => s.user !== undefined));
   for (const p of pods) {
     if (p.error) problems.push(`pod ${p.namespace}/${p.pod}: ${p.error}\n`);
     for (const s of (p.sessions ?? []).filter((s) => !self.has(s.id))) {
@@ -45,6 +47,7 @@ export function formatSessions(pods: PodSessions[], now: Date, self: Set<string>
       rows.push([
         s.id,
         `${p.namespace}/${p.pod}`,
+        ...(withUser ? [s.user ?? '-'] : []),
         s.client || '-',
         s.subscriptions.map(describeSubscription).join(' ') || '-',
         modes.length ? modes.join('+') : '-',
@@ -52,7 +55,7 @@ export function formatSessions(pods: PodSessions[], now: Date, self: Set<string>
       ]);
     }
   }
-  const table = rows.length ? renderTable(['ID', 'POD', 'CLIENT', 'PORTS', 'MODE', 'SINCE'], rows) : 'no active sessions\n';
+  const table = rows.length ? renderTable(['ID', 'POD', ...(withUser ? ['USER'] : []), 'CLIENT', 'PORTS', 'MODE', 'SINCE'], rows) : 'no active sessions\n';
   return table + problems.join('');
 }
 

@@ -95,7 +95,7 @@ async function openPortForward(
   const { agentPortOf } = await import('../kube/pod-choice');
   const { parseTarget, describeTarget } = await import('../kube/target');
   const { forwardToSidecar } = await import('./port-forward');
-  const { requestTicket } = await import('../kube/operator');
+  const { requestTicket } = await import('../kube/tickets');
   const parsed = parseTarget(target.path);
   const kube = loadKube({ kubeconfig: settings.kubeconfig, context: settings.kubeContext, namespace: target.namespace });
   step(`resolving ${describeTarget(parsed)} in namespace ${kube.namespace}…`);

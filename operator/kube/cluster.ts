@@ -9,6 +9,7 @@
 import {
   ApiregistrationV1Api,
   AppsV1Api,
+  AuthorizationV1Api,
   CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
@@ -53,6 +54,8 @@ export interface OperatorCluster {
   ensureConfigMap(namespace: string, name: string, data: Record<string, string>, labels: Record<string, string>): Promise<'created' | 'updated' | 'unchanged'>;
   policies(namespace: string): Promise<Policy[]>;
   readPod(namespace: string, name: string): Promise<V1Pod | undefined>;
+  /** A SubjectAccessReview: may this user (with these groups) do `verb` on the operator's `resource` in the namespace? */
+  mayDo(user: string, groups: string[], verb: string, group: string, resource: string, namespace: string): Promise<boolean>;
   /** The owner references of a ReplicaSet (to follow a pod up to its Deployment). */
   replicaSetOwners(namespace: string, name: string): Promise<{ kind: string; name: string }[]>;
   readLease(namespace: string, name: string): Promise<LeaseRecord | undefined>;
@@ -69,6 +72,7 @@ export function connectToCluster(): OperatorCluster {
   const registration = config.makeApiClient(ApiregistrationV1Api);
   const custom = config.makeApiClient(CustomObjectsApi);
   const coordination = config.makeApiClient(CoordinationV1Api);
+  const authorization = config.makeApiClient(AuthorizationV1Api);
   const notFoundAs = async <T>(call: Promise<T>, fallback: T): Promise<T> => {
     try {
       return await call;
@@ -151,6 +155,16 @@ export function connectToCluster(): OperatorCluster {
       ];
     },
     readPod: (namespace, name) => notFoundAs(core.readNamespacedPod({ namespace, name }), undefined),
+    mayDo: async (user, groups, verb, group, resource, namespace) => {
+      const review = await authorization.createSubjectAccessReview({
+        body: {
+          apiVersion: 'authorization.k8s.io/v1',
+          kind: 'SubjectAccessReview',
+          spec: { user, groups, resourceAttributes: { verb, group, resource, namespace } },
+        },
+      });
+      return review.status?.allowed === true;
+    },
     replicaSetOwners: async (namespace, name) => {
       const set = await notFoundAs(apps.readNamespacedReplicaSet({ namespace, name }), undefined);
       return (set?.metadata?.ownerReferences ?? []).map((owner) => ({ kind: owner.kind, name: owner.name }));

@@ -7,7 +7,7 @@ import { randomUUID, type KeyObject } from 'node:crypto';
 import type { V1Pod } from '@kubernetes/client-node';
 import { ANNOTATION, SIDECAR_NAME } from '../../common/pod-contract';
 import type { TicketSpec, TicketStatus } from '../../protocol/operator-api';
-import { signTicket, type TicketClaims } from '../../protocol/ticket';
+import { signTicket, type TicketAllow, type TicketClaims } from '../../protocol/ticket';
 import { evaluatePolicies } from '../policy/evaluate';
 import type { Policy, Target } from '../policy/spec';
 
@@ -26,6 +26,8 @@ export class ApiFailure extends Error {
 
 export interface IssueContext {
   readPod(namespace: string, name: string): Promise<V1Pod | undefined>;
+  /** Whether RBAC lets the caller delete mirrordsessions in the namespace (a SubjectAccessReview). */
+  mayDeleteSessions(caller: Caller, namespace: string): Promise<boolean>;
   replicaSetOwners(namespace: string, name: string): Promise<{ kind: string; name: string }[]>;
   policies(namespace: string): Promise<Policy[]>;
   signer(): { kid: string; privateKey: KeyObject };
@@ -97,33 +99,52 @@ export async function issueTicket(context: IssueContext, caller: Caller, namespa
     container: spec.container,
     owners: chain.filter((link) => !(link.kind === requested.kind && link.name === requested.name)),
   };
+  if (spec.purpose === 'admin') return sign(context, caller, pod, await adminAllow(context, caller, namespace), []);
   const decision = evaluatePolicies(
     { user: caller.user, groups: caller.groups, target, incoming: spec.ports, fs: spec.fs, profile: spec.profile },
     await context.policies(namespace),
   );
   if (decision.refused) throw new ApiFailure(403, decision.message, 'Forbidden');
 
+  return sign(context, caller, pod, decision.allow, decision.policies);
+}
+
+/**
+ * An admin session lists and ends sessions and may do nothing to the pod: no incoming traffic,
+ * no files, no variables. Ending others' sessions takes RBAC `delete` on mirrordsessions.
+ */
+async function adminAllow(context: IssueContext, caller: Caller, namespace: string): Promise<TicketAllow> {
+  return {
+    incoming: { steal: false, stealWithoutFilter: false, mirror: false },
+    fs: 'none',
+    env: { exclude: ['*'] },
+    sessions: { kill: (await context.mayDeleteSessions(caller, namespace)) ? 'any' : 'own' },
+  };
+}
+
+function sign(context: IssueContext, caller: Caller, pod: V1Pod, allow: TicketAllow, policies: string[]): TicketStatus {
   const now = context.now?.() ?? new Date();
   const iat = Math.floor(now.getTime() / 1000);
   const session = randomUUID();
+  const { uid, namespace, name } = pod.metadata as { uid: string; namespace: string; name: string };
   const claims: TicketClaims = {
     v: 1,
     sub: caller.user,
     groups: caller.groups,
-    pod: { uid: pod.metadata.uid, namespace, name: spec.pod },
+    pod: { uid, namespace, name },
     session,
     iat,
     exp: iat + TICKET_LIFETIME_S,
-    allow: decision.allow,
-    policies: decision.policies,
+    allow,
+    policies,
   };
   const { kid, privateKey } = context.signer();
   return {
     ticket: signTicket(claims, privateKey, kid),
     session,
-    pod: { name: spec.pod, uid: pod.metadata.uid },
+    pod: { name, uid },
     expiresAt: new Date(claims.exp * 1000).toISOString(),
-    allow: decision.allow,
-    policies: decision.policies,
+    allow,
+    policies,
   };
 }

@@ -160,6 +160,25 @@ describe('auth: required', () => {
     await writer.call('fs.unlink', { path: newFile.path });
   });
 
+  it("lists who attached; ends a user's own sessions, another user's only with a ticket that allows it", async () => {
+    const alice = await pod.connect({ ticket: ticket() });
+    const bob = await pod.connect({ ticket: ticket({ sub: 'bob@example.com' }) });
+    const listed = (await bob.call('sessions', {})).result.sessions;
+    expect(listed.find((session) => session.id === alice.info.sessionId)?.user).toBe('alice@example.com');
+    await expect(bob.call('sessions.kill', { id: alice.info.sessionId })).rejects.toMatchObject({
+      code: 'EACCES',
+      message: expect.stringContaining(
+        `session ${alice.info.sessionId} is alice@example.com's: ending another user's session takes RBAC delete on mirrordsessions`,
+      ),
+    });
+    const alicesOther = await pod.connect({ ticket: ticket() });
+    await alicesOther.call('sessions.kill', { id: alice.info.sessionId });
+    await alice.closed();
+    const admin = await pod.connect({ ticket: ticket({ sub: 'carol@example.com', allow: allow({ sessions: { kill: 'any' } }) }) });
+    await admin.call('sessions.kill', { id: bob.info.sessionId });
+    expect(await bob.closed()).toMatch(/^EKILLED/);
+  });
+
   it('accepts tickets of a rotated key without a restart, and no longer those of the old key', async () => {
     const old = { ...operator, kid };
     const oldTicket = ticket();
