@@ -43,7 +43,8 @@ describe('cluster commands', () => {
   });
 
   it('install, uninstall, doctor, and their help', () => {
-    expect(parseCommandLine(['install', '--wait'])).toEqual({ kind: 'admin', args: { kind: 'install', kube: {}, wait: true } });
+    expect(parseCommandLine(['install', '--wait'])).toEqual({ kind: 'admin', args: { kind: 'install', kube: {}, wait: true, operator: true } });
+    expect(parseCommandLine(['install', '--no-operator'])).toEqual({ kind: 'admin', args: { kind: 'install', kube: {}, wait: false, operator: false } });
     expect(parseCommandLine(['uninstall', '--restart-workloads'])).toEqual({
       kind: 'admin',
       args: { kind: 'uninstall', kube: {}, restartWorkloads: true, dryRun: false },

@@ -17,7 +17,7 @@ export type AdminArgs =
   | { kind: 'ls'; kube: KubeFlags; allNamespaces: boolean; json: boolean }
   | { kind: 'sessions'; kube: KubeFlags; target?: string; json: boolean }
   | { kind: 'sessions-kill'; kube: KubeFlags; id: string; target?: string }
-  | { kind: 'install'; kube: KubeFlags; wait: boolean }
+  | { kind: 'install'; kube: KubeFlags; wait: boolean; operator: boolean }
   | { kind: 'uninstall'; kube: KubeFlags; restartWorkloads: boolean; dryRun: boolean }
   | { kind: 'doctor'; kube: KubeFlags; target?: string };
 
@@ -33,7 +33,7 @@ const kubeOptions = {
 const extra = {
   ls: { 'all-namespaces': { type: 'boolean', short: 'A' }, json: { type: 'boolean' } },
   sessions: { json: { type: 'boolean' } },
-  install: { wait: { type: 'boolean' } },
+  install: { wait: { type: 'boolean' }, 'no-operator': { type: 'boolean' } },
   uninstall: { 'restart-workloads': { type: 'boolean' }, 'dry-run': { type: 'boolean' } },
   doctor: {},
 } as const;
@@ -42,7 +42,7 @@ const extra = {
 const usage: Record<AdminVerb, string> = {
   ls: 'mirrord ls [-n NAMESPACE | -A] [--json]',
   sessions: 'mirrord sessions [TARGET] [--json] | mirrord sessions kill ID [TARGET]',
-  install: 'mirrord install [--wait]',
+  install: 'mirrord install [--wait] [--no-operator]',
   uninstall: 'mirrord uninstall [--restart-workloads] [--dry-run]',
   doctor: 'mirrord doctor [TARGET]',
 };
@@ -83,7 +83,7 @@ export function parseAdmin(verb: AdminVerb, argv: string[]): AdminArgs | undefin
       return { kind: 'sessions', kube, json: !!values.json, ...(positionals[0] !== undefined && { target: positionals[0] }) };
     case 'install':
       atMost(0);
-      return { kind: 'install', kube, wait: !!values.wait };
+      return { kind: 'install', kube, wait: !!values.wait, operator: !values['no-operator'] };
     case 'uninstall':
       atMost(0);
       return { kind: 'uninstall', kube, restartWorkloads: !!values['restart-workloads'], dryRun: !!values['dry-run'] };

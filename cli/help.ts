@@ -53,20 +53,25 @@ pod's rules for it are removed before the command returns.
   --json                     {"pods": [{namespace, pod, sessions?: [{id, client, since, subscriptions}], error?}]}
 ${KUBE_FLAGS}`;
 
-export const INSTALL_HELP = `usage: mirrord install [--wait]
+export const INSTALL_HELP = `usage: mirrord install [--wait] [--no-operator]
 
-Applies the admission webhook's manifests (server-side apply: kubectl is not needed, and
-running it again is harmless), printing each object and whether it was created, configured
-or unchanged. Then label a namespace mirrord.dev/injection=enabled and restart its workloads.
+Applies the manifests of the admission webhook, the policy and profile resources and the
+operator (server-side apply: kubectl is not needed, and running it again is harmless),
+printing each object and whether it was created, configured or unchanged. Then label a
+namespace mirrord.dev/injection=enabled and restart its workloads. With the operator, sessions
+need a ticket it issues from the policies (bind users the mirrord-user ClusterRole).
 
-  --wait                     wait until the webhook's Deployment is Available
+  --wait                     wait until the webhook's and the operator's Deployments are Available
+  --no-operator              without the operator (removing it if installed): sidecars injected
+                             from then on accept any client allowed to port-forward to the pod
   --context NAME, --kubeconfig FILE, -h/--help
 `;
 
 export const UNINSTALL_HELP = `usage: mirrord uninstall [--restart-workloads] [--dry-run]
 
-Deletes the webhook (its configuration first, its namespace last). Pods injected before keep
-their sidecar, idle, until they are recreated; uninstall lists the workloads that own them.
+Deletes the webhook and the operator (the webhook configuration and the APIService first, the
+namespace last) and the key sets the operator published. Pods injected before keep their
+sidecar, idle, until they are recreated; uninstall lists the workloads that own them.
 
   --restart-workloads        restart those Deployments and StatefulSets (as kubectl rollout
                              restart does) so that their new pods come without the sidecar

@@ -31,6 +31,11 @@ export const SIDECAR_ENV = {
   auth: 'MIRRORD_AUTH',
   /** A JSON Web Key Set of the operator's Ed25519 public keys, re-read when it changes (a mounted ConfigMap or Secret). */
   authKeysFile: 'MIRRORD_AUTH_KEYS_FILE',
+  /**
+   * The same key set as the webhook saw it when it admitted the pod: a pod created before the
+   * kubelet could mount the namespace's copy still verifies tickets. The file adds later keys.
+   */
+  authKeys: 'MIRRORD_AUTH_KEYS',
   logLevel: 'MIRRORD_LOG_LEVEL',
   heartbeatMs: 'MIRRORD_HEARTBEAT_MS',
   helloTimeoutMs: 'MIRRORD_HELLO_TIMEOUT_MS',

@@ -54,7 +54,7 @@ export async function startOperator(config: OperatorConfig, cluster: OperatorClu
   const syncKeys = () => keys.sync((current) => current.length === 0 || elector.isLeader);
   const publish = async () => {
     if (!elector.isLeader || !keys.all.length) return;
-    await publishKeySet(cluster, publicKeySet(keys.all), log.child({ part: 'keys' }));
+    await publishKeySet(cluster, publicKeySet(keys.all), config.namespace, log.child({ part: 'keys' }));
   };
 
   const requestHeader = await loadRequestHeader(cluster);

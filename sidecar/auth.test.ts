@@ -42,7 +42,7 @@ describe('ticket keys and verification', () => {
     );
   const setup = (keys: object[]) => {
     writeFileSync(file, JSON.stringify({ keys }));
-    const keyring = new TicketKeyring(file, log, now);
+    const keyring = new TicketKeyring(file, log, undefined, now);
     keyrings.push(keyring);
     return new TicketVerifier(keyring, UID, now);
   };
@@ -56,6 +56,22 @@ describe('ticket keys and verification', () => {
     await expect(verifier.accept(token)).rejects.toThrow(/already attached with it/);
     clock += 2000;
     await expect(verifier.accept(token)).rejects.toThrow(/expired 31 s ago/);
+  });
+
+  it("verifies with the webhook's copy of the keys before the kubelet mounts the file, and adds the file's keys once it is there", async () => {
+    rmSync(file, { force: true });
+    const keyring = new TicketKeyring(file, log, JSON.stringify({ keys: [publicJwk(first.publicKey, 'a')] }), now);
+    keyrings.push(keyring);
+    const verifier = new TicketVerifier(keyring, UID, now);
+    expect((await verifier.accept(ticket('a'))).sub).toBe('alice');
+    writeFileSync(file, JSON.stringify({ keys: [publicJwk(second.publicKey, 'b')] }));
+    clock += 1000;
+    expect((await verifier.accept(ticket('b', second.privateKey))).sub).toBe('alice');
+    expect((await verifier.accept(ticket('a'))).sub).toBe('alice');
+    // a copy that can't be read is ignored, not fatal: the file still counts
+    const damaged = new TicketKeyring(file, log, '{"keys": "nope"}', now);
+    keyrings.push(damaged);
+    expect((await new TicketVerifier(damaged, UID, now).accept(ticket('b', second.privateKey))).sub).toBe('alice');
   });
 
   it('re-reads the key file for an unknown key id, waiting until the last read is a second old, once for all who wait', async () => {

@@ -1,8 +1,9 @@
 /**
  * `auth: required`: the operator's public keys (a JSON Web Key Set in a file, mounted from a
- * ConfigMap or Secret, so the sidecar needs no Kubernetes credentials) and the tickets already
- * used on this sidecar. The file is re-read when it changes (the kubelet updates mounted volumes in
- * place, so keys rotate without restarting pods) and when a ticket names a key id it doesn't know.
+ * ConfigMap or Secret, so the sidecar needs no Kubernetes credentials; and the set the webhook
+ * saw at admission, from the environment) and the tickets already used on this sidecar. The file
+ * is re-read when it changes (the kubelet updates mounted volumes in place, so keys rotate without
+ * restarting pods) and when a ticket names a key id it doesn't know.
  */
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
@@ -25,11 +26,17 @@ export class TicketKeyring {
   /** The re-read an unknown key id is waiting for, shared by every hello that waits. */
   private reloading?: Promise<void>;
 
+  /** The keys from the environment: the pod's first keys, until the kubelet mounts the file. */
+  private readonly inline: Map<string, KeyObject>;
+
   constructor(
     private readonly file: string,
     private readonly log: Logger,
+    inlineKeys?: string,
     private readonly now: () => number = Date.now,
   ) {
+    this.inline = this.parseInline(inlineKeys);
+    this.keys = new Map(this.inline);
     this.load('start');
     // Polls the path (not an inode): the kubelet swaps a symlink to a new directory on update.
     watchFile(file, { interval: WATCH_INTERVAL_MS, persistent: false }, () => this.load('the key file changed'));
@@ -52,6 +59,17 @@ export class TicketKeyring {
     unwatchFile(this.file);
   }
 
+  /** A bad value must not stop the sidecar (the app's pod waits for it): the file may still bring keys. */
+  private parseInline(text: string | undefined): Map<string, KeyObject> {
+    if (text === undefined) return new Map();
+    try {
+      return parseJwks(text);
+    } catch (error) {
+      this.log.warn("ignoring the key set from the environment (the webhook's copy): it can't be read", { error: (error as Error).message });
+      return new Map();
+    }
+  }
+
   private reloadFor(kid: string): Promise<void> {
     this.reloading ??= (async () => {
       const wait = this.loadedAt + UNKNOWN_KID_RELOAD_MS - this.now();
@@ -64,7 +82,7 @@ export class TicketKeyring {
   private load(why: string): void {
     this.loadedAt = this.now();
     try {
-      const keys = parseJwks(readFileSync(this.file, 'utf8'));
+      const keys = new Map([...this.inline, ...parseJwks(readFileSync(this.file, 'utf8'))]);
       const before = [...this.keys.keys()].join(',');
       this.keys = keys;
       this.problem = undefined;

@@ -37,7 +37,7 @@ export interface SidecarConfig {
   iptables: string;
 }
 
-export type AuthConfig = { mode: 'none' } | { mode: 'required'; keysFile: string; podUid: string };
+export type AuthConfig = { mode: 'none' } | { mode: 'required'; keysFile: string; podUid: string; inlineKeys?: string };
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): SidecarConfig {
   return {
@@ -83,7 +83,8 @@ function authConfig(env: NodeJS.ProcessEnv): AuthConfig {
   // Without them no ticket could ever be accepted: say so at start rather than refuse every session.
   if (!keysFile.startsWith('/')) throw new Error(`${SIDECAR_ENV.auth}=required needs ${SIDECAR_ENV.authKeysFile}, an absolute path to the operator's key set`);
   if (!podUid) throw new Error(`${SIDECAR_ENV.auth}=required needs ${SIDECAR_ENV.podUid}, the pod's UID (downward API metadata.uid)`);
-  return { mode, keysFile, podUid };
+  const inlineKeys = env[SIDECAR_ENV.authKeys] || undefined;
+  return { mode, keysFile, podUid, ...(inlineKeys && { inlineKeys }) };
 }
 
 function mountPaths(env: NodeJS.ProcessEnv): string[] {

@@ -74,7 +74,8 @@ export class Sidecar {
       throw error;
     }
     const port = (server.address() as AddressInfo).port;
-    const keyring = config.auth.mode === 'required' ? new TicketKeyring(config.auth.keysFile, log.child({ component: 'auth' })) : undefined;
+    const keyring =
+      config.auth.mode === 'required' ? new TicketKeyring(config.auth.keysFile, log.child({ component: 'auth' }), config.auth.inlineKeys) : undefined;
     const tickets = keyring && config.auth.mode === 'required' ? new TicketVerifier(keyring, config.auth.podUid) : undefined;
     const sidecar = new Sidecar(sessions, server, wss, incoming, watchdog, memory, port);
     sidecar.keyring = keyring;

@@ -13,6 +13,10 @@ type Manifest = {
 
 const root = join(__dirname, '..');
 
+/** Whether the operator is installed, and its keys for the sidecars: read only, by name. */
+const OPERATOR_READ = { apiGroups: ['apiregistration.k8s.io'], resources: ['apiservices'], resourceNames: ['v1.operator.mirrord.dev'], verbs: ['get'] };
+const OPERATOR_KEYS_READ = { apiGroups: [''], resources: ['configmaps'], resourceNames: ['mirrord-operator-keys'], verbs: ['get'] };
+
 function render(dir: string): Manifest[] {
   let text: string;
   try {
@@ -139,10 +143,11 @@ describe('kubectl kustomize manifests', () => {
     expect(service.spec.selector).toEqual(find(objects, 'Deployment').spec.selector.matchLabels);
   });
 
-  it('grants only its Secret, its own webhook configuration and a read of namespaces', () => {
+  it("grants only its Secret, its own webhook configuration, a read of namespaces and of the operator's APIService and keys", () => {
     expect(find(objects, 'Role').rules).toEqual([
       { apiGroups: [''], resources: ['secrets'], resourceNames: ['mirrord-webhook-tls'], verbs: ['get', 'update'] },
       { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+      OPERATOR_KEYS_READ,
     ]);
     expect(find(objects, 'ClusterRole').rules).toEqual([
       {
@@ -152,6 +157,7 @@ describe('kubectl kustomize manifests', () => {
         verbs: ['get', 'update'],
       },
       { apiGroups: [''], resources: ['namespaces'], verbs: ['list', 'watch'] },
+      OPERATOR_READ,
     ]);
     for (const binding of [find(objects, 'RoleBinding'), find(objects, 'ClusterRoleBinding')]) {
       expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'mirrord-webhook', namespace: 'mirrord-system' }]);
@@ -169,7 +175,7 @@ describe('kubectl kustomize manifests', () => {
 describe('kubectl kustomize manifests/cert-manager', () => {
   const objects = render('manifests/cert-manager');
 
-  it('takes certificates from cert-manager and grants only the read of namespaces', () => {
+  it("takes certificates from cert-manager and grants only the read of namespaces and of the operator's APIService and keys", () => {
     expect(find(objects, 'MutatingWebhookConfiguration').metadata.annotations).toEqual({ 'cert-manager.io/inject-ca-from': 'mirrord-system/mirrord-webhook' });
     const certificate = find(objects, 'Certificate');
     expect(certificate.metadata.namespace).toBe('mirrord-system');
@@ -179,7 +185,7 @@ describe('kubectl kustomize manifests/cert-manager', () => {
     const mount = pod.containers[0].volumeMounts.find((m: { name: string }) => m.name === 'tls');
     expect(mount.mountPath).toBe(loadWebhookConfig({}).certificateDir);
     expect(pod.volumes).toContainEqual({ name: 'tls', secret: { secretName: certificate.spec.secretName } });
-    expect(find(objects, 'Role').rules).toEqual([]);
-    expect(find(objects, 'ClusterRole').rules).toEqual([{ apiGroups: [''], resources: ['namespaces'], verbs: ['list', 'watch'] }]);
+    expect(find(objects, 'Role').rules).toEqual([OPERATOR_KEYS_READ]);
+    expect(find(objects, 'ClusterRole').rules).toEqual([{ apiGroups: [''], resources: ['namespaces'], verbs: ['list', 'watch'] }, OPERATOR_READ]);
   });
 });

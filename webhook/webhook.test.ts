@@ -26,8 +26,9 @@ class InMemoryCluster implements Cluster {
     return (namespace: string) => this.namespaceAnnotations.get(namespace);
   }
   operator = false;
-  async operatorInstalled() {
-    return this.operator;
+  operatorKeys: string | undefined;
+  async operatorState() {
+    return { installed: this.operator, keys: this.operatorKeys };
   }
   constructor(private readonly version: { major: string; minor: string }) {}
   async nativeSidecars() {
@@ -79,6 +80,7 @@ it('self-managed: stores certificates, publishes the CA, serves trusted, injects
 it('injects sidecars that require tickets while the operator is installed, and open ones once it is gone', async () => {
   const cluster = new InMemoryCluster({ major: '1', minor: '31' });
   cluster.operator = true;
+  cluster.operatorKeys = '{"keys":[]}';
   const webhook = await startWebhook({ ...config(), port: 0 }, silent, cluster, fast);
   const inject = async () => {
     const answer = await get(webhook.server.port, '/mutate', cluster.bundles[0], JSON.stringify(loadReview('deployment-pod')));
@@ -94,6 +96,7 @@ it('injects sidecars that require tickets while the operator is installed, and o
     return {
       auth: sidecar.env.find((env) => env.name === 'MIRRORD_AUTH')?.value,
       keysFile: sidecar.env.find((env) => env.name === 'MIRRORD_AUTH_KEYS_FILE')?.value,
+      keys: sidecar.env.find((env) => env.name === 'MIRRORD_AUTH_KEYS')?.value,
       keysMount: sidecar.volumeMounts.find((mount) => mount.name === 'mirrord-operator-keys')?.mountPath,
       keysVolume: volumes.find((volume) => volume.name === 'mirrord-operator-keys')?.configMap,
     };
@@ -102,12 +105,13 @@ it('injects sidecars that require tickets while the operator is installed, and o
     expect(await inject()).toEqual({
       auth: 'required',
       keysFile: '/mirrord/operator-keys/jwks.json',
+      keys: '{"keys":[]}',
       keysMount: '/mirrord/operator-keys',
       keysVolume: { name: 'mirrord-operator-keys', optional: true },
     });
     cluster.operator = false;
     for (let waited = 0; (await inject()).auth !== undefined && waited < 5_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
-    expect(await inject()).toEqual({ auth: undefined, keysFile: undefined, keysMount: undefined, keysVolume: undefined });
+    expect(await inject()).toEqual({ auth: undefined, keysFile: undefined, keys: undefined, keysMount: undefined, keysVolume: undefined });
   } finally {
     await webhook.stop();
   }

@@ -39,7 +39,7 @@ export async function startWebhook(config: WebhookConfig, log: Logger, cluster: 
   log.info('starting', { port: config.port, certificates: config.certificateMode, nativeSidecar, image: config.sidecar.image });
 
   const namespaceAnnotations = cluster && config.namespaceAnnotations ? cluster.watchNamespaceAnnotations(log) : () => undefined;
-  const presence = config.auth === 'auto' ? new OperatorPresence(() => need(cluster).operatorInstalled(), log, timing.presencePollMs) : undefined;
+  const presence = config.auth === 'auto' ? new OperatorPresence(() => need(cluster).operatorState(config.namespace), log, timing.presencePollMs) : undefined;
   presence?.start();
   const auth = () => (config.auth === 'auto' ? presence!.auth : config.auth);
   let server: WebhookServer | undefined;
@@ -60,7 +60,7 @@ export async function startWebhook(config: WebhookConfig, log: Logger, cluster: 
       namespace,
       webhookNamespace: config.namespace,
       // Not ready until the auth is known, so the API server sends no admission before then.
-      settings: { ...config.sidecar, nativeSidecar, auth: auth() ?? 'required' },
+      settings: { ...config.sidecar, nativeSidecar, auth: auth() ?? 'required', authKeys: presence?.keys },
       namespaceAnnotations: namespaceAnnotations(namespace),
     }),
   });

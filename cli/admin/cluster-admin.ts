@@ -75,6 +75,26 @@ export async function listPods(kube: Kube, namespace?: string): Promise<V1Pod[]>
   return (namespace ? await core.listNamespacedPod({ namespace }) : await core.listPodForAllNamespaces()).items;
 }
 
+/**
+ * Deletes the public key sets the operator wrote into injected namespaces (they outlive it: the
+ * operator can't remove them once it is gone). Returns them as NAMESPACE/NAME.
+ */
+export async function deletePublishedKeys(kube: Kube, dryRun = false): Promise<string[]> {
+  const core = kube.config.makeApiClient(CoreV1Api);
+  const { items } = await core.listConfigMapForAllNamespaces({ labelSelector: 'app.kubernetes.io/name=mirrord-operator,app.kubernetes.io/component=keys' });
+  const deleted: string[] = [];
+  for (const map of items) {
+    const { name, namespace } = map.metadata as { name: string; namespace: string };
+    try {
+      await core.deleteNamespacedConfigMap({ name, namespace, ...(dryRun && { dryRun: 'All' }) });
+      deleted.push(`${namespace}/${name}`);
+    } catch (error) {
+      if (statusOf(error) !== 404) throw error;
+    }
+  }
+  return deleted;
+}
+
 /** Pods carrying the sidecar, in one namespace or all. */
 export async function injectedPods(kube: Kube, namespace?: string): Promise<V1Pod[]> {
   return (await listPods(kube, namespace)).filter((p) => sidecarOf(p));

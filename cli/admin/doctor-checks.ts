@@ -17,6 +17,7 @@ export interface Check {
 
 export const WEBHOOK_NAMESPACE = 'mirrord-system';
 export const WEBHOOK_DEPLOYMENT = 'mirrord-webhook';
+export const OPERATOR_DEPLOYMENT = 'mirrord-operator';
 
 const pass = (title: string, detail?: string): Check => ({ ok: true, title, detail });
 const fail = (title: string, detail: string, fix: string): Check => ({ ok: false, title, detail, fix });

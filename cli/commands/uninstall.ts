@@ -1,28 +1,31 @@
 /**
- * `mirrord uninstall`: deletes what `install` applied, the webhook configuration first, except
- * the policy and profile definitions (deleting them would delete the team's policies). Pods
+ * `mirrord uninstall`: deletes what `install` applied, the webhook configuration and the
+ * APIService first, and the key sets the operator published in injected namespaces, except the
+ * policy and profile definitions (deleting them would delete the team's policies). Pods
  * already injected keep their sidecar until they are recreated; --restart-workloads restarts
  * the Deployments and StatefulSets that own such pods, as `kubectl rollout restart` does.
  * --dry-run asks the API server to check each deletion without doing it, and restarts nothing.
  */
 import type { AdminArgs } from '../admin-args';
-import { deleteObject, listPods, listReplicaSets, restartWorkload } from '../admin/cluster-admin';
+import { deleteObject, deletePublishedKeys, listPods, listReplicaSets, restartWorkload } from '../admin/cluster-admin';
 import { describeObject, deletionOrder } from '../admin/manifests';
 import { explainUnreachable } from '../admin/reach';
 import { restartPlan } from '../admin/restart';
 import { loadKube } from '../kube/cluster';
-import { webhookManifests } from './install';
+import { installManifests } from './install';
 
 export async function uninstall(args: Extract<AdminArgs, { kind: 'uninstall' }>): Promise<number> {
   const kube = loadKube(args.kube);
   const would = args.dryRun ? 'would be ' : '';
   // The policy and profile definitions stay: deleting one deletes every policy made from it.
-  const objects = webhookManifests();
+  const objects = installManifests();
   const definitions = objects.filter((object) => object.kind === 'CustomResourceDefinition');
   for (const object of deletionOrder(objects.filter((object) => !definitions.includes(object)))) {
     const outcome = await explainUnreachable(kube, () => deleteObject(kube, object, args.dryRun));
     process.stdout.write(`${describeObject(object)} ${outcome === 'deleted' ? `${would}deleted` : 'already absent'}\n`);
   }
+  const keySets = await explainUnreachable(kube, () => deletePublishedKeys(kube, args.dryRun));
+  for (const where of keySets) process.stdout.write(`ConfigMap ${where} (the operator's public keys) ${would}deleted\n`);
   if (definitions.length) {
     const names = definitions.map((object) => object.metadata.name).join(' ');
     process.stdout.write(`the policy and profile definitions stay, with the policies made from them; kubectl delete crd ${names} removes them\n`);

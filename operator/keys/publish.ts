@@ -14,9 +14,13 @@ export interface KeySetTarget {
 
 const LABELS = { 'app.kubernetes.io/name': 'mirrord-operator', 'app.kubernetes.io/part-of': 'mirrord', 'app.kubernetes.io/component': 'keys' };
 
-/** Publishes `jwks` everywhere it is missing or stale; a namespace that fails is logged and retried next time. */
-export async function publishKeySet(target: KeySetTarget, jwks: string, log: Logger): Promise<void> {
-  const namespaces = await target.injectedNamespaces();
+/**
+ * Publishes `jwks` everywhere it is missing or stale: the injected namespaces, and `own` (the
+ * operator's), where the webhook reads it to give new sidecars the keys at once. A namespace that
+ * fails is logged and retried next time.
+ */
+export async function publishKeySet(target: KeySetTarget, jwks: string, own: string, log: Logger): Promise<void> {
+  const namespaces = [...new Set([own, ...(await target.injectedNamespaces())])];
   await Promise.all(
     namespaces.map(async (namespace) => {
       try {

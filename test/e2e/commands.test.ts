@@ -115,7 +115,8 @@ test('install re-applies the webhook without disturbing it', async () => {
   expect(installed.code).toBe(0);
   expect(installed.stdout).toMatch(/^Namespace mirrord-system (created|configured|unchanged)\n/);
   expect(installed.stdout).toMatch(/\nMutatingWebhookConfiguration mirrord-webhook (configured|unchanged)\n/);
-  expect(installed.stdout).toContain('the webhook is ready\n');
+  expect(installed.stdout).toMatch(/\nAPIService v1\.operator\.mirrord\.dev (configured|unchanged)\n/);
+  expect(installed.stdout).toContain('the webhook and the operator are ready\n');
   // Applied whole: a profile's feature section keeps its free-form content (a field the client's
   // models name differently from the wire would otherwise be dropped).
   const crd = JSON.parse(await kubectl(['get', 'crd', 'mirrordprofiles.mirrord.dev', '-o', 'json'])) as {
@@ -130,8 +131,13 @@ test('uninstall --dry-run names what it would delete and restart, and changes no
   const planned = await run('uninstall', '--dry-run', '--restart-workloads');
   expect(planned.code).toBe(0);
   const lines = planned.stdout.split('\n');
-  expect(lines[0]).toBe('MutatingWebhookConfiguration mirrord-webhook would be deleted');
+  expect(lines.slice(0, 2).sort()).toEqual([
+    'APIService v1.operator.mirrord.dev would be deleted',
+    'MutatingWebhookConfiguration mirrord-webhook would be deleted',
+  ]);
   expect(lines).toContain('Deployment mirrord-system/mirrord-webhook would be deleted');
+  expect(lines).toContain('Deployment mirrord-system/mirrord-operator would be deleted');
+  expect(lines).toContain(`ConfigMap ${namespace}/mirrord-operator-keys (the operator's public keys) would be deleted`);
   expect(lines.find((line) => line.startsWith('CustomResourceDefinition'))).toBeUndefined(); // the team's policies stay
   expect(lines).toContainEqual(expect.stringMatching(/^the policy and profile definitions stay/));
   expect(lines).toContain(`would restart deployment/app -n ${namespace}`);

@@ -8,7 +8,8 @@
  */
 import { AdmissionregistrationV1Api, ApiregistrationV1Api, CoreV1Api, KubeConfig, makeInformer, VersionApi, type V1Namespace } from '@kubernetes/client-node';
 import type { Logger } from '../../common/log';
-import { INJECTION_LABEL } from '../../common/pod-contract';
+import { INJECTION_LABEL, OPERATOR_KEYS } from '../../common/pod-contract';
+import type { OperatorState } from '../operator-presence';
 import { OPERATOR_API_SERVICE } from '../../protocol/operator-api';
 import { statusOf } from '../../common/kube-status';
 import { SecretCertificateStore } from '../../common/certs/secret-store';
@@ -24,8 +25,11 @@ export interface Cluster {
    * the API. Undefined for a namespace not (yet) in the cache.
    */
   watchNamespaceAnnotations(log: Logger): (namespace: string) => Record<string, string> | undefined;
-  /** Whether the operator's APIService exists (the operator is installed); throws when it can't be read. */
-  operatorInstalled(): Promise<boolean>;
+  /**
+   * Whether the operator's APIService exists (the operator is installed), and the key set it
+   * published in `namespace` (the webhook's own); throws when they can't be read.
+   */
+  operatorState(namespace: string): Promise<OperatorState>;
 }
 
 /** In a pod: its service account; elsewhere: the usual kubeconfig. */
@@ -41,14 +45,17 @@ export function connectToCluster(): Cluster {
     secretStore: (namespace, name) => new SecretCertificateStore(core, namespace, name, 'mirrord-webhook'),
     publishCaBundle: (webhookConfiguration, caBundlePem) => publishCaBundle(admission, webhookConfiguration, caBundlePem),
     watchNamespaceAnnotations: (log) => watchNamespaceAnnotations(config, core, log),
-    operatorInstalled: async () => {
-      try {
-        await registration.readAPIService({ name: OPERATOR_API_SERVICE });
-        return true;
-      } catch (error) {
-        if (statusOf(error) === 404) return false;
+    operatorState: async (namespace) => {
+      const absent = (error: unknown) => {
+        if (statusOf(error) === 404) return undefined;
         throw error;
-      }
+      };
+      const [service, keys] = await Promise.all([
+        registration.readAPIService({ name: OPERATOR_API_SERVICE }).catch(absent),
+        core.readNamespacedConfigMap({ namespace, name: OPERATOR_KEYS.configMap }).catch(absent),
+      ]);
+      const jwks = keys?.data?.[OPERATOR_KEYS.file];
+      return { installed: service !== undefined, ...(jwks && { keys: jwks }) };
     },
   };
 }

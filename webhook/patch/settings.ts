@@ -22,6 +22,8 @@ export interface InjectionSettings {
    * the operator signed, verified with the key set the operator publishes in the pod's namespace.
    */
   auth: 'none' | 'required';
+  /** With `auth: required`: the operator's key set as the webhook last saw it, given to the sidecar inline. */
+  authKeys?: string;
 }
 
 /** Small: the sidecar idles until a session attaches, and then mostly relays bytes. */

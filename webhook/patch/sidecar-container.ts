@@ -100,6 +100,7 @@ function ownEnv(app: V1Container, settings: InjectionSettings): V1EnvVar[] {
       ? [
           { name: SIDECAR_ENV.auth, value: 'required' },
           { name: SIDECAR_ENV.authKeysFile, value: `${OPERATOR_KEYS.mountPath}/${OPERATOR_KEYS.file}` },
+          ...(settings.authKeys ? [{ name: SIDECAR_ENV.authKeys, value: settings.authKeys }] : []),
         ]
       : []),
   ];

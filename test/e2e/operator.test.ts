@@ -1,0 +1,161 @@
+/**
+ * The operator on the real cluster, with users as a team has them: alice and bob, each with a
+ * client certificate signed by the cluster's CA and bound the mirrord-user role in the namespace.
+ * A policy there lets steals through only with a header filter and hides the app's Secret-backed
+ * variables. The sidecars of the namespace require the operator's tickets.
+ */
+import http from 'node:http';
+import { join } from 'node:path';
+import { createNamespaces, deleteNamespaces, kubeconfigPath, kubectl, rolledOut, webhookReady } from './cluster';
+import { demoDeployment, manifests } from './manifests';
+import { eventually, FIXTURES, mirrord, type Mirrord } from './mirrord';
+import { makeUser, type TestUser } from './users';
+
+const namespace = `e2e-operator-${process.pid}`;
+const ANSWER = join(FIXTURES, 'answer.py');
+const sessions: Mirrord[] = [];
+let alice: TestUser;
+let bob: TestUser;
+let podIp = '';
+
+/** The app's Deployment, with a variable from a Secret and a plain one. */
+function appWithSecret(): string {
+  const deployment = JSON.parse(demoDeployment(namespace, 'app', { env: { GREETING: 'hello' }, terminationGracePeriodSeconds: 5 }));
+  deployment.spec.template.spec.containers[0].env.push({ name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } });
+  return JSON.stringify(deployment);
+}
+
+const as = (user: TestUser | undefined, args: string[]) => [...args, '-n', namespace, '--kubeconfig', user?.kubeconfig ?? kubeconfigPath()];
+
+function attach(user: TestUser, args: string[], command: string[] = ['python3', '-u', ANSWER, user.name, '8080']): Mirrord {
+  const session = mirrord(['attach', ...as(user, ['deploy/app', ...args]), '--', ...command]);
+  sessions.push(session);
+  return session;
+}
+
+/** The body the node gets for GET `path` on the app's pod, with these headers. */
+function fromNode(path: string, headers: Record<string, string> = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const request = http.get({ host: podIp, port: 8080, path, headers, agent: false, timeout: 10_000 }, (response) => {
+      let body = '';
+      response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      response.on('end', () => resolve(body));
+    });
+    request.on('timeout', () => request.destroy(new Error(`GET ${path} timed out`)));
+    request.on('error', reject);
+  });
+}
+
+async function operatorReplicas(replicas: number): Promise<void> {
+  await kubectl(['-n', 'mirrord-system', 'scale', 'deployment/mirrord-operator', `--replicas=${replicas}`]);
+  if (replicas > 0) await rolledOut('mirrord-system', 'mirrord-operator', 180);
+}
+
+beforeAll(async () => {
+  await webhookReady();
+  await rolledOut('mirrord-system', 'mirrord-operator', 180);
+  await createNamespaces({ labeled: [namespace] });
+  [alice, bob] = await Promise.all([makeUser(`alice-${process.pid}`, ['devs']), makeUser(`bob-${process.pid}`, ['devs'])]);
+  await kubectl(['apply', '-f', '-'], {
+    input: manifests(
+      JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db', namespace }, stringData: { password: 's3cret' } }),
+      JSON.stringify({
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: 'devs-use-mirrord', namespace },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'mirrord-user' },
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'devs' }],
+      }),
+      JSON.stringify({
+        apiVersion: 'mirrord.dev/v1',
+        kind: 'MirrordPolicy',
+        metadata: { name: 'filtered-only', namespace },
+        spec: { targetPath: 'deploy/app', block: ['steal-without-filter'], env: { exclude: ['DB_*'] } },
+      }),
+      appWithSecret(),
+    ),
+  });
+  await rolledOut(namespace, 'app', 180);
+  podIp = (await kubectl(['-n', namespace, 'get', 'pods', '-l', 'app=app', '-o', 'jsonpath={.items[0].status.podIP}'])).trim();
+}, 10 * 60_000);
+
+afterEach(async () => {
+  await Promise.all(sessions.splice(0).map((session) => session.stop()));
+});
+
+afterAll(async () => {
+  await operatorReplicas(2).catch(() => undefined);
+  await deleteNamespaces(namespace);
+}, 10 * 60_000);
+
+test("a policy refuses alice's unfiltered steal naming itself, lets her filtered one through, and hides the Secret's variable", async () => {
+  const unfiltered = attach(alice, ['--steal']);
+  const refused = await unfiltered.done;
+  expect(refused.code).not.toBe(0);
+  expect(refused.stderr).toContain(`refused by policy ${namespace}/filtered-only`);
+  expect(refused.stderr).toMatch(/allowed: steal with a header filter.* or mirror/);
+
+  const filtered = attach(alice, ['--steal', '--http-header-filter', `^x-user: ${alice.name}$`]);
+  await filtered.waitFor(/session \S+ on pod/, 'stderr', 60_000);
+  await eventually(async () => {
+    const body = await fromNode('/mine', { 'x-user': alice.name });
+    if (!body.startsWith(`answered by ${alice.name}`)) throw new Error(`not stolen yet: ${body}`);
+  }, 30_000);
+  expect(await fromNode('/theirs', { 'x-user': 'someone-else' })).toMatch(/^hello from app-/);
+
+  const env = attach(alice, ['--mirror'], ['sh', '-c', 'echo "GREETING=${GREETING:-unset} DB_PASSWORD=${DB_PASSWORD:-unset}"']);
+  const printed = await env.done;
+  expect(printed.stdout).toContain('GREETING=hello DB_PASSWORD=unset');
+}, 180_000);
+
+test('a process in the pod that connects to the sidecar over loopback without a ticket is refused', async () => {
+  const pod = (await kubectl(['-n', namespace, 'get', 'pods', '-l', 'app=app', '-o', 'jsonpath={.items[0].metadata.name}'])).trim();
+  // The sidecar's container shares the pod's loopback with the app's: it has node and the client.
+  const script = [
+    "const WebSocket = require('/app/node_modules/ws');",
+    "const { Client } = require('/app/dist/protocol/client');",
+    "Client.start(new WebSocket('ws://127.0.0.1:61234'), { client: 'in-pod' })",
+    "  .then(() => console.log('ATTACHED'), (e) => console.log('REFUSED ' + e.message));",
+  ].join('\n');
+  const out = await kubectl(['-n', namespace, 'exec', pod, '-c', 'mirrord-agent', '--', 'node', '-e', script]);
+  expect(out).toMatch(/^REFUSED .*requires a ticket from the mirrord operator/);
+}, 120_000);
+
+test("bob sees alice's session but can't end it; an admin can", async () => {
+  const session = attach(alice, ['--steal', '--http-header-filter', `^x-user: ${alice.name}$`]);
+  await session.waitFor(/session \S+ on pod/, 'stderr', 60_000);
+  const listing = mirrord(['sessions', ...as(bob, ['--json'])]);
+  const listed = JSON.parse((await listing.done).stdout) as { pods: { sessions: { id: string; user?: string }[] }[] };
+  const hers = listed.pods.flatMap((pod) => pod.sessions).find((s) => s.user === alice.name);
+  expect(hers).toBeDefined();
+
+  const bobKills = await mirrord(['sessions', ...as(bob, ['kill', hers!.id])]).done;
+  expect(bobKills.code).not.toBe(0);
+  expect(bobKills.stderr).toContain(`is ${alice.name}'s: ending another user's session takes RBAC delete on mirrordsessions`);
+
+  const adminKills = await mirrord(['sessions', ...as(undefined, ['kill', hers!.id])]).done;
+  expect(adminKills.code).toBe(0);
+  const ended = await session.done;
+  expect(ended.stderr).toMatch(/ended by mirrord sessions kill/);
+}, 180_000);
+
+test('attach survives an operator replica killed just before it; with no operator, running sessions go on and new ones are refused saying why', async () => {
+  const replica = (
+    await kubectl(['-n', 'mirrord-system', 'get', 'pods', '-l', 'app.kubernetes.io/name=mirrord-operator', '-o', 'jsonpath={.items[0].metadata.name}'])
+  ).trim();
+  await kubectl(['-n', 'mirrord-system', 'delete', 'pod', replica, '--wait=false']);
+  const running = attach(alice, ['--steal', '--http-header-filter', `^x-user: ${alice.name}$`]);
+  await running.waitFor(/session \S+ on pod/, 'stderr', 60_000);
+
+  await operatorReplicas(0);
+  await eventually(async () => {
+    const pods = (await kubectl(['-n', 'mirrord-system', 'get', 'pods', '-l', 'app.kubernetes.io/name=mirrord-operator', '-o', 'name'])).trim();
+    if (pods) throw new Error(`operator pods still there: ${pods}`);
+  }, 120_000);
+  const refused = await attach(bob, ['--mirror'], ['true']).done;
+  expect(refused.code).not.toBe(0);
+  expect(refused.stderr).toContain('the mirrord operator is installed but not answering');
+  // The running session never needed the operator again.
+  expect(await fromNode('/still-mine', { 'x-user': alice.name })).toMatch(new RegExp(`^answered by ${alice.name}`));
+  await operatorReplicas(2);
+}, 300_000);
