@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** mirrord-operator: the team control plane, an aggregated API that issues session tickets. */
+import { stopOnSignals } from '../common/graceful-stop';
 import { createLogger, type Logger } from '../common/log';
 import { loadOperatorConfig } from './config';
 import { connectToCluster } from './kube/cluster';
@@ -12,17 +13,8 @@ async function main(): Promise<void> {
   const config = loadOperatorConfig();
   log = createLogger(config.logLevel, { component: 'operator' });
   const operator = await startOperator(config, connectToCluster(), log);
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info('stopping', { signal });
-    setTimeout(() => process.exit(1), 15_000).unref();
-    // Readiness fails at once; the API server stops routing here while in-flight calls finish.
-    void operator.stop(3_000).then(() => process.exit(0));
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  // Readiness fails at once; the API server stops routing here while in-flight calls finish.
+  stopOnSignals(log, (drainMs) => operator.stop(drainMs));
 }
 
 main().catch((error: Error) => {

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** mirrord-webhook: the mutating admission webhook that injects the mirrord agent sidecar. */
+import { stopOnSignals } from '../common/graceful-stop';
 import { createLogger } from '../common/log';
 import { loadWebhookConfig, type WebhookConfig } from './config';
 import { connectToCluster } from './kube/cluster';
@@ -24,17 +25,8 @@ async function main(): Promise<void> {
   const webhook = await startWebhook(config, log, cluster);
 
   process.on('SIGHUP', () => void webhook.rotate());
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info('stopping', { signal });
-    setTimeout(() => process.exit(1), 15_000).unref();
-    // Readiness fails at once; endpoints are removed while we still answer in-flight calls.
-    void webhook.stop(3_000).then(() => process.exit(0));
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  // Readiness fails at once; endpoints are removed while we still answer in-flight calls.
+  stopOnSignals(log, (drainMs) => webhook.stop(drainMs));
 }
 
 main().catch((error: Error) => {

@@ -63,7 +63,8 @@ export function randomSerial(): string {
   return bytes.toString('hex');
 }
 
-function newCertificate(publicKey: forge.pki.PublicKey, now: Date, validDays: number): forge.pki.Certificate {
+/** A certificate for publicKey with a random serial, valid from a little before `now` for validDays (subject, issuer and extensions are the caller's). */
+export function newCertificate(publicKey: forge.pki.PublicKey, now: Date, validDays: number): forge.pki.Certificate {
   const cert = forge.pki.createCertificate();
   cert.publicKey = publicKey;
   cert.serialNumber = randomSerial();
@@ -73,7 +74,8 @@ function newCertificate(publicKey: forge.pki.PublicKey, now: Date, validDays: nu
   return cert;
 }
 
-function newKeyPair(): { publicKey: forge.pki.rsa.PublicKey; privateKey: forge.pki.rsa.PrivateKey; keyPem: string } {
+/** An RSA key pair made by Node's crypto, as node-forge objects and the private key's PEM (see above). */
+export function newKeyPair(): { publicKey: forge.pki.rsa.PublicKey; privateKey: forge.pki.rsa.PrivateKey; keyPem: string } {
   const { publicKey, privateKey } = generateKeyPairSync('rsa', {
     modulusLength: 2048,
     publicKeyEncoding: { type: 'spki', format: 'pem' },

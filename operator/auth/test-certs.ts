@@ -1,10 +1,10 @@
 /**
  * Certificates for the front-proxy tests only (no production code imports this): CAs that keep
- * their keys, so one CA can sign several client certificates and a serving one. Keys come from
- * Node's crypto, as in webhook/certs/authority.ts: OpenSSL 3 refuses node-forge's PEM keys now and then.
+ * their keys, so one CA can sign several client certificates and a serving one. Keys and
+ * certificates start as common/certs/authority.ts makes them.
  */
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import forge from 'node-forge';
+import { newCertificate as newValidCertificate, newKeyPair } from '../../common/certs/authority';
 
 export interface TestPair {
   certPem: string;
@@ -56,28 +56,8 @@ export function newAuthority(commonName: string): TestAuthority {
 }
 
 function newCertificate(publicKey: forge.pki.PublicKey, subject: forge.pki.CertificateField[], issuer: forge.pki.CertificateField[]): forge.pki.Certificate {
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = publicKey;
-  // A positive DER integer without a leading zero byte, which OpenSSL 3 would refuse.
-  const serial = randomBytes(16);
-  serial[0] = (serial[0] & 0x7f) | 0x40;
-  cert.serialNumber = serial.toString('hex');
-  cert.validity.notBefore = new Date(Date.now() - 5 * 60_000);
-  cert.validity.notAfter = new Date(Date.now() + 86_400_000);
+  const cert = newValidCertificate(publicKey, new Date(), 1);
   cert.setSubject(subject);
   cert.setIssuer(issuer);
   return cert;
-}
-
-function newKeyPair(): { publicKey: forge.pki.rsa.PublicKey; privateKey: forge.pki.rsa.PrivateKey; keyPem: string } {
-  const { publicKey, privateKey } = generateKeyPairSync('rsa', {
-    modulusLength: 2048,
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
-  });
-  return {
-    publicKey: forge.pki.publicKeyFromPem(publicKey) as forge.pki.rsa.PublicKey,
-    privateKey: forge.pki.privateKeyFromPem(privateKey) as forge.pki.rsa.PrivateKey,
-    keyPem: privateKey,
-  };
 }

@@ -109,7 +109,8 @@ spec:
   - {name: dns-tcp, port: 53, targetPort: 5353, protocol: TCP}
 `;
 
-// May resolve pods and Deployments (so the CLI gets as far as the port-forward) but not forward.
+// May resolve pods and Deployments and get the operator's ticket (so the CLI gets as far as the
+// port-forward) but not forward.
 const limitedUser = `
 apiVersion: v1
 kind: ServiceAccount
@@ -121,6 +122,7 @@ metadata: {name: read-workloads, namespace: ${namespace}}
 rules:
 - {apiGroups: [""], resources: [pods], verbs: [get, list, watch]}
 - {apiGroups: [apps], resources: [deployments, replicasets], verbs: [get, list, watch]}
+- {apiGroups: [operator.mirrord.dev], resources: [tickets], verbs: [create]}
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
