@@ -3,12 +3,15 @@
  * `mirrord attach deploy/…` takes until the user's program runs, and a stolen request's round
  * trip through the API server's port-forward against a direct request to the app, in one run.
  * The load generator runs on the node (this machine), whose traffic enters the pod through its
- * network interface as any other client's does.
+ * network interface as any other client's does. Attach is measured with the operator (a ticket
+ * per session) and without it: the operator's APIService is removed for that part, the app's pod
+ * recreated without ticket checks, and both restored afterwards.
  */
 import { packagePath } from '../../common/package-root';
 import { createNamespaces, deleteNamespaces, ensureCluster, kubeconfigPath, kubectl, rolledOut, webhookReady } from '../e2e/cluster';
 import { demoDeployment } from '../e2e/manifests';
-import { mirrord } from '../e2e/mirrord';
+import { eventually, mirrord } from '../e2e/mirrord';
+import { OPERATOR_API_SERVICE } from '../../protocol/operator-api';
 import { run } from '../harness/run';
 import { fixed, median, table, type LoadResult } from './stats';
 
@@ -31,6 +34,44 @@ async function load(url: string, concurrency: number): Promise<LoadResult> {
   return result;
 }
 
+/** Whether the app's pod requires tickets; `recreate` restarts it first, so it takes the webhook's current mode. */
+async function appAuth(expectRequired: boolean, recreate = false): Promise<boolean> {
+  if (recreate) {
+    await kubectl(['-n', NAMESPACE, 'rollout', 'restart', 'deployment/app']);
+    await rolledOut(NAMESPACE, 'app', 180);
+  }
+  const env = await kubectl([
+    '-n',
+    NAMESPACE,
+    'get',
+    'pods',
+    '-l',
+    'app=app',
+    '--field-selector=status.phase=Running',
+    '-o',
+    'jsonpath={.items[*].spec.initContainers[*].env[*].name} {.items[*].spec.containers[*].env[*].name}',
+  ]);
+  const required = env.split(/\s+/).includes('MIRRORD_AUTH');
+  if (recreate && required !== expectRequired) throw new Error(`the app's new pod ${required ? 'still requires' : 'does not require'} tickets`);
+  return required;
+}
+
+/** Runs `measure` with the operator uninstalled (its APIService gone, the app's pod recreated), then puts it back. */
+async function withoutOperator(measure: () => Promise<void>): Promise<void> {
+  await kubectl(['delete', 'apiservice', OPERATOR_API_SERVICE]);
+  try {
+    // The webhook looks every 5 s; a pod admitted before it noticed still requires tickets.
+    await eventually(() => appAuth(false, true), 120_000, 1_000);
+    await measure();
+  } finally {
+    await kubectl(['apply', '-k', packagePath('manifests/operator')]);
+    // A new APIService has no caBundle until an operator starts and writes it.
+    await kubectl(['-n', 'mirrord-system', 'rollout', 'restart', 'deployment/mirrord-operator']);
+    await rolledOut('mirrord-system', 'mirrord-operator', 180);
+    await eventually(() => appAuth(true, true), 120_000, 1_000);
+  }
+}
+
 async function main(): Promise<void> {
   const undo = await ensureCluster();
   const target = ['deploy/app', '-n', NAMESPACE, '--kubeconfig', kubeconfigPath()];
@@ -42,13 +83,17 @@ async function main(): Promise<void> {
     const ip = (await kubectl(['-n', NAMESPACE, 'get', 'pods', '-l', 'app=app', '-o', 'jsonpath={.items[0].status.podIP}'])).trim();
     const url = `http://${ip}:8080/bench`;
 
-    const start = { attach: [] as number[], direct: [] as number[] };
-    for (let i = 0; i < RUNS; i++) {
-      start.direct.push(Number((await run('python3', ['-c', STARTED, now()])).stdout));
-      const attach = await mirrord(['attach', ...target, '-q', '--', 'python3', '-c', STARTED, now()]).done;
-      if (attach.code !== 0) throw new Error(`attach failed: ${attach.stderr}`);
-      start.attach.push(Number(attach.stdout));
-    }
+    const start = { attach: [] as number[], direct: [] as number[], open: [] as number[] };
+    const attachStarts = async (into: number[]) => {
+      for (let i = 0; i < RUNS; i++) {
+        start.direct.push(Number((await run('python3', ['-c', STARTED, now()])).stdout));
+        const attach = await mirrord(['attach', ...target, '-q', '--', 'python3', '-c', STARTED, now()]).done;
+        if (attach.code !== 0) throw new Error(`attach failed: ${attach.stderr}`);
+        into.push(Number(attach.stdout));
+      }
+    };
+    const operator = await appAuth(true);
+    await attachStarts(start.attach);
 
     const direct = [await load(url, 1), await load(url, 10)];
     const session = mirrord(['attach', ...target, '--steal', '--', process.execPath, '-e', LOCAL_SERVER]);
@@ -62,6 +107,9 @@ async function main(): Promise<void> {
     } finally {
       await session.stop();
     }
+    if (operator) {
+      await withoutOperator(() => attachStarts(start.open));
+    }
 
     const ms = (value: number) => `${fixed(value, 3)} ms`;
     console.log('mirrord on a cluster (the API server, the node and this machine share its cores)\n');
@@ -70,11 +118,21 @@ async function main(): Promise<void> {
         ['figure', 'direct', 'through mirrord', 'difference'],
         [
           [
-            'program starts after (median of 7)',
+            `program starts after${operator ? ', with the operator' : ''} (median of 7)`,
             ms(median(start.direct)),
             ms(median(start.attach)),
             `+${fixed(median(start.attach) - median(start.direct), 1)} ms`,
           ],
+          ...(start.open.length
+            ? [
+                [
+                  'program starts after, without the operator',
+                  ms(median(start.direct)),
+                  ms(median(start.open)),
+                  `+${fixed(median(start.open) - median(start.direct), 1)} ms (the operator: +${fixed(median(start.attach) - median(start.open), 1)} ms)`,
+                ],
+              ]
+            : []),
           [
             'request round trip p50, concurrency 1',
             ms(direct[0]!.latencyMs.p50),
