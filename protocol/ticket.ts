@@ -12,6 +12,7 @@ import { RE2JS } from 're2js';
 import { z } from 'zod';
 import { ErrorCode, RemoteError } from './errors';
 import { describeIssues } from './messages';
+import { ticketOutgoing } from './outgoing-rules';
 
 export const TICKET_TYPE = 'mirrord-ticket';
 /** How far the signer's and the verifier's clocks may disagree, in seconds. */
@@ -71,6 +72,8 @@ export const ticketAllow = z.object({
    * the pod's namespace).
    */
   sessions: z.object({ kill: z.enum(['own', 'any']) }).optional(),
+  /** Where the session's `connect`s may go from the pod (absent: anywhere). */
+  outgoing: ticketOutgoing.optional(),
 });
 
 export const ticketClaims = z

@@ -3,11 +3,13 @@
  * streams, files), all released when the WebSocket closes, drops, or stops answering pings.
  */
 import { randomUUID } from 'node:crypto';
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { CloseCode, ErrorCode, RemoteError } from '../protocol/errors';
 import { attachmentCapacity, recycleAttachment } from '../protocol/frame';
 import { describeIssues, isRequestType, requests, type Params, type RequestType, type Result } from '../protocol/messages';
 import type { IncomingRequest, Peer } from '../protocol/peer';
+import { outgoingRefusal } from '../protocol/outgoing-rules';
 import type { MuxStream } from '../protocol/stream';
 import { incomingRefusal, withoutExcluded, type TicketClaims } from '../protocol/ticket';
 import { atLeast, incompatibility, PROTOCOL_VERSION, TICKETS_SINCE } from '../protocol/version';
@@ -17,7 +19,7 @@ import { Budget } from './budget';
 import { Inflow } from './inflow';
 import { ThrottledLog } from './throttled-log';
 import type { SidecarConfig } from './config';
-import { resolve } from './dns';
+import { resolve, resolveOne } from './dns';
 import { Files, type AppRoot } from './files';
 import { LIMITS } from './limits';
 import type { IncomingRegistry } from './incoming/registry';
@@ -206,6 +208,24 @@ export class Session implements IncomingSink {
     return undefined;
   }
 
+  /**
+   * The connect to make, once the ticket's outgoing rules allow its destination. The name is
+   * resolved here, once: the rules and the connection see the same address.
+   */
+  private async allowedDestination(params: Params<'connect'>): Promise<Params<'connect'>> {
+    const rules = this.grant?.allow.outgoing;
+    if (!rules) return params;
+    const named = isIP(params.host) === 0;
+    const address = named ? (await resolveOne(params.host, this.lookups)).address : params.host;
+    const why = outgoingRefusal(rules, { ...(named && { host: params.host }), address, port: params.port });
+    if (why) {
+      const denied = `connect to ${params.host}:${params.port}${named ? ` (${address})` : ''} refused: ${why}`;
+      this.refusals.warn('audit: refused', { audit: 'refusal', user: this.grant!.sub, session: this.grant!.session, method: 'connect', reason: denied });
+      throw new RemoteError('EACCES', denied);
+    }
+    return { ...params, host: address };
+  }
+
   /** Refuses a hello for its ticket: the client hears why, the session ends, the refusal is audited. */
   private refuseTicket(params: Params<'hello'>, why: string): never {
     this.log.warn('audit: refused', { audit: 'refusal', user: null, client: params.client ?? '', reason: why });
@@ -313,7 +333,8 @@ export class Session implements IncomingSink {
       this.connections++;
       stream.once('close', () => this.connections--);
       try {
-        const result = await (params.protocol === 'tcp' ? connectTcp(params, stream, this.lookups) : connectUdp(params, stream, this.lookups));
+        const allowed = await this.allowedDestination(params);
+        const result = await (params.protocol === 'tcp' ? connectTcp(allowed, stream, this.lookups) : connectUdp(allowed, stream, this.lookups));
         return { result };
       } catch (error) {
         stream.destroy();

@@ -11,6 +11,7 @@ import { CliError } from '../errors';
 import { choosePod, explainMissingSidecar, type InjectionContext } from './pod-choice';
 import { selectorString } from './selector';
 import { describeTarget, type Target } from './target';
+import { reuseConnections } from '../../common/kube-connections';
 import { statusOf } from '../../common/kube-status';
 
 export { statusOf };
@@ -29,7 +30,7 @@ export interface Kube {
 export const WEBHOOK_CONFIGURATION = 'mirrord-webhook';
 
 export function loadKube(options: KubeOptions): Kube {
-  const config = new KubeConfig();
+  const config = reuseConnections(new KubeConfig());
   try {
     if (options.kubeconfig) config.loadFromFile(options.kubeconfig);
     else config.loadFromDefault();

@@ -18,6 +18,7 @@ import {
   type V1Pod,
 } from '@kubernetes/client-node';
 import { SecretCertificateStore } from '../../common/certs/secret-store';
+import { reuseConnections } from '../../common/kube-connections';
 import type { CertificateStore } from '../../common/certs/store';
 import { statusOf } from '../../common/kube-status';
 import { INJECTION_LABEL } from '../../common/pod-contract';
@@ -65,7 +66,7 @@ export interface OperatorCluster {
 
 /** In a pod: its service account; elsewhere: the usual kubeconfig. */
 export function connectToCluster(): OperatorCluster {
-  const config = new KubeConfig();
+  const config = reuseConnections(new KubeConfig());
   config.loadFromDefault();
   const core = config.makeApiClient(CoreV1Api);
   const apps = config.makeApiClient(AppsV1Api);

@@ -210,3 +210,29 @@ describe('which policies apply', () => {
     expect(refused(request(), [cluster('broken', { fs: { readOnly: ['(?<=a)b'] } })]).reason).toMatch(/fs\.readOnly/);
   });
 });
+
+describe('network.outgoing', () => {
+  it("carries every policy's blocks and each policy's allow list, naming the policies, for the sidecar to check", () => {
+    const grant = granted(request(), [
+      cluster('no-metadata', { network: { outgoing: { block: [{ cidr: '169.254.169.254' }] } } }),
+      shop('egress', { network: { outgoing: { allow: [{ host: '*.svc.cluster.local' }, { cidr: '10.0.0.0/8', port: 5432 }] } } }),
+      shop('quiet', { env: { exclude: ['X'] } }),
+    ]);
+    expect(grant.allow.outgoing).toEqual({
+      block: [{ cidr: '169.254.169.254', policy: 'cluster/no-metadata' }],
+      allow: [
+        [
+          { host: '*.svc.cluster.local', policy: 'shop/egress' },
+          { cidr: '10.0.0.0/8', port: 5432, policy: 'shop/egress' },
+        ],
+      ],
+    });
+    expect(granted(request(), [shop('quiet', { env: { exclude: ['X'] } })]).allow.outgoing).toBeUndefined();
+  });
+
+  it('fails closed on a rule whose CIDR is not one', () => {
+    expect(refused(request(), [shop('typo', { network: { outgoing: { block: [{ cidr: '10.0.0/8' }] } } })]).message).toBe(
+      'every session (its network.outgoing.block "10.0.0/8" is not an address or a CIDR block) refused by policy shop/typo; allowed: nothing until the policy is fixed',
+    );
+  });
+});

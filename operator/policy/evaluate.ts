@@ -4,6 +4,7 @@
  */
 import type { TicketAllow } from '../../protocol/ticket';
 import { fsAllow, type FsPatterns } from './fs';
+import { outgoingAllow } from './outgoing';
 import { incomingAllow, incomingRefusal, incomingRules } from './incoming';
 import { policyApplies } from './match';
 import { profileRefusal } from './profile';
@@ -49,9 +50,10 @@ export function evaluatePolicies(request: SessionRequest, policies: readonly Pol
 
   const exclude = [...new Set(applying.flatMap(({ spec }) => spec.env?.exclude ?? []))];
   const { fs, fsPatterns } = fsAllow(applying, request.fs);
+  const outgoing = outgoingAllow(applying);
   return {
     refused: false,
-    allow: { incoming: incomingAllow(rules, request.incoming), fs, env: { exclude } },
+    allow: { incoming: incomingAllow(rules, request.incoming), fs, env: { exclude }, ...(outgoing && { outgoing }) },
     policies: applying.map(({ name }) => name),
     fsPatterns,
   };

@@ -3,13 +3,15 @@
  * pattern that meets a user's input, searched (not anchored) as mirrord's Rust `regex` does.
  */
 import { RE2JS } from 're2js';
+import { cidrProblem } from '../../protocol/outgoing-rules';
 import { re2Problem } from '../../protocol/ticket';
 import { refusal, type PolicyRefusal } from './refusal';
 import type { NamedPolicy } from './spec';
 
 /**
- * A refusal naming the first applying policy with a pattern that does not compile: a policy that
- * can't be evaluated fails closed (its author, not the session, has to fix it).
+ * A refusal naming the first applying policy with a pattern that does not compile (or an outgoing
+ * rule's CIDR that isn't one): a policy that can't be evaluated fails closed (its author, not the
+ * session, has to fix it).
  */
 export function invalidPatternRefusal(policies: readonly NamedPolicy[]): PolicyRefusal | undefined {
   for (const { name, spec } of policies) {
@@ -22,6 +24,12 @@ export function invalidPatternRefusal(policies: readonly NamedPolicy[]): PolicyR
       ['fs.local', spec.fs?.local ?? []],
       ['fs.notFound', spec.fs?.notFound ?? []],
     ];
+    for (const kind of ['allow', 'block'] as const) {
+      for (const rule of spec.network?.outgoing?.[kind] ?? []) {
+        const problem = rule.cidr === undefined ? undefined : cidrProblem(rule.cidr);
+        if (problem !== undefined) return refusal(name, `every session (its network.outgoing.${kind} ${problem})`, 'nothing until the policy is fixed');
+      }
+    }
     for (const [field, patterns] of fields) {
       for (const pattern of patterns) {
         const problem = re2Problem(pattern);

@@ -25,6 +25,13 @@ export interface Subjects {
   groups?: string[];
 }
 
+/** A destination: every part given must match (an address or CIDR block, a host name glob, a port). */
+export interface OutgoingRuleSpec {
+  cidr?: string;
+  host?: string;
+  port?: number;
+}
+
 export interface PolicySpec {
   /** A glob over the target path (`deploy/checkout`, `deploy/checkout/container/app`, `pod/*`): `*` any run of characters, `?` one. */
   targetPath?: string;
@@ -36,6 +43,8 @@ export interface PolicySpec {
       /** A regex (RE2) every steal's header filter must match (as the user wrote it). */
       httpFilter?: { headerFilter?: string };
     };
+    /** Where outgoing connections may go: blocked destinations, and (when given) the only allowed ones. */
+    outgoing?: { allow?: OutgoingRuleSpec[]; block?: OutgoingRuleSpec[] };
   };
   /** Variables of the app hidden from the session: mirrord's patterns (`*` any run, `?` one). */
   env?: { exclude?: string[] };

@@ -11,6 +11,7 @@ import type { Logger } from '../../common/log';
 import { INJECTION_LABEL, OPERATOR_KEYS } from '../../common/pod-contract';
 import type { OperatorState } from '../operator-presence';
 import { OPERATOR_API_SERVICE } from '../../protocol/operator-api';
+import { reuseConnections } from '../../common/kube-connections';
 import { statusOf } from '../../common/kube-status';
 import { SecretCertificateStore } from '../../common/certs/secret-store';
 import type { CertificateStore } from '../../common/certs/store';
@@ -34,7 +35,7 @@ export interface Cluster {
 
 /** In a pod: its service account; elsewhere: the usual kubeconfig. */
 export function connectToCluster(): Cluster {
-  const config = new KubeConfig();
+  const config = reuseConnections(new KubeConfig());
   config.loadFromDefault();
   const core = config.makeApiClient(CoreV1Api);
   const admission = config.makeApiClient(AdmissionregistrationV1Api);
