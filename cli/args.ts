@@ -57,6 +57,7 @@ const options = {
   namespace: { type: 'string', short: 'n' },
   context: { type: 'string' },
   kubeconfig: { type: 'string' },
+  profile: { type: 'string' },
   pod: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   // mirrord exec's spellings of the flags above, and its flags of its own.
@@ -130,6 +131,7 @@ function parseAttach(verb: 'attach' | 'exec', argv: string[]): Invocation {
     namespace: same('--namespace', values.namespace, '--target-namespace', values['target-namespace']),
     context: values.context,
     kubeconfig: values.kubeconfig,
+    profile: values.profile,
     mode: values.steal ? 'steal' : values.mirror ? 'mirror' : undefined,
     ports: values.port?.map(parsePort),
     headerFilter: values['http-header-filter'],

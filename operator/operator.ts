@@ -72,6 +72,7 @@ export async function startOperator(config: OperatorConfig, cluster: OperatorClu
       mayDeleteSessions: ({ user, groups }, namespace) => cluster.mayDo(user, groups, 'delete', OPERATOR_GROUP, SESSIONS_RESOURCE, namespace),
       replicaSetOwners: (namespace, name) => cluster.replicaSetOwners(namespace, name),
       policies: (namespace) => cluster.policies(namespace),
+      profileExists: (namespace, name) => cluster.profileExists(namespace, name),
       signer: () => keys.signer(),
     },
   });

@@ -4,17 +4,17 @@ const policy = 'shop/egress';
 
 describe('outgoing rules', () => {
   it('match a destination on every part they set: CIDR, host glob, port', () => {
-    const db = { host: 'db.shop.svc.cluster.local', address: '10.96.0.12', port: 5432 };
+    const db = { names: ['db.shop.svc.cluster.local'], address: '10.96.0.12', port: 5432 };
     expect(ruleMatches({ cidr: '10.96.0.0/12', policy }, db)).toBe(true);
     expect(ruleMatches({ cidr: '10.96.0.12', policy }, db)).toBe(true);
     expect(ruleMatches({ cidr: '192.168.0.0/16', policy }, db)).toBe(false);
     expect(ruleMatches({ host: '*.SVC.cluster.local', policy }, db)).toBe(true);
-    expect(ruleMatches({ host: 'db.shop.svc.cluster.local.', policy }, { ...db, host: 'db.shop.svc.cluster.local.' })).toBe(true);
+    expect(ruleMatches({ host: 'db.shop.svc.cluster.local.', policy }, { ...db, names: ['db.shop.svc.cluster.local.'] })).toBe(true);
     expect(ruleMatches({ host: '*.internal', policy }, db)).toBe(false);
-    expect(ruleMatches({ host: '*', policy }, { address: '10.96.0.12', port: 5432 })).toBe(false); // an address has no name
+    expect(ruleMatches({ host: '*', policy }, { names: [], address: '10.96.0.12', port: 5432 })).toBe(false); // an address nobody resolved has no name
     expect(ruleMatches({ cidr: '10.0.0.0/8', port: 5432, policy }, db)).toBe(true);
     expect(ruleMatches({ cidr: '10.0.0.0/8', port: 6379, policy }, db)).toBe(false);
-    expect(ruleMatches({ cidr: 'fd00::/8', policy }, { address: 'fd12::1', port: 80 })).toBe(true);
+    expect(ruleMatches({ cidr: 'fd00::/8', policy }, { names: [], address: 'fd12::1', port: 80 })).toBe(true);
     expect(ruleMatches({ cidr: 'fd00::/8', policy }, db)).toBe(false);
   });
 
@@ -28,12 +28,12 @@ describe('outgoing rules', () => {
         ],
       ],
     };
-    expect(outgoingRefusal(rules, { address: '169.254.169.254', port: 80 })).toBe('blocked (cidr 169.254.169.254) by policy cluster/no-metadata');
-    expect(outgoingRefusal(rules, { host: 'api.example.com', address: '93.184.216.34', port: 443 })).toBe(
+    expect(outgoingRefusal(rules, { names: [], address: '169.254.169.254', port: 80 })).toBe('blocked (cidr 169.254.169.254) by policy cluster/no-metadata');
+    expect(outgoingRefusal(rules, { names: ['api.example.com'], address: '93.184.216.34', port: 443 })).toBe(
       `not among the destinations policy ${policy} allows (host *.svc.cluster.local; cidr 10.0.0.0/8)`,
     );
-    expect(outgoingRefusal(rules, { host: 'db.shop.svc.cluster.local', address: '10.96.0.12', port: 5432 })).toBeUndefined();
-    expect(outgoingRefusal({ block: [], allow: [] }, { address: '93.184.216.34', port: 443 })).toBeUndefined();
+    expect(outgoingRefusal(rules, { names: ['other.example', 'db.shop.svc.cluster.local'], address: '10.96.0.12', port: 5432 })).toBeUndefined();
+    expect(outgoingRefusal({ block: [], allow: [] }, { names: [], address: '93.184.216.34', port: 443 })).toBeUndefined();
   });
 
   it('validate CIDR blocks and refuse an empty rule', () => {

@@ -31,8 +31,12 @@ export type OutgoingRule = z.infer<typeof outgoingRule>;
 export type TicketOutgoing = z.infer<typeof ticketOutgoing>;
 
 export interface Destination {
-  /** The name the program asked for, when it asked for one (not an address). */
-  host?: string;
+  /**
+   * The names the destination goes by for this session: the one it connected to, or those whose
+   * resolution (through the sidecar) gave the address it connected to. Programs resolve first
+   * and connect to the address, so host rules would see no name otherwise.
+   */
+  names: readonly string[];
   /** The address the connection goes to. */
   address: string;
   port: number;
@@ -74,7 +78,10 @@ function hostGlob(glob: string): RegExp {
 export function ruleMatches(rule: OutgoingRule, destination: Destination): boolean {
   if (rule.port !== undefined && rule.port !== destination.port) return false;
   if (rule.cidr !== undefined && !inCidr(rule.cidr, destination.address)) return false;
-  if (rule.host !== undefined && (destination.host === undefined || !hostGlob(rule.host).test(withoutRootDot(destination.host)))) return false;
+  if (rule.host !== undefined) {
+    const glob = hostGlob(rule.host);
+    if (!destination.names.some((name) => glob.test(withoutRootDot(name)))) return false;
+  }
   return true;
 }
 

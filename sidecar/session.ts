@@ -20,6 +20,7 @@ import { Inflow } from './inflow';
 import { ThrottledLog } from './throttled-log';
 import type { SidecarConfig } from './config';
 import { resolve, resolveOne } from './dns';
+import { ResolvedNames } from './resolved-names';
 import { Files, type AppRoot } from './files';
 import { LIMITS } from './limits';
 import type { IncomingRegistry } from './incoming/registry';
@@ -53,6 +54,8 @@ export class Session implements IncomingSink {
   private greeting = false;
   /** With `auth: required`: the ticket the session attached with, enforced for its whole life. */
   private grant: TicketClaims | undefined;
+  /** With outgoing rules in the ticket: the names this session resolved, for host rules on connects to addresses. */
+  private readonly resolvedNames = new ResolvedNames();
   private readonly files: Files;
   private readonly log: Logger;
   /** The session's refused requests, logged at a bounded rate. */
@@ -217,7 +220,8 @@ export class Session implements IncomingSink {
     if (!rules) return params;
     const named = isIP(params.host) === 0;
     const address = named ? (await resolveOne(params.host, this.lookups)).address : params.host;
-    const why = outgoingRefusal(rules, { ...(named && { host: params.host }), address, port: params.port });
+    const names = named ? [params.host] : this.resolvedNames.namesOf(address);
+    const why = outgoingRefusal(rules, { names, address, port: params.port });
     if (why) {
       const denied = `connect to ${params.host}:${params.port}${named ? ` (${address})` : ''} refused: ${why}`;
       this.refusals.warn('audit: refused', { audit: 'refusal', user: this.grant!.sub, session: this.grant!.session, method: 'connect', reason: denied });
@@ -341,7 +345,15 @@ export class Session implements IncomingSink {
         throw error;
       }
     },
-    resolve: async (params) => ({ result: await resolve(params, this.lookups) }),
+    resolve: async (params) => {
+      const result = await resolve(params, this.lookups);
+      if (this.grant?.allow.outgoing)
+        this.resolvedNames.remember(
+          params.host,
+          result.addresses.map(({ address }) => address),
+        );
+      return { result };
+    },
     env: () => ({ result: { env: withoutExcluded(this.context.config.appEnv, this.grant?.allow.env.exclude ?? []) } }),
     sessions: () => ({
       result: {

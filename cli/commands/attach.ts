@@ -8,7 +8,7 @@ import { startLayerProxy, type LayerOptions, type LayerProxy } from '../../intpr
 import type { ClientApi } from '../../protocol/client';
 import type { Logger } from '../../common/log';
 import type { AttachArgs } from '../args';
-import { loadSettings } from '../config/resolve';
+import { loadSettings, type Settings } from '../config/resolve';
 import { readEnvFile } from '../env-file';
 import { filterEnv, unsetEnv } from '../env-filter';
 import { CliError, USAGE_EXIT } from '../errors';
@@ -35,7 +35,7 @@ export async function attach(args: AttachArgs): Promise<number> {
 }
 
 async function attachWith(args: AttachArgs, progress: Progress): Promise<number> {
-  const settings = loadSettings(args.configFile, args.overrides);
+  const settings = await withProfile(loadSettings(args.configFile, args.overrides), args, progress);
   for (const warning of settings.warnings) progress.warn(warning);
   const fromEnvFile = settings.env.file === undefined ? {} : readEnvFile(settings.env.file);
 
@@ -45,6 +45,7 @@ async function attachWith(args: AttachArgs, progress: Progress): Promise<number>
     ports: ticketPorts(settings.layer.incoming),
     fs: settings.layer.fs.mode === 'local' ? 'local' : hello.fs,
     client: hello.client,
+    ...(settings.profile !== undefined && { profile: settings.profile }),
   };
   const transport: Transport = await openTransport(args.agent, settings, (text) => progress.step(text), session);
   progress.step(`connecting to ${transport.description}…`);
@@ -114,6 +115,25 @@ async function attachWith(args: AttachArgs, progress: Progress): Promise<number>
     await withinGrace(client.closed());
     client.connectionClose();
   }
+}
+
+/** The settings again with the profile's feature section over the file's, when one is named. */
+async function withProfile(settings: Settings, args: AttachArgs, progress: Progress): Promise<Settings> {
+  if (settings.profile === undefined) return settings;
+  if (!settings.target || args.agent.command !== undefined || args.agent.url !== undefined) {
+    throw new CliError(
+      `the profile "${settings.profile}" lives in the cluster: it needs a target reached through it`,
+      'attach to deploy/NAME (or pod/NAME), or drop --profile',
+      USAGE_EXIT,
+    );
+  }
+  // Loaded only here: @kubernetes/client-node is an ES module that the unit tests' runner can't load.
+  const { loadKube } = await import('../kube/cluster');
+  const { fetchProfile } = await import('../kube/profiles');
+  const kube = loadKube({ kubeconfig: settings.kubeconfig, context: settings.kubeContext, namespace: settings.target.namespace });
+  progress.step(`profile ${settings.profile}…`);
+  const profile = await fetchProfile(kube, settings.profile);
+  return loadSettings(args.configFile, args.overrides, process.env, process.cwd(), profile);
 }
 
 /** MIRRORD_RECONNECT_TIMEOUT: seconds to keep trying after the connection to the pod drops (0: never). */

@@ -13,6 +13,7 @@ export interface Normal {
   target: { path?: string; namespace?: string };
   kubeContext?: string;
   kubeconfig?: string;
+  profile?: string;
   incoming: Omit<ObjectOf<IncomingConfig>, 'http_filter'> & { http_filter: ObjectOf<HttpFilterConfig> };
   outgoing: ObjectOf<OutgoingConfig>;
   dns: ObjectOf<DnsConfig>;
@@ -30,6 +31,7 @@ export function normalize(config: FileConfig): Normal {
     target: target(config.target),
     kubeContext: config.kube_context,
     kubeconfig: config.kubeconfig,
+    profile: config.profile,
     // `"network": false` is mirrord's disabled network: no incoming, outgoing or remote DNS.
     incoming: networkOff ? { mode: 'off', http_filter: {} } : incoming(network.incoming),
     outgoing: networkOff

@@ -316,7 +316,6 @@ describe('keys accepted but not acted on', () => {
     key: 'my-session-key',
     multi_cluster: true,
     operator: true,
-    profile: 'my-profile-name',
     sip_binaries: ['bash', 'python'],
     skip_build_tools: true,
     skip_extra_build_tools: ['bash', 'node'],
@@ -466,6 +465,22 @@ describe('MIRRORD_* variables: over the file, under the flags', () => {
       writeFileSync(join(dir, 'flag.json'), '{"target": "deploy/from-flag-file"}');
       expect(loadSettings(undefined, {}, { MIRRORD_CONFIG_FILE: 'env.json' }, dir).target).toEqual({ path: 'deploy/from-env-file' });
       expect(loadSettings('flag.json', {}, { MIRRORD_CONFIG_FILE: 'env.json' }, dir).target).toEqual({ path: 'deploy/from-flag-file' });
+    });
+
+    it("applies a profile's feature section over the file's, checked by the file's schema", () => {
+      writeFileSync(join(dir, 'mirrord.json'), JSON.stringify({ profile: 'dev', feature: { network: { incoming: { mode: 'mirror' } }, fs: 'write' } }));
+      const profile = {
+        name: 'MirrordProfile shop/dev',
+        feature: { network: { incoming: { mode: 'steal', http_filter: { header_filter: '^x-user: me$' } } } },
+      };
+      const settings = loadSettings('mirrord.json', {}, {}, dir, profile);
+      expect(settings.profile).toBe('dev');
+      expect(settings.layer.incoming).toMatchObject({ mode: 'steal', httpFilter: { header: '^x-user: me$' } });
+      expect(settings.layer.fs.mode).toBe('write'); // what the profile doesn't say stays the file's
+      expect(() => loadSettings('mirrord.json', {}, {}, dir, { name: 'MirrordClusterProfile team', feature: { fs: { mode: 'sideways' } } })).toThrow(
+        /MirrordClusterProfile team\.fs\.mode: "sideways" is not one of/,
+      );
+      expect(loadSettings('mirrord.json', { profile: 'other' }, {}, dir).profile).toBe('other');
     });
 
     it("lists the file's problems with the variables' and the flags'", () => {

@@ -26,6 +26,7 @@ export interface Overrides {
   namespace?: string;
   context?: string;
   kubeconfig?: string;
+  profile?: string;
   mode?: Mode;
   ports?: { remote: number; local?: number }[];
   headerFilter?: string;
@@ -46,6 +47,8 @@ export interface Settings {
   target?: { path: string; namespace?: string };
   kubeContext?: string;
   kubeconfig?: string;
+  /** The profile to apply (its feature section, fetched from the cluster, over the file's). */
+  profile?: string;
   layer: LayerOptions;
   /** `file`: a .env file whose variables come over the pod's (feature.env.env_file). */
   env: { enabled: boolean; file?: string } & EnvFilter;
@@ -53,9 +56,29 @@ export interface Settings {
   warnings: string[];
 }
 
-/** The settings of `attach`: the file (-f, MIRRORD_CONFIG_FILE or the default), the variables and the flags. */
-export function loadSettings(configFile: string | undefined, flags: Overrides = {}, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Settings {
-  return settingsOf(checkConfigFile(configFile ?? env.MIRRORD_CONFIG_FILE, cwd), flags, env);
+/** A profile's `feature` section, as the cluster holds it. */
+export interface Profile {
+  /** How messages name it: `MirrordProfile shop/dev`. */
+  name: string;
+  feature: unknown;
+}
+
+/**
+ * The settings of `attach`: the file (-f, MIRRORD_CONFIG_FILE or the default), a profile's
+ * feature section over it (checked by the same schema), the variables and the flags.
+ */
+export function loadSettings(
+  configFile: string | undefined,
+  flags: Overrides = {},
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+  profile?: Profile,
+): Settings {
+  const loaded = checkConfigFile(configFile ?? env.MIRRORD_CONFIG_FILE, cwd);
+  if (!profile) return settingsOf(loaded, flags, env);
+  const fragment = checkFragment(profile.name, ['feature'], profile.feature);
+  if (fragment.problems.length) throw problemsError(fragment.problems, `${profile.name} is the cluster's: whoever keeps it can fix it`);
+  return settingsOf({ ...loaded, config: overlay(loaded.config, fragment.config) }, flags, env);
 }
 
 /** The settings from a file already checked (`file` names it in messages). */
@@ -92,6 +115,7 @@ function settingsFrom({ config, file = 'mirrord.json', warnings: fileWarnings = 
     target: target(merged.target, flags, warn),
     kubeContext: flags.context ?? merged.kubeContext,
     kubeconfig: flags.kubeconfig ?? merged.kubeconfig,
+    profile: flags.profile ?? merged.profile,
     layer,
     env: environment(merged.env, flags),
     warnings,

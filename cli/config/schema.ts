@@ -230,7 +230,11 @@ export const configSchema = z
     key: notYet(z.string(), 'the session key for templates'),
     multi_cluster: notYet(z.boolean(), 'multi-cluster operator sessions', false),
     operator: notYet(z.boolean(), 'use the operator', false),
-    profile: notYet(z.string(), 'a mirrord profile'),
+    profile: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: 'a MirrordProfile of the target namespace (or a MirrordClusterProfile) whose feature section applies over this file' }),
     sip_binaries: moot(oneOrMany, 'binaries to patch for macOS SIP', 'macOS only'),
     skip_build_tools: notYet(z.boolean(), 'skip build tools', false),
     skip_extra_build_tools: notYet(oneOrMany, 'skip these build tools'),

@@ -54,6 +54,7 @@ export interface OperatorCluster {
   /** Creates or updates a ConfigMap holding `data`, unless it already holds exactly that. */
   ensureConfigMap(namespace: string, name: string, data: Record<string, string>, labels: Record<string, string>): Promise<'created' | 'updated' | 'unchanged'>;
   policies(namespace: string): Promise<Policy[]>;
+  profileExists(namespace: string, name: string): Promise<boolean>;
   readPod(namespace: string, name: string): Promise<V1Pod | undefined>;
   /** A SubjectAccessReview: may this user (with these groups) do `verb` on the operator's `resource` in the namespace? */
   mayDo(user: string, groups: string[], verb: string, group: string, resource: string, namespace: string): Promise<boolean>;
@@ -154,6 +155,14 @@ export function connectToCluster(): OperatorCluster {
         ...namespaced.items.map((item): Policy => ({ kind: 'MirrordPolicy', namespace, name: item.metadata.name, spec: item.spec ?? {} })),
         ...cluster.items.map((item): Policy => ({ kind: 'MirrordClusterPolicy', name: item.metadata.name, spec: item.spec ?? {} })),
       ];
+    },
+    profileExists: async (namespace, name) => {
+      const ask = { group: POLICY_GROUP, version: POLICY_VERSION, name };
+      const [namespaced, cluster] = await Promise.all([
+        notFoundAs(custom.getNamespacedCustomObject({ ...ask, namespace, plural: 'mirrordprofiles' }), undefined),
+        notFoundAs(custom.getClusterCustomObject({ ...ask, plural: 'mirrordclusterprofiles' }), undefined),
+      ]);
+      return namespaced !== undefined || cluster !== undefined;
     },
     readPod: (namespace, name) => notFoundAs(core.readNamespacedPod({ namespace, name }), undefined),
     mayDo: async (user, groups, verb, group, resource, namespace) => {

@@ -26,6 +26,8 @@ export class ApiFailure extends Error {
 
 export interface IssueContext {
   readPod(namespace: string, name: string): Promise<V1Pod | undefined>;
+  /** Whether a MirrordProfile of the namespace, or a MirrordClusterProfile, has this name. */
+  profileExists(namespace: string, name: string): Promise<boolean>;
   /** Whether RBAC lets the caller delete mirrordsessions in the namespace (a SubjectAccessReview). */
   mayDeleteSessions(caller: Caller, namespace: string): Promise<boolean>;
   replicaSetOwners(namespace: string, name: string): Promise<{ kind: string; name: string }[]>;
@@ -83,8 +85,10 @@ export async function issueTicket(context: IssueContext, caller: Caller, namespa
   // Asked for at once, beside the pod: a ticket costs two round trips to the API server, not four.
   const policies = spec.purpose === 'admin' ? Promise.resolve([]) : context.policies(namespace);
   const killAny = spec.purpose === 'admin' ? context.mayDeleteSessions(caller, namespace) : Promise.resolve(false);
+  const profile = spec.profile === undefined ? Promise.resolve(true) : context.profileExists(namespace, spec.profile);
   policies.catch(() => undefined);
   killAny.catch(() => undefined);
+  profile.catch(() => undefined);
   const pod = await context.readPod(namespace, spec.pod);
   if (!pod?.metadata?.uid) throw new ApiFailure(404, `no pod ${where}`, 'NotFound');
   checkInjected(pod, where);
@@ -105,6 +109,10 @@ export async function issueTicket(context: IssueContext, caller: Caller, namespa
     owners: chain.filter((link) => !(link.kind === requested.kind && link.name === requested.name)),
   };
   if (spec.purpose === 'admin') return sign(context, caller, pod, adminAllow(await killAny), []);
+  // A policy may require a profile: the name must be a real one, not any word the CLI sends.
+  if (!(await profile)) {
+    throw new ApiFailure(422, `spec.profile: no profile "${spec.profile}" (a MirrordProfile in namespace ${namespace} or a MirrordClusterProfile)`, 'Invalid');
+  }
   const decision = evaluatePolicies(
     { user: caller.user, groups: caller.groups, target, incoming: spec.ports, fs: spec.fs, profile: spec.profile },
     await policies,

@@ -2,7 +2,8 @@
  * The operator on the real cluster, with users as a team has them: alice and bob, each with a
  * client certificate signed by the cluster's CA and bound the mirrord-user role in the namespace.
  * A policy there lets steals through only with a header filter and hides the app's Secret-backed
- * variables. The sidecars of the namespace require the operator's tickets.
+ * variables; another requires a profile on deploy/locked and keeps its sessions from reaching the
+ * app's Service. The sidecars of the namespace require the operator's tickets.
  */
 import http from 'node:http';
 import { join } from 'node:path';
@@ -72,10 +73,34 @@ beforeAll(async () => {
         metadata: { name: 'filtered-only', namespace },
         spec: { targetPath: 'deploy/app', block: ['steal-without-filter'], env: { exclude: ['DB_*'] } },
       }),
+      JSON.stringify({
+        apiVersion: 'mirrord.dev/v1',
+        kind: 'MirrordPolicy',
+        metadata: { name: 'locked-down', namespace },
+        spec: {
+          targetPath: 'deploy/locked',
+          requireProfile: true,
+          network: { outgoing: { block: [{ host: `app.${namespace}.svc.cluster.local`, port: 80 }] } },
+        },
+      }),
+      JSON.stringify({
+        apiVersion: 'mirrord.dev/v1',
+        kind: 'MirrordProfile',
+        metadata: { name: 'locked-dev', namespace },
+        spec: { description: 'mirror only', feature: { network: { incoming: { mode: 'mirror' } } } },
+      }),
       appWithSecret(),
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'app', namespace },
+        spec: { selector: { app: 'app' }, ports: [{ port: 80, targetPort: 8080 }] },
+      }),
+      demoDeployment(namespace, 'locked', { terminationGracePeriodSeconds: 5 }),
     ),
   });
   await rolledOut(namespace, 'app', 180);
+  await rolledOut(namespace, 'locked', 180);
   podIp = (await kubectl(['-n', namespace, 'get', 'pods', '-l', 'app=app', '-o', 'jsonpath={.items[0].status.podIP}'])).trim();
 }, 10 * 60_000);
 
@@ -106,6 +131,30 @@ test("a policy refuses alice's unfiltered steal naming itself, lets her filtered
   const env = attach(alice, ['--mirror'], ['sh', '-c', 'echo "GREETING=${GREETING:-unset} DB_PASSWORD=${DB_PASSWORD:-unset}"']);
   const printed = await env.done;
   expect(printed.stdout).toContain('GREETING=hello DB_PASSWORD=unset');
+}, 180_000);
+
+test('a required profile, and an outgoing block naming the policy, on deploy/locked', async () => {
+  const locked = (args: string[], command: string[]) => {
+    const session = mirrord(['attach', ...as(alice, ['deploy/locked', ...args]), '--', ...command]);
+    sessions.push(session);
+    return session.done;
+  };
+  const without = await locked(['--mirror'], ['true']);
+  expect(without.code).not.toBe(0);
+  expect(without.stderr).toContain(`refused by policy ${namespace}/locked-down; allowed: a session with a profile (--profile NAME)`);
+  const madeUp = await locked(['--profile', 'made-up'], ['true']);
+  expect(madeUp.stderr).toContain(
+    `no profile "made-up": neither a MirrordProfile in namespace ${namespace} nor a MirrordClusterProfile (you may not read MirrordClusterProfiles)`,
+  );
+
+  const fetch = `import urllib.request\ntry:\n  print(urllib.request.urlopen('http://app.${namespace}.svc.cluster.local/', timeout=10).read().decode().strip())\nexcept Exception as e:\n  print('failed:', e)`;
+  const blocked = await locked(['--profile', 'locked-dev'], ['python3', '-c', fetch]);
+  expect(blocked.code).toBe(0);
+  expect(blocked.stdout).toMatch(/^failed: .*(Permission denied|refused)/);
+  // The same program on deploy/app, which no outgoing rule covers, reaches the Service.
+  const open = mirrord(['attach', ...as(alice, ['deploy/app', '--mirror']), '--', 'python3', '-c', fetch]);
+  sessions.push(open);
+  expect((await open.done).stdout).toMatch(/^hello from app-/);
 }, 180_000);
 
 test('a process in the pod that connects to the sidecar over loopback without a ticket is refused', async () => {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { publicJwk, signTicket, type TicketAllow, type TicketClaims } from '../../protocol/ticket';
 import { eventually } from '../harness/eventually';
+import { SERVICE_IP, SERVICE_NAME } from '../harness/netns';
 import { APP_PORT, forwardIncoming, startLocalServer, TestPod } from '../harness/pod';
 import { noRulesLeft } from './suite';
 
@@ -177,6 +178,45 @@ describe('auth: required', () => {
     const admin = await pod.connect({ ticket: ticket({ sub: 'carol@example.com', allow: allow({ sessions: { kill: 'any' } }) }) });
     await admin.call('sessions.kill', { id: bob.info.sessionId });
     expect(await bob.closed()).toMatch(/^EKILLED/);
+  });
+
+  it("refuses a connect its ticket's outgoing rules don't allow, naming the policy, after resolving the name once", async () => {
+    const outgoing = {
+      block: [
+        { cidr: `${SERVICE_IP}/32`, port: 7001, policy: 'cluster/no-udp-7001' },
+        { host: SERVICE_NAME, port: 7002, policy: 'cluster/no-7002' },
+      ],
+      allow: [
+        [
+          { host: SERVICE_NAME, policy: POLICY },
+          { cidr: `${SERVICE_IP}/32`, policy: POLICY },
+        ],
+      ],
+    };
+    const client = await pod.connect({ ticket: ticket({ allow: allow({ outgoing }) }) });
+    // allowed by name, and the connection goes to the address the rules saw
+    const { stream, remote } = await client.connect('tcp', SERVICE_NAME, 7000);
+    expect(remote).toEqual({ address: SERVICE_IP, port: 7000 });
+    stream.destroy();
+    await expect(client.connect('udp', SERVICE_IP, 7001)).rejects.toMatchObject({
+      code: 'EACCES',
+      message: `connect to ${SERVICE_IP}:7001 refused: blocked (cidr ${SERVICE_IP}/32 port 7001) by policy cluster/no-udp-7001`,
+    });
+    await expect(client.connect('tcp', '127.0.0.1', 7000)).rejects.toMatchObject({
+      code: 'EACCES',
+      message: expect.stringContaining(`connect to 127.0.0.1:7000 refused: not among the destinations policy ${POLICY} allows`),
+    });
+    // A program resolves first and connects to the address: the host rule still sees the name.
+    const addresses = await client.resolve(SERVICE_NAME, 0);
+    expect(addresses.map(({ address }) => address)).toContain(SERVICE_IP);
+    await expect(client.connect('tcp', SERVICE_IP, 7002)).rejects.toMatchObject({
+      code: 'EACCES',
+      message: `connect to ${SERVICE_IP}:7002 refused: blocked (host ${SERVICE_NAME} port 7002) by policy cluster/no-7002`,
+    });
+    expect(pod.sidecarLog).toMatch(/"audit":"refusal".*"method":"connect"/);
+    // the session goes on
+    const again = await client.connect('tcp', SERVICE_IP, 7000);
+    again.stream.destroy();
   });
 
   it('accepts tickets of a rotated key without a restart, and no longer those of the old key', async () => {
