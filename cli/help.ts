@@ -122,6 +122,8 @@ reaching the agent:
   -n, --namespace NS         the target's namespace (also --target-namespace)
   --context NAME             kubeconfig context
   --kubeconfig FILE          kubeconfig file
+  --profile NAME             apply the cluster's MirrordProfile NAME (of the target's namespace,
+                             else the MirrordClusterProfile NAME) over the config file
 
 incoming traffic:
   --steal                    the local process takes the traffic of the ports it listens on
