@@ -1,6 +1,16 @@
 import type { V1Deployment, V1MutatingWebhookConfiguration, V1Pod } from '@kubernetes/client-node';
 import { issueServingPair } from '../../common/certs/authority';
-import { apiCheck, caBundleCheck, formatChecks, namespaceCheck, portForwardCheck, targetCheck, webhookCheck } from './doctor-checks';
+import {
+  apiCheck,
+  caBundleCheck,
+  formatChecks,
+  namespaceCheck,
+  operatorCheck,
+  portForwardCheck,
+  targetCheck,
+  ticketCheck,
+  webhookCheck,
+} from './doctor-checks';
 
 const now = new Date('2026-06-01T00:00:00Z');
 const issued = issueServingPair(['mirrord-webhook.mirrord-system.svc'], 365, now);
@@ -105,5 +115,24 @@ describe('doctor verdicts', () => {
         '✗ port-forward permitted in namespace shop: create pods/portforward is denied (no RBAC policy matched)\n' +
         '  fix: ask for a Role granting "create" on "pods/portforward" in shop; kubectl auth can-i create pods/portforward -n shop\n',
     );
+  });
+
+  it('reports the operator: absent is fine, installed must answer; with it, tickets must be permitted', () => {
+    expect(operatorCheck(undefined)).toMatchObject({ ok: true, detail: expect.stringContaining('not installed') });
+    const service = (status: string, message?: string) => ({
+      metadata: { name: 'v1.operator.mirrord.dev' },
+      status: { conditions: [{ type: 'Available', status, message, lastTransitionTime: now }] },
+    });
+    expect(operatorCheck(service('True') as never)).toMatchObject({ ok: true, detail: 'installed and answering: sessions need its ticket' });
+    expect(operatorCheck(service('False', 'failing or missing response from https://10.96.0.9:443') as never)).toMatchObject({
+      ok: false,
+      detail: "installed but not answering (failing or missing response from https://10.96.0.9:443): new sessions can't start",
+    });
+    expect(ticketCheck('shop', true)).toMatchObject({ ok: true, title: 'tickets permitted in namespace shop' });
+    expect(ticketCheck('shop', false)).toMatchObject({
+      ok: false,
+      detail: 'create tickets.operator.mirrord.dev is denied',
+      fix: expect.stringContaining('mirrord-user'),
+    });
   });
 });

@@ -4,7 +4,7 @@
  * verdict is tested without a cluster; cli/commands/doctor.ts does the asking.
  */
 import { X509Certificate } from 'node:crypto';
-import type { V1Deployment, V1MutatingWebhookConfiguration, V1Namespace, V1Pod } from '@kubernetes/client-node';
+import type { V1APIService, V1Deployment, V1MutatingWebhookConfiguration, V1Namespace, V1Pod } from '@kubernetes/client-node';
 import { INJECTION_LABEL, OPT_OUT_ANNOTATION, sidecarOf, sidecarReady } from '../kube/pod-choice';
 
 export interface Check {
@@ -136,6 +136,31 @@ export function portForwardCheck(namespace: string, allowed: boolean | undefined
     title,
     allowed === undefined ? `could not ask the API server (${reason ?? 'no answer'})` : `create pods/portforward is denied${reason ? ` (${reason})` : ''}`,
     `ask for a Role granting "create" on "pods/portforward" in ${namespace}; kubectl auth can-i create pods/portforward -n ${namespace}`,
+  );
+}
+
+/** The operator, from its APIService: absent (sessions need no ticket), available, or not answering. */
+export function operatorCheck(apiService: V1APIService | undefined): Check {
+  const title = 'operator';
+  if (!apiService) return pass(title, 'not installed: sidecars accept sessions without a ticket (mirrord install adds it)');
+  const available = apiService.status?.conditions?.find((condition) => condition.type === 'Available');
+  if (available?.status === 'True') return pass(title, 'installed and answering: sessions need its ticket');
+  return fail(
+    title,
+    `installed but not answering (${available?.message ?? available?.reason ?? 'no Available condition yet'}): new sessions can't start`,
+    `kubectl -n ${WEBHOOK_NAMESPACE} get pods -l app.kubernetes.io/name=${OPERATOR_DEPLOYMENT}; kubectl -n ${WEBHOOK_NAMESPACE} logs deployment/${OPERATOR_DEPLOYMENT}`,
+  );
+}
+
+export function ticketCheck(namespace: string, allowed: boolean | undefined, reason?: string): Check {
+  const title = `tickets permitted in namespace ${namespace}`;
+  if (allowed) return pass(title);
+  return fail(
+    title,
+    allowed === undefined
+      ? `could not ask the API server (${reason ?? 'no answer'})`
+      : `create tickets.operator.mirrord.dev is denied${reason ? ` (${reason})` : ''}`,
+    `ask an administrator to bind you the mirrord-user ClusterRole in ${namespace} (kubectl create rolebinding … --clusterrole=mirrord-user)`,
   );
 }
 

@@ -3,14 +3,16 @@
  * the fix. The verdicts are in admin/doctor-checks.ts; this module only asks the API server.
  * Exit code 0 when every check passes, 1 otherwise.
  */
-import { AdmissionregistrationV1Api, AppsV1Api, AuthorizationV1Api, CoreV1Api, VersionApi } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, ApiregistrationV1Api, AppsV1Api, AuthorizationV1Api, CoreV1Api, VersionApi } from '@kubernetes/client-node';
 import type { AdminArgs } from '../admin-args';
 import {
   apiCheck,
   caBundleCheck,
   formatChecks,
   namespaceCheck,
+  operatorCheck,
   portForwardCheck,
+  ticketCheck,
   targetCheck,
   webhookCheck,
   WEBHOOK_DEPLOYMENT,
@@ -20,6 +22,7 @@ import {
 import { CliError } from '../errors';
 import { loadKube, podsOfTarget, statusOf, WEBHOOK_CONFIGURATION } from '../kube/cluster';
 import { describeTarget, parseTarget } from '../kube/target';
+import { OPERATOR_API_SERVICE, OPERATOR_GROUP, TICKETS_RESOURCE } from '../../protocol/operator-api';
 
 /** A missing object is `undefined`; any other failure is thrown. */
 const orMissing = <T>(promise: Promise<T>) =>
@@ -50,19 +53,22 @@ export async function doctor(args: Extract<AdminArgs, { kind: 'doctor' }>): Prom
   const apps = kube.config.makeApiClient(AppsV1Api);
   const admission = kube.config.makeApiClient(AdmissionregistrationV1Api);
   const core = kube.config.makeApiClient(CoreV1Api);
-  const [deployment, configuration, ns] = await Promise.all([
+  const registration = kube.config.makeApiClient(ApiregistrationV1Api);
+  const [deployment, configuration, ns, apiService] = await Promise.all([
     orMissing(apps.readNamespacedDeployment({ name: WEBHOOK_DEPLOYMENT, namespace: WEBHOOK_NAMESPACE })),
     orMissing(admission.readMutatingWebhookConfiguration({ name: WEBHOOK_CONFIGURATION })),
     orMissing(core.readNamespace({ name: namespace })),
+    orMissing(registration.readAPIService({ name: OPERATOR_API_SERVICE })),
   ]).catch((error: unknown) => {
     throw new CliError(
       `cannot read the webhook's objects: ${(error as Error).message.split('\n')[0]}`,
-      'mirrord doctor needs to read Deployments, MutatingWebhookConfigurations and Namespaces',
+      'mirrord doctor needs to read Deployments, MutatingWebhookConfigurations, Namespaces and APIServices',
     );
   });
   checks.push(webhookCheck(deployment, configuration));
   checks.push(caBundleCheck(configuration, new Date()));
   checks.push(namespaceCheck(namespace, ns));
+  checks.push(operatorCheck(apiService));
 
   if (target) {
     const name = describeTarget(target);
@@ -84,6 +90,20 @@ export async function doctor(args: Extract<AdminArgs, { kind: 'doctor' }>): Prom
     checks.push(portForwardCheck(namespace, review.status?.allowed ?? false, review.status?.reason));
   } catch (error) {
     checks.push(portForwardCheck(namespace, undefined, (error as Error).message.split('\n')[0]));
+  }
+  if (apiService) {
+    try {
+      const review = await kube.config.makeApiClient(AuthorizationV1Api).createSelfSubjectAccessReview({
+        body: {
+          apiVersion: 'authorization.k8s.io/v1',
+          kind: 'SelfSubjectAccessReview',
+          spec: { resourceAttributes: { namespace, verb: 'create', group: OPERATOR_GROUP, resource: TICKETS_RESOURCE } },
+        },
+      });
+      checks.push(ticketCheck(namespace, review.status?.allowed ?? false, review.status?.reason));
+    } catch (error) {
+      checks.push(ticketCheck(namespace, undefined, (error as Error).message.split('\n')[0]));
+    }
   }
   return report();
 }
