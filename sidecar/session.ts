@@ -102,7 +102,12 @@ export class Session implements IncomingSink {
         clearTimeout(helloDeadline);
         this.watch.stop();
         this.ending.abort(new RemoteError(ErrorCode.Protocol, 'the session ended'));
-        this.log.info('session ended', { code, reason });
+        // With a ticket, the end is an audit line too: who, which ticket's session, why it ended.
+        this.log.info(this.grant ? 'audit: session ended' : 'session ended', {
+          code,
+          reason,
+          ...(this.grant && { audit: 'session-end', user: this.grant.sub, session: this.grant.session }),
+        });
         this.files.closeAll();
         void context.incoming.release(this).finally(done);
       }),

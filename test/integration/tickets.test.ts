@@ -175,6 +175,7 @@ describe('auth: required', () => {
     const alicesOther = await pod.connect({ ticket: ticket() });
     await alicesOther.call('sessions.kill', { id: alice.info.sessionId });
     await alice.closed();
+    await eventually(async () => expect(pod.sidecarLog).toMatch(/"msg":"audit: session ended".*"audit":"session-end","user":"alice@example.com"/));
     const admin = await pod.connect({ ticket: ticket({ sub: 'carol@example.com', allow: allow({ sessions: { kill: 'any' } }) }) });
     await admin.call('sessions.kill', { id: bob.info.sessionId });
     expect(await bob.closed()).toMatch(/^EKILLED/);
