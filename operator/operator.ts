@@ -77,7 +77,16 @@ export async function startOperator(config: OperatorConfig, cluster: OperatorClu
     },
   });
   certificates.startPeriodic();
-  elector.onChange((leading) => void (leading && publish().catch((error: Error) => log.warn('publishing the key set failed', { error: error.message }))));
+  // A new leader reads the keys first: another replica may have written some since its last read.
+  elector.onChange(
+    (leading) =>
+      void (
+        leading &&
+        syncKeys()
+          .then(publish)
+          .catch((error: unknown) => log.warn('publishing the key set failed', { error: apiErrorMessage(error) }))
+      ),
+  );
   elector.start();
   log.info('operator started', { port: server.port, identity: config.identity });
 

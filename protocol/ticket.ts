@@ -92,6 +92,8 @@ export const ticketClaims = z
     allow: ticketAllow,
     /** The policies that shaped `allow`, named in refusals. */
     policies: z.array(z.string()),
+    /** `admin`: the session may only list and end sessions (`hello`, `sessions`, `sessions.kill`); every other request is refused. */
+    purpose: z.literal('admin').optional(),
   })
   .refine((claims) => claims.exp > claims.iat, { message: 'exp must be after iat', path: ['exp'] })
   .refine((claims) => claims.exp - claims.iat <= MAX_TICKET_LIFETIME_S, {

@@ -26,7 +26,7 @@ export class TicketKeyring {
   /** The re-read an unknown key id is waiting for, shared by every hello that waits. */
   private reloading?: Promise<void>;
 
-  /** The keys from the environment: the pod's first keys, until the kubelet mounts the file. */
+  /** The keys from the environment: the pod's keys until the file first reads (the kubelet mounts it a little later). */
   private readonly inline: Map<string, KeyObject>;
 
   constructor(
@@ -82,7 +82,9 @@ export class TicketKeyring {
   private load(why: string): void {
     this.loadedAt = this.now();
     try {
-      const keys = new Map([...this.inline, ...parseJwks(readFileSync(this.file, 'utf8'))]);
+      // Once the file reads, it is the whole truth: a key rotated out of it (a leaked one) goes,
+      // even one this pod was given at admission.
+      const keys = parseJwks(readFileSync(this.file, 'utf8'));
       const before = [...this.keys.keys()].join(',');
       this.keys = keys;
       this.problem = undefined;

@@ -201,6 +201,9 @@ export class Session implements IncomingSink {
   /** Why the session's ticket doesn't allow the request, or undefined when it does. */
   private deniedByTicket(grant: TicketClaims, method: RequestType, params: unknown): string | undefined {
     const by = grant.policies.length ? `by policy ${grant.policies.join(', ')}` : "by the session's ticket";
+    if (grant.purpose === 'admin' && method !== 'sessions' && method !== 'sessions.kill') {
+      return `${method}: an admin session (mirrord sessions) only lists and ends sessions`;
+    }
     if (method.startsWith('fs.') && grant.allow.fs === 'none') return `${method}: access to the pod's files is blocked ${by}`;
     if (method === 'sessions.kill' && grant.allow.sessions?.kill !== 'any') {
       const victim = this.context.sessions().find((session) => session.id === (params as Params<'sessions.kill'>).id);

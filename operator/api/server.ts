@@ -31,6 +31,28 @@ export interface OperatorServer {
   close(): Promise<void>;
 }
 
+/** How long a ticket may take: the API calls behind it can stall, and the aggregator's caller waits. */
+const TICKET_DEADLINE_MS = 10_000;
+
+function withinDeadline<T>(work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new ApiFailure(
+            503,
+            `the operator could not issue the ticket within ${TICKET_DEADLINE_MS / 1000} s (the API server is slow to answer it)`,
+            'ServiceUnavailable',
+          ),
+        ),
+      TICKET_DEADLINE_MS,
+    );
+  });
+  work.catch(() => undefined);
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
 function fail(res: Response, code: number, reason: string, message: string): void {
   res.status(code).json(failureStatus(code, reason, message));
 }
@@ -65,7 +87,7 @@ function createApp(options: OperatorServerOptions, trust: () => FrontProxyTrust)
       return fail(res, 400, 'BadRequest', (error as Error).message);
     }
     try {
-      const status = await issueTicket(options.issue, caller, namespace, ticket.spec);
+      const status = await withinDeadline(issueTicket(options.issue, caller, namespace, ticket.spec));
       log.info('audit: ticket issued', {
         audit: 'ticket',
         user: caller.user,

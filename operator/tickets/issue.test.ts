@@ -66,8 +66,10 @@ describe('issuing a ticket', () => {
   });
 
   it("applies a workload's policies however the user names the target", async () => {
-    const viaPod = await failure(issueTicket(context([pod()], [noUnfiltered]), alice, 'shop', { ...spec, target: 'pod/checkout-7d9f-x2' }));
-    expect(viaPod).toEqual({ status: 403, message: expect.stringContaining('refused by policy shop/filtered') });
+    for (const target of ['pod/checkout-7d9f-x2', 'deployment.apps/checkout', 'deployment/checkout', 'rs/checkout-7d9f']) {
+      const refusal = await failure(issueTicket(context([pod()], [noUnfiltered]), alice, 'shop', { ...spec, target }));
+      expect(refusal).toEqual({ status: 403, message: expect.stringContaining('refused by policy shop/filtered') });
+    }
     const filtered = await issueTicket(context([pod()], [noUnfiltered]), alice, 'shop', {
       ...spec,
       ports: [{ port: 80, mode: 'steal', filter: { header: '^x-user: a$' } }],
@@ -89,6 +91,15 @@ describe('issuing a ticket', () => {
     expect(await failure(issueTicket(context([pod()]), alice, 'shop', { ...spec, target: 'teleport/x' }))).toMatchObject({ status: 400 });
   });
 
+  it("applies a container's policies to the container the sidecar serves, whatever the request names", async () => {
+    const appOnly: Policy = { ...noUnfiltered, spec: { ...noUnfiltered.spec, targetPath: 'deploy/checkout/container/app' } };
+    expect(await failure(issueTicket(context([pod()], [appOnly]), alice, 'shop', spec))).toMatchObject({ status: 403 });
+    expect(await failure(issueTicket(context([pod()], [appOnly]), alice, 'shop', { ...spec, container: 'other' }))).toEqual({
+      status: 422,
+      message: 'spec.container: the sidecar of pod shop/checkout-7d9f-x2 serves container app, not other',
+    });
+  });
+
   it('refuses a profile that does not exist, and accepts one that does', async () => {
     expect(await failure(issueTicket(context([pod()]), alice, 'shop', { ...spec, profile: 'made-up' }))).toEqual({
       status: 422,
@@ -100,12 +111,16 @@ describe('issuing a ticket', () => {
   it('gives an admin session nothing of the pod, and the right to end anyone’s sessions only with RBAC delete', async () => {
     const admin = { ...spec, ports: [], fs: 'local' as const, purpose: 'admin' as const };
     const own = await issueTicket(context([pod()], [noUnfiltered]), alice, 'shop', admin);
-    expect(own.allow).toEqual({
+    expect(own.allow).toMatchObject({
       incoming: { steal: false, stealWithoutFilter: false, mirror: false },
       fs: 'none',
       env: { exclude: ['*'] },
       sessions: { kill: 'own' },
     });
+    // Nowhere to connect to, and marked admin: the sidecar refuses it anything but sessions.
+    expect(own.allow.outgoing?.block.map((rule) => rule.cidr)).toEqual(['0.0.0.0/0', '::/0']);
+    const claims = verifyTicket(own.ticket, new Map([['k1', keys.publicKey]]), { podUid: 'uid-checkout-7d9f-x2', now: Date.now() });
+    expect(claims.purpose).toBe('admin');
     const lead = await issueTicket(context([pod()]), { user: 'lead', groups: [] }, 'shop', admin);
     expect(lead.allow.sessions).toEqual({ kill: 'any' });
   });

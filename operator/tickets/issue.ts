@@ -72,6 +72,11 @@ function parseTargetText(text: string): { kind: string; name: string } {
   return { kind, name: match[2] };
 }
 
+/** The container the pod's sidecar serves: the one its annotation names, else the first app container. */
+function servedContainer(pod: V1Pod): string | undefined {
+  return pod.metadata?.annotations?.[ANNOTATION.targetContainer] ?? pod.spec?.containers.find((container) => container.name !== SIDECAR_NAME)?.name;
+}
+
 function checkInjected(pod: V1Pod, where: string): void {
   const containers = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
   if (!pod.metadata?.annotations?.[ANNOTATION.injected] || !containers.some((container) => container.name === SIDECAR_NAME)) {
@@ -100,15 +105,21 @@ export async function issueTicket(context: IssueContext, caller: Caller, namespa
       'Invalid',
     );
   }
+  const container = servedContainer(pod);
+  if (spec.container !== undefined && spec.container !== container) {
+    throw new ApiFailure(422, `spec.container: the sidecar of pod ${where} serves container ${container ?? '(none)'}, not ${spec.container}`, 'Invalid');
+  }
   const target: Target = {
-    kind: spec.target.split('/')[0],
+    // The kind as Kubernetes names it, whatever spelling the user chose (deployment.apps, deploy…).
+    kind: requested.kind.toLowerCase(),
     name: requested.name,
     namespace,
     labels: pod.metadata.labels ?? {},
-    container: spec.container,
+    // The container the sidecar serves, not one the request names: a container policy can't be dodged.
+    container,
     owners: chain.filter((link) => !(link.kind === requested.kind && link.name === requested.name)),
   };
-  if (spec.purpose === 'admin') return sign(context, caller, pod, adminAllow(await killAny), []);
+  if (spec.purpose === 'admin') return sign(context, caller, pod, adminAllow(await killAny), [], 'admin');
   // A policy may require a profile: the name must be a real one, not any word the CLI sends.
   if (!(await profile)) {
     throw new ApiFailure(422, `spec.profile: no profile "${spec.profile}" (a MirrordProfile in namespace ${namespace} or a MirrordClusterProfile)`, 'Invalid');
@@ -123,8 +134,9 @@ export async function issueTicket(context: IssueContext, caller: Caller, namespa
 }
 
 /**
- * An admin session lists and ends sessions and may do nothing to the pod: no incoming traffic,
- * no files, no variables. Ending others' sessions takes RBAC `delete` on mirrordsessions.
+ * An admin session lists and ends sessions and may do nothing to the pod (its ticket says
+ * `purpose: admin`, and the sidecar refuses it every other request; the allow says the same, for
+ * sidecars that read only that). Ending others' sessions takes RBAC `delete` on mirrordsessions.
  */
 function adminAllow(killAny: boolean): TicketAllow {
   return {
@@ -132,10 +144,17 @@ function adminAllow(killAny: boolean): TicketAllow {
     fs: 'none',
     env: { exclude: ['*'] },
     sessions: { kill: killAny ? 'any' : 'own' },
+    outgoing: {
+      block: [
+        { cidr: '0.0.0.0/0', policy: 'admin session' },
+        { cidr: '::/0', policy: 'admin session' },
+      ],
+      allow: [],
+    },
   };
 }
 
-function sign(context: IssueContext, caller: Caller, pod: V1Pod, allow: TicketAllow, policies: string[]): TicketStatus {
+function sign(context: IssueContext, caller: Caller, pod: V1Pod, allow: TicketAllow, policies: string[], purpose?: 'admin'): TicketStatus {
   const now = context.now?.() ?? new Date();
   const iat = Math.floor(now.getTime() / 1000);
   const session = randomUUID();
@@ -150,6 +169,7 @@ function sign(context: IssueContext, caller: Caller, pod: V1Pod, allow: TicketAl
     exp: iat + TICKET_LIFETIME_S,
     allow,
     policies,
+    ...(purpose && { purpose }),
   };
   const { kid, privateKey } = context.signer();
   return {

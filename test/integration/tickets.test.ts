@@ -176,7 +176,13 @@ describe('auth: required', () => {
     await alicesOther.call('sessions.kill', { id: alice.info.sessionId });
     await alice.closed();
     await eventually(async () => expect(pod.sidecarLog).toMatch(/"msg":"audit: session ended".*"audit":"session-end","user":"alice@example.com"/));
-    const admin = await pod.connect({ ticket: ticket({ sub: 'carol@example.com', allow: allow({ sessions: { kill: 'any' } }) }) });
+    const admin = await pod.connect({ ticket: ticket({ sub: 'carol@example.com', purpose: 'admin', allow: allow({ sessions: { kill: 'any' } }) }) });
+    // An admin ticket lists and ends sessions, and nothing else.
+    await expect(admin.call('env', {})).rejects.toMatchObject({
+      code: 'EACCES',
+      message: 'env: an admin session (mirrord sessions) only lists and ends sessions',
+    });
+    await expect(admin.connect('tcp', SERVICE_IP, 7000)).rejects.toMatchObject({ code: 'EACCES' });
     await admin.call('sessions.kill', { id: bob.info.sessionId });
     expect(await bob.closed()).toMatch(/^EKILLED/);
   });
