@@ -30,9 +30,14 @@ describe('cluster commands', () => {
   it('sessions and sessions kill', () => {
     expect(parseCommandLine(['sessions', 'deploy/web', '--json'])).toEqual({
       kind: 'admin',
-      args: { kind: 'sessions', kube: {}, target: 'deploy/web', json: true },
+      args: { kind: 'sessions', kube: {}, target: 'deploy/web', json: true, allNamespaces: false },
     });
-    expect(parseCommandLine(['sessions', '-n', 'shop'])).toEqual({ kind: 'admin', args: { kind: 'sessions', kube: { namespace: 'shop' }, json: false } });
+    expect(parseCommandLine(['sessions', '-n', 'shop'])).toEqual({
+      kind: 'admin',
+      args: { kind: 'sessions', kube: { namespace: 'shop' }, json: false, allNamespaces: false },
+    });
+    expect(parseCommandLine(['sessions', '-A'])).toEqual({ kind: 'admin', args: { kind: 'sessions', kube: {}, json: false, allNamespaces: true } });
+    expect(() => parseCommandLine(['sessions', '-A', '-n', 'shop'])).toThrow('-A lists every namespace: no -n and no TARGET with it');
     expect(parseCommandLine(['sessions', 'kill', 'a1b2c3d4', 'pod/web-1'])).toEqual({
       kind: 'admin',
       args: { kind: 'sessions-kill', kube: {}, id: 'a1b2c3d4', target: 'pod/web-1' },

@@ -15,7 +15,7 @@ export type AdminVerb = 'ls' | 'sessions' | 'install' | 'uninstall' | 'doctor';
 
 export type AdminArgs =
   | { kind: 'ls'; kube: KubeFlags; allNamespaces: boolean; json: boolean }
-  | { kind: 'sessions'; kube: KubeFlags; target?: string; json: boolean }
+  | { kind: 'sessions'; kube: KubeFlags; target?: string; json: boolean; allNamespaces: boolean }
   | { kind: 'sessions-kill'; kube: KubeFlags; id: string; target?: string }
   | { kind: 'install'; kube: KubeFlags; wait: boolean; operator: boolean }
   | { kind: 'uninstall'; kube: KubeFlags; restartWorkloads: boolean; dryRun: boolean }
@@ -32,7 +32,7 @@ const kubeOptions = {
 
 const extra = {
   ls: { 'all-namespaces': { type: 'boolean', short: 'A' }, json: { type: 'boolean' } },
-  sessions: { json: { type: 'boolean' } },
+  sessions: { json: { type: 'boolean' }, 'all-namespaces': { type: 'boolean', short: 'A' } },
   install: { wait: { type: 'boolean' }, 'no-operator': { type: 'boolean' } },
   uninstall: { 'restart-workloads': { type: 'boolean' }, 'dry-run': { type: 'boolean' } },
   doctor: {},
@@ -41,7 +41,7 @@ const extra = {
 /** How many positionals each command takes, and what they are, for the usage errors. */
 const usage: Record<AdminVerb, string> = {
   ls: 'mirrord ls [-n NAMESPACE | -A] [--json]',
-  sessions: 'mirrord sessions [TARGET] [--json] | mirrord sessions kill ID [TARGET]',
+  sessions: 'mirrord sessions [TARGET] [-n NAMESPACE | -A] [--json] | mirrord sessions kill ID [TARGET]',
   install: 'mirrord install [--wait] [--no-operator]',
   uninstall: 'mirrord uninstall [--restart-workloads] [--dry-run]',
   doctor: 'mirrord doctor [TARGET]',
@@ -74,13 +74,21 @@ export function parseAdmin(verb: AdminVerb, argv: string[]): AdminArgs | undefin
       return { kind: 'ls', kube, allNamespaces: !!values['all-namespaces'], json: !!values.json };
     case 'sessions':
       if (positionals[0] === 'kill') {
-        if (values.json) throw usageError('--json is for listings', verb);
+        if (values.json || values['all-namespaces']) throw usageError(`${values.json ? '--json' : '-A'} is for listings`, verb);
         if (positionals[1] === undefined) throw usageError('sessions kill needs the session ID (mirrord sessions lists them)', verb);
         atMost(3);
         return { kind: 'sessions-kill', kube, id: positionals[1], ...(positionals[2] !== undefined && { target: positionals[2] }) };
       }
       atMost(1);
-      return { kind: 'sessions', kube, json: !!values.json, ...(positionals[0] !== undefined && { target: positionals[0] }) };
+      if (values['all-namespaces'] && (kube.namespace !== undefined || positionals[0] !== undefined))
+        throw usageError('-A lists every namespace: no -n and no TARGET with it', verb);
+      return {
+        kind: 'sessions',
+        kube,
+        json: !!values.json,
+        allNamespaces: !!values['all-namespaces'],
+        ...(positionals[0] !== undefined && { target: positionals[0] }),
+      };
     case 'install':
       atMost(0);
       return { kind: 'install', kube, wait: !!values.wait, operator: !values['no-operator'] };

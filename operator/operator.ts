@@ -16,9 +16,13 @@ import { publicKeySet } from './keys/signing-keys';
 import type { OperatorCluster } from './kube/cluster';
 import { LeaderElector } from './lease/elector';
 import { startOperatorServer, type OperatorServer } from './api/server';
+import { operatorAdminTicket } from './tickets/issue';
 
 /** How often the request-header settings, the keys and their publication are looked at again. */
 const REFRESH_MS = 30_000;
+
+/** How the operator names itself in its own tickets: its service account, as the API server would. */
+const operatorUser = (config: OperatorConfig) => `system:serviceaccount:${config.namespace}:${config.service}`;
 
 export interface Operator {
   stop(graceMs: number): Promise<void>;
@@ -67,6 +71,8 @@ export async function startOperator(config: OperatorConfig, cluster: OperatorClu
     requestHeader,
     log,
     isReady: () => !stopping && certificates.ready && keys.all.length > 0,
+    // The operator's own admin tickets: whoever calls has passed RBAC for get, list or delete.
+    sessions: cluster.sidecars((pod) => operatorAdminTicket({ signer: () => keys.signer() }, { user: operatorUser(config), groups: [] }, pod)),
     issue: {
       readPod: (namespace, name) => cluster.readPod(namespace, name),
       mayDeleteSessions: ({ user, groups }, namespace) => cluster.mayDo(user, groups, 'delete', OPERATOR_GROUP, SESSIONS_RESOURCE, namespace),

@@ -88,3 +88,29 @@ export function parseTicketObject(body: unknown): TicketObject {
   if (!parsed.success) throw new Error(`not a ${OPERATOR_API_VERSION} Ticket: ${describeIssues(parsed.error)}`);
   return parsed.data;
 }
+
+/** A session on a sidecar, as `kubectl get mirrordsessions` and `mirrord sessions` show it. */
+export const mirrordSession = z.object({
+  apiVersion: z.literal(OPERATOR_API_VERSION),
+  kind: z.literal('MirrordSession'),
+  metadata: z.object({ name: z.string(), namespace: z.string(), creationTimestamp: z.string() }).passthrough(),
+  spec: z.object({
+    pod: z.string(),
+    user: z.string().optional(),
+    client: z.string(),
+    ports: z.array(z.object({ port: z.number(), mode: z.enum(['steal', 'mirror']), filter: httpFilter.optional() })),
+  }),
+});
+
+export type MirrordSession = z.infer<typeof mirrordSession>;
+
+export const mirrordSessionList = z.object({
+  apiVersion: z.literal(OPERATOR_API_VERSION),
+  kind: z.literal('MirrordSessionList'),
+  metadata: z.object({}).passthrough(),
+  items: z.array(mirrordSession),
+  /** Pods whose sidecar could not be asked, with why: the list is then partial. */
+  unreachable: z.array(z.object({ namespace: z.string(), pod: z.string(), reason: z.string() })).optional(),
+});
+
+export type MirrordSessionList = z.infer<typeof mirrordSessionList>;

@@ -47,6 +47,7 @@ describe('kubectl kustomize manifests', () => {
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
       'APIService/v1.operator.mirrord.dev',
       'ClusterRole/mirrord-operator',
+      'ClusterRole/mirrord-session-admin',
       'ClusterRole/mirrord-user',
       'ClusterRole/mirrord-webhook',
       'ClusterRoleBinding/mirrord-operator',

@@ -1,4 +1,4 @@
-import { age, describeSubscription, formatSessions, sessionsJson, type PodSessions } from './sessions-view';
+import { age, describeSubscription, formatSessions, fromSessionList, sessionsJson, type PodSessions } from './sessions-view';
 
 const now = new Date('2026-06-01T12:00:00Z');
 const pods: PodSessions[] = [
@@ -68,5 +68,41 @@ describe('sessions', () => {
     expect(parsed.pods[0].sessions.map((s: { id: string }) => s.id)).toEqual(['a1b2c3d4']);
     expect(parsed.pods[0].sessions[0].subscriptions[0]).toEqual({ port: 80, mode: 'steal', filter: { path: '^/api' } });
     expect(parsed.pods[2]).toEqual({ namespace: 'shop', pod: 'web-3', error: 'cannot port-forward to pod shop/web-3: 403' });
+  });
+
+  it("groups the operator's list by pod, and keeps the pods it could not ask", () => {
+    const item = (name: string, pod: string) => ({
+      apiVersion: 'operator.mirrord.dev/v1' as const,
+      kind: 'MirrordSession' as const,
+      metadata: { name, namespace: 'shop', creationTimestamp: '2026-06-01T11:57:00.000Z' },
+      spec: { pod, user: 'ana', client: 'mirrord attach', ports: [{ port: 80, mode: 'steal' as const }] },
+    });
+    expect(
+      fromSessionList({
+        apiVersion: 'operator.mirrord.dev/v1',
+        kind: 'MirrordSessionList',
+        metadata: {},
+        items: [item('a1', 'web-1'), item('b2', 'web-2'), item('c3', 'web-1')],
+        unreachable: [{ namespace: 'shop', pod: 'web-3', reason: 'did not answer within 5 s' }],
+      }),
+    ).toEqual([
+      {
+        namespace: 'shop',
+        pod: 'web-1',
+        sessions: ['a1', 'c3'].map((id) => ({
+          id,
+          user: 'ana',
+          client: 'mirrord attach',
+          since: '2026-06-01T11:57:00.000Z',
+          subscriptions: [{ port: 80, mode: 'steal' }],
+        })),
+      },
+      {
+        namespace: 'shop',
+        pod: 'web-2',
+        sessions: [{ id: 'b2', user: 'ana', client: 'mirrord attach', since: '2026-06-01T11:57:00.000Z', subscriptions: [{ port: 80, mode: 'steal' }] }],
+      },
+      { namespace: 'shop', pod: 'web-3', error: 'did not answer within 5 s' },
+    ]);
   });
 });

@@ -1,5 +1,6 @@
 /** What `mirrord sessions` shows: each sidecar's sessions, as a table or as JSON. Pure. */
 import type { Result } from '../../protocol/messages';
+import type { MirrordSessionList } from '../../protocol/operator-api';
 import { renderTable } from '../table';
 
 export type SidecarSession = Result<'sessions'>['sessions'][number];
@@ -62,4 +63,22 @@ export function formatSessions(pods: PodSessions[], now: Date, self: Set<string>
 export function sessionsJson(pods: PodSessions[], self: Set<string> = new Set()): string {
   const out = pods.map((p) => ({ ...p, ...(p.sessions ? { sessions: p.sessions.filter((s) => !self.has(s.id)) } : {}) }));
   return JSON.stringify({ pods: out }, null, 2) + '\n';
+}
+
+/** The operator's list as the listing's pods: one entry per pod with sessions, and one per pod it could not ask. */
+export function fromSessionList(list: MirrordSessionList): PodSessions[] {
+  const pods = new Map<string, PodSessions>();
+  for (const item of list.items) {
+    const key = `${item.metadata.namespace}/${item.spec.pod}`;
+    const entry = pods.get(key) ?? { namespace: item.metadata.namespace, pod: item.spec.pod, sessions: [] };
+    entry.sessions!.push({
+      id: item.metadata.name,
+      client: item.spec.client,
+      ...(item.spec.user !== undefined && { user: item.spec.user }),
+      since: item.metadata.creationTimestamp,
+      subscriptions: item.spec.ports,
+    });
+    pods.set(key, entry);
+  }
+  return [...pods.values(), ...(list.unreachable ?? []).map(({ namespace, pod, reason }) => ({ namespace, pod, error: reason }))];
 }

@@ -8,13 +8,14 @@ import { injectedPods } from '../admin/cluster-admin';
 import { operatorName, withPodClient } from '../admin/pod-client';
 import { explainUnreachable } from '../admin/reach';
 import { sidecarReady } from '../kube/pod-choice';
-import { formatSessions, sessionsJson, type PodSessions } from '../admin/sessions-view';
+import { formatSessions, fromSessionList, sessionsJson, type PodSessions } from '../admin/sessions-view';
+import { listThroughOperator } from '../kube/operator-sessions';
 import { CliError } from '../errors';
 import { loadKube, podsOfTarget, type Kube } from '../kube/cluster';
 import { parseTarget } from '../kube/target';
 
-async function sidecarPods(kube: Kube, target: string | undefined): Promise<V1Pod[]> {
-  const pods = target ? await podsOfTarget(kube, parseTarget(target)) : await explainUnreachable(kube, () => injectedPods(kube, kube.namespace));
+async function sidecarPods(kube: Kube, target: string | undefined, namespace: string | undefined = kube.namespace): Promise<V1Pod[]> {
+  const pods = target ? await podsOfTarget(kube, parseTarget(target)) : await explainUnreachable(kube, () => injectedPods(kube, namespace));
   // A pod whose sidecar isn't ready can't hold a session: there is nothing to ask.
   return pods.filter((p) => sidecarReady(p) && !p.metadata?.deletionTimestamp);
 }
@@ -40,11 +41,18 @@ async function collect(kube: Kube, pods: V1Pod[], self?: Set<string>): Promise<P
 
 export async function sessions(args: Extract<AdminArgs, { kind: 'sessions' }>): Promise<number> {
   const kube = loadKube(args.kube);
-  const pods = await sidecarPods(kube, args.target);
+  const namespace = args.allNamespaces ? undefined : kube.namespace;
+  // With the operator, one call lists them (a TARGET narrows the listing to its pods: asked directly).
+  const fromOperator = args.target === undefined ? await explainUnreachable(kube, () => listThroughOperator(kube, namespace)) : undefined;
+  const pods = fromOperator ? [] : await sidecarPods(kube, args.target, namespace);
   const self = new Set<string>();
-  const listed = await collect(kube, pods, self);
+  const listed = fromOperator ? fromSessionList(fromOperator) : await collect(kube, pods, self);
+  if (!args.json && !fromOperator && !pods.length) {
+    const where = namespace ? ` in namespace ${namespace}` : ' in any namespace';
+    process.stdout.write(`no pod with a ready sidecar${args.target ? ` for ${args.target}` : ''}${where}\n`);
+    return 0;
+  }
   if (args.json) process.stdout.write(sessionsJson(listed, self));
-  else if (!pods.length) process.stdout.write(`no pod with a ready sidecar${args.target ? ` for ${args.target}` : ''} in namespace ${kube.namespace}\n`);
   else process.stdout.write(formatSessions(listed, new Date(), self));
   return listed.some((p) => p.error) ? 1 : 0;
 }

@@ -4,34 +4,19 @@
  * cluster.
  */
 import type { V1Namespace, V1Pod } from '@kubernetes/client-node';
-import { ANNOTATION, DEFAULT_AGENT_PORT, INJECTION_LABEL, SIDECAR_ENV, SIDECAR_NAME } from '../../common/pod-contract';
+import { ANNOTATION, INJECTION_LABEL } from '../../common/pod-contract';
+import { agentPortOf, sidecarOf, sidecarReady } from '../../common/pod-sidecar';
 import { CliError } from '../errors';
 import { describeTarget, type Target } from './target';
 
 // The names the webhook injects under (the pod contract): the CLI looks for what it put there.
-export { INJECTION_LABEL };
+export { INJECTION_LABEL, agentPortOf, sidecarOf, sidecarReady };
 export const OPT_OUT_ANNOTATION = ANNOTATION.inject;
-
-export function sidecarOf(pod: V1Pod) {
-  return [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].find((c) => c.name === SIDECAR_NAME);
-}
-
-/** The loopback port the pod's sidecar listens on. */
-export function agentPortOf(pod: V1Pod): number {
-  const value = sidecarOf(pod)?.env?.find((e) => e.name === SIDECAR_ENV.agentPort)?.value;
-  return value ? Number(value) : DEFAULT_AGENT_PORT;
-}
 
 function isReady(pod: V1Pod): boolean {
   return (
     pod.status?.phase === 'Running' && !pod.metadata?.deletionTimestamp && (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')
   );
-}
-
-/** The pod carries the sidecar and it is ready. */
-export function sidecarReady(pod: V1Pod): boolean {
-  const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
-  return !!sidecarOf(pod) && statuses.some((s) => s.name === SIDECAR_NAME && s.ready);
 }
 
 /**

@@ -3,39 +3,13 @@
  * session needs is exactly `pods/portforward` on that pod. The forwarded byte stream carries
  * the session's WebSocket.
  */
-import { PortForward, type KubeConfig } from '@kubernetes/client-node';
-import { Duplex, PassThrough } from 'node:stream';
-import WebSocket from 'ws';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type WebSocket from 'ws';
+import { connectThroughPortForward, type PortForwardTransport } from '../../common/kube-port-forward';
 import { SIDECAR_NAME } from '../../common/pod-contract';
-import { MAX_FRAME } from '../../protocol/frame';
 import { CliError } from '../errors';
 
-export interface PortForwardTransport {
-  socket: WebSocket;
-  /** What the API server said on the port's error channel, if anything. */
-  errors(): string;
-  close(): void;
-}
-
-export async function connectThroughPortForward(config: KubeConfig, namespace: string, pod: string, port: number): Promise<PortForwardTransport> {
-  const fromPod = new PassThrough();
-  const toPod = new PassThrough();
-  const errorChannel = new PassThrough();
-  let errors = '';
-  errorChannel.on('data', (chunk: Buffer) => (errors = (errors + chunk.toString()).slice(-2048)));
-  const forward = await new PortForward(config).portForward(namespace, pod, [port], fromPod, errorChannel, toPod);
-  const tunnel = typeof forward === 'function' ? forward() : forward;
-  if (!tunnel) throw new Error('the API server did not open the port-forward');
-  const bytes = Duplex.from({ readable: fromPod, writable: toPod });
-  const socket = new WebSocket('ws://mirrord-agent/', { createConnection: () => bytes as never, maxPayload: MAX_FRAME, perMessageDeflate: false });
-  tunnel.on('close', () => {
-    fromPod.end();
-    if (socket.readyState !== WebSocket.CLOSED) socket.terminate();
-  });
-  tunnel.on('error', (error: Error) => socket.emit('error', error));
-  socket.once('close', () => tunnel.close());
-  return { socket, errors: () => errors.trim(), close: () => tunnel.close() };
-}
+export { connectThroughPortForward };
 
 /** A port-forward to a pod's sidecar, with what to say when it fails, as every command shows it. */
 export interface SidecarForward {

@@ -2,7 +2,7 @@
  * The discovery documents of the operator's group, which the API server's aggregator and kubectl
  * read to learn what the group serves (`kubectl api-resources`, `kubectl create -f` of a Ticket).
  */
-import { OPERATOR_API_VERSION, OPERATOR_GROUP, OPERATOR_VERSION, TICKETS_RESOURCE } from '../../protocol/operator-api';
+import { OPERATOR_API_VERSION, OPERATOR_GROUP, OPERATOR_VERSION, SESSIONS_RESOURCE, TICKETS_RESOURCE } from '../../protocol/operator-api';
 
 const groupVersion = { groupVersion: OPERATOR_API_VERSION, version: OPERATOR_VERSION };
 
@@ -20,5 +20,16 @@ export const API_RESOURCE_LIST = {
   kind: 'APIResourceList',
   apiVersion: 'v1',
   groupVersion: OPERATOR_API_VERSION,
-  resources: [{ name: TICKETS_RESOURCE, singularName: 'ticket', namespaced: true, kind: 'Ticket', verbs: ['create'], categories: ['mirrord'] }],
+  resources: [
+    { name: TICKETS_RESOURCE, singularName: 'ticket', namespaced: true, kind: 'Ticket', verbs: ['create'], categories: ['mirrord'] },
+    {
+      name: SESSIONS_RESOURCE,
+      singularName: 'mirrordsession',
+      namespaced: true,
+      kind: 'MirrordSession',
+      verbs: ['get', 'list', 'delete'],
+      shortNames: ['msess'],
+      categories: ['mirrord'],
+    },
+  ],
 };

@@ -8,7 +8,9 @@ import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../../common/log';
 import type { ServingPair } from '../../common/certs/tls-material';
-import { parseTicketObject, TICKETS_RESOURCE, OPERATOR_API_VERSION, OPERATOR_GROUP, type TicketObject } from '../../protocol/operator-api';
+import { parseTicketObject, SESSIONS_RESOURCE, TICKETS_RESOURCE, OPERATOR_API_VERSION, OPERATOR_GROUP, type TicketObject } from '../../protocol/operator-api';
+import { findSession, listSessions, type SidecarAccess } from '../sessions/sessions';
+import { sessionTable, wantsTable } from './session-table';
 import { FrontProxyTrust } from '../auth/front-proxy';
 import type { RequestHeaderConfig } from '../auth/request-header';
 import { ApiFailure, issueTicket, type Caller, type IssueContext } from '../tickets/issue';
@@ -21,6 +23,7 @@ export interface OperatorServerOptions {
   serving: ServingPair;
   requestHeader: RequestHeaderConfig;
   issue: IssueContext;
+  sessions: SidecarAccess;
   log: Logger;
   isReady: () => boolean;
 }
@@ -116,6 +119,45 @@ function createApp(options: OperatorServerOptions, trust: () => FrontProxyTrust)
       fail(res, 500, 'InternalError', `the operator could not issue a ticket: ${(error as Error).message}`);
     }
   });
+  const sessionsPath = `/apis/${OPERATOR_API_VERSION}/namespaces/:namespace/${SESSIONS_RESOURCE}`;
+  const answer = async (res: Response, work: () => Promise<unknown>) => {
+    try {
+      res.json(await withinDeadline(work()));
+    } catch (error) {
+      if (error instanceof ApiFailure) return fail(res, error.status, error.reason, error.message);
+      log.error('sessions request failed', { error: (error as Error).stack });
+      fail(res, 500, 'InternalError', (error as Error).message);
+    }
+  };
+  const list = (req: Request, res: Response, namespace?: string) =>
+    answer(res, async () => {
+      const listed = await listSessions(options.sessions, namespace);
+      return wantsTable(req.headers.accept) ? sessionTable(listed.items) : listed;
+    });
+  app.get(`/apis/${OPERATOR_API_VERSION}/${SESSIONS_RESOURCE}`, (req, res) => list(req, res));
+  app.get(sessionsPath, (req, res) => list(req, res, String(req.params.namespace)));
+  app.get(`${sessionsPath}/:name`, (req, res) =>
+    answer(res, async () => {
+      const { session } = await findSession(options.sessions, String(req.params.namespace), String(req.params.name));
+      return wantsTable(req.headers.accept) ? sessionTable([session]) : session;
+    }),
+  );
+  // RBAC `delete` on mirrordsessions was checked by the API server before the call came here.
+  app.delete(`${sessionsPath}/:name`, (req, res) =>
+    answer(res, async () => {
+      const caller = res.locals.caller as Caller;
+      const { pod, session } = await findSession(options.sessions, String(req.params.namespace), String(req.params.name));
+      await options.sessions.endSession(pod, session.metadata.name);
+      log.info('audit: session ended', {
+        audit: 'session-kill',
+        user: caller.user,
+        session: session.metadata.name,
+        of: session.spec.user,
+        pod: session.spec.pod,
+      });
+      return session;
+    }),
+  );
   app.use((req: Request, res: Response) => fail(res, 404, 'NotFound', `the mirrord operator serves no ${req.method} ${req.path}`));
   // A body that isn't JSON, or too large: the client's fault, answered as the API server would.
   app.use((error: Error & { status?: number }, _req: Request, res: Response, _next: NextFunction) => {

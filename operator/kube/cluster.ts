@@ -23,6 +23,8 @@ import type { CertificateStore } from '../../common/certs/store';
 import { statusOf } from '../../common/kube-status';
 import { INJECTION_LABEL } from '../../common/pod-contract';
 import type { Policy, PolicySpec } from '../policy/spec';
+import type { SidecarAccess } from '../sessions/sessions';
+import { sidecarAccess } from './sidecars';
 
 export const POLICY_GROUP = 'mirrord.dev';
 export const POLICY_VERSION = 'v1';
@@ -60,6 +62,8 @@ export interface OperatorCluster {
   mayDo(user: string, groups: string[], verb: string, group: string, resource: string, namespace: string): Promise<boolean>;
   /** The owner references of a ReplicaSet (to follow a pod up to its Deployment). */
   replicaSetOwners(namespace: string, name: string): Promise<{ kind: string; name: string }[]>;
+  /** The sidecars, reached with the tickets `ticketFor` signs. */
+  sidecars(ticketFor: (pod: V1Pod) => string): SidecarAccess;
   readLease(namespace: string, name: string): Promise<LeaseRecord | undefined>;
   /** Takes or renews the Lease against `basedOn` (undefined: create); false when another replica wrote it first. */
   writeLease(namespace: string, name: string, holder: string, durationS: number, basedOn: LeaseRecord | undefined): Promise<boolean>;
@@ -165,6 +169,7 @@ export function connectToCluster(): OperatorCluster {
       return namespaced !== undefined || cluster !== undefined;
     },
     readPod: (namespace, name) => notFoundAs(core.readNamespacedPod({ namespace, name }), undefined),
+    sidecars: (ticketFor) => sidecarAccess(config, core, ticketFor),
     mayDo: async (user, groups, verb, group, resource, namespace) => {
       const review = await authorization.createSubjectAccessReview({
         body: {

@@ -154,7 +154,22 @@ function adminAllow(killAny: boolean): TicketAllow {
   };
 }
 
-function sign(context: IssueContext, caller: Caller, pod: V1Pod, allow: TicketAllow, policies: string[], purpose?: 'admin'): TicketStatus {
+/**
+ * The operator's own admin ticket for a pod, to list and end its sessions for `kubectl get|delete
+ * mirrordsessions` (RBAC has already judged the caller by then).
+ */
+export function operatorAdminTicket(context: Pick<IssueContext, 'signer' | 'now'>, operator: Caller, pod: V1Pod): string {
+  return sign(context, operator, pod, adminAllow(true), [], 'admin').ticket;
+}
+
+function sign(
+  context: Pick<IssueContext, 'signer' | 'now'>,
+  caller: Caller,
+  pod: V1Pod,
+  allow: TicketAllow,
+  policies: string[],
+  purpose?: 'admin',
+): TicketStatus {
   const now = context.now?.() ?? new Date();
   const iat = Math.floor(now.getTime() / 1000);
   const session = randomUUID();

@@ -34,6 +34,8 @@ function kubectlPath(): string {
 export interface KubectlOptions {
   input?: string;
   timeoutMs?: number;
+  /** Another user's kubeconfig (the admin's by default). */
+  kubeconfig?: string;
 }
 
 /** Runs kubectl against the cluster; rejects with its stderr when it fails. */
@@ -41,7 +43,7 @@ export function kubectl(args: string[], options: KubectlOptions = {}): Promise<s
   return new Promise((resolve, reject) => {
     const child = execFile(
       kubectlPath(),
-      ['--kubeconfig', kubeconfigPath(), ...args],
+      ['--kubeconfig', options.kubeconfig ?? kubeconfigPath(), ...args],
       { timeout: options.timeoutMs ?? 60_000, maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) => {
         if (error) reject(new Error(`kubectl ${args.join(' ')} failed: ${stderr.trim() || error.message}`));
