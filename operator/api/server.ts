@@ -14,6 +14,7 @@ import { sessionTable, wantsTable } from './session-table';
 import { FrontProxyTrust } from '../auth/front-proxy';
 import type { RequestHeaderConfig } from '../auth/request-header';
 import { ApiFailure, issueTicket, type Caller, type IssueContext } from '../tickets/issue';
+import { withinDeadline } from '../deadline';
 import { API_GROUP, API_GROUP_LIST, API_RESOURCE_LIST } from './discovery';
 import { failureStatus } from './status';
 
@@ -34,27 +35,16 @@ export interface OperatorServer {
   close(): Promise<void>;
 }
 
-/** How long a ticket may take: the API calls behind it can stall, and the aggregator's caller waits. */
-const TICKET_DEADLINE_MS = 10_000;
+/** How long a request may take: the API calls and sidecars behind it can stall, and the aggregator's caller waits. */
+const REQUEST_DEADLINE_MS = 10_000;
 
-function withinDeadline<T>(work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new ApiFailure(
-            503,
-            `the operator could not issue the ticket within ${TICKET_DEADLINE_MS / 1000} s (the API server is slow to answer it)`,
-            'ServiceUnavailable',
-          ),
-        ),
-      TICKET_DEADLINE_MS,
-    );
-  });
-  work.catch(() => undefined);
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
-}
+const withinRequestDeadline = <T>(work: Promise<T>) =>
+  withinDeadline(
+    work,
+    REQUEST_DEADLINE_MS,
+    () =>
+      new ApiFailure(503, `the operator could not answer within ${REQUEST_DEADLINE_MS / 1000} s (the API server or a sidecar is slow)`, 'ServiceUnavailable'),
+  );
 
 function fail(res: Response, code: number, reason: string, message: string): void {
   res.status(code).json(failureStatus(code, reason, message));
@@ -90,7 +80,7 @@ function createApp(options: OperatorServerOptions, trust: () => FrontProxyTrust)
       return fail(res, 400, 'BadRequest', (error as Error).message);
     }
     try {
-      const status = await withinDeadline(issueTicket(options.issue, caller, namespace, ticket.spec));
+      const status = await withinRequestDeadline(issueTicket(options.issue, caller, namespace, ticket.spec));
       log.info('audit: ticket issued', {
         audit: 'ticket',
         user: caller.user,
@@ -122,7 +112,7 @@ function createApp(options: OperatorServerOptions, trust: () => FrontProxyTrust)
   const sessionsPath = `/apis/${OPERATOR_API_VERSION}/namespaces/:namespace/${SESSIONS_RESOURCE}`;
   const answer = async (res: Response, work: () => Promise<unknown>) => {
     try {
-      res.json(await withinDeadline(work()));
+      res.json(await withinRequestDeadline(work()));
     } catch (error) {
       if (error instanceof ApiFailure) return fail(res, error.status, error.reason, error.message);
       log.error('sessions request failed', { error: (error as Error).stack });

@@ -6,6 +6,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { OPERATOR_API_VERSION, type MirrordSession, type MirrordSessionList } from '../../protocol/operator-api';
 import type { Result } from '../../protocol/messages';
+import { withinDeadline } from '../deadline';
 import { ApiFailure } from '../tickets/issue';
 
 type Listed = Result<'sessions'>['sessions'][number];
@@ -24,15 +25,6 @@ export interface SidecarAccess {
 const AT_ONCE = 8;
 const POD_DEADLINE_MS = 5_000;
 
-function withinDeadline<T>(work: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>(
-    (_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not answer within ${POD_DEADLINE_MS / 1000} s`)), POD_DEADLINE_MS)),
-  );
-  work.catch(() => undefined);
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
-}
-
 async function eachPod<T>(pods: V1Pod[], ask: (pod: V1Pod) => Promise<T>): Promise<{ pod: V1Pod; value?: T; error?: string }[]> {
   const results: { pod: V1Pod; value?: T; error?: string }[] = [];
   for (let i = 0; i < pods.length; i += AT_ONCE) {
@@ -40,7 +32,11 @@ async function eachPod<T>(pods: V1Pod[], ask: (pod: V1Pod) => Promise<T>): Promi
     results.push(
       ...(await Promise.all(
         batch.map((pod) =>
-          withinDeadline(ask(pod), `the sidecar of pod ${pod.metadata?.namespace}/${pod.metadata?.name}`).then(
+          withinDeadline(
+            ask(pod),
+            POD_DEADLINE_MS,
+            () => new Error(`the sidecar of pod ${pod.metadata?.namespace}/${pod.metadata?.name} did not answer within ${POD_DEADLINE_MS / 1000} s`),
+          ).then(
             (value) => ({ pod, value }),
             (error: Error) => ({ pod, error: error.message }),
           ),
