@@ -1,5 +1,5 @@
 /**
- * The demo: a real cluster with the mirrord webhook, a sample `shop` app in a labeled namespace,
+ * The demo: a real cluster with the mirrord webhook and operator, a sample `shop` app in a labeled namespace,
  * and a local copy of the shop run under `mirrord attach deploy/shop --steal`: a request made
  * inside the cluster is answered by the local process, which itself calls a cluster-only
  * Service by name.
@@ -33,9 +33,11 @@ function until<T>(attempt: () => Promise<T>, accept: (value: T) => boolean, time
 }
 
 async function main(): Promise<void> {
-  step('Bringing up the cluster with the mirrord webhook (the first time builds Kubernetes: about 12 minutes)');
+  step('Bringing up the cluster with the mirrord webhook and operator (the first time builds Kubernetes: about 12 minutes)');
   await ensureCluster();
   await webhookReady(180);
+  // Sessions need the operator's ticket (policies decide what it allows; here there are none).
+  await rolledOut('mirrord-system', 'mirrord-operator', 180);
 
   step(`Deploying the shop and its inventory in namespace ${NAMESPACE}, labeled mirrord.dev/injection=enabled`);
   await kubectl(['create', 'namespace', NAMESPACE]).catch(() => undefined);
