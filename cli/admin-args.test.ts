@@ -42,6 +42,10 @@ describe('cluster commands', () => {
       kind: 'admin',
       args: { kind: 'sessions-kill', kube: {}, id: 'a1b2c3d4', target: 'pod/web-1' },
     });
+    expect(parseCommandLine(['sessions', 'kill', '--all', 'deploy/web', '-n', 'shop'])).toEqual({
+      kind: 'admin',
+      args: { kind: 'sessions-kill-all', kube: { namespace: 'shop' }, target: 'deploy/web' },
+    });
     expect(usage(['sessions', 'kill'])).toMatch(/needs the session ID/);
     expect(usage(['sessions', 'kill', 'x', '--json'])).toBe('--json is for listings');
     expect(usage(['sessions', 'deploy/a', 'deploy/b'])).toBe('unexpected argument "deploy/b"');

@@ -17,6 +17,7 @@ export type AdminArgs =
   | { kind: 'ls'; kube: KubeFlags; allNamespaces: boolean; json: boolean }
   | { kind: 'sessions'; kube: KubeFlags; target?: string; json: boolean; allNamespaces: boolean }
   | { kind: 'sessions-kill'; kube: KubeFlags; id: string; target?: string }
+  | { kind: 'sessions-kill-all'; kube: KubeFlags; target?: string }
   | { kind: 'install'; kube: KubeFlags; wait: boolean; operator: boolean }
   | { kind: 'uninstall'; kube: KubeFlags; restartWorkloads: boolean; dryRun: boolean }
   | { kind: 'doctor'; kube: KubeFlags; target?: string };
@@ -32,7 +33,7 @@ const kubeOptions = {
 
 const extra = {
   ls: { 'all-namespaces': { type: 'boolean', short: 'A' }, json: { type: 'boolean' } },
-  sessions: { json: { type: 'boolean' }, 'all-namespaces': { type: 'boolean', short: 'A' } },
+  sessions: { json: { type: 'boolean' }, 'all-namespaces': { type: 'boolean', short: 'A' }, all: { type: 'boolean' } },
   install: { wait: { type: 'boolean' }, 'no-operator': { type: 'boolean' } },
   uninstall: { 'restart-workloads': { type: 'boolean' }, 'dry-run': { type: 'boolean' } },
   doctor: {},
@@ -41,7 +42,7 @@ const extra = {
 /** How many positionals each command takes, and what they are, for the usage errors. */
 const usage: Record<AdminVerb, string> = {
   ls: 'mirrord ls [-n NAMESPACE | -A] [--json]',
-  sessions: 'mirrord sessions [TARGET] [-n NAMESPACE | -A] [--json] | mirrord sessions kill ID [TARGET]',
+  sessions: 'mirrord sessions [TARGET] [-n NAMESPACE | -A] [--json] | mirrord sessions kill ID|--all [TARGET]',
   install: 'mirrord install [--wait] [--no-operator]',
   uninstall: 'mirrord uninstall [--restart-workloads] [--dry-run]',
   doctor: 'mirrord doctor [TARGET]',
@@ -75,11 +76,16 @@ export function parseAdmin(verb: AdminVerb, argv: string[]): AdminArgs | undefin
     case 'sessions':
       if (positionals[0] === 'kill') {
         if (values.json || values['all-namespaces']) throw usageError(`${values.json ? '--json' : '-A'} is for listings`, verb);
-        if (positionals[1] === undefined) throw usageError('sessions kill needs the session ID (mirrord sessions lists them)', verb);
+        if (values.all) {
+          if (positionals.length > 2) throw usageError('sessions kill --all takes no ID, at most a TARGET', verb);
+          return { kind: 'sessions-kill-all', kube, ...(positionals[1] !== undefined && { target: positionals[1] }) };
+        }
+        if (positionals[1] === undefined) throw usageError('sessions kill needs the session ID (mirrord sessions lists them), or --all', verb);
         atMost(3);
         return { kind: 'sessions-kill', kube, id: positionals[1], ...(positionals[2] !== undefined && { target: positionals[2] }) };
       }
       atMost(1);
+      if (values.all) throw usageError('--all is for sessions kill', verb);
       if (values['all-namespaces'] && (kube.namespace !== undefined || positionals[0] !== undefined))
         throw usageError('-A lists every namespace: no -n and no TARGET with it', verb);
       return {

@@ -42,15 +42,18 @@ mirrord sidecar: injected (all pods, ready), starting (all pods, not all ready y
   --json                     {"targets": [{namespace, target, pods, withSidecar, sidecarReady, sidecar}]}
 ${KUBE_FLAGS}`;
 
-export const SESSIONS_HELP = `usage: mirrord sessions [TARGET] [--json]
-       mirrord sessions kill ID [TARGET]
+export const SESSIONS_HELP = `usage: mirrord sessions [TARGET] [-n NAMESPACE | -A] [--json]
+       mirrord sessions kill ID|--all [TARGET]
 
 The sessions attached to the sidecars of TARGET's pods (deploy/NAME, pod/NAME,
-statefulset/NAME), or of every injected pod of the namespace: id, pod, client, ports,
-mode and start time. "kill ID" ends a session: its client is told who ended it, and the
-pod's rules for it are removed before the command returns.
+statefulset/NAME), of every injected pod of the namespace, or (-A, through the operator) of
+the cluster: id, pod, user, client, ports, mode and start time. "kill ID" ends a session: its
+client is told who ended it, and the pod's rules for it are removed before the command
+returns; "kill --all" ends every session you may end there. With the operator you may end your
+own sessions, and others' with RBAC delete on mirrordsessions.
 
-  --json                     {"pods": [{namespace, pod, sessions?: [{id, client, since, subscriptions}], error?}]}
+  -A, --all-namespaces       every namespace (through the operator)
+  --json                     {"pods": [{namespace, pod, sessions?: [{id, user?, client, since, subscriptions}], error?}]}
 ${KUBE_FLAGS}`;
 
 export const INSTALL_HELP = `usage: mirrord install [--wait] [--no-operator]

@@ -38,6 +38,8 @@ async function admin(args: AdminArgs): Promise<number> {
       return (await import('./commands/sessions')).sessions(args);
     case 'sessions-kill':
       return (await import('./commands/sessions')).killSession(args);
+    case 'sessions-kill-all':
+      return (await import('./commands/sessions')).killAllSessions(args);
     case 'install':
       return (await import('./commands/install')).install(args);
     case 'uninstall':

@@ -85,3 +85,38 @@ export async function killSession(args: Extract<AdminArgs, { kind: 'sessions-kil
   process.stdout.write(`ended session ${args.id} on pod ${holder.namespace}/${holder.pod}; its rules are removed\n`);
   return 0;
 }
+
+/**
+ * `mirrord sessions kill --all [TARGET]`: ends every session on the sidecars of TARGET's pods (or
+ * the namespace's) that this user may end: all of them without the operator; with it, the user's
+ * own, and others' with RBAC delete on mirrordsessions. What could not be ended is said, and the
+ * exit code is then 1.
+ */
+export async function killAllSessions(args: Extract<AdminArgs, { kind: 'sessions-kill-all' }>): Promise<number> {
+  const kube = loadKube(args.kube);
+  const pods = await sidecarPods(kube, args.target);
+  const lines = await Promise.all(
+    pods.map(async (pod) => {
+      const where = `pod ${pod.metadata?.namespace ?? kube.namespace}/${pod.metadata?.name ?? ''}`;
+      try {
+        return await withPodClient(kube, pod, `mirrord sessions kill --all, ${operatorName()}`, async (client) => {
+          const others = (await client.call('sessions', {})).result.sessions.filter((session) => session.id !== client.info.sessionId);
+          return Promise.all(
+            others.map((session) =>
+              client.call('sessions.kill', { id: session.id }).then(
+                () => ({ ok: true, text: `ended session ${session.id} on ${where}` }),
+                (error: Error) => ({ ok: false, text: `could not end session ${session.id} on ${where}: ${error.message}` }),
+              ),
+            ),
+          );
+        });
+      } catch (error) {
+        return [{ ok: false, text: `could not ask ${where}: ${(error as Error).message}` }];
+      }
+    }),
+  );
+  const results = lines.flat();
+  for (const { text } of results) process.stdout.write(`${text}\n`);
+  if (!results.length) process.stdout.write(`no active sessions on the sidecars of ${args.target ?? `namespace ${kube.namespace}`}\n`);
+  return results.every(({ ok }) => ok) ? 0 : 1;
+}

@@ -192,6 +192,15 @@ test("bob sees alice's session but can't end it; an admin can", async () => {
   expect(bobKills.stderr).toContain(`is ${alice.name}'s: ending another user's session takes RBAC delete on mirrordsessions`);
   await expect(kubectl(['delete', 'mirrordsession', hers!.id, '-n', namespace], { kubeconfig: bob.kubeconfig })).rejects.toThrow(/forbidden/);
 
+  // bob's kill --all ends his own session and leaves hers, saying why.
+  const his = attach(bob, ['--mirror'], ['sleep', '60']);
+  await his.waitFor(/session \S+ on pod/, 'stderr', 60_000);
+  const bobKillsAll = await mirrord(['sessions', ...as(bob, ['kill', '--all'])]).done;
+  expect(bobKillsAll.code).toBe(1);
+  expect(bobKillsAll.stdout).toMatch(/^ended session \w+ on pod /m);
+  expect(bobKillsAll.stdout).toContain(`could not end session ${hers!.id} on pod `);
+  expect((await his.done).stderr).toMatch(/ended by mirrord sessions kill/);
+
   await kubectl(['delete', 'mirrordsession', hers!.id, '-n', namespace]);
   const ended = await session.done;
   expect(ended.stderr).toMatch(/ended by mirrord sessions kill/);
