@@ -4,14 +4,28 @@ export function statusOf(error: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
-/** A failed API call in one line: the Status message the API server sent, else the error's own. */
-export function apiErrorMessage(error: unknown): string {
+/** The message of the Kubernetes `Status` a failed call got back, or undefined when its body is none. */
+export function statusMessage(error: unknown): string | undefined {
   const body = (error as { body?: unknown } | undefined)?.body;
   try {
-    const parsed = (typeof body === 'string' ? JSON.parse(body) : body) as { message?: unknown } | undefined;
-    if (typeof parsed?.message === 'string') return `${statusOf(error) ?? ''} ${parsed.message}`.trim();
+    const parsed = (typeof body === 'string' ? JSON.parse(body) : body) as { kind?: unknown; message?: unknown } | undefined;
+    return parsed?.kind === 'Status' && typeof parsed.message === 'string' ? parsed.message : undefined;
   } catch {
-    // Not JSON: fall through to the error's message.
+    return undefined;
   }
+}
+
+/**
+ * Whether the call went to an API group the API server doesn't serve (here: no operator
+ * installed): its own 404 is a bare "page not found", where an API's 404 is a `Status`.
+ */
+export function groupNotServed(error: unknown): boolean {
+  return statusOf(error) === 404 && statusMessage(error) === undefined;
+}
+
+/** A failed API call in one line: the Status message the API server sent, else the error's own. */
+export function apiErrorMessage(error: unknown): string {
+  const message = statusMessage(error);
+  if (message !== undefined) return `${statusOf(error) ?? ''} ${message}`.trim();
   return (error as Error)?.message?.split('\n')[0] ?? String(error);
 }

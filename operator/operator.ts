@@ -74,11 +74,11 @@ export async function startOperator(config: OperatorConfig, cluster: OperatorClu
     // The operator's own admin tickets: whoever calls has passed RBAC for get, list or delete.
     sessions: cluster.sidecars((pod) => operatorAdminTicket({ signer: () => keys.signer() }, { user: operatorUser(config), groups: [] }, pod)),
     issue: {
-      readPod: (namespace, name) => cluster.readPod(namespace, name),
+      readPod: cluster.readPod,
       mayDeleteSessions: ({ user, groups }, namespace) => cluster.mayDo(user, groups, 'delete', OPERATOR_GROUP, SESSIONS_RESOURCE, namespace),
-      replicaSetOwners: (namespace, name) => cluster.replicaSetOwners(namespace, name),
-      policies: (namespace) => cluster.policies(namespace),
-      profileExists: (namespace, name) => cluster.profileExists(namespace, name),
+      replicaSetOwners: cluster.replicaSetOwners,
+      policies: cluster.policies,
+      profileExists: cluster.profileExists,
       signer: () => keys.signer(),
     },
   });

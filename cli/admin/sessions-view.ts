@@ -1,6 +1,7 @@
 /** What `mirrord sessions` shows: each sidecar's sessions, as a table or as JSON. Pure. */
 import type { Result } from '../../protocol/messages';
 import type { MirrordSessionList } from '../../protocol/operator-api';
+import { age } from '../../common/age';
 import { renderTable } from '../table';
 
 export type SidecarSession = Result<'sessions'>['sessions'][number];
@@ -23,14 +24,7 @@ export function describeSubscription(s: SidecarSession['subscriptions'][number])
   return `${s.port}/${s.mode}${filter}`;
 }
 
-/** "3m ago" style, from the sidecar's ISO time; `now` is a parameter so tests are stable. */
-export function age(since: string, now: Date): string {
-  const seconds = Math.max(0, Math.round((now.getTime() - new Date(since).getTime()) / 1000));
-  if (seconds < 60) return `${seconds}s`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
-  if (seconds < 86400) return `${Math.floor(seconds / 3600)}h${Math.floor((seconds % 3600) / 60)}m`;
-  return `${Math.floor(seconds / 86400)}d`;
-}
+export { age };
 
 /**
  * `self` is the listing's own session (it is one too); it is left out, since it ends with the

@@ -3,19 +3,10 @@
  * or all of them, however many pods. Undefined where there is no operator.
  */
 import { CustomObjectsApi } from '@kubernetes/client-node';
-import { apiErrorMessage, statusOf } from '../../common/kube-status';
+import { apiErrorMessage, groupNotServed, statusOf } from '../../common/kube-status';
 import { mirrordSessionList, OPERATOR_GROUP, OPERATOR_VERSION, SESSIONS_RESOURCE, type MirrordSessionList } from '../../protocol/operator-api';
 import { CliError } from '../errors';
 import type { Kube } from './cluster';
-
-/** Whether the API server's answer is a Kubernetes Status (an API's own 404 is one; an unknown group's is not). */
-function isStatus(body: unknown): boolean {
-  try {
-    return (JSON.parse(String(body)) as { kind?: string }).kind === 'Status';
-  } catch {
-    return false;
-  }
-}
 
 export async function listThroughOperator(kube: Kube, namespace: string | undefined): Promise<MirrordSessionList | undefined> {
   const api = kube.config.makeApiClient(CustomObjectsApi);
@@ -24,7 +15,7 @@ export async function listThroughOperator(kube: Kube, namespace: string | undefi
   try {
     answer = namespace ? await api.listNamespacedCustomObject({ ...where, namespace }) : await api.listClusterCustomObject(where);
   } catch (error) {
-    if (statusOf(error) === 404 && !isStatus((error as { body?: unknown }).body)) return undefined;
+    if (groupNotServed(error)) return undefined;
     if (statusOf(error) === 403) {
       throw new CliError(
         `not allowed to list sessions: ${apiErrorMessage(error)}`,

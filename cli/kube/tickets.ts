@@ -15,17 +15,8 @@ import {
   type TicketStatus,
 } from '../../protocol/operator-api';
 import { CliError } from '../errors';
-import { statusOf, type Kube } from './cluster';
-
-/** The message of a Kubernetes Status body, when the body is one. */
-function statusMessage(body: unknown): string | undefined {
-  try {
-    const parsed = (typeof body === 'string' ? JSON.parse(body) : body) as { kind?: string; message?: string };
-    return parsed?.kind === 'Status' ? parsed.message : undefined;
-  } catch {
-    return undefined;
-  }
-}
+import { groupNotServed, statusMessage, statusOf } from '../../common/kube-status';
+import type { Kube } from './cluster';
 
 /** The ticket, or undefined when the cluster has no operator. */
 export async function requestTicket(kube: Kube, spec: TicketSpec): Promise<TicketStatus | undefined> {
@@ -41,9 +32,8 @@ export async function requestTicket(kube: Kube, spec: TicketSpec): Promise<Ticke
     });
   } catch (error) {
     const code = statusOf(error);
-    const message = statusMessage((error as { body?: unknown }).body);
-    // The API server's own 404 for a group it doesn't serve is a bare "page not found", not a Status.
-    if (code === 404 && message === undefined) return undefined;
+    const message = statusMessage(error);
+    if (groupNotServed(error)) return undefined;
     if (code === 403 && message?.includes('cannot create resource "tickets"')) {
       throw new CliError(
         `the API server refused the ticket request: ${message}`,

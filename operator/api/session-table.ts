@@ -3,19 +3,12 @@
  * columns kubectl prints, one row per session, with each session's metadata for `-A`'s
  * NAMESPACE column and for `-o name`.
  */
+import { age } from '../../common/age';
 import type { MirrordSession } from '../../protocol/operator-api';
 
 /** Whether the request asks for a Table (kubectl does; clients that want the objects don't). */
 export function wantsTable(accept: string | undefined): boolean {
   return /as=Table/.test(accept ?? '');
-}
-
-function age(since: string, now: Date): string {
-  const seconds = Math.max(0, Math.floor((now.getTime() - Date.parse(since)) / 1000));
-  if (seconds < 120) return `${seconds}s`;
-  if (seconds < 7200) return `${Math.floor(seconds / 60)}m`;
-  if (seconds < 172_800) return `${Math.floor(seconds / 3600)}h`;
-  return `${Math.floor(seconds / 86_400)}d`;
 }
 
 const describePorts = (session: MirrordSession) =>

@@ -6,6 +6,7 @@
 import { randomUUID, type KeyObject } from 'node:crypto';
 import type { V1Pod } from '@kubernetes/client-node';
 import { ANNOTATION, SIDECAR_NAME } from '../../common/pod-contract';
+import { KUBERNETES_KIND, readTargetPath } from '../../common/target-path';
 import type { TicketSpec, TicketStatus } from '../../protocol/operator-api';
 import { signTicket, type TicketAllow, type TicketClaims } from '../../protocol/ticket';
 import { evaluatePolicies } from '../policy/evaluate';
@@ -41,18 +42,6 @@ export interface Caller {
   groups: string[];
 }
 
-/** The kinds a target may name, by every spelling the CLI accepts, as the pod's owners spell them. */
-const OWNER_KINDS: Record<string, string> = {
-  pod: 'Pod',
-  po: 'Pod',
-  deploy: 'Deployment',
-  deployment: 'Deployment',
-  sts: 'StatefulSet',
-  statefulset: 'StatefulSet',
-  rs: 'ReplicaSet',
-  replicaset: 'ReplicaSet',
-};
-
 /** The pod and every workload above it, as `{ kind, name }` with Kubernetes' kind names. */
 async function ownerChain(context: IssueContext, pod: V1Pod): Promise<{ kind: string; name: string }[]> {
   const namespace = pod.metadata!.namespace!;
@@ -65,11 +54,11 @@ async function ownerChain(context: IssueContext, pod: V1Pod): Promise<{ kind: st
   return chain;
 }
 
+/** The target's kind as Kubernetes names it (as the pod's owners do), and its name. */
 function parseTargetText(text: string): { kind: string; name: string } {
-  const match = /^([a-z]+)(?:\.apps)?\/([a-z0-9]([-a-z0-9.]*[a-z0-9])?)$/.exec(text);
-  const kind = match && OWNER_KINDS[match[1]];
-  if (!match || !kind) throw new ApiFailure(400, `spec.target: "${text}" is not a target (pod/NAME, deploy/NAME, statefulset/NAME or rs/NAME)`, 'BadRequest');
-  return { kind, name: match[2] };
+  const target = readTargetPath(text);
+  if (!target) throw new ApiFailure(400, `spec.target: "${text}" is not a target (pod/NAME, deploy/NAME, statefulset/NAME or rs/NAME)`, 'BadRequest');
+  return { kind: KUBERNETES_KIND[target.kind], name: target.name };
 }
 
 /** The container the pod's sidecar serves: the one its annotation names, else the first app container. */
