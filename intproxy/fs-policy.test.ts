@@ -111,6 +111,20 @@ describe('FsPolicy.access', () => {
     expect(new FsPolicy({ mode: 'localwithoverrides', notFound: ['^/x'] }, MOUNTS).access('/x/y')).toBe('notfound');
     expect(new FsPolicy({ mode: 'local', notFound: ['^/x'] }, MOUNTS).access('/x/y')).toBe('local');
   });
+
+  it("puts the ticket's notFound and local paths before the config's lists; its readOnly paths are the sidecar's to hold", () => {
+    const held = {
+      readOnly: [{ pattern: '^/data/', policy: 'shop/ro' }],
+      local: [{ pattern: '^/data/cache/', policy: 'shop/local' }],
+      notFound: [{ pattern: '\\.pem$', policy: 'cluster/hide' }],
+    };
+    const policy = new FsPolicy({ mode: 'write', readWrite: ['^/data/'] }, MOUNTS, held);
+    expect(policy.access('/data/cache/blob')).toBe('local');
+    expect(policy.access('/data/tls/KEY.pem')).toBe('notfound');
+    // Asked of the pod, which refuses its changes (EROFS) by the ticket's readOnly rule.
+    expect(policy.access('/data/public.txt')).toBe('write');
+    expect(new FsPolicy({ mode: 'write', readWrite: ['^/data/'] }, MOUNTS).access('/data/cache/blob')).toBe('write');
+  });
 });
 
 describe('FsPolicy.remotePath (feature.fs.mapping)', () => {

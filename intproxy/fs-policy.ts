@@ -7,8 +7,13 @@
  * remotely (writes stay local) and `write` reads and writes remotely; elsewhere, and
  * everywhere in `localwithoverrides`, files are local. `local` mode turns all of it off.
  * The layer only asks about paths under the prefixes `layerPrefixes()` gives it, so every
- * open of a library or a source file elsewhere stays a plain local call.
+ * open of a library or a source file elsewhere stays a plain local call. The session's ticket
+ * may hold paths to more (policies' `fs`, told in `hello`): its `notFound` and `local` paths
+ * come first, so the program finds them missing or on this machine, as the policy says, rather
+ * than be refused them by the sidecar; its `readOnly` paths are the sidecar's to refuse changes
+ * of (EROFS), as a read-only file system would.
  */
+import type { TicketFsPaths } from '../protocol/fs-paths';
 import type { FsRights } from '../protocol/messages';
 import { compileRustRegex, expandReplacement } from './rust-regex';
 
@@ -45,11 +50,18 @@ export class FsPolicy {
   private readonly readOnly: RegExp[];
   private readonly notFound: RegExp[];
   private readonly mapping: [RegExp, string][];
+  /** The ticket's: before the config's. */
+  private readonly heldNotFound: RegExp[];
+  private readonly heldLocal: RegExp[];
 
   constructor(
     private readonly options: FsOptions,
     private readonly mounts: string[],
+    /** The path rules of the session's ticket, as its hello told them. */
+    held?: TicketFsPaths,
   ) {
+    this.heldNotFound = compile(held?.notFound.map(({ pattern }) => pattern));
+    this.heldLocal = compile(held?.local.map(({ pattern }) => pattern));
     this.local = compile(options.local);
     this.readWrite = compile(options.readWrite);
     this.readOnly = compile(options.readOnly);
@@ -85,6 +97,8 @@ export class FsPolicy {
   /** Where the pod's `remote` (an absolute path, mapped) is read and written. */
   private accessOf(remote: string): FsAccess {
     const matches = (patterns: RegExp[]) => patterns.some((pattern) => pattern.test(remote));
+    if (matches(this.heldNotFound)) return 'notfound';
+    if (matches(this.heldLocal)) return 'local';
     if (matches(this.notFound)) return 'notfound';
     if (matches(this.readWrite)) return 'write';
     if (matches(this.readOnly)) return 'read';

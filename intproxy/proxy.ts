@@ -54,7 +54,7 @@ export async function startLayerProxy(client: ClientApi, options: LayerOptions, 
   await names.learn(filterNames(options.outgoing.filter), resolvesInPod, async (name) => (await client.resolve(name)).map((a) => a.address));
   const incoming = new IncomingPorts(client, options.incoming, log);
   const files = new RemoteFiles(client, join(dir, 'files'), (text) => log.warn(text));
-  const fs = new FsPolicy(options.fs, client.info.mounts);
+  const fs = new FsPolicy(options.fs, client.info.mounts, client.info.fsPaths);
   for (const pattern of fs.unanchored()) {
     log.warn(
       `feature.fs pattern "${pattern}" does not start with ^/…: every file the program opens is checked against it, which costs a round trip to this process; anchor it (e.g. "^/data/") to check only the paths it can match`,

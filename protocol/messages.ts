@@ -5,6 +5,7 @@
  * version can add them.
  */
 import { z } from 'zod';
+import { ticketFsPaths } from './fs-paths';
 
 const port = z.number().int().min(1).max(65535);
 const streamId = z.number().int().min(1).max(0xffffffff);
@@ -90,6 +91,11 @@ export const requests = {
       mounts: z.array(z.string()),
       /** The pod's host name (its UTS namespace, shared by its containers); since 1.2. */
       hostname: z.string().optional(),
+      /**
+       * The path rules the session's ticket holds its file requests to (since 1.5; fs-paths.ts):
+       * the client keeps `local` paths on its own machine rather than be refused them.
+       */
+      fsPaths: ticketFsPaths.optional(),
     }),
   },
   subscribe: {

@@ -90,7 +90,7 @@ describe('tickets', () => {
     expect(refusal('x'.repeat(20_000))).toMatch(/longer than/);
     // validly signed, but not claims of ours
     const header = Buffer.from(JSON.stringify({ alg: 'EdDSA', kid: 'k1', typ: 'mirrord-ticket' })).toString('base64url');
-    const body = Buffer.from(JSON.stringify({ v: 2, sub: 'alice' })).toString('base64url');
+    const body = Buffer.from(JSON.stringify({ v: 3, sub: 'alice' })).toString('base64url');
     const signature = sign(null, Buffer.from(`${header}.${body}`), operator.privateKey).toString('base64url');
     expect(refusal(`${header}.${body}.${signature}`)).toMatch(/malformed claims: v/);
     expect(() => signTicket(claims({ exp: nowS + 3600 }), operator.privateKey, 'k1')).toThrow(/at most 900 s/);
@@ -103,6 +103,26 @@ describe('tickets', () => {
     expect(() =>
       signTicket(claims({ allow: { ...badRegex, incoming: { ...badRegex.incoming, requiredHeaderFilter: '^(a)\\1$' } } }), operator.privateKey, 'k1'),
     ).toThrow(/not a valid RE2 regular expression/);
+  });
+
+  it('carries path rules only in a ticket of v 2, which a sidecar knowing only v 1 would refuse', () => {
+    const fsPaths = { readOnly: [], local: [], notFound: [{ pattern: '^/secrets/', policy: 'shop/hide' }] };
+    const withPaths = claims({ v: 2, allow: { ...claims().allow, fsPaths } });
+    expect(verifyTicket(signTicket(withPaths, operator.privateKey, 'k1'), keys, expected).allow.fsPaths).toEqual(fsPaths);
+    expect(() => signTicket(claims({ allow: { ...claims().allow, fsPaths } }), operator.privateKey, 'k1')).toThrow(/v: a ticket with allow.fsPaths is of v 2/);
+    expect(() => signTicket(claims({ v: 2 }), operator.privateKey, 'k1')).toThrow(/v: a ticket with allow.fsPaths is of v 2/);
+    const badPattern = { ...fsPaths, notFound: [{ pattern: '(', policy: 'shop/hide' }] };
+    expect(() => signTicket(claims({ v: 2, allow: { ...claims().allow, fsPaths: badPattern } }), operator.privateKey, 'k1')).toThrow(
+      /fsPaths.notFound.0.pattern: not a valid RE2/,
+    );
+  });
+
+  it('refuses to sign a ticket longer than a hello may carry, naming its length', () => {
+    const many = Array.from({ length: 200 }, (_, i) => ({ pattern: `^/data/${'x'.repeat(60)}${i}`, policy: 'shop/many' }));
+    const fsPaths = { readOnly: many, local: [], notFound: [] };
+    expect(() => signTicket(claims({ v: 2, allow: { ...claims().allow, fsPaths } }), operator.privateKey, 'k1')).toThrow(
+      /ticket would be \d+ characters, over 16384/,
+    );
   });
 
   it('reads a key set of Ed25519 keys and names what is wrong with a bad one', () => {

@@ -8,42 +8,24 @@
  * as a JSON Web Key Set (RFC 7517) of `{ kty: "OKP", crv: "Ed25519", kid, x }` keys.
  */
 import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
-import { RE2JS } from 're2js';
 import { z } from 'zod';
 import { ErrorCode, RemoteError } from './errors';
 import { describeIssues } from './messages';
+import { ticketFsPaths } from './fs-paths';
 import { ticketOutgoing } from './outgoing-rules';
+import { re2Finds, re2Pattern } from './re2';
 
 export const TICKET_TYPE = 'mirrord-ticket';
 /** How far the signer's and the verifier's clocks may disagree, in seconds. */
 export const CLOCK_SKEW_S = 30;
 /** The longest a ticket may be valid for (`exp - iat`), in seconds: tickets are for starting a session now. */
 export const MAX_TICKET_LIFETIME_S = 15 * 60;
+/** The claims' version of a ticket with path rules (`allow.fsPaths`). */
+export const FS_PATHS_TICKET_VERSION = 2;
 /** The longest a token may be; a longer one is refused before it is parsed. */
 export const MAX_TICKET_LENGTH = 16 * 1024;
 
 const seconds = z.number().int().min(0);
-
-/**
- * A regular expression on RE2 (linear time, as every pattern here that meets a user's input),
- * checked to compile.
- */
-const regex = z.string().refine((source) => re2Problem(source) === undefined, { message: 'not a valid RE2 regular expression' });
-
-/** Why `source` is not an RE2 regular expression, or undefined when it compiles. */
-export function re2Problem(source: string): string | undefined {
-  try {
-    RE2JS.compile(source);
-    return undefined;
-  } catch (error) {
-    return (error as Error).message;
-  }
-}
-
-/** Whether RE2 `pattern` matches somewhere in `text` (searched, not anchored, as mirrord's Rust `regex` does). */
-export function re2Finds(pattern: string, text: string): boolean {
-  return RE2JS.compile(pattern).matcher(text).find();
-}
 
 /** What a session may do. Everything it says is enforced by the sidecar for the session's life. */
 export const ticketAllow = z.object({
@@ -60,7 +42,7 @@ export const ticketAllow = z.object({
      * E.g. `^\^?x-user: ` admits `^x-user: alice$` and refuses `^x-team: a$` or a path-only filter.
      * A steal without a header filter is refused when it is set, whatever `stealWithoutFilter` says.
      */
-    requiredHeaderFilter: regex.optional(),
+    requiredHeaderFilter: re2Pattern.optional(),
   }),
   /** The pod's files: `write` (create, write, remove), `read` (changes get EROFS) or `none` (every file request gets EACCES). */
   fs: z.enum(['read', 'write', 'none']),
@@ -74,11 +56,14 @@ export const ticketAllow = z.object({
   sessions: z.object({ kill: z.enum(['own', 'any']) }).optional(),
   /** Where the session's `connect`s may go from the pod (absent: anywhere). */
   outgoing: ticketOutgoing.optional(),
+  /** Paths held to more than `fs` says (absent: none); only in a ticket of `v` 2, which older sidecars refuse. */
+  fsPaths: ticketFsPaths.optional(),
 });
 
 export const ticketClaims = z
   .object({
-    v: z.literal(1),
+    /** 1, or 2 when `allow.fsPaths` is set: a sidecar that can't enforce path rules refuses the ticket rather than ignore them. */
+    v: z.union([z.literal(1), z.literal(FS_PATHS_TICKET_VERSION)]),
     /** The user, as the API server authenticated them. */
     sub: z.string().min(1),
     groups: z.array(z.string()),
@@ -96,6 +81,10 @@ export const ticketClaims = z
     purpose: z.literal('admin').optional(),
   })
   .refine((claims) => claims.exp > claims.iat, { message: 'exp must be after iat', path: ['exp'] })
+  .refine((claims) => (claims.v === FS_PATHS_TICKET_VERSION) === (claims.allow.fsPaths !== undefined), {
+    message: `a ticket with allow.fsPaths is of v ${FS_PATHS_TICKET_VERSION}, one without of v 1`,
+    path: ['v'],
+  })
   .refine((claims) => claims.exp - claims.iat <= MAX_TICKET_LIFETIME_S, {
     message: `a ticket may be valid for at most ${MAX_TICKET_LIFETIME_S} s`,
     path: ['exp'],
@@ -129,7 +118,11 @@ export function signTicket(claims: TicketClaims, privateKey: KeyObject, kid: str
   const checked = ticketClaims.safeParse(claims);
   if (!checked.success) throw new Error(`invalid ticket claims: ${describeIssues(checked.error)}`);
   const signed = `${encode({ alg: 'EdDSA', kid, typ: TICKET_TYPE })}.${encode(claims)}`;
-  return `${signed}.${sign(null, Buffer.from(signed), privateKey).toString('base64url')}`;
+  const token = `${signed}.${sign(null, Buffer.from(signed), privateKey).toString('base64url')}`;
+  // Every verifier would refuse it unread: say so where the policies that made it can be named.
+  if (token.length > MAX_TICKET_LENGTH)
+    throw new Error(`the ticket would be ${token.length} characters, over ${MAX_TICKET_LENGTH}: the policies' patterns are too many or too long`);
+  return token;
 }
 
 function split(token: string): [string, string, string] {

@@ -1,5 +1,5 @@
 /** Wire protocol version. A peer accepts any minor of its own major. */
-export const PROTOCOL_VERSION = '1.4';
+export const PROTOCOL_VERSION = '1.5';
 
 export interface Version {
   major: number;

@@ -15,6 +15,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MAX_FRAME } from '../protocol/frame';
+import { FsPathRules } from '../protocol/fs-paths';
 import { Files, openRoot } from './files';
 
 /** What `work` threw or rejected with (its code and message), or code `ok`. */
@@ -248,5 +249,53 @@ describe('directory listings in pages', () => {
     const first = await files.readdir({ path: '/data/many' });
     for (let i = 0; i < 16; i++) await files.readdir({ path: '/data/many' });
     expect((await failure(() => files.readdir({ path: '/data/many', cursor: first.cursor }))).code).toBe('EINVAL');
+  });
+});
+
+describe("a ticket's path rules", () => {
+  let root: string;
+  let files: Files;
+  const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL } = constants;
+
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'mirrord-paths-'));
+    mkdirSync(join(root, 'data/secrets'), { recursive: true });
+    writeFileSync(join(root, 'data/secrets/token'), 'hidden\n');
+    writeFileSync(join(root, 'data/secrets/readme'), 'hidden too\n');
+    writeFileSync(join(root, 'data/plain.txt'), 'plain\n');
+    symlinkSync('secrets', join(root, 'data/alias'));
+    files = new Files(openRoot(root), ['/data']);
+    files.writable = true;
+    files.pathRules = new FsPathRules({
+      readOnly: [{ pattern: '^/data/plain', policy: 'p/ro' }],
+      local: [],
+      notFound: [{ pattern: '^/data/secrets/', policy: 'p/hide' }],
+    });
+  });
+  afterEach(() => {
+    files.closeAll();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('leaves hidden entries out of a listing, also of a directory reached through a symlink', async () => {
+    expect((await files.readdir({ path: '/data/alias' })).entries).toEqual([]);
+    expect((await files.readdir({ path: '/data' })).entries.map(({ name }) => name).sort()).toEqual(['alias', 'plain.txt', 'secrets']);
+  });
+
+  it('creates nothing under a hidden path, and changes nothing read-only, however the open is asked', async () => {
+    for (const flags of [O_WRONLY | O_CREAT, O_WRONLY | O_CREAT | O_EXCL]) {
+      expect((await failure(() => files.open({ path: '/data/alias/new', flags, mode: 0o644 }))).code).toBe('ENOENT');
+    }
+    expect(existsSync(join(root, 'data/secrets/new'))).toBe(false);
+    expect((await failure(() => files.open({ path: '/data/plain.txt', flags: O_WRONLY }))).code).toBe('EROFS');
+    expect(await failure(() => files.truncate({ path: '/data/plain.txt', length: 0 }))).toMatchObject({
+      code: 'EROFS',
+      message: expect.stringContaining('p/ro'),
+    });
+    expect((await failure(() => files.access({ path: '/data/plain.txt', mode: constants.W_OK }))).code).toBe('EROFS');
+    expect((await failure(() => files.unlink({ path: '/data/plain.txt' }))).code).toBe('EROFS');
+    expect(readFileSync(join(root, 'data/plain.txt'), 'utf8')).toBe('plain\n');
+    const { fd } = await files.open({ path: '/data/plain.txt', flags: O_RDONLY });
+    await files.close({ fd });
   });
 });

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import { promisify } from 'node:util';
 import { ErrorCode, RemoteError } from '../protocol/errors';
 import { attachmentBuffer } from '../protocol/frame';
+import type { FsPathRules, PathUse } from '../protocol/fs-paths';
 import type { FileTime, Params, Result, Stat } from '../protocol/messages';
 import { opensForWriting } from '../protocol/open-flags';
 import { native } from './native';
@@ -74,6 +75,12 @@ export function openRoot(appRoot: string): AppRoot | Error {
   }
 }
 
+interface Listing {
+  dir: fs.Dir;
+  /** Whether an entry's name is left out (a path rule says it doesn't exist). */
+  hides?: (name: string) => boolean;
+}
+
 interface Handle {
   position: number;
   /** Opened as a directory: listed with fs.readdir, never read. */
@@ -101,6 +108,8 @@ export class Files {
   writable = false;
   /** Why the session may only read, when something other than its client's choice decided it. */
   readOnlyReason: string | undefined;
+  /** Its ticket's path rules (readOnly, local, notFound), checked on each path asked for and where it leads. */
+  pathRules: FsPathRules | undefined;
   private readonly handles = new Map<number, Handle>();
   /** Opens under way, counted against maxOpen with the open files. */
   private opening = 0;
@@ -109,7 +118,7 @@ export class Files {
   /** Operations that timed out and still run in a thread of the pool. */
   private stuck = 0;
   /** Directory listings a client is reading page by page, by cursor. */
-  private readonly listings = new Map<number, fs.Dir>();
+  private readonly listings = new Map<number, Listing>();
   private nextListing = 1;
   /** The served paths, relative to the root as beneathRoot gives them ("." serves everything). */
   private readonly served: string[];
@@ -139,7 +148,7 @@ export class Files {
     }
     const flags = params.flags & ~O_PATH;
     if (opensForWriting(flags)) this.mayChange(`opening ${params.path} for writing`);
-    const opening = this.openServed(params.path, flags, params.mode ?? 0o666).then(async (fd) => {
+    const opening = this.openServed(params.path, flags, params.mode ?? 0o666, opensForWriting(flags) ? 'change' : 'read').then(async (fd) => {
       try {
         return { fd, stat: await fstat(fd) };
       } catch (error) {
@@ -205,7 +214,7 @@ export class Files {
   }
 
   stat(params: Params<'fs.stat'>): Promise<Result<'fs.stat'>> {
-    return this.withPath(`stat ${params.path}`, params.path, params.follow ? 0 : O_NOFOLLOW, async (fd) => ({ stat: toStat(await fstat(fd)) }));
+    return this.withPath(`stat ${params.path}`, params.path, params.follow ? 0 : O_NOFOLLOW, 'read', async (fd) => ({ stat: toStat(await fstat(fd)) }));
   }
 
   /**
@@ -214,7 +223,8 @@ export class Files {
    */
   async readdir(params: Params<'fs.readdir'>): Promise<Result<'fs.readdir'>> {
     const what = `readdir ${params.path}`;
-    const dir = params.cursor === undefined ? await this.openListing(what, params.path) : this.takeListing(params.cursor);
+    const listing = params.cursor === undefined ? await this.openListing(what, params.path) : this.takeListing(params.cursor);
+    const { dir, hides } = listing;
     const entries: Result<'fs.readdir'>['entries'] = [];
     let bytes = 0;
     try {
@@ -224,6 +234,7 @@ export class Files {
           await dir.close();
           return { entries };
         }
+        if (hides?.(entry.name)) continue;
         bytes += JSON.stringify(entry.name).length + 24;
         entries.push({
           name: entry.name,
@@ -235,42 +246,57 @@ export class Files {
       throw error;
     }
     const cursor = params.cursor ?? this.nextListing++;
-    this.keepListing(cursor, dir);
+    this.keepListing(cursor, listing);
     return { entries, cursor };
   }
 
-  private openListing(what: string, path: string): Promise<fs.Dir> {
-    return this.withPath(what, path, O_DIRECTORY, (fd) => fs.promises.opendir(viaFd(fd), { bufferSize: 256 }), closeListingQuietly);
+  /** A directory's listing; with path rules, what leaves out the names of its entries that don't exist for the session. */
+  private openListing(what: string, path: string): Promise<Listing> {
+    const rules = this.pathRules;
+    return this.withPath(
+      what,
+      path,
+      O_DIRECTORY,
+      'read',
+      async (fd) => {
+        // Where the kernel resolved it: a symlink to a hidden directory's parent hides the same entries.
+        const found = rules && beneath((this.root as AppRoot).path, await fs.promises.readlink(viaFd(fd)));
+        const hides = found === undefined ? undefined : (name: string) => rules!.hides(absolute(found, name));
+        return { dir: await fs.promises.opendir(viaFd(fd), { bufferSize: 256 }), hides };
+      },
+      (late) => closeListingQuietly(late.dir),
+    );
   }
 
-  private takeListing(cursor: number): fs.Dir {
-    const dir = this.listings.get(cursor);
-    if (!dir) throw new RemoteError(ErrorCode.Invalid, `listing ${cursor} is over or was let go (a session keeps ${MAX_LISTINGS} unfinished): list again`);
+  private takeListing(cursor: number): Listing {
+    const listing = this.listings.get(cursor);
+    if (!listing) throw new RemoteError(ErrorCode.Invalid, `listing ${cursor} is over or was let go (a session keeps ${MAX_LISTINGS} unfinished): list again`);
     this.listings.delete(cursor);
-    return dir;
+    return listing;
   }
 
   /** An unfinished listing holds an fd: a session keeps a few, the oldest let go first. */
-  private keepListing(cursor: number, dir: fs.Dir): void {
+  private keepListing(cursor: number, listing: Listing): void {
     if (this.closed) {
-      closeListingQuietly(dir);
+      closeListingQuietly(listing.dir);
       throw new RemoteError('EBADF', 'the session ended while the directory was being listed');
     }
-    this.listings.set(cursor, dir);
+    this.listings.set(cursor, listing);
     for (const [old, oldest] of this.listings) {
       if (this.listings.size <= MAX_LISTINGS) break;
       this.listings.delete(old);
-      closeListingQuietly(oldest);
+      closeListingQuietly(oldest.dir);
     }
   }
 
   readlink(params: Params<'fs.readlink'>): Promise<Result<'fs.readlink'>> {
-    return this.withPath(`readlink ${params.path}`, params.path, O_NOFOLLOW, async (fd) => ({ target: await native.readlinkFd(fd) }));
+    return this.withPath(`readlink ${params.path}`, params.path, O_NOFOLLOW, 'read', async (fd) => ({ target: await native.readlinkFd(fd) }));
   }
 
   access(params: Params<'fs.access'>): Promise<Result<'fs.access'>> {
-    if (params.mode & fs.constants.W_OK) this.mayChange(`access ${params.path} for writing`);
-    return this.withPath(`access ${params.path}`, params.path, 0, async (fd) => {
+    const writing = (params.mode & fs.constants.W_OK) !== 0;
+    if (writing) this.mayChange(`access ${params.path} for writing`);
+    return this.withPath(`access ${params.path}`, params.path, 0, writing ? 'change' : 'read', async (fd) => {
       await fs.promises.access(viaFd(fd), params.mode);
       return {};
     });
@@ -320,7 +346,7 @@ export class Files {
   truncate(params: Params<'fs.truncate'>): Promise<Result<'fs.truncate'>> {
     const what = `truncate ${params.path}`;
     return this.change(what, async () => {
-      const opening = this.openServed(params.path, O_WRONLY, 0);
+      const opening = this.openServed(params.path, O_WRONLY, 0, 'change');
       const fd = await this.bounded(what, opening, closeQuietly);
       try {
         await this.bounded(what, ftruncate(fd, params.length));
@@ -332,13 +358,13 @@ export class Files {
 
   chmod(params: Params<'fs.chmod'>): Promise<Result<'fs.chmod'>> {
     const what = `chmod ${params.path}`;
-    return this.change(what, () => this.withPath(what, params.path, 0, (fd) => fs.promises.chmod(viaFd(fd), params.mode)));
+    return this.change(what, () => this.withPath(what, params.path, 0, 'change', (fd) => fs.promises.chmod(viaFd(fd), params.mode)));
   }
 
   utimes(params: Params<'fs.utimes'>): Promise<Result<'fs.utimes'>> {
     const what = `utimes ${params.path}`;
     return this.change(what, () =>
-      this.withPath(what, params.path, 0, async (fd) => {
+      this.withPath(what, params.path, 0, 'change', async (fd) => {
         const current = await fs.promises.stat(viaFd(fd));
         const time = (value: FileTime, kept: number) => (value === 'now' ? Date.now() : value === 'omit' ? kept : value) / 1000;
         await fs.promises.utimes(viaFd(fd), time(params.atime, current.atimeMs), time(params.mtime, current.mtimeMs));
@@ -347,7 +373,7 @@ export class Files {
   }
 
   statfs(params: Params<'fs.statfs'>): Promise<Result<'fs.statfs'>> {
-    return this.withPath(`statfs ${params.path}`, params.path, 0, async (fd) => {
+    return this.withPath(`statfs ${params.path}`, params.path, 0, 'read', async (fd) => {
       const { type, bsize, blocks, bfree, bavail, files, ffree } = await fs.promises.statfs(viaFd(fd));
       return { statfs: { type, bsize, blocks, bfree, bavail, files, ffree } };
     });
@@ -360,7 +386,7 @@ export class Files {
       else closeQuietly(fd);
     }
     this.handles.clear();
-    for (const dir of this.listings.values()) closeListingQuietly(dir);
+    for (const { dir } of this.listings.values()) closeListingQuietly(dir);
     this.listings.clear();
   }
 
@@ -432,13 +458,13 @@ export class Files {
    * reached), a new one in its checked parent. Never waits: a FIFO without a writer or a reader
    * can't hold the sidecar.
    */
-  private async openServed(path: string, flags: number, mode: number): Promise<number> {
+  private async openServed(path: string, flags: number, mode: number, use: PathUse): Promise<number> {
     const creating = (flags & O_CREAT) !== 0;
     let found: number | undefined;
     // O_CREAT | O_EXCL creates or fails, whatever is there.
     if (!(creating && flags & O_EXCL)) {
       try {
-        found = await this.locate(path, flags & (O_NOFOLLOW | O_DIRECTORY));
+        found = await this.locate(path, flags & (O_NOFOLLOW | O_DIRECTORY), use);
       } catch (error) {
         if (!creating || (error as { code?: string }).code !== 'ENOENT') throw error;
       }
@@ -469,16 +495,16 @@ export class Files {
     const cut = relative.lastIndexOf('/');
     const parent = cut < 0 ? '.' : relative.slice(0, cut);
     if (relative === '.' || !this.isServed(parent)) throw new RemoteError('EBUSY', `${path} is the app root or one of its mounts: it can't be changed itself`);
-    return this.withPath(what, `/${parent}`, O_DIRECTORY, (fd) => use(fd, relative.slice(cut + 1)));
+    return this.withPath(what, `/${parent}`, O_DIRECTORY, { changing: relative.slice(cut + 1) }, (fd) => use(fd, relative.slice(cut + 1)));
   }
 
   /**
    * `use` of an O_PATH fd of what `path` names (locate), within callMs; the fd is closed when
    * `use` settles, however late (`late` gets a result that came too late).
    */
-  private withPath<T>(what: string, path: string, flags: number, use: (fd: number) => Promise<T>, late?: (value: T) => void): Promise<T> {
+  private withPath<T>(what: string, path: string, flags: number, as: LocateAs, use: (fd: number) => Promise<T>, late?: (value: T) => void): Promise<T> {
     let givenUp = false;
-    const work = this.locate(path, flags).then(async (fd) => {
+    const work = this.locate(path, flags, as).then(async (fd) => {
       try {
         // A lookup that came back after the client was told ETIMEDOUT goes no further.
         if (givenUp) throw new RemoteError('ETIMEDOUT', `${what}: given up`);
@@ -516,19 +542,32 @@ export class Files {
    * root, not inside the mounts). An O_PATH open does nothing to what it finds, so nothing is
    * touched before both checks pass.
    */
-  private async locate(path: string, flags: number): Promise<number> {
+  private async locate(path: string, flags: number, as: LocateAs): Promise<number> {
     if (this.root instanceof Error) throw new RemoteError('ENOENT', this.root.message);
     const relative = beneathRoot(path);
     if (!this.isServed(relative)) throw this.notServed(path, 'is not under');
+    this.followRules(relative, as);
     const fd = await native.openInRoot(this.root.fd, relative, O_PATH | flags, 0);
     try {
       const found = beneath(this.root.path, await fs.promises.readlink(viaFd(fd)));
       if (found === undefined || !this.isServed(found)) throw this.notServed(path, 'leads outside');
+      if (found !== relative) this.followRules(found, as);
       return fd;
     } catch (error) {
       closeQuietly(fd);
       throw error;
     }
+  }
+
+  /**
+   * Refuses what the ticket's path rules hold `relative` (beneath the root) to: the entry
+   * `as.changing` in it, for a change made in a directory.
+   */
+  private followRules(relative: string, as: LocateAs): void {
+    if (!this.pathRules) return;
+    const path = absolute(relative, typeof as === 'string' ? undefined : as.changing);
+    const refusal = this.pathRules.refusal(path, typeof as === 'string' ? as : 'change');
+    if (refusal) throw new RemoteError(refusal.code, refusal.reason);
   }
 
   /** Whether `relative` (beneath the root, as beneathRoot gives it) is a served path or beneath one. */
@@ -546,6 +585,18 @@ export class Files {
     if (!handle) throw new RemoteError('EBADF', `fd ${fd} is not open in this session`);
     return handle;
   }
+}
+
+/**
+ * What a path is located for: reading or changing what it names, or (`changing`) changing the
+ * entry of that name in the directory it names.
+ */
+type LocateAs = PathUse | { changing: string };
+
+/** The app's absolute path of `relative` (beneath the root, "." for the root itself), or of `entry` in it. */
+function absolute(relative: string, entry?: string): string {
+  const dir = relative === '.' ? '' : `/${relative}`;
+  return entry === undefined ? dir || '/' : `${dir}/${entry}`;
 }
 
 /** `location` (a path as /proc/self/fd names it) relative to `root` ("." for the root itself), or undefined when it is not beneath it. */

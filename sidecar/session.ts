@@ -9,6 +9,7 @@ import { CloseCode, ErrorCode, RemoteError } from '../protocol/errors';
 import { attachmentCapacity, recycleAttachment } from '../protocol/frame';
 import { describeIssues, isRequestType, requests, type Params, type RequestType, type Result } from '../protocol/messages';
 import type { IncomingRequest, Peer } from '../protocol/peer';
+import { FsPathRules } from '../protocol/fs-paths';
 import { outgoingRefusal } from '../protocol/outgoing-rules';
 import type { MuxStream } from '../protocol/stream';
 import { incomingRefusal, withoutExcluded, type TicketClaims } from '../protocol/ticket';
@@ -298,6 +299,7 @@ export class Session implements IncomingSink {
         // The ticket decides; a hello can only ask for less.
         this.files.writable = grant.allow.fs === 'write' && params.fs !== 'read';
         if (grant.allow.fs === 'read') this.files.readOnlyReason = `its ticket allows only reading, by policy ${grant.policies.join(', ') || '(none named)'}`;
+        if (grant.allow.fsPaths) this.files.pathRules = new FsPathRules(grant.allow.fsPaths);
         this.log.info('audit: session started', {
           audit: 'session-start',
           user: grant.sub,
@@ -322,6 +324,7 @@ export class Session implements IncomingSink {
         appRoot: config.appRoot,
         mounts: config.appMounts,
         hostname: hostname(),
+        ...(grant?.allow.fsPaths && { fsPaths: grant.allow.fsPaths }),
       };
       return { result };
     },

@@ -36,7 +36,6 @@ describe('no policy', () => {
       refused: false,
       allow: { incoming: { steal: true, stealWithoutFilter: true, mirror: true }, fs: 'write', env: { exclude: [] } },
       policies: [],
-      fsPatterns: { readOnly: [], local: [], notFound: [] },
     });
   });
 });
@@ -153,8 +152,22 @@ describe('env and fs', () => {
     expect(granted(request(), [cluster('ro', { fs: { readOnly: ['.*'] } })]).allow.fs).toBe('read');
     const grant = granted(request(), [cluster('ro', { fs: { readOnly: ['^/etc/', '.*'], local: ['\\.cache'], notFound: ['^/var/run/secrets'] } })]);
     expect(grant.allow.fs).toBe('read');
-    expect(grant.fsPatterns).toEqual({ readOnly: ['^/etc/'], local: ['\\.cache'], notFound: ['^/var/run/secrets'] });
+    expect(grant.allow.fsPaths).toEqual({
+      readOnly: [{ pattern: '^/etc/', policy: 'cluster/ro' }],
+      local: [{ pattern: '\\.cache', policy: 'cluster/ro' }],
+      notFound: [{ pattern: '^/var/run/secrets', policy: 'cluster/ro' }],
+    });
     expect(granted(request(), [cluster('ro', { fs: { readOnly: ['^/etc/'] } })]).allow.fs).toBe('write');
+  });
+
+  it('carries each path pattern once, with the first policy that wrote it, and none when files are off', () => {
+    const grant = granted(request(), [cluster('a', { fs: { notFound: ['^/secrets'] } }), cluster('b', { fs: { notFound: ['^/secrets', '\\.pem$'] } })]);
+    expect(grant.allow.fsPaths?.notFound).toEqual([
+      { pattern: '^/secrets', policy: 'cluster/a' },
+      { pattern: '\\.pem$', policy: 'cluster/b' },
+    ]);
+    expect(granted(request(), [cluster('a', { fs: { local: ['.*'], notFound: ['^/secrets'] } })]).allow).not.toHaveProperty('fsPaths');
+    expect(granted(request(), [cluster('a', {})]).allow).not.toHaveProperty('fsPaths');
   });
 
   it('local or notFound matching every path: no files; a session asking read or local never gets more', () => {

@@ -3,7 +3,8 @@
  * be allowed, or granted with the ticket's `allow` and the names of the policies that shaped it.
  */
 import type { TicketAllow } from '../../protocol/ticket';
-import { fsAllow, type FsPatterns } from './fs';
+import { fsPathsOrNone } from '../../protocol/fs-paths';
+import { fsAllow } from './fs';
 import { outgoingAllow } from './outgoing';
 import { incomingAllow, incomingRefusal, incomingRules } from './incoming';
 import { policyApplies } from './match';
@@ -17,8 +18,6 @@ export interface PolicyGrant {
   allow: TicketAllow;
   /** The applying policies, cluster ones first, each group by name: the ticket's `policies`. */
   policies: string[];
-  /** The fs patterns `allow.fs` can't express (for a later ticket version). */
-  fsPatterns: FsPatterns;
 }
 
 export type PolicyDecision = PolicyGrant | PolicyRefusal;
@@ -49,12 +48,13 @@ export function evaluatePolicies(request: SessionRequest, policies: readonly Pol
   if (incoming) return incoming;
 
   const exclude = [...new Set(applying.flatMap(({ spec }) => spec.env?.exclude ?? []))];
-  const { fs, fsPatterns } = fsAllow(applying, request.fs);
+  const { fs, fsPaths } = fsAllow(applying, request.fs);
   const outgoing = outgoingAllow(applying);
+  // With no files at all, path rules have nothing left to hold.
+  const paths = fs === 'none' ? undefined : fsPathsOrNone(fsPaths);
   return {
     refused: false,
-    allow: { incoming: incomingAllow(rules, request.incoming), fs, env: { exclude }, ...(outgoing && { outgoing }) },
+    allow: { incoming: incomingAllow(rules, request.incoming), fs, env: { exclude }, ...(outgoing && { outgoing }), ...(paths && { fsPaths: paths }) },
     policies: applying.map(({ name }) => name),
-    fsPatterns,
   };
 }

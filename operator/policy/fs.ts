@@ -1,19 +1,13 @@
 /**
- * Files: the session's fs mode capped by the applying policies' `fs` patterns. The ticket's
- * `allow.fs` is one of `write`, `read`, `none` for every path, so a pattern that matches every
- * path becomes that mode (`readOnly` caps it at `read`; `local` and `notFound` at `none`: the pod's
- * files are never served), and the other patterns are returned for a ticket that can carry them.
+ * Files: the session's fs mode capped by the applying policies' `fs` patterns. A pattern that
+ * matches every path caps the ticket's `allow.fs` (`readOnly` at `read`; `local` and `notFound` at
+ * `none`: the pod's files are never served); the others become the ticket's path rules
+ * (`allow.fsPaths`), which the sidecar checks on every file request.
  */
+import type { TicketFsPaths } from '../../protocol/fs-paths';
+import { re2Finds } from '../../protocol/re2';
 import type { TicketAllow } from '../../protocol/ticket';
-import { re2Finds } from '../../protocol/ticket';
 import type { NamedPolicy, SessionRequest } from './spec';
-
-/** Patterns the ticket's `allow.fs` can't express, each list the union over the applying policies. */
-export interface FsPatterns {
-  readOnly: string[];
-  local: string[];
-  notFound: string[];
-}
 
 /**
  * Paths of every shape a pattern might single out. A pattern that matches all of them is taken to
@@ -37,16 +31,16 @@ export function matchesEveryPath(pattern: string): boolean {
 const RANK = { none: 0, read: 1, write: 2 } as const;
 const lower = (a: TicketAllow['fs'], b: TicketAllow['fs']) => (RANK[a] <= RANK[b] ? a : b);
 
-export function fsAllow(policies: readonly NamedPolicy[], requested: SessionRequest['fs']): { fs: TicketAllow['fs']; fsPatterns: FsPatterns } {
+export function fsAllow(policies: readonly NamedPolicy[], requested: SessionRequest['fs']): { fs: TicketAllow['fs']; fsPaths: TicketFsPaths } {
   let fs: TicketAllow['fs'] = requested === 'local' ? 'none' : requested;
-  const fsPatterns: FsPatterns = { readOnly: [], local: [], notFound: [] };
-  for (const { spec } of policies) {
+  const fsPaths: TicketFsPaths = { readOnly: [], local: [], notFound: [] };
+  for (const { name, spec } of policies) {
     for (const field of ['readOnly', 'local', 'notFound'] as const) {
       for (const pattern of spec.fs?.[field] ?? []) {
         if (matchesEveryPath(pattern)) fs = lower(fs, field === 'readOnly' ? 'read' : 'none');
-        else if (!fsPatterns[field].includes(pattern)) fsPatterns[field].push(pattern);
+        else if (!fsPaths[field].some((rule) => rule.pattern === pattern)) fsPaths[field].push({ pattern, policy: name });
       }
     }
   }
-  return { fs, fsPatterns };
+  return { fs, fsPaths };
 }

@@ -3,7 +3,7 @@
  * of every applying policy, combined restrictively, checked against the session's subscriptions.
  */
 import type { TicketAllow } from '../../protocol/ticket';
-import { re2Finds } from '../../protocol/ticket';
+import { re2Finds } from '../../protocol/re2';
 import { exactlyOneOf } from './regex';
 import { refusal, type PolicyRefusal } from './refusal';
 import type { BlockedFeature, NamedPolicy, PortRequest } from './spec';

@@ -4,7 +4,7 @@
  */
 import { RE2JS } from 're2js';
 import { cidrProblem } from '../../protocol/outgoing-rules';
-import { re2Problem } from '../../protocol/ticket';
+import { re2Problem } from '../../protocol/re2';
 import { refusal, type PolicyRefusal } from './refusal';
 import type { NamedPolicy } from './spec';
 

@@ -8,7 +8,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { ANNOTATION, SIDECAR_NAME } from '../../common/pod-contract';
 import { KUBERNETES_KIND, readTargetPath } from '../../common/target-path';
 import type { TicketSpec, TicketStatus } from '../../protocol/operator-api';
-import { signTicket, type TicketAllow, type TicketClaims } from '../../protocol/ticket';
+import { FS_PATHS_TICKET_VERSION, signTicket, type TicketAllow, type TicketClaims } from '../../protocol/ticket';
 import { evaluatePolicies } from '../policy/evaluate';
 import type { Policy, Target } from '../policy/spec';
 
@@ -164,7 +164,7 @@ function sign(
   const session = randomUUID();
   const { uid, namespace, name } = pod.metadata as { uid: string; namespace: string; name: string };
   const claims: TicketClaims = {
-    v: 1,
+    v: allow.fsPaths ? FS_PATHS_TICKET_VERSION : 1,
     sub: caller.user,
     groups: caller.groups,
     pod: { uid, namespace, name },

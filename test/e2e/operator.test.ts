@@ -1,11 +1,13 @@
 /**
  * The operator on the real cluster, with users as a team has them: alice and bob, each with a
  * client certificate signed by the cluster's CA and bound the mirrord-user role in the namespace.
- * A policy there lets steals through only with a header filter and hides the app's Secret-backed
- * variables; another requires a profile on deploy/locked and keeps its sessions from reaching the
+ * A policy there lets steals through only with a header filter, hides the app's Secret-backed
+ * variables and keys, and keeps one file on the developer's machine; another requires a profile on deploy/locked and keeps its sessions from reaching the
  * app's Service. The sidecars of the namespace require the operator's tickets.
  */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNamespaces, deleteNamespaces, kubeconfigPath, kubectl, rolledOut, webhookReady } from './cluster';
 import { demoDeployment, manifests } from './manifests';
@@ -18,11 +20,19 @@ const sessions: Mirrord[] = [];
 let alice: TestUser;
 let bob: TestUser;
 let podIp = '';
+/**
+ * Where the app mounts its ConfigMap; the same path on this machine holds the file the policy
+ * keeps local, so the program reads this machine's copy of it and the pod's of the rest.
+ */
+const CONFIG_DIR = join(tmpdir(), `mirrord-e2e-operator-${process.pid}`);
 
-/** The app's Deployment, with a variable from a Secret and a plain one. */
+/** The app's Deployment, with a variable from a Secret and a plain one, and a ConfigMap mounted at CONFIG_DIR. */
 function appWithSecret(): string {
   const deployment = JSON.parse(demoDeployment(namespace, 'app', { env: { GREETING: 'hello' }, terminationGracePeriodSeconds: 5 }));
-  deployment.spec.template.spec.containers[0].env.push({ name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } });
+  const pod = deployment.spec.template.spec;
+  pod.containers[0].env.push({ name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } });
+  pod.volumes = [{ name: 'config', configMap: { name: 'app-config' } }];
+  pod.containers[0].volumeMounts = [{ name: 'config', mountPath: CONFIG_DIR, readOnly: true }];
   return JSON.stringify(deployment);
 }
 
@@ -53,6 +63,8 @@ async function operatorReplicas(replicas: number): Promise<void> {
 }
 
 beforeAll(async () => {
+  mkdirSync(CONFIG_DIR, { recursive: true });
+  writeFileSync(join(CONFIG_DIR, 'local.txt'), "local.txt from the developer's machine\n");
   await webhookReady();
   await rolledOut('mirrord-system', 'mirrord-operator', 180);
   await createNamespaces({ labeled: [namespace] });
@@ -60,6 +72,12 @@ beforeAll(async () => {
   await kubectl(['apply', '-f', '-'], {
     input: manifests(
       JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db', namespace }, stringData: { password: 's3cret' } }),
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'app-config', namespace },
+        data: { 'settings.txt': 'settings from the pod\n', 'local.txt': 'local.txt from the pod\n', 'tls.key': 'the pod key\n' },
+      }),
       JSON.stringify({
         apiVersion: 'rbac.authorization.k8s.io/v1',
         kind: 'RoleBinding',
@@ -71,7 +89,12 @@ beforeAll(async () => {
         apiVersion: 'mirrord.dev/v1',
         kind: 'MirrordPolicy',
         metadata: { name: 'filtered-only', namespace },
-        spec: { targetPath: 'deploy/app', block: ['steal-without-filter'], env: { exclude: ['DB_*'] } },
+        spec: {
+          targetPath: 'deploy/app',
+          block: ['steal-without-filter'],
+          env: { exclude: ['DB_*'] },
+          fs: { notFound: ['\\.key$'], local: ['/local\\.txt$'] },
+        },
       }),
       JSON.stringify({
         apiVersion: 'mirrord.dev/v1',
@@ -111,6 +134,7 @@ afterEach(async () => {
 afterAll(async () => {
   await operatorReplicas(2).catch(() => undefined);
   await deleteNamespaces(namespace);
+  rmSync(CONFIG_DIR, { recursive: true, force: true });
 }, 10 * 60_000);
 
 test("a policy refuses alice's unfiltered steal naming itself, lets her filtered one through, and hides the Secret's variable", async () => {
@@ -131,6 +155,15 @@ test("a policy refuses alice's unfiltered steal naming itself, lets her filtered
   const env = attach(alice, ['--mirror'], ['sh', '-c', 'echo "GREETING=${GREETING:-unset} DB_PASSWORD=${DB_PASSWORD:-unset}"']);
   const printed = await env.done;
   expect(printed.stdout).toContain('GREETING=hello DB_PASSWORD=unset');
+}, 180_000);
+
+test("the policy's fs patterns: a key doesn't exist for the program, in listings neither, and a local file is read from this machine", async () => {
+  const script = `ls ${CONFIG_DIR} && cat ${CONFIG_DIR}/settings.txt ${CONFIG_DIR}/local.txt && (cat ${CONFIG_DIR}/tls.key 2>&1 || true)`;
+  const run = await attach(alice, ['--mirror'], ['sh', '-c', script]).done;
+  expect(run.code).toBe(0);
+  expect(run.stdout).toBe(
+    `local.txt\nsettings.txt\nsettings from the pod\nlocal.txt from the developer's machine\ncat: ${CONFIG_DIR}/tls.key: No such file or directory\n`,
+  );
 }, 180_000);
 
 test('a required profile, and an outgoing block naming the policy, on deploy/locked', async () => {

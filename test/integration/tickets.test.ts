@@ -1,6 +1,6 @@
 import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { publicJwk, signTicket, type TicketAllow, type TicketClaims } from '../../protocol/ticket';
@@ -159,6 +159,44 @@ describe('auth: required', () => {
     const { fd } = (await writer.call('fs.open', newFile)).result;
     await writer.call('fs.close', { fd });
     await writer.call('fs.unlink', { path: newFile.path });
+  });
+
+  it("holds every file request to the ticket's path rules, where the path leads included, and tells the client the rules", async () => {
+    writeFileSync(join(pod.appRoot, 'etc/config/secret.key'), 'the pod secret\n');
+    symlinkSync('secret.key', join(pod.appRoot, 'etc/config/innocent-name'));
+    mkdirSync(join(pod.appRoot, 'etc/config/.cache'), { recursive: true });
+    writeFileSync(join(pod.appRoot, 'etc/config/.cache/blob'), 'cached\n');
+    const fsPaths = {
+      readOnly: [{ pattern: '^/etc/config/app\\.yaml$', policy: 'default/ro' }],
+      local: [{ pattern: '/\\.cache/', policy: 'default/local' }],
+      notFound: [{ pattern: '\\.key$', policy: 'default/hide' }],
+    };
+    const client = await pod.connect({ fs: 'write', ticket: ticket({ v: 2, allow: allow({ fs: 'write', fsPaths }) }) });
+    expect(client.info.fsPaths).toEqual(fsPaths);
+    const refused = (code: string, text: string) => ({ code, message: expect.stringContaining(text) });
+    await expect(client.call('fs.stat', { path: '/etc/config/secret.key', follow: true })).rejects.toMatchObject(
+      refused('ENOENT', 'fs.notFound /\\.key$/ of policy default/hide'),
+    );
+    // A symlink whose own name matches nothing still leads to the hidden file.
+    await expect(client.fetchFile('/etc/config/innocent-name')).rejects.toMatchObject(refused('ENOENT', '/etc/config/secret.key does not exist'));
+    const names = (await client.call('fs.readdir', { path: '/etc/config' })).result.entries.map(({ name }) => name);
+    expect(names).toContain('app.yaml');
+    expect(names).not.toContain('secret.key');
+    await expect(client.fetchFile('/etc/config/.cache/blob')).rejects.toMatchObject(refused('EACCES', "read from the session's own machine"));
+    expect((await client.fetchFile('/etc/config/app.yaml')).content?.toString()).toContain('hello from the pod');
+    const writing = { path: '/etc/config/app.yaml', flags: constants.O_WRONLY | constants.O_TRUNC, mode: 0 };
+    await expect(client.call('fs.open', writing)).rejects.toMatchObject(refused('EROFS', 'may only be read by this session (fs.readOnly'));
+    await expect(client.call('fs.rename', { from: '/etc/config/app.yaml', to: '/etc/config/moved.yaml' })).rejects.toMatchObject(
+      refused('EROFS', 'default/ro'),
+    );
+    await expect(client.call('fs.rename', { from: '/etc/config/innocent-name', to: '/etc/config/other.key' })).rejects.toMatchObject(
+      refused('ENOENT', 'default/hide'),
+    );
+    expect(readFileSync(join(pod.appRoot, 'etc/config/app.yaml'), 'utf8')).toContain('hello from the pod');
+    // What no rule holds is written as the ticket's fs allows.
+    const { fd } = (await client.call('fs.open', { path: '/etc/config/new.txt', flags: constants.O_WRONLY | constants.O_CREAT, mode: 0o644 })).result;
+    await client.call('fs.close', { fd });
+    await client.call('fs.unlink', { path: '/etc/config/new.txt' });
   });
 
   it("lists who attached; ends a user's own sessions, another user's only with a ticket that allows it", async () => {

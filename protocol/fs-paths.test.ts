@@ -1,0 +1,52 @@
+import { FsPathRules, fsPathsOrNone } from './fs-paths';
+
+describe('path rules of a ticket', () => {
+  const rules = new FsPathRules({
+    readOnly: [{ pattern: '^/app/config/', policy: 'shop/ro' }],
+    local: [{ pattern: '\\.cache/', policy: 'shop/local' }],
+    notFound: [
+      { pattern: '^/var/run/secrets/', policy: 'cluster/hide' },
+      { pattern: '\\.pem$', policy: 'cluster/hide' },
+    ],
+  });
+
+  it('hides notFound paths (ENOENT) whatever the use, naming the pattern and the policy', () => {
+    expect(rules.refusal('/var/run/secrets/kubernetes.io/token', 'read')).toEqual({
+      code: 'ENOENT',
+      reason: '/var/run/secrets/kubernetes.io/token does not exist for this session (fs.notFound /^/var/run/secrets// of policy cluster/hide)',
+    });
+    expect(rules.refusal('/app/tls/KEY.PEM', 'change')?.code).toBe('ENOENT'); // case-insensitive, as mirrord's
+    expect(rules.hides('/app/tls/key.pem')).toBe(true);
+    expect(rules.hides('/app/tls/key.pem.txt')).toBe(false);
+  });
+
+  it('keeps local paths off the pod (EACCES), and refuses only changes of readOnly paths (EROFS)', () => {
+    expect(rules.refusal('/home/app/.cache/x', 'read')).toMatchObject({
+      code: 'EACCES',
+      reason: expect.stringMatching(/own machine, never the pod \(fs.local \/\\.cache\/\/ of policy shop\/local\)/),
+    });
+    expect(rules.refusal('/app/config/settings.yaml', 'read')).toBeUndefined();
+    expect(rules.refusal('/app/config/settings.yaml', 'change')).toMatchObject({
+      code: 'EROFS',
+      reason: expect.stringMatching(/fs.readOnly \/\^\/app\/config\/\/ of policy shop\/ro/),
+    });
+    expect(rules.refusal('/app/data/x', 'change')).toBeUndefined();
+  });
+
+  it('lets notFound win over local, and local over readOnly', () => {
+    const both = new FsPathRules({
+      readOnly: [{ pattern: '^/a', policy: 'p/ro' }],
+      local: [{ pattern: '^/a/b', policy: 'p/local' }],
+      notFound: [{ pattern: '^/a/b/c', policy: 'p/nf' }],
+    });
+    expect(both.refusal('/a/b/c', 'change')?.code).toBe('ENOENT');
+    expect(both.refusal('/a/b/x', 'change')?.code).toBe('EACCES');
+    expect(both.refusal('/a/x', 'change')?.code).toBe('EROFS');
+  });
+
+  it('is carried only when some list holds a rule', () => {
+    expect(fsPathsOrNone({ readOnly: [], local: [], notFound: [] })).toBeUndefined();
+    const one = { readOnly: [], local: [{ pattern: 'x', policy: 'p' }], notFound: [] };
+    expect(fsPathsOrNone(one)).toBe(one);
+  });
+});
