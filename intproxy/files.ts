@@ -118,12 +118,22 @@ export class RemoteFiles {
       const [entries, status] = await Promise.all([this.client.readdir(path), this.client.call('fs.stat', { path, follow: true })]);
       const dir = mkdtempSync(join(this.cacheRoot, 'dir-'));
       // The links' targets are asked for all at once: a mounted ConfigMap is a directory of links.
+      // A link the pod won't read (a policy keeps it on this machine, or it went away since the
+      // listing) is listed as a plain entry: the listing is what the pod had, its entries are
+      // opened one by one.
       await Promise.all(
         entries.map(async (entry) => {
           const at = join(dir, entry.name);
-          if (entry.type === 'dir') mkdirSync(at);
-          else if (entry.type === 'link') symlinkSync((await this.client.call('fs.readlink', { path: join(path, entry.name) })).result.target, at);
-          else writeFileSync(at, '');
+          if (entry.type === 'dir') return mkdirSync(at);
+          const target =
+            entry.type === 'link'
+              ? await this.client.call('fs.readlink', { path: join(path, entry.name) }).then(
+                  ({ result }) => result.target,
+                  () => undefined,
+                )
+              : undefined;
+          if (target === undefined) writeFileSync(at, '');
+          else symlinkSync(target, at);
         }),
       );
       return { kind: 'path', copy: dir, stat: status.result.stat };

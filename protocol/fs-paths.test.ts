@@ -1,4 +1,4 @@
-import { FsPathRules, fsPathsOrNone } from './fs-paths';
+import { describeFsPaths, FsPathRules, fsPathsOrNone } from './fs-paths';
 
 describe('path rules of a ticket', () => {
   const rules = new FsPathRules({
@@ -48,5 +48,18 @@ describe('path rules of a ticket', () => {
     expect(fsPathsOrNone({ readOnly: [], local: [], notFound: [] })).toBeUndefined();
     const one = { readOnly: [], local: [{ pattern: 'x', policy: 'p' }], notFound: [] };
     expect(fsPathsOrNone(one)).toBe(one);
+  });
+
+  it('describes the rules in one line, naming each policy', () => {
+    expect(
+      describeFsPaths({
+        readOnly: [{ pattern: '^/data/', policy: 'shop/ro' }],
+        local: [],
+        notFound: [
+          { pattern: '\\.key$', policy: 'cluster/hide' },
+          { pattern: '^/var/run/secrets/', policy: 'shop/hide' },
+        ],
+      }),
+    ).toBe("the policies hold the pod's files: don't exist: /\\.key$/ (cluster/hide), /^/var/run/secrets// (shop/hide); read-only: /^/data// (shop/ro)");
   });
 });

@@ -75,3 +75,11 @@ export class FsPathRules {
 export function fsPathsOrNone(paths: TicketFsPaths): TicketFsPaths | undefined {
   return paths.readOnly.length || paths.local.length || paths.notFound.length ? paths : undefined;
 }
+
+/** One line for the developer: which paths the policies hold, and by which policy. */
+export function describeFsPaths(paths: TicketFsPaths): string {
+  const list = (what: string, rules: FsPathRule[]) =>
+    rules.length ? [`${what} ${rules.map(({ pattern, policy }) => `/${pattern}/ (${policy})`).join(', ')}`] : [];
+  const parts = [...list("don't exist:", paths.notFound), ...list('read from this machine:', paths.local), ...list('read-only:', paths.readOnly)];
+  return `the policies hold the pod's files: ${parts.join('; ')}`;
+}

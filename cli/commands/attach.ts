@@ -6,6 +6,7 @@
 import { podFsRights } from '../../intproxy/fs-policy';
 import { startLayerProxy, type LayerOptions, type LayerProxy } from '../../intproxy/proxy';
 import type { ClientApi } from '../../protocol/client';
+import { describeFsPaths } from '../../protocol/fs-paths';
 import type { Logger } from '../../common/log';
 import type { AttachArgs } from '../args';
 import { loadSettings, type Settings } from '../config/resolve';
@@ -75,6 +76,7 @@ async function attachWith(args: AttachArgs, progress: Progress): Promise<number>
   try {
     const { sessionId } = first.info;
     progress.step(`session ${sessionId} on pod ${podName}${pod.ip ? ` (${pod.ip})` : ''}`);
+    if (first.info.fsPaths) progress.step(describeFsPaths(first.info.fsPaths));
     // Without its session the command would go on with no pod behind it (its listeners no
     // longer subscribed, its connections and files failing): end it and say why, rather than
     // let it look attached.

@@ -161,6 +161,9 @@ test("the policy's fs patterns: a key doesn't exist for the program, in listings
   const script = `ls ${CONFIG_DIR} && cat ${CONFIG_DIR}/settings.txt ${CONFIG_DIR}/local.txt && (cat ${CONFIG_DIR}/tls.key 2>&1 || true)`;
   const run = await attach(alice, ['--mirror'], ['sh', '-c', script]).done;
   expect(run.code).toBe(0);
+  expect(run.stderr).toContain(
+    `the policies hold the pod's files: don't exist: /\\.key$/ (${namespace}/filtered-only); read from this machine: //local\\.txt$/ (${namespace}/filtered-only)`,
+  );
   expect(run.stdout).toBe(
     `local.txt\nsettings.txt\nsettings from the pod\nlocal.txt from the developer's machine\ncat: ${CONFIG_DIR}/tls.key: No such file or directory\n`,
   );

@@ -30,7 +30,7 @@ export function noRulesLeft(pod: TestPod, timeoutMs?: number): Promise<void> {
   return eventually(async () => expect(await pod.net.natRules()).not.toContain('MIRRORD'), timeoutMs);
 }
 
-const LAYER_DEFAULTS: LayerOptions = {
+export const LAYER_DEFAULTS: LayerOptions = {
   incoming: { mode: 'steal', portMapping: [], ignorePorts: [] },
   outgoing: { tcp: true, udp: true },
   dns: true,

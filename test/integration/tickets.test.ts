@@ -7,7 +7,10 @@ import { publicJwk, signTicket, type TicketAllow, type TicketClaims } from '../.
 import { eventually } from '../harness/eventually';
 import { SERVICE_IP, SERVICE_NAME } from '../harness/netns';
 import { APP_PORT, forwardIncoming, startLocalServer, TestPod } from '../harness/pod';
-import { noRulesLeft } from './suite';
+import { createLogger } from '../../common/log';
+import { startLayerProxy } from '../../intproxy/proxy';
+import { run } from '../harness/run';
+import { LAYER_DEFAULTS, noRulesLeft } from './suite';
 
 jest.setTimeout(60_000);
 
@@ -197,6 +200,32 @@ describe('auth: required', () => {
     const { fd } = (await client.call('fs.open', { path: '/etc/config/new.txt', flags: constants.O_WRONLY | constants.O_CREAT, mode: 0o644 })).result;
     await client.call('fs.close', { fd });
     await client.call('fs.unlink', { path: '/etc/config/new.txt' });
+
+    // A real program under the layer: the listing leaves the hidden key out and keeps the local
+    // link, whose target the pod won't tell; the local paths are looked for on this machine.
+    symlinkSync('app.yaml', join(pod.appRoot, 'etc/config/local-link'));
+    const local = { pattern: '/\\.cache/|/local-link$', policy: 'default/local' };
+    const layered = await pod.connect({ ticket: ticket({ v: 2, allow: allow({ fsPaths: { ...fsPaths, local: [local] } }) }) });
+    const proxy = await startLayerProxy(layered, LAYER_DEFAULTS, createLogger('error'));
+    try {
+      const script = 'ls /etc/config; cat /etc/config/innocent-name /etc/config/local-link /etc/config/.cache/blob 2>&1; true';
+      const { stdout } = await run('sh', ['-c', script], { env: { ...process.env, ...proxy.env } });
+      expect(stdout).toBe(
+        [
+          'app.yaml',
+          'escape-absolute',
+          'escape-relative',
+          'innocent-name',
+          'local-link',
+          'cat: /etc/config/innocent-name: No such file or directory',
+          'cat: /etc/config/local-link: No such file or directory',
+          'cat: /etc/config/.cache/blob: No such file or directory',
+          '',
+        ].join('\n'),
+      );
+    } finally {
+      await proxy.close();
+    }
   });
 
   it("lists who attached; ends a user's own sessions, another user's only with a ticket that allows it", async () => {
