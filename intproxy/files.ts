@@ -129,7 +129,10 @@ export class RemoteFiles {
             entry.type === 'link'
               ? await this.client.call('fs.readlink', { path: join(path, entry.name) }).then(
                   ({ result }) => result.target,
-                  () => undefined,
+                  (error: { code?: string }) => {
+                    if (error.code === 'EACCES' || error.code === 'ENOENT') return undefined;
+                    throw error;
+                  },
                 )
               : undefined;
           if (target === undefined) writeFileSync(at, '');

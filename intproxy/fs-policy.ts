@@ -13,8 +13,10 @@
  * than be refused them by the sidecar; its `readOnly` paths are the sidecar's to refuse changes
  * of (EROFS), as a read-only file system would.
  */
-import type { TicketFsPaths } from '../protocol/fs-paths';
+import { posix } from 'node:path';
+import { FsPathRules, type TicketFsPaths } from '../protocol/fs-paths';
 import type { FsRights } from '../protocol/messages';
+import { literalPrefix } from '../protocol/re2';
 import { compileRustRegex, expandReplacement } from './rust-regex';
 
 export type FsMode = 'local' | 'localwithoverrides' | 'read' | 'write';
@@ -50,9 +52,8 @@ export class FsPolicy {
   private readonly readOnly: RegExp[];
   private readonly notFound: RegExp[];
   private readonly mapping: [RegExp, string][];
-  /** The ticket's: before the config's. */
-  private readonly heldNotFound: RegExp[];
-  private readonly heldLocal: RegExp[];
+  /** The ticket's rules, matched as the sidecar matches them (RE2): before the config's. */
+  private readonly held: FsPathRules | undefined;
 
   constructor(
     private readonly options: FsOptions,
@@ -60,8 +61,7 @@ export class FsPolicy {
     /** The path rules of the session's ticket, as its hello told them. */
     held?: TicketFsPaths,
   ) {
-    this.heldNotFound = compile(held?.notFound.map(({ pattern }) => pattern));
-    this.heldLocal = compile(held?.local.map(({ pattern }) => pattern));
+    this.held = held && new FsPathRules(held);
     this.local = compile(options.local);
     this.readWrite = compile(options.readWrite);
     this.readOnly = compile(options.readOnly);
@@ -97,8 +97,10 @@ export class FsPolicy {
   /** Where the pod's `remote` (an absolute path, mapped) is read and written. */
   private accessOf(remote: string): FsAccess {
     const matches = (patterns: RegExp[]) => patterns.some((pattern) => pattern.test(remote));
-    if (matches(this.heldNotFound)) return 'notfound';
-    if (matches(this.heldLocal)) return 'local';
+    // Normalised as the sidecar does before it matches: `/data//cache/x` is `/data/cache/x` there.
+    const held = this.held?.refusal(posix.normalize(remote), 'read')?.code;
+    if (held === 'ENOENT') return 'notfound';
+    if (held === 'EACCES') return 'local';
     if (matches(this.notFound)) return 'notfound';
     if (matches(this.readWrite)) return 'write';
     if (matches(this.readOnly)) return 'read';
@@ -142,49 +144,4 @@ function compile(patterns: string[] | undefined): RegExp[] {
 
 function isUnder(path: string, dir: string): boolean {
   return path === dir || path.startsWith(dir.endsWith('/') ? dir : `${dir}/`);
-}
-
-const QUANTIFIER = new Set(['?', '*', '+', '{']);
-const SPECIAL = new Set(['.', '(', ')', '[', ']', '|', '$', '^', ...QUANTIFIER]);
-
-/**
- * The text every path matching `pattern` starts with: the literal start of an anchored regex.
- * A pattern it can't vouch for (unanchored, or with an alternative) gives '', so the layer asks
- * about every absolute path.
- */
-export function literalPrefix(pattern: string): string {
-  if (!pattern.startsWith('^') || hasTopLevelAlternative(pattern)) return '';
-  let literal = '';
-  for (let i = 1; i < pattern.length; i++) {
-    const char = pattern[i];
-    if (char === '\\') {
-      const next = pattern[i + 1];
-      if (next === undefined || /[A-Za-z0-9]/.test(next)) break; // \d, \w, \b… are classes, not characters
-      literal += next;
-      i++;
-      continue;
-    }
-    if (SPECIAL.has(char)) {
-      if (QUANTIFIER.has(char)) literal = literal.slice(0, -1); // the character before it may be absent
-      break;
-    }
-    literal += char;
-  }
-  return literal;
-}
-
-/** `^/a|/b`: the anchor and the literal only hold for the first alternative. */
-function hasTopLevelAlternative(pattern: string): boolean {
-  let depth = 0;
-  let inClass = false;
-  for (let i = 0; i < pattern.length; i++) {
-    const char = pattern[i];
-    if (char === '\\') i++;
-    else if (inClass) inClass = char !== ']';
-    else if (char === '[') inClass = true;
-    else if (char === '(') depth++;
-    else if (char === ')') depth--;
-    else if (char === '|' && depth === 0) return true;
-  }
-  return false;
 }

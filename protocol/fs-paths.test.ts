@@ -33,6 +33,23 @@ describe('path rules of a ticket', () => {
     expect(rules.refusal('/app/data/x', 'change')).toBeUndefined();
   });
 
+  it('matches a path as a directory too, and holds what lies beneath a hidden or local one', () => {
+    const dirs = new FsPathRules({
+      readOnly: [{ pattern: '^/etc/conf/', policy: 'p/ro' }],
+      local: [{ pattern: '^/home/me$', policy: 'p/local' }],
+      notFound: [{ pattern: '^/data/exact$', policy: 'p/nf' }],
+    });
+    expect(dirs.refusal('/var/run/secrets', 'read')).toBeUndefined();
+    expect(rules.refusal('/var/run/secrets', 'read')?.code).toBe('ENOENT');
+    expect(rules.refusal('/var/run/secrets/', 'read')?.code).toBe('ENOENT');
+    expect(dirs.refusal('/data/exact/sub/f', 'read')).toMatchObject({ code: 'ENOENT', reason: expect.stringContaining('p/nf') });
+    expect(dirs.refusal('/home/me/.bashrc', 'read')?.code).toBe('EACCES');
+    expect(dirs.refusal('/etc/conf', 'change')?.code).toBe('EROFS');
+    expect(dirs.refusal('/etc/conf', 'read')).toBeUndefined();
+    expect(dirs.refusal('/data/exactly', 'read')).toBeUndefined();
+    expect(dirs.hides('/data/exact')).toBe(true);
+  });
+
   it('lets notFound win over local, and local over readOnly', () => {
     const both = new FsPathRules({
       readOnly: [{ pattern: '^/a', policy: 'p/ro' }],

@@ -52,23 +52,43 @@ export class FsPathRules {
     this.notFound = compile(paths.notFound);
   }
 
-  /** Why `path` (absolute) may not be used so, or undefined when it may. `notFound` wins over `local`, `local` over `readOnly`. */
+  /**
+   * Why `path` (absolute, normalised) may not be used so, or undefined when it may. `notFound`
+   * wins over `local`, `local` over `readOnly`. A path is matched as it is and as a directory
+   * (`^/data/secrets/` covers `/data/secrets` itself); what lies beneath a `notFound` or a
+   * `local` path is too (nothing exists under a directory that doesn't).
+   */
   refusal(path: string, use: PathUse): FsPathRefusal | undefined {
-    const hit = (list: Compiled) => list.find(({ finds }) => finds(path))?.rule;
+    const own = forms(path);
+    const withAncestors = [...ancestors(path).flatMap(forms), ...own];
+    const hit = (list: Compiled, candidates: string[]) => list.find(({ finds }) => candidates.some(finds))?.rule;
     const by = (rule: FsPathRule, field: string) => `fs.${field} /${rule.pattern}/ of policy ${rule.policy}`;
-    const hidden = hit(this.notFound);
+    const hidden = hit(this.notFound, withAncestors);
     if (hidden) return { code: 'ENOENT', reason: `${path} does not exist for this session (${by(hidden, 'notFound')})` };
-    const local = hit(this.local);
+    const local = hit(this.local, withAncestors);
     if (local) return { code: 'EACCES', reason: `${path} is read from the session's own machine, never the pod (${by(local, 'local')})` };
-    const readOnly = use === 'change' ? hit(this.readOnly) : undefined;
+    const readOnly = use === 'change' ? hit(this.readOnly, own) : undefined;
     if (readOnly) return { code: 'EROFS', reason: `${path} may only be read by this session (${by(readOnly, 'readOnly')})` };
     return undefined;
   }
 
-  /** Whether `path` is left out of listings (a `notFound` path). */
+  /** Whether the entry `path` (in a directory already allowed) is left out of listings: a `notFound` path. */
   hides(path: string): boolean {
-    return this.notFound.some(({ finds }) => finds(path));
+    const own = forms(path);
+    return this.notFound.some(({ finds }) => own.some(finds));
   }
+}
+
+/** `path` as a file and as a directory: `/a/b` and `/a/b/` (`/` is both). */
+function forms(path: string): string[] {
+  const bare = path.length > 1 ? path.replace(/\/+$/, '') : path;
+  return bare === '/' ? ['/'] : [bare, `${bare}/`];
+}
+
+/** The directories above `path`, below `/`: `/a/b/c` gives `/a`, `/a/b`. */
+function ancestors(path: string): string[] {
+  const parts = path.split('/').filter(Boolean);
+  return parts.slice(0, -1).map((_, i) => `/${parts.slice(0, i + 1).join('/')}`);
 }
 
 /** The rules of `paths` that a ticket carries, or undefined when there are none. */

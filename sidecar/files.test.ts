@@ -264,12 +264,20 @@ describe("a ticket's path rules", () => {
     writeFileSync(join(root, 'data/secrets/readme'), 'hidden too\n');
     writeFileSync(join(root, 'data/plain.txt'), 'plain\n');
     symlinkSync('secrets', join(root, 'data/alias'));
+    mkdirSync(join(root, 'data/real'));
+    writeFileSync(join(root, 'data/real/key'), 'hidden where it is\n');
+    writeFileSync(join(root, 'data/real/other'), 'hidden where it is asked for\n');
+    symlinkSync('real', join(root, 'data/shown'));
     files = new Files(openRoot(root), ['/data']);
     files.writable = true;
     files.pathRules = new FsPathRules({
       readOnly: [{ pattern: '^/data/plain', policy: 'p/ro' }],
       local: [],
-      notFound: [{ pattern: '^/data/secrets/', policy: 'p/hide' }],
+      notFound: [
+        { pattern: '^/data/secrets/', policy: 'p/hide' },
+        { pattern: '^/data/real/key$', policy: 'p/hide' },
+        { pattern: '^/data/shown/other$', policy: 'p/hide' },
+      ],
     });
   });
   afterEach(() => {
@@ -277,9 +285,28 @@ describe("a ticket's path rules", () => {
     rmSync(root, { recursive: true, force: true });
   });
 
-  it('leaves hidden entries out of a listing, also of a directory reached through a symlink', async () => {
-    expect((await files.readdir({ path: '/data/alias' })).entries).toEqual([]);
-    expect((await files.readdir({ path: '/data' })).entries.map(({ name }) => name).sort()).toEqual(['alias', 'plain.txt', 'secrets']);
+  it('hides a directory a pattern covers as a directory, and what lies beneath it', async () => {
+    expect((await failure(() => files.stat({ path: '/data/secrets', follow: false }))).code).toBe('ENOENT');
+    expect((await failure(() => files.readdir({ path: '/data/alias' }))).code).toBe('ENOENT');
+    expect((await failure(() => files.open({ path: '/data/alias/token', flags: O_RDONLY }))).code).toBe('ENOENT');
+    expect((await files.readdir({ path: '/data' })).entries.map(({ name }) => name).sort()).toEqual(['alias', 'plain.txt', 'real', 'shown']);
+  });
+
+  it('leaves a hidden name out of a listing whether the directory was named as asked or as it resolved', async () => {
+    expect((await files.readdir({ path: '/data/real' })).entries.map(({ name }) => name).sort()).toEqual(['other']);
+    expect((await files.readdir({ path: '/data/shown' })).entries.map(({ name }) => name)).toEqual([]);
+  });
+
+  it('renames files, never a directory (EXDEV: mv copies it file by file), so nothing beneath one slips out from under a rule', async () => {
+    mkdirSync(join(root, 'data/dir'));
+    expect(await failure(() => files.rename({ from: '/data/dir', to: '/data/moved' }))).toMatchObject({
+      code: 'EXDEV',
+      message: expect.stringContaining('directories are not renamed in a session held to path rules'),
+    });
+    writeFileSync(join(root, 'data/file.txt'), 'f\n');
+    expect((await failure(() => files.rename({ from: '/data/file.txt', to: '/data/dir', flags: 2 }))).code).toBe('EXDEV');
+    await files.rename({ from: '/data/file.txt', to: '/data/dir/file.txt' });
+    expect(readFileSync(join(root, 'data/dir/file.txt'), 'utf8')).toBe('f\n');
   });
 
   it('creates nothing under a hidden path, and changes nothing read-only, however the open is asked', async () => {

@@ -17,6 +17,9 @@ import { native } from './native';
 
 const { O_PATH = 0o10000000, O_NOFOLLOW, O_DIRECTORY, O_WRONLY, O_NONBLOCK, O_CREAT, O_EXCL } = fs.constants as typeof fs.constants & { O_PATH?: number };
 
+/** renameat2's flag that swaps the two entries. */
+const RENAME_EXCHANGE = 2;
+
 /** The most JSON one page of a listing holds (names, escaped, and their types): far below a frame's limit. */
 const LISTING_PAGE_BYTES = 512 * 1024;
 /** Unfinished listings one session keeps. */
@@ -259,9 +262,10 @@ export class Files {
       O_DIRECTORY,
       'read',
       async (fd) => {
-        // Where the kernel resolved it: a symlink to a hidden directory's parent hides the same entries.
+        // As asked, and where the kernel resolved it: a name hidden under either stays hidden.
         const found = rules && beneath((this.root as AppRoot).path, await fs.promises.readlink(viaFd(fd)));
-        const hides = found === undefined ? undefined : (name: string) => rules!.hides(absolute(found, name));
+        const asked = rules && beneathRoot(path);
+        const hides = rules && ((name: string) => [asked, found].some((dir) => dir !== undefined && rules.hides(absolute(dir, name))));
         return { dir: await fs.promises.opendir(viaFd(fd), { bufferSize: 256 }), hides };
       },
       (late) => closeListingQuietly(late.dir),
@@ -336,11 +340,27 @@ export class Files {
 
   rename(params: Params<'fs.rename'>): Promise<Result<'fs.rename'>> {
     const what = `rename ${params.from}`;
+    const flags = params.flags ?? 0;
     return this.change(what, () =>
       this.inParent(what, params.from, (fromDir, fromName) =>
-        this.inParent(what, params.to, (toDir, toName) => native.renameAt(fromDir, fromName, toDir, toName, params.flags ?? 0)),
+        this.inParent(what, params.to, async (toDir, toName) => {
+          if (this.pathRules) {
+            // Path rules are checked on the names a request gives: a directory renamed would take
+            // what lies beneath it out from under them. EXDEV makes mv copy it file by file instead.
+            await this.refuseDirectory(what, viaFd(fromDir, fromName));
+            if (flags & RENAME_EXCHANGE) await this.refuseDirectory(what, viaFd(toDir, toName));
+          }
+          await native.renameAt(fromDir, fromName, toDir, toName, flags);
+        }),
       ),
     );
+  }
+
+  private async refuseDirectory(what: string, path: string): Promise<void> {
+    const stat = await fs.promises.lstat(path).catch(() => undefined);
+    if (stat?.isDirectory()) {
+      throw new RemoteError('EXDEV', `${what}: directories are not renamed in a session held to path rules (its ticket's fsPaths); files are, one by one`);
+    }
   }
 
   truncate(params: Params<'fs.truncate'>): Promise<Result<'fs.truncate'>> {

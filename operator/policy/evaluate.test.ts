@@ -152,11 +152,16 @@ describe('env and fs', () => {
     expect(granted(request(), [cluster('ro', { fs: { readOnly: ['.*'] } })]).allow.fs).toBe('read');
     const grant = granted(request(), [cluster('ro', { fs: { readOnly: ['^/etc/', '.*'], local: ['\\.cache'], notFound: ['^/var/run/secrets'] } })]);
     expect(grant.allow.fs).toBe('read');
+    // Capped at read, the session changes nothing: its readOnly rules would add nothing.
     expect(grant.allow.fsPaths).toEqual({
-      readOnly: [{ pattern: '^/etc/', policy: 'cluster/ro' }],
+      readOnly: [],
       local: [{ pattern: '\\.cache', policy: 'cluster/ro' }],
       notFound: [{ pattern: '^/var/run/secrets', policy: 'cluster/ro' }],
     });
+    expect(granted(request(), [cluster('ro', { fs: { readOnly: ['^/etc/'] } })]).allow.fsPaths?.readOnly).toEqual([
+      { pattern: '^/etc/', policy: 'cluster/ro' },
+    ]);
+    expect(granted(request({ fs: 'read' }), [cluster('ro', { fs: { readOnly: ['^/etc/'] } })]).allow).not.toHaveProperty('fsPaths');
     expect(granted(request(), [cluster('ro', { fs: { readOnly: ['^/etc/'] } })]).allow.fs).toBe('write');
   });
 

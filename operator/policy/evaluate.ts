@@ -50,8 +50,9 @@ export function evaluatePolicies(request: SessionRequest, policies: readonly Pol
   const exclude = [...new Set(applying.flatMap(({ spec }) => spec.env?.exclude ?? []))];
   const { fs, fsPaths } = fsAllow(applying, request.fs);
   const outgoing = outgoingAllow(applying);
-  // With no files at all, path rules have nothing left to hold.
-  const paths = fs === 'none' ? undefined : fsPathsOrNone(fsPaths);
+  // With no files at all, path rules have nothing left to hold; a session that may only read
+  // changes nothing anyway, so its ticket needs no readOnly rules (and stays one any sidecar reads).
+  const paths = fs === 'none' ? undefined : fsPathsOrNone(fs === 'read' ? { ...fsPaths, readOnly: [] } : fsPaths);
   return {
     refused: false,
     allow: { incoming: incomingAllow(rules, request.incoming), fs, env: { exclude }, ...(outgoing && { outgoing }), ...(paths && { fsPaths: paths }) },

@@ -100,6 +100,25 @@ describe('issuing a ticket', () => {
     });
   });
 
+  it('signs path rules into a ticket of v 2, and refuses one too large for a hello naming the policies', async () => {
+    const hiding = (name: string, patterns: string[]): Policy => ({
+      ...noUnfiltered,
+      name,
+      spec: { targetPath: 'deploy/checkout', fs: { notFound: patterns } },
+    });
+    const mirror = { ...spec, ports: [{ port: 80, mode: 'mirror' as const }] };
+    const status = await issueTicket(context([pod()], [hiding('hide', ['^/secrets/'])]), alice, 'shop', mirror);
+    const claims = verifyTicket(status.ticket, new Map([['k1', keys.publicKey]]), { podUid: 'uid-checkout-7d9f-x2', now: Date.now() });
+    expect(claims).toMatchObject({ v: 2, allow: { fsPaths: { notFound: [{ pattern: '^/secrets/', policy: 'shop/hide' }] } } });
+    const many = Array.from({ length: 150 }, (_, i) => `^/data/${'long-directory-name/'.repeat(3)}${i}$`);
+    expect(await failure(issueTicket(context([pod()], [hiding('a', many.slice(0, 75)), hiding('b', many.slice(75))]), alice, 'shop', mirror))).toEqual({
+      status: 403,
+      message: expect.stringMatching(
+        /^the policies shop\/a, shop\/b hold this session to more than a ticket can carry \(the ticket would be \d+ characters, over 16384/,
+      ),
+    });
+  });
+
   it('refuses a profile that does not exist, and accepts one that does', async () => {
     expect(await failure(issueTicket(context([pod()]), alice, 'shop', { ...spec, profile: 'made-up' }))).toEqual({
       status: 422,

@@ -119,7 +119,16 @@ export async function issueTicket(context: IssueContext, caller: Caller, namespa
   );
   if (decision.refused) throw new ApiFailure(403, decision.message, 'Forbidden');
 
-  return sign(context, caller, pod, decision.allow, decision.policies);
+  try {
+    return sign(context, caller, pod, decision.allow, decision.policies);
+  } catch (error) {
+    // Only the policies' fs patterns can make a ticket too large for a hello: name them.
+    throw new ApiFailure(
+      403,
+      `the policies ${decision.policies.join(', ')} hold this session to more than a ticket can carry (${(error as Error).message}); an administrator can merge or shorten their fs patterns`,
+      'Forbidden',
+    );
+  }
 }
 
 /**
