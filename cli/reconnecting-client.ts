@@ -115,6 +115,11 @@ export class ReconnectingClient implements ClientApi {
     return (await this.end).reason;
   }
 
+  /** How the session ended for good: its close code and reason. */
+  ended(): Promise<SessionEnd> {
+    return this.end;
+  }
+
   /**
    * Runs `work` on the current session; when it fails because that session's connection
    * dropped, once more on the session that replaces it. (Everything `work` does happens on one

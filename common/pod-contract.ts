@@ -45,6 +45,11 @@ export const SIDECAR_ENV = {
   watchdogMs: 'MIRRORD_WATCHDOG_MS',
   /** How long a stealing session may stay silent before its stolen traffic goes back to the app. */
   unresponsiveMs: 'MIRRORD_UNRESPONSIVE_MS',
+  /**
+   * The app's HTTP probes (kubelet's `httpGet`, scheme HTTP), as JSON: `[{"port":8080,"path":"/healthz"}]`.
+   * Their requests always reach the app, in steal mode too.
+   */
+  probes: 'MIRRORD_PROBES',
   chain: 'MIRRORD_CHAIN',
   /** The iptables binary (tests point it at the network namespace's own). */
   iptables: 'MIRRORD_IPTABLES',

@@ -31,3 +31,12 @@ describe("the sidecar's auth settings", () => {
     expect(() => loadConfig({ MIRRORD_AUTH: 'required', MIRRORD_AUTH_KEYS_FILE: '/keys/jwks.json' })).toThrow(/needs MIRRORD_POD_UID/);
   });
 });
+
+describe("the app's probes", () => {
+  it('reads the ports and paths the webhook found, and stops at a list it cannot use', () => {
+    expect(loadConfig({}).probes).toEqual([]);
+    expect(loadConfig({ MIRRORD_PROBES: '[{"port":8080,"path":"/healthz"}]' }).probes).toEqual([{ port: 8080, path: '/healthz' }]);
+    expect(() => loadConfig({ MIRRORD_PROBES: '8080:/healthz' })).toThrow(/MIRRORD_PROBES is not JSON/);
+    expect(() => loadConfig({ MIRRORD_PROBES: '[{"port":0,"path":"/"}]' })).toThrow(/MIRRORD_PROBES must be a JSON list/);
+  });
+});

@@ -31,10 +31,35 @@ export interface SidecarConfig {
   watchdogMs: number;
   /** A stealing session silent this long has its stolen traffic sent back to the app. */
   unresponsiveMs: number;
+  /** The app's HTTP probes: kubelet's requests to these ports and paths always reach the app. */
+  probes: HttpProbe[];
   /** Name of the nat chain holding this sidecar's REDIRECT rules. */
   chain: string;
   /** The iptables command. */
   iptables: string;
+}
+
+export interface HttpProbe {
+  port: number;
+  path: string;
+}
+
+function probes(env: NodeJS.ProcessEnv): HttpProbe[] {
+  const text = env[SIDECAR_ENV.probes];
+  if (!text) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${SIDECAR_ENV.probes} is not JSON: ${(error as Error).message}`);
+  }
+  const valid = (p: unknown): p is HttpProbe => {
+    const probe = p as Partial<HttpProbe> | null;
+    return !!probe && Number.isInteger(probe.port) && probe.port! >= 1 && probe.port! <= 65535 && typeof probe.path === 'string' && probe.path.startsWith('/');
+  };
+  if (!Array.isArray(parsed) || !parsed.every(valid))
+    throw new Error(`${SIDECAR_ENV.probes} must be a JSON list of { "port": 1-65535, "path": "/…" }: ${text}`);
+  return parsed;
 }
 
 export type AuthConfig = { mode: 'none' } | { mode: 'required'; keysFile: string; podUid: string; inlineKeys?: string };
@@ -58,6 +83,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SidecarConfig 
     fsCallMs: integer(env, SIDECAR_ENV.fsTimeoutMs, LIMITS.fsCallMs, 100, 600_000),
     watchdogMs: integer(env, SIDECAR_ENV.watchdogMs, LIMITS.watchdogMs, 200, 60_000),
     unresponsiveMs: integer(env, SIDECAR_ENV.unresponsiveMs, LIMITS.unresponsiveMs, 100, 60_000),
+    probes: probes(env),
     chain: chainName(env[SIDECAR_ENV.chain] ?? 'MIRRORD_INCOMING'),
     iptables: env[SIDECAR_ENV.iptables] || 'iptables',
   };

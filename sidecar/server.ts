@@ -12,6 +12,7 @@ import { Peer } from '../protocol/peer';
 import type { SidecarConfig } from './config';
 import { openRoot } from './files';
 import { healthListener } from './health';
+import { probedPorts } from './incoming/probes';
 import { IncomingRegistry } from './incoming/registry';
 import { Iptables } from './incoming/iptables';
 import type { Logger } from '../common/log';
@@ -36,7 +37,7 @@ export class Sidecar {
 
   static async start(config: SidecarConfig, log: Logger): Promise<Sidecar> {
     const iptables = new Iptables(config.chain, log.child({ component: 'iptables' }), config.iptables);
-    const incoming = new IncomingRegistry(iptables, log.child({ component: 'incoming' }), [config.agentPort]);
+    const incoming = new IncomingRegistry(iptables, log.child({ component: 'incoming' }), [config.agentPort], probedPorts(config.probes));
     await incoming.start();
     const root = openRoot(config.appRoot);
     if (root instanceof Error) log.warn(`file operations will fail: ${root.message}`);

@@ -1,11 +1,12 @@
 /**
- * `mirrord attach`: one session to the sidecar for the lifetime of the user's command, which
- * runs with the pod's environment and, through the layer, its traffic, network and files.
- * When the command ends the session closes, and with it the pod's rules for this session.
+ * `mirrord attach`: a session to the sidecar of each Ready pod of the target for the lifetime of
+ * the user's command, which runs with the chosen pod's environment and, through the layer, the
+ * workload's traffic and the chosen pod's network and files. When the command ends the sessions
+ * close, and with them the pods' rules for them.
  */
 import { podFsRights } from '../../intproxy/fs-policy';
 import { startLayerProxy, type LayerOptions, type LayerProxy } from '../../intproxy/proxy';
-import type { ClientApi } from '../../protocol/client';
+import type { Client, ClientApi } from '../../protocol/client';
 import { describeFsPaths } from '../../protocol/fs-paths';
 import type { Logger } from '../../common/log';
 import type { AttachArgs } from '../args';
@@ -16,6 +17,7 @@ import { CliError, USAGE_EXIT } from '../errors';
 import { adviseProgram } from '../program-kinds';
 import { createProgress, type Progress } from '../progress';
 import { ReconnectingClient } from '../reconnecting-client';
+import { ReplicaSessions } from '../replica-sessions';
 import { runCommand } from '../run-command';
 import { startClient } from '../start-client';
 import { openTransport, type SessionDescription, type Transport } from '../transport';
@@ -24,6 +26,8 @@ import { userAtHost } from '../who';
 
 const CLOSE_GRACE_MS = 2000;
 const DEFAULT_RECONNECT_S = 30;
+/** How often the workload's pods are listed, for replicas that join or leave. */
+const REPLICA_POLL_MS = 2000;
 
 export async function attach(args: AttachArgs): Promise<number> {
   const progress = createProgress(args.quiet);
@@ -55,20 +59,36 @@ async function attachWith(args: AttachArgs, progress: Progress): Promise<number>
   const first = await startClient(transport, await helloWithTicket(transport));
   const { pod } = first.info;
   const podName = `${pod.namespace ? `${pod.namespace}/` : ''}${pod.name || '(unnamed)'}`;
-  const client = new ReconnectingClient(
-    { client: first, close: () => transport.close() },
-    {
-      timeoutMs: reconnectMs,
-      connect: async () => {
-        // The same pod, never another replica of the workload.
-        const again = await transport.reopen();
-        return { client: await startClient(again, await helloWithTicket(again)), close: () => again.close() };
+  /** A pod's session that outlives its connection: a drop reconnects to the same pod, never another. */
+  const reconnecting = (over: Transport, session: Client, name: string) =>
+    new ReconnectingClient(
+      { client: session, close: () => over.close() },
+      {
+        timeoutMs: reconnectMs,
+        connect: async () => {
+          const again = await over.reopen();
+          return { client: await startClient(again, await helloWithTicket(again)), close: () => again.close() };
+        },
+        warn: (text) => progress.warn(`pod ${name}: ${text}`),
+        reconnected: (again, attempts) =>
+          progress.warn(
+            `reconnected after ${attempts} attempt${attempts === 1 ? '' : 's'}: session ${again.info.sessionId} on pod ${name}; connections open before the drop were reset`,
+          ),
       },
+    );
+  const replicas = transport.replicas;
+  const client = new ReplicaSessions(
+    { pod: replicas?.chosen ?? pod.name, client: reconnecting(transport, first, podName) },
+    {
+      source: replicas,
+      join: async (replica) => {
+        const over = await replicas!.open(replica);
+        return reconnecting(over, await startClient(over, await helloWithTicket(over)), replica.name);
+      },
+      pollMs: REPLICA_POLL_MS,
+      vacancyMs: reconnectMs || DEFAULT_RECONNECT_S * 1000,
       warn: (text) => progress.warn(text),
-      reconnected: (session, attempts) =>
-        progress.warn(
-          `reconnected after ${attempts} attempt${attempts === 1 ? '' : 's'}: session ${session.info.sessionId} on pod ${podName}; connections open before the drop were reset`,
-        ),
+      info: (text) => progress.logger.info(text),
     },
   );
   let proxy: LayerProxy | undefined;
@@ -76,6 +96,12 @@ async function attachWith(args: AttachArgs, progress: Progress): Promise<number>
   try {
     const { sessionId } = first.info;
     progress.step(`session ${sessionId} on pod ${podName}${pod.ip ? ` (${pod.ip})` : ''}`);
+    if (replicas) {
+      // Every other replica joins before the program starts, so its first listen() covers them all.
+      await client.start();
+      const pods = client.pods();
+      if (pods.length > 1) progress.step(`sessions on ${pods.length} pods of the workload: ${pods.join(', ')}`);
+    }
     if (first.info.fsPaths) progress.step(describeFsPaths(first.info.fsPaths));
     // Without its session the command would go on with no pod behind it (its listeners no
     // longer subscribed, its connections and files failing): end it and say why, rather than
@@ -85,7 +111,7 @@ async function attachWith(args: AttachArgs, progress: Progress): Promise<number>
     void client.closed().then((reason) => {
       if (ending) return;
       lostReason = reason || 'connection lost';
-      progress.warn(`session ${client.info.sessionId} on pod ${podName} ended (${lostReason}); stopping the command`);
+      progress.warn(`session ${sessionId} on pod ${podName} ended (${lostReason}); stopping the command`);
       lost.abort();
     });
 
@@ -101,7 +127,7 @@ async function attachWith(args: AttachArgs, progress: Progress): Promise<number>
     const code = await runCommand(args.command, program.env, lost.signal);
     if (lostReason !== undefined) {
       throw new CliError(
-        `session ${client.info.sessionId} on pod ${podName} ended while the command ran (${lostReason}); the command was stopped`,
+        `session ${sessionId} on pod ${podName} ended while the command ran (${lostReason}); the command was stopped`,
         lostReason.startsWith('EKILLED')
           ? 'someone ended this session with mirrord sessions kill; attach again when you need it'
           : `the pod may have been deleted or restarted, or the connection to it lost: attach again (kubectl get pods${pod.namespace ? ` -n ${pod.namespace}` : ''} shows the pods)`,

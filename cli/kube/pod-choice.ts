@@ -33,9 +33,7 @@ export function choosePod(target: Target, pods: V1Pod[], namespace: string, want
   if (!candidates.length) {
     throw new CliError(`${describeTarget(target)} has no pods in namespace ${namespace}`, `kubectl get ${describeTarget(target)} -n ${namespace}`);
   }
-  const usable = candidates
-    .filter((p) => isReady(p) && sidecarReady(p))
-    .sort((a, b) => time(a) - time(b) || (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
+  const usable = usablePods(candidates);
   if (usable.length) return { pod: usable[0] };
   const injected = candidates.filter((p) => sidecarOf(p));
   if (injected.length) {
@@ -46,6 +44,13 @@ export function choosePod(target: Target, pods: V1Pod[], namespace: string, want
     );
   }
   return { withoutSidecar: candidates[0] };
+}
+
+/** The pods a session may attach to (Running, Ready, not going away, with a ready sidecar), oldest first, then by name. */
+export function usablePods(pods: V1Pod[]): V1Pod[] {
+  return pods
+    .filter((p) => isReady(p) && sidecarReady(p))
+    .sort((a, b) => time(a) - time(b) || (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
 }
 
 /** What the cluster says about injection, looked up only when a pod lacks the sidecar. */

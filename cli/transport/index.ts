@@ -28,6 +28,27 @@ export interface Transport {
    * undefined where there is no operator. Absent for transports that don't go through the cluster.
    */
   ticket?(): Promise<string | undefined>;
+  /**
+   * The workload's other replicas, when the target is a workload: a session subscribes on every
+   * Ready injected pod of it. Absent for a pod target and for transports outside the cluster.
+   */
+  replicas?: ReplicaSource;
+}
+
+/** A Ready pod of the workload with a ready sidecar, oldest first (then by name). */
+export interface ReplicaPod {
+  name: string;
+  /** The sidecar's port in the pod. */
+  port: number;
+}
+
+export interface ReplicaSource {
+  /** The pod the first transport reached: outgoing, DNS, files and env come from it while it lasts. */
+  chosen: string;
+  /** The workload's usable pods now, the chosen one included, oldest first. */
+  list(): Promise<ReplicaPod[]>;
+  /** A transport to one of them (its own port-forward and tickets). */
+  open(pod: ReplicaPod): Promise<Transport>;
 }
 
 /** What a ticket request says about the session besides its target and pod. */
@@ -91,8 +112,8 @@ async function openPortForward(
   session: SessionDescription | undefined,
 ): Promise<Transport> {
   // Loaded only here: @kubernetes/client-node is an ES module that the unit tests' runner can't load.
-  const { loadKube, resolvePod } = await import('../kube/cluster');
-  const { agentPortOf } = await import('../kube/pod-choice');
+  const { loadKube, resolvePod, podsOfTarget } = await import('../kube/cluster');
+  const { agentPortOf, usablePods } = await import('../kube/pod-choice');
   const { parseTarget, describeTarget } = await import('../kube/target');
   const { forwardToSidecar } = await import('./port-forward');
   const { requestTicket } = await import('../kube/tickets');
@@ -105,26 +126,36 @@ async function openPortForward(
   step(`port-forwarding to pod ${name}, the sidecar's port ${port}…`);
   // A cluster without the operator answers the first request so; later sessions don't ask again.
   let operator = true;
-  const askTicket = async () => {
+  const askTicket = async (podName: string) => {
     if (!session || !operator) return undefined;
-    const status = await requestTicket(kube, { ...session, target: describeTarget(parsed), pod: name });
+    const status = await requestTicket(kube, { ...session, target: describeTarget(parsed), pod: podName });
     operator = status !== undefined;
     return status?.ticket;
   };
-  // The first ticket is asked for while the port-forward opens: neither waits for the other.
-  let first: Promise<string | undefined> | undefined = askTicket();
-  first.catch(() => undefined);
-  const ticket = () => {
-    const next = first ?? askTicket();
-    first = undefined;
-    return next;
+  /** Transports to one pod: each hello with a ticket of its own, the first asked for while the port-forward opens. */
+  const toPod = (podName: string, podPort: number): Promise<Transport> => {
+    let first: Promise<string | undefined> | undefined = askTicket(podName);
+    first.catch(() => undefined);
+    const ticket = () => {
+      const next = first ?? askTicket(podName);
+      first = undefined;
+      return next;
+    };
+    const forwardToPod = async (): Promise<Transport> => {
+      const forward = await forwardToSidecar(kube.config, kube.namespace, podName, podPort);
+      // The kubeconfig stays loaded (with its credential plugin's token) and the pod chosen.
+      return { ...forward, socket: quiet(forward.socket), reopen: forwardToPod, ticket };
+    };
+    return forwardToPod();
   };
-  const forwardToPod = async (): Promise<Transport> => {
-    const forward = await forwardToSidecar(kube.config, kube.namespace, name, port);
-    // The kubeconfig stays loaded (with its credential plugin's token) and the pod chosen.
-    return { ...forward, socket: quiet(forward.socket), reopen: forwardToPod, ticket };
+  const transport = await toPod(name, port);
+  if (parsed.kind === 'pod') return transport;
+  const replicas: ReplicaSource = {
+    chosen: name,
+    list: async () => usablePods(await podsOfTarget(kube, parsed)).map((p) => ({ name: p.metadata?.name ?? '', port: agentPortOf(p) })),
+    open: (replica) => toPod(replica.name, replica.port),
   };
-  return forwardToPod();
+  return { ...transport, replicas };
 }
 
 const EXIT_WAIT_MS = 500;

@@ -2,7 +2,8 @@
  * One intercepted port: a listener that receives the connections iptables REDIRECTs to it, and
  * hands each to the job its subscribers call for: an unfiltered steal, the filtered steal, or the
  * app with copies for mirroring sessions. The sharing rules keep a port's subscribers all of one
- * kind, so the first that fits decides.
+ * kind, so the first that fits decides. On a port kubelet probes over HTTP, an unfiltered steal
+ * takes every request but the probes (as a filter that matches all), never whole connections.
  */
 import net from 'node:net';
 import type { Logger } from '../../common/log';
@@ -10,6 +11,7 @@ import { FilteredSteal } from './filtered-steal';
 import { mirror } from './mirror';
 import { originOf } from './origin';
 import { passThrough } from './pass-through';
+import type { ProbedPaths } from './probes';
 import type { Redirector } from './redirector';
 import { steal } from './steal';
 import type { Subscriber } from './subscriber';
@@ -25,9 +27,11 @@ export class PortDispatcher {
     private readonly log: Logger,
     /** Told of every redirected connection, so NAT state outlives the rule while it flows. */
     private readonly track: Redirector['track'],
+    /** kubelet's HTTP probe paths on this port, if it has any. */
+    private readonly probed?: ProbedPaths,
   ) {
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
-    this.filtered = new FilteredSteal(port, subscribers, log);
+    this.filtered = new FilteredSteal(port, subscribers, log, probed);
   }
 
   /** Opens the listener; returns its port, the REDIRECT target. */
@@ -53,7 +57,7 @@ export class PortDispatcher {
     this.track(socket);
     const origin = originOf(socket, this.port, this.log);
     const thief = this.subscribers.find((s) => s.mode === 'steal' && !s.matches);
-    if (thief) {
+    if (thief && !this.probed) {
       if (thief.sink.answering && steal(socket, origin, thief.sink)) return;
     } else if (this.subscribers.some((s) => s.mode === 'steal')) {
       return this.filtered.accept(socket, origin);

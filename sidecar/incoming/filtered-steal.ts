@@ -11,6 +11,7 @@ import type { MuxStream } from '../../protocol/stream';
 import type { Logger } from '../../common/log';
 import type { Origin } from './origin';
 import { passThrough } from './pass-through';
+import { isKubeletProbe, type ProbedPaths } from './probes';
 import { StreamAgent } from './stream-agent';
 import { StreamPool } from './stream-pool';
 import type { Subscriber } from './subscriber';
@@ -33,9 +34,11 @@ export class FilteredSteal {
 
   constructor(
     private readonly port: number,
-    /** The port's subscribers, all filtered steals (the registry keeps them); read per request. */
+    /** The port's subscribers, all steals (the registry keeps them); read per request. One without a filter takes every request. */
     private readonly stealers: readonly Subscriber[],
     private readonly log: Logger,
+    /** kubelet's HTTP probe paths on this port: their requests always go to the app. */
+    private readonly probed?: ProbedPaths,
   ) {
     this.http = http.createServer({ keepAliveTimeout: 60_000 });
     this.http.on('request', (req, res) => this.routeRequest(req, res));
@@ -94,7 +97,8 @@ export class FilteredSteal {
   }
 
   private thiefOf(req: http.IncomingMessage): Subscriber | undefined {
-    return this.stealers.find((s) => s.mode === 'steal' && s.sink.answering && s.matches?.(req));
+    if (isKubeletProbe(req, this.probed)) return undefined;
+    return this.stealers.find((s) => s.mode === 'steal' && s.sink.answering && (s.matches?.(req) ?? true));
   }
 
   private openRequestStream(req: http.IncomingMessage, thief: Subscriber): MuxStream | undefined {

@@ -8,6 +8,7 @@ import type { Subscription } from '../../protocol/messages';
 import type { Logger } from '../../common/log';
 import { PortDispatcher } from './dispatcher';
 import { compileFilter, type RequestMatcher } from './filter';
+import type { ProbedPaths } from './probes';
 import type { Redirector } from './redirector';
 import { sharingConflict } from './sharing';
 import type { IncomingSink, Subscriber } from './subscriber';
@@ -28,6 +29,8 @@ export class IncomingRegistry {
     private readonly log: Logger,
     /** Ports that must never be intercepted (the agent's own). */
     private readonly reserved: readonly number[],
+    /** kubelet's HTTP probe paths by port: their requests always reach the app. */
+    private readonly probed: ReadonlyMap<number, ProbedPaths> = new Map(),
   ) {}
 
   /** Clears what a crashed predecessor left, before the first subscription. */
@@ -85,7 +88,7 @@ export class IncomingRegistry {
 
   private open(port: number): Entry {
     const subscribers: Subscriber[] = [];
-    const dispatcher = new PortDispatcher(port, subscribers, this.log.child({ port }), (socket) => this.redirector.track(socket));
+    const dispatcher = new PortDispatcher(port, subscribers, this.log.child({ port }), (socket) => this.redirector.track(socket), this.probed.get(port));
     const ready = dispatcher.listen().then(async (toPort) => {
       try {
         await this.redirector.redirect(port, toPort);

@@ -19,6 +19,8 @@ export interface DemoOptions {
   /** A Service of the same name, port 80 -> 8080. */
   service?: boolean;
   terminationGracePeriodSeconds?: number;
+  /** How many pods (1 by default). */
+  replicas?: number;
 }
 
 export function demoDeployment(namespace: string, name = 'app', options: DemoOptions = {}): string {
@@ -28,7 +30,7 @@ export function demoDeployment(namespace: string, name = 'app', options: DemoOpt
     kind: 'Deployment',
     metadata: { name, namespace },
     spec: {
-      replicas: 1,
+      replicas: options.replicas ?? 1,
       selector: { matchLabels: labels },
       template: {
         metadata: { labels },

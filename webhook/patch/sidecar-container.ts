@@ -1,6 +1,7 @@
 /** The mirrord agent container the webhook adds to a pod. */
 import type { V1Container, V1EnvVar, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import { copyAppEnv, copyAppEnvFrom } from './app-env';
+import { appHttpProbes } from './app-probes';
 import { appMountPaths, remountAppVolumes } from './app-volumes';
 import type { InjectionSettings } from './settings';
 import { DEFAULT_APP_ROOT, HEALTH_PATH, OPERATOR_KEYS, SIDECAR_ENV, SIDECAR_NAME } from '../../common/pod-contract';
@@ -91,6 +92,7 @@ function ownEnv(app: V1Container, settings: InjectionSettings): V1EnvVar[] {
     { name: SIDECAR_ENV.agentPort, value: String(settings.agentPort) },
     { name: SIDECAR_ENV.appRoot, value: DEFAULT_APP_ROOT },
     { name: SIDECAR_ENV.appMounts, value: appMountPaths(app).join(',') },
+    ...probesEnv(app),
     { name: SIDECAR_ENV.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
     { name: SIDECAR_ENV.podNamespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
     { name: SIDECAR_ENV.podIp, valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
@@ -104,6 +106,12 @@ function ownEnv(app: V1Container, settings: InjectionSettings): V1EnvVar[] {
         ]
       : []),
   ];
+}
+
+/** The app's HTTP probes, when it has any: their requests always reach the app. */
+function probesEnv(app: V1Container): V1EnvVar[] {
+  const probes = appHttpProbes(app);
+  return probes.length ? [{ name: SIDECAR_ENV.probes, value: JSON.stringify(probes) }] : [];
 }
 
 /** Exits 0 when something accepts a TCP connection on 127.0.0.1:port, 1 otherwise. */

@@ -1,0 +1,271 @@
+/**
+ * One attach, every replica: a session on each Ready injected pod of the workload, for one
+ * local process. Subscriptions (steal, mirror) go to every session, so a request reaches the
+ * process whichever replica the Service sends it to; everything else (outgoing, DNS, files, env)
+ * goes to one pod, the chosen one while it lasts, then the oldest other. Pods that become Ready
+ * join (the ports are subscribed there too), pods that go away leave; the process goes on while
+ * any session remains, or one joins within the reconnection window.
+ */
+import type { Client, ClientApi, IncomingConnection, SessionEnd } from '../protocol/client';
+import { CloseCode, ErrorCode, RemoteError } from '../protocol/errors';
+import type { Params, RequestType, Subscription } from '../protocol/messages';
+import type { ReconnectingClient } from './reconnecting-client';
+import type { ReplicaPod, ReplicaSource } from './transport';
+
+export interface ReplicaOptions {
+  /** The workload's pods; absent (a pod target, a transport outside the cluster): only the first session. */
+  source?: ReplicaSource;
+  /** Opens a session on a pod: its transport, its hello (with a ticket of its own) and its reconnections. */
+  join(pod: ReplicaPod): Promise<ReconnectingClient>;
+  /** How often the workload's pods are listed. */
+  pollMs: number;
+  /** How long the attach waits for a pod after the last session ended because its pod went away. */
+  vacancyMs: number;
+  warn(text: string): void;
+  info(text: string): void;
+}
+
+interface Member {
+  pod: string;
+  client: ReconnectingClient;
+}
+
+/** Which pods to join and which to leave, given the members and the pods usable now. */
+export function membershipChanges(members: readonly string[], joining: readonly string[], usable: readonly string[]): { join: string[]; leave: string[] } {
+  return {
+    join: usable.filter((pod) => !members.includes(pod) && !joining.includes(pod)),
+    leave: members.filter((pod) => !usable.includes(pod)),
+  };
+}
+
+/** The member that serves everything but incoming: the chosen pod while it lasts, then the oldest usable one, then the longest attached. */
+export function primaryOf(members: readonly string[], chosen: string, usable: readonly string[]): string | undefined {
+  if (members.includes(chosen)) return chosen;
+  return usable.find((pod) => members.includes(pod)) ?? members[0];
+}
+
+export class ReplicaSessions implements ClientApi {
+  private readonly members: Member[] = [];
+  private readonly joining = new Set<string>();
+  /** Members closed because their pod is no longer usable: their end is the pod's going, whatever its code. */
+  private readonly leaving = new Set<Member>();
+  private readonly subscriptions = new Map<number, Subscription>();
+  private readonly incomingListeners: ((incoming: IncomingConnection) => void)[] = [];
+  /** The pods usable at the last listing, oldest first. */
+  private usable: string[] = [];
+  private primaryPod: string;
+  private poller?: NodeJS.Timeout;
+  private vacancy?: NodeJS.Timeout;
+  private closing = false;
+  private over?: SessionEnd;
+  private finish!: (end: SessionEnd) => void;
+  private readonly end = new Promise<SessionEnd>((resolve) => (this.finish = resolve));
+
+  constructor(
+    first: { pod: string; client: ReconnectingClient },
+    private readonly options: ReplicaOptions,
+  ) {
+    this.primaryPod = first.pod;
+    this.admit(first);
+  }
+
+  /** Joins the workload's other usable pods (all at once) and starts following its pods. */
+  async start(): Promise<void> {
+    if (!this.options.source) return;
+    await this.poll();
+    this.poller = setInterval(() => void this.poll(), this.options.pollMs).unref();
+  }
+
+  /** The pods with a session now, the primary first. */
+  pods(): string[] {
+    const primary = this.primary().pod;
+    return [primary, ...this.members.map((member) => member.pod).filter((pod) => pod !== primary)];
+  }
+
+  get info(): Client['info'] {
+    return this.primary().client.info;
+  }
+
+  call<T extends RequestType>(method: T, params: Params<T>, attachment?: Buffer) {
+    return this.onPrimary((client) => client.call(method, params, attachment));
+  }
+
+  onIncoming(listener: (incoming: IncomingConnection) => void): void {
+    this.incomingListeners.push(listener);
+    for (const member of this.members) member.client.onIncoming(listener);
+  }
+
+  /**
+   * Subscribes on every pod with a session, or on none: a refusal by one (another session's
+   * unfiltered steal there, a policy) is the program's listen() failing, naming the pod.
+   */
+  async subscribe(subscription: Subscription): Promise<void> {
+    const members = [...this.members];
+    const outcomes = await Promise.allSettled(members.map((member) => member.client.subscribe(subscription)));
+    const failed = outcomes.findIndex((outcome) => outcome.status === 'rejected');
+    if (failed >= 0) {
+      await Promise.all(
+        members.map((member, i) => (outcomes[i].status === 'fulfilled' ? member.client.unsubscribe(subscription.port).catch(() => undefined) : undefined)),
+      );
+      const error = (outcomes[failed] as PromiseRejectedResult).reason as Error & { code?: string };
+      if (members.length === 1) throw error;
+      throw new RemoteError(error.code ?? ErrorCode.Internal, `pod ${members[failed].pod}: ${error.message}`);
+    }
+    this.subscriptions.set(subscription.port, subscription);
+    if (members.length > 1) this.options.info(`port ${subscription.port} (${subscription.mode}) on ${members.length} pods`);
+  }
+
+  async unsubscribe(port: number): Promise<void> {
+    this.subscriptions.delete(port);
+    const primary = this.primary();
+    await Promise.all(this.members.filter((member) => member !== primary).map((member) => member.client.unsubscribe(port).catch(() => undefined)));
+    await primary.client.unsubscribe(port);
+  }
+
+  connect(protocol: 'tcp' | 'udp', host: string, port: number) {
+    return this.onPrimary((client) => client.connect(protocol, host, port));
+  }
+
+  resolve(host: string, family: 0 | 4 | 6 = 0) {
+    return this.onPrimary((client) => client.resolve(host, family));
+  }
+
+  env() {
+    return this.onPrimary((client) => client.env());
+  }
+
+  readdir(path: string) {
+    return this.onPrimary((client) => client.readdir(path));
+  }
+
+  fetchFile(path: string, known?: string) {
+    return this.onPrimary((client) => client.fetchFile(path, known));
+  }
+
+  writeFile(path: string, content: Buffer) {
+    return this.onPrimary((client) => client.writeFile(path, content));
+  }
+
+  close(): void {
+    this.closing = true;
+    clearInterval(this.poller);
+    clearTimeout(this.vacancy);
+    for (const member of this.members) member.client.close();
+    if (!this.members.length) this.done({ code: CloseCode.Normal, reason: 'session closed' });
+  }
+
+  connectionClose(): void {
+    for (const member of this.members) member.client.connectionClose();
+  }
+
+  async closed(): Promise<string> {
+    return (await this.end).reason;
+  }
+
+  /** `work` on the primary's session; a rejection when there is none. */
+  private onPrimary<T>(work: (client: ReconnectingClient) => Promise<T>): Promise<T> {
+    try {
+      return work(this.primary().client);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** The member serving everything but incoming; while none is attached (a pod going, the next coming), the last one's calls fail as a dropped session's do. */
+  private primary(): Member {
+    const pod = primaryOf(
+      this.members.map((member) => member.pod),
+      this.primaryPod,
+      this.usable,
+    );
+    const member = this.members.find((m) => m.pod === pod);
+    if (!member) throw new RemoteError(ErrorCode.Shutdown, `no pod of the workload has a session now${this.over ? `: ${this.over.reason}` : ''}`);
+    if (pod !== this.primaryPod) {
+      this.options.warn(`pod ${this.primaryPod} went away: outgoing, DNS and files now come from pod ${pod}`);
+      this.primaryPod = pod!;
+    }
+    return member;
+  }
+
+  /** A member, its incoming listeners already set (they must be before anything is subscribed there). */
+  private admit(member: Member): void {
+    this.members.push(member);
+    clearTimeout(this.vacancy);
+    this.vacancy = undefined;
+    void member.client.ended().then((end) => this.left(member, end));
+  }
+
+  private left(member: Member, end: SessionEnd): void {
+    const at = this.members.indexOf(member);
+    if (at >= 0) this.members.splice(at, 1);
+    const podGone = this.leaving.delete(member) || end.code === CloseCode.Shutdown;
+    if (this.closing) {
+      if (!this.members.length) this.done(end);
+      return;
+    }
+    if (this.members.length) {
+      this.options.info(`pod ${member.pod} left (${end.reason}); ${this.members.length} pod${this.members.length === 1 ? '' : 's'} remain`);
+      return;
+    }
+    // The last one: ended on purpose (sessions kill, a version refusal), or no pod to go on with.
+    if (!this.options.source || !podGone) return this.done(end);
+    this.options.warn(`pod ${member.pod} went away (${end.reason}); waiting for another pod of the workload…`);
+    this.vacancy = setTimeout(
+      () => this.done({ code: end.code, reason: `${end.reason}; no other pod of the workload became ready within ${this.options.vacancyMs / 1000} s` }),
+      this.options.vacancyMs,
+    );
+  }
+
+  private done(end: SessionEnd): void {
+    if (this.over) return;
+    this.over = end;
+    clearInterval(this.poller);
+    clearTimeout(this.vacancy);
+    this.finish(end);
+  }
+
+  /** Lists the workload's pods; joins the new ones, leaves those no longer usable. */
+  private async poll(): Promise<void> {
+    if (!this.options.source || this.closing || this.over) return;
+    let pods: ReplicaPod[];
+    try {
+      pods = await this.options.source.list();
+    } catch (error) {
+      this.options.warn(`could not list the workload's pods: ${(error as Error).message}`);
+      return;
+    }
+    this.usable = pods.map((pod) => pod.name);
+    const { join, leave } = membershipChanges(
+      this.members.map((member) => member.pod),
+      [...this.joining],
+      this.usable,
+    );
+    for (const member of this.members.filter((m) => leave.includes(m.pod))) {
+      this.leaving.add(member);
+      member.client.close();
+    }
+    await Promise.all(pods.filter((pod) => join.includes(pod.name)).map((pod) => this.joinPod(pod)));
+  }
+
+  private async joinPod(pod: ReplicaPod): Promise<void> {
+    this.joining.add(pod.name);
+    let client: ReconnectingClient | undefined;
+    try {
+      client = await this.options.join(pod);
+      for (const listener of this.incomingListeners) client.onIncoming(listener);
+      for (const subscription of this.subscriptions.values()) await client.subscribe(subscription);
+    } catch (error) {
+      client?.close();
+      this.options.warn(`pod ${pod.name} could not join the session: ${(error as Error).message}`);
+      return;
+    } finally {
+      this.joining.delete(pod.name);
+    }
+    if (this.closing || this.over) {
+      client.close();
+      return;
+    }
+    this.admit({ pod: pod.name, client });
+    this.options.info(`pod ${pod.name} joined (${this.members.length} pods)`);
+  }
+}
