@@ -48,9 +48,7 @@ export function choosePod(target: Target, pods: V1Pod[], namespace: string, want
 
 /** The pods a session may attach to (Running, Ready, not going away, with a ready sidecar), oldest first, then by name. */
 export function usablePods(pods: V1Pod[]): V1Pod[] {
-  return pods
-    .filter((p) => isReady(p) && sidecarReady(p))
-    .sort((a, b) => time(a) - time(b) || (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
+  return pods.filter((p) => isReady(p) && sidecarReady(p)).sort((a, b) => time(a) - time(b) || (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
 }
 
 /** What the cluster says about injection, looked up only when a pod lacks the sidecar. */
