@@ -72,8 +72,8 @@ export class ReplicaSessions implements ClientApi {
   /** Joins the workload's other usable pods (all at once) and starts following its pods. */
   async start(): Promise<void> {
     if (!this.options.source) return;
-    await this.poll();
-    this.poller = setInterval(() => void this.poll(), this.options.pollMs).unref();
+    await this.poll(false);
+    this.poller = setInterval(() => void this.poll(true), this.options.pollMs).unref();
   }
 
   /** The pods with a session now, the primary first. */
@@ -112,7 +112,7 @@ export class ReplicaSessions implements ClientApi {
       throw new RemoteError(error.code ?? ErrorCode.Internal, `pod ${members[failed].pod}: ${error.message}`);
     }
     this.subscriptions.set(subscription.port, subscription);
-    if (members.length > 1) this.options.info(`port ${subscription.port} (${subscription.mode}) on ${members.length} pods`);
+    if (members.length > 1) this.options.info(`port ${subscription.port} (${subscription.mode}) subscribed on each of ${members.length} pods`);
   }
 
   async unsubscribe(port: number): Promise<void> {
@@ -224,8 +224,8 @@ export class ReplicaSessions implements ClientApi {
     this.finish(end);
   }
 
-  /** Lists the workload's pods; joins the new ones, leaves those no longer usable. */
-  private async poll(): Promise<void> {
+  /** Lists the workload's pods; joins the new ones (saying so when `tell`), leaves those no longer usable. */
+  private async poll(tell: boolean): Promise<void> {
     if (!this.options.source || this.closing || this.over) return;
     let pods: ReplicaPod[];
     try {
@@ -244,10 +244,10 @@ export class ReplicaSessions implements ClientApi {
       this.leaving.add(member);
       member.client.close();
     }
-    await Promise.all(pods.filter((pod) => join.includes(pod.name)).map((pod) => this.joinPod(pod)));
+    await Promise.all(pods.filter((pod) => join.includes(pod.name)).map((pod) => this.joinPod(pod, tell)));
   }
 
-  private async joinPod(pod: ReplicaPod): Promise<void> {
+  private async joinPod(pod: ReplicaPod, tell: boolean): Promise<void> {
     this.joining.add(pod.name);
     let client: ReconnectingClient | undefined;
     try {
@@ -266,6 +266,6 @@ export class ReplicaSessions implements ClientApi {
       return;
     }
     this.admit({ pod: pod.name, client });
-    this.options.info(`pod ${pod.name} joined (${this.members.length} pods)`);
+    if (tell) this.options.info(`pod ${pod.name} joined (${this.members.length} pods)`);
   }
 }

@@ -1,18 +1,26 @@
 /**
  * One attach on every replica of a workload: a filtered steal on a 3-replica Deployment is
  * answered by the local process whichever replica the Service sends a request to, and a rollout
- * during the session moves the sessions to the new pods without stopping the process.
+ * during the session moves the sessions to the new pods without stopping the process. kubelet's
+ * probes of a stolen port keep reaching the app while the local process is stopped.
  */
+import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import { join } from 'node:path';
-import { createNamespaces, deleteNamespaces, kubectl, rolledOut, webhookReady } from './cluster';
-import { demoDeployment } from './manifests';
+import { createNamespaces, deleteNamespaces, kubeconfigPath, kubectl, rolledOut, webhookReady } from './cluster';
+import { demoDeployment, manifests } from './manifests';
 import { eventually, FIXTURES, mirrord, type Mirrord } from './mirrord';
 
 const namespace = `e2e-replicas-${process.pid}`;
 const ANSWER = join(FIXTURES, 'answer.py');
 const sessions: Mirrord[] = [];
 let serviceIp = '';
+
+function attach(target: string, args: string[]): Mirrord {
+  const session = mirrord(['attach', target, '-n', namespace, '--kubeconfig', kubeconfigPath(), ...args]);
+  sessions.push(session);
+  return session;
+}
 
 /** The body of GET `path` through the app's Service (kube-proxy picks a replica per connection). */
 function throughService(path: string, headers: Record<string, string> = {}): Promise<string> {
@@ -40,8 +48,17 @@ async function missed(count: number): Promise<string[]> {
 beforeAll(async () => {
   await webhookReady();
   await createNamespaces({ labeled: [namespace] });
-  await kubectl(['apply', '-f', '-'], { input: demoDeployment(namespace, 'app', { replicas: 3, service: true, terminationGracePeriodSeconds: 5 }) });
-  await rolledOut(namespace, 'app', 180);
+  const probed = JSON.parse(demoDeployment(namespace, 'probed', { terminationGracePeriodSeconds: 5 }));
+  probed.spec.template.spec.containers[0].livenessProbe = {
+    httpGet: { path: '/healthz', port: 8080 },
+    periodSeconds: 1,
+    timeoutSeconds: 1,
+    failureThreshold: 2,
+  };
+  await kubectl(['apply', '-f', '-'], {
+    input: manifests(demoDeployment(namespace, 'app', { replicas: 3, service: true, terminationGracePeriodSeconds: 5 }), JSON.stringify(probed)),
+  });
+  await Promise.all([rolledOut(namespace, 'app', 180), rolledOut(namespace, 'probed', 180)]);
   serviceIp = (await kubectl(['-n', namespace, 'get', 'service', 'app', '-o', 'jsonpath={.spec.clusterIP}'])).trim();
 }, 10 * 60_000);
 
@@ -54,24 +71,9 @@ afterAll(async () => {
 }, 10 * 60_000);
 
 test('a filtered steal on 3 replicas answers every matching request locally, and a rollout moves it to the new pods', async () => {
-  const session = mirrord([
-    'attach',
-    'deploy/app',
-    '-n',
-    namespace,
-    '--steal',
-    '--http-header-filter',
-    '^x-user: me$',
-    '--',
-    'python3',
-    '-u',
-    ANSWER,
-    'me',
-    '8080',
-  ]);
-  sessions.push(session);
+  const session = attach('deploy/app', ['--steal', '--http-header-filter', '^x-user: me$', '--', 'python3', '-u', ANSWER, 'me', '8080']);
   await session.waitFor(/sessions on 3 pods of the workload: app-/, 'stderr', 60_000);
-  await session.waitFor(/port 8080 \(steal\) on 3 pods/, 'stderr', 60_000);
+  await session.waitFor(/port 8080 \(steal\) subscribed on each of 3 pods/, 'stderr', 60_000);
 
   expect(await missed(100)).toEqual([]);
   // The others reach the app, on every replica: the requests above did go to all three.
@@ -95,3 +97,27 @@ test('a filtered steal on 3 replicas answers every matching request locally, and
   expect(session.output().code).toBeNull();
   expect(await missed(100)).toEqual([]);
 }, 300_000);
+
+test("kubelet's liveness probe of a stolen port reaches the app while the local process is stopped past the failure threshold", async () => {
+  const name = `probed-${process.pid}`;
+  const session = attach('deploy/probed', ['--steal', '--', 'python3', '-u', ANSWER, name, '8080']);
+  await session.waitFor(/subscribed port 8080 \(steal\)/, 'stderr', 60_000);
+  const pod = (await kubectl(['-n', namespace, 'get', 'pods', '-l', 'app=probed', '-o', 'jsonpath={.items[0].metadata.name}'])).trim();
+  const restarts = async () =>
+    Number(await kubectl(['-n', namespace, 'get', 'pod', pod, '-o', 'jsonpath={.status.containerStatuses[?(@.name=="app")].restartCount}']));
+  expect(await restarts()).toBe(0);
+  // A process stopped at a breakpoint: its port stays stolen, it answers nothing.
+  const local = execFileSync('pgrep', ['-f', `${ANSWER} ${name} 8080`])
+    .toString()
+    .trim()
+    .split('\n');
+  for (const pid of local) process.kill(Number(pid), 'SIGSTOP');
+  try {
+    // 2 failures a second apart would restart the app: give it four times that.
+    await new Promise((resolve) => setTimeout(resolve, 8_000));
+    expect(await restarts()).toBe(0);
+  } finally {
+    for (const pid of local) process.kill(Number(pid), 'SIGCONT');
+  }
+  expect(session.output().code).toBeNull();
+}, 180_000);
