@@ -51,23 +51,32 @@ export function loadKube(options: KubeOptions): Kube {
   return { config, namespace };
 }
 
-/** The pod a session attaches to, with the sidecar Running and Ready. */
-export async function resolvePod(kube: Kube, target: Target, wanted?: string): Promise<V1Pod> {
+/** The pod a session attaches to, with the sidecar Running and Ready; with the target's pods as they were listed, and how to list them again. */
+export async function resolvePod(kube: Kube, target: Target, wanted?: string): Promise<{ pod: V1Pod; pods: V1Pod[]; again(): Promise<V1Pod[]> }> {
   const { namespace } = kube;
-  const pods = await podsOfTarget(kube, target);
+  const { pods, again } = await listTargetPods(kube, target);
   const choice = choosePod(target, pods, namespace, wanted);
-  if ('pod' in choice) return choice.pod;
+  if ('pod' in choice) return { pod: choice.pod, pods, again };
   throw explainMissingSidecar(target, choice.withoutSidecar, namespace, await injectionContext(kube));
 }
 
 /** The target's pods (the pod itself, or those its workload's selector matches). */
 export async function podsOfTarget(kube: Kube, target: Target): Promise<V1Pod[]> {
+  return (await listTargetPods(kube, target)).pods;
+}
+
+/** The target's pods, and a listing of them again that reads the workload's selector no more. */
+async function listTargetPods(kube: Kube, target: Target): Promise<{ pods: V1Pod[]; again(): Promise<V1Pod[]> }> {
   const core = kube.config.makeApiClient(CoreV1Api);
   const { namespace } = kube;
   return explainApiErrors(kube, target, async () => {
-    if (target.kind === 'pod') return [await core.readNamespacedPod({ name: target.name, namespace })];
-    const selector = await workloadSelector(kube, target);
-    return (await core.listNamespacedPod({ namespace, labelSelector: selectorString(selector) })).items;
+    if (target.kind === 'pod') {
+      const read = async () => [await core.readNamespacedPod({ name: target.name, namespace })];
+      return { pods: await read(), again: read };
+    }
+    const labelSelector = selectorString(await workloadSelector(kube, target));
+    const list = async () => (await core.listNamespacedPod({ namespace, labelSelector })).items;
+    return { pods: await list(), again: list };
   });
 }
 

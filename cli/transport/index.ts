@@ -112,7 +112,7 @@ async function openPortForward(
   session: SessionDescription | undefined,
 ): Promise<Transport> {
   // Loaded only here: @kubernetes/client-node is an ES module that the unit tests' runner can't load.
-  const { loadKube, resolvePod, podsOfTarget } = await import('../kube/cluster');
+  const { loadKube, resolvePod } = await import('../kube/cluster');
   const { agentPortOf, usablePods } = await import('../kube/pod-choice');
   const { parseTarget, describeTarget } = await import('../kube/target');
   const { forwardToSidecar } = await import('./port-forward');
@@ -120,7 +120,7 @@ async function openPortForward(
   const parsed = parseTarget(target.path);
   const kube = loadKube({ kubeconfig: settings.kubeconfig, context: settings.kubeContext, namespace: target.namespace });
   step(`resolving ${describeTarget(parsed)} in namespace ${kube.namespace}…`);
-  const chosen = await resolvePod(kube, parsed, pod);
+  const { pod: chosen, pods, again } = await resolvePod(kube, parsed, pod);
   const name = chosen.metadata?.name ?? '';
   const port = agentPortOf(chosen);
   step(`port-forwarding to pod ${name}, the sidecar's port ${port}…`);
@@ -148,12 +148,37 @@ async function openPortForward(
     };
     return forwardToPod();
   };
-  const transport = await toPod(name, port);
-  if (parsed.kind === 'pod') return transport;
+  const primary = toPod(name, port);
+  if (parsed.kind === 'pod') return primary;
+  // The other replicas' port-forwards and tickets start with the chosen pod's, not after it.
+  const others = usablePods(pods).filter((p) => p.metadata?.name !== name);
+  const early = new Map(others.map((p) => [p.metadata?.name ?? '', toPod(p.metadata?.name ?? '', agentPortOf(p))]));
+  for (const opening of early.values()) opening.catch(() => undefined);
+  let transport: Transport;
+  try {
+    transport = await primary;
+  } catch (error) {
+    for (const opening of early.values())
+      void opening.then(
+        (other) => other.close(),
+        () => undefined,
+      );
+    throw error;
+  }
+  let first: typeof pods | undefined = pods;
   const replicas: ReplicaSource = {
     chosen: name,
-    list: async () => usablePods(await podsOfTarget(kube, parsed)).map((p) => ({ name: p.metadata?.name ?? '', port: agentPortOf(p) })),
-    open: (replica) => toPod(replica.name, replica.port),
+    // The first listing is the one the pod was chosen from: joining the others costs no round trip more.
+    list: async () => {
+      const listed = first ?? (await again());
+      first = undefined;
+      return usablePods(listed).map((p) => ({ name: p.metadata?.name ?? '', port: agentPortOf(p) }));
+    },
+    open: (replica) => {
+      const opened = early.get(replica.name);
+      early.delete(replica.name);
+      return opened ?? toPod(replica.name, replica.port);
+    },
   };
   return { ...transport, replicas };
 }

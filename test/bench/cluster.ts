@@ -1,6 +1,7 @@
 /**
  * `npm run bench:cluster`: mirrord on a real cluster (brought up when none answers). How long
- * `mirrord attach deploy/…` takes until the user's program runs, and a stolen request's round
+ * `mirrord attach deploy/…` takes until the user's program runs (to a 1-replica and a 5-replica
+ * Deployment, a session on each pod, alternating), and a stolen request's round
  * trip through the API server's port-forward against a direct request to the app, in one run.
  * The load generator runs on the node (this machine), whose traffic enters the pod through its
  * network interface as any other client's does. Attach is measured with the operator (a ticket
@@ -9,7 +10,7 @@
  */
 import { packagePath } from '../../common/package-root';
 import { createNamespaces, deleteNamespaces, ensureCluster, kubeconfigPath, kubectl, rolledOut, webhookReady } from '../e2e/cluster';
-import { demoDeployment } from '../e2e/manifests';
+import { demoDeployment, manifests } from '../e2e/manifests';
 import { eventually, mirrord } from '../e2e/mirrord';
 import { OPERATOR_API_SERVICE } from '../../protocol/operator-api';
 import { run } from '../harness/run';
@@ -78,22 +79,28 @@ async function main(): Promise<void> {
   try {
     await webhookReady(180);
     await createNamespaces({ labeled: [NAMESPACE] });
-    await kubectl(['apply', '-f', '-'], { input: demoDeployment(NAMESPACE) });
-    await rolledOut(NAMESPACE, 'app', 180);
+    await kubectl(['apply', '-f', '-'], { input: manifests(demoDeployment(NAMESPACE), demoDeployment(NAMESPACE, 'five', { replicas: 5 })) });
+    await Promise.all([rolledOut(NAMESPACE, 'app', 180), rolledOut(NAMESPACE, 'five', 180)]);
     const ip = (await kubectl(['-n', NAMESPACE, 'get', 'pods', '-l', 'app=app', '-o', 'jsonpath={.items[0].status.podIP}'])).trim();
     const url = `http://${ip}:8080/bench`;
 
-    const start = { attach: [] as number[], direct: [] as number[], open: [] as number[] };
-    const attachStarts = async (into: number[]) => {
+    const start = { attach: [] as number[], direct: [] as number[], open: [] as number[], five: [] as number[] };
+    const started = async (workload: string[]) => {
+      const attach = await mirrord(['attach', ...workload, '-q', '--', 'python3', '-c', STARTED, now()]).done;
+      if (attach.code !== 0) throw new Error(`attach failed: ${attach.stderr}`);
+      return Number(attach.stdout);
+    };
+    /** Attach to the 1-replica Deployment (into `into`) and, when asked, to the 5-replica one, turn about. */
+    const attachStarts = async (into: number[], five?: number[]) => {
       for (let i = 0; i < RUNS; i++) {
         start.direct.push(Number((await run('python3', ['-c', STARTED, now()])).stdout));
-        const attach = await mirrord(['attach', ...target, '-q', '--', 'python3', '-c', STARTED, now()]).done;
-        if (attach.code !== 0) throw new Error(`attach failed: ${attach.stderr}`);
-        into.push(Number(attach.stdout));
+        into.push(await started(target));
+        if (five) five.push(await started(fiveReplicas));
       }
     };
+    const fiveReplicas = ['deploy/five', ...target.slice(1)];
     const operator = await appAuth(true);
-    await attachStarts(start.attach);
+    await attachStarts(start.attach, start.five);
 
     const direct = [await load(url, 1), await load(url, 10)];
     const session = mirrord(['attach', ...target, '--steal', '--', process.execPath, '-e', LOCAL_SERVER]);
@@ -122,6 +129,12 @@ async function main(): Promise<void> {
             ms(median(start.direct)),
             ms(median(start.attach)),
             `+${fixed(median(start.attach) - median(start.direct), 1)} ms`,
+          ],
+          [
+            `program starts after, 5 replicas${operator ? ', with the operator' : ''}`,
+            ms(median(start.direct)),
+            ms(median(start.five)),
+            `+${fixed(median(start.five) - median(start.direct), 1)} ms (4 more replicas: +${fixed(median(start.five) - median(start.attach), 1)} ms)`,
           ],
           ...(start.open.length
             ? [
