@@ -3,6 +3,7 @@
  * [flags] [--] cmd args` (mirrord's spelling), the cluster commands (admin-args.ts), `--help`,
  * `--version`.
  */
+import { TARGETLESS } from './kube/target';
 import { parseArgs } from 'node:util';
 import { ADMIN_VERBS, parseAdmin, type AdminArgs, type AdminVerb } from './admin-args';
 import type { FsMode } from '../intproxy/fs-policy';
@@ -59,6 +60,7 @@ const options = {
   kubeconfig: { type: 'string' },
   profile: { type: 'string' },
   pod: { type: 'string' },
+  targetless: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   // mirrord exec's spellings of the flags above, and its flags of its own.
   'override-env-vars-include': { type: 'string', short: 's', multiple: true },
@@ -117,6 +119,12 @@ function parseAttach(verb: 'attach' | 'exec', argv: string[]): Invocation {
   if (positionals[0] !== undefined && values.target !== undefined) {
     throw usageError(`the target is given twice ("${positionals[0]}" and --target ${values.target})`, 'give it once');
   }
+  if (values.targetless && (positionals[0] ?? values.target) !== undefined) {
+    throw usageError(
+      `--targetless and a target ("${positionals[0] ?? values.target}") exclude each other`,
+      'a targetless session runs from a pod started for it',
+    );
+  }
   if (values.steal && values.mirror) throw usageError('--steal and --mirror exclude each other', 'choose one');
   if (values['agent-cmd'] !== undefined && values['agent-url'] !== undefined)
     throw usageError('--agent-cmd and --agent-url exclude each other', 'choose one way to reach the agent');
@@ -127,7 +135,7 @@ function parseAttach(verb: 'attach' | 'exec', argv: string[]): Invocation {
   const envExclude = joinLists(values['env-exclude'], values['override-env-vars-exclude']);
   const unsupported = UNSUPPORTED_FLAGS.filter((flag) => values[flag] !== undefined).map((flag) => `--${flag}`);
   const overrides: Overrides = {
-    target: positionals[0] ?? values.target,
+    target: values.targetless ? TARGETLESS : (positionals[0] ?? values.target),
     namespace: same('--namespace', values.namespace, '--target-namespace', values['target-namespace']),
     context: values.context,
     kubeconfig: values.kubeconfig,

@@ -9,6 +9,8 @@ import { HEALTH_PATH } from '../common/pod-contract';
 
 export interface Health {
   sessions: number;
+  /** Sessions opened since the sidecar started (a targetless pod ends once they are all over). */
+  opened: number;
   /** The worst event-loop delay since the previous check, in ms. */
   loopDelayMs: number;
 }

@@ -49,11 +49,12 @@ export class Sidecar {
       onRecovered: () => restoreJump(iptables, log),
     });
     const sessions = new Set<Session>();
+    let opened = 0;
     const memory = new MemoryReclaimer(log.child({ component: 'memory' }));
     // Connections that never complete a request (nor upgrade) must not linger: a few seconds for the headers.
     const server = http.createServer(
       { headersTimeout: LIMITS.helloTimeoutMs, requestTimeout: LIMITS.helloTimeoutMs },
-      healthListener(() => ({ sessions: sessions.size, loopDelayMs: watchdog.takeWorstDelayMs() })),
+      healthListener(() => ({ sessions: sessions.size, opened, loopDelayMs: watchdog.takeWorstDelayMs() })),
     );
     const waiting = () => [...sessions].filter((session) => !session.isStarted).length;
     const refusals = new ThrottledLog(log, 1);
@@ -86,6 +87,7 @@ export class Sidecar {
       socket.on('error', (error) => log.debug('session socket error', { error: error.message }));
       const session = new Session(new Peer(socket, { role: 'sidecar', heartbeatMs: config.heartbeatMs }), context);
       sessions.add(session);
+      opened++;
       void session.ended.then(() => {
         sessions.delete(session);
         memory.reclaimSoon();

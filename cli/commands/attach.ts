@@ -22,6 +22,7 @@ import { runCommand } from '../run-command';
 import { startClient } from '../start-client';
 import { openTransport, type SessionDescription, type Transport } from '../transport';
 import { ticketPorts } from '../kube/ticket-ports';
+import { TARGETLESS } from '../kube/target';
 import { userAtHost } from '../who';
 
 const CLOSE_GRACE_MS = 2000;
@@ -40,7 +41,7 @@ export async function attach(args: AttachArgs): Promise<number> {
 }
 
 async function attachWith(args: AttachArgs, progress: Progress): Promise<number> {
-  const settings = await withProfile(loadSettings(args.configFile, args.overrides), args, progress);
+  const settings = targetlessAsked(await withProfile(loadSettings(args.configFile, args.overrides), args, progress), args, progress);
   for (const warning of settings.warnings) progress.warn(warning);
   const fromEnvFile = settings.env.file === undefined ? {} : readEnvFile(settings.env.file);
 
@@ -56,7 +57,13 @@ async function attachWith(args: AttachArgs, progress: Progress): Promise<number>
   progress.step(`connecting to ${transport.description}…`);
   // Each hello presents a ticket of its own (where the operator issues them): a reconnection too.
   const helloWithTicket = async (over: Transport) => ({ ...hello, ticket: await over.ticket?.() });
-  const first = await startClient(transport, await helloWithTicket(transport));
+  let first: Client;
+  try {
+    first = await startClient(transport, await helloWithTicket(transport));
+  } catch (error) {
+    await transport.release?.();
+    throw error;
+  }
   const { pod } = first.info;
   const podName = `${pod.namespace ? `${pod.namespace}/` : ''}${pod.name || '(unnamed)'}`;
   /** A pod's session that outlives its connection: a drop reconnects to the same pod, never another. */
@@ -142,7 +149,20 @@ async function attachWith(args: AttachArgs, progress: Progress): Promise<number>
     client.close();
     await withinGrace(client.closed());
     client.connectionClose();
+    await transport.release?.();
   }
+}
+
+/**
+ * A targetless session has no workload: no incoming traffic to take and no app environment to
+ * copy (its pod's is nobody's). Outgoing, DNS and the cluster's files it can reach stay.
+ */
+function targetlessAsked(settings: Settings, args: AttachArgs, progress: Progress): Settings {
+  if (settings.target?.path !== TARGETLESS) return settings;
+  if (args.overrides.mode !== undefined || args.overrides.ports !== undefined) {
+    progress.warn('a targetless session receives no incoming traffic: --steal, --mirror and --port are ignored');
+  }
+  return { ...settings, layer: { ...settings.layer, incoming: { ...settings.layer.incoming, mode: 'off' } }, env: { ...settings.env, enabled: false } };
 }
 
 /** The settings again with the profile's feature section over the file's, when one is named. */

@@ -5,6 +5,7 @@
  * of the three sources is reported at once; what they set that this implementation doesn't do
  * yet comes back as warnings, one per key.
  */
+import { TARGETLESS } from '../kube/target';
 import type { LayerOptions } from '../../intproxy/proxy';
 import type { DnsFilter } from '../../intproxy/dns-filter';
 import type { FsMode } from '../../intproxy/fs-policy';
@@ -138,10 +139,8 @@ function flagProblems(flags: Overrides): Problem[] {
 function target(value: Normal['target'], flags: Overrides, warn: (text: string) => void): Settings['target'] {
   let path = flags.target ?? value.path;
   if (path === undefined) return undefined;
-  if (path === 'targetless') {
-    warn('target "targetless" is not supported yet (a session needs a pod with the sidecar); it is ignored');
-    return undefined;
-  }
+  // A pod started for the session (cli/kube/targetless.ts).
+  if (path === TARGETLESS) return { path, namespace: flags.namespace ?? value.namespace };
   // mirrord's `KIND/NAME/container/CONTAINER`: the sidecar serves its pod, whatever the container.
   const container = /^(.+?)\/container\/([^/]+)$/.exec(path);
   if (container) {

@@ -7,6 +7,9 @@ import { CliError, USAGE_EXIT } from '../errors';
 
 export type { TargetKind };
 
+/** What `target` says for a targetless session (mirrord's spelling), and what the flag `--targetless` sets. */
+export const TARGETLESS = 'targetless';
+
 export interface Target {
   kind: TargetKind;
   name: string;

@@ -9,6 +9,9 @@ import { connectThroughCommand, signalGroup, type CommandTransport } from './com
 import { connectToUrl } from './url';
 import { DEFAULT_AGENT_PORT } from '../../common/pod-contract';
 import type { TicketSpec } from '../../protocol/operator-api';
+import type { Kube } from '../kube/cluster';
+import { TARGETLESS } from '../kube/target';
+import { userAtHost } from '../who';
 
 export interface Transport {
   socket: WebSocket;
@@ -33,6 +36,8 @@ export interface Transport {
    * Ready injected pod of it. Absent for a pod target and for transports outside the cluster.
    */
   replicas?: ReplicaSource;
+  /** Removes what the session made in the cluster (a targetless pod), once it has ended. */
+  release?(): Promise<void>;
 }
 
 /** A Ready pod of the workload with a ready sidecar, oldest first (then by name). */
@@ -117,18 +122,15 @@ async function openPortForward(
   const { parseTarget, describeTarget } = await import('../kube/target');
   const { forwardToSidecar } = await import('./port-forward');
   const { requestTicket } = await import('../kube/tickets');
-  const parsed = parseTarget(target.path);
   const kube = loadKube({ kubeconfig: settings.kubeconfig, context: settings.kubeContext, namespace: target.namespace });
-  step(`resolving ${describeTarget(parsed)} in namespace ${kube.namespace}…`);
-  const { pod: chosen, pods, again } = await resolvePod(kube, parsed, pod);
-  const name = chosen.metadata?.name ?? '';
-  const port = agentPortOf(chosen);
-  step(`port-forwarding to pod ${name}, the sidecar's port ${port}…`);
+  const targetless = target.path === TARGETLESS;
+  const parsed = targetless ? undefined : parseTarget(target.path);
   // A cluster without the operator answers the first request so; later sessions don't ask again.
   let operator = true;
   const askTicket = async (podName: string) => {
     if (!session || !operator) return undefined;
-    const status = await requestTicket(kube, { ...session, target: describeTarget(parsed), pod: podName });
+    // A targetless pod is its own target: no workload's policies are about it.
+    const status = await requestTicket(kube, { ...session, target: parsed ? describeTarget(parsed) : `pod/${podName}`, pod: podName });
     operator = status !== undefined;
     return status?.ticket;
   };
@@ -148,6 +150,12 @@ async function openPortForward(
     };
     return forwardToPod();
   };
+  if (!parsed) return openTargetless(kube, step, toPod);
+  step(`resolving ${describeTarget(parsed)} in namespace ${kube.namespace}…`);
+  const { pod: chosen, pods, again } = await resolvePod(kube, parsed, pod);
+  const name = chosen.metadata?.name ?? '';
+  const port = agentPortOf(chosen);
+  step(`port-forwarding to pod ${name}, the sidecar's port ${port}…`);
   const primary = toPod(name, port);
   if (parsed.kind === 'pod') return primary;
   // The other replicas' port-forwards and tickets start with the chosen pod's, not after it.
@@ -181,6 +189,19 @@ async function openPortForward(
     },
   };
   return { ...transport, replicas };
+}
+
+/** A session from a pod started for it, removed when the session ends. */
+async function openTargetless(kube: Kube, step: (text: string) => void, toPod: (name: string, port: number) => Promise<Transport>): Promise<Transport> {
+  const { startTargetless } = await import('../kube/targetless');
+  const pod = await startTargetless(kube, userAtHost(), step);
+  try {
+    step(`port-forwarding to pod ${pod.name}, the sidecar's port ${pod.port}…`);
+    return { ...(await toPod(pod.name, pod.port)), release: pod.remove };
+  } catch (error) {
+    await pod.remove();
+    throw error;
+  }
 }
 
 const EXIT_WAIT_MS = 500;

@@ -43,7 +43,7 @@ describe('the readiness probe command', () => {
 
 describe('the liveness probe command', () => {
   it("succeeds when the agent's health endpoint answers", async () => {
-    const server = http.createServer(healthListener(() => ({ sessions: 0, loopDelayMs: 0 })));
+    const server = http.createServer(healthListener(() => ({ sessions: 0, opened: 0, loopDelayMs: 0 })));
     const port = await listening(server);
     expect(await probe(livenessScript(port))).toBe(0);
     await close(server);
