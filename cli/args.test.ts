@@ -22,6 +22,11 @@ describe('command line', () => {
     expect(parseCommandLine(['--version'])).toEqual({ kind: 'version' });
   });
 
+  it('attach --targetless: the target "targetless", never beside another target', () => {
+    expect(attach('attach', '--targetless', '-n', 'dev', '--', 'curl', 'http://api')).toMatchObject({ overrides: { target: 'targetless', namespace: 'dev' } });
+    expect(failure('attach', 'deploy/api', '--targetless', '--', 'true').message).toBe('--targetless and a target ("deploy/api") exclude each other');
+  });
+
   it('attach: target, agent, then the command after --, whose own options stay its own', () => {
     expect(attach('attach', 'deploy/api', '--agent-cmd', 'socat - TCP:127.0.0.1:61234', '--', 'sh', '-c', 'echo --steal')).toEqual({
       kind: 'attach',

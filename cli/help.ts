@@ -115,13 +115,19 @@ export const ATTACH_HELP = `usage: mirrord attach [TARGET] [OPTIONS] -- CMD [ARG
        mirrord exec --target TARGET [OPTIONS] [--] CMD [ARGS...]
 
 TARGET is deploy/NAME, pod/NAME or statefulset/NAME, reached through the API server's
-port-forward to its injected pod; --agent-cmd or --agent-url reach a sidecar directly.
+port-forward to its injected pods: a workload means a session on every Ready one of them (the
+ports it listens on are subscribed on each; outgoing, DNS, files and env come from the oldest,
+or --pod NAME). --targetless starts a pod for the session instead (outgoing and DNS only);
+--agent-cmd or --agent-url reach a sidecar directly.
 
 reaching the agent:
   --agent-cmd CMD            speak to the sidecar over CMD's stdin/stdout
                              (e.g. "ip netns exec POD socat - TCP:127.0.0.1:61234")
   --agent-url URL            speak to the sidecar at ws://HOST:PORT
   -t, --target TARGET        the target (exec's spelling)
+  --pod NAME                 this pod of the workload for outgoing, DNS, files and env
+  --targetless               no target: a pod in the namespace (labeled for injection) started
+                             for the session and deleted after it
   -n, --namespace NS         the target's namespace (also --target-namespace)
   --context NAME             kubeconfig context
   --kubeconfig FILE          kubeconfig file

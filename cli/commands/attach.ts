@@ -67,7 +67,7 @@ async function attachWith(args: AttachArgs, progress: Progress): Promise<number>
   const { pod } = first.info;
   const podName = `${pod.namespace ? `${pod.namespace}/` : ''}${pod.name || '(unnamed)'}`;
   /** A pod's session that outlives its connection: a drop reconnects to the same pod, never another. */
-  const reconnecting = (over: Transport, session: Client, name: string) =>
+  const reconnecting = (over: Transport, session: Client, name: string, replica = false) =>
     new ReconnectingClient(
       { client: session, close: () => over.close() },
       {
@@ -76,7 +76,7 @@ async function attachWith(args: AttachArgs, progress: Progress): Promise<number>
           const again = await over.reopen();
           return { client: await startClient(again, await helloWithTicket(again)), close: () => again.close() };
         },
-        warn: (text) => progress.warn(`pod ${name}: ${text}`),
+        warn: (text) => progress.warn(replica ? `pod ${name}: ${text}` : text),
         reconnected: (again, attempts) =>
           progress.warn(
             `reconnected after ${attempts} attempt${attempts === 1 ? '' : 's'}: session ${again.info.sessionId} on pod ${name}; connections open before the drop were reset`,
@@ -90,7 +90,7 @@ async function attachWith(args: AttachArgs, progress: Progress): Promise<number>
       source: replicas,
       join: async (replica) => {
         const over = await replicas!.open(replica);
-        return reconnecting(over, await startClient(over, await helloWithTicket(over)), replica.name);
+        return reconnecting(over, await startClient(over, await helloWithTicket(over)), replica.name, true);
       },
       pollMs: REPLICA_POLL_MS,
       vacancyMs: reconnectMs || DEFAULT_RECONNECT_S * 1000,

@@ -177,10 +177,10 @@ describe('settings: defaults, the file, the variables, the flags', () => {
       expect(settingsOf({ target: { deployment: 'api' } }).target).toEqual({ path: 'deployment/api' });
     });
 
-    it('says targetless is not supported yet', () => {
+    it('keeps targetless, with its namespace: a pod is started there for the session', () => {
       const settings = settingsOf({ target: { path: 'targetless', namespace: 'bear-namespace' } });
-      expect(settings.target).toBeUndefined();
-      expect(settings.warnings).toEqual(['target "targetless" is not supported yet (a session needs a pod with the sidecar); it is ignored']);
+      expect(settings.target).toEqual({ path: 'targetless', namespace: 'bear-namespace' });
+      expect(settings.warnings).toEqual([]);
     });
   });
 
