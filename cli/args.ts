@@ -9,6 +9,7 @@ import { ADMIN_VERBS, parseAdmin, type AdminArgs, type AdminVerb } from './admin
 import type { FsMode } from '../intproxy/fs-policy';
 import type { Overrides } from './config/resolve';
 import { CliError, USAGE_EXIT } from './errors';
+import { parsePortForward, type PortForwardArgs } from './port-forward-args';
 
 export interface AttachArgs {
   kind: 'attach';
@@ -20,9 +21,9 @@ export interface AttachArgs {
   command: string[];
 }
 
-export type HelpTopic = 'attach' | AdminVerb;
+export type HelpTopic = 'attach' | 'port-forward' | AdminVerb;
 
-export type Invocation = { kind: 'help'; topic?: HelpTopic } | { kind: 'version' } | AttachArgs | { kind: 'admin'; args: AdminArgs };
+export type Invocation = { kind: 'help'; topic?: HelpTopic } | { kind: 'version' } | AttachArgs | PortForwardArgs | { kind: 'admin'; args: AdminArgs };
 
 const isAdminVerb = (word: string | undefined): word is AdminVerb => (ADMIN_VERBS as readonly string[]).includes(word ?? '');
 
@@ -87,16 +88,24 @@ export function parseCommandLine(argv: string[]): Invocation {
   if (first === undefined || first === '--help' || first === '-h') return { kind: 'help' };
   if (first === 'help') {
     if (rest[0] === 'attach' || rest[0] === 'exec') return { kind: 'help', topic: 'attach' };
+    if (rest[0] === 'port-forward') return { kind: 'help', topic: 'port-forward' };
     return isAdminVerb(rest[0]) ? { kind: 'help', topic: rest[0] } : { kind: 'help' };
   }
   if (first === '--version' || first === '-V' || first === 'version') return { kind: 'version' };
   if (first === 'attach' || first === 'exec') return parseAttach(first, rest);
+  if (first === 'port-forward') {
+    const parsed = parsePortForward(rest);
+    return parsed === 'help' ? { kind: 'help', topic: 'port-forward' } : parsed;
+  }
   if (isAdminVerb(first)) {
     const args = parseAdmin(first, rest);
     return args ? { kind: 'admin', args } : { kind: 'help', topic: first };
   }
   if (first.startsWith('-')) throw usageError(`unknown option ${first}`, 'options come after the command: mirrord attach [target] [options] -- CMD ARGS');
-  throw usageError(`unknown command "${first}"`, 'the commands are attach, exec, ls, sessions, install, uninstall and doctor; mirrord --help shows them');
+  throw usageError(
+    `unknown command "${first}"`,
+    'the commands are attach, exec, port-forward, ls, sessions, install, uninstall and doctor; mirrord --help shows them',
+  );
 }
 
 function parseAttach(verb: 'attach' | 'exec', argv: string[]): Invocation {

@@ -6,6 +6,7 @@ export const MAIN_HELP = `mirrord: run a local process in the context of a Kuber
 usage:
   mirrord attach [TARGET] [OPTIONS] -- CMD [ARGS...]
   mirrord exec --target TARGET [OPTIONS] [--] CMD [ARGS...]
+  mirrord port-forward [TARGET] -L [LOCAL:]HOST:PORT... -R LOCAL:POD_PORT...
   mirrord ls [-n NAMESPACE | -A] [--json]
   mirrord sessions [TARGET] [--json]
   mirrord sessions kill ID [TARGET]
@@ -17,6 +18,7 @@ usage:
 commands:
   attach     run CMD with the pod's environment, incoming traffic, network, DNS and files
   exec       the same, with mirrord's spelling (the target is --target)
+  port-forward  local ports to destinations reached from the pod (-L), pod ports to local ones (-R)
   ls         the targets of a namespace and whether their pods carry the sidecar
   sessions   the sessions attached to the sidecars; "sessions kill ID" ends one
   install    install the admission webhook that injects the sidecar
@@ -96,6 +98,8 @@ export function helpText(topic: HelpTopic | undefined): string {
   switch (topic) {
     case 'attach':
       return ATTACH_HELP;
+    case 'port-forward':
+      return PORT_FORWARD_HELP;
     case 'ls':
       return LS_HELP;
     case 'sessions':
@@ -110,6 +114,27 @@ export function helpText(topic: HelpTopic | undefined): string {
       return MAIN_HELP;
   }
 }
+
+export const PORT_FORWARD_HELP = `usage: mirrord port-forward [TARGET] [OPTIONS] -L [LOCAL:]HOST:PORT... -R LOCAL:POD_PORT...
+
+-L forwards 127.0.0.1:LOCAL of this machine to HOST:PORT as the pod reaches it (its DNS, its
+network; LOCAL defaults to PORT). -R brings the traffic of the pod's port POD_PORT (on every
+Ready pod of a workload) to 127.0.0.1:LOCAL: stolen (the default, with the HTTP filters) or,
+with --mirror, copied. Both repeat; --targetless gives -L a pod of its own. Runs until Ctrl-C.
+
+  -L [LOCAL:]HOST:PORT       a local port to a destination reached from the pod
+  -R LOCAL:POD_PORT          a pod port's traffic to a local port
+  --steal | --mirror         what -R does with the pod port's traffic (default: steal)
+  --http-header-filter RE    -R steals only requests with a header line matching RE
+  --http-path-filter RE      -R steals only requests whose path matches RE
+  -t, --target TARGET        the target (also the first argument)
+  --pod NAME                 this pod of the workload for -L
+  --targetless               a pod started for the session (-L only)
+  --agent-cmd CMD, --agent-url URL
+                             reach a sidecar directly
+  -f, --config FILE          mirrord.json (the target, the namespace, the HTTP filter)
+  -q, --quiet                no progress lines
+${KUBE_FLAGS}`;
 
 export const ATTACH_HELP = `usage: mirrord attach [TARGET] [OPTIONS] -- CMD [ARGS...]
        mirrord exec --target TARGET [OPTIONS] [--] CMD [ARGS...]

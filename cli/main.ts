@@ -23,6 +23,8 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'attach':
       return (await import('./commands/attach')).attach(invocation);
+    case 'port-forward':
+      return (await import('./commands/port-forward')).portForward(invocation);
     case 'admin':
       return admin(invocation.args);
   }

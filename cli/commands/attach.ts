@@ -6,7 +6,7 @@
  */
 import { podFsRights } from '../../intproxy/fs-policy';
 import { startLayerProxy, type LayerOptions, type LayerProxy } from '../../intproxy/proxy';
-import type { Client, ClientApi } from '../../protocol/client';
+import type { ClientApi } from '../../protocol/client';
 import { describeFsPaths } from '../../protocol/fs-paths';
 import type { Logger } from '../../common/log';
 import type { AttachArgs } from '../args';
@@ -16,19 +16,14 @@ import { filterEnv, unsetEnv } from '../env-filter';
 import { CliError, USAGE_EXIT } from '../errors';
 import { adviseProgram } from '../program-kinds';
 import { createProgress, type Progress } from '../progress';
-import { ReconnectingClient } from '../reconnecting-client';
-import { ReplicaSessions } from '../replica-sessions';
 import { runCommand } from '../run-command';
-import { startClient } from '../start-client';
-import { openTransport, type SessionDescription, type Transport } from '../transport';
+import { openSession, reconnectTimeoutMs } from '../open-session';
+import type { SessionDescription } from '../transport';
 import { ticketPorts } from '../kube/ticket-ports';
 import { TARGETLESS } from '../kube/target';
 import { userAtHost } from '../who';
 
 const CLOSE_GRACE_MS = 2000;
-const DEFAULT_RECONNECT_S = 30;
-/** How often the workload's pods are listed, for replicas that join or leave. */
-const REPLICA_POLL_MS = 2000;
 
 export async function attach(args: AttachArgs): Promise<number> {
   const progress = createProgress(args.quiet);
@@ -53,62 +48,12 @@ async function attachWith(args: AttachArgs, progress: Progress): Promise<number>
     client: hello.client,
     ...(settings.profile !== undefined && { profile: settings.profile }),
   };
-  const transport: Transport = await openTransport(args.agent, settings, (text) => progress.step(text), session);
-  progress.step(`connecting to ${transport.description}…`);
-  // Each hello presents a ticket of its own (where the operator issues them): a reconnection too.
-  const helloWithTicket = async (over: Transport) => ({ ...hello, ticket: await over.ticket?.() });
-  let first: Client;
-  try {
-    first = await startClient(transport, await helloWithTicket(transport));
-  } catch (error) {
-    await transport.release?.();
-    throw error;
-  }
+  const { client, transport, first, podName } = await openSession({ agent: args.agent, settings, description: session, hello, progress, reconnectMs });
   const { pod } = first.info;
-  const podName = `${pod.namespace ? `${pod.namespace}/` : ''}${pod.name || '(unnamed)'}`;
-  /** A pod's session that outlives its connection: a drop reconnects to the same pod, never another. */
-  const reconnecting = (over: Transport, session: Client, name: string, replica = false) =>
-    new ReconnectingClient(
-      { client: session, close: () => over.close() },
-      {
-        timeoutMs: reconnectMs,
-        connect: async () => {
-          const again = await over.reopen();
-          return { client: await startClient(again, await helloWithTicket(again)), close: () => again.close() };
-        },
-        warn: (text) => progress.warn(replica ? `pod ${name}: ${text}` : text),
-        reconnected: (again, attempts) =>
-          progress.warn(
-            `reconnected after ${attempts} attempt${attempts === 1 ? '' : 's'}: session ${again.info.sessionId} on pod ${name}; connections open before the drop were reset`,
-          ),
-      },
-    );
-  const replicas = transport.replicas;
-  const client = new ReplicaSessions(
-    { pod: replicas?.chosen ?? pod.name, client: reconnecting(transport, first, podName) },
-    {
-      source: replicas,
-      join: async (replica) => {
-        const over = await replicas!.open(replica);
-        return reconnecting(over, await startClient(over, await helloWithTicket(over)), replica.name, true);
-      },
-      pollMs: REPLICA_POLL_MS,
-      vacancyMs: reconnectMs || DEFAULT_RECONNECT_S * 1000,
-      warn: (text) => progress.warn(text),
-      info: (text) => progress.logger.info(text),
-    },
-  );
   let proxy: LayerProxy | undefined;
   let ending = false;
   try {
     const { sessionId } = first.info;
-    progress.step(`session ${sessionId} on pod ${podName}${pod.ip ? ` (${pod.ip})` : ''}`);
-    if (replicas) {
-      // Every other replica joins before the program starts, so its first listen() covers them all.
-      await client.start();
-      const pods = client.pods();
-      if (pods.length > 1) progress.step(`sessions on ${pods.length} pods of the workload: ${pods.join(', ')}`);
-    }
     if (first.info.fsPaths) progress.step(describeFsPaths(first.info.fsPaths));
     // Without its session the command would go on with no pod behind it (its listeners no
     // longer subscribed, its connections and files failing): end it and say why, rather than
@@ -182,20 +127,6 @@ async function withProfile(settings: Settings, args: AttachArgs, progress: Progr
   progress.step(`profile ${settings.profile}…`);
   const profile = await fetchProfile(kube, settings.profile);
   return loadSettings(args.configFile, args.overrides, process.env, process.cwd(), profile);
-}
-
-/** MIRRORD_RECONNECT_TIMEOUT: seconds to keep trying after the connection to the pod drops (0: never). */
-function reconnectTimeoutMs(): number {
-  const text = process.env.MIRRORD_RECONNECT_TIMEOUT;
-  const seconds = text === undefined || text === '' ? DEFAULT_RECONNECT_S : Number(text);
-  if (!Number.isFinite(seconds) || seconds < 0) {
-    throw new CliError(
-      `MIRRORD_RECONNECT_TIMEOUT=${text}: expected a number of seconds`,
-      'e.g. MIRRORD_RECONNECT_TIMEOUT=30, or 0 to end the command when the connection drops',
-      USAGE_EXIT,
-    );
-  }
-  return seconds * 1000;
 }
 
 async function startProxy(client: ClientApi, options: LayerOptions, log: Logger): Promise<LayerProxy> {

@@ -7,6 +7,7 @@ import { eventually } from '../harness/eventually';
 import { SERVICE_IP, SERVICE_NAME } from '../harness/netns';
 import { APP_PORT } from '../harness/pod';
 import { MAIN } from '../e2e/mirrord';
+import { freePort } from '../harness/free-port';
 import { noRulesLeft, podSuite } from './suite';
 
 jest.setTimeout(60_000);
@@ -35,15 +36,6 @@ async function cli(args: string[], cwd?: string) {
   const run = startCli(args, cwd);
   const result = await run.done;
   return { ...result, stdout: run.stdout(), stderr: run.stderr() };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function accepts(port: number): Promise<void> {
