@@ -9,6 +9,7 @@ import http from 'node:http';
 import { join } from 'node:path';
 import { createNamespaces, deleteNamespaces, kubeconfigPath, kubectl, rolledOut, webhookReady } from './cluster';
 import { demoDeployment, manifests } from './manifests';
+import { freePort } from '../harness/free-port';
 import { eventually, FIXTURES, mirrord, type Mirrord } from './mirrord';
 
 const namespace = `e2e-replicas-${process.pid}`;
@@ -120,4 +121,43 @@ test("kubelet's liveness probe of a stolen port reaches the app while the local 
     for (const pid of local) process.kill(Number(pid), 'SIGCONT');
   }
   expect(session.output().code).toBeNull();
+}, 180_000);
+
+test('mirrord port-forward both ways: a Service by its cluster name from the pod, and the app port of every replica to a local server', async () => {
+  const [local, forwarded] = [await freePort(), await freePort()];
+  const server = http.createServer((req, res) => res.end(`local ${req.url}\n`));
+  await new Promise<void>((resolve) => server.listen(local, '127.0.0.1', resolve));
+  const session = mirrord([
+    'port-forward',
+    'deploy/app',
+    '-n',
+    namespace,
+    '--kubeconfig',
+    kubeconfigPath(),
+    '-L',
+    `${forwarded}:app.${namespace}.svc.cluster.local:80`,
+    '-R',
+    `${local}:8080`,
+    '--http-header-filter',
+    '^x-user: pf$',
+  ]);
+  sessions.push(session);
+  try {
+    await session.waitFor(new RegExp(`pod port 8080 \\(steal, HTTP filter\\) -> 127.0.0.1:${local}`), 'stderr', 60_000);
+    const viaPod = await new Promise<string>((resolve, reject) =>
+      http
+        .get({ host: '127.0.0.1', port: forwarded, path: '/pf', agent: false }, (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          res.on('end', () => resolve(body));
+        })
+        .on('error', reject),
+    );
+    expect(viaPod).toMatch(/^hello from app-/);
+    for (let i = 0; i < 20; i++) expect(await throughService(`/pf/${i}`, { 'x-user': 'pf' })).toBe(`local /pf/${i}\n`);
+  } finally {
+    server.close();
+  }
+  const stopped = await session.stop();
+  expect(stopped.code).toBe(0);
 }, 180_000);
