@@ -6,7 +6,7 @@
  * @kubernetes/client-node is an ES module that jest can't load; keep logic that needs tests in
  * the pure modules beside this one.
  */
-import { AdmissionregistrationV1Api, AppsV1Api, CoreV1Api, KubeConfig, type V1LabelSelector, type V1Pod } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, type V1LabelSelector, type V1Pod } from '@kubernetes/client-node';
 import { CliError } from '../errors';
 import { choosePod, explainMissingSidecar, type InjectionContext } from './pod-choice';
 import { selectorString } from './selector';
@@ -90,6 +90,20 @@ async function workloadSelector(kube: Kube, target: Target): Promise<V1LabelSele
       return (await apps.readNamespacedStatefulSet(request)).spec?.selector;
     case 'replicaset':
       return (await apps.readNamespacedReplicaSet(request)).spec?.selector;
+    case 'rollout': {
+      const custom = kube.config.makeApiClient(CustomObjectsApi);
+      const rollout = (await custom.getNamespacedCustomObject({ group: 'argoproj.io', version: 'v1alpha1', plural: 'rollouts', ...request })) as {
+        spec?: { selector?: V1LabelSelector };
+      };
+      return rollout.spec?.selector;
+    }
+    case 'service': {
+      const selector = (await kube.config.makeApiClient(CoreV1Api).readNamespacedService(request)).spec?.selector;
+      if (!selector || !Object.keys(selector).length) {
+        throw new CliError(`service/${target.name} has no selector: its endpoints are not pods mirrord can find`, 'target the workload behind it');
+      }
+      return { matchLabels: selector };
+    }
     default:
       return undefined;
   }
@@ -110,6 +124,7 @@ async function explainApiErrors<T>(kube: Kube, target: Target, call: () => Promi
   try {
     return await call();
   } catch (error) {
+    if (error instanceof CliError) throw error;
     const status = statusOf(error);
     const where = `namespace ${kube.namespace}`;
     if (status === 404) throw new CliError(`${describeTarget(target)} not found in ${where}`, `kubectl get ${target.kind} -n ${kube.namespace}`);

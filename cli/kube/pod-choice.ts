@@ -62,7 +62,9 @@ export function explainMissingSidecar(target: Target, pod: V1Pod, namespace: str
   const restart =
     target.kind === 'pod'
       ? `kubectl delete pod ${target.name} -n ${namespace} (and let its controller recreate it)`
-      : `kubectl rollout restart ${name} -n ${namespace}`;
+      : target.kind === 'service'
+        ? `kubectl rollout restart the workload behind ${name} -n ${namespace} (e.g. deploy/NAME)`
+        : `kubectl rollout restart ${name} -n ${namespace}`;
   if (pod.spec?.hostNetwork) {
     return new CliError(
       `${name} uses the host's network (hostNetwork), and such pods are never given the sidecar`,

@@ -10,12 +10,16 @@ describe('parseTarget', () => {
     ['sts/db', 'statefulset'],
     ['statefulset/db', 'statefulset'],
     ['rs/shop-abc', 'replicaset'],
+    ['svc/shop', 'service'],
+    ['service/shop', 'service'],
+    ['rollout/shop', 'rollout'],
+    ['rollouts.argoproj.io/shop', 'rollout'],
   ])('%s is a %s', (text, kind) => {
     expect(parseTarget(text).kind).toBe(kind);
   });
 
   it('refuses other kinds and malformed names, with the accepted forms', () => {
-    expect(() => parseTarget('svc/shop')).toThrow(/"svc\/shop" is not a target/);
+    expect(() => parseTarget('cronjob/shop')).toThrow(/"cronjob\/shop" is not a target/);
     expect(() => parseTarget('deploy/Shop')).toThrow(/is not a target/);
     expect(() => parseTarget('shop')).toThrow(/is not a target/);
   });

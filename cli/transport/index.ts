@@ -129,8 +129,10 @@ async function openPortForward(
   let operator = true;
   const askTicket = async (podName: string) => {
     if (!session || !operator) return undefined;
-    // A targetless pod is its own target: no workload's policies are about it.
-    const status = await requestTicket(kube, { ...session, target: parsed ? describeTarget(parsed) : `pod/${podName}`, pod: podName });
+    // A targetless pod is its own target; a Service's pods are asked for as themselves (their
+    // workloads' policies apply through their owners: a Service owns no pod).
+    const ticketTarget = parsed && parsed.kind !== 'service' ? describeTarget(parsed) : `pod/${podName}`;
+    const status = await requestTicket(kube, { ...session, target: ticketTarget, pod: podName });
     operator = status !== undefined;
     return status?.ticket;
   };
