@@ -267,13 +267,15 @@ test('after `mirrord` is killed with SIGKILL during a steal, the app answers its
   expect(Date.now() - killedAt).toBeLessThan(20_000);
 }, 180_000);
 
-test('deleting the pod under an active session: the CLI says so and exits non-zero', async () => {
+// A workload's session moves to the pods that replace a deleted one (replicas.test.ts, a
+// rollout); a session on a named pod has nowhere to go.
+test('deleting the pod under an active pod/NAME session: the CLI says so and exits non-zero', async () => {
   await appAnswers('victim');
-  const session = attach(['--steal'], 'victim', 'victim');
+  const pod = (await kubectl(['-n', namespace, 'get', 'pods', '-l', 'app=victim', '-o', 'jsonpath={.items[0].metadata.name}'])).trim();
+  const session = mirrord(['attach', `pod/${pod}`, ...target('victim').slice(1), '--steal', '--', 'python3', '-u', ANSWER, 'victim', '8080']);
+  sessions.push(session);
   await session.waitFor(/subscribed port 8080 \(steal\)/);
   expect(await fromClient('/stolen', 'victim')).toBe('answered by victim (GET /stolen)\n');
-  const pod = /session \w+ on pod [\w-]+\/(victim-[\w-]+)/.exec(session.output().stderr)?.[1];
-  expect(pod).toBeDefined();
 
   await kubectl(['-n', namespace, 'delete', 'pod', pod!, '--wait=false']);
   const ended = await within(session.done, 60_000, () => `mirrord still runs 60 s after its pod was deleted:\n${session.output().stderr}`);

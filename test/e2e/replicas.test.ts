@@ -161,3 +161,69 @@ test('mirrord port-forward both ways: a Service by its cluster name from the pod
   const stopped = await session.stop();
   expect(stopped.code).toBe(0);
 }, 180_000);
+
+test("svc/NAME means the pods its selector matches: a filtered steal there catches the Service's requests", async () => {
+  const session = attach('svc/app', ['--steal', '--http-header-filter', '^x-user: me$', '--', 'python3', '-u', ANSWER, 'me', '8080']);
+  await session.waitFor(/sessions on 3 pods of the workload: app-/, 'stderr', 60_000);
+  await session.waitFor(/port 8080 \(steal\) subscribed on each of 3 pods/, 'stderr', 60_000);
+  expect(await missed(30)).toEqual([]);
+}, 180_000);
+
+test("Argo's rollout/NAME, where its CRD is installed: the pods of the ReplicaSets it owns, tickets included", async () => {
+  const crd = {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: 'rollouts.argoproj.io' },
+    spec: {
+      group: 'argoproj.io',
+      names: { kind: 'Rollout', plural: 'rollouts', singular: 'rollout', shortNames: ['ro'] },
+      scope: 'Namespaced',
+      versions: [
+        { name: 'v1alpha1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } },
+      ],
+    },
+  };
+  const absent = await attach('rollout/canary', ['--mirror', '--', 'true']).done;
+  expect(absent.code).not.toBe(0);
+  expect(absent.stderr).toContain(`rollout/canary not found in namespace ${namespace}`);
+  await kubectl(['apply', '-f', '-'], { input: JSON.stringify(crd) });
+  try {
+    await eventually(
+      () =>
+        kubectl(['get', 'crd', 'rollouts.argoproj.io', '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}']).then((s) =>
+          expect(s).toBe('True'),
+        ),
+      60_000,
+      1_000,
+    );
+    const labels = { app: 'canary' };
+    await kubectl(['-n', namespace, 'apply', '-f', '-'], {
+      input: JSON.stringify({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', metadata: { name: 'canary' }, spec: { selector: { matchLabels: labels } } }),
+    });
+    const uid = (await kubectl(['-n', namespace, 'get', 'rollout', 'canary', '-o', 'jsonpath={.metadata.uid}'])).trim();
+    // What Argo's controller would make: a ReplicaSet the Rollout controls.
+    const pods = JSON.parse(demoDeployment(namespace, 'canary')).spec;
+    await kubectl(['-n', namespace, 'apply', '-f', '-'], {
+      input: JSON.stringify({
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
+        metadata: { name: 'canary-1', ownerReferences: [{ apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', name: 'canary', uid, controller: true }] },
+        spec: { replicas: 1, selector: pods.selector, template: pods.template },
+      }),
+    });
+    await eventually(
+      () =>
+        kubectl(['-n', namespace, 'get', 'pods', '-l', 'app=canary', '-o', 'jsonpath={.items[*].status.containerStatuses[*].ready}']).then((s) =>
+          expect(s).toMatch(/^true( true)*$/),
+        ),
+      120_000,
+      1_000,
+    );
+    const run = await attach('rollout/canary', ['--mirror', '--', 'true']).done;
+    expect(run.stderr).toMatch(new RegExp(`session \\S+ on pod ${namespace}/canary-1-`));
+    expect(run.code).toBe(0);
+  } finally {
+    await kubectl(['-n', namespace, 'delete', 'rollout', 'canary', '--ignore-not-found']).catch(() => undefined);
+    await kubectl(['delete', 'crd', 'rollouts.argoproj.io', '--ignore-not-found']);
+  }
+}, 300_000);
