@@ -30,13 +30,28 @@ interface Member {
   client: ReconnectingClient;
 }
 
-/** Which pods to join and which to leave, given the members and the pods usable now. */
-export function membershipChanges(members: readonly string[], joining: readonly string[], usable: readonly string[]): { join: string[]; leave: string[] } {
+/**
+ * Which pods to join and which to leave: a pod joins once it is usable (Ready, its sidecar
+ * ready), and leaves only once it is gone (deleted, going, no longer running): a readiness
+ * failure for a while is no reason to drop its session. `held` pods are not joined (again).
+ */
+export function membershipChanges(
+  members: readonly string[],
+  joining: readonly string[],
+  pods: readonly Pick<ReplicaPod, 'name' | 'usable' | 'present'>[],
+  held: readonly string[] = [],
+): { join: string[]; leave: string[] } {
+  const present = pods.filter((pod) => pod.present).map((pod) => pod.name);
   return {
-    join: usable.filter((pod) => !members.includes(pod) && !joining.includes(pod)),
-    leave: members.filter((pod) => !usable.includes(pod)),
+    join: pods.filter((pod) => pod.usable && !members.includes(pod.name) && !joining.includes(pod.name) && !held.includes(pod.name)).map((pod) => pod.name),
+    leave: members.filter((pod) => !present.includes(pod)),
   };
 }
+
+/** How long a pod that could not join (or whose session someone ended) is left alone. */
+const HOLD_OFF_MS = 30_000;
+/** Ends that are the user's (or a version's) word, not a pod going: the whole attach ends with them. */
+const FINAL_FOR_ALL = new Set<number>([CloseCode.Killed, CloseCode.Version, CloseCode.Protocol]);
 
 /** The member that serves everything but incoming: the chosen pod while it lasts, then the oldest usable one, then the longest attached. */
 export function primaryOf(members: readonly string[], chosen: string, usable: readonly string[]): string | undefined {
@@ -49,6 +64,10 @@ export class ReplicaSessions implements ClientApi {
   private readonly joining = new Set<string>();
   /** Members closed because their pod is no longer usable: their end is the pod's going, whatever its code. */
   private readonly leaving = new Set<Member>();
+  /** Pods not to join before the time given (a failed join, a session someone ended). */
+  private readonly heldOff = new Map<string, number>();
+  /** Subscribe, unsubscribe and a joiner's subscribe-and-admit run one at a time: none misses another's ports. */
+  private serial: Promise<unknown> = Promise.resolve();
   private readonly subscriptions = new Map<number, Subscription>();
   private readonly incomingListeners: ((incoming: IncomingConnection) => void)[] = [];
   /** The pods usable at the last listing, oldest first. */
@@ -99,10 +118,15 @@ export class ReplicaSessions implements ClientApi {
    * Subscribes on every pod with a session, or on none: a refusal by one (another session's
    * unfiltered steal there, a policy) is the program's listen() failing, naming the pod.
    */
-  async subscribe(subscription: Subscription): Promise<void> {
-    const members = [...this.members];
+  subscribe(subscription: Subscription): Promise<void> {
+    return this.exclusive(() => this.subscribeAll(subscription));
+  }
+
+  private async subscribeAll(subscription: Subscription): Promise<void> {
+    // A member that is leaving (its pod gone) has no say.
+    const members = this.members.filter((member) => !this.leaving.has(member));
     const outcomes = await Promise.allSettled(members.map((member) => member.client.subscribe(subscription)));
-    const failed = outcomes.findIndex((outcome) => outcome.status === 'rejected');
+    const failed = outcomes.findIndex((outcome, i) => outcome.status === 'rejected' && this.members.includes(members[i]!) && !this.leaving.has(members[i]!));
     if (failed >= 0) {
       await Promise.all(
         members.map((member, i) => (outcomes[i].status === 'fulfilled' ? member.client.unsubscribe(subscription.port).catch(() => undefined) : undefined)),
@@ -115,11 +139,19 @@ export class ReplicaSessions implements ClientApi {
     if (members.length > 1) this.options.info(`port ${subscription.port} (${subscription.mode}) subscribed on each of ${members.length} pods`);
   }
 
-  async unsubscribe(port: number): Promise<void> {
-    this.subscriptions.delete(port);
-    const primary = this.primary();
-    await Promise.all(this.members.filter((member) => member !== primary).map((member) => member.client.unsubscribe(port).catch(() => undefined)));
-    await primary.client.unsubscribe(port);
+  unsubscribe(port: number): Promise<void> {
+    return this.exclusive(async () => {
+      this.subscriptions.delete(port);
+      const primary = this.primary();
+      await Promise.all(this.members.filter((member) => member !== primary).map((member) => member.client.unsubscribe(port).catch(() => undefined)));
+      await primary.client.unsubscribe(port);
+    });
+  }
+
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const turn = this.serial.then(work, work);
+    this.serial = turn.catch(() => undefined);
+    return turn;
   }
 
   connect(protocol: 'tcp' | 'udp', host: string, port: number) {
@@ -174,7 +206,7 @@ export class ReplicaSessions implements ClientApi {
   /** The member serving everything but incoming; while none is attached (a pod going, the next coming), the last one's calls fail as a dropped session's do. */
   private primary(): Member {
     const pod = primaryOf(
-      this.members.map((member) => member.pod),
+      this.members.filter((member) => !this.leaving.has(member)).map((member) => member.pod),
       this.primaryPod,
       this.usable,
     );
@@ -201,6 +233,12 @@ export class ReplicaSessions implements ClientApi {
     const podGone = this.leaving.delete(member) || end.code === CloseCode.Shutdown;
     if (this.closing) {
       if (!this.members.length) this.done(end);
+      return;
+    }
+    if (FINAL_FOR_ALL.has(end.code)) {
+      // `mirrord sessions kill` of one replica's session ends the attach, as it does with one pod.
+      this.close();
+      this.done(end);
       return;
     }
     if (this.members.length) {
@@ -234,11 +272,14 @@ export class ReplicaSessions implements ClientApi {
       this.options.warn(`could not list the workload's pods: ${(error as Error).message}`);
       return;
     }
-    this.usable = pods.map((pod) => pod.name);
+    this.usable = pods.filter((pod) => pod.usable).map((pod) => pod.name);
+    const now = Date.now();
+    for (const [pod, until] of this.heldOff) if (until <= now) this.heldOff.delete(pod);
     const { join, leave } = membershipChanges(
       this.members.map((member) => member.pod),
       [...this.joining],
-      this.usable,
+      pods,
+      [...this.heldOff.keys()],
     );
     for (const member of this.members.filter((m) => leave.includes(m.pod))) {
       this.leaving.add(member);
@@ -253,19 +294,22 @@ export class ReplicaSessions implements ClientApi {
     try {
       client = await this.options.join(pod);
       for (const listener of this.incomingListeners) client.onIncoming(listener);
-      for (const subscription of this.subscriptions.values()) await client.subscribe(subscription);
+      const joined = client;
+      // The ports subscribed when it is admitted, not when it started joining.
+      await this.exclusive(async () => {
+        for (const subscription of this.subscriptions.values()) await joined.subscribe(subscription);
+        if (this.closing || this.over) throw new Error('the session ended meanwhile');
+        this.admit({ pod: pod.name, client: joined });
+      });
     } catch (error) {
       client?.close();
-      this.options.warn(`pod ${pod.name} could not join the session: ${(error as Error).message}`);
+      if (this.closing || this.over) return;
+      this.heldOff.set(pod.name, Date.now() + HOLD_OFF_MS);
+      this.options.warn(`pod ${pod.name} could not join the session (trying again in ${HOLD_OFF_MS / 1000} s): ${(error as Error).message}`);
       return;
     } finally {
       this.joining.delete(pod.name);
     }
-    if (this.closing || this.over) {
-      client.close();
-      return;
-    }
-    this.admit({ pod: pod.name, client });
     if (tell) this.options.info(`pod ${pod.name} joined (${this.members.length} pods)`);
   }
 }

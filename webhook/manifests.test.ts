@@ -48,6 +48,7 @@ describe('kubectl kustomize manifests', () => {
       'APIService/v1.operator.mirrord.dev',
       'ClusterRole/mirrord-operator',
       'ClusterRole/mirrord-session-admin',
+      'ClusterRole/mirrord-targetless',
       'ClusterRole/mirrord-user',
       'ClusterRole/mirrord-webhook',
       'ClusterRoleBinding/mirrord-operator',

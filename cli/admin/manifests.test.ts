@@ -33,6 +33,7 @@ describe('manifests/ rendered as kubectl kustomize does', () => {
       'ClusterRole mirrord-operator',
       'ClusterRoleBinding mirrord-operator',
       'ClusterRole mirrord-user',
+      'ClusterRole mirrord-targetless',
       'ClusterRole mirrord-session-admin',
       'Deployment mirrord-system/mirrord-operator',
       'PodDisruptionBudget mirrord-system/mirrord-operator',

@@ -75,6 +75,10 @@ async function listTargetPods(kube: Kube, target: Target): Promise<{ pods: V1Pod
       return { pods: await read(), again: read };
     }
     const labelSelector = selectorString(await workloadSelector(kube, target));
+    // An empty selector lists every pod of the namespace: never another workload's.
+    if (!labelSelector) {
+      throw new CliError(`${describeTarget(target)} has no pod selector mirrord can follow`, `target its pods (pod/NAME) or the workload that owns them`);
+    }
     const list = async () => (await core.listNamespacedPod({ namespace, labelSelector })).items;
     return { pods: await list(), again: list };
   });

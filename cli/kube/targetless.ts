@@ -14,7 +14,7 @@ import { statusOf, type Kube } from './cluster';
 import { agentPortOf, sidecarOf, usablePods } from './pod-choice';
 
 export const TARGETLESS_LABEL = 'mirrord.dev/targetless';
-/** How long the pod stays after its last session ends, and how long it waits for a first one. */
+/** How long the pod stays after its last session ends (at least; more when the CLI may still reconnect), and how long it waits for a first one. */
 export const IDLE_EXIT_S = 10;
 export const UNUSED_EXIT_S = 120;
 const READY_TIMEOUT_MS = 60_000;
@@ -35,10 +35,11 @@ const port = () => {
     if (state === '0A' && local && local.startsWith('0100007F:')) return parseInt(local.slice(9), 16);
   }
 };
+const idleExit = Number(process.env.MIRRORD_IDLE_EXIT_S) || ${IDLE_EXIT_S};
 const tick = ({ sessions = 0, opened = 0 }) => {
   seen = seen || opened > 0;
   if (sessions > 0) idle = 0; else idle += 2;
-  if ((seen && idle >= ${IDLE_EXIT_S}) || idle >= ${UNUSED_EXIT_S}) process.exit(0);
+  if ((seen && idle >= idleExit) || idle >= ${UNUSED_EXIT_S}) process.exit(0);
 };
 setInterval(() => {
   const request = http.get({ host: '127.0.0.1', port: port(), path: '/healthz', timeout: 2000 }, (response) => {
@@ -56,7 +57,8 @@ export function targetlessImage(env: NodeJS.ProcessEnv = process.env): string {
   return env.MIRRORD_TARGETLESS_IMAGE || `mirrord-sidecar:${VERSION}`;
 }
 
-export function targetlessJob(name: string, image: string, startedBy: string): V1Job {
+/** `idleExitS`: how long the pod stays once its sessions are over (the CLI may be reconnecting meanwhile). */
+export function targetlessJob(name: string, image: string, startedBy: string, idleExitS = IDLE_EXIT_S): V1Job {
   const labels = { [TARGETLESS_LABEL]: 'true', 'app.kubernetes.io/managed-by': 'mirrord' };
   return {
     apiVersion: 'batch/v1',
@@ -80,6 +82,7 @@ export function targetlessJob(name: string, image: string, startedBy: string): V
               image,
               imagePullPolicy: 'IfNotPresent',
               command: ['/usr/bin/node', '-e', IDLE_EXIT],
+              env: [{ name: 'MIRRORD_IDLE_EXIT_S', value: String(idleExitS) }],
               resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '100m', memory: '64Mi' } },
               securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
             },
@@ -98,7 +101,7 @@ export interface TargetlessPod {
 }
 
 /** Starts the targetless pod in the namespace and waits until its sidecar is ready. */
-export async function startTargetless(kube: Kube, startedBy: string, step: (text: string) => void): Promise<TargetlessPod> {
+export async function startTargetless(kube: Kube, startedBy: string, step: (text: string) => void, reconnectMs: number): Promise<TargetlessPod> {
   const core = kube.config.makeApiClient(CoreV1Api);
   const batch = kube.config.makeApiClient(BatchV1Api);
   const { namespace } = kube;
@@ -115,16 +118,20 @@ export async function startTargetless(kube: Kube, startedBy: string, step: (text
   const name = `mirrord-targetless-${randomBytes(4).toString('hex')}`;
   step(`starting a targetless pod (job/${name}) in namespace ${namespace}…`);
   try {
-    await batch.createNamespacedJob({ namespace, body: targetlessJob(name, targetlessImage(), startedBy) });
+    // A dropped connection is retried for reconnectMs: the pod must outlast that.
+    const idleExitS = Math.max(IDLE_EXIT_S, Math.ceil(reconnectMs / 1000) + IDLE_EXIT_S);
+    await batch.createNamespacedJob({ namespace, body: targetlessJob(name, targetlessImage(), startedBy, idleExitS) });
   } catch (error) {
     const code = statusOf(error);
     throw new CliError(
       `cannot start a targetless pod in namespace ${namespace}${code ? ` (HTTP ${code})` : ''}: ${(error as Error).message}`,
-      code === 403 ? `kubectl auth can-i create jobs -n ${namespace}: the mirrord-user role grants it` : 'check that the cluster is up',
+      code === 403 ? `kubectl auth can-i create jobs -n ${namespace}: the mirrord-targetless role grants it` : 'check that the cluster is up',
     );
   }
   const remove = async () => {
-    await batch.deleteNamespacedJob({ name, namespace, propagationPolicy: 'Background' }).catch(() => undefined);
+    await batch.deleteNamespacedJob({ name, namespace, propagationPolicy: 'Background' }).catch((error: unknown) => {
+      if (statusOf(error) !== 404) step(`could not delete job/${name} (${(error as Error).message}); it ends itself once idle`);
+    });
   };
   try {
     const pod = await readyPod(core, namespace, name);

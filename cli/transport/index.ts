@@ -40,17 +40,21 @@ export interface Transport {
   release?(): Promise<void>;
 }
 
-/** A Ready pod of the workload with a ready sidecar, oldest first (then by name). */
+/** A pod of the workload, oldest first (then by name). */
 export interface ReplicaPod {
   name: string;
   /** The sidecar's port in the pod. */
   port: number;
+  /** Ready, with a ready sidecar: a session may join it. */
+  usable: boolean;
+  /** Running and not going away: a session on it stays. */
+  present: boolean;
 }
 
 export interface ReplicaSource {
   /** The pod the first transport reached: outgoing, DNS, files and env come from it while it lasts. */
   chosen: string;
-  /** The workload's usable pods now, the chosen one included, oldest first. */
+  /** The workload's pods now, the chosen one included, oldest first. */
   list(): Promise<ReplicaPod[]>;
   /** A transport to one of them (its own port-forward and tickets). */
   open(pod: ReplicaPod): Promise<Transport>;
@@ -182,7 +186,13 @@ async function openPortForward(
     list: async () => {
       const listed = first ?? (await again());
       first = undefined;
-      return usablePods(listed).map((p) => ({ name: p.metadata?.name ?? '', port: agentPortOf(p) }));
+      const usable = new Set(usablePods(listed));
+      return [...usable, ...listed.filter((p) => !usable.has(p))].map((p) => ({
+        name: p.metadata?.name ?? '',
+        port: agentPortOf(p),
+        usable: usable.has(p),
+        present: p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp,
+      }));
     },
     open: (replica) => {
       const opened = early.get(replica.name);
@@ -196,7 +206,8 @@ async function openPortForward(
 /** A session from a pod started for it, removed when the session ends. */
 async function openTargetless(kube: Kube, step: (text: string) => void, toPod: (name: string, port: number) => Promise<Transport>): Promise<Transport> {
   const { startTargetless } = await import('../kube/targetless');
-  const pod = await startTargetless(kube, userAtHost(), step);
+  const { reconnectTimeoutMs } = await import('../open-session');
+  const pod = await startTargetless(kube, userAtHost(), step, reconnectTimeoutMs());
   try {
     step(`port-forwarding to pod ${pod.name}, the sidecar's port ${pod.port}…`);
     return { ...(await toPod(pod.name, pod.port)), release: pod.remove };

@@ -20,7 +20,7 @@ describe('a session on every replica', () => {
   const said: string[] = [];
   const source: ReplicaSource = {
     chosen: 'a',
-    list: async () => usable.map((name) => ({ name, port: 0 })),
+    list: async () => usable.map((name) => ({ name, port: 0, usable: true, present: true })),
     open: () => openTransport({ command: suite.pod.agentCommand }, {}),
   };
   const join = async (pod: ReplicaPod) => {
@@ -35,7 +35,7 @@ describe('a session on every replica', () => {
     usable = ['a', 'b'];
     said.length = 0;
     const sessions = new ReplicaSessions(
-      { pod: 'a', client: await join({ name: 'a', port: 0 }) },
+      { pod: 'a', client: await join({ name: 'a', port: 0, usable: true, present: true }) },
       { source, join, pollMs: 100, vacancyMs: 500, warn: (text) => said.push(text), info: (text) => said.push(text) },
     );
     await sessions.start();
@@ -79,6 +79,18 @@ describe('a session on every replica', () => {
     usable = [];
     expect(await sessions.closed()).toMatch(/no other pod of the workload became ready within 0.5 s/);
     await expect(sessions.env()).rejects.toThrow(/no pod of the workload has a session now/);
+  });
+
+  it("ends on every pod when someone ends one pod's session (mirrord sessions kill), as it would with one pod", async () => {
+    const sessions = await replicas();
+    const listing = (await sessions.call('sessions', {})).result.sessions;
+    const b = listing.find(({ client }) => client === 'replica b')!;
+    const admin = await suite.pod.connect({ client: 'admin' });
+    await admin.call('sessions.kill', { id: b.id });
+    expect(await sessions.closed()).toMatch(/^EKILLED/);
+    const left = (await admin.call('sessions', {})).result.sessions.map(({ client }) => client);
+    await eventually(async () => expect((await admin.call('sessions', {})).result.sessions.map(({ client }) => client)).toEqual(['admin']));
+    expect(left).not.toContain('replica b');
   });
 
   it("subscribes on all or none: one pod's refusal fails the listen, naming the pod, and leaves nothing subscribed", async () => {
