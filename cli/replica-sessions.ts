@@ -236,9 +236,10 @@ export class ReplicaSessions implements ClientApi {
       return;
     }
     if (FINAL_FOR_ALL.has(end.code)) {
-      // `mirrord sessions kill` of one replica's session ends the attach, as it does with one pod.
-      this.close();
+      // `mirrord sessions kill` of one replica's session ends the attach, as it does with one pod:
+      // with this end, recorded before closing the others (whose ends would say "session closed").
       this.done(end);
+      this.close();
       return;
     }
     if (this.members.length) {

@@ -31,8 +31,8 @@ describe('a session on every replica', () => {
       { timeoutMs: 0, connect: () => Promise.reject(new Error('no reconnections here')), warn: () => undefined, reconnected: () => undefined },
     );
   };
-  const replicas = async () => {
-    usable = ['a', 'b'];
+  const replicas = async (pods = ['a', 'b']) => {
+    usable = pods;
     said.length = 0;
     const sessions = new ReplicaSessions(
       { pod: 'a', client: await join({ name: 'a', port: 0, usable: true, present: true }) },
@@ -91,6 +91,14 @@ describe('a session on every replica', () => {
     const left = (await admin.call('sessions', {})).result.sessions.map(({ client }) => client);
     await eventually(async () => expect((await admin.call('sessions', {})).result.sessions.map(({ client }) => client)).toEqual(['admin']));
     expect(left).not.toContain('replica b');
+  });
+
+  it('says the attach was ended by sessions kill when its only pod is killed too', async () => {
+    const sessions = await replicas(['a']);
+    const a = (await sessions.call('sessions', {})).result.sessions.find(({ client }) => client === 'replica a')!;
+    const admin = await suite.pod.connect({ client: 'admin' });
+    await admin.call('sessions.kill', { id: a.id });
+    expect(await sessions.closed()).toMatch(/^EKILLED/);
   });
 
   it("subscribes on all or none: one pod's refusal fails the listen, naming the pod, and leaves nothing subscribed", async () => {
