@@ -6,12 +6,12 @@
  * app's Service. The sidecars of the namespace require the operator's tickets.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNamespaces, deleteNamespaces, kubeconfigPath, kubectl, rolledOut, webhookReady } from './cluster';
 import { demoDeployment, manifests } from './manifests';
 import { eventually, FIXTURES, mirrord, type Mirrord } from './mirrord';
+import { httpGet } from '../harness/http-get';
 import { makeUser, type TestUser } from './users';
 
 const namespace = `e2e-operator-${process.pid}`;
@@ -45,17 +45,7 @@ function attach(user: TestUser, args: string[], command: string[] = ['python3', 
 }
 
 /** The body the node gets for GET `path` on the app's pod, with these headers. */
-function fromNode(path: string, headers: Record<string, string> = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const request = http.get({ host: podIp, port: 8080, path, headers, agent: false, timeout: 10_000 }, (response) => {
-      let body = '';
-      response.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      response.on('end', () => resolve(body));
-    });
-    request.on('timeout', () => request.destroy(new Error(`GET ${path} timed out`)));
-    request.on('error', reject);
-  });
-}
+const fromNode = (path: string, headers: Record<string, string> = {}) => httpGet(podIp, 8080, path, headers);
 
 async function operatorReplicas(replicas: number): Promise<void> {
   await kubectl(['-n', 'mirrord-system', 'scale', 'deployment/mirrord-operator', `--replicas=${replicas}`]);

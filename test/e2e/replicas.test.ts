@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { createNamespaces, deleteNamespaces, kubeconfigPath, kubectl, rolledOut, webhookReady } from './cluster';
 import { demoDeployment, manifests } from './manifests';
 import { freePort } from '../harness/free-port';
+import { httpGet } from '../harness/http-get';
 import { eventually, FIXTURES, mirrord, type Mirrord } from './mirrord';
 
 const namespace = `e2e-replicas-${process.pid}`;
@@ -24,17 +25,7 @@ function attach(target: string, args: string[]): Mirrord {
 }
 
 /** The body of GET `path` through the app's Service (kube-proxy picks a replica per connection). */
-function throughService(path: string, headers: Record<string, string> = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const request = http.get({ host: serviceIp, port: 80, path, headers, agent: false, timeout: 10_000 }, (response) => {
-      let body = '';
-      response.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      response.on('end', () => resolve(body));
-    });
-    request.on('timeout', () => request.destroy(new Error(`GET ${path} timed out`)));
-    request.on('error', reject);
-  });
-}
+const throughService = (path: string, headers: Record<string, string> = {}) => httpGet(serviceIp, 80, path, headers);
 
 /** `count` requests carrying the filter's header: how many the local process did not answer, and what they got instead. */
 async function missed(count: number): Promise<string[]> {
@@ -144,15 +135,7 @@ test('mirrord port-forward both ways: a Service by its cluster name from the pod
   sessions.push(session);
   try {
     await session.waitFor(new RegExp(`pod port 8080 \\(steal, HTTP filter\\) -> 127.0.0.1:${local}`), 'stderr', 60_000);
-    const viaPod = await new Promise<string>((resolve, reject) =>
-      http
-        .get({ host: '127.0.0.1', port: forwarded, path: '/pf', agent: false }, (res) => {
-          let body = '';
-          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-          res.on('end', () => resolve(body));
-        })
-        .on('error', reject),
-    );
+    const viaPod = await httpGet('127.0.0.1', forwarded, '/pf');
     expect(viaPod).toMatch(/^hello from app-/);
     for (let i = 0; i < 20; i++) expect(await throughService(`/pf/${i}`, { 'x-user': 'pf' })).toBe(`local /pf/${i}\n`);
   } finally {

@@ -4,26 +4,14 @@
  * it leaves no rule behind.
  */
 import { spawn } from 'node:child_process';
-import http from 'node:http';
 import { MAIN } from '../e2e/mirrord';
 import { SERVICE_NAME } from '../harness/netns';
 import { APP_PORT } from '../harness/pod';
 import { freePort } from '../harness/free-port';
+import { httpGet } from '../harness/http-get';
 import { noRulesLeft, podSuite } from './suite';
 
 jest.setTimeout(60_000);
-
-function get(port: number, path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path, agent: false }, (response) => {
-        let body = '';
-        response.on('data', (chunk: Buffer) => (body += chunk.toString()));
-        response.on('end', () => resolve(body));
-      })
-      .on('error', reject);
-  });
-}
 
 describe('mirrord port-forward', () => {
   const suite = podSuite();
@@ -50,7 +38,7 @@ describe('mirrord port-forward', () => {
         child.on('close', () => reject(new Error(`port-forward ended: ${stderr}`)));
       });
       expect(stderr).toContain(`127.0.0.1:${forwarded} -> ${SERVICE_NAME}:7080, from pod default/test-pod`);
-      expect(await get(forwarded, '/through')).toBe('svc GET /through\n');
+      expect(await httpGet('127.0.0.1', forwarded, '/through')).toBe('svc GET /through\n');
       expect((await suite.pod.request('/stolen')).body).toBe('local GET /stolen body=0\n');
     } finally {
       child.kill('SIGINT');
