@@ -62,6 +62,8 @@ const options = {
   profile: { type: 'string' },
   pod: { type: 'string' },
   targetless: { type: 'boolean' },
+  'copy-target': { type: 'boolean' },
+  'scale-down': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   // mirrord exec's spellings of the flags above, and its flags of its own.
   'override-env-vars-include': { type: 'string', short: 's', multiple: true },
@@ -161,6 +163,8 @@ function parseAttach(verb: 'attach' | 'exec', argv: string[]): Invocation {
     noTcpOutgoing: values['no-tcp-outgoing'],
     noUdpOutgoing: values['no-udp-outgoing'],
     noRemoteDns: values['no-remote-dns'],
+    copyTarget: values['copy-target'],
+    scaleDown: values['scale-down'],
     unsupported: unsupported.length ? unsupported : undefined,
   };
   return {

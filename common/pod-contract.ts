@@ -8,6 +8,9 @@
 /** The injected container (a native sidecar where the cluster supports it). */
 export const SIDECAR_NAME = 'mirrord-agent';
 
+/** The sidecar's in-memory scratch volumes (its /run and /tmp): a copy of an injected pod drops them with the sidecar. */
+export const SIDECAR_SCRATCH = { run: 'mirrord-agent-run', tmp: 'mirrord-agent-tmp' };
+
 /** The sidecar's session port on the pod's loopback. */
 export const DEFAULT_AGENT_PORT = 61234;
 

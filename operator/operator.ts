@@ -15,11 +15,15 @@ import { publishKeySet } from './keys/publish';
 import { publicKeySet } from './keys/signing-keys';
 import type { OperatorCluster } from './kube/cluster';
 import { LeaderElector } from './lease/elector';
+import { restoreOrphanedScales } from './copies/restore-scale';
 import { startOperatorServer, type OperatorServer } from './api/server';
 import { operatorAdminTicket } from './tickets/issue';
 
 /** How often the request-header settings, the keys and their publication are looked at again. */
 const REFRESH_MS = 30_000;
+
+/** How often the leader looks for workloads scaled down for a copy that is over. */
+const RESTORE_SCALE_MS = 5_000;
 
 /** How the operator names itself in its own tickets: its service account, as the API server would. */
 const operatorUser = (config: OperatorConfig) => `system:serviceaccount:${config.namespace}:${config.service}`;
@@ -77,6 +81,7 @@ export async function startOperator(config: OperatorConfig, cluster: OperatorClu
       readPod: cluster.readPod,
       mayDeleteSessions: ({ user, groups }, namespace) => cluster.mayDo(user, groups, 'delete', OPERATOR_GROUP, SESSIONS_RESOURCE, namespace),
       replicaSetOwners: cluster.replicaSetOwners,
+      jobOwners: cluster.jobOwners,
       policies: cluster.policies,
       profileExists: cluster.profileExists,
       signer: () => keys.signer(),
@@ -112,11 +117,22 @@ export async function startOperator(config: OperatorConfig, cluster: OperatorClu
     })();
   }, REFRESH_MS);
   refresh.unref();
+  // scale_down's safety net: only the leader scales workloads back up.
+  let restoring = false;
+  const restoreScales = setInterval(() => {
+    if (!elector.isLeader || restoring) return;
+    restoring = true;
+    restoreOrphanedScales(cluster.scaleRestore, log.child({ part: 'scale-down' }))
+      .catch((error: unknown) => log.warn('looking for scaled-down workloads failed', { error: apiErrorMessage(error) }))
+      .finally(() => (restoring = false));
+  }, RESTORE_SCALE_MS);
+  restoreScales.unref();
 
   return {
     stop: async (graceMs) => {
       stopping = true;
       clearInterval(refresh);
+      clearInterval(restoreScales);
       certificates.stop();
       elector.stop();
       await new Promise((resolve) => setTimeout(resolve, graceMs));

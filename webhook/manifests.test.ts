@@ -46,6 +46,7 @@ describe('kubectl kustomize manifests', () => {
   it('renders exactly the webhook and operator objects and the policy and profile resources, all namespaced ones in mirrord-system', () => {
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
       'APIService/v1.operator.mirrord.dev',
+      'ClusterRole/mirrord-copy-target',
       'ClusterRole/mirrord-operator',
       'ClusterRole/mirrord-session-admin',
       'ClusterRole/mirrord-targetless',

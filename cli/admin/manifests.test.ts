@@ -34,6 +34,7 @@ describe('manifests/ rendered as kubectl kustomize does', () => {
       'ClusterRoleBinding mirrord-operator',
       'ClusterRole mirrord-user',
       'ClusterRole mirrord-targetless',
+      'ClusterRole mirrord-copy-target',
       'ClusterRole mirrord-session-admin',
       'Deployment mirrord-system/mirrord-operator',
       'PodDisruptionBudget mirrord-system/mirrord-operator',

@@ -158,7 +158,6 @@ describe("mirrord users' files", () => {
     });
     expect(settings.warnings).toEqual([
       'complete.json: feature.network.outgoing.unix_streams is not supported yet; it is ignored',
-      'complete.json: feature.copy_target is not supported yet; it is ignored',
       'complete.json: agent is not supported yet; it is ignored',
       'complete.json: operator is not supported yet; it is ignored',
       'complete.json: sip_binaries has no effect here (macOS only); it is ignored',

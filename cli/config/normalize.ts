@@ -4,7 +4,17 @@
  * over one another key by key (a variable setting `fs.mode` must win over the file's `"fs":
  * "read"` without losing the file's patterns).
  */
-import type { DnsConfig, EnvConfig, FileConfig, FsConfig, HttpFilterConfig, IncomingConfig, OutgoingConfig, TargetPathConfig } from './schema';
+import type {
+  CopyTargetConfig,
+  DnsConfig,
+  EnvConfig,
+  FileConfig,
+  FsConfig,
+  HttpFilterConfig,
+  IncomingConfig,
+  OutgoingConfig,
+  TargetPathConfig,
+} from './schema';
 
 type ObjectOf<T> = Exclude<T, string | boolean | undefined>;
 
@@ -21,6 +31,7 @@ export interface Normal {
   /** `enabled: false` is `"env": false`: no remote variable unless some are asked for by name. */
   env: ObjectOf<EnvConfig> & { enabled?: boolean };
   hostname?: boolean;
+  copyTarget: { enabled?: boolean; scale_down?: boolean };
 }
 
 export function normalize(config: FileConfig): Normal {
@@ -43,7 +54,15 @@ export function normalize(config: FileConfig): Normal {
     fs: typeof feature.fs === 'string' ? { mode: feature.fs } : typeof feature.fs === 'boolean' ? { mode: feature.fs ? 'read' : 'local' } : { ...feature.fs },
     env: typeof feature.env === 'boolean' ? (feature.env ? {} : { enabled: false }) : { ...feature.env },
     hostname: feature.hostname,
+    copyTarget: copyTarget(feature.copy_target),
   };
+}
+
+/** `true` is `{"enabled": true}`; asking to scale down is asking for the copy it is for. */
+function copyTarget(value: CopyTargetConfig | undefined): Normal['copyTarget'] {
+  if (typeof value === 'boolean') return { enabled: value };
+  if (!value) return {};
+  return { ...value, enabled: value.enabled ?? (value.scale_down === true ? true : undefined) };
 }
 
 function incoming(value: IncomingConfig | undefined): Normal['incoming'] {

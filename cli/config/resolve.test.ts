@@ -288,6 +288,30 @@ describe('settings: defaults, the file, the variables, the flags', () => {
   });
 });
 
+describe('copy_target', () => {
+  const copyOf = (feature: object, flags = {}) => resolveSettings({ target: 'deploy/shop', feature } as FileConfig, flags).target;
+
+  it("is off unless asked for, as mirrord's is; scale_down asks for the copy it is for", () => {
+    expect(copyOf({})).toEqual({ path: 'deploy/shop' });
+    expect(copyOf({ copy_target: { scale_down: false } })).toEqual({ path: 'deploy/shop' });
+    expect(copyOf({ copy_target: true })).toEqual({ path: 'deploy/shop', copy: { scaleDown: false } });
+    expect(copyOf({ copy_target: { enabled: true } })).toEqual({ path: 'deploy/shop', copy: { scaleDown: false } });
+    expect(copyOf({ copy_target: { scale_down: true } })).toEqual({ path: 'deploy/shop', copy: { scaleDown: true } });
+  });
+
+  it('--copy-target and --scale-down ask for it too', () => {
+    expect(copyOf({}, { copyTarget: true })).toEqual({ path: 'deploy/shop', copy: { scaleDown: false } });
+    expect(copyOf({ copy_target: true }, { scaleDown: true })).toEqual({ path: 'deploy/shop', copy: { scaleDown: true } });
+  });
+
+  it('without a target to copy, is ignored with a warning', () => {
+    const targetless = resolveSettings({ target: 'targetless', feature: { copy_target: true } });
+    expect(targetless.target).toEqual({ path: 'targetless' });
+    expect(targetless.warnings).toEqual(['copy_target: a targetless session has no target to copy; it is ignored']);
+    expect(resolveSettings({ feature: { copy_target: true } }).warnings).toEqual(['copy_target: there is no target to copy; it is ignored']);
+  });
+});
+
 describe('keys accepted but not acted on', () => {
   /** A value of each such key, as mirrord's reference writes it. */
   const SAMPLES: Record<string, unknown> = {
@@ -299,7 +323,6 @@ describe('keys accepted but not acted on', () => {
     'feature.network.ipv6': true,
     'feature.fs.readonly_file_buffer': 128000,
     'feature.env.load_from_process': true,
-    'feature.copy_target': { scale_down: false },
     'feature.split_queues': { 'first-queue': { queue_type: 'SQS', message_filter: { wows: 'so wows' } } },
     'feature.db_branches': [{ type: 'mysql', name: 'my-database-name', ttl_secs: 120, connection: { url: { type: 'env', variable: 'DB_CONNECTION_URL' } } }],
     'feature.magic': { aws: true },

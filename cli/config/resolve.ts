@@ -40,12 +40,16 @@ export interface Overrides {
   noTcpOutgoing?: boolean;
   noUdpOutgoing?: boolean;
   noRemoteDns?: boolean;
+  /** --copy-target; --scale-down (which asks for the copy too). */
+  copyTarget?: boolean;
+  scaleDown?: boolean;
   /** mirrord's flags given that this implementation doesn't act on yet. */
   unsupported?: string[];
 }
 
 export interface Settings {
-  target?: { path: string; namespace?: string };
+  /** `copy`: the session runs on a copy of the target made for it (feature.copy_target). */
+  target?: { path: string; namespace?: string; copy?: { scaleDown: boolean } };
   kubeContext?: string;
   kubeconfig?: string;
   /** The profile to apply (its feature section, fetched from the cluster, over the file's). */
@@ -113,7 +117,7 @@ function settingsFrom({ config, file = 'mirrord.json', warnings: fileWarnings = 
     hostname: merged.hostname ?? true,
   };
   return {
-    target: target(merged.target, flags, warn),
+    target: target(merged, flags, warn),
     kubeContext: flags.context ?? merged.kubeContext,
     kubeconfig: flags.kubeconfig ?? merged.kubeconfig,
     profile: flags.profile ?? merged.profile,
@@ -136,18 +140,26 @@ function flagProblems(flags: Overrides): Problem[] {
   return problems;
 }
 
-function target(value: Normal['target'], flags: Overrides, warn: (text: string) => void): Settings['target'] {
+function target({ target: value, copyTarget }: Normal, flags: Overrides, warn: (text: string) => void): Settings['target'] {
   let path = flags.target ?? value.path;
-  if (path === undefined) return undefined;
+  const scaleDown = flags.scaleDown ?? copyTarget.scale_down ?? false;
+  const copied = (flags.copyTarget ?? flags.scaleDown ?? copyTarget.enabled ?? false) || scaleDown;
+  if (path === undefined) {
+    if (copied) warn('copy_target: there is no target to copy; it is ignored');
+    return undefined;
+  }
   // A pod started for the session (cli/kube/targetless.ts).
-  if (path === TARGETLESS) return { path, namespace: flags.namespace ?? value.namespace };
+  if (path === TARGETLESS) {
+    if (copied) warn('copy_target: a targetless session has no target to copy; it is ignored');
+    return { path, namespace: flags.namespace ?? value.namespace };
+  }
   // mirrord's `KIND/NAME/container/CONTAINER`: the sidecar serves its pod, whatever the container.
   const container = /^(.+?)\/container\/([^/]+)$/.exec(path);
   if (container) {
     warn(`the target's container ("${container[2]}") is not supported yet; it is ignored`);
     path = container[1];
   }
-  return { path, namespace: flags.namespace ?? value.namespace };
+  return { path, namespace: flags.namespace ?? value.namespace, ...(copied && { copy: { scaleDown } }) };
 }
 
 function incoming(value: Normal['incoming'], flags: Overrides, file: string, warn: (text: string) => void): LayerOptions['incoming'] {

@@ -191,6 +191,16 @@ const targetPath = z.union([
     .meta({ description: 'e.g. {"deployment": "api", "container": "app"}' }),
 ]);
 
+const copyTarget = z
+  .union([
+    z.boolean(),
+    z.strictObject({
+      enabled: z.boolean().optional().meta({ description: 'run on the copy (default: true when scale_down is)' }),
+      scale_down: z.boolean().optional().meta({ description: 'scale the original workload to zero for the session, and back after (needs the operator)' }),
+    }),
+  ])
+  .meta({ description: "run on a copy of the target's pod made for the session (no probes, none of its labels), deleted after" });
+
 const target = z.union([
   targetPath,
   z.strictObject({
@@ -211,7 +221,7 @@ export const configSchema = z
         fs: fs.optional(),
         env: env.optional(),
         hostname: z.boolean().optional().meta({ description: "gethostname() returns the pod's name (default true)" }),
-        copy_target: notYet(z.union([z.boolean(), anyObject]), 'run on a copy of the target', false),
+        copy_target: copyTarget.optional(),
         split_queues: notYet(anyObject, 'queue splitting'),
         db_branches: notYet(z.array(anyObject), 'database branches'),
         magic: notYet(anyObject, "mirrord's presets (AWS)"),
@@ -260,3 +270,4 @@ export type OutgoingConfig = z.infer<typeof outgoing>;
 export type DnsConfig = z.infer<typeof dns>;
 export type FsConfig = z.infer<typeof fs>;
 export type EnvConfig = z.infer<typeof env>;
+export type CopyTargetConfig = z.infer<typeof copyTarget>;

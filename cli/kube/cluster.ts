@@ -6,7 +6,16 @@
  * @kubernetes/client-node is an ES module that jest can't load; keep logic that needs tests in
  * the pure modules beside this one.
  */
-import { AdmissionregistrationV1Api, AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, type V1LabelSelector, type V1Pod } from '@kubernetes/client-node';
+import {
+  AdmissionregistrationV1Api,
+  AppsV1Api,
+  BatchV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  type V1LabelSelector,
+  type V1Pod,
+} from '@kubernetes/client-node';
 import { CliError } from '../errors';
 import { choosePod, explainMissingSidecar, type InjectionContext } from './pod-choice';
 import { selectorString } from './selector';
@@ -101,6 +110,10 @@ async function workloadSelector(kube: Kube, target: Target): Promise<V1LabelSele
       };
       return rollout.spec?.selector;
     }
+    case 'job':
+      return (await kube.config.makeApiClient(BatchV1Api).readNamespacedJob(request)).spec?.selector;
+    case 'cronjob':
+      throw new CliError(`cronjob/${target.name} has no pods of its own to attach to (its Jobs come and go)`, 'attach to a copy of it: --copy-target');
     case 'service': {
       const selector = (await kube.config.makeApiClient(CoreV1Api).readNamespacedService(request)).spec?.selector;
       if (!selector || !Object.keys(selector).length) {
@@ -124,7 +137,7 @@ async function injectionContext(kube: Kube): Promise<InjectionContext> {
   return { namespace, webhookInstalled };
 }
 
-async function explainApiErrors<T>(kube: Kube, target: Target, call: () => Promise<T>): Promise<T> {
+export async function explainApiErrors<T>(kube: Kube, target: Target, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {

@@ -14,12 +14,19 @@ describe('parseTarget', () => {
     ['service/shop', 'service'],
     ['rollout/shop', 'rollout'],
     ['rollouts.argoproj.io/shop', 'rollout'],
+    ['job/migrate', 'job'],
+    ['jobs.batch/migrate', 'job'],
+    ['cj/nightly', 'cronjob'],
+    ['cronjob/nightly', 'cronjob'],
   ])('%s is a %s', (text, kind) => {
     expect(parseTarget(text).kind).toBe(kind);
   });
 
   it('refuses other kinds and malformed names, with the accepted forms', () => {
-    expect(() => parseTarget('cronjob/shop')).toThrow(/"cronjob\/shop" is not a target/);
+    expect(() => parseTarget('daemonset/shop')).toThrow(/"daemonset\/shop" is not a target/);
+    // A kind with another API group than its own is none of ours.
+    expect(() => parseTarget('deployment.batch/shop')).toThrow(/is not a target/);
+    expect(() => parseTarget('rollout.apps/shop')).toThrow(/is not a target/);
     expect(() => parseTarget('deploy/Shop')).toThrow(/is not a target/);
     expect(() => parseTarget('shop')).toThrow(/is not a target/);
   });

@@ -20,7 +20,7 @@ export function parseTarget(text: string): Target {
   if (!target) {
     throw new CliError(
       `"${text}" is not a target`,
-      'targets are pod/NAME, deploy/NAME, statefulset/NAME, rs/NAME, svc/NAME or rollout/NAME (kubectl short forms work too)',
+      'targets are pod/NAME, deploy/NAME, statefulset/NAME, rs/NAME, svc/NAME, rollout/NAME, job/NAME or cronjob/NAME (kubectl short forms work too)',
       USAGE_EXIT,
     );
   }

@@ -6,12 +6,14 @@
  * no session has used it for a while, and the Job's TTL removes both.
  */
 import { randomBytes } from 'node:crypto';
-import { BatchV1Api, CoreV1Api, type V1Job, type V1Pod } from '@kubernetes/client-node';
+import { BatchV1Api, CoreV1Api, type V1Job } from '@kubernetes/client-node';
 import { INJECTION_LABEL } from '../../common/pod-contract';
 import { VERSION } from '../../common/version';
 import { CliError } from '../errors';
 import { statusOf, type Kube } from './cluster';
-import { agentPortOf, sidecarOf, usablePods } from './pod-choice';
+import { STARTED_BY_ANNOTATION } from './copy-spec';
+import { waitForJobPod } from './job-pod';
+import { agentPortOf } from './pod-choice';
 
 export const TARGETLESS_LABEL = 'mirrord.dev/targetless';
 /** How long the pod stays after its last session ends (at least; more when the CLI may still reconnect), and how long it waits for a first one. */
@@ -63,7 +65,7 @@ export function targetlessJob(name: string, image: string, startedBy: string, id
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
-    metadata: { name, labels, annotations: { 'mirrord.dev/started-by': startedBy } },
+    metadata: { name, labels, annotations: { [STARTED_BY_ANNOTATION]: startedBy } },
     spec: {
       backoffLimit: 0,
       // The Job and its pod are deleted as soon as the pod's container ends.
@@ -134,39 +136,14 @@ export async function startTargetless(kube: Kube, startedBy: string, step: (text
     });
   };
   try {
-    const pod = await readyPod(core, namespace, name);
+    const pod = await waitForJobPod(core, namespace, name, {
+      what: 'the targetless pod',
+      containerHint: `its image is ${targetlessImage()}; MIRRORD_TARGETLESS_IMAGE names another`,
+      timeoutMs: READY_TIMEOUT_MS,
+    });
     return { name: pod.metadata?.name ?? '', port: agentPortOf(pod), remove };
   } catch (error) {
     await remove();
     throw error;
   }
-}
-
-async function readyPod(core: CoreV1Api, namespace: string, job: string): Promise<V1Pod> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  let last: V1Pod | undefined;
-  while (Date.now() < deadline) {
-    const pods = (await core.listNamespacedPod({ namespace, labelSelector: `job-name=${job}` })).items;
-    const [ready] = usablePods(pods);
-    if (ready) return ready;
-    last = pods[0];
-    if (last && !sidecarOf(last)) {
-      throw new CliError(`the targetless pod ${last.metadata?.name} was not given the sidecar`, 'mirrord doctor checks the webhook; is it running?');
-    }
-    const unschedulable = last?.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable');
-    if (unschedulable)
-      throw new CliError(`the targetless pod cannot be scheduled: ${unschedulable.message}`, `kubectl describe pod ${last!.metadata?.name} -n ${namespace}`);
-    const waiting = last?.status?.containerStatuses?.find((c) => c.state?.waiting?.reason && /Err|BackOff|Invalid/.test(c.state.waiting.reason));
-    if (waiting) {
-      throw new CliError(
-        `the targetless pod's ${waiting.name} container can't start: ${waiting.state!.waiting!.reason}${waiting.state!.waiting!.message ? ` (${waiting.state!.waiting!.message})` : ''}`,
-        `its image is ${targetlessImage()}; MIRRORD_TARGETLESS_IMAGE names another`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new CliError(
-    `the targetless pod${last ? ` ${last.metadata?.name}` : ''} was not ready within ${READY_TIMEOUT_MS / 1000} s`,
-    `kubectl describe pods -l job-name=${job} -n ${namespace}`,
-  );
 }

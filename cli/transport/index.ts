@@ -10,7 +10,7 @@ import { connectToUrl } from './url';
 import { DEFAULT_AGENT_PORT } from '../../common/pod-contract';
 import type { TicketSpec } from '../../protocol/operator-api';
 import type { Kube } from '../kube/cluster';
-import { TARGETLESS } from '../kube/target';
+import { TARGETLESS, type Target } from '../kube/target';
 import { userAtHost } from '../who';
 
 export interface Transport {
@@ -157,6 +157,7 @@ async function openPortForward(
     return forwardToPod();
   };
   if (!parsed) return openTargetless(kube, step, toPod);
+  if (target.copy) return openCopy(kube, parsed, target.copy.scaleDown, step, toPod);
   step(`resolving ${describeTarget(parsed)} in namespace ${kube.namespace}…`);
   const { pod: chosen, pods, again } = await resolvePod(kube, parsed, pod);
   const name = chosen.metadata?.name ?? '';
@@ -213,6 +214,26 @@ async function openTargetless(kube: Kube, step: (text: string) => void, toPod: (
     return { ...(await toPod(pod.name, pod.port)), release: pod.remove };
   } catch (error) {
     await pod.remove();
+    throw error;
+  }
+}
+
+/** A session on a copy of the target made for it, deleted (and the original scaled back up) when the session ends. */
+async function openCopy(
+  kube: Kube,
+  target: Target,
+  scaleDown: boolean,
+  step: (text: string) => void,
+  toPod: (name: string, port: number) => Promise<Transport>,
+): Promise<Transport> {
+  const { startCopy } = await import('../kube/copy-target');
+  const { reconnectTimeoutMs } = await import('../open-session');
+  const copy = await startCopy(kube, { target, scaleDown, startedBy: userAtHost(), reconnectMs: reconnectTimeoutMs(), step, warn: step });
+  try {
+    step(`port-forwarding to pod ${copy.name} (the copy), the sidecar's port ${copy.port}…`);
+    return { ...(await toPod(copy.name, copy.port)), release: copy.release };
+  } catch (error) {
+    await copy.release();
     throw error;
   }
 }

@@ -10,6 +10,7 @@ import {
   ApiregistrationV1Api,
   AppsV1Api,
   AuthorizationV1Api,
+  BatchV1Api,
   CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
@@ -25,6 +26,10 @@ import { INJECTION_LABEL } from '../../common/pod-contract';
 import type { Policy, PolicySpec } from '../policy/spec';
 import type { SidecarAccess } from '../sessions/sessions';
 import { sidecarAccess } from './sidecars';
+import { scaleRestoreCluster } from './scaled-workloads';
+import type { ScaleRestoreCluster } from '../copies/restore-scale';
+import { COPY_OF_ANNOTATION } from '../../common/copy-target';
+import { KIND_API, readTargetPath } from '../../common/target-path';
 
 export const POLICY_GROUP = 'mirrord.dev';
 export const POLICY_VERSION = 'v1';
@@ -62,6 +67,10 @@ export interface OperatorCluster {
   mayDo(user: string, groups: string[], verb: string, group: string, resource: string, namespace: string): Promise<boolean>;
   /** The owner references of a ReplicaSet (to follow a pod up to its Deployment). */
   replicaSetOwners(namespace: string, name: string): Promise<{ kind: string; name: string }[]>;
+  /** A Job's controller (a CronJob), or for a copy's Job the target it copies. */
+  jobOwners(namespace: string, name: string): Promise<{ kind: string; name: string }[]>;
+  /** What restores workloads scaled down for copies whose CLI died. */
+  scaleRestore: ScaleRestoreCluster;
   /** The sidecars, reached with the tickets `ticketFor` signs. */
   sidecars(ticketFor: (pod: V1Pod) => string): SidecarAccess;
   readLease(namespace: string, name: string): Promise<LeaseRecord | undefined>;
@@ -75,6 +84,7 @@ export function connectToCluster(): OperatorCluster {
   config.loadFromDefault();
   const core = config.makeApiClient(CoreV1Api);
   const apps = config.makeApiClient(AppsV1Api);
+  const batch = config.makeApiClient(BatchV1Api);
   const registration = config.makeApiClient(ApiregistrationV1Api);
   const custom = config.makeApiClient(CustomObjectsApi);
   const coordination = config.makeApiClient(CoordinationV1Api);
@@ -184,6 +194,15 @@ export function connectToCluster(): OperatorCluster {
       const set = await notFoundAs(apps.readNamespacedReplicaSet({ namespace, name }), undefined);
       return (set?.metadata?.ownerReferences ?? []).map((owner) => ({ kind: owner.kind, name: owner.name }));
     },
+    jobOwners: async (namespace, name) => {
+      const job = await notFoundAs(batch.readNamespacedJob({ namespace, name }), undefined);
+      const copied = readTargetPath(job?.metadata?.annotations?.[COPY_OF_ANNOTATION] ?? '');
+      return [
+        ...(job?.metadata?.ownerReferences ?? []).filter((owner) => owner.controller).map((owner) => ({ kind: owner.kind, name: owner.name })),
+        ...(copied ? [{ kind: KIND_API[copied.kind].kind, name: copied.name }] : []),
+      ];
+    },
+    scaleRestore: scaleRestoreCluster(config),
     readLease: async (namespace, name) => {
       const lease = await notFoundAs(coordination.readNamespacedLease({ namespace, name }), undefined);
       if (!lease) return undefined;

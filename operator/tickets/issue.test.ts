@@ -26,6 +26,9 @@ function context(pods: V1Pod[], policies: Policy[] = [], profiles: string[] = []
   return {
     readPod: async (_namespace, name) => pods.find((p) => p.metadata?.name === name),
     replicaSetOwners: async () => [{ kind: 'Deployment', name: 'checkout' }],
+    // A copy's Job names what it copies; a CronJob's Job is controlled by it.
+    jobOwners: async (_namespace, name) =>
+      name.startsWith('mirrord-copy-') ? [{ kind: 'Deployment', name: 'checkout' }] : name.startsWith('nightly-') ? [{ kind: 'CronJob', name: 'nightly' }] : [],
     policies: async () => policies,
     profileExists: async (_namespace, name) => profiles.includes(name),
     mayDeleteSessions: async ({ user }) => user === 'lead',
@@ -75,6 +78,23 @@ describe('issuing a ticket', () => {
       ports: [{ port: 80, mode: 'steal', filter: { header: '^x-user: a$' } }],
     });
     expect(filtered.policies).toEqual(['shop/filtered']);
+  });
+
+  it("treats a copy's pod as its target's, and a CronJob's Job's pod as the CronJob's", async () => {
+    const ofJob = (name: string, job: string): V1Pod => ({
+      ...pod(name),
+      metadata: { ...pod(name).metadata, ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: job, uid: 'job', controller: true }] },
+    });
+    const copy = ofJob('mirrord-copy-1a2b-xk2', 'mirrord-copy-1a2b');
+    const refusal = await failure(issueTicket(context([copy], [noUnfiltered]), alice, 'shop', { ...spec, pod: 'mirrord-copy-1a2b-xk2' }));
+    expect(refusal).toEqual({ status: 403, message: expect.stringContaining('refused by policy shop/filtered') });
+    const run = ofJob('nightly-2961-abc', 'nightly-2961');
+    const status = await issueTicket(context([run]), alice, 'shop', { ...spec, target: 'cronjob/nightly', pod: 'nightly-2961-abc' });
+    expect(status.pod.name).toBe('nightly-2961-abc');
+    expect(await failure(issueTicket(context([run]), alice, 'shop', { ...spec, target: 'deploy/checkout', pod: 'nightly-2961-abc' }))).toMatchObject({
+      status: 422,
+      message: expect.stringContaining('(it belongs to pod/nightly-2961-abc, job/nightly-2961, cronjob/nightly)'),
+    });
   });
 
   it('refuses a pod that is missing, without the sidecar, or not of the target', async () => {

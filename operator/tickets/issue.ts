@@ -32,6 +32,8 @@ export interface IssueContext {
   /** Whether RBAC lets the caller delete mirrordsessions in the namespace (a SubjectAccessReview). */
   mayDeleteSessions(caller: Caller, namespace: string): Promise<boolean>;
   replicaSetOwners(namespace: string, name: string): Promise<{ kind: string; name: string }[]>;
+  /** A Job's controller (a CronJob), or for a copy's Job the target it copies. */
+  jobOwners(namespace: string, name: string): Promise<{ kind: string; name: string }[]>;
   policies(namespace: string): Promise<Policy[]>;
   signer(): { kid: string; privateKey: KeyObject };
   now?: () => Date;
@@ -46,10 +48,18 @@ export interface Caller {
 async function ownerChain(context: IssueContext, pod: V1Pod): Promise<{ kind: string; name: string }[]> {
   const namespace = pod.metadata!.namespace!;
   const chain = [{ kind: 'Pod', name: pod.metadata!.name! }];
-  for (const owner of pod.metadata?.ownerReferences ?? []) {
-    if (!owner.controller) continue;
-    chain.push({ kind: owner.kind, name: owner.name });
-    if (owner.kind === 'ReplicaSet') chain.push(...(await context.replicaSetOwners(namespace, owner.name)));
+  const controller = pod.metadata?.ownerReferences?.find((owner) => owner.controller);
+  let next = controller ? [{ kind: controller.kind, name: controller.name }] : [];
+  // Pod → ReplicaSet → Deployment or Rollout; Pod → Job → CronJob, or a copy's Job → what it copies (→ …).
+  for (let depth = 0; next.length && depth < 4; depth++) {
+    chain.push(...next);
+    const [link] = next;
+    next =
+      link!.kind === 'ReplicaSet'
+        ? await context.replicaSetOwners(namespace, link!.name)
+        : link!.kind === 'Job'
+          ? await context.jobOwners(namespace, link!.name)
+          : [];
   }
   return chain;
 }
@@ -57,7 +67,12 @@ async function ownerChain(context: IssueContext, pod: V1Pod): Promise<{ kind: st
 /** The target's kind as Kubernetes names it (as the pod's owners do), and its name. */
 function parseTargetText(text: string): { kind: string; name: string } {
   const target = readTargetPath(text);
-  if (!target) throw new ApiFailure(400, `spec.target: "${text}" is not a target (pod/NAME, deploy/NAME, statefulset/NAME or rs/NAME)`, 'BadRequest');
+  if (!target)
+    throw new ApiFailure(
+      400,
+      `spec.target: "${text}" is not a target (pod/NAME, deploy/NAME, statefulset/NAME, rs/NAME, rollout/NAME, job/NAME or cronjob/NAME)`,
+      'BadRequest',
+    );
   return { kind: KUBERNETES_KIND[target.kind], name: target.name };
 }
 

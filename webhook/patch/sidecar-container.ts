@@ -4,15 +4,15 @@ import { copyAppEnv, copyAppEnvFrom } from './app-env';
 import { appHttpProbes } from './app-probes';
 import { appMountPaths, remountAppVolumes } from './app-volumes';
 import type { InjectionSettings } from './settings';
-import { DEFAULT_APP_ROOT, HEALTH_PATH, OPERATOR_KEYS, SIDECAR_ENV, SIDECAR_NAME } from '../../common/pod-contract';
+import { DEFAULT_APP_ROOT, HEALTH_PATH, OPERATOR_KEYS, SIDECAR_ENV, SIDECAR_NAME, SIDECAR_SCRATCH } from '../../common/pod-contract';
 
 /**
  * Scratch space for a read-only root filesystem: iptables takes its lock in /run
  * (/run/xtables.lock) and fails without it; Node wants a writable /tmp.
  */
 export const SCRATCH_VOLUMES: { volume: V1Volume; mount: V1VolumeMount }[] = [
-  { volume: { name: 'mirrord-agent-run', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } }, mount: { name: 'mirrord-agent-run', mountPath: '/run' } },
-  { volume: { name: 'mirrord-agent-tmp', emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } }, mount: { name: 'mirrord-agent-tmp', mountPath: '/tmp' } },
+  { volume: { name: SIDECAR_SCRATCH.run, emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } }, mount: { name: SIDECAR_SCRATCH.run, mountPath: '/run' } },
+  { volume: { name: SIDECAR_SCRATCH.tmp, emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } }, mount: { name: SIDECAR_SCRATCH.tmp, mountPath: '/tmp' } },
 ];
 
 /**
