@@ -131,16 +131,20 @@ export async function startCopy(kube: Kube, request: CopyRequest): Promise<CopyP
 
   // While the CLI lives the copy does: its deadline moves on, a lease nobody else has to keep.
   let renewFailed = false;
-  const renew = setInterval(() => {
-    const deadlineS = Math.ceil((Date.now() - created) / 1000) + leaseS;
-    workloads.mergePatch({ apiVersion: 'batch/v1', kind: 'Job', metadata: { name: job, namespace } }, { spec: { activeDeadlineSeconds: deadlineS } }).then(
-      () => (renewFailed = false),
-      (error: unknown) => {
-        if (!renewFailed) request.warn(`could not extend the copy's deadline (${(error as Error).message}); it ends ${leaseS} s after the last extension`);
-        renewFailed = true;
-      },
-    );
-  }, RENEW_MS);
+  const extend = () =>
+    workloads
+      .mergePatch(
+        { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: job, namespace } },
+        { spec: { activeDeadlineSeconds: Math.ceil((Date.now() - created) / 1000) + leaseS } },
+      )
+      .then(
+        () => (renewFailed = false),
+        (error: unknown) => {
+          if (!renewFailed) request.warn(`could not extend the copy's deadline (${(error as Error).message}); it ends ${leaseS} s after the last extension`);
+          renewFailed = true;
+        },
+      );
+  const renew = setInterval(() => void extend(), RENEW_MS);
   renew.unref();
 
   let scaled: ScaleDownRecord | undefined;
@@ -174,6 +178,8 @@ export async function startCopy(kube: Kube, request: CopyRequest): Promise<CopyP
       containerHint: `the copy runs ${name}'s own images and settings`,
       timeoutMs: READY_TIMEOUT_MS,
     });
+    // From now on the copy outlives a dead CLI by the lease, not by the time it had to start.
+    await extend();
     return { name: pod.metadata?.name ?? '', port: agentPortOf(pod), job, release };
   } catch (error) {
     await release();
