@@ -139,11 +139,12 @@ ${KUBE_FLAGS}`;
 export const ATTACH_HELP = `usage: mirrord attach [TARGET] [OPTIONS] -- CMD [ARGS...]
        mirrord exec --target TARGET [OPTIONS] [--] CMD [ARGS...]
 
-TARGET is deploy/NAME, pod/NAME or statefulset/NAME, reached through the API server's
-port-forward to its injected pods: a workload means a session on every Ready one of them (the
-ports it listens on are subscribed on each; outgoing, DNS, files and env come from the oldest,
-or --pod NAME). --targetless starts a pod for the session instead (outgoing and DNS only);
---agent-cmd or --agent-url reach a sidecar directly.
+TARGET is pod/NAME, deploy/NAME, statefulset/NAME, rs/NAME, svc/NAME, rollout/NAME or
+job/NAME, reached through the API server's port-forward to its injected pods: a workload means
+a session on every Ready one of them (the ports it listens on are subscribed on each; outgoing,
+DNS, files and env come from the oldest, or --pod NAME). --copy-target runs the session on a
+copy of the target's pod instead (cronjob/NAME too); --targetless on a pod started for it
+(outgoing and DNS only); --agent-cmd or --agent-url reach a sidecar directly.
 
 reaching the agent:
   --agent-cmd CMD            speak to the sidecar over CMD's stdin/stdout
@@ -153,6 +154,10 @@ reaching the agent:
   --pod NAME                 this pod of the workload for outgoing, DNS, files and env
   --targetless               no target: a pod in the namespace (labeled for injection) started
                              for the session and deleted after it
+  --copy-target              a copy of the target's pod made for the session (no probes, none
+                             of its labels), deleted after it (also feature.copy_target)
+  --scale-down               with the copy, the workload scaled to zero for the session and
+                             back after (needs the operator; feature.copy_target.scale_down)
   -n, --namespace NS         the target's namespace (also --target-namespace)
   --context NAME             kubeconfig context
   --kubeconfig FILE          kubeconfig file
