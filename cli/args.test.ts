@@ -27,6 +27,17 @@ describe('command line', () => {
     expect(failure('attach', 'deploy/api', '--targetless', '--', 'true').message).toBe('--targetless and a target ("deploy/api") exclude each other');
   });
 
+  it('attach --selector: the pods the label selector matches, never beside another target', () => {
+    expect(attach('attach', '--selector', 'app=web,tier in (a,b)', '--', 'true')).toMatchObject({ overrides: { target: 'selector/app=web,tier in (a,b)' } });
+    expect(failure('attach', 'deploy/api', '--selector', 'app=web', '--', 'true').message).toBe('--selector and a target ("deploy/api") exclude each other');
+    expect(failure('attach', '--targetless', '--selector', 'app=web', '--', 'true').message).toBe('--selector and --targetless exclude each other');
+  });
+
+  it('attach --copy-target, --scale-down', () => {
+    expect(attach('attach', 'job/migrate', '--copy-target', '--', 'true')).toMatchObject({ overrides: { target: 'job/migrate', copyTarget: true } });
+    expect(attach('attach', 'deploy/consumer', '--scale-down', '--', 'true')).toMatchObject({ overrides: { scaleDown: true } });
+  });
+
   it('attach: target, agent, then the command after --, whose own options stay its own', () => {
     expect(attach('attach', 'deploy/api', '--agent-cmd', 'socat - TCP:127.0.0.1:61234', '--', 'sh', '-c', 'echo --steal')).toEqual({
       kind: 'attach',

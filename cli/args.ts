@@ -3,7 +3,7 @@
  * [flags] [--] cmd args` (mirrord's spelling), the cluster commands (admin-args.ts), `--help`,
  * `--version`.
  */
-import { TARGETLESS } from './kube/target';
+import { SELECTOR, TARGETLESS } from './kube/target';
 import { parseArgs } from 'node:util';
 import { ADMIN_VERBS, parseAdmin, type AdminArgs, type AdminVerb } from './admin-args';
 import type { FsMode } from '../intproxy/fs-policy';
@@ -62,6 +62,7 @@ const options = {
   profile: { type: 'string' },
   pod: { type: 'string' },
   targetless: { type: 'boolean' },
+  selector: { type: 'string' },
   'copy-target': { type: 'boolean' },
   'scale-down': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -130,6 +131,12 @@ function parseAttach(verb: 'attach' | 'exec', argv: string[]): Invocation {
   if (positionals[0] !== undefined && values.target !== undefined) {
     throw usageError(`the target is given twice ("${positionals[0]}" and --target ${values.target})`, 'give it once');
   }
+  if (values.selector !== undefined && (values.targetless || (positionals[0] ?? values.target) !== undefined)) {
+    throw usageError(
+      `--selector and ${values.targetless ? '--targetless' : `a target ("${positionals[0] ?? values.target}")`} exclude each other`,
+      'the selector names the pods to attach to: give it alone',
+    );
+  }
   if (values.targetless && (positionals[0] ?? values.target) !== undefined) {
     throw usageError(
       `--targetless and a target ("${positionals[0] ?? values.target}") exclude each other`,
@@ -146,7 +153,7 @@ function parseAttach(verb: 'attach' | 'exec', argv: string[]): Invocation {
   const envExclude = joinLists(values['env-exclude'], values['override-env-vars-exclude']);
   const unsupported = UNSUPPORTED_FLAGS.filter((flag) => values[flag] !== undefined).map((flag) => `--${flag}`);
   const overrides: Overrides = {
-    target: values.targetless ? TARGETLESS : (positionals[0] ?? values.target),
+    target: values.targetless ? TARGETLESS : values.selector !== undefined ? `${SELECTOR}/${values.selector}` : (positionals[0] ?? values.target),
     namespace: same('--namespace', values.namespace, '--target-namespace', values['target-namespace']),
     context: values.context,
     kubeconfig: values.kubeconfig,

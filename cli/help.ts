@@ -140,9 +140,9 @@ export const ATTACH_HELP = `usage: mirrord attach [TARGET] [OPTIONS] -- CMD [ARG
        mirrord exec --target TARGET [OPTIONS] [--] CMD [ARGS...]
 
 TARGET is pod/NAME, deploy/NAME, statefulset/NAME, rs/NAME, svc/NAME, rollout/NAME or
-job/NAME, reached through the API server's port-forward to its injected pods: a workload means
-a session on every Ready one of them (the ports it listens on are subscribed on each; outgoing,
-DNS, files and env come from the oldest, or --pod NAME). --copy-target runs the session on a
+job/NAME (or --selector LABELS), reached through the API server's port-forward to its
+injected pods: a workload means a session on every Ready one of them (the ports it listens on
+are subscribed on each; outgoing, DNS, files and env come from the oldest, or --pod NAME). --copy-target runs the session on a
 copy of the target's pod instead (cronjob/NAME too); --targetless on a pod started for it
 (outgoing and DNS only); --agent-cmd or --agent-url reach a sidecar directly.
 
@@ -154,6 +154,8 @@ reaching the agent:
   --pod NAME                 this pod of the workload for outgoing, DNS, files and env
   --targetless               no target: a pod in the namespace (labeled for injection) started
                              for the session and deleted after it
+  --selector LABELS          the target is the pods the label selector matches
+                             (app=web,tier!=cache), whatever owns them
   --copy-target              a copy of the target's pod made for the session (no probes, none
                              of its labels), deleted after it (also feature.copy_target)
   --scale-down               with the copy, the workload scaled to zero for the session and

@@ -16,12 +16,12 @@ import {
   type V1LabelSelector,
   type V1Pod,
 } from '@kubernetes/client-node';
-import { CliError } from '../errors';
+import { CliError, USAGE_EXIT } from '../errors';
 import { choosePod, explainMissingSidecar, type InjectionContext } from './pod-choice';
 import { selectorString } from './selector';
-import { describeTarget, type Target } from './target';
+import { describeTarget, SELECTOR, type Target } from './target';
 import { reuseConnections } from '../../common/kube-connections';
-import { statusOf } from '../../common/kube-status';
+import { statusMessage, statusOf } from '../../common/kube-status';
 
 export { statusOf };
 
@@ -83,7 +83,7 @@ async function listTargetPods(kube: Kube, target: Target): Promise<{ pods: V1Pod
       const read = async () => [await core.readNamespacedPod({ name: target.name, namespace })];
       return { pods: await read(), again: read };
     }
-    const labelSelector = selectorString(await workloadSelector(kube, target));
+    const labelSelector = target.kind === SELECTOR ? target.name : selectorString(await workloadSelector(kube, target));
     // An empty selector lists every pod of the namespace: never another workload's.
     if (!labelSelector) {
       throw new CliError(`${describeTarget(target)} has no pod selector mirrord can follow`, `target its pods (pod/NAME) or the workload that owns them`);
@@ -145,6 +145,13 @@ export async function explainApiErrors<T>(kube: Kube, target: Target, call: () =
     const status = statusOf(error);
     const where = `namespace ${kube.namespace}`;
     if (status === 404) throw new CliError(`${describeTarget(target)} not found in ${where}`, `kubectl get ${target.kind} -n ${kube.namespace}`);
+    if (status === 400 && target.kind === SELECTOR) {
+      throw new CliError(
+        `"${target.name}" is not a label selector the API server accepts: ${statusMessage(error) ?? (error as Error).message}`,
+        "kubectl's syntax: app=web,tier!=cache,env in (dev,qa)",
+        USAGE_EXIT,
+      );
+    }
     if (status === 401 || status === 403) {
       throw new CliError(
         `not allowed to read ${describeTarget(target)} in ${where} (HTTP ${status})`,

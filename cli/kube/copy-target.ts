@@ -29,7 +29,7 @@ import { explainApiErrors, statusOf, type Kube } from './cluster';
 import { copyJob } from './copy-spec';
 import { waitForJobPod } from './job-pod';
 import { agentPortOf } from './pod-choice';
-import { describeTarget, type Target } from './target';
+import { describeTarget, type Target, type TargetKind } from './target';
 
 /** How long the copy's pod may take to be scheduled, pull its images and start its sidecar. */
 const READY_TIMEOUT_MS = 120_000;
@@ -60,7 +60,10 @@ export interface CopyPod {
 
 type Workload = KubernetesObject & { spec?: Record<string, unknown> };
 
-function reference(kube: Kube, target: Target): WorkloadReference {
+/** A target that names one object (not a label selector). */
+type ObjectTarget = Target & { kind: TargetKind };
+
+function reference(kube: Kube, target: ObjectTarget): WorkloadReference {
   return { ...KIND_API[target.kind], metadata: { name: target.name, namespace: kube.namespace } };
 }
 
@@ -82,12 +85,16 @@ async function operatorServed(kube: Kube): Promise<boolean> {
 }
 
 export async function startCopy(kube: Kube, request: CopyRequest): Promise<CopyPod> {
-  const { target, step } = request;
+  const { step } = request;
   const { namespace } = kube;
-  const name = describeTarget(target);
-  if (target.kind === 'service') {
-    throw new CliError(`a copy is made of a workload, and ${name} is a Service`, 'copy the workload behind it (deploy/NAME)');
+  const name = describeTarget(request.target);
+  if (request.target.kind === 'service' || request.target.kind === 'selector') {
+    throw new CliError(
+      `a copy is made of a workload, and ${name} is ${request.target.kind === 'service' ? 'a Service' : 'a label selector'}`,
+      'copy the workload behind it (deploy/NAME)',
+    );
   }
+  const target = request.target as ObjectTarget;
   if (request.scaleDown && !(SCALABLE_KINDS as readonly string[]).includes(target.kind)) {
     throw new CliError(
       `scale_down scales a workload with replicas, and ${name} has none`,

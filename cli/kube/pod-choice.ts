@@ -31,7 +31,8 @@ export function choosePod(target: Target, pods: V1Pod[], namespace: string, want
     throw new CliError(`pod ${wanted} is not one of ${describeTarget(target)}'s pods in namespace ${namespace}`, `kubectl get pods -n ${namespace}`);
   }
   if (!candidates.length) {
-    throw new CliError(`${describeTarget(target)} has no pods in namespace ${namespace}`, `kubectl get ${describeTarget(target)} -n ${namespace}`);
+    const list = target.kind === 'selector' ? `kubectl get pods -l '${target.name}'` : `kubectl get ${describeTarget(target)}`;
+    throw new CliError(`${describeTarget(target)} has no pods in namespace ${namespace}`, `${list} -n ${namespace}`);
   }
   const usable = usablePods(candidates);
   if (usable.length) return { pod: usable[0] };
@@ -62,7 +63,7 @@ export function explainMissingSidecar(target: Target, pod: V1Pod, namespace: str
   const restart =
     target.kind === 'pod'
       ? `kubectl delete pod ${target.name} -n ${namespace} (and let its controller recreate it)`
-      : target.kind === 'service'
+      : target.kind === 'service' || target.kind === 'selector'
         ? `kubectl rollout restart the workload behind ${name} -n ${namespace} (e.g. deploy/NAME)`
         : `kubectl rollout restart ${name} -n ${namespace}`;
   if (pod.spec?.hostNetwork) {

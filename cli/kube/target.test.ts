@@ -22,6 +22,11 @@ describe('parseTarget', () => {
     expect(parseTarget(text).kind).toBe(kind);
   });
 
+  it('reads selector/LABELS as the pods a label selector matches, and refuses an empty one', () => {
+    expect(parseTarget('selector/app=web,tier!=cache')).toEqual({ kind: 'selector', name: 'app=web,tier!=cache' });
+    expect(() => parseTarget('selector/ ')).toThrow(/an empty label selector matches every pod/);
+  });
+
   it('refuses other kinds and malformed names, with the accepted forms', () => {
     expect(() => parseTarget('daemonset/shop')).toThrow(/"daemonset\/shop" is not a target/);
     // A kind with another API group than its own is none of ours.

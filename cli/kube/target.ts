@@ -10,17 +10,26 @@ export type { TargetKind };
 /** What `target` says for a targetless session (mirrord's spelling), and what the flag `--targetless` sets. */
 export const TARGETLESS = 'targetless';
 
+/** The pods a label selector matches, whatever owns them: `selector/app=web,tier!=cache` (`--selector`). */
+export const SELECTOR = 'selector';
+
 export interface Target {
-  kind: TargetKind;
+  /** For `selector`, `name` is the label selector. */
+  kind: TargetKind | typeof SELECTOR;
   name: string;
 }
 
 export function parseTarget(text: string): Target {
+  if (text.startsWith(`${SELECTOR}/`)) {
+    const selector = text.slice(SELECTOR.length + 1).trim();
+    if (!selector) throw new CliError('an empty label selector matches every pod of the namespace', 'name the labels: --selector app=web', USAGE_EXIT);
+    return { kind: SELECTOR, name: selector };
+  }
   const target = readTargetPath(text);
   if (!target) {
     throw new CliError(
       `"${text}" is not a target`,
-      'targets are pod/NAME, deploy/NAME, statefulset/NAME, rs/NAME, svc/NAME, rollout/NAME, job/NAME or cronjob/NAME (kubectl short forms work too)',
+      'targets are pod/NAME, deploy/NAME, statefulset/NAME, rs/NAME, svc/NAME, rollout/NAME, job/NAME or cronjob/NAME (kubectl short forms work too), or --selector LABELS',
       USAGE_EXIT,
     );
   }

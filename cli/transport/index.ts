@@ -133,9 +133,9 @@ async function openPortForward(
   let operator = true;
   const askTicket = async (podName: string) => {
     if (!session || !operator) return undefined;
-    // A targetless pod is its own target; a Service's pods are asked for as themselves (their
-    // workloads' policies apply through their owners: a Service owns no pod).
-    const ticketTarget = parsed && parsed.kind !== 'service' ? describeTarget(parsed) : `pod/${podName}`;
+    // A targetless pod is its own target; a Service's or a selector's pods are asked for as
+    // themselves (their workloads' policies apply through their owners).
+    const ticketTarget = parsed && parsed.kind !== 'service' && parsed.kind !== 'selector' ? describeTarget(parsed) : `pod/${podName}`;
     const status = await requestTicket(kube, { ...session, target: ticketTarget, pod: podName });
     operator = status !== undefined;
     return status?.ticket;

@@ -90,6 +90,37 @@ test('a filtered steal on 3 replicas answers every matching request locally, and
   expect(await missed(100)).toEqual([]);
 }, 300_000);
 
+test('--selector attaches to every pod the label selector matches; a selector the API server refuses is one clear line', async () => {
+  const session = mirrord([
+    'attach',
+    '--selector',
+    'app=app',
+    '-n',
+    namespace,
+    '--kubeconfig',
+    kubeconfigPath(),
+    '--steal',
+    '--http-header-filter',
+    '^x-user: me$',
+    '--',
+    'python3',
+    '-u',
+    ANSWER,
+    'me',
+    '8080',
+  ]);
+  sessions.push(session);
+  await session.waitFor(/port 8080 \(steal\) subscribed on each of 3 pods/, 'stderr', 60_000);
+  expect(session.output().stderr).toMatch(/resolving selector\/app=app in namespace/);
+  expect(await missed(30)).toEqual([]);
+  const bad = await mirrord(['attach', '--selector', 'app==(', '-n', namespace, '--kubeconfig', kubeconfigPath(), '--', 'true']).done;
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toContain('"app==(" is not a label selector the API server accepts');
+  const none = await mirrord(['attach', '--selector', 'app=nothing-here', '-n', namespace, '--kubeconfig', kubeconfigPath(), '--', 'true']).done;
+  expect(none.code).not.toBe(0);
+  expect(none.stderr).toContain(`selector/app=nothing-here has no pods in namespace ${namespace}`);
+}, 180_000);
+
 test("kubelet's liveness probe of a stolen port reaches the app while the local process is stopped past the failure threshold", async () => {
   const name = `probed-${process.pid}`;
   const session = attach('deploy/probed', ['--steal', '--', 'python3', '-u', ANSWER, name, '8080']);
