@@ -25,6 +25,8 @@ export const SIDECAR_ENV = {
   appMounts: 'MIRRORD_APP_MOUNTS',
   /** "true": the sidecar serves every path beneath the app root, not only the mounts (the whole-container opt-in). */
   wholeRoot: 'MIRRORD_SERVE_WHOLE_ROOT',
+  /** "true": files beneath the app container's own root (/proc/PID/root) and env from its process (the whole-container opt-in). */
+  wholeContainer: 'MIRRORD_WHOLE_CONTAINER',
   podName: 'MIRRORD_POD_NAME',
   podNamespace: 'MIRRORD_POD_NAMESPACE',
   podIp: 'MIRRORD_POD_IP',
@@ -95,4 +97,16 @@ export const ANNOTATION = {
   agentCpuLimit: 'mirrord.dev/agent-cpu-limit',
   agentMemoryRequest: 'mirrord.dev/agent-memory-request',
   agentMemoryLimit: 'mirrord.dev/agent-memory-limit',
+  /**
+   * "true": the sidecar serves the app container's whole root filesystem (files baked into the
+   * image) and its processes' environment, not only its volumes and spec env. The pod then shares
+   * one PID namespace, and the sidecar gets CAP_SYS_PTRACE to reach into the app's processes.
+   */
+  wholeContainer: 'mirrord.dev/whole-container',
 } as const;
+
+/**
+ * Set by the webhook in the app container's environment under the whole-container opt-in: how the
+ * sidecar tells the app's processes from the others of the shared PID namespace.
+ */
+export const APP_CONTAINER_MARK = 'MIRRORD_APP_CONTAINER';

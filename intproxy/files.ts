@@ -17,6 +17,7 @@ import type { FileTime, Stat } from '../protocol/messages';
 import type { Op, Reply } from './channel';
 import { O_ACCMODE, opensForWriting } from '../protocol/open-flags';
 import { errorReply } from './errno';
+import { OUTSIDE_MOUNTS } from '../protocol/errors';
 
 const { O_CREAT, O_EXCL, O_TRUNC, O_DIRECTORY, O_NOFOLLOW } = constants;
 /** The open() flags that decide what opening for writing does to the pod's file, or whether it fails. */
@@ -33,6 +34,7 @@ export class RemoteFiles {
   private counter = 0;
   /** local copies opened for writing -> the pod path they go back to */
   private readonly written = new Map<string, string>();
+  private notedOutsideMounts = false;
   /** pod path -> the read-only copy of its last fetched version */
   private readonly copies = new Map<string, { version: string; copy: string }>();
 
@@ -203,7 +205,15 @@ export class RemoteFiles {
     try {
       return await work();
     } catch (error) {
+      this.noteOutsideMounts(error);
       return errorReply(error);
     }
+  }
+
+  /** The first path the pod refused as outside the app's mounts: why, and what would serve it (once a session: a program may try many). */
+  private noteOutsideMounts(error: unknown): void {
+    if (this.notedOutsideMounts || !(error instanceof Error) || !error.message.includes(OUTSIDE_MOUNTS)) return;
+    this.notedOutsideMounts = true;
+    this.warn(`${error.message}; files baked into the image are served when the pod is annotated mirrord.dev/whole-container: "true" (docs/sidecar.md)`);
   }
 }

@@ -52,3 +52,9 @@ export const CloseCode = {
   /** The hello's ticket was missing, invalid or refused. */
   Auth: 4007,
 } as const;
+
+/**
+ * How the sidecar ends the EACCES for a path outside the app's mounts, which the client
+ * recognises to say once what would serve such a path.
+ */
+export const OUTSIDE_MOUNTS = 'the sidecar serves only those';

@@ -5,6 +5,9 @@ describe("the sidecar's files settings", () => {
     expect(loadConfig({ MIRRORD_APP_MOUNTS: '/etc/config, /data' })).toMatchObject({ appMounts: ['/etc/config', '/data'], wholeRoot: false });
     expect(loadConfig({ MIRRORD_SERVE_WHOLE_ROOT: 'true' })).toMatchObject({ appMounts: [], wholeRoot: true });
     expect(loadConfig({ MIRRORD_SERVE_WHOLE_ROOT: 'false' }).wholeRoot).toBe(false);
+    // The whole-container opt-in serves the whole root, the app container's own.
+    expect(loadConfig({ MIRRORD_WHOLE_CONTAINER: 'true' })).toMatchObject({ wholeRoot: true, wholeContainer: true });
+    expect(loadConfig({})).toMatchObject({ wholeRoot: false, wholeContainer: false });
   });
 
   it('stops at a mount it could not match paths against, or an opt-in it does not understand', () => {

@@ -15,6 +15,8 @@ export interface SidecarConfig {
   appMounts: string[];
   /** Serve every path beneath the app root (the app container's whole file system is there). */
   wholeRoot: boolean;
+  /** The whole-container opt-in: the root is the app container's own (implies wholeRoot), the env its process's. */
+  wholeContainer: boolean;
   /** The app's environment, prefix removed. */
   appEnv: Record<string, string>;
   pod: { name: string; namespace: string; ip: string };
@@ -69,7 +71,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SidecarConfig 
     agentPort: integer(env, SIDECAR_ENV.agentPort, DEFAULT_AGENT_PORT, 1, 65535),
     appRoot: env[SIDECAR_ENV.appRoot] || DEFAULT_APP_ROOT,
     appMounts: mountPaths(env),
-    wholeRoot: boolean(env, SIDECAR_ENV.wholeRoot),
+    wholeRoot: boolean(env, SIDECAR_ENV.wholeRoot) || boolean(env, SIDECAR_ENV.wholeContainer),
+    wholeContainer: boolean(env, SIDECAR_ENV.wholeContainer),
     appEnv: appEnvironment(env),
     pod: {
       name: env[SIDECAR_ENV.podName] ?? '',

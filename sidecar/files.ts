@@ -8,7 +8,7 @@
  */
 import fs from 'node:fs';
 import { promisify } from 'node:util';
-import { ErrorCode, RemoteError } from '../protocol/errors';
+import { ErrorCode, OUTSIDE_MOUNTS, RemoteError } from '../protocol/errors';
 import { attachmentBuffer } from '../protocol/frame';
 import type { FsPathRules, PathUse } from '../protocol/fs-paths';
 import type { FileTime, Params, Result, Stat } from '../protocol/messages';
@@ -597,7 +597,7 @@ export class Files {
 
   private notServed(path: string, how: 'is not under' | 'leads outside'): RemoteError {
     const mounts = this.served.map((mount) => `/${mount}`).join(', ') || 'none';
-    return new RemoteError('EACCES', `${path} ${how} the app's mounts (${mounts}): the sidecar serves only those`);
+    return new RemoteError('EACCES', `${path} ${how} the app's mounts (${mounts}): ${OUTSIDE_MOUNTS}`);
   }
 
   private handle(fd: number): Handle {

@@ -10,7 +10,7 @@ import { CloseCode } from '../protocol/errors';
 import { MAX_FRAME } from '../protocol/frame';
 import { Peer } from '../protocol/peer';
 import type { SidecarConfig } from './config';
-import { openRoot } from './files';
+import { appViews } from './app-view';
 import { healthListener } from './health';
 import { probedPorts } from './incoming/probes';
 import { IncomingRegistry } from './incoming/registry';
@@ -39,8 +39,7 @@ export class Sidecar {
     const iptables = new Iptables(config.chain, log.child({ component: 'iptables' }), config.iptables);
     const incoming = new IncomingRegistry(iptables, log.child({ component: 'incoming' }), [config.agentPort], probedPorts(config.probes));
     await incoming.start();
-    const root = openRoot(config.appRoot);
-    if (root instanceof Error) log.warn(`file operations will fail: ${root.message}`);
+    const app = appViews(config, log.child({ component: 'app' }));
 
     const watchdog = new Watchdog({
       stallMs: config.watchdogMs,
@@ -82,7 +81,7 @@ export class Sidecar {
     const sidecar = new Sidecar(sessions, server, wss, incoming, watchdog, memory, port);
     sidecar.keyring = keyring;
 
-    const context = { config, incoming, root, log, tickets, sessions: () => [...sessions] };
+    const context = { config, incoming, app, log, tickets, sessions: () => [...sessions] };
     wss.on('connection', (socket) => {
       socket.on('error', (error) => log.debug('session socket error', { error: error.message }));
       const session = new Session(new Peer(socket, { role: 'sidecar', heartbeatMs: config.heartbeatMs }), context);
@@ -98,6 +97,7 @@ export class Sidecar {
       appRoot: config.appRoot,
       mounts: config.appMounts,
       wholeRoot: config.wholeRoot,
+      wholeContainer: config.wholeContainer,
       chain: config.chain,
       auth: config.auth.mode,
     });

@@ -22,7 +22,8 @@ import { ThrottledLog } from './throttled-log';
 import type { SidecarConfig } from './config';
 import { resolve, resolveOne } from './dns';
 import { ResolvedNames } from './resolved-names';
-import { Files, type AppRoot } from './files';
+import { Files } from './files';
+import type { AppView } from './app-view';
 import { LIMITS } from './limits';
 import type { IncomingRegistry } from './incoming/registry';
 import type { IncomingMeta, IncomingSink } from './incoming/subscriber';
@@ -33,8 +34,8 @@ import { VERSION } from '../common/version';
 export interface SessionContext {
   config: SidecarConfig;
   incoming: IncomingRegistry;
-  /** The app root files are served beneath. */
-  root: AppRoot | Error;
+  /** What a new session sees of the app: the root its files are served beneath, the env. */
+  app(): AppView;
   log: Logger;
   /** With `auth: required`: checks each hello's ticket. */
   tickets?: TicketVerifier;
@@ -58,6 +59,8 @@ export class Session implements IncomingSink {
   /** With outgoing rules in the ticket: the names this session resolved, for host rules on connects to addresses. */
   private readonly resolvedNames = new ResolvedNames();
   private readonly files: Files;
+  /** The app as this session sees it (its root and env), let go when it ends. */
+  private readonly app: AppView;
   private readonly log: Logger;
   /** The session's refused requests, logged at a bounded rate. */
   private readonly refusals: ThrottledLog;
@@ -85,8 +88,9 @@ export class Session implements IncomingSink {
   ) {
     this.log = context.log.child({ session: this.id });
     this.refusals = new ThrottledLog(this.log, LIMITS.refusalLinesPerSecond);
+    this.app = context.app();
     this.files = new Files(
-      context.root,
+      this.app.root,
       context.config.wholeRoot ? ['/'] : context.config.appMounts,
       LIMITS.openFilesPerSession,
       context.config.fsCallMs,
@@ -110,6 +114,7 @@ export class Session implements IncomingSink {
           ...(this.grant && { audit: 'session-end', user: this.grant.sub, session: this.grant.session }),
         });
         this.files.closeAll();
+        this.app.close();
         void context.incoming.release(this).finally(done);
       }),
     );
@@ -365,7 +370,7 @@ export class Session implements IncomingSink {
         );
       return { result };
     },
-    env: () => ({ result: { env: withoutExcluded(this.context.config.appEnv, this.grant?.allow.env.exclude ?? []) } }),
+    env: () => ({ result: { env: withoutExcluded(this.app.env, this.grant?.allow.env.exclude ?? []) } }),
     sessions: () => ({
       result: {
         sessions: this.context.sessions().map((session) => ({

@@ -36,18 +36,19 @@ export async function startTestSidecar(): Promise<TestSidecar> {
   await once(wss, 'listening');
   const port = (wss.address() as AddressInfo).port;
   const sessions: Session[] = [];
+  const config = {
+    ...loadConfig({ MIRRORD_CHAIN: 'MIRRORD_UNIT', MIRRORD_LOG_LEVEL: 'error' }),
+    agentPort: port,
+    appRoot: root,
+    appMounts: ['/'],
+    wholeRoot: false,
+    appEnv: { DATABASE_URL: 'postgres://db:5432/app' },
+    pod: { name: 'app-0', namespace: 'default', ip: '10.0.0.5' },
+  };
   const context = {
-    config: {
-      ...loadConfig({ MIRRORD_CHAIN: 'MIRRORD_UNIT', MIRRORD_LOG_LEVEL: 'error' }),
-      agentPort: port,
-      appRoot: root,
-      appMounts: ['/'],
-      wholeRoot: false,
-      appEnv: { DATABASE_URL: 'postgres://db:5432/app' },
-      pod: { name: 'app-0', namespace: 'default', ip: '10.0.0.5' },
-    },
+    config,
     incoming: new IncomingRegistry(new Iptables('MIRRORD_UNIT', log), log, [port]),
-    root: appRoot,
+    app: () => ({ root: appRoot, env: config.appEnv, close: () => undefined }),
     log,
     sessions: () => sessions,
   };

@@ -73,6 +73,11 @@ export function applyAnnotationOverrides(base: InjectionSettings, annotations: R
     if (writable === 'true' || writable === 'false') settings.writableVolumes = writable === 'true';
     else warnings.push(`${ANNOTATION.writableVolumes}: "${writable}" is not "true" or "false"; volumes stay read-only`);
   }
+  const whole = given[ANNOTATION.wholeContainer];
+  if (whole !== undefined && scope === 'pod') {
+    if (whole === 'true' || whole === 'false') settings.wholeContainer = whole === 'true';
+    else warnings.push(`${ANNOTATION.wholeContainer}: "${whole}" is not "true" or "false"; only the app's volumes and spec env are served`);
+  }
   return { settings, warnings: scope === 'pod' ? warnings : warnings.map((warning) => `namespace: ${warning}`) };
 }
 

@@ -250,3 +250,31 @@ describe('with namespace annotations (the webhook can read namespaces)', () => {
     expect(result.warnings).toEqual(['namespace: unknown annotation mirrord.dev/agent-imgae is ignored']);
   });
 });
+
+describe('the whole-container opt-in (annotation mirrord.dev/whole-container: "true")', () => {
+  const optedIn = (value: string) => {
+    const review = loadReview('deployment-pod');
+    const pod = review.request.object;
+    pod.metadata = { ...pod.metadata, annotations: { ...pod.metadata?.annotations, 'mirrord.dev/whole-container': value } };
+    const result = injectSidecar(pod, { namespace: review.request.namespace, webhookNamespace: 'mirrord-system', settings });
+    return { pod, result, after: patched(pod, result.patch) };
+  };
+
+  it('shares the PID namespace, marks the app container, and adds only SYS_PTRACE to the sidecar', () => {
+    const { pod, after } = optedIn('true');
+    expect(after.spec!.shareProcessNamespace).toBe(true);
+    const app = after.spec!.containers[0]!;
+    expect(envOf(app)).toEqual({ ...envOf(pod.spec!.containers[0]!), MIRRORD_APP_CONTAINER: 'true' });
+    const sidecar = sidecarOf(after);
+    expect(sidecar.securityContext?.capabilities).toEqual({ add: ['NET_ADMIN', 'NET_RAW', 'SYS_PTRACE'], drop: ['ALL'] });
+    expect(envOf(sidecar)).toMatchObject({ MIRRORD_WHOLE_CONTAINER: 'true' });
+  });
+
+  it('changes nothing of that without it, and says so for a value that is not true or false', () => {
+    const { result, after } = optedIn('yes');
+    expect(after.spec!.shareProcessNamespace).toBeUndefined();
+    expect(envOf(after.spec!.containers[0]!)).not.toHaveProperty('MIRRORD_APP_CONTAINER');
+    expect(sidecarOf(after).securityContext?.capabilities?.add).toEqual(['NET_ADMIN', 'NET_RAW']);
+    expect(result.warnings).toEqual(['mirrord.dev/whole-container: "yes" is not "true" or "false"; only the app\'s volumes and spec env are served']);
+  });
+});

@@ -5,7 +5,7 @@
  */
 import { compare, type Operation } from 'fast-json-patch';
 import type { V1Pod } from '@kubernetes/client-node';
-import { ANNOTATION } from '../../common/pod-contract';
+import { ANNOTATION, APP_CONTAINER_MARK } from '../../common/pod-contract';
 import { decideInjection, type SkipReason } from './decision';
 import { applyAnnotationOverrides } from './annotation-overrides';
 import type { InjectionSettings } from './settings';
@@ -51,6 +51,12 @@ export function withSidecar(pod: V1Pod, targetName: string, settings: InjectionS
   if (settings.nativeSidecar) spec.initContainers = [...(spec.initContainers ?? []), sidecar];
   else spec.containers = [...spec.containers, sidecar];
   spec.volumes = [...(spec.volumes ?? []), ...sidecarVolumes(settings)];
+  if (settings.wholeContainer) {
+    // The sidecar finds the app's processes in the pod's one PID namespace by this mark, and
+    // reaches their root and environment through /proc.
+    spec.shareProcessNamespace = true;
+    target.env = [...(target.env ?? []).filter((e) => e.name !== APP_CONTAINER_MARK), { name: APP_CONTAINER_MARK, value: 'true' }];
+  }
   copy.metadata = { ...copy.metadata, annotations: { ...copy.metadata?.annotations, [ANNOTATION.injected]: settings.version } };
   return copy;
 }

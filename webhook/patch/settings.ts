@@ -17,6 +17,8 @@ export interface InjectionSettings {
   version: string;
   /** The app's volumes read-write in the sidecar (read-only by default). */
   writableVolumes: boolean;
+  /** The whole-container opt-in (annotation mirrord.dev/whole-container, pods only). */
+  wholeContainer?: boolean;
   /**
    * `required` while the operator is installed: the sidecar accepts only sessions with a ticket
    * the operator signed, verified with the key set the operator publishes in the pod's namespace.

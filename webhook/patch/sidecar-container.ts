@@ -43,10 +43,12 @@ export function buildSidecarContainer(app: V1Container, settings: InjectionSetti
     securityContext: {
       // iptables needs CAP_NET_ADMIN (rules) and CAP_NET_RAW (its raw sockets), effective;
       // Kubernetes makes added capabilities effective only for uid 0, so the sidecar runs as
-      // root even in a pod that asks for non-root, with nothing else.
+      // root even in a pod that asks for non-root, with nothing else. The whole-container opt-in
+      // adds CAP_SYS_PTRACE: the kernel lets a process into another's /proc/PID/root and
+      // /proc/PID/environ only with it (the app's capabilities are not a subset of ours).
       runAsUser: 0,
       runAsNonRoot: false,
-      capabilities: { add: ['NET_ADMIN', 'NET_RAW'], drop: ['ALL'] },
+      capabilities: { add: ['NET_ADMIN', 'NET_RAW', ...(settings.wholeContainer ? ['SYS_PTRACE'] : [])], drop: ['ALL'] },
       allowPrivilegeEscalation: false,
       readOnlyRootFilesystem: true,
       privileged: false,
@@ -93,6 +95,7 @@ function ownEnv(app: V1Container, settings: InjectionSettings): V1EnvVar[] {
     { name: SIDECAR_ENV.appRoot, value: DEFAULT_APP_ROOT },
     { name: SIDECAR_ENV.appMounts, value: appMountPaths(app).join(',') },
     ...probesEnv(app),
+    ...(settings.wholeContainer ? [{ name: SIDECAR_ENV.wholeContainer, value: 'true' }] : []),
     { name: SIDECAR_ENV.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
     { name: SIDECAR_ENV.podNamespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
     { name: SIDECAR_ENV.podIp, valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
