@@ -43,6 +43,7 @@ COPY --from=build /app/dist/protocol dist/protocol
 COPY --from=build /app/dist/sidecar dist/sidecar
 COPY --from=build /app/dist/webhook dist/webhook
 COPY --from=build /app/dist/operator dist/operator
+COPY --from=build /app/dist/vendor dist/vendor
 
 FROM runtime AS sidecar
 RUN apt-get update && apt-get install -y --no-install-recommends iptables && rm -rf /var/lib/apt/lists/*

@@ -5,7 +5,7 @@
  * factory is private, so it is replaced on the instance; only types come from the library (an ES
  * module jest can't load), and a library without that factory is left as it is.
  */
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from './kube-client';
 import { Agent, type AgentOptions } from 'node:https';
 
 type AgentFactory = (cluster: { server?: string; proxyUrl?: string } | null, options: AgentOptions) => unknown;

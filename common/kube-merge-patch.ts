@@ -1,5 +1,5 @@
 /** Reading and merge-patching any object by its apiVersion and kind (custom resources too). */
-import { KubernetesObjectApi, PatchStrategy, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { KubernetesObjectApi, PatchStrategy, type KubeConfig, type KubernetesObject } from './kube-client';
 import type { WorkloadApi } from './copy-target';
 
 export function workloadApi(config: KubeConfig, fieldManager: string): WorkloadApi {

@@ -6,7 +6,7 @@
  * @kubernetes/client-node is an ES module jest can't load: only code that main.ts loads imports
  * this file.
  */
-import { PortForward, type KubeConfig } from '@kubernetes/client-node';
+import { PortForward, type KubeConfig } from './kube-client';
 import { Duplex, PassThrough } from 'node:stream';
 import WebSocket from 'ws';
 import { MAX_FRAME } from '../protocol/frame';

@@ -2,7 +2,7 @@
  * The injected sidecar as a pod shows it: the container, its loopback port, whether it is ready.
  * The CLI picks pods by it, the operator finds the sidecars whose sessions it lists.
  */
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Pod } from './kube-client';
 import { DEFAULT_AGENT_PORT, SIDECAR_ENV, SIDECAR_NAME } from './pod-contract';
 
 export function sidecarOf(pod: V1Pod) {

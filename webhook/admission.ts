@@ -4,7 +4,7 @@
  * worst a bad request gets is no patch and a warning, or a 400 when there is no uid to
  * answer to.
  */
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Pod } from '../common/kube-client';
 import { injectSidecar, type InjectionContext } from './patch/inject';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';

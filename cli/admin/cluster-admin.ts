@@ -12,7 +12,7 @@ import {
   type V1Deployment,
   type V1Pod,
   type V1ReplicaSet,
-} from '@kubernetes/client-node';
+} from '../../common/kube-client';
 import { statusOf, type Kube } from '../kube/cluster';
 import { sidecarOf } from '../kube/pod-choice';
 import type { Workloads } from './inventory';

@@ -4,7 +4,7 @@
  * verdict is tested without a cluster; cli/commands/doctor.ts does the asking.
  */
 import { X509Certificate } from 'node:crypto';
-import type { V1APIService, V1Deployment, V1MutatingWebhookConfiguration, V1Namespace, V1Pod } from '@kubernetes/client-node';
+import type { V1APIService, V1Deployment, V1MutatingWebhookConfiguration, V1Namespace, V1Pod } from '../../common/kube-client';
 import { INJECTION_LABEL, OPT_OUT_ANNOTATION, sidecarOf, sidecarReady } from '../kube/pod-choice';
 
 export interface Check {

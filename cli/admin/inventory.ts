@@ -2,7 +2,7 @@
  * What `mirrord ls` shows: the targets of a namespace (Deployments, StatefulSets, pods) and
  * whether their pods carry the sidecar. Pure functions over API objects, tested without a cluster.
  */
-import type { V1Deployment, V1LabelSelector, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import type { V1Deployment, V1LabelSelector, V1Pod, V1StatefulSet } from '../../common/kube-client';
 import { renderTable } from '../table';
 import { sidecarOf, sidecarReady } from '../kube/pod-choice';
 

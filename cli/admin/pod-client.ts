@@ -2,7 +2,7 @@
  * A short session to one pod's sidecar through the API server's port-forward, for the commands
  * that ask the sidecar something (`sessions`, `sessions kill`) rather than attach to it.
  */
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Pod } from '../../common/kube-client';
 import type { Client } from '../../protocol/client';
 import type { Kube } from '../kube/cluster';
 import { requestTicket } from '../kube/tickets';

@@ -4,7 +4,7 @@
  * ReplicaSet). Bare pods have no controller to recreate them; they are reported, not deleted.
  * Pure, tested without a cluster.
  */
-import type { V1OwnerReference, V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
+import type { V1OwnerReference, V1Pod, V1ReplicaSet } from '../../common/kube-client';
 import { sidecarOf } from '../kube/pod-choice';
 
 export interface Workload {

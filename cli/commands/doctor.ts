@@ -3,7 +3,7 @@
  * the fix. The verdicts are in admin/doctor-checks.ts; this module only asks the API server.
  * Exit code 0 when every check passes, 1 otherwise.
  */
-import { AdmissionregistrationV1Api, ApiregistrationV1Api, AppsV1Api, AuthorizationV1Api, CoreV1Api, VersionApi } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, ApiregistrationV1Api, AppsV1Api, AuthorizationV1Api, CoreV1Api, VersionApi } from '../../common/kube-client';
 import type { AdminArgs } from '../admin-args';
 import {
   apiCheck,

@@ -4,7 +4,7 @@
  * --no-operator manifests/open (and the operator's objects removed, so sidecars injected from
  * then on run open). --wait waits until the Deployments are Available.
  */
-import { loadAllYaml, loadYaml } from '@kubernetes/client-node';
+import { loadAllYaml, loadYaml } from '../../common/kube-client';
 import type { AdminArgs } from '../admin-args';
 import { applyObject, deleteObject, waitAvailable } from '../admin/cluster-admin';
 import { OPERATOR_DEPLOYMENT, WEBHOOK_DEPLOYMENT, WEBHOOK_NAMESPACE } from '../admin/doctor-checks';

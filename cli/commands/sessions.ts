@@ -2,7 +2,7 @@
  * `mirrord sessions [TARGET]`: the sessions on the sidecars of one target's pods, or of every
  * injected pod in the namespace. `mirrord sessions kill ID [TARGET]` ends one of them.
  */
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Pod } from '../../common/kube-client';
 import type { AdminArgs } from '../admin-args';
 import { injectedPods } from '../admin/cluster-admin';
 import { operatorName, withPodClient } from '../admin/pod-client';

@@ -15,7 +15,7 @@ import {
   KubeConfig,
   type V1LabelSelector,
   type V1Pod,
-} from '@kubernetes/client-node';
+} from '../../common/kube-client';
 import { CliError, USAGE_EXIT } from '../errors';
 import { choosePod, explainMissingSidecar, type InjectionContext } from './pod-choice';
 import { selectorString } from './selector';

@@ -5,7 +5,7 @@
  * webhook injects a fresh one), and with a deadline the CLI keeps extending while it runs: a CLI
  * that dies stops extending it, and the Job then ends and is removed with its pod.
  */
-import type { V1Container, V1Job, V1PodTemplateSpec } from '@kubernetes/client-node';
+import type { V1Container, V1Job, V1PodTemplateSpec } from '../../common/kube-client';
 import { COPY_LABEL, COPY_OF_ANNOTATION } from '../../common/copy-target';
 import { ANNOTATION, OPERATOR_KEYS, SIDECAR_NAME, SIDECAR_SCRATCH } from '../../common/pod-contract';
 

@@ -11,7 +11,7 @@
  * needs it.
  */
 import { randomBytes } from 'node:crypto';
-import { ApisApi, BatchV1Api, CoreV1Api, KubernetesObjectApi, type KubernetesObject, type V1PodTemplateSpec } from '@kubernetes/client-node';
+import { ApisApi, BatchV1Api, CoreV1Api, KubernetesObjectApi, type KubernetesObject, type V1PodTemplateSpec } from '../../common/kube-client';
 import {
   readScaleDown,
   restoreIfStillScaled,

@@ -3,7 +3,7 @@
  * target) until its sidecar is ready, or until the pod shows it never will: not given the
  * sidecar, not schedulable, a container that can't start.
  */
-import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Api, V1Pod } from '../../common/kube-client';
 import { CliError } from '../errors';
 import { sidecarOf, usablePods } from './pod-choice';
 

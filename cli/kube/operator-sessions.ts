@@ -2,7 +2,7 @@
  * The cluster's sessions through the operator (`GET …/mirrordsessions`): one call for a namespace
  * or all of them, however many pods. Undefined where there is no operator.
  */
-import { CustomObjectsApi } from '@kubernetes/client-node';
+import { CustomObjectsApi } from '../../common/kube-client';
 import { apiErrorMessage, groupNotServed, statusOf } from '../../common/kube-status';
 import { mirrordSessionList, OPERATOR_GROUP, OPERATOR_VERSION, SESSIONS_RESOURCE, type MirrordSessionList } from '../../protocol/operator-api';
 import { CliError } from '../errors';

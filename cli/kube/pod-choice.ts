@@ -3,7 +3,7 @@
  * and the commands that fix it. Pure functions over API objects, so they are tested without a
  * cluster.
  */
-import type { V1Namespace, V1Pod } from '@kubernetes/client-node';
+import type { V1Namespace, V1Pod } from '../../common/kube-client';
 import { ANNOTATION, INJECTION_LABEL } from '../../common/pod-contract';
 import { agentPortOf, sidecarOf, sidecarReady } from '../../common/pod-sidecar';
 import { CliError } from '../errors';

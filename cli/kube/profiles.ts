@@ -2,7 +2,7 @@
  * `--profile NAME` (or the config's `profile`): the `MirrordProfile` of the target's namespace
  * by that name, else the `MirrordClusterProfile`; its `feature` section applies over the config.
  */
-import { CustomObjectsApi } from '@kubernetes/client-node';
+import { CustomObjectsApi } from '../../common/kube-client';
 import type { Profile } from '../config/resolve';
 import { CliError } from '../errors';
 import { apiErrorMessage } from '../../common/kube-status';

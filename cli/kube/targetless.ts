@@ -6,7 +6,7 @@
  * no session has used it for a while, and the Job's TTL removes both.
  */
 import { randomBytes } from 'node:crypto';
-import { BatchV1Api, CoreV1Api, type V1Job } from '@kubernetes/client-node';
+import { BatchV1Api, CoreV1Api, type V1Job } from '../../common/kube-client';
 import { INJECTION_LABEL } from '../../common/pod-contract';
 import { VERSION } from '../../common/version';
 import { CliError } from '../errors';

@@ -4,7 +4,7 @@
  * without the operator answers that the group doesn't exist: the session then goes without a
  * ticket, as sidecars there don't require one.
  */
-import { CustomObjectsApi } from '@kubernetes/client-node';
+import { CustomObjectsApi } from '../../common/kube-client';
 import {
   OPERATOR_GROUP,
   OPERATOR_VERSION,

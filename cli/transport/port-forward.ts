@@ -3,7 +3,7 @@
  * session needs is exactly `pods/portforward` on that pod. The forwarded byte stream carries
  * the session's WebSocket.
  */
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '../../common/kube-client';
 import type WebSocket from 'ws';
 import { connectThroughPortForward, type PortForwardTransport } from '../../common/kube-port-forward';
 import { SIDECAR_NAME } from '../../common/pod-contract';

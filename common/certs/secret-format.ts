@@ -2,7 +2,7 @@
  * The certificates as a Kubernetes Secret of type kubernetes.io/tls: the serving pair and the
  * caBundle, and no CA private key (there is none to keep: see certs/authority.ts).
  */
-import type { V1Secret } from '@kubernetes/client-node';
+import type { V1Secret } from '../kube-client';
 import type { Stored } from './store';
 import type { TlsMaterial } from './tls-material';
 

@@ -4,7 +4,7 @@
  * Only types come from @kubernetes/client-node (an ES module jest can't load): the caller passes
  * its CoreV1Api.
  */
-import type { CoreV1Api } from '@kubernetes/client-node';
+import type { CoreV1Api } from '../kube-client';
 import { statusOf } from '../kube-status';
 import { fromSecret, toSecret } from './secret-format';
 import type { CertificateStore, Stored } from './store';

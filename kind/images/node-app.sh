@@ -28,7 +28,7 @@ put() { # ROOT FILE : the file's content at its own path (and at its target's, f
 }
 
 # The compiled folders the images ship.
-SHIPPED="common protocol sidecar webhook operator"
+SHIPPED="common protocol sidecar webhook operator vendor"
 
 base_root() {
   local root; root=$(mktemp -d)

@@ -17,7 +17,7 @@ import {
   KubeConfig,
   type V1ConfigMap,
   type V1Pod,
-} from '@kubernetes/client-node';
+} from '../../common/kube-client';
 import { SecretCertificateStore } from '../../common/certs/secret-store';
 import { reuseConnections } from '../../common/kube-connections';
 import type { CertificateStore } from '../../common/certs/store';

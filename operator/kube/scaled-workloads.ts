@@ -3,7 +3,7 @@
  * labeled as scaled down, in every namespace, the state of their copies' Jobs, and the patch
  * that restores them.
  */
-import { AppsV1Api, BatchV1Api, CustomObjectsApi, type KubeConfig, type V1ObjectMeta } from '@kubernetes/client-node';
+import { AppsV1Api, BatchV1Api, CustomObjectsApi, type KubeConfig, type V1ObjectMeta } from '../../common/kube-client';
 import { readScaleDown, restoreIfStillScaled, SCALED_DOWN_ANNOTATION, SCALED_DOWN_LABEL } from '../../common/copy-target';
 import { workloadApi } from '../../common/kube-merge-patch';
 import { statusOf } from '../../common/kube-status';

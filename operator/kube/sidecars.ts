@@ -2,7 +2,7 @@
  * Reaching the sidecars as a client does, through the API server's port-forward, with an admin
  * ticket the operator signs for itself: to list the sessions of a pod and end one.
  */
-import type { CoreV1Api, KubeConfig, V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Api, KubeConfig, V1Pod } from '../../common/kube-client';
 import { connectThroughPortForward } from '../../common/kube-port-forward';
 import { agentPortOf, sidecarReady } from '../../common/pod-sidecar';
 import { ANNOTATION } from '../../common/pod-contract';

@@ -3,7 +3,7 @@
  * asked of each injected pod's sidecar (the sessions live there, and end there), a few pods at a
  * time, each within a deadline. A pod that can't be asked is reported beside the list, not fatal.
  */
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Pod } from '../../common/kube-client';
 import { OPERATOR_API_VERSION, type MirrordSession, type MirrordSessionList } from '../../protocol/operator-api';
 import type { Result } from '../../protocol/messages';
 import { withinDeadline } from '../deadline';

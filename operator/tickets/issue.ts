@@ -4,7 +4,7 @@
  * Every failure is an `ApiFailure` with the HTTP status and a message for the user.
  */
 import { randomUUID, type KeyObject } from 'node:crypto';
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Pod } from '../../common/kube-client';
 import { ANNOTATION, SIDECAR_NAME } from '../../common/pod-contract';
 import { KUBERNETES_KIND, readTargetPath } from '../../common/target-path';
 import type { TicketSpec, TicketStatus } from '../../protocol/operator-api';

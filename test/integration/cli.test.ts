@@ -363,8 +363,8 @@ describe('mirrord attach (the built CLI) against the pod', () => {
     expect(noCluster.stderr).toMatch(/^mirrord: cannot reach the Kubernetes API at https:\/\/127\.0\.0\.1:1: .*\nhint: /m);
     const noContext = await cli(['attach', 'deploy/app', '--kubeconfig', kubeconfig, '--context', 'other', '--', 'true']);
     expect(noContext.stderr).toMatch(/^mirrord: context "other" is not in the kubeconfig/m);
-    const notTarget = await cli(['attach', 'cronjob/app', '--kubeconfig', kubeconfig, '--', 'true']);
+    const notTarget = await cli(['attach', 'daemonset/app', '--kubeconfig', kubeconfig, '--', 'true']);
     expect(notTarget.code).toBe(2);
-    expect(notTarget.stderr).toMatch(/^mirrord: "cronjob\/app" is not a target\nhint: targets are pod\/NAME, deploy\/NAME/m);
+    expect(notTarget.stderr).toMatch(/^mirrord: "daemonset\/app" is not a target\nhint: targets are pod\/NAME, deploy\/NAME/m);
   });
 });

@@ -6,7 +6,7 @@
  * @kubernetes/client-node is an ES module; Node 20 loads it from CommonJS with require(),
  * which jest cannot. Only main.ts imports this file, so the unit tests never load it.
  */
-import { AdmissionregistrationV1Api, ApiregistrationV1Api, CoreV1Api, KubeConfig, makeInformer, VersionApi, type V1Namespace } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, ApiregistrationV1Api, CoreV1Api, KubeConfig, makeInformer, VersionApi, type V1Namespace } from '../../common/kube-client';
 import type { Logger } from '../../common/log';
 import { INJECTION_LABEL, OPERATOR_KEYS } from '../../common/pod-contract';
 import type { OperatorState } from '../operator-presence';

@@ -3,7 +3,7 @@
  * resolves each copy exactly as it resolves the original (same ConfigMaps, Secrets, downward
  * API), and the sidecar's own runtime never sees the app's variables under their real names.
  */
-import type { V1Container, V1EnvFromSource, V1EnvVar } from '@kubernetes/client-node';
+import type { V1Container, V1EnvFromSource, V1EnvVar } from '../../common/kube-client';
 import { APP_ENV_PREFIX } from '../../common/pod-contract';
 
 export function copyAppEnv(app: V1Container): V1EnvVar[] {

@@ -3,7 +3,7 @@
  * requests must always reach the app, or a stolen port (a breakpoint, a slow laptop) would get
  * the pod restarted or taken out of its Service.
  */
-import type { V1Container, V1Probe } from '@kubernetes/client-node';
+import type { V1Container, V1Probe } from '../../common/kube-client';
 
 export interface HttpProbe {
   port: number;

@@ -3,7 +3,7 @@
  * original paths, so the sidecar can serve the app's files and nothing else.
  */
 import { posix } from 'node:path';
-import type { V1Container, V1VolumeMount } from '@kubernetes/client-node';
+import type { V1Container, V1VolumeMount } from '../../common/kube-client';
 import { DEFAULT_APP_ROOT } from '../../common/pod-contract';
 import { rewriteReferences } from './app-env';
 

@@ -5,7 +5,7 @@
  * can't inject where it must not. (A re-check of the label from a cache could only be staler
  * than the API server's.)
  */
-import type { V1Container, V1Pod } from '@kubernetes/client-node';
+import type { V1Container, V1Pod } from '../../common/kube-client';
 import { ANNOTATION, SIDECAR_NAME } from '../../common/pod-contract';
 import { SCRATCH_VOLUMES } from './sidecar-container';
 import { chooseTargetContainer } from './target-container';

@@ -4,7 +4,7 @@
  * mutation is ordinary object code, and the patch can't drift from it.
  */
 import { compare, type Operation } from 'fast-json-patch';
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Pod } from '../../common/kube-client';
 import { ANNOTATION, APP_CONTAINER_MARK } from '../../common/pod-contract';
 import { decideInjection, type SkipReason } from './decision';
 import { applyAnnotationOverrides } from './annotation-overrides';

@@ -1,5 +1,5 @@
 /** The mirrord agent container the webhook adds to a pod. */
-import type { V1Container, V1EnvVar, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { V1Container, V1EnvVar, V1Volume, V1VolumeMount } from '../../common/kube-client';
 import { copyAppEnv, copyAppEnvFrom } from './app-env';
 import { appHttpProbes } from './app-probes';
 import { appMountPaths, remountAppVolumes } from './app-volumes';

@@ -1,5 +1,5 @@
 /** The app container the sidecar serves: its env and volumes are the ones handed to clients. */
-import type { V1Container, V1Pod } from '@kubernetes/client-node';
+import type { V1Container, V1Pod } from '../../common/kube-client';
 import { ANNOTATION } from '../../common/pod-contract';
 import { KUBECTL_DEFAULT_CONTAINER } from '../annotations';
 
