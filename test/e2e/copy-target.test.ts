@@ -5,10 +5,10 @@
  */
 import { createNamespaces, deleteNamespaces, kubeconfigPath, kubectl, rolledOut, webhookReady } from './cluster';
 import { DEMO_IMAGE, demoDeployment, manifests } from './manifests';
-import { eventually, mirrord, type Mirrord } from './mirrord';
+import { eventually, mirrord, type Mirrord, stoppedAfterEach } from './mirrord';
 
 const namespace = `e2e-copy-${process.pid}`;
-const sessions: Mirrord[] = [];
+const sessions = stoppedAfterEach();
 
 /** `mirrord attach TARGET -n NAMESPACE … FLAGS -- COMMAND`. */
 function attach([target, ...rest]: string[], env: NodeJS.ProcessEnv = process.env): Mirrord {
@@ -49,10 +49,6 @@ beforeAll(async () => {
   await kubectl(['apply', '-f', '-'], { input: manifests(JSON.stringify(probed), JSON.stringify(huge), worker) });
   await rolledOut(namespace, 'app', 180);
 }, 10 * 60_000);
-
-afterEach(async () => {
-  await Promise.all(sessions.splice(0).map((session) => session.stop()));
-});
 
 afterAll(async () => {
   await deleteNamespaces(namespace);

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { run } from '../harness/run';
 import { createNamespaces, deleteNamespaces, kubeconfigPath, kubectl, podReady, rolledOut, webhookReady } from './cluster';
 import { demoClient, demoDeployment, manifests } from './manifests';
-import { eventually, FIXTURES, mirrord, within, type Mirrord } from './mirrord';
+import { eventually, FIXTURES, mirrord, within, type Mirrord, stoppedAfterEach } from './mirrord';
 
 const namespace = `e2e-incoming-${process.pid}`;
 const ANSWER = join(FIXTURES, 'answer.py');
@@ -23,7 +23,7 @@ const FROM_APP = (path: string) => new RegExp(`^hello from app-[\\w-]+ \\(GET ${
 const target = (workload = 'app') => [`deploy/${workload}`, '-n', namespace, '--kubeconfig', kubeconfigPath()];
 
 const podIps = new Map<string, string>();
-const sessions: Mirrord[] = [];
+const sessions = stoppedAfterEach();
 
 /** The body another pod gets for GET `path` on the workload's pod (the demo client's output minus its status lines). */
 async function fromClient(path: string, workload = 'app'): Promise<string> {
@@ -110,10 +110,6 @@ beforeAll(async () => {
   }
   await podReady(namespace, 'client', 180);
 }, 10 * 60_000);
-
-afterEach(async () => {
-  await Promise.all(sessions.splice(0).map((session) => session.stop()));
-}, 60_000);
 
 afterAll(async () => {
   await deleteNamespaces(namespace);

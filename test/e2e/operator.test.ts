@@ -10,13 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNamespaces, deleteNamespaces, kubeconfigPath, kubectl, rolledOut, webhookReady } from './cluster';
 import { demoDeployment, manifests } from './manifests';
-import { eventually, FIXTURES, mirrord, type Mirrord } from './mirrord';
+import { eventually, FIXTURES, mirrord, type Mirrord, stoppedAfterEach } from './mirrord';
 import { httpGet } from '../harness/http-get';
 import { makeUser, type TestUser } from './users';
 
 const namespace = `e2e-operator-${process.pid}`;
 const ANSWER = join(FIXTURES, 'answer.py');
-const sessions: Mirrord[] = [];
+const sessions = stoppedAfterEach();
 let alice: TestUser;
 let bob: TestUser;
 let podIp = '';
@@ -116,10 +116,6 @@ beforeAll(async () => {
   await rolledOut(namespace, 'locked', 180);
   podIp = (await kubectl(['-n', namespace, 'get', 'pods', '-l', 'app=app', '-o', 'jsonpath={.items[0].status.podIP}'])).trim();
 }, 10 * 60_000);
-
-afterEach(async () => {
-  await Promise.all(sessions.splice(0).map((session) => session.stop()));
-});
 
 afterAll(async () => {
   await operatorReplicas(2).catch(() => undefined);

@@ -11,11 +11,11 @@ import { createNamespaces, deleteNamespaces, kubeconfigPath, kubectl, rolledOut,
 import { demoDeployment, manifests } from './manifests';
 import { freePort } from '../harness/free-port';
 import { httpGet } from '../harness/http-get';
-import { eventually, FIXTURES, mirrord, type Mirrord } from './mirrord';
+import { eventually, FIXTURES, mirrord, type Mirrord, stoppedAfterEach } from './mirrord';
 
 const namespace = `e2e-replicas-${process.pid}`;
 const ANSWER = join(FIXTURES, 'answer.py');
-const sessions: Mirrord[] = [];
+const sessions = stoppedAfterEach();
 let serviceIp = '';
 
 function attach(target: string, args: string[]): Mirrord {
@@ -53,10 +53,6 @@ beforeAll(async () => {
   await Promise.all([rolledOut(namespace, 'app', 180), rolledOut(namespace, 'probed', 180)]);
   serviceIp = (await kubectl(['-n', namespace, 'get', 'service', 'app', '-o', 'jsonpath={.spec.clusterIP}'])).trim();
 }, 10 * 60_000);
-
-afterEach(async () => {
-  await Promise.all(sessions.splice(0).map((session) => session.stop()));
-});
 
 afterAll(async () => {
   await deleteNamespaces(namespace);

@@ -5,11 +5,11 @@
  */
 import { createNamespaces, deleteNamespaces, kubeconfigPath, kubectl, rolledOut, webhookReady } from './cluster';
 import { demoDeployment } from './manifests';
-import { eventually, mirrord, type Mirrord } from './mirrord';
+import { eventually, mirrord, type Mirrord, stoppedAfterEach } from './mirrord';
 
 const namespace = `e2e-targetless-${process.pid}`;
 const unlabeled = `e2e-targetless-off-${process.pid}`;
-const sessions: Mirrord[] = [];
+const sessions = stoppedAfterEach();
 
 const targetless = (ns: string, command: string[]): Mirrord => {
   const session = mirrord(['attach', '--targetless', '-n', ns, '--kubeconfig', kubeconfigPath(), '--', ...command]);
@@ -24,10 +24,6 @@ beforeAll(async () => {
   await kubectl(['apply', '-f', '-'], { input: demoDeployment(namespace, 'app', { service: true }) });
   await rolledOut(namespace, 'app', 180);
 }, 10 * 60_000);
-
-afterEach(async () => {
-  await Promise.all(sessions.splice(0).map((session) => session.stop()));
-});
 
 afterAll(async () => {
   await deleteNamespaces(namespace, unlabeled);

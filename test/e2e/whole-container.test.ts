@@ -7,11 +7,11 @@
 import { existsSync } from 'node:fs';
 import { createNamespaces, deleteNamespaces, kubeconfigPath, kubectl, rolledOut, webhookReady } from './cluster';
 import { manifests } from './manifests';
-import { mirrord, type Mirrord } from './mirrord';
+import { mirrord, type Mirrord, stoppedAfterEach } from './mirrord';
 import { VERSION } from '../../common/version';
 
 const namespace = `e2e-whole-${process.pid}`;
-const sessions: Mirrord[] = [];
+const sessions = stoppedAfterEach();
 /** In the sidecar's image (node, bash, the app's files), not in a volume, and not on this machine. */
 const IMAGE_FILE = '/app/package.json';
 
@@ -59,10 +59,6 @@ beforeAll(async () => {
   await kubectl(['apply', '-f', '-'], { input: manifests(app('whole', true), app('plain', false)) });
   await Promise.all([rolledOut(namespace, 'whole', 180), rolledOut(namespace, 'plain', 180)]);
 }, 10 * 60_000);
-
-afterEach(async () => {
-  await Promise.all(sessions.splice(0).map((session) => session.stop()));
-});
 
 afterAll(async () => {
   await deleteNamespaces(namespace);
