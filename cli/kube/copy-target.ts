@@ -27,7 +27,7 @@ import { KIND_API } from '../../common/target-path';
 import { CliError } from '../errors';
 import { explainApiErrors, statusOf, type Kube } from './cluster';
 import { copyJob } from './copy-spec';
-import { waitForJobPod } from './job-pod';
+import { cleanUpOnInterrupt, waitForJobPod } from './job-pod';
 import { agentPortOf } from './pod-choice';
 import { describeTarget, type Target, type TargetKind } from './target';
 
@@ -156,6 +156,7 @@ export async function startCopy(kube: Kube, request: CopyRequest): Promise<CopyP
 
   let scaled: ScaleDownRecord | undefined;
   const release = async () => {
+    interrupted();
     clearInterval(renew);
     if (scaled) {
       const record = scaled;
@@ -168,6 +169,7 @@ export async function startCopy(kube: Kube, request: CopyRequest): Promise<CopyP
       if (statusOf(error) !== 404) request.warn(`could not delete job/${job} (${(error as Error).message}); it ends by itself within ${leaseS} s`);
     });
   };
+  const interrupted = cleanUpOnInterrupt(release, step);
   try {
     if (request.scaleDown) {
       const record = { replicas: replicasOf(object), job };
@@ -187,6 +189,7 @@ export async function startCopy(kube: Kube, request: CopyRequest): Promise<CopyP
     });
     // From now on the copy outlives a dead CLI by the lease, not by the time it had to start.
     await extend();
+    interrupted();
     return { name: pod.metadata?.name ?? '', port: agentPortOf(pod), job, release };
   } catch (error) {
     await release();

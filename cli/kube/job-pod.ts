@@ -66,3 +66,24 @@ export async function waitForJobPod(core: CoreV1Api, namespace: string, job: str
     `kubectl describe pods -l job-name=${job} -n ${namespace}`,
   );
 }
+
+const INTERRUPTS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+const SIGNAL_NUMBER: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
+
+/**
+ * Until the returned function is called, Ctrl-C (or SIGTERM, SIGHUP) first runs `cleanup` (the
+ * Job just created must not outlive a user who gave up waiting for it), then exits as the
+ * signal would have.
+ */
+export function cleanUpOnInterrupt(cleanup: () => Promise<void>, say: (text: string) => void): () => void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    remove();
+    say(`${signal}: removing what was started in the cluster…`);
+    void cleanup()
+      .catch(() => undefined)
+      .finally(() => process.exit(128 + (SIGNAL_NUMBER[signal] ?? 1)));
+  };
+  const remove = () => INTERRUPTS.forEach((signal) => process.off(signal, onSignal));
+  INTERRUPTS.forEach((signal) => process.on(signal, onSignal));
+  return remove;
+}

@@ -12,7 +12,7 @@ import { VERSION } from '../../common/version';
 import { CliError } from '../errors';
 import { statusOf, type Kube } from './cluster';
 import { STARTED_BY_ANNOTATION } from './copy-spec';
-import { waitForJobPod } from './job-pod';
+import { cleanUpOnInterrupt, waitForJobPod } from './job-pod';
 import { agentPortOf } from './pod-choice';
 
 export const TARGETLESS_LABEL = 'mirrord.dev/targetless';
@@ -135,6 +135,7 @@ export async function startTargetless(kube: Kube, startedBy: string, step: (text
       if (statusOf(error) !== 404) step(`could not delete job/${name} (${(error as Error).message}); it ends itself once idle`);
     });
   };
+  const interrupted = cleanUpOnInterrupt(remove, step);
   try {
     const pod = await waitForJobPod(core, namespace, name, {
       what: 'the targetless pod',
@@ -145,5 +146,7 @@ export async function startTargetless(kube: Kube, startedBy: string, step: (text
   } catch (error) {
     await remove();
     throw error;
+  } finally {
+    interrupted();
   }
 }

@@ -5,7 +5,9 @@
  */
 import { createNamespaces, deleteNamespaces, kubeconfigPath, kubectl, rolledOut, webhookReady } from './cluster';
 import { DEMO_IMAGE, demoDeployment, manifests } from './manifests';
-import { eventually, mirrord, type Mirrord, stoppedAfterEach } from './mirrord';
+import { VERSION } from '../../common/version';
+import { eventually, mirrord, type Mirrord } from './mirrord';
+import { stoppedAfterEach } from './stopped-after-each';
 
 const namespace = `e2e-copy-${process.pid}`;
 const sessions = stoppedAfterEach();
@@ -46,7 +48,12 @@ beforeAll(async () => {
   // No node has a thousand cores: a copy of it can't be scheduled (nor can its pods, of which it has none).
   const huge = JSON.parse(demoDeployment(namespace, 'huge', { replicas: 0 }));
   huge.spec.template.spec.containers[0].resources = { requests: { cpu: '1000' } };
-  await kubectl(['apply', '-f', '-'], { input: manifests(JSON.stringify(probed), JSON.stringify(huge), worker) });
+  // Its init container holds the pod (and so the sidecar, which starts after it) for a minute.
+  const slow = JSON.parse(demoDeployment(namespace, 'slow', { replicas: 0 }));
+  slow.spec.template.spec.initContainers = [
+    { name: 'wait', image: `mirrord-sidecar:${VERSION}`, imagePullPolicy: 'Never', command: ['/bin/bash', '-c', 'read -t 60 < /dev/zero || true'] },
+  ];
+  await kubectl(['apply', '-f', '-'], { input: manifests(JSON.stringify(probed), JSON.stringify(huge), JSON.stringify(slow), worker) });
   await rolledOut(namespace, 'app', 180);
 }, 10 * 60_000);
 
@@ -115,3 +122,16 @@ test("a copy that can't be scheduled, and targets that can't be copied: one clea
   await eventually(async () => expect(await copies()).toBe(''), 60_000, 1_000);
   expect(await replicas('app')).toBe('2');
 }, 240_000);
+
+test('Ctrl-C while the copy starts removes it before the CLI exits', async () => {
+  const session = attach(['deploy/slow', '--copy-target', '--', 'true']);
+  await session.waitFor(/copying deployment\/slow \(job\/mirrord-copy-/, 'stderr', 60_000);
+  await eventually(async () => expect(await copies()).toMatch(/^job\.batch\/mirrord-copy-/), 30_000, 500);
+  process.kill(session.child.pid!, 'SIGINT');
+  const run = await session.done;
+  expect(run.code).toBe(130);
+  expect(run.stderr).toContain('SIGINT: removing what was started in the cluster');
+  // Deleted by the CLI, not by a deadline: gone at once (the pod within its grace period).
+  expect((await kubectl(['-n', namespace, 'get', 'jobs', '-l', 'mirrord.dev/copy', '-o', 'name'])).trim()).toBe('');
+  await eventually(async () => expect(await copies()).toBe(''), 60_000, 1_000);
+}, 180_000);

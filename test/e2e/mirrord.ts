@@ -115,13 +115,3 @@ export async function within<T>(promise: Promise<T>, timeoutMs: number, explain:
     clearTimeout(timer);
   }
 }
-
-/** The sessions a suite starts (push each one): every one still running is stopped after each test. */
-export function stoppedAfterEach(): Mirrord[] {
-  const sessions: Mirrord[] = [];
-  // A stop takes up to 10 s (SIGTERM, then SIGKILL).
-  afterEach(async () => {
-    await Promise.all(sessions.splice(0).map((session) => session.stop()));
-  }, 60_000);
-  return sessions;
-}

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNamespaces, deleteNamespaces, kubeconfigPath, kubectl, rolledOut, webhookReady } from './cluster';
 import { demoDeployment, manifests } from './manifests';
-import { eventually, FIXTURES, mirrord, type Mirrord, stoppedAfterEach } from './mirrord';
+import { eventually, FIXTURES, mirrord, type Mirrord } from './mirrord';
+import { stoppedAfterEach } from './stopped-after-each';
 import { httpGet } from '../harness/http-get';
 import { makeUser, type TestUser } from './users';
 

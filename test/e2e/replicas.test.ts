@@ -11,7 +11,8 @@ import { createNamespaces, deleteNamespaces, kubeconfigPath, kubectl, rolledOut,
 import { demoDeployment, manifests } from './manifests';
 import { freePort } from '../harness/free-port';
 import { httpGet } from '../harness/http-get';
-import { eventually, FIXTURES, mirrord, type Mirrord, stoppedAfterEach } from './mirrord';
+import { eventually, FIXTURES, mirrord, type Mirrord } from './mirrord';
+import { stoppedAfterEach } from './stopped-after-each';
 
 const namespace = `e2e-replicas-${process.pid}`;
 const ANSWER = join(FIXTURES, 'answer.py');

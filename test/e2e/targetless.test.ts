@@ -5,7 +5,8 @@
  */
 import { createNamespaces, deleteNamespaces, kubeconfigPath, kubectl, rolledOut, webhookReady } from './cluster';
 import { demoDeployment } from './manifests';
-import { eventually, mirrord, type Mirrord, stoppedAfterEach } from './mirrord';
+import { eventually, mirrord, type Mirrord } from './mirrord';
+import { stoppedAfterEach } from './stopped-after-each';
 
 const namespace = `e2e-targetless-${process.pid}`;
 const unlabeled = `e2e-targetless-off-${process.pid}`;

@@ -7,7 +7,8 @@
 import { existsSync } from 'node:fs';
 import { createNamespaces, deleteNamespaces, kubeconfigPath, kubectl, rolledOut, webhookReady } from './cluster';
 import { manifests } from './manifests';
-import { mirrord, type Mirrord, stoppedAfterEach } from './mirrord';
+import { mirrord, type Mirrord } from './mirrord';
+import { stoppedAfterEach } from './stopped-after-each';
 import { VERSION } from '../../common/version';
 
 const namespace = `e2e-whole-${process.pid}`;
