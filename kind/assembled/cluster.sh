@@ -317,6 +317,11 @@ up() {
 
   step "containerd"
   mkdir -p "$RUN/containerd"
+  # The pods' network namespaces are mounted under /run/netns. `ip netns add` (the integration
+  # tests' pods) bind-mounts that directory onto itself the first time, which would hide the
+  # pods' namespaces beneath it, and their removal would then fail for good ("device or resource
+  # busy"): make it that shared mount now, before any pod's.
+  ip netns add mirrord-cluster-init 2>/dev/null && ip netns delete mirrord-cluster-init
   start containerd containerd --config "$STATE/containerd.toml"
   wait_for containerd "containerd's socket" ctr --address "$CONTAINERD_SOCK" version
   import_images "${images[@]}"

@@ -11,12 +11,14 @@ import type { MuxStream } from '../../protocol/stream';
 import type { Logger } from '../../common/log';
 import type { Origin } from './origin';
 import { passThrough } from './pass-through';
+import { steal } from './steal';
 import { isKubeletProbe, type ProbedPaths } from './probes';
 import { StreamAgent } from './stream-agent';
 import { StreamPool } from './stream-pool';
 import type { Subscriber } from './subscriber';
 
-const HTTP_REQUEST_START = /^(GET|HEAD|POST|PUT|DELETE|OPTIONS|PATCH|CONNECT|TRACE|PRI) /;
+/** An HTTP/1.x request line; HTTP/2's preface (`PRI * HTTP/2.0`) is not one, and is not parsed here. */
+const HTTP_REQUEST_START = /^(GET|HEAD|POST|PUT|DELETE|OPTIONS|PATCH|CONNECT|TRACE) /;
 /** How long a connection on a filtered port may stay silent before it goes to the app as is. */
 const FIRST_BYTES_TIMEOUT_MS = 1000;
 /** Where the proxy sends a stolen request: the agent's stream decides, the host is never looked up. */
@@ -51,7 +53,9 @@ export class FilteredSteal {
 
   /**
    * Filters only apply to HTTP/1.x: a connection whose first bytes aren't a request line (another
-   * protocol, TLS, a server-speaks-first protocol that sends nothing) goes to the app untouched.
+   * protocol, HTTP/2, TLS, a server-speaks-first protocol that sends nothing) goes to the app
+   * untouched, or, where a session steals the port without a filter (a probed port: its HTTP/1.x
+   * requests come here so kubelet's reach the app), to that session whole, as on any other port.
    */
   accept(socket: net.Socket, origin: Origin): void {
     this.origins.set(socket, origin);
@@ -64,7 +68,7 @@ export class FilteredSteal {
       socket.pause();
       if (chunk) socket.unshift(chunk);
       if (chunk && HTTP_REQUEST_START.test(chunk.toString('latin1', 0, 16))) this.http.emit('connection', socket);
-      else passThrough(socket, origin);
+      else if (!this.stealWhole(socket, origin)) passThrough(socket, origin);
       socket.resume();
     };
     const timer = setTimeout(() => decide(), FIRST_BYTES_TIMEOUT_MS);
@@ -94,6 +98,12 @@ export class FilteredSteal {
     // An upgraded connection keeps its stream to itself: a one-off agent, never pooled.
     if (thief) this.proxy.ws(req, socket, head, { target: SESSION_TARGET, agent: this.pool.oneOff(req, thief) });
     else this.proxy.ws(req, socket, head, { target: this.appUrl(req) });
+  }
+
+  /** A connection that isn't HTTP/1.x, to the session that steals the port without a filter; false when there is none. */
+  private stealWhole(socket: net.Socket, origin: Origin): boolean {
+    const thief = this.stealers.find((s) => s.mode === 'steal' && !s.matches && s.sink.answering);
+    return thief !== undefined && steal(socket, origin, thief.sink);
   }
 
   private thiefOf(req: http.IncomingMessage): Subscriber | undefined {

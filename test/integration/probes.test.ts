@@ -40,6 +40,22 @@ describe("kubelet's HTTP probes on a stolen port", () => {
     await noRulesLeft(pod);
   });
 
+  it('an unfiltered steal there still takes connections that are not HTTP/1.x whole (HTTP/2, TLS, any protocol)', async () => {
+    const client = await pod.connect();
+    client.onIncoming(({ socket }) => {
+      socket.on('error', () => undefined);
+      socket.once('data', (chunk) => socket.end(`stolen whole: ${chunk.toString('latin1', 0, 24)}`));
+    });
+    await client.subscribe({ port: APP_PORT, mode: 'steal' });
+    const send = (text: string) =>
+      pod.net.exec(pod.net.workload, 'sh', ['-c', `printf '${text}' | socat -t 5 - TCP:${POD_IP}:${APP_PORT}`]).then(({ stdout }) => stdout);
+    expect(await send('HELLO THERE\\r\\n\\r\\n')).toBe('stolen whole: HELLO THERE\r\n\r\n');
+    // HTTP/2's connection preface (h2c with prior knowledge).
+    expect(await send('PRI * HTTP/2.0\\r\\n\\r\\nSM\\r\\n\\r\\n')).toBe('stolen whole: PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+    // HTTP/1.x still goes request by request: the probe to the app.
+    expect((await pod.request('/healthz', PROBE)).body).toBe('app GET /healthz body=0\n');
+  });
+
   it('a filtered steal whose filter the probe matches still leaves the probe with the app', async () => {
     const client = await pod.connect();
     forwardIncoming(client, local.port);
