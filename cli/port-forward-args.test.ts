@@ -41,9 +41,10 @@ describe('mirrord port-forward', () => {
     expect((parsePortForward(['deploy/api', '-R', '8080:80', '--mirror']) as PortForwardArgs).overrides.mode).toBe('mirror');
   });
 
-  it('refuses nothing to forward, -R without a target to take it from, and a local port given twice', () => {
+  it('refuses nothing to forward, -R without a target to take it from, and a local or pod port given twice', () => {
     expect(failure(() => parsePortForward(['deploy/api']))).toBe('nothing to forward');
     expect(failure(() => parsePortForward(['--targetless', '-R', '8080:80']))).toBe('-R needs a target: a targetless pod receives no traffic');
     expect(failure(() => parsePortForward(['deploy/api', '-L', '1:a:2', '-L', '1:b:3']))).toBe('local port 1 is given to two -L forwards');
+    expect(failure(() => parsePortForward(['deploy/api', '-R', '8080:80', '-R', '9090:80']))).toBe('pod port 80 is given to two -R forwards');
   });
 });

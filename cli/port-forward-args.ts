@@ -73,6 +73,9 @@ export function parsePortForward(argv: string[]): PortForwardArgs | 'help' {
     throw usageError('-R needs a target: a targetless pod receives no traffic', 'give the workload whose port to forward');
   const taken = [...local.map((l) => l.local)].filter((port, i, all) => all.indexOf(port) !== i);
   if (taken.length) throw usageError(`local port ${taken[0]} is given to two -L forwards`, 'one local port per forward');
+  // A pod port's traffic can go to one place: a second -R for it would subscribe it twice.
+  const twice = remote.map((r) => r.pod).filter((pod, i, all) => all.indexOf(pod) !== i);
+  if (twice.length) throw usageError(`pod port ${twice[0]} is given to two -R forwards`, 'one -R per pod port');
   const overrides: Overrides = {
     target: values.targetless ? TARGETLESS : target,
     namespace: values.namespace,

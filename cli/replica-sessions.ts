@@ -21,6 +21,8 @@ export interface ReplicaOptions {
   pollMs: number;
   /** How long the attach waits for a pod after the last session ended because its pod went away. */
   vacancyMs: number;
+  /** How long a pod may take to join (its port-forward, hello and subscriptions) before it is held off; default JOIN_TIMEOUT_MS. */
+  joinTimeoutMs?: number;
   warn(text: string): void;
   info(text: string): void;
 }
@@ -50,6 +52,8 @@ export function membershipChanges(
 
 /** How long a pod that could not join (or whose session someone ended) is left alone. */
 const HOLD_OFF_MS = 30_000;
+/** A pod whose port-forward or hello hangs must not hold the program back from starting. */
+export const JOIN_TIMEOUT_MS = 15_000;
 /** Ends that are the user's (or a version's) word, not a pod going: the whole attach ends with them. */
 const FINAL_FOR_ALL = new Set<number>([CloseCode.Killed, CloseCode.Version, CloseCode.Protocol]);
 
@@ -289,11 +293,30 @@ export class ReplicaSessions implements ClientApi {
     await Promise.all(pods.filter((pod) => join.includes(pod.name)).map((pod) => this.joinPod(pod, tell)));
   }
 
+  /** The pod's session, or an error once it has taken too long; one that comes later is closed. */
+  private joinWithin(pod: ReplicaPod): Promise<ReconnectingClient> {
+    const limit = this.options.joinTimeoutMs ?? JOIN_TIMEOUT_MS;
+    const joining = this.options.join(pod);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        joining.then(
+          (late) => late.close(),
+          () => undefined,
+        );
+        reject(new Error(`no session within ${limit / 1000} s`));
+      }, limit);
+      joining.then(
+        (client) => (clearTimeout(timer), resolve(client)),
+        (error: unknown) => (clearTimeout(timer), reject(error)),
+      );
+    });
+  }
+
   private async joinPod(pod: ReplicaPod, tell: boolean): Promise<void> {
     this.joining.add(pod.name);
     let client: ReconnectingClient | undefined;
     try {
-      client = await this.options.join(pod);
+      client = await this.joinWithin(pod);
       for (const listener of this.incomingListeners) client.onIncoming(listener);
       const joined = client;
       // The ports subscribed when it is admitted, not when it started joining.

@@ -60,10 +60,13 @@ async function attachWith(args: AttachArgs, progress: Progress): Promise<number>
     // let it look attached.
     const lost = new AbortController();
     let lostReason: string | undefined;
+    // Named as the pod that served last: after the first pod went away, another one did.
+    let lostWhere = `session ${sessionId} on pod ${podName}`;
     void client.closed().then((reason) => {
       if (ending) return;
       lostReason = reason || 'connection lost';
-      progress.warn(`session ${sessionId} on pod ${podName} ended (${lostReason}); stopping the command`);
+      lostWhere = lastServed(() => client.info, lostWhere);
+      progress.warn(`${lostWhere} ended (${lostReason}); stopping the command`);
       lost.abort();
     });
 
@@ -79,7 +82,7 @@ async function attachWith(args: AttachArgs, progress: Progress): Promise<number>
     const code = await runCommand(args.command, program.env, lost.signal);
     if (lostReason !== undefined) {
       throw new CliError(
-        `session ${sessionId} on pod ${podName} ended while the command ran (${lostReason}); the command was stopped`,
+        `${lostWhere} ended while the command ran (${lostReason}); the command was stopped`,
         lostReason.startsWith('EKILLED')
           ? 'someone ended this session with mirrord sessions kill; attach again when you need it'
           : `the pod may have been deleted or restarted, or the connection to it lost: attach again (kubectl get pods${pod.namespace ? ` -n ${pod.namespace}` : ''} shows the pods)`,
@@ -138,6 +141,18 @@ async function startProxy(client: ClientApi, options: LayerOptions, log: Logger)
       'the layer is built by `npm install` (node-gyp); run it again and look for build errors',
     );
   }
+}
+
+/** `session ID on pod NS/NAME` for the session that served last, or `fallback` when it can't be told. */
+function lastServed(current: () => { sessionId: string; pod: { name: string; namespace?: string } }, fallback: string): string {
+  let info;
+  try {
+    info = current();
+  } catch {
+    return fallback; // no pod has a session any more
+  }
+  if (!info.pod.name) return fallback;
+  return `session ${info.sessionId} on pod ${info.pod.namespace ? `${info.pod.namespace}/` : ''}${info.pod.name}`;
 }
 
 function withinGrace(promise: Promise<unknown>): Promise<unknown> {

@@ -36,7 +36,8 @@ export async function portForward(args: PortForwardArgs): Promise<number> {
   const { client, transport, podName } = opened;
   const servers: net.Server[] = [];
   try {
-    for (const forward of args.local) servers.push(await listenLocally(forward, (socket) => void throughPod(socket, forward, client, progress.warn)));
+    for (const forward of args.local)
+      servers.push(await listenLocally(forward, (socket) => void throughPod(socket, forward, client, progress.warn), progress.warn));
     const targets = new Map(args.remote.map(({ pod, local }) => [pod, local]));
     client.onIncoming((incoming) => deliver(incoming, targets));
     for (const { pod } of args.remote) {
@@ -58,7 +59,7 @@ export async function portForward(args: PortForwardArgs): Promise<number> {
   }
 }
 
-function listenLocally(forward: LocalForward, onConnection: (socket: net.Socket) => void): Promise<net.Server> {
+function listenLocally(forward: LocalForward, onConnection: (socket: net.Socket) => void, warn: (text: string) => void): Promise<net.Server> {
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, onConnection);
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
@@ -69,7 +70,12 @@ function listenLocally(forward: LocalForward, onConnection: (socket: net.Socket)
         ),
       ),
     );
-    server.listen(forward.local, '127.0.0.1', () => resolve(server));
+    server.listen(forward.local, '127.0.0.1', () => {
+      // Listening, an error (accept failing for want of file descriptors) is told, never fatal.
+      server.removeAllListeners('error');
+      server.on('error', (error: NodeJS.ErrnoException) => warn(`-L ${forward.local}:${forward.host}:${forward.port}: ${error.code ?? error.message}`));
+      resolve(server);
+    });
   });
 }
 

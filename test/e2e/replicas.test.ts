@@ -53,6 +53,8 @@ beforeAll(async () => {
   });
   await Promise.all([rolledOut(namespace, 'app', 180), rolledOut(namespace, 'probed', 180)]);
   serviceIp = (await kubectl(['-n', namespace, 'get', 'service', 'app', '-o', 'jsonpath={.spec.clusterIP}'])).trim();
+  // Rolled out is not yet routed: kube-proxy programs the Service's endpoints a moment later (until then it refuses).
+  await eventually(() => throughService('/ready'), 60_000, 250);
 }, 10 * 60_000);
 
 afterAll(async () => {

@@ -81,6 +81,29 @@ describe('a session on every replica', () => {
     await expect(sessions.env()).rejects.toThrow(/no pod of the workload has a session now/);
   });
 
+  it("a pod whose session never comes (a hung port-forward) doesn't hold the program back: it is held off, saying why", async () => {
+    usable = ['a', 'hung'];
+    said.length = 0;
+    const sessions = new ReplicaSessions(
+      { pod: 'a', client: await join({ name: 'a', port: 0, usable: true, present: true }) },
+      {
+        source,
+        join: (pod) => (pod.name === 'hung' ? new Promise<never>(() => undefined) : join(pod)),
+        pollMs: 100,
+        vacancyMs: 500,
+        joinTimeoutMs: 500,
+        warn: (text) => said.push(text),
+        info: (text) => said.push(text),
+      },
+    );
+    const started = Date.now();
+    await sessions.start();
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(sessions.pods()).toEqual(['a']);
+    expect(said).toContain('pod hung could not join the session (trying again in 30 s): no session within 0.5 s');
+    sessions.close();
+  });
+
   it("ends on every pod when someone ends one pod's session (mirrord sessions kill), as it would with one pod", async () => {
     const sessions = await replicas();
     const listing = (await sessions.call('sessions', {})).result.sessions;
