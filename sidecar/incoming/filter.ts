@@ -8,7 +8,10 @@ import type { IncomingMessage } from 'node:http';
 import { RE2JS } from 're2js';
 import type { HttpFilter } from '../../protocol/messages';
 
-export type RequestMatcher = (request: IncomingMessage) => boolean;
+/** What a filter looks at: an HTTP/1.x request's line and headers, or an HTTP/2 request's (h2-filtered-steal.ts). */
+export type RequestLine = Pick<IncomingMessage, 'method' | 'url' | 'rawHeaders'>;
+
+export type RequestMatcher = (request: RequestLine) => boolean;
 
 /** Compiles a filter, throwing an Error naming the bad field when a regex is invalid. */
 export function compileFilter(filter: HttpFilter): RequestMatcher {

@@ -10,6 +10,7 @@ import httpProxy from 'http-proxy';
 import type { MuxStream } from '../../protocol/stream';
 import type { Logger } from '../../common/log';
 import type { Origin } from './origin';
+import { H2FilteredSteal } from './h2-filtered-steal';
 import { passThrough } from './pass-through';
 import { steal } from './steal';
 import { isKubeletProbe, type ProbedPaths } from './probes';
@@ -17,8 +18,10 @@ import { StreamAgent } from './stream-agent';
 import { StreamPool } from './stream-pool';
 import type { Subscriber } from './subscriber';
 
-/** An HTTP/1.x request line; HTTP/2's preface (`PRI * HTTP/2.0`) is not one, and is not parsed here. */
+/** An HTTP/1.x request line. */
 const HTTP_REQUEST_START = /^(GET|HEAD|POST|PUT|DELETE|OPTIONS|PATCH|CONNECT|TRACE) /;
+/** HTTP/2's connection preface, as a client with prior knowledge (h2c) starts. */
+const H2_PREFACE = 'PRI * HTTP/2.0';
 /** How long a connection on a filtered port may stay silent before it goes to the app as is. */
 const FIRST_BYTES_TIMEOUT_MS = 1000;
 /** Where the proxy sends a stolen request: the agent's stream decides, the host is never looked up. */
@@ -29,6 +32,7 @@ export class FilteredSteal {
   private readonly proxy = httpProxy.createProxyServer({ xfwd: false });
   private readonly appAgent = new http.Agent({ keepAlive: true });
   private readonly pool = new StreamPool((req, thief) => this.openRequestStream(req, thief));
+  private readonly h2: H2FilteredSteal;
   /** Where each connection handed to the HTTP parser came from and was going. */
   private readonly origins = new WeakMap<net.Socket, Origin>();
   /** the request each client request was proxied as */
@@ -42,6 +46,7 @@ export class FilteredSteal {
     /** kubelet's HTTP probe paths on this port: their requests always go to the app. */
     private readonly probed?: ProbedPaths,
   ) {
+    this.h2 = new H2FilteredSteal(stealers, log);
     this.http = http.createServer({ keepAliveTimeout: 60_000 });
     this.http.on('request', (req, res) => this.routeRequest(req, res));
     this.http.on('upgrade', (req, socket, head) => this.routeUpgrade(req, socket as net.Socket, head));
@@ -52,10 +57,11 @@ export class FilteredSteal {
   }
 
   /**
-   * Filters only apply to HTTP/1.x: a connection whose first bytes aren't a request line (another
-   * protocol, HTTP/2, TLS, a server-speaks-first protocol that sends nothing) goes to the app
-   * untouched, or, where a session steals the port without a filter (a probed port: its HTTP/1.x
-   * requests come here so kubelet's reach the app), to that session whole, as on any other port.
+   * HTTP/1.x connections are parsed here, HTTP/2 ones (h2c with prior knowledge) by
+   * H2FilteredSteal; a connection of another protocol (TLS, a server-speaks-first one that sends
+   * nothing) goes to the app untouched. Where a session steals the port without a filter (a probed
+   * port: its HTTP/1.x requests come here so kubelet's reach the app), a connection that is not
+   * HTTP/1.x goes to that session whole, as on any other port.
    */
   accept(socket: net.Socket, origin: Origin): void {
     this.origins.set(socket, origin);
@@ -67,8 +73,12 @@ export class FilteredSteal {
       socket.off('data', decide);
       socket.pause();
       if (chunk) socket.unshift(chunk);
-      if (chunk && HTTP_REQUEST_START.test(chunk.toString('latin1', 0, 16))) this.http.emit('connection', socket);
-      else if (!this.stealWhole(socket, origin)) passThrough(socket, origin);
+      const start = chunk?.toString('latin1', 0, 16) ?? '';
+      if (HTTP_REQUEST_START.test(start)) this.http.emit('connection', socket);
+      else if (this.stealWhole(socket, origin)) {
+        // taken whole by the session that steals the port without a filter
+      } else if (start.startsWith(H2_PREFACE)) this.h2.accept(socket, origin);
+      else passThrough(socket, origin);
       socket.resume();
     };
     const timer = setTimeout(() => decide(), FIRST_BYTES_TIMEOUT_MS);

@@ -1,0 +1,173 @@
+/**
+ * Filtered steal of HTTP/2 in cleartext with prior knowledge (h2c: how gRPC and most service
+ * meshes talk inside a cluster). The client's connection is terminated here; each of its streams
+ * (a request) is routed on its own: one a session's filter matches goes to that session, the
+ * others to the app, each over one HTTP/2 connection of this client connection's own (to the app
+ * at its original destination, to a session over one stream of the session), so the client keeps
+ * one connection and every request on it lands where the filters say. Flow control is HTTP/2's
+ * on each leg (bodies are piped, with back-pressure), trailers are passed on (gRPC's status is
+ * one), and a reset on either side resets the other. A client that breaks the protocol (a bad
+ * preface, a SETTINGS flood, headers larger than allowed) loses its own connection only: Node's
+ * HTTP/2 session ends it, with its upstream connections.
+ */
+import http2 from 'node:http2';
+import { Duplex } from 'node:stream';
+import type net from 'node:net';
+import type { Logger } from '../../common/log';
+import type { RequestLine } from './filter';
+import type { Origin } from './origin';
+import type { Subscriber } from './subscriber';
+
+const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
+
+/** What one client connection may hold: bounded, so no client can make the sidecar hold much for it. */
+const SERVER_OPTIONS: http2.ServerOptions = {
+  maxSessionMemory: 10, // MiB, the default: past it new streams are refused
+  maxHeaderListPairs: 256,
+  maxSettings: 32,
+  settings: { maxConcurrentStreams: 256, maxHeaderListSize: 64 * 1024 },
+};
+
+/** Request headers that name the connection, not the request: never forwarded. */
+const PSEUDO_OR_HOP = /^(:|connection$|keep-alive$|proxy-connection$|transfer-encoding$|upgrade$|http2-settings$)/;
+
+/** The request as the filters see it: method, path, and header lines (`host` from `:authority`). */
+export function requestLineOf(headers: http2.IncomingHttpHeaders): RequestLine {
+  const rawHeaders: string[] = [];
+  const authority = headers[':authority'];
+  if (authority) rawHeaders.push('host', String(authority));
+  for (const [name, value] of Object.entries(headers)) {
+    if (name.startsWith(':') || value === undefined) continue;
+    for (const one of Array.isArray(value) ? value : [value]) rawHeaders.push(name, String(one));
+  }
+  return { method: String(headers[':method'] ?? ''), url: String(headers[':path'] ?? ''), rawHeaders };
+}
+
+/** The headers to send upstream: the request's own, pseudo-headers included, without hop-by-hop ones. */
+function forwardedHeaders(headers: http2.IncomingHttpHeaders): http2.OutgoingHttpHeaders {
+  const out: http2.OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || (PSEUDO_OR_HOP.test(name) && !['method', 'path', 'scheme', 'authority'].includes(name.slice(1)))) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+/**
+ * The socket as a stream that first gives the bytes already read from it (the preface, read to
+ * tell the protocol): Node's HTTP/2 session reads a socket's own handle, past anything put back
+ * in its JavaScript buffer, but reads any other duplex stream through that stream.
+ */
+function replayed(socket: net.Socket): Duplex {
+  const duplex = new Duplex({
+    read: () => void socket.resume(),
+    write: (chunk: Buffer, _encoding, done) => void socket.write(chunk, done),
+    final: (done) => void socket.end(done),
+    destroy: (error, done) => {
+      socket.destroy(error ?? undefined);
+      done(error);
+    },
+  });
+  let chunk: Buffer | null;
+  while ((chunk = socket.read() as Buffer | null) !== null) duplex.push(chunk);
+  socket.on('data', (data: Buffer) => {
+    if (!duplex.push(data)) socket.pause();
+  });
+  socket.on('end', () => duplex.push(null));
+  socket.on('error', (error) => duplex.destroy(error));
+  socket.on('close', () => duplex.destroy());
+  return duplex;
+}
+
+export class H2FilteredSteal {
+  constructor(
+    /** The port's subscribers, all steals; read per request. One without a filter takes every request. */
+    private readonly stealers: readonly Subscriber[],
+    private readonly log: Logger,
+  ) {}
+
+  /** `socket` is paused, with the bytes already read from it put back. */
+  accept(socket: net.Socket, origin: Origin): void {
+    const server = http2.createServer(SERVER_OPTIONS);
+    /** This client connection's HTTP/2 connections upstream: the app's, and each session's. */
+    const upstreams = new Map<Subscriber | 'app', http2.ClientHttp2Session>();
+    server.on('session', (session) => {
+      session.on('error', () => undefined);
+      session.once('close', () => {
+        for (const upstream of upstreams.values()) upstream.destroy();
+        upstreams.clear();
+      });
+    });
+    server.on('stream', (stream, headers) => this.route(stream, headers, origin, upstreams));
+    server.emit('connection', replayed(socket));
+  }
+
+  private route(
+    stream: http2.ServerHttp2Stream,
+    headers: http2.IncomingHttpHeaders,
+    origin: Origin,
+    upstreams: Map<Subscriber | 'app', http2.ClientHttp2Session>,
+  ): void {
+    stream.on('error', () => undefined);
+    const request = requestLineOf(headers);
+    const thief = this.stealers.find((s) => s.mode === 'steal' && s.sink.answering && (s.matches?.(request) ?? true));
+    const upstream = (thief && this.upstreamOf(thief, origin, upstreams)) ?? this.upstreamOf('app', origin, upstreams);
+    if (!upstream) return void stream.close(NGHTTP2_REFUSED_STREAM);
+    let out: http2.ClientHttp2Stream;
+    try {
+      out = upstream.request(forwardedHeaders(headers));
+    } catch (error) {
+      this.log.debug('h2 request could not be forwarded', { port: origin.port, error: (error as Error).message });
+      return void stream.close(NGHTTP2_REFUSED_STREAM);
+    }
+    out.on('error', () => undefined);
+    stream.pipe(out);
+    let trailers: http2.IncomingHttpHeaders | undefined;
+    out.on('response', (responseHeaders) => {
+      if (stream.destroyed) return;
+      const { ':status': status, ...rest } = responseHeaders;
+      stream.respond({ ':status': status ?? 502, ...forwardedHeaders(rest) }, { waitForTrailers: true });
+      out.pipe(stream);
+    });
+    out.on('trailers', (received) => (trailers = received));
+    // The app's trailers (gRPC's status), or an empty trailing HEADERS frame that ends the stream.
+    stream.on('wantTrailers', () => stream.sendTrailers(trailers ? forwardedHeaders(trailers) : {}));
+    // A reset on either side resets the other; so does an upstream that fails before answering.
+    stream.on('close', () => {
+      if (!out.closed) out.close(stream.rstCode || NGHTTP2_CANCEL);
+    });
+    out.on('close', () => {
+      if (stream.closed) return;
+      if (!stream.headersSent) {
+        if (out.rstCode) stream.close(out.rstCode);
+        else stream.respond({ ':status': 502 }, { endStream: true });
+      } else if (out.rstCode && out.rstCode !== NGHTTP2_NO_ERROR) stream.close(out.rstCode);
+    });
+    out.on('error', (error: Error) => this.log.debug('h2 upstream stream failed', { port: origin.port, error: error.message }));
+  }
+
+  /** This client connection's HTTP/2 connection to `to`, made on first use; undefined when a session can't take one. */
+  private upstreamOf(
+    to: Subscriber | 'app',
+    origin: Origin,
+    upstreams: Map<Subscriber | 'app', http2.ClientHttp2Session>,
+  ): http2.ClientHttp2Session | undefined {
+    const open = upstreams.get(to);
+    if (open && !open.closed && !open.destroyed) return open;
+    let session: http2.ClientHttp2Session;
+    if (to === 'app') {
+      const host = origin.local.address.includes(':') ? `[${origin.local.address}]` : origin.local.address;
+      session = http2.connect(`http://${host}:${origin.local.port}`);
+    } else {
+      const stream = to.sink.openIncoming({ ...origin, mode: 'steal', kind: 'connection' });
+      if (!stream) return undefined;
+      session = http2.connect('http://mirrord-session', { createConnection: () => stream });
+    }
+    session.on('error', (error: Error) => this.log.debug('h2 upstream connection failed', { port: origin.port, error: error.message }));
+    session.once('close', () => {
+      if (upstreams.get(to) === session) upstreams.delete(to);
+    });
+    upstreams.set(to, session);
+    return session;
+  }
+}

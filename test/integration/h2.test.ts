@@ -1,0 +1,117 @@
+/**
+ * HTTP/2 (h2c, prior knowledge) through a filtered steal: on one client connection, the requests
+ * a session's filter matches are answered by the local server, the others by the app, with their
+ * bodies and trailers; curl and Node's HTTP/2 client as clients. A client that breaks the protocol
+ * loses its own connection only.
+ */
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { packagePath } from '../../common/package-root';
+import { POD_IP } from '../harness/netns';
+import { APP_PORT, forwardIncoming } from '../harness/pod';
+import { noRulesLeft, podSuite } from './suite';
+
+jest.setTimeout(60_000);
+
+interface Answer {
+  status: number;
+  servedBy: string;
+  body: string;
+  trailers: Record<string, string>;
+  rstCode: number;
+}
+
+describe('HTTP/2 through a filtered steal', () => {
+  const suite = podSuite();
+  let local: http2.Http2Server;
+  let localPort = 0;
+
+  beforeAll(async () => {
+    // The session's local process: an h2c server, answering with a trailer as gRPC servers do.
+    local = http2.createServer();
+    local.on('stream', (stream, headers) => {
+      let size = 0;
+      stream.on('error', () => undefined);
+      stream.on('data', (chunk: Buffer) => (size += chunk.length));
+      stream.on('end', () => {
+        stream.respond({ ':status': 200, 'x-served-by': 'local' }, { waitForTrailers: true });
+        stream.on('wantTrailers', () => stream.sendTrailers({ 'x-answered-by': 'local' }));
+        stream.end(`local ${headers[':method']} ${headers[':path']} body=${size}\n`);
+      });
+    });
+    await new Promise<void>((resolve) => local.listen(0, '127.0.0.1', resolve));
+    localPort = (local.address() as AddressInfo).port;
+  });
+  afterAll(() => local?.close());
+
+  /** The requests sent at once on one HTTP/2 connection from the other workload. */
+  const onOneConnection = async (requests: { path: string; headers?: Record<string, string>; bodySize?: number }[]): Promise<Answer[]> => {
+    const { stdout } = await suite.pod.net.exec(suite.pod.net.workload, process.execPath, [
+      packagePath('test/fixtures/h2-client.js'),
+      `http://${POD_IP}:${APP_PORT}`,
+      JSON.stringify(requests),
+    ]);
+    return JSON.parse(stdout) as Answer[];
+  };
+
+  it('routes each request of one connection by the filter: bodies, trailers and all', async () => {
+    const client = await suite.pod.connect();
+    const seen = forwardIncoming(client, localPort);
+    await client.subscribe({ port: APP_PORT, mode: 'steal', filter: { header: '^x-user: me$' } });
+    const answers = await onOneConnection([
+      { path: '/mine', headers: { 'x-user': 'me' } },
+      { path: '/theirs' },
+      { path: '/mine/upload', headers: { 'x-user': 'me' }, bodySize: 1_000_000 },
+      { path: '/theirs/upload', headers: { 'x-user': 'you' }, bodySize: 700_000 },
+    ]);
+    expect(answers.map(({ status, servedBy, body, trailers }) => ({ status, servedBy, body, trailer: trailers['x-answered-by'] }))).toEqual([
+      { status: 200, servedBy: 'local', body: 'local GET /mine body=0\n', trailer: 'local' },
+      { status: 200, servedBy: 'app', body: 'app GET /theirs body=0\n', trailer: 'app' },
+      { status: 200, servedBy: 'local', body: 'local POST /mine/upload body=1000000\n', trailer: 'local' },
+      { status: 200, servedBy: 'app', body: 'app POST /theirs/upload body=700000\n', trailer: 'app' },
+    ]);
+    // The session's requests of that connection shared one stream to it.
+    expect(seen.streams).toBe(1);
+
+    // curl, with prior knowledge: one request each way.
+    const curl = (headers: string[]) =>
+      suite.pod.net
+        .exec(suite.pod.net.workload, 'curl', ['-sS', '--http2-prior-knowledge', '--max-time', '10', ...headers, `http://${POD_IP}:${APP_PORT}/curl`])
+        .then(({ stdout }) => stdout);
+    expect(await curl(['-H', 'x-user: me'])).toBe('local GET /curl body=0\n');
+    expect(await curl([])).toBe('app GET /curl body=0\n');
+
+    client.close();
+    await client.closed();
+    await noRulesLeft(suite.pod);
+  });
+
+  it('a path filter, and a session that is gone: its requests reach the app', async () => {
+    const client = await suite.pod.connect();
+    forwardIncoming(client, localPort);
+    await client.subscribe({ port: APP_PORT, mode: 'steal', filter: { path: '^/api/' } });
+    expect((await onOneConnection([{ path: '/api/x' }, { path: '/web/x' }])).map((a) => a.body)).toEqual([
+      'local GET /api/x body=0\n',
+      'app GET /web/x body=0\n',
+    ]);
+    client.close();
+    await client.closed();
+    await noRulesLeft(suite.pod);
+    expect((await onOneConnection([{ path: '/api/x' }])).map((a) => a.body)).toEqual(['app GET /api/x body=0\n']);
+  });
+
+  it('a client that breaks the protocol loses its own connection; the app and the session go on', async () => {
+    const client = await suite.pod.connect();
+    forwardIncoming(client, localPort);
+    await client.subscribe({ port: APP_PORT, mode: 'steal', filter: { header: '^x-user: me$' } });
+    // The preface, then a frame that is no SETTINGS frame: a protocol error on the first frame.
+    const broken = await suite.pod.net.exec(suite.pod.net.workload, 'sh', [
+      '-c',
+      `printf 'PRI * HTTP/2.0\\r\\n\\r\\nSM\\r\\n\\r\\n\\000\\000\\010\\007\\000\\000\\000\\000\\000garbage!' | socat -t 3 - TCP:${POD_IP}:${APP_PORT} | wc -c`,
+    ]);
+    expect(Number(broken.stdout.trim())).toBeLessThan(200); // at most a SETTINGS and a GOAWAY, then closed
+    const answers = await onOneConnection([{ path: '/after', headers: { 'x-user': 'me' } }, { path: '/after' }]);
+    expect(answers.map((a) => a.body)).toEqual(['local GET /after body=0\n', 'app GET /after body=0\n']);
+    expect((await suite.pod.request('/http1')).body).toBe('app GET /http1 body=0\n');
+  });
+});
