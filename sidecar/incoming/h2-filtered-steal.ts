@@ -18,7 +18,7 @@ import type { RequestLine } from './filter';
 import type { Origin } from './origin';
 import type { Subscriber } from './subscriber';
 
-const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
+const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
 
 /** What one client connection may hold: bounded, so no client can make the sidecar hold much for it. */
 const SERVER_OPTIONS: http2.ServerOptions = {
@@ -123,11 +123,13 @@ export class H2FilteredSteal {
     out.on('error', () => undefined);
     stream.pipe(out);
     let trailers: http2.IncomingHttpHeaders | undefined;
-    out.on('response', (responseHeaders) => {
+    out.on('response', (responseHeaders, flags) => {
       if (stream.destroyed) return;
       const { ':status': status, ...rest } = responseHeaders;
-      stream.respond({ ':status': status ?? 502, ...forwardedHeaders(rest) }, { waitForTrailers: true });
-      out.pipe(stream);
+      // A response of headers alone (gRPC's trailers-only error answers) ends as it came.
+      const headersOnly = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
+      stream.respond({ ':status': status ?? 502, ...forwardedHeaders(rest) }, headersOnly ? { endStream: true } : { waitForTrailers: true });
+      if (!headersOnly) out.pipe(stream);
     });
     out.on('trailers', (received) => (trailers = received));
     // The app's trailers (gRPC's status), or an empty trailing HEADERS frame that ends the stream.

@@ -2,14 +2,21 @@
  * HTTP/2 (h2c, prior knowledge) through a filtered steal: on one client connection, the requests
  * a session's filter matches are answered by the local server, the others by the app, with their
  * bodies and trailers; curl and Node's HTTP/2 client as clients. A client that breaks the protocol
- * loses its own connection only.
+ * loses its own connection only. gRPC (@grpc/grpc-js) of all four kinds, with deadlines and
+ * cancellation, through the same path.
  */
+import type { ChildProcess } from 'node:child_process';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { packagePath } from '../../common/package-root';
-import { POD_IP } from '../harness/netns';
+import { eventually } from '../harness/eventually';
+import { POD_IP, waitForOutput } from '../harness/netns';
 import { APP_PORT, forwardIncoming } from '../harness/pod';
 import { noRulesLeft, podSuite } from './suite';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { serve } = require('../fixtures/grpc-echo') as {
+  serve(name: string, port: number, cancelled: string[]): Promise<{ server: { forceShutdown(): void }; port: number }>;
+};
 
 jest.setTimeout(60_000);
 
@@ -113,5 +120,57 @@ describe('HTTP/2 through a filtered steal', () => {
     const answers = await onOneConnection([{ path: '/after', headers: { 'x-user': 'me' } }, { path: '/after' }]);
     expect(answers.map((a) => a.body)).toEqual(['local GET /after body=0\n', 'app GET /after body=0\n']);
     expect((await suite.pod.request('/http1')).body).toBe('app GET /http1 body=0\n');
+  });
+});
+
+describe('gRPC through a filtered steal', () => {
+  const suite = podSuite();
+  const GRPC_PORT = 50051;
+  /** The methods whose calls the local server saw cancelled. */
+  const cancelledLocally: string[] = [];
+  let local: { server: { forceShutdown(): void }; port: number };
+  let app: ChildProcess;
+
+  beforeAll(async () => {
+    app = suite.pod.net.spawn(suite.pod.net.pod, process.execPath, [packagePath('test/fixtures/grpc-echo.js'), 'app', String(GRPC_PORT)]);
+    await waitForOutput(app, /grpc listening/);
+    local = await serve('local', 0, cancelledLocally);
+  });
+  afterAll(() => {
+    app?.kill();
+    local?.server.forceShutdown();
+  });
+
+  const calls = async (user: string) => {
+    const { stdout } = await suite.pod.net.exec(suite.pod.net.workload, process.execPath, [
+      packagePath('test/fixtures/grpc-client.js'),
+      `${POD_IP}:${GRPC_PORT}`,
+      user,
+    ]);
+    return JSON.parse(stdout) as Record<string, unknown>;
+  };
+
+  it('unary and all three streaming kinds, deadlines and cancellation: the matching calls locally, the others by the app', async () => {
+    const client = await suite.pod.connect();
+    const seen = forwardIncoming(client, local.port);
+    await client.subscribe({ port: GRPC_PORT, mode: 'steal', filter: { header: '^x-user: me$' } });
+    const answered = (by: string) => ({
+      unary: { from: by, text: 'hi' },
+      count: [`${by}:0`, `${by}:1`, `${by}:2`],
+      join: { from: by, text: 'a,b,c' },
+      chat: [`${by}:X`, `${by}:Y`],
+      pastDeadline: { code: 'DEADLINE_EXCEEDED' },
+      cancelled: { code: 'CANCELLED' },
+    });
+    expect(await calls('me')).toEqual(answered('local'));
+    // The deadline and the cancel reached the local server as cancellations of its calls.
+    await eventually(async () => expect(cancelledLocally).toEqual(expect.arrayContaining(['Count', 'Unary'])));
+    // One channel, one connection: its calls reached the local server over one stream.
+    expect(seen.streams).toBe(1);
+    expect(await calls('you')).toEqual(answered('app'));
+    expect(seen.streams).toBe(1);
+    client.close();
+    await client.closed();
+    await noRulesLeft(suite.pod);
   });
 });
