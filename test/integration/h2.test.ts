@@ -41,6 +41,11 @@ describe('HTTP/2 through a filtered steal', () => {
       stream.on('error', () => undefined);
       stream.on('data', (chunk: Buffer) => (size += chunk.length));
       stream.on('end', () => {
+        if (headers[':path'] === '/big') {
+          // An answer far past every flow-control window, for a client that won't read it.
+          stream.respond({ ':status': 200, 'x-served-by': 'local' });
+          return void stream.end(Buffer.alloc(32 * 1024 * 1024));
+        }
         stream.respond({ ':status': 200, 'x-served-by': 'local' }, { waitForTrailers: true });
         stream.on('wantTrailers', () => stream.sendTrailers({ 'x-answered-by': 'local' }));
         stream.end(`local ${headers[':method']} ${headers[':path']} body=${size}\n`);
@@ -105,6 +110,38 @@ describe('HTTP/2 through a filtered steal', () => {
     await client.closed();
     await noRulesLeft(suite.pod);
     expect((await onOneConnection([{ path: '/api/x' }])).map((a) => a.body)).toEqual(['app GET /api/x body=0\n']);
+  });
+
+  it('a SETTINGS flood, a header past the limit and a client that stops reading each cost their own connection only', async () => {
+    const client = await suite.pod.connect();
+    forwardIncoming(client, localPort);
+    await client.subscribe({ port: APP_PORT, mode: 'steal', filter: { header: '^x-user: me$' } });
+    const abuse = (mode: string) =>
+      suite.pod.net
+        .exec(suite.pod.net.workload, process.execPath, [packagePath('test/fixtures/h2-abuse.js'), `http://${POD_IP}:${APP_PORT}`, mode], { timeoutMs: 20_000 })
+        .then(({ stdout }) =>
+          stdout
+            .trim()
+            .split('\n')
+            .map((line) => JSON.parse(line) as Record<string, unknown>),
+        );
+    const served = async () =>
+      expect((await onOneConnection([{ path: '/ok', headers: { 'x-user': 'me' } }, { path: '/ok' }])).map((a) => a.body)).toEqual([
+        'local GET /ok body=0\n',
+        'app GET /ok body=0\n',
+      ]);
+    // A client holding a stolen 32 MiB answer it never reads: the others are served meanwhile.
+    const stuck = abuse('stops-reading');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await served();
+    expect(await abuse('settings-flood')).toEqual([expect.objectContaining({ closed: true })]);
+    const huge = await abuse('huge-headers');
+    // Refused: the stream reset, or the connection ended; never an answer.
+    expect(huge.some((line) => line.status !== undefined)).toBe(false);
+    expect(huge.some((line) => (line.rstCode as number) > 0 || line.sessionError !== undefined)).toBe(true);
+    expect(await stuck).toEqual([{ status: 200 }, { held: true }]);
+    await served();
+    expect((await suite.pod.request('/http1')).body).toBe('app GET /http1 body=0\n');
   });
 
   it('a client that breaks the protocol loses its own connection; the app and the session go on', async () => {
