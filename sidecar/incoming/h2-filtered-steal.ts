@@ -11,9 +11,9 @@
  * HTTP/2 session ends it, with its upstream connections.
  */
 import http2 from 'node:http2';
-import { Duplex } from 'node:stream';
-import type net from 'node:net';
+import net from 'node:net';
 import type { Logger } from '../../common/log';
+import { replayedSocket } from '../../common/replayed-socket';
 import type { RequestLine } from './filter';
 import type { Origin } from './origin';
 import type { Subscriber } from './subscriber';
@@ -53,32 +53,6 @@ function forwardedHeaders(headers: http2.IncomingHttpHeaders): http2.OutgoingHtt
   return out;
 }
 
-/**
- * The socket as a stream that first gives the bytes already read from it (the preface, read to
- * tell the protocol): Node's HTTP/2 session reads a socket's own handle, past anything put back
- * in its JavaScript buffer, but reads any other duplex stream through that stream.
- */
-function replayed(socket: net.Socket): Duplex {
-  const duplex = new Duplex({
-    read: () => void socket.resume(),
-    write: (chunk: Buffer, _encoding, done) => void socket.write(chunk, done),
-    final: (done) => void socket.end(done),
-    destroy: (error, done) => {
-      socket.destroy(error ?? undefined);
-      done(error);
-    },
-  });
-  let chunk: Buffer | null;
-  while ((chunk = socket.read() as Buffer | null) !== null) duplex.push(chunk);
-  socket.on('data', (data: Buffer) => {
-    if (!duplex.push(data)) socket.pause();
-  });
-  socket.on('end', () => duplex.push(null));
-  socket.on('error', (error) => duplex.destroy(error));
-  socket.on('close', () => duplex.destroy());
-  return duplex;
-}
-
 export class H2FilteredSteal {
   constructor(
     /** The port's subscribers, all steals; read per request. One without a filter takes every request. */
@@ -99,7 +73,7 @@ export class H2FilteredSteal {
       });
     });
     server.on('stream', (stream, headers) => this.route(stream, headers, origin, upstreams));
-    server.emit('connection', replayed(socket));
+    server.emit('connection', replayedSocket(socket));
   }
 
   private route(
@@ -158,8 +132,11 @@ export class H2FilteredSteal {
     if (open && !open.closed && !open.destroyed) return open;
     let session: http2.ClientHttp2Session;
     if (to === 'app') {
-      const host = origin.local.address.includes(':') ? `[${origin.local.address}]` : origin.local.address;
-      session = http2.connect(`http://${host}:${origin.local.port}`);
+      const { address, port } = origin.local;
+      // No Nagle: a response's HEADERS, DATA and trailers are small writes each.
+      session = http2.connect(`http://${address.includes(':') ? `[${address}]` : address}:${port}`, {
+        createConnection: () => net.connect({ host: address, port, noDelay: true }),
+      });
     } else {
       const stream = to.sink.openIncoming({ ...origin, mode: 'steal', kind: 'connection' });
       if (!stream) return undefined;

@@ -4,9 +4,11 @@
  * and bulk TCP echo through a session or straight from the pod.
  */
 import http from 'node:http';
+import http2 from 'node:http2';
 import net from 'node:net';
 import type { Client } from '../../protocol/client';
 import { packagePath } from '../../common/package-root';
+import { replayedSocket } from '../../common/replayed-socket';
 import { POD_IP } from '../harness/netns';
 import { APP_PORT, type TestPod } from '../harness/pod';
 import type { LoadResult } from './stats';
@@ -17,6 +19,8 @@ export interface LoadOptions {
   warmupMs: number;
   headers?: Record<string, string>;
   path?: string;
+  /** HTTP/2 with prior knowledge over one connection, `concurrency` streams in flight. */
+  h2?: boolean;
 }
 
 /** Runs test/bench/loadgen.js in the workload namespace against the pod's app port; every request must succeed. */
@@ -40,6 +44,7 @@ export async function measureLoad(pod: TestPod, options: LoadOptions): Promise<L
     String(options.warmupMs),
     ...Object.entries(options.headers ?? {}).flatMap(([name, value]) => ['--header', `${name}: ${value}`]),
     '--raw',
+    ...(options.h2 ? ['--h2'] : []),
   ];
   const timeoutMs = options.durationMs + options.warmupMs + 15_000;
   const { stdout } = await pod.net.exec(pod.net.workload, process.execPath, args, { timeoutMs });
@@ -56,6 +61,18 @@ export interface LocalServer {
 
 export async function startLocalServer(): Promise<LocalServer> {
   const sockets = new Set<net.Socket>();
+  // HTTP/2 with prior knowledge too, on the same port, as the app does (test/fixtures/app.js).
+  const h2 = http2.createServer();
+  h2.on('stream', (stream, headers) => {
+    let size = 0;
+    stream.on('error', () => undefined);
+    stream.on('data', (chunk: Buffer) => (size += chunk.length));
+    stream.on('end', () => {
+      local.requests++;
+      stream.respond({ ':status': 200, 'x-served-by': 'local' });
+      stream.end(`local ${headers[':method']} ${headers[':path']} body=${size}\n`);
+    });
+  });
   const server = http.createServer((req, res) => {
     let size = 0;
     req.on('data', (chunk: Buffer) => (size += chunk.length));
@@ -67,18 +84,27 @@ export async function startLocalServer(): Promise<LocalServer> {
     });
   });
   server.keepAliveTimeout = 30_000;
-  server.on('connection', (socket) => {
+  const listener = net.createServer((socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    socket.setNoDelay(true);
+    socket.once('data', (chunk: Buffer) => {
+      socket.pause();
+      socket.unshift(chunk);
+      if (chunk.toString('latin1', 0, 14) === 'PRI * HTTP/2.0') h2.emit('connection', replayedSocket(socket));
+      else server.emit('connection', socket);
+      socket.resume();
+    });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
   const local: LocalServer = {
-    port: (server.address() as net.AddressInfo).port,
+    port: (listener.address() as net.AddressInfo).port,
     requests: 0,
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
+        listener.close(() => resolve());
       }),
   };
   return local;

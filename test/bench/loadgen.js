@@ -4,16 +4,20 @@
 // counted, then a measured phase bounded by both time and request count.
 //
 //   node loadgen.js <url> [--concurrency N] [--duration ms] [--warmup ms] [--max-requests N]
-//                         [--header "name: value"]... [--raw]
+//                         [--header "name: value"]... [--raw] [--h2]
+//
+// With --h2, HTTP/2 with prior knowledge (h2c) over one connection, `concurrency` streams in flight.
 //
 // Prints one JSON object: counts (measured and warm-up), req/s, latency percentiles (ms), how
 // many answers each `x-served-by` value accounted for (so the caller can check who answered),
 // and with --raw every measured latency (ms, to the µs), so runs can be merged.
 'use strict';
 const http = require('node:http');
+const http2 = require('node:http2');
+const net = require('node:net');
 
 function parseArgs(argv) {
-  const options = { url: '', concurrency: 1, duration: 3000, warmup: 500, maxRequests: 1_000_000, headers: {}, raw: false };
+  const options = { url: '', concurrency: 1, duration: 3000, warmup: 500, maxRequests: 1_000_000, headers: {}, raw: false, h2: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -25,6 +29,7 @@ function parseArgs(argv) {
     else if (arg === '--warmup') options.warmup = Number(value());
     else if (arg === '--max-requests') options.maxRequests = Number(value());
     else if (arg === '--raw') options.raw = true;
+    else if (arg === '--h2') options.h2 = true;
     else if (arg === '--header') {
       const line = value();
       const colon = line.indexOf(':');
@@ -67,9 +72,29 @@ function once(agent, url, headers) {
   });
 }
 
+/** One request on the HTTP/2 session, as once() answers. */
+function onceH2(session, path, headers) {
+  return new Promise((resolve) => {
+    const started = process.hrtime.bigint();
+    const stream = session.request({ ':path': path, ...headers });
+    let answer = { ok: false, servedBy: 'none' };
+    stream.on('response', (h) => (answer = { ok: h[':status'] === 200, servedBy: String(h['x-served-by'] ?? 'none') }));
+    stream.on('data', () => undefined);
+    stream.on('error', (error) => (answer = { ok: false, servedBy: 'error', error: error.message }));
+    stream.on('close', () => resolve({ ...answer, ms: Number(process.hrtime.bigint() - started) / 1e6 }));
+    stream.setTimeout(5000, () => stream.close(http2.constants.NGHTTP2_CANCEL));
+  });
+}
+
 async function main() {
   const options = parseArgs(process.argv.slice(2));
   const agent = new http.Agent({ keepAlive: true, maxSockets: options.concurrency });
+  const url = new URL(options.url);
+  const session = options.h2
+    ? http2.connect(url.origin, { createConnection: () => net.connect({ host: url.hostname, port: Number(url.port), noDelay: true }) })
+    : undefined;
+  session?.on('error', () => undefined);
+  const request = session ? () => onceH2(session, url.pathname + url.search, options.headers) : () => once(agent, options.url, options.headers);
   const latencies = [];
   const servedBy = {};
   let errors = 0;
@@ -91,7 +116,7 @@ async function main() {
         measureStart = now;
       }
       const counted = measuring;
-      const answer = await once(agent, options.url, options.headers);
+      const answer = await request();
       if (!counted) {
         warmupRequests++;
         continue;
@@ -109,6 +134,7 @@ async function main() {
   await Promise.all(Array.from({ length: options.concurrency }, worker));
   const seconds = measuring ? Number(process.hrtime.bigint() - measureStart) / 1e9 : 0;
   agent.destroy();
+  session?.close();
   latencies.sort((a, b) => a - b);
   const mean = latencies.reduce((sum, ms) => sum + ms, 0) / (latencies.length || 1);
   const result = {

@@ -31,6 +31,9 @@ const STEAL = 'steal';
 const FILTERED = 'filtered steal, matching';
 const FILTERED_OTHER = 'filtered steal, not matching';
 const MIRRORED = 'mirrored';
+/** HTTP/2 with prior knowledge: one connection, `concurrency` streams in flight. */
+const H2_DIRECT = 'h2 direct (no session)';
+const H2_FILTERED = 'h2 filtered steal, matching';
 
 const progress = (text: string) => process.stderr.write(`  · ${text}\n`);
 
@@ -67,9 +70,9 @@ class Bench {
   ) {}
 
   /** One HTTP load step; every answer must come from `expected` ('app' or 'local'). */
-  async http(label: string, expected: 'app' | 'local', concurrency: number, headers?: Record<string, string>): Promise<void> {
+  async http(label: string, expected: 'app' | 'local', concurrency: number, headers?: Record<string, string>, h2 = false): Promise<void> {
     progress(`${label}, concurrency ${concurrency}`);
-    const options: LoadOptions = { concurrency, durationMs: STEP_MS, warmupMs: WARMUP_MS, headers };
+    const options: LoadOptions = { concurrency, durationMs: STEP_MS, warmupMs: WARMUP_MS, headers, h2 };
     const usage = new UsageSampler(this.sidecarPid);
     const localCpu = selfCpu();
     const result = await runLoad(this.pod, options);
@@ -154,6 +157,7 @@ async function httpSteps(bench: Bench): Promise<Copies> {
   for (let round = 1; round <= ROUNDS; round++) {
     progress(`round ${round} of ${ROUNDS}`);
     for (const c of [1, 10]) await bench.http(DIRECT, 'app', c);
+    for (const c of [1, 10]) await bench.http(H2_DIRECT, 'app', c, undefined, true);
 
     const thief = await bench.session('steal', 'steal');
     for (const c of [1, 10]) await bench.http(STEAL, 'local', c);
@@ -163,6 +167,7 @@ async function httpSteps(bench: Bench): Promise<Copies> {
     const filtered = await bench.session('filtered steal', 'steal', FILTER);
     for (const c of [1, 10]) await bench.http(FILTERED, 'local', c, MATCHING);
     for (const c of [1, 10]) await bench.http(FILTERED_OTHER, 'app', c, NOT_MATCHING);
+    for (const c of [1, 10]) await bench.http(H2_FILTERED, 'local', c, MATCHING, true);
     if (!filtered.seen.streams) throw new Error('the filtered stealing session received no stream');
     await bench.endSessions();
 
@@ -311,6 +316,15 @@ async function main(): Promise<void> {
     const filteredOverhead = filteredC1.latencyMs.p50 - directC1.latencyMs.p50;
     console.log(`\n   steal p50 overhead at concurrency 1: ${signedMs(stealOverhead)} (target < 0.5 ms: ${verdict(stealOverhead < 0.5)})`);
     console.log(`   filtered steal (matching) p50 overhead at concurrency 1: ${signedMs(filteredOverhead)}`);
+    const h2DirectC1 = find(rows, H2_DIRECT, 1).result;
+    const h2DirectC10 = find(rows, H2_DIRECT, 10).result;
+    const h2FilteredC1 = find(rows, H2_FILTERED, 1).result;
+    const h2FilteredC10 = find(rows, H2_FILTERED, 10).result;
+    const h2Overhead = h2FilteredC1.latencyMs.p50 - h2DirectC1.latencyMs.p50;
+    console.log(
+      `   h2 filtered steal (one connection): p50 overhead at 1 stream ${signedMs(h2Overhead)}; 10 streams ${count(h2FilteredC10.rps)} req/s, ` +
+        `${percent(h2FilteredC10.rps / h2DirectC10.rps)} of h2 direct, ${percent(h2FilteredC10.rps / find(rows, FILTERED, 10).result.rps)} of HTTP/1.1 filtered steal at concurrency 10`,
+    );
 
     // ---- 2. mirror ----
     const mirrored = find(rows, MIRRORED, 10);
@@ -444,6 +458,15 @@ async function main(): Promise<void> {
             ['stolen HTTP req/s, concurrency 10', count(directC10.rps), count(stealC10.rps), percent(stealC10.rps / directC10.rps), '', ''],
             ['filtered steal p50, concurrency 1', ms(directC1.latencyMs.p50), ms(filteredC1.latencyMs.p50), signedMs(filteredOverhead), '', ''],
             ['filtered steal req/s, concurrency 10', count(directC10.rps), count(filteredC10.rps), percent(filteredC10.rps / directC10.rps), '', ''],
+            ['h2 filtered steal p50, 1 stream', ms(h2DirectC1.latencyMs.p50), ms(h2FilteredC1.latencyMs.p50), signedMs(h2Overhead), '', ''],
+            [
+              'h2 filtered steal req/s, 10 streams, 1 connection',
+              count(h2DirectC10.rps),
+              count(h2FilteredC10.rps),
+              percent(h2FilteredC10.rps / h2DirectC10.rps),
+              '',
+              '',
+            ],
             [
               'app req/s while mirrored, concurrency 10',
               count(directC10.rps),
