@@ -11,6 +11,8 @@ import { createNamespaces, deleteNamespaces, kubeconfigPath, kubectl, rolledOut,
 import { demoDeployment, manifests } from './manifests';
 import { freePort } from '../harness/free-port';
 import { httpGet } from '../harness/http-get';
+import { run } from '../harness/run';
+import { packagePath } from '../../common/package-root';
 import { eventually, FIXTURES, mirrord, type Mirrord } from './mirrord';
 import { stoppedAfterEach } from './stopped-after-each';
 
@@ -88,6 +90,39 @@ test('a filtered steal on 3 replicas answers every matching request locally, and
   expect(session.output().code).toBeNull();
   expect(await missed(100)).toEqual([]);
 }, 300_000);
+
+test('HTTP/2 (h2c) through a filtered steal on every replica: each request by its header, on the same connection', async () => {
+  const session = attach('deploy/app', [
+    '--steal',
+    '--http-header-filter',
+    '^x-user: me$',
+    '--',
+    process.execPath,
+    join(FIXTURES, 'h2-answer.js'),
+    'me',
+    '8080',
+  ]);
+  await session.waitFor(/port 8080 \(steal\) subscribed on each of 3 pods/, 'stderr', 60_000);
+  // Each client connection lands on one replica (kube-proxy picks it); its two requests share it.
+  for (let i = 0; i < 12; i++) {
+    const { stdout } = await run(process.execPath, [
+      packagePath('test/fixtures/h2-client.js'),
+      `http://${serviceIp}:80`,
+      JSON.stringify([{ path: `/mine/${i}`, headers: { 'x-user': 'me' } }, { path: `/theirs/${i}` }]),
+    ]);
+    const [mine, theirs] = (JSON.parse(stdout) as { body: string; trailers: Record<string, string> }[]).map(({ body, trailers }) => ({
+      body: body.trim(),
+      trailer: trailers['x-answered-by'],
+    }));
+    expect(mine).toEqual({ body: `answered by me (GET /mine/${i})`, trailer: 'me' });
+    expect(theirs?.body).toMatch(new RegExp(`^hello from app-\\S+ \\(GET /theirs/${i}\\)$`));
+  }
+  // curl, with prior knowledge, one request per connection.
+  const curl = async (headers: string[]) =>
+    (await run('curl', ['-sS', '--http2-prior-knowledge', '--max-time', '10', ...headers, `http://${serviceIp}/curl`])).stdout.trim();
+  expect(await curl(['-H', 'x-user: me'])).toBe('answered by me (GET /curl)');
+  expect(await curl([])).toMatch(/^hello from app-\S+ \(GET \/curl\)$/);
+}, 120_000);
 
 test('--selector attaches to every pod the label selector matches; a selector the API server refuses is one clear line', async () => {
   const session = mirrord([

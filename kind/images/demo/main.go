@@ -1,5 +1,5 @@
 // The demo app of the cluster's smoke test, a static binary for a FROM-scratch image:
-// `demo serve` answers HTTP on $PORT (8080), and `demo get URL` resolves the URL's host with the
+// `demo serve` answers HTTP/1.1 and h2c on $PORT (8080), and `demo get URL` resolves the URL's host with the
 // pod's resolv.conf and fetches it, so a pod of the same image can be the client.
 package main
 
@@ -25,8 +25,14 @@ func serve() error {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "hello from %s (%s %s)\n", host, r.Method, r.URL.Path)
 	})
+	// HTTP/1.1, and HTTP/2 in cleartext for clients with prior knowledge (h2c), as gRPC services
+	// and meshes speak inside a cluster.
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
+	server := &http.Server{Addr: ":" + port, Handler: mux, Protocols: &protocols}
 	fmt.Printf("listening on :%s\n", port)
-	return http.ListenAndServe(":"+port, mux)
+	return server.ListenAndServe()
 }
 
 func get(raw string) error {
