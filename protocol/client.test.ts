@@ -38,7 +38,7 @@ describe('handshake with the sidecar', () => {
     const client = await Client.start(new WebSocket(url), { client: 'unit test' });
     expect(client.info).toEqual({
       sessionId: expect.stringMatching(/^[0-9a-f]{8}$/),
-      protocolVersion: '1.5',
+      protocolVersion: '1.6',
       sidecarVersion: expect.any(String),
       pod: { name: 'app-0', namespace: 'default', ip: '10.0.0.5' },
       appRoot: root,
@@ -54,7 +54,7 @@ describe('handshake with the sidecar', () => {
 
   it('accepts a newer minor of the same major', async () => {
     const client = await Client.start(new WebSocket(url), { version: '1.99' });
-    expect(client.info.protocolVersion).toBe('1.5');
+    expect(client.info.protocolVersion).toBe('1.6');
     client.close();
   });
 
@@ -132,7 +132,7 @@ describe('a misbehaving sidecar', () => {
         peer.on('request', ({ id }) =>
           peer.reply(id, {
             sessionId: 'fake',
-            protocolVersion: '1.5',
+            protocolVersion: '1.6',
             sidecarVersion: '0',
             pod: { name: '', namespace: '', ip: '' },
             appRoot: '/',

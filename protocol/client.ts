@@ -4,10 +4,10 @@
  */
 import { constants } from 'node:fs';
 import WebSocket from 'ws';
-import { ProtocolError, RemoteError } from './errors';
+import { ErrorCode, ProtocolError, RemoteError } from './errors';
 import { Peer } from './peer';
-import { PROTOCOL_VERSION } from './version';
-import { FILE_CHUNK, type Event, type FsRights, type Params, type RequestType, type Result, type Stat, type Subscription } from './messages';
+import { atLeast, NESTED_FILTERS_SINCE, PROTOCOL_VERSION } from './version';
+import { FILE_CHUNK, usesNestedFilters, type Event, type FsRights, type Params, type RequestType, type Result, type Stat, type Subscription } from './messages';
 import type { MuxStream } from './stream';
 
 const S_IFMT = 0o170000;
@@ -88,6 +88,13 @@ export class Client {
   }
 
   async subscribe(subscription: Subscription): Promise<void> {
+    // An older sidecar would drop a nested or body condition it doesn't know, and steal more than asked.
+    if (subscription.filter && usesNestedFilters(subscription.filter) && !atLeast(this.info.protocolVersion, NESTED_FILTERS_SINCE)) {
+      throw new RemoteError(
+        ErrorCode.Protocol,
+        `the sidecar of pod ${this.info.pod.name} speaks protocol ${this.info.protocolVersion}: HTTP filters on the body, or with all_of/any_of beyond one condition of a kind, need ${NESTED_FILTERS_SINCE} (restart the pod: the webhook injects the current sidecar)`,
+      );
+    }
     await this.call('subscribe', subscription);
   }
 

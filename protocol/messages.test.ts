@@ -88,7 +88,7 @@ describe('requests and events', () => {
     expect(httpFilter.safeParse({ method: 'GET' }).success).toBe(true);
     const empty = httpFilter.safeParse({});
     expect(empty.success).toBe(false);
-    if (!empty.success) expect(describeIssues(empty.error)).toBe('an HTTP filter needs at least one of header, path, method');
+    if (!empty.success) expect(describeIssues(empty.error)).toBe('an HTTP filter needs at least one of header, path, method, body, all, any');
     const subscribe = requests.subscribe.params;
     expect(subscribe.safeParse({ port: 80, mode: 'steal', filter: { path: '^/api' } }).success).toBe(true);
     expect(subscribe.safeParse({ port: 80, mode: 'borrow' }).success).toBe(false);

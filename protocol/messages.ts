@@ -16,18 +16,45 @@ export const FILE_CHUNK = 1 << 20;
 export const MAX_CLIENT_NAME = 256;
 const address = z.object({ address: z.string(), port: z.number().int().min(0).max(65535) });
 
-export const httpFilter = z
-  .object({
-    /** Regex matched against each `Name: value` header line. */
-    header: z.string().optional(),
-    /** Regex matched against the request path (with query). */
-    path: z.string().optional(),
-    /** Request method, compared case-insensitively. */
-    method: z.string().optional(),
-  })
-  .refine((f) => f.header !== undefined || f.path !== undefined || f.method !== undefined, {
-    message: 'an HTTP filter needs at least one of header, path, method',
-  });
+/**
+ * An HTTP filter: every condition it gives must match. `all` and `any` nest filters (each must
+ * match; at least one must), four levels deep at most (protocol 1.6; before, only header, path
+ * and method).
+ */
+export interface HttpFilter {
+  /** Regex matched against each `Name: value` header line. */
+  header?: string;
+  /** Regex matched against the request path (with query). */
+  path?: string;
+  /** Request method, compared case-insensitively. */
+  method?: string;
+  /** A JSON body (Content-Type …json): the JSONPath `query` (protocol/json-path.ts) selects values, one of which `matches` (a regex). */
+  body?: { query: string; matches: string };
+  all?: HttpFilter[];
+  any?: HttpFilter[];
+}
+
+/** Whether a filter uses what protocol 1.6 added (a sidecar before it would ignore those conditions). */
+export function usesNestedFilters(filter: HttpFilter): boolean {
+  return filter.body !== undefined || filter.all !== undefined || filter.any !== undefined;
+}
+
+const MAX_FILTER_DEPTH = 4;
+const filterDepth = (filter: HttpFilter): number => 1 + Math.max(0, ...[...(filter.all ?? []), ...(filter.any ?? [])].map(filterDepth));
+
+export const httpFilter: z.ZodType<HttpFilter> = z.lazy(() =>
+  z
+    .object({
+      header: z.string().optional(),
+      path: z.string().optional(),
+      method: z.string().optional(),
+      body: z.object({ query: z.string().max(1024), matches: z.string() }).optional(),
+      all: z.array(httpFilter).min(1).max(16).optional(),
+      any: z.array(httpFilter).min(1).max(16).optional(),
+    })
+    .refine((f) => Object.values(f).some((v) => v !== undefined), { message: 'an HTTP filter needs at least one of header, path, method, body, all, any' })
+    .refine((f) => filterDepth(f) <= MAX_FILTER_DEPTH, { message: `an HTTP filter nests ${MAX_FILTER_DEPTH} levels deep at most` }),
+);
 
 export const stat = z.object({
   dev: z.number(),
@@ -229,7 +256,6 @@ export const requests = {
 export type RequestType = keyof typeof requests;
 export type Params<T extends RequestType> = z.infer<(typeof requests)[T]['params']>;
 export type Result<T extends RequestType> = z.infer<(typeof requests)[T]['result']>;
-export type HttpFilter = z.infer<typeof httpFilter>;
 /** A port a session subscribes, how, and (for steals) which HTTP requests. */
 export type Subscription = Params<'subscribe'>;
 /** How a subscribed port's traffic reaches the session. */

@@ -1,5 +1,5 @@
 /** Wire protocol version. A peer accepts any minor of its own major. */
-export const PROTOCOL_VERSION = '1.5';
+export const PROTOCOL_VERSION = '1.6';
 
 export interface Version {
   major: number;
@@ -21,6 +21,9 @@ export function incompatibility(theirs: string, ours = PROTOCOL_VERSION): string
   }
   return undefined;
 }
+
+/** The first minor whose HTTP filters nest (`all`, `any`) and look at JSON bodies (`body`). */
+export const NESTED_FILTERS_SINCE = '1.6';
 
 /** The first minor of major 1 whose `hello` carries a ticket (protocol/ticket.ts). */
 export const TICKETS_SINCE = '1.4';

@@ -214,28 +214,35 @@ describe('settings: defaults, the file, the variables, the flags', () => {
       expect(incomingOf({ header_filter: 'x', any_of: [{ path: '^/one' }] }).layer.incoming.httpFilter).toEqual({ header: 'x', path: '^/one' });
     });
 
-    it('a filter it cannot apply is ignored, with a warning, and the traffic mirrored rather than all stolen', () => {
+    it("composes mirrord's any_of, all_of and body filters into one filter: a kind once in its own field, the rest nested", () => {
       const mixed = incomingOf({ any_of: [{ path: '^/api/my-endpoint$' }, { header: '^x-debug-session: 121212$' }] }, 'steal');
-      expect(mixed.layer.incoming).toMatchObject({ mode: 'mirror' });
-      expect(mixed.layer.incoming.httpFilter).toBeUndefined();
-      expect(mixed.warnings).toEqual([
-        'mirrord.json: feature.network.incoming.http_filter.any_of (entries of different kinds, methods or bodies) is not supported yet; the filter is ignored and the traffic is mirrored instead of stolen',
-      ]);
-      expect(incomingOf({ body_filter: { body: 'json', query: '$.library.books[*]', matches: '^\\d{3,5}$' } }).warnings).toEqual([
-        'mirrord.json: feature.network.incoming.http_filter.body_filter is not supported yet; the filter is ignored and the traffic is mirrored instead of stolen',
-      ]);
-      expect(incomingOf({ all_of: [{ path: '/buildings' }, { body: 'json', query: '$.a', matches: 'x' }] }).warnings).toEqual([
-        'mirrord.json: feature.network.incoming.http_filter.all_of (a body filter) is not supported yet; the filter is ignored and the traffic is mirrored instead of stolen',
-      ]);
-      expect(incomingOf({ header_filter: 'a', all_of: [{ header: 'b' }] }).warnings).toEqual([
-        'mirrord.json: feature.network.incoming.http_filter.all_of (a second header condition that must also match) is not supported yet; the filter is ignored and the traffic is mirrored instead of stolen',
-      ]);
+      expect(mixed.layer.incoming).toMatchObject({
+        mode: 'steal',
+        httpFilter: { any: [{ path: '^/api/my-endpoint$' }, { header: '^x-debug-session: 121212$' }] },
+      });
+      expect(mixed.warnings).toEqual([]);
+      const body = { body: 'json', query: '$.library.books[*]', matches: '^\\d{3,5}$' };
+      expect(incomingOf({ body_filter: body }).layer.incoming).toMatchObject({
+        mode: 'steal',
+        httpFilter: { body: { query: '$.library.books[*]', matches: '^\\d{3,5}$' } },
+      });
+      expect(incomingOf({ all_of: [{ path: '/buildings' }, { body: { type: 'json', query: '$.a', matches: 'x' } }] }).layer.incoming.httpFilter).toEqual({
+        path: '/buildings',
+        body: { query: '$.a', matches: 'x' },
+      });
+      expect(incomingOf({ header_filter: 'a', all_of: [{ header: 'b' }] }).layer.incoming.httpFilter).toEqual({ header: 'a', all: [{ header: 'b' }] });
+      // The flags' header and path over the file's; its other conditions stay.
       const withFlag = resolveSettings(
         parseConfig('{"feature": {"network": {"incoming": {"http_filter": {"body_filter": {"body": "json", "query": "$", "matches": "x"}}}}}}'),
         { headerFilter: '^x: 1$' },
       );
-      expect(withFlag.layer.incoming).toMatchObject({ mode: 'steal', httpFilter: { header: '^x: 1$' } });
-      expect(withFlag.warnings).toEqual(['mirrord.json: feature.network.incoming.http_filter.body_filter is not supported yet; the filter is ignored']);
+      expect(withFlag.layer.incoming).toMatchObject({ mode: 'steal', httpFilter: { header: '^x: 1$', body: { query: '$', matches: 'x' } } });
+    });
+
+    it('refuses a body filter whose JSONPath it does not understand, naming the key', () => {
+      expect(() => incomingOf({ body_filter: { body: 'json', query: '$.items[?(@.id)]', matches: 'x' } })).toThrow(
+        /feature\.network\.incoming\.http_filter\.body_filter\.query: filter expressions/,
+      );
     });
 
     it('applies to the ports of http_filter.ports only, every port with "*" or none', () => {

@@ -164,26 +164,16 @@ function target({ target: value, copyTarget }: Normal, flags: Overrides, warn: (
 
 function incoming(value: Normal['incoming'], flags: Overrides, file: string, warn: (text: string) => void): LayerOptions['incoming'] {
   const where = `${file}: feature.network.incoming.http_filter`;
-  const composed = composeHttpFilter(value.http_filter);
   const flagFilter = flags.headerFilter !== undefined || flags.pathFilter !== undefined;
-  const fileFilter = 'filter' in composed ? composed.filter : undefined;
-  if ('unsupported' in composed) {
-    const { key, why } = composed.unsupported;
-    warn(
-      `${where}.${key} ${why ? `(${why}) ` : ''}is not supported yet; the filter is ignored${flagFilter ? '' : ' and the traffic is mirrored instead of stolen'}`,
-    );
-  }
+  // The flags' header and path over the file's; the file's other conditions stay.
   const filter: HttpFilter = stripUndefined({
-    header: flags.headerFilter ?? fileFilter?.header,
-    path: flags.pathFilter ?? fileFilter?.path,
-    method: fileFilter?.method,
+    ...composeHttpFilter(value.http_filter),
+    ...(flags.headerFilter !== undefined && { header: flags.headerFilter }),
+    ...(flags.pathFilter !== undefined && { path: flags.pathFilter }),
   });
   let filtered = Object.keys(filter).length > 0;
-  // A filter only selects what is stolen, so asking for one without a mode means steal; a filter
-  // that can't be applied must not become a steal of everything.
-  const unusable = 'unsupported' in composed && !flagFilter;
-  let mode = flags.mode ?? (flagFilter ? 'steal' : undefined) ?? value.mode ?? (filtered ? 'steal' : 'mirror');
-  if (unusable && mode === 'steal') mode = 'mirror';
+  // A filter only selects what is stolen, so asking for one without a mode means steal.
+  const mode = flags.mode ?? (flagFilter ? 'steal' : undefined) ?? value.mode ?? (filtered ? 'steal' : 'mirror');
   if (filtered && mode !== 'steal') {
     warn(`${where} only applies in steal mode (filtered mirroring is not supported yet); in ${mode} mode it is ignored`);
     filtered = false;

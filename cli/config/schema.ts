@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { compileDnsEntry } from '../../intproxy/dns-filter';
 import { compileEntry } from '../../intproxy/outgoing-filter';
 import { RE2JS } from 're2js';
+import { parseJsonPath } from '../../protocol/json-path';
 import { compileRustRegex } from '../../intproxy/rust-regex';
 import { moot, notYet } from './unsupported';
 
@@ -52,11 +53,23 @@ const incomingMode = z.enum(['steal', 'mirror', 'off']).meta({
   description: 'steal: the local process takes the traffic; mirror: it gets a copy while the app answers; off: no incoming traffic',
 });
 
+/** mirrord's JSONPath (RFC 9535) of a JSON body filter, in the part protocol/json-path.ts understands. */
+const jsonPathQuery = z
+  .string()
+  .superRefine((query, context) => {
+    const parsed = parseJsonPath(query);
+    if (parsed instanceof Error) context.addIssue({ code: 'custom', message: parsed.message });
+  })
+  .meta({ description: "JSONPath of the values to match: $, .name, ['name'], [0], [*], ..name" });
+const bodyMatches = httpRegex.meta({ description: 'regex one of the selected values must match (strings as they are, other values as JSON)' });
+
 const innerFilter = z.union([
   z.strictObject({ header: httpRegex.meta({ description: 'regex matched against each "Name: value" header line' }) }),
   z.strictObject({ path: httpRegex.meta({ description: 'regex matched against the request path (with query)' }) }),
   z.strictObject({ method: z.string().meta({ description: 'HTTP method, compared case-insensitively' }) }),
-  z.looseObject({ body: z.string() }).meta({ description: 'a body filter (not supported yet)' }),
+  z
+    .strictObject({ body: z.strictObject({ type: z.literal('json'), query: jsonPathQuery, matches: bodyMatches }) })
+    .meta({ description: 'a JSON request body (Content-Type …json) whose values at query match' }),
 ]);
 
 const httpFilter = z.union([
@@ -66,10 +79,20 @@ const httpFilter = z.union([
       header_filter: httpRegex.optional().meta({ description: 'regex matched against each "Name: value" header line' }),
       path_filter: httpRegex.optional().meta({ description: 'regex matched against the request path (with query)' }),
       method_filter: z.string().optional().meta({ description: 'HTTP method, compared case-insensitively' }),
-      all_of: z.array(innerFilter).min(1).optional().meta({ description: 'steal the requests that match every one of these ({header}, {path}, {method})' }),
-      any_of: z.array(innerFilter).min(1).optional().meta({ description: 'steal the requests that match at least one of these ({header}, {path}, {method})' }),
-      // Reported by the resolver with what it does instead (http-filter.ts), not as a bare key.
-      body_filter: anyObject.optional().meta({ description: 'match the request body (not supported yet: the filter is ignored, with a warning)' }),
+      all_of: z
+        .array(innerFilter)
+        .min(1)
+        .optional()
+        .meta({ description: 'steal the requests that match every one of these ({header}, {path}, {method}, {body})' }),
+      any_of: z
+        .array(innerFilter)
+        .min(1)
+        .optional()
+        .meta({ description: 'steal the requests that match at least one of these ({header}, {path}, {method}, {body})' }),
+      body_filter: z
+        .strictObject({ body: z.literal('json'), query: jsonPathQuery, matches: bodyMatches })
+        .optional()
+        .meta({ description: 'a JSON request body (Content-Type …json) whose values at query match' }),
       ports: z
         .array(z.union([port, z.literal('*')]))
         .optional()

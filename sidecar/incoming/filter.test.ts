@@ -32,3 +32,34 @@ describe('compileFilter', () => {
     expect(() => compileFilter({ path: '(' })).toThrow(/invalid path filter/);
   });
 });
+
+describe('compileFilter: nested filters and JSON bodies', () => {
+  const post = request('POST', '/orders', { 'Content-Type': 'application/json', 'X-User': 'bob' });
+  const body = Buffer.from(JSON.stringify({ order: { user: 'alice', items: [{ sku: 'A-1' }, { sku: 'B-2' }] } }));
+
+  it('matches a value of the JSON body at the query, and needs the body for it', () => {
+    const byUser = compileFilter({ body: { query: '$.order.user', matches: '^alice$' } });
+    expect(byUser.needsBody).toBe(true);
+    expect(byUser(post, body)).toBe(true);
+    expect(byUser(post)).toBe(false);
+    expect(compileFilter({ body: { query: '$..sku', matches: '^B-' } })(post, body)).toBe(true);
+    expect(compileFilter({ body: { query: '$..sku', matches: '^C-' } })(post, body)).toBe(false);
+    // Not JSON by its Content-Type, or not parsable: no match.
+    expect(byUser(request('POST', '/orders', { 'Content-Type': 'text/plain' }), body)).toBe(false);
+    expect(byUser(post, Buffer.from('{"order":'))).toBe(false);
+    expect(compileFilter({ header: 'x' }).needsBody).toBe(false);
+  });
+
+  it('all must match and any one of any: header or body, path and method', () => {
+    const filter = compileFilter({ method: 'POST', any: [{ header: '^X-User: alice$' }, { body: { query: '$.order.user', matches: '^alice$' } }] });
+    expect(filter.needsBody).toBe(true);
+    expect(filter(post, body)).toBe(true);
+    expect(filter(post, Buffer.from('{"order":{"user":"carol"}}'))).toBe(false);
+    expect(compileFilter({ all: [{ header: '^X-User: bob$' }, { path: '^/orders$' }] })(post)).toBe(true);
+    expect(compileFilter({ all: [{ header: '^X-User: bob$' }, { header: '^X-User: alice$' }] })(post)).toBe(false);
+  });
+
+  it('refuses a JSONPath it does not understand, naming the body filter', () => {
+    expect(() => compileFilter({ body: { query: '$.a[?(@.b)]', matches: 'x' } })).toThrow(/^invalid body filter query: filter expressions/);
+  });
+});

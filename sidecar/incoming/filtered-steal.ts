@@ -6,11 +6,13 @@
  */
 import http from 'node:http';
 import net from 'node:net';
+import type { Readable } from 'node:stream';
 import httpProxy from 'http-proxy';
 import type { MuxStream } from '../../protocol/stream';
 import type { Logger } from '../../common/log';
 import type { Origin } from './origin';
 import { H2FilteredSteal } from './h2-filtered-steal';
+import { hasJsonBody, readBodyForFilter } from './body';
 import { passThrough } from './pass-through';
 import { steal } from './steal';
 import { isKubeletProbe, type ProbedPaths } from './probes';
@@ -92,9 +94,17 @@ export class FilteredSteal {
   }
 
   private routeRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const thief = this.thiefOf(req);
-    if (!thief) return void this.proxy.web(req, res, { target: this.appUrl(req), agent: this.appAgent });
-    this.proxy.web(req, res, { target: SESSION_TARGET, agent: this.pool.agentFor(req, thief) }, (error) => {
+    // A filter on the JSON body needs the body before the request can be routed.
+    if (!hasJsonBody(req.rawHeaders) || !this.stealers.some((s) => s.matches?.needsBody)) return this.routeRead(req, res);
+    void readBodyForFilter(req).then(({ body, replay }) => this.routeRead(req, res, body, replay));
+  }
+
+  /** `body`: the request's body when it was read (`replay` sends it on in place of the request stream). */
+  private routeRead(req: http.IncomingMessage, res: http.ServerResponse, body?: Buffer, replay?: Readable): void {
+    const thief = this.thiefOf(req, body);
+    const buffer = replay && { buffer: replay };
+    if (!thief) return void this.proxy.web(req, res, { target: this.appUrl(req), agent: this.appAgent, ...buffer });
+    this.proxy.web(req, res, { target: SESSION_TARGET, agent: this.pool.agentFor(req, thief), ...buffer }, (error) => {
       // A kept-alive stream the local server closed while this request was on its way fails
       // before any answer; a request that can be sent again goes once more, on a new stream.
       if (!this.sent.get(req)?.reusedSocket || res.headersSent || !canResend(req)) return this.proxyFailed(error, res);
@@ -116,9 +126,9 @@ export class FilteredSteal {
     return thief !== undefined && steal(socket, origin, thief.sink);
   }
 
-  private thiefOf(req: http.IncomingMessage): Subscriber | undefined {
+  private thiefOf(req: http.IncomingMessage, body?: Buffer): Subscriber | undefined {
     if (isKubeletProbe(req, this.probed)) return undefined;
-    return this.stealers.find((s) => s.mode === 'steal' && s.sink.answering && (s.matches?.(req) ?? true));
+    return this.stealers.find((s) => s.mode === 'steal' && s.sink.answering && (s.matches?.(req, body) ?? true));
   }
 
   private openRequestStream(req: http.IncomingMessage, thief: Subscriber): MuxStream | undefined {

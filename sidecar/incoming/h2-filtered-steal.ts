@@ -12,9 +12,11 @@
  */
 import http2 from 'node:http2';
 import net from 'node:net';
+import type { Readable } from 'node:stream';
 import type { Logger } from '../../common/log';
 import { replayedSocket } from '../../common/replayed-socket';
 import type { RequestLine } from './filter';
+import { hasJsonBody, readBodyForFilter } from './body';
 import type { Origin } from './origin';
 import type { Subscriber } from './subscriber';
 
@@ -84,7 +86,24 @@ export class H2FilteredSteal {
   ): void {
     stream.on('error', () => undefined);
     const request = requestLineOf(headers);
-    const thief = this.stealers.find((s) => s.mode === 'steal' && s.sink.answering && (s.matches?.(request) ?? true));
+    // A filter on the JSON body needs the body before the stream can be routed.
+    const bodied = hasJsonBody(request.rawHeaders) || (/json/i.test(String(headers['content-type'] ?? '')) && !stream.readableEnded);
+    if (bodied && this.stealers.some((s) => s.matches?.needsBody)) {
+      void readBodyForFilter(stream).then(({ body, replay }) => this.forward(stream, headers, request, origin, upstreams, body, replay));
+    } else this.forward(stream, headers, request, origin, upstreams);
+  }
+
+  /** `body`: the stream's body when it was read (`replay` sends it on in place of the stream). */
+  private forward(
+    stream: http2.ServerHttp2Stream,
+    headers: http2.IncomingHttpHeaders,
+    request: RequestLine,
+    origin: Origin,
+    upstreams: Map<Subscriber | 'app', http2.ClientHttp2Session>,
+    body?: Buffer,
+    replay?: Readable,
+  ): void {
+    const thief = this.stealers.find((s) => s.mode === 'steal' && s.sink.answering && (s.matches?.(request, body) ?? true));
     const upstream = (thief && this.upstreamOf(thief, origin, upstreams)) ?? this.upstreamOf('app', origin, upstreams);
     if (!upstream) return void stream.close(NGHTTP2_REFUSED_STREAM);
     let out: http2.ClientHttp2Stream;
@@ -95,7 +114,7 @@ export class H2FilteredSteal {
       return void stream.close(NGHTTP2_REFUSED_STREAM);
     }
     out.on('error', () => undefined);
-    stream.pipe(out);
+    (replay ?? stream).pipe(out);
     let trailers: http2.IncomingHttpHeaders | undefined;
     out.on('response', (responseHeaders, flags) => {
       if (stream.destroyed) return;

@@ -57,7 +57,7 @@ describe('HTTP/2 through a filtered steal', () => {
   afterAll(() => local?.close());
 
   /** The requests sent at once on one HTTP/2 connection from the other workload. */
-  const onOneConnection = async (requests: { path: string; headers?: Record<string, string>; bodySize?: number }[]): Promise<Answer[]> => {
+  const onOneConnection = async (requests: { path: string; headers?: Record<string, string>; bodySize?: number; json?: unknown }[]): Promise<Answer[]> => {
     const { stdout } = await suite.pod.net.exec(suite.pod.net.workload, process.execPath, [
       packagePath('test/fixtures/h2-client.js'),
       `http://${POD_IP}:${APP_PORT}`,
@@ -96,6 +96,31 @@ describe('HTTP/2 through a filtered steal', () => {
     client.close();
     await client.closed();
     await noRulesLeft(suite.pod);
+  });
+
+  it('a JSON body filter, with any_of: each stream by its body, or its header', async () => {
+    const client = await suite.pod.connect();
+    forwardIncoming(client, localPort);
+    await client.subscribe({
+      port: APP_PORT,
+      mode: 'steal',
+      filter: { any: [{ header: '^x-user: me$' }, { body: { query: '$.order.user', matches: '^me$' } }] },
+    });
+    const answers = await onOneConnection([
+      { path: '/orders/1', json: { order: { user: 'me', items: [1, 2] } } },
+      { path: '/orders/2', json: { order: { user: 'you' } } },
+      { path: '/orders/3', headers: { 'x-user': 'me' }, json: { order: { user: 'you' } } },
+      { path: '/orders/4', bodySize: 2_000_000, headers: { 'content-type': 'application/json' } },
+    ]);
+    expect(answers.map((a) => a.body)).toEqual([
+      'local POST /orders/1 body=37\n',
+      'app POST /orders/2 body=24\n',
+      'local POST /orders/3 body=24\n',
+      // Past the 1 MiB the filter reads: not matched, and passed on whole.
+      'app POST /orders/4 body=2000000\n',
+    ]);
+    client.close();
+    await client.closed();
   });
 
   it('a path filter, and a session that is gone: its requests reach the app', async () => {

@@ -37,6 +37,24 @@ describe('steal', () => {
     expect((await suite.pod.request('/after')).body).toBe('app GET /after body=0\n');
   });
 
+  it('a JSON body filter steals the requests whose body matches, on one keep-alive connection; the others reach the app with their bodies', async () => {
+    const client = await suite.pod.connect();
+    forwardIncoming(client, suite.local.port);
+    await client.subscribe({ port: APP_PORT, mode: 'steal', filter: { method: 'POST', body: { query: '$.items[*].sku', matches: '^A-' } } });
+    const json = (value: unknown) => ['-H', 'content-type: application/json', '-d', JSON.stringify(value)];
+    const answers = await curlOneConnection(
+      [...json({ items: [{ sku: 'B-7' }, { sku: 'A-1' }] }), url('/mine')],
+      [...json({ items: [{ sku: 'B-7' }] }), url('/theirs')],
+      // Chunked, and not JSON by its type: the filter can't match either way.
+      ['-H', 'Transfer-Encoding: chunked', '-d', '{"items":[{"sku":"A-1"}]}', url('/text')],
+      [url('/get')],
+    );
+    expect(answers.stdout).toBe('local POST /mine body=39\napp POST /theirs body=25\napp POST /text body=25\napp GET /get body=0\n');
+    client.close();
+    await client.closed();
+    await noRulesLeft(suite.pod);
+  });
+
   it('with a header filter steals only matching requests; the rest reach the app unchanged', async () => {
     const client = await suite.pod.connect();
     forwardIncoming(client, suite.local.port);
