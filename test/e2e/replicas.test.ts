@@ -55,8 +55,17 @@ beforeAll(async () => {
   });
   await Promise.all([rolledOut(namespace, 'app', 180), rolledOut(namespace, 'probed', 180)]);
   serviceIp = (await kubectl(['-n', namespace, 'get', 'service', 'app', '-o', 'jsonpath={.spec.clusterIP}'])).trim();
-  // Rolled out is not yet routed: kube-proxy programs the Service's endpoints a moment later (until then it refuses).
-  await eventually(() => throughService('/ready'), 60_000, 250);
+  // Rolled out is not yet routed: kube-proxy programs the Service's endpoints a moment later
+  // (until then it refuses, or reaches only some replicas). Wait until all three answer.
+  const answering = new Set<string>();
+  await eventually(
+    async () => {
+      answering.add(/^hello from (app-\S+)/.exec(await throughService('/ready'))?.[1] ?? 'none');
+      expect([...answering].filter((app) => app.startsWith('app-'))).toHaveLength(3);
+    },
+    60_000,
+    50,
+  );
 }, 10 * 60_000);
 
 afterAll(async () => {
