@@ -125,8 +125,8 @@ with --mirror, copied. Both repeat; --targetless gives -L a pod of its own. Runs
   -L [LOCAL:]HOST:PORT       a local port to a destination reached from the pod
   -R LOCAL:POD_PORT          a pod port's traffic to a local port
   --steal | --mirror         what -R does with the pod port's traffic (default: steal)
-  --http-header-filter RE    -R steals only requests with a header line matching RE
-  --http-path-filter RE      -R steals only requests whose path matches RE
+  --http-header-filter RE    -R steals (or mirrors) only requests with a header line matching RE
+  --http-path-filter RE      -R steals (or mirrors) only requests whose path matches RE
   -t, --target TARGET        the target (also the first argument)
   --pod NAME                 this pod of the workload for -L
   --targetless               a pod started for the session (-L only)
@@ -171,8 +171,8 @@ incoming traffic:
   --mirror                   it gets a copy while the app answers (the default)
   --port P[:LOCAL]           only the pod's port P (repeatable); :LOCAL is the port the local
                              process listens on when it differs
-  --http-header-filter RE    steal only requests with a header line matching RE
-  --http-path-filter RE      steal only requests whose path matches RE
+  --http-header-filter RE    steal (with --mirror: copy) only requests with a header line matching RE
+  --http-path-filter RE      steal (with --mirror: copy) only requests whose path matches RE
 
 the rest:
   --fs-mode MODE             local, localwithoverrides, read (default: the app's mounts are

@@ -7,8 +7,11 @@
 import type net from 'node:net';
 import { Duplex } from 'node:stream';
 
-/** `socket` is paused, the bytes read from it put back (unshift) or given as `first`. */
-export function replayedSocket(socket: net.Socket, first?: Buffer): Duplex {
+/**
+ * `socket` is paused, the bytes read from it put back (unshift) or given as `first`. Every chunk
+ * read goes through `passOn` (which may hold bytes back, or add some) on its way.
+ */
+export function replayedSocket(socket: net.Socket, first?: Buffer, passOn: (chunk: Buffer) => Buffer = (chunk) => chunk): Duplex {
   const duplex = new Duplex({
     read: () => void socket.resume(),
     write: (chunk: Buffer, _encoding, done) => void socket.write(chunk, done),
@@ -18,11 +21,12 @@ export function replayedSocket(socket: net.Socket, first?: Buffer): Duplex {
       done(error);
     },
   });
-  if (first) duplex.push(first);
+  const push = (chunk: Buffer) => duplex.push(passOn(chunk));
+  if (first) push(first);
   let chunk: Buffer | null;
-  while ((chunk = socket.read() as Buffer | null) !== null) duplex.push(chunk);
+  while ((chunk = socket.read() as Buffer | null) !== null) push(chunk);
   socket.on('data', (data: Buffer) => {
-    if (!duplex.push(data)) socket.pause();
+    if (!push(data)) socket.pause();
   });
   socket.on('end', () => duplex.push(null));
   socket.on('error', (error) => duplex.destroy(error));

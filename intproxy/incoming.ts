@@ -90,10 +90,10 @@ export class IncomingPorts {
     }
   }
 
-  /** As mirrord: a steal filters the ports of http_filter.ports (all without it) and takes the others whole. */
+  /** As mirrord: the filter applies to the ports of http_filter.ports (all without it); the others are stolen or mirrored whole. */
   private filterFor(remote: number): HttpFilter | undefined {
     const { mode, httpFilter, httpFilterPorts } = this.options;
-    if (mode !== 'steal' || !httpFilter) return undefined;
+    if (mode === 'off' || !httpFilter) return undefined;
     return !httpFilterPorts || httpFilterPorts.includes(remote) ? httpFilter : undefined;
   }
 

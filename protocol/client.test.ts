@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import WebSocket from 'ws';
 import { startTestSidecar, type TestSidecar } from '../test/harness/test-sidecar';
 import { Client } from './client';
+import { PROTOCOL_VERSION } from './version';
 import { RemoteError } from './errors';
 import { decodeFrame, encodeControl, FrameKind, type Frame } from './frame';
 import { closed, LoopbackServer } from '../test/harness/peer-pair';
@@ -38,7 +39,7 @@ describe('handshake with the sidecar', () => {
     const client = await Client.start(new WebSocket(url), { client: 'unit test' });
     expect(client.info).toEqual({
       sessionId: expect.stringMatching(/^[0-9a-f]{8}$/),
-      protocolVersion: '1.6',
+      protocolVersion: PROTOCOL_VERSION,
       sidecarVersion: expect.any(String),
       pod: { name: 'app-0', namespace: 'default', ip: '10.0.0.5' },
       appRoot: root,
@@ -54,7 +55,7 @@ describe('handshake with the sidecar', () => {
 
   it('accepts a newer minor of the same major', async () => {
     const client = await Client.start(new WebSocket(url), { version: '1.99' });
-    expect(client.info.protocolVersion).toBe('1.6');
+    expect(client.info.protocolVersion).toBe(PROTOCOL_VERSION);
     client.close();
   });
 
@@ -132,7 +133,7 @@ describe('a misbehaving sidecar', () => {
         peer.on('request', ({ id }) =>
           peer.reply(id, {
             sessionId: 'fake',
-            protocolVersion: '1.6',
+            protocolVersion: PROTOCOL_VERSION,
             sidecarVersion: '0',
             pod: { name: '', namespace: '', ip: '' },
             appRoot: '/',
@@ -178,5 +179,45 @@ describe('a misbehaving sidecar', () => {
     server.emitEvent('incoming', incoming(4));
     server.emitEvent('incoming', incoming(4));
     expect(await ended).toEqual({ code: 4002, reason: 'malformed frame: incoming connection on stream 4 is already in use' });
+  });
+});
+
+describe('an older sidecar', () => {
+  let fake: LoopbackServer;
+  const subscribed: unknown[] = [];
+
+  beforeAll(async () => {
+    fake = await LoopbackServer.start({
+      onPeer: (peer) =>
+        peer.on('request', ({ id, method, params }) => {
+          if (method === 'subscribe') {
+            subscribed.push(params);
+            return peer.reply(id, { port: 80 });
+          }
+          peer.reply(id, {
+            sessionId: 'old',
+            protocolVersion: '1.5',
+            sidecarVersion: '0',
+            pod: { name: 'app-0', namespace: '', ip: '' },
+            appRoot: '/',
+            mounts: [],
+          });
+        }),
+    });
+  });
+  afterAll(() => fake.close());
+
+  it('is never sent a filter it would refuse or drop conditions of: a filtered mirror, a body filter', async () => {
+    const { socket } = await fake.connectRaw();
+    const client = await Client.start(socket);
+    await expect(client.subscribe({ port: 80, mode: 'mirror', filter: { header: '^x-user: me$' } })).rejects.toThrow(
+      /pod app-0 speaks protocol 1\.5: mirroring with an HTTP filter needs 1\.7/,
+    );
+    await expect(client.subscribe({ port: 80, mode: 'steal', filter: { body: { query: '$.user', matches: 'me' } } })).rejects.toThrow(
+      /HTTP filters on the body, or with all_of\/any_of beyond one condition of a kind, need 1\.6/,
+    );
+    await client.subscribe({ port: 80, mode: 'steal', filter: { header: '^x-user: me$' } });
+    expect(subscribed).toEqual([{ port: 80, mode: 'steal', filter: { header: '^x-user: me$' } }]);
+    client.close();
   });
 });

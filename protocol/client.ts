@@ -6,7 +6,7 @@ import { constants } from 'node:fs';
 import WebSocket from 'ws';
 import { ErrorCode, ProtocolError, RemoteError } from './errors';
 import { Peer } from './peer';
-import { atLeast, NESTED_FILTERS_SINCE, PROTOCOL_VERSION } from './version';
+import { atLeast, FILTERED_MIRROR_SINCE, NESTED_FILTERS_SINCE, PROTOCOL_VERSION } from './version';
 import { FILE_CHUNK, usesNestedFilters, type Event, type FsRights, type Params, type RequestType, type Result, type Stat, type Subscription } from './messages';
 import type { MuxStream } from './stream';
 
@@ -93,6 +93,12 @@ export class Client {
       throw new RemoteError(
         ErrorCode.Protocol,
         `the sidecar of pod ${this.info.pod.name} speaks protocol ${this.info.protocolVersion}: HTTP filters on the body, or with all_of/any_of beyond one condition of a kind, need ${NESTED_FILTERS_SINCE} (restart the pod: the webhook injects the current sidecar)`,
+      );
+    }
+    if (subscription.filter && subscription.mode === 'mirror' && !atLeast(this.info.protocolVersion, FILTERED_MIRROR_SINCE)) {
+      throw new RemoteError(
+        ErrorCode.Protocol,
+        `the sidecar of pod ${this.info.pod.name} speaks protocol ${this.info.protocolVersion}: mirroring with an HTTP filter needs ${FILTERED_MIRROR_SINCE} (restart the pod: the webhook injects the current sidecar)`,
       );
     }
     await this.call('subscribe', subscription);

@@ -1,5 +1,5 @@
 /** Wire protocol version. A peer accepts any minor of its own major. */
-export const PROTOCOL_VERSION = '1.6';
+export const PROTOCOL_VERSION = '1.7';
 
 export interface Version {
   major: number;
@@ -24,6 +24,9 @@ export function incompatibility(theirs: string, ours = PROTOCOL_VERSION): string
 
 /** The first minor whose HTTP filters nest (`all`, `any`) and look at JSON bodies (`body`). */
 export const NESTED_FILTERS_SINCE = '1.6';
+
+/** The first minor that mirrors with HTTP filters (a sidecar before it refuses a filter in mirror mode). */
+export const FILTERED_MIRROR_SINCE = '1.7';
 
 /** The first minor of major 1 whose `hello` carries a ticket (protocol/ticket.ts). */
 export const TICKETS_SINCE = '1.4';

@@ -187,17 +187,22 @@ describe('settings: defaults, the file, the variables, the flags', () => {
   describe('the HTTP filter', () => {
     const incomingOf = (httpFilter: unknown, mode?: string) => settingsOf({ feature: { network: { incoming: { mode, http_filter: httpFilter } } } });
 
-    it('means steal unless a mode says otherwise; with mirror it is ignored, with a warning', () => {
+    it('means steal unless a mode says otherwise; in mirror mode it selects the requests copied', () => {
       expect(resolveSettings({}, { headerFilter: '^x: y$' }).layer.incoming).toMatchObject({ mode: 'steal', httpFilter: { header: '^x: y$' } });
       expect(incomingOf({ path_filter: '^/a' }).layer.incoming.mode).toBe('steal');
       const mirrored = incomingOf({ header_filter: 'x-filter: yes' }, 'mirror');
-      expect(mirrored.layer.incoming).toEqual({ mode: 'mirror', portMapping: [], ignorePorts: [], ignoreLocalhost: false });
-      expect(mirrored.warnings).toEqual([
-        'mirrord.json: feature.network.incoming.http_filter only applies in steal mode (filtered mirroring is not supported yet); in mirror mode it is ignored',
-      ]);
-      expect(() => resolveSettings({}, { pathFilter: '^/a', mode: 'mirror' })).toThrow(
-        '--http-header-filter/--http-path-filter: an HTTP filter only applies in steal mode, and the mode is mirror',
-      );
+      expect(mirrored.layer.incoming).toEqual({
+        mode: 'mirror',
+        httpFilter: { header: 'x-filter: yes' },
+        portMapping: [],
+        ignorePorts: [],
+        ignoreLocalhost: false,
+      });
+      expect(mirrored.warnings).toEqual([]);
+      expect(resolveSettings({}, { pathFilter: '^/a', mode: 'mirror' }).layer.incoming).toMatchObject({ mode: 'mirror', httpFilter: { path: '^/a' } });
+      const off = incomingOf({ header_filter: 'x-filter: yes' }, 'off');
+      expect(off.layer.incoming.httpFilter).toBeUndefined();
+      expect(off.warnings).toEqual(['mirrord.json: feature.network.incoming.http_filter selects what is stolen or mirrored; with incoming off it is ignored']);
     });
 
     it('composes all_of and any_of when the sidecar can apply them', () => {

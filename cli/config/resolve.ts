@@ -127,17 +127,13 @@ function settingsFrom({ config, file = 'mirrord.json', warnings: fileWarnings = 
   };
 }
 
-/** Flag values only the schema can check (regexes), and flags that contradict each other. */
+/** Flag values only the schema can check (regexes). */
 function flagProblems(flags: Overrides): Problem[] {
   const httpFilter = ['feature', 'network', 'incoming', 'http_filter'];
-  const problems = [
+  return [
     ...(flags.headerFilter === undefined ? [] : checkFragment('--http-header-filter', [...httpFilter, 'header_filter'], flags.headerFilter).problems),
     ...(flags.pathFilter === undefined ? [] : checkFragment('--http-path-filter', [...httpFilter, 'path_filter'], flags.pathFilter).problems),
   ];
-  if ((flags.headerFilter !== undefined || flags.pathFilter !== undefined) && flags.mode === 'mirror') {
-    problems.push({ text: '--http-header-filter/--http-path-filter: an HTTP filter only applies in steal mode, and the mode is mirror', hint: 'add --steal' });
-  }
-  return problems;
 }
 
 function target({ target: value, copyTarget }: Normal, flags: Overrides, warn: (text: string) => void): Settings['target'] {
@@ -164,7 +160,6 @@ function target({ target: value, copyTarget }: Normal, flags: Overrides, warn: (
 
 function incoming(value: Normal['incoming'], flags: Overrides, file: string, warn: (text: string) => void): LayerOptions['incoming'] {
   const where = `${file}: feature.network.incoming.http_filter`;
-  const flagFilter = flags.headerFilter !== undefined || flags.pathFilter !== undefined;
   // The flags' header and path over the file's; the file's other conditions stay.
   const filter: HttpFilter = stripUndefined({
     ...composeHttpFilter(value.http_filter),
@@ -172,10 +167,10 @@ function incoming(value: Normal['incoming'], flags: Overrides, file: string, war
     ...(flags.pathFilter !== undefined && { path: flags.pathFilter }),
   });
   let filtered = Object.keys(filter).length > 0;
-  // A filter only selects what is stolen, so asking for one without a mode means steal.
-  const mode = flags.mode ?? (flagFilter ? 'steal' : undefined) ?? value.mode ?? (filtered ? 'steal' : 'mirror');
-  if (filtered && mode !== 'steal') {
-    warn(`${where} only applies in steal mode (filtered mirroring is not supported yet); in ${mode} mode it is ignored`);
+  // A filter selects what is stolen or mirrored; asking for one without a mode means steal (as mirrord).
+  const mode = flags.mode ?? value.mode ?? (filtered ? 'steal' : 'mirror');
+  if (filtered && mode === 'off') {
+    warn(`${where} selects what is stolen or mirrored; with incoming off it is ignored`);
     filtered = false;
   }
 

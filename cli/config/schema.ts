@@ -79,16 +79,12 @@ const httpFilter = z.union([
       header_filter: httpRegex.optional().meta({ description: 'regex matched against each "Name: value" header line' }),
       path_filter: httpRegex.optional().meta({ description: 'regex matched against the request path (with query)' }),
       method_filter: z.string().optional().meta({ description: 'HTTP method, compared case-insensitively' }),
-      all_of: z
-        .array(innerFilter)
-        .min(1)
-        .optional()
-        .meta({ description: 'steal the requests that match every one of these ({header}, {path}, {method}, {body})' }),
+      all_of: z.array(innerFilter).min(1).optional().meta({ description: 'the requests that match every one of these ({header}, {path}, {method}, {body})' }),
       any_of: z
         .array(innerFilter)
         .min(1)
         .optional()
-        .meta({ description: 'steal the requests that match at least one of these ({header}, {path}, {method}, {body})' }),
+        .meta({ description: 'the requests that match at least one of these ({header}, {path}, {method}, {body})' }),
       body_filter: z
         .strictObject({ body: z.literal('json'), query: jsonPathQuery, matches: bodyMatches })
         .optional()
@@ -98,7 +94,7 @@ const httpFilter = z.union([
         .optional()
         .meta({ description: 'filter only on these (remote) ports; the others are stolen whole. ["*"] or absent: every port' }),
     })
-    .meta({ description: 'steal only the HTTP requests that match; the others reach the app' }),
+    .meta({ description: 'steal (or, in mirror mode, copy) only the HTTP requests that match; the others reach the app alone' }),
 ]);
 
 const incoming = z.union([

@@ -1,12 +1,14 @@
 /**
  * One intercepted port: a listener that receives the connections iptables REDIRECTs to it, and
  * hands each to the job its subscribers call for: an unfiltered steal, the filtered steal, or the
- * app with copies for mirroring sessions. The sharing rules keep a port's subscribers all of one
+ * app with copies for mirroring sessions (of the whole connection, or of the requests a filter
+ * matches). The sharing rules keep a port's subscribers all of one
  * kind, so the first that fits decides. On a port kubelet probes over HTTP, an unfiltered steal
  * takes every request but the probes (as a filter that matches all), never whole connections.
  */
 import net from 'node:net';
 import type { Logger } from '../../common/log';
+import { FilteredMirror } from './filtered-mirror';
 import { FilteredSteal } from './filtered-steal';
 import { mirror } from './mirror';
 import { originOf } from './origin';
@@ -19,6 +21,7 @@ import type { Subscriber } from './subscriber';
 export class PortDispatcher {
   private readonly server: net.Server;
   private readonly filtered: FilteredSteal;
+  private readonly filteredMirror: FilteredMirror;
 
   constructor(
     readonly port: number,
@@ -32,6 +35,7 @@ export class PortDispatcher {
   ) {
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
     this.filtered = new FilteredSteal(port, subscribers, log, probed);
+    this.filteredMirror = new FilteredMirror(port, subscribers, log);
   }
 
   /** Opens the listener; returns its port, the REDIRECT target. */
@@ -50,6 +54,7 @@ export class PortDispatcher {
   close(): void {
     this.server.close();
     this.filtered.close();
+    this.filteredMirror.close();
   }
 
   private accept(socket: net.Socket): void {
@@ -66,7 +71,8 @@ export class PortDispatcher {
     mirror(
       socket,
       origin,
-      this.subscribers.filter((s) => s.mode === 'mirror').map((s) => s.sink),
+      this.subscribers.filter((s) => s.mode === 'mirror' && !s.matches).map((s) => s.sink),
     );
+    this.filteredMirror.accept(socket, origin);
   }
 }

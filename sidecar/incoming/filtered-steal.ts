@@ -2,7 +2,7 @@
  * Filtered steal: the connections of a port stolen with HTTP filters are parsed as HTTP/1.x; each
  * request that matches a session's filter (first subscriber first) goes to that session over the
  * keep-alive pool, the others to the app over keep-alive connections of its own. WebSocket
- * upgrades are routed the same way.
+ * upgrades are routed the same way; an h2c upgrade turns the connection into a filtered HTTP/2 one.
  */
 import http from 'node:http';
 import net from 'node:net';
@@ -12,18 +12,16 @@ import type { MuxStream } from '../../protocol/stream';
 import type { Logger } from '../../common/log';
 import type { Origin } from './origin';
 import { H2FilteredSteal } from './h2-filtered-steal';
+import { isH2cUpgrade, SWITCHING_TO_H2C, upgradedRequestFrame } from './h2c-upgrade';
 import { hasJsonBody, readBodyForFilter } from './body';
 import { passThrough } from './pass-through';
+import { protocolOf } from './sniff';
 import { steal } from './steal';
 import { isKubeletProbe, type ProbedPaths } from './probes';
 import { StreamAgent } from './stream-agent';
 import { StreamPool } from './stream-pool';
 import type { Subscriber } from './subscriber';
 
-/** An HTTP/1.x request line. */
-const HTTP_REQUEST_START = /^(GET|HEAD|POST|PUT|DELETE|OPTIONS|PATCH|CONNECT|TRACE) /;
-/** HTTP/2's connection preface, as a client with prior knowledge (h2c) starts. */
-const H2_PREFACE = 'PRI * HTTP/2.0';
 /** How long a connection on a filtered port may stay silent before it goes to the app as is. */
 const FIRST_BYTES_TIMEOUT_MS = 1000;
 /** Where the proxy sends a stolen request: the agent's stream decides, the host is never looked up. */
@@ -75,11 +73,11 @@ export class FilteredSteal {
       socket.off('data', decide);
       socket.pause();
       if (chunk) socket.unshift(chunk);
-      const start = chunk?.toString('latin1', 0, 16) ?? '';
-      if (HTTP_REQUEST_START.test(start)) this.http.emit('connection', socket);
+      const protocol = protocolOf(chunk);
+      if (protocol === 'http1') this.http.emit('connection', socket);
       else if (this.stealWhole(socket, origin)) {
         // taken whole by the session that steals the port without a filter
-      } else if (start.startsWith(H2_PREFACE)) this.h2.accept(socket, origin);
+      } else if (protocol === 'h2') this.h2.accept(socket, origin);
       else passThrough(socket, origin);
       socket.resume();
     };
@@ -114,6 +112,29 @@ export class FilteredSteal {
 
   private routeUpgrade(req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
     socket.on('error', () => undefined);
+    const request = isH2cUpgrade(req) ? upgradedRequestFrame(req) : undefined;
+    if (request) return this.upgradeToH2(req, socket, head, request);
+    this.routeWholeUpgrade(req, socket, head);
+  }
+
+  /**
+   * An h2c `Upgrade` the app would accept (it answers HTTP/2) is accepted here, and the connection
+   * is filtered request by request as HTTP/2; to an app that doesn't speak HTTP/2 it goes as any
+   * upgrade, and the app answers it over HTTP/1.1.
+   */
+  private upgradeToH2(req: http.IncomingMessage, socket: net.Socket, head: Buffer, request: Buffer): void {
+    const origin = this.origins.get(socket)!;
+    socket.pause();
+    void this.h2.connectApp(origin).then((app) => {
+      if (socket.destroyed) return void app?.destroy();
+      if (!app) return this.routeWholeUpgrade(req, socket, head);
+      socket.write(SWITCHING_TO_H2C);
+      this.h2.accept(socket, origin, { head, request, app });
+    });
+  }
+
+  /** An upgraded connection goes whole where its first request goes. */
+  private routeWholeUpgrade(req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
     const thief = this.thiefOf(req);
     // An upgraded connection keeps its stream to itself: a one-off agent, never pooled.
     if (thief) this.proxy.ws(req, socket, head, { target: SESSION_TARGET, agent: this.pool.oneOff(req, thief) });

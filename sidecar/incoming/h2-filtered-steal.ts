@@ -1,6 +1,6 @@
 /**
- * Filtered steal of HTTP/2 in cleartext with prior knowledge (h2c: how gRPC and most service
- * meshes talk inside a cluster). The client's connection is terminated here; each of its streams
+ * Filtered steal of HTTP/2 in cleartext (h2c: how gRPC and most service meshes talk inside a
+ * cluster), with prior knowledge or after an `Upgrade` from HTTP/1.1. The client's connection is terminated here; each of its streams
  * (a request) is routed on its own: one a session's filter matches goes to that session, the
  * others to the app, each over one HTTP/2 connection of this client connection's own (to the app
  * at its original destination, to a session over one stream of the session), so the client keeps
@@ -17,6 +17,7 @@ import type { Logger } from '../../common/log';
 import { replayedSocket } from '../../common/replayed-socket';
 import type { RequestLine } from './filter';
 import { hasJsonBody, readBodyForFilter } from './body';
+import { clientFrames } from './h2-preface';
 import type { Origin } from './origin';
 import type { Subscriber } from './subscriber';
 
@@ -29,6 +30,9 @@ const SERVER_OPTIONS: http2.ServerOptions = {
   maxSettings: 32,
   settings: { maxConcurrentStreams: 256, maxHeaderListSize: 64 * 1024 },
 };
+
+/** How long the app may take to answer an HTTP/2 preface before an h2c `Upgrade` is left to it. */
+const APP_H2_WAIT_MS = 1000;
 
 /** Request headers that name the connection, not the request: never forwarded. */
 const PSEUDO_OR_HOP = /^(:|connection$|keep-alive$|proxy-connection$|transfer-encoding$|upgrade$|http2-settings$)/;
@@ -46,7 +50,7 @@ export function requestLineOf(headers: http2.IncomingHttpHeaders): RequestLine {
 }
 
 /** The headers to send upstream: the request's own, pseudo-headers included, without hop-by-hop ones. */
-function forwardedHeaders(headers: http2.IncomingHttpHeaders): http2.OutgoingHttpHeaders {
+export function forwardedHeaders(headers: http2.IncomingHttpHeaders): http2.OutgoingHttpHeaders {
   const out: http2.OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined || (PSEUDO_OR_HOP.test(name) && !['method', 'path', 'scheme', 'authority'].includes(name.slice(1)))) continue;
@@ -62,11 +66,17 @@ export class H2FilteredSteal {
     private readonly log: Logger,
   ) {}
 
-  /** `socket` is paused, with the bytes already read from it put back. */
-  accept(socket: net.Socket, origin: Origin): void {
+  /**
+   * `socket` is paused, with the bytes already read from it put back. `upgraded`: the connection
+   * switched from HTTP/1.1 by an h2c `Upgrade` (h2c-upgrade.ts), with the request that asked as
+   * a frame to put after the client's preface, and the app's HTTP/2 connection made to learn
+   * that it speaks HTTP/2.
+   */
+  accept(socket: net.Socket, origin: Origin, upgraded?: { head: Buffer; request: Buffer; app: http2.ClientHttp2Session }): void {
     const server = http2.createServer(SERVER_OPTIONS);
     /** This client connection's HTTP/2 connections upstream: the app's, and each session's. */
     const upstreams = new Map<Subscriber | 'app', http2.ClientHttp2Session>();
+    if (upgraded) this.keep(upgraded.app, 'app', upstreams);
     server.on('session', (session) => {
       session.on('error', () => undefined);
       session.once('close', () => {
@@ -75,7 +85,30 @@ export class H2FilteredSteal {
       });
     });
     server.on('stream', (stream, headers) => this.route(stream, headers, origin, upstreams));
-    server.emit('connection', replayedSocket(socket));
+    server.emit('connection', upgraded ? replayedSocket(socket, upgraded.head, clientFrames({ insert: upgraded.request })) : replayedSocket(socket));
+  }
+
+  /**
+   * An HTTP/2 connection to the app, once the app has answered it with its SETTINGS: undefined
+   * when it doesn't speak HTTP/2 in cleartext (most HTTP/1.1 servers answer the preface with an
+   * error), within APP_H2_WAIT_MS.
+   */
+  connectApp(origin: Origin): Promise<http2.ClientHttp2Session | undefined> {
+    const session = this.connect('app', origin);
+    return new Promise((resolve) => {
+      const settle = (speaks: boolean) => {
+        clearTimeout(timer);
+        session.off('remoteSettings', yes);
+        session.off('close', no);
+        if (!speaks) session.destroy();
+        resolve(speaks ? session : undefined);
+      };
+      const yes = () => settle(true);
+      const no = () => settle(false);
+      const timer = setTimeout(no, APP_H2_WAIT_MS);
+      session.once('remoteSettings', yes);
+      session.once('close', no);
+    });
   }
 
   private route(
@@ -149,6 +182,14 @@ export class H2FilteredSteal {
   ): http2.ClientHttp2Session | undefined {
     const open = upstreams.get(to);
     if (open && !open.closed && !open.destroyed) return open;
+    const session = this.connect(to, origin);
+    return session && this.keep(session, to, upstreams);
+  }
+
+  /** An HTTP/2 connection to the app at the original destination, or over a new stream of a session (undefined when it can't take one). */
+  private connect(to: 'app', origin: Origin): http2.ClientHttp2Session;
+  private connect(to: Subscriber | 'app', origin: Origin): http2.ClientHttp2Session | undefined;
+  private connect(to: Subscriber | 'app', origin: Origin): http2.ClientHttp2Session | undefined {
     let session: http2.ClientHttp2Session;
     if (to === 'app') {
       const { address, port } = origin.local;
@@ -162,6 +203,14 @@ export class H2FilteredSteal {
       session = http2.connect('http://mirrord-session', { createConnection: () => stream });
     }
     session.on('error', (error: Error) => this.log.debug('h2 upstream connection failed', { port: origin.port, error: error.message }));
+    return session;
+  }
+
+  private keep(
+    session: http2.ClientHttp2Session,
+    to: Subscriber | 'app',
+    upstreams: Map<Subscriber | 'app', http2.ClientHttp2Session>,
+  ): http2.ClientHttp2Session {
     session.once('close', () => {
       if (upstreams.get(to) === session) upstreams.delete(to);
     });

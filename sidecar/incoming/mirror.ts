@@ -1,14 +1,16 @@
 /**
- * Mirror fan-out: each mirroring session gets a stream with a copy of what the client sends on
- * a connection that goes on to the app. The copies never slow the app: a copy that lacks credit
- * for a chunk (its laptop is slow or gone) is cut off, and the connection to the app goes on.
+ * Mirror fan-out: each mirroring session without a filter gets a stream with a copy of what the
+ * client sends on a connection that goes on to the app (filtered ones get copies of the requests
+ * they match: filtered-mirror.ts). The copies never slow the app: a copy that lacks credit for a
+ * chunk (its laptop is slow or gone) is cut off, and the connection to the app goes on.
  */
 import type net from 'node:net';
 import type { MuxStream } from '../../protocol/stream';
 import type { Origin } from './origin';
 import type { IncomingSink } from './subscriber';
 
-interface Copy {
+/** A session's copy of some of a connection's bytes. */
+export interface Copy {
   sink: IncomingSink;
   stream: MuxStream;
 }
@@ -22,17 +24,28 @@ export function mirror(socket: net.Socket, origin: Origin, mirrors: readonly Inc
     stream.on('error', () => undefined);
     stream.resume(); // the local process's answers to a mirrored connection are dropped
   }
-  socket.on('data', (chunk: Buffer) => {
-    for (const copy of copies) {
-      if (copy.stream.destroyed) continue;
-      // Never wait for a slow laptop: a copy that can't take the bytes now is cut off.
-      if (copy.stream.writableCredit >= chunk.length) copy.stream.write(chunk);
-      else {
-        copy.stream.destroy(new Error('mirror copy dropped: the client fell behind'));
-        copy.sink.notice('warn', `a mirrored connection on port ${origin.port} was cut off because this client could not keep up`);
-      }
-    }
-  });
+  socket.on('data', (chunk: Buffer) => copies.forEach((copy) => copyOrCutOff(copy, chunk, origin.port)));
   socket.once('end', () => copies.forEach(({ stream }) => stream.end()));
   socket.once('close', () => copies.forEach(({ stream }) => stream.writableEnded || stream.destroy()));
+}
+
+/**
+ * Sends `chunk` on `copy` when its stream has the credit for it and `pending` bytes more (written
+ * but not yet on the stream); else cuts the copy off and tells its session. False once cut off.
+ */
+export function copyOrCutOff(copy: Copy, chunk: Buffer, port: number, pending = 0, write = (bytes: Buffer) => copy.stream.write(bytes)): boolean {
+  if (copy.stream.destroyed) return false;
+  // Never wait for a slow laptop: a copy that can't take the bytes now is cut off.
+  if (copy.stream.writableCredit >= chunk.length + pending) {
+    write(chunk);
+    return true;
+  }
+  return cutOff(copy.sink, port, () => copy.stream.destroy(new Error('mirror copy dropped: the client fell behind')));
+}
+
+/** Stops a copy its session can't keep up with (`stop`), and tells the session. */
+export function cutOff(sink: IncomingSink, port: number, stop: () => void): false {
+  stop();
+  sink.notice('warn', `a mirrored connection on port ${port} was cut off because this client could not keep up`);
+  return false;
 }

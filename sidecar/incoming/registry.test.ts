@@ -40,6 +40,7 @@ const sink = (id: string): IncomingSink => ({ id, answering: true, openIncoming:
 const PORT = 8080;
 const AGENT_PORT = 61234;
 const mirror: Subscription = { port: PORT, mode: 'mirror' };
+const filteredMirror: Subscription = { port: PORT, mode: 'mirror', filter: { header: '^x-user: me$' } };
 const filtered = (path: string): Subscription => ({ port: PORT, mode: 'steal', filter: { path } });
 const unfiltered: Subscription = { port: PORT, mode: 'steal' };
 
@@ -77,26 +78,31 @@ describe('IncomingRegistry', () => {
   describe('port sharing, as the table of docs/protocol.md', () => {
     const already: Record<string, Subscription[]> = {
       nothing: [],
-      mirrors: [mirror, mirror],
+      mirrors: [mirror, filteredMirror],
       'filtered steals': [filtered('^/a'), filtered('^/b')],
       'an unfiltered steal': [unfiltered],
     };
     const wanted: Record<string, Subscription> = {
       mirror,
+      'mirror with filter': filteredMirror,
       'steal with filter': filtered('^/c'),
       'steal without filter': unfiltered,
     };
     const table: [string, string, 'ok' | RegExp][] = [
       ['nothing', 'mirror', 'ok'],
+      ['nothing', 'mirror with filter', 'ok'],
       ['nothing', 'steal with filter', 'ok'],
       ['nothing', 'steal without filter', 'ok'],
       ['mirrors', 'mirror', 'ok'],
+      ['mirrors', 'mirror with filter', 'ok'],
       ['mirrors', 'steal with filter', /^port 8080 is mirrored by session held-0; a port is either mirrored or stolen, not both$/],
       ['mirrors', 'steal without filter', /^port 8080 is mirrored by session held-0; a port is either mirrored or stolen/],
       ['filtered steals', 'mirror', /^port 8080 is stolen by session held-0; a port is either mirrored or stolen/],
+      ['filtered steals', 'mirror with filter', /^port 8080 is stolen by session held-0; a port is either mirrored or stolen/],
       ['filtered steals', 'steal with filter', 'ok'],
       ['filtered steals', 'steal without filter', /^port 8080 is stolen with HTTP filters by session held-0; an unfiltered steal would take its traffic/],
       ['an unfiltered steal', 'mirror', /^port 8080 is stolen by session held-0; a port is either mirrored or stolen/],
+      ['an unfiltered steal', 'mirror with filter', /^port 8080 is stolen by session held-0; a port is either mirrored or stolen/],
       ['an unfiltered steal', 'steal with filter', /^port 8080 is already stolen without a filter by session held-0; an unfiltered steal is exclusive/],
       ['an unfiltered steal', 'steal without filter', /^port 8080 is already stolen without a filter by session held-0/],
     ];
@@ -176,7 +182,7 @@ describe('IncomingRegistry', () => {
     const one = session('one');
     const invalid: [Subscription, RegExp][] = [
       [{ port: AGENT_PORT, mode: 'steal' }, /agent's own port/],
-      [{ port: PORT, mode: 'mirror', filter: { path: '^/x' } }, /steal mode only/],
+      [{ port: PORT, mode: 'mirror', filter: { header: '(?=x)' } }, /invalid header filter/],
       [filtered('('), /invalid path filter/],
     ];
     for (const [subscription, why] of invalid) {

@@ -46,7 +46,6 @@ export class IncomingRegistry {
   async subscribe(sink: IncomingSink, subscription: Subscription): Promise<void> {
     const { port, mode, filter } = subscription;
     if (this.reserved.includes(port)) throw new RemoteError(ErrorCode.Invalid, `port ${port} is the agent's own port and cannot be intercepted`);
-    if (filter && mode !== 'steal') throw new RemoteError(ErrorCode.Invalid, 'HTTP filters apply to steal mode only');
     let matches: RequestMatcher | undefined;
     try {
       matches = filter ? compileFilter(filter) : undefined;

@@ -1,17 +1,21 @@
 /**
- * HTTP/2 (h2c, prior knowledge) through a filtered steal: on one client connection, the requests
+ * HTTP/2 (h2c, with prior knowledge and by Upgrade) through a filtered steal: on one client connection, the requests
  * a session's filter matches are answered by the local server, the others by the app, with their
  * bodies and trailers; curl and Node's HTTP/2 client as clients. A client that breaks the protocol
  * loses its own connection only. gRPC (@grpc/grpc-js) of all four kinds, with deadlines and
- * cancellation, through the same path.
+ * cancellation, through the same path; and grpc-go, a client and a server built here.
  */
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { packagePath } from '../../common/package-root';
 import { eventually } from '../harness/eventually';
 import { POD_IP, waitForOutput } from '../harness/netns';
 import { APP_PORT, forwardIncoming } from '../harness/pod';
+import { buildGo } from '../harness/programs';
 import { noRulesLeft, podSuite } from './suite';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { serve } = require('../fixtures/grpc-echo') as {
@@ -32,6 +36,8 @@ describe('HTTP/2 through a filtered steal', () => {
   const suite = podSuite();
   let local: http2.Http2Server;
   let localPort = 0;
+  /** The requests the local server has read whole: `METHOD PATH body=N`. */
+  const localSeen: string[] = [];
 
   beforeAll(async () => {
     // The session's local process: an h2c server, answering with a trailer as gRPC servers do.
@@ -41,6 +47,8 @@ describe('HTTP/2 through a filtered steal', () => {
       stream.on('error', () => undefined);
       stream.on('data', (chunk: Buffer) => (size += chunk.length));
       stream.on('end', () => {
+        if (stream.destroyed) return;
+        localSeen.push(`${headers[':method']} ${headers[':path']} body=${size}`);
         if (headers[':path'] === '/big') {
           // An answer far past every flow-control window, for a client that won't read it.
           stream.respond({ ':status': 200, 'x-served-by': 'local' });
@@ -93,6 +101,13 @@ describe('HTTP/2 through a filtered steal', () => {
     expect(await curl(['-H', 'x-user: me'])).toBe('local GET /curl body=0\n');
     expect(await curl([])).toBe('app GET /curl body=0\n');
 
+    // curl --http2 on http:// asks with an h2c Upgrade: the asking request (stream 1) and the
+    // next one on that connection are each routed by the filter, and both answered over HTTP/2.
+    const url = `http://${POD_IP}:${APP_PORT}`;
+    const once = ['-sS', '--http2', '--max-time', '10', '-w', ' over HTTP/%{http_version} connection %{num_connects}\n'];
+    const upgraded = await suite.pod.net.exec(suite.pod.net.workload, 'curl', [...once, '-H', 'x-user: me', `${url}/up1`, '--next', ...once, `${url}/up2`]);
+    expect(upgraded.stdout).toBe('local GET /up1 body=0\n over HTTP/2 connection 1\napp GET /up2 body=0\n over HTTP/2 connection 0\n');
+
     client.close();
     await client.closed();
     await noRulesLeft(suite.pod);
@@ -135,6 +150,29 @@ describe('HTTP/2 through a filtered steal', () => {
     await client.closed();
     await noRulesLeft(suite.pod);
     expect((await onOneConnection([{ path: '/api/x' }])).map((a) => a.body)).toEqual(['app GET /api/x body=0\n']);
+  });
+
+  it('mirrored with a filter: the app answers every stream, the local server gets copies of the matching ones', async () => {
+    const client = await suite.pod.connect();
+    forwardIncoming(client, localPort);
+    localSeen.length = 0;
+    await client.subscribe({ port: APP_PORT, mode: 'mirror', filter: { header: '^x-user: me$' } });
+    const answers = await onOneConnection([
+      { path: '/m1', headers: { 'x-user': 'me' } },
+      { path: '/m2' },
+      { path: '/m3/upload', headers: { 'x-user': 'me' }, bodySize: 300_000 },
+      { path: '/m4/upload', bodySize: 200_000 },
+    ]);
+    expect(answers.map(({ servedBy, body }) => `${servedBy}: ${body}`)).toEqual([
+      'app: app GET /m1 body=0\n',
+      'app: app GET /m2 body=0\n',
+      'app: app POST /m3/upload body=300000\n',
+      'app: app POST /m4/upload body=200000\n',
+    ]);
+    await eventually(async () => expect([...localSeen].sort()).toEqual(['GET /m1 body=0', 'POST /m3/upload body=300000']));
+    client.close();
+    await client.closed();
+    await noRulesLeft(suite.pod);
   });
 
   it('a SETTINGS flood, a header past the limit and a client that stops reading each cost their own connection only', async () => {
@@ -203,6 +241,16 @@ describe('gRPC through a filtered steal', () => {
     local?.server.forceShutdown();
   });
 
+  /** What grpc-client.js (or the demo app's grpc-call) prints when `by` answered its calls. */
+  const answered = (by: string) => ({
+    unary: { from: by, text: 'hi' },
+    count: [`${by}:0`, `${by}:1`, `${by}:2`],
+    join: { from: by, text: 'a,b,c' },
+    chat: [`${by}:X`, `${by}:Y`],
+    pastDeadline: { code: 'DEADLINE_EXCEEDED' },
+    cancelled: { code: 'CANCELLED' },
+  });
+
   const calls = async (user: string) => {
     const { stdout } = await suite.pod.net.exec(suite.pod.net.workload, process.execPath, [
       packagePath('test/fixtures/grpc-client.js'),
@@ -216,14 +264,6 @@ describe('gRPC through a filtered steal', () => {
     const client = await suite.pod.connect();
     const seen = forwardIncoming(client, local.port);
     await client.subscribe({ port: GRPC_PORT, mode: 'steal', filter: { header: '^x-user: me$' } });
-    const answered = (by: string) => ({
-      unary: { from: by, text: 'hi' },
-      count: [`${by}:0`, `${by}:1`, `${by}:2`],
-      join: { from: by, text: 'a,b,c' },
-      chat: [`${by}:X`, `${by}:Y`],
-      pastDeadline: { code: 'DEADLINE_EXCEEDED' },
-      cancelled: { code: 'CANCELLED' },
-    });
     expect(await calls('me')).toEqual(answered('local'));
     // The deadline and the cancel reached the local server as cancellations of its calls.
     await eventually(async () => expect(cancelledLocally).toEqual(expect.arrayContaining(['Count', 'Unary'])));
@@ -235,4 +275,32 @@ describe('gRPC through a filtered steal', () => {
     await client.closed();
     await noRulesLeft(suite.pod);
   });
+  it('with grpc-go built here: a Go client, and a Go server as the local process', async () => {
+    // The demo app (kind/images/demo) is the Go one: `grpc-serve` and `grpc-call`.
+    const dir = mkdtempSync(join(tmpdir(), 'mirrord-go-grpc-'));
+    const demo = await buildGo(dir, 'demo', false, 'kind/images/demo');
+    const goLocal = spawn(demo, ['grpc-serve', 'local-go', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const port = Number(/grpc listening on (\d+)/.exec(await waitForOutput(goLocal, /grpc listening on/))![1]);
+      let output = '';
+      goLocal.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const client = await suite.pod.connect();
+      forwardIncoming(client, port);
+      await client.subscribe({ port: GRPC_PORT, mode: 'steal', filter: { header: '^x-user: me$' } });
+      const goCalls = async (user: string) =>
+        JSON.parse((await suite.pod.net.exec(suite.pod.net.workload, demo, ['grpc-call', `${POD_IP}:${GRPC_PORT}`, user])).stdout) as Record<string, unknown>;
+      expect(await goCalls('me')).toEqual(answered('local-go'));
+      // grpc-go's deadline and cancel reached the Go server as cancellations of its calls.
+      await eventually(async () => expect(output).toMatch(/cancelled Unary[^]*cancelled Count|cancelled Count[^]*cancelled Unary/));
+      expect(await goCalls('you')).toEqual(answered('app'));
+      // The Node client reaches the Go server the same way.
+      expect(await calls('me')).toEqual(answered('local-go'));
+      client.close();
+      await client.closed();
+      await noRulesLeft(suite.pod);
+    } finally {
+      goLocal.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 360_000);
 });

@@ -6,11 +6,12 @@ import type { Client } from '../../protocol/client';
 
 jest.setTimeout(60_000);
 
-/** Collects, per incoming connection, the bytes a mirroring client receives. */
-function collectCopies(client: Client): string[] {
+/** Collects, per incoming stream, the bytes a mirroring client receives (and, in `kinds`, what each stream was announced as). */
+function collectCopies(client: Client, kinds: string[] = []): string[] {
   const copies: string[] = [];
-  client.onIncoming(({ socket, mode }) => {
+  client.onIncoming(({ socket, mode, kind, request }) => {
     expect(mode).toBe('mirror');
+    kinds.push(request ? `${kind} ${request.method} ${request.path}` : kind);
     const index = copies.push('') - 1;
     socket.on('data', (chunk: Buffer) => (copies[index] += chunk.toString()));
     socket.on('error', () => undefined);
@@ -56,10 +57,13 @@ describe('mirror', () => {
     });
   });
 
-  it("keeps the app's clients whole when the mirroring client vanishes mid-request", async () => {
+  it.each([
+    ['', undefined],
+    [' (a filter on the path)', { path: '^/upload' }],
+  ])("keeps the app's clients whole when the mirroring client%s vanishes mid-request", async (_, filter) => {
     const client = await suite.pod.connect();
     const copies = collectCopies(client);
-    await client.subscribe({ port: APP_PORT, mode: 'mirror' });
+    await client.subscribe({ port: APP_PORT, mode: 'mirror', ...(filter && { filter }) });
     // An upload that takes a second: the client drops (no close frame) while it streams.
     const upload = suite.pod.net.exec(suite.pod.net.workload, 'sh', [
       '-c',
@@ -70,5 +74,54 @@ describe('mirror', () => {
     expect((await upload).stdout).toBe('app PUT /upload body=21\n');
     await noRulesLeft(suite.pod);
     expect((await suite.pod.request('/after')).body).toBe('app GET /after body=0\n');
+  });
+
+  it('with a filter, copies only the matching requests, each on its own stream, while an unfiltered mirror gets the connection', async () => {
+    const filtered = await suite.pod.connect();
+    const whole = await suite.pod.connect();
+    const kinds: string[] = [];
+    const [mine, all] = [collectCopies(filtered, kinds), collectCopies(whole)];
+    await filtered.subscribe({ port: APP_PORT, mode: 'mirror', filter: { any: [{ header: '^x-user: me$' }, { body: { query: '$.user', matches: '^me$' } }] } });
+    await whole.subscribe({ port: APP_PORT, mode: 'mirror' });
+    // Four requests on one kept-alive connection: by header, not, by JSON body, not.
+    const url = `http://${POD_IP}:${APP_PORT}`;
+    const { stdout } = await suite.pod.net.exec(suite.pod.net.workload, 'curl', [
+      '-sS',
+      '--max-time',
+      '10',
+      '-H',
+      'x-user: me',
+      `${url}/one`,
+      '--next',
+      '-sS',
+      `${url}/two`,
+      '--next',
+      '-sS',
+      '-H',
+      'content-type: application/json',
+      '--data',
+      '{"user":"me","n":3}',
+      `${url}/three`,
+      '--next',
+      '-sS',
+      '-H',
+      'content-type: application/json',
+      '--data',
+      '{"user":"you"}',
+      `${url}/four`,
+    ]);
+    // The app answers every request, unchanged.
+    expect(stdout).toBe('app GET /one body=0\napp GET /two body=0\napp POST /three body=19\napp POST /four body=14\n');
+    await eventually(async () => {
+      expect(kinds.sort()).toEqual(['request GET /one', 'request POST /three']);
+      expect(mine.sort()).toEqual([
+        expect.stringMatching(/^GET \/one HTTP\/1\.1\r\n[^]*x-user: me\r\n/),
+        expect.stringMatching(/^POST \/three HTTP\/1\.1\r\n[^]*\r\n\r\n\{"user":"me","n":3\}$/),
+      ]);
+      // One connection, all four requests in its copy.
+      expect(all).toHaveLength(1);
+      for (const path of ['/one', '/two', '/three', '/four']) expect(all[0]).toContain(` ${path} HTTP/1.1`);
+    });
+    await expect(filtered.subscribe({ port: APP_PORT + 1, mode: 'mirror', filter: { path: '(?!x)' } })).rejects.toThrow(/invalid path filter/);
   });
 });

@@ -1,6 +1,7 @@
 // The demo app of the cluster's smoke test, a static binary for a FROM-scratch image:
-// `demo serve` answers HTTP/1.1 and h2c on $PORT (8080), and `demo get URL` resolves the URL's host with the
-// pod's resolv.conf and fetches it, so a pod of the same image can be the client.
+// `demo serve` answers HTTP/1.1 and h2c on $PORT (8080) and gRPC on $GRPC_PORT (grpc.go), and
+// `demo get URL` resolves the URL's host with the pod's resolv.conf and fetches it, so a pod of
+// the same image can be the client.
 package main
 
 import (
@@ -31,8 +32,17 @@ func serve() error {
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true)
 	server := &http.Server{Addr: ":" + port, Handler: mux, Protocols: &protocols}
-	fmt.Printf("listening on :%s\n", port)
-	return server.ListenAndServe()
+	grpcPort := os.Getenv("GRPC_PORT")
+	if grpcPort == "" {
+		grpcPort = "50051"
+	}
+	failed := make(chan error, 1)
+	go func() { failed <- grpcServe(host, grpcPort) }()
+	go func() {
+		fmt.Printf("listening on :%s\n", port)
+		failed <- server.ListenAndServe()
+	}()
+	return <-failed
 }
 
 func get(raw string) error {
@@ -74,8 +84,12 @@ func main() {
 		err = serve()
 	case len(os.Args) == 3 && os.Args[1] == "get":
 		err = get(os.Args[2])
+	case len(os.Args) == 4 && os.Args[1] == "grpc-serve":
+		err = grpcServe(os.Args[2], os.Args[3])
+	case len(os.Args) == 4 && os.Args[1] == "grpc-call":
+		err = grpcCall(os.Args[2], os.Args[3])
 	default:
-		err = fmt.Errorf("usage: demo serve | demo get URL")
+		err = fmt.Errorf("usage: demo serve | demo get URL | demo grpc-serve NAME PORT | demo grpc-call HOST:PORT USER")
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
