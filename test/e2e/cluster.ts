@@ -31,6 +31,11 @@ function kubectlPath(): string {
   return existsSync(built) ? built : 'kubectl';
 }
 
+/** The demo app's static binary the cluster's demo image was built from (kind/images/build.sh): a gRPC client too. */
+export function demoProgram(): string {
+  return join(cache, 'bin', 'demo');
+}
+
 export interface KubectlOptions {
   input?: string;
   timeoutMs?: number;

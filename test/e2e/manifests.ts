@@ -1,6 +1,6 @@
 /**
  * The workloads the end-to-end suites, the demo and the cluster benchmark deploy: the demo app
- * (kind/images/demo: answers HTTP on 8080 with "hello from POD (METHOD PATH)") as a Deployment,
+ * (kind/images/demo: answers HTTP on 8080 with "hello from POD (METHOD PATH)", and gRPC on 50051) as a Deployment,
  * optionally behind a Service on port 80, and a pod of the same image to make requests from
  * inside the cluster (`/demo get URL`). JSON is YAML, so kubectl applies these as they are.
  */
@@ -16,7 +16,7 @@ const demoContainer = (name: string, env?: Record<string, string>) => ({
 
 export interface DemoOptions {
   env?: Record<string, string>;
-  /** A Service of the same name, port 80 -> 8080. */
+  /** A Service of the same name, port 80 -> 8080 (HTTP) and 50051 (gRPC). */
   service?: boolean;
   terminationGracePeriodSeconds?: number;
   /** How many pods (1 by default). */
@@ -41,7 +41,11 @@ export function demoDeployment(namespace: string, name = 'app', options: DemoOpt
       },
     },
   };
-  const service = { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace }, spec: { selector: labels, ports: [{ port: 80, targetPort: 8080 }] } };
+  const ports = [
+    { name: 'http', port: 80, targetPort: 8080 },
+    { name: 'grpc', port: 50051, targetPort: 50051 },
+  ];
+  const service = { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace }, spec: { selector: labels, ports } };
   return [deployment, ...(options.service ? [service] : [])].map((object) => JSON.stringify(object)).join('\n---\n');
 }
 

@@ -2,12 +2,14 @@
  * One attach on every replica of a workload: a filtered steal on a 3-replica Deployment is
  * answered by the local process whichever replica the Service sends a request to, and a rollout
  * during the session moves the sessions to the new pods without stopping the process. kubelet's
- * probes of a stolen port keep reaching the app while the local process is stopped.
+ * probes of a stolen port keep reaching the app while the local process is stopped. HTTP/2 and
+ * gRPC (grpc-go calling the Go app, grpc-js answering locally) are filtered per request, and so
+ * is a mirror.
  */
 import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import { join } from 'node:path';
-import { createNamespaces, deleteNamespaces, kubeconfigPath, kubectl, rolledOut, webhookReady } from './cluster';
+import { createNamespaces, deleteNamespaces, demoProgram, kubeconfigPath, kubectl, rolledOut, webhookReady } from './cluster';
 import { demoDeployment, manifests } from './manifests';
 import { freePort } from '../harness/free-port';
 import { httpGet } from '../harness/http-get';
@@ -131,6 +133,56 @@ test('HTTP/2 (h2c) through a filtered steal on every replica: each request by it
     (await run('curl', ['-sS', '--http2-prior-knowledge', '--max-time', '10', ...headers, `http://${serviceIp}/curl`])).stdout.trim();
   expect(await curl(['-H', 'x-user: me'])).toBe('answered by me (GET /curl)');
   expect(await curl([])).toMatch(/^hello from app-\S+ \(GET \/curl\)$/);
+}, 120_000);
+
+test('gRPC through a filtered steal on every replica: the calls of grpc-go with the header answered by the local grpc-js server, the others by the Go app', async () => {
+  const session = attach('deploy/app', [
+    '--steal',
+    '--http-header-filter',
+    '^x-user: me$',
+    '--',
+    process.execPath,
+    packagePath('test/fixtures/grpc-echo.js'),
+    'me',
+    '50051',
+  ]);
+  await session.waitFor(/port 50051 \(steal\) subscribed on each of 3 pods/, 'stderr', 60_000);
+  const calls = async (user: string) => JSON.parse((await run(demoProgram(), ['grpc-call', `${serviceIp}:50051`, user])).stdout) as Record<string, unknown>;
+  const answered = (by: string) => ({
+    unary: { from: by, text: 'hi' },
+    count: [`${by}:0`, `${by}:1`, `${by}:2`],
+    join: { from: by, text: 'a,b,c' },
+    chat: [`${by}:X`, `${by}:Y`],
+    pastDeadline: { code: 'DEADLINE_EXCEEDED' },
+    cancelled: { code: 'CANCELLED' },
+  });
+  // Each call's connection lands on one replica (kube-proxy picks it): six of each, to reach them all.
+  for (let i = 0; i < 6; i++) {
+    expect(await calls('me')).toEqual(answered('me'));
+    const theirs = await calls('you');
+    const app = (theirs.unary as { from: string }).from;
+    expect(app).toMatch(/^app-/);
+    expect(theirs).toEqual(answered(app));
+  }
+}, 120_000);
+
+test('a filtered mirror on every replica: the app answers everything, the local process sees a copy of each matching request', async () => {
+  const session = attach('deploy/app', ['--mirror', '--http-header-filter', '^x-user: me$', '--', 'python3', '-u', ANSWER, 'me', '8080']);
+  await session.waitFor(/port 8080 \(mirror\) subscribed on each of 3 pods/, 'stderr', 60_000);
+  for (let i = 0; i < 10; i++) {
+    expect(await throughService(`/copied/${i}`, { 'x-user': 'me' })).toMatch(new RegExp(`^hello from app-\\S+ \\(GET /copied/${i}\\)`));
+    expect(await throughService(`/not-copied/${i}`)).toMatch(new RegExp(`^hello from app-\\S+ \\(GET /not-copied/${i}\\)`));
+  }
+  await eventually(
+    async () =>
+      expect(
+        session
+          .output()
+          .stdout.match(/^me saw .*$/gm)
+          ?.sort(),
+      ).toEqual(Array.from({ length: 10 }, (_, i) => `me saw GET /copied/${i}`).sort()),
+    10_000,
+  );
 }, 120_000);
 
 test('--selector attaches to every pod the label selector matches; a selector the API server refuses is one clear line', async () => {
