@@ -9,6 +9,7 @@ import type { Settings } from './config/resolve';
 import { CliError, USAGE_EXIT } from './errors';
 import type { Progress } from './progress';
 import { ReconnectingClient } from './reconnecting-client';
+import { RepeatedNotices } from './repeated-notices';
 import { ReplicaSessions } from './replica-sessions';
 import { startClient } from './start-client';
 import { openTransport, type AgentChoice, type SessionDescription, type Transport } from './transport';
@@ -50,6 +51,7 @@ export async function openSession({ agent, settings, description, hello, progres
   }
   const { pod } = first.info;
   const podName = `${pod.namespace ? `${pod.namespace}/` : ''}${pod.name || '(unnamed)'}`;
+  const notices = new RepeatedNotices((level, text) => (level === 'info' ? progress.logger.info(text) : progress.warn(text)));
   /** A pod's session that outlives its connection: a drop reconnects to the same pod, never another. */
   const reconnecting = (over: Transport, session: Client, name: string, replica = false) =>
     new ReconnectingClient(
@@ -61,6 +63,7 @@ export async function openSession({ agent, settings, description, hello, progres
           return { client: await startClient(again, await helloWithTicket(again)), close: () => again.close() };
         },
         warn: (text) => progress.warn(replica ? `pod ${name}: ${text}` : text),
+        notice: (level, message) => notices.tell(level, `pod ${name}: ${message}`),
         reconnected: (again, attempts) =>
           progress.warn(
             `reconnected after ${attempts} attempt${attempts === 1 ? '' : 's'}: session ${again.info.sessionId} on pod ${name}; connections open before the drop were reset`,

@@ -30,6 +30,8 @@ export interface ReconnectOptions {
   /** The connection dropped (`reason`), a reconnection starts; or a port could not be subscribed again. */
   warn(text: string): void;
   reconnected(client: Client, attempts: number): void;
+  /** What the sidecar tells the user unasked, on this connection or the ones after it. */
+  notice?(level: 'info' | 'warn' | 'error', message: string): void;
 }
 
 /** Closes that mean "this session is over", not "its connection broke". */
@@ -51,6 +53,7 @@ export class ReconnectingClient implements ClientApi {
     private readonly options: ReconnectOptions,
   ) {
     this.connection = first;
+    this.heed(first.client);
     this.end = this.watch();
   }
 
@@ -147,6 +150,11 @@ export class ReconnectingClient implements ClientApi {
     return new RemoteError(ErrorCode.Shutdown, `session closed: ${this.over?.reason}`);
   }
 
+  private heed(client: Client): void {
+    const { notice } = this.options;
+    if (notice) client.onNotice(({ level, message }) => notice(level, message));
+  }
+
   /** Follows each connection to its end; resolves when the session is over for good. */
   private async watch(): Promise<SessionEnd> {
     for (;;) {
@@ -158,6 +166,7 @@ export class ReconnectingClient implements ClientApi {
       if ('gaveUp' in outcome) return this.finish(outcome.gaveUp);
       const previous = this.connection.client.info.sessionId;
       this.connection = outcome.connection;
+      this.heed(this.connection.client);
       for (const listener of this.incomingListeners) this.connection.client.onIncoming(listener);
       // A connection that drops again before its ports are back goes round once more.
       if (!(await this.resubscribe(previous))) continue;

@@ -55,6 +55,11 @@ export const SIDECAR_ENV = {
    * Their requests always reach the app, in steal mode too.
    */
   probes: 'MIRRORD_PROBES',
+  /**
+   * A directory holding the app's TLS certificate and key as a `kubernetes.io/tls` Secret's files
+   * (`tls.crt`, `tls.key`): filtered steals terminate the app's TLS with them.
+   */
+  tlsDir: 'MIRRORD_TLS_DIR',
   chain: 'MIRRORD_CHAIN',
   /** The iptables binary (tests point it at the network namespace's own). */
   iptables: 'MIRRORD_IPTABLES',
@@ -77,6 +82,9 @@ export const OPERATOR_KEYS = {
   mountPath: '/mirrord/operator-keys',
   volume: 'mirrord-operator-keys',
 } as const;
+
+/** Where the Secret named by the `mirrord.dev/tls-secret` annotation is mounted in the sidecar. */
+export const TLS_SECRET = { volume: 'mirrord-agent-tls', mountPath: '/mirrord/tls' } as const;
 
 /** The namespace label that makes the webhook inject into the namespace's new pods. */
 export const INJECTION_LABEL = 'mirrord.dev/injection';
@@ -103,6 +111,12 @@ export const ANNOTATION = {
    * one PID namespace, and the sidecar gets CAP_SYS_PTRACE to reach into the app's processes.
    */
   wholeContainer: 'mirrord.dev/whole-container',
+  /**
+   * A `kubernetes.io/tls` Secret of the pod's namespace holding the certificate the app serves:
+   * mounted into the sidecar, so filtered steals can read the app's HTTPS (and HTTP/2 over TLS)
+   * requests. Without it, TLS connections reach the app unfiltered.
+   */
+  tlsSecret: 'mirrord.dev/tls-secret',
 } as const;
 
 /**

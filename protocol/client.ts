@@ -72,6 +72,13 @@ export class Client {
     return this.peer.call(method, params, attachment);
   }
 
+  /** Calls `listener` with what the sidecar tells the user unasked (a copy cut off, a connection it could not filter). */
+  onNotice(listener: (notice: Event<'notice'>) => void): void {
+    this.peer.on('event', (name, data) => {
+      if (name === 'notice') listener(data as Event<'notice'>);
+    });
+  }
+
   /** Calls `listener` for each stolen or mirrored connection (or request). */
   onIncoming(listener: (incoming: IncomingConnection) => void): void {
     this.peer.on('event', (name, data) => {

@@ -39,6 +39,8 @@ export interface SidecarConfig {
   chain: string;
   /** The iptables command. */
   iptables: string;
+  /** Where the app's TLS certificate and key are (tls.crt, tls.key), when the pod gave them. */
+  tlsDir?: string;
 }
 
 export interface HttpProbe {
@@ -89,6 +91,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SidecarConfig 
     probes: probes(env),
     chain: chainName(env[SIDECAR_ENV.chain] ?? 'MIRRORD_INCOMING'),
     iptables: env[SIDECAR_ENV.iptables] || 'iptables',
+    ...(env[SIDECAR_ENV.tlsDir] && { tlsDir: env[SIDECAR_ENV.tlsDir] }),
   };
 }
 

@@ -13,6 +13,7 @@ import type { SidecarConfig } from './config';
 import { appViews } from './app-view';
 import { healthListener } from './health';
 import { probedPorts } from './incoming/probes';
+import { AppCertificate } from './incoming/app-certificate';
 import { IncomingRegistry } from './incoming/registry';
 import { Iptables } from './incoming/iptables';
 import type { Logger } from '../common/log';
@@ -37,7 +38,9 @@ export class Sidecar {
 
   static async start(config: SidecarConfig, log: Logger): Promise<Sidecar> {
     const iptables = new Iptables(config.chain, log.child({ component: 'iptables' }), config.iptables);
-    const incoming = new IncomingRegistry(iptables, log.child({ component: 'incoming' }), [config.agentPort], probedPorts(config.probes));
+    const incomingLog = log.child({ component: 'incoming' });
+    const certificate = config.tlsDir ? new AppCertificate(config.tlsDir, incomingLog) : undefined;
+    const incoming = new IncomingRegistry(iptables, incomingLog, [config.agentPort], probedPorts(config.probes), certificate);
     await incoming.start();
     const app = appViews(config, log.child({ component: 'app' }));
 

@@ -18,6 +18,7 @@ export const NAMESPACE_ANNOTATIONS: ReadonlySet<string> = new Set([
   ANNOTATION.agentMemoryRequest,
   ANNOTATION.agentMemoryLimit,
   ANNOTATION.writableVolumes,
+  ANNOTATION.tlsSecret,
 ]);
 
 /** mirrord.dev/* annotations we don't know: most likely typos of ones we do. */

@@ -1,6 +1,6 @@
 import type { V1PodTemplateSpec } from '@kubernetes/client-node';
 import { COPY_LABEL, COPY_OF_ANNOTATION } from '../../common/copy-target';
-import { ANNOTATION, OPERATOR_KEYS, SIDECAR_NAME, SIDECAR_SCRATCH } from '../../common/pod-contract';
+import { ANNOTATION, OPERATOR_KEYS, SIDECAR_NAME, SIDECAR_SCRATCH, TLS_SECRET } from '../../common/pod-contract';
 import { copyJob, copyTemplate } from './copy-spec';
 
 const probe = { httpGet: { path: '/healthz', port: 8080 } };
@@ -32,6 +32,7 @@ const injectedPod: V1PodTemplateSpec = {
       { name: SIDECAR_SCRATCH.run, emptyDir: {} },
       { name: SIDECAR_SCRATCH.tmp, emptyDir: {} },
       { name: OPERATOR_KEYS.volume, configMap: { name: OPERATOR_KEYS.configMap } },
+      { name: TLS_SECRET.volume, secret: { secretName: 'shop-tls', optional: true } },
     ],
   },
 };

@@ -7,7 +7,7 @@
  */
 import type { V1Container, V1Job, V1PodTemplateSpec } from '../../common/kube-client';
 import { COPY_LABEL, COPY_OF_ANNOTATION } from '../../common/copy-target';
-import { ANNOTATION, OPERATOR_KEYS, SIDECAR_NAME, SIDECAR_SCRATCH } from '../../common/pod-contract';
+import { ANNOTATION, OPERATOR_KEYS, SIDECAR_NAME, SIDECAR_SCRATCH, TLS_SECRET } from '../../common/pod-contract';
 
 export const STARTED_BY_ANNOTATION = 'mirrord.dev/started-by';
 
@@ -22,7 +22,7 @@ export interface CopyJobOptions {
   deadlineS: number;
 }
 
-const INJECTED_VOLUMES = new Set([SIDECAR_SCRATCH.run, SIDECAR_SCRATCH.tmp, OPERATOR_KEYS.volume]);
+const INJECTED_VOLUMES = new Set([SIDECAR_SCRATCH.run, SIDECAR_SCRATCH.tmp, OPERATOR_KEYS.volume, TLS_SECRET.volume]);
 
 function withoutProbes(container: V1Container): V1Container {
   const copy = { ...container };

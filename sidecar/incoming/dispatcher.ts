@@ -8,6 +8,7 @@
  */
 import net from 'node:net';
 import type { Logger } from '../../common/log';
+import type { AppCertificate } from './app-certificate';
 import { FilteredMirror } from './filtered-mirror';
 import { FilteredSteal } from './filtered-steal';
 import { mirror } from './mirror';
@@ -32,9 +33,11 @@ export class PortDispatcher {
     private readonly track: Redirector['track'],
     /** kubelet's HTTP probe paths on this port, if it has any. */
     private readonly probed?: ProbedPaths,
+    /** The certificate the app serves, when the pod gave it: filtered steals read its TLS connections. */
+    certificate?: AppCertificate,
   ) {
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
-    this.filtered = new FilteredSteal(port, subscribers, log, probed);
+    this.filtered = new FilteredSteal(port, subscribers, log, probed, certificate);
     this.filteredMirror = new FilteredMirror(port, subscribers, log);
   }
 

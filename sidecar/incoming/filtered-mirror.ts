@@ -21,7 +21,7 @@ import { clientFrames, SETTINGS_ACK } from './h2-preface';
 import { copyOrCutOff, cutOff, type Copy } from './mirror';
 import type { Origin } from './origin';
 import { protocolOf } from './sniff';
-import type { Subscriber } from './subscriber';
+import type { IncomingSink, Subscriber } from './subscriber';
 
 /** How far the parsing of a connection's copy may fall behind the connection before it stops. */
 const MAX_BACKLOG = 1 << 20;
@@ -45,6 +45,8 @@ export class FilteredMirror {
   /** Parses the copies of HTTP/1.x connections; what it answers goes nowhere. */
   private readonly http = http.createServer({ keepAliveTimeout: 0, requestTimeout: 0 });
   private readonly origins = new WeakMap<Duplex, Origin>();
+  /** The sessions told that TLS connections are not copied. */
+  private readonly toldTls = new WeakSet<IncomingSink>();
 
   constructor(
     private readonly port: number,
@@ -68,7 +70,8 @@ export class FilteredMirror {
     const feed = (chunk: Buffer) => {
       if (!passOn) {
         const protocol = protocolOf(chunk);
-        if (protocol === 'other') return stop();
+        if (protocol === 'tls') this.tellTlsNotCopied();
+        if (protocol === 'other' || protocol === 'tls') return stop();
         passOn = protocol === 'h2' ? clientFrames({ insert: SETTINGS_ACK, dropAcks: true }) : (bytes) => bytes;
         if (protocol === 'h2') this.copyH2(copy, origin);
         else this.http.emit('connection', copy);
@@ -88,6 +91,15 @@ export class FilteredMirror {
 
   close(): void {
     this.http.close();
+  }
+
+  /** Tells each filtered mirror, once, that TLS connections are not copied (a copy can't be decrypted). */
+  private tellTlsNotCopied(): void {
+    for (const { sink } of this.filtered()) {
+      if (this.toldTls.has(sink)) continue;
+      this.toldTls.add(sink);
+      sink.notice('warn', `TLS connections on port ${this.port} are not copied: a filtered mirror can't read TLS (mirror without a filter for their bytes)`);
+    }
   }
 
   private filtered(): Subscriber[] {

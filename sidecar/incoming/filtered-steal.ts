@@ -3,15 +3,22 @@
  * request that matches a session's filter (first subscriber first) goes to that session over the
  * keep-alive pool, the others to the app over keep-alive connections of its own. WebSocket
  * upgrades are routed the same way; an h2c upgrade turns the connection into a filtered HTTP/2 one.
+ * HTTPS is filtered the same way when the pod gives the sidecar the app's certificate: the
+ * client's TLS ends here, the app is reached over TLS again, the session in cleartext.
  */
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Readable } from 'node:stream';
 import httpProxy from 'http-proxy';
 import type { MuxStream } from '../../protocol/stream';
 import type { Logger } from '../../common/log';
+import { ANNOTATION } from '../../common/pod-contract';
+import { replayedSocket } from '../../common/replayed-socket';
+import type { AppCertificate } from './app-certificate';
 import type { Origin } from './origin';
-import { H2FilteredSteal } from './h2-filtered-steal';
+import { H2FilteredSteal, type AppTls } from './h2-filtered-steal';
 import { isH2cUpgrade, SWITCHING_TO_H2C, upgradedRequestFrame } from './h2c-upgrade';
 import { hasJsonBody, readBodyForFilter } from './body';
 import { passThrough } from './pass-through';
@@ -20,17 +27,25 @@ import { steal } from './steal';
 import { isKubeletProbe, type ProbedPaths } from './probes';
 import { StreamAgent } from './stream-agent';
 import { StreamPool } from './stream-pool';
-import type { Subscriber } from './subscriber';
+import type { IncomingSink, Subscriber } from './subscriber';
 
 /** How long a connection on a filtered port may stay silent before it goes to the app as is. */
 const FIRST_BYTES_TIMEOUT_MS = 1000;
 /** Where the proxy sends a stolen request: the agent's stream decides, the host is never looked up. */
 const SESSION_TARGET = 'http://mirrord-session';
+/** How long a client whose TLS is terminated here may take to finish its handshake. */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export class FilteredSteal {
   private readonly http: http.Server;
   private readonly proxy = httpProxy.createProxyServer({ xfwd: false });
   private readonly appAgent = new http.Agent({ keepAlive: true });
+  /** To the app over TLS, for the clients whose TLS was terminated here: the app is in the pod, its certificate is not checked. */
+  private readonly appTlsAgent = new https.Agent({ keepAlive: true, rejectUnauthorized: false });
+  /** The decrypted sides of the client connections whose TLS was terminated here, with the name each asked for (SNI). */
+  private readonly secured = new WeakMap<net.Socket, AppTls>();
+  /** The sessions told that TLS connections on this port reach the app unfiltered. */
+  private readonly toldUnfiltered = new WeakSet<IncomingSink>();
   private readonly pool = new StreamPool((req, thief) => this.openRequestStream(req, thief));
   private readonly h2: H2FilteredSteal;
   /** Where each connection handed to the HTTP parser came from and was going. */
@@ -45,6 +60,8 @@ export class FilteredSteal {
     private readonly log: Logger,
     /** kubelet's HTTP probe paths on this port: their requests always go to the app. */
     private readonly probed?: ProbedPaths,
+    /** The certificate the app serves, when the pod gave it: TLS connections are then terminated and filtered. */
+    private readonly certificate?: AppCertificate,
   ) {
     this.h2 = new H2FilteredSteal(stealers, log);
     this.http = http.createServer({ keepAliveTimeout: 60_000 });
@@ -58,10 +75,12 @@ export class FilteredSteal {
 
   /**
    * HTTP/1.x connections are parsed here, HTTP/2 ones (h2c with prior knowledge) by
-   * H2FilteredSteal; a connection of another protocol (TLS, a server-speaks-first one that sends
-   * nothing) goes to the app untouched. Where a session steals the port without a filter (a probed
-   * port: its HTTP/1.x requests come here so kubelet's reach the app), a connection that is not
-   * HTTP/1.x goes to that session whole, as on any other port.
+   * H2FilteredSteal, TLS ones once decrypted with the app's certificate (when the pod gives it;
+   * without, they go to the app untouched and the sessions are told); a connection of another
+   * protocol (a server-speaks-first one that sends nothing) goes to the app untouched. Where a
+   * session steals the port without a filter (a probed port: its HTTP/1.x requests come here so
+   * kubelet's reach the app), a connection that is not HTTP/1.x goes to that session whole, as on
+   * any other port.
    */
   accept(socket: net.Socket, origin: Origin): void {
     this.origins.set(socket, origin);
@@ -78,12 +97,54 @@ export class FilteredSteal {
       else if (this.stealWhole(socket, origin)) {
         // taken whole by the session that steals the port without a filter
       } else if (protocol === 'h2') this.h2.accept(socket, origin);
-      else passThrough(socket, origin);
+      else if (protocol !== 'tls' || !this.terminateTls(socket, origin)) {
+        if (protocol === 'tls') this.tellUnfiltered();
+        passThrough(socket, origin);
+      }
       socket.resume();
     };
     const timer = setTimeout(() => decide(), FIRST_BYTES_TIMEOUT_MS);
     socket.on('data', decide);
     socket.once('close', () => clearTimeout(timer));
+  }
+
+  /**
+   * Terminates a client's TLS with the app's certificate and routes what it carries as any other
+   * connection (HTTP/2 when the client and the sidecar agree on it by ALPN, else HTTP/1.x); false
+   * when there is no usable certificate. A client that doesn't finish its handshake within
+   * HANDSHAKE_TIMEOUT_MS is dropped.
+   */
+  private terminateTls(socket: net.Socket, origin: Origin): boolean {
+    const secureContext = this.certificate?.current();
+    if (!secureContext) return false;
+    const secure = new tls.TLSSocket(replayedSocket(socket), { isServer: true, secureContext, ALPNProtocols: ['h2', 'http/1.1'] });
+    const timer = setTimeout(() => secure.destroy(), HANDSHAKE_TIMEOUT_MS);
+    secure.on('error', (error) => this.log.debug('TLS from a client failed', { port: this.port, error: error.message }));
+    secure.once('close', () => {
+      clearTimeout(timer);
+      socket.destroy();
+    });
+    secure.once('secure', () => {
+      clearTimeout(timer);
+      const appTls = { servername: secure.servername || undefined };
+      this.origins.set(secure, origin);
+      this.secured.set(secure, appTls);
+      if (secure.alpnProtocol === 'h2') this.h2.accept(secure, origin, { appTls });
+      else this.http.emit('connection', secure);
+    });
+    return true;
+  }
+
+  /** Tells each stealing session, once, that a TLS connection went to the app unfiltered, and why. */
+  private tellUnfiltered(): void {
+    const why = this.certificate
+      ? this.certificate.why()
+      : `the pod gives the sidecar no certificate to read it with (annotate it with ${ANNOTATION.tlsSecret}: a kubernetes.io/tls Secret of the app's certificate)`;
+    for (const { sink } of this.stealers) {
+      if (this.toldUnfiltered.has(sink)) continue;
+      this.toldUnfiltered.add(sink);
+      sink.notice('warn', `a TLS connection on port ${this.port} reached the app unfiltered: ${why}`);
+    }
   }
 
   /** Parses no new connections; those already parsed keep flowing until they end. */
@@ -101,7 +162,7 @@ export class FilteredSteal {
   private routeRead(req: http.IncomingMessage, res: http.ServerResponse, body?: Buffer, replay?: Readable): void {
     const thief = this.thiefOf(req, body);
     const buffer = replay && { buffer: replay };
-    if (!thief) return void this.proxy.web(req, res, { target: this.appUrl(req), agent: this.appAgent, ...buffer });
+    if (!thief) return void this.proxy.web(req, res, { ...this.toApp(req), ...buffer });
     this.proxy.web(req, res, { target: SESSION_TARGET, agent: this.pool.agentFor(req, thief), ...buffer }, (error) => {
       // A kept-alive stream the local server closed while this request was on its way fails
       // before any answer; a request that can be sent again goes once more, on a new stream.
@@ -112,7 +173,8 @@ export class FilteredSteal {
 
   private routeUpgrade(req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
     socket.on('error', () => undefined);
-    const request = isH2cUpgrade(req) ? upgradedRequestFrame(req) : undefined;
+    // (Over TLS, HTTP/2 is agreed by ALPN, never by an h2c upgrade.)
+    const request = !this.secured.has(socket) && isH2cUpgrade(req) ? upgradedRequestFrame(req) : undefined;
     if (request) return this.upgradeToH2(req, socket, head, request);
     this.routeWholeUpgrade(req, socket, head);
   }
@@ -129,7 +191,7 @@ export class FilteredSteal {
       if (socket.destroyed) return void app?.destroy();
       if (!app) return this.routeWholeUpgrade(req, socket, head);
       socket.write(SWITCHING_TO_H2C);
-      this.h2.accept(socket, origin, { head, request, app });
+      this.h2.accept(socket, origin, { upgraded: { head, request, app } });
     });
   }
 
@@ -138,7 +200,7 @@ export class FilteredSteal {
     const thief = this.thiefOf(req);
     // An upgraded connection keeps its stream to itself: a one-off agent, never pooled.
     if (thief) this.proxy.ws(req, socket, head, { target: SESSION_TARGET, agent: this.pool.oneOff(req, thief) });
-    else this.proxy.ws(req, socket, head, { target: this.appUrl(req) });
+    else this.proxy.ws(req, socket, head, this.toApp(req));
   }
 
   /** A connection that isn't HTTP/1.x, to the session that steals the port without a filter; false when there is none. */
@@ -161,9 +223,13 @@ export class FilteredSteal {
     });
   }
 
-  private appUrl(req: http.IncomingMessage): string {
+  /** Where and how a request goes to the app: at its original destination, over TLS when its client's TLS was terminated here. */
+  private toApp(req: http.IncomingMessage): httpProxy.ServerOptions {
     const app = this.origins.get(req.socket)!.local;
-    return `http://${net.isIPv6(app.address) ? `[${app.address}]` : app.address}:${app.port}`;
+    const host = net.isIPv6(app.address) ? `[${app.address}]` : app.address;
+    if (!this.secured.has(req.socket)) return { target: `http://${host}:${app.port}`, agent: this.appAgent };
+    // The app's certificate is not checked (the app is in the pod); SNI is the Host the client asked for.
+    return { target: `https://${host}:${app.port}`, agent: this.appTlsAgent, secure: false };
   }
 
   private proxyFailed(error: Error, res: http.ServerResponse | net.Socket): void {

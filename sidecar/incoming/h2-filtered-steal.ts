@@ -12,6 +12,7 @@
  */
 import http2 from 'node:http2';
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../../common/log';
 import { replayedSocket } from '../../common/replayed-socket';
@@ -59,6 +60,25 @@ export function forwardedHeaders(headers: http2.IncomingHttpHeaders): http2.Outg
   return out;
 }
 
+/** The app's side of a client's TLS the sidecar terminated: what the client asked for by SNI. */
+export interface AppTls {
+  servername?: string;
+}
+
+/** A client connection upgraded from HTTP/1.1 (h2c-upgrade.ts). */
+interface Upgraded {
+  head: Buffer;
+  request: Buffer;
+  app: http2.ClientHttp2Session;
+}
+
+/** One client connection: where it was going, and its HTTP/2 connections upstream (the app's, and each session's). */
+interface ClientConnection {
+  origin: Origin;
+  upstreams: Map<Subscriber | 'app', http2.ClientHttp2Session>;
+  appTls?: AppTls;
+}
+
 export class H2FilteredSteal {
   constructor(
     /** The port's subscribers, all steals; read per request. One without a filter takes every request. */
@@ -67,24 +87,24 @@ export class H2FilteredSteal {
   ) {}
 
   /**
-   * `socket` is paused, with the bytes already read from it put back. `upgraded`: the connection
+   * `socket` is paused, with the bytes already read from it put back (or is the decrypted side
+   * of a client's TLS, and the app is reached over TLS too: `appTls`). `upgraded`: the connection
    * switched from HTTP/1.1 by an h2c `Upgrade` (h2c-upgrade.ts), with the request that asked as
    * a frame to put after the client's preface, and the app's HTTP/2 connection made to learn
    * that it speaks HTTP/2.
    */
-  accept(socket: net.Socket, origin: Origin, upgraded?: { head: Buffer; request: Buffer; app: http2.ClientHttp2Session }): void {
+  accept(socket: net.Socket, origin: Origin, { upgraded, appTls }: { upgraded?: Upgraded; appTls?: AppTls } = {}): void {
     const server = http2.createServer(SERVER_OPTIONS);
-    /** This client connection's HTTP/2 connections upstream: the app's, and each session's. */
-    const upstreams = new Map<Subscriber | 'app', http2.ClientHttp2Session>();
-    if (upgraded) this.keep(upgraded.app, 'app', upstreams);
+    const connection: ClientConnection = { origin, upstreams: new Map(), appTls };
+    if (upgraded) this.keep(upgraded.app, 'app', connection);
     server.on('session', (session) => {
       session.on('error', () => undefined);
       session.once('close', () => {
-        for (const upstream of upstreams.values()) upstream.destroy();
-        upstreams.clear();
+        for (const upstream of connection.upstreams.values()) upstream.destroy();
+        connection.upstreams.clear();
       });
     });
-    server.on('stream', (stream, headers) => this.route(stream, headers, origin, upstreams));
+    server.on('stream', (stream, headers) => this.route(stream, headers, connection));
     server.emit('connection', upgraded ? replayedSocket(socket, upgraded.head, clientFrames({ insert: upgraded.request })) : replayedSocket(socket));
   }
 
@@ -111,19 +131,14 @@ export class H2FilteredSteal {
     });
   }
 
-  private route(
-    stream: http2.ServerHttp2Stream,
-    headers: http2.IncomingHttpHeaders,
-    origin: Origin,
-    upstreams: Map<Subscriber | 'app', http2.ClientHttp2Session>,
-  ): void {
+  private route(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, connection: ClientConnection): void {
     stream.on('error', () => undefined);
     const request = requestLineOf(headers);
     // A filter on the JSON body needs the body before the stream can be routed.
     const bodied = hasJsonBody(request.rawHeaders) || (/json/i.test(String(headers['content-type'] ?? '')) && !stream.readableEnded);
     if (bodied && this.stealers.some((s) => s.matches?.needsBody)) {
-      void readBodyForFilter(stream).then(({ body, replay }) => this.forward(stream, headers, request, origin, upstreams, body, replay));
-    } else this.forward(stream, headers, request, origin, upstreams);
+      void readBodyForFilter(stream).then(({ body, replay }) => this.forward(stream, headers, request, connection, body, replay));
+    } else this.forward(stream, headers, request, connection);
   }
 
   /** `body`: the stream's body when it was read (`replay` sends it on in place of the stream). */
@@ -131,13 +146,13 @@ export class H2FilteredSteal {
     stream: http2.ServerHttp2Stream,
     headers: http2.IncomingHttpHeaders,
     request: RequestLine,
-    origin: Origin,
-    upstreams: Map<Subscriber | 'app', http2.ClientHttp2Session>,
+    connection: ClientConnection,
     body?: Buffer,
     replay?: Readable,
   ): void {
+    const { origin } = connection;
     const thief = this.stealers.find((s) => s.mode === 'steal' && s.sink.answering && (s.matches?.(request, body) ?? true));
-    const upstream = (thief && this.upstreamOf(thief, origin, upstreams)) ?? this.upstreamOf('app', origin, upstreams);
+    const upstream = (thief && this.upstreamOf(thief, connection)) ?? this.upstreamOf('app', connection);
     if (!upstream) return void stream.close(NGHTTP2_REFUSED_STREAM);
     let out: http2.ClientHttp2Stream;
     try {
@@ -175,28 +190,39 @@ export class H2FilteredSteal {
   }
 
   /** This client connection's HTTP/2 connection to `to`, made on first use; undefined when a session can't take one. */
-  private upstreamOf(
-    to: Subscriber | 'app',
-    origin: Origin,
-    upstreams: Map<Subscriber | 'app', http2.ClientHttp2Session>,
-  ): http2.ClientHttp2Session | undefined {
-    const open = upstreams.get(to);
+  private upstreamOf(to: Subscriber | 'app', connection: ClientConnection): http2.ClientHttp2Session | undefined {
+    const open = connection.upstreams.get(to);
     if (open && !open.closed && !open.destroyed) return open;
-    const session = this.connect(to, origin);
-    return session && this.keep(session, to, upstreams);
+    const session = this.connect(to, connection.origin, connection.appTls);
+    return session && this.keep(session, to, connection);
   }
 
-  /** An HTTP/2 connection to the app at the original destination, or over a new stream of a session (undefined when it can't take one). */
-  private connect(to: 'app', origin: Origin): http2.ClientHttp2Session;
-  private connect(to: Subscriber | 'app', origin: Origin): http2.ClientHttp2Session | undefined;
-  private connect(to: Subscriber | 'app', origin: Origin): http2.ClientHttp2Session | undefined {
+  /**
+   * An HTTP/2 connection to the app at the original destination (over TLS with `appTls`: the app
+   * is in the pod, its certificate is not checked), or over a new stream of a session (undefined
+   * when it can't take one): always cleartext, the local server speaks h2c.
+   */
+  private connect(to: 'app', origin: Origin, appTls?: AppTls): http2.ClientHttp2Session;
+  private connect(to: Subscriber | 'app', origin: Origin, appTls?: AppTls): http2.ClientHttp2Session | undefined;
+  private connect(to: Subscriber | 'app', origin: Origin, appTls?: AppTls): http2.ClientHttp2Session | undefined {
     let session: http2.ClientHttp2Session;
     if (to === 'app') {
       const { address, port } = origin.local;
+      const host = address.includes(':') ? `[${address}]` : address;
       // No Nagle: a response's HEADERS, DATA and trailers are small writes each.
-      session = http2.connect(`http://${address.includes(':') ? `[${address}]` : address}:${port}`, {
-        createConnection: () => net.connect({ host: address, port, noDelay: true }),
-      });
+      session = appTls
+        ? http2.connect(`https://${host}:${port}`, {
+            createConnection: () =>
+              tls.connect({
+                host: address,
+                port,
+                ALPNProtocols: ['h2'],
+                rejectUnauthorized: false,
+                servername: appTls.servername,
+                noDelay: true,
+              } as tls.ConnectionOptions),
+          })
+        : http2.connect(`http://${host}:${port}`, { createConnection: () => net.connect({ host: address, port, noDelay: true }) });
     } else {
       const stream = to.sink.openIncoming({ ...origin, mode: 'steal', kind: 'connection' });
       if (!stream) return undefined;
@@ -206,11 +232,7 @@ export class H2FilteredSteal {
     return session;
   }
 
-  private keep(
-    session: http2.ClientHttp2Session,
-    to: Subscriber | 'app',
-    upstreams: Map<Subscriber | 'app', http2.ClientHttp2Session>,
-  ): http2.ClientHttp2Session {
+  private keep(session: http2.ClientHttp2Session, to: Subscriber | 'app', { upstreams }: ClientConnection): http2.ClientHttp2Session {
     session.once('close', () => {
       if (upstreams.get(to) === session) upstreams.delete(to);
     });

@@ -6,6 +6,7 @@
 import { ErrorCode, RemoteError } from '../../protocol/errors';
 import type { Subscription } from '../../protocol/messages';
 import type { Logger } from '../../common/log';
+import type { AppCertificate } from './app-certificate';
 import { PortDispatcher } from './dispatcher';
 import { compileFilter, type RequestMatcher } from './filter';
 import type { ProbedPaths } from './probes';
@@ -31,6 +32,8 @@ export class IncomingRegistry {
     private readonly reserved: readonly number[],
     /** kubelet's HTTP probe paths by port: their requests always reach the app. */
     private readonly probed: ReadonlyMap<number, ProbedPaths> = new Map(),
+    /** The certificate the app serves, when the pod gave it (mirrord.dev/tls-secret). */
+    private readonly certificate?: AppCertificate,
   ) {}
 
   /** Clears what a crashed predecessor left, before the first subscription. */
@@ -87,7 +90,14 @@ export class IncomingRegistry {
 
   private open(port: number): Entry {
     const subscribers: Subscriber[] = [];
-    const dispatcher = new PortDispatcher(port, subscribers, this.log.child({ port }), (socket) => this.redirector.track(socket), this.probed.get(port));
+    const dispatcher = new PortDispatcher(
+      port,
+      subscribers,
+      this.log.child({ port }),
+      (socket) => this.redirector.track(socket),
+      this.probed.get(port),
+      this.certificate,
+    );
     const ready = dispatcher.listen().then(async (toPort) => {
       try {
         await this.redirector.redirect(port, toPort);

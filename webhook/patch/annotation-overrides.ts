@@ -14,6 +14,8 @@ export interface Overridden {
 
 // Kubernetes' quantity syntax (resource.Quantity), e.g. 100m, 0.5, 64Mi, 1e3.
 const QUANTITY = /^([+-]?(?:\d+\.?\d*|\.\d+))([eE][+-]?\d+|Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$/;
+// A Kubernetes object name (DNS-1123 subdomain), as a Secret's is.
+const OBJECT_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 // Docker/OCI reference: [registry[:port]/]name[:tag][@digest], no spaces or control characters.
 const IMAGE = /^[a-z0-9]+([._-]+[a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-]+[a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@[a-z0-9]+:[a-f0-9]{32,})?$/i;
 
@@ -77,6 +79,11 @@ export function applyAnnotationOverrides(base: InjectionSettings, annotations: R
   if (whole !== undefined && scope === 'pod') {
     if (whole === 'true' || whole === 'false') settings.wholeContainer = whole === 'true';
     else warnings.push(`${ANNOTATION.wholeContainer}: "${whole}" is not "true" or "false"; only the app's volumes and spec env are served`);
+  }
+  const tlsSecret = given[ANNOTATION.tlsSecret];
+  if (tlsSecret !== undefined) {
+    if (OBJECT_NAME.test(tlsSecret) && tlsSecret.length <= 253) settings.tlsSecret = tlsSecret;
+    else warnings.push(`${ANNOTATION.tlsSecret}: "${tlsSecret}" is not a Secret name; TLS connections reach the app unfiltered`);
   }
   return { settings, warnings: scope === 'pod' ? warnings : warnings.map((warning) => `namespace: ${warning}`) };
 }

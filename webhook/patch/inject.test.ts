@@ -278,3 +278,29 @@ describe('the whole-container opt-in (annotation mirrord.dev/whole-container: "t
     expect(result.warnings).toEqual(['mirrord.dev/whole-container: "yes" is not "true" or "false"; only the app\'s volumes and spec env are served']);
   });
 });
+
+describe("the app's certificate (annotation mirrord.dev/tls-secret: SECRET)", () => {
+  const annotated = (annotations: Record<string, string>, namespaceAnnotations?: Record<string, string>) => {
+    const review = loadReview('deployment-pod');
+    const pod = review.request.object;
+    pod.metadata = { ...pod.metadata, annotations: { ...pod.metadata?.annotations, ...annotations } };
+    const result = injectSidecar(pod, { namespace: review.request.namespace, webhookNamespace: 'mirrord-system', settings, namespaceAnnotations });
+    return { result, after: patched(pod, result.patch) };
+  };
+
+  it('mounts the Secret read-only into the sidecar alone (optional: the pod starts without it) and tells the sidecar where', () => {
+    const { after } = annotated({ 'mirrord.dev/tls-secret': 'shop-tls' });
+    expect(after.spec!.volumes).toContainEqual({ name: 'mirrord-agent-tls', secret: { secretName: 'shop-tls', optional: true } });
+    const sidecar = sidecarOf(after);
+    expect(sidecar.volumeMounts).toContainEqual({ name: 'mirrord-agent-tls', mountPath: '/mirrord/tls', readOnly: true });
+    expect(envOf(sidecar)).toMatchObject({ MIRRORD_TLS_DIR: '/mirrord/tls' });
+    expect(after.spec!.containers[0]!.volumeMounts ?? []).not.toContainEqual(expect.objectContaining({ name: 'mirrord-agent-tls' }));
+  });
+
+  it("takes a namespace's for all its pods, and refuses a name that can't be a Secret's with a warning", () => {
+    expect(envOf(sidecarOf(annotated({}, { 'mirrord.dev/tls-secret': 'wildcard-tls' }).after))).toMatchObject({ MIRRORD_TLS_DIR: '/mirrord/tls' });
+    const { result, after } = annotated({ 'mirrord.dev/tls-secret': 'Not A Name' });
+    expect(envOf(sidecarOf(after))).not.toHaveProperty('MIRRORD_TLS_DIR');
+    expect(result.warnings).toEqual(['mirrord.dev/tls-secret: "Not A Name" is not a Secret name; TLS connections reach the app unfiltered']);
+  });
+});

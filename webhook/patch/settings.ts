@@ -19,6 +19,8 @@ export interface InjectionSettings {
   writableVolumes: boolean;
   /** The whole-container opt-in (annotation mirrord.dev/whole-container, pods only). */
   wholeContainer?: boolean;
+  /** A kubernetes.io/tls Secret of the app's certificate (annotation mirrord.dev/tls-secret), mounted into the sidecar. */
+  tlsSecret?: string;
   /**
    * `required` while the operator is installed: the sidecar accepts only sessions with a ticket
    * the operator signed, verified with the key set the operator publishes in the pod's namespace.

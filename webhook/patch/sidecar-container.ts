@@ -4,7 +4,7 @@ import { copyAppEnv, copyAppEnvFrom } from './app-env';
 import { appHttpProbes } from './app-probes';
 import { appMountPaths, remountAppVolumes } from './app-volumes';
 import type { InjectionSettings } from './settings';
-import { DEFAULT_APP_ROOT, HEALTH_PATH, OPERATOR_KEYS, SIDECAR_ENV, SIDECAR_NAME, SIDECAR_SCRATCH } from '../../common/pod-contract';
+import { DEFAULT_APP_ROOT, HEALTH_PATH, OPERATOR_KEYS, SIDECAR_ENV, SIDECAR_NAME, SIDECAR_SCRATCH, TLS_SECRET } from '../../common/pod-contract';
 
 /**
  * Scratch space for a read-only root filesystem: iptables takes its lock in /run
@@ -25,9 +25,24 @@ export const OPERATOR_KEYS_VOLUME: { volume: V1Volume; mount: V1VolumeMount } = 
   mount: { name: OPERATOR_KEYS.volume, mountPath: OPERATOR_KEYS.mountPath, readOnly: true },
 };
 
+/**
+ * The app's certificate, from the Secret the pod names. Optional: a pod whose Secret is missing
+ * still starts (the app must), and its sidecar tells sessions that TLS reaches the app unfiltered.
+ */
+export function tlsSecretVolume(secretName: string): { volume: V1Volume; mount: V1VolumeMount } {
+  return {
+    volume: { name: TLS_SECRET.volume, secret: { secretName, optional: true } },
+    mount: { name: TLS_SECRET.volume, mountPath: TLS_SECRET.mountPath, readOnly: true },
+  };
+}
+
 /** The volumes the sidecar adds to the pod. */
 export function sidecarVolumes(settings: InjectionSettings): V1Volume[] {
-  return [...SCRATCH_VOLUMES.map(({ volume }) => volume), ...(settings.auth === 'required' ? [OPERATOR_KEYS_VOLUME.volume] : [])];
+  return [
+    ...SCRATCH_VOLUMES.map(({ volume }) => volume),
+    ...(settings.auth === 'required' ? [OPERATOR_KEYS_VOLUME.volume] : []),
+    ...(settings.tlsSecret ? [tlsSecretVolume(settings.tlsSecret).volume] : []),
+  ];
 }
 
 export function buildSidecarContainer(app: V1Container, settings: InjectionSettings): V1Container {
@@ -77,6 +92,7 @@ export function buildSidecarContainer(app: V1Container, settings: InjectionSetti
     volumeMounts: [
       ...SCRATCH_VOLUMES.map(({ mount }) => mount),
       ...(settings.auth === 'required' ? [OPERATOR_KEYS_VOLUME.mount] : []),
+      ...(settings.tlsSecret ? [tlsSecretVolume(settings.tlsSecret).mount] : []),
       ...remountAppVolumes(app, settings.writableVolumes),
     ],
     terminationMessagePolicy: 'FallbackToLogsOnError',
@@ -96,6 +112,7 @@ function ownEnv(app: V1Container, settings: InjectionSettings): V1EnvVar[] {
     { name: SIDECAR_ENV.appMounts, value: appMountPaths(app).join(',') },
     ...probesEnv(app),
     ...(settings.wholeContainer ? [{ name: SIDECAR_ENV.wholeContainer, value: 'true' }] : []),
+    ...(settings.tlsSecret ? [{ name: SIDECAR_ENV.tlsDir, value: TLS_SECRET.mountPath }] : []),
     { name: SIDECAR_ENV.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
     { name: SIDECAR_ENV.podNamespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
     { name: SIDECAR_ENV.podIp, valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
