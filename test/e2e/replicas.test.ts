@@ -17,6 +17,8 @@ import { run } from '../harness/run';
 import { packagePath } from '../../common/package-root';
 import { eventually, FIXTURES, mirrord, type Mirrord } from './mirrord';
 import { stoppedAfterEach } from './stopped-after-each';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { answeredBy: answered } = require('../fixtures/grpc-echo') as { answeredBy(by: string): Record<string, unknown> };
 
 const namespace = `e2e-replicas-${process.pid}`;
 const ANSWER = join(FIXTURES, 'answer.py');
@@ -26,6 +28,13 @@ let serviceIp = '';
 function attach(target: string, args: string[]): Mirrord {
   const session = mirrord(['attach', target, '-n', namespace, '--kubeconfig', kubeconfigPath(), ...args]);
   sessions.push(session);
+  return session;
+}
+
+/** `command` under a steal of the requests with the header x-user: me, once `port` is subscribed on all three pods. */
+async function stealingMine(port: number, command: string[]): Promise<Mirrord> {
+  const session = attach('deploy/app', ['--steal', '--http-header-filter', '^x-user: me$', '--', ...command]);
+  await session.waitFor(new RegExp(`port ${port} \\(steal\\) subscribed on each of 3 pods`), 'stderr', 60_000);
   return session;
 }
 
@@ -103,17 +112,7 @@ test('a filtered steal on 3 replicas answers every matching request locally, and
 }, 300_000);
 
 test('HTTP/2 (h2c) through a filtered steal on every replica: each request by its header, on the same connection', async () => {
-  const session = attach('deploy/app', [
-    '--steal',
-    '--http-header-filter',
-    '^x-user: me$',
-    '--',
-    process.execPath,
-    join(FIXTURES, 'h2-answer.js'),
-    'me',
-    '8080',
-  ]);
-  await session.waitFor(/port 8080 \(steal\) subscribed on each of 3 pods/, 'stderr', 60_000);
+  await stealingMine(8080, [process.execPath, join(FIXTURES, 'h2-answer.js'), 'me', '8080']);
   // Each client connection lands on one replica (kube-proxy picks it); its two requests share it.
   for (let i = 0; i < 12; i++) {
     const { stdout } = await run(process.execPath, [
@@ -136,26 +135,8 @@ test('HTTP/2 (h2c) through a filtered steal on every replica: each request by it
 }, 120_000);
 
 test('gRPC through a filtered steal on every replica: the calls of grpc-go with the header answered by the local grpc-js server, the others by the Go app', async () => {
-  const session = attach('deploy/app', [
-    '--steal',
-    '--http-header-filter',
-    '^x-user: me$',
-    '--',
-    process.execPath,
-    packagePath('test/fixtures/grpc-echo.js'),
-    'me',
-    '50051',
-  ]);
-  await session.waitFor(/port 50051 \(steal\) subscribed on each of 3 pods/, 'stderr', 60_000);
+  await stealingMine(50051, [process.execPath, packagePath('test/fixtures/grpc-echo.js'), 'me', '50051']);
   const calls = async (user: string) => JSON.parse((await run(demoProgram(), ['grpc-call', `${serviceIp}:50051`, user])).stdout) as Record<string, unknown>;
-  const answered = (by: string) => ({
-    unary: { from: by, text: 'hi' },
-    count: [`${by}:0`, `${by}:1`, `${by}:2`],
-    join: { from: by, text: 'a,b,c' },
-    chat: [`${by}:X`, `${by}:Y`],
-    pastDeadline: { code: 'DEADLINE_EXCEEDED' },
-    cancelled: { code: 'CANCELLED' },
-  });
   // Each call's connection lands on one replica (kube-proxy picks it): six of each, to reach them all.
   for (let i = 0; i < 6; i++) {
     expect(await calls('me')).toEqual(answered('me'));

@@ -18,8 +18,9 @@ import { APP_PORT, forwardIncoming } from '../harness/pod';
 import { buildGo } from '../harness/programs';
 import { noRulesLeft, podSuite } from './suite';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { serve } = require('../fixtures/grpc-echo') as {
+const { serve, answeredBy: answered } = require('../fixtures/grpc-echo') as {
   serve(name: string, port: number, cancelled: string[]): Promise<{ server: { forceShutdown(): void }; port: number }>;
+  answeredBy(by: string): Record<string, unknown>;
 };
 
 jest.setTimeout(60_000);
@@ -239,16 +240,6 @@ describe('gRPC through a filtered steal', () => {
   afterAll(() => {
     app?.kill();
     local?.server.forceShutdown();
-  });
-
-  /** What grpc-client.js (or the demo app's grpc-call) prints when `by` answered its calls. */
-  const answered = (by: string) => ({
-    unary: { from: by, text: 'hi' },
-    count: [`${by}:0`, `${by}:1`, `${by}:2`],
-    join: { from: by, text: 'a,b,c' },
-    chat: [`${by}:X`, `${by}:Y`],
-    pastDeadline: { code: 'DEADLINE_EXCEEDED' },
-    cancelled: { code: 'CANCELLED' },
   });
 
   const calls = async (user: string) => {
