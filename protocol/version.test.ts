@@ -2,7 +2,7 @@ import { atLeast, incompatibility, parseVersion, PROTOCOL_VERSION } from './vers
 
 describe('protocol version', () => {
   it('is MAJOR.MINOR', () => {
-    expect(parseVersion(PROTOCOL_VERSION)).toEqual({ major: 1, minor: 6 });
+    expect(parseVersion(PROTOCOL_VERSION)).toEqual({ major: 1, minor: 7 });
   });
 
   it('parses MAJOR.MINOR and nothing else', () => {
