@@ -57,6 +57,36 @@
         "_FILE_OFFSET_BITS=64",
         "_LARGEFILE_SOURCE"
       ]
+    },
+    {
+      "target_name": "mirrord_syscall",
+      "sources": [
+        "layer/syscall/supervisor.cc"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")"
+      ],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NAPI_DISABLE_CPP_EXCEPTIONS"
+      ],
+      "cflags_cc": [
+        "-std=c++17",
+        "-Wall",
+        "-Wextra"
+      ]
+    },
+    {
+      "target_name": "mirrord_syscall_launcher",
+      "type": "executable",
+      "sources": [
+        "layer/syscall/launcher.c"
+      ],
+      "cflags": [
+        "-std=gnu11",
+        "-Wall",
+        "-Wextra"
+      ]
     }
   ]
 }

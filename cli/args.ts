@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { ADMIN_VERBS, parseAdmin, type AdminArgs, type AdminVerb } from './admin-args';
 import type { FsMode } from '../intproxy/fs-policy';
 import type { Overrides } from './config/resolve';
+import type { Interception } from './config/schema';
 import { CliError, USAGE_EXIT } from './errors';
 import { parsePortForward, type PortForwardArgs } from './port-forward-args';
 
@@ -65,6 +66,7 @@ const options = {
   selector: { type: 'string' },
   'copy-target': { type: 'boolean' },
   'scale-down': { type: 'boolean' },
+  interception: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   // mirrord exec's spellings of the flags above, and its flags of its own.
   'override-env-vars-include': { type: 'string', short: 's', multiple: true },
@@ -172,6 +174,7 @@ function parseAttach(verb: 'attach' | 'exec', argv: string[]): Invocation {
     noRemoteDns: values['no-remote-dns'],
     copyTarget: values['copy-target'],
     scaleDown: values['scale-down'],
+    interception: interceptionFlag(values.interception),
     unsupported: unsupported.length ? unsupported : undefined,
   };
   return {
@@ -249,4 +252,15 @@ function parseErrorMessage(error: Error & { code?: string }): string {
   const noValue = /^Option '(?:-\w, )?(--[\w-]+)' does not take an argument/.exec(error.message);
   if (noValue) return `${noValue[1]} takes no value`;
   return error.message.split('\n')[0];
+}
+
+const INTERCEPTIONS = ['auto', 'preload', 'syscall'] as const;
+
+function interceptionFlag(text: string | undefined): Interception | undefined {
+  if (text === undefined) return undefined;
+  if ((INTERCEPTIONS as readonly string[]).includes(text)) return text as Interception;
+  throw usageError(
+    `--interception ${text}: expected ${INTERCEPTIONS.join(', ')}`,
+    'preload hooks libc (most programs); syscall intercepts system calls (any program, Go and static ones too); auto picks per program',
+  );
 }

@@ -16,12 +16,29 @@ describe('what the layer can do for the command, said before it starts', () => {
     await buildC(dir, 'static-hello', 'static-hello.c', ['-static']);
     await buildC(dir, 'hello', 'static-hello.c');
     expect(adviseProgram('./static-hello', env, true, dir)).toEqual({
-      warning: "./static-hello is statically linked, so the layer cannot reach it: it runs with this machine's network, DNS and files, not the pod's",
+      warning:
+        "./static-hello is statically linked, so the layer cannot reach it: it runs with this machine's network, DNS and files, not the pod's (--interception syscall or auto reaches it)",
       env,
+      interception: 'preload',
     });
-    expect(adviseProgram('./hello', env, true, dir)).toEqual({ env });
-    expect(adviseProgram('sh', env, true, dir)).toEqual({ env });
-    expect(adviseProgram('no-such-command', env, true, dir)).toEqual({ env });
+    const quiet = { env, interception: 'preload' };
+    expect(adviseProgram('./hello', env, true, dir)).toEqual(quiet);
+    expect(adviseProgram('sh', env, true, dir)).toEqual(quiet);
+    expect(adviseProgram('no-such-command', env, true, dir)).toEqual(quiet);
+  });
+
+  it('auto: the syscall mode for static and Go programs (no warning), the layer for the others; syscall: for all', async () => {
+    await buildC(dir, 'static-hello', 'static-hello.c', ['-static']);
+    await buildC(dir, 'go-cgo', 'go-markers.c', ['-DCGO=1']);
+    await buildC(dir, 'hello', 'static-hello.c');
+    for (const program of ['./static-hello', './go-cgo']) expect(adviseProgram(program, env, true, dir, 'auto')).toEqual({ env, interception: 'syscall' });
+    expect(adviseProgram('./hello', env, true, dir, 'auto')).toEqual({ env, interception: 'preload' });
+    expect(adviseProgram('./hello', env, true, dir, 'syscall')).toEqual({ env, interception: 'syscall' });
+    // A machine without what the mode needs: the layer, and its warning.
+    expect(adviseProgram('./static-hello', env, true, dir, 'auto', 'too old')).toMatchObject({
+      interception: 'preload',
+      warning: expect.stringMatching(/statically linked/),
+    });
   });
 
   it('names the statically linked interpreter of a script', async () => {
@@ -29,7 +46,7 @@ describe('what the layer can do for the command, said before it starts', () => {
     writeFileSync(join(dir, 'script'), `#!${interpreter}\n`);
     chmodSync(join(dir, 'script'), 0o755);
     expect(adviseProgram('./script', env, true, dir).warning).toBe(
-      `./script (a script run by ${interpreter}) is statically linked, so the layer cannot reach it: it runs with this machine's network, DNS and files, not the pod's`,
+      `./script (a script run by ${interpreter}) is statically linked, so the layer cannot reach it: it runs with this machine's network, DNS and files, not the pod's (--interception syscall or auto reaches it)`,
     );
   });
 
@@ -39,19 +56,21 @@ describe('what the layer can do for the command, said before it starts', () => {
       warning:
         "./go-cgo is a Go program: Go makes its own system calls, so only its DNS look-ups go through the pod (with GODEBUG=netdns=cgo); its connections, listening ports and files stay this machine's",
       env: { ...env, GODEBUG: 'http2client=0,netdns=cgo' },
+      interception: 'preload',
     });
     // with the pod's DNS turned off there is nothing to send through it
     expect(adviseProgram('./go-cgo', env, false, dir)).toEqual({
       warning:
-        "./go-cgo is a Go program: Go makes its own system calls, so the layer cannot reach it: it runs with this machine's network, DNS and files, not the pod's",
+        "./go-cgo is a Go program: Go makes its own system calls, so the layer cannot reach it: it runs with this machine's network, DNS and files, not the pod's (--interception syscall or auto reaches it)",
       env,
+      interception: 'preload',
     });
   });
 
   it('says a static Go program, or one without cgo, is out of reach', () => {
     expect(advice('api', { staticallyLinked: true, go: { cgo: false } }, env, true)).toEqual({
       warning:
-        "api is a Go program, statically linked: Go makes its own system calls, so the layer cannot reach it: it runs with this machine's network, DNS and files, not the pod's",
+        "api is a Go program, statically linked: Go makes its own system calls, so the layer cannot reach it: it runs with this machine's network, DNS and files, not the pod's (--interception syscall or auto reaches it)",
       env,
     });
     expect(advice('api', { staticallyLinked: false, go: { cgo: false } }, env, true).warning).toMatch(

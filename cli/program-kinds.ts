@@ -9,6 +9,7 @@
  * A program started later by the command (sh -c ./static) is the layer's to warn about, in its
  * exec hook; this covers the command itself, which no hooked process execs.
  */
+import type { Interception } from './config/schema';
 import { inspectElf, type ElfProgram } from './elf';
 import { programPath } from './program-path';
 
@@ -17,21 +18,36 @@ export interface ProgramAdvice {
   warning?: string;
   /** The environment to start it with: `env`, with GODEBUG changed for a Go program using cgo. */
   env: NodeJS.ProcessEnv;
+  /** How it is intercepted: the preload layer, or at the system call (any program). */
+  interception: 'preload' | 'syscall';
 }
 
-const LOCAL = "it runs with this machine's network, DNS and files, not the pod's";
+const LOCAL = "it runs with this machine's network, DNS and files, not the pod's (--interception syscall or auto reaches it)";
 
-/** Advice for running `command` (as typed) with `env`; `remoteDns` is feature.network.dns. */
-export function adviseProgram(command: string, env: NodeJS.ProcessEnv, remoteDns: boolean, cwd = process.cwd()): ProgramAdvice {
+/**
+ * Advice for running `command` (as typed) with `env`; `remoteDns` is feature.network.dns. With
+ * `auto`, a Go or statically linked program (which the layer can't fully reach) is intercepted at
+ * the system call, where this machine allows it (`syscallProblem`: why it doesn't).
+ */
+export function adviseProgram(
+  command: string,
+  env: NodeJS.ProcessEnv,
+  remoteDns: boolean,
+  cwd = process.cwd(),
+  requested: Interception = 'preload',
+  syscallProblem?: string,
+): ProgramAdvice {
+  if (requested === 'syscall') return { env, interception: 'syscall' };
   const found = programPath(command, env, cwd);
   const elf = found && inspectElf(found.path);
-  if (!found || !elf) return { env };
+  if (!found || !elf) return { env, interception: 'preload' };
+  if (requested === 'auto' && (elf.staticallyLinked || elf.go) && !syscallProblem) return { env, interception: 'syscall' };
   const name = found.script ? `${command} (a script run by ${found.path})` : command;
-  return advice(name, elf, env, remoteDns);
+  return { ...advice(name, elf, env, remoteDns), interception: 'preload' };
 }
 
 /** The advice for a program already inspected; `name` is how the message calls it. */
-export function advice(name: string, elf: ElfProgram, env: NodeJS.ProcessEnv, remoteDns: boolean): ProgramAdvice {
+export function advice(name: string, elf: ElfProgram, env: NodeJS.ProcessEnv, remoteDns: boolean): Omit<ProgramAdvice, 'interception'> {
   if (!elf.go) return elf.staticallyLinked ? { warning: `${name} is statically linked, so the layer cannot reach it: ${LOCAL}`, env } : { env };
   const go = `${name} is a Go program${elf.staticallyLinked ? ', statically linked' : elf.go.cgo === false ? ' built without cgo' : ''}: Go makes its own system calls`;
   // cgo unknown (a Go older than 1.18 writes no readable build settings): a dynamically linked

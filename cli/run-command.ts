@@ -4,17 +4,26 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
+import type { Duplex } from 'node:stream';
 import { CliError } from './errors';
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
 /** How long a command asked to stop gets for SIGTERM before SIGKILL. */
 export const STOP_GRACE_MS = 5000;
 
+/** How the command is started when something must happen between its start and its program's (the syscall mode). */
+export interface Launch {
+  /** What is spawned for the command (a launcher, then the command). */
+  command: string[];
+  /** Called once it is spawned, with a channel on its fd 3; rejects when the program can't run under it. */
+  started(child: ChildProcess, channel: Duplex): Promise<void>;
+}
+
 /**
  * `stop`, when aborted, ends the command: SIGTERM, then SIGKILL if it is still running after
  * STOP_GRACE_MS (a command that ignores SIGTERM must not keep mirrord alive).
  */
-export function runCommand(command: string[], env: NodeJS.ProcessEnv, stop?: AbortSignal): Promise<number> {
+export function runCommand(command: string[], env: NodeJS.ProcessEnv, stop?: AbortSignal, launch?: Launch): Promise<number> {
   return new Promise((resolve, reject) => {
     // The handlers go in before the command starts: the command can be running (and someone
     // can signal us) before this process is scheduled again, and an unhandled SIGTERM would
@@ -31,7 +40,14 @@ export function runCommand(command: string[], env: NodeJS.ProcessEnv, stop?: Abo
       handlers.set(signal, handler);
       process.on(signal, handler);
     }
-    child = spawn(command[0], command.slice(1), { stdio: 'inherit', env });
+    const spawned = launch?.command ?? command;
+    child = spawn(spawned[0]!, spawned.slice(1), { stdio: launch ? ['inherit', 'inherit', 'inherit', 'pipe'] : 'inherit', env });
+    // The command's end is reported once its launch has settled: a launch that failed says why.
+    const launched = launch?.started(child, child.stdio[3] as Duplex).catch((error: Error) => {
+      child?.kill('SIGKILL');
+      throw error;
+    });
+    launched?.catch(() => undefined);
     let killer: NodeJS.Timeout | undefined;
     const onStop = () => {
       child?.kill('SIGTERM');
@@ -57,7 +73,9 @@ export function runCommand(command: string[], env: NodeJS.ProcessEnv, stop?: Abo
     });
     child.once('exit', (code, signal) => {
       done();
-      resolve(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0));
+      const status = code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0);
+      if (!launched) return resolve(status);
+      launched.then(() => resolve(status), reject);
     });
   });
 }

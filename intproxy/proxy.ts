@@ -15,6 +15,7 @@ import { compileDnsFilter, type DnsFilter } from './dns-filter';
 import { compileOutgoingFilter, filterNames, type OutgoingFilter } from './outgoing-filter';
 import { eaiCode } from './errno';
 import type { ChannelHandlers } from './channel';
+import type { SyscallServices } from './syscalls/supervisor';
 import { serveChannel } from './channel-server';
 import { fileHandlers } from './file-requests';
 import { RemoteFiles } from './files';
@@ -35,8 +36,10 @@ export interface LayerOptions {
 }
 
 export interface LayerProxy {
-  /** Variables to add to the user's process environment. */
+  /** Variables to add to the user's process environment (the preload layer's). */
   env: Record<string, string>;
+  /** What the syscall mode's supervisor decides with: the same handlers the layer is answered by. */
+  syscalls: SyscallServices;
   close(): Promise<void>;
 }
 
@@ -110,6 +113,7 @@ export async function startLayerProxy(client: ClientApi, options: LayerOptions, 
   if (options.hostname !== false && client.info.hostname) env.MIRRORD_LAYER_HOSTNAME = client.info.hostname;
   return {
     env,
+    syscalls: { handlers, dns: options.dns, dir },
     close: async () => {
       incoming.stop();
       await server.close();

@@ -6,6 +6,8 @@
  */
 import { podFsRights } from '../../intproxy/fs-policy';
 import { startLayerProxy, type LayerOptions, type LayerProxy } from '../../intproxy/proxy';
+import { SyscallSupervisor } from '../../intproxy/syscalls/supervisor';
+import { syscallNative } from '../../layer/syscall/native';
 import type { ClientApi } from '../../protocol/client';
 import { describeFsPaths } from '../../protocol/fs-paths';
 import type { Logger } from '../../common/log';
@@ -16,7 +18,8 @@ import { filterEnv, unsetEnv } from '../env-filter';
 import { CliError, USAGE_EXIT } from '../errors';
 import { adviseProgram } from '../program-kinds';
 import { createProgress, type Progress } from '../progress';
-import { runCommand } from '../run-command';
+import { runCommand, type Launch } from '../run-command';
+import { syscallLaunch, syscallModeProblem } from '../syscall-launch';
 import { openSession, reconnectTimeoutMs } from '../open-session';
 import type { SessionDescription } from '../transport';
 import { ticketPorts } from '../kube/ticket-ports';
@@ -76,10 +79,19 @@ async function attachWith(args: AttachArgs, progress: Progress): Promise<number>
     proxy = await startProxy(client, settings.layer, progress.logger);
     progress.done();
     const env = unsetEnv({ ...process.env, ...remoteEnv }, settings.env.unset ?? []);
+    const syscallProblem = settings.interception === 'preload' ? undefined : syscallModeProblem();
+    if (settings.interception === 'syscall' && syscallProblem)
+      throw new CliError(syscallProblem, 'run it with --interception preload (the layer reaches programs that call libc)');
     // Looked at with the environment it will run with: the pod's PATH and GODEBUG count.
-    const program = adviseProgram(args.command[0]!, { ...env, ...proxy.env }, settings.layer.dns);
+    const program = adviseProgram(args.command[0]!, { ...env, ...proxy.env }, settings.layer.dns, process.cwd(), settings.interception, syscallProblem);
     if (program.warning) progress.warn(program.warning);
-    const code = await runCommand(args.command, program.env, lost.signal);
+    let launch: Launch | undefined;
+    if (program.interception === 'syscall') {
+      progress.logger.info(`${args.command[0]} is intercepted at the system call`);
+      launch = syscallLaunch(args.command, await SyscallSupervisor.start(syscallNative(), proxy.syscalls, progress.logger));
+    }
+    // The syscall mode needs no preload library: the launcher's filter covers the program and its children.
+    const code = await runCommand(args.command, launch ? env : program.env, lost.signal, launch);
     if (lostReason !== undefined) {
       throw new CliError(
         `${lostWhere} ended while the command ran (${lostReason}); the command was stopped`,

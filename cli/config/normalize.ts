@@ -12,6 +12,7 @@ import type {
   FsConfig,
   HttpFilterConfig,
   IncomingConfig,
+  Interception,
   OutgoingConfig,
   TargetPathConfig,
 } from './schema';
@@ -24,6 +25,7 @@ export interface Normal {
   kubeContext?: string;
   kubeconfig?: string;
   profile?: string;
+  interception?: Interception;
   incoming: Omit<ObjectOf<IncomingConfig>, 'http_filter'> & { http_filter: ObjectOf<HttpFilterConfig> };
   outgoing: ObjectOf<OutgoingConfig>;
   dns: ObjectOf<DnsConfig>;
@@ -43,6 +45,7 @@ export function normalize(config: FileConfig): Normal {
     kubeContext: config.kube_context,
     kubeconfig: config.kubeconfig,
     profile: config.profile,
+    interception: config.interception,
     // `"network": false` is mirrord's disabled network: no incoming, outgoing or remote DNS.
     incoming: networkOff ? { mode: 'off', http_filter: {} } : incoming(network.incoming),
     outgoing: networkOff

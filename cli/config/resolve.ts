@@ -18,7 +18,7 @@ import { composeHttpFilter } from './http-filter';
 import { checkConfigFile, type Loaded } from './load';
 import { normalize, overlay, type Normal } from './normalize';
 import { problemsError, type Problem } from './problems';
-import { configSchema, type FileConfig } from './schema';
+import { configSchema, type FileConfig, type Interception } from './schema';
 import { unsupportedWarnings } from './unsupported';
 
 /** What the command line can set; absent means "as the variables and the file say". */
@@ -45,6 +45,7 @@ export interface Overrides {
   scaleDown?: boolean;
   /** mirrord's flags given that this implementation doesn't act on yet. */
   unsupported?: string[];
+  interception?: Interception;
 }
 
 export interface Settings {
@@ -55,6 +56,8 @@ export interface Settings {
   /** The profile to apply (its feature section, fetched from the cluster, over the file's). */
   profile?: string;
   layer: LayerOptions;
+  /** How the program is intercepted: `auto` picks per program (cli/program-kinds.ts). */
+  interception: Interception;
   /** `file`: a .env file whose variables come over the pod's (feature.env.env_file). */
   env: { enabled: boolean; file?: string } & EnvFilter;
   /** Settings accepted but not acted on, one line each, for the user to see before the session starts. */
@@ -122,6 +125,7 @@ function settingsFrom({ config, file = 'mirrord.json', warnings: fileWarnings = 
     kubeconfig: flags.kubeconfig ?? merged.kubeconfig,
     profile: flags.profile ?? merged.profile,
     layer,
+    interception: flags.interception ?? merged.interception ?? 'auto',
     env: environment(merged.env, flags),
     warnings,
   };

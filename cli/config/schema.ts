@@ -259,6 +259,10 @@ export const configSchema = z
     key: notYet(z.string(), 'the session key for templates'),
     multi_cluster: notYet(z.boolean(), 'multi-cluster operator sessions', false),
     operator: notYet(z.boolean(), 'use the operator', false),
+    interception: z.enum(['auto', 'preload', 'syscall']).optional().meta({
+      description:
+        'how the program is intercepted: preload (the layer, for programs that call libc), syscall (a seccomp filter: any Linux program, Go and static ones too), auto (syscall for Go and statically linked programs, preload for the others; the default)',
+    }),
     profile: z
       .string()
       .min(1)
@@ -278,6 +282,8 @@ export const configSchema = z
   })
   .meta({ title: 'mirrord.json', description: 'Configuration of `mirrord attach` (mirrord key names).' });
 
+/** How the program is intercepted (`interception`, `--interception`). */
+export type Interception = NonNullable<FileConfig['interception']>;
 export type FileConfig = z.infer<typeof configSchema>;
 export type TargetConfig = z.infer<typeof target>;
 export type TargetPathConfig = z.infer<typeof targetPath>;

@@ -123,7 +123,7 @@ static void warn_if_static(const char *path) {
   if (layer_config.enabled && statically_linked(path)) {
     fprintf(stderr,
             "mirrord: %s is statically linked, so the layer cannot reach it: it runs with this machine's network, "
-            "DNS and files, not the pod's\n",
+            "DNS and files, not the pod's (mirrord --interception syscall reaches every program the command starts)\n",
             path);
   }
 }

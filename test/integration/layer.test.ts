@@ -6,7 +6,7 @@ import { SERVICE_IP, SERVICE_NAME } from '../harness/netns';
 import { APP_PORT } from '../harness/pod';
 import { buildC } from '../harness/programs';
 import { run } from '../harness/run';
-import { layerSuite } from './suite';
+import { layerSuite, PROBE_ARGS, PROBE_OUTPUT } from './suite';
 
 jest.setTimeout(60_000);
 
@@ -136,18 +136,7 @@ describe('real programs under the layer', () => {
     await attach();
     const dir = mkdtempSync(join(tmpdir(), 'mirrord-probe-'));
     const probe = await buildC(dir, 'probe', 'probe.c', ['-O1']);
-    const result = await underLayer(probe, [SERVICE_NAME, '7080', '/etc/config/app.yaml']);
-    expect(result.stdout).toBe(
-      [
-        `getaddrinfo: ${SERVICE_IP} port 7080`,
-        `getpeername: ${SERVICE_IP}:7080`,
-        'response: svc GET /probe',
-        'getsockname: port 9099',
-        'read: greeting: hello from the pod',
-        'stat: size 29 regular 1',
-        '',
-      ].join('\n'),
-    );
+    expect((await underLayer(probe, PROBE_ARGS)).stdout).toBe(PROBE_OUTPUT);
     rmSync(dir, { recursive: true, force: true });
   });
 

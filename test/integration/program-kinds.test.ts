@@ -11,7 +11,7 @@ jest.setTimeout(60_000);
 /** How many lines of `text` match `pattern`. */
 const lines = (text: string, pattern: RegExp) => text.split('\n').filter((line) => pattern.test(line)).length;
 
-describe('mirrord attach says what the layer can do for the command it runs', () => {
+describe('mirrord attach picks how to intercept the command, and says what the layer can do for it under --interception preload', () => {
   const suite = podSuite();
   let dir: string;
   const programs = {} as Record<'goCgo' | 'goStatic' | 'cStatic', string>;
@@ -25,8 +25,19 @@ describe('mirrord attach says what the layer can do for the command it runs', ()
   }, 240_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  const attach = (command: string[], env: NodeJS.ProcessEnv = {}) =>
-    mirrord(['attach', '--agent-cmd', suite.pod.agentCommand, '--', ...command], { env: { ...process.env, ...env } }).done;
+  const attach = (command: string[], env: NodeJS.ProcessEnv = {}, interception = 'preload') =>
+    mirrord(['attach', '--agent-cmd', suite.pod.agentCommand, '--interception', interception, '--', ...command], { env: { ...process.env, ...env } }).done;
+
+  it('auto: a Go program, with cgo or without, and a static C program run at the system call, with no warning; Go resolves through the pod with its own resolver', async () => {
+    for (const go of [programs.goCgo, programs.goStatic]) {
+      const result = await attach([go, SERVICE_NAME], { GODEBUG: 'madvdontneed=1' }, 'auto');
+      expect(result).toMatchObject({ code: 0, stdout: `go: GREETING=hello from the pod GODEBUG=madvdontneed=1\n${SERVICE_NAME}: ${SERVICE_IP}\n` });
+      expect(result.stderr).not.toMatch(/warning/);
+    }
+    const c = await attach([programs.cStatic], {}, 'auto');
+    expect(c).toMatchObject({ code: 0, stdout: 'static hello\n' });
+    expect(c.stderr).not.toMatch(/warning/);
+  });
 
   it("a Go program with cgo resolves a pod-only name through the pod, keeping the user's GODEBUG, and hears once what it doesn't get", async () => {
     const result = await attach([programs.goCgo, SERVICE_NAME], { GODEBUG: 'madvdontneed=1' });
@@ -44,7 +55,7 @@ describe('mirrord attach says what the layer can do for the command it runs', ()
     expect(
       lines(
         result.stderr,
-        /^mirrord: warning: .*go-static is a Go program, statically linked: .* it runs with this machine's network, DNS and files, not the pod's$/,
+        /^mirrord: warning: .*go-static is a Go program, statically linked: .* it runs with this machine's network, DNS and files, not the pod's \(--interception syscall or auto reaches it\)$/,
       ),
     ).toBe(1);
     expect(lines(result.stderr, /Go program|statically linked/)).toBe(1);

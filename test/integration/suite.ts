@@ -4,6 +4,7 @@ import { startLayerProxy, type LayerOptions, type LayerProxy } from '../../intpr
 import { createLogger } from '../../common/log';
 import { podFsRights } from '../../intproxy/fs-policy';
 import { eventually } from '../harness/eventually';
+import { SERVICE_IP, SERVICE_NAME } from '../harness/netns';
 import { startLocalServer, TestPod } from '../harness/pod';
 
 export interface PodSuite {
@@ -88,3 +89,15 @@ export function layerSuite(): LayerSuite {
     });
   return suite;
 }
+
+/** The arguments of test/fixtures/probe.c for the pod harness, and what it prints when every call it makes was the pod's. */
+export const PROBE_ARGS = [SERVICE_NAME, '7080', '/etc/config/app.yaml'];
+export const PROBE_OUTPUT = [
+  `getaddrinfo: ${SERVICE_IP} port 7080`,
+  `getpeername: ${SERVICE_IP}:7080`,
+  'response: svc GET /probe',
+  'getsockname: port 9099',
+  'read: greeting: hello from the pod',
+  'stat: size 29 regular 1',
+  '',
+].join('\n');

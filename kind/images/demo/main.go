@@ -1,7 +1,7 @@
 // The demo app of the cluster's smoke test, a static binary for a FROM-scratch image:
 // `demo serve` answers HTTP/1.1 and h2c on $PORT (8080) and gRPC on $GRPC_PORT (grpc.go), and
 // `demo get URL` resolves the URL's host with the pod's resolv.conf and fetches it, so a pod of
-// the same image can be the client.
+// the same image can be the client; probe.go's commands show what a process sees.
 package main
 
 import (
@@ -88,8 +88,16 @@ func main() {
 		err = grpcServe(os.Args[2], os.Args[3])
 	case len(os.Args) == 4 && os.Args[1] == "grpc-call":
 		err = grpcCall(os.Args[2], os.Args[3])
+	case len(os.Args) == 4 && os.Args[1] == "udp":
+		err = udp(os.Args[2], os.Args[3])
+	case len(os.Args) == 3 && os.Args[1] == "read":
+		err = read(os.Args[2])
+	case len(os.Args) == 3 && os.Args[1] == "env":
+		fmt.Printf("%s=%s\n", os.Args[2], os.Getenv(os.Args[2]))
+	case len(os.Args) >= 3 && os.Args[1] == "child":
+		err = child(os.Args[2:])
 	default:
-		err = fmt.Errorf("usage: demo serve | demo get URL | demo grpc-serve NAME PORT | demo grpc-call HOST:PORT USER")
+		err = fmt.Errorf("usage: demo serve | get URL | grpc-serve NAME PORT | grpc-call HOST:PORT USER | udp HOST:PORT MSG | read PATH | env NAME | child ARGS...")
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

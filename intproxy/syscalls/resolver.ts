@@ -1,0 +1,107 @@
+/**
+ * The name server of the syscall mode. A program with a resolver of its own (Go's, musl's) reads
+ * /etc/resolv.conf and /etc/hosts itself: under remote DNS it is given these files instead of this
+ * machine's (`resolverFiles`), whose one name server is RESOLVER_ADDRESS; its queries there (UDP,
+ * port 53) are connected to this server, which resolves each name as the layer's getaddrinfo is
+ * resolved: in the pod (its search domains, its /etc/hosts), or on this machine where the DNS
+ * filter says so.
+ */
+import dgram from 'node:dgram';
+import { lookup } from 'node:dns/promises';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import dnsPacket from 'dns-packet';
+import type { ChannelHandlers } from '../channel';
+
+/** The name server the resolver files name: a loopback address nothing else uses. */
+export const RESOLVER_ADDRESS = '127.77.0.53';
+/** How long a program's resolver may keep an answer. */
+const TTL_SECONDS = 5;
+const NOERROR = 'NOERROR';
+const NXDOMAIN = 'NXDOMAIN';
+const SERVFAIL = 'SERVFAIL';
+
+/** The resolver files, written in `dir`: their paths by the path the program opens. */
+export function resolverFiles(dir: string): Map<string, string> {
+  const files = mkdtempSync(join(dir, 'resolver-'));
+  const resolvConf = join(files, 'resolv.conf');
+  const hosts = join(files, 'hosts');
+  // One name server, asked once (it answers at once); names keep the pod's search domains, which the pod's own resolver applies.
+  writeFileSync(resolvConf, `nameserver ${RESOLVER_ADDRESS}\noptions ndots:1 timeout:5 attempts:1\n`);
+  // The pod's other names (its host name, hostAliases) are the pod resolver's to answer.
+  writeFileSync(hosts, '127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n');
+  return new Map([
+    ['/etc/resolv.conf', resolvConf],
+    ['/etc/hosts', hosts],
+  ]);
+}
+
+export class PodResolver {
+  private constructor(
+    private readonly socket: dgram.Socket,
+    readonly port: number,
+  ) {}
+
+  static async start(resolve: ChannelHandlers['resolve']): Promise<PodResolver> {
+    const socket = dgram.createSocket('udp4');
+    socket.on('message', (query, from) => void answer(query, resolve).then((reply) => reply && socket.send(reply, from.port, from.address)));
+    socket.on('error', () => undefined);
+    await new Promise<void>((ready) => socket.bind(0, '127.0.0.1', ready));
+    return new PodResolver(socket, socket.address().port);
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}
+
+/** The answer to one query (A and AAAA; any other type gets no records), or undefined for what is no query. */
+async function answer(bytes: Buffer, resolve: ChannelHandlers['resolve']): Promise<Buffer | undefined> {
+  let query: dnsPacket.Packet;
+  try {
+    query = dnsPacket.decode(bytes);
+  } catch {
+    return undefined;
+  }
+  const question = query.questions?.[0];
+  if (!question || query.type !== 'query') return undefined;
+  const reply = (rcode: string, answers: dnsPacket.Answer[] = []) =>
+    dnsPacket.encode({
+      id: query.id,
+      type: 'response',
+      flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE | rcodeFlag(rcode),
+      questions: [question],
+      answers,
+    });
+  const family = question.type === 'A' ? 4 : question.type === 'AAAA' ? 6 : undefined;
+  if (!family) return reply(NOERROR);
+  const host = question.name.replace(/\.$/, '');
+  try {
+    const addresses = await addressesOf(host, family, resolve);
+    if (!addresses) return reply(NXDOMAIN);
+    // A name with no address of this family: no records (NODATA), not a name that doesn't exist.
+    return reply(
+      NOERROR,
+      addresses.map((data) => ({ type: question.type as 'A' | 'AAAA', name: question.name, ttl: TTL_SECONDS, class: 'IN', data })),
+    );
+  } catch {
+    return reply(SERVFAIL);
+  }
+}
+
+/**
+ * The name's addresses of `family` (none when it has only the other family's), asked for both
+ * at once so that a name without IPv6 addresses is told from one that doesn't exist; undefined
+ * when it doesn't. From the pod, or this machine where the DNS filter keeps the name.
+ */
+async function addressesOf(host: string, family: 4 | 6, resolve: ChannelHandlers['resolve']): Promise<string[] | undefined> {
+  const reply = await resolve({ op: 'resolve', host, family: 0 });
+  if (reply.kind === 'error') return undefined;
+  const addresses = reply.kind === 'ok' ? reply.addresses : (await lookup(host, { all: true }).catch(() => [])).map((a) => a.address);
+  return addresses.length ? addresses.filter((address) => address.includes(':') === (family === 6)) : undefined;
+}
+
+/** dns-packet takes the response code in the flags' low four bits. */
+function rcodeFlag(rcode: string): number {
+  return { [NOERROR]: 0, [SERVFAIL]: 2, [NXDOMAIN]: 3 }[rcode] ?? 2;
+}

@@ -1,0 +1,146 @@
+/**
+ * The socket calls of the syscall mode, as the layer's socket hooks do them (docs/layer.md): a
+ * connect the proxy sends through the pod connects the program's socket to the proxy's local
+ * relay instead (through a descriptor of ours for the same socket), and getpeername and
+ * getsockname then report the pod-side addresses; a TCP bind to a port the pod's traffic comes
+ * to binds to a free local port, and listen subscribes the pod's port; a connection accepted from
+ * the proxy reports the pod-side client as its peer.
+ */
+import { closeSync } from 'node:fs';
+import { constants } from 'node:os';
+import type { Endpoint, Notification, SocketInfo, SyscallNative } from '../../layer/syscall/native';
+import type { ChannelHandlers } from '../channel';
+import { CONTINUE, int, type Answer, type CallHandler, type Resolving } from './supervisor';
+
+const { EFAULT } = constants.errno;
+const SOCK_STREAM = 1;
+const SOCK_DGRAM = 2;
+const AF_INET6 = 10;
+/** The longest socket address a call names (sizeof(struct sockaddr_storage)). */
+const MAX_SOCKADDR = 128;
+
+/** What the program's socket (by inode) stands for. */
+interface Known {
+  /** The pod-side destination a connect asked for. */
+  peer?: Endpoint;
+  /** The pod-side source (a relayed connection), or the address a bind asked for (an intercepted listener). */
+  local?: Endpoint;
+  /** An intercepted bind's port (the pod's), until listen subscribes it. */
+  bound?: number;
+}
+
+export class SocketCalls {
+  private readonly known = new Map<number, Known>();
+  /** The local ports of the program's intercepted listeners: a connection accepted on one is from the pod. */
+  private readonly listeners = new Set<number>();
+
+  constructor(
+    private readonly native: SyscallNative,
+    private readonly handlers: ChannelHandlers,
+    private readonly resolving?: Resolving,
+  ) {}
+
+  calls(): Record<string, CallHandler> {
+    return {
+      connect: (call) => this.withSocket(call, (fd, info) => this.connect(call, fd, info)),
+      bind: (call) => this.withSocket(call, (fd, info) => this.bind(call, fd, info)),
+      listen: (call) => this.withSocket(call, (fd, info) => this.listen(call, fd, info)),
+      getpeername: (call) => this.withSocket(call, (_fd, info) => this.reportPeer(call, info)),
+      getsockname: (call) => this.withSocket(call, (_fd, info) => this.reportLocal(call, info)),
+    };
+  }
+
+  /** Runs `use` with a descriptor of ours for the call's socket (its first argument), closed after. */
+  private async withSocket(call: Notification, use: (fd: number, info: SocketInfo) => Promise<Answer>): Promise<Answer> {
+    const fd = this.native.takeFd(call.pid, int(call.args[0]));
+    if (fd < 0) return CONTINUE;
+    try {
+      const info = this.native.socketInfo(fd);
+      return info ? await use(fd, info) : CONTINUE;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** The socket address a call names (its second and third arguments), when it is IPv4 or IPv6. */
+  private address(call: Notification): (Endpoint & { family: number }) | null {
+    const length = int(call.args[2]);
+    if (length < 2 || length > MAX_SOCKADDR) return null;
+    return this.native.parseSockaddr(this.native.readMemory(call.pid, call.args[1]!, length));
+  }
+
+  private async connect(call: Notification, fd: number, info: SocketInfo): Promise<Answer> {
+    const to = this.address(call);
+    const protocol = info.type === SOCK_STREAM ? 'tcp' : info.type === SOCK_DGRAM ? 'udp' : undefined;
+    if (!to || !protocol) return CONTINUE;
+    const server = this.resolving?.server;
+    if (server && protocol === 'udp' && to.address === server.address && to.port === 53) {
+      // A query of the program's own resolver: to the pod's name server here (resolver.ts).
+      this.known.set(info.inode, { peer: { address: to.address, port: to.port } });
+      const result = this.native.connectTo(fd, '127.0.0.1', server.port);
+      return result === 0 ? { kind: 'value', value: 0 } : { kind: 'errno', errno: -result };
+    }
+    const reply = await this.handlers.connect({ op: 'connect', protocol, address: to.address, port: to.port });
+    if (reply.kind === 'local') return CONTINUE;
+    if (reply.kind === 'error') return { kind: 'errno', errno: reply.errno };
+    const port = reply.kind === 'listener' ? reply.localPort : reply.relayPort;
+    const result = this.native.connectTo(fd, '127.0.0.1', port);
+    this.known.set(info.inode, { peer: { address: to.address, port: to.port }, ...(reply.kind === 'redirect' && { local: reply.podLocal }) });
+    return result === 0 ? { kind: 'value', value: 0 } : { kind: 'errno', errno: -result };
+  }
+
+  private async bind(call: Notification, fd: number, info: SocketInfo): Promise<Answer> {
+    const at = this.address(call);
+    if (!at || at.port === 0 || info.type !== SOCK_STREAM) return CONTINUE;
+    const reply = await this.handlers.bind({ op: 'bind', address: at.address, port: at.port });
+    if (reply.kind === 'local') return CONTINUE;
+    // A free local port of the same address: the proxy brings the pod's connections to it.
+    const result = this.native.bindTo(fd, at.address, 0);
+    if (result !== 0) return { kind: 'errno', errno: -result };
+    this.known.set(info.inode, { local: { address: at.address, port: at.port }, bound: at.port });
+    return { kind: 'value', value: 0 };
+  }
+
+  private async listen(call: Notification, fd: number, info: SocketInfo): Promise<Answer> {
+    const bound = this.known.get(info.inode)?.bound;
+    if (bound === undefined) return CONTINUE;
+    const result = this.native.listenOn(fd, int(call.args[1]));
+    if (result !== 0) return { kind: 'errno', errno: -result };
+    const localPort = this.native.socketInfo(fd)?.local?.port ?? 0;
+    const reply = await this.handlers.listen({ op: 'listen', port: bound, localPort });
+    if (reply.kind === 'error') return { kind: 'errno', errno: reply.errno };
+    this.listeners.add(localPort);
+    return { kind: 'value', value: 0 };
+  }
+
+  private async reportPeer(call: Notification, info: SocketInfo): Promise<Answer> {
+    const peer = this.known.get(info.inode)?.peer ?? (await this.fromPod(info))?.client;
+    return peer ? this.writeAddress(call, info, peer) : CONTINUE;
+  }
+
+  private async reportLocal(call: Notification, info: SocketInfo): Promise<Answer> {
+    const local = this.known.get(info.inode)?.local ?? (await this.fromPod(info))?.pod;
+    return local ? this.writeAddress(call, info, local) : CONTINUE;
+  }
+
+  /** For a connection accepted on an intercepted listener: the pod-side client and address it stands for. */
+  private async fromPod(info: SocketInfo): Promise<{ client: Endpoint; pod: Endpoint } | undefined> {
+    if (!info.local || !info.peer || !this.listeners.has(info.local.port)) return undefined;
+    const reply = await this.handlers.peer({ op: 'peer', localPort: info.peer.port });
+    return reply.kind === 'ok' ? reply : undefined;
+  }
+
+  /** Writes `endpoint` where getsockname/getpeername put theirs (address at args[1], its length at args[2]), as the socket's family. */
+  private writeAddress(call: Notification, info: SocketInfo, endpoint: Endpoint): Answer {
+    const lengthAt = call.args[2]!;
+    const room = this.native.readMemory(call.pid, lengthAt, 4);
+    if (room.length < 4) return { kind: 'errno', errno: EFAULT };
+    const address = this.native.sockaddr(info.family === AF_INET6 ? AF_INET6 : 2, endpoint.address, endpoint.port);
+    const length = Buffer.alloc(4);
+    length.writeUInt32LE(address.length);
+    // As the kernel does: the address truncated to the room given, the length it really has.
+    if (this.native.writeMemory(call.pid, call.args[1]!, address.subarray(0, room.readUInt32LE())) < 0) return { kind: 'errno', errno: EFAULT };
+    this.native.writeMemory(call.pid, lengthAt, length);
+    return { kind: 'value', value: 0 };
+  }
+}

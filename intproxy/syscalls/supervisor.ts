@@ -1,0 +1,112 @@
+/**
+ * The syscall mode's supervisor: each call a program started under the launcher traps
+ * (layer/syscall/trapped.h) comes here, is decided with the same handlers that answer the
+ * preload layer (a connect from the pod, a pod file, a subscribed port), and is answered: run
+ * as the program made it (`continue`), returned (`value`, or `errno`), or returned as a
+ * descriptor put into the program (`fd`: a socket or a copy of a pod file). A call that fails
+ * to be decided runs as the program made it, as the layer does with a request that fails.
+ */
+import { closeSync } from 'node:fs';
+import type { Notification, SyscallNative } from '../../layer/syscall/native';
+import type { Logger } from '../../common/log';
+import type { ChannelHandlers } from '../channel';
+import { FileCalls } from './files';
+import { PodResolver, RESOLVER_ADDRESS, resolverFiles } from './resolver';
+import { SocketCalls } from './sockets';
+
+export type Answer = { kind: 'continue' } | { kind: 'value'; value: number } | { kind: 'errno'; errno: number } | { kind: 'fd'; fd: number; cloexec: boolean };
+
+export const CONTINUE: Answer = { kind: 'continue' };
+
+/** What the supervisor decides with: the local proxy's handlers, and where it may keep files. */
+export interface SyscallServices {
+  handlers: ChannelHandlers;
+  /** feature.network.dns: a program's own resolver asks the pod (resolver.ts). */
+  dns: boolean;
+  /** A directory of the proxy's, removed with it. */
+  dir: string;
+}
+
+/** Under remote DNS: the resolver files a program reads instead of this machine's, and the name server they name. */
+export interface Resolving {
+  files: Map<string, string>;
+  server: { address: string; port: number };
+}
+
+export type CallHandler = (call: Notification) => Promise<Answer>;
+
+export class SyscallSupervisor {
+  private readonly byNumber = new Map<number, CallHandler>();
+  private notifyFd = -1;
+  private ended!: Promise<void>;
+
+  private constructor(
+    private readonly native: SyscallNative,
+    services: SyscallServices,
+    private readonly resolver: PodResolver | undefined,
+    private readonly log: Logger,
+  ) {
+    const resolving = resolver && { files: resolverFiles(services.dir), server: { address: RESOLVER_ADDRESS, port: resolver.port } };
+    const handlers: Record<string, CallHandler> = {
+      ...new SocketCalls(native, services.handlers, resolving).calls(),
+      ...new FileCalls(native, services.handlers, resolving).calls(),
+    };
+    for (const [name, handle] of Object.entries(handlers)) {
+      const number = native.calls[name];
+      if (number !== undefined) this.byNumber.set(number, handle);
+    }
+  }
+
+  static async start(native: SyscallNative, services: SyscallServices, log: Logger): Promise<SyscallSupervisor> {
+    const resolver = services.dns ? await PodResolver.start(services.handlers.resolve) : undefined;
+    return new SyscallSupervisor(native, services, resolver, log);
+  }
+
+  /** Takes the notification descriptor `fd` of the launcher `pid`; throws when it can't. */
+  supervise(pid: number, fd: number): void {
+    let end!: () => void;
+    this.ended = new Promise((resolve) => (end = resolve));
+    const taken = this.native.supervise(pid, fd, (call) => {
+      if (call) return void this.answer(call);
+      closeSync(this.notifyFd);
+      this.resolver?.close();
+      end();
+    });
+    if (taken < 0) throw new Error(`could not take the program's seccomp descriptor: errno ${-taken}`);
+    this.notifyFd = taken;
+  }
+
+  /** Settles once no process of the program is left. */
+  done(): Promise<void> {
+    return this.ended;
+  }
+
+  private async answer(call: Notification): Promise<void> {
+    const handle = this.byNumber.get(call.nr);
+    let answer = CONTINUE;
+    try {
+      if (handle) answer = await handle(call);
+    } catch (error) {
+      this.log.error(`system call ${call.nr} of process ${call.pid} could not be decided; it runs as made: ${(error as Error).message}`);
+    }
+    this.send(call, answer);
+  }
+
+  private send(call: Notification, answer: Answer): void {
+    const { native, notifyFd } = this;
+    if (answer.kind === 'fd') {
+      const result = native.addFd(notifyFd, call.id, answer.fd, answer.cloexec);
+      closeSync(answer.fd);
+      if (result >= 0 || result === -2 /* ENOENT: the caller is gone */) return;
+      return void native.respond(notifyFd, call.id, 0, result, false);
+    }
+    if (answer.kind === 'continue') native.respond(notifyFd, call.id, 0, 0, true);
+    else if (answer.kind === 'value') native.respond(notifyFd, call.id, answer.value, 0, false);
+    else native.respond(notifyFd, call.id, 0, -answer.errno, false);
+  }
+}
+
+/** An argument as the call's C int (descriptors, flags: the low 32 bits, signed). */
+export function int(arg: bigint | undefined): number {
+  return Number(BigInt.asIntN(32, arg ?? 0n));
+}

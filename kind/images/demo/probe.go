@@ -1,0 +1,53 @@
+// The demo app's commands for checking what a process sees (the syscall mode's tests run them
+// on this machine under mirrord, as a static Go program): `demo udp HOST:PORT MSG` sends MSG
+// over UDP and prints the answer, `demo read PATH` prints a file, `demo env NAME` a variable, and
+// `demo child ARGS...` runs the demo app again with ARGS and prints what that printed.
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"time"
+)
+
+func udp(address, message string) error {
+	conn, err := net.DialTimeout("udp", address, 5*time.Second)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if err := conn.SetDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		return err
+	}
+	if _, err := conn.Write([]byte(message)); err != nil {
+		return err
+	}
+	answer := make([]byte, 1500)
+	n, err := conn.Read(answer)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("udp %s\n", answer[:n])
+	return nil
+}
+
+func read(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	fmt.Print(string(data))
+	return nil
+}
+
+func child(args []string) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	out, err := exec.Command(self, args...).CombinedOutput()
+	fmt.Printf("child: %s", out)
+	return err
+}

@@ -1,0 +1,81 @@
+/**
+ * The syscall mode's native parts (built by node-gyp at `npm install`, from layer/syscall/): the
+ * launcher that starts a program under the seccomp filter, and the addon through which the
+ * mirrord process receives and answers its trapped calls. The decisions are the local proxy's
+ * (intproxy/syscalls/).
+ */
+import { packagePath } from '../../common/package-root';
+
+/** A trapped call: which thread made it, the call's number and its six raw arguments. */
+export interface Notification {
+  id: bigint;
+  pid: number;
+  nr: number;
+  args: bigint[];
+}
+
+export interface Endpoint {
+  address: string;
+  port: number;
+}
+
+export interface SocketInfo {
+  family: number;
+  /** SOCK_STREAM (1), SOCK_DGRAM (2), … */
+  type: number;
+  inode: number;
+  local: Endpoint | null;
+  peer: Endpoint | null;
+}
+
+export interface StatFields {
+  dev: number;
+  ino: number;
+  mode: number;
+  nlink: number;
+  uid: number;
+  gid: number;
+  rdev: number;
+  size: number;
+  blksize: number;
+  blocks: number;
+  atimeMs: number;
+  mtimeMs: number;
+  ctimeMs: number;
+}
+
+/** The addon. Calls on descriptors and processes return 0 (or a descriptor) or -errno. */
+export interface SyscallNative {
+  /** The numbers of the trapped calls, by name (this architecture's). */
+  calls: Record<string, number>;
+  /** Takes the notification descriptor `fd` of process `pid`; `deliver` gets each trapped call, then null when no process is left. */
+  supervise(pid: number, fd: number, deliver: (notification: Notification | null) => void): number;
+  respond(notifyFd: number, id: bigint, value: number, error: number, continueCall: boolean): number;
+  /** Puts our `fd` into the caller, whose call returns its number there. */
+  addFd(notifyFd: number, id: bigint, fd: number, cloexec: boolean): number;
+  /** A descriptor of ours for the caller's `fd` (the same open file). */
+  takeFd(pid: number, fd: number): number;
+  readMemory(pid: number, address: bigint, length: number): Buffer;
+  writeMemory(pid: number, address: bigint, data: Buffer): number;
+  connectTo(fd: number, ip: string, port: number): number;
+  bindTo(fd: number, ip: string, port: number): number;
+  listenOn(fd: number, backlog: number): number;
+  socketInfo(fd: number): SocketInfo | null;
+  parseSockaddr(data: Buffer): (Endpoint & { family: number }) | null;
+  sockaddr(family: number, ip: string, port: number): Buffer;
+  encodeStat(stat: StatFields): Buffer;
+  encodeStatx(stat: StatFields): Buffer;
+}
+
+/** The launcher: `launcherPath() PROGRAM ARGS…`, with mirrord's channel on fd 3. */
+export function launcherPath(): string {
+  return packagePath('build/Release/mirrord_syscall_launcher');
+}
+
+let loaded: SyscallNative | undefined;
+
+export function syscallNative(): SyscallNative {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  loaded ??= require(packagePath('build/Release/mirrord_syscall.node')) as SyscallNative;
+  return loaded;
+}
