@@ -184,6 +184,9 @@ the rest:
   --no-outgoing              outgoing connections stay local (--no-tcp-outgoing,
                              --no-udp-outgoing: one protocol)
   --no-remote-dns            name look-ups stay local
+  --interception MODE        preload (the layer: programs that call libc), syscall (a seccomp
+                             filter: any program and all it starts), or auto (the default:
+                             syscall for Go and statically linked programs)
   -f, --config FILE          mirrord.json (default: .mirrord/mirrord.json when present;
                              also --config-file, or MIRRORD_CONFIG_FILE)
   -q, --quiet                no progress lines
