@@ -33,6 +33,15 @@ describe('command line', () => {
     expect(failure('attach', '--targetless', '--selector', 'app=web', '--', 'true').message).toBe('--selector and --targetless exclude each other');
   });
 
+  it('attach --interception auto|preload|syscall, and nothing else', () => {
+    for (const mode of ['auto', 'preload', 'syscall']) {
+      expect(attach('attach', 'deploy/api', '--interception', mode, '--', './api')).toMatchObject({ overrides: { interception: mode } });
+    }
+    expect(() => parseCommandLine(['attach', 'deploy/api', '--interception', 'ptrace', '--', './api'])).toThrow(
+      '--interception ptrace: expected auto, preload, syscall',
+    );
+  });
+
   it('attach --copy-target, --scale-down', () => {
     expect(attach('attach', 'job/migrate', '--copy-target', '--', 'true')).toMatchObject({ overrides: { target: 'job/migrate', copyTarget: true } });
     expect(attach('attach', 'deploy/consumer', '--scale-down', '--', 'true')).toMatchObject({ overrides: { scaleDown: true } });

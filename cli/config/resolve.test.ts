@@ -25,8 +25,14 @@ describe('settings: defaults, the file, the variables, the flags', () => {
         hostname: true,
       },
       env: { enabled: true },
+      interception: 'auto',
       warnings: [],
     });
+  });
+
+  it('takes interception from the file, a flag over it', () => {
+    expect(settingsOf({ interception: 'syscall' }).interception).toBe('syscall');
+    expect(resolveSettings(parseConfig(JSON.stringify({ interception: 'syscall' })), { interception: 'preload' }).interception).toBe('preload');
   });
 
   it('takes the file as written', () => {
