@@ -113,7 +113,7 @@ export async function startLayerProxy(client: ClientApi, options: LayerOptions, 
   if (options.hostname !== false && client.info.hostname) env.MIRRORD_LAYER_HOSTNAME = client.info.hostname;
   return {
     env,
-    syscalls: { handlers, dns: options.dns, dir },
+    syscalls: { handlers, dns: options.dns, dir, ...(env.MIRRORD_LAYER_HOSTNAME && { hostname: env.MIRRORD_LAYER_HOSTNAME }) },
     close: async () => {
       incoming.stop();
       await server.close();

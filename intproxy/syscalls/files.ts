@@ -4,7 +4,7 @@
  * pod's file, put into the program as the descriptor its call returns, so reads, seeks and maps
  * need nothing more; stat, access and readlink are answered from the pod. Under remote DNS a
  * program's own resolver (Go's, musl's) reads the resolver files of resolver.ts instead of this
- * machine's. Opening for writing runs on this machine: without the layer's close hook, a written
+ * machine's, and a program reading its host name from /proc reads the pod's (hostname.ts). Opening for writing runs on this machine: without the layer's close hook, a written
  * copy could not go back to the pod.
  */
 import { constants as fsConstants, openSync, readlinkSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { posix } from 'node:path';
 import type { Notification, SyscallNative } from '../../layer/syscall/native';
 import { opensForWriting } from '../../protocol/open-flags';
 import type { ChannelHandlers, Reply } from '../channel';
-import { CONTINUE, int, type Answer, type CallHandler, type Resolving } from './supervisor';
+import { CONTINUE, int, type Answer, type CallHandler } from './supervisor';
 
 const AT_FDCWD = -100;
 const AT_SYMLINK_NOFOLLOW = 0x100;
@@ -27,7 +27,8 @@ export class FileCalls {
   constructor(
     private readonly native: SyscallNative,
     private readonly handlers: ChannelHandlers,
-    private readonly resolving?: Resolving,
+    /** Paths the program opens that are files of ours instead (resolver.ts, hostname.ts): their local paths. */
+    private readonly replacements: ReadonlyMap<string, string> = new Map(),
   ) {}
 
   calls(): Record<string, CallHandler> {
@@ -51,9 +52,9 @@ export class FileCalls {
   private async open(call: Notification, dirfd: number, pathAt: bigint, flags: number): Promise<Answer> {
     const path = this.pathOf(call, dirfd, pathAt);
     if (!path || opensForWriting(flags)) return CONTINUE;
-    const resolverFile = this.resolving?.files.get(path);
+    const replacement = this.replacements.get(path);
     let reply: Reply<'open'>;
-    if (resolverFile) reply = { kind: 'path', copy: resolverFile };
+    if (replacement) reply = { kind: 'path', copy: replacement };
     else if (flags & O_DIRECTORY) reply = await this.handlers.opendir({ op: 'opendir', flags, path });
     else reply = await this.handlers.open({ op: 'open', flags, path });
     if (reply.kind === 'local') return CONTINUE;

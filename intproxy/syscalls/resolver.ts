@@ -8,7 +8,7 @@
  */
 import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import dnsPacket from 'dns-packet';
 import type { ChannelHandlers } from '../channel';
@@ -23,9 +23,8 @@ const SERVFAIL = 'SERVFAIL';
 
 /** The resolver files, written in `dir`: their paths by the path the program opens. */
 export function resolverFiles(dir: string): Map<string, string> {
-  const files = mkdtempSync(join(dir, 'resolver-'));
-  const resolvConf = join(files, 'resolv.conf');
-  const hosts = join(files, 'hosts');
+  const resolvConf = join(dir, 'resolv.conf');
+  const hosts = join(dir, 'hosts');
   // One name server, asked once (it answers at once); names keep the pod's search domains, which the pod's own resolver applies.
   writeFileSync(resolvConf, `nameserver ${RESOLVER_ADDRESS}\noptions ndots:1 timeout:5 attempts:1\n`);
   // The pod's other names (its host name, hostAliases) are the pod resolver's to answer.

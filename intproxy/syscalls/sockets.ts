@@ -10,11 +10,12 @@ import { closeSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { Endpoint, Notification, SocketInfo, SyscallNative } from '../../layer/syscall/native';
 import type { ChannelHandlers } from '../channel';
-import { CONTINUE, int, type Answer, type CallHandler, type Resolving } from './supervisor';
+import { CONTINUE, int, type Answer, type CallHandler } from './supervisor';
 
 const { EFAULT } = constants.errno;
 const SOCK_STREAM = 1;
 const SOCK_DGRAM = 2;
+const SOCK_CLOEXEC = 0o2000000;
 const AF_INET6 = 10;
 /** The longest socket address a call names (sizeof(struct sockaddr_storage)). */
 const MAX_SOCKADDR = 128;
@@ -37,7 +38,8 @@ export class SocketCalls {
   constructor(
     private readonly native: SyscallNative,
     private readonly handlers: ChannelHandlers,
-    private readonly resolving?: Resolving,
+    /** Under remote DNS: the name server the resolver files name, and where it really listens. */
+    private readonly nameServer?: { address: string; port: number },
   ) {}
 
   calls(): Record<string, CallHandler> {
@@ -45,6 +47,8 @@ export class SocketCalls {
       connect: (call) => this.withSocket(call, (fd, info) => this.connect(call, fd, info)),
       bind: (call) => this.withSocket(call, (fd, info) => this.bind(call, fd, info)),
       listen: (call) => this.withSocket(call, (fd, info) => this.listen(call, fd, info)),
+      accept: (call) => this.withSocket(call, (fd, info) => this.accept(call, fd, info, 0)),
+      accept4: (call) => this.withSocket(call, (fd, info) => this.accept(call, fd, info, int(call.args[3]))),
       getpeername: (call) => this.withSocket(call, (_fd, info) => this.reportPeer(call, info)),
       getsockname: (call) => this.withSocket(call, (_fd, info) => this.reportLocal(call, info)),
     };
@@ -73,7 +77,7 @@ export class SocketCalls {
     const to = this.address(call);
     const protocol = info.type === SOCK_STREAM ? 'tcp' : info.type === SOCK_DGRAM ? 'udp' : undefined;
     if (!to || !protocol) return CONTINUE;
-    const server = this.resolving?.server;
+    const server = this.nameServer;
     if (server && protocol === 'udp' && to.address === server.address && to.port === 53) {
       // A query of the program's own resolver: to the pod's name server here (resolver.ts).
       this.known.set(info.inode, { peer: { address: to.address, port: to.port } });
@@ -111,6 +115,22 @@ export class SocketCalls {
     if (reply.kind === 'error') return { kind: 'errno', errno: reply.errno };
     this.listeners.add(localPort);
     return { kind: 'value', value: 0 };
+  }
+
+  /**
+   * A connection accepted on an intercepted listener reports the pod-side client as its address,
+   * as the layer's accept does (Go takes a connection's remote address from accept4). Made here,
+   * on a descriptor of ours for the listener, when the listener doesn't block (Go's never does;
+   * a blocking accept would hold this process): else the call runs as made, and getpeername
+   * still reports the client.
+   */
+  private async accept(call: Notification, fd: number, info: SocketInfo, flags: number): Promise<Answer> {
+    if (!info.local || !this.listeners.has(info.local.port) || this.native.blocks(fd)) return CONTINUE;
+    const accepted = this.native.acceptFrom(fd, flags);
+    if (typeof accepted === 'number') return { kind: 'errno', errno: -accepted };
+    const client = accepted.peer && (await this.fromPod({ ...info, peer: accepted.peer }))?.client;
+    if (client && call.args[1] !== 0n) this.writeAddress(call, info, client);
+    return { kind: 'fd', fd: accepted.fd, cloexec: (flags & SOCK_CLOEXEC) !== 0 };
   }
 
   private async reportPeer(call: Notification, info: SocketInfo): Promise<Answer> {

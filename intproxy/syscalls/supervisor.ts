@@ -11,6 +11,7 @@ import type { Notification, SyscallNative } from '../../layer/syscall/native';
 import type { Logger } from '../../common/log';
 import type { ChannelHandlers } from '../channel';
 import { FileCalls } from './files';
+import { hostFiles, hostnameCalls } from './hostname';
 import { PodResolver, RESOLVER_ADDRESS, resolverFiles } from './resolver';
 import { SocketCalls } from './sockets';
 
@@ -25,12 +26,8 @@ export interface SyscallServices {
   dns: boolean;
   /** A directory of the proxy's, removed with it. */
   dir: string;
-}
-
-/** Under remote DNS: the resolver files a program reads instead of this machine's, and the name server they name. */
-export interface Resolving {
-  files: Map<string, string>;
-  server: { address: string; port: number };
+  /** The pod's host name, when the program is to see it (feature.hostname). */
+  hostname?: string;
 }
 
 export type CallHandler = (call: Notification) => Promise<Answer>;
@@ -46,10 +43,13 @@ export class SyscallSupervisor {
     private readonly resolver: PodResolver | undefined,
     private readonly log: Logger,
   ) {
-    const resolving = resolver && { files: resolverFiles(services.dir), server: { address: RESOLVER_ADDRESS, port: resolver.port } };
+    const host = hostFiles(services.dir, services.hostname);
+    const replacements = new Map([...(resolver ? resolverFiles(host.dir) : []), ...host.files]);
+    const nameServer = resolver && { address: RESOLVER_ADDRESS, port: resolver.port };
     const handlers: Record<string, CallHandler> = {
-      ...new SocketCalls(native, services.handlers, resolving).calls(),
-      ...new FileCalls(native, services.handlers, resolving).calls(),
+      ...new SocketCalls(native, services.handlers, nameServer).calls(),
+      ...new FileCalls(native, services.handlers, replacements).calls(),
+      ...(services.hostname !== undefined && hostnameCalls(native, services.hostname)),
     };
     for (const [name, handle] of Object.entries(handlers)) {
       const number = native.calls[name];

@@ -60,6 +60,10 @@ export interface SyscallNative {
   connectTo(fd: number, ip: string, port: number): number;
   bindTo(fd: number, ip: string, port: number): number;
   listenOn(fd: number, backlog: number): number;
+  /** accept4 on a listener that doesn't block: the new descriptor (ours) and its peer, or -errno. */
+  acceptFrom(fd: number, flags: number): { fd: number; peer: Endpoint | null } | number;
+  /** Whether calls on the open file wait (no O_NONBLOCK). */
+  blocks(fd: number): boolean;
   socketInfo(fd: number): SocketInfo | null;
   parseSockaddr(data: Buffer): (Endpoint & { family: number }) | null;
   sockaddr(family: number, ip: string, port: number): Buffer;

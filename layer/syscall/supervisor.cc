@@ -235,6 +235,16 @@ Napi::Value BindTo(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), bind(fd, reinterpret_cast<struct sockaddr*>(&address), length) == 0 ? 0 : -errno);
 }
 
+// acceptFrom(fd, flags) -> { fd, peer } or -errno: accept4 on our descriptor of a listener
+// that doesn't block (the caller checks), with the flags the program gave
+Napi::Value AcceptFrom(const Napi::CallbackInfo& info);
+
+// blocks(fd) -> whether calls on the open file wait (no O_NONBLOCK)
+Napi::Value Blocks(const Napi::CallbackInfo& info) {
+  int flags = fcntl(info[0].As<Napi::Number>().Int32Value(), F_GETFL);
+  return Napi::Boolean::New(info.Env(), flags >= 0 && !(flags & O_NONBLOCK));
+}
+
 // listenOn(fd, backlog) -> 0 or -errno
 Napi::Value ListenOn(const Napi::CallbackInfo& info) {
   int fd = info[0].As<Napi::Number>().Int32Value();
@@ -259,6 +269,18 @@ Napi::Value Endpoint(Napi::Env env, const struct sockaddr_storage& address) {
   endpoint.Set("address", Napi::String::New(env, text));
   endpoint.Set("port", Napi::Number::New(env, port));
   return endpoint;
+}
+
+Napi::Value AcceptFrom(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  struct sockaddr_storage address = {};
+  socklen_t length = sizeof address;
+  int fd = accept4(info[0].As<Napi::Number>().Int32Value(), reinterpret_cast<struct sockaddr*>(&address), &length, info[1].As<Napi::Number>().Int32Value());
+  if (fd < 0) return Napi::Number::New(env, -errno);
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("fd", Napi::Number::New(env, fd));
+  result.Set("peer", Endpoint(env, address));
+  return result;
 }
 
 // socketInfo(fd) -> { family, type, inode, local, peer } (local/peer: { address, port } or null); null for a non-socket
@@ -376,6 +398,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("connectTo", Napi::Function::New(env, ConnectTo));
   exports.Set("bindTo", Napi::Function::New(env, BindTo));
   exports.Set("listenOn", Napi::Function::New(env, ListenOn));
+  exports.Set("acceptFrom", Napi::Function::New(env, AcceptFrom));
+  exports.Set("blocks", Napi::Function::New(env, Blocks));
   exports.Set("socketInfo", Napi::Function::New(env, SocketInfo));
   exports.Set("parseSockaddr", Napi::Function::New(env, ParseSockaddr));
   exports.Set("sockaddr", Napi::Function::New(env, Sockaddr));

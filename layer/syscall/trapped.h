@@ -12,6 +12,8 @@
   X(connect)                      \
   X(bind)                         \
   X(listen)                       \
+  X(accept)                       \
+  X(accept4)                      \
   X(getsockname)                  \
   X(getpeername)                  \
   X(openat)                       \
@@ -20,7 +22,8 @@
   X(statx)                        \
   X(faccessat)                    \
   X(faccessat2)                   \
-  X(readlinkat)
+  X(readlinkat)                   \
+  X(uname)
 
 /* The legacy path calls of x86_64 (aarch64 has only the *at ones). */
 #ifdef __NR_open

@@ -5,7 +5,6 @@
  * reaches the app's Service by its short name with Go's own resolver (the pod's search domains),
  * has a child process covered too, and answers the Service's requests with the filter's header.
  */
-import { hostname } from 'node:os';
 import { createNamespaces, deleteNamespaces, demoProgram, kubeconfigPath, kubectl, rolledOut, webhookReady } from './cluster';
 import { demoDeployment, manifests } from './manifests';
 import { httpGet } from '../harness/http-get';
@@ -47,8 +46,10 @@ const run = async (command: string[]) => {
   return result.stdout;
 };
 
-test("a static Go program sees the pod spec's environment and the pod's files, with no warning", async () => {
+test("a static Go program sees the pod spec's environment, its host name and the pod's files, with no warning", async () => {
   expect(await run(['env', 'GREETING'])).toBe('GREETING=hello from the pod spec\n');
+  const pod = (await kubectl(['-n', namespace, 'get', 'pods', '-l', 'app=app', '-o', 'jsonpath={.items[0].metadata.name}'])).trim();
+  expect(await run(['read', '/proc/sys/kernel/hostname'])).toBe(`${pod}\n`);
   expect(await run(['read', '/etc/demo/greeting.txt'])).toBe('a file of the pod\n');
 }, 120_000);
 
@@ -65,10 +66,9 @@ test('a static Go server answers the requests with the filter’s header; the ot
   // Started by env (dynamically linked): --interception syscall covers what it execs.
   const session = attach(
     ['--steal', '--http-header-filter', '^x-user: me$', '--interception', 'syscall'],
-    ['env', 'PORT=8080', 'GRPC_PORT=0', demoProgram(), 'serve'],
+    ['env', 'PORT=8080', 'GRPC_PORT=0', 'DEMO_NAME=laptop', demoProgram(), 'serve'],
   );
   await session.waitFor(/subscribed port 8080/, 'stderr', 60_000);
-  // The local demo says this machine's host name; the app its pod's.
-  expect(await httpGet(serviceIp, 80, '/mine', { 'x-user': 'me' })).toBe(`hello from ${hostname()} (GET /mine)\n`);
+  expect(await httpGet(serviceIp, 80, '/mine', { 'x-user': 'me' })).toBe('hello from laptop (GET /mine)\n');
   expect(await httpGet(serviceIp, 80, '/theirs')).toMatch(/^hello from app-\S+ \(GET \/theirs\)\n$/);
 }, 120_000);

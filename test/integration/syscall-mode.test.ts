@@ -5,7 +5,7 @@
  * reads the pod's environment and files, reaches a pod-only service by name over TCP and UDP,
  * has a child process that is covered too, and serves the pod's port under a filtered steal
  * (started by env, a dynamic program, under --interception syscall: the filter covers what it
- * execs); a
+ * execs), its accepted connections naming the pod-side client; a
  * statically linked C program does the C calls (getaddrinfo, connect, getpeername, bind/listen,
  * getsockname, open, stat). `auto` picks the mode for them without a word of warning.
  */
@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mirrord, type Mirrord } from '../e2e/mirrord';
-import { SERVICE_IP, SERVICE_NAME } from '../harness/netns';
+import { POD_HOSTNAME, SERVICE_IP, SERVICE_NAME, WORKLOAD_IP } from '../harness/netns';
 import { APP_PORT } from '../harness/pod';
 import { buildC, buildGo } from '../harness/programs';
 import { noRulesLeft, podSuite, PROBE_ARGS, PROBE_OUTPUT } from './suite';
@@ -39,8 +39,9 @@ describe('the syscall mode', () => {
     return result;
   };
 
-  it("a static Go program gets the pod's environment and files, with no warning (auto)", async () => {
+  it("a static Go program gets the pod's environment, host name and files, with no warning (auto)", async () => {
     expect((await run([demo, 'env', 'GREETING'])).stdout).toBe('GREETING=hello from the pod\n');
+    expect((await run([demo, 'read', '/proc/sys/kernel/hostname'])).stdout).toBe(`${POD_HOSTNAME}\n`);
     expect((await run([demo, 'read', '/etc/config/app.yaml'])).stdout).toBe('greeting: hello from the pod\n');
   });
 
@@ -62,11 +63,14 @@ describe('the syscall mode', () => {
     let session: Mirrord | undefined;
     try {
       session = attach(
-        ['env', `PORT=${APP_PORT}`, 'GRPC_PORT=0', demo, 'serve'],
+        ['env', `PORT=${APP_PORT}`, 'GRPC_PORT=0', 'DEMO_NAME=go', demo, 'serve'],
         ['--steal', '--http-header-filter', '^x-user: me$', '--interception', 'syscall'],
       );
       await session.waitFor(new RegExp(`subscribed port ${APP_PORT}`), 'stderr');
-      expect((await suite.pod.request('/mine', { 'x-user': 'me' })).body).toMatch(/^hello from \S+ \(GET \/mine\)\n$/);
+      const mine = await suite.pod.request('/mine', { 'x-user': 'me' });
+      expect(mine.body).toBe('hello from go (GET /mine)\n');
+      // The connection Go accepted names the pod-side client (the workload), not the local proxy.
+      expect(mine.raw).toMatch(new RegExp(`\r\nX-Client: ${WORKLOAD_IP.replace(/\./g, '\\.')}\r\n`, 'i'));
       expect((await suite.pod.request('/theirs')).body).toBe('app GET /theirs body=0\n');
     } finally {
       session?.stop();

@@ -20,10 +20,18 @@ func serve() error {
 	if port == "" {
 		port = "8080"
 	}
-	host, _ := os.Hostname()
+	// $DEMO_NAME, else the host name: a copy run elsewhere (under mirrord) can say it is another.
+	host := os.Getenv("DEMO_NAME")
+	if host == "" {
+		host, _ = os.Hostname()
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		// Who the connection came from, as the server sees it.
+		if client, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+			w.Header().Set("X-Client", client)
+		}
 		fmt.Fprintf(w, "hello from %s (%s %s)\n", host, r.Method, r.URL.Path)
 	})
 	// HTTP/1.1, and HTTP/2 in cleartext for clients with prior knowledge (h2c), as gRPC services
