@@ -19,6 +19,8 @@ const SOCK_CLOEXEC = 0o2000000;
 const AF_INET6 = 10;
 /** The longest socket address a call names (sizeof(struct sockaddr_storage)). */
 const MAX_SOCKADDR = 128;
+/** The largest UDP datagram. */
+const MAX_DATAGRAM = 65_535;
 
 /** What the program's socket (by inode) stands for. */
 interface Known {
@@ -32,6 +34,8 @@ interface Known {
 
 export class SocketCalls {
   private readonly known = new Map<number, Known>();
+  /** Per unconnected UDP socket (by inode): the relay port standing for each destination, or 'local'. */
+  private readonly udpRoutes = new Map<number, Map<string, number | 'local'>>();
   /** The local ports of the program's intercepted listeners: a connection accepted on one is from the pod. */
   private readonly listeners = new Set<number>();
 
@@ -51,6 +55,7 @@ export class SocketCalls {
       accept4: (call) => this.withSocket(call, (fd, info) => this.accept(call, fd, info, int(call.args[3]))),
       getpeername: (call) => this.withSocket(call, (_fd, info) => this.reportPeer(call, info)),
       getsockname: (call) => this.withSocket(call, (_fd, info) => this.reportLocal(call, info)),
+      sendto: (call) => this.withSocket(call, (fd, info) => this.sendTo(call, fd, info)),
     };
   }
 
@@ -66,11 +71,11 @@ export class SocketCalls {
     }
   }
 
-  /** The socket address a call names (its second and third arguments), when it is IPv4 or IPv6. */
-  private address(call: Notification): (Endpoint & { family: number }) | null {
-    const length = int(call.args[2]);
+  /** The socket address a call names (at argument `at`, its length at the next), when it is IPv4 or IPv6. */
+  private address(call: Notification, at = 1): (Endpoint & { family: number }) | null {
+    const length = int(call.args[at + 1]);
     if (length < 2 || length > MAX_SOCKADDR) return null;
-    return this.native.parseSockaddr(this.native.readMemory(call.pid, call.args[1]!, length));
+    return this.native.parseSockaddr(this.native.readMemory(call.pid, call.args[at]!, length));
   }
 
   private async connect(call: Notification, fd: number, info: SocketInfo): Promise<Answer> {
@@ -88,9 +93,36 @@ export class SocketCalls {
     if (reply.kind === 'local') return CONTINUE;
     if (reply.kind === 'error') return { kind: 'errno', errno: reply.errno };
     const port = reply.kind === 'listener' ? reply.localPort : reply.relayPort;
-    const result = this.native.connectTo(fd, '127.0.0.1', port);
+    // The proxy's relays listen on the loopback of the destination's family (a listener on IPv4's).
+    const loopback = reply.kind === 'redirect' && to.address.includes(':') ? '::1' : '127.0.0.1';
+    const result = this.native.connectTo(fd, loopback, port);
     this.known.set(info.inode, { peer: { address: to.address, port: to.port }, ...(reply.kind === 'redirect' && { local: reply.podLocal }) });
     return result === 0 ? { kind: 'value', value: 0 } : { kind: 'errno', errno: -result };
+  }
+
+  /**
+   * A datagram of an unconnected UDP socket to an address the proxy sends through the pod: sent,
+   * by mirrord on a descriptor of its own for the socket, to the relay that stands for that
+   * destination (one per socket and destination, made on first use, as the layer's). Answers come
+   * back from the relay's address.
+   */
+  private async sendTo(call: Notification, fd: number, info: SocketInfo): Promise<Answer> {
+    const to = this.address(call, 4);
+    if (!to || info.type !== SOCK_DGRAM || info.peer) return CONTINUE;
+    const routes = this.udpRoutes.get(info.inode) ?? new Map<string, number | 'local'>();
+    this.udpRoutes.set(info.inode, routes);
+    const key = `${to.address}:${to.port}`;
+    let route = routes.get(key);
+    if (route === undefined) {
+      const reply = await this.handlers.connect({ op: 'connect', protocol: 'udp', address: to.address, port: to.port });
+      if (reply.kind === 'error') return { kind: 'errno', errno: reply.errno };
+      route = reply.kind === 'redirect' ? reply.relayPort : 'local';
+      routes.set(key, route);
+    }
+    if (route === 'local') return CONTINUE;
+    const data = this.native.readMemory(call.pid, call.args[1]!, Math.min(int(call.args[2]), MAX_DATAGRAM));
+    const sent = this.native.sendTo(fd, data, int(call.args[3]), to.address.includes(':') ? '::1' : '127.0.0.1', route);
+    return sent >= 0 ? { kind: 'value', value: sent } : { kind: 'errno', errno: -sent };
   }
 
   private async bind(call: Notification, fd: number, info: SocketInfo): Promise<Answer> {

@@ -64,6 +64,8 @@ export interface SyscallNative {
   acceptFrom(fd: number, flags: number): { fd: number; peer: Endpoint | null } | number;
   /** Whether calls on the open file wait (no O_NONBLOCK). */
   blocks(fd: number): boolean;
+  /** One datagram to ip:port, never waiting: bytes sent, or -errno. */
+  sendTo(fd: number, data: Buffer, flags: number, ip: string, port: number): number;
   socketInfo(fd: number): SocketInfo | null;
   parseSockaddr(data: Buffer): (Endpoint & { family: number }) | null;
   sockaddr(family: number, ip: string, port: number): Buffer;

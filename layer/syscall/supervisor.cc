@@ -239,6 +239,17 @@ Napi::Value BindTo(const Napi::CallbackInfo& info) {
 // that doesn't block (the caller checks), with the flags the program gave
 Napi::Value AcceptFrom(const Napi::CallbackInfo& info);
 
+// sendTo(fd, data, flags, ip, port) -> bytes sent or -errno
+Napi::Value SendTo(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  Napi::Buffer<char> data = info[1].As<Napi::Buffer<char>>();
+  struct sockaddr_storage address;
+  socklen_t length = Fill(Family(fd), info[3].As<Napi::String>().Utf8Value(), info[4].As<Napi::Number>().Int32Value(), &address);
+  if (!length) return Napi::Number::New(info.Env(), -EINVAL);
+  ssize_t sent = sendto(fd, data.Data(), data.Length(), info[2].As<Napi::Number>().Int32Value() | MSG_DONTWAIT, reinterpret_cast<struct sockaddr*>(&address), length);
+  return Napi::Number::New(info.Env(), sent >= 0 ? (double)sent : -errno);
+}
+
 // blocks(fd) -> whether calls on the open file wait (no O_NONBLOCK)
 Napi::Value Blocks(const Napi::CallbackInfo& info) {
   int flags = fcntl(info[0].As<Napi::Number>().Int32Value(), F_GETFL);
@@ -260,7 +271,11 @@ Napi::Value Endpoint(Napi::Env env, const struct sockaddr_storage& address) {
     port = ntohs(four->sin_port);
   } else if (address.ss_family == AF_INET6) {
     auto* six = reinterpret_cast<const struct sockaddr_in6*>(&address);
-    inet_ntop(AF_INET6, &six->sin6_addr, text, sizeof text);
+    // An IPv4-mapped address as the IPv4 address it is (as the layer reports it).
+    if (IN6_IS_ADDR_V4MAPPED(&six->sin6_addr))
+      inet_ntop(AF_INET, &six->sin6_addr.s6_addr[12], text, sizeof text);
+    else
+      inet_ntop(AF_INET6, &six->sin6_addr, text, sizeof text);
     port = ntohs(six->sin6_port);
   } else {
     return env.Null();
@@ -387,6 +402,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Object calls = Napi::Object::New(env);
 #define NAME(name) calls.Set(#name, Napi::Number::New(env, __NR_##name));
   MIRRORD_TRAPPED(NAME)
+  NAME(sendto)
 #undef NAME
   exports.Set("calls", calls);
   exports.Set("supervise", Napi::Function::New(env, Supervise));
@@ -400,6 +416,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("listenOn", Napi::Function::New(env, ListenOn));
   exports.Set("acceptFrom", Napi::Function::New(env, AcceptFrom));
   exports.Set("blocks", Napi::Function::New(env, Blocks));
+  exports.Set("sendTo", Napi::Function::New(env, SendTo));
   exports.Set("socketInfo", Napi::Function::New(env, SocketInfo));
   exports.Set("parseSockaddr", Napi::Function::New(env, ParseSockaddr));
   exports.Set("sockaddr", Napi::Function::New(env, Sockaddr));

@@ -1,7 +1,8 @@
 /* The system calls the syscall mode asks mirrord about (seccomp user notification); every
  * other call runs untouched. One list for the filter (launcher.c) and, through the addon, for
  * the supervisor (intproxy/syscalls/), which names them. Reads, writes and sends, the hot path,
- * never are. */
+ * never are; sendto only when it names an address (launcher.c checks its fifth argument): an
+ * unconnected UDP socket's datagram. */
 #ifndef MIRRORD_SYSCALL_TRAPPED_H
 #define MIRRORD_SYSCALL_TRAPPED_H
 

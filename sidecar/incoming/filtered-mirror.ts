@@ -134,9 +134,11 @@ export class FilteredMirror {
       out.on('error', () => undefined);
       const timer = setTimeout(() => stream.destroy(), ANSWER_WAIT_MS);
       stream.once('close', () => clearTimeout(timer));
+      // The stream closes once the local answer (dropped) has ended and the whole request is
+      // sent: a local server may answer before the body has come (an upload it refuses).
       out.on('response', (answer) => {
         answer.resume();
-        answer.once('end', () => stream.destroy());
+        answer.once('end', () => (out.writableFinished ? stream.destroy() : out.once('finish', () => stream.destroy())));
       });
       return [{ sink: subscriber.sink, stream, out }];
     });

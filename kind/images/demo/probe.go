@@ -1,6 +1,6 @@
 // The demo app's commands for checking what a process sees (the syscall mode's tests run them
 // on this machine under mirrord, as a static Go program): `demo udp HOST:PORT MSG` sends MSG
-// over UDP and prints the answer, `demo read PATH` prints a file, `demo env NAME` a variable, and
+// from an unconnected UDP socket and prints the answer, `demo read PATH` prints a file, `demo env NAME` a variable, and
 // `demo child ARGS...` runs the demo app again with ARGS and prints what that printed.
 package main
 
@@ -12,8 +12,14 @@ import (
 	"time"
 )
 
+// udp sends from an unconnected socket (sendto with the address, as a client of several
+// servers does) and prints the first answer.
 func udp(address, message string) error {
-	conn, err := net.DialTimeout("udp", address, 5*time.Second)
+	to, err := net.ResolveUDPAddr("udp", address)
+	if err != nil {
+		return err
+	}
+	conn, err := net.ListenPacket("udp", ":0")
 	if err != nil {
 		return err
 	}
@@ -21,11 +27,11 @@ func udp(address, message string) error {
 	if err := conn.SetDeadline(time.Now().Add(5 * time.Second)); err != nil {
 		return err
 	}
-	if _, err := conn.Write([]byte(message)); err != nil {
+	if _, err := conn.WriteTo([]byte(message), to); err != nil {
 		return err
 	}
 	answer := make([]byte, 1500)
-	n, err := conn.Read(answer)
+	n, _, err := conn.ReadFrom(answer)
 	if err != nil {
 		return err
 	}
