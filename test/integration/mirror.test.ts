@@ -6,6 +6,9 @@ import type { Client } from '../../protocol/client';
 
 jest.setTimeout(60_000);
 
+/** How long a copied request's bytes must have stopped before the test's local side answers it (long: a loaded machine's pauses). */
+const QUIET_MS = 3000;
+
 /** Collects, per incoming stream, the bytes a mirroring client receives (and, in `kinds`, what each stream was announced as). */
 function collectCopies(client: Client, kinds: string[] = []): string[] {
   const copies: string[] = [];
@@ -15,7 +18,13 @@ function collectCopies(client: Client, kinds: string[] = []): string[] {
     const index = copies.push('') - 1;
     socket.on('data', (chunk: Buffer) => (copies[index] += chunk.toString()));
     socket.on('error', () => undefined);
-    socket.end('HTTP/1.1 500 Local Answer Must Be Dropped\r\n\r\n');
+    // An answer the sidecar must drop: at once to a copied connection; to a copied request (which
+    // a local server reads before it answers and closes) once the request's bytes have stopped.
+    const answer = () => socket.end('HTTP/1.1 500 Local Answer Must Be Dropped\r\n\r\n');
+    if (kind === 'connection') return answer();
+    let quiet = setTimeout(answer, QUIET_MS);
+    socket.on('data', () => (clearTimeout(quiet), (quiet = setTimeout(answer, QUIET_MS))));
+    socket.once('close', () => clearTimeout(quiet));
   });
   return copies;
 }
