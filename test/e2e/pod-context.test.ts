@@ -10,6 +10,7 @@
  * is a CoreDNS of our own that logs every query with its source address: the log must show the
  * app pod's IP.
  */
+import net from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -180,6 +181,18 @@ beforeAll(async () => {
     () =>
       kubectl(['-n', namespace, 'logs', 'deployment/dnsprobe']).then((log) => {
         if (!/CoreDNS-/.test(log)) throw new Error(`the probe is not serving yet: ${log}`);
+      }),
+    60_000,
+  );
+  // Serving is not yet routed: kube-proxy programs the Service's endpoints a moment later (until
+  // then a connection to it is refused). Wait until its ClusterIP takes a connection.
+  const probeServiceIp = (await kubectl(['-n', namespace, 'get', 'service', 'dnsprobe', '-o', 'jsonpath={.spec.clusterIP}'])).trim();
+  await eventually(
+    () =>
+      new Promise<void>((resolve, reject) => {
+        const socket = net.connect({ host: probeServiceIp, port: 53, timeout: 2000 }, () => (socket.destroy(), resolve()));
+        socket.once('error', reject);
+        socket.once('timeout', () => (socket.destroy(), reject(new Error('timed out'))));
       }),
     60_000,
   );
