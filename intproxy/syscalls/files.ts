@@ -3,7 +3,7 @@
  * files are the pod's"): a path the proxy calls the pod's is opened as the proxy's copy of the
  * pod's file, put into the program as the descriptor its call returns, so reads, seeks and maps
  * need nothing more; stat, access and readlink are answered from the pod. Under remote DNS a
- * program's own resolver (Go's, musl's) reads the resolver files of resolver.ts instead of this
+ * program's own resolver (Go's, a static glibc's) reads the resolver files of resolver.ts instead of this
  * machine's, and a program reading its host name from /proc reads the pod's (hostname.ts). Opening for writing runs on this machine: without the layer's close hook, a written
  * copy could not go back to the pod.
  */

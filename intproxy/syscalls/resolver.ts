@@ -1,5 +1,5 @@
 /**
- * The name server of the syscall mode. A program with a resolver of its own (Go's, musl's) reads
+ * The name server of the syscall mode. A program with a resolver of its own (Go's, a static glibc's) reads
  * /etc/resolv.conf and /etc/hosts itself: under remote DNS it is given these files instead of this
  * machine's (`resolverFiles`), whose one name server is RESOLVER_ADDRESS; its queries there (UDP,
  * port 53) are connected to this server, which resolves each name as the layer's getaddrinfo is

@@ -12,7 +12,7 @@ import type { Endpoint, Notification, SocketInfo, SyscallNative } from '../../la
 import type { ChannelHandlers } from '../channel';
 import { CONTINUE, int, type Answer, type CallHandler } from './supervisor';
 
-const { EFAULT } = constants.errno;
+const { EFAULT, EMSGSIZE } = constants.errno;
 const SOCK_STREAM = 1;
 const SOCK_DGRAM = 2;
 const SOCK_CLOEXEC = 0o2000000;
@@ -85,7 +85,7 @@ export class SocketCalls {
     const server = this.nameServer;
     if (server && protocol === 'udp' && to.address === server.address && to.port === 53) {
       // A query of the program's own resolver: to the pod's name server here (resolver.ts).
-      this.known.set(info.inode, { peer: { address: to.address, port: to.port } });
+      this.remember(info.inode, { peer: { address: to.address, port: to.port } });
       const result = this.native.connectTo(fd, '127.0.0.1', server.port);
       return result === 0 ? { kind: 'value', value: 0 } : { kind: 'errno', errno: -result };
     }
@@ -96,7 +96,7 @@ export class SocketCalls {
     // The proxy's relays listen on the loopback of the destination's family (a listener on IPv4's).
     const loopback = reply.kind === 'redirect' && to.address.includes(':') ? '::1' : '127.0.0.1';
     const result = this.native.connectTo(fd, loopback, port);
-    this.known.set(info.inode, { peer: { address: to.address, port: to.port }, ...(reply.kind === 'redirect' && { local: reply.podLocal }) });
+    this.remember(info.inode, { peer: { address: to.address, port: to.port }, ...(reply.kind === 'redirect' && { local: reply.podLocal }) });
     return result === 0 ? { kind: 'value', value: 0 } : { kind: 'errno', errno: -result };
   }
 
@@ -110,7 +110,7 @@ export class SocketCalls {
     const to = this.address(call, 4);
     if (!to || info.type !== SOCK_DGRAM || info.peer) return CONTINUE;
     const routes = this.udpRoutes.get(info.inode) ?? new Map<string, number | 'local'>();
-    this.udpRoutes.set(info.inode, routes);
+    bounded(this.udpRoutes).set(info.inode, routes);
     const key = `${to.address}:${to.port}`;
     let route = routes.get(key);
     if (route === undefined) {
@@ -120,7 +120,9 @@ export class SocketCalls {
       routes.set(key, route);
     }
     if (route === 'local') return CONTINUE;
-    const data = this.native.readMemory(call.pid, call.args[1]!, Math.min(int(call.args[2]), MAX_DATAGRAM));
+    // As the kernel: a datagram larger than UDP allows is refused, not cut.
+    if (call.args[2]! > BigInt(MAX_DATAGRAM)) return { kind: 'errno', errno: EMSGSIZE };
+    const data = this.native.readMemory(call.pid, call.args[1]!, Number(call.args[2]));
     const sent = this.native.sendTo(fd, data, int(call.args[3]), to.address.includes(':') ? '::1' : '127.0.0.1', route);
     return sent >= 0 ? { kind: 'value', value: sent } : { kind: 'errno', errno: -sent };
   }
@@ -133,7 +135,7 @@ export class SocketCalls {
     // A free local port of the same address: the proxy brings the pod's connections to it.
     const result = this.native.bindTo(fd, at.address, 0);
     if (result !== 0) return { kind: 'errno', errno: -result };
-    this.known.set(info.inode, { local: { address: at.address, port: at.port }, bound: at.port });
+    this.remember(info.inode, { local: { address: at.address, port: at.port }, bound: at.port });
     return { kind: 'value', value: 0 };
   }
 
@@ -161,18 +163,22 @@ export class SocketCalls {
     const accepted = this.native.acceptFrom(fd, flags);
     if (typeof accepted === 'number') return { kind: 'errno', errno: -accepted };
     const client = accepted.peer && (await this.fromPod({ ...info, peer: accepted.peer }))?.client;
-    if (client && call.args[1] !== 0n) this.writeAddress(call, info, client);
+    // The program's address buffer is always filled, as accept's own: with the pod-side client,
+    // else (a connection of the program's own to its port, or one of a family the listener can't
+    // hold) with the address the kernel gave.
+    const address = [client, accepted.peer].find((endpoint) => endpoint && this.fits(info, endpoint));
+    if (address && call.args[1] !== 0n) this.writeAddress(call, info, address);
     return { kind: 'fd', fd: accepted.fd, cloexec: (flags & SOCK_CLOEXEC) !== 0 };
   }
 
   private async reportPeer(call: Notification, info: SocketInfo): Promise<Answer> {
     const peer = this.known.get(info.inode)?.peer ?? (await this.fromPod(info))?.client;
-    return peer ? this.writeAddress(call, info, peer) : CONTINUE;
+    return peer && this.fits(info, peer) ? this.writeAddress(call, info, peer) : CONTINUE;
   }
 
   private async reportLocal(call: Notification, info: SocketInfo): Promise<Answer> {
     const local = this.known.get(info.inode)?.local ?? (await this.fromPod(info))?.pod;
-    return local ? this.writeAddress(call, info, local) : CONTINUE;
+    return local && this.fits(info, local) ? this.writeAddress(call, info, local) : CONTINUE;
   }
 
   /** For a connection accepted on an intercepted listener: the pod-side client and address it stands for. */
@@ -180,6 +186,16 @@ export class SocketCalls {
     if (!info.local || !info.peer || !this.listeners.has(info.local.port)) return undefined;
     const reply = await this.handlers.peer({ op: 'peer', localPort: info.peer.port });
     return reply.kind === 'ok' ? reply : undefined;
+  }
+
+  /** Records what a socket stands for; the oldest records go past MAX_RECORDS (sockets long closed, mostly). */
+  private remember(inode: number, what: Known): void {
+    bounded(this.known).set(inode, what);
+  }
+
+  /** Whether `endpoint` can be written as an address of the socket's family (an IPv6 one can't on an IPv4 socket). */
+  private fits(info: SocketInfo, endpoint: Endpoint): boolean {
+    return info.family === AF_INET6 || !endpoint.address.includes(':');
   }
 
   /** Writes `endpoint` where getsockname/getpeername put theirs (address at args[1], its length at args[2]), as the socket's family. */
@@ -195,4 +211,18 @@ export class SocketCalls {
     this.native.writeMemory(call.pid, lengthAt, length);
     return { kind: 'value', value: 0 };
   }
+}
+
+/**
+ * How many sockets the supervisor remembers (what they stand for, their UDP routes). It can't see
+ * a socket close (close isn't trapped), so a program that opens sockets for ever would grow the
+ * maps for ever: past this many, the oldest are forgotten (a socket still open then reports
+ * the relay's address, not the pod-side one).
+ */
+const MAX_RECORDS = 16_384;
+
+/** `map`, its oldest entry dropped when it is full. */
+function bounded<K, V>(map: Map<K, V>): Map<K, V> {
+  if (map.size >= MAX_RECORDS) map.delete(map.keys().next().value as K);
+  return map;
 }

@@ -26,6 +26,10 @@
 #error "the syscall mode supports x86_64 and aarch64"
 #endif
 
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
+#endif
+
 #define CHANNEL 3
 
 /* Each trapped call: if the number matches, notify; else go on to the next comparison. */
@@ -67,7 +71,11 @@ int main(int argc, char **argv) {
    * gaining privileges, as under any seccomp sandbox. */
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return fail("prctl(PR_SET_NO_NEW_PRIVS)");
   struct sock_fprog program = {.len = sizeof filter / sizeof filter[0], .filter = filter};
-  int notify = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &program);
+  /* Once mirrord has received a call, a signal the program handles must not interrupt it (the
+   * call would be made again while mirrord still answers the first: a second pod connection, a
+   * second fetch); only a fatal one may (Linux 5.19; before, a handled signal can). */
+  int notify = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, &program);
+  if (notify < 0 && errno == EINVAL) notify = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &program);
   if (notify < 0) return fail("seccomp(SECCOMP_FILTER_FLAG_NEW_LISTENER)");
   /* Until mirrord holds the descriptor no trapped call may be made here: nobody would answer it
    * (dprintf, for one, may fstat its descriptor). snprintf and write are neither. */

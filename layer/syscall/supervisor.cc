@@ -36,8 +36,8 @@ namespace {
 int PidfdOpen(pid_t pid) {
   int fd = (int)syscall(SYS_pidfd_open, pid, PIDFD_THREAD);
   if (fd >= 0 || errno != EINVAL) return fd;
-  fd = (int)syscall(SYS_pidfd_open, pid, 0);
-  if (fd >= 0 || errno != ENOENT) return fd;
+  // Before 6.9 (no PIDFD_THREAD): a thread that doesn't lead its group gets EINVAL (or ENOENT), so
+  // its process's id is looked up.
   char path[64];
   snprintf(path, sizeof path, "/proc/%d/status", pid);
   FILE* status = fopen(path, "r");

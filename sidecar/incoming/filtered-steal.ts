@@ -10,7 +10,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import httpProxy from 'http-proxy';
 import type { MuxStream } from '../../protocol/stream';
 import type { Logger } from '../../common/log';
@@ -33,8 +33,10 @@ import type { IncomingSink, Subscriber } from './subscriber';
 const FIRST_BYTES_TIMEOUT_MS = 1000;
 /** Where the proxy sends a stolen request: the agent's stream decides, the host is never looked up. */
 const SESSION_TARGET = 'http://mirrord-session';
-/** How long a client whose TLS is terminated here may take to finish its handshake. */
+/** How long a client whose TLS is terminated here may take to finish its handshake (and the app, asked what it speaks). */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
+/** How long what the app agrees to over TLS is taken as known. */
+const APP_PROTOCOLS_MS = 60_000;
 
 export class FilteredSteal {
   private readonly http: http.Server;
@@ -44,6 +46,8 @@ export class FilteredSteal {
   private readonly appTlsAgent = new https.Agent({ keepAlive: true, rejectUnauthorized: false });
   /** The decrypted sides of the client connections whose TLS was terminated here, with the name each asked for (SNI). */
   private readonly secured = new WeakMap<net.Socket, AppTls>();
+  /** What the app agrees to over TLS (appProtocols), and when it was asked. */
+  private appAlpn?: { at: number; protocols: Promise<string[]> };
   /** The sessions told that TLS connections on this port reach the app unfiltered. */
   private readonly toldUnfiltered = new WeakSet<IncomingSink>();
   private readonly pool = new StreamPool((req, thief) => this.openRequestStream(req, thief));
@@ -117,7 +121,37 @@ export class FilteredSteal {
   private terminateTls(socket: net.Socket, origin: Origin): boolean {
     const secureContext = this.certificate?.current();
     if (!secureContext) return false;
-    const secure = new tls.TLSSocket(replayedSocket(socket), { isServer: true, secureContext, ALPNProtocols: ['h2', 'http/1.1'] });
+    // What the client sends meanwhile waits in the replayed socket (bounded: it pauses the socket).
+    const client = replayedSocket(socket);
+    void this.appProtocols(origin).then((ALPNProtocols) => socket.destroyed || this.handshake(socket, client, origin, secureContext, ALPNProtocols));
+    return true;
+  }
+
+  /**
+   * The protocols offered to a client by ALPN: HTTP/2 only when the app agrees to it over TLS
+   * (a client that can speak it would otherwise pick it, and an HTTP/1.1-only app could not be
+   * reached with its requests). Asked of the app once per APP_PROTOCOLS_MS.
+   */
+  private appProtocols(origin: Origin): Promise<string[]> {
+    const known = this.appAlpn;
+    if (known && Date.now() - known.at < APP_PROTOCOLS_MS) return known.protocols;
+    const protocols = new Promise<string[]>((resolve) => {
+      const { address, port } = origin.local;
+      const probe = tls.connect({ host: address, port, ALPNProtocols: ['h2', 'http/1.1'], rejectUnauthorized: false, timeout: HANDSHAKE_TIMEOUT_MS });
+      const settle = (h2: boolean) => {
+        probe.destroy();
+        resolve(h2 ? ['h2', 'http/1.1'] : ['http/1.1']);
+      };
+      probe.once('secureConnect', () => settle(probe.alpnProtocol === 'h2'));
+      probe.once('error', () => settle(false));
+      probe.once('timeout', () => settle(false));
+    });
+    this.appAlpn = { at: Date.now(), protocols };
+    return protocols;
+  }
+
+  private handshake(socket: net.Socket, client: Duplex, origin: Origin, secureContext: tls.SecureContext, ALPNProtocols: string[]): void {
+    const secure = new tls.TLSSocket(client, { isServer: true, secureContext, ALPNProtocols });
     const timer = setTimeout(() => secure.destroy(), HANDSHAKE_TIMEOUT_MS);
     secure.on('error', (error) => this.log.debug('TLS from a client failed', { port: this.port, error: error.message }));
     secure.once('close', () => {
@@ -132,7 +166,6 @@ export class FilteredSteal {
       if (secure.alpnProtocol === 'h2') this.h2.accept(secure, origin, { appTls });
       else this.http.emit('connection', secure);
     });
-    return true;
   }
 
   /** Tells each stealing session, once, that a TLS connection went to the app unfiltered, and why. */

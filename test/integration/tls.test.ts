@@ -23,6 +23,8 @@ jest.setTimeout(60_000);
 describe('TLS through a filtered steal', () => {
   const suite = podSuite();
   const TLS_PORT = 8443;
+  /** Another app's port, one that speaks only HTTP/1.1 over TLS. */
+  const HTTP1_PORT = 8444;
   const url = `https://${POD_IP}:${TLS_PORT}`;
   let dir: string;
   let app: ChildProcess;
@@ -100,6 +102,28 @@ describe('TLS through a filtered steal', () => {
       expect(await curl([...h2, `${url}/mine/1`, '--next', '-sS', '-k', ...h2, `${url}/theirs/1`])).toBe(
         'local-h2 GET /mine/1\n over HTTP/2\ntls-app HTTP/2.0 GET /theirs/1 body=0\n over HTTP/2\n',
       );
+    });
+
+    it('an app that speaks only HTTP/1.1 over TLS: HTTP/2 is not offered to its clients, which it would leave unreachable', async () => {
+      const http1 = suite.pod.net.spawn(suite.pod.net.pod, process.execPath, [
+        packagePath('test/fixtures/tls-app.js'),
+        String(HTTP1_PORT),
+        join(dir, 'tls.crt'),
+        join(dir, 'tls.key'),
+        'http1',
+      ]);
+      try {
+        await waitForOutput(http1, /tls listening/);
+        const client = await suite.pod.connect();
+        forwardIncoming(client, suite.local.port);
+        await client.subscribe({ port: HTTP1_PORT, mode: 'steal', filter: { header: '^x-user: me$' } });
+        // curl offers h2 by ALPN on https: both answers over HTTP/1.1.
+        const over = ['-w', ' over HTTP/%{http_version}\n'];
+        expect(await curl([...over, '-H', 'x-user: me', `https://${POD_IP}:${HTTP1_PORT}/mine`])).toBe('local GET /mine body=0\n over HTTP/1.1\n');
+        expect(await curl([...over, `https://${POD_IP}:${HTTP1_PORT}/theirs`])).toBe('tls-app HTTP/1.1 GET /theirs body=0\n over HTTP/1.1\n');
+      } finally {
+        http1.kill();
+      }
     });
 
     it('a client that never finishes its handshake, or sends garbage after the ClientHello, costs only its own connection', async () => {
