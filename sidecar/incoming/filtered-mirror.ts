@@ -27,7 +27,7 @@ import type { IncomingSink, Subscriber } from './subscriber';
 const MAX_BACKLOG = 1 << 20;
 /** How long a request's copy waits for the local answer (dropped) before its stream is closed; an HTTP/2 copy, for the end of its connection's copies. */
 const ANSWER_WAIT_MS = 30_000;
-/** What a request's HTTP/2 copy may have waiting for the local server's flow control before it is cut off. */
+/** What a client connection's HTTP/2 copies to one session may have waiting for the local server's flow control before they are cut off. */
 const MAX_H2_HELD = 1 << 20;
 /** HTTP/2's largest flow-control window: the copy never refuses what the app let the client send. */
 const MAX_WINDOW = 2 ** 31 - 1;
@@ -172,7 +172,7 @@ export class FilteredMirror {
   /** An HTTP/2 connection's copy: each stream a filter matches goes to its sessions, over one HTTP/2 connection to each. */
   private copyH2(copy: Duplex, origin: Origin): void {
     const server = http2.createServer(COPY_SERVER_OPTIONS);
-    const upstreams = new Map<Subscriber, { copy: Copy; session: http2.ClientHttp2Session }>();
+    const upstreams = new Map<Subscriber, H2Upstream>();
     server.on('session', (session) => {
       session.on('error', (error: Error) => this.stopCopying(copy, error.message));
       session.once('connect', () => session.setLocalWindowSize(MAX_WINDOW));
@@ -204,7 +204,7 @@ export class FilteredMirror {
     to: Subscriber[],
     body: Readable,
     origin: Origin,
-    upstreams: Map<Subscriber, { copy: Copy; session: http2.ClientHttp2Session }>,
+    upstreams: Map<Subscriber, H2Upstream>,
   ): void {
     const outs = to.flatMap((subscriber) => {
       const upstream = this.h2Upstream(subscriber, origin, upstreams);
@@ -213,17 +213,25 @@ export class FilteredMirror {
         const out = upstream.session.request(forwardedHeaders(headers));
         out.on('error', () => undefined);
         out.resume(); // the local answer is dropped
-        return [{ copy: upstream.copy, out }];
+        upstream.outs.add(out);
+        out.once('close', () => upstream.outs.delete(out));
+        return [{ upstream, out }];
       } catch {
         return [];
       }
     });
     body.on('data', (chunk: Buffer) => {
-      for (const { copy, out } of outs) {
-        if (out.destroyed) continue;
-        // HTTP/2's flow control paces the copy to the local server; what waits for it is bounded.
-        if (out.writableLength + chunk.length <= MAX_H2_HELD) out.write(chunk);
-        else cutOff(copy.sink, origin.port, () => out.close(http2.constants.NGHTTP2_CANCEL));
+      for (const { upstream, out } of outs) {
+        if (out.destroyed || upstream.session.destroyed) continue;
+        // HTTP/2's flow control paces the copies to the local server; what waits for it, all the
+        // requests of the connection together, is bounded: past it the session's copies of this
+        // connection are cut off.
+        if (held(upstream) + chunk.length <= MAX_H2_HELD) out.write(chunk);
+        else
+          cutOff(upstream.copy.sink, origin.port, () => {
+            upstream.session.destroy();
+            upstream.copy.stream.destroy();
+          });
       }
     });
     body.once('end', () => outs.forEach(({ out }) => out.destroyed || out.end()));
@@ -232,11 +240,7 @@ export class FilteredMirror {
   }
 
   /** The HTTP/2 connection carrying this client connection's copies to `to`, made on first use. */
-  private h2Upstream(
-    to: Subscriber,
-    origin: Origin,
-    upstreams: Map<Subscriber, { copy: Copy; session: http2.ClientHttp2Session }>,
-  ): { copy: Copy; session: http2.ClientHttp2Session } | undefined {
+  private h2Upstream(to: Subscriber, origin: Origin, upstreams: Map<Subscriber, H2Upstream>): H2Upstream | undefined {
     const open = upstreams.get(to);
     if (open && !open.session.closed && !open.session.destroyed && !open.copy.stream.destroyed) return open;
     const stream = to.sink.openIncoming({ ...origin, mode: 'mirror', kind: 'connection' });
@@ -244,8 +248,23 @@ export class FilteredMirror {
     stream.on('error', () => undefined);
     const session = http2.connect('http://mirrord-session', { createConnection: () => stream });
     session.on('error', () => undefined);
-    const upstream = { copy: { sink: to.sink, stream }, session };
+    const upstream: H2Upstream = { copy: { sink: to.sink, stream }, session, outs: new Set() };
     upstreams.set(to, upstream);
     return upstream;
   }
+}
+
+/** One HTTP/2 connection carrying a client connection's copies to a session. */
+interface H2Upstream {
+  copy: Copy;
+  session: http2.ClientHttp2Session;
+  /** Its requests not yet closed. */
+  outs: Set<http2.ClientHttp2Stream>;
+}
+
+/** The bytes an upstream's requests have written that wait for the local server. */
+function held(upstream: H2Upstream): number {
+  let bytes = 0;
+  for (const out of upstream.outs) bytes += out.writableLength;
+  return bytes;
 }

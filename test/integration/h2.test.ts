@@ -176,6 +176,32 @@ describe('HTTP/2 through a filtered steal', () => {
     await noRulesLeft(suite.pod);
   });
 
+  it("a filtered mirror whose local server reads nothing: a connection's copies are cut off together past 1 MiB, and the app answers all", async () => {
+    // A local h2c server that never reads a body: its flow-control windows close at once.
+    const stalled = http2.createServer();
+    stalled.on('stream', (stream) => stream.on('error', () => undefined));
+    await new Promise<void>((resolve) => stalled.listen(0, '127.0.0.1', resolve));
+    try {
+      const client = await suite.pod.connect();
+      const notices: string[] = [];
+      client.onNotice(({ message }) => notices.push(message));
+      forwardIncoming(client, (stalled.address() as AddressInfo).port);
+      await client.subscribe({ port: APP_PORT, mode: 'mirror', filter: { header: '^x-user: me$' } });
+      // Four uploads of 600 kB on one connection: each under 1 MiB, together well past it.
+      const uploads = Array.from({ length: 4 }, (_, i) => ({ path: `/up/${i}`, headers: { 'x-user': 'me' }, bodySize: 600_000 }));
+      expect((await onOneConnection(uploads)).map(({ servedBy, body }) => `${servedBy}: ${body}`)).toEqual(
+        uploads.map(({ path }) => `app: app POST ${path} body=600000\n`),
+      );
+      await eventually(async () =>
+        expect(notices).toContainEqual(`a mirrored connection on port ${APP_PORT} was cut off because this client could not keep up`),
+      );
+      client.close();
+      await client.closed();
+    } finally {
+      stalled.close();
+    }
+  });
+
   it('a SETTINGS flood, a header past the limit and a client that stops reading each cost their own connection only', async () => {
     const client = await suite.pod.connect();
     forwardIncoming(client, localPort);
