@@ -43,8 +43,8 @@ function handOver(child: ChildProcess, channel: Duplex, supervisor: SyscallSuper
     channel.on('error', () => undefined);
     channel.on('data', (chunk: Buffer) => {
       said += chunk.toString();
-      const line = said.split('\n')[0]!;
       if (!said.includes('\n')) return;
+      const line = said.slice(0, said.indexOf('\n'));
       channel.removeAllListeners('data');
       const fd = /^fd (\d+)$/.exec(line);
       if (!fd) return fail(line.replace(/^error \d+ /, '')); // "WHAT: strerror", from the launcher

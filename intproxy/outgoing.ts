@@ -23,9 +23,14 @@ export async function connectFromPod(client: ClientApi, protocol: Protocol, addr
   } catch (error) {
     return errorReply(error);
   }
-  const loopback = net.isIPv6(address) ? '::1' : '127.0.0.1';
+  const loopback = relayLoopback(address);
   const relayPort = protocol === 'udp' ? await relayUdp(remote.stream, loopback) : await relayTcp(remote.stream, loopback);
   return { kind: 'redirect', relayPort, podLocal: remote.local };
+}
+
+/** Where the relay for a destination listens: the loopback address of the destination's family. */
+export function relayLoopback(address: string): string {
+  return net.isIPv6(address) ? '::1' : '127.0.0.1';
 }
 
 /** A one-shot listener on `loopback` whose one connection is joined to `stream`. */

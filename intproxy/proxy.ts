@@ -110,10 +110,11 @@ export async function startLayerProxy(client: ClientApi, options: LayerOptions, 
     MIRRORD_LAYER_REMOTE_PATHS: fs.layerPrefixes().join(':'),
   };
   // An older sidecar doesn't say; the program then keeps this machine's name.
-  if (options.hostname !== false && client.info.hostname) env.MIRRORD_LAYER_HOSTNAME = client.info.hostname;
+  const hostname = options.hostname !== false ? client.info.hostname : undefined;
+  if (hostname) env.MIRRORD_LAYER_HOSTNAME = hostname;
   return {
     env,
-    syscalls: { handlers, dns: options.dns, dir, ...(env.MIRRORD_LAYER_HOSTNAME && { hostname: env.MIRRORD_LAYER_HOSTNAME }) },
+    syscalls: { handlers, dns: options.dns, dir, ...(hostname && { hostname }) },
     close: async () => {
       incoming.stop();
       await server.close();

@@ -95,20 +95,21 @@ export class Client {
   }
 
   async subscribe(subscription: Subscription): Promise<void> {
+    const { filter, mode } = subscription;
     // An older sidecar would drop a nested or body condition it doesn't know, and steal more than asked.
-    if (subscription.filter && usesNestedFilters(subscription.filter) && !atLeast(this.info.protocolVersion, NESTED_FILTERS_SINCE)) {
-      throw new RemoteError(
-        ErrorCode.Protocol,
-        `the sidecar of pod ${this.info.pod.name} speaks protocol ${this.info.protocolVersion}: HTTP filters on the body, or with all_of/any_of beyond one condition of a kind, need ${NESTED_FILTERS_SINCE} (restart the pod: the webhook injects the current sidecar)`,
-      );
-    }
-    if (subscription.filter && subscription.mode === 'mirror' && !atLeast(this.info.protocolVersion, FILTERED_MIRROR_SINCE)) {
-      throw new RemoteError(
-        ErrorCode.Protocol,
-        `the sidecar of pod ${this.info.pod.name} speaks protocol ${this.info.protocolVersion}: mirroring with an HTTP filter needs ${FILTERED_MIRROR_SINCE} (restart the pod: the webhook injects the current sidecar)`,
-      );
-    }
+    if (filter && usesNestedFilters(filter))
+      this.require(NESTED_FILTERS_SINCE, 'HTTP filters on the body, or with all_of/any_of beyond one condition of a kind, need');
+    if (filter && mode === 'mirror') this.require(FILTERED_MIRROR_SINCE, 'mirroring with an HTTP filter needs');
     await this.call('subscribe', subscription);
+  }
+
+  /** Throws EPROTO, saying `what` needs protocol `since`, when the sidecar speaks an older one. */
+  private require(since: string, what: string): void {
+    if (atLeast(this.info.protocolVersion, since)) return;
+    throw new RemoteError(
+      ErrorCode.Protocol,
+      `the sidecar of pod ${this.info.pod.name} speaks protocol ${this.info.protocolVersion}: ${what} ${since} (restart the pod: the webhook injects the current sidecar)`,
+    );
   }
 
   async unsubscribe(port: number): Promise<void> {

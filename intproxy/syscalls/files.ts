@@ -8,12 +8,11 @@
  * copy could not go back to the pod.
  */
 import { constants as fsConstants, openSync, readlinkSync } from 'node:fs';
-import { constants } from 'node:os';
 import { posix } from 'node:path';
 import type { Notification, SyscallNative } from '../../layer/syscall/native';
 import { opensForWriting } from '../../protocol/open-flags';
 import type { ChannelHandlers, Reply } from '../channel';
-import { CONTINUE, int, type Answer, type CallHandler } from './supervisor';
+import { afterWrite, CONTINUE, int, otherwise, type Answer, type CallHandler } from './answer';
 
 const AT_FDCWD = -100;
 const AT_SYMLINK_NOFOLLOW = 0x100;
@@ -57,8 +56,7 @@ export class FileCalls {
     if (replacement) reply = { kind: 'path', copy: replacement };
     else if (flags & O_DIRECTORY) reply = await this.handlers.opendir({ op: 'opendir', flags, path });
     else reply = await this.handlers.open({ op: 'open', flags, path });
-    if (reply.kind === 'local') return CONTINUE;
-    if (reply.kind === 'error') return { kind: 'errno', errno: reply.errno };
+    if (reply.kind !== 'path') return otherwise(reply);
     // The copy, opened as the program asked (read-only, so nothing of the flags can create or truncate it).
     return { kind: 'fd', fd: openSync(reply.copy, flags & ~O_CLOEXEC), cloexec: (flags & O_CLOEXEC) !== 0 };
   }
@@ -75,27 +73,26 @@ export class FileCalls {
     const path = this.pathOf(call, dirfd, pathAt);
     if (!path) return CONTINUE;
     const reply = await this.handlers.stat({ op: 'stat', follow: (flags & AT_SYMLINK_NOFOLLOW) === 0, path });
-    if (reply.kind !== 'ok') return reply.kind === 'local' ? CONTINUE : { kind: 'errno', errno: reply.errno };
+    if (reply.kind !== 'ok') return otherwise(reply);
     const bytes = kind === 'stat' ? this.native.encodeStat(reply.stat) : this.native.encodeStatx(reply.stat);
-    return this.native.writeMemory(call.pid, out, bytes) === 0 ? { kind: 'value', value: 0 } : { kind: 'errno', errno: constants.errno.EFAULT };
+    return afterWrite(this.native.writeMemory(call.pid, out, bytes), 0);
   }
 
   private async access(call: Notification, dirfd: number, pathAt: bigint, mode: number): Promise<Answer> {
     const path = this.pathOf(call, dirfd, pathAt);
     if (!path) return CONTINUE;
     const reply = await this.handlers.access({ op: 'access', mode, path });
-    if (reply.kind === 'local') return CONTINUE;
-    return reply.kind === 'ok' ? { kind: 'value', value: 0 } : { kind: 'errno', errno: reply.errno };
+    return reply.kind === 'ok' ? { kind: 'value', value: 0 } : otherwise(reply);
   }
 
   private async readlink(call: Notification, dirfd: number, pathAt: bigint, out: bigint, size: number): Promise<Answer> {
     const path = this.pathOf(call, dirfd, pathAt);
     if (!path || size <= 0) return CONTINUE;
     const reply = await this.handlers.readlink({ op: 'readlink', path });
-    if (reply.kind !== 'ok') return reply.kind === 'local' ? CONTINUE : { kind: 'errno', errno: reply.errno };
+    if (reply.kind !== 'ok') return otherwise(reply);
     // As readlink(2): the target truncated to the room given, without a terminating NUL.
     const target = Buffer.from(reply.target).subarray(0, size);
-    return this.native.writeMemory(call.pid, out, target) === 0 ? { kind: 'value', value: target.length } : { kind: 'errno', errno: constants.errno.EFAULT };
+    return afterWrite(this.native.writeMemory(call.pid, out, target), target.length);
   }
 
   /**
@@ -105,7 +102,7 @@ export class FileCalls {
    */
   private pathOf(call: Notification, dirfd: number, pathAt: bigint): string | undefined {
     if (pathAt === 0n) return undefined;
-    const bytes = this.native.readMemory(call.pid, pathAt, PATH_MAX);
+    const bytes = this.native.readMemory(call.pid, pathAt, PATH_MAX, true);
     const end = bytes.indexOf(0);
     if (end <= 0) return undefined;
     const path = bytes.toString('utf8', 0, end);

@@ -17,9 +17,10 @@ import type { ChannelHandlers } from '../channel';
 export const RESOLVER_ADDRESS = '127.77.0.53';
 /** How long a program's resolver may keep an answer. */
 const TTL_SECONDS = 5;
-const NOERROR = 'NOERROR';
-const NXDOMAIN = 'NXDOMAIN';
-const SERVFAIL = 'SERVFAIL';
+/** Response codes (RFC 1035, 4.1.1), which dns-packet takes in the flags' low four bits. */
+const NOERROR = 0;
+const SERVFAIL = 2;
+const NXDOMAIN = 3;
 
 /** The resolver files, written in `dir`: their paths by the path the program opens. */
 export function resolverFiles(dir: string): Map<string, string> {
@@ -64,11 +65,11 @@ async function answer(bytes: Buffer, resolve: ChannelHandlers['resolve']): Promi
   }
   const question = query.questions?.[0];
   if (!question || query.type !== 'query') return undefined;
-  const reply = (rcode: string, answers: dnsPacket.Answer[] = []) =>
+  const reply = (rcode: number, answers: dnsPacket.Answer[] = []) =>
     dnsPacket.encode({
       id: query.id,
       type: 'response',
-      flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE | rcodeFlag(rcode),
+      flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE | rcode,
       questions: [question],
       answers,
     });
@@ -98,9 +99,4 @@ async function addressesOf(host: string, family: 4 | 6, resolve: ChannelHandlers
   if (reply.kind === 'error') return undefined;
   const addresses = reply.kind === 'ok' ? reply.addresses : (await lookup(host, { all: true }).catch(() => [])).map((a) => a.address);
   return addresses.length ? addresses.filter((address) => address.includes(':') === (family === 6)) : undefined;
-}
-
-/** dns-packet takes the response code in the flags' low four bits. */
-function rcodeFlag(rcode: string): number {
-  return { [NOERROR]: 0, [SERVFAIL]: 2, [NXDOMAIN]: 3 }[rcode] ?? 2;
 }

@@ -10,7 +10,8 @@ import { closeSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { Endpoint, Notification, SocketInfo, SyscallNative } from '../../layer/syscall/native';
 import type { ChannelHandlers } from '../channel';
-import { CONTINUE, int, type Answer, type CallHandler } from './supervisor';
+import { relayLoopback } from '../outgoing';
+import { afterWrite, CONTINUE, fromResult, int, otherwise, type Answer, type CallHandler } from './answer';
 
 const { EFAULT, EMSGSIZE } = constants.errno;
 const SOCK_STREAM = 1;
@@ -86,18 +87,17 @@ export class SocketCalls {
     if (server && protocol === 'udp' && to.address === server.address && to.port === 53) {
       // A query of the program's own resolver: to the pod's name server here (resolver.ts).
       this.remember(info.inode, { peer: { address: to.address, port: to.port } });
-      const result = this.native.connectTo(fd, '127.0.0.1', server.port);
-      return result === 0 ? { kind: 'value', value: 0 } : { kind: 'errno', errno: -result };
+      return fromResult(this.native.connectTo(fd, '127.0.0.1', server.port));
     }
     const reply = await this.handlers.connect({ op: 'connect', protocol, address: to.address, port: to.port });
-    if (reply.kind === 'local') return CONTINUE;
-    if (reply.kind === 'error') return { kind: 'errno', errno: reply.errno };
-    const port = reply.kind === 'listener' ? reply.localPort : reply.relayPort;
-    // The proxy's relays listen on the loopback of the destination's family (a listener on IPv4's).
-    const loopback = reply.kind === 'redirect' && to.address.includes(':') ? '::1' : '127.0.0.1';
-    const result = this.native.connectTo(fd, loopback, port);
+    if (reply.kind === 'local' || reply.kind === 'error') return otherwise(reply);
+    // A relay listens on the loopback of the destination's family, the program's listener on IPv4's.
+    const result =
+      reply.kind === 'redirect'
+        ? this.native.connectTo(fd, relayLoopback(to.address), reply.relayPort)
+        : this.native.connectTo(fd, '127.0.0.1', reply.localPort);
     this.remember(info.inode, { peer: { address: to.address, port: to.port }, ...(reply.kind === 'redirect' && { local: reply.podLocal }) });
-    return result === 0 ? { kind: 'value', value: 0 } : { kind: 'errno', errno: -result };
+    return fromResult(result);
   }
 
   /**
@@ -115,7 +115,7 @@ export class SocketCalls {
     let route = routes.get(key);
     if (route === undefined) {
       const reply = await this.handlers.connect({ op: 'connect', protocol: 'udp', address: to.address, port: to.port });
-      if (reply.kind === 'error') return { kind: 'errno', errno: reply.errno };
+      if (reply.kind === 'error') return otherwise(reply);
       route = reply.kind === 'redirect' ? reply.relayPort : 'local';
       routes.set(key, route);
     }
@@ -123,8 +123,7 @@ export class SocketCalls {
     // As the kernel: a datagram larger than UDP allows is refused, not cut.
     if (call.args[2]! > BigInt(MAX_DATAGRAM)) return { kind: 'errno', errno: EMSGSIZE };
     const data = this.native.readMemory(call.pid, call.args[1]!, Number(call.args[2]));
-    const sent = this.native.sendTo(fd, data, int(call.args[3]), to.address.includes(':') ? '::1' : '127.0.0.1', route);
-    return sent >= 0 ? { kind: 'value', value: sent } : { kind: 'errno', errno: -sent };
+    return fromResult(this.native.sendTo(fd, data, int(call.args[3]), relayLoopback(to.address), route));
   }
 
   private async bind(call: Notification, fd: number, info: SocketInfo): Promise<Answer> {
@@ -134,7 +133,7 @@ export class SocketCalls {
     if (reply.kind === 'local') return CONTINUE;
     // A free local port of the same address: the proxy brings the pod's connections to it.
     const result = this.native.bindTo(fd, at.address, 0);
-    if (result !== 0) return { kind: 'errno', errno: -result };
+    if (result !== 0) return fromResult(result);
     this.remember(info.inode, { local: { address: at.address, port: at.port }, bound: at.port });
     return { kind: 'value', value: 0 };
   }
@@ -143,10 +142,10 @@ export class SocketCalls {
     const bound = this.known.get(info.inode)?.bound;
     if (bound === undefined) return CONTINUE;
     const result = this.native.listenOn(fd, int(call.args[1]));
-    if (result !== 0) return { kind: 'errno', errno: -result };
+    if (result !== 0) return fromResult(result);
     const localPort = this.native.socketInfo(fd)?.local?.port ?? 0;
     const reply = await this.handlers.listen({ op: 'listen', port: bound, localPort });
-    if (reply.kind === 'error') return { kind: 'errno', errno: reply.errno };
+    if (reply.kind === 'error') return otherwise(reply);
     this.listeners.add(localPort);
     return { kind: 'value', value: 0 };
   }
@@ -161,7 +160,7 @@ export class SocketCalls {
   private async accept(call: Notification, fd: number, info: SocketInfo, flags: number): Promise<Answer> {
     if (!info.local || !this.listeners.has(info.local.port) || this.native.blocks(fd)) return CONTINUE;
     const accepted = this.native.acceptFrom(fd, flags);
-    if (typeof accepted === 'number') return { kind: 'errno', errno: -accepted };
+    if (typeof accepted === 'number') return fromResult(accepted);
     const client = accepted.peer && (await this.fromPod({ ...info, peer: accepted.peer }))?.client;
     // The program's address buffer is always filled, as accept's own: with the pod-side client,
     // else (a connection of the program's own to its port, or one of a family the listener can't
@@ -207,9 +206,9 @@ export class SocketCalls {
     const length = Buffer.alloc(4);
     length.writeUInt32LE(address.length);
     // As the kernel does: the address truncated to the room given, the length it really has.
-    if (this.native.writeMemory(call.pid, call.args[1]!, address.subarray(0, room.readUInt32LE())) < 0) return { kind: 'errno', errno: EFAULT };
-    this.native.writeMemory(call.pid, lengthAt, length);
-    return { kind: 'value', value: 0 };
+    const written = this.native.writeMemory(call.pid, call.args[1]!, address.subarray(0, room.readUInt32LE()));
+    if (written === 0) this.native.writeMemory(call.pid, lengthAt, length);
+    return afterWrite(written, 0);
   }
 }
 

@@ -6,18 +6,16 @@
  * descriptor put into the program (`fd`: a socket or a copy of a pod file). A call that fails
  * to be decided runs as the program made it, as the layer does with a request that fails.
  */
-import { closeSync } from 'node:fs';
+import { closeSync, mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Notification, SyscallNative } from '../../layer/syscall/native';
 import type { Logger } from '../../common/log';
 import type { ChannelHandlers } from '../channel';
+import { CONTINUE, type Answer, type CallHandler } from './answer';
 import { FileCalls } from './files';
-import { hostFiles, hostnameCalls } from './hostname';
+import { hostnameCalls, hostnameFiles } from './hostname';
 import { PodResolver, RESOLVER_ADDRESS, resolverFiles } from './resolver';
 import { SocketCalls } from './sockets';
-
-export type Answer = { kind: 'continue' } | { kind: 'value'; value: number } | { kind: 'errno'; errno: number } | { kind: 'fd'; fd: number; cloexec: boolean };
-
-export const CONTINUE: Answer = { kind: 'continue' };
 
 /** What the supervisor decides with: the local proxy's handlers, and where it may keep files. */
 export interface SyscallServices {
@@ -30,12 +28,9 @@ export interface SyscallServices {
   hostname?: string;
 }
 
-export type CallHandler = (call: Notification) => Promise<Answer>;
-
 export class SyscallSupervisor {
   private readonly byNumber = new Map<number, CallHandler>();
   private notifyFd = -1;
-  private ended!: Promise<void>;
 
   private constructor(
     private readonly native: SyscallNative,
@@ -43,8 +38,9 @@ export class SyscallSupervisor {
     private readonly resolver: PodResolver | undefined,
     private readonly log: Logger,
   ) {
-    const host = hostFiles(services.dir, services.hostname);
-    const replacements = new Map([...(resolver ? resolverFiles(host.dir) : []), ...host.files]);
+    // The files the program reads instead of this machine's: the resolver's, the host name's.
+    const files = mkdtempSync(join(services.dir, 'syscalls-'));
+    const replacements = new Map([...(resolver ? resolverFiles(files) : []), ...hostnameFiles(files, services.hostname)]);
     const nameServer = resolver && { address: RESOLVER_ADDRESS, port: resolver.port };
     const handlers: Record<string, CallHandler> = {
       ...new SocketCalls(native, services.handlers, nameServer).calls(),
@@ -64,21 +60,13 @@ export class SyscallSupervisor {
 
   /** Takes the notification descriptor `fd` of the launcher `pid`; throws when it can't. */
   supervise(pid: number, fd: number): void {
-    let end!: () => void;
-    this.ended = new Promise((resolve) => (end = resolve));
     const taken = this.native.supervise(pid, fd, (call) => {
       if (call) return void this.answer(call);
       closeSync(this.notifyFd);
       this.resolver?.close();
-      end();
     });
     if (taken < 0) throw new Error(`could not take the program's seccomp descriptor: errno ${-taken}`);
     this.notifyFd = taken;
-  }
-
-  /** Settles once no process of the program is left. */
-  done(): Promise<void> {
-    return this.ended;
   }
 
   private async answer(call: Notification): Promise<void> {
@@ -104,9 +92,4 @@ export class SyscallSupervisor {
     else if (answer.kind === 'value') native.respond(notifyFd, call.id, answer.value, 0, false);
     else native.respond(notifyFd, call.id, 0, -answer.errno, false);
   }
-}
-
-/** An argument as the call's C int (descriptors, flags: the low 32 bits, signed). */
-export function int(arg: bigint | undefined): number {
-  return Number(BigInt.asIntN(32, arg ?? 0n));
 }

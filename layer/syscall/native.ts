@@ -55,7 +55,8 @@ export interface SyscallNative {
   addFd(notifyFd: number, id: bigint, fd: number, cloexec: boolean): number;
   /** A descriptor of ours for the caller's `fd` (the same open file). */
   takeFd(pid: number, fd: number): number;
-  readMemory(pid: number, address: bigint, length: number): Buffer;
+  /** At most `length` bytes (fewer at an unmapped page); a `string` stops once its NUL is read. */
+  readMemory(pid: number, address: bigint, length: number, string?: boolean): Buffer;
   writeMemory(pid: number, address: bigint, data: Buffer): number;
   connectTo(fd: number, ip: string, port: number): number;
   bindTo(fd: number, ip: string, port: number): number;

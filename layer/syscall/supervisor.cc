@@ -161,15 +161,17 @@ Napi::Value TakeFd(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), fd >= 0 ? fd : -err);
 }
 
-// readMemory(pid, address, length) -> Buffer of what could be read (shorter at an unmapped page)
+// readMemory(pid, address, length, string?) -> Buffer of what could be read (shorter at an unmapped
+// page; with `string`, from the page holding its NUL on, it stops)
 Napi::Value ReadMemory(const Napi::CallbackInfo& info) {
   pid_t pid = info[0].As<Napi::Number>().Int32Value();
   uint64_t address = BigIntArg(info[1]);
   size_t length = info[2].As<Napi::Number>().Uint32Value();
+  bool string = info.Length() > 3 && info[3].As<Napi::Boolean>().Value();
   std::vector<char> data(length);
   size_t got = 0;
-  // Page by page: process_vm_readv stops at the first page it can't read.
-  while (got < length) {
+  // Page by page: process_vm_readv stops at the first page it can't read; a string ends at its NUL.
+  while (got < length && !(string && memchr(data.data(), 0, got))) {
     size_t page = 4096 - ((address + got) % 4096);
     size_t want = std::min(page, length - got);
     struct iovec local = {data.data() + got, want};
@@ -217,34 +219,29 @@ int Family(int fd) {
   return getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &length) == 0 ? family : -1;
 }
 
-// connectTo(fd, ip, port) -> 0 or -errno (-EINPROGRESS for a non-blocking socket)
-Napi::Value ConnectTo(const Napi::CallbackInfo& info) {
-  int fd = info[0].As<Napi::Number>().Int32Value();
-  struct sockaddr_storage address;
-  socklen_t length = Fill(Family(fd), info[1].As<Napi::String>().Utf8Value(), info[2].As<Napi::Number>().Int32Value(), &address);
-  if (!length) return Napi::Number::New(info.Env(), -EINVAL);
-  return Napi::Number::New(info.Env(), connect(fd, reinterpret_cast<struct sockaddr*>(&address), length) == 0 ? 0 : -errno);
+// ip:port (the arguments at `at` and after) as an address of `fd`'s family, in `address`; its
+// length, 0 when ip is no address.
+socklen_t AddressArg(const Napi::CallbackInfo& info, int fd, size_t at, struct sockaddr_storage* address) {
+  return Fill(Family(fd), info[at].As<Napi::String>().Utf8Value(), info[at + 1].As<Napi::Number>().Int32Value(), address);
 }
 
-// bindTo(fd, ip, port) -> 0 or -errno
-Napi::Value BindTo(const Napi::CallbackInfo& info) {
+// connectTo(fd, ip, port), bindTo(fd, ip, port) -> 0 or -errno (connect: -EINPROGRESS for a
+// non-blocking socket)
+template <int (*Call)(int, const struct sockaddr*, socklen_t)>
+Napi::Value OnAddress(const Napi::CallbackInfo& info) {
   int fd = info[0].As<Napi::Number>().Int32Value();
   struct sockaddr_storage address;
-  socklen_t length = Fill(Family(fd), info[1].As<Napi::String>().Utf8Value(), info[2].As<Napi::Number>().Int32Value(), &address);
+  socklen_t length = AddressArg(info, fd, 1, &address);
   if (!length) return Napi::Number::New(info.Env(), -EINVAL);
-  return Napi::Number::New(info.Env(), bind(fd, reinterpret_cast<struct sockaddr*>(&address), length) == 0 ? 0 : -errno);
+  return Napi::Number::New(info.Env(), Call(fd, reinterpret_cast<struct sockaddr*>(&address), length) == 0 ? 0 : -errno);
 }
-
-// acceptFrom(fd, flags) -> { fd, peer } or -errno: accept4 on our descriptor of a listener
-// that doesn't block (the caller checks), with the flags the program gave
-Napi::Value AcceptFrom(const Napi::CallbackInfo& info);
 
 // sendTo(fd, data, flags, ip, port) -> bytes sent or -errno
 Napi::Value SendTo(const Napi::CallbackInfo& info) {
   int fd = info[0].As<Napi::Number>().Int32Value();
   Napi::Buffer<char> data = info[1].As<Napi::Buffer<char>>();
   struct sockaddr_storage address;
-  socklen_t length = Fill(Family(fd), info[3].As<Napi::String>().Utf8Value(), info[4].As<Napi::Number>().Int32Value(), &address);
+  socklen_t length = AddressArg(info, fd, 3, &address);
   if (!length) return Napi::Number::New(info.Env(), -EINVAL);
   ssize_t sent = sendto(fd, data.Data(), data.Length(), info[2].As<Napi::Number>().Int32Value() | MSG_DONTWAIT, reinterpret_cast<struct sockaddr*>(&address), length);
   return Napi::Number::New(info.Env(), sent >= 0 ? (double)sent : -errno);
@@ -286,6 +283,8 @@ Napi::Value Endpoint(Napi::Env env, const struct sockaddr_storage& address) {
   return endpoint;
 }
 
+// acceptFrom(fd, flags) -> { fd, peer } or -errno: accept4 on our descriptor of a listener
+// that doesn't block (the caller checks), with the flags the program gave
 Napi::Value AcceptFrom(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   struct sockaddr_storage address = {};
@@ -405,23 +404,18 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   NAME(sendto)
 #undef NAME
   exports.Set("calls", calls);
-  exports.Set("supervise", Napi::Function::New(env, Supervise));
-  exports.Set("respond", Napi::Function::New(env, Respond));
-  exports.Set("addFd", Napi::Function::New(env, AddFd));
-  exports.Set("takeFd", Napi::Function::New(env, TakeFd));
-  exports.Set("readMemory", Napi::Function::New(env, ReadMemory));
-  exports.Set("writeMemory", Napi::Function::New(env, WriteMemory));
-  exports.Set("connectTo", Napi::Function::New(env, ConnectTo));
-  exports.Set("bindTo", Napi::Function::New(env, BindTo));
-  exports.Set("listenOn", Napi::Function::New(env, ListenOn));
-  exports.Set("acceptFrom", Napi::Function::New(env, AcceptFrom));
-  exports.Set("blocks", Napi::Function::New(env, Blocks));
-  exports.Set("sendTo", Napi::Function::New(env, SendTo));
-  exports.Set("socketInfo", Napi::Function::New(env, SocketInfo));
-  exports.Set("parseSockaddr", Napi::Function::New(env, ParseSockaddr));
-  exports.Set("sockaddr", Napi::Function::New(env, Sockaddr));
-  exports.Set("encodeStat", Napi::Function::New(env, EncodeStat));
-  exports.Set("encodeStatx", Napi::Function::New(env, EncodeStatx));
+  const struct {
+    const char* name;
+    Napi::Value (*function)(const Napi::CallbackInfo&);
+  } functions[] = {
+      {"supervise", Supervise},        {"respond", Respond},           {"addFd", AddFd},
+      {"takeFd", TakeFd},              {"readMemory", ReadMemory},     {"writeMemory", WriteMemory},
+      {"connectTo", OnAddress<connect>}, {"bindTo", OnAddress<bind>},  {"listenOn", ListenOn},
+      {"acceptFrom", AcceptFrom},      {"blocks", Blocks},             {"sendTo", SendTo},
+      {"socketInfo", SocketInfo},      {"parseSockaddr", ParseSockaddr}, {"sockaddr", Sockaddr},
+      {"encodeStat", EncodeStat},      {"encodeStatx", EncodeStatx},
+  };
+  for (const auto& [name, function] : functions) exports.Set(name, Napi::Function::New(env, function, name));
   return exports;
 }
 

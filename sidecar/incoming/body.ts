@@ -5,6 +5,7 @@
  * is sent on first, then the rest as it comes.
  */
 import { PassThrough, type Readable } from 'node:stream';
+import type { RequestMatcher } from './filter';
 
 export const MAX_FILTERED_BODY = 1 << 20;
 export const BODY_WAIT_MS = 1000;
@@ -48,8 +49,26 @@ export function readBodyForFilter(source: Readable, max = MAX_FILTERED_BODY, wai
   });
 }
 
-/** Whether a request with these header lines has a body a JSON body filter could look at. */
-export function hasJsonBody(rawHeaders: string[]): boolean {
+/**
+ * Hands a request on to `route` once the filters can judge it: when its body is JSON (`json`) and
+ * a filter of `subscribers` looks at bodies, after the body is read (`body`, and `replay` to send
+ * on in place of `source`); else at once, without them.
+ */
+export function whenFilterable(
+  source: Readable,
+  json: boolean,
+  subscribers: readonly { matches?: RequestMatcher }[],
+  route: (body?: Buffer, replay?: Readable) => void,
+): void {
+  if (!json || !subscribers.some((s) => s.matches?.needsBody)) return route();
+  void readBodyForFilter(source).then(({ body, replay }) => route(body, replay));
+}
+
+/**
+ * Whether a request with these header lines has a body a JSON body filter could look at;
+ * `bodyFollows` for an HTTP/2 request whose stream isn't over (it needs no length header).
+ */
+export function hasJsonBody(rawHeaders: string[], bodyFollows = false): boolean {
   let json = false;
   let body = false;
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
@@ -59,5 +78,5 @@ export function hasJsonBody(rawHeaders: string[]): boolean {
     else if (name === 'content-length') body = Number(value) > 0;
     else if (name === 'transfer-encoding') body = true;
   }
-  return json && body;
+  return json && (body || bodyFollows);
 }

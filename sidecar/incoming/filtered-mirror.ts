@@ -14,14 +14,14 @@ import http2 from 'node:http2';
 import type net from 'node:net';
 import { Duplex, type Readable } from 'node:stream';
 import type { Logger } from '../../common/log';
-import { hasJsonBody, readBodyForFilter } from './body';
+import { hasJsonBody, whenFilterable } from './body';
 import type { RequestLine } from './filter';
 import { forwardedHeaders, requestLineOf } from './h2-filtered-steal';
 import { clientFrames, SETTINGS_ACK } from './h2-preface';
 import { copyOrCutOff, cutOff, type Copy } from './mirror';
 import type { Origin } from './origin';
 import { protocolOf } from './sniff';
-import type { IncomingSink, Subscriber } from './subscriber';
+import { warnOnce, type IncomingMeta, type IncomingSink, type Subscriber } from './subscriber';
 
 /** How far the parsing of a connection's copy may fall behind the connection before it stops. */
 const MAX_BACKLOG = 1 << 20;
@@ -95,11 +95,11 @@ export class FilteredMirror {
 
   /** Tells each filtered mirror, once, that TLS connections are not copied (a copy can't be decrypted). */
   private tellTlsNotCopied(): void {
-    for (const { sink } of this.filtered()) {
-      if (this.toldTls.has(sink)) continue;
-      this.toldTls.add(sink);
-      sink.notice('warn', `TLS connections on port ${this.port} are not copied: a filtered mirror can't read TLS (mirror without a filter for their bytes)`);
-    }
+    warnOnce(
+      this.toldTls,
+      this.filtered().map((s) => s.sink),
+      `TLS connections on port ${this.port} are not copied: a filtered mirror can't read TLS (mirror without a filter for their bytes)`,
+    );
   }
 
   private filtered(): Subscriber[] {
@@ -119,15 +119,14 @@ export class FilteredMirror {
   private copyRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
     // The parser's answer, to nobody, once the request is read: it then reads the next one.
     req.once('end', () => res.end());
-    if (!hasJsonBody(req.rawHeaders) || !this.filtered().some((s) => s.matches!.needsBody)) return this.sendCopies(req, this.matching(req), req);
-    void readBodyForFilter(req).then(({ body, replay }) => this.sendCopies(req, this.matching(req, body), replay));
+    whenFilterable(req, hasJsonBody(req.rawHeaders), this.filtered(), (body, replay) => this.sendCopies(req, this.matching(req, body), replay ?? req));
   }
 
   /** Sends `req` (its body from `body`) to each of `to`, on a stream of its own; `body` is read either way. */
   private sendCopies(req: http.IncomingMessage, to: Subscriber[], body: Readable): void {
     const origin = this.origins.get(req.socket as Duplex)!;
     const copies = to.flatMap((subscriber) => {
-      const stream = subscriber.sink.openIncoming({ ...origin, mode: 'mirror', kind: 'request', request: { method: req.method ?? '', path: req.url ?? '' } });
+      const stream = subscriber.sink.openIncoming(requestCopy(origin, req));
       if (!stream) return [];
       stream.on('error', () => undefined);
       const out = http.request({ createConnection: () => stream, method: req.method, path: req.url, headers: req.rawHeaders, setHost: false });
@@ -153,7 +152,7 @@ export class FilteredMirror {
   private copyUpgrade(req: http.IncomingMessage, copy: Duplex, head: Buffer): void {
     const origin = this.origins.get(copy)!;
     const copies = this.matching(req).flatMap((subscriber): Copy[] => {
-      const stream = subscriber.sink.openIncoming({ ...origin, mode: 'mirror', kind: 'request', request: { method: req.method ?? '', path: req.url ?? '' } });
+      const stream = subscriber.sink.openIncoming(requestCopy(origin, req));
       if (!stream) return [];
       stream.on('error', () => undefined);
       stream.resume();
@@ -190,10 +189,9 @@ export class FilteredMirror {
       // The parser's answer, to nobody, once the request is read.
       stream.once('end', () => stream.closed || stream.respond({ ':status': 204 }, { endStream: true }));
       const request = requestLineOf(headers);
-      const bodied = !stream.readableEnded && /json/i.test(String(headers['content-type'] ?? ''));
-      if (!bodied || !this.filtered().some((s) => s.matches!.needsBody))
-        return this.sendH2Copies(stream, headers, this.matching(request), stream, origin, upstreams);
-      void readBodyForFilter(stream).then(({ body, replay }) => this.sendH2Copies(stream, headers, this.matching(request, body), replay, origin, upstreams));
+      whenFilterable(stream, hasJsonBody(request.rawHeaders, !stream.readableEnded), this.filtered(), (body, replay) =>
+        this.sendH2Copies(stream, headers, this.matching(request, body), replay ?? stream, origin, upstreams),
+      );
     });
     server.emit('connection', copy);
   }
@@ -267,4 +265,9 @@ function held(upstream: H2Upstream): number {
   let bytes = 0;
   for (const out of upstream.outs) bytes += out.writableLength;
   return bytes;
+}
+
+/** How a request's copy is announced to a session. */
+function requestCopy(origin: Origin, req: http.IncomingMessage): IncomingMeta {
+  return { ...origin, mode: 'mirror', kind: 'request', request: { method: req.method ?? '', path: req.url ?? '' } };
 }

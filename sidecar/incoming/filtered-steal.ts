@@ -20,14 +20,14 @@ import type { AppCertificate } from './app-certificate';
 import type { Origin } from './origin';
 import { H2FilteredSteal, type AppTls } from './h2-filtered-steal';
 import { isH2cUpgrade, SWITCHING_TO_H2C, upgradedRequestFrame } from './h2c-upgrade';
-import { hasJsonBody, readBodyForFilter } from './body';
+import { hasJsonBody, whenFilterable } from './body';
 import { passThrough } from './pass-through';
 import { protocolOf } from './sniff';
 import { steal } from './steal';
 import { isKubeletProbe, type ProbedPaths } from './probes';
 import { StreamAgent } from './stream-agent';
 import { StreamPool } from './stream-pool';
-import type { IncomingSink, Subscriber } from './subscriber';
+import { warnOnce, type IncomingSink, type Subscriber } from './subscriber';
 
 /** How long a connection on a filtered port may stay silent before it goes to the app as is. */
 const FIRST_BYTES_TIMEOUT_MS = 1000;
@@ -173,11 +173,11 @@ export class FilteredSteal {
     const why = this.certificate
       ? this.certificate.why()
       : `the pod gives the sidecar no certificate to read it with (annotate it with ${ANNOTATION.tlsSecret}: a kubernetes.io/tls Secret of the app's certificate)`;
-    for (const { sink } of this.stealers) {
-      if (this.toldUnfiltered.has(sink)) continue;
-      this.toldUnfiltered.add(sink);
-      sink.notice('warn', `a TLS connection on port ${this.port} reached the app unfiltered: ${why}`);
-    }
+    warnOnce(
+      this.toldUnfiltered,
+      this.stealers.map((s) => s.sink),
+      `a TLS connection on port ${this.port} reached the app unfiltered: ${why}`,
+    );
   }
 
   /** Parses no new connections; those already parsed keep flowing until they end. */
@@ -186,9 +186,7 @@ export class FilteredSteal {
   }
 
   private routeRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
-    // A filter on the JSON body needs the body before the request can be routed.
-    if (!hasJsonBody(req.rawHeaders) || !this.stealers.some((s) => s.matches?.needsBody)) return this.routeRead(req, res);
-    void readBodyForFilter(req).then(({ body, replay }) => this.routeRead(req, res, body, replay));
+    whenFilterable(req, hasJsonBody(req.rawHeaders), this.stealers, (body, replay) => this.routeRead(req, res, body, replay));
   }
 
   /** `body`: the request's body when it was read (`replay` sends it on in place of the request stream). */

@@ -17,7 +17,7 @@ import type { Readable } from 'node:stream';
 import type { Logger } from '../../common/log';
 import { replayedSocket } from '../../common/replayed-socket';
 import type { RequestLine } from './filter';
-import { hasJsonBody, readBodyForFilter } from './body';
+import { hasJsonBody, whenFilterable } from './body';
 import { clientFrames } from './h2-preface';
 import type { Origin } from './origin';
 import type { Subscriber } from './subscriber';
@@ -134,11 +134,8 @@ export class H2FilteredSteal {
   private route(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, connection: ClientConnection): void {
     stream.on('error', () => undefined);
     const request = requestLineOf(headers);
-    // A filter on the JSON body needs the body before the stream can be routed.
-    const bodied = hasJsonBody(request.rawHeaders) || (/json/i.test(String(headers['content-type'] ?? '')) && !stream.readableEnded);
-    if (bodied && this.stealers.some((s) => s.matches?.needsBody)) {
-      void readBodyForFilter(stream).then(({ body, replay }) => this.forward(stream, headers, request, connection, body, replay));
-    } else this.forward(stream, headers, request, connection);
+    const json = hasJsonBody(request.rawHeaders, !stream.readableEnded);
+    whenFilterable(stream, json, this.stealers, (body, replay) => this.forward(stream, headers, request, connection, body, replay));
   }
 
   /** `body`: the stream's body when it was read (`replay` sends it on in place of the stream). */

@@ -20,3 +20,12 @@ export interface Subscriber extends Subscription {
   readonly sink: IncomingSink;
   readonly matches?: RequestMatcher;
 }
+
+/** Tells each of `sinks` `message` (a warning) once: `told` remembers the sessions that heard it. */
+export function warnOnce(told: WeakSet<IncomingSink>, sinks: Iterable<IncomingSink>, message: string): void {
+  for (const sink of sinks) {
+    if (told.has(sink)) continue;
+    told.add(sink);
+    sink.notice('warn', message);
+  }
+}
