@@ -61,7 +61,10 @@
     {
       "target_name": "mirrord_syscall",
       "sources": [
-        "layer/syscall/supervisor.cc"
+        "layer/syscall/supervisor.cc",
+        "layer/syscall/sockets.cc",
+        "layer/syscall/stat.cc",
+        "layer/syscall/waits.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

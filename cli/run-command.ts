@@ -17,6 +17,8 @@ export interface Launch {
   command: string[];
   /** Called once it is spawned, with a channel on its fd 3; rejects when the program can't run under it. */
   started(child: ChildProcess, channel: Duplex): Promise<void>;
+  /** Called once the command has exited: what must happen before its end is reported. */
+  ended?(): Promise<void>;
 }
 
 /**
@@ -75,7 +77,7 @@ export function runCommand(command: string[], env: NodeJS.ProcessEnv, stop?: Abo
       done();
       const status = code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0);
       if (!launched) return resolve(status);
-      launched.then(() => resolve(status), reject);
+      launched.then(() => launch?.ended?.()).then(() => resolve(status), reject);
     });
   });
 }

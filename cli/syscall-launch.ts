@@ -31,6 +31,7 @@ export function syscallLaunch(command: string[], supervisor: SyscallSupervisor):
   return {
     command: [launcherPath(), ...command],
     started: (child, channel) => handOver(child, channel, supervisor),
+    ended: () => supervisor.settle(),
   };
 }
 

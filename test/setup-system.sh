@@ -2,8 +2,9 @@
 # Installs the system packages the sidecar, the pod harness and the native build need
 # (Debian/Ubuntu, as root). Does nothing when they are all present.
 set -euo pipefail
-# libc6-dev: libc.a, for the statically linked test program (gcc -static)
-packages=(iptables iproute2 socat conntrack curl make g++ libc6-dev python3)
+# libc6-dev: libc.a, for the statically linked test programs (gcc -static); musl-tools: the same
+# linked with musl (musl-gcc), whose resolver the syscall mode serves
+packages=(iptables iproute2 socat conntrack curl make g++ libc6-dev musl-tools python3)
 missing=()
 for pkg in "${packages[@]}"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
 # Go builds the Go test programs; Go's own installer (/usr/local/go) counts as well as Debian's.

@@ -13,11 +13,12 @@ import type { Notification, SyscallNative } from '../../layer/syscall/native';
 import { opensForWriting } from '../../protocol/open-flags';
 import type { ChannelHandlers, Reply } from '../channel';
 import { afterWrite, CONTINUE, int, otherwise, type Answer, type CallHandler } from './answer';
+import type { WrittenCopies } from './written-copies';
 
 const AT_FDCWD = -100;
 const AT_SYMLINK_NOFOLLOW = 0x100;
 const AT_EMPTY_PATH = 0x1000;
-const { O_DIRECTORY } = fsConstants;
+const { O_CREAT, O_DIRECTORY, O_EXCL } = fsConstants;
 /** Not in Node's constants: Node opens every file close-on-exec. */
 const O_CLOEXEC = 0o2000000;
 const PATH_MAX = 4096;
@@ -26,6 +27,7 @@ export class FileCalls {
   constructor(
     private readonly native: SyscallNative,
     private readonly handlers: ChannelHandlers,
+    private readonly written: WrittenCopies,
     /** Paths the program opens that are files of ours instead (resolver.ts, hostname.ts): their local paths. */
     private readonly replacements: ReadonlyMap<string, string> = new Map(),
   ) {}
@@ -50,15 +52,20 @@ export class FileCalls {
 
   private async open(call: Notification, dirfd: number, pathAt: bigint, flags: number): Promise<Answer> {
     const path = this.pathOf(call, dirfd, pathAt);
-    if (!path || opensForWriting(flags)) return CONTINUE;
+    const writing = opensForWriting(flags);
+    if (!path) return CONTINUE;
     const replacement = this.replacements.get(path);
     let reply: Reply<'open'>;
-    if (replacement) reply = { kind: 'path', copy: replacement };
-    else if (flags & O_DIRECTORY) reply = await this.handlers.opendir({ op: 'opendir', flags, path });
+    if (replacement) reply = writing ? { kind: 'local' } : { kind: 'path', copy: replacement };
+    else if (flags & O_DIRECTORY && !writing) reply = await this.handlers.opendir({ op: 'opendir', flags, path });
     else reply = await this.handlers.open({ op: 'open', flags, path });
     if (reply.kind !== 'path') return otherwise(reply);
-    // The copy, opened as the program asked (read-only, so nothing of the flags can create or truncate it).
-    return { kind: 'fd', fd: openSync(reply.copy, flags & ~O_CLOEXEC), cloexec: (flags & O_CLOEXEC) !== 0 };
+    // The copy, opened as the program asked: one to read is never written (nothing of the flags
+    // can create or truncate it); one to write is the program's own, made already (the pod has
+    // done what O_CREAT, O_EXCL and O_TRUNC ask).
+    const fd = openSync(reply.copy, flags & ~(O_CLOEXEC | O_CREAT | O_EXCL));
+    if (writing) this.written.watch(reply.copy);
+    return { kind: 'fd', fd, cloexec: (flags & O_CLOEXEC) !== 0 };
   }
 
   /** openat2(dirfd, path, how, size): `how` starts with the open flags (a u64). */

@@ -1,12 +1,13 @@
 /**
  * The name server of the syscall mode. A program with a resolver of its own (Go's, a static glibc's) reads
  * /etc/resolv.conf and /etc/hosts itself: under remote DNS it is given these files instead of this
- * machine's (`resolverFiles`), whose one name server is RESOLVER_ADDRESS; its queries there (UDP,
- * port 53) are connected to this server, which resolves each name as the layer's getaddrinfo is
- * resolved: in the pod (its search domains, its /etc/hosts), or on this machine where the DNS
- * filter says so.
+ * machine's (`resolverFiles`), whose one name server is RESOLVER_ADDRESS; its queries there (port
+ * 53, UDP, or TCP for an answer too long for a datagram) come to this server instead (sockets.ts,
+ * datagrams.ts), which resolves each name as the layer's getaddrinfo is resolved: in the pod (its
+ * search domains, its /etc/hosts), or on this machine where the DNS filter says so.
  */
 import dgram from 'node:dgram';
+import net, { type AddressInfo } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -39,20 +40,52 @@ export function resolverFiles(dir: string): Map<string, string> {
 export class PodResolver {
   private constructor(
     private readonly socket: dgram.Socket,
-    readonly port: number,
+    private readonly server: net.Server,
   ) {}
 
   static async start(resolve: ChannelHandlers['resolve']): Promise<PodResolver> {
     const socket = dgram.createSocket('udp4');
     socket.on('message', (query, from) => void answer(query, resolve).then((reply) => reply && socket.send(reply, from.port, from.address)));
     socket.on('error', () => undefined);
-    await new Promise<void>((ready) => socket.bind(0, '127.0.0.1', ready));
-    return new PodResolver(socket, socket.address().port);
+    const server = net.createServer((connection) => serveTcp(connection, resolve));
+    await Promise.all([new Promise<void>((ready) => socket.bind(0, '127.0.0.1', ready)), new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready))]);
+    return new PodResolver(socket, server);
+  }
+
+  get udpPort(): number {
+    return this.socket.address().port;
+  }
+
+  get tcpPort(): number {
+    return (this.server.address() as AddressInfo).port;
   }
 
   close(): void {
     this.socket.close();
+    this.server.close();
   }
+}
+
+/** DNS over TCP (RFC 1035, 4.2.2): each message after its length in two bytes; answered in order. */
+function serveTcp(connection: net.Socket, resolve: ChannelHandlers['resolve']): void {
+  let pending = Buffer.alloc(0);
+  let answered = Promise.resolve();
+  connection.on('error', () => undefined);
+  connection.on('data', (chunk) => {
+    pending = Buffer.concat([pending, chunk]);
+    while (pending.length >= 2 && pending.length >= 2 + pending.readUInt16BE(0)) {
+      const query = pending.subarray(2, 2 + pending.readUInt16BE(0));
+      pending = pending.subarray(2 + query.length);
+      const reply = answer(query, resolve);
+      answered = answered.then(async () => {
+        const bytes = await reply;
+        if (!bytes) return void connection.destroy();
+        const length = Buffer.alloc(2);
+        length.writeUInt16BE(bytes.length);
+        connection.write(Buffer.concat([length, bytes]));
+      });
+    }
+  });
 }
 
 /** The answer to one query (A and AAAA; any other type gets no records), or undefined for what is no query. */

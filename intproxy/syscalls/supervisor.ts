@@ -16,6 +16,7 @@ import { FileCalls } from './files';
 import { hostnameCalls, hostnameFiles } from './hostname';
 import { PodResolver, RESOLVER_ADDRESS, resolverFiles } from './resolver';
 import { SocketCalls } from './sockets';
+import { WrittenCopies } from './written-copies';
 
 /** What the supervisor decides with: the local proxy's handlers, and where it may keep files. */
 export interface SyscallServices {
@@ -30,6 +31,7 @@ export interface SyscallServices {
 
 export class SyscallSupervisor {
   private readonly byNumber = new Map<number, CallHandler>();
+  private readonly written: WrittenCopies;
   private notifyFd = -1;
 
   private constructor(
@@ -40,11 +42,12 @@ export class SyscallSupervisor {
   ) {
     // The files the program reads instead of this machine's: the resolver's, the host name's.
     const files = mkdtempSync(join(services.dir, 'syscalls-'));
+    this.written = new WrittenCopies(native, services.handlers.flush);
     const replacements = new Map([...(resolver ? resolverFiles(files) : []), ...hostnameFiles(files, services.hostname)]);
-    const nameServer = resolver && { address: RESOLVER_ADDRESS, port: resolver.port };
+    const nameServer = resolver && { address: RESOLVER_ADDRESS, udpPort: resolver.udpPort, tcpPort: resolver.tcpPort };
     const handlers: Record<string, CallHandler> = {
       ...new SocketCalls(native, services.handlers, nameServer).calls(),
-      ...new FileCalls(native, services.handlers, replacements).calls(),
+      ...new FileCalls(native, services.handlers, this.written, replacements).calls(),
       ...(services.hostname !== undefined && hostnameCalls(native, services.hostname)),
     };
     for (const [name, handle] of Object.entries(handlers)) {
@@ -67,6 +70,11 @@ export class SyscallSupervisor {
     });
     if (taken < 0) throw new Error(`could not take the program's seccomp descriptor: errno ${-taken}`);
     this.notifyFd = taken;
+  }
+
+  /** Once the program has ended: its writes to pod files are back in the pod. */
+  settle(): Promise<void> {
+    return this.written.settle();
   }
 
   private async answer(call: Notification): Promise<void> {

@@ -35,6 +35,19 @@
 /* Each trapped call: if the number matches, notify; else go on to the next comparison. */
 #define TRAP(name) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_##name, 0, 1), BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
 
+/* A call naming an address at argument `arg` (a pointer: both halves NULL, or not): notify when
+ * it does, else let it run; another call goes on, with the call's number loaded again. */
+#define ARG_LOW(arg) offsetof(struct seccomp_data, args[arg])
+#define TRAP_WITH_ADDRESS(name, arg)                             \
+  BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)), \
+  BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_##name, 0, 6),        \
+  BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LOW(arg)),              \
+  BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 3),                  \
+  BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LOW(arg) + 4),          \
+  BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1),                  \
+  BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),                  \
+  BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+
 static struct sock_filter filter[] = {
     /* Another architecture's calls (a 32-bit program) run untouched: their numbers differ. */
     BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
@@ -42,13 +55,7 @@ static struct sock_filter filter[] = {
     BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
     BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
     MIRRORD_TRAPPED(TRAP)
-    /* sendto(fd, buf, len, flags, addr, addrlen) naming an address (args[4] != NULL). */
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sendto, 0, 5),
-    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[4])),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 2),
-    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[4]) + 4),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0),
-    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+    MIRRORD_TRAPPED_WITH_ADDRESS(TRAP_WITH_ADDRESS)
     BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 };
 

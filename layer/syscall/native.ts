@@ -26,6 +26,21 @@ export interface SocketInfo {
   inode: number;
   local: Endpoint | null;
   peer: Endpoint | null;
+  /** SO_RCVTIMEO: how long a blocking receive or accept waits; 0 for ever. */
+  receiveTimeoutMs: number;
+}
+
+/** A datagram received by `receive`. */
+export interface Received {
+  /** What fitted of it. */
+  data: Buffer;
+  /** What recvmsg returned: with MSG_TRUNC, the whole datagram's length. */
+  length: number;
+  /** The ancillary data (struct cmsghdr's). */
+  control: Buffer;
+  /** recvmsg's msg_flags (MSG_TRUNC, MSG_CTRUNC). */
+  flags: number;
+  from: Endpoint | null;
 }
 
 export interface StatFields {
@@ -58,15 +73,25 @@ export interface SyscallNative {
   /** At most `length` bytes (fewer at an unmapped page); a `string` stops once its NUL is read. */
   readMemory(pid: number, address: bigint, length: number, string?: boolean): Buffer;
   writeMemory(pid: number, address: bigint, data: Buffer): number;
+  /** The program's recvfrom and recvmsg on descriptor number `fd` (in any of its processes) come to the supervisor; others run at once. */
+  watchReceives(fd: number): void;
   connectTo(fd: number, ip: string, port: number): number;
   bindTo(fd: number, ip: string, port: number): number;
   listenOn(fd: number, backlog: number): number;
-  /** accept4 on a listener that doesn't block: the new descriptor (ours) and its peer, or -errno. */
+  /** accept4 on a listener, never waiting: the new descriptor (ours) and its peer, or -errno (EAGAIN: none yet). */
   acceptFrom(fd: number, flags: number): { fd: number; peer: Endpoint | null } | number;
   /** Whether calls on the open file wait (no O_NONBLOCK). */
   blocks(fd: number): boolean;
-  /** One datagram to ip:port, never waiting: bytes sent, or -errno. */
-  sendTo(fd: number, data: Buffer, flags: number, ip: string, port: number): number;
+  /** One datagram to ip:port (with a sendmsg's ancillary data), never waiting: bytes sent, or -errno. */
+  sendTo(fd: number, data: Buffer, flags: number, ip: string, port: number, control?: Buffer): number;
+  /** One datagram, never waiting, at most `capacity` bytes and `controlCapacity` of ancillary data; or -errno (EAGAIN: none yet). */
+  receive(fd: number, capacity: number, controlCapacity: number, flags: number): Received | number;
+  /** Calls `done(true)` once `fd` is readable (a listener: has a connection), `done(false)` after `timeoutMs`; 0 or -errno. */
+  whenReadable(fd: number, timeoutMs: number, done: (ready: boolean) => void): number;
+  /** An inotify descriptor whose `closed` gets the watch of each file closed after writing (watchClose); or -errno. */
+  watchCloses(closed: (watch: number) => void): number;
+  /** Watches `path` for its one close after writing: the watch, or -errno. */
+  watchClose(watcher: number, path: string): number;
   socketInfo(fd: number): SocketInfo | null;
   parseSockaddr(data: Buffer): (Endpoint & { family: number }) | null;
   sockaddr(family: number, ip: string, port: number): Buffer;

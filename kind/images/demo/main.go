@@ -100,12 +100,14 @@ func main() {
 		err = udp(os.Args[2], os.Args[3])
 	case len(os.Args) == 3 && os.Args[1] == "read":
 		err = read(os.Args[2])
+	case len(os.Args) == 4 && os.Args[1] == "write":
+		err = write(os.Args[2], os.Args[3])
 	case len(os.Args) == 3 && os.Args[1] == "env":
 		fmt.Printf("%s=%s\n", os.Args[2], os.Getenv(os.Args[2]))
 	case len(os.Args) >= 3 && os.Args[1] == "child":
 		err = child(os.Args[2:])
 	default:
-		err = fmt.Errorf("usage: demo serve | get URL | grpc-serve NAME PORT | grpc-call HOST:PORT USER | udp HOST:PORT MSG | read PATH | env NAME | child ARGS...")
+		err = fmt.Errorf("usage: demo serve | get URL | grpc-serve NAME PORT | grpc-call HOST:PORT USER | udp HOST:PORT MSG | read PATH | write PATH TEXT | env NAME | child ARGS...")
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

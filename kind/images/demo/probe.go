@@ -1,6 +1,7 @@
 // The demo app's commands for checking what a process sees (the syscall mode's tests run them
 // on this machine under mirrord, as a static Go program): `demo udp HOST:PORT MSG` sends MSG
-// from an unconnected UDP socket and prints the answer, `demo read PATH` prints a file, `demo env NAME` a variable, and
+// from an unconnected UDP socket and prints the answer and who it came from, `demo read PATH`
+// prints a file, `demo write PATH TEXT` writes one, `demo env NAME` prints a variable, and
 // `demo child ARGS...` runs the demo app again with ARGS and prints what that printed.
 package main
 
@@ -13,7 +14,8 @@ import (
 )
 
 // udp sends from an unconnected socket (sendto with the address, as a client of several
-// servers does) and prints the first answer.
+// servers does) and prints the first answer, and its sender (which a client of several servers
+// tells them apart by).
 func udp(address, message string) error {
 	to, err := net.ResolveUDPAddr("udp", address)
 	if err != nil {
@@ -31,11 +33,11 @@ func udp(address, message string) error {
 		return err
 	}
 	answer := make([]byte, 1500)
-	n, _, err := conn.ReadFrom(answer)
+	n, from, err := conn.ReadFrom(answer)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("udp %s\n", answer[:n])
+	fmt.Printf("udp %s from %s\n", answer[:n], from)
 	return nil
 }
 
@@ -46,6 +48,10 @@ func read(path string) error {
 	}
 	fmt.Print(string(data))
 	return nil
+}
+
+func write(path, text string) error {
+	return os.WriteFile(path, []byte(text+"\n"), 0o644)
 }
 
 func child(args []string) error {
