@@ -26,6 +26,16 @@
 namespace mirrord {
 namespace {
 
+// Linux 6.6: the program's trapped calls and their answers switch straight to the waiting thread
+// on the same CPU instead of waking it through the scheduler (a trapped call's round trip is
+// several times shorter). Before 6.6 the request fails and nothing changes.
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
+
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD O_EXCL
 #endif
@@ -147,6 +157,7 @@ Napi::Value Supervise(const Napi::CallbackInfo& info) {
   int err = errno;
   close(pidfd);
   if (fd < 0) return Napi::Number::New(env, -err);
+  ioctl(fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
   auto* supervision = new Supervision{fd, Napi::ThreadSafeFunction::New(env, info[2].As<Napi::Function>(), "mirrord-syscalls", 0, 1)};
   std::thread(Receive, supervision).detach();
   return Napi::Number::New(env, fd);

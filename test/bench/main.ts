@@ -464,6 +464,13 @@ async function main(): Promise<void> {
               `+${fixed(syscalls.read.syscall - syscalls.read.direct, 1)} ns (target < +25 ns: ${verdict(syscalls.read.syscall - syscalls.read.direct < 25)})`,
             ],
             [
+              'sendmsg + recvmsg of 1 byte, UNIX datagram pair (trapped, let through by the addon), median of 5 × 10^5',
+              `${fixed(syscalls.datagram.direct, 1)} ns (no mirrord)`,
+              '—',
+              `${fixed(syscalls.datagram.syscall, 1)} ns`,
+              `+${us((syscalls.datagram.syscall - syscalls.datagram.direct) / 1000)} per pair`,
+            ],
+            [
               'stolen GET p50, concurrency 1 (Node.js under the layer; static Go under the syscall mode)',
               `${fixed(stolen.direct.latencyMs.p50, 3)} ms (the app)`,
               `${fixed(stolen.layer.latencyMs.p50, 3)} ms`,
@@ -477,6 +484,8 @@ async function main(): Promise<void> {
     console.log('   The layer cannot steal for a Go server, with cgo or without (Go listens with its own system calls); a stolen');
     console.log("   request costs the syscall mode nothing per request: accept, read and write aren't intercepted. What an untouched");
     console.log('   call pays is the kernel taking the seccomp path on every system call (the filter itself is cached: ALLOW by number).');
+    console.log("   sendmsg and recvmsg are trapped whatever they concern (the filter can't read the address inside their struct msghdr):");
+    console.log("   the addon's receiving thread lets through at once those naming no address, or a socket that isn't intercepted.");
 
     // ---- summary ----
     const stealC10 = find(rows, STEAL, 10).result;

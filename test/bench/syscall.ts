@@ -2,7 +2,9 @@
  * What the syscall mode costs, each figure against its baseline in the same run: a connect it
  * intercepts (to the pod-only echo service, through the pod) against the same connect made in
  * the pod's namespace and under the layer; a read it does not intercept (one byte of /dev/zero)
- * against the same read without mirrord, which must not be slower; and a stolen HTTP round trip
+ * against the same read without mirrord, which must not be slower; a sendmsg/recvmsg pair on a
+ * UNIX socket, calls the mode traps but lets through without JavaScript (they could name an
+ * address or an intercepted socket; these don't); and a stolen HTTP round trip
  * to a static Go server under the syscall mode against one to a Node.js server under the layer
  * (the layer can't steal for a Go server, cgo or not: Go listens with its own system calls) and
  * against the app answering directly.
@@ -21,6 +23,7 @@ import { median, type LoadResult } from './stats';
 const RUNS = 5;
 const CONNECTS = 200;
 const READS = 1_000_000;
+const DATAGRAMS = 100_000;
 const ECHO_PORT = 7000;
 const LOAD = { concurrency: 1, durationMs: 1500, warmupMs: 300 };
 
@@ -29,6 +32,8 @@ export interface SyscallFigures {
   connect: { pod: number; layer: number; syscall: number };
   /** ns per one-byte read of /dev/zero, a call the mode leaves alone */
   read: { direct: number; syscall: number };
+  /** ns per sendmsg + recvmsg of one byte on a UNIX datagram socket pair: trapped, let through by the addon */
+  datagram: { direct: number; syscall: number };
   /** a stolen GET at concurrency 1 (unfiltered steal): the app directly, Node.js under the layer, Go under the syscall mode */
   stolen: { direct: LoadResult; layer: LoadResult; syscall: LoadResult };
 }
@@ -43,15 +48,18 @@ export async function syscallSection(pod: TestPod, progress: (text: string) => v
     const figure = async (running: Promise<{ stdout: string }>) => Number((await running).stdout);
     const connectArgs = ['connect', SERVICE_IP, String(ECHO_PORT), String(CONNECTS)];
 
-    progress(`connect (${CONNECTS} per run, ${RUNS} runs each way) and read (${READS} per run)`);
+    progress(`connect (${CONNECTS} per run, ${RUNS} runs each way), read (${READS} per run) and sendmsg/recvmsg (${DATAGRAMS} per run)`);
     const connect = { pod: [] as number[], layer: [] as number[], syscall: [] as number[] };
     const read = { direct: [] as number[], syscall: [] as number[] };
+    const datagram = { direct: [] as number[], syscall: [] as number[] };
     for (let i = 0; i < RUNS; i++) {
       connect.pod.push(await figure(pod.net.exec(pod.net.pod, timer, connectArgs)));
       connect.layer.push(await figure(attach('preload', [timer, ...connectArgs]).done));
       connect.syscall.push(await figure(attach('syscall', [timer, ...connectArgs]).done));
       read.direct.push(await figure(run(timer, ['read', String(READS)])));
       read.syscall.push(await figure(attach('syscall', [timer, 'read', String(READS)]).done));
+      datagram.direct.push(await figure(run(timer, ['datagram', String(DATAGRAMS)])));
+      datagram.syscall.push(await figure(attach('syscall', [timer, 'datagram', String(DATAGRAMS)]).done));
     }
 
     progress('stolen GET: the app, Node.js under the layer, Go under the syscall mode');
@@ -61,7 +69,7 @@ export async function syscallSection(pod: TestPod, progress: (text: string) => v
     const syscall = await underSteal(attach('syscall', ['env', `PORT=${APP_PORT}`, 'GRPC_PORT=0', demo, 'serve'], ['--steal']), pod);
     const medians = <T extends Record<string, number[]>>(lists: T) =>
       Object.fromEntries(Object.entries(lists).map(([key, values]) => [key, median(values)])) as { [K in keyof T]: number };
-    return { connect: medians(connect), read: medians(read), stolen: { direct, layer, syscall } };
+    return { connect: medians(connect), read: medians(read), datagram: medians(datagram), stolen: { direct, layer, syscall } };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
