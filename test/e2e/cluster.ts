@@ -104,13 +104,33 @@ export function webhookReady(seconds = 120): Promise<void> {
   return rolledOut('mirrord-system', 'mirrord-webhook', seconds);
 }
 
-/** Creates the namespaces, those in `labeled` labeled for injection. */
+/**
+ * Creates the namespaces, those in `labeled` labeled for injection. Where the operator runs, a
+ * labeled namespace is ready once the operator has published its keys there: a pod created
+ * before that gets a sidecar without them (the optional ConfigMap is mounted only when the
+ * kubelet next syncs the pod's volumes, up to a minute later), which refuses the operator's
+ * tickets meanwhile.
+ */
 export async function createNamespaces({ labeled = [], unlabeled = [] }: { labeled?: string[]; unlabeled?: string[] }): Promise<void> {
+  const operator = labeled.length > 0 && (await kubectl(['-n', 'mirrord-system', 'get', 'deployment', 'mirrord-operator']).then(() => true, () => false));
   for (const namespace of labeled) {
     await kubectl(['create', 'namespace', namespace]);
     await kubectl(['label', 'namespace', namespace, 'mirrord.dev/injection=enabled']);
   }
   for (const namespace of unlabeled) await kubectl(['create', 'namespace', namespace]);
+  if (!operator) return;
+  for (const namespace of labeled) await operatorKeysIn(namespace);
+}
+
+/** Waits until the operator has published its public keys in `namespace`. */
+async function operatorKeysIn(namespace: string, seconds = 90): Promise<void> {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const found = await kubectl(['-n', namespace, 'get', 'configmap', 'mirrord-operator-keys']).then(() => true, () => false);
+    if (found) return;
+    if (Date.now() > deadline) throw new Error(`the operator did not publish its keys in namespace ${namespace} within ${seconds} s`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
 }
 
 /** Deletes the namespaces without waiting (the next run's names differ); a failure is not the test's. */
