@@ -1,0 +1,156 @@
+/**
+ * One split queue: the original queue consumed by the splitter (the workload's pods consume a
+ * temporary queue of their own instead, and each session's local process one of its own), each
+ * message routed by the sessions' filters (router.ts) and moved, acknowledged on the original
+ * only once the broker has confirmed its copy. So no message is lost; one is delivered twice when
+ * the splitter stops between the copy and the acknowledgement (the broker delivers the original
+ * again), and when a session's queue is given back (below) after its process took a message
+ * without acknowledging it.
+ *
+ * A session leaving gives its queue back: what its process didn't consume goes back to the
+ * original queue, to be split again among those still there. Stopping gives the app's queue
+ * back too, once the workload consumes the original again, and removes the temporaries.
+ */
+import type { Consumer, Delivery, QueueBroker, QueueMessage } from './broker';
+import type { MessageFilter } from './message-filter';
+import { SplitRouter } from './router';
+
+export interface SplitQueueNames {
+  /** The queue the workload's pods consume while the split runs. */
+  app: string;
+  /** The queue a session's local process consumes. */
+  session(id: string): string;
+}
+
+/** Temporary queue names: the original's, and who they are for; unique to this split. */
+export function splitQueueNames(original: string, split: string): SplitQueueNames {
+  return { app: `${original}-mirrord-${split}-app`, session: (id) => `${original}-mirrord-${split}-${id}` };
+}
+
+export interface SplitCounts {
+  /** Messages moved from the original queue, by who they went to ('app' for the deployed app). */
+  moved: Record<string, number>;
+  /** Messages given back to the original queue (a session's, or the app's, at the end). */
+  returned: number;
+}
+
+export class QueueSplitter {
+  private readonly router = new SplitRouter();
+  private consumer: Consumer | undefined;
+  /** Moves in progress: each settles once its message is acknowledged (or released). */
+  private readonly moving = new Set<Promise<void>>();
+  readonly counts: SplitCounts = { moved: {}, returned: 0 };
+
+  constructor(
+    private readonly broker: QueueBroker,
+    readonly original: string,
+    readonly names: SplitQueueNames,
+  ) {}
+
+  /** Checks the original queue, makes the app's, and starts moving messages. */
+  async start(): Promise<void> {
+    await this.broker.checkQueue(this.original);
+    await this.broker.createQueue(this.names.app, this.original);
+    this.consumer = await this.broker.consume(this.original, (delivery) => this.move(delivery));
+  }
+
+  /** A session's queue, made; from now on the messages its filter matches go there. Its name, for the session's process. */
+  async join(session: string, filter: MessageFilter): Promise<string> {
+    const queue = this.names.session(session);
+    await this.broker.createQueue(queue, this.original);
+    this.router.join(session, filter);
+    return queue;
+  }
+
+  /** The session's messages stop; what its queue still holds goes back to the original queue, and the queue is removed. */
+  async leave(session: string): Promise<void> {
+    this.router.leave(session);
+    await this.settled();
+    await this.giveBack(this.names.session(session));
+  }
+
+  get sessions(): string[] {
+    return this.router.ids;
+  }
+
+  /**
+   * Stops moving messages (they wait in the original queue), for the workload to consume the
+   * original again; then `finish` gives the app's queue back.
+   */
+  async pause(): Promise<void> {
+    await this.consumer?.stop();
+    this.consumer = undefined;
+    await this.settled();
+  }
+
+  /** After pause(), once the workload consumes the original queue: every temporary's messages back in it, the temporaries removed. */
+  async finish(): Promise<void> {
+    for (const session of this.router.ids) {
+      this.router.leave(session);
+      await this.giveBack(this.names.session(session));
+    }
+    await this.giveBack(this.names.app);
+  }
+
+  private move(delivery: Delivery): void {
+    const session = this.router.route(delivery.message.headers);
+    const to = session === undefined ? this.names.app : this.names.session(session);
+    const moved = this.broker
+      .publish(to, delivery.message)
+      .then(
+        async () => {
+          await delivery.ack();
+          const who = session ?? 'app';
+          this.counts.moved[who] = (this.counts.moved[who] ?? 0) + 1;
+        },
+        // Not copied (the session's queue went away meanwhile, the broker refused): the original keeps it.
+        () => delivery.release(),
+      )
+      .catch(() => undefined)
+      .finally(() => this.moving.delete(moved));
+    this.moving.add(moved);
+  }
+
+  /** Once every move in progress is done. */
+  private async settled(): Promise<void> {
+    while (this.moving.size) await Promise.all(this.moving);
+  }
+
+  /** Moves what `queue` holds back to the original queue, then removes it. */
+  private async giveBack(queue: string): Promise<void> {
+    const returned = await drain(this.broker, queue, (message) => this.broker.publish(this.original, message));
+    this.counts.returned += returned;
+    await this.broker.deleteQueue(queue);
+  }
+}
+
+/**
+ * Consumes `queue` until it is empty, handing each message to `keep` and acknowledging it once
+ * kept; the number of messages kept.
+ */
+export async function drain(broker: QueueBroker, queue: string, keep: (message: QueueMessage) => Promise<void>): Promise<number> {
+  let kept = 0;
+  const pending = new Set<Promise<void>>();
+  const consumer = await broker.consume(queue, (delivery) => {
+    const done: Promise<void> = keep(delivery.message)
+      .then(
+        () => delivery.ack().then(() => void kept++),
+        () => delivery.release(),
+      )
+      .catch(() => undefined)
+      .finally(() => pending.delete(done));
+    pending.add(done);
+  });
+  try {
+    // Empty: nothing waiting, nothing in flight, twice in a row (a delivery may be on its way).
+    let quiet = 0;
+    while (quiet < 2) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await Promise.all(pending);
+      quiet = (await broker.depth(queue)) === 0 && pending.size === 0 ? quiet + 1 : 0;
+    }
+  } finally {
+    await consumer.stop();
+  }
+  return kept;
+}
