@@ -9,7 +9,8 @@ import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import { BrokerError } from '../../operator/queues/broker-error';
 import { RabbitBroker } from '../../operator/queues/rabbitmq';
 import { QueueSplitter, splitQueueNames } from '../../operator/queues/splitter';
-import { startRabbitMq, type RunningBroker } from '../harness/brokers';
+import type { RunningBroker } from '../harness/brokers/docker';
+import { startRabbitMq } from '../harness/brokers/rabbitmq';
 
 jest.setTimeout(180_000);
 
