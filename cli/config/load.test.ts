@@ -61,6 +61,17 @@ describe('mirrord.json', () => {
     );
   });
 
+  it('checks feature.split_queues before anything starts: the broker type and each filter regex', () => {
+    expect(errorFor({ feature: { split_queues: { orders: { queue_type: 'Rabbit', message_filter: {} } } } })).toBe(
+      'mirrord.json: feature.split_queues.orders.queue_type: "Rabbit" is not one of "RabbitMQ", "Kafka", "SQS"',
+    );
+    expect(errorFor({ feature: { split_queues: { orders: { queue_type: 'Kafka', message_filter: { user: '(me' } } } } })).toMatch(
+      /^mirrord\.json: feature\.split_queues\.orders\.message_filter\.user: not a valid regular expression/,
+    );
+    const good = { feature: { split_queues: { orders: { queue_type: 'SQS', message_filter: { user: '^me$' } } } } };
+    expect(parseConfig(JSON.stringify(good))).toEqual(good);
+  });
+
   it('lists the keys allowed there, and guesses the one meant', () => {
     const hintFor = (config: unknown) => {
       try {

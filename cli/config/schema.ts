@@ -49,6 +49,18 @@ const httpRegex = regexOf((source) => RE2JS.compile(source));
 /** An object of a feature not supported yet: any content (its keys change with mirrord's versions). */
 const anyObject = z.record(z.string(), z.unknown());
 
+/** feature.split_queues: per queue id (the workload's registry names them), which broker and which of its messages come to this session. */
+const splitQueues = z.record(
+  z.string(),
+  z.strictObject({
+    queue_type: z.enum(['RabbitMQ', 'Kafka', 'SQS']).meta({ description: "the broker, as the workload's MirrordWorkloadQueueRegistry declares the queue" }),
+    message_filter: z
+      .record(z.string(), httpRegex)
+      .optional()
+      .meta({ description: 'header (RabbitMQ, Kafka) or message attribute (SQS) name to an RE2 regex its value must match; all must match; none: no messages' }),
+  }),
+);
+
 const incomingMode = z.enum(['steal', 'mirror', 'off']).meta({
   description: 'steal: the local process takes the traffic; mirror: it gets a copy while the app answers; off: no incoming traffic',
 });
@@ -241,7 +253,7 @@ export const configSchema = z
         env: env.optional(),
         hostname: z.boolean().optional().meta({ description: "gethostname() returns the pod's name (default true)" }),
         copy_target: copyTarget.optional(),
-        split_queues: notYet(anyObject, 'queue splitting'),
+        split_queues: notYet(splitQueues, 'queue splitting'),
         db_branches: notYet(z.array(anyObject), 'database branches'),
         magic: notYet(anyObject, "mirrord's presets (AWS)"),
         preview: notYet(anyObject, 'preview environments'),
