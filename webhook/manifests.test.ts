@@ -43,7 +43,7 @@ describe('kubectl kustomize manifests', () => {
   const objects = render('manifests');
   const defaults = loadWebhookConfig({});
 
-  it('renders exactly the webhook and operator objects and the policy and profile resources, all namespaced ones in mirrord-system', () => {
+  it('renders exactly the webhook and operator objects and the policy, profile and queue registry resources, all namespaced ones in mirrord-system', () => {
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
       'APIService/v1.operator.mirrord.dev',
       'ClusterRole/mirrord-copy-target',
@@ -58,6 +58,7 @@ describe('kubectl kustomize manifests', () => {
       'CustomResourceDefinition/mirrordclusterprofiles.mirrord.dev',
       'CustomResourceDefinition/mirrordpolicies.mirrord.dev',
       'CustomResourceDefinition/mirrordprofiles.mirrord.dev',
+      'CustomResourceDefinition/mirrordworkloadqueueregistries.mirrord.dev',
       'Deployment/mirrord-operator',
       'Deployment/mirrord-webhook',
       'MutatingWebhookConfiguration/mirrord-webhook',
