@@ -117,6 +117,12 @@ export const ANNOTATION = {
    * requests. Without it, TLS connections reach the app unfiltered.
    */
   tlsSecret: 'mirrord.dev/tls-secret',
+  /**
+   * Set by the operator on a workload's pod template while it splits queues the workload consumes
+   * (docs/queue-splitting.md): `{"CONTAINER": {"VARIABLE": "QUEUE"}}`, the variables that name the
+   * queues, pointed at the workload's temporary ones. The webhook sets them in the pods it injects.
+   */
+  splitQueues: 'mirrord.dev/split-queues',
 } as const;
 
 /**

@@ -304,3 +304,30 @@ describe("the app's certificate (annotation mirrord.dev/tls-secret: SECRET)", ()
     expect(result.warnings).toEqual(['mirrord.dev/tls-secret: "Not A Name" is not a Secret name; TLS connections reach the app unfiltered']);
   });
 });
+
+describe('a queue split (annotation mirrord.dev/split-queues, set by the operator on the pod template)', () => {
+  const split = (value: string) => {
+    const review = loadReview('deployment-pod');
+    const pod = review.request.object;
+    pod.metadata = { ...pod.metadata, annotations: { ...pod.metadata?.annotations, 'mirrord.dev/split-queues': value } };
+    const result = injectSidecar(pod, { namespace: review.request.namespace, webhookNamespace: 'mirrord-system', settings });
+    return { pod, result, after: patched(pod, result.patch) };
+  };
+
+  it("points the app's variable at its temporary queue, a reference replaced by the value, and the sidecar's copy agrees", () => {
+    const { pod, result, after } = split(JSON.stringify({ checkout: { DATABASE_URL: 'orders-mirrord-s1-app', QUEUE: 'jobs-mirrord-s1-app' } }));
+    expect(result.warnings).toEqual([]);
+    const app = envOf(after.spec!.containers[0]!);
+    expect(app).toEqual({ ...envOf(pod.spec!.containers[0]!), DATABASE_URL: 'orders-mirrord-s1-app', QUEUE: 'jobs-mirrord-s1-app' });
+    expect(envOf(sidecarOf(after))).toMatchObject({ MIRRORD_APP_ENV_DATABASE_URL: 'orders-mirrord-s1-app', MIRRORD_APP_ENV_QUEUE: 'jobs-mirrord-s1-app' });
+  });
+
+  it('changes nothing for an annotation that does not parse or names another container, and says so', () => {
+    const bad = split('{"checkout": ["x"]}');
+    expect(envOf(bad.after.spec!.containers[0]!)).toEqual(envOf(bad.pod.spec!.containers[0]!));
+    expect(bad.result.warnings).toEqual(['mirrord.dev/split-queues is not {"CONTAINER": {"VARIABLE": "QUEUE"}}: the queues\' variables are left as they are']);
+    const other = split(JSON.stringify({ worker: { QUEUE: 'q' } }));
+    expect(envOf(other.after.spec!.containers[0]!)).toEqual(envOf(other.pod.spec!.containers[0]!));
+    expect(other.result.warnings).toEqual(["mirrord.dev/split-queues names container worker, which the pod doesn't have"]);
+  });
+});

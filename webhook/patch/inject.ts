@@ -10,6 +10,7 @@ import { decideInjection, type SkipReason } from './decision';
 import { applyAnnotationOverrides } from './annotation-overrides';
 import type { InjectionSettings } from './settings';
 import { buildSidecarContainer, sidecarVolumes } from './sidecar-container';
+import { withSplitQueues } from './split-queues';
 
 export type InjectionResult =
   { injected: true; patch: Operation[]; warnings: string[] } | { injected: false; reason: SkipReason; detail: string; patch: []; warnings: string[] };
@@ -35,8 +36,10 @@ export function injectSidecar(pod: V1Pod, context: InjectionContext): InjectionR
   const fromNamespace = applyAnnotationOverrides(context.settings, context.namespaceAnnotations, 'namespace');
   const fromPod = applyAnnotationOverrides(fromNamespace.settings, pod.metadata?.annotations, 'pod');
   const { settings } = fromPod;
-  const warnings = [...fromPod.warnings, ...fromNamespace.warnings];
-  const mutated = withSidecar(pod, decision.target.name, settings);
+  // A queue split's variables first: the sidecar copies the app's environment as it will be.
+  const split = withSplitQueues(pod);
+  const warnings = [...fromPod.warnings, ...fromNamespace.warnings, ...split.warnings];
+  const mutated = withSidecar(split.pod, decision.target.name, settings);
   return { injected: true, patch: compare(pod, mutated), warnings };
 }
 
