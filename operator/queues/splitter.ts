@@ -22,9 +22,14 @@ export interface SplitQueueNames {
   session(id: string): string;
 }
 
-/** Temporary queue names: the original's, and who they are for; unique to this split. */
+/**
+ * Temporary queue names: the original's, and who they are for; unique to this split. A `.fifo`
+ * suffix stays at the end: an SQS FIFO queue's name must end in it (and may have no other dot).
+ */
 export function splitQueueNames(original: string, split: string): SplitQueueNames {
-  return { app: `${original}-mirrord-${split}-app`, session: (id) => `${original}-mirrord-${split}-${id}` };
+  const suffix = original.endsWith('.fifo') ? '.fifo' : '';
+  const base = original.slice(0, original.length - suffix.length);
+  return { app: `${base}-mirrord-${split}-app${suffix}`, session: (id) => `${base}-mirrord-${split}-${id}${suffix}` };
 }
 
 export interface SplitCounts {
