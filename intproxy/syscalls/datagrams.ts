@@ -20,6 +20,8 @@ import { endpointKey, type SocketRecords } from './socket-records';
 const { EFAULT, EMSGSIZE } = constants.errno;
 const SOCK_DGRAM = 2;
 const MSG_DONTWAIT = 0x40;
+/** The socket's error queue: never waited for (the kernel doesn't). */
+const MSG_ERRQUEUE = 0x2000;
 /** The largest UDP datagram. */
 const MAX_DATAGRAM = 65_535;
 /** More ancillary data than a receive is given room for. */
@@ -137,8 +139,8 @@ export class DatagramCalls {
 
   /** A datagram, received as the program's call would: waiting while there is none, when the call waits. */
   private receive(call: Notification, fd: number, info: SocketInfo, capacity: number, control: number, flags: number): Promise<Received | Answer> {
-    const blocks = (flags & MSG_DONTWAIT) === 0 && this.native.blocks(fd);
-    return untilReady(this.native, call.pid, fd, { blocks, timeoutMs: info.receiveTimeoutMs }, () => this.native.receive(fd, capacity, control, flags));
+    const blocks = (flags & (MSG_DONTWAIT | MSG_ERRQUEUE)) === 0 && this.native.blocks(fd);
+    return untilReady(this.native, call, fd, { blocks, timeoutMs: info.receiveTimeoutMs }, () => this.native.receive(fd, capacity, control, flags));
   }
 
   /** Who a received datagram says it is from: the destination its sender stands for. */

@@ -10,15 +10,16 @@
 import { constants as fsConstants, openSync, readlinkSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { Notification, SyscallNative } from '../../layer/syscall/native';
-import { opensForWriting } from '../../protocol/open-flags';
+import { O_ACCMODE, opensForWriting } from '../../protocol/open-flags';
 import type { ChannelHandlers, Reply } from '../channel';
+import { errorReply } from '../errno';
 import { afterWrite, CONTINUE, int, otherwise, type Answer, type CallHandler } from './answer';
 import type { WrittenCopies } from './written-copies';
 
 const AT_FDCWD = -100;
 const AT_SYMLINK_NOFOLLOW = 0x100;
 const AT_EMPTY_PATH = 0x1000;
-const { O_CREAT, O_DIRECTORY, O_EXCL } = fsConstants;
+const { O_CREAT, O_DIRECTORY, O_EXCL, O_RDONLY } = fsConstants;
 /** Not in Node's constants: Node opens every file close-on-exec. */
 const O_CLOEXEC = 0o2000000;
 const PATH_MAX = 4096;
@@ -54,6 +55,7 @@ export class FileCalls {
     const path = this.pathOf(call, dirfd, pathAt);
     const writing = opensForWriting(flags);
     if (!path) return CONTINUE;
+    await this.written.before(path);
     const replacement = this.replacements.get(path);
     let reply: Reply<'open'>;
     if (replacement) reply = writing ? { kind: 'local' } : { kind: 'path', copy: replacement };
@@ -63,8 +65,15 @@ export class FileCalls {
     // The copy, opened as the program asked: one to read is never written (nothing of the flags
     // can create or truncate it); one to write is the program's own, made already (the pod has
     // done what O_CREAT, O_EXCL and O_TRUNC ask).
-    const fd = openSync(reply.copy, flags & ~(O_CLOEXEC | O_CREAT | O_EXCL));
-    if (writing) this.written.watch(reply.copy);
+    let fd: number;
+    try {
+      fd = openSync(reply.copy, flags & ~(O_CLOEXEC | O_CREAT | O_EXCL));
+    } catch (error) {
+      // The pod has opened it (created, truncated) already: the program hears why, it doesn't write here instead.
+      return otherwise(errorReply(error));
+    }
+    // Only a descriptor that can write is told of when closed (IN_CLOSE_WRITE); O_RDONLY|O_CREAT was done in the pod.
+    if ((flags & O_ACCMODE) !== O_RDONLY) this.written.watch(reply.copy, path);
     return { kind: 'fd', fd, cloexec: (flags & O_CLOEXEC) !== 0 };
   }
 
@@ -79,6 +88,7 @@ export class FileCalls {
     if (flags & AT_EMPTY_PATH && this.native.readMemory(call.pid, pathAt, 1)[0] === 0) return CONTINUE; // fstat of a descriptor
     const path = this.pathOf(call, dirfd, pathAt);
     if (!path) return CONTINUE;
+    await this.written.before(path);
     const reply = await this.handlers.stat({ op: 'stat', follow: (flags & AT_SYMLINK_NOFOLLOW) === 0, path });
     if (reply.kind !== 'ok') return otherwise(reply);
     const bytes = kind === 'stat' ? this.native.encodeStat(reply.stat) : this.native.encodeStatx(reply.stat);
@@ -88,6 +98,7 @@ export class FileCalls {
   private async access(call: Notification, dirfd: number, pathAt: bigint, mode: number): Promise<Answer> {
     const path = this.pathOf(call, dirfd, pathAt);
     if (!path) return CONTINUE;
+    await this.written.before(path);
     const reply = await this.handlers.access({ op: 'access', mode, path });
     return reply.kind === 'ok' ? { kind: 'value', value: 0 } : otherwise(reply);
   }

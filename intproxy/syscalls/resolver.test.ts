@@ -45,6 +45,7 @@ describe('the name server a program with its own resolver asks', () => {
       asked.push(`${host}/${family}`);
       if (host === 'both.svc') return { kind: 'ok', addresses: ['10.0.0.7', 'fd00::7'] };
       if (host === 'four.svc') return { kind: 'ok', addresses: ['10.0.0.4'] };
+      if (host === 'many.svc') return { kind: 'ok', addresses: Array.from({ length: 40 }, (_, i) => `10.1.0.${i + 1}`) };
       if (host === 'localhost') return { kind: 'local' };
       return { kind: 'error', code: -2 };
     };
@@ -79,5 +80,14 @@ describe('the name server a program with its own resolver asks', () => {
       expect.objectContaining({ id: 1, rcode: 'NXDOMAIN', answers: [] }),
       expect.objectContaining({ id: 2, rcode: 'NOERROR', answers: [expect.objectContaining({ data: '10.0.0.4' })] }),
     ]);
+  });
+
+  it('an answer too long for a datagram comes truncated (TC, no records) over UDP, and whole over TCP', async () => {
+    const udp = await ask(resolver.udpPort, 'many.svc', 'A');
+    expect((udp.flags ?? 0) & dnsPacket.TRUNCATED_RESPONSE).toBeTruthy();
+    expect(udp.answers).toEqual([]);
+    const [tcp] = await askTcp(resolver.tcpPort, ['many.svc']);
+    expect((tcp!.flags ?? 0) & dnsPacket.TRUNCATED_RESPONSE).toBe(0);
+    expect(tcp!.answers).toHaveLength(40);
   });
 });

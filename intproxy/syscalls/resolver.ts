@@ -45,7 +45,14 @@ export class PodResolver {
 
   static async start(resolve: ChannelHandlers['resolve']): Promise<PodResolver> {
     const socket = dgram.createSocket('udp4');
-    socket.on('message', (query, from) => void answer(query, resolve).then((reply) => reply && socket.send(reply, from.port, from.address)));
+    let closed = false;
+    socket.once('close', () => (closed = true));
+    socket.on('message', (query, from) => {
+      // An answer the pod gives after the program has ended has nobody to go to.
+      void answer(query, resolve)
+        .then((reply) => reply && !closed && socket.send(truncatedForUdp(reply), from.port, from.address))
+        .catch(() => undefined);
+    });
     socket.on('error', () => undefined);
     const server = net.createServer((connection) => serveTcp(connection, resolve));
     await Promise.all([new Promise<void>((ready) => socket.bind(0, '127.0.0.1', ready)), new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready))]);
@@ -77,15 +84,30 @@ function serveTcp(connection: net.Socket, resolve: ChannelHandlers['resolve']): 
       const query = pending.subarray(2, 2 + pending.readUInt16BE(0));
       pending = pending.subarray(2 + query.length);
       const reply = answer(query, resolve);
-      answered = answered.then(async () => {
-        const bytes = await reply;
-        if (!bytes) return void connection.destroy();
-        const length = Buffer.alloc(2);
-        length.writeUInt16BE(bytes.length);
-        connection.write(Buffer.concat([length, bytes]));
-      });
+      answered = answered
+        .then(async () => {
+          const bytes = await reply;
+          if (!bytes) return void connection.destroy();
+          const length = Buffer.alloc(2);
+          length.writeUInt16BE(bytes.length);
+          connection.write(Buffer.concat([length, bytes]));
+        })
+        .catch(() => void connection.destroy());
     }
   });
+}
+
+/** The largest answer a resolver takes over UDP without EDNS (RFC 1035, 4.2.1). */
+const UDP_ANSWER_MAX = 512;
+
+/**
+ * `reply` as an UDP answer: one too long for a datagram is sent without its records and marked
+ * truncated (TC), which sends the resolver to TCP for the whole answer.
+ */
+function truncatedForUdp(reply: Buffer): Buffer {
+  if (reply.length <= UDP_ANSWER_MAX) return reply;
+  const packet = dnsPacket.decode(reply);
+  return dnsPacket.encode({ ...packet, flags: (packet.flags ?? 0) | dnsPacket.TRUNCATED_RESPONSE, answers: [] });
 }
 
 /** The answer to one query (A and AAAA; any other type gets no records), or undefined for what is no query. */

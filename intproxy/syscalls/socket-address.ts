@@ -35,6 +35,8 @@ export function fits(info: SocketInfo, endpoint: Endpoint): boolean {
 export function writeAddress(native: SyscallNative, pid: number, info: SocketInfo, addressAt: bigint, lengthAt: bigint, endpoint: Endpoint | null): number {
   const room = native.readMemory(pid, lengthAt, 4);
   if (room.length < 4) return -constants.errno.EFAULT;
+  // A negative room (socklen_t is unsigned, the kernel reads an int) is refused, nothing written.
+  if (room.readInt32LE() < 0) return -constants.errno.EINVAL;
   const address = endpoint ? native.sockaddr(info.family === AF_INET6 ? AF_INET6 : AF_INET, endpoint.address, endpoint.port) : Buffer.alloc(0);
   const length = Buffer.alloc(4);
   length.writeUInt32LE(address.length);

@@ -120,14 +120,29 @@ export class SocketCalls {
   private async accept(call: Notification, fd: number, info: SocketInfo, flags: number): Promise<Answer> {
     if (!info.local || !this.listeners.has(info.local.port)) return CONTINUE;
     const wait = { blocks: this.native.blocks(fd), timeoutMs: info.receiveTimeoutMs };
-    const accepted = await untilReady(this.native, call.pid, fd, wait, () => this.native.acceptFrom(fd, flags));
+    const accepted = await untilReady(this.native, call, fd, wait, () => this.native.acceptFrom(fd, flags));
     if ('kind' in accepted) return accepted;
+    try {
+      return await this.accepted(call, info, accepted, flags);
+    } catch (error) {
+      closeSync(accepted.fd);
+      throw error;
+    }
+  }
+
+  /** The program's answer for a connection accepted for it: the descriptor, its address buffer filled. */
+  private async accepted(call: Notification, info: SocketInfo, accepted: { fd: number; peer: Endpoint | null }, flags: number): Promise<Answer> {
     const client = accepted.peer && (await this.fromPod({ ...info, peer: accepted.peer }))?.client;
     // The program's address buffer is always filled, as accept's own: with the pod-side client,
     // else (a connection of the program's own to its port, or one of a family the listener can't
     // hold) with the address the kernel gave.
     const address = [client, accepted.peer].find((endpoint) => endpoint && fits(info, endpoint));
-    if (address && call.args[1] !== 0n) writeAddress(this.native, call.pid, info, call.args[1]!, call.args[2]!, address);
+    const written = address && call.args[1] !== 0n ? writeAddress(this.native, call.pid, info, call.args[1]!, call.args[2]!, address) : 0;
+    if (written) {
+      // As the kernel: an address it can't write fails the call, and the connection with it.
+      closeSync(accepted.fd);
+      return fromResult(written);
+    }
     return { kind: 'fd', fd: accepted.fd, cloexec: (flags & SOCK_CLOEXEC) !== 0 };
   }
 

@@ -66,6 +66,8 @@ export class SyscallSupervisor {
     const taken = this.native.supervise(pid, fd, (call) => {
       if (call) return void this.answer(call);
       closeSync(this.notifyFd);
+      // Answers decided later (a wait that ends after the program) go nowhere, not to a reused number.
+      this.notifyFd = -1;
       this.resolver?.close();
     });
     if (taken < 0) throw new Error(`could not take the program's seccomp descriptor: errno ${-taken}`);
@@ -90,6 +92,10 @@ export class SyscallSupervisor {
 
   private send(call: Notification, answer: Answer): void {
     const { native, notifyFd } = this;
+    if (notifyFd < 0) {
+      if (answer.kind === 'fd') closeSync(answer.fd);
+      return;
+    }
     if (answer.kind === 'fd') {
       const result = native.addFd(notifyFd, call.id, answer.fd, answer.cloexec);
       closeSync(answer.fd);

@@ -3,47 +3,65 @@
  * the layer, intproxy/files.ts). The layer sends one back when the program closes or syncs it;
  * the syscall mode doesn't see close, but the kernel tells when the program's last descriptor of
  * a copy is gone (inotify's IN_CLOSE_WRITE): it goes back then. What the program hasn't closed
- * when it ends (a child still holding it) goes back at the end.
+ * when it ends (a child still holding it) goes back at the end. A call naming a pod path waits
+ * until the copies of it the program has closed are back (`before`): a program that closes a file
+ * and opens it again (a logger appending line by line) reads, and appends to, what it wrote.
  */
 import type { SyscallNative } from '../../layer/syscall/native';
 import type { ChannelHandlers } from '../channel';
 
 export class WrittenCopies {
   private watcher: number | undefined;
-  /** The copies not sent back yet, by their inotify watch. */
-  private readonly open = new Map<number, string>();
-  private readonly sending = new Set<Promise<unknown>>();
+  /** The copies not sent back yet (and the pod path each stands for), by their inotify watch. */
+  private readonly open = new Map<number, { copy: string; path: string }>();
+  /** Copies on their way back, by pod path. */
+  private readonly sending = new Map<string, Set<Promise<unknown>>>();
+  /** Keys for copies inotify can't watch (no watches left): they go back at the end. */
+  private unwatched = 0;
 
   constructor(
     private readonly native: SyscallNative,
     private readonly flush: ChannelHandlers['flush'],
   ) {}
 
-  /** Sends `copy` back to the pod once the program has closed it. */
-  watch(copy: string): void {
+  /** Sends `copy` (of the pod's `path`) back to the pod once the program has closed it. */
+  watch(copy: string, path: string): void {
     this.watcher ??= this.native.watchCloses((watch) => this.closed(watch));
     const watch = this.watcher >= 0 ? this.native.watchClose(this.watcher, copy) : this.watcher;
-    // Without inotify (no watches left), the copy goes back when the program ends.
-    this.open.set(watch >= 0 ? watch : -this.open.size - 1, copy);
+    this.open.set(watch >= 0 ? watch : --this.unwatched, { copy, path });
+  }
+
+  /** Before a call naming the pod's `path`: the copies of it the program has closed are back in the pod. */
+  async before(path: string): Promise<void> {
+    // The close is queued by the time the program makes its next call; the loop may not have read it yet.
+    if (this.watcher !== undefined && this.watcher >= 0) this.native.readCloses(this.watcher);
+    const sending = this.sending.get(path);
+    if (sending) await Promise.all(sending);
   }
 
   /** Once the program has ended: sends back what is still open, and waits for every copy to be back. */
   async settle(): Promise<void> {
-    for (const copy of this.open.values()) this.send(copy);
+    if (this.watcher !== undefined && this.watcher >= 0) this.native.readCloses(this.watcher);
+    for (const written of this.open.values()) this.send(written);
     this.open.clear();
-    await Promise.all(this.sending);
+    await Promise.all([...this.sending.values()].flatMap((sending) => [...sending]));
   }
 
   private closed(watch: number): void {
-    const copy = this.open.get(watch);
-    if (copy === undefined) return;
+    const written = this.open.get(watch);
+    if (written === undefined) return;
     this.open.delete(watch);
-    this.send(copy);
+    this.send(written);
   }
 
-  private send(copy: string): void {
+  private send({ copy, path }: { copy: string; path: string }): void {
+    const sending = this.sending.get(path) ?? new Set();
+    this.sending.set(path, sending);
     // A failure is the proxy's to tell the user (RemoteFiles.flush warns); nobody is left to fail.
-    const sent: Promise<unknown> = Promise.resolve(this.flush({ op: 'flush', copy })).finally(() => this.sending.delete(sent));
-    this.sending.add(sent);
+    const sent: Promise<unknown> = Promise.resolve(this.flush({ op: 'flush', copy })).finally(() => {
+      sending.delete(sent);
+      if (!sending.size) this.sending.delete(path);
+    });
+    sending.add(sent);
   }
 }

@@ -9,6 +9,8 @@ import { packagePath } from '../../common/package-root';
 /** A trapped call: which thread made it, the call's number and its six raw arguments. */
 export interface Notification {
   id: bigint;
+  /** The notification descriptor it came from (for idValid). */
+  notifyFd: number;
   pid: number;
   nr: number;
   args: bigint[];
@@ -66,6 +68,8 @@ export interface SyscallNative {
   /** Takes the notification descriptor `fd` of process `pid`; `deliver` gets each trapped call, then null when no process is left. */
   supervise(pid: number, fd: number, deliver: (notification: Notification | null) => void): number;
   respond(notifyFd: number, id: bigint, value: number, error: number, continueCall: boolean): number;
+  /** Whether the call still waits for its answer (its thread wasn't interrupted or killed since). */
+  idValid(notifyFd: number, id: bigint): boolean;
   /** Puts our `fd` into the caller, whose call returns its number there. */
   addFd(notifyFd: number, id: bigint, fd: number, cloexec: boolean): number;
   /** A descriptor of ours for the caller's `fd` (the same open file). */
@@ -90,6 +94,8 @@ export interface SyscallNative {
   whenReadable(fd: number, timeoutMs: number, done: (ready: boolean) => void): number;
   /** An inotify descriptor whose `closed` gets the watch of each file closed after writing (watchClose); or -errno. */
   watchCloses(closed: (watch: number) => void): number;
+  /** Hands the close events already queued on `watcher` to its callback now. */
+  readCloses(watcher: number): void;
   /** Watches `path` for its one close after writing: the watch, or -errno. */
   watchClose(watcher: number, path: string): number;
   socketInfo(fd: number): SocketInfo | null;

@@ -142,8 +142,10 @@ Napi::Value ListenOn(const Napi::CallbackInfo& info) { return Result(info.Env(),
 
 // acceptFrom(fd, flags) -> { fd, peer } or -errno: accept4 on our descriptor of a listener, with
 // the flags the program gave, never waiting. A blocking listener is made non-blocking for the
-// call (the flag is the open file's, shared with the program): no call of the program's can
-// see it meanwhile, its accepts being trapped and answered one at a time by this process.
+// call (the flag is the open file's, shared with the program; its accepts are trapped and
+// answered one at a time by this process), and only the bit set here is cleared after. Our
+// descriptor is close-on-exec whatever the program asked: the program's own gets its flag when
+// it is put in.
 Napi::Value AcceptFrom(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int listener = IntArg(info, 0);
@@ -152,9 +154,12 @@ Napi::Value AcceptFrom(const Napi::CallbackInfo& info) {
   if (blocking) fcntl(listener, F_SETFL, status | O_NONBLOCK);
   struct sockaddr_storage address = {};
   socklen_t length = sizeof address;
-  int fd = accept4(listener, reinterpret_cast<struct sockaddr*>(&address), &length, IntArg(info, 1));
+  int fd = accept4(listener, reinterpret_cast<struct sockaddr*>(&address), &length, IntArg(info, 1) | SOCK_CLOEXEC);
   int err = errno;
-  if (blocking) fcntl(listener, F_SETFL, status);
+  if (blocking) {
+    int now = fcntl(listener, F_GETFL);
+    if (now >= 0) fcntl(listener, F_SETFL, now & ~O_NONBLOCK);
+  }
   if (fd < 0) return Napi::Number::New(env, -err);
   Napi::Object result = Napi::Object::New(env);
   result.Set("fd", Napi::Number::New(env, fd));

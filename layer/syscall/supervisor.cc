@@ -63,6 +63,7 @@ int PidfdGetfd(int pidfd, int fd) { return (int)syscall(SYS_pidfd_getfd, pidfd, 
 
 struct Notification {
   uint64_t id;
+  int fd;
   uint32_t pid;
   int32_t nr;
   uint64_t args[6];
@@ -122,13 +123,14 @@ void Receive(Supervision* supervision) {
       Continue(supervision->fd, request->id);
       continue;
     }
-    auto* notification = new Notification{request->id, request->pid, request->data.nr, {}};
+    auto* notification = new Notification{request->id, supervision->fd, request->pid, request->data.nr, {}};
     memcpy(notification->args, request->data.args, sizeof notification->args);
     napi_status status = supervision->deliver.BlockingCall(notification, [](Napi::Env env, Napi::Function callback, Notification* n) {
       Napi::Array args = Napi::Array::New(env, 6);
       for (uint32_t i = 0; i < 6; i++) args.Set(i, Napi::BigInt::New(env, n->args[i]));
       Napi::Object value = Napi::Object::New(env);
       value.Set("id", Napi::BigInt::New(env, n->id));
+      value.Set("notifyFd", Napi::Number::New(env, n->fd));
       value.Set("pid", Napi::Number::New(env, n->pid));
       value.Set("nr", Napi::Number::New(env, n->nr));
       value.Set("args", args);
@@ -168,6 +170,13 @@ Napi::Value WatchReceives(const Napi::CallbackInfo& info) {
   uint32_t fd = info[0].As<Napi::Number>().Uint32Value();
   if (fd < kWatchable) watched[fd / 64].fetch_or(uint64_t{1} << (fd % 64));
   return info.Env().Undefined();
+}
+
+// idValid(notifyFd, id) -> whether the call still waits for its answer (its thread wasn't
+// interrupted or killed meanwhile): a call made in the program's place is made only while it is
+Napi::Value IdValid(const Napi::CallbackInfo& info) {
+  uint64_t id = BigIntArg(info[1]);
+  return Napi::Boolean::New(info.Env(), ioctl(IntArg(info, 0), SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0);
 }
 
 // respond(notifyFd, id, value, error, continue) -> 0 or -errno (ENOENT: the caller is gone)
@@ -252,7 +261,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("calls", calls);
   Register(env, exports,
            {{"supervise", Supervise}, {"respond", Respond}, {"addFd", AddFd}, {"takeFd", TakeFd},
-            {"readMemory", ReadMemory}, {"writeMemory", WriteMemory}, {"watchReceives", WatchReceives}});
+            {"readMemory", ReadMemory}, {"writeMemory", WriteMemory}, {"watchReceives", WatchReceives}, {"idValid", IdValid}});
   RegisterSockets(env, exports);
   RegisterStat(env, exports);
   RegisterWaits(env, exports);

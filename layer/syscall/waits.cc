@@ -10,6 +10,8 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include <vector>
+
 #include "addon.h"
 
 namespace mirrord {
@@ -84,6 +86,32 @@ struct CloseWatcher {
   int fd;
 };
 
+std::vector<CloseWatcher*> watchers;
+
+// Hands every close event waiting on the watcher's descriptor to its callback.
+void ReadCloses(CloseWatcher* watcher) {
+  alignas(struct inotify_event) char events[4096];
+  Napi::Env env(watcher->env);
+  Napi::HandleScope scope(env);
+  ssize_t length;
+  while ((length = read(watcher->fd, events, sizeof events)) > 0) {
+    for (char* at = events; at < events + length;) {
+      auto* event = reinterpret_cast<struct inotify_event*>(at);
+      if (event->mask & IN_CLOSE_WRITE) watcher->callback.MakeCallback(env.Global(), {Napi::Number::New(env, event->wd)});
+      at += sizeof *event + event->len;
+    }
+  }
+}
+
+// readCloses(watcherFd): now, the close events the kernel has queued (a close the program made
+// before its next call is queued by then), not when the event loop comes to them
+Napi::Value ReadClosesNow(const Napi::CallbackInfo& info) {
+  int fd = IntArg(info, 0);
+  for (CloseWatcher* watcher : watchers)
+    if (watcher->fd == fd) ReadCloses(watcher);
+  return info.Env().Undefined();
+}
+
 // watchCloses(callback(watch)) -> the watcher's inotify descriptor, or -errno; callback gets
 // the watch (a watchClose result) of each file closed after writing
 Napi::Value WatchCloses(const Napi::CallbackInfo& info) {
@@ -93,20 +121,8 @@ Napi::Value WatchCloses(const Napi::CallbackInfo& info) {
   auto* watcher = new CloseWatcher{env, Napi::Persistent(info[0].As<Napi::Function>()), {}, fd};
   uv_poll_init(LoopOf(env), &watcher->poll, fd);
   watcher->poll.data = watcher;
-  uv_poll_start(&watcher->poll, UV_READABLE, [](uv_poll_t* poll, int, int) {
-    auto* watcher = static_cast<CloseWatcher*>(poll->data);
-    alignas(struct inotify_event) char events[4096];
-    Napi::Env env(watcher->env);
-    Napi::HandleScope scope(env);
-    ssize_t length;
-    while ((length = read(watcher->fd, events, sizeof events)) > 0) {
-      for (char* at = events; at < events + length;) {
-        auto* event = reinterpret_cast<struct inotify_event*>(at);
-        if (event->mask & IN_CLOSE_WRITE) watcher->callback.MakeCallback(env.Global(), {Napi::Number::New(env, event->wd)});
-        at += sizeof *event + event->len;
-      }
-    }
-  });
+  uv_poll_start(&watcher->poll, UV_READABLE, [](uv_poll_t* poll, int, int) { ReadCloses(static_cast<CloseWatcher*>(poll->data)); });
+  watchers.push_back(watcher);
   // Files still being written don't keep mirrord running: the program's end does, and then
   // the supervisor sends back what is left.
   uv_unref(reinterpret_cast<uv_handle_t*>(&watcher->poll));
@@ -122,7 +138,7 @@ Napi::Value WatchClose(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void RegisterWaits(Napi::Env env, Napi::Object exports) {
-  Register(env, exports, {{"whenReadable", WhenReadable}, {"watchCloses", WatchCloses}, {"watchClose", WatchClose}});
+  Register(env, exports, {{"whenReadable", WhenReadable}, {"watchCloses", WatchCloses}, {"watchClose", WatchClose}, {"readCloses", ReadClosesNow}});
 }
 
 }  // namespace mirrord

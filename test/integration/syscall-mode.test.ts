@@ -20,6 +20,7 @@ import { mirrord, type Mirrord } from '../e2e/mirrord';
 import { POD_HOSTNAME, SERVICE_IP, SERVICE_NAME, WORKLOAD_IP } from '../harness/netns';
 import { APP_PORT } from '../harness/pod';
 import { packagePath } from '../../common/package-root';
+import { eventually } from '../harness/eventually';
 import { buildC, buildGo } from '../harness/programs';
 import { run as runProgram } from '../harness/run';
 import { noRulesLeft, podSuite, PROBE_ARGS, PROBE_OUTPUT } from './suite';
@@ -126,6 +127,31 @@ describe('the syscall mode', () => {
     }
   });
 
+  it('a file closed is back in the pod while the program runs, and a program appending line by line reads back every line', async () => {
+    const out = join(suite.pod.appRoot, 'srv/out');
+    mkdirSync(out, { recursive: true });
+    const logger = [
+      'import sys, time',
+      'for n in range(3):',
+      '    with open("/srv/out/log.txt", "a") as log: log.write(f"line {n}\\n")',
+      'print(open("/srv/out/log.txt").read(), end="", flush=True)',
+      'print("written", flush=True)',
+      'time.sleep(60)',
+    ].join('\n');
+    let session: Mirrord | undefined;
+    try {
+      session = attach(['python3', '-u', '-c', logger], ['--fs-mode', 'write', '--interception', 'syscall']);
+      await session.waitFor(/written/, 'stdout');
+      expect(session.output().stdout).toBe('line 0\nline 1\nline 2\nwritten\n');
+      // Still running: its closes sent the lines back, not its end.
+      expect(readFileSync(join(out, 'log.txt'), 'utf8')).toBe('line 0\nline 1\nline 2\n');
+    } finally {
+      session?.stop();
+      await session?.done;
+      rmSync(join(suite.pod.appRoot, 'srv'), { recursive: true, force: true });
+    }
+  });
+
   it("a blocking C server's accept gives the pod-side client's address", async () => {
     let session: Mirrord | undefined;
     try {
@@ -162,7 +188,13 @@ describe('the syscall mode', () => {
       await session.waitFor(new RegExp(`subscribed port ${APP_PORT}`), 'stderr');
       await session.waitFor(/pid \d+/, 'stdout');
       expect((await suite.pod.request('/before')).body).toBe(`accepted from ${WORKLOAD_IP}\n`);
-      process.kill(Number(/pid (\d+)/.exec(session.output().stdout)![1]), 'SIGUSR1');
+      const pid = Number(/pid (\d+)/.exec(session.output().stdout)![1]);
+      // Blocked in the trapped accept (accept4, 288), mirrord waiting for a connection in its place.
+      await eventually(async () => {
+        expect(readFileSync(`/proc/${pid}/wchan`, 'utf8')).toMatch(/^seccomp_do_user_notification/);
+        expect(readFileSync(`/proc/${pid}/syscall`, 'utf8')).toMatch(/^288 /);
+      }, 10_000);
+      process.kill(pid, 'SIGUSR1');
       await session.waitFor(/handled SIGUSR1/, 'stdout');
       expect((await suite.pod.request('/after')).body).toBe(`accepted from ${WORKLOAD_IP}\n`);
     } finally {
