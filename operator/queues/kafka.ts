@@ -23,7 +23,7 @@ import {
 } from 'kafkajs';
 import type { Logger } from '../../common/log';
 import type { Consumer, Delivery, QueueBroker, QueueMessage } from './broker';
-import { BrokerError } from './broker-error';
+import { BrokerError, failureReason } from './broker-error';
 import type { MessageHeaders } from './message-filter';
 
 /** Messages a consumer may hold unacknowledged: enough to keep the splitter's publishes pipelined. */
@@ -499,7 +499,6 @@ function reason(error: unknown): string {
   )
     chain.push(`${e.name ?? ''} ${e.message ?? String(e)}`);
   const text = chain.join(' / ');
-  if (/SASL|Authentication failed|invalid credentials/i.test(text)) return 'the credentials were refused';
-  if (/ECONNREFUSED/.test(text)) return 'nothing listens there (connection refused)';
-  return (error as Error).message ?? String(error);
+  const reason = failureReason(text, /SASL|Authentication failed|invalid credentials/i.test(text));
+  return reason === text ? ((error as Error).message ?? String(error)) : reason;
 }

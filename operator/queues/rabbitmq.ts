@@ -7,7 +7,7 @@
  */
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage, type MessageProperties, type Options } from 'amqplib';
 import type { Consumer, Delivery, QueueBroker, QueueMessage } from './broker';
-import { BrokerError } from './broker-error';
+import { BrokerError, failureReason } from './broker-error';
 import type { MessageHeaders } from './message-filter';
 
 /** Messages a consumer may hold unacknowledged: enough to keep the splitter's publishes pipelined. */
@@ -150,7 +150,5 @@ function redacted(url: string): string {
 
 function reason(error: unknown): string {
   const text = (error as Error).message ?? String(error);
-  if (/ACCESS[-_]REFUSED|403/.test(text)) return 'the credentials were refused';
-  if (/ECONNREFUSED/.test(text)) return 'nothing listens there (connection refused)';
-  return text;
+  return failureReason(text, /ACCESS[-_]REFUSED|403/.test(text));
 }

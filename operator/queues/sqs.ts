@@ -28,7 +28,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
 import type { Consumer, Delivery, QueueBroker, QueueMessage } from './broker';
-import { BrokerError } from './broker-error';
+import { BrokerError, failureReason } from './broker-error';
 import type { MessageHeaders } from './message-filter';
 
 /**
@@ -380,11 +380,9 @@ function reason(error: unknown, queue: string): string {
   const name = errorName(error);
   // A network error's code, or only its message: the SDK wraps an error it doesn't take for an Error (one of another realm) in one with its text.
   const text = `${(error as { code?: string }).code ?? ''} ${(error as Error).message ?? String(error)}`;
-  if (name && CREDENTIALS_REFUSED.includes(name)) return 'the credentials were refused';
   if (name === 'AccessDenied' || name === 'AccessDeniedException') return `access to ${queue} was denied`;
-  if (/ECONNREFUSED/.test(text)) return 'nothing listens there (connection refused)';
-  if (/ENOTFOUND|EAI_AGAIN/.test(text)) return 'its host name does not resolve';
-  return (error as Error).message ?? String(error);
+  const reason = failureReason(text, name !== undefined && CREDENTIALS_REFUSED.includes(name));
+  return reason === text ? ((error as Error).message ?? String(error)) : reason;
 }
 
 /** What SQS answers to credentials it doesn't take (unknown key, wrong secret, expired session). */
