@@ -57,7 +57,9 @@ const splitQueues = z.record(
     message_filter: z
       .record(z.string(), httpRegex)
       .optional()
-      .meta({ description: 'header (RabbitMQ, Kafka) or message attribute (SQS) name to an RE2 regex its value must match; all must match; none: no messages' }),
+      .meta({
+        description: 'header (RabbitMQ, Kafka) or message attribute (SQS) name to an RE2 regex its value must match; all must match; none: no messages',
+      }),
   }),
 );
 

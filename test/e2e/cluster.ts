@@ -112,7 +112,12 @@ export function webhookReady(seconds = 120): Promise<void> {
  * tickets meanwhile.
  */
 export async function createNamespaces({ labeled = [], unlabeled = [] }: { labeled?: string[]; unlabeled?: string[] }): Promise<void> {
-  const operator = labeled.length > 0 && (await kubectl(['-n', 'mirrord-system', 'get', 'deployment', 'mirrord-operator']).then(() => true, () => false));
+  const operator =
+    labeled.length > 0 &&
+    (await kubectl(['-n', 'mirrord-system', 'get', 'deployment', 'mirrord-operator']).then(
+      () => true,
+      () => false,
+    ));
   for (const namespace of labeled) {
     await kubectl(['create', 'namespace', namespace]);
     await kubectl(['label', 'namespace', namespace, 'mirrord.dev/injection=enabled']);
@@ -126,7 +131,10 @@ export async function createNamespaces({ labeled = [], unlabeled = [] }: { label
 async function operatorKeysIn(namespace: string, seconds = 90): Promise<void> {
   const deadline = Date.now() + seconds * 1000;
   for (;;) {
-    const found = await kubectl(['-n', namespace, 'get', 'configmap', 'mirrord-operator-keys']).then(() => true, () => false);
+    const found = await kubectl(['-n', namespace, 'get', 'configmap', 'mirrord-operator-keys']).then(
+      () => true,
+      () => false,
+    );
     if (found) return;
     if (Date.now() > deadline) throw new Error(`the operator did not publish its keys in namespace ${namespace} within ${seconds} s`);
     await new Promise((resolve) => setTimeout(resolve, 500));
