@@ -54,12 +54,9 @@ const splitQueues = z.record(
   z.string(),
   z.strictObject({
     queue_type: z.enum(['RabbitMQ', 'Kafka', 'SQS']).meta({ description: "the broker, as the workload's MirrordWorkloadQueueRegistry declares the queue" }),
-    message_filter: z
-      .record(z.string(), httpRegex)
-      .optional()
-      .meta({
-        description: 'header (RabbitMQ, Kafka) or message attribute (SQS) name to an RE2 regex its value must match; all must match; none: no messages',
-      }),
+    message_filter: z.record(z.string(), httpRegex).optional().meta({
+      description: 'header (RabbitMQ, Kafka) or message attribute (SQS) name to an RE2 regex its value must match; all must match; none: no messages',
+    }),
   }),
 );
 
