@@ -26,6 +26,7 @@ describe('manifests/ rendered as kubectl kustomize does', () => {
       'CustomResourceDefinition mirrordclusterpolicies.mirrord.dev',
       'CustomResourceDefinition mirrordprofiles.mirrord.dev',
       'CustomResourceDefinition mirrordclusterprofiles.mirrord.dev',
+      'CustomResourceDefinition mirrordworkloadqueueregistries.mirrord.dev',
       'ServiceAccount mirrord-system/mirrord-operator',
       'Role mirrord-system/mirrord-operator',
       'RoleBinding mirrord-system/mirrord-operator',

@@ -141,7 +141,7 @@ describe('the syscall mode', () => {
     let session: Mirrord | undefined;
     try {
       session = attach(['python3', '-u', '-c', logger], ['--fs-mode', 'write', '--interception', 'syscall']);
-      await session.waitFor(/written/, 'stdout');
+      await session.waitFor(/written\n/, 'stdout');
       expect(session.output().stdout).toBe('line 0\nline 1\nline 2\nwritten\n');
       // Still running: its closes sent the lines back, not its end.
       expect(readFileSync(join(out, 'log.txt'), 'utf8')).toBe('line 0\nline 1\nline 2\n');
