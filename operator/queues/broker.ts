@@ -3,7 +3,8 @@
  * queues (a Kafka topic is one here) made and removed, messages consumed with an
  * acknowledgement the splitter gives once the message is safe elsewhere, and published with the
  * broker's own confirmation. A message keeps what the broker carries besides its body and
- * headers (`properties`: content type, ids, a Kafka key), so a moved message is the same message.
+ * headers (`properties`: content type, ids, a Kafka key), so a moved message is the same message;
+ * a message without them (one of the caller's own) is published with its body and headers.
  */
 import type { MessageHeaders } from './message-filter';
 
