@@ -7,6 +7,7 @@
  */
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import { BrokerError } from '../../operator/queues/broker-error';
+import { connectBroker } from '../../operator/queues/connect';
 import { RabbitBroker } from '../../operator/queues/rabbitmq';
 import { QueueSplitter, splitQueueNames } from '../../operator/queues/splitter';
 import type { RunningBroker } from '../harness/brokers/docker';
@@ -104,6 +105,17 @@ describe('the queue splitter on RabbitMQ', () => {
       expect(new Set((await take(splitter.names.app, 100)).map((m) => m.body)).size).toBe(100);
       await splitter.pause();
       await splitter.finish();
+    } finally {
+      await broker.close();
+    }
+  });
+
+  it("reaches the broker a workload's registry names, with the URL from its Secret", async () => {
+    await channel.assertQueue('registered', { durable: true });
+    const registered = { queueType: 'RabbitMQ' as const, nameSource: { envVar: 'QUEUE' }, broker: { url: { secretKeyRef: { name: 'rabbit', key: 'url' } } } };
+    const broker = await connectBroker('orders', registered, async (name, key) => (name === 'rabbit' && key === 'url' ? rabbit.url : undefined));
+    try {
+      expect(await broker.depth('registered')).toBe(0);
     } finally {
       await broker.close();
     }
