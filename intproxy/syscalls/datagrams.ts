@@ -3,19 +3,18 @@
  * recvmsg): an unconnected socket's, as a resolver of its own (musl's) or a client of several
  * servers sends them. A datagram to a destination the proxy sends through the pod goes, by
  * mirrord on a descriptor of its own for the socket, to the endpoint of this machine standing for
- * it (the proxy's relay for that destination, made on first use as the layer's; for the
- * resolver files' name server, resolver.ts's server); the answers, received by mirrord too, say
- * they come from the destination, as a resolver checks before it believes one.
+ * it (stand-in.ts; a relay is made on first use per socket and destination, as the layer's); the
+ * answers, received by mirrord too, say they come from the destination, as a resolver checks
+ * before it believes one.
  */
 import { constants } from 'node:os';
 import type { Endpoint, Notification, Received, SocketInfo, SyscallNative } from '../../layer/syscall/native';
-import type { ChannelHandlers } from '../channel';
-import { relayLoopback } from '../outgoing';
-import { afterWrite, CONTINUE, fromResult, int, otherwise, type Answer } from './answer';
+import { afterWrite, CONTINUE, fromResult, int, type Answer } from './answer';
 import { untilReady } from './blocking';
 import { FILLED, gather, readMessageHeader, room, scatter, type MessageHeader } from './message-header';
 import { addressArg, addressAt, writeAddress } from './socket-address';
 import { endpointKey, type SocketRecords } from './socket-records';
+import type { StandIns } from './stand-in';
 
 const { EFAULT, EMSGSIZE } = constants.errno;
 const SOCK_DGRAM = 2;
@@ -27,19 +26,11 @@ const MAX_DATAGRAM = 65_535;
 /** More ancillary data than a receive is given room for. */
 const MAX_CONTROL = 65_536;
 
-/** The name server the resolver files name, and the endpoints of this machine it is served at. */
-export interface NameServer {
-  address: string;
-  udpPort: number;
-  tcpPort: number;
-}
-
 export class DatagramCalls {
   constructor(
     private readonly native: SyscallNative,
-    private readonly handlers: ChannelHandlers,
+    private readonly standIns: StandIns,
     private readonly records: SocketRecords,
-    private readonly nameServer?: NameServer,
   ) {}
 
   /** Sends `data` (a sendto's or sendmsg's) from an UDP socket to `to`, where it goes instead when the pod's. */
@@ -111,30 +102,18 @@ export class DatagramCalls {
     const key = endpointKey(to);
     const known = routes.to.get(key);
     if (known) return known;
-    const instead = await this.standIn(to);
-    if (instead !== 'local' && 'kind' in instead) return instead;
+    const standIn = await this.standIns.for('udp', to);
+    if (standIn !== 'local' && 'kind' in standIn) return standIn;
+    const instead = standIn === 'local' ? 'local' : standIn.endpoint;
     routes.to.set(key, instead);
     if (instead !== 'local') this.connected(call, info, instead, to);
     return instead;
-  }
-
-  /** The endpoint of this machine standing for `to`: the name server's, or the proxy's relay; 'local' where the proxy doesn't send it. */
-  private async standIn(to: Endpoint): Promise<Endpoint | 'local' | Answer> {
-    if (this.isNameServer(to)) return { address: '127.0.0.1', port: this.nameServer!.udpPort };
-    const reply = await this.handlers.connect({ op: 'connect', protocol: 'udp', address: to.address, port: to.port });
-    if (reply.kind === 'error') return otherwise(reply);
-    return reply.kind === 'redirect' ? { address: relayLoopback(to.address), port: reply.relayPort } : 'local';
   }
 
   /** An UDP socket whose datagrams to `to` go to `instead` (sendto, or connect): answers from `instead` say they are from `to`. */
   connected(call: Notification, info: SocketInfo, instead: Endpoint, to: Endpoint): void {
     this.records.routes(info.inode, true).from.set(endpointKey(instead), to);
     this.native.watchReceives(int(call.args[0]));
-  }
-
-  /** Whether `to` is the resolver files' name server. */
-  isNameServer(to: Endpoint): boolean {
-    return this.nameServer !== undefined && to.address === this.nameServer.address && to.port === 53;
   }
 
   /** A datagram, received as the program's call would: waiting while there is none, when the call waits. */

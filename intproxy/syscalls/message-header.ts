@@ -47,8 +47,7 @@ export function readMessageHeader(native: SyscallNative, pid: number, at: bigint
 
 /** The iovecs' bytes together, or undefined when they are more than `max` or can't be read. */
 export function gather(native: SyscallNative, pid: number, header: MessageHeader, max: number): Buffer | undefined {
-  const total = header.iovecs.reduce((sum, { length }) => sum + length, 0);
-  if (total > max) return undefined;
+  if (total(header) > max) return undefined;
   const pieces = header.iovecs.map(({ at, length }) => (length ? native.readMemory(pid, at, length) : Buffer.alloc(0)));
   return pieces.every((piece, i) => piece.length === header.iovecs[i]!.length) ? Buffer.concat(pieces) : undefined;
 }
@@ -68,8 +67,10 @@ export function scatter(native: SyscallNative, pid: number, header: MessageHeade
 
 /** The room the iovecs give, for a datagram at most `max` long. */
 export function room(header: MessageHeader, max: number): number {
-  return Math.min(
-    max,
-    header.iovecs.reduce((sum, { length }) => sum + length, 0),
-  );
+  return Math.min(max, total(header));
+}
+
+/** The iovecs' lengths together. */
+function total(header: MessageHeader): number {
+  return header.iovecs.reduce((sum, { length }) => sum + length, 0);
 }

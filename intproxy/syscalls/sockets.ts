@@ -10,12 +10,12 @@
 import { closeSync } from 'node:fs';
 import type { Endpoint, Notification, SocketInfo, SyscallNative } from '../../layer/syscall/native';
 import type { ChannelHandlers } from '../channel';
-import { relayLoopback } from '../outgoing';
 import { afterWrite, CONTINUE, fromResult, int, otherwise, type Answer, type CallHandler } from './answer';
 import { untilReady } from './blocking';
-import { DatagramCalls, type NameServer } from './datagrams';
+import { DatagramCalls } from './datagrams';
 import { addressArg, fits, writeAddress } from './socket-address';
 import { SocketRecords } from './socket-records';
+import { StandIns, type NameServer } from './stand-in';
 
 const SOCK_STREAM = 1;
 const SOCK_DGRAM = 2;
@@ -23,6 +23,7 @@ const SOCK_CLOEXEC = 0o2000000;
 
 export class SocketCalls {
   private readonly records = new SocketRecords();
+  private readonly standIns: StandIns;
   private readonly datagrams: DatagramCalls;
   /** The local ports of the program's intercepted listeners: a connection accepted on one is from the pod. */
   private readonly listeners = new Set<number>();
@@ -31,9 +32,10 @@ export class SocketCalls {
     private readonly native: SyscallNative,
     private readonly handlers: ChannelHandlers,
     /** Under remote DNS: the name server the resolver files name, and where it really listens. */
-    private readonly nameServer?: NameServer,
+    nameServer?: NameServer,
   ) {
-    this.datagrams = new DatagramCalls(native, handlers, this.records, nameServer);
+    this.standIns = new StandIns(handlers, nameServer);
+    this.datagrams = new DatagramCalls(native, this.standIns, this.records);
   }
 
   calls(): Record<string, CallHandler> {
@@ -69,18 +71,10 @@ export class SocketCalls {
     const protocol = info.type === SOCK_STREAM ? 'tcp' : info.type === SOCK_DGRAM ? 'udp' : undefined;
     if (!at || !protocol) return CONTINUE;
     const to = { address: at.address, port: at.port };
-    let instead: Endpoint;
-    let podLocal: Endpoint | undefined;
-    if (this.datagrams.isNameServer(to)) {
-      // A query of the program's own resolver: to the pod's name server here (resolver.ts).
-      instead = { address: '127.0.0.1', port: protocol === 'udp' ? this.nameServer!.udpPort : this.nameServer!.tcpPort };
-    } else {
-      const reply = await this.handlers.connect({ op: 'connect', protocol, address: to.address, port: to.port });
-      if (reply.kind === 'local' || reply.kind === 'error') return otherwise(reply);
-      // A relay listens on the loopback of the destination's family, the program's listener on IPv4's.
-      instead = reply.kind === 'redirect' ? { address: relayLoopback(to.address), port: reply.relayPort } : { address: '127.0.0.1', port: reply.localPort };
-      if (reply.kind === 'redirect') podLocal = reply.podLocal;
-    }
+    const standIn = await this.standIns.for(protocol, to);
+    if (standIn === 'local') return CONTINUE;
+    if ('kind' in standIn) return standIn;
+    const { endpoint: instead, podLocal } = standIn;
     const result = this.native.connectTo(fd, instead.address, instead.port);
     this.records.remember(info.inode, { peer: to, ...(podLocal && { local: podLocal }) });
     if (protocol === 'udp') this.datagrams.connected(call, info, instead, to);

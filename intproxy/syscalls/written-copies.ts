@@ -26,32 +26,37 @@ export class WrittenCopies {
 
   /** Sends `copy` (of the pod's `path`) back to the pod once the program has closed it. */
   watch(copy: string, path: string): void {
-    this.watcher ??= this.native.watchCloses((watch) => this.closed(watch));
+    this.watcher ??= this.native.watchCloses(() => this.readCloses());
     const watch = this.watcher >= 0 ? this.native.watchClose(this.watcher, copy) : this.watcher;
     this.open.set(watch >= 0 ? watch : --this.unwatched, { copy, path });
   }
 
   /** Before a call naming the pod's `path`: the copies of it the program has closed are back in the pod. */
   async before(path: string): Promise<void> {
+    if (!this.open.size && !this.sending.size) return;
     // The close is queued by the time the program makes its next call; the loop may not have read it yet.
-    if (this.watcher !== undefined && this.watcher >= 0) this.native.readCloses(this.watcher);
+    this.readCloses();
     const sending = this.sending.get(path);
     if (sending) await Promise.all(sending);
   }
 
   /** Once the program has ended: sends back what is still open, and waits for every copy to be back. */
   async settle(): Promise<void> {
-    if (this.watcher !== undefined && this.watcher >= 0) this.native.readCloses(this.watcher);
+    this.readCloses();
     for (const written of this.open.values()) this.send(written);
     this.open.clear();
     await Promise.all([...this.sending.values()].flatMap((sending) => [...sending]));
   }
 
-  private closed(watch: number): void {
-    const written = this.open.get(watch);
-    if (written === undefined) return;
-    this.open.delete(watch);
-    this.send(written);
+  /** Sends back the copies whose closes the watcher has queued. */
+  private readCloses(): void {
+    if (this.watcher === undefined || this.watcher < 0) return;
+    for (const watch of this.native.readCloses(this.watcher)) {
+      const written = this.open.get(watch);
+      if (written === undefined) continue;
+      this.open.delete(watch);
+      this.send(written);
+    }
   }
 
   private send({ copy, path }: { copy: string; path: string }): void {

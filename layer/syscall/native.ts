@@ -92,10 +92,10 @@ export interface SyscallNative {
   receive(fd: number, capacity: number, controlCapacity: number, flags: number): Received | number;
   /** Calls `done(true)` once `fd` is readable (a listener: has a connection), `done(false)` after `timeoutMs`; 0 or -errno. */
   whenReadable(fd: number, timeoutMs: number, done: (ready: boolean) => void): number;
-  /** An inotify descriptor whose `closed` gets the watch of each file closed after writing (watchClose); or -errno. */
-  watchCloses(closed: (watch: number) => void): number;
-  /** Hands the close events already queued on `watcher` to its callback now. */
-  readCloses(watcher: number): void;
+  /** An inotify descriptor, `readable` called when it has close events for readCloses; or -errno. */
+  watchCloses(readable: () => void): number;
+  /** The watches (watchClose results) of the files closed after writing that `watcher` has queued now. */
+  readCloses(watcher: number): number[];
   /** Watches `path` for its one close after writing: the watch, or -errno. */
   watchClose(watcher: number, path: string): number;
   socketInfo(fd: number): SocketInfo | null;

@@ -10,8 +10,6 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
-#include <vector>
-
 #include "addon.h"
 
 namespace mirrord {
@@ -78,51 +76,46 @@ Napi::Value WhenReadable(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, 0);
 }
 
-// The close watcher: one inotify descriptor, read on the event loop (without keeping it alive).
+// The close watcher: one inotify descriptor, polled on the event loop (without keeping it alive).
 struct CloseWatcher {
   napi_env env;
-  Napi::FunctionReference callback;
+  Napi::FunctionReference readable;
   uv_poll_t poll;
-  int fd;
 };
 
-std::vector<CloseWatcher*> watchers;
-
-// Hands every close event waiting on the watcher's descriptor to its callback.
-void ReadCloses(CloseWatcher* watcher) {
+// readCloses(watcherFd) -> the watches (watchClose results) of the files closed after writing
+// since the last read: what the kernel has queued now (a close the program made before its next
+// call is queued by then), not when the event loop comes to it
+Napi::Value ReadCloses(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array closed = Napi::Array::New(env);
   alignas(struct inotify_event) char events[4096];
-  Napi::Env env(watcher->env);
-  Napi::HandleScope scope(env);
   ssize_t length;
-  while ((length = read(watcher->fd, events, sizeof events)) > 0) {
+  while ((length = read(IntArg(info, 0), events, sizeof events)) > 0) {
     for (char* at = events; at < events + length;) {
       auto* event = reinterpret_cast<struct inotify_event*>(at);
-      if (event->mask & IN_CLOSE_WRITE) watcher->callback.MakeCallback(env.Global(), {Napi::Number::New(env, event->wd)});
+      if (event->mask & IN_CLOSE_WRITE) closed.Set(closed.Length(), Napi::Number::New(env, event->wd));
       at += sizeof *event + event->len;
     }
   }
+  return closed;
 }
 
-// readCloses(watcherFd): now, the close events the kernel has queued (a close the program made
-// before its next call is queued by then), not when the event loop comes to them
-Napi::Value ReadClosesNow(const Napi::CallbackInfo& info) {
-  int fd = IntArg(info, 0);
-  for (CloseWatcher* watcher : watchers)
-    if (watcher->fd == fd) ReadCloses(watcher);
-  return info.Env().Undefined();
-}
-
-// watchCloses(callback(watch)) -> the watcher's inotify descriptor, or -errno; callback gets
-// the watch (a watchClose result) of each file closed after writing
+// watchCloses(readable()) -> the watcher's inotify descriptor, or -errno; readable() is called
+// when it has close events to read (readCloses)
 Napi::Value WatchCloses(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (fd < 0) return Napi::Number::New(env, -errno);
-  auto* watcher = new CloseWatcher{env, Napi::Persistent(info[0].As<Napi::Function>()), {}, fd};
+  auto* watcher = new CloseWatcher{env, Napi::Persistent(info[0].As<Napi::Function>()), {}};
   uv_poll_init(LoopOf(env), &watcher->poll, fd);
   watcher->poll.data = watcher;
-  uv_poll_start(&watcher->poll, UV_READABLE, [](uv_poll_t* poll, int, int) { ReadCloses(static_cast<CloseWatcher*>(poll->data)); });
-  watchers.push_back(watcher);
+  uv_poll_start(&watcher->poll, UV_READABLE, [](uv_poll_t* poll, int, int) {
+    auto* watcher = static_cast<CloseWatcher*>(poll->data);
+    Napi::Env env(watcher->env);
+    Napi::HandleScope scope(env);
+    watcher->readable.MakeCallback(env.Global(), {});
+  });
   // Files still being written don't keep mirrord running: the program's end does, and then
   // the supervisor sends back what is left.
   uv_unref(reinterpret_cast<uv_handle_t*>(&watcher->poll));
@@ -138,7 +131,7 @@ Napi::Value WatchClose(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void RegisterWaits(Napi::Env env, Napi::Object exports) {
-  Register(env, exports, {{"whenReadable", WhenReadable}, {"watchCloses", WatchCloses}, {"watchClose", WatchClose}, {"readCloses", ReadClosesNow}});
+  Register(env, exports, {{"whenReadable", WhenReadable}, {"watchCloses", WatchCloses}, {"watchClose", WatchClose}, {"readCloses", ReadCloses}});
 }
 
 }  // namespace mirrord

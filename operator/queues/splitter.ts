@@ -43,7 +43,7 @@ export class QueueSplitter {
   private readonly router = new SplitRouter();
   private consumer: Consumer | undefined;
   /** Moves in progress: each settles once its message is acknowledged (or released). */
-  private readonly moving = new Set<Promise<void>>();
+  private readonly moving = new InFlight();
   readonly counts: SplitCounts = { moved: {}, returned: 0 };
 
   constructor(
@@ -70,12 +70,8 @@ export class QueueSplitter {
   /** The session's messages stop; what its queue still holds goes back to the original queue, and the queue is removed. */
   async leave(session: string): Promise<void> {
     this.router.leave(session);
-    await this.settled();
+    await this.moving.settled();
     await this.giveBack(this.names.session(session));
-  }
-
-  get sessions(): string[] {
-    return this.router.ids;
   }
 
   /**
@@ -85,7 +81,7 @@ export class QueueSplitter {
   async pause(): Promise<void> {
     await this.consumer?.stop();
     this.consumer = undefined;
-    await this.settled();
+    await this.moving.settled();
   }
 
   /** After pause(), once the workload consumes the original queue: every temporary's messages back in it, the temporaries removed. */
@@ -100,25 +96,12 @@ export class QueueSplitter {
   private move(delivery: Delivery): void {
     const session = this.router.route(delivery.message.headers);
     const to = session === undefined ? this.names.app : this.names.session(session);
-    const moved = this.broker
-      .publish(to, delivery.message)
-      .then(
-        async () => {
-          await delivery.ack();
-          const who = session ?? 'app';
-          this.counts.moved[who] = (this.counts.moved[who] ?? 0) + 1;
-        },
-        // Not copied (the session's queue went away meanwhile, the broker refused): the original keeps it.
-        () => delivery.release(),
-      )
-      .catch(() => undefined)
-      .finally(() => this.moving.delete(moved));
-    this.moving.add(moved);
-  }
-
-  /** Once every move in progress is done. */
-  private async settled(): Promise<void> {
-    while (this.moving.size) await Promise.all(this.moving);
+    this.moving.add(
+      handOn(delivery, (message) => this.broker.publish(to, message)).then((moved) => {
+        const who = session ?? 'app';
+        if (moved) this.counts.moved[who] = (this.counts.moved[who] ?? 0) + 1;
+      }),
+    );
   }
 
   /** Moves what `queue` holds back to the original queue, then removes it. */
@@ -135,27 +118,50 @@ export class QueueSplitter {
  */
 export async function drain(broker: QueueBroker, queue: string, keep: (message: QueueMessage) => Promise<void>): Promise<number> {
   let kept = 0;
-  const pending = new Set<Promise<void>>();
-  const consumer = await broker.consume(queue, (delivery) => {
-    const done: Promise<void> = keep(delivery.message)
-      .then(
-        () => delivery.ack().then(() => void kept++),
-        () => delivery.release(),
-      )
-      .catch(() => undefined)
-      .finally(() => pending.delete(done));
-    pending.add(done);
-  });
+  const pending = new InFlight();
+  const consumer = await broker.consume(queue, (delivery) => pending.add(handOn(delivery, keep).then((moved) => void (kept += Number(moved)))));
   try {
     // Empty: nothing waiting, nothing in flight, twice in a row (a delivery may be on its way).
     let quiet = 0;
     while (quiet < 2) {
       await new Promise((resolve) => setTimeout(resolve, 50));
-      await Promise.all(pending);
+      await pending.settled();
       quiet = (await broker.depth(queue)) === 0 && pending.size === 0 ? quiet + 1 : 0;
     }
   } finally {
     await consumer.stop();
   }
   return kept;
+}
+
+/**
+ * Hands a delivered message on with `copy`, acknowledging it once the copy is confirmed, and
+ * releasing it (the broker keeps it) when the copy fails: whether it moved.
+ */
+function handOn(delivery: Delivery, copy: (message: QueueMessage) => Promise<void>): Promise<boolean> {
+  return copy(delivery.message)
+    .then(
+      async () => (await delivery.ack(), true),
+      async () => (await delivery.release(), false),
+    )
+    .catch(() => false);
+}
+
+/** Work in progress that must be done before going on (moves before a queue is given back). */
+class InFlight {
+  private readonly running = new Set<Promise<void>>();
+
+  add(work: Promise<void>): void {
+    const tracked: Promise<void> = work.catch(() => undefined).finally(() => this.running.delete(tracked));
+    this.running.add(tracked);
+  }
+
+  get size(): number {
+    return this.running.size;
+  }
+
+  /** Once all of it is done, including what was added meanwhile. */
+  async settled(): Promise<void> {
+    while (this.running.size) await Promise.all(this.running);
+  }
 }

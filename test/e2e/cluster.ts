@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { packagePath } from '../../common/package-root';
+import { eventually } from '../harness/eventually';
 
 // Found from the sources (jest) and from dist/ (the demo) alike.
 const repo = dirname(packagePath('package.json'));
@@ -129,16 +130,9 @@ export async function createNamespaces({ labeled = [], unlabeled = [] }: { label
 
 /** Waits until the operator has published its public keys in `namespace`. */
 async function operatorKeysIn(namespace: string, seconds = 90): Promise<void> {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    const found = await kubectl(['-n', namespace, 'get', 'configmap', 'mirrord-operator-keys']).then(
-      () => true,
-      () => false,
-    );
-    if (found) return;
-    if (Date.now() > deadline) throw new Error(`the operator did not publish its keys in namespace ${namespace} within ${seconds} s`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
+  await eventually(() => kubectl(['-n', namespace, 'get', 'configmap', 'mirrord-operator-keys']), seconds * 1000, 500).catch(() => {
+    throw new Error(`the operator did not publish its keys in namespace ${namespace} within ${seconds} s`);
+  });
 }
 
 /** Deletes the namespaces without waiting (the next run's names differ); a failure is not the test's. */
