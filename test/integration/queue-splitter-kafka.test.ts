@@ -13,7 +13,7 @@ import { BrokerError } from '../../operator/queues/broker-error';
 import { KafkaBroker } from '../../operator/queues/kafka';
 import { QueueSplitter, splitQueueNames } from '../../operator/queues/splitter';
 import { startKafka, type RunningKafka } from '../harness/brokers/kafka';
-import { expectRoutedByUser } from '../harness/brokers/routed';
+import { expectRoutedByUser } from './routed';
 
 jest.setTimeout(180_000);
 

@@ -24,7 +24,7 @@ import { SqsBroker } from '../../operator/queues/sqs';
 import { QueueSplitter, splitQueueNames } from '../../operator/queues/splitter';
 import type { RunningBroker } from '../harness/brokers/docker';
 import { startElasticMq } from '../harness/brokers/elasticmq';
-import { expectRoutedByUser } from '../harness/brokers/routed';
+import { expectRoutedByUser } from './routed';
 import { eventually } from '../harness/eventually';
 import { freePort } from '../harness/free-port';
 

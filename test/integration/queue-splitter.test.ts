@@ -12,7 +12,7 @@ import { RabbitBroker } from '../../operator/queues/rabbitmq';
 import { QueueSplitter, splitQueueNames } from '../../operator/queues/splitter';
 import type { RunningBroker } from '../harness/brokers/docker';
 import { startRabbitMq } from '../harness/brokers/rabbitmq';
-import { expectRoutedByUser } from '../harness/brokers/routed';
+import { expectRoutedByUser } from './routed';
 
 jest.setTimeout(180_000);
 
