@@ -15,6 +15,17 @@ export function statusMessage(error: unknown): string | undefined {
   }
 }
 
+/** The reason of the Kubernetes `Status` a failed call got back (`NotFound`, `Conflict`, or an API's own). */
+export function statusReason(error: unknown): string | undefined {
+  const body = (error as { body?: unknown } | undefined)?.body;
+  try {
+    const parsed = (typeof body === 'string' ? JSON.parse(body) : body) as { kind?: unknown; reason?: unknown } | undefined;
+    return parsed?.kind === 'Status' && typeof parsed.reason === 'string' ? parsed.reason : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Whether the call went to an API group the API server doesn't serve (here: no operator
  * installed): its own 404 is a bare "page not found", where an API's 404 is a `Status`.

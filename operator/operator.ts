@@ -18,12 +18,17 @@ import { LeaderElector } from './lease/elector';
 import { restoreOrphanedScales } from './copies/restore-scale';
 import { startOperatorServer, type OperatorServer } from './api/server';
 import { operatorAdminTicket } from './tickets/issue';
+import { SplitRunner } from './queues/split-runner';
+import { listSessions } from './sessions/sessions';
 
 /** How often the request-header settings, the keys and their publication are looked at again. */
 const REFRESH_MS = 30_000;
 
 /** How often the leader looks for workloads scaled down for a copy that is over. */
 const RESTORE_SCALE_MS = 5_000;
+
+/** How often the leader brings queue splits up to date: a ticket waits for it to join its session. */
+const SPLITS_MS = 500;
 
 /** How the operator names itself in its own tickets: its service account, as the API server would. */
 const operatorUser = (config: OperatorConfig) => `system:serviceaccount:${config.namespace}:${config.service}`;
@@ -65,6 +70,19 @@ export async function startOperator(config: OperatorConfig, cluster: OperatorClu
     await publishKeySet(cluster, publicKeySet(keys.all), config.namespace, log.child({ part: 'keys' }));
   };
 
+  // The operator's own admin tickets: whoever calls has passed RBAC for get, list or delete.
+  const sidecars = cluster.sidecars((pod) => operatorAdminTicket({ signer: () => keys.signer() }, { user: operatorUser(config), groups: [] }, pod));
+  const splits = new SplitRunner(
+    {
+      ...cluster.splits,
+      liveSessions: async (namespace) => {
+        const listed = await listSessions(sidecars, namespace);
+        return listed.unreachable ? undefined : new Set(listed.items.flatMap((session) => (session.spec.ticket ? [session.spec.ticket] : [])));
+      },
+    },
+    log.child({ part: 'queues' }),
+  );
+
   const requestHeader = await loadRequestHeader(cluster);
   await syncKeys();
   await certificates.sync();
@@ -75,8 +93,7 @@ export async function startOperator(config: OperatorConfig, cluster: OperatorClu
     requestHeader,
     log,
     isReady: () => !stopping && certificates.ready && keys.all.length > 0,
-    // The operator's own admin tickets: whoever calls has passed RBAC for get, list or delete.
-    sessions: cluster.sidecars((pod) => operatorAdminTicket({ signer: () => keys.signer() }, { user: operatorUser(config), groups: [] }, pod)),
+    sessions: sidecars,
     issue: {
       readPod: cluster.readPod,
       mayDeleteSessions: ({ user, groups }, namespace) => cluster.mayDo(user, groups, 'delete', OPERATOR_GROUP, SESSIONS_RESOURCE, namespace),
@@ -85,19 +102,22 @@ export async function startOperator(config: OperatorConfig, cluster: OperatorClu
       policies: cluster.policies,
       profileExists: cluster.profileExists,
       signer: () => keys.signer(),
+      splits: {
+        splits: cluster.splits.store,
+        queueRegistries: cluster.splits.queueRegistries,
+        workloadTemplate: cluster.splits.workloadTemplate,
+        configMapKeys: cluster.splits.configMapKeys,
+      },
     },
   });
   certificates.startPeriodic();
   // A new leader reads the keys first: another replica may have written some since its last read.
-  elector.onChange(
-    (leading) =>
-      void (
-        leading &&
-        syncKeys()
-          .then(publish)
-          .catch((error: unknown) => log.warn('publishing the key set failed', { error: apiErrorMessage(error) }))
-      ),
-  );
+  elector.onChange((leading) => {
+    if (!leading) return void splits.stopAll();
+    syncKeys()
+      .then(publish)
+      .catch((error: unknown) => log.warn('publishing the key set failed', { error: apiErrorMessage(error) }));
+  });
   elector.start();
   log.info('operator started', { port: server.port, identity: config.identity });
 
@@ -127,12 +147,25 @@ export async function startOperator(config: OperatorConfig, cluster: OperatorClu
       .finally(() => (restoring = false));
   }, RESTORE_SCALE_MS);
   restoreScales.unref();
+  // Queue splits: only the leader moves messages.
+  let splitting = false;
+  const runSplits = setInterval(() => {
+    if (!elector.isLeader || splitting) return;
+    splitting = true;
+    splits
+      .tick()
+      .catch((error: unknown) => log.warn('looking at the queue splits failed', { error: apiErrorMessage(error) }))
+      .finally(() => (splitting = false));
+  }, SPLITS_MS);
+  runSplits.unref();
 
   return {
     stop: async (graceMs) => {
       stopping = true;
       clearInterval(refresh);
       clearInterval(restoreScales);
+      clearInterval(runSplits);
+      await splits.stopAll();
       certificates.stop();
       elector.stop();
       await new Promise((resolve) => setTimeout(resolve, graceMs));

@@ -154,6 +154,8 @@ export const requests = {
           client: z.string(),
           /** Who attached it, as the operator's ticket says (sidecars that require tickets). */
           user: z.string().optional(),
+          /** The session id its ticket names: the operator follows a queue split's sessions by it. */
+          ticket: z.string().optional(),
           since: z.string(),
           subscriptions: z.array(z.object({ port, mode: z.enum(['steal', 'mirror']), filter: httpFilter.optional() })),
         }),

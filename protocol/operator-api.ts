@@ -51,8 +51,32 @@ export const ticketSpec = z
      * `mirrordsessions` in the namespace.
      */
     purpose: z.enum(['session', 'admin']).optional(),
+    /**
+     * Queue splitting (`feature.split_queues`): which of the workload's registered queues this
+     * session takes messages from, and which messages. `member` names the attach (a random id the
+     * CLI makes once): the tickets of its replicas and reconnections share one member, so its
+     * queues outlive any one session.
+     */
+    splitQueues: z
+      .object({
+        member: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'a lowercase UUID'),
+        queues: z
+          .record(
+            z.string().min(1).max(253),
+            z.object({ queueType: z.enum(['RabbitMQ', 'Kafka', 'SQS']), messageFilter: z.record(z.string().min(1).max(256), z.string().max(1024)) }).strict(),
+          )
+          .refine((queues) => Object.keys(queues).length > 0 && Object.keys(queues).length <= 16, 'between 1 and 16 queues'),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
+
+/**
+ * The reason of a 409 the operator answers while the workload moves onto (or off) its split
+ * queues: nothing is wrong, the CLI asks again for a pod of the new rollout.
+ */
+export const SPLIT_PENDING_REASON = 'QueueSplitPending';
 
 export const ticketStatus = z.object({
   /** The compact JWS to present in `hello.ticket`, good for one session. */
@@ -63,6 +87,8 @@ export const ticketStatus = z.object({
   expiresAt: z.string(),
   allow: ticketAllow,
   policies: z.array(z.string()),
+  /** Queue splitting: the variables that point the local process at its own queues. */
+  splitQueues: z.object({ env: z.record(z.string(), z.string()) }).optional(),
 });
 
 export const ticketObject = z.object({
@@ -97,6 +123,8 @@ export const mirrordSession = z.object({
   spec: z.object({
     pod: z.string(),
     user: z.string().optional(),
+    /** The session id of the ticket it started with (a queue split's members are followed by it). */
+    ticket: z.string().optional(),
     client: z.string(),
     ports: z.array(z.object({ port: z.number(), mode: z.enum(['steal', 'mirror']), filter: httpFilter.optional() })),
   }),

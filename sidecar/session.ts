@@ -120,12 +120,17 @@ export class Session implements IncomingSink {
     );
   }
 
-  /** Whether the session has said hello (until then it only counts against the pending connections). */
   /** The user the session's ticket names (sidecars that require tickets). */
   get user(): string | undefined {
     return this.grant?.sub;
   }
 
+  /** The session id the ticket names (the operator's, not this sidecar's). */
+  get ticketSession(): string | undefined {
+    return this.grant?.session;
+  }
+
+  /** Whether the session has said hello (until then it only counts against the pending connections). */
   get isStarted(): boolean {
     return this.started;
   }
@@ -377,6 +382,7 @@ export class Session implements IncomingSink {
           id: session.id,
           client: session.client,
           ...(session.user !== undefined && { user: session.user }),
+          ...(session.ticketSession !== undefined && { ticket: session.ticketSession }),
           since: session.since.toISOString(),
           subscriptions: this.context.incoming.subscriptionsOf(session),
         })),

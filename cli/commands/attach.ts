@@ -25,6 +25,7 @@ import type { SessionDescription } from '../transport';
 import { ticketPorts } from '../kube/ticket-ports';
 import { TARGETLESS } from '../kube/target';
 import { userAtHost } from '../who';
+import { randomUUID } from 'node:crypto';
 
 const CLOSE_GRACE_MS = 2000;
 
@@ -50,7 +51,10 @@ async function attachWith(args: AttachArgs, progress: Progress): Promise<number>
     fs: settings.layer.fs.mode === 'local' ? 'local' : hello.fs,
     client: hello.client,
     ...(settings.profile !== undefined && { profile: settings.profile }),
+    // One member for the whole attach: its replicas' and reconnections' tickets share its queues.
+    ...(settings.splitQueues && { splitQueues: { member: randomUUID(), queues: settings.splitQueues } }),
   };
+  checkSplitQueues(settings, args);
   const { client, transport, first, podName } = await openSession({ agent: args.agent, settings, description: session, hello, progress, reconnectMs });
   const { pod } = first.info;
   let proxy: LayerProxy | undefined;
@@ -76,9 +80,12 @@ async function attachWith(args: AttachArgs, progress: Progress): Promise<number>
     const fromPod = settings.env.enabled ? await client.env() : {};
     const remoteEnv = filterEnv(fromPod, settings.env, fromEnvFile);
     if (settings.env.enabled) progress.step(`${Object.keys(remoteEnv).length} environment variables from the pod`);
+    // The split's variables win over the pod's: there they name the deployed app's queues.
+    const splitEnv = transport.splitEnv ?? {};
+    for (const [name, queue] of Object.entries(splitEnv)) progress.step(`queue split: ${name}=${queue}`);
     proxy = await startProxy(client, settings.layer, progress.logger);
     progress.done();
-    const env = unsetEnv({ ...process.env, ...remoteEnv }, settings.env.unset ?? []);
+    const env = unsetEnv({ ...process.env, ...remoteEnv, ...splitEnv }, settings.env.unset ?? []);
     const syscallProblem = settings.interception === 'preload' ? undefined : syscallModeProblem();
     if (settings.interception === 'syscall' && syscallProblem)
       throw new CliError(syscallProblem, 'run it with --interception preload (the layer reaches programs that call libc)');
@@ -111,6 +118,20 @@ async function attachWith(args: AttachArgs, progress: Progress): Promise<number>
     client.connectionClose();
     await transport.release?.();
   }
+}
+
+/** Queue splitting asks the operator to split the target workload's queues: it needs one, reached through the cluster. */
+function checkSplitQueues(settings: Settings, args: AttachArgs): void {
+  if (!settings.splitQueues) return;
+  const why =
+    !settings.target || args.agent.command !== undefined || args.agent.url !== undefined
+      ? 'a target reached through the cluster (deploy/NAME, statefulset/NAME, rollout/NAME)'
+      : settings.target.path === TARGETLESS
+        ? "a target: a targetless session consumes no workload's queues"
+        : settings.target.copy
+          ? 'the target itself, not a copy (copy_target)'
+          : undefined;
+  if (why) throw new CliError(`feature.split_queues needs ${why}`, 'attach to the workload that consumes the queues, or drop feature.split_queues', USAGE_EXIT);
 }
 
 /**

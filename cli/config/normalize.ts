@@ -14,6 +14,7 @@ import type {
   IncomingConfig,
   Interception,
   OutgoingConfig,
+  SplitQueuesConfig,
   TargetPathConfig,
 } from './schema';
 
@@ -34,6 +35,7 @@ export interface Normal {
   env: ObjectOf<EnvConfig> & { enabled?: boolean };
   hostname?: boolean;
   copyTarget: { enabled?: boolean; scale_down?: boolean };
+  splitQueues?: SplitQueuesConfig;
 }
 
 export function normalize(config: FileConfig): Normal {
@@ -58,6 +60,7 @@ export function normalize(config: FileConfig): Normal {
     env: typeof feature.env === 'boolean' ? (feature.env ? {} : { enabled: false }) : { ...feature.env },
     hostname: feature.hostname,
     copyTarget: copyTarget(feature.copy_target),
+    splitQueues: feature.split_queues,
   };
 }
 

@@ -330,6 +330,21 @@ describe('copy_target', () => {
   });
 });
 
+describe('split_queues', () => {
+  it("becomes the ticket's request: each queue's type and filter (none: no messages)", () => {
+    const settings = resolveSettings({
+      target: 'deploy/orders',
+      feature: { split_queues: { orders: { queue_type: 'RabbitMQ', message_filter: { user: '^me$' } }, audit: { queue_type: 'SQS' } } },
+    } as FileConfig);
+    expect(settings.splitQueues).toEqual({
+      orders: { queueType: 'RabbitMQ', messageFilter: { user: '^me$' } },
+      audit: { queueType: 'SQS', messageFilter: {} },
+    });
+    expect(settings.warnings).toEqual([]);
+    expect(resolveSettings({ target: 'deploy/orders', feature: { split_queues: {} } } as FileConfig).splitQueues).toBeUndefined();
+  });
+});
+
 describe('keys accepted but not acted on', () => {
   /** A value of each such key, as mirrord's reference writes it. */
   const SAMPLES: Record<string, unknown> = {
@@ -341,7 +356,6 @@ describe('keys accepted but not acted on', () => {
     'feature.network.ipv6': true,
     'feature.fs.readonly_file_buffer': 128000,
     'feature.env.load_from_process': true,
-    'feature.split_queues': { 'first-queue': { queue_type: 'SQS', message_filter: { wows: 'so wows' } } },
     'feature.db_branches': [{ type: 'mysql', name: 'my-database-name', ttl_secs: 120, connection: { url: { type: 'env', variable: 'DB_CONNECTION_URL' } } }],
     'feature.magic': { aws: true },
     'feature.preview': { image: 'my-registry/my-app:latest', ttl_mins: 60 },

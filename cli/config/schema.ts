@@ -252,7 +252,9 @@ export const configSchema = z
         env: env.optional(),
         hostname: z.boolean().optional().meta({ description: "gethostname() returns the pod's name (default true)" }),
         copy_target: copyTarget.optional(),
-        split_queues: notYet(splitQueues, 'queue splitting'),
+        split_queues: splitQueues.optional().meta({
+          description: "queue splitting: per queue id of the target's MirrordWorkloadQueueRegistry, the messages this session consumes (needs the operator)",
+        }),
         db_branches: notYet(z.array(anyObject), 'database branches'),
         magic: notYet(anyObject, "mirrord's presets (AWS)"),
         preview: notYet(anyObject, 'preview environments'),
@@ -307,3 +309,4 @@ export type DnsConfig = z.infer<typeof dns>;
 export type FsConfig = z.infer<typeof fs>;
 export type EnvConfig = z.infer<typeof env>;
 export type CopyTargetConfig = z.infer<typeof copyTarget>;
+export type SplitQueuesConfig = z.infer<typeof splitQueues>;

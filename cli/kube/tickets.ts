@@ -8,6 +8,7 @@ import { CustomObjectsApi } from '../../common/kube-client';
 import {
   OPERATOR_GROUP,
   OPERATOR_VERSION,
+  SPLIT_PENDING_REASON,
   TICKETS_RESOURCE,
   ticketObject,
   ticketRequest,
@@ -15,8 +16,11 @@ import {
   type TicketStatus,
 } from '../../protocol/operator-api';
 import { CliError } from '../errors';
-import { groupNotServed, statusMessage, statusOf } from '../../common/kube-status';
+import { groupNotServed, statusMessage, statusOf, statusReason } from '../../common/kube-status';
 import type { Kube } from './cluster';
+
+/** The workload is moving onto (or off) its split queues: ask again, for a pod of the new rollout. */
+export class SplitPending extends Error {}
 
 /** The ticket, or undefined when the cluster has no operator. */
 export async function requestTicket(kube: Kube, spec: TicketSpec): Promise<TicketStatus | undefined> {
@@ -34,6 +38,7 @@ export async function requestTicket(kube: Kube, spec: TicketSpec): Promise<Ticke
     const code = statusOf(error);
     const message = statusMessage(error);
     if (groupNotServed(error)) return undefined;
+    if (code === 409 && statusReason(error) === SPLIT_PENDING_REASON) throw new SplitPending(message ?? 'the queue split is not ready');
     if (code === 403 && message?.includes('cannot create resource "tickets"')) {
       throw new CliError(
         `the API server refused the ticket request: ${message}`,

@@ -38,6 +38,8 @@ export interface Transport {
   replicas?: ReplicaSource;
   /** Removes what the session made in the cluster (a targetless pod), once it has ended. */
   release?(): Promise<void>;
+  /** Queue splitting: the variables that point the local process at its own queues (from the operator). */
+  splitEnv?: Record<string, string>;
 }
 
 /** A pod of the workload, oldest first (then by name). */
@@ -79,6 +81,10 @@ function quiet(socket: WebSocket): WebSocket {
   socket.on('error', () => undefined);
   return socket;
 }
+
+/** How long the first ticket of a queue split waits for the workload's rollout onto its split queues, and how often it asks. */
+const SPLIT_ROLLOUT_MS = 180_000;
+const SPLIT_RETRY_MS = 2_000;
 
 export async function openTransport(
   agent: AgentChoice,
@@ -125,24 +131,24 @@ async function openPortForward(
   const { agentPortOf, usablePods } = await import('../kube/pod-choice');
   const { parseTarget, describeTarget } = await import('../kube/target');
   const { forwardToSidecar } = await import('./port-forward');
-  const { requestTicket } = await import('../kube/tickets');
+  const { requestTicket, SplitPending } = await import('../kube/tickets');
   const kube = loadKube({ kubeconfig: settings.kubeconfig, context: settings.kubeContext, namespace: target.namespace });
   const targetless = target.path === TARGETLESS;
   const parsed = targetless ? undefined : parseTarget(target.path);
   // A cluster without the operator answers the first request so; later sessions don't ask again.
   let operator = true;
+  // A targetless pod is its own target; a Service's or a selector's pods are asked for as
+  // themselves (their workloads' policies apply through their owners).
+  const ticketTarget = (podName: string) => (parsed && parsed.kind !== 'service' && parsed.kind !== 'selector' ? describeTarget(parsed) : `pod/${podName}`);
   const askTicket = async (podName: string) => {
     if (!session || !operator) return undefined;
-    // A targetless pod is its own target; a Service's or a selector's pods are asked for as
-    // themselves (their workloads' policies apply through their owners).
-    const ticketTarget = parsed && parsed.kind !== 'service' && parsed.kind !== 'selector' ? describeTarget(parsed) : `pod/${podName}`;
-    const status = await requestTicket(kube, { ...session, target: ticketTarget, pod: podName });
+    const status = await requestTicket(kube, { ...session, target: ticketTarget(podName), pod: podName });
     operator = status !== undefined;
     return status?.ticket;
   };
-  /** Transports to one pod: each hello with a ticket of its own, the first asked for while the port-forward opens. */
-  const toPod = (podName: string, podPort: number): Promise<Transport> => {
-    let first: Promise<string | undefined> | undefined = askTicket(podName);
+  /** Transports to one pod: each hello with a ticket of its own, the first asked for while the port-forward opens (or already had). */
+  const toPod = (podName: string, podPort: number, had?: string): Promise<Transport> => {
+    let first: Promise<string | undefined> | undefined = had === undefined ? askTicket(podName) : Promise.resolve(had);
     first.catch(() => undefined);
     const ticket = () => {
       const next = first ?? askTicket(podName);
@@ -159,11 +165,42 @@ async function openPortForward(
   if (!parsed) return openTargetless(kube, step, toPod);
   if (target.copy) return openCopy(kube, parsed, target.copy.scaleDown, step, toPod);
   step(`resolving ${describeTarget(parsed)} in namespace ${kube.namespace}…`);
-  const { pod: chosen, pods, again } = await resolvePod(kube, parsed, pod);
+  let resolved = await resolvePod(kube, parsed, pod);
+  // Queue splitting: the first ticket waits for the workload to consume its split queues (a rollout).
+  let splitTicket: string | undefined;
+  let splitEnv: Record<string, string> | undefined;
+  if (session?.splitQueues) {
+    const deadline = Date.now() + SPLIT_ROLLOUT_MS;
+    for (;;) {
+      try {
+        const podName = resolved.pod.metadata?.name ?? '';
+        const status = await requestTicket(kube, { ...session, target: ticketTarget(podName), pod: podName });
+        if (!status)
+          throw new CliError(
+            'feature.split_queues: queue splitting needs the mirrord operator, and this cluster has none',
+            'mirrord install (without --no-operator) installs it',
+          );
+        splitTicket = status.ticket;
+        splitEnv = status.splitQueues?.env;
+        break;
+      } catch (error) {
+        if (!(error instanceof SplitPending)) throw error;
+        if (Date.now() > deadline)
+          throw new CliError(
+            `${error.message}, still after ${SPLIT_ROLLOUT_MS / 1000} s`,
+            `kubectl rollout status ${describeTarget(parsed)} -n ${kube.namespace}`,
+          );
+        step(`${error.message}…`);
+        await new Promise((resolve) => setTimeout(resolve, SPLIT_RETRY_MS));
+        resolved = await resolvePod(kube, parsed, pod);
+      }
+    }
+  }
+  const { pod: chosen, pods, again } = resolved;
   const name = chosen.metadata?.name ?? '';
   const port = agentPortOf(chosen);
   step(`port-forwarding to pod ${name}, the sidecar's port ${port}…`);
-  const primary = toPod(name, port);
+  const primary = toPod(name, port, splitTicket).then((transport) => ({ ...transport, ...(splitEnv && { splitEnv }) }));
   if (parsed.kind === 'pod') return primary;
   // The other replicas' port-forwards and tickets start with the chosen pod's, not after it.
   const others = usablePods(pods).filter((p) => p.metadata?.name !== name);

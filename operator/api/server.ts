@@ -13,7 +13,8 @@ import { findSession, listSessions, type SidecarAccess } from '../sessions/sessi
 import { sessionTable, wantsTable } from './session-table';
 import { FrontProxyTrust } from '../auth/front-proxy';
 import type { RequestHeaderConfig } from '../auth/request-header';
-import { ApiFailure, issueTicket, type Caller, type IssueContext } from '../tickets/issue';
+import { ApiFailure, type Caller } from '../tickets/api-failure';
+import { issueTicket, type IssueContext } from '../tickets/issue';
 import { withinDeadline } from '../deadline';
 import { API_GROUP, API_GROUP_LIST, API_RESOURCE_LIST } from './discovery';
 import { failureStatus } from './status';

@@ -27,6 +27,7 @@ import type { Policy, PolicySpec } from '../policy/spec';
 import type { SidecarAccess } from '../sessions/sessions';
 import { sidecarAccess } from './sidecars';
 import { scaleRestoreCluster } from './scaled-workloads';
+import { splitApi, type SplitApi } from './split-cluster';
 import type { ScaleRestoreCluster } from '../copies/restore-scale';
 import { COPY_OF_ANNOTATION } from '../../common/copy-target';
 import { KIND_API, readTargetPath } from '../../common/target-path';
@@ -71,6 +72,8 @@ export interface OperatorCluster {
   jobOwners(namespace: string, name: string): Promise<{ kind: string; name: string }[]>;
   /** What restores workloads scaled down for copies whose CLI died. */
   scaleRestore: ScaleRestoreCluster;
+  /** Queue splitting's splits, registries, Secrets and workloads. */
+  splits: SplitApi;
   /** The sidecars, reached with the tickets `ticketFor` signs. */
   sidecars(ticketFor: (pod: V1Pod) => string): SidecarAccess;
   readLease(namespace: string, name: string): Promise<LeaseRecord | undefined>;
@@ -203,6 +206,7 @@ export function connectToCluster(): OperatorCluster {
       ];
     },
     scaleRestore: scaleRestoreCluster(config),
+    splits: splitApi(config),
     readLease: async (namespace, name) => {
       const lease = await notFoundAs(coordination.readNamespacedLease({ namespace, name }), undefined);
       if (!lease) return undefined;

@@ -1,6 +1,6 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { sessionTable, wantsTable } from '../api/session-table';
-import { ApiFailure } from '../tickets/issue';
+import { ApiFailure } from '../tickets/api-failure';
 import { findSession, listSessions, type SidecarAccess } from './sessions';
 
 const pod = (namespace: string, name: string): V1Pod => ({ metadata: { namespace, name } });

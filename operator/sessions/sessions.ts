@@ -7,7 +7,7 @@ import type { V1Pod } from '../../common/kube-client';
 import { OPERATOR_API_VERSION, type MirrordSession, type MirrordSessionList } from '../../protocol/operator-api';
 import type { Result } from '../../protocol/messages';
 import { withinDeadline } from '../deadline';
-import { ApiFailure } from '../tickets/issue';
+import { ApiFailure } from '../tickets/api-failure';
 
 type Listed = Result<'sessions'>['sessions'][number];
 
@@ -55,6 +55,7 @@ export function toMirrordSession(pod: V1Pod, session: Listed): MirrordSession {
     spec: {
       pod: pod.metadata!.name!,
       ...(session.user !== undefined && { user: session.user }),
+      ...(session.ticket !== undefined && { ticket: session.ticket }),
       client: session.client,
       ports: session.subscriptions,
     },

@@ -2,7 +2,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import type { V1Pod } from '@kubernetes/client-node';
 import { verifyTicket } from '../../protocol/ticket';
 import type { Policy } from '../policy/spec';
-import { ApiFailure, issueTicket, type IssueContext } from './issue';
+import { ApiFailure } from './api-failure';
+import { issueTicket, type IssueContext } from './issue';
 
 const keys = generateKeyPairSync('ed25519');
 const alice = { user: 'alice', groups: ['devs'] };

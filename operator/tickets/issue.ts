@@ -11,19 +11,11 @@ import type { TicketSpec, TicketStatus } from '../../protocol/operator-api';
 import { FS_PATHS_TICKET_VERSION, signTicket, type TicketAllow, type TicketClaims } from '../../protocol/ticket';
 import { evaluatePolicies } from '../policy/evaluate';
 import type { Policy, Target } from '../policy/spec';
+import { ApiFailure, type Caller } from './api-failure';
+import { enterSplit, type SplitEntryContext } from './split-entry';
 
 /** How long a ticket is good for starting a session: the CLI uses it at once. */
 export const TICKET_LIFETIME_S = 5 * 60;
-
-export class ApiFailure extends Error {
-  constructor(
-    readonly status: 400 | 403 | 404 | 409 | 422 | 500 | 503,
-    message: string,
-    readonly reason: string,
-  ) {
-    super(message);
-  }
-}
 
 export interface IssueContext {
   readPod(namespace: string, name: string): Promise<V1Pod | undefined>;
@@ -36,12 +28,9 @@ export interface IssueContext {
   jobOwners(namespace: string, name: string): Promise<{ kind: string; name: string }[]>;
   policies(namespace: string): Promise<Policy[]>;
   signer(): { kid: string; privateKey: KeyObject };
+  /** Queue splitting's part (absent: tickets that ask for it are refused). */
+  splits?: SplitEntryContext;
   now?: () => Date;
-}
-
-export interface Caller {
-  user: string;
-  groups: string[];
 }
 
 /** The pod and every workload above it, as `{ kind, name }` with Kubernetes' kind names. */
@@ -134,8 +123,14 @@ export async function issueTicket(context: IssueContext, caller: Caller, namespa
   );
   if (decision.refused) throw new ApiFailure(403, decision.message, 'Forbidden');
 
+  const session = randomUUID();
+  let splitQueues: TicketStatus['splitQueues'];
+  if (spec.splitQueues) {
+    if (!context.splits) throw new ApiFailure(422, 'feature.split_queues: this operator does not split queues', 'Invalid');
+    splitQueues = { env: await enterSplit(context.splits, { namespace, pod, chain, caller, session, request: spec.splitQueues }) };
+  }
   try {
-    return sign(context, caller, pod, decision.allow, decision.policies);
+    return { ...sign(context, caller, pod, decision.allow, decision.policies, undefined, session), ...(splitQueues && { splitQueues }) };
   } catch (error) {
     // Only the policies' fs patterns can make a ticket too large for a hello: name them.
     throw new ApiFailure(
@@ -182,10 +177,10 @@ function sign(
   allow: TicketAllow,
   policies: string[],
   purpose?: 'admin',
+  session: string = randomUUID(),
 ): TicketStatus {
   const now = context.now?.() ?? new Date();
   const iat = Math.floor(now.getTime() / 1000);
-  const session = randomUUID();
   const { uid, namespace, name } = pod.metadata as { uid: string; namespace: string; name: string };
   const claims: TicketClaims = {
     v: allow.fsPaths ? FS_PATHS_TICKET_VERSION : 1,
