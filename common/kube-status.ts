@@ -4,26 +4,27 @@ export function statusOf(error: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
-/** The message of the Kubernetes `Status` a failed call got back, or undefined when its body is none. */
-export function statusMessage(error: unknown): string | undefined {
+/** The Kubernetes `Status` a failed call got back, or undefined when its body is none. */
+function statusBody(error: unknown): { message?: unknown; reason?: unknown } | undefined {
   const body = (error as { body?: unknown } | undefined)?.body;
   try {
-    const parsed = (typeof body === 'string' ? JSON.parse(body) : body) as { kind?: unknown; message?: unknown } | undefined;
-    return parsed?.kind === 'Status' && typeof parsed.message === 'string' ? parsed.message : undefined;
+    const parsed = (typeof body === 'string' ? JSON.parse(body) : body) as { kind?: unknown; message?: unknown; reason?: unknown } | undefined;
+    return parsed?.kind === 'Status' ? parsed : undefined;
   } catch {
     return undefined;
   }
 }
 
+/** The message of the Kubernetes `Status` a failed call got back, or undefined when its body is none. */
+export function statusMessage(error: unknown): string | undefined {
+  const message = statusBody(error)?.message;
+  return typeof message === 'string' ? message : undefined;
+}
+
 /** The reason of the Kubernetes `Status` a failed call got back (`NotFound`, `Conflict`, or an API's own). */
 export function statusReason(error: unknown): string | undefined {
-  const body = (error as { body?: unknown } | undefined)?.body;
-  try {
-    const parsed = (typeof body === 'string' ? JSON.parse(body) : body) as { kind?: unknown; reason?: unknown } | undefined;
-    return parsed?.kind === 'Status' && typeof parsed.reason === 'string' ? parsed.reason : undefined;
-  } catch {
-    return undefined;
-  }
+  const reason = statusBody(error)?.reason;
+  return typeof reason === 'string' ? reason : undefined;
 }
 
 /**

@@ -4,6 +4,7 @@
  * workload's traffic and the chosen pod's network and files. When the command ends the sessions
  * close, and with them the pods' rules for them.
  */
+import { randomUUID } from 'node:crypto';
 import { podFsRights } from '../../intproxy/fs-policy';
 import { startLayerProxy, type LayerOptions, type LayerProxy } from '../../intproxy/proxy';
 import { SyscallSupervisor } from '../../intproxy/syscalls/supervisor';
@@ -25,7 +26,6 @@ import type { SessionDescription } from '../transport';
 import { ticketPorts } from '../kube/ticket-ports';
 import { TARGETLESS } from '../kube/target';
 import { userAtHost } from '../who';
-import { randomUUID } from 'node:crypto';
 
 const CLOSE_GRACE_MS = 2000;
 

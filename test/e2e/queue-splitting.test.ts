@@ -57,7 +57,7 @@ async function queueExists(name: string): Promise<boolean> {
 }
 
 /** The consumer app, as a Deployment of the operator's image (node and amqplib are in it), its script from a ConfigMap. */
-function consumerApp(name: string, image: string): string {
+function consumerApp(name: string, image: string, queue: string): string {
   const labels = { app: name };
   return JSON.stringify({
     apiVersion: 'apps/v1',
@@ -77,7 +77,7 @@ function consumerApp(name: string, image: string): string {
               imagePullPolicy: 'Never',
               command: [realpathSync(process.execPath), '/consumer/queue-consumer.js'],
               env: [
-                { name: 'QUEUE', value: 'orders' },
+                { name: 'QUEUE', value: queue },
                 { name: 'BROKER_URL', valueFrom: { secretKeyRef: { name: 'rabbit', key: 'url' } } },
                 { name: 'REPORT_URL', value: reportUrl },
                 { name: 'NODE_PATH', value: '/app/node_modules' },
@@ -168,7 +168,8 @@ beforeAll(async () => {
   ).trim();
   await createNamespaces({ labeled: [namespace] });
   const connection = await amqp.connect(broker.url);
-  await (await connection.createChannel()).assertQueue('orders', { durable: true });
+  const channel = await connection.createChannel();
+  for (const queue of ['orders', 'orders-wrong']) await channel.assertQueue(queue, { durable: true });
   await connection.close();
   await kubectl(['apply', '-f', '-'], {
     input: manifests(
@@ -182,8 +183,9 @@ beforeAll(async () => {
       JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'queue-consumer', namespace }, data: { 'queue-consumer.js': consumerScript() } }),
       registry('app', 'rabbit'),
       registry('wrong', 'rabbit-wrong'),
-      consumerApp('app', image),
-      consumerApp('wrong', image),
+      consumerApp('app', image, 'orders'),
+      // Its own queue: it must not take the app's messages.
+      consumerApp('wrong', image, 'orders-wrong'),
     ),
   });
   await Promise.all([rolledOut(namespace, 'app', 120), rolledOut(namespace, 'wrong', 120)]);
@@ -270,6 +272,11 @@ it('refused credentials: a clear error, and the workload untouched', async () =>
   expect(await templateAnnotation('wrong')).toBe('');
   const pods = await kubectl(['-n', namespace, 'get', 'pods', '-l', 'app=wrong', '-o', `jsonpath={.items[*].metadata.annotations.mirrord\\.dev/split-queues}`]);
   expect(pods.trim()).toBe('');
+  // The failed split is kept a little for the error to be read, then removed: nothing is left behind.
+  await eventually(async () => {
+    const left = await kubectl(['-n', namespace, 'get', 'configmaps', '--ignore-not-found', 'mirrord-split-deployment-wrong', '-o', 'name']);
+    if (left.trim()) throw new Error(`${left.trim()} is still there`);
+  }, 60_000);
 }, 120_000);
 
 it('an unknown queue id: the CLI names it and what the registry declares, before anything changes', async () => {
@@ -280,5 +287,5 @@ it('an unknown queue id: the CLI names it and what the registry declares, before
   expect(code).not.toBe(0);
   expect(stderr).toContain(`feature.split_queues.payments: MirrordWorkloadQueueRegistry ${namespace}/app declares no queue "payments"; it declares "orders"`);
   expect(await templateAnnotation('app')).toBe('');
-  expect(await kubectl(['-n', namespace, 'get', 'configmaps', '-l', 'mirrord.dev/queue-split=true', '-o', 'name'])).toBe('');
+  expect(await kubectl(['-n', namespace, 'get', 'configmaps', '--ignore-not-found', 'mirrord-split-deployment-app', '-o', 'name'])).toBe('');
 }, 120_000);
