@@ -52,9 +52,8 @@ async function attachWith(args: AttachArgs, progress: Progress): Promise<number>
     client: hello.client,
     ...(settings.profile !== undefined && { profile: settings.profile }),
     // One member for the whole attach: its replicas' and reconnections' tickets share its queues.
-    ...(settings.splitQueues && { splitQueues: { member: randomUUID(), queues: settings.splitQueues } }),
+    ...(splitQueuesApply(settings, args, progress) && { splitQueues: { member: randomUUID(), queues: settings.splitQueues! } }),
   };
-  checkSplitQueues(settings, args);
   const { client, transport, first, podName } = await openSession({ agent: args.agent, settings, description: session, hello, progress, reconnectMs });
   const { pod } = first.info;
   let proxy: LayerProxy | undefined;
@@ -120,18 +119,23 @@ async function attachWith(args: AttachArgs, progress: Progress): Promise<number>
   }
 }
 
-/** Queue splitting asks the operator to split the target workload's queues: it needs one, reached through the cluster. */
-function checkSplitQueues(settings: Settings, args: AttachArgs): void {
-  if (!settings.splitQueues) return;
+/**
+ * Queue splitting asks the operator to split the target workload's queues: it needs one, reached
+ * through the cluster. Elsewhere (the agent given directly, targetless, a copy) it is ignored with
+ * a warning, as copy_target is without a target.
+ */
+function splitQueuesApply(settings: Settings, args: AttachArgs, progress: Progress): boolean {
+  if (!settings.splitQueues) return false;
   const why =
     !settings.target || args.agent.command !== undefined || args.agent.url !== undefined
       ? 'a target reached through the cluster (deploy/NAME, statefulset/NAME, rollout/NAME)'
       : settings.target.path === TARGETLESS
-        ? "a target: a targetless session consumes no workload's queues"
+        ? "a target (a targetless session consumes no workload's queues)"
         : settings.target.copy
           ? 'the target itself, not a copy (copy_target)'
           : undefined;
-  if (why) throw new CliError(`feature.split_queues needs ${why}`, 'attach to the workload that consumes the queues, or drop feature.split_queues', USAGE_EXIT);
+  if (why) progress.warn(`feature.split_queues needs ${why}; it is ignored`);
+  return why === undefined;
 }
 
 /**

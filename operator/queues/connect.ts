@@ -13,7 +13,12 @@ import { SqsBroker } from './sqs';
 /** Reads a key of a Secret of the workload's namespace (undefined when the Secret or the key isn't there). */
 export type SecretKeyReader = (name: string, key: string) => Promise<string | undefined>;
 
-export async function connectBroker(id: string, queue: RegisteredQueue, readSecret: SecretKeyReader): Promise<QueueBroker> {
+/** Kafka: which consumer group reads a topic (kafka.ts; by default `mirrord-TOPIC`). */
+export interface ConnectOptions {
+  kafkaGroup?: (topic: string) => string;
+}
+
+export async function connectBroker(id: string, queue: RegisteredQueue, readSecret: SecretKeyReader, options: ConnectOptions = {}): Promise<QueueBroker> {
   const read = async (field: string, ref: SecretKeyRef) => {
     const { name, key } = ref.secretKeyRef;
     const value = await readSecret(name, key);
@@ -25,7 +30,7 @@ export async function connectBroker(id: string, queue: RegisteredQueue, readSecr
     case 'RabbitMQ':
       return RabbitBroker.connect(url);
     case 'Kafka':
-      return KafkaBroker.connect(url);
+      return KafkaBroker.connect(url, options.kafkaGroup && { group: options.kafkaGroup });
     case 'SQS': {
       if (!queue.broker.region) throw new BrokerError(`queue ${JSON.stringify(id)}: broker.region: an SQS queue needs its region`);
       const { accessKeyId, secretAccessKey } = queue.broker;

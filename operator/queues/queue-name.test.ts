@@ -8,7 +8,12 @@ const registry: QueueRegistry = {
     consumer: { name: 'orders' },
     queues: {
       orders: { queueType: 'RabbitMQ', nameSource: { envVar: 'ORDERS_QUEUE' }, broker: { url: { secretKeyRef: { name: 'rabbit', key: 'url' } } } },
-      events: { queueType: 'Kafka', nameSource: { envVar: 'EVENTS_TOPIC' }, broker: { url: { secretKeyRef: { name: 'kafka', key: 'url' } } } },
+      events: {
+        queueType: 'Kafka',
+        nameSource: { envVar: 'EVENTS_TOPIC' },
+        groupIdSource: { envVar: 'EVENTS_GROUP' },
+        broker: { url: { secretKeyRef: { name: 'kafka', key: 'url' } } },
+      },
       audit: { queueType: 'SQS', nameSource: { envVar: 'AUDIT_QUEUE' }, broker: { url: { secretKeyRef: { name: 'sqs', key: 'url' } } } },
     },
   },
@@ -21,6 +26,7 @@ const template: V1PodTemplateSpec = {
         env: [
           { name: 'ORDERS_QUEUE', value: 'orders' },
           { name: 'EVENTS_TOPIC', valueFrom: { configMapKeyRef: { name: 'topics', key: 'events' } } },
+          { name: 'EVENTS_GROUP', value: 'orders-service' },
           { name: 'AUDIT_QUEUE', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } },
         ],
       },
@@ -33,7 +39,12 @@ const readKey = async (name: string, key: string) => maps[name]?.[key];
 describe("a registered queue's name", () => {
   it("is the consumer container's variable: a value, or a ConfigMap's key", async () => {
     expect(await queueVariable(template, registry, 'orders', readKey)).toEqual({ container: 'app', variable: 'ORDERS_QUEUE', queue: 'orders' });
-    expect(await queueVariable(template, registry, 'events', readKey)).toEqual({ container: 'app', variable: 'EVENTS_TOPIC', queue: 'shop-events' });
+    expect(await queueVariable(template, registry, 'events', readKey)).toEqual({
+      container: 'app',
+      variable: 'EVENTS_TOPIC',
+      queue: 'shop-events',
+      group: { variable: 'EVENTS_GROUP', id: 'orders-service' },
+    });
   });
 
   it('says where a name is missing', async () => {

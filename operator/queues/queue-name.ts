@@ -4,7 +4,7 @@
  * as a ConfigMap's key. The split's temporary queues are named after it, and the workload's pods
  * get the variable pointed at theirs (webhook/patch/split-queues.ts).
  */
-import type { V1PodTemplateSpec } from '../../common/kube-client';
+import type { V1Container, V1PodTemplateSpec } from '../../common/kube-client';
 import { SIDECAR_NAME } from '../../common/pod-contract';
 import type { QueueRegistry } from './registry';
 
@@ -16,6 +16,8 @@ export interface QueueVariable {
   variable: string;
   /** The original queue's name. */
   queue: string;
+  /** Kafka: the variable holding the workload's consumer group id, and its value. */
+  group?: { variable: string; id: string };
 }
 
 export async function queueVariable(template: V1PodTemplateSpec, registry: QueueRegistry, id: string, readKey: ConfigMapKeyReader): Promise<QueueVariable> {
@@ -26,17 +28,24 @@ export async function queueVariable(template: V1PodTemplateSpec, registry: Queue
   const containers = (template.spec?.containers ?? []).filter((c) => c.name !== SIDECAR_NAME);
   const container = consumer.container === undefined ? containers[0] : containers.find((c) => c.name === consumer.container);
   if (!container) throw new Error(`${where}: the workload ${consumer.name} has no container ${consumer.container ?? ''}`.trim());
-  const variable = queue.nameSource.envVar;
+  const value = (variable: string, what: string) =>
+    variableValue(
+      container,
+      variable,
+      readKey,
+      `${where}: queue ${JSON.stringify(id)}: container ${container.name} of ${consumer.name} gives ${variable} no ${what}`,
+    );
+  const name = await value(queue.nameSource.envVar, 'queue name');
+  const group = queue.groupIdSource && { variable: queue.groupIdSource.envVar, id: await value(queue.groupIdSource.envVar, 'consumer group id') };
+  return { container: container.name, variable: queue.nameSource.envVar, queue: name, ...(group && { group }) };
+}
+
+/** A container's variable: its value, or the ConfigMap key it refers to; else an Error `missing`, saying where it was looked for. */
+async function variableValue(container: V1Container, variable: string, readKey: ConfigMapKeyReader, missing: string): Promise<string> {
   const defined = container.env?.find((v) => v.name === variable);
   const fromMap = defined?.valueFrom?.configMapKeyRef;
   const value = defined?.value ?? (fromMap?.name && fromMap.key ? await readKey(fromMap.name, fromMap.key) : undefined);
-  if (!value) {
-    const how = fromMap
-      ? ` (ConfigMap ${fromMap.name}, key ${fromMap.key})`
-      : defined?.valueFrom
-        ? ' (from a source other than a value or a ConfigMap key)'
-        : '';
-    throw new Error(`${where}: queue ${JSON.stringify(id)}: container ${container.name} of ${consumer.name} gives ${variable} no queue name${how}`);
-  }
-  return { container: container.name, variable, queue: value };
+  if (value) return value;
+  const how = fromMap ? ` (ConfigMap ${fromMap.name}, key ${fromMap.key})` : defined?.valueFrom ? ' (from a source other than a value or a ConfigMap key)' : '';
+  throw new Error(`${missing}${how}`);
 }

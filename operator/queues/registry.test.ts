@@ -6,7 +6,12 @@ const registry: QueueRegistry = {
     consumer: { name: 'orders' },
     queues: {
       orders: { queueType: 'RabbitMQ', nameSource: { envVar: 'ORDERS_QUEUE' }, broker: { url: { secretKeyRef: { name: 'rabbit', key: 'url' } } } },
-      events: { queueType: 'Kafka', nameSource: { envVar: 'EVENTS_TOPIC' }, broker: { url: { secretKeyRef: { name: 'kafka', key: 'bootstrap' } } } },
+      events: {
+        queueType: 'Kafka',
+        nameSource: { envVar: 'EVENTS_TOPIC' },
+        groupIdSource: { envVar: 'EVENTS_GROUP' },
+        broker: { url: { secretKeyRef: { name: 'kafka', key: 'bootstrap' } } },
+      },
     },
   },
 };
@@ -22,6 +27,17 @@ describe("a workload's queue registry", () => {
   it('accepts a request for declared queues of their declared type', () => {
     expect(splitRequestProblems({ orders: { queue_type: 'RabbitMQ', message_filter: { user: '^me$' } } }, registry, 'deploy/orders', 'shop')).toEqual([]);
     expect(splitRequestProblems({}, undefined, 'deploy/orders', 'shop')).toEqual([]);
+    expect(splitRequestProblems({ events: { queue_type: 'Kafka', message_filter: { user: '^me$' } } }, registry, 'deploy/orders', 'shop')).toEqual([]);
+  });
+
+  it("needs a Kafka topic's consumer group variable: the split reads the original with the workload's group", () => {
+    const withoutGroup: QueueRegistry = {
+      ...registry,
+      spec: { ...registry.spec, queues: { events: { ...registry.spec.queues.events!, groupIdSource: undefined } } },
+    };
+    expect(splitRequestProblems({ events: { queue_type: 'Kafka' } }, withoutGroup, 'deploy/orders', 'shop')).toEqual([
+      "feature.split_queues.events: MirrordWorkloadQueueRegistry shop/orders-queues declares the Kafka topic without groupIdSource (the variable holding the workload's consumer group id), which splitting it needs",
+    ]);
   });
 
   it('names the key and what is allowed: an unknown id, another type, a bad regex, no registry', () => {

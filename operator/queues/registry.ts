@@ -16,6 +16,12 @@ export interface RegisteredQueue {
   queueType: QueueType;
   /** The consumer container's variable holding the queue's (Kafka: the topic's) name. */
   nameSource: { envVar: string };
+  /**
+   * Kafka: the variable holding the workload's consumer group id. The splitter reads the original
+   * topic with that group (taking over where the workload stopped, and handing back where it
+   * stopped), and each session's process gets a group of its own in it.
+   */
+  groupIdSource?: { envVar: string };
   broker: { url: SecretKeyRef; region?: string; accessKeyId?: SecretKeyRef; secretAccessKey?: SecretKeyRef };
 }
 
@@ -57,6 +63,11 @@ export function splitRequestProblems(request: SplitRequest, registry: QueueRegis
     const { queue_type: type, message_filter: filter = {} } = request[id]!;
     return [
       ...(type === queue.queueType ? [] : [`feature.split_queues.${id}.queue_type: ${JSON.stringify(type)}, but ${where} declares it ${queue.queueType}`]),
+      ...(queue.queueType === 'Kafka' && !queue.groupIdSource
+        ? [
+            `feature.split_queues.${id}: ${where} declares the Kafka topic without groupIdSource (the variable holding the workload's consumer group id), which splitting it needs`,
+          ]
+        : []),
       ...messageFilterProblems(filter).map((problem) => `feature.split_queues.${id}.${problem}`),
     ];
   });

@@ -18,7 +18,7 @@ import type { Logger } from '../../common/log';
 import type { QueueBroker } from './broker';
 import { connectBroker, type SecretKeyReader } from './connect';
 import type { QueueRegistry } from './registry';
-import { memberQueueId, queueNames, splitPodAnnotation, splitStateName, type SplitState } from './split-state';
+import { kafkaGroup, memberQueueId, queueNames, splitPodAnnotation, splitStateName, type SplitState } from './split-state';
 import { updateSplit, type SplitStore, type StoredSplit } from './split-store';
 import { QueueSplitter } from './splitter';
 
@@ -137,7 +137,7 @@ export class SplitRunner {
       for (const [id, queue] of Object.entries(state.queues)) {
         const declared = registry.spec.queues[id];
         if (!declared) throw new Error(`MirrordWorkloadQueueRegistry ${namespace}/${state.registry} no longer declares queue ${JSON.stringify(id)}`);
-        const broker = await this.connect(id, declared, this.cluster.readSecret(namespace));
+        const broker = await this.connect(id, declared, this.cluster.readSecret(namespace), { kafkaGroup: kafkaGroup(state, id) });
         running.brokers.push(broker);
         const splitter = new QueueSplitter(broker, queue.original, queueNames(state, id));
         if (moving) await splitter.start();

@@ -1,4 +1,4 @@
-import { decodeSplitState, encodeSplitState, memberEnv, memberQueueId, splitPodAnnotation, splitStateName, type SplitState } from './split-state';
+import { decodeSplitState, encodeSplitState, kafkaGroup, memberEnv, memberQueueId, splitPodAnnotation, splitStateName, type SplitState } from './split-state';
 
 const state: SplitState = {
   workload: { kind: 'deployment', name: 'orders' },
@@ -30,6 +30,17 @@ describe('a split as the replicas share it', () => {
     expect(memberQueueId(member)).toBe('0f6f2a5e6b1a');
     expect(memberEnv(state, member)).toEqual({ ORDERS_QUEUE: 'orders-mirrord-a1b2c3-0f6f2a5e6b1a' });
     expect(memberEnv(state, 'someone-else')).toEqual({});
+  });
+
+  it("splits a Kafka topic with the workload's group on the original and a group of its own per temporary", () => {
+    const kafka: SplitState = {
+      ...state,
+      queues: { events: { queueType: 'Kafka', original: 'events', container: 'app', variable: 'TOPIC', group: { variable: 'GROUP', id: 'orders-service' } } },
+      members: { m1: { user: 'alice', filters: { events: {} }, sessions: [], since: '2026-12-02T10:00:00Z' } },
+    };
+    expect(kafkaGroup(kafka, 'events')('events')).toBe('orders-service');
+    expect(splitPodAnnotation(kafka)).toBe('{"app":{"TOPIC":"events-mirrord-a1b2c3-app","GROUP":"mirrord-events-mirrord-a1b2c3-app"}}');
+    expect(memberEnv(kafka, 'm1')).toEqual({ TOPIC: 'events-mirrord-a1b2c3-m1', GROUP: 'mirrord-events-mirrord-a1b2c3-m1' });
   });
 
   it('reads back what it stored, and nothing from what is not a split', () => {

@@ -18,6 +18,8 @@ export interface SplitQueue {
   /** The consumer container and its variable holding the queue's name. */
   container: string;
   variable: string;
+  /** Kafka: the variable holding the workload's consumer group id, and its value. */
+  group?: { variable: string; id: string };
 }
 
 export interface SplitMember {
@@ -72,21 +74,42 @@ export function queueNames(state: SplitState, id: string) {
 
 /**
  * The pod annotation (mirrord.dev/split-queues) that points the workload's pods at the app's
- * queues: `{"CONTAINER": {"VARIABLE": "QUEUE"}}`. A pod carrying exactly this consumes them.
+ * queues (and for Kafka at the app's topic's group): `{"CONTAINER": {"VARIABLE": "VALUE"}}`. A pod
+ * carrying exactly this consumes them.
  */
 export function splitPodAnnotation(state: SplitState): string {
   const byContainer: Record<string, Record<string, string>> = {};
   for (const id of Object.keys(state.queues).sort()) {
     const queue = state.queues[id]!;
-    (byContainer[queue.container] ??= {})[queue.variable] = queueNames(state, id).app;
+    const variables = (byContainer[queue.container] ??= {});
+    const app = queueNames(state, id).app;
+    variables[queue.variable] = app;
+    if (queue.group) variables[queue.group.variable] = kafkaGroup(state, id)(app);
   }
   return JSON.stringify(byContainer);
 }
 
-/** The variables pointing a member's local process at its own queues. */
+/**
+ * Kafka's consumer group of one of the split's topics: the workload's own for the original (the
+ * splitter takes over where the workload stopped, and the workload goes on where the splitter
+ * stopped), and one per temporary topic, `mirrord-TOPIC`, which its reader (the workload's pods,
+ * a session's process) is told to use. No group ever holds members reading different topics.
+ */
+export function kafkaGroup(state: SplitState, id: string): (topic: string) => string {
+  const queue = state.queues[id]!;
+  return (topic) => (queue.group && topic === queue.original ? queue.group.id : `mirrord-${topic}`);
+}
+
+/** The variables pointing a member's local process at its own queues (and, for Kafka, its own consumer group). */
 export function memberEnv(state: SplitState, member: string): Record<string, string> {
   const filters = state.members[member]?.filters ?? {};
-  return Object.fromEntries(Object.keys(filters).map((id) => [state.queues[id]!.variable, queueNames(state, id).session(memberQueueId(member))]));
+  return Object.fromEntries(
+    Object.keys(filters).flatMap((id) => {
+      const { variable, group } = state.queues[id]!;
+      const queue = queueNames(state, id).session(memberQueueId(member));
+      return [[variable, queue], ...(group ? [[group.variable, kafkaGroup(state, id)(queue)]] : [])];
+    }),
+  );
 }
 
 /** The state as stored (one JSON document), and read back; undefined when it isn't one. */

@@ -114,8 +114,8 @@ async function createSplit(
   const queues: SplitState['queues'] = {};
   for (const id of ids) {
     try {
-      const { container, variable, queue } = await queueVariable(template, registry, id, context.configMapKeys(namespace));
-      queues[id] = { queueType: registry.spec.queues[id]!.queueType, original: queue, container, variable };
+      const { container, variable, queue, group } = await queueVariable(template, registry, id, context.configMapKeys(namespace));
+      queues[id] = { queueType: registry.spec.queues[id]!.queueType, original: queue, container, variable, ...(group && { group }) };
     } catch (error) {
       throw new ApiFailure(422, `feature.split_queues.${id}: ${(error as Error).message}`, 'Invalid');
     }

@@ -318,10 +318,10 @@ describe('mirrord attach (the built CLI) against the pod', () => {
       .split('\n')
       .filter((line) => line.includes('not supported yet'));
     expect(warnings.join('\n')).toMatch(/agent/);
-    expect(warnings.join('\n')).toMatch(/split_queues/);
     expect(new Set(warnings).size).toBe(warnings.length);
-    // Here, with the agent given directly, there is no target to copy.
+    // Here, with the agent given directly, there is no target to copy, and no workload's queues to split.
     expect(run.stderr()).toContain('copy_target: there is no target to copy; it is ignored');
+    expect(run.stderr()).toContain('feature.split_queues needs a target reached through the cluster (deploy/NAME, statefulset/NAME, rollout/NAME); it is ignored');
   });
 
   it('--version, --help, and a usage error', async () => {

@@ -7,17 +7,18 @@ import { GenericContainer, Wait } from 'testcontainers';
 import { freePort } from '../free-port';
 import { dockerReady, type RunningBroker } from './docker';
 
-export async function startElasticMq(): Promise<RunningBroker> {
+/** `host`: the address its queue URLs name (by default the container runtime's host). */
+export async function startElasticMq(options: { host?: string } = {}): Promise<RunningBroker> {
   await dockerReady();
   const port = await freePort();
   const container = await new GenericContainer('mirrord-test-elasticmq:local')
     .withExposedPorts({ container: 9324, host: port })
-    .withEnvironment({ ELASTICMQ_NODE_PORT: String(port) })
+    .withEnvironment({ ELASTICMQ_NODE_PORT: String(port), ...(options.host && { ELASTICMQ_NODE_HOST: options.host }) })
     .withWaitStrategy(Wait.forLogMessage(/ElasticMQ server .* started/))
     .withStartupTimeout(180_000)
     .start();
   return {
-    url: `http://${container.getHost()}:${port}`,
+    url: `http://${options.host ?? container.getHost()}:${port}`,
     stop: async () => void (await container.stop()),
   };
 }

@@ -13,9 +13,10 @@ export interface RunningKafka extends RunningBroker {
   saslUrl: string;
 }
 
-export async function startKafka(): Promise<RunningKafka> {
+/** `host`: the address Kafka tells its clients (by default the container runtime's host). */
+export async function startKafka(options: { host?: string } = {}): Promise<RunningKafka> {
   await dockerReady();
-  const host = (await getContainerRuntimeClient()).info.containerRuntime.host;
+  const host = options.host ?? (await getContainerRuntimeClient()).info.containerRuntime.host;
   // A port picked free can be taken before the container binds it: then again with others.
   for (let attempt = 1; ; attempt++) {
     const [plain, sasl] = await Promise.all([freePort(), freePort()]);
