@@ -321,7 +321,9 @@ describe('mirrord attach (the built CLI) against the pod', () => {
     expect(new Set(warnings).size).toBe(warnings.length);
     // Here, with the agent given directly, there is no target to copy, and no workload's queues to split.
     expect(run.stderr()).toContain('copy_target: there is no target to copy; it is ignored');
-    expect(run.stderr()).toContain('feature.split_queues needs a target reached through the cluster (deploy/NAME, statefulset/NAME, rollout/NAME); it is ignored');
+    expect(run.stderr()).toContain(
+      'feature.split_queues needs a target reached through the cluster (deploy/NAME, statefulset/NAME, rollout/NAME); it is ignored',
+    );
   });
 
   it('--version, --help, and a usage error', async () => {
