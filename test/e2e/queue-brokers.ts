@@ -25,8 +25,12 @@ export interface E2eBroker {
   secretData(usable: boolean): Record<string, string>;
   /** The registry's `broker` for a Secret named `secret`. */
   registryBroker(secret: string): Record<string, unknown>;
-  /** Variables the consumer needs besides its queue (Kafka's group, SQS's region), and the registry's extra sources. */
-  consumerEnv: Record<string, string>;
+  /**
+   * Variables the workload `app`'s consumer needs besides its queue (Kafka's group: one per
+   * workload, as two workloads reading different topics in one group don't share it well; SQS's
+   * region), and the registry's extra sources.
+   */
+  consumerEnv(app: string): Record<string, string>;
   registryQueue: Record<string, unknown>;
   /** What the attach says when the broker can't be used. */
   unusable: RegExp;
@@ -55,7 +59,7 @@ function rabbitMq(broker: RunningBroker, nodeIp: string): E2eBroker {
     type: 'RabbitMQ',
     secretData: (usable) => ({ url: usable ? forPods : forPods.replace('mirrord:mirrord@', 'mirrord:wrong@') }),
     registryBroker: (secret) => ({ url: secretRef(secret, 'url') }),
-    consumerEnv: {},
+    consumerEnv: () => ({}),
     registryQueue: {},
     unusable: /credentials were refused/,
     create: async (queue) => {
@@ -97,7 +101,7 @@ function kafka(broker: RunningBroker & { saslUrl: string }): E2eBroker {
     // The SASL listener with a wrong password: refused credentials.
     secretData: (usable) => ({ url: usable ? broker.url : broker.saslUrl.replace('mirrord:mirrord@', 'mirrord:wrong@') }),
     registryBroker: (secret) => ({ url: secretRef(secret, 'url') }),
-    consumerEnv: { GROUP_ID: 'orders-service' },
+    consumerEnv: (app) => ({ GROUP_ID: `${app}-service` }),
     registryQueue: { groupIdSource: { envVar: 'GROUP_ID' } },
     unusable: /credentials were refused/,
     create: async (topic) => {
@@ -133,7 +137,7 @@ function sqs(broker: RunningBroker): E2eBroker {
       accessKeyId: secretRef(secret, 'accessKeyId'),
       secretAccessKey: secretRef(secret, 'secretAccessKey'),
     }),
-    consumerEnv: { AWS_REGION: 'us-east-1' },
+    consumerEnv: () => ({ AWS_REGION: 'us-east-1' }),
     registryQueue: {},
     unusable: /nothing listens there/,
     create: async (queue) => void (await client.send(new CreateQueueCommand({ QueueName: queue, Attributes: { VisibilityTimeout: '10' } }))),

@@ -66,7 +66,7 @@ describe.each<QueueType>(['RabbitMQ', 'Kafka', 'SQS'])('queue splitting on %s', 
   /** The consumer app, as a Deployment of the operator's image (node and the brokers' clients are in it), its script from a ConfigMap. */
   function consumerApp(name: string, queue: string): string {
     const labels = { app: name };
-    const env = { QUEUE: queue, BROKER_TYPE: type, REPORT_URL: reportUrl, NODE_PATH: '/app/node_modules', ...broker.consumerEnv };
+    const env = { QUEUE: queue, BROKER_TYPE: type, REPORT_URL: reportUrl, NODE_PATH: '/app/node_modules', ...broker.consumerEnv(name) };
     return JSON.stringify({
       apiVersion: 'apps/v1',
       kind: 'Deployment',
@@ -261,20 +261,14 @@ describe.each<QueueType>(['RabbitMQ', 'Kafka', 'SQS'])('queue splitting on %s', 
     }, 60_000);
   }, 180_000);
 
-  (type === 'RabbitMQ' ? it : it.skip)(
-    'an unknown queue id: the CLI names it and what the registry declares, before anything changes',
-    async () => {
-      const config = configFile('unknown', { payments: { queue_type: type, message_filter: { user: '^me$' } } });
-      const session = mirrord(['attach', 'deploy/app', '-n', namespace, '--kubeconfig', kubeconfigPath(), '-f', config, '--', 'node', CONSUMER]);
-      sessions.push(session);
-      const { code, stderr } = await session.done;
-      expect(code).not.toBe(0);
-      expect(stderr).toContain(
-        `feature.split_queues.payments: MirrordWorkloadQueueRegistry ${namespace}/app declares no queue "payments"; it declares "orders"`,
-      );
-      expect(await templateAnnotation('app')).toBe('');
-      expect(await splitState('app')).toBe('');
-    },
-    120_000,
-  );
+  it('an unknown queue id: the CLI names it and what the registry declares, before anything changes', async () => {
+    const config = configFile('unknown', { payments: { queue_type: type, message_filter: { user: '^me$' } } });
+    const session = mirrord(['attach', 'deploy/app', '-n', namespace, '--kubeconfig', kubeconfigPath(), '-f', config, '--', 'node', CONSUMER]);
+    sessions.push(session);
+    const { code, stderr } = await session.done;
+    expect(code).not.toBe(0);
+    expect(stderr).toContain(`feature.split_queues.payments: MirrordWorkloadQueueRegistry ${namespace}/app declares no queue "payments"; it declares "orders"`);
+    expect(await templateAnnotation('app')).toBe('');
+    expect(await splitState('app')).toBe('');
+  }, 120_000);
 });
