@@ -193,9 +193,10 @@ describe('bad input and failures', () => {
         expect((await suite.pod.request('/meanwhile')).body).toBe('app GET /meanwhile body=0\n');
       });
       clearInterval(sampler);
-      const after = rssKiB(pid);
       expect(peak).toBeLessThan(192 * 1024);
-      expect(after - before).toBeLessThan(6 * 1024);
+      // Given back within a few seconds of the session's end (later on a loaded machine: the
+      // allocator returns pages as the collector frees them).
+      await eventually(async () => expect(rssKiB(pid) - before).toBeLessThan(6 * 1024), 15_000, 250);
     } finally {
       clearInterval(sampler);
       rmSync(big);
