@@ -65,7 +65,15 @@ test('sessions lists an attach session, and sessions kill ends it', async () => 
     const json = JSON.parse((await run('sessions', 'deploy/app', '-n', namespace, '--json')).stdout);
     expect(json.pods).toHaveLength(1);
     expect(json.pods[0].sessions).toEqual([
-      { id, user: expect.any(String), client: expect.stringMatching(/^mirrord attach/), since: expect.any(String), subscriptions: [] },
+      {
+        id,
+        user: expect.any(String),
+        // The session id its ticket names (the operator follows queue splits' sessions by it).
+        ticket: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        client: expect.stringMatching(/^mirrord attach/),
+        since: expect.any(String),
+        subscriptions: [],
+      },
     ]);
 
     const killed = await run('sessions', 'kill', id, '-n', namespace);
