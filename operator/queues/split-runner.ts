@@ -18,7 +18,7 @@ import type { Logger } from '../../common/log';
 import type { QueueBroker } from './broker';
 import { connectBroker, type SecretKeyReader } from './connect';
 import type { QueueRegistry } from './registry';
-import { kafkaGroup, memberQueueId, queueNames, splitPodAnnotation, splitStateName, type SplitState } from './split-state';
+import { kafkaGroup, memberQueueId, queueNames, splitPodAnnotation, splitStateName, type SplitMember, type SplitState } from './split-state';
 import { updateSplit, type SplitStore, type StoredSplit } from './split-store';
 import { QueueSplitter } from './splitter';
 
@@ -118,6 +118,15 @@ export class SplitRunner {
     return updateSplit(this.cluster.store, namespace, splitStateName(state.workload), change);
   }
 
+  /** Changes one member as stored (undefined: removes it); nothing when it is gone already. */
+  private updateMember(namespace: string, state: SplitState, member: string, change: Partial<SplitMember> | undefined) {
+    return this.update(namespace, state, (current) => {
+      const { [member]: found, ...rest } = current.members;
+      if (!found) return undefined;
+      return { ...current, members: change ? { ...current.members, [member]: { ...found, ...change } } : rest };
+    });
+  }
+
   /** The splitters of a split, made (and started, when `moving`) if this replica has none yet. */
   private async splittersOf(key: string, namespace: string, state: SplitState, moving: boolean): Promise<Running> {
     const existing = this.running.get(key);
@@ -193,15 +202,11 @@ export class SplitRunner {
       } catch (failure) {
         const reason = reasonOf(failure);
         this.log.warn('a session could not join a queue split', { split: key, member, error: reason });
-        await this.update(namespace, state, (now) =>
-          now.members[member] ? { ...now, members: { ...now.members, [member]: { ...now.members[member]!, error: reason } } } : undefined,
-        );
+        await this.updateMember(namespace, state, member, { error: reason });
         continue;
       }
       if (!joined) {
-        await this.update(namespace, state, (now) =>
-          now.members[member] ? { ...now, members: { ...now.members, [member]: { ...now.members[member]!, joined: true } } } : undefined,
-        );
+        await this.updateMember(namespace, state, member, { joined: true });
         this.log.info('a session joined a queue split', { split: key, member, user: state.members[member]!.user, queues: Object.keys(filters) });
       }
     }
@@ -234,12 +239,7 @@ export class SplitRunner {
       running.joined.delete(member);
       running.seen.delete(member);
       running.absentSince.delete(member);
-      await this.update(namespace, state, (current) => {
-        if (!current.members[member]) return undefined;
-        const rest = { ...current.members };
-        delete rest[member];
-        return { ...current, members: rest };
-      });
+      await this.updateMember(namespace, state, member, undefined);
       this.log.info('a session left a queue split; its queue was given back', { split: key, member, counts: summary(running) });
     }
   }
