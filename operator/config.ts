@@ -5,6 +5,7 @@
 import { hostname } from 'node:os';
 import { integer, kubeName } from '../common/env-settings';
 import { parseLevel, type Level } from '../common/log';
+import type { DbBranchType } from '../protocol/db-branch';
 import { OPERATOR_API_SERVICE } from '../protocol/operator-api';
 
 export interface OperatorConfig {
@@ -25,6 +26,8 @@ export interface OperatorConfig {
   /** The Lease electing the replica that publishes and rotates keys. */
   lease: string;
   logLevel: Level;
+  /** The image each type of database branch runs; its tag is the engine version it branches. */
+  dbBranchImages: Record<DbBranchType, string>;
 }
 
 export function loadOperatorConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig {
@@ -39,5 +42,21 @@ export function loadOperatorConfig(env: NodeJS.ProcessEnv = process.env): Operat
     keysSecret: kubeName(env, 'MIRRORD_OPERATOR_KEYS_SECRET', 'mirrord-operator-signing-keys'),
     lease: kubeName(env, 'MIRRORD_OPERATOR_LEASE', 'mirrord-operator'),
     logLevel: parseLevel(env.MIRRORD_LOG_LEVEL),
+    dbBranchImages: {
+      pg: branchImage(env, 'MIRRORD_DB_BRANCH_PG_IMAGE', 'mirrord-db-branch-postgres:15'),
+      mysql: branchImage(env, 'MIRRORD_DB_BRANCH_MYSQL_IMAGE', 'mirrord-db-branch-mysql:10.11'),
+    },
   };
+}
+
+/** A branch image reference whose tag is a version (`NAME:15`, `NAME:10.11`). */
+function branchImage(env: NodeJS.ProcessEnv, variable: string, fallback: string): string {
+  const image = env[variable] || fallback;
+  if (!/:\d+(\.\d+)?$/.test(image)) throw new Error(`${variable}: ${image} is not an image whose tag is the engine version it runs (NAME:15, NAME:10.11)`);
+  return image;
+}
+
+/** The engine version a branch image runs: its tag. */
+export function branchImageVersion(image: string): string {
+  return image.slice(image.lastIndexOf(':') + 1);
 }

@@ -9,7 +9,8 @@ import { OPERATOR_GROUP, SESSIONS_RESOURCE } from '../protocol/operator-api';
 import { CertificateManager } from '../common/certs/manager';
 import { serviceDnsNames, type ServingPair } from '../common/certs/tls-material';
 import { parseRequestHeaderConfig, type RequestHeaderConfig } from './auth/request-header';
-import type { OperatorConfig } from './config';
+import { branchImageVersion, type OperatorConfig } from './config';
+import { sweepBranches } from './db-branches/branch-janitor';
 import { KeyService } from './keys/key-service';
 import { publishKeySet } from './keys/publish';
 import { publicKeySet } from './keys/signing-keys';
@@ -29,6 +30,9 @@ const RESTORE_SCALE_MS = 5_000;
 
 /** How often the leader brings queue splits up to date: a ticket waits for it to join its session. */
 const SPLITS_MS = 500;
+
+/** How often the leader looks for database branches whose sessions are over. */
+const DB_BRANCHES_MS = 3_000;
 
 /** How the operator names itself in its own tickets: its service account, as the API server would. */
 const operatorUser = (config: OperatorConfig) => `system:serviceaccount:${config.namespace}:${config.service}`;
@@ -72,16 +76,12 @@ export async function startOperator(config: OperatorConfig, cluster: OperatorClu
 
   // The operator's own admin tickets: whoever calls has passed RBAC for get, list or delete.
   const sidecars = cluster.sidecars((pod) => operatorAdminTicket({ signer: () => keys.signer() }, { user: operatorUser(config), groups: [] }, pod));
-  const splits = new SplitRunner(
-    {
-      ...cluster.splits,
-      liveSessions: async (namespace) => {
-        const listed = await listSessions(sidecars, namespace);
-        return listed.unreachable ? undefined : new Set(listed.items.flatMap((session) => (session.spec.ticket ? [session.spec.ticket] : [])));
-      },
-    },
-    log.child({ part: 'queues' }),
-  );
+  // The ticket session ids on the namespace's sidecars: queue split members and database branches live while theirs do.
+  const liveSessions = async (namespace: string) => {
+    const listed = await listSessions(sidecars, namespace);
+    return listed.unreachable ? undefined : new Set(listed.items.flatMap((session) => (session.spec.ticket ? [session.spec.ticket] : [])));
+  };
+  const splits = new SplitRunner({ ...cluster.splits, liveSessions }, log.child({ part: 'queues' }));
 
   const requestHeader = await loadRequestHeader(cluster);
   await syncKeys();
@@ -102,6 +102,13 @@ export async function startOperator(config: OperatorConfig, cluster: OperatorClu
       policies: cluster.policies,
       profileExists: cluster.profileExists,
       signer: () => keys.signer(),
+      dbBranches: {
+        cluster: cluster.dbBranches,
+        engines: {
+          pg: { image: config.dbBranchImages.pg, version: branchImageVersion(config.dbBranchImages.pg) },
+          mysql: { image: config.dbBranchImages.mysql, version: branchImageVersion(config.dbBranchImages.mysql) },
+        },
+      },
       splits: {
         splits: cluster.splits.store,
         queueRegistries: cluster.splits.queueRegistries,
@@ -158,6 +165,16 @@ export async function startOperator(config: OperatorConfig, cluster: OperatorClu
       .finally(() => (splitting = false));
   }, SPLITS_MS);
   runSplits.unref();
+  // Database branches: only the leader deletes them.
+  let sweeping = false;
+  const sweepDbBranches = setInterval(() => {
+    if (!elector.isLeader || sweeping) return;
+    sweeping = true;
+    sweepBranches({ ...cluster.dbBranches, liveSessions }, log.child({ part: 'db-branches' }))
+      .catch((error: unknown) => log.warn('looking at the database branches failed', { error: apiErrorMessage(error) }))
+      .finally(() => (sweeping = false));
+  }, DB_BRANCHES_MS);
+  sweepDbBranches.unref();
 
   return {
     stop: async (graceMs) => {
@@ -165,6 +182,7 @@ export async function startOperator(config: OperatorConfig, cluster: OperatorClu
       clearInterval(refresh);
       clearInterval(restoreScales);
       clearInterval(runSplits);
+      clearInterval(sweepDbBranches);
       await splits.stopAll();
       certificates.stop();
       elector.stop();

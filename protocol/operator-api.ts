@@ -9,6 +9,7 @@
  * Kubernetes `Status` of code 403 whose message names the policy.
  */
 import { z } from 'zod';
+import { dbBranchRequest } from './db-branch';
 import { describeIssues, httpFilter } from './messages';
 import { ticketAllow } from './ticket';
 
@@ -69,6 +70,11 @@ export const ticketSpec = z
       })
       .strict()
       .optional(),
+    /**
+     * Database branches (`feature.db_branches`): each a private copy of a database the target's
+     * container connects to, made (or, for a shared id, reused) before the ticket is issued.
+     */
+    dbBranches: z.array(dbBranchRequest).min(1).max(8).optional(),
   })
   .strict();
 
@@ -89,6 +95,8 @@ export const ticketStatus = z.object({
   policies: z.array(z.string()),
   /** Queue splitting: the variables that point the local process at its own queues. */
   splitQueues: z.object({ env: z.record(z.string(), z.string()) }).optional(),
+  /** Database branches: the variables that point the local process at them, and the branches' names. */
+  dbBranches: z.object({ env: z.record(z.string(), z.string()), branches: z.array(z.object({ id: z.string(), name: z.string() })) }).optional(),
 });
 
 export const ticketObject = z.object({

@@ -28,6 +28,7 @@ import type { SidecarAccess } from '../sessions/sessions';
 import { sidecarAccess } from './sidecars';
 import { scaleRestoreCluster } from './scaled-workloads';
 import { splitApi, type SplitApi } from './split-cluster';
+import { dbBranchCluster, type DbBranchCluster } from './db-branch-cluster';
 import type { ScaleRestoreCluster } from '../copies/restore-scale';
 import { COPY_OF_ANNOTATION } from '../../common/copy-target';
 import { KIND_API, readTargetPath } from '../../common/target-path';
@@ -74,6 +75,8 @@ export interface OperatorCluster {
   scaleRestore: ScaleRestoreCluster;
   /** Queue splitting's splits, registries, Secrets and workloads. */
   splits: SplitApi;
+  /** Database branches' Pods, Services and Secrets, and the Secrets and ConfigMaps sources are read from. */
+  dbBranches: DbBranchCluster;
   /** The sidecars, reached with the tickets `ticketFor` signs. */
   sidecars(ticketFor: (pod: V1Pod) => string): SidecarAccess;
   readLease(namespace: string, name: string): Promise<LeaseRecord | undefined>;
@@ -207,6 +210,7 @@ export function connectToCluster(): OperatorCluster {
     },
     scaleRestore: scaleRestoreCluster(config),
     splits: splitApi(config),
+    dbBranches: dbBranchCluster(config),
     readLease: async (namespace, name) => {
       const lease = await notFoundAs(coordination.readNamespacedLease({ namespace, name }), undefined);
       if (!lease) return undefined;

@@ -117,6 +117,16 @@ describe('required header filter', () => {
   });
 });
 
+describe('database branches', () => {
+  it('requireDbBranches refuses a session that would use the database itself, and grants one with a branch', () => {
+    const policies = [shop('branch-only', { requireDbBranches: true })];
+    expect(refused(request(), policies).message).toBe(
+      'a session without a database branch on deploy/checkout refused by policy shop/branch-only; allowed: a session with a database branch (feature.db_branches) for the database it uses',
+    );
+    expect(granted(request({ dbBranches: 1 }), policies).policies).toEqual(['shop/branch-only']);
+  });
+});
+
 describe('profiles', () => {
   it('requireProfile refuses a session without one', () => {
     const refusal = refused(request(), [shop('need-profile', { requireProfile: true })]);

@@ -8,6 +8,7 @@ import { fsAllow } from './fs';
 import { outgoingAllow } from './outgoing';
 import { incomingAllow, incomingRefusal, incomingRules } from './incoming';
 import { policyApplies } from './match';
+import { dbBranchRefusal } from './db-branches';
 import { profileRefusal } from './profile';
 import type { PolicyRefusal } from './refusal';
 import { invalidPatternRefusal } from './regex';
@@ -43,6 +44,8 @@ export function evaluatePolicies(request: SessionRequest, policies: readonly Pol
   if (invalid) return invalid;
   const profile = profileRefusal(applying, request.profile, targetPath);
   if (profile) return profile;
+  const branches = dbBranchRefusal(applying, request.dbBranches ?? 0, targetPath);
+  if (branches) return branches;
   const rules = incomingRules(applying);
   const incoming = incomingRefusal(rules, request.incoming, targetPath);
   if (incoming) return incoming;

@@ -54,6 +54,8 @@ export interface PolicySpec {
   requireProfile?: boolean;
   /** The profiles a session may name. */
   profileAllowlist?: string[];
+  /** A session must branch the database (`feature.db_branches`) rather than use the target's own. */
+  requireDbBranches?: boolean;
   /** The policy applies only to these users and groups (absent: to everyone). */
   subjects?: Subjects;
   /** The policy never applies to these users and groups. */
@@ -105,6 +107,8 @@ export interface SessionRequest {
   /** The pod's files: `local` asks for none of them. */
   fs: 'read' | 'write' | 'local';
   profile?: string;
+  /** How many database branches the session asks for (`feature.db_branches`). */
+  dbBranches?: number;
 }
 
 /** An applying policy with the name refusals and tickets use. */

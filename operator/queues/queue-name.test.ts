@@ -49,10 +49,10 @@ describe("a registered queue's name", () => {
 
   it('says where a name is missing', async () => {
     await expect(queueVariable(template, registry, 'audit', readKey)).rejects.toThrow(
-      'MirrordWorkloadQueueRegistry shop/orders-queues: queue "audit": container app of orders gives AUDIT_QUEUE no queue name (from a source other than a value or a ConfigMap key)',
+      'MirrordWorkloadQueueRegistry shop/orders-queues: queue "audit": container app of orders gives AUDIT_QUEUE no queue name (the value comes from Secret s, key k, which is not read for this)',
     );
     await expect(queueVariable(template, registry, 'events', async () => undefined)).rejects.toThrow(
-      /gives EVENTS_TOPIC no queue name \(ConfigMap topics, key events\)$/,
+      /gives EVENTS_TOPIC no queue name \(container app takes EVENTS_TOPIC from ConfigMap topics, key events, which does not exist\)$/,
     );
     const other = { ...registry, spec: { ...registry.spec, consumer: { name: 'orders', container: 'worker' } } };
     await expect(queueVariable(template, other, 'orders', readKey)).rejects.toThrow(

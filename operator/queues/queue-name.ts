@@ -6,6 +6,7 @@
  */
 import type { V1Container, V1PodTemplateSpec } from '../../common/kube-client';
 import { SIDECAR_NAME } from '../../common/pod-contract';
+import { containerVariable } from '../env/container-variable';
 import type { QueueRegistry } from './registry';
 
 /** Reads a ConfigMap's key (undefined when the map or the key isn't there). */
@@ -40,12 +41,14 @@ export async function queueVariable(template: V1PodTemplateSpec, registry: Queue
   return { container: container.name, variable: queue.nameSource.envVar, queue: name, ...(group && { group }) };
 }
 
-/** A container's variable: its value, or the ConfigMap key it refers to; else an Error `missing`, saying where it was looked for. */
+/** A container's variable: its value, or the ConfigMap key it refers to; else an Error `missing`, saying why. */
 async function variableValue(container: V1Container, variable: string, readKey: ConfigMapKeyReader, missing: string): Promise<string> {
-  const defined = container.env?.find((v) => v.name === variable);
-  const fromMap = defined?.valueFrom?.configMapKeyRef;
-  const value = defined?.value ?? (fromMap?.name && fromMap.key ? await readKey(fromMap.name, fromMap.key) : undefined);
-  if (value) return value;
-  const how = fromMap ? ` (ConfigMap ${fromMap.name}, key ${fromMap.key})` : defined?.valueFrom ? ' (from a source other than a value or a ConfigMap key)' : '';
-  throw new Error(`${missing}${how}`);
+  let found;
+  try {
+    found = await containerVariable(container, variable, { configMap: readKey });
+  } catch (error) {
+    throw new Error(`${missing} (${(error as Error).message})`);
+  }
+  if (found?.value) return found.value;
+  throw new Error(missing);
 }

@@ -12,6 +12,7 @@ import { FS_PATHS_TICKET_VERSION, signTicket, type TicketAllow, type TicketClaim
 import { evaluatePolicies } from '../policy/evaluate';
 import type { Policy, Target } from '../policy/spec';
 import { ApiFailure, type Caller } from './api-failure';
+import { enterDbBranches, type DbBranchEntryContext } from './db-branch-entry';
 import { enterSplit, type SplitEntryContext } from './split-entry';
 
 /** How long a ticket is good for starting a session: the CLI uses it at once. */
@@ -30,6 +31,8 @@ export interface IssueContext {
   signer(): { kid: string; privateKey: KeyObject };
   /** Queue splitting's part (absent: tickets that ask for it are refused). */
   splits?: SplitEntryContext;
+  /** Database branching's part (absent: tickets that ask for it are refused). */
+  dbBranches?: DbBranchEntryContext;
   now?: () => Date;
 }
 
@@ -118,19 +121,28 @@ export async function issueTicket(context: IssueContext, caller: Caller, namespa
     throw new ApiFailure(422, `spec.profile: no profile "${spec.profile}" (a MirrordProfile in namespace ${namespace} or a MirrordClusterProfile)`, 'Invalid');
   }
   const decision = evaluatePolicies(
-    { user: caller.user, groups: caller.groups, target, incoming: spec.ports, fs: spec.fs, profile: spec.profile },
+    { user: caller.user, groups: caller.groups, target, incoming: spec.ports, fs: spec.fs, profile: spec.profile, dbBranches: spec.dbBranches?.length ?? 0 },
     await policies,
   );
   if (decision.refused) throw new ApiFailure(403, decision.message, 'Forbidden');
 
   const session = randomUUID();
+  let dbBranches: TicketStatus['dbBranches'];
+  if (spec.dbBranches) {
+    if (!context.dbBranches) throw new ApiFailure(422, 'feature.db_branches: this operator does not make database branches', 'Invalid');
+    dbBranches = await enterDbBranches(context.dbBranches, { namespace, pod, container, target: spec.target, caller, session, requests: spec.dbBranches });
+  }
   let splitQueues: TicketStatus['splitQueues'];
   if (spec.splitQueues) {
     if (!context.splits) throw new ApiFailure(422, 'feature.split_queues: this operator does not split queues', 'Invalid');
     splitQueues = { env: await enterSplit(context.splits, { namespace, pod, chain, caller, session, request: spec.splitQueues }) };
   }
   try {
-    return { ...sign(context, caller, pod, decision.allow, decision.policies, undefined, session), ...(splitQueues && { splitQueues }) };
+    return {
+      ...sign(context, caller, pod, decision.allow, decision.policies, undefined, session),
+      ...(splitQueues && { splitQueues }),
+      ...(dbBranches && { dbBranches }),
+    };
   } catch (error) {
     // Only the policies' fs patterns can make a ticket too large for a hello: name them.
     throw new ApiFailure(
