@@ -11,18 +11,20 @@ export interface KubeFlags {
   kubeconfig?: string;
 }
 
-export type AdminVerb = 'ls' | 'sessions' | 'install' | 'uninstall' | 'doctor';
+export type AdminVerb = 'ls' | 'sessions' | 'db-branches' | 'install' | 'uninstall' | 'doctor';
 
 export type AdminArgs =
   | { kind: 'ls'; kube: KubeFlags; allNamespaces: boolean; json: boolean }
   | { kind: 'sessions'; kube: KubeFlags; target?: string; json: boolean; allNamespaces: boolean }
   | { kind: 'sessions-kill'; kube: KubeFlags; id: string; target?: string }
   | { kind: 'sessions-kill-all'; kube: KubeFlags; target?: string }
+  | { kind: 'db-branches'; kube: KubeFlags; ids: string[]; json: boolean; allNamespaces: boolean }
+  | { kind: 'db-branches-stop'; kube: KubeFlags; ids: string[]; all: boolean; json: boolean; allNamespaces: boolean }
   | { kind: 'install'; kube: KubeFlags; wait: boolean; operator: boolean }
   | { kind: 'uninstall'; kube: KubeFlags; restartWorkloads: boolean; dryRun: boolean }
   | { kind: 'doctor'; kube: KubeFlags; target?: string };
 
-export const ADMIN_VERBS: readonly AdminVerb[] = ['ls', 'sessions', 'install', 'uninstall', 'doctor'];
+export const ADMIN_VERBS: readonly AdminVerb[] = ['ls', 'sessions', 'db-branches', 'install', 'uninstall', 'doctor'];
 
 const kubeOptions = {
   namespace: { type: 'string', short: 'n' },
@@ -34,6 +36,7 @@ const kubeOptions = {
 const extra = {
   ls: { 'all-namespaces': { type: 'boolean', short: 'A' }, json: { type: 'boolean' } },
   sessions: { json: { type: 'boolean' }, 'all-namespaces': { type: 'boolean', short: 'A' }, all: { type: 'boolean' } },
+  'db-branches': { json: { type: 'boolean' }, 'all-namespaces': { type: 'boolean', short: 'A' }, all: { type: 'boolean' } },
   install: { wait: { type: 'boolean' }, 'no-operator': { type: 'boolean' } },
   uninstall: { 'restart-workloads': { type: 'boolean' }, 'dry-run': { type: 'boolean' } },
   doctor: {},
@@ -43,6 +46,7 @@ const extra = {
 const usage: Record<AdminVerb, string> = {
   ls: 'mirrord ls [-n NAMESPACE | -A] [--json]',
   sessions: 'mirrord sessions [TARGET] [-n NAMESPACE | -A] [--json] | mirrord sessions kill ID|--all [TARGET]',
+  'db-branches': 'mirrord db-branches status [ID...] [-n NAMESPACE | -A] [--json] | mirrord db-branches stop ID...|--all [-n NAMESPACE | -A] [--json]',
   install: 'mirrord install [--wait] [--no-operator]',
   uninstall: 'mirrord uninstall [--restart-workloads] [--dry-run]',
   doctor: 'mirrord doctor [TARGET]',
@@ -95,6 +99,20 @@ export function parseAdmin(verb: AdminVerb, argv: string[]): AdminArgs | undefin
         allNamespaces: !!values['all-namespaces'],
         ...(positionals[0] !== undefined && { target: positionals[0] }),
       };
+    case 'db-branches': {
+      const [action, ...ids] = positionals;
+      if (action !== 'status' && action !== 'stop' && action !== 'destroy')
+        throw usageError(`db-branches takes status or stop, not ${action === undefined ? 'nothing' : `"${action}"`}`, verb);
+      if (values['all-namespaces'] && kube.namespace !== undefined) throw usageError('-n and -A exclude each other', verb);
+      const common = { kube, ids, json: !!values.json, allNamespaces: !!values['all-namespaces'] };
+      if (action === 'status') {
+        if (values.all) throw usageError('--all is for db-branches stop', verb);
+        return { kind: 'db-branches', ...common };
+      }
+      if (!values.all && ids.length === 0) throw usageError('db-branches stop needs the branch IDs (db-branches status lists them), or --all', verb);
+      if (values.all && ids.length) throw usageError('db-branches stop --all takes no ID', verb);
+      return { kind: 'db-branches-stop', ...common, all: !!values.all };
+    }
     case 'install':
       atMost(0);
       return { kind: 'install', kube, wait: !!values.wait, operator: !values['no-operator'] };

@@ -109,7 +109,7 @@ export function parseCommandLine(argv: string[]): Invocation {
   if (first.startsWith('-')) throw usageError(`unknown option ${first}`, 'options come after the command: mirrord attach [target] [options] -- CMD ARGS');
   throw usageError(
     `unknown command "${first}"`,
-    'the commands are attach, exec, port-forward, ls, sessions, install, uninstall and doctor; mirrord --help shows them',
+    'the commands are attach, exec, port-forward, ls, sessions, db-branches, install, uninstall and doctor; mirrord --help shows them',
   );
 }
 

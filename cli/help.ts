@@ -10,6 +10,7 @@ usage:
   mirrord ls [-n NAMESPACE | -A] [--json]
   mirrord sessions [TARGET] [--json]
   mirrord sessions kill ID [TARGET]
+  mirrord db-branches status|stop [ID...] [--json]
   mirrord install [--wait]
   mirrord uninstall [--restart-workloads] [--dry-run]
   mirrord doctor [TARGET]
@@ -21,6 +22,7 @@ commands:
   port-forward  local ports to destinations reached from the pod (-L), pod ports to local ones (-R)
   ls         the targets of a namespace and whether their pods carry the sidecar
   sessions   the sessions attached to the sidecars; "sessions kill ID" ends one
+  db-branches  the database branches (feature.db_branches) and whose they are; "stop ID" deletes one
   install    install the admission webhook that injects the sidecar
   uninstall  remove it
   doctor     check what attach needs, and say how to fix what is missing
@@ -94,6 +96,20 @@ port-forward in the namespace. The exit code is 0 when every check passes, 1 oth
 
 ${KUBE_FLAGS}`;
 
+export const DB_BRANCHES_HELP = `usage: mirrord db-branches status [ID...] [-n NAMESPACE | -A] [--json]
+       mirrord db-branches stop ID...|--all [-n NAMESPACE | -A] [--json]
+
+The database branches the operator made for sessions (feature.db_branches): a Pod, a Service
+and a Secret each, named mirrord-db-ID. status lists them: their engine, the source they copy,
+who made them, whether they are ready, their sessions, and when an idle one is deleted (its TTL
+after its last session). stop deletes them at once (destroy is the same); a session still using
+one loses its database. Both need RBAC on pods (get, list; delete for stop) in the namespace.
+
+  -A, --all-namespaces       every namespace
+  --all                      (stop) every branch of the namespace
+  --json                     {"branches": [{namespace, id, name, type, owner, source, target, copy, state, message?, sessions, ttlSecs, idleSince?, created}]}
+\${KUBE_FLAGS}`;
+
 export function helpText(topic: HelpTopic | undefined): string {
   switch (topic) {
     case 'attach':
@@ -104,6 +120,8 @@ export function helpText(topic: HelpTopic | undefined): string {
       return LS_HELP;
     case 'sessions':
       return SESSIONS_HELP;
+    case 'db-branches':
+      return DB_BRANCHES_HELP;
     case 'install':
       return INSTALL_HELP;
     case 'uninstall':

@@ -42,6 +42,10 @@ async function admin(args: AdminArgs): Promise<number> {
       return (await import('./commands/sessions')).killSession(args);
     case 'sessions-kill-all':
       return (await import('./commands/sessions')).killAllSessions(args);
+    case 'db-branches':
+      return (await import('./commands/db-branches')).dbBranchStatus(args);
+    case 'db-branches-stop':
+      return (await import('./commands/db-branches')).stopDbBranches(args);
     case 'install':
       return (await import('./commands/install')).install(args);
     case 'uninstall':

@@ -4,7 +4,7 @@
  * workload's traffic and the chosen pod's network and files. When the command ends the sessions
  * close, and with them the pods' rules for them.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { podFsRights } from '../../intproxy/fs-policy';
 import { startLayerProxy, type LayerOptions, type LayerProxy } from '../../intproxy/proxy';
 import { SyscallSupervisor } from '../../intproxy/syscalls/supervisor';
@@ -52,7 +52,11 @@ async function attachWith(args: AttachArgs, progress: Progress): Promise<number>
     client: hello.client,
     ...(settings.profile !== undefined && { profile: settings.profile }),
     // One member for the whole attach: its replicas' and reconnections' tickets share its queues.
-    ...(splitQueuesApply(settings, args, progress) && { splitQueues: { member: randomUUID(), queues: settings.splitQueues! } }),
+    ...(needsTarget(settings, args, progress, 'feature.split_queues') && { splitQueues: { member: randomUUID(), queues: settings.splitQueues! } }),
+    // A branch without an id gets one for the whole attach: its replicas' and reconnections' tickets share it.
+    ...(needsTarget(settings, args, progress, 'feature.db_branches') && {
+      dbBranches: settings.dbBranches!.map((branch) => ({ ...branch, id: branch.id ?? `s${randomBytes(4).toString('hex')}`, shared: branch.id !== undefined })),
+    }),
   };
   const { client, transport, first, podName } = await openSession({ agent: args.agent, settings, description: session, hello, progress, reconnectMs });
   const { pod } = first.info;
@@ -79,12 +83,12 @@ async function attachWith(args: AttachArgs, progress: Progress): Promise<number>
     const fromPod = settings.env.enabled ? await client.env() : {};
     const remoteEnv = filterEnv(fromPod, settings.env, fromEnvFile);
     if (settings.env.enabled) progress.step(`${Object.keys(remoteEnv).length} environment variables from the pod`);
-    // The split's variables win over the pod's: there they name the deployed app's queues.
-    const splitEnv = transport.splitEnv ?? {};
-    for (const [name, queue] of Object.entries(splitEnv)) progress.step(`queue split: ${name}=${queue}`);
+    // The split's and the branches' variables win over the pod's: there they name the deployed app's queues and databases.
+    const ticketEnv = transport.ticketEnv?.env ?? {};
+    for (const note of transport.ticketEnv?.notes ?? []) progress.step(note);
     proxy = await startProxy(client, settings.layer, progress.logger);
     progress.done();
-    const env = unsetEnv({ ...process.env, ...remoteEnv, ...splitEnv }, settings.env.unset ?? []);
+    const env = unsetEnv({ ...process.env, ...remoteEnv, ...ticketEnv }, settings.env.unset ?? []);
     const syscallProblem = settings.interception === 'preload' ? undefined : syscallModeProblem();
     if (settings.interception === 'syscall' && syscallProblem)
       throw new CliError(syscallProblem, 'run it with --interception preload (the layer reaches programs that call libc)');
@@ -120,21 +124,23 @@ async function attachWith(args: AttachArgs, progress: Progress): Promise<number>
 }
 
 /**
- * Queue splitting asks the operator to split the target workload's queues: it needs one, reached
- * through the cluster. Elsewhere (the agent given directly, targetless, a copy) it is ignored with
- * a warning, as copy_target is without a target.
+ * Queue splitting and database branches ask the operator about the target workload (its queues,
+ * the databases its container uses): they need one, reached through the cluster. Elsewhere (the
+ * agent given directly, targetless, a copy) they are ignored with a warning, as copy_target is
+ * without a target.
  */
-function splitQueuesApply(settings: Settings, args: AttachArgs, progress: Progress): boolean {
-  if (!settings.splitQueues) return false;
+function needsTarget(settings: Settings, args: AttachArgs, progress: Progress, key: 'feature.split_queues' | 'feature.db_branches'): boolean {
+  if (!(key === 'feature.split_queues' ? settings.splitQueues : settings.dbBranches)) return false;
+  const what = key === 'feature.split_queues' ? "consumes no workload's queues" : "uses no workload's databases";
   const why =
     !settings.target || args.agent.command !== undefined || args.agent.url !== undefined
       ? 'a target reached through the cluster (deploy/NAME, statefulset/NAME, rollout/NAME)'
       : settings.target.path === TARGETLESS
-        ? "a target (a targetless session consumes no workload's queues)"
+        ? `a target (a targetless session ${what})`
         : settings.target.copy
           ? 'the target itself, not a copy (copy_target)'
           : undefined;
-  if (why) progress.warn(`feature.split_queues needs ${why}; it is ignored`);
+  if (why) progress.warn(`${key} needs ${why}; it is ignored`);
   return why === undefined;
 }
 

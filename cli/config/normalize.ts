@@ -15,6 +15,7 @@ import type {
   Interception,
   OutgoingConfig,
   SplitQueuesConfig,
+  DbBranchConfig,
   TargetPathConfig,
 } from './schema';
 
@@ -36,6 +37,7 @@ export interface Normal {
   hostname?: boolean;
   copyTarget: { enabled?: boolean; scale_down?: boolean };
   splitQueues?: SplitQueuesConfig;
+  dbBranches?: DbBranchConfig[];
 }
 
 export function normalize(config: FileConfig): Normal {
@@ -61,6 +63,7 @@ export function normalize(config: FileConfig): Normal {
     hostname: feature.hostname,
     copyTarget: copyTarget(feature.copy_target),
     splitQueues: feature.split_queues,
+    dbBranches: feature.db_branches,
   };
 }
 

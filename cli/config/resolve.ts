@@ -10,6 +10,7 @@ import type { LayerOptions } from '../../intproxy/proxy';
 import type { DnsFilter } from '../../intproxy/dns-filter';
 import type { FsMode } from '../../intproxy/fs-policy';
 import { compileEntry } from '../../intproxy/outgoing-filter';
+import type { DbBranchRequest } from '../../protocol/db-branch';
 import type { HttpFilter, Mode } from '../../protocol/messages';
 import { splitPatterns, type EnvFilter } from '../env-filter';
 import { readEnvironment, type FromEnvironment } from './env-vars';
@@ -18,7 +19,7 @@ import { composeHttpFilter } from './http-filter';
 import { checkConfigFile, type Loaded } from './load';
 import { normalize, overlay, type Normal } from './normalize';
 import { problemsError, type Problem } from './problems';
-import { configSchema, type FileConfig, type Interception } from './schema';
+import { configSchema, type DbBranchConfig, type FileConfig, type Interception } from './schema';
 import { unsupportedWarnings } from './unsupported';
 
 /** What the command line can set; absent means "as the variables and the file say". */
@@ -62,6 +63,8 @@ export interface Settings {
   env: { enabled: boolean; file?: string } & EnvFilter;
   /** feature.split_queues, as the ticket asks for it: per queue id, its type and the messages that come to this session. */
   splitQueues?: Record<string, { queueType: 'RabbitMQ' | 'Kafka' | 'SQS'; messageFilter: Record<string, string> }>;
+  /** feature.db_branches, as the ticket asks for them (an attach gives an id to those that have none). */
+  dbBranches?: DbBranchSettings[];
   /** Settings accepted but not acted on, one line each, for the user to see before the session starts. */
   warnings: string[];
 }
@@ -135,7 +138,24 @@ function settingsFrom({ config, file = 'mirrord.json', warnings: fileWarnings = 
           Object.entries(merged.splitQueues).map(([id, queue]) => [id, { queueType: queue.queue_type, messageFilter: queue.message_filter ?? {} }]),
         ),
       }),
+    ...(merged.dbBranches?.length && { dbBranches: merged.dbBranches.map(dbBranchSettings) }),
     warnings,
+  };
+}
+
+export type DbBranchSettings = Omit<DbBranchRequest, 'id' | 'shared'> & { id?: string };
+
+/** A branch as the ticket asks for it: mirrord's snake_case keys in the protocol's camelCase, the defaults filled in. */
+function dbBranchSettings(branch: DbBranchConfig): DbBranchSettings {
+  return {
+    ...(branch.id !== undefined && { id: branch.id }),
+    type: branch.type,
+    ...(branch.version !== undefined && { version: branch.version }),
+    ...(branch.name !== undefined && { name: branch.name }),
+    connection: branch.connection,
+    copy: { mode: branch.copy?.mode ?? 'empty', ...(branch.copy?.tables && { tables: branch.copy.tables }) },
+    ...(branch.ttl_secs !== undefined && { ttlSecs: branch.ttl_secs }),
+    ...(branch.creation_timeout_secs !== undefined && { creationTimeoutSecs: branch.creation_timeout_secs }),
   };
 }
 

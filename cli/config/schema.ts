@@ -12,6 +12,14 @@ import { compileEntry } from '../../intproxy/outgoing-filter';
 import { RE2JS } from 're2js';
 import { parseJsonPath } from '../../protocol/json-path';
 import { compileRustRegex } from '../../intproxy/rust-regex';
+import {
+  DB_BRANCH_DEFAULT_CREATION_TIMEOUT_S,
+  DB_BRANCH_DEFAULT_TTL_S,
+  DB_BRANCH_ID,
+  DB_BRANCH_MAX_TTL_S,
+  DB_BRANCH_TYPES,
+  DB_COPY_MODES,
+} from '../../protocol/db-branch';
 import { moot, notYet } from './unsupported';
 
 const port = z.number().int().min(1).max(65535);
@@ -59,6 +67,67 @@ const splitQueues = z.record(
     }),
   }),
 );
+
+/** A value of the target's: one of its container's variables, or a key of a Secret of its namespace. */
+const branchVariable = z.strictObject({
+  type: z.literal('env'),
+  variable: z.string().min(1).meta({ description: "a variable of the target's container" }),
+});
+const branchValue = z.union([
+  branchVariable,
+  z.strictObject({
+    type: z.literal('secret'),
+    name: z.string().min(1).meta({ description: "a Secret of the target's namespace" }),
+    key: z.string().min(1),
+  }),
+]);
+
+/** feature.db_branches: mirrord's database branches (PostgreSQL, MySQL/MariaDB), made by the operator. */
+const dbBranch = z.strictObject({
+  id: z
+    .string()
+    .regex(DB_BRANCH_ID, 'lowercase letters, digits and dashes, at most 40')
+    .optional()
+    .meta({ description: 'names the branch: sessions with the same id (any developer) share it while it lives; none: a branch for this session alone' }),
+  type: z.enum(DB_BRANCH_TYPES).meta({ description: 'pg (PostgreSQL) or mysql (MariaDB)' }),
+  version: z.string().optional().meta({ description: "the engine version expected (15, 10.11); the source's must match" }),
+  name: z.string().min(1).optional().meta({ description: 'the database to branch, when the connection does not name it' }),
+  connection: z.union([
+    z.strictObject({ url: branchVariable.meta({ description: 'the variable holding the connection URL; the local process gets it pointed at the branch' }) }),
+    z.strictObject({
+      params: z.strictObject({
+        host: branchVariable.meta({ description: 'the variable holding the host; the local process gets it pointed at the branch' }),
+        port: branchValue.optional(),
+        user: branchValue,
+        password: branchValue,
+        database: branchValue.optional(),
+      }),
+    }),
+  ]),
+  copy: z
+    .strictObject({
+      mode: z.enum(DB_COPY_MODES).optional().meta({ description: 'empty (the database and user), schema (no rows), all (every row); default empty' }),
+      tables: z
+        .record(z.string().min(1), z.strictObject({ filter: z.string().optional().meta({ description: 'an SQL condition the copied rows match' }) }))
+        .optional()
+        .meta({ description: 'tables whose rows are copied only where their filter holds (with schema: these rows, and no others)' }),
+    })
+    .optional(),
+  ttl_secs: z
+    .number()
+    .int()
+    .min(1)
+    .max(DB_BRANCH_MAX_TTL_S)
+    .optional()
+    .meta({ description: `how long the branch lives after its last session ends (default ${DB_BRANCH_DEFAULT_TTL_S}, at most ${DB_BRANCH_MAX_TTL_S})` }),
+  creation_timeout_secs: z
+    .number()
+    .int()
+    .min(1)
+    .max(3600)
+    .optional()
+    .meta({ description: `how long making the branch (and copying) may take (default ${DB_BRANCH_DEFAULT_CREATION_TIMEOUT_S})` }),
+});
 
 const incomingMode = z.enum(['steal', 'mirror', 'off']).meta({
   description: 'steal: the local process takes the traffic; mirror: it gets a copy while the app answers; off: no incoming traffic',
@@ -255,7 +324,9 @@ export const configSchema = z
         split_queues: splitQueues.optional().meta({
           description: "queue splitting: per queue id of the target's MirrordWorkloadQueueRegistry, the messages this session consumes (needs the operator)",
         }),
-        db_branches: notYet(z.array(anyObject), 'database branches'),
+        db_branches: z.array(dbBranch).max(8).optional().meta({
+          description: 'database branches: a private copy of each database the target uses, which the local process is pointed at (needs the operator)',
+        }),
         magic: notYet(anyObject, "mirrord's presets (AWS)"),
         preview: notYet(anyObject, 'preview environments'),
       })
@@ -310,3 +381,4 @@ export type FsConfig = z.infer<typeof fs>;
 export type EnvConfig = z.infer<typeof env>;
 export type CopyTargetConfig = z.infer<typeof copyTarget>;
 export type SplitQueuesConfig = z.infer<typeof splitQueues>;
+export type DbBranchConfig = z.infer<typeof dbBranch>;

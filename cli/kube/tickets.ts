@@ -15,12 +15,25 @@ import {
   type TicketSpec,
   type TicketStatus,
 } from '../../protocol/operator-api';
+import { DB_BRANCH_PENDING_REASON } from '../../protocol/db-branch';
 import { CliError } from '../errors';
 import { groupNotServed, statusMessage, statusOf, statusReason } from '../../common/kube-status';
 import type { Kube } from './cluster';
 
-/** The workload is moving onto (or off) its split queues: ask again, for a pod of the new rollout. */
-export class SplitPending extends Error {}
+/**
+ * Not yet: the workload is moving onto (or off) its split queues (ask again, for a pod of the new
+ * rollout), or a database branch is being made.
+ */
+export class TicketPending extends Error {
+  constructor(
+    message: string,
+    readonly reason: string,
+  ) {
+    super(message);
+  }
+}
+
+const PENDING_REASONS = [SPLIT_PENDING_REASON, DB_BRANCH_PENDING_REASON];
 
 /** The ticket, or undefined when the cluster has no operator. */
 export async function requestTicket(kube: Kube, spec: TicketSpec): Promise<TicketStatus | undefined> {
@@ -38,7 +51,8 @@ export async function requestTicket(kube: Kube, spec: TicketSpec): Promise<Ticke
     const code = statusOf(error);
     const message = statusMessage(error);
     if (groupNotServed(error)) return undefined;
-    if (code === 409 && statusReason(error) === SPLIT_PENDING_REASON) throw new SplitPending(message ?? 'the queue split is not ready');
+    const reason = statusReason(error);
+    if (code === 409 && reason && PENDING_REASONS.includes(reason)) throw new TicketPending(message ?? 'not ready yet', reason);
     if (code === 403 && message?.includes('cannot create resource "tickets"')) {
       throw new CliError(
         `the API server refused the ticket request: ${message}`,

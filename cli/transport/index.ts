@@ -8,7 +8,8 @@ import { CliError, USAGE_EXIT } from '../errors';
 import { connectThroughCommand, signalGroup, type CommandTransport } from './command';
 import { connectToUrl } from './url';
 import { DEFAULT_AGENT_PORT } from '../../common/pod-contract';
-import type { TicketSpec } from '../../protocol/operator-api';
+import { DB_BRANCH_DEFAULT_CREATION_TIMEOUT_S, DB_BRANCH_PENDING_REASON } from '../../protocol/db-branch';
+import type { TicketSpec, TicketStatus } from '../../protocol/operator-api';
 import type { Kube } from '../kube/cluster';
 import { TARGETLESS, type Target } from '../kube/target';
 import { userAtHost } from '../who';
@@ -38,8 +39,11 @@ export interface Transport {
   replicas?: ReplicaSource;
   /** Removes what the session made in the cluster (a targetless pod), once it has ended. */
   release?(): Promise<void>;
-  /** Queue splitting: the variables that point the local process at its own queues (from the operator). */
-  splitEnv?: Record<string, string>;
+  /**
+   * Queue splitting and database branches: the variables that point the local process at its own
+   * queues and branches (from the operator), and what they are, for the user to see.
+   */
+  ticketEnv?: { env: Record<string, string>; notes: string[] };
 }
 
 /** A pod of the workload, oldest first (then by name). */
@@ -82,9 +86,34 @@ function quiet(socket: WebSocket): WebSocket {
   return socket;
 }
 
-/** How long the first ticket of a queue split waits for the workload's rollout onto its split queues, and how often it asks. */
+/**
+ * How long the first ticket waits for the workload's rollout onto its split queues, or for its
+ * database branches to be made (their creation timeouts, and a margin), and how often it asks.
+ */
 const SPLIT_ROLLOUT_MS = 180_000;
-const SPLIT_RETRY_MS = 2_000;
+const PENDING_RETRY_MS = 2_000;
+
+function pendingLimitMs(session: SessionDescription): number {
+  const branches = (session.dbBranches ?? []).map((branch) => (branch.creationTimeoutSecs ?? DB_BRANCH_DEFAULT_CREATION_TIMEOUT_S) * 1000 + 30_000);
+  return Math.max(session.splitQueues ? SPLIT_ROLLOUT_MS : 0, ...branches);
+}
+
+/** What a first ticket brought for the local process: its variables, and a line on each. */
+function ticketEnvOf(status: TicketStatus): Transport['ticketEnv'] {
+  const split = status.splitQueues?.env ?? {};
+  const branches = status.dbBranches;
+  if (!status.splitQueues && !branches) return undefined;
+  return {
+    env: { ...split, ...branches?.env },
+    notes: [
+      ...Object.entries(split).map(([name, queue]) => `queue split: ${name}=${queue}`),
+      // The variables may hold credentials: only their names are shown.
+      ...(branches
+        ? [`database branches ${branches.branches.map((branch) => branch.name).join(', ')}: ${Object.keys(branches.env).join(', ')} point at them`]
+        : []),
+    ],
+  };
+}
 
 export async function openTransport(
   agent: AgentChoice,
@@ -131,7 +160,7 @@ async function openPortForward(
   const { agentPortOf, usablePods } = await import('../kube/pod-choice');
   const { parseTarget, describeTarget } = await import('../kube/target');
   const { forwardToSidecar } = await import('./port-forward');
-  const { requestTicket, SplitPending } = await import('../kube/tickets');
+  const { requestTicket, TicketPending } = await import('../kube/tickets');
   const kube = loadKube({ kubeconfig: settings.kubeconfig, context: settings.kubeContext, namespace: target.namespace });
   const targetless = target.path === TARGETLESS;
   const parsed = targetless ? undefined : parseTarget(target.path);
@@ -166,32 +195,36 @@ async function openPortForward(
   if (target.copy) return openCopy(kube, parsed, target.copy.scaleDown, step, toPod);
   step(`resolving ${describeTarget(parsed)} in namespace ${kube.namespace}…`);
   let resolved = await resolvePod(kube, parsed, pod);
-  // Queue splitting: the first ticket waits for the workload to consume its split queues (a rollout).
-  let splitTicket: string | undefined;
-  let splitEnv: Record<string, string> | undefined;
-  if (session?.splitQueues) {
-    const deadline = Date.now() + SPLIT_ROLLOUT_MS;
+  // Queue splitting: the first ticket waits for the workload to consume its split queues (a
+  // rollout); database branches: for the branches to be made.
+  let firstTicket: string | undefined;
+  let ticketEnv: Transport['ticketEnv'];
+  if (session?.splitQueues || session?.dbBranches) {
+    const limitMs = pendingLimitMs(session);
+    const deadline = Date.now() + limitMs;
     for (;;) {
       try {
         const podName = resolved.pod.metadata?.name ?? '';
         const status = await requestTicket(kube, { ...session, target: ticketTarget(podName), pod: podName });
         if (!status)
           throw new CliError(
-            'feature.split_queues: queue splitting needs the mirrord operator, and this cluster has none',
+            `${session.splitQueues ? 'feature.split_queues: queue splitting' : 'feature.db_branches: database branching'} needs the mirrord operator, and this cluster has none`,
             'mirrord install (without --no-operator) installs it',
           );
-        splitTicket = status.ticket;
-        splitEnv = status.splitQueues?.env;
+        firstTicket = status.ticket;
+        ticketEnv = ticketEnvOf(status);
         break;
       } catch (error) {
-        if (!(error instanceof SplitPending)) throw error;
+        if (!(error instanceof TicketPending)) throw error;
         if (Date.now() > deadline)
           throw new CliError(
-            `${error.message}, still after ${SPLIT_ROLLOUT_MS / 1000} s`,
-            `kubectl rollout status ${describeTarget(parsed)} -n ${kube.namespace}`,
+            `${error.message}, still after ${Math.round(limitMs / 1000)} s`,
+            error.reason === DB_BRANCH_PENDING_REASON
+              ? `mirrord db-branches status -n ${kube.namespace}`
+              : `kubectl rollout status ${describeTarget(parsed)} -n ${kube.namespace}`,
           );
         step(`${error.message}…`);
-        await new Promise((resolve) => setTimeout(resolve, SPLIT_RETRY_MS));
+        await new Promise((resolve) => setTimeout(resolve, PENDING_RETRY_MS));
         resolved = await resolvePod(kube, parsed, pod);
       }
     }
@@ -200,7 +233,7 @@ async function openPortForward(
   const name = chosen.metadata?.name ?? '';
   const port = agentPortOf(chosen);
   step(`port-forwarding to pod ${name}, the sidecar's port ${port}…`);
-  const primary = toPod(name, port, splitTicket).then((transport) => ({ ...transport, ...(splitEnv && { splitEnv }) }));
+  const primary = toPod(name, port, firstTicket).then((transport) => ({ ...transport, ...(ticketEnv && { ticketEnv }) }));
   if (parsed.kind === 'pod') return primary;
   // The other replicas' port-forwards and tickets start with the chosen pod's, not after it.
   const others = usablePods(pods).filter((p) => p.metadata?.name !== name);

@@ -7,8 +7,7 @@
 import type { V1Pod } from '../../common/kube-client';
 import type { Logger } from '../../common/log';
 import { DB_BRANCH_ANNOTATION, DB_BRANCH_LABEL } from '../../protocol/db-branch';
-import { branchPodState } from './branch-objects';
-import { deleteAt, FAILED_KEEP_MS, idleSinceOf, sessionsOf, STARTING_LIMIT_MS } from './branch-sessions';
+import { branchPodState, deleteAt, FAILED_KEEP_MS, idleSinceOf, sessionsOf, STARTING_LIMIT_MS } from '../../common/db-branch-pod';
 
 export interface JanitorCluster {
   listBranches(): Promise<V1Pod[]>;

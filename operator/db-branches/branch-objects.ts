@@ -15,12 +15,12 @@ import {
   ownerLabelValue,
   type DbBranchRequest,
 } from '../../protocol/db-branch';
+import { BRANCH_CONTAINER } from '../../common/db-branch-pod';
 import type { BranchSource } from './source';
 import { ENGINE_PORT } from './source';
 
 /** The file the image's script makes once the copy is done and the server takes the user's connections. */
 export const READY_FILE = '/tmp/mirrord-branch-ready';
-const CONTAINER = 'database';
 
 export interface BranchObjects {
   secret: V1Secret;
@@ -94,7 +94,7 @@ export function branchObjects(plan: BranchPlan): BranchObjects {
         terminationGracePeriodSeconds: 5,
         containers: [
           {
-            name: CONTAINER,
+            name: BRANCH_CONTAINER,
             image: plan.image,
             imagePullPolicy: 'IfNotPresent',
             ports: [{ name: 'database', containerPort: port }],
@@ -129,22 +129,4 @@ export function branchObjects(plan: BranchPlan): BranchObjects {
       },
     },
   };
-}
-
-/** Where a branch pod is: being made, ready, or failed with the container's last words. */
-export type BranchPodState = { phase: 'starting'; step: string } | { phase: 'ready' } | { phase: 'failed'; message: string };
-
-export function branchPodState(pod: V1Pod): BranchPodState {
-  const status = pod.status?.containerStatuses?.find((container) => container.name === CONTAINER);
-  const terminated = status?.state?.terminated;
-  if (terminated || pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded') {
-    const message = terminated?.message?.trim().split('\n').pop() || terminated?.reason || pod.status?.message || 'the branch server stopped';
-    return { phase: 'failed', message };
-  }
-  const waiting = status?.state?.waiting;
-  if (waiting?.reason && ['ErrImageNeverPull', 'ErrImagePull', 'ImagePullBackOff', 'InvalidImageName'].includes(waiting.reason)) {
-    return { phase: 'failed', message: `${waiting.reason}: ${waiting.message ?? ''}`.trim() };
-  }
-  if (status?.ready) return { phase: 'ready' };
-  return { phase: 'starting', step: status?.state?.running ? 'copying the source' : 'starting its server' };
 }

@@ -18,8 +18,8 @@ import {
 } from '../../protocol/db-branch';
 import type { DbBranchRequest, DbBranchType } from '../../protocol/db-branch';
 import type { TicketStatus } from '../../protocol/operator-api';
-import { branchObjects, branchPodState, sourceLabel } from '../db-branches/branch-objects';
-import { sessionsOf } from '../db-branches/branch-sessions';
+import { branchPodState, sessionsOf } from '../../common/db-branch-pod';
+import { branchObjects, sourceLabel } from '../db-branches/branch-objects';
 import { checkSource, SourceCheckError, type BranchEngine } from '../db-branches/source-check';
 import { BranchConfigError, readBranchSource, type BranchSource } from '../db-branches/source';
 import type { DbBranchCluster } from '../kube/db-branch-cluster';
