@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm run cluster:up` / `cluster:down`: a kind cluster when kind and a running Docker engine are
+# `npm run cluster:up` / `cluster:down` (and `cluster.sh load ARCHIVE...`, images into it): a kind cluster when kind and a running Docker engine are
 # there, otherwise the cluster assembled from upstream components (kind/assembled). Force one
 # with MIRRORD_CLUSTER=kind|assembled. The whole of `up` is bounded by MIRRORD_CLUSTER_TIMEOUT
 # seconds (default 5400: a cold build of Kubernetes on 2 cores is most of it).
@@ -9,7 +9,7 @@ repo="$(dirname "$here")"
 action=${1:-}
 # Go's own installer puts it in /usr/local/go, which a minimal PATH (sudo, CI) may not include.
 if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then export PATH="$PATH:/usr/local/go/bin"; fi
-case "$action" in up|down|status) ;; *) echo "usage: $0 up|down|status" >&2; exit 2 ;; esac
+case "$action" in up|down|status|load) ;; *) echo "usage: $0 up|down|status|load ARCHIVE..." >&2; exit 2 ;; esac
 
 flavor=${MIRRORD_CLUSTER:-}
 if [ -z "$flavor" ]; then
@@ -33,7 +33,7 @@ if [ "$flavor" = assembled ]; then
       exit "$code"
     }
   else
-    exec bash "$here/assembled/cluster.sh" "$action"
+    exec bash "$here/assembled/cluster.sh" "$@"
   fi
   exit 0
 fi
@@ -43,6 +43,7 @@ name=mirrord
 kubeconfig="${MIRRORD_KUBECONFIG:-$HOME/.kube/mirrord-kind.kubeconfig}"
 case "$action" in
   down) kind delete cluster --name "$name"; rm -f "$kubeconfig"; exit 0 ;;
+  load) shift; for archive in "$@"; do kind load image-archive --name "$name" "$archive"; done; exit 0 ;;
   status) kind get clusters | grep -qx "$name" && KUBECONFIG="$kubeconfig" kubectl get nodes -o wide || echo "no kind cluster $name"; exit 0 ;;
 esac
 

@@ -508,9 +508,18 @@ status() {
   [ -f "$KUBECONFIG_OUT" ] && kubectl get nodes -o wide 2>/dev/null || true
 }
 
+# load ARCHIVE...: images built elsewhere (the database branch images, say) into the running
+# cluster's containerd, where pods find them without a registry.
+load() {
+  [ "$(id -u)" = 0 ] || { echo "cluster.sh load needs root" >&2; exit 1; }
+  ctr --address "$CONTAINERD_SOCK" version >/dev/null 2>&1 || { echo "the cluster is not running (npm run cluster:up)" >&2; exit 1; }
+  import_images "$@"
+}
+
 case "${1:-}" in
   up) up ;;
   down) [ "$(id -u)" = 0 ] || { echo "cluster:down needs root" >&2; exit 1; }; down; echo "cluster is down" ;;
   status) status ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  load) shift; load "$@" ;;
+  *) echo "usage: $0 up|down|status|load ARCHIVE..." >&2; exit 2 ;;
 esac

@@ -104,9 +104,18 @@ function connectionOf(source: BranchSource) {
   return { host: source.host, port: source.port, user: source.user, password: source.password, database: source.database };
 }
 
-/** Checks the source of the `index`th branch; the engine version it runs, or a SourceCheckError. */
-export async function checkSource(request: DbBranchRequest, source: BranchSource, engine: BranchEngine): Promise<string> {
+/**
+ * The source as the operator reaches it: a one-label host name (`db`) is the app's namespace's
+ * Service, which the operator, in a namespace of its own, must name in full.
+ */
+export function reachedFrom(source: BranchSource, namespace: string): BranchSource {
+  return source.host.includes('.') || source.host.includes(':') ? source : { ...source, host: `${source.host}.${namespace}.svc` };
+}
+
+/** Checks a branch's source (in the app's `namespace`); the engine version it runs, or a SourceCheckError. */
+export async function checkSource(request: DbBranchRequest, appSource: BranchSource, engine: BranchEngine, namespace: string): Promise<string> {
   const engineName = ENGINE_NAME[request.type];
+  const source = reachedFrom(appSource, namespace);
   let asker: Asker;
   try {
     asker = await (request.type === 'pg' ? pgAsker(source) : mysqlAsker(source));

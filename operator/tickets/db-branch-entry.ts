@@ -105,7 +105,7 @@ async function ensureBranch(
   } else {
     const engine = context.engines[request.type];
     try {
-      await (context.checkSource ?? checkSource)(request, source, engine);
+      await (context.checkSource ?? checkSource)(request, source, engine, namespace);
     } catch (error) {
       if (!(error instanceof SourceCheckError)) throw error;
       if (error.key === undefined) throw new ApiFailure(424, `${key}: ${error.message}; no branch was made`, 'FailedDependency');

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the images the broker and database tests start with testcontainers, where no image can
-# be pulled: a Debian base made by debootstrap (mirrord-test-debian:bookworm), then each
+# be pulled: a Debian base made by debootstrap (mirrord-test-debian:bookworm, by
+# kind/images/debian-base.sh), then each
 # directory's Dockerfile on it (mirrord-test-NAME:local). A directory with a prepare.sh has it run
 # first, in a copy of the directory that is the build's context (to fetch what the image needs
 # from Maven Central, say, into that context). An image already built is kept (Docker's
@@ -14,15 +15,7 @@ has() { [ -z "$rebuild" ] && docker image inspect "$1" >/dev/null 2>&1; }
 
 if ! has "$base"; then
   echo "building $base (debootstrap)" >&2
-  root=$(mktemp -d)
-  trap 'rm -rf "$root"' EXIT
-  command -v debootstrap >/dev/null || apt-get install -y -qq debootstrap >/dev/null
-  debootstrap --variant=minbase --include=ca-certificates bookworm "$root" http://deb.debian.org/debian >/dev/null
-  # The package sources this machine uses (a snapshot's, say), so the images install the same versions.
-  cp /etc/apt/sources.list "$root/etc/apt/sources.list" 2>/dev/null || true
-  if [ -d /etc/apt/sources.list.d ]; then cp -a /etc/apt/sources.list.d/. "$root/etc/apt/sources.list.d/"; fi
-  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
-  tar -C "$root" -c . | docker import --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' - "$base" >/dev/null
+  bash "$here/../../kind/images/debian-base.sh" "$base"
 fi
 
 for dir in "$here"/*/; do
