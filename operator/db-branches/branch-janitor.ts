@@ -1,6 +1,6 @@
 /**
  * The leader's round over the branches: a branch none of whose sessions is listed on any sidecar
- * is marked idle, and deleted its TTL later (branch-sessions.ts); a branch that failed is deleted
+ * is marked idle, and deleted its TTL later (common/db-branch-pod.ts); a branch that failed is deleted
  * once a waiting ticket has had time to report why; one never ready is given up. A namespace whose
  * sidecars could not all be asked deletes nothing: a session there may still be on.
  */

@@ -20,6 +20,7 @@ import type { DbBranchRequest, DbBranchType } from '../../protocol/db-branch';
 import type { TicketStatus } from '../../protocol/operator-api';
 import { branchPodState, sessionsOf } from '../../common/db-branch-pod';
 import { branchObjects, sourceLabel } from '../db-branches/branch-objects';
+import { branchAnswers } from '../db-branches/branch-reachable';
 import { checkSource, SourceCheckError, type BranchEngine } from '../db-branches/source-check';
 import { BranchConfigError, readBranchSource, type BranchSource } from '../db-branches/source';
 import type { DbBranchCluster } from '../kube/db-branch-cluster';
@@ -31,6 +32,8 @@ export interface DbBranchEntryContext {
   engines: Record<DbBranchType, BranchEngine>;
   /** The source check (replaced in tests of what happens around it). */
   checkSource?: typeof checkSource;
+  /** Whether a ready branch answers at its Service (likewise). */
+  branchAnswers?: typeof branchAnswers;
   now?: () => Date;
 }
 
@@ -117,7 +120,11 @@ async function ensureBranch(
     if (!pod) throw new ApiFailure(409, `${key}: the branch ${name} was deleted while it was made; try again`, 'Conflict');
   }
   const state = branchPodState(pod);
-  if (state.phase === 'ready') return undefined;
+  if (state.phase === 'ready') {
+    // A ready branch is never deleted here: others may be using it (the CLI's wait has its own end).
+    const answers = await (context.branchAnswers ?? branchAnswers)(`${name}.${namespace}.svc`, source.port);
+    return answers ? undefined : `database branch ${name}: waiting for its Service to answer`;
+  }
   const made = new Date(pod.metadata?.creationTimestamp ?? now).getTime();
   const timeoutS = request.creationTimeoutSecs ?? DB_BRANCH_DEFAULT_CREATION_TIMEOUT_S;
   if (state.phase === 'failed' || now.getTime() - made > timeoutS * 1000) {
