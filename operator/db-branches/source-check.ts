@@ -120,7 +120,8 @@ export async function checkSource(request: DbBranchRequest, appSource: BranchSou
   try {
     asker = await (request.type === 'pg' ? pgAsker(source) : mysqlAsker(source));
   } catch (error) {
-    throw new SourceCheckError(undefined, `the source database at ${source.host}:${source.port} could not be reached: ${reason(error)}`);
+    const what = refusedLogin(error) ? 'refused the credentials' : 'could not be reached';
+    throw new SourceCheckError(undefined, `the source database at ${source.host}:${source.port} ${what}: ${reason(error)}`);
   }
   try {
     let version;
@@ -153,6 +154,12 @@ export async function checkSource(request: DbBranchRequest, appSource: BranchSou
   } finally {
     await asker.close().catch(() => undefined);
   }
+}
+
+/** The server answered and refused the user, its password or the database (PostgreSQL's SQLSTATE class 28 and 3D000; MariaDB's 1044, 1045, 1049). */
+function refusedLogin(error: unknown): boolean {
+  const { code, errno } = error as { code?: string; errno?: number };
+  return (typeof code === 'string' && (code.startsWith('28') || code === '3D000')) || errno === 1044 || errno === 1045 || errno === 1049;
 }
 
 function reason(error: unknown): string {
