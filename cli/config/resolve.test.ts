@@ -345,6 +345,74 @@ describe('split_queues', () => {
   });
 });
 
+describe('db_branches', () => {
+  const url = { url: { type: 'env', variable: 'DATABASE_URL' } };
+
+  it("becomes the ticket's request: copy mode empty by default, the TTL left to the operator (300 s), an id only where the user named one", () => {
+    const settings = settingsOf({
+      target: 'deploy/orders',
+      feature: {
+        db_branches: [
+          { type: 'pg', connection: url },
+          {
+            id: 'team-db',
+            type: 'mysql',
+            version: '10.11',
+            name: 'shop',
+            ttl_secs: 120,
+            creation_timeout_secs: 90,
+            connection: {
+              params: {
+                host: { type: 'env', variable: 'DB_HOST' },
+                user: { type: 'env', variable: 'DB_USER' },
+                password: { type: 'secret', name: 'db', key: 'pw' },
+              },
+            },
+            copy: { mode: 'all', tables: { users: { filter: "email LIKE '%@example.com'" } } },
+          },
+        ],
+      },
+    });
+    expect(settings.dbBranches).toEqual([
+      { type: 'pg', connection: url, copy: { mode: 'empty' } },
+      {
+        id: 'team-db',
+        type: 'mysql',
+        version: '10.11',
+        name: 'shop',
+        ttlSecs: 120,
+        creationTimeoutSecs: 90,
+        connection: {
+          params: {
+            host: { type: 'env', variable: 'DB_HOST' },
+            user: { type: 'env', variable: 'DB_USER' },
+            password: { type: 'secret', name: 'db', key: 'pw' },
+          },
+        },
+        copy: { mode: 'all', tables: { users: { filter: "email LIKE '%@example.com'" } } },
+      },
+    ]);
+    expect(settings.warnings).toEqual([]);
+    expect(settingsOf({ target: 'deploy/orders', feature: { db_branches: [] } }).dbBranches).toBeUndefined();
+  });
+
+  it('names the key of each bad value', () => {
+    const branches = [
+      { type: 'oracle', connection: url },
+      { id: 'Team_DB', type: 'pg', connection: url },
+      { type: 'pg', ttl_secs: 901, connection: url },
+    ];
+    expect(() => settingsOf({ target: 'deploy/orders', feature: { db_branches: branches } })).toThrow(
+      [
+        'the configuration has 3 problems:',
+        '  mirrord.json: feature.db_branches[0].type: "oracle" is not one of "pg", "mysql"',
+        '  mirrord.json: feature.db_branches[1].id: lowercase letters, digits and dashes, at most 40',
+        '  mirrord.json: feature.db_branches[2].ttl_secs: must be <=900',
+      ].join('\n'),
+    );
+  });
+});
+
 describe('keys accepted but not acted on', () => {
   /** A value of each such key, as mirrord's reference writes it. */
   const SAMPLES: Record<string, unknown> = {
@@ -356,7 +424,6 @@ describe('keys accepted but not acted on', () => {
     'feature.network.ipv6': true,
     'feature.fs.readonly_file_buffer': 128000,
     'feature.env.load_from_process': true,
-    'feature.db_branches': [{ type: 'mysql', name: 'my-database-name', ttl_secs: 120, connection: { url: { type: 'env', variable: 'DB_CONNECTION_URL' } } }],
     'feature.magic': { aws: true },
     'feature.preview': { image: 'my-registry/my-app:latest', ttl_mins: 60 },
     accept_invalid_certificates: true,

@@ -32,7 +32,7 @@ function describeOrigin(origin: VariableOrigin): string {
  * win, as in a running container: `env` over `envFrom`, and a later `envFrom` over an earlier one.
  */
 export async function containerVariable(container: V1Container, variable: string, readers: KeyReaders): Promise<ContainerVariable | undefined> {
-  const defined = container.env?.find((entry) => entry.name === variable);
+  const defined = [...(container.env ?? [])].reverse().find((entry) => entry.name === variable);
   let origin: VariableOrigin | undefined;
   if (defined) {
     const { configMapKeyRef: fromMap, secretKeyRef: fromSecret } = defined.valueFrom ?? {};
