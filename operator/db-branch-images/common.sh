@@ -4,6 +4,8 @@
 
 READY_FILE=/tmp/mirrord-branch-ready
 TERMINATION_LOG=/dev/termination-log
+# Each step's error output, for the one line a failure reports.
+errors=$(mktemp -d)
 started_at=$EPOCHREALTIME
 step_at=$EPOCHREALTIME
 
@@ -89,4 +91,61 @@ serve() {
   done
   rm -f "$READY_FILE"
   exit "$status"
+}
+
+# Waits for the server just started ($server_pid) to answer: up to $2 s, the rest a command that
+# succeeds once it does; $1 names the engine in messages.
+await_server() {
+  local engine=$1 seconds=$2 i
+  shift 2
+  for ((i = 0; i < seconds * 10; i++)); do
+    if "$@" >/dev/null 2>&1; then
+      progress "server started"
+      return
+    fi
+    kill -0 "$server_pid" 2>/dev/null || fail "the $engine server did not start"
+    sleep 0.1
+  done
+  fail "the $engine server did not start within $seconds s"
+}
+
+# Serves ($1: the signal the server takes as "stop now") once user $2 gets in over TCP with its
+# password: the rest is the command that tries, within 5 s.
+serve_once_user_connects() {
+  local stop_signal=$1 user=$2 i
+  shift 2
+  for i in $(seq 1 50); do
+    if "$@" >/dev/null 2>"$errors/check"; then serve "$stop_signal"; fi
+    sleep 0.1
+  done
+  fail "the user $user cannot connect to the branch: $(first_error <"$errors/check")"
+}
+
+# Asks the source (the rest: the client command; its output is printed) until it answers, for up
+# to 10 s; fails at once when it refuses the login (an error matching the extended regex $1).
+ask_source() {
+  local refused=$1 deadline=$((SECONDS + 10)) error
+  shift
+  while true; do
+    if "$@" 2>"$errors/connect"; then return; fi
+    error=$(first_error <"$errors/connect")
+    if [[ "$error" =~ $refused ]]; then
+      fail "the source database at $SOURCE_HOST:$SOURCE_PORT refused user $SOURCE_USER on database $SOURCE_DATABASE: $error"
+    fi
+    if ((SECONDS >= deadline)); then fail "the source database at $SOURCE_HOST:$SOURCE_PORT could not be reached: $error"; fi
+    sleep 1
+  done
+}
+
+# Server mode: a fresh database MIRRORD_DB_DATABASE of user MIRRORD_DB_USER (password
+# MIRRORD_DB_PASSWORD), created with the engine's options $1.
+server_mode() {
+  local user=${MIRRORD_DB_USER:-} password=${MIRRORD_DB_PASSWORD:-}
+  [ -n "$user" ] || fail "MIRRORD_DB_USER is not set (server mode; or set MIRRORD_BRANCH_SOURCE_HOST to branch a database)"
+  [ -n "$password" ] || fail "MIRRORD_DB_PASSWORD is not set"
+  local database=${MIRRORD_DB_DATABASE:-$user}
+  start_server
+  create_user_and_database "$user" "$password" "$database" "${1:-}"
+  progress "user $user and database $database created"
+  open_and_serve "$user" "$password" "$database"
 }

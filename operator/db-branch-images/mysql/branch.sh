@@ -10,7 +10,6 @@ here=$(dirname "$0")
 # shellcheck source=../common.sh
 source "$here/common.sh"
 VERSION=10.11
-errors=$(mktemp -d)
 trap 'if [ -n "$server_pid" ]; then kill -TERM "$server_pid" 2>/dev/null; fi; exit 143' TERM INT
 
 # SQL quoting: an identifier, a string literal.
@@ -28,16 +27,7 @@ local_sql() { mariadb --no-defaults --protocol=socket --socket=/tmp/mysqld.sock 
 start_server() {
   mariadbd &
   server_pid=$!
-  local i
-  for i in $(seq 1 150); do
-    if local_sql -e 'SELECT 1' >/dev/null 2>&1; then
-      progress "server started"
-      return
-    fi
-    kill -0 "$server_pid" 2>/dev/null || fail "the MariaDB server did not start"
-    sleep 0.1
-  done
-  fail "the MariaDB server did not start within 15 s"
+  await_server MariaDB 15 local_sql -e 'SELECT 1'
 }
 
 # The user@'%' (locked until the copy is done) and its database; the password travels only on the
@@ -55,25 +45,7 @@ open_and_serve() {
   local user=$1 password=$2 database=$3
   local_sql -e "ALTER USER $(literal "$user")@'%' ACCOUNT UNLOCK" 2>"$errors/unlock" ||
     fail "unlocking the user $user: $(first_error <"$errors/unlock")"
-  local i
-  for i in $(seq 1 50); do
-    if MYSQL_PWD=$password mariadb --no-defaults --protocol=tcp -h 127.0.0.1 -P 3306 -u "$user" -e 'SELECT 1' "$database" >/dev/null 2>"$errors/check"; then
-      serve TERM
-    fi
-    sleep 0.1
-  done
-  fail "the user $user cannot connect to the branch: $(first_error <"$errors/check")"
-}
-
-server_mode() {
-  local user=${MIRRORD_DB_USER:-} password=${MIRRORD_DB_PASSWORD:-}
-  [ -n "$user" ] || fail "MIRRORD_DB_USER is not set (server mode; or set MIRRORD_BRANCH_SOURCE_HOST to branch a database)"
-  [ -n "$password" ] || fail "MIRRORD_DB_PASSWORD is not set"
-  local database=${MIRRORD_DB_DATABASE:-$user}
-  start_server
-  create_user_and_database "$user" "$password" "$database" "CHARACTER SET utf8mb4"
-  progress "user $user and database $database created"
-  open_and_serve "$user" "$password" "$database"
+  serve_once_user_connects TERM "$user" env MYSQL_PWD="$password" mariadb --no-defaults --protocol=tcp -h 127.0.0.1 -P 3306 -u "$user" -e 'SELECT 1' "$database"
 }
 
 # ---- branch mode ----
@@ -91,17 +63,8 @@ src_sql() { src mariadb --connect-timeout=3 --batch --skip-column-names "$@"; }
 dump_error() { first_error | sed -E "s/^Couldn't execute '.*': //; s/^Got error: //"; }
 
 check_source() {
-  local deadline=$((SECONDS + 10)) version error
-  while true; do
-    if version=$(src_sql -e 'SELECT VERSION()' "$SOURCE_DATABASE" 2>"$errors/connect"); then break; fi
-    error=$(first_error <"$errors/connect")
-    case "$error" in
-      *"(1045)"* | *"(1044)"* | *"(1049)"* | *"ERROR 1045"* | *"ERROR 1044"* | *"ERROR 1049"* | *"Access denied"* | *"Unknown database"*)
-        fail "the source database at $SOURCE_HOST:$SOURCE_PORT refused user $SOURCE_USER on database $SOURCE_DATABASE: $error" ;;
-    esac
-    if ((SECONDS >= deadline)); then fail "the source database at $SOURCE_HOST:$SOURCE_PORT could not be reached: $error"; fi
-    sleep 1
-  done
+  local version
+  version=$(ask_source '\((1044|1045|1049)\)|ERROR (1044|1045|1049)|Access denied|Unknown database' src_sql -e 'SELECT VERSION()' "$SOURCE_DATABASE")
   if [[ "$version" != *MariaDB* ]]; then
     fail "the source database at $SOURCE_HOST:$SOURCE_PORT runs MySQL $version, not MariaDB: this branch runs MariaDB $VERSION and needs a MariaDB $VERSION source"
   fi
@@ -171,4 +134,4 @@ branch_mode() {
   open_and_serve "$SOURCE_USER" "${MIRRORD_BRANCH_SOURCE_PASSWORD:-}" "$SOURCE_DATABASE"
 }
 
-if [ -n "${MIRRORD_BRANCH_SOURCE_HOST:-}" ]; then branch_mode; else server_mode; fi
+if [ -n "${MIRRORD_BRANCH_SOURCE_HOST:-}" ]; then branch_mode; else server_mode "CHARACTER SET utf8mb4"; fi

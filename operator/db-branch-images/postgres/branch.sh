@@ -11,7 +11,6 @@ here=$(dirname "$0")
 source "$here/common.sh"
 MAJOR=15
 ADMIN=mirrord_admin
-errors=$(mktemp -d)
 trap 'if [ -n "$server_pid" ]; then kill -INT "$server_pid" 2>/dev/null; fi; exit 143' TERM INT
 
 # SQL quoting: an identifier, a literal.
@@ -32,16 +31,7 @@ start_server() {
   printf '%s\n' 'local all all trust' 'host all all all reject' >"$PGDATA/pg_hba.conf"
   postgres -D "$PGDATA" &
   server_pid=$!
-  local i
-  for i in $(seq 1 100); do
-    if pg_isready -q -h /tmp -p 5432 -U "$ADMIN"; then
-      progress "server started"
-      return
-    fi
-    kill -0 "$server_pid" 2>/dev/null || fail "the PostgreSQL server did not start"
-    sleep 0.1
-  done
-  fail "the PostgreSQL server did not start within 10 s"
+  await_server PostgreSQL 10 pg_isready -q -h /tmp -p 5432 -U "$ADMIN"
 }
 
 # The user (the same name and password as the source's), owner of the database, let in over TCP
@@ -69,25 +59,7 @@ open_and_serve() {
   local user=$1 password=$2 database=$3
   printf '%s\n' 'local all all trust' 'host all all 0.0.0.0/0 scram-sha-256' 'host all all ::/0 scram-sha-256' >"$PGDATA/pg_hba.conf"
   local_psql -d postgres -c 'SELECT pg_reload_conf()' >/dev/null
-  local i
-  for i in $(seq 1 50); do
-    if PGPASSWORD=$password psql -X -q -h 127.0.0.1 -p 5432 -U "$user" -d "$database" -c 'SELECT 1' >/dev/null 2>"$errors/check"; then
-      serve INT
-    fi
-    sleep 0.1
-  done
-  fail "the user $user cannot connect to the branch: $(first_error <"$errors/check")"
-}
-
-server_mode() {
-  local user=${MIRRORD_DB_USER:-} password=${MIRRORD_DB_PASSWORD:-}
-  [ -n "$user" ] || fail "MIRRORD_DB_USER is not set (server mode; or set MIRRORD_BRANCH_SOURCE_HOST to branch a database)"
-  [ -n "$password" ] || fail "MIRRORD_DB_PASSWORD is not set"
-  local database=${MIRRORD_DB_DATABASE:-$user}
-  start_server
-  create_user_and_database "$user" "$password" "$database"
-  progress "user $user and database $database created"
-  open_and_serve "$user" "$password" "$database"
+  serve_once_user_connects INT "$user" env PGPASSWORD="$password" psql -X -q -h 127.0.0.1 -p 5432 -U "$user" -d "$database" -c 'SELECT 1'
 }
 
 # ---- branch mode ----
@@ -103,17 +75,8 @@ dst_psql() { psql -X -q -v ON_ERROR_STOP=1 -h /tmp -p 5432 -U "$SOURCE_USER" -d 
 
 # The source answers (within ~10 s), the credentials work, the major version is ours.
 check_source() {
-  local deadline=$((SECONDS + 10)) version error
-  while true; do
-    if version=$(src_psql -A -t -c 'SHOW server_version_num' 2>"$errors/connect"); then break; fi
-    error=$(first_error <"$errors/connect")
-    case "$error" in
-      *"password authentication failed"* | *"does not exist"* | *"no pg_hba.conf entry"* | *"permission denied"*)
-        fail "the source database at $SOURCE_HOST:$SOURCE_PORT refused user $SOURCE_USER on database $SOURCE_DATABASE: $error" ;;
-    esac
-    if ((SECONDS >= deadline)); then fail "the source database at $SOURCE_HOST:$SOURCE_PORT could not be reached: $error"; fi
-    sleep 1
-  done
+  local version
+  version=$(ask_source 'password authentication failed|does not exist|no pg_hba\.conf entry|permission denied' src_psql -A -t -c 'SHOW server_version_num')
   version=${version//[[:space:]]/}
   [[ "$version" =~ ^[0-9]+$ ]] || fail "the source database at $SOURCE_HOST:$SOURCE_PORT did not tell its version (got \"$version\")"
   if ((version / 10000 != MAJOR)); then
