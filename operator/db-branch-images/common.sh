@@ -137,6 +137,20 @@ ask_source() {
   done
 }
 
+# Branch mode's first steps (the engine's default port $1): the contract read, the source checked,
+# the branch's server started with the source's user (and password) and database in it.
+begin_branch() {
+  SOURCE_PORT=${MIRRORD_BRANCH_SOURCE_PORT:-$1}
+  read_copy_contract
+  progress "branching $SOURCE_DATABASE at $SOURCE_HOST:$SOURCE_PORT as $SOURCE_USER, copy mode $COPY_MODE, ${#TABLE_NAMES[@]} filtered table(s)"
+  check_source
+  local options
+  options=$(database_options)
+  start_server
+  create_user_and_database "$SOURCE_USER" "${MIRRORD_BRANCH_SOURCE_PASSWORD:-}" "$SOURCE_DATABASE" "$options"
+  progress "user $SOURCE_USER and database $SOURCE_DATABASE created"
+}
+
 # Server mode: a fresh database MIRRORD_DB_DATABASE of user MIRRORD_DB_USER (password
 # MIRRORD_DB_PASSWORD), created with the engine's options $1.
 server_mode() {

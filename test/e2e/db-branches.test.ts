@@ -16,7 +16,7 @@ import { DB_BRANCH_IMAGES, dbBranchImagesReady } from '../harness/db-branch-imag
 import { run } from '../harness/run';
 import { packagePath } from '../../common/package-root';
 import { createNamespaces, deleteNamespaces, kubeconfigPath, kubectl, rolledOut, webhookReady } from './cluster';
-import { DEMO_IMAGE, manifests } from './manifests';
+import { DEMO_IMAGE, deployment, manifests } from './manifests';
 import { eventually, FIXTURES, mirrord, type Mirrord } from './mirrord';
 import { stoppedAfterEach } from './stopped-after-each';
 
@@ -46,25 +46,7 @@ const engines: Engine[] = [
     image: DB_BRANCH_IMAGES.pg,
     port: 5432,
     scheme: 'postgres',
-    client: (sql) => [
-      'env',
-      `PGPASSWORD=${PASSWORD}`,
-      'psql',
-      '-X',
-      '-q',
-      '-A',
-      '-t',
-      '-v',
-      'ON_ERROR_STOP=1',
-      '-h',
-      '127.0.0.1',
-      '-U',
-      USER,
-      '-d',
-      DATABASE,
-      '-c',
-      sql,
-    ],
+    client: (sql) => ['env', `PGPASSWORD=${PASSWORD}`, ...'psql -X -q -A -t -v ON_ERROR_STOP=1 -h 127.0.0.1'.split(' '), '-U', USER, '-d', DATABASE, '-c', sql],
     seed: [
       'CREATE TABLE users (id serial PRIMARY KEY, name text NOT NULL)',
       'CREATE TABLE orders (id serial PRIMARY KEY, user_id int NOT NULL, amount int NOT NULL, CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id))',
@@ -78,15 +60,9 @@ const engines: Engine[] = [
     client: (sql) => [
       'env',
       `MYSQL_PWD=${PASSWORD}`,
-      'mariadb',
-      '--no-defaults',
-      '--protocol=tcp',
-      '-h',
-      '127.0.0.1',
+      ...'mariadb --no-defaults --protocol=tcp -h 127.0.0.1 --batch --skip-column-names'.split(' '),
       '-u',
       USER,
-      '--batch',
-      '--skip-column-names',
       '-e',
       sql,
       DATABASE,
@@ -118,79 +94,46 @@ describe.each(engines)('database branches of $type', (engine) => {
 
   /** The source: the branch image in server mode, never given a sidecar. */
   function source(): string[] {
-    const labels = { app: 'db' };
     const fromSecret = (key: string) => ({ valueFrom: { secretKeyRef: { name: 'db-credentials', key } } });
+    const server = {
+      name: 'db',
+      image: engine.image,
+      imagePullPolicy: 'Never',
+      env: [
+        { name: 'MIRRORD_DB_USER', value: USER },
+        { name: 'MIRRORD_DB_PASSWORD', ...fromSecret('password') },
+        { name: 'MIRRORD_DB_DATABASE', value: DATABASE },
+      ],
+      readinessProbe: { exec: { command: ['test', '-f', '/tmp/mirrord-branch-ready'] }, periodSeconds: 1 },
+    };
+    const service = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'db', namespace },
+      spec: { selector: { app: 'db' }, ports: [{ port: engine.port }] },
+    };
     return [
-      JSON.stringify({
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        metadata: { name: 'db', namespace },
-        spec: {
-          selector: { matchLabels: labels },
-          template: {
-            metadata: { labels, annotations: { 'mirrord.dev/inject': 'false' } },
-            spec: {
-              terminationGracePeriodSeconds: 2,
-              containers: [
-                {
-                  name: 'db',
-                  image: engine.image,
-                  imagePullPolicy: 'Never',
-                  env: [
-                    { name: 'MIRRORD_DB_USER', value: USER },
-                    { name: 'MIRRORD_DB_PASSWORD', ...fromSecret('password') },
-                    { name: 'MIRRORD_DB_DATABASE', value: DATABASE },
-                  ],
-                  readinessProbe: { exec: { command: ['test', '-f', '/tmp/mirrord-branch-ready'] }, periodSeconds: 1 },
-                },
-              ],
-            },
-          },
-        },
-      }),
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'Service',
-        metadata: { name: 'db', namespace },
-        spec: { selector: labels, ports: [{ port: engine.port, targetPort: engine.port }] },
-      }),
+      deployment(namespace, 'db', { terminationGracePeriodSeconds: 2, containers: [server] }, { 'mirrord.dev/inject': 'false' }),
+      JSON.stringify(service),
     ];
   }
 
-  /** The app: the demo image, with the variables an app of this database has. */
-  function app(name: string, host: string): string {
-    const labels = { app: name };
-    return JSON.stringify({
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name, namespace },
-      spec: {
-        selector: { matchLabels: labels },
-        template: {
-          metadata: { labels },
-          spec: {
-            terminationGracePeriodSeconds: 2,
-            containers: [
-              {
-                name: 'app',
-                image: DEMO_IMAGE,
-                imagePullPolicy: 'Never',
-                args: ['serve'],
-                env: [
-                  { name: 'DB_TYPE', value: engine.type },
-                  { name: 'DB_URL', valueFrom: { secretKeyRef: { name: 'db-credentials', key: host === 'db' ? 'url' : 'unreachable-url' } } },
-                  { name: 'DB_HOST', value: host },
-                  { name: 'DB_PORT', value: String(engine.port) },
-                  { name: 'DB_USER', value: USER },
-                  { name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'db-credentials', key: 'password' } } },
-                  { name: 'DB_NAME', value: DATABASE },
-                ],
-              },
-            ],
-          },
-        },
-      },
-    });
+  /** The app: the demo image, with the variables an app of this database has (DB_URL from `urlKey` of the Secret). */
+  function app(name: string, host: string, urlKey: string): string {
+    const fromSecret = (key: string) => ({ valueFrom: { secretKeyRef: { name: 'db-credentials', key } } });
+    const variables = { DB_TYPE: engine.type, DB_HOST: host, DB_PORT: String(engine.port), DB_USER: USER, DB_NAME: DATABASE };
+    const container = {
+      name: 'app',
+      image: DEMO_IMAGE,
+      imagePullPolicy: 'Never',
+      args: ['serve'],
+      env: [
+        ...Object.entries(variables).map(([key, value]) => ({ name: key, value })),
+        { name: 'DB_URL', ...fromSecret(urlKey) },
+        { name: 'DB_PASSWORD', ...fromSecret('password') },
+      ],
+    };
+    return deployment(namespace, name, { terminationGracePeriodSeconds: 2, containers: [container] });
   }
 
   function configFile(name: string, branches: unknown): string {
@@ -247,7 +190,7 @@ describe.each(engines)('database branches of $type', (engine) => {
       spec: { selector: { app: 'nothing' }, ports: [{ port: engine.port }] },
     };
     await kubectl(['apply', '-f', '-'], {
-      input: manifests(JSON.stringify(secret), JSON.stringify(down), ...source(), app('app', 'db'), app('app-down', 'db-down')),
+      input: manifests(JSON.stringify(secret), JSON.stringify(down), ...source(), app('app', 'db', 'url'), app('app-down', 'db-down', 'unreachable-url')),
     });
     await Promise.all([rolledOut(namespace, 'db', 180), rolledOut(namespace, 'app', 180), rolledOut(namespace, 'app-down', 180)]);
     for (const sql of engine.seed) await onSource(sql);

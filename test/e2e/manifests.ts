@@ -53,6 +53,20 @@ export function demoClient(namespace: string, name = 'client'): string {
   return JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace }, spec: { containers: [demoContainer(name)] } });
 }
 
+/** A one-replica Deployment NAME (pods labeled `app: NAME`) of this pod spec, the pods annotated so. */
+export function deployment(namespace: string, name: string, podSpec: object, annotations?: Record<string, string>): string {
+  const labels = { app: name };
+  return JSON.stringify({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace },
+    spec: {
+      selector: { matchLabels: labels },
+      template: { metadata: { labels, ...(annotations && { annotations }) }, spec: podSpec },
+    },
+  });
+}
+
 /** Several manifests as one document stream for `kubectl apply -f -`. */
 export function manifests(...documents: string[]): string {
   return documents.join('\n---\n');

@@ -163,15 +163,7 @@ copy_sequence_positions() {
 }
 
 branch_mode() {
-  SOURCE_PORT=${MIRRORD_BRANCH_SOURCE_PORT:-5432}
-  read_copy_contract
-  progress "branching $SOURCE_DATABASE at $SOURCE_HOST:$SOURCE_PORT as $SOURCE_USER, copy mode $COPY_MODE, ${#TABLE_NAMES[@]} filtered table(s)"
-  check_source
-  local options
-  options=$(database_options)
-  start_server
-  create_user_and_database "$SOURCE_USER" "${MIRRORD_BRANCH_SOURCE_PASSWORD:-}" "$SOURCE_DATABASE" "$options"
-  progress "user $SOURCE_USER and database $SOURCE_DATABASE created"
+  begin_branch 5432
   if [ "$COPY_MODE" != empty ]; then
     export_snapshot
     restore_section pre-data "schema (tables, types, functions, sequences)"
