@@ -347,6 +347,10 @@ describe('split_queues', () => {
 
 describe('db_branches', () => {
   const url = { url: { type: 'env', variable: 'DATABASE_URL' } };
+  const params = {
+    params: { host: { type: 'env', variable: 'DB_HOST' }, user: { type: 'env', variable: 'DB_USER' }, password: { type: 'secret', name: 'db', key: 'pw' } },
+  };
+  const copy = { mode: 'all', tables: { users: { filter: "email LIKE '%@example.com'" } } };
 
   it("becomes the ticket's request: copy mode empty by default, the TTL left to the operator (300 s), an id only where the user named one", () => {
     const settings = settingsOf({
@@ -361,36 +365,16 @@ describe('db_branches', () => {
             name: 'shop',
             ttl_secs: 120,
             creation_timeout_secs: 90,
-            connection: {
-              params: {
-                host: { type: 'env', variable: 'DB_HOST' },
-                user: { type: 'env', variable: 'DB_USER' },
-                password: { type: 'secret', name: 'db', key: 'pw' },
-              },
-            },
-            copy: { mode: 'all', tables: { users: { filter: "email LIKE '%@example.com'" } } },
+            connection: params,
+            copy,
           },
         ],
       },
     });
+    // The same entries, in the ticket's camelCase.
     expect(settings.dbBranches).toEqual([
       { type: 'pg', connection: url, copy: { mode: 'empty' } },
-      {
-        id: 'team-db',
-        type: 'mysql',
-        version: '10.11',
-        name: 'shop',
-        ttlSecs: 120,
-        creationTimeoutSecs: 90,
-        connection: {
-          params: {
-            host: { type: 'env', variable: 'DB_HOST' },
-            user: { type: 'env', variable: 'DB_USER' },
-            password: { type: 'secret', name: 'db', key: 'pw' },
-          },
-        },
-        copy: { mode: 'all', tables: { users: { filter: "email LIKE '%@example.com'" } } },
-      },
+      { id: 'team-db', type: 'mysql', version: '10.11', name: 'shop', ttlSecs: 120, creationTimeoutSecs: 90, connection: params, copy },
     ]);
     expect(settings.warnings).toEqual([]);
     expect(settingsOf({ target: 'deploy/orders', feature: { db_branches: [] } }).dbBranches).toBeUndefined();

@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { createNamespaces, deleteNamespaces, kubeconfigPath, kubectl, rolledOut, webhookReady } from './cluster';
-import { manifests } from './manifests';
+import { deployment, manifests } from './manifests';
 import { mirrord, type Mirrord } from './mirrord';
 import { stoppedAfterEach } from './stopped-after-each';
 import { VERSION } from '../../common/version';
@@ -18,30 +18,19 @@ const IMAGE_FILE = '/app/package.json';
 
 /** The sidecar's image as an app: an entrypoint that exports a variable and then execs the program. */
 function app(name: string, wholeContainer: boolean): string {
-  const labels = { app: name };
-  return JSON.stringify({
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace },
-    spec: {
-      selector: { matchLabels: labels },
-      template: {
-        metadata: { labels, ...(wholeContainer && { annotations: { 'mirrord.dev/whole-container': 'true' } }) },
-        spec: {
-          terminationGracePeriodSeconds: 2,
-          containers: [
-            {
-              name: 'app',
-              image: `mirrord-sidecar:${VERSION}`,
-              imagePullPolicy: 'Never',
-              command: ['/bin/bash', '-c', 'export FROM_ENTRYPOINT=exported; exec /usr/bin/node -e "setInterval(() => {}, 1 << 30)"'],
-              env: [{ name: 'SPEC_VAR', value: 'from the spec' }],
-            },
-          ],
-        },
-      },
-    },
-  });
+  const container = {
+    name: 'app',
+    image: `mirrord-sidecar:${VERSION}`,
+    imagePullPolicy: 'Never',
+    command: ['/bin/bash', '-c', 'export FROM_ENTRYPOINT=exported; exec /usr/bin/node -e "setInterval(() => {}, 1 << 30)"'],
+    env: [{ name: 'SPEC_VAR', value: 'from the spec' }],
+  };
+  return deployment(
+    namespace,
+    name,
+    { terminationGracePeriodSeconds: 2, containers: [container] },
+    wholeContainer ? { 'mirrord.dev/whole-container': 'true' } : undefined,
+  );
 }
 
 function attach(target: string, command: string): Mirrord {
