@@ -54,7 +54,11 @@ export const dbBranchRequest = z
       .object({
         mode: z.enum(DB_COPY_MODES),
         tables: z
-          .record(z.string().min(1).max(128), z.object({ filter: z.string().max(4096).optional() }).strict())
+          .record(
+            // Never read as a dump tool's option.
+            z.string().min(1).max(128).regex(/^[^-]/, 'a table name does not start with "-"'),
+            z.object({ filter: z.string().max(4096).optional() }).strict(),
+          )
           .refine((tables) => Object.keys(tables).length <= 64, 'at most 64 tables')
           .optional(),
       })
@@ -83,11 +87,13 @@ export const DB_BRANCH_LABEL = {
 
 export const DB_BRANCH_ANNOTATION = {
   owner: 'mirrord.dev/db-branch-owner',
-  /** Where the source is: `host:port/database` (never credentials). */
+  /** What the branch copies: `user@host:port/database` (never a password). */
   source: 'mirrord.dev/db-branch-source',
   target: 'mirrord.dev/db-branch-target',
   copyMode: 'mirrord.dev/db-branch-copy',
   ttl: 'mirrord.dev/db-branch-ttl-secs',
+  /** The creation timeout its maker asked for: sessions that join while it is made wait as long. */
+  creationTimeout: 'mirrord.dev/db-branch-creation-timeout-secs',
   shared: 'mirrord.dev/db-branch-shared',
   /** JSON: the ticket session ids that have used it, newest last. */
   sessions: 'mirrord.dev/db-branch-sessions',

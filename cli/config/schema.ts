@@ -108,7 +108,10 @@ const dbBranch = z.strictObject({
     .strictObject({
       mode: z.enum(DB_COPY_MODES).optional().meta({ description: 'empty (the database and user), schema (no rows), all (every row); default empty' }),
       tables: z
-        .record(z.string().min(1), z.strictObject({ filter: z.string().optional().meta({ description: 'an SQL condition the copied rows match' }) }))
+        .record(
+          z.string().min(1).regex(/^[^-]/, 'a table name does not start with "-"'),
+          z.strictObject({ filter: z.string().optional().meta({ description: 'an SQL condition the copied rows match' }) }),
+        )
         .optional()
         .meta({ description: 'tables whose rows are copied only where their filter holds (with schema: these rows, and no others)' }),
     })

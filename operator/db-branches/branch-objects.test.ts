@@ -66,10 +66,11 @@ describe("a branch's objects", () => {
     expect(pod.metadata!.annotations).toEqual({
       'mirrord.dev/inject': 'false',
       'mirrord.dev/db-branch-owner': 'system:serviceaccount:ci:runner',
-      'mirrord.dev/db-branch-source': 'db:6543/orders',
+      'mirrord.dev/db-branch-source': 'app@db:6543/orders',
       'mirrord.dev/db-branch-target': 'deploy/orders',
       'mirrord.dev/db-branch-copy': 'schema',
       'mirrord.dev/db-branch-ttl-secs': '300',
+      'mirrord.dev/db-branch-creation-timeout-secs': '60',
       'mirrord.dev/db-branch-shared': 'true',
       'mirrord.dev/db-branch-sessions': '[]',
       'mirrord.dev/db-branch-joined-at': '2026-06-01T12:00:00.000Z',

@@ -9,6 +9,7 @@ import type { V1Pod, V1Secret, V1Service } from '../../common/kube-client';
 import { ANNOTATION } from '../../common/pod-contract';
 import {
   DB_BRANCH_ANNOTATION,
+  DB_BRANCH_DEFAULT_CREATION_TIMEOUT_S,
   DB_BRANCH_DEFAULT_TTL_S,
   DB_BRANCH_LABEL,
   dbBranchObjectName,
@@ -48,9 +49,9 @@ export function branchLabels(request: DbBranchRequest, owner: string): Record<st
   };
 }
 
-/** `host:port/database`: what the branch copies, in listings and when a shared id is asked for again. */
+/** `user@host:port/database`: what the branch copies (as whom), in listings and when a shared id is asked for again. */
 export function sourceLabel(source: BranchSource): string {
-  return `${source.host}:${source.port}/${source.database}`;
+  return `${source.user}@${source.host}:${source.port}/${source.database}`;
 }
 
 export function branchObjects(plan: BranchPlan): BranchObjects {
@@ -82,6 +83,7 @@ export function branchObjects(plan: BranchPlan): BranchObjects {
           [DB_BRANCH_ANNOTATION.target]: plan.target,
           [DB_BRANCH_ANNOTATION.copyMode]: request.copy.mode,
           [DB_BRANCH_ANNOTATION.ttl]: String(request.ttlSecs ?? DB_BRANCH_DEFAULT_TTL_S),
+          [DB_BRANCH_ANNOTATION.creationTimeout]: String(request.creationTimeoutSecs ?? DB_BRANCH_DEFAULT_CREATION_TIMEOUT_S),
           [DB_BRANCH_ANNOTATION.shared]: String(request.shared),
           [DB_BRANCH_ANNOTATION.sessions]: '[]',
           [DB_BRANCH_ANNOTATION.joinedAt]: plan.now.toISOString(),

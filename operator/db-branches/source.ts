@@ -3,7 +3,7 @@
  * and Secrets its config names (`connection.url` or `connection.params`), and the variables that
  * point the local process at the branch instead. Messages name the config key, never a value.
  */
-import type { V1Container } from '../../common/kube-client';
+import type { V1Container, V1Pod } from '../../common/kube-client';
 import type { DbBranchRequest, DbBranchType, DbValueSource } from '../../protocol/db-branch';
 import { containerVariable, type KeyReaders } from '../env/container-variable';
 
@@ -30,11 +30,40 @@ export class BranchConfigError extends Error {
   }
 }
 
-/** Reads the source of `request` (the `index`th of `feature.db_branches`) from the container that would use it. */
-export async function readBranchSource(container: V1Container, request: DbBranchRequest, index: number, readers: Required<KeyReaders>): Promise<BranchSource> {
+/**
+ * The Secrets the pod uses (its containers' env and envFrom, its volumes): the only ones a
+ * session may name. Whoever attaches gets the pod's variables anyway; any other Secret of the
+ * namespace the operator could read, and the session could not.
+ */
+export function podSecrets(pod: V1Pod): Set<string> {
+  const names = new Set<string>();
+  const spec = pod.spec;
+  for (const container of [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])]) {
+    for (const entry of container.env ?? []) if (entry.valueFrom?.secretKeyRef?.name) names.add(entry.valueFrom.secretKeyRef.name);
+    for (const source of container.envFrom ?? []) if (source.secretRef?.name) names.add(source.secretRef.name);
+  }
+  for (const volume of spec?.volumes ?? []) {
+    if (volume.secret?.secretName) names.add(volume.secret.secretName);
+    for (const projected of volume.projected?.sources ?? []) if (projected.secret?.name) names.add(projected.secret.name);
+  }
+  return names;
+}
+
+/** Reads the source of `request` (the `index`th of `feature.db_branches`) from the pod's container that would use it. */
+export async function readBranchSource(
+  pod: V1Pod,
+  container: V1Container,
+  request: DbBranchRequest,
+  index: number,
+  readers: Required<KeyReaders>,
+): Promise<BranchSource> {
   const key = `feature.db_branches[${index}]`;
+  const usable = podSecrets(pod);
   const read = async (source: DbValueSource, at: string): Promise<string> => {
     if (source.type === 'secret') {
+      if (!usable.has(source.name)) {
+        throw new BranchConfigError(`${key}.${at}`, `the target's pod uses no Secret ${source.name} (in env, envFrom or volumes): name one it uses`);
+      }
       const value = await readers.secret(source.name, source.key);
       if (value === undefined) throw new BranchConfigError(`${key}.${at}`, `no Secret ${source.name} with a key ${source.key} in the target's namespace`);
       return value;

@@ -34,6 +34,21 @@ describe("a container's variable", () => {
     });
   });
 
+  it('expands $(NAME) from the variables defined before it, as the kubelet does: $$ is a $, an unknown or later name stays', async () => {
+    const container = app({
+      envFrom: [{ configMapRef: { name: 'settings' } }],
+      env: [
+        { name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'creds', key: 'password' } } },
+        { name: 'DB_URL', value: 'postgres://app:$(DB_PASSWORD)@$(DB_HOST):5432/$(DB_NAME)?x=$$(DB_HOST)&y=$(LATER)' },
+        { name: 'LATER', value: 'late' },
+      ],
+    });
+    expect(await containerVariable(container, 'DB_URL', readers)).toEqual({
+      value: 'postgres://app:s3cret@map-host:5432/$(DB_NAME)?x=$(DB_HOST)&y=$(LATER)',
+      origin: { kind: 'value' },
+    });
+  });
+
   it('comes from envFrom, its prefix taken off the key; a later envFrom over an earlier, env over both', async () => {
     const container = app({
       envFrom: [{ configMapRef: { name: 'settings' } }, { configMapRef: { name: 'extra' } }, { prefix: 'APP_', secretRef: { name: 'creds' } }],

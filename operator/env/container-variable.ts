@@ -1,7 +1,8 @@
 /**
  * A container's variable as its spec gives it: a value, a ConfigMap's or a Secret's key
- * (`valueFrom`), or a whole ConfigMap or Secret (`envFrom`, with its prefix). Variables the image
- * sets are not in the spec, and are not found here.
+ * (`valueFrom`), or a whole ConfigMap or Secret (`envFrom`, with its prefix); `$(NAME)` in a
+ * value expanded as the kubelet does. Variables the image sets are not in the spec, and are not
+ * found here.
  */
 import type { V1Container } from '../../common/kube-client';
 
@@ -36,7 +37,11 @@ export async function containerVariable(container: V1Container, variable: string
   let origin: VariableOrigin | undefined;
   if (defined) {
     const { configMapKeyRef: fromMap, secretKeyRef: fromSecret } = defined.valueFrom ?? {};
-    if (defined.value !== undefined || !defined.valueFrom) return { value: defined.value ?? '', origin: { kind: 'value' } };
+    if (defined.value !== undefined || !defined.valueFrom) {
+      // `$(NAME)` in a value is a variable defined before it, as the kubelet expands it.
+      const earlier = { ...container, env: container.env!.slice(0, container.env!.lastIndexOf(defined)) };
+      return { value: await expand(defined.value ?? '', (name) => containerVariable(earlier, name, readers)), origin: { kind: 'value' } };
+    }
     if (fromMap?.name && fromMap.key) origin = { kind: 'configMap', name: fromMap.name, key: fromMap.key };
     else if (fromSecret?.name && fromSecret.key) origin = { kind: 'secret', name: fromSecret.name, key: fromSecret.key };
     else throw new Error(`container ${container.name} takes ${variable} from a source other than a value, a ConfigMap key or a Secret key`);
@@ -56,6 +61,22 @@ export async function containerVariable(container: V1Container, variable: string
   const value = await read(readers, origin.kind, origin.name, origin.key);
   if (value === undefined) throw new Error(`container ${container.name} takes ${variable} from ${describeOrigin(origin)}, which does not exist`);
   return { value, origin };
+}
+
+/**
+ * The kubelet's expansion of a value: `$(NAME)` becomes NAME's value where it is defined (else it
+ * stays as written), `$$` a `$`.
+ */
+async function expand(value: string, lookUp: (name: string) => Promise<ContainerVariable | undefined>): Promise<string> {
+  let expanded = '';
+  let at = 0;
+  for (const match of value.matchAll(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g)) {
+    const name = match[1];
+    const found = name === undefined ? undefined : await lookUp(name);
+    expanded += value.slice(at, match.index) + (name === undefined ? '$' : (found?.value ?? match[0]));
+    at = match.index + match[0].length;
+  }
+  return expanded + value.slice(at);
 }
 
 function read(readers: KeyReaders, kind: 'configMap' | 'secret', name: string, key: string): Promise<string | undefined> {

@@ -73,6 +73,7 @@ const entry = (requests: DbBranchRequest[] = [request], session = 'sess-1'): DbB
   caller: { user: 'alice', groups: [] },
   session,
   requests,
+  hiddenVariables: [],
 });
 
 function setup(check: DbBranchEntryContext['checkSource'] = async () => '15.3') {
@@ -128,7 +129,7 @@ describe('entering database branches', () => {
       'Pod mirrord-db-b1',
       'Service mirrord-db-b1',
     ]);
-    expect(made.pod.metadata!.annotations).toMatchObject({ 'mirrord.dev/db-branch-owner': 'alice', 'mirrord.dev/db-branch-source': 'db:5432/orders' });
+    expect(made.pod.metadata!.annotations).toMatchObject({ 'mirrord.dev/db-branch-owner': 'alice', 'mirrord.dev/db-branch-source': 'app@db:5432/orders' });
 
     cluster.setServer('b1', { running: {} });
     expect((await failure(enterDbBranches(context, entry()))).message).toBe('database branch mirrord-db-b1: copying the source');
@@ -180,9 +181,34 @@ describe('entering database branches', () => {
     });
     cluster.branches.clear();
     await existing(cluster, {}, { host: 'db', port: 5432, database: 'billing' });
+    // Neither database is named: the session's values are not echoed.
     expect((await failure(enterDbBranches(context, entry()))).message).toBe(
-      'feature.db_branches[0].id: the branch mirrord-db-b1 (id b1) copies db:5432/billing, not db:5432/orders: choose another id',
+      'feature.db_branches[0].id: the branch mirrord-db-b1 (id b1) copies another database, or as another user: choose another id',
     );
+  });
+
+  it("refuses another user's session a branch made without a shared id; its maker's sessions join it", async () => {
+    const { cluster, context } = setup();
+    await existing(cluster, { shared: false });
+    cluster.setServer('b1', { running: {} }, true);
+    expect(await failure(enterDbBranches(context, entry()))).toEqual({
+      status: 403,
+      message: "feature.db_branches[0].id: the branch mirrord-db-b1 belongs to another user's session (made without a shared id)",
+      reason: 'Forbidden',
+    });
+    const bob = { ...entry([{ ...request, shared: false }]), caller: { user: 'bob', groups: [] } };
+    expect((await enterDbBranches(context, bob)).branches).toEqual([{ id: 'b1', name: 'mirrord-db-b1' }]);
+  });
+
+  it('refuses a branch of a variable the policies hide from sessions, before reading anything', async () => {
+    const { cluster, context, checked } = setup();
+    expect(await failure(enterDbBranches(context, { ...entry(), hiddenVariables: ['DATABASE_*'] }))).toEqual({
+      status: 403,
+      message: 'feature.db_branches[0].connection.url: the policies hide the variable DATABASE_URL from sessions (env.exclude)',
+      reason: 'Forbidden',
+    });
+    expect(cluster.branches.size).toBe(0);
+    expect(checked).toEqual([]);
   });
 
   it('answers 422 naming the key of a config error, and makes nothing', async () => {
@@ -224,22 +250,28 @@ describe('entering database branches', () => {
     expect(badFilter.cluster.branches.size).toBe(0);
   });
 
-  it('deletes a branch that failed, or was not ready in time, and says why (424)', async () => {
+  it("says why a branch failed (424) and leaves it for the leader, so that every waiting session reads why; deletes one not ready in its maker's time", async () => {
     const { cluster, context } = setup();
     await existing(cluster);
     cluster.setServer('b1', { terminated: { exitCode: 1, message: 'copying\npg_dump: permission denied for table users' } });
-    expect(await failure(enterDbBranches(context, entry()))).toEqual({
+    const failed = {
       status: 424,
-      message: 'feature.db_branches[0]: the branch mirrord-db-b1 could not be made: pg_dump: permission denied for table users; it was deleted',
+      message: 'feature.db_branches[0]: the branch mirrord-db-b1 could not be made: pg_dump: permission denied for table users',
       reason: 'FailedDependency',
-    });
-    expect(cluster.branches.size).toBe(0);
+    };
+    expect(await failure(enterDbBranches(context, entry()))).toEqual(failed);
+    expect(await failure(enterDbBranches(context, entry([request], 'sess-2')))).toEqual(failed);
+    expect(cluster.branches.size).toBe(1);
 
-    await existing(cluster);
+    cluster.branches.clear();
+    await existing(cluster, { creationTimeoutSecs: 90 });
     cluster.setServer('b1', { running: {} });
-    const later = { ...context, now: () => new Date(NOW.getTime() + 61_000) };
+    // A joiner's own (default, 60 s) timeout doesn't cut short the maker's 90 s.
+    const sooner = { ...context, now: () => new Date(NOW.getTime() + 61_000) };
+    expect((await failure(enterDbBranches(sooner, entry()))).message).toBe('database branch mirrord-db-b1: copying the source');
+    const later = { ...context, now: () => new Date(NOW.getTime() + 91_000) };
     expect((await failure(enterDbBranches(later, entry()))).message).toBe(
-      'feature.db_branches[0]: the branch mirrord-db-b1 could not be made: it was not ready within 60 s (creation_timeout_secs); it was deleted',
+      'feature.db_branches[0]: the branch mirrord-db-b1 could not be made: it was not ready within 90 s (creation_timeout_secs); it was deleted',
     );
     expect(cluster.branches.size).toBe(0);
   });

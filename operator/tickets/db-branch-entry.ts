@@ -18,12 +18,13 @@ import {
 } from '../../protocol/db-branch';
 import type { DbBranchRequest, DbBranchType } from '../../protocol/db-branch';
 import type { TicketStatus } from '../../protocol/operator-api';
+import { envPattern } from '../../protocol/ticket';
 import { branchPodState, sessionsOf } from '../../common/db-branch-pod';
 import { branchObjects, sourceLabel } from '../db-branches/branch-objects';
 import { branchAnswers } from '../db-branches/branch-reachable';
 import { checkSource, SourceCheckError, type BranchEngine } from '../db-branches/source-check';
 import { BranchConfigError, readBranchSource, type BranchSource } from '../db-branches/source';
-import type { DbBranchCluster } from '../kube/db-branch-cluster';
+import { BranchNameTaken, type DbBranchCluster } from '../kube/db-branch-cluster';
 import { ApiFailure, type Caller } from './api-failure';
 
 export interface DbBranchEntryContext {
@@ -47,18 +48,24 @@ export interface DbBranchEntry {
   caller: Caller;
   session: string;
   requests: DbBranchRequest[];
+  /** The policies' `env.exclude` patterns: a variable they hide can't lead to a source either. */
+  hiddenVariables: readonly string[];
 }
 
-/** How many of a branch's sessions it remembers (the newest): enough to see whether one is still on. */
-const REMEMBERED_SESSIONS = 32;
+/**
+ * How many of a branch's sessions it remembers (the newest): enough to see whether one is still
+ * on, with every replica and reconnection of each joining as a session of its own.
+ */
+const REMEMBERED_SESSIONS = 256;
 
 /** The variables that point the local process at its branches, and the branches; or an ApiFailure saying why not (yet). */
 export async function enterDbBranches(context: DbBranchEntryContext, entry: DbBranchEntry): Promise<NonNullable<TicketStatus['dbBranches']>> {
   const { namespace, requests } = entry;
   const container = entry.pod.spec?.containers.find((c) => c.name === entry.container);
   if (!container) throw new ApiFailure(422, `feature.db_branches: the target has no container ${entry.container ?? ''}`.trim(), 'Invalid');
+  refuseHiddenVariables(requests, entry.hiddenVariables);
   const keys = context.cluster.keys(namespace);
-  const sources = await Promise.all(requests.map((request, index) => readSource(container, request, index, keys)));
+  const sources = await Promise.all(requests.map((request, index) => readSource(entry.pod, container, request, index, keys)));
 
   const pending: string[] = [];
   for (const [index, request] of requests.entries()) {
@@ -75,9 +82,33 @@ export async function enterDbBranches(context: DbBranchEntryContext, entry: DbBr
   return { env, branches: requests.map((request) => ({ id: request.id, name: dbBranchObjectName(request.id) })) };
 }
 
-async function readSource(container: V1Container, request: DbBranchRequest, index: number, keys: ReturnType<DbBranchCluster['keys']>): Promise<BranchSource> {
+/** A branch of a variable the policies hide would hand the session its value (rewritten): refused. */
+function refuseHiddenVariables(requests: DbBranchRequest[], hidden: readonly string[]): void {
+  if (!hidden.length) return;
+  const patterns = hidden.map(envPattern);
+  for (const [index, request] of requests.entries()) {
+    const values = 'url' in request.connection ? { url: request.connection.url } : request.connection.params;
+    for (const [field, value] of Object.entries(values)) {
+      if (value?.type !== 'env' || !patterns.some((pattern) => pattern.test(value.variable))) continue;
+      const at = 'url' in request.connection ? 'connection.url' : `connection.params.${field}`;
+      throw new ApiFailure(
+        403,
+        `feature.db_branches[${index}].${at}: the policies hide the variable ${value.variable} from sessions (env.exclude)`,
+        'Forbidden',
+      );
+    }
+  }
+}
+
+async function readSource(
+  pod: V1Pod,
+  container: V1Container,
+  request: DbBranchRequest,
+  index: number,
+  keys: ReturnType<DbBranchCluster['keys']>,
+): Promise<BranchSource> {
   try {
-    return await readBranchSource(container, request, index, keys);
+    return await readBranchSource(pod, container, request, index, keys);
   } catch (error) {
     if (error instanceof BranchConfigError) throw new ApiFailure(422, error.message, 'Invalid');
     throw error;
@@ -97,15 +128,7 @@ async function ensureBranch(
   const name = dbBranchObjectName(request.id);
   const now = context.now?.() ?? new Date();
   let pod = await context.cluster.readBranch(namespace, request.id);
-  if (pod) {
-    const type = pod.metadata?.labels?.[DB_BRANCH_LABEL.type];
-    const copies = pod.metadata?.annotations?.[DB_BRANCH_ANNOTATION.source];
-    if (type !== request.type)
-      throw new ApiFailure(409, `${key}.id: the branch ${name} (id ${request.id}) is a ${type} branch, not ${request.type}`, 'Conflict');
-    if (copies !== sourceLabel(source)) {
-      throw new ApiFailure(409, `${key}.id: the branch ${name} (id ${request.id}) copies ${copies}, not ${sourceLabel(source)}: choose another id`, 'Conflict');
-    }
-  } else {
+  if (!pod) {
     const engine = context.engines[request.type];
     try {
       await (context.checkSource ?? checkSource)(request, source, engine, namespace);
@@ -115,24 +138,57 @@ async function ensureBranch(
       throw new ApiFailure(422, `${key}.${error.key}: ${error.message}`, 'Invalid');
     }
     const objects = branchObjects({ namespace, request, source, image: engine.image, owner: entry.caller.user, target: entry.target, now });
-    await context.cluster.createBranch(objects);
+    try {
+      await context.cluster.createBranch(objects);
+    } catch (error) {
+      if (error instanceof BranchNameTaken) throw new ApiFailure(409, `${key}.id: ${error.message}`, 'Conflict');
+      throw error;
+    }
+    // Made here, or by a request for the same id a moment before: checked like any other below.
     pod = await context.cluster.readBranch(namespace, request.id);
     if (!pod) throw new ApiFailure(409, `${key}: the branch ${name} was deleted while it was made; try again`, 'Conflict');
   }
+  refuseToJoin(pod, request, source, entry.caller.user, key, name);
   const state = branchPodState(pod);
   if (state.phase === 'ready') {
     // A ready branch is never deleted here: others may be using it (the CLI's wait has its own end).
     const answers = await (context.branchAnswers ?? branchAnswers)(`${name}.${namespace}.svc`, source.port);
     return answers ? undefined : `database branch ${name}: waiting for its Service to answer`;
   }
+  if (state.phase === 'failed') {
+    // Left for the leader to delete a little later: every session waiting on it reads why.
+    throw new ApiFailure(424, `${key}: the branch ${name} could not be made: ${state.message}`, 'FailedDependency');
+  }
   const made = new Date(pod.metadata?.creationTimestamp ?? now).getTime();
-  const timeoutS = request.creationTimeoutSecs ?? DB_BRANCH_DEFAULT_CREATION_TIMEOUT_S;
-  if (state.phase === 'failed' || now.getTime() - made > timeoutS * 1000) {
+  // Its maker's timeout: a session joining meanwhile doesn't cut it short.
+  const timeoutS = Number(pod.metadata?.annotations?.[DB_BRANCH_ANNOTATION.creationTimeout]) || DB_BRANCH_DEFAULT_CREATION_TIMEOUT_S;
+  if (now.getTime() - made > timeoutS * 1000) {
     await context.cluster.deleteBranch(namespace, request.id);
-    const why = state.phase === 'failed' ? state.message : `it was not ready within ${timeoutS} s (creation_timeout_secs)`;
-    throw new ApiFailure(424, `${key}: the branch ${name} could not be made: ${why}; it was deleted`, 'FailedDependency');
+    throw new ApiFailure(
+      424,
+      `${key}: the branch ${name} could not be made: it was not ready within ${timeoutS} s (creation_timeout_secs); it was deleted`,
+      'FailedDependency',
+    );
   }
   return `database branch ${name}: ${state.step}`;
+}
+
+/**
+ * Whether this session may use the existing branch: of its type, copying its source as its user
+ * (the branch has that user only), and shared — or, made without a shared id, its maker's.
+ * The messages say what differs, never the session's values.
+ */
+function refuseToJoin(pod: V1Pod, request: DbBranchRequest, source: BranchSource, user: string, key: string, name: string): void {
+  const annotations = pod.metadata?.annotations ?? {};
+  const type = pod.metadata?.labels?.[DB_BRANCH_LABEL.type];
+  if (type !== request.type) throw new ApiFailure(409, `${key}.id: the branch ${name} (id ${request.id}) is a ${type} branch, not ${request.type}`, 'Conflict');
+  const shared = annotations[DB_BRANCH_ANNOTATION.shared] === 'true' && request.shared;
+  if (!shared && annotations[DB_BRANCH_ANNOTATION.owner] !== user) {
+    throw new ApiFailure(403, `${key}.id: the branch ${name} belongs to another user's session (made without a shared id)`, 'Forbidden');
+  }
+  if (annotations[DB_BRANCH_ANNOTATION.source] !== sourceLabel(source)) {
+    throw new ApiFailure(409, `${key}.id: the branch ${name} (id ${request.id}) copies another database, or as another user: choose another id`, 'Conflict');
+  }
 }
 
 /** Adds the session to the branch's, so the branch lives on while it does. */

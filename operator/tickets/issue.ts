@@ -130,7 +130,16 @@ export async function issueTicket(context: IssueContext, caller: Caller, namespa
   let dbBranches: TicketStatus['dbBranches'];
   if (spec.dbBranches) {
     if (!context.dbBranches) throw new ApiFailure(422, 'feature.db_branches: this operator does not make database branches', 'Invalid');
-    dbBranches = await enterDbBranches(context.dbBranches, { namespace, pod, container, target: spec.target, caller, session, requests: spec.dbBranches });
+    dbBranches = await enterDbBranches(context.dbBranches, {
+      namespace,
+      pod,
+      container,
+      target: spec.target,
+      caller,
+      session,
+      requests: spec.dbBranches,
+      hiddenVariables: decision.allow.env.exclude,
+    });
   }
   let splitQueues: TicketStatus['splitQueues'];
   if (spec.splitQueues) {

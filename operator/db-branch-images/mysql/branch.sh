@@ -40,12 +40,15 @@ GRANT ALL PRIVILEGES ON $(ident "$database").* TO $(literal "$user")@'%';" ||
     fail "creating the user $user and the database $database: $(first_error <"$errors/user")"
 }
 
+# User $1 logs in over TCP with password $2 (in the client's environment, not its arguments) to database $3.
+user_logs_in() { MYSQL_PWD=$2 mariadb --no-defaults --protocol=tcp -h 127.0.0.1 -P 3306 -u "$1" -e 'SELECT 1' "$3"; }
+
 # The user let in, a check that it gets in over TCP with its password, then ready.
 open_and_serve() {
   local user=$1 password=$2 database=$3
   local_sql -e "ALTER USER $(literal "$user")@'%' ACCOUNT UNLOCK" 2>"$errors/unlock" ||
     fail "unlocking the user $user: $(first_error <"$errors/unlock")"
-  serve_once_user_connects TERM "$user" env MYSQL_PWD="$password" mariadb --no-defaults --protocol=tcp -h 127.0.0.1 -P 3306 -u "$user" -e 'SELECT 1' "$database"
+  serve_once_user_connects TERM "$user" user_logs_in "$user" "$password" "$database"
 }
 
 # ---- branch mode ----

@@ -53,13 +53,16 @@ create_user_and_database() {
   fi
 }
 
+# User $1 logs in over TCP with password $2 (in psql's environment, not its arguments) to database $3.
+user_logs_in() { PGPASSWORD=$2 psql -X -q -h 127.0.0.1 -p 5432 -U "$1" -d "$3" -c 'SELECT 1'; }
+
 # TCP with a password for everyone (the superuser has none: it cannot log in that way), then a
 # check that the user gets in, then ready.
 open_and_serve() {
   local user=$1 password=$2 database=$3
   printf '%s\n' 'local all all trust' 'host all all 0.0.0.0/0 scram-sha-256' 'host all all ::/0 scram-sha-256' >"$PGDATA/pg_hba.conf"
   local_psql -d postgres -c 'SELECT pg_reload_conf()' >/dev/null
-  serve_once_user_connects INT "$user" env PGPASSWORD="$password" psql -X -q -h 127.0.0.1 -p 5432 -U "$user" -d "$database" -c 'SELECT 1'
+  serve_once_user_connects INT "$user" user_logs_in "$user" "$password" "$database"
 }
 
 # ---- branch mode ----
