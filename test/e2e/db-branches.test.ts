@@ -182,6 +182,8 @@ describe.each(engines)('database branches of $type', (engine) => {
       metadata: { name: 'db-credentials', namespace },
       stringData: { password: PASSWORD, url, 'unreachable-url': url.replace('@db:', '@db-down:') },
     };
+    // A Secret of the namespace the app doesn't use: no session may have the operator read it.
+    const unused = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'admin-credentials', namespace }, stringData: { password: 'admin-pw' } };
     // db-down: a Service with no pod behind it.
     const down = {
       apiVersion: 'v1',
@@ -190,7 +192,14 @@ describe.each(engines)('database branches of $type', (engine) => {
       spec: { selector: { app: 'nothing' }, ports: [{ port: engine.port }] },
     };
     await kubectl(['apply', '-f', '-'], {
-      input: manifests(JSON.stringify(secret), JSON.stringify(down), ...source(), app('app', 'db', 'url'), app('app-down', 'db-down', 'unreachable-url')),
+      input: manifests(
+        JSON.stringify(secret),
+        JSON.stringify(unused),
+        JSON.stringify(down),
+        ...source(),
+        app('app', 'db', 'url'),
+        app('app-down', 'db-down', 'unreachable-url'),
+      ),
     });
     await Promise.all([rolledOut(namespace, 'db', 180), rolledOut(namespace, 'app', 180), rolledOut(namespace, 'app-down', 180)]);
     for (const sql of engine.seed) await onSource(sql);
@@ -294,7 +303,7 @@ describe.each(engines)('database branches of $type', (engine) => {
     expect(await branchObjects()).toEqual(before);
   }, 180_000);
 
-  it('bad config names the key, and nothing is created: an unknown variable, a filter that is not SQL, an unknown type', async () => {
+  it("bad config names the key, and nothing is created: an unknown variable, a filter that is not SQL, a Secret the app doesn't use, an unknown type", async () => {
     const before = await branchObjects();
     const missing = await developer('missing', [{ type: engine.type, connection: { url: { type: 'env', variable: 'NO_SUCH_URL' } } }], ['SELECT 1']).done;
     expect(missing.code).not.toBe(0);
@@ -303,6 +312,21 @@ describe.each(engines)('database branches of $type', (engine) => {
     const badFilter = await developer('bad-filter', [urlBranch({ copy: { mode: 'all', tables: { orders: { filter: 'user_id = = 1' } } } })], ['SELECT 1']).done;
     expect(badFilter.code).not.toBe(0);
     expect(badFilter.stderr).toMatch(/feature\.db_branches\[0\]\.copy\.tables\.orders\.filter: (PostgreSQL|MariaDB) refuses it/);
+
+    const params = (password: object) => ({
+      host: { type: 'env', variable: 'DB_HOST' },
+      user: { type: 'env', variable: 'DB_USER' },
+      password,
+      database: { type: 'env', variable: 'DB_NAME' },
+    });
+    const otherSecret = await developer(
+      'other-secret',
+      [{ type: engine.type, connection: { params: params({ type: 'secret', name: 'admin-credentials', key: 'password' }) } }],
+      ['SELECT 1'],
+    ).done;
+    expect(otherSecret.code).not.toBe(0);
+    expect(otherSecret.stderr).toContain("feature.db_branches[0].connection.params.password: the target's pod uses no Secret admin-credentials");
+    expect(otherSecret.stderr).not.toContain('admin-pw');
 
     const unknownType = await developer('unknown-type', [{ type: 'oracle', connection: { url: { type: 'env', variable: 'DB_URL' } } }], ['SELECT 1']).done;
     expect(unknownType.code).not.toBe(0);
