@@ -39,6 +39,9 @@ export interface BranchPlan {
   now: Date;
 }
 
+/** Another object of a branch's name that isn't one of its own: nothing of the branch is left. */
+export class BranchNameTaken extends Error {}
+
 export function branchLabels(request: DbBranchRequest, owner: string): Record<string, string> {
   return {
     [DB_BRANCH_LABEL.id]: request.id,

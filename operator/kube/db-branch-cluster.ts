@@ -6,7 +6,7 @@
 import { CoreV1Api, type KubeConfig, type V1Pod, type V1Secret, type V1Service } from '../../common/kube-client';
 import { statusOf } from '../../common/kube-status';
 import { DB_BRANCH_LABEL, dbBranchObjectName } from '../../protocol/db-branch';
-import type { BranchObjects } from '../db-branches/branch-objects';
+import { BranchNameTaken, type BranchObjects } from '../db-branches/branch-objects';
 import type { KeyReaders } from '../env/container-variable';
 
 export interface DbBranchCluster {
@@ -24,9 +24,6 @@ export interface DbBranchCluster {
   annotateBranch(namespace: string, id: string, annotations: Record<string, string | null>, basedOn: string): Promise<boolean>;
   keys(namespace: string): Required<KeyReaders>;
 }
-
-/** Another object of a branch's name that isn't one of its own: nothing of the branch is left. */
-export class BranchNameTaken extends Error {}
 
 /** The scheduling gate a branch Pod is created with, removed once its Secret exists. */
 const BRANCH_GATE = 'mirrord.dev/db-branch-secret';

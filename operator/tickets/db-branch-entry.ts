@@ -20,11 +20,11 @@ import type { DbBranchRequest, DbBranchType } from '../../protocol/db-branch';
 import type { TicketStatus } from '../../protocol/operator-api';
 import { envPattern } from '../../protocol/ticket';
 import { branchPodState, sessionsOf } from '../../common/db-branch-pod';
-import { branchObjects, sourceLabel } from '../db-branches/branch-objects';
+import { BranchNameTaken, branchObjects, sourceLabel } from '../db-branches/branch-objects';
 import { branchAnswers } from '../db-branches/branch-reachable';
 import { checkSource, SourceCheckError, type BranchEngine } from '../db-branches/source-check';
 import { BranchConfigError, readBranchSource, type BranchSource } from '../db-branches/source';
-import { BranchNameTaken, type DbBranchCluster } from '../kube/db-branch-cluster';
+import type { DbBranchCluster } from '../kube/db-branch-cluster';
 import { ApiFailure, type Caller } from './api-failure';
 
 export interface DbBranchEntryContext {
