@@ -108,6 +108,11 @@ export function dbBranchObjectName(id: string): string {
   return `mirrord-db-${id}`;
 }
 
+/** The branch's Service as the local process reaches it, from the target's pod. */
+export function dbBranchHost(id: string, namespace: string): string {
+  return `${dbBranchObjectName(id)}.${namespace}.svc`;
+}
+
 /** A label value standing for a user name (`system:serviceaccount:ns:sa` → `system.serviceaccount.ns.sa`). */
 export function ownerLabelValue(user: string): string {
   const value = user

@@ -3,7 +3,7 @@
  * deleted together), the branch Pods of every namespace, their annotations (written against the
  * Pod's resourceVersion), and the Secrets and ConfigMaps a source's connection is read from.
  */
-import { CoreV1Api, type KubeConfig, type V1Pod, type V1Secret, type V1Service } from '../../common/kube-client';
+import { CoreV1Api, KubernetesObjectApi, type KubeConfig, type KubernetesObject, type V1Pod } from '../../common/kube-client';
 import { statusOf } from '../../common/kube-status';
 import { DB_BRANCH_LABEL, dbBranchObjectName } from '../../protocol/db-branch';
 import { BranchNameTaken, type BranchObjects } from '../db-branches/branch-objects';
@@ -12,16 +12,18 @@ import type { KeyReaders } from '../env/container-variable';
 export interface DbBranchCluster {
   readBranch(namespace: string, id: string): Promise<V1Pod | undefined>;
   /**
-   * Makes the Pod, the Secret and the Service; `exists` when another request made the Pod first
-   * (nothing is then changed); BranchNameTaken when an object not of a branch has the name.
+   * Makes the Pod, the Secret and the Service, and answers the branch's Pod: the one made, or the
+   * one another request made first (nothing of it is then changed; undefined if it went
+   * meanwhile). BranchNameTaken when an object not of a branch has the name.
    */
-  createBranch(objects: BranchObjects): Promise<'created' | 'exists'>;
+  createBranch(objects: BranchObjects): Promise<V1Pod | undefined>;
   /** Deletes whatever of the three exists. */
   deleteBranch(namespace: string, id: string): Promise<void>;
   /** Every branch Pod, in every namespace. */
   listBranches(): Promise<V1Pod[]>;
   /** Sets (a string) or removes (null) annotations; false when the Pod changed since `basedOn` (or is gone). */
   annotateBranch(namespace: string, id: string, annotations: Record<string, string | null>, basedOn: string): Promise<boolean>;
+  /** Readers of the namespace's Secrets and ConfigMaps for one ticket: each object is read once. */
   keys(namespace: string): Required<KeyReaders>;
 }
 
@@ -30,41 +32,7 @@ const BRANCH_GATE = 'mirrord.dev/db-branch-secret';
 
 export function dbBranchCluster(config: KubeConfig): DbBranchCluster {
   const core = config.makeApiClient(CoreV1Api);
-  /**
-   * Creates a Secret or Service of branch `id`; one of that name left by an earlier branch of
-   * the id (its labels say so) is replaced, anyone else's is not touched.
-   */
-  const createOwned = async (
-    create: () => Promise<unknown>,
-    read: () => Promise<V1Secret | V1Service>,
-    remove: () => Promise<unknown>,
-    id: string,
-    what: string,
-  ) => {
-    try {
-      await create();
-      return;
-    } catch (error) {
-      if (statusOf(error) !== 409) throw error;
-    }
-    if ((await read()).metadata?.labels?.[DB_BRANCH_LABEL.id] !== id) {
-      throw new BranchNameTaken(`${what} exists and is not a database branch's: delete it or choose another id`);
-    }
-    await remove();
-    await create();
-  };
-  const ungate = async (namespace: string, name: string) => {
-    for (let attempt = 0; ; attempt++) {
-      const current = await core.readNamespacedPod({ namespace, name });
-      current.spec!.schedulingGates = (current.spec!.schedulingGates ?? []).filter((gate) => gate.name !== BRANCH_GATE);
-      try {
-        await core.replaceNamespacedPod({ namespace, name, body: current });
-        return;
-      } catch (error) {
-        if (statusOf(error) !== 409 || attempt >= 4) throw error;
-      }
-    }
-  };
+  const objects = KubernetesObjectApi.makeApiClient(config);
   const ignoring = async <T>(codes: number[], call: () => Promise<T>): Promise<T | undefined> => {
     try {
       return await call();
@@ -72,6 +40,48 @@ export function dbBranchCluster(config: KubeConfig): DbBranchCluster {
       if (codes.includes(statusOf(error) ?? 0)) return undefined;
       throw error;
     }
+  };
+  /**
+   * Reads the Pod, changes it and replaces it: the replace carries the resourceVersion read, so a
+   * concurrent change makes it fail rather than be lost. The Pod as replaced; undefined when it is
+   * gone, changed meanwhile, or not at `basedOn`.
+   */
+  const replacePod = async (namespace: string, name: string, change: (pod: V1Pod) => void, basedOn?: string): Promise<V1Pod | undefined> => {
+    const pod = await ignoring([404], () => core.readNamespacedPod({ namespace, name }));
+    if (!pod || (basedOn !== undefined && pod.metadata?.resourceVersion !== basedOn)) return undefined;
+    change(pod);
+    return ignoring([404, 409], () => core.replaceNamespacedPod({ namespace, name, body: pod }));
+  };
+  /**
+   * Creates a Secret or Service of branch `id`; one of that name left by an earlier branch of
+   * the id (its labels say so) is replaced, anyone else's is not touched.
+   */
+  const createOwned = async (object: KubernetesObject, id: string) => {
+    try {
+      await objects.create(object);
+      return;
+    } catch (error) {
+      if (statusOf(error) !== 409) throw error;
+    }
+    const { apiVersion, kind } = object;
+    const reference = { apiVersion, kind, metadata: { name: object.metadata!.name!, namespace: object.metadata!.namespace! } };
+    if ((await objects.read(reference)).metadata?.labels?.[DB_BRANCH_LABEL.id] !== id) {
+      throw new BranchNameTaken(
+        `${kind} ${reference.metadata.namespace}/${reference.metadata.name} exists and is not a database branch's: delete it or choose another id`,
+      );
+    }
+    await objects.delete(reference);
+    await objects.create(object);
+  };
+  /** Lets the scheduler have the branch Pod; the Pod as it then is. */
+  const ungate = async (namespace: string, name: string): Promise<V1Pod> => {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const ungated = await replacePod(namespace, name, (pod) => {
+        pod.spec!.schedulingGates = (pod.spec!.schedulingGates ?? []).filter((gate) => gate.name !== BRANCH_GATE);
+      });
+      if (ungated) return ungated;
+    }
+    throw new Error(`the branch Pod ${namespace}/${name} kept changing (or went) while its scheduling gate was removed`);
   };
   return {
     readBranch: (namespace, id) => ignoring([404], () => core.readNamespacedPod({ namespace, name: dbBranchObjectName(id) })),
@@ -85,31 +95,17 @@ export function dbBranchCluster(config: KubeConfig): DbBranchCluster {
       try {
         made = await core.createNamespacedPod({ namespace, body: { ...pod, spec: { ...pod.spec!, schedulingGates: [{ name: BRANCH_GATE }] } } });
       } catch (error) {
-        if (statusOf(error) === 409) return 'exists';
-        throw error;
+        if (statusOf(error) !== 409) throw error;
+        return ignoring([404], () => core.readNamespacedPod({ namespace, name }));
       }
       const ownerReferences = [{ apiVersion: 'v1', kind: 'Pod', name, uid: made.metadata!.uid!, controller: true }];
       try {
-        await createOwned(
-          () => core.createNamespacedSecret({ namespace, body: { ...secret, metadata: { ...secret.metadata, ownerReferences } } }),
-          () => core.readNamespacedSecret({ namespace, name }),
-          () => core.deleteNamespacedSecret({ namespace, name }),
-          id,
-          `Secret ${namespace}/${name}`,
-        );
-        await createOwned(
-          () => core.createNamespacedService({ namespace, body: { ...service, metadata: { ...service.metadata, ownerReferences } } }),
-          () => core.readNamespacedService({ namespace, name }),
-          () => core.deleteNamespacedService({ namespace, name }),
-          id,
-          `Service ${namespace}/${name}`,
-        );
-        await ungate(namespace, name);
+        for (const object of [secret, service]) await createOwned({ ...object, metadata: { ...object.metadata, ownerReferences } }, id);
+        return await ungate(namespace, name);
       } catch (error) {
         await ignoring([404], () => core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0 }));
         throw error;
       }
-      return 'created';
     },
     deleteBranch: async (namespace, id) => {
       const name = dbBranchObjectName(id);
@@ -121,24 +117,33 @@ export function dbBranchCluster(config: KubeConfig): DbBranchCluster {
     },
     listBranches: async () => (await core.listPodForAllNamespaces({ labelSelector: DB_BRANCH_LABEL.id })).items,
     annotateBranch: async (namespace, id, annotations, basedOn) => {
-      const name = dbBranchObjectName(id);
-      const pod = await ignoring([404], () => core.readNamespacedPod({ namespace, name }));
-      if (!pod || pod.metadata?.resourceVersion !== basedOn) return false;
-      const next = { ...(pod.metadata.annotations ?? {}) };
-      for (const [key, value] of Object.entries(annotations)) {
-        if (value === null) delete next[key];
-        else next[key] = value;
-      }
-      pod.metadata.annotations = next;
-      // A replace carries the resourceVersion: a concurrent change makes it fail rather than be lost.
-      return (await ignoring([404, 409], () => core.replaceNamespacedPod({ namespace, name, body: pod }))) !== undefined;
+      const annotate = (pod: V1Pod) => {
+        const next = { ...(pod.metadata!.annotations ?? {}) };
+        for (const [key, value] of Object.entries(annotations)) {
+          if (value === null) delete next[key];
+          else next[key] = value;
+        }
+        pod.metadata!.annotations = next;
+      };
+      return (await replacePod(namespace, dbBranchObjectName(id), annotate, basedOn)) !== undefined;
     },
-    keys: (namespace) => ({
-      secret: async (name, key) => {
-        const data = (await ignoring([404], () => core.readNamespacedSecret({ namespace, name })))?.data?.[key];
-        return data === undefined ? undefined : Buffer.from(data, 'base64').toString('utf8');
-      },
-      configMap: async (name, key) => (await ignoring([404], () => core.readNamespacedConfigMap({ namespace, name })))?.data?.[key],
-    }),
+    keys: (namespace) => {
+      // One read per object for the ticket these readers serve: its sources name several keys of
+      // one Secret (user, password, a URL whose $(NAME)s lead to more), and each is asked alone.
+      const secrets = new Map<string, Promise<Record<string, string> | undefined>>();
+      const maps = new Map<string, Promise<Record<string, string> | undefined>>();
+      const once = (cache: typeof secrets, name: string, read: () => Promise<Record<string, string> | undefined>) => {
+        if (!cache.has(name)) cache.set(name, read());
+        return cache.get(name)!;
+      };
+      return {
+        secret: async (name, key) => {
+          const data = (await once(secrets, name, async () => (await ignoring([404], () => core.readNamespacedSecret({ namespace, name })))?.data))?.[key];
+          return data === undefined ? undefined : Buffer.from(data, 'base64').toString('utf8');
+        },
+        configMap: async (name, key) =>
+          (await once(maps, name, async () => (await ignoring([404], () => core.readNamespacedConfigMap({ namespace, name })))?.data))?.[key],
+      };
+    },
   };
 }

@@ -19,11 +19,12 @@ class MemoryCluster implements DbBranchCluster {
   }
   async createBranch(objects: BranchObjects) {
     const id = objects.pod.metadata!.labels!['mirrord.dev/db-branch']!;
-    if (this.branches.has(id)) return 'exists' as const;
-    const made = structuredClone(objects);
-    made.pod.metadata = { ...made.pod.metadata, creationTimestamp: NOW, resourceVersion: String(++this.version) };
-    this.branches.set(id, made);
-    return 'created' as const;
+    if (!this.branches.has(id)) {
+      const made = structuredClone(objects);
+      made.pod.metadata = { ...made.pod.metadata, creationTimestamp: NOW, resourceVersion: String(++this.version) };
+      this.branches.set(id, made);
+    }
+    return this.readBranch('', id);
   }
   async deleteBranch(_namespace: string, id: string) {
     this.branches.delete(id);

@@ -14,6 +14,7 @@ import {
   DB_BRANCH_DEFAULT_CREATION_TIMEOUT_S,
   DB_BRANCH_LABEL,
   DB_BRANCH_PENDING_REASON,
+  dbBranchHost,
   dbBranchObjectName,
 } from '../../protocol/db-branch';
 import type { DbBranchRequest, DbBranchType } from '../../protocol/db-branch';
@@ -77,7 +78,7 @@ export async function enterDbBranches(context: DbBranchEntryContext, entry: DbBr
   const env: Record<string, string> = {};
   for (const [index, request] of requests.entries()) {
     await join(context, namespace, request.id, entry.session);
-    Object.assign(env, sources[index]!.env(`${dbBranchObjectName(request.id)}.${namespace}.svc`));
+    Object.assign(env, sources[index]!.env(dbBranchHost(request.id, namespace)));
   }
   return { env, branches: requests.map((request) => ({ id: request.id, name: dbBranchObjectName(request.id) })) };
 }
@@ -139,20 +140,19 @@ async function ensureBranch(
     }
     const objects = branchObjects({ namespace, request, source, image: engine.image, owner: entry.caller.user, target: entry.target, now });
     try {
-      await context.cluster.createBranch(objects);
+      // Made here, or by a request for the same id a moment before: checked like any other below.
+      pod = await context.cluster.createBranch(objects);
     } catch (error) {
       if (error instanceof BranchNameTaken) throw new ApiFailure(409, `${key}.id: ${error.message}`, 'Conflict');
       throw error;
     }
-    // Made here, or by a request for the same id a moment before: checked like any other below.
-    pod = await context.cluster.readBranch(namespace, request.id);
     if (!pod) throw new ApiFailure(409, `${key}: the branch ${name} was deleted while it was made; try again`, 'Conflict');
   }
   refuseToJoin(pod, request, source, entry.caller.user, key, name);
   const state = branchPodState(pod);
   if (state.phase === 'ready') {
     // A ready branch is never deleted here: others may be using it (the CLI's wait has its own end).
-    const answers = await (context.branchAnswers ?? branchAnswers)(`${name}.${namespace}.svc`, source.port);
+    const answers = await (context.branchAnswers ?? branchAnswers)(dbBranchHost(request.id, namespace), source.port);
     return answers ? undefined : `database branch ${name}: waiting for its Service to answer`;
   }
   if (state.phase === 'failed') {

@@ -17,7 +17,7 @@
  */
 import { spawn } from 'node:child_process';
 import os from 'node:os';
-import { DB_BRANCH_IMAGES, DB_BRANCH_READY_FILE, dbBranchImagesReady } from '../harness/db-branch-images';
+import { branchModeEnv, DB_BRANCH_IMAGES, DB_BRANCH_READY_FILE, dbBranchImagesReady, serverModeEnv } from '../harness/db-branch-images';
 import { run } from '../harness/run';
 import { count, fixed, median, table } from './stats';
 
@@ -246,21 +246,14 @@ async function check(engine: Engine, id: string, mode: Mode, expected: { orders:
   }
 }
 
-function branchEnv(source: string, engine: Engine, mode: Mode): Record<string, string> {
-  return {
-    MIRRORD_BRANCH_SOURCE_HOST: source,
-    MIRRORD_BRANCH_SOURCE_PORT: String(engine.port),
-    MIRRORD_BRANCH_SOURCE_USER: USER,
-    MIRRORD_BRANCH_SOURCE_PASSWORD: PASSWORD,
-    MIRRORD_BRANCH_SOURCE_DATABASE: DATABASE,
-    MIRRORD_BRANCH_COPY_MODE: mode === 'filtered' ? 'all' : mode,
-    ...(mode === 'filtered'
-      ? { MIRRORD_BRANCH_TABLE_COUNT: '1', MIRRORD_BRANCH_TABLE_0_NAME: 'orders', MIRRORD_BRANCH_TABLE_0_FILTER: FILTER }
-      : { MIRRORD_BRANCH_TABLE_COUNT: '0' }),
-  };
-}
+const credentials = { user: USER, password: PASSWORD, database: DATABASE };
+const serverEnv = serverModeEnv(credentials);
 
-const serverEnv = { MIRRORD_DB_USER: USER, MIRRORD_DB_PASSWORD: PASSWORD, MIRRORD_DB_DATABASE: DATABASE };
+/** Branch mode for the source at `host`: `filtered` is `all` with the orders through FILTER. */
+function branchEnv(host: string, engine: Engine, mode: Mode): Record<string, string> {
+  const source = { host, port: engine.port, ...credentials };
+  return mode === 'filtered' ? branchModeEnv(source, 'all', [['orders', FILTER]]) : branchModeEnv(source, mode);
+}
 
 /** A branch of the source in this mode: ms to ready, the copy checked. */
 async function branchRun(engine: Engine, source: string, mode: Mode, expected: { orders: number; filtered: number }): Promise<number> {

@@ -26,6 +26,8 @@ const DATABASE = 'shop';
 /** Quotes and a dollar: the password travels through a URL, SQL and shells. */
 const PASSWORD = `s3cr'et"$x-91`;
 const sessions = stoppedAfterEach();
+/** A variable's value from the Secret the source and the app share. */
+const fromSecret = (key: string) => ({ valueFrom: { secretKeyRef: { name: 'db-credentials', key } } });
 
 interface Engine {
   type: 'pg' | 'mysql';
@@ -94,7 +96,6 @@ describe.each(engines)('database branches of $type', (engine) => {
 
   /** The source: the branch image in server mode, never given a sidecar. */
   function source(): string[] {
-    const fromSecret = (key: string) => ({ valueFrom: { secretKeyRef: { name: 'db-credentials', key } } });
     const server = {
       name: 'db',
       image: engine.image,
@@ -120,7 +121,6 @@ describe.each(engines)('database branches of $type', (engine) => {
 
   /** The app: the demo image, with the variables an app of this database has (DB_URL from `urlKey` of the Secret). */
   function app(name: string, host: string, urlKey: string): string {
-    const fromSecret = (key: string) => ({ valueFrom: { secretKeyRef: { name: 'db-credentials', key } } });
     const variables = { DB_TYPE: engine.type, DB_HOST: host, DB_PORT: String(engine.port), DB_USER: USER, DB_NAME: DATABASE };
     const container = {
       name: 'app',

@@ -31,3 +31,35 @@ export function dbBranchImagesReady(): Promise<string[]> {
   })();
   return ready;
 }
+
+/** A database as a branch image's contract names it. */
+export interface BranchDatabase {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+}
+
+/** The variables of server mode: a fresh database of this user (operator/db-branch-images/README.md). */
+export function serverModeEnv({ user, password, database }: Pick<BranchDatabase, 'user' | 'password' | 'database'>): Record<string, string> {
+  return { MIRRORD_DB_USER: user, MIRRORD_DB_PASSWORD: password, MIRRORD_DB_DATABASE: database };
+}
+
+/** The variables of branch mode: the source, the copy mode, and the tables copied through a filter. */
+export function branchModeEnv(source: BranchDatabase, mode: string, tables: [string, string][] = []): Record<string, string> {
+  const env: Record<string, string> = {
+    MIRRORD_BRANCH_SOURCE_HOST: source.host,
+    MIRRORD_BRANCH_SOURCE_PORT: String(source.port),
+    MIRRORD_BRANCH_SOURCE_USER: source.user,
+    MIRRORD_BRANCH_SOURCE_PASSWORD: source.password,
+    MIRRORD_BRANCH_SOURCE_DATABASE: source.database,
+    MIRRORD_BRANCH_COPY_MODE: mode,
+    MIRRORD_BRANCH_TABLE_COUNT: String(tables.length),
+  };
+  tables.forEach(([name, filter], i) => {
+    env[`MIRRORD_BRANCH_TABLE_${i}_NAME`] = name;
+    env[`MIRRORD_BRANCH_TABLE_${i}_FILTER`] = filter;
+  });
+  return env;
+}

@@ -10,10 +10,9 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import mysql from 'mysql2/promise';
-import pg from 'pg';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
-import { DB_BRANCH_IMAGES, DB_BRANCH_READY_FILE, dbBranchImagesReady } from '../harness/db-branch-images';
+import { branchModeEnv, DB_BRANCH_IMAGES, DB_BRANCH_READY_FILE, dbBranchImagesReady, serverModeEnv } from '../harness/db-branch-images';
+import { queryDatabase } from '../harness/db-query';
 import { run } from '../harness/run';
 
 jest.setTimeout(120_000);
@@ -33,7 +32,7 @@ interface Engine {
   image: string;
   port: number;
   seed: string[];
-  query(at: Endpoint, sql: string, password?: string): Promise<Record<string, unknown>[]>;
+  type: 'pg' | 'mysql';
   tables: string;
   indexes: string;
   /** The row a new user gets (its id comes from the branch's sequence / auto-increment). */
@@ -59,15 +58,7 @@ const postgres: Engine = {
     `INSERT INTO users (name, email) VALUES ${users}`,
     `INSERT INTO orders (user_id, amount) VALUES ${orders}`,
   ],
-  query: async (at, sql, password = PASSWORD) => {
-    const client = new pg.Client({ ...at, user: USER, password, database: DATABASE });
-    await client.connect();
-    try {
-      return (await client.query(sql)).rows;
-    } finally {
-      await client.end();
-    }
-  },
+  type: 'pg',
   tables: `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`,
   indexes: `SELECT indexname AS name FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1`,
   insertUser: `INSERT INTO users (name) VALUES ('new') RETURNING id`,
@@ -87,19 +78,7 @@ const mariadb: Engine = {
     `INSERT INTO users (name, email) VALUES ${users}`,
     `INSERT INTO orders (user_id, amount) VALUES ${orders}`,
   ],
-  query: async (at, sql, password = PASSWORD) => {
-    const connection = await mysql.createConnection({ ...at, user: USER, password, database: DATABASE });
-    try {
-      if (/^\s*INSERT/i.test(sql)) {
-        const [result] = await connection.query(sql);
-        return [{ id: (result as mysql.ResultSetHeader).insertId }];
-      }
-      const [rows] = await connection.query(sql);
-      return rows as Record<string, unknown>[];
-    } finally {
-      await connection.end();
-    }
-  },
+  type: 'mysql',
   tables: `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY 1`,
   indexes: `SELECT DISTINCT index_name AS name FROM information_schema.statistics WHERE table_schema = DATABASE() AND index_name <> 'PRIMARY' ORDER BY 1`,
   insertUser: `INSERT INTO users (name) VALUES ('new')`,
@@ -107,20 +86,7 @@ const mariadb: Engine = {
 
 /** Branch-mode variables: the source, the copy mode, the filtered tables. */
 function branchEnv(source: Endpoint, mode: string, tables: [string, string][] = [], password = PASSWORD): Record<string, string> {
-  const env: Record<string, string> = {
-    MIRRORD_BRANCH_SOURCE_HOST: source.host,
-    MIRRORD_BRANCH_SOURCE_PORT: String(source.port),
-    MIRRORD_BRANCH_SOURCE_USER: USER,
-    MIRRORD_BRANCH_SOURCE_PASSWORD: password,
-    MIRRORD_BRANCH_SOURCE_DATABASE: DATABASE,
-    MIRRORD_BRANCH_COPY_MODE: mode,
-    MIRRORD_BRANCH_TABLE_COUNT: String(tables.length),
-  };
-  tables.forEach(([name, filter], i) => {
-    env[`MIRRORD_BRANCH_TABLE_${i}_NAME`] = name;
-    env[`MIRRORD_BRANCH_TABLE_${i}_FILTER`] = filter;
-  });
-  return env;
+  return branchModeEnv({ ...source, user: USER, password, database: DATABASE }, mode, tables);
 }
 
 async function startReady(engine: Engine, env: Record<string, string>): Promise<StartedTestContainer> {
@@ -169,7 +135,9 @@ describe.each([postgres, mariadb])('the $name branch image', (engine) => {
   let sourceInside: Endpoint;
   const branches: StartedTestContainer[] = [];
   const at = (container: StartedTestContainer): Endpoint => ({ host: container.getHost(), port: container.getMappedPort(engine.port) });
-  const rows = async (container: StartedTestContainer, sql: string) => engine.query(at(container), sql);
+  /** One statement on a container's database, as the source's user (with this password). */
+  const query = (to: Endpoint, sql: string, password = PASSWORD) => queryDatabase(engine.type, { ...to, user: USER, password, database: DATABASE }, sql);
+  const rows = async (container: StartedTestContainer, sql: string) => query(at(container), sql);
   /** Sorted here: the engines' collations order `_` differently. */
   const names = async (container: StartedTestContainer, sql: string) => (await rows(container, sql)).map((row) => String(row.name)).sort();
   const count = async (container: StartedTestContainer, table: string) => Number((await rows(container, `SELECT count(*) AS n FROM ${table}`))[0].n);
@@ -181,7 +149,7 @@ describe.each([postgres, mariadb])('the $name branch image', (engine) => {
 
   beforeAll(async () => {
     await dbBranchImagesReady();
-    source = await startReady(engine, { MIRRORD_DB_USER: USER, MIRRORD_DB_PASSWORD: PASSWORD, MIRRORD_DB_DATABASE: DATABASE });
+    source = await startReady(engine, serverModeEnv({ user: USER, password: PASSWORD, database: DATABASE }));
     for (const statement of engine.seed) await rows(source, statement);
     sourceInside = { host: source.getIpAddress(source.getNetworkNames()[0]), port: engine.port };
   }, 1_200_000);
@@ -193,7 +161,7 @@ describe.each([postgres, mariadb])('the $name branch image', (engine) => {
   it('empty: the database and the user, with the source password, and nothing else', async () => {
     const empty = await branch('empty');
     expect(await names(empty, engine.tables)).toEqual([]);
-    await expect(engine.query(at(empty), 'SELECT 1', 'wrong')).rejects.toThrow();
+    await expect(query(at(empty), 'SELECT 1', 'wrong')).rejects.toThrow();
     // The user can create what it needs.
     await rows(empty, 'CREATE TABLE scratch (id int)');
   });

@@ -7,13 +7,12 @@
  * no key (nothing about the config is wrong), the password never in the message.
  */
 import net from 'node:net';
-import mysql from 'mysql2/promise';
-import pg from 'pg';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
 import { checkSource, SourceCheckError, type BranchEngine } from '../../operator/db-branches/source-check';
 import type { BranchSource } from '../../operator/db-branches/source';
 import { dbBranchRequest, type DbBranchRequest, type DbBranchType } from '../../protocol/db-branch';
-import { DB_BRANCH_IMAGES, DB_BRANCH_READY_FILE, dbBranchImagesReady } from '../harness/db-branch-images';
+import { DB_BRANCH_IMAGES, DB_BRANCH_READY_FILE, dbBranchImagesReady, serverModeEnv } from '../harness/db-branch-images';
+import { queryDatabase } from '../harness/db-query';
 
 jest.setTimeout(60_000);
 
@@ -27,7 +26,6 @@ interface Engine {
   port: number;
   branch: BranchEngine;
   versionPattern: RegExp;
-  run(source: BranchSource, sql: string): Promise<unknown[]>;
 }
 
 const engines: Engine[] = [
@@ -37,15 +35,6 @@ const engines: Engine[] = [
     port: 5432,
     branch: { image: DB_BRANCH_IMAGES.pg, version: '15' },
     versionPattern: /^15\.\d+$/,
-    run: async (source, sql) => {
-      const client = new pg.Client({ host: source.host, port: source.port, user: USER, password: PASSWORD, database: DATABASE });
-      await client.connect();
-      try {
-        return (await client.query(sql)).rows;
-      } finally {
-        await client.end();
-      }
-    },
   },
   {
     type: 'mysql',
@@ -53,14 +42,6 @@ const engines: Engine[] = [
     port: 3306,
     branch: { image: DB_BRANCH_IMAGES.mysql, version: '10.11' },
     versionPattern: /^10\.11\.\d+$/,
-    run: async (source, sql) => {
-      const connection = await mysql.createConnection({ host: source.host, port: source.port, user: USER, password: PASSWORD, database: DATABASE });
-      try {
-        return (await connection.query(sql))[0] as unknown[];
-      } finally {
-        await connection.end();
-      }
-    },
   },
 ];
 
@@ -92,14 +73,14 @@ describe.each(engines)('the source check on $type', (engine) => {
   beforeAll(async () => {
     await dbBranchImagesReady();
     container = await new GenericContainer(engine.image)
-      .withEnvironment({ MIRRORD_DB_USER: USER, MIRRORD_DB_PASSWORD: PASSWORD, MIRRORD_DB_DATABASE: DATABASE })
+      .withEnvironment(serverModeEnv({ user: USER, password: PASSWORD, database: DATABASE }))
       .withExposedPorts(engine.port)
       .withWaitStrategy(Wait.forSuccessfulCommand(`test -f ${DB_BRANCH_READY_FILE}`))
       .withStartupTimeout(60_000)
       .start();
     source = { host: container.getHost(), port: container.getMappedPort(engine.port), user: USER, password: PASSWORD, database: DATABASE, env: () => ({}) };
-    await engine.run(source, 'CREATE TABLE orders (id int PRIMARY KEY, user_id int NOT NULL)');
-    await engine.run(source, 'INSERT INTO orders VALUES (1, 1), (2, 2)');
+    await queryDatabase(engine.type, source, 'CREATE TABLE orders (id int PRIMARY KEY, user_id int NOT NULL)');
+    await queryDatabase(engine.type, source, 'INSERT INTO orders VALUES (1, 1), (2, 2)');
   }, 1_200_000);
   afterAll(() => container?.stop());
 
@@ -134,7 +115,7 @@ describe.each(engines)('the source check on $type', (engine) => {
       checkSource(request({ tables: { orders: { filter: 'true); DELETE FROM orders; SELECT (1' } } }), source, engine.branch, 'ns'),
     );
     expect(key).toBe('copy.tables.orders.filter');
-    expect(await engine.run(source, 'SELECT id FROM orders ORDER BY id')).toEqual([{ id: 1 }, { id: 2 }]);
+    expect(await queryDatabase(engine.type, source, 'SELECT id FROM orders ORDER BY id')).toEqual([{ id: 1 }, { id: 2 }]);
   });
 
   it('a refused password: no key, "refused the credentials", the password not in the message', async () => {
