@@ -21,6 +21,12 @@ const CHECK_MS = 5000;
 const GROWTH_BYTES = 16 * 1024 * 1024;
 /** A reclaim asked for (a session ended) waits this long, so a burst of endings makes one. */
 const SETTLE_MS = 1000;
+/**
+ * A reclaim is repeated once this long after: what a collection frees is partly given back
+ * later (array buffers' memory is released by a background sweeper, the session's last sockets
+ * and file operations finish after it ends), so a trim right after the collection misses it.
+ */
+const FOLLOW_UP_MS = 3000;
 
 // A collection on demand: V8's own `gc`, which the flag exposes to contexts created after it.
 v8.setFlagsFromString('--expose-gc');
@@ -39,7 +45,11 @@ export class MemoryReclaimer {
   /** Reclaims shortly (after a session ended). */
   reclaimSoon(): void {
     clearTimeout(this.soon);
-    this.soon = setTimeout(() => this.reclaim(), SETTLE_MS);
+    this.soon = setTimeout(() => {
+      this.reclaim();
+      this.soon = setTimeout(() => this.reclaim(), FOLLOW_UP_MS);
+      this.soon.unref();
+    }, SETTLE_MS);
     this.soon.unref();
   }
 
