@@ -113,7 +113,7 @@ export function launcherPath(): string {
 let loaded: SyscallNative | undefined;
 
 export function syscallNative(): SyscallNative {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   loaded ??= require(packagePath('build/Release/mirrord_syscall.node')) as SyscallNative;
   return loaded;
 }
