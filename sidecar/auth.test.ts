@@ -17,9 +17,7 @@ describe('ticket keys and verification', () => {
   const second = generateKeyPairSync('ed25519');
   let clock = 1_800_000_000_000;
   const now = () => clock;
-  const keyrings: TicketKeyring[] = [];
   afterAll(() => {
-    keyrings.forEach((keyring) => keyring.stop());
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -43,7 +41,6 @@ describe('ticket keys and verification', () => {
   const setup = (keys: object[]) => {
     writeFileSync(file, JSON.stringify({ keys }));
     const keyring = new TicketKeyring(file, log, undefined, now);
-    keyrings.push(keyring);
     return new TicketVerifier(keyring, UID, now);
   };
 
@@ -61,7 +58,6 @@ describe('ticket keys and verification', () => {
   it("verifies with the webhook's copy of the keys until the kubelet mounts the file, then with the file's keys only", async () => {
     rmSync(file, { force: true });
     const keyring = new TicketKeyring(file, log, JSON.stringify({ keys: [publicJwk(first.publicKey, 'a')] }), now);
-    keyrings.push(keyring);
     const verifier = new TicketVerifier(keyring, UID, now);
     expect((await verifier.accept(ticket('a'))).sub).toBe('alice');
     writeFileSync(file, JSON.stringify({ keys: [publicJwk(second.publicKey, 'b')] }));
@@ -72,8 +68,17 @@ describe('ticket keys and verification', () => {
     await expect(verifier.accept(ticket('a'))).rejects.toThrow(/unknown key id "a"/);
     // a copy that can't be read is ignored, not fatal: the file still counts
     const damaged = new TicketKeyring(file, log, '{"keys": "nope"}', now);
-    keyrings.push(damaged);
     expect((await new TicketVerifier(damaged, UID, now).accept(ticket('b', second.privateKey))).sub).toBe('alice');
+  });
+
+  it('re-reads the key file when a ticket is checked a second after the last read: a key rotated out is refused from then on', async () => {
+    const verifier = setup([publicJwk(first.publicKey, 'a')]);
+    expect((await verifier.accept(ticket('a'))).sub).toBe('alice');
+    writeFileSync(file, JSON.stringify({ keys: [publicJwk(second.publicKey, 'b')] }));
+    clock += 999;
+    expect((await verifier.accept(ticket('a'))).sub).toBe('alice');
+    clock += 1;
+    await expect(verifier.accept(ticket('a'))).rejects.toThrow(/unknown key id "a"/);
   });
 
   it('re-reads the key file for an unknown key id, waiting until the last read is a second old, once for all who wait', async () => {

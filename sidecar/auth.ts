@@ -2,17 +2,19 @@
  * `auth: required`: the operator's public keys (a JSON Web Key Set in a file, mounted from a
  * ConfigMap or Secret, so the sidecar needs no Kubernetes credentials; and the set the webhook
  * saw at admission, from the environment) and the tickets already used on this sidecar. The file
- * is re-read when it changes (the kubelet updates mounted volumes in place, so keys rotate without
- * restarting pods) and when a ticket names a key id it doesn't know.
+ * is re-read when a ticket is checked and the last read is a second old (the kubelet updates
+ * mounted volumes in place, so keys rotate without restarting pods: a key rotated out is refused
+ * from the next hello on), and when a ticket names a key id it doesn't know. Read on use, not
+ * polled: an idle sidecar reads nothing.
  */
-import { readFileSync, unwatchFile, watchFile } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
 import { ErrorCode, RemoteError } from '../protocol/errors';
 import { acceptedUntil, parseJwks, readTicketHeader, verifyTicket, type TicketClaims } from '../protocol/ticket';
 import type { Logger } from '../common/log';
 
-/** How often the key file is checked for changes. */
-const WATCH_INTERVAL_MS = 1000;
+/** A ticket checked this long after the last read of the key file reads it again. */
+const REREAD_AFTER_MS = 1000;
 /** An unknown key id re-reads the file at most this often (forged tickets can't make the sidecar read in a loop). */
 const UNKNOWN_KID_RELOAD_MS = 1000;
 /** The most ticket ids remembered; beyond it the sidecar refuses new tickets until old ones expire. */
@@ -38,8 +40,6 @@ export class TicketKeyring {
     this.inline = this.parseInline(inlineKeys);
     this.keys = new Map(this.inline);
     this.load('start');
-    // Polls the path (not an inode): the kubelet swaps a symlink to a new directory on update.
-    watchFile(file, { interval: WATCH_INTERVAL_MS, persistent: false }, () => this.load('the key file changed'));
   }
 
   /**
@@ -48,15 +48,13 @@ export class TicketKeyring {
    * another read waits for the next one rather than being refused).
    */
   async keysFor(kid: string): Promise<ReadonlyMap<string, KeyObject>> {
+    // By path (not an open file): the kubelet swaps a symlink to a new directory on update.
+    if (this.now() - this.loadedAt >= REREAD_AFTER_MS) this.load('a ticket to check');
     if (!this.keys.has(kid)) await this.reloadFor(kid);
     if (this.keys.size === 0) {
       throw new RemoteError(ErrorCode.Auth, `ticket refused: this sidecar has no operator keys (${this.problem ?? 'the key set is empty'})`);
     }
     return this.keys;
-  }
-
-  stop(): void {
-    unwatchFile(this.file);
   }
 
   /** A bad value must not stop the sidecar (the app's pod waits for it): the file may still bring keys. */

@@ -12,7 +12,6 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import type { Logger } from '../common/log';
-import { emptyAttachmentPool } from '../protocol/frame';
 import { native } from './native';
 
 /** How often growth is checked. */
@@ -34,12 +33,25 @@ const collectGarbage = vm.runInNewContext('gc') as () => void;
 
 export class MemoryReclaimer {
   private settledBytes = process.memoryUsage.rss();
-  private readonly timer: NodeJS.Timeout;
+  private timer?: NodeJS.Timeout;
   private soon?: NodeJS.Timeout;
+  /** Lets go of caches before a collection (set once sessions are loaded: the frames' attachment pool). */
+  beforeCollect: () => void = () => undefined;
 
-  constructor(private readonly log: Logger) {
-    this.timer = setInterval(() => process.memoryUsage.rss() > this.settledBytes + GROWTH_BYTES && this.reclaim(), CHECK_MS);
-    this.timer.unref();
+  constructor(private readonly log: Logger) {}
+
+  /**
+   * Growth is checked only while some session is open: without one nothing grows, and an idle
+   * sidecar wakes for nothing.
+   */
+  watch(sessions: number): void {
+    if (sessions > 0 && !this.timer) {
+      this.timer = setInterval(() => process.memoryUsage.rss() > this.settledBytes + GROWTH_BYTES && this.reclaim(), CHECK_MS);
+      this.timer.unref();
+    } else if (sessions === 0 && this.timer) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
   }
 
   /** Reclaims shortly (after a session ended). */
@@ -54,13 +66,13 @@ export class MemoryReclaimer {
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.watch(0);
     clearTimeout(this.soon);
   }
 
   private reclaim(): void {
     const before = process.memoryUsage.rss();
-    emptyAttachmentPool();
+    this.beforeCollect();
     collectGarbage();
     native.trimMemory();
     this.settledBytes = process.memoryUsage.rss();

@@ -5,7 +5,11 @@
  * the beats stop for `stallMs`, so new connections reach the app directly instead of a listener
  * nobody serves. When the loop runs again, the jump is put back and the sessions go on.
  *
- * The loop's delays measured here are what the liveness endpoint reports (sidecar/health.ts).
+ * It is armed only while the jump exists (some port intercepted): with no rules there is nothing
+ * to remove, and an idle sidecar, in every pod of a labeled namespace, must cost no CPU.
+ *
+ * The loop's delays measured here, while armed, are what the liveness endpoint reports
+ * (sidecar/health.ts).
  */
 import { native } from './native';
 
@@ -18,18 +22,32 @@ export interface WatchdogOptions {
 }
 
 export class Watchdog {
-  private readonly timer: NodeJS.Timeout;
-  private trips: number;
+  private timer?: NodeJS.Timeout;
+  private trips = 0;
   private last = performance.now();
   /** The longest time the loop took to come back to a beat, beyond its period, since the last report. */
   private worstDelayMs = 0;
 
-  constructor(private readonly options: WatchdogOptions) {
-    native.watchdogStart(options.stallMs, options.iptables, options.chain);
+  constructor(private readonly options: WatchdogOptions) {}
+
+  /** Watches the loop (the jump to our chain is about to exist). */
+  arm(): void {
+    if (this.timer) return;
+    const { stallMs, iptables, chain } = this.options;
+    native.watchdogStart(stallMs, iptables, chain);
     this.trips = native.watchdogBeat();
-    const periodMs = Math.min(100, Math.floor(options.stallMs / 10));
+    this.last = performance.now();
+    const periodMs = Math.min(100, Math.floor(stallMs / 10));
     this.timer = setInterval(() => this.beat(periodMs), periodMs);
     this.timer.unref();
+  }
+
+  /** Stops watching (the jump is gone). */
+  disarm(): void {
+    if (!this.timer) return;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    native.watchdogStop();
   }
 
   /** The worst event-loop delay since the last call, in ms. */
@@ -40,8 +58,7 @@ export class Watchdog {
   }
 
   stop(): void {
-    clearInterval(this.timer);
-    native.watchdogStop();
+    this.disarm();
   }
 
   private beat(periodMs: number): void {

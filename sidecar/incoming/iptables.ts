@@ -26,6 +26,9 @@ export class Iptables implements Redirector {
   private liveConnections = 0;
   private chainExists = false;
 
+  /** Told before the jump to our chain is made and after it is gone (the watchdog arms meanwhile). */
+  onJump: (exists: boolean) => void = () => undefined;
+
   constructor(
     readonly chain: string,
     private readonly log: Logger,
@@ -101,6 +104,7 @@ export class Iptables implements Redirector {
     });
     await this.nat('-F', this.chain);
     await this.nat('-A', this.chain, ...KEEPER);
+    this.onJump(true);
     if (!(await this.succeeds('-C', 'PREROUTING', '-j', this.chain))) {
       await this.nat('-I', 'PREROUTING', '1', '-j', this.chain);
     }
@@ -117,6 +121,7 @@ export class Iptables implements Redirector {
       this.log.info('chain removed', { chain: this.chain });
     }
     this.chainExists = false;
+    this.onJump(false);
   }
 
   private async succeeds(...args: string[]): Promise<boolean> {

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -35,8 +36,11 @@ struct Settings {
   std::string iptables;
   std::string chain;
 };
-std::mutex settingsLock;
-Settings settings;
+// Never destroyed: the thread may be waiting on them when the process exits, and glibc's
+// pthread_cond_destroy (run by a static destructor at exit) waits for its waiters, for ever.
+std::mutex& settingsLock = *new std::mutex;
+std::condition_variable& settingsChanged = *new std::condition_variable;
+Settings& settings = *new Settings;
 
 Settings Current() {
   std::lock_guard<std::mutex> hold(settingsLock);
@@ -79,11 +83,19 @@ void Say(const std::string& message) {
 void Watch() {
   bool tripped = false;
   for (;;) {
-    Settings now = Current();
+    Settings now;
+    {
+      // Disarmed (no jump to remove: a pod without a session), the thread sleeps until armed
+      // again, costing an idle sidecar no wake-ups.
+      std::unique_lock<std::mutex> hold(settingsLock);
+      settingsChanged.wait(hold, [] { return settings.armed; });
+      now = settings;
+    }
     const timespec period = {0, static_cast<long>(std::clamp<int64_t>(now.stallMs / 4, 20, 250)) * 1000000};
     nanosleep(&period, nullptr);
+    if (!Current().armed) continue;
     int64_t silentMs = MonotonicMs() - lastBeatMs.load();
-    if (!now.armed || silentMs < now.stallMs) {
+    if (silentMs < now.stallMs) {
       tripped = false;
       continue;
     }
@@ -111,11 +123,12 @@ Napi::Value Start(const Napi::CallbackInfo& info) {
     std::lock_guard<std::mutex> hold(settingsLock);
     settings = {true, info[0].As<Napi::Number>().Int64Value(), info[1].As<Napi::String>().Utf8Value(), info[2].As<Napi::String>().Utf8Value()};
   }
+  settingsChanged.notify_all();
   std::call_once(startOnce, [] { std::thread(Watch).detach(); });
   return env.Undefined();
 }
 
-// watchdogStop(): disarms it (the thread idles).
+// watchdogStop(): disarms it (the thread sleeps until armed again).
 Napi::Value Stop(const Napi::CallbackInfo& info) {
   std::lock_guard<std::mutex> hold(settingsLock);
   settings.armed = false;
