@@ -11,6 +11,7 @@ import { run } from '../harness/run';
 import { SERVICE_IP, SERVICE_NAME } from '../harness/netns';
 import { APP_PORT, forwardIncoming, TestPod } from '../harness/pod';
 import { attackReport, attackSection, ATTACK_SETUP, worstAttack } from './attacks';
+import { idleFigures } from './idle';
 import { layerSection } from './layer';
 import { syscallSection } from './syscall';
 import { directEcho, runLoad, sessionEcho, startLocalServer, type BulkResult, type LoadOptions, type LocalServer } from './load';
@@ -290,8 +291,8 @@ async function main(): Promise<void> {
     local = await startLocalServer();
     const sidecar = await findSidecarPid(pod);
     const bench = new Bench(pod, local, sidecar.pid);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const rssIdle = rssKiB(sidecar.pid);
+    progress('idle: the sidecar before any session, beside a bare node process');
+    const idle = await idleFigures(sidecar.pid);
 
     const copies = await httpSteps(bench);
     const bulk = await bulkSection(bench);
@@ -396,7 +397,7 @@ async function main(): Promise<void> {
         table(
           ['when', 'VmRSS'],
           [
-            ['idle, no session', mib(rssIdle)],
+            ['idle, before any session', mib(idle.sidecarKiB)],
             ['peak under steal load', mib(peakOf(STEAL))],
             ['peak under filtered-steal load', mib(peakOf(FILTERED, FILTERED_OTHER))],
             ['peak under mirror load', mib(peakOf(MIRRORED))],
@@ -405,6 +406,12 @@ async function main(): Promise<void> {
           ],
         ),
       ),
+    );
+    const idleOver = idle.sidecarKiB - idle.floorKiB;
+    console.log(
+      `\n   before any session: ${mib(idleOver)} over a bare node process holding one socket (${mib(idle.floorKiB)}, same flags, same run; ` +
+        `target < 10 MiB: ${verdict(idleOver < 10 * 1024)}); CPU over ${idle.windowSeconds} s idle: sidecar ${fixed(idle.sidecarCpuSeconds * 1000, 0)} ms, ` +
+        `bare node ${fixed(idle.floorCpuSeconds * 1000, 0)} ms. The session code loads with the first session and stays loaded.`,
     );
 
     // ---- 5. the layer ----
@@ -526,7 +533,23 @@ async function main(): Promise<void> {
               verdict(mirrorRatio > 0.9),
             ],
             ['outgoing TCP echo, MB/s', fixed(directMBs, 1), fixed(sessionMBs, 1), percent(bulkRatio), '> 30%', verdict(bulkRatio > 0.3)],
-            ['sidecar VmRSS, idle / peak', '', `${mib(rssIdle)} / ${mib(peakAll)}`, '', '', ''],
+            [
+              'idle sidecar VmRSS over a bare node holding a socket',
+              mib(idle.floorKiB),
+              mib(idle.sidecarKiB),
+              `+${mib(idleOver)}`,
+              '< +10 MiB',
+              verdict(idleOver < 10 * 1024),
+            ],
+            [
+              'idle sidecar CPU, ms per second',
+              fixed((idle.floorCpuSeconds * 1000) / idle.windowSeconds, 1),
+              fixed((idle.sidecarCpuSeconds * 1000) / idle.windowSeconds, 1),
+              '',
+              '0',
+              verdict(idle.sidecarCpuSeconds === 0),
+            ],
+            ['sidecar VmRSS, peak', '', mib(peakAll), '', '', ''],
             ...(['p99', 'max'] as const).map((figure) => {
               const worst = worstAttack(attacks, figure);
               const what = figure === 'p99' ? 'peer p99' : "peer's slowest request";
