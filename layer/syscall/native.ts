@@ -113,7 +113,6 @@ export function launcherPath(): string {
 let loaded: SyscallNative | undefined;
 
 export function syscallNative(): SyscallNative {
-   
   loaded ??= require(packagePath('build/Release/mirrord_syscall.node')) as SyscallNative;
   return loaded;
 }

@@ -17,7 +17,7 @@ import { run } from '../harness/run';
 import { packagePath } from '../../common/package-root';
 import { eventually, FIXTURES, mirrord, type Mirrord } from './mirrord';
 import { stoppedAfterEach } from './stopped-after-each';
- 
+
 const { answeredBy: answered } = require('../fixtures/grpc-echo') as { answeredBy(by: string): Record<string, unknown> };
 
 const namespace = `e2e-replicas-${process.pid}`;

@@ -17,7 +17,7 @@ import { POD_IP, waitForOutput } from '../harness/netns';
 import { APP_PORT, forwardIncoming } from '../harness/pod';
 import { buildGo } from '../harness/programs';
 import { noRulesLeft, podSuite } from './suite';
- 
+
 const { serve, answeredBy: answered } = require('../fixtures/grpc-echo') as {
   serve(name: string, port: number, cancelled: string[]): Promise<{ server: { forceShutdown(): void }; port: number }>;
   answeredBy(by: string): Record<string, unknown>;
