@@ -13,10 +13,11 @@ import { ErrorCode, RemoteError } from '../protocol/errors';
 import { acceptedUntil, parseJwks, readTicketHeader, verifyTicket, type TicketClaims } from '../protocol/ticket';
 import type { Logger } from '../common/log';
 
-/** A ticket checked this long after the last read of the key file reads it again. */
-const REREAD_AFTER_MS = 1000;
-/** An unknown key id re-reads the file at most this often (forged tickets can't make the sidecar read in a loop). */
-const UNKNOWN_KID_RELOAD_MS = 1000;
+/**
+ * The key file is read again for a ticket checked this long after the last read, and no more
+ * often than this for unknown key ids (forged tickets can't make the sidecar read in a loop).
+ */
+const READ_INTERVAL_MS = 1000;
 /** The most ticket ids remembered; beyond it the sidecar refuses new tickets until old ones expire. */
 const MAX_REMEMBERED = 100_000;
 
@@ -49,8 +50,10 @@ export class TicketKeyring {
    */
   async keysFor(kid: string): Promise<ReadonlyMap<string, KeyObject>> {
     // By path (not an open file): the kubelet swaps a symlink to a new directory on update.
-    if (this.now() - this.loadedAt >= REREAD_AFTER_MS) this.load('a ticket to check');
-    if (!this.keys.has(kid)) await this.reloadFor(kid);
+    const stale = this.now() - this.loadedAt >= READ_INTERVAL_MS;
+    if (stale) this.load('a ticket to check');
+    // Unknown after the read just made: refused at once; else the next read is waited for.
+    if (!stale && !this.keys.has(kid)) await this.reloadFor(kid);
     if (this.keys.size === 0) {
       throw new RemoteError(ErrorCode.Auth, `ticket refused: this sidecar has no operator keys (${this.problem ?? 'the key set is empty'})`);
     }
@@ -70,7 +73,7 @@ export class TicketKeyring {
 
   private reloadFor(kid: string): Promise<void> {
     this.reloading ??= (async () => {
-      const wait = this.loadedAt + UNKNOWN_KID_RELOAD_MS - this.now();
+      const wait = this.loadedAt + READ_INTERVAL_MS - this.now();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait).unref());
       if (!this.keys.has(kid)) this.load(`unknown key id "${kid}"`);
     })().finally(() => (this.reloading = undefined));

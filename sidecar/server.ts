@@ -52,7 +52,7 @@ export class Sidecar {
     try {
       await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);
     } catch (error) {
-      watchdog.stop();
+      watchdog.disarm();
       memory.stop();
       throw error;
     }
@@ -75,7 +75,7 @@ export class Sidecar {
   async stop(reason = 'sidecar shutting down'): Promise<void> {
     const host = await this.host?.catch(() => undefined);
     await (host ? host.stop(reason) : this.iptables.removeAll());
-    this.watchdog.stop();
+    this.watchdog.disarm();
     this.memory.stop();
     this.server.closeAllConnections();
     await new Promise((resolve) => this.server.close(resolve));

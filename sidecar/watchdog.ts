@@ -57,10 +57,6 @@ export class Watchdog {
     return Math.round(worst);
   }
 
-  stop(): void {
-    this.disarm();
-  }
-
   private beat(periodMs: number): void {
     const now = performance.now();
     this.worstDelayMs = Math.max(this.worstDelayMs, now - this.last - periodMs);
