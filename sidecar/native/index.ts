@@ -8,6 +8,11 @@ export interface SidecarNative {
   readlinkFd(fd: number): Promise<string>;
   /** renameat2(2): `flags` RENAME_NOREPLACE (1), RENAME_EXCHANGE (2). */
   renameAt(fromDirFd: number, fromName: string, toDirFd: number, toName: string, flags: number): Promise<number>;
+  /**
+   * A TCP socket bound to `from` (an address not the pod's: IP_TRANSPARENT), marked `mark`, its
+   * connect to `to` under way: an fd for `new net.Socket({ fd })`. Throws an errno error.
+   */
+  transparentConnect(fromAddress: string, fromPort: number, toAddress: string, toPort: number, mark: number): number;
   /** malloc_trim(3): hands the memory malloc holds free back to the system; true if some was. */
   trimMemory(): boolean;
   /** Arms the event-loop watchdog (its thread starts the first time): see sidecar/watchdog.ts. */

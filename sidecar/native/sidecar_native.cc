@@ -15,6 +15,7 @@
 #include <linux/openat2.h>
 #include <malloc.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -165,6 +166,70 @@ Napi::Value RenameAt(const Napi::CallbackInfo& info) {
   return Start(env, "renameat2", [=](std::string&) { return syscall(SYS_renameat2, fromDir, from.c_str(), toDir, to.c_str(), flags); });
 }
 
+// Fills `addr` from a textual IPv4 or IPv6 address and a port; its length, or 0 if not an address.
+socklen_t SocketAddress(const std::string& text, int port, sockaddr_storage& addr) {
+  addr = {};
+  auto* in = reinterpret_cast<sockaddr_in*>(&addr);
+  if (inet_pton(AF_INET, text.c_str(), &in->sin_addr) == 1) {
+    in->sin_family = AF_INET;
+    in->sin_port = htons(static_cast<uint16_t>(port));
+    return sizeof(sockaddr_in);
+  }
+  auto* in6 = reinterpret_cast<sockaddr_in6*>(&addr);
+  if (inet_pton(AF_INET6, text.c_str(), &in6->sin6_addr) == 1) {
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons(static_cast<uint16_t>(port));
+    return sizeof(sockaddr_in6);
+  }
+  return 0;
+}
+
+// transparentConnect(fromAddress, fromPort, toAddress, toPort, mark) -> fd: a non-blocking TCP
+// socket bound to an address that isn't the pod's (the client's, IP_TRANSPARENT) and marked
+// (SO_MARK, so the pod's rules route the app's replies back to it), its connect under way. The
+// app then sees the client's own address. Node's net.Socket takes the fd: its first write waits
+// until the connection is made, and a refused one errors on read or write.
+Napi::Value TransparentConnect(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 5 || !info[0].IsString() || !info[1].IsNumber() || !info[2].IsString() || !info[3].IsNumber() || !info[4].IsNumber()) {
+    Napi::TypeError::New(env, "transparentConnect(fromAddress: string, fromPort: number, toAddress: string, toPort: number, mark: number)")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  sockaddr_storage from, to;
+  socklen_t fromLength = SocketAddress(info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::Number>().Int32Value(), from);
+  socklen_t toLength = SocketAddress(info[2].As<Napi::String>().Utf8Value(), info[3].As<Napi::Number>().Int32Value(), to);
+  if (fromLength == 0 || toLength == 0 || from.ss_family != to.ss_family) {
+    Napi::TypeError::New(env, "transparentConnect: two addresses of one family").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int fd = socket(from.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return ErrnoError(env, errno, "socket");
+  const int on = 1;
+  const int mark = info[4].As<Napi::Number>().Int32Value();
+  const bool v6 = from.ss_family == AF_INET6;
+  const char* failed = nullptr;
+  if (setsockopt(fd, v6 ? SOL_IPV6 : SOL_IP, v6 ? IPV6_TRANSPARENT : IP_TRANSPARENT, &on, sizeof(on)) != 0) {
+    failed = "setsockopt(IP_TRANSPARENT)";
+  } else if (setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) != 0) {
+    failed = "setsockopt(SO_MARK)";
+  } else if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0) {
+    failed = "setsockopt(SO_REUSEADDR)";
+  } else if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) != 0) {
+    failed = "setsockopt(TCP_NODELAY)";
+  } else if (bind(fd, reinterpret_cast<sockaddr*>(&from), fromLength) != 0) {
+    failed = "bind";
+  } else if (connect(fd, reinterpret_cast<sockaddr*>(&to), toLength) != 0 && errno != EINPROGRESS) {
+    failed = "connect";
+  }
+  if (failed) {
+    int err = errno;
+    close(fd);
+    return ErrnoError(env, err, failed);
+  }
+  return Napi::Number::New(env, fd);
+}
+
 // trimMemory(): gives the memory malloc holds free back to the system (malloc_trim(3)): after a
 // burst, freed buffers sit between live ones where glibc would otherwise keep them.
 Napi::Value TrimMemory(const Napi::CallbackInfo& info) {
@@ -173,6 +238,7 @@ Napi::Value TrimMemory(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("trimMemory", Napi::Function::New(env, TrimMemory));
+  exports.Set("transparentConnect", Napi::Function::New(env, TransparentConnect));
   exports.Set("renameAt", Napi::Function::New(env, RenameAt));
   exports.Set("originalDestination", Napi::Function::New(env, OriginalDestination));
   exports.Set("openInRoot", Napi::Function::New(env, OpenInRoot));
