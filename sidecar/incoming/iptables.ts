@@ -17,6 +17,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Logger } from '../../common/log';
 import type { Redirector } from './redirector';
+import { TRANSPARENT_MARK } from './transparent';
 
 const run = promisify(execFile);
 
@@ -104,6 +105,7 @@ export class Iptables implements Redirector {
     });
     await this.nat('-F', this.chain);
     await this.nat('-A', this.chain, ...KEEPER);
+    await this.addTransparentRules();
     this.onJump(true);
     if (!(await this.succeeds('-C', 'PREROUTING', '-j', this.chain))) {
       await this.nat('-I', 'PREROUTING', '1', '-j', this.chain);
@@ -111,7 +113,40 @@ export class Iptables implements Redirector {
     this.chainExists = true;
   }
 
+  /**
+   * What the sidecar's transparent connections to the app need (incoming/transparent.ts): their
+   * packets in a conntrack zone of their own in the original direction (else a SYN from the
+   * client's address and port matches the client's own, redirected connection and is sent back
+   * to our listener), and the app's replies, addressed to the client, routed to the local socket
+   * by their connection's mark. Best effort: without them pass-through connects from the pod.
+   */
+  private async addTransparentRules(): Promise<void> {
+    for (const [table, rule] of TRANSPARENT_RULES) await this.table(table, '-A', ...rule).catch((error: Error) => this.log.warn(error.message));
+    await run('ip', ['rule', 'add', 'fwmark', MARK, 'lookup', ROUTE_TABLE]).catch((error: Error) => this.log.warn(`ip rule: ${error.message}`));
+    await run('ip', ['route', 'replace', 'local', '0.0.0.0/0', 'dev', 'lo', 'table', ROUTE_TABLE]).catch((error: Error) =>
+      this.log.warn(`ip route: ${error.message}`),
+    );
+  }
+
+  private async removeTransparentRules(): Promise<void> {
+    for (const [table, rule] of TRANSPARENT_RULES)
+      while (
+        await this.table(table, '-D', ...rule).then(
+          () => true,
+          () => false,
+        )
+      );
+    while (
+      await run('ip', ['rule', 'del', 'fwmark', MARK, 'lookup', ROUTE_TABLE]).then(
+        () => true,
+        () => false,
+      )
+    );
+    await run('ip', ['route', 'flush', 'table', ROUTE_TABLE]).catch(() => undefined);
+  }
+
   private async dropChain(): Promise<void> {
+    await this.removeTransparentRules();
     while (await this.succeeds('-D', 'PREROUTING', '-j', this.chain)) {
       /* a jump can appear more than once after crashes; remove them all */
     }
@@ -133,12 +168,16 @@ export class Iptables implements Redirector {
     }
   }
 
-  private async nat(...args: string[]): Promise<void> {
+  private nat(...args: string[]): Promise<void> {
+    return this.table('nat', ...args);
+  }
+
+  private async table(table: string, ...args: string[]): Promise<void> {
     try {
-      await run(this.binary, ['-w', '5', '-t', 'nat', ...args]);
+      await run(this.binary, ['-w', '5', '-t', table, ...args]);
     } catch (error) {
       const stderr = ((error as { stderr?: string }).stderr ?? '').trim();
-      throw new Error(`${this.binary} -t nat ${args.join(' ')} failed: ${stderr || (error as Error).message}`);
+      throw new Error(`${this.binary} -t ${table} ${args.join(' ')} failed: ${stderr || (error as Error).message}`);
     }
   }
 
@@ -150,6 +189,15 @@ export class Iptables implements Redirector {
 }
 
 /** Matches nothing the nat table sees (it only sees a connection's first packet); holds conntrack. */
+const MARK = `0x${TRANSPARENT_MARK.toString(16)}`;
+/** The routing table of the app's replies to transparent connections. */
+const ROUTE_TABLE = '231';
+const TRANSPARENT_RULES: [string, string[]][] = [
+  ['raw', ['OUTPUT', '-m', 'mark', '--mark', MARK, '-j', 'CT', '--zone-orig', '1']],
+  ['mangle', ['OUTPUT', '-m', 'mark', '--mark', MARK, '-j', 'CONNMARK', '--save-mark']],
+  ['mangle', ['OUTPUT', '-m', 'connmark', '--mark', MARK, '-j', 'MARK', '--set-mark', MARK]],
+];
+
 const KEEPER = ['-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'RETURN'];
 
 function ruleFor(port: number, toPort: number): string[] {

@@ -1,5 +1,5 @@
 import { noRulesLeft, podSuite } from './suite';
-import { POD_IP } from '../harness/netns';
+import { POD_IP, WORKLOAD_IP } from '../harness/netns';
 import { APP_PORT } from '../harness/pod';
 import { eventually } from '../harness/eventually';
 import type { Client } from '../../protocol/client';
@@ -51,6 +51,14 @@ describe('mirror', () => {
         expect(copies.some((copy) => copy.startsWith(`GET ${path} HTTP/1.1\r\n`) && copy.includes(`x-trace: ${path}`))).toBe(true);
       }
     });
+  });
+
+  it("passes a mirrored connection on to the app from the client's own address", async () => {
+    expect((await suite.pod.request('/whoami')).body).toBe(`app peer ${WORKLOAD_IP}\n`);
+    const client = await suite.pod.connect();
+    collectCopies(client);
+    await client.subscribe({ port: APP_PORT, mode: 'mirror' });
+    expect((await suite.pod.request('/whoami')).body).toBe(`app peer ${WORKLOAD_IP}\n`);
   });
 
   it('lets several sessions mirror one port', async () => {
