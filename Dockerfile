@@ -46,7 +46,7 @@ COPY --from=build /app/dist/operator dist/operator
 COPY --from=build /app/dist/vendor dist/vendor
 
 FROM runtime AS sidecar
-RUN apt-get update && apt-get install -y --no-install-recommends iptables && rm -rf /var/lib/apt/lists/*
+RUN apt-get update && apt-get install -y --no-install-recommends iptables iproute2 && rm -rf /var/lib/apt/lists/*
 COPY --from=build /app/build/Release/sidecar_native.node build/Release/
 # Root with only NET_ADMIN and NET_RAW (the webhook sets the capabilities): iptables needs them.
 # A small young generation: see sidecar/memory.ts.

@@ -74,9 +74,10 @@ image operator "$root" '["/usr/bin/node", "/app/dist/operator/main.js"]'
 root=$(base_root)
 (cd "$repo" && prod_deps | xargs -r cp -a --parents -t "$root/app/")
 mkdir -p "$root/app/build/Release" && cp "$repo/build/Release/sidecar_native.node" "$root/app/build/Release/"
+# ip (iproute2): the routing rule of transparent pass-through (sidecar/incoming/transparent.ts).
 # bash runs the kubelet's probes (its /dev/tcp): lighter in the sidecar's memory than a node.
 copy_with_libs "$root" /usr/sbin/iptables /usr/sbin/iptables-save /usr/sbin/iptables-restore \
-  /usr/sbin/iptables-legacy /usr/sbin/iptables-nft /bin/bash
+  /usr/sbin/iptables-legacy /usr/sbin/iptables-nft /usr/sbin/ip /bin/bash
 for m in /usr/lib/x86_64-linux-gnu/xtables/*.so; do copy_with_libs "$root" "$m"; done
 image sidecar "$root" '["/usr/bin/node", "--max-semi-space-size=1", "/app/dist/sidecar/main.js"]'  # see sidecar/memory.ts
 echo "$key" >"$out/node-app.key"

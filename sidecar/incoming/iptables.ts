@@ -17,7 +17,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Logger } from '../../common/log';
 import type { Redirector } from './redirector';
-import { TRANSPARENT_MARK } from './transparent';
+import { TRANSPARENT_MARK, TRANSPARENT_ROUTE_TABLE, transparentRouting } from './transparent';
 
 const run = promisify(execFile);
 
@@ -121,28 +121,26 @@ export class Iptables implements Redirector {
    * by their connection's mark. Best effort: without them pass-through connects from the pod.
    */
   private async addTransparentRules(): Promise<void> {
-    for (const [table, rule] of TRANSPARENT_RULES) await this.table(table, '-A', ...rule).catch((error: Error) => this.log.warn(error.message));
-    await run('ip', ['rule', 'add', 'fwmark', MARK, 'lookup', ROUTE_TABLE]).catch((error: Error) => this.log.warn(`ip rule: ${error.message}`));
-    await run('ip', ['route', 'replace', 'local', '0.0.0.0/0', 'dev', 'lo', 'table', ROUTE_TABLE]).catch((error: Error) =>
-      this.log.warn(`ip route: ${error.message}`),
-    );
+    try {
+      for (const [table, rule] of TRANSPARENT_RULES) await this.table(table, '-A', ...rule);
+      await ip('rule', 'add', 'fwmark', MARK, 'lookup', ROUTE_TABLE);
+      await ip('route', 'replace', 'local', '0.0.0.0/0', 'dev', 'lo', 'table', ROUTE_TABLE);
+      transparentRouting(true);
+    } catch (error) {
+      this.log.warn(`connections passed on to the app will come from the pod's address: ${(error as Error).message}`);
+    }
   }
 
   private async removeTransparentRules(): Promise<void> {
-    for (const [table, rule] of TRANSPARENT_RULES)
-      while (
-        await this.table(table, '-D', ...rule).then(
-          () => true,
-          () => false,
-        )
-      );
+    transparentRouting(false);
+    for (const [table, rule] of TRANSPARENT_RULES) while (await this.succeedsIn(table, '-D', ...rule));
     while (
-      await run('ip', ['rule', 'del', 'fwmark', MARK, 'lookup', ROUTE_TABLE]).then(
+      await ip('rule', 'del', 'fwmark', MARK, 'lookup', ROUTE_TABLE).then(
         () => true,
         () => false,
       )
     );
-    await run('ip', ['route', 'flush', 'table', ROUTE_TABLE]).catch(() => undefined);
+    await ip('route', 'flush', 'table', ROUTE_TABLE).catch(() => undefined);
   }
 
   private async dropChain(): Promise<void> {
@@ -159,9 +157,13 @@ export class Iptables implements Redirector {
     this.onJump(false);
   }
 
-  private async succeeds(...args: string[]): Promise<boolean> {
+  private succeeds(...args: string[]): Promise<boolean> {
+    return this.succeedsIn('nat', ...args);
+  }
+
+  private async succeedsIn(table: string, ...args: string[]): Promise<boolean> {
     try {
-      await this.nat(...args);
+      await this.table(table, ...args);
       return true;
     } catch {
       return false;
@@ -189,9 +191,18 @@ export class Iptables implements Redirector {
 }
 
 /** Matches nothing the nat table sees (it only sees a connection's first packet); holds conntrack. */
+/** `ip` (iproute2), for the routing rule and route of transparent connections. */
+async function ip(...args: string[]): Promise<void> {
+  try {
+    await run('ip', args);
+  } catch (error) {
+    const stderr = ((error as { stderr?: string }).stderr ?? '').trim();
+    throw new Error(`ip ${args.join(' ')} failed: ${stderr || (error as Error).message}`);
+  }
+}
+
 const MARK = `0x${TRANSPARENT_MARK.toString(16)}`;
-/** The routing table of the app's replies to transparent connections. */
-const ROUTE_TABLE = '231';
+const ROUTE_TABLE = TRANSPARENT_ROUTE_TABLE;
 const TRANSPARENT_RULES: [string, string[]][] = [
   ['raw', ['OUTPUT', '-m', 'mark', '--mark', MARK, '-j', 'CT', '--zone-orig', '1']],
   ['mangle', ['OUTPUT', '-m', 'mark', '--mark', MARK, '-j', 'CONNMARK', '--save-mark']],

@@ -12,9 +12,24 @@ import { native } from '../native';
 
 /** The mark of the sidecar's transparent connections (and of the app's replies to them). */
 export const TRANSPARENT_MARK = 0x1e7;
+/** The routing table that sends the app's replies to transparent connections to the local socket. */
+export const TRANSPARENT_ROUTE_TABLE = '231';
 
-/** A socket to `to` from `from`; throws (EPERM without NET_ADMIN, EADDRINUSE…) for the caller to fall back. */
+/**
+ * Whether the pod's rules for transparent connections are all in place (iptables.ts says so).
+ * Without the routes, a connection from the client's address would still be made but the app's
+ * replies would leave the pod for the real client: no transparent connection is made then.
+ * The rules belong to the pod's network namespace, one per process: so does this flag.
+ */
+let routed = false;
+
+export function transparentRouting(ready: boolean): void {
+  routed = ready;
+}
+
+/** A socket to `to` from `from`; throws (rules missing, EPERM without NET_ADMIN, EADDRINUSE…) for the caller to fall back. */
 export function transparentConnect(from: Address, to: Address): net.Socket {
+  if (!routed) throw new Error("the pod's rules for transparent connections are not in place");
   const fd = native.transparentConnect(from.address, from.port, to.address, to.port, TRANSPARENT_MARK);
   return new net.Socket({ fd, readable: true, writable: true, allowHalfOpen: true });
 }

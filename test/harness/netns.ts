@@ -91,6 +91,21 @@ export class PodNet {
     return (await this.exec(this.pod, 'iptables-save', ['-t', 'nat'])).stdout;
   }
 
+  /**
+   * Every rule of the sidecar's in the pod, one a line, in any table, and its routing rules and
+   * routes (transparent pass-through): empty when a pod has none.
+   */
+  async sidecarRules(mark: string, routeTable: string): Promise<string[]> {
+    const lines = async (command: string, args: string[]) =>
+      (await this.exec(this.pod, command, args).catch(() => ({ stdout: '' }))).stdout.split('\n').filter((line) => line.trim());
+    return [
+      ...(await lines('iptables-save', [])).filter((line) => line.includes('MIRRORD') || line.includes(mark)),
+      ...(await lines('ip', ['rule'])).filter((line) => line.includes(mark)),
+      // A table that doesn't exist fails to list: no routes.
+      ...(await lines('ip', ['route', 'show', 'table', routeTable])).map((line) => `table ${routeTable}: ${line}`),
+    ];
+  }
+
   async destroy(): Promise<void> {
     for (const child of this.children) child.kill('SIGKILL');
     for (const ns of [this.pod, this.workload, this.service]) {

@@ -2,6 +2,7 @@
  * A test pod: the namespaces of PodNet with the app, the pod-only service and the real
  * sidecar running in them, and a files root standing in for the app's volumes.
  */
+import { TRANSPARENT_MARK, TRANSPARENT_ROUTE_TABLE } from '../../sidecar/incoming/transparent';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -170,8 +171,14 @@ export class TestPod {
     await Promise.all([...this.clients].map((client) => client.closed()));
     this.clients.clear();
     await eventually(async () => {
-      if ((await this.net.natRules()).includes('MIRRORD')) throw new Error(`rules left after the sessions closed:\n${await this.net.natRules()}`);
+      const left = await this.sidecarRules();
+      if (left.length) throw new Error(`rules left after the sessions closed:\n${left.join('\n')}`);
     });
+  }
+
+  /** The sidecar's rules in the pod, in every table, and its routing rules: none without a session. */
+  sidecarRules(): Promise<string[]> {
+    return this.net.sidecarRules(`0x${TRANSPARENT_MARK.toString(16)}`, TRANSPARENT_ROUTE_TABLE);
   }
 
   /** An HTTP request from the other workload to the pod's app port. */

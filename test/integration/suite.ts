@@ -28,7 +28,7 @@ export function podSuite(): PodSuite {
 
 /** Waits until the pod's nat table holds no rule of mirrord's: every session's rules are gone. */
 export function noRulesLeft(pod: TestPod, timeoutMs?: number): Promise<void> {
-  return eventually(async () => expect(await pod.net.natRules()).not.toContain('MIRRORD'), timeoutMs);
+  return eventually(async () => expect(await pod.sidecarRules()).toEqual([]), timeoutMs);
 }
 
 export const LAYER_DEFAULTS: LayerOptions = {
