@@ -21,7 +21,7 @@ import type { Origin } from './origin';
 import { H2FilteredSteal, type AppTls } from './h2-filtered-steal';
 import { isH2cUpgrade, SWITCHING_TO_H2C, upgradedRequestFrame } from './h2c-upgrade';
 import { hasJsonBody, whenFilterable } from './body';
-import { passThrough } from './pass-through';
+import { connectToApp, passThrough } from './pass-through';
 import { protocolOf } from './sniff';
 import { steal } from './steal';
 import { isKubeletProbe, type ProbedPaths } from './probes';
@@ -41,7 +41,11 @@ const APP_PROTOCOLS_MS = 60_000;
 export class FilteredSteal {
   private readonly http: http.Server;
   private readonly proxy = httpProxy.createProxyServer({ xfwd: false });
-  private readonly appAgent = new http.Agent({ keepAlive: true });
+  /**
+   * Each client connection's own way to the app (one kept-alive connection, made from the
+   * client's address where the pod allows it: the app sees who called), closed with it.
+   */
+  private readonly appAgents = new WeakMap<net.Socket, http.Agent>();
   /** To the app over TLS, for the clients whose TLS was terminated here: the app is in the pod, its certificate is not checked. */
   private readonly appTlsAgent = new https.Agent({ keepAlive: true, rejectUnauthorized: false });
   /** The decrypted sides of the client connections whose TLS was terminated here, with the name each asked for (SNI). */
@@ -258,9 +262,21 @@ export class FilteredSteal {
   private toApp(req: http.IncomingMessage): httpProxy.ServerOptions {
     const app = this.origins.get(req.socket)!.local;
     const host = net.isIPv6(app.address) ? `[${app.address}]` : app.address;
-    if (!this.secured.has(req.socket)) return { target: `http://${host}:${app.port}`, agent: this.appAgent };
+    if (!this.secured.has(req.socket)) return { target: `http://${host}:${app.port}`, agent: this.appAgentOf(req.socket) };
     // The app's certificate is not checked (the app is in the pod); SNI is the Host the client asked for.
     return { target: `https://${host}:${app.port}`, agent: this.appTlsAgent, secure: false };
+  }
+
+  private appAgentOf(client: net.Socket): http.Agent {
+    let agent = this.appAgents.get(client);
+    if (!agent) {
+      const origin = this.origins.get(client)!;
+      agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      agent.createConnection = () => connectToApp(origin);
+      this.appAgents.set(client, agent);
+      client.once('close', () => agent!.destroy());
+    }
+    return agent;
   }
 
   private proxyFailed(error: Error, res: http.ServerResponse | net.Socket): void {

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import net from 'node:net';
-import { POD_IP } from '../harness/netns';
+import { POD_IP, WORKLOAD_IP } from '../harness/netns';
 import { noRulesLeft, podSuite } from './suite';
 import { forwardIncoming, startLocalServer, APP_PORT } from '../harness/pod';
 
@@ -64,6 +64,8 @@ describe('steal', () => {
     const other = await suite.pod.request('/b', { 'x-user': 'bob' });
     expect(other.body).toBe('app GET /b body=0\n');
     expect(other.raw).toContain('x-served-by: app');
+    // from the client's own address, as without a session
+    expect((await suite.pod.request('/whoami', { 'x-user': 'bob' })).body).toBe(`app peer ${WORKLOAD_IP}\n`);
     // not HTTP at all: straight to the app, whose HTTP server rejects it
     const raw = await suite.pod.net.exec(suite.pod.net.workload, 'sh', ['-c', `printf 'HELLO THERE\\r\\n\\r\\n' | socat -t 5 - TCP:${POD_IP}:${APP_PORT}`]);
     expect(raw.stdout).toMatch(/^HTTP\/1\.1 400 Bad Request/);
