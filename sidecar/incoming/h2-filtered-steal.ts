@@ -20,6 +20,7 @@ import type { RequestLine } from './filter';
 import { hasJsonBody, whenFilterable } from './body';
 import { clientFrames } from './h2-preface';
 import type { Origin } from './origin';
+import { connectToApp } from './pass-through';
 import type { Subscriber } from './subscriber';
 
 const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
@@ -206,20 +207,19 @@ export class H2FilteredSteal {
     if (to === 'app') {
       const { address, port } = origin.local;
       const host = address.includes(':') ? `[${address}]` : address;
-      // No Nagle: a response's HEADERS, DATA and trailers are small writes each.
+      // From the client's address where the pod allows it; no Nagle either way (connectToApp):
+      // a response's HEADERS, DATA and trailers are small writes each.
       session = appTls
         ? http2.connect(`https://${host}:${port}`, {
             createConnection: () =>
               tls.connect({
-                host: address,
-                port,
+                socket: connectToApp(origin),
                 ALPNProtocols: ['h2'],
                 rejectUnauthorized: false,
                 servername: appTls.servername,
-                noDelay: true,
-              } as tls.ConnectionOptions),
+              }),
           })
-        : http2.connect(`http://${host}:${port}`, { createConnection: () => net.connect({ host: address, port, noDelay: true }) });
+        : http2.connect(`http://${host}:${port}`, { createConnection: () => connectToApp(origin) });
     } else {
       const stream = to.sink.openIncoming({ ...origin, mode: 'steal', kind: 'connection' });
       if (!stream) return undefined;

@@ -13,7 +13,7 @@ import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { packagePath } from '../../common/package-root';
 import { eventually } from '../harness/eventually';
-import { POD_IP, waitForOutput } from '../harness/netns';
+import { POD_IP, WORKLOAD_IP, waitForOutput } from '../harness/netns';
 import { APP_PORT, forwardIncoming } from '../harness/pod';
 import { buildGo } from '../harness/programs';
 import { noRulesLeft, podSuite } from './suite';
@@ -143,9 +143,10 @@ describe('HTTP/2 through a filtered steal', () => {
     const client = await suite.pod.connect();
     forwardIncoming(client, localPort);
     await client.subscribe({ port: APP_PORT, mode: 'steal', filter: { path: '^/api/' } });
-    expect((await onOneConnection([{ path: '/api/x' }, { path: '/web/x' }])).map((a) => a.body)).toEqual([
+    expect((await onOneConnection([{ path: '/api/x' }, { path: '/web/x' }, { path: '/whoami' }])).map((a) => a.body)).toEqual([
       'local GET /api/x body=0\n',
       'app GET /web/x body=0\n',
+      `app peer ${WORKLOAD_IP}\n`, // the client's own address
     ]);
     client.close();
     await client.closed();
