@@ -47,7 +47,6 @@ export class FilteredSteal {
    */
   private readonly appAgents = new WeakMap<net.Socket, http.Agent>();
   /** To the app over TLS, for the clients whose TLS was terminated here: the app is in the pod, its certificate is not checked. */
-  private readonly appTlsAgent = new https.Agent({ keepAlive: true, rejectUnauthorized: false });
   /** The decrypted sides of the client connections whose TLS was terminated here, with the name each asked for (SNI). */
   private readonly secured = new WeakMap<net.Socket, AppTls>();
   /** What the app agrees to over TLS (appProtocols), and when it was asked. */
@@ -264,15 +263,21 @@ export class FilteredSteal {
     const host = net.isIPv6(app.address) ? `[${app.address}]` : app.address;
     if (!this.secured.has(req.socket)) return { target: `http://${host}:${app.port}`, agent: this.appAgentOf(req.socket) };
     // The app's certificate is not checked (the app is in the pod); SNI is the Host the client asked for.
-    return { target: `https://${host}:${app.port}`, agent: this.appTlsAgent, secure: false };
+    return { target: `https://${host}:${app.port}`, agent: this.appAgentOf(req.socket, 'tls'), secure: false };
   }
 
-  private appAgentOf(client: net.Socket): http.Agent {
+  /** `overTls`: to the app over TLS, for a client whose TLS was terminated here (the app is in the pod: its certificate is not checked). */
+  private appAgentOf(client: net.Socket, overTls?: 'tls'): http.Agent {
     let agent = this.appAgents.get(client);
     if (!agent) {
       const origin = this.origins.get(client)!;
-      agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-      agent.createConnection = () => connectToApp(origin);
+      if (overTls) {
+        agent = new https.Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false });
+        agent.createConnection = (options: tls.ConnectionOptions) => tls.connect({ ...options, socket: connectToApp(origin) });
+      } else {
+        agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+        agent.createConnection = () => connectToApp(origin);
+      }
       this.appAgents.set(client, agent);
       client.once('close', () => agent!.destroy());
     }

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { issueServingPair } from '../../common/certs/authority';
 import { packagePath } from '../../common/package-root';
 import { eventually } from '../harness/eventually';
-import { POD_IP, waitForOutput } from '../harness/netns';
+import { POD_IP, WORKLOAD_IP, waitForOutput } from '../harness/netns';
 import { forwardIncoming } from '../harness/pod';
 import { podSuite } from './suite';
 
@@ -88,6 +88,7 @@ describe('TLS through a filtered steal', () => {
       await client.subscribe({ port: TLS_PORT, mode: 'steal', filter: { header: '^x-user: me$' } });
       expect(await curl(['--http1.1', '-H', 'x-user: me', `${url}/mine`])).toBe('local GET /mine body=0\n');
       expect(await curl(['--http1.1', '--data', 'abc', `${url}/theirs`])).toBe('tls-app HTTP/1.1 POST /theirs body=3\n');
+      expect(await curl(['--http1.1', `${url}/whoami`])).toBe(`tls-app peer ::ffff:${WORKLOAD_IP}\n`); // the client's own address (the app listens on ::)
       const oneConnection = ['--http1.1', '-w', ' connects=%{num_connects}\n'];
       expect(await curl([...oneConnection, '-H', 'x-user: me', `${url}/a`, '--next', '-sS', '-k', ...oneConnection, `${url}/b`])).toBe(
         'local GET /a body=0\n connects=1\ntls-app HTTP/1.1 GET /b body=0\n connects=0\n',
