@@ -63,6 +63,8 @@ export const SIDECAR_ENV = {
   chain: 'MIRRORD_CHAIN',
   /** The iptables binary (tests point it at the network namespace's own). */
   iptables: 'MIRRORD_IPTABLES',
+  /** `false`: connections passed on to the app come from the pod's address, not the client's. */
+  keepClientAddress: 'MIRRORD_KEEP_CLIENT_ADDRESS',
 } as const;
 
 /** The sidecar answers GET on this path of its agent port while its event loop runs (the liveness probe). */

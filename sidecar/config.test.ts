@@ -43,3 +43,12 @@ describe("the app's probes", () => {
     expect(() => loadConfig({ MIRRORD_PROBES: '[{"port":0,"path":"/"}]' })).toThrow(/MIRRORD_PROBES must be a JSON list/);
   });
 });
+
+describe("the client's address", () => {
+  it('is kept unless turned off, and a value that is neither true nor false stops the sidecar', () => {
+    expect(loadConfig({}).keepClientAddress).toBe(true);
+    expect(loadConfig({ MIRRORD_KEEP_CLIENT_ADDRESS: 'false' }).keepClientAddress).toBe(false);
+    expect(loadConfig({ MIRRORD_KEEP_CLIENT_ADDRESS: 'true' }).keepClientAddress).toBe(true);
+    expect(() => loadConfig({ MIRRORD_KEEP_CLIENT_ADDRESS: 'no' })).toThrow('MIRRORD_KEEP_CLIENT_ADDRESS="no" must be true or false');
+  });
+});

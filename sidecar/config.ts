@@ -39,6 +39,8 @@ export interface SidecarConfig {
   chain: string;
   /** The iptables command. */
   iptables: string;
+  /** Connections passed on to the app come from the client's own address (else from the pod's). */
+  keepClientAddress: boolean;
   /** Where the app's TLS certificate and key are (tls.crt, tls.key), when the pod gave them. */
   tlsDir?: string;
 }
@@ -91,6 +93,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SidecarConfig 
     probes: probes(env),
     chain: chainName(env[SIDECAR_ENV.chain] ?? 'MIRRORD_INCOMING'),
     iptables: env[SIDECAR_ENV.iptables] || 'iptables',
+    keepClientAddress: boolean(env, SIDECAR_ENV.keepClientAddress, true),
     ...(env[SIDECAR_ENV.tlsDir] && { tlsDir: env[SIDECAR_ENV.tlsDir] }),
   };
 }
@@ -130,9 +133,10 @@ function mountPaths(env: NodeJS.ProcessEnv): string[] {
   return mounts;
 }
 
-function boolean(env: NodeJS.ProcessEnv, name: string): boolean {
+function boolean(env: NodeJS.ProcessEnv, name: string, fallback = false): boolean {
   const text = env[name];
-  if (text === undefined || text === '' || text === 'false') return false;
+  if (text === undefined || text === '') return fallback;
+  if (text === 'false') return false;
   if (text === 'true') return true;
   throw new Error(`${name}="${text}" must be true or false`);
 }

@@ -32,7 +32,7 @@ export class Sidecar {
   ) {}
 
   static async start(config: SidecarConfig, log: Logger): Promise<Sidecar> {
-    const iptables = new Iptables(config.chain, log.child({ component: 'iptables' }), config.iptables);
+    const iptables = new Iptables(config.chain, log.child({ component: 'iptables' }), config.iptables, config.keepClientAddress);
     const watchdog = new Watchdog({
       stallMs: config.watchdogMs,
       iptables: config.iptables,

@@ -70,7 +70,7 @@ export class PortDispatcher {
     } else if (this.subscribers.some((s) => s.mode === 'steal')) {
       return this.filtered.accept(socket, origin);
     }
-    passThrough(socket, origin);
+    passThrough(socket, origin, this.log);
     mirror(
       socket,
       origin,

@@ -106,7 +106,7 @@ export class FilteredSteal {
       } else if (protocol === 'h2') this.h2.accept(socket, origin);
       else if (protocol !== 'tls' || !this.terminateTls(socket, origin)) {
         if (protocol === 'tls') this.tellUnfiltered();
-        passThrough(socket, origin);
+        passThrough(socket, origin, this.log);
       }
       socket.resume();
     };
@@ -273,10 +273,10 @@ export class FilteredSteal {
       const origin = this.origins.get(client)!;
       if (overTls) {
         agent = new https.Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false });
-        agent.createConnection = (options: tls.ConnectionOptions) => tls.connect({ ...options, socket: connectToApp(origin) });
+        agent.createConnection = (options: tls.ConnectionOptions) => tls.connect({ ...options, socket: connectToApp(origin, this.log) });
       } else {
         agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-        agent.createConnection = () => connectToApp(origin);
+        agent.createConnection = () => connectToApp(origin, this.log);
       }
       this.appAgents.set(client, agent);
       client.once('close', () => agent!.destroy());

@@ -213,13 +213,13 @@ export class H2FilteredSteal {
         ? http2.connect(`https://${host}:${port}`, {
             createConnection: () =>
               tls.connect({
-                socket: connectToApp(origin),
+                socket: connectToApp(origin, this.log),
                 ALPNProtocols: ['h2'],
                 rejectUnauthorized: false,
                 servername: appTls.servername,
               }),
           })
-        : http2.connect(`http://${host}:${port}`, { createConnection: () => connectToApp(origin) });
+        : http2.connect(`http://${host}:${port}`, { createConnection: () => connectToApp(origin, this.log) });
     } else {
       const stream = to.sink.openIncoming({ ...origin, mode: 'steal', kind: 'connection' });
       if (!stream) return undefined;

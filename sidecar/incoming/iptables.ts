@@ -34,6 +34,8 @@ export class Iptables implements Redirector {
     readonly chain: string,
     private readonly log: Logger,
     readonly binary = 'iptables',
+    /** Whether to make the rules for connections to the app from the client's address (transparent.ts). */
+    private readonly keepClientAddress = true,
   ) {}
 
   /** Removes whatever a previous, crashed sidecar left: the jump and the chain. */
@@ -105,7 +107,7 @@ export class Iptables implements Redirector {
     });
     await this.nat('-F', this.chain);
     await this.nat('-A', this.chain, ...KEEPER);
-    await this.addTransparentRules();
+    if (this.keepClientAddress) await this.addTransparentRules();
     this.onJump(true);
     if (!(await this.succeeds('-C', 'PREROUTING', '-j', this.chain))) {
       await this.nat('-I', 'PREROUTING', '1', '-j', this.chain);
@@ -190,7 +192,6 @@ export class Iptables implements Redirector {
   }
 }
 
-/** Matches nothing the nat table sees (it only sees a connection's first packet); holds conntrack. */
 /** `ip` (iproute2), for the routing rule and route of transparent connections. */
 async function ip(...args: string[]): Promise<void> {
   try {
@@ -209,6 +210,7 @@ const TRANSPARENT_RULES: [string, string[]][] = [
   ['mangle', ['OUTPUT', '-m', 'connmark', '--mark', MARK, '-j', 'MARK', '--set-mark', MARK]],
 ];
 
+/** Matches nothing the nat table sees (it only sees a connection's first packet); holds conntrack. */
 const KEEPER = ['-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'RETURN'];
 
 function ruleFor(port: number, toPort: number): string[] {

@@ -4,7 +4,7 @@
  * client's address (IP_TRANSPARENT) and marked; the pod's rules (iptables.ts) keep it apart from
  * the client's own connection in conntrack (`CT --zone-orig`) and route the app's replies, which
  * are addressed to the client, back to this socket (`CONNMARK`, `ip rule fwmark … lookup …`,
- * `local 0.0.0.0/0 dev lo`). Spike verified; not wired in yet.
+ * `local 0.0.0.0/0 dev lo`).
  */
 import net from 'node:net';
 import type { Address } from '../../protocol/messages';

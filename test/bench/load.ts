@@ -21,6 +21,8 @@ export interface LoadOptions {
   path?: string;
   /** HTTP/2 with prior knowledge over one connection, `concurrency` streams in flight. */
   h2?: boolean;
+  /** A new connection for each request (`Connection: close`), so a connection's set-up is in each round trip. */
+  newConnections?: boolean;
 }
 
 /** Runs test/bench/loadgen.js in the workload namespace against the pod's app port; every request must succeed. */
@@ -45,6 +47,7 @@ export async function measureLoad(pod: TestPod, options: LoadOptions): Promise<L
     ...Object.entries(options.headers ?? {}).flatMap(([name, value]) => ['--header', `${name}: ${value}`]),
     '--raw',
     ...(options.h2 ? ['--h2'] : []),
+    ...(options.newConnections ? ['--new-connections'] : []),
   ];
   const timeoutMs = options.durationMs + options.warmupMs + 15_000;
   const { stdout } = await pod.net.exec(pod.net.workload, process.execPath, args, { timeoutMs });

@@ -4,9 +4,10 @@
 // counted, then a measured phase bounded by both time and request count.
 //
 //   node loadgen.js <url> [--concurrency N] [--duration ms] [--warmup ms] [--max-requests N]
-//                         [--header "name: value"]... [--raw] [--h2]
+//                         [--header "name: value"]... [--raw] [--h2] [--new-connections]
 //
 // With --h2, HTTP/2 with prior knowledge (h2c) over one connection, `concurrency` streams in flight.
+// With --new-connections, a new connection for each request (`Connection: close`), so its cost is measured.
 //
 // Prints one JSON object: counts (measured and warm-up), req/s, latency percentiles (ms), how
 // many answers each `x-served-by` value accounted for (so the caller can check who answered),
@@ -17,7 +18,7 @@ const http2 = require('node:http2');
 const net = require('node:net');
 
 function parseArgs(argv) {
-  const options = { url: '', concurrency: 1, duration: 3000, warmup: 500, maxRequests: 1_000_000, headers: {}, raw: false, h2: false };
+  const options = { url: '', concurrency: 1, duration: 3000, warmup: 500, maxRequests: 1_000_000, headers: {}, raw: false, h2: false, newConnections: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -30,6 +31,7 @@ function parseArgs(argv) {
     else if (arg === '--max-requests') options.maxRequests = Number(value());
     else if (arg === '--raw') options.raw = true;
     else if (arg === '--h2') options.h2 = true;
+    else if (arg === '--new-connections') options.newConnections = true;
     else if (arg === '--header') {
       const line = value();
       const colon = line.indexOf(':');
@@ -88,7 +90,7 @@ function onceH2(session, path, headers) {
 
 async function main() {
   const options = parseArgs(process.argv.slice(2));
-  const agent = new http.Agent({ keepAlive: true, maxSockets: options.concurrency });
+  const agent = new http.Agent({ keepAlive: !options.newConnections, maxSockets: options.concurrency });
   const url = new URL(options.url);
   const session = options.h2
     ? http2.connect(url.origin, { createConnection: () => net.connect({ host: url.hostname, port: Number(url.port), noDelay: true }) })

@@ -36,6 +36,12 @@ const MIRRORED = 'mirrored';
 /** HTTP/2 with prior knowledge: one connection, `concurrency` streams in flight. */
 const H2_DIRECT = 'h2 direct (no session)';
 const H2_FILTERED = 'h2 filtered steal, matching';
+/** Section 1b: requests a filtered steal lets through, from the client's address (the default) and from the pod's. */
+const PASS_CLIENT = "not matching, from the client's address";
+const PASS_POD = "not matching, from the pod's address";
+const NEW = ', a connection per request';
+const DIRECT_NEW = `${DIRECT}${NEW}`;
+const PASS_THROUGH_LABELS = [PASS_CLIENT, PASS_POD, `${PASS_CLIENT}${NEW}`, `${PASS_POD}${NEW}`, DIRECT_NEW];
 
 const progress = (text: string) => process.stderr.write(`  · ${text}\n`);
 
@@ -68,13 +74,20 @@ class Bench {
   constructor(
     readonly pod: TestPod,
     readonly local: LocalServer,
-    readonly sidecarPid: number,
+    public sidecarPid: number,
   ) {}
 
   /** One HTTP load step; every answer must come from `expected` ('app' or 'local'). */
-  async http(label: string, expected: 'app' | 'local', concurrency: number, headers?: Record<string, string>, h2 = false): Promise<void> {
+  async http(
+    label: string,
+    expected: 'app' | 'local',
+    concurrency: number,
+    headers?: Record<string, string>,
+    h2 = false,
+    newConnections = false,
+  ): Promise<void> {
     progress(`${label}, concurrency ${concurrency}`);
-    const options: LoadOptions = { concurrency, durationMs: STEP_MS, warmupMs: WARMUP_MS, headers, h2 };
+    const options: LoadOptions = { concurrency, durationMs: STEP_MS, warmupMs: WARMUP_MS, headers, h2, newConnections };
     const usage = new UsageSampler(this.sidecarPid);
     const localCpu = selfCpu();
     const result = await runLoad(this.pod, options);
@@ -117,6 +130,12 @@ class Bench {
     const seen = forwardIncoming(client, this.local.port);
     await client.subscribe({ port: APP_PORT, mode, filter });
     return { client, seen };
+  }
+
+  /** The sidecar started again with `env` (its pid changes). */
+  async restartSidecar(env: NodeJS.ProcessEnv = {}): Promise<void> {
+    await this.pod.restartSidecar({ MIRRORD_LOG_LEVEL: 'info', MIRRORD_HEARTBEAT_MS: '2000', ...env });
+    this.sidecarPid = (await findSidecarPid(this.pod)).pid;
   }
 
   /** Ends the step's sessions and waits until the pod has no rules of ours. */
@@ -183,6 +202,52 @@ async function httpSteps(bench: Bench): Promise<Copies> {
     await bench.endSessions();
   }
   return copies;
+}
+
+/**
+ * Section 1b: what keeping the client's address costs the requests a filtered steal passes on
+ * to the app, over kept-alive connections and with a connection per request (where the
+ * transparent connect is in every round trip). The sidecar is restarted with
+ * MIRRORD_KEEP_CLIENT_ADDRESS=false for the pod's address, alternating with the default.
+ */
+async function passThroughSteps(bench: Bench): Promise<void> {
+  for (let round = 1; round <= ROUNDS; round++) {
+    progress(`pass-through, round ${round} of ${ROUNDS}`);
+    for (const c of [1, 10]) await bench.http(DIRECT_NEW, 'app', c, undefined, false, true);
+    for (const keep of [true, false]) {
+      if (!keep) await bench.restartSidecar({ MIRRORD_KEEP_CLIENT_ADDRESS: 'false' });
+      const label = keep ? PASS_CLIENT : PASS_POD;
+      await bench.session('filtered steal', 'steal', FILTER);
+      for (const c of [1, 10]) await bench.http(label, 'app', c, NOT_MATCHING);
+      for (const c of [1, 10]) await bench.http(`${label}${NEW}`, 'app', c, NOT_MATCHING, false, true);
+      await bench.endSessions();
+      if (!keep) await bench.restartSidecar();
+    }
+  }
+}
+
+function passThroughTable(rows: HttpRow[]): string {
+  const body = rows
+    .filter((row) => PASS_THROUGH_LABELS.includes(row.label))
+    .map((row) => {
+      const { result } = row;
+      const perConnection = row.label.endsWith(NEW);
+      const base = find(rows, perConnection ? DIRECT_NEW : DIRECT, result.concurrency).result;
+      const podAddress = row.label.startsWith(PASS_CLIENT) ? find(rows, row.label.replace(PASS_CLIENT, PASS_POD), result.concurrency).result : undefined;
+      return [
+        row.label,
+        String(result.concurrency),
+        ...loadCells(result),
+        base !== result ? signedMs(result.latencyMs.p50 - base.latencyMs.p50) : '—',
+        podAddress ? signedMs(result.latencyMs.p50 - podAddress.latencyMs.p50) : '—',
+        podAddress ? percent(result.rps / podAddress.rps) : '—',
+        base !== result ? fixed(row.sidecarUsPerRequest, 0) : '—',
+      ];
+    });
+  return table(
+    ['requests', 'conc', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'p50 vs direct', "p50 vs pod's address", "req/s vs pod's address", 'sidecar µs/req'],
+    body,
+  );
 }
 
 interface BulkFigures {
@@ -302,16 +367,19 @@ async function main(): Promise<void> {
     const syscalls = await syscallSection(pod, progress);
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const rssAfter = rssKiB(sidecar.pid);
+    // After the memory figures: it restarts the sidecar.
+    process.stderr.write("pass-through: from the client's address and from the pod's\n");
+    await passThroughSteps(bench);
     // Last: the attacks leave the sidecar's memory grown, and the stall opens its inspector.
     process.stderr.write("attacks: the peer's traffic while hostile clients attack\n");
-    const attacks = await attackSection(pod, local, sidecar.pid, progress);
+    const attacks = await attackSection(pod, local, bench.sidecarPid, progress);
     const rows = bench.rows();
 
     // ---- 1. stolen HTTP ----
     console.log('1. Stolen HTTP round trip: GET over keep-alive connections, from the workload namespace to the pod');
     console.log('   sidecar CPU / local CPU: share of one core used by the sidecar / by the bench process (the laptop side:');
     console.log('   session client and local HTTP server); sidecar µs/req: sidecar CPU time per request\n');
-    console.log(indent(httpTable(rows.filter((row) => row.label !== MIRRORED))));
+    console.log(indent(httpTable(rows.filter((row) => row.label !== MIRRORED && !PASS_THROUGH_LABELS.includes(row.label)))));
     const directC1 = find(rows, DIRECT, 1).result;
     const directC10 = find(rows, DIRECT, 10).result;
     const stealC1 = find(rows, STEAL, 1).result;
@@ -329,6 +397,13 @@ async function main(): Promise<void> {
       `   h2 filtered steal (one connection): p50 overhead at 1 stream ${signedMs(h2Overhead)}; 10 streams ${count(h2FilteredC10.rps)} req/s, ` +
         `${percent(h2FilteredC10.rps / h2DirectC10.rps)} of h2 direct, ${percent(h2FilteredC10.rps / find(rows, FILTERED, 10).result.rps)} of HTTP/1.1 filtered steal at concurrency 10`,
     );
+
+    console.log(
+      "\n1b. Requests a filtered steal passes on to the app: from the client's address (the default) and from the pod's\n" +
+        '   (the sidecar restarted with MIRRORD_KEEP_CLIENT_ADDRESS=false, alternating); over kept-alive connections, and with\n' +
+        "   a new connection per request, where the sidecar's connection to the app from the client's address is in each round trip\n",
+    );
+    console.log(indent(passThroughTable(rows)));
 
     // ---- 2. mirror ----
     const mirrored = find(rows, MIRRORED, 10);
@@ -515,6 +590,18 @@ async function main(): Promise<void> {
             ['stolen HTTP req/s, concurrency 10', count(directC10.rps), count(stealC10.rps), percent(stealC10.rps / directC10.rps), '', ''],
             ['filtered steal p50, concurrency 1', ms(directC1.latencyMs.p50), ms(filteredC1.latencyMs.p50), signedMs(filteredOverhead), '', ''],
             ['filtered steal req/s, concurrency 10', count(directC10.rps), count(filteredC10.rps), percent(filteredC10.rps / directC10.rps), '', ''],
+            ...[PASS_CLIENT, `${PASS_CLIENT}${NEW}`].map((label) => {
+              const kept = find(rows, label, 1).result;
+              const pod = find(rows, label.replace(PASS_CLIENT, PASS_POD), 1).result;
+              return [
+                `filtered steal ${label}, p50 c1 (vs the pod's)`,
+                ms(pod.latencyMs.p50),
+                ms(kept.latencyMs.p50),
+                signedMs(kept.latencyMs.p50 - pod.latencyMs.p50),
+                '',
+                '',
+              ];
+            }),
             ['h2 filtered steal p50, 1 stream', ms(h2DirectC1.latencyMs.p50), ms(h2FilteredC1.latencyMs.p50), signedMs(h2Overhead), '', ''],
             [
               'h2 filtered steal req/s, 10 streams, 1 connection',

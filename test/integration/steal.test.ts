@@ -55,6 +55,22 @@ describe('steal', () => {
     await noRulesLeft(suite.pod);
   });
 
+  it("passes unmatched requests on from the pod's address, with no rules beyond the nat chain, when told not to keep the client's", async () => {
+    await suite.pod.restartSidecar({ MIRRORD_KEEP_CLIENT_ADDRESS: 'false' });
+    try {
+      const client = await suite.pod.connect();
+      forwardIncoming(client, suite.local.port);
+      await client.subscribe({ port: APP_PORT, mode: 'steal', filter: { header: '^x-user: alice$' } });
+      expect((await suite.pod.request('/whoami', { 'x-user': 'bob' })).body).toBe(`app peer ${POD_IP}\n`);
+      expect((await suite.pod.sidecarRules()).filter((rule) => !rule.includes('MIRRORD_INCOMING'))).toEqual([]);
+      client.close();
+      await client.closed();
+      await noRulesLeft(suite.pod);
+    } finally {
+      await suite.pod.restartSidecar();
+    }
+  });
+
   it('with a header filter steals only matching requests; the rest reach the app unchanged', async () => {
     const client = await suite.pod.connect();
     forwardIncoming(client, suite.local.port);
