@@ -65,6 +65,8 @@ export const SIDECAR_ENV = {
   iptables: 'MIRRORD_IPTABLES',
   /** `false`: connections passed on to the app come from the pod's address, not the client's. */
   keepClientAddress: 'MIRRORD_KEEP_CLIENT_ADDRESS',
+  /** `auto` (default), `true` or `false`: whether the pod has a service mesh (annotation mirrord.dev/mesh). */
+  mesh: 'MIRRORD_MESH',
 } as const;
 
 /** The sidecar answers GET on this path of its agent port while its event loop runs (the liveness probe). */
@@ -125,6 +127,12 @@ export const ANNOTATION = {
    * queues, pointed at the workload's temporary ones. The webhook sets them in the pods it injects.
    */
   splitQueues: 'mirrord.dev/split-queues',
+  /**
+   * "true": the pod's traffic reaches the app through a service mesh's proxy container (Istio,
+   * Linkerd), and the sidecar intercepts what that proxy hands the app over loopback; "false":
+   * never; unset ("auto"): the sidecar looks for a mesh's rules in the pod (docs/sidecar.md).
+   */
+  mesh: 'mirrord.dev/mesh',
 } as const;
 
 /**

@@ -52,3 +52,13 @@ describe("the client's address", () => {
     expect(() => loadConfig({ MIRRORD_KEEP_CLIENT_ADDRESS: 'no' })).toThrow('MIRRORD_KEEP_CLIENT_ADDRESS="no" must be true or false');
   });
 });
+
+describe('the service mesh setting', () => {
+  it('looks by default, and is forced on or off when told; anything else stops the sidecar', () => {
+    expect(loadConfig({}).mesh).toBe('auto');
+    expect(loadConfig({ MIRRORD_MESH: 'auto' }).mesh).toBe('auto');
+    expect(loadConfig({ MIRRORD_MESH: 'true' }).mesh).toBe('on');
+    expect(loadConfig({ MIRRORD_MESH: 'false' }).mesh).toBe('off');
+    expect(() => loadConfig({ MIRRORD_MESH: 'istio' })).toThrow('MIRRORD_MESH="istio" must be auto, true or false');
+  });
+});

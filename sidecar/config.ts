@@ -4,6 +4,7 @@
  */
 import { parseLevel, type Level } from '../common/log';
 import { LIMITS } from './limits';
+import type { MeshMode } from './incoming/mesh';
 import { APP_ENV_PREFIX, DEFAULT_AGENT_PORT, DEFAULT_APP_ROOT, SIDECAR_ENV } from '../common/pod-contract';
 
 export interface SidecarConfig {
@@ -41,6 +42,8 @@ export interface SidecarConfig {
   iptables: string;
   /** Connections passed on to the app come from the client's own address (else from the pod's). */
   keepClientAddress: boolean;
+  /** Whether the app's traffic comes through a service mesh's proxy container (incoming/mesh.ts). */
+  mesh: MeshMode;
   /** Where the app's TLS certificate and key are (tls.crt, tls.key), when the pod gave them. */
   tlsDir?: string;
 }
@@ -94,6 +97,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SidecarConfig 
     chain: chainName(env[SIDECAR_ENV.chain] ?? 'MIRRORD_INCOMING'),
     iptables: env[SIDECAR_ENV.iptables] || 'iptables',
     keepClientAddress: boolean(env, SIDECAR_ENV.keepClientAddress, true),
+    mesh: meshMode(env),
     ...(env[SIDECAR_ENV.tlsDir] && { tlsDir: env[SIDECAR_ENV.tlsDir] }),
   };
 }
@@ -120,6 +124,13 @@ function authConfig(env: NodeJS.ProcessEnv): AuthConfig {
   if (!podUid) throw new Error(`${SIDECAR_ENV.auth}=required needs ${SIDECAR_ENV.podUid}, the pod's UID (downward API metadata.uid)`);
   const inlineKeys = env[SIDECAR_ENV.authKeys] || undefined;
   return { mode, keysFile, podUid, ...(inlineKeys && { inlineKeys }) };
+}
+
+function meshMode(env: NodeJS.ProcessEnv): MeshMode {
+  const text = env[SIDECAR_ENV.mesh];
+  if (text === undefined || text === '' || text === 'auto') return 'auto';
+  if (text === 'true' || text === 'false') return text === 'true' ? 'on' : 'off';
+  throw new Error(`${SIDECAR_ENV.mesh}="${text}" must be auto, true or false`);
 }
 
 function mountPaths(env: NodeJS.ProcessEnv): string[] {

@@ -32,14 +32,12 @@ export class Sidecar {
   ) {}
 
   static async start(config: SidecarConfig, log: Logger): Promise<Sidecar> {
-    const iptables = new Iptables(config.chain, log.child({ component: 'iptables' }), config.iptables, config.keepClientAddress);
+    const iptables = new Iptables(config.chain, log.child({ component: 'iptables' }), config.iptables, config.keepClientAddress, config.mesh);
     const watchdog = new Watchdog({
       stallMs: config.watchdogMs,
-      iptables: config.iptables,
-      chain: config.chain,
       onRecovered: () => restoreJump(iptables, log),
     });
-    iptables.onJump = (exists) => (exists ? watchdog.arm() : watchdog.disarm());
+    iptables.onJump = (exists) => (exists ? watchdog.arm(iptables.jumpRemovals()) : watchdog.disarm());
     await iptables.removeStale();
     const memory = new MemoryReclaimer(log.child({ component: 'memory' }));
     let sidecar: Sidecar | undefined;

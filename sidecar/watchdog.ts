@@ -15,8 +15,6 @@ import { native } from './native';
 
 export interface WatchdogOptions {
   stallMs: number;
-  iptables: string;
-  chain: string;
   /** Called on the loop once it runs again after the watchdog removed the jump. */
   onRecovered(): void;
 }
@@ -30,14 +28,16 @@ export class Watchdog {
 
   constructor(private readonly options: WatchdogOptions) {}
 
-  /** Watches the loop (the jump to our chain is about to exist). */
-  arm(): void {
+  /**
+   * Watches the loop (the jumps to our chain are about to exist); `removals` are the commands
+   * (argv lists) that remove them, run by the native thread on a stall.
+   */
+  arm(removals: string[][]): void {
+    native.watchdogStart(this.options.stallMs, removals);
     if (this.timer) return;
-    const { stallMs, iptables, chain } = this.options;
-    native.watchdogStart(stallMs, iptables, chain);
     this.trips = native.watchdogBeat();
     this.last = performance.now();
-    const periodMs = Math.min(100, Math.floor(stallMs / 10));
+    const periodMs = Math.min(100, Math.floor(this.options.stallMs / 10));
     this.timer = setInterval(() => this.beat(periodMs), periodMs);
     this.timer.unref();
   }

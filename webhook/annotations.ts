@@ -19,6 +19,7 @@ export const NAMESPACE_ANNOTATIONS: ReadonlySet<string> = new Set([
   ANNOTATION.agentMemoryLimit,
   ANNOTATION.writableVolumes,
   ANNOTATION.tlsSecret,
+  ANNOTATION.mesh,
 ]);
 
 /** mirrord.dev/* annotations we don't know: most likely typos of ones we do. */

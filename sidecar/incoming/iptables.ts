@@ -1,6 +1,6 @@
 /**
- * The sidecar's nat rules: one chain, jumped to from PREROUTING, holding one REDIRECT per
- * subscribed port. The chain exists only while some port is subscribed or some redirected
+ * The sidecar's nat rules: one chain, jumped to from PREROUTING (and from OUTPUT in a pod with a
+ * service mesh: mesh.ts), holding one REDIRECT per subscribed port. The chain exists only while some port is subscribed or some redirected
  * connection is still open, so a pod without a session has no rules at all.
  *
  * Why wait for the connections: connections redirected earlier still need the kernel to
@@ -18,6 +18,7 @@ import { promisify } from 'node:util';
 import type { Logger } from '../../common/log';
 import type { Redirector } from './redirector';
 import { TRANSPARENT_MARK, TRANSPARENT_ROUTE_TABLE, transparentRouting } from './transparent';
+import { jumpsFor, meshOf, type Jump, type MeshMode } from './mesh';
 
 const run = promisify(execFile);
 
@@ -26,6 +27,8 @@ export class Iptables implements Redirector {
   private readonly redirects = new Map<number, number>();
   private liveConnections = 0;
   private chainExists = false;
+  /** The jumps to our chain while it exists (where they are depends on a mesh: mesh.ts). */
+  private jumps: Jump[] = [];
 
   /** Told before the jump to our chain is made and after it is gone (the watchdog arms meanwhile). */
   onJump: (exists: boolean) => void = () => undefined;
@@ -36,7 +39,14 @@ export class Iptables implements Redirector {
     readonly binary = 'iptables',
     /** Whether to make the rules for connections to the app from the client's address (transparent.ts). */
     private readonly keepClientAddress = true,
+    /** Whether the pod has a service mesh whose proxy hands the app its traffic (mesh.ts). */
+    private readonly mesh: MeshMode = 'auto',
   ) {}
+
+  /** The commands that remove the jumps to our chain (the watchdog runs them on a stall). */
+  jumpRemovals(): string[][] {
+    return this.jumps.map((jump) => [this.binary, '-w', '5', '-t', 'nat', '-D', jump.hook, ...jump.match, '-j', this.chain]);
+  }
 
   /** Removes whatever a previous, crashed sidecar left: the jump and the chain. */
   removeStale(): Promise<void> {
@@ -83,9 +93,7 @@ export class Iptables implements Redirector {
    */
   restoreJump(): Promise<void> {
     return this.serial(async () => {
-      if (!this.chainExists || (await this.succeeds('-C', 'PREROUTING', '-j', this.chain))) return;
-      await this.nat('-I', 'PREROUTING', '1', '-j', this.chain);
-      this.log.info('jump restored after a stall', { chain: this.chain });
+      if (this.chainExists && (await this.makeJumps())) this.log.info('jump restored after a stall', { chain: this.chain });
     });
   }
 
@@ -108,11 +116,41 @@ export class Iptables implements Redirector {
     await this.nat('-F', this.chain);
     await this.nat('-A', this.chain, ...KEEPER);
     if (this.keepClientAddress) await this.addTransparentRules();
+    const mesh = await meshOf(this.mesh, () => this.natRules(), this.log);
+    this.jumps = jumpsFor(mesh, process.getgid?.() ?? 0);
     this.onJump(true);
-    if (!(await this.succeeds('-C', 'PREROUTING', '-j', this.chain))) {
-      await this.nat('-I', 'PREROUTING', '1', '-j', this.chain);
-    }
+    await this.makeJumps();
     this.chainExists = true;
+  }
+
+  /** Makes each jump that is missing; says whether one was. */
+  private async makeJumps(): Promise<boolean> {
+    let made = false;
+    for (const { hook, match, first } of this.jumps) {
+      if (await this.succeeds('-C', hook, ...match, '-j', this.chain)) continue;
+      await this.nat(...(first ? ['-I', hook, '1'] : ['-A', hook]), ...match, '-j', this.chain);
+      made = true;
+    }
+    return made;
+  }
+
+  /**
+   * Removes every jump to our chain, wherever it is: a predecessor that crashed may have made
+   * them in another pod state (with a mesh or without), and one may appear more than once.
+   */
+  private async removeJumps(): Promise<void> {
+    for (const hook of ['PREROUTING', 'OUTPUT']) {
+      const rules = (await this.output('nat', ['-S', hook]).catch(() => '')).split('\n');
+      for (const rule of rules) {
+        const words = rule.trim().split(/\s+/);
+        if (words[0] !== '-A' || words.at(-1) !== this.chain || words.at(-2) !== '-j') continue;
+        await this.nat('-D', ...words.slice(1)).catch((error: Error) => this.log.warn(error.message));
+      }
+    }
+  }
+
+  private natRules(): Promise<string> {
+    return this.output('nat', ['-S']);
   }
 
   /**
@@ -147,9 +185,7 @@ export class Iptables implements Redirector {
 
   private async dropChain(): Promise<void> {
     await this.removeTransparentRules();
-    while (await this.succeeds('-D', 'PREROUTING', '-j', this.chain)) {
-      /* a jump can appear more than once after crashes; remove them all */
-    }
+    await this.removeJumps();
     if (await this.succeeds('-S', this.chain)) {
       await this.nat('-F', this.chain);
       await this.nat('-X', this.chain);
@@ -177,8 +213,13 @@ export class Iptables implements Redirector {
   }
 
   private async table(table: string, ...args: string[]): Promise<void> {
+    await this.output(table, args);
+  }
+
+  /** Runs the iptables command on `table` and returns what it printed. */
+  private async output(table: string, args: string[]): Promise<string> {
     try {
-      await run(this.binary, ['-w', '5', '-t', table, ...args]);
+      return (await run(this.binary, ['-w', '5', '-t', table, ...args])).stdout;
     } catch (error) {
       const stderr = ((error as { stderr?: string }).stderr ?? '').trim();
       throw new Error(`${this.binary} -t ${table} ${args.join(' ')} failed: ${stderr || (error as Error).message}`);

@@ -14,8 +14,23 @@ export function connectToApp(origin: Origin, log: Logger): net.Socket {
   try {
     return transparentConnect(origin.remote, origin.local);
   } catch (error) {
+    const socket = fromClientAddressOnly(origin);
+    if (socket) return socket;
     // Debug only: when the pod lacks the rules, iptables.ts has already warned once.
     log.debug("connecting to the app from the pod's address", { client: origin.remote, error: (error as Error).message });
     return net.connect({ host: origin.local.address, port: origin.local.port, allowHalfOpen: true, noDelay: true });
+  }
+}
+
+/**
+ * A client in the pod itself (a service mesh's proxy, mesh.ts) holds that very address and port
+ * to the app's address already: its connection is only redirected. The app sees its address then,
+ * from another port.
+ */
+function fromClientAddressOnly(origin: Origin): net.Socket | undefined {
+  try {
+    return transparentConnect({ address: origin.remote.address, port: 0 }, origin.local);
+  } catch {
+    return undefined;
   }
 }

@@ -16,7 +16,7 @@ export interface SidecarNative {
   /** malloc_trim(3): hands the memory malloc holds free back to the system; true if some was. */
   trimMemory(): boolean;
   /** Arms the event-loop watchdog (its thread starts the first time): see sidecar/watchdog.ts. */
-  watchdogStart(stallMs: number, iptables: string, chain: string): void;
+  watchdogStart(stallMs: number, removals: string[][]): void;
   /** Disarms it. */
   watchdogStop(): void;
   /** The loop is alive now; returns how many times the watchdog has tripped so far. */

@@ -33,8 +33,9 @@ std::once_flag startOnce;
 struct Settings {
   bool armed = false;
   int64_t stallMs = 0;
-  std::string iptables;
-  std::string chain;
+  // The commands that remove the jumps to our chain, each run until it fails (a jump can appear
+  // more than once after crashes).
+  std::vector<std::vector<std::string>> removals;
 };
 // Never destroyed: the thread may be waiting on them when the process exits, and glibc's
 // pthread_cond_destroy (run by a static destructor at exit) waits for its waiters, for ever.
@@ -101,27 +102,50 @@ void Watch() {
     }
     if (tripped) continue;
     tripped = true;
-    // A jump can appear more than once (after crashes): remove them all. The chain itself stays,
-    // so connections already redirected keep their NAT state.
+    // The chain itself stays, so connections already redirected keep their NAT state.
     int removed = 0;
-    while (removed < 16 && Run({now.iptables, "-w", "5", "-t", "nat", "-D", "PREROUTING", "-j", now.chain}) == 0) removed++;
+    for (const std::vector<std::string>& removal : now.removals) {
+      for (int times = 0; times < 16 && Run(removal) == 0; times++) removed++;
+    }
     trips++;
-    Say("the event loop has not run for " + std::to_string(silentMs) + " ms: removed " + std::to_string(removed) + " jump(s) to " +
-        now.chain + ", new connections go to the app");
+    Say("the event loop has not run for " + std::to_string(silentMs) + " ms: removed " + std::to_string(removed) +
+        " jump(s) to the sidecar's chain, new connections go to the app");
   }
 }
 
-// watchdogStart(stallMs, iptables, chain): arms the watchdog, starting its thread the first time.
+// watchdogStart(stallMs, removals): arms the watchdog, starting its thread the first time.
+// `removals` is a list of commands (argv lists) that each remove one jump to our chain.
 Napi::Value Start(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsString() || !info[2].IsString()) {
-    Napi::TypeError::New(env, "watchdogStart(stallMs: number, iptables: string, chain: string)").ThrowAsJavaScriptException();
+  const char* usage = "watchdogStart(stallMs: number, removals: string[][])";
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsArray()) {
+    Napi::TypeError::New(env, usage).ThrowAsJavaScriptException();
     return env.Undefined();
+  }
+  std::vector<std::vector<std::string>> removals;
+  Napi::Array list = info[1].As<Napi::Array>();
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    Napi::Value item = list[i];
+    if (!item.IsArray() || item.As<Napi::Array>().Length() == 0) {
+      Napi::TypeError::New(env, usage).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    Napi::Array words = item.As<Napi::Array>();
+    std::vector<std::string> argv;
+    for (uint32_t j = 0; j < words.Length(); j++) {
+      Napi::Value word = words[j];
+      if (!word.IsString()) {
+        Napi::TypeError::New(env, usage).ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      argv.push_back(word.As<Napi::String>().Utf8Value());
+    }
+    removals.push_back(std::move(argv));
   }
   lastBeatMs = MonotonicMs();
   {
     std::lock_guard<std::mutex> hold(settingsLock);
-    settings = {true, info[0].As<Napi::Number>().Int64Value(), info[1].As<Napi::String>().Utf8Value(), info[2].As<Napi::String>().Utf8Value()};
+    settings = {true, info[0].As<Napi::Number>().Int64Value(), std::move(removals)};
   }
   settingsChanged.notify_all();
   std::call_once(startOnce, [] { std::thread(Watch).detach(); });

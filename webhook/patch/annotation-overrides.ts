@@ -85,6 +85,12 @@ export function applyAnnotationOverrides(base: InjectionSettings, annotations: R
     if (OBJECT_NAME.test(tlsSecret) && tlsSecret.length <= 253) settings.tlsSecret = tlsSecret;
     else warnings.push(`${ANNOTATION.tlsSecret}: "${tlsSecret}" is not a Secret name; TLS connections reach the app unfiltered`);
   }
+  const mesh = given[ANNOTATION.mesh];
+  if (mesh !== undefined) {
+    if (mesh === 'true' || mesh === 'false') settings.mesh = mesh === 'true';
+    else if (mesh === 'auto') delete settings.mesh;
+    else warnings.push(`${ANNOTATION.mesh}: "${mesh}" is not "true", "false" or "auto"; the sidecar looks for a mesh itself`);
+  }
   return { settings, warnings: scope === 'pod' ? warnings : warnings.map((warning) => `namespace: ${warning}`) };
 }
 

@@ -305,6 +305,31 @@ describe("the app's certificate (annotation mirrord.dev/tls-secret: SECRET)", ()
   });
 });
 
+describe('a service mesh (annotation mirrord.dev/mesh)', () => {
+  const annotated = (annotations: Record<string, string>, namespaceAnnotations?: Record<string, string>) => {
+    const review = loadReview('deployment-pod');
+    const pod = review.request.object;
+    pod.metadata = { ...pod.metadata, annotations: { ...pod.metadata?.annotations, ...annotations } };
+    const result = injectSidecar(pod, { namespace: review.request.namespace, webhookNamespace: 'mirrord-system', settings, namespaceAnnotations });
+    return { result, sidecar: envOf(sidecarOf(patched(pod, result.patch))) };
+  };
+
+  it('leaves the sidecar to look for one by default, and tells it when the pod or its namespace says', () => {
+    expect(annotated({}).sidecar).not.toHaveProperty('MIRRORD_MESH');
+    expect(annotated({ 'mirrord.dev/mesh': 'true' }).sidecar).toMatchObject({ MIRRORD_MESH: 'true' });
+    expect(annotated({ 'mirrord.dev/mesh': 'false' }).sidecar).toMatchObject({ MIRRORD_MESH: 'false' });
+    expect(annotated({}, { 'mirrord.dev/mesh': 'true' }).sidecar).toMatchObject({ MIRRORD_MESH: 'true' });
+    // the pod's own word over its namespace's
+    expect(annotated({ 'mirrord.dev/mesh': 'auto' }, { 'mirrord.dev/mesh': 'true' }).sidecar).not.toHaveProperty('MIRRORD_MESH');
+  });
+
+  it('warns about a value it does not know and lets the sidecar look', () => {
+    const { result, sidecar } = annotated({ 'mirrord.dev/mesh': 'istio' });
+    expect(sidecar).not.toHaveProperty('MIRRORD_MESH');
+    expect(result.warnings).toEqual(['mirrord.dev/mesh: "istio" is not "true", "false" or "auto"; the sidecar looks for a mesh itself']);
+  });
+});
+
 describe('a queue split (annotation mirrord.dev/split-queues, set by the operator on the pod template)', () => {
   const split = (value: string) => {
     const review = loadReview('deployment-pod');

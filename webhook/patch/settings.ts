@@ -21,6 +21,8 @@ export interface InjectionSettings {
   wholeContainer?: boolean;
   /** A kubernetes.io/tls Secret of the app's certificate (annotation mirrord.dev/tls-secret), mounted into the sidecar. */
   tlsSecret?: string;
+  /** Whether the pod's traffic comes through a service mesh's proxy (annotation mirrord.dev/mesh); unset: the sidecar looks. */
+  mesh?: boolean;
   /**
    * `required` while the operator is installed: the sidecar accepts only sessions with a ticket
    * the operator signed, verified with the key set the operator publishes in the pod's namespace.

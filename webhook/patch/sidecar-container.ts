@@ -113,6 +113,7 @@ function ownEnv(app: V1Container, settings: InjectionSettings): V1EnvVar[] {
     ...probesEnv(app),
     ...(settings.wholeContainer ? [{ name: SIDECAR_ENV.wholeContainer, value: 'true' }] : []),
     ...(settings.tlsSecret ? [{ name: SIDECAR_ENV.tlsDir, value: TLS_SECRET.mountPath }] : []),
+    ...(settings.mesh !== undefined ? [{ name: SIDECAR_ENV.mesh, value: String(settings.mesh) }] : []),
     { name: SIDECAR_ENV.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
     { name: SIDECAR_ENV.podNamespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
     { name: SIDECAR_ENV.podIp, valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
