@@ -51,6 +51,18 @@ function fromNode(path: string, headers: Record<string, string> = {}): Promise<s
   });
 }
 
+/** The client address the app saw for GET `path` from this node (its X-Client header). */
+function clientSeenByApp(path: string, headers: Record<string, string> = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const request = http.get({ host: podIps.get('app'), port: 8080, path, headers, agent: false, timeout: 10_000 }, (response) => {
+      response.resume();
+      response.on('end', () => resolve(String(response.headers['x-client'])));
+    });
+    request.on('timeout', () => request.destroy(new Error(`GET ${path} timed out`)));
+    request.on('error', reject);
+  });
+}
+
 function attach(args: string[], name: string, workload = 'app'): Mirrord {
   const session = mirrord(['attach', ...target(workload), ...args, '--', 'python3', '-u', ANSWER, name, '8080']);
   sessions.push(session);
@@ -118,6 +130,7 @@ afterAll(async () => {
 
 test('a header-filtered steal: requests with the header reach the local process, the others the app', async () => {
   await appAnswers();
+  const node = await clientSeenByApp('/who');
   const alice = attach(['--http-header-filter', '^x-debug: alice$'], 'alice');
   await alice.waitFor(/subscribed port 8080 \(steal, HTTP filter\)/);
 
@@ -125,6 +138,9 @@ test('a header-filtered steal: requests with the header reach the local process,
   expect(await fromNode('/other-value', { 'x-debug': 'bob' })).toMatch(FROM_APP('/other-value'));
   expect(await fromNode('/no-header')).toMatch(FROM_APP('/no-header'));
   expect(await fromClient('/from-client')).toMatch(FROM_APP('/from-client'));
+  // The requests the sidecar passes on reach the app from the client's own address, not the pod's.
+  expect(await clientSeenByApp('/who', { 'x-debug': 'bob' })).toBe(node);
+  expect(node).not.toBe(podIps.get('app'));
   await saw(alice, 'alice', ['GET /with-header']);
 
   await alice.stop();
