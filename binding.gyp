@@ -4,7 +4,8 @@
       "target_name": "sidecar_native",
       "sources": [
         "sidecar/native/sidecar_native.cc",
-        "sidecar/native/watchdog.cc"
+        "sidecar/native/watchdog.cc",
+        "sidecar/native/capture.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

@@ -65,6 +65,8 @@ export const SIDECAR_ENV = {
   iptables: 'MIRRORD_IPTABLES',
   /** `false`: connections passed on to the app come from the pod's address, not the client's. */
   keepClientAddress: 'MIRRORD_KEEP_CLIENT_ADDRESS',
+  /** `false`: mirrored connections pass through the sidecar instead of being copied by packet capture. */
+  mirrorCapture: 'MIRRORD_MIRROR_CAPTURE',
   /** `auto` (default), `true` or `false`: whether the pod has a service mesh (annotation mirrord.dev/mesh). */
   mesh: 'MIRRORD_MESH',
 } as const;

@@ -42,6 +42,8 @@ export interface SidecarConfig {
   iptables: string;
   /** Connections passed on to the app come from the client's own address (else from the pod's). */
   keepClientAddress: boolean;
+  /** Mirrored ports are copied by packet capture, off the app's path (else through the sidecar). */
+  mirrorCapture: boolean;
   /** Whether the app's traffic comes through a service mesh's proxy container (incoming/mesh.ts). */
   mesh: MeshMode;
   /** Where the app's TLS certificate and key are (tls.crt, tls.key), when the pod gave them. */
@@ -97,6 +99,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SidecarConfig 
     chain: chainName(env[SIDECAR_ENV.chain] ?? 'MIRRORD_INCOMING'),
     iptables: env[SIDECAR_ENV.iptables] || 'iptables',
     keepClientAddress: boolean(env, SIDECAR_ENV.keepClientAddress, true),
+    mirrorCapture: boolean(env, SIDECAR_ENV.mirrorCapture, true),
     mesh: meshMode(env),
     ...(env[SIDECAR_ENV.tlsDir] && { tlsDir: env[SIDECAR_ENV.tlsDir] }),
   };

@@ -15,6 +15,7 @@ import { appViews } from './app-view';
 import { TicketKeyring, TicketVerifier } from './auth';
 import type { SidecarConfig } from './config';
 import { AppCertificate } from './incoming/app-certificate';
+import { PacketCapture } from './incoming/capture';
 import type { Iptables } from './incoming/iptables';
 import { probedPorts } from './incoming/probes';
 import { IncomingRegistry } from './incoming/registry';
@@ -34,7 +35,14 @@ export class SessionHost {
     memory.beforeCollect = emptyAttachmentPool;
     const incomingLog = log.child({ component: 'incoming' });
     const certificate = config.tlsDir ? new AppCertificate(config.tlsDir, incomingLog) : undefined;
-    this.incoming = new IncomingRegistry(iptables, incomingLog, [config.agentPort], probedPorts(config.probes), certificate);
+    this.incoming = new IncomingRegistry(
+      iptables,
+      incomingLog,
+      [config.agentPort],
+      probedPorts(config.probes),
+      certificate,
+      config.mirrorCapture ? new PacketCapture(incomingLog) : undefined,
+    );
     const app = appViews(config, log.child({ component: 'app' }));
     const { auth } = config;
     const tickets =

@@ -1,5 +1,6 @@
 /**
- * One intercepted port: a listener that receives the connections iptables REDIRECTs to it, and
+ * One intercepted port: a listener that receives the connections iptables REDIRECTs to it (or,
+ * for a mirrored port, the connections the capture copies: capture.ts), and
  * hands each to the job its subscribers call for: an unfiltered steal, the filtered steal, or the
  * app with copies for mirroring sessions (of the whole connection, or of the requests a filter
  * matches). The sharing rules keep a port's subscribers all of one
@@ -11,8 +12,8 @@ import type { Logger } from '../../common/log';
 import type { AppCertificate } from './app-certificate';
 import { FilteredMirror } from './filtered-mirror';
 import { FilteredSteal } from './filtered-steal';
-import { mirror } from './mirror';
-import { originOf } from './origin';
+import { mirror, type ByteSource } from './mirror';
+import { originOf, type Origin } from './origin';
 import { passThrough } from './pass-through';
 import type { ProbedPaths } from './probes';
 import type { Redirector } from './redirector';
@@ -71,11 +72,20 @@ export class PortDispatcher {
       return this.filtered.accept(socket, origin);
     }
     passThrough(socket, origin, this.log);
+    this.copy(socket, origin);
+  }
+
+  /**
+   * Copies of what a client sends for the mirroring sessions: of the whole connection, or of the
+   * requests their filters match. `source` is the connection itself when it was redirected here,
+   * or its capture (capture.ts) when it went straight to the app.
+   */
+  copy(source: ByteSource, origin: Origin): void {
     mirror(
-      socket,
+      source,
       origin,
       this.subscribers.filter((s) => s.mode === 'mirror' && !s.matches).map((s) => s.sink),
     );
-    this.filteredMirror.accept(socket, origin);
+    this.filteredMirror.accept(source, origin);
   }
 }

@@ -11,14 +11,13 @@
  */
 import http from 'node:http';
 import http2 from 'node:http2';
-import type net from 'node:net';
 import { Duplex, type Readable } from 'node:stream';
 import type { Logger } from '../../common/log';
 import { hasJsonBody, whenFilterable } from './body';
 import type { RequestLine } from './filter';
 import { forwardedHeaders, requestLineOf } from './h2-filtered-steal';
 import { clientFrames, SETTINGS_ACK } from './h2-preface';
-import { copyOrCutOff, cutOff, type Copy } from './mirror';
+import { copyOrCutOff, cutOff, type ByteSource, type Copy } from './mirror';
 import type { Origin } from './origin';
 import { protocolOf } from './sniff';
 import { warnOnce, type IncomingMeta, type IncomingSink, type Subscriber } from './subscriber';
@@ -60,7 +59,7 @@ export class FilteredMirror {
   }
 
   /** Copies `socket`'s requests to the sessions that filter them; the socket itself is the caller's. */
-  accept(socket: net.Socket, origin: Origin): void {
+  accept(socket: ByteSource, origin: Origin): void {
     if (!this.filtered().length) return;
     // What the client sends, for the parser; what the parser answers is discarded.
     const copy = new Duplex({ read: () => undefined, write: (_chunk, _encoding, done) => done() });

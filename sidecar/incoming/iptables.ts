@@ -97,6 +97,11 @@ export class Iptables implements Redirector {
     });
   }
 
+  /** Whether the pod has a service mesh (looked for now, unless the mode says). */
+  async meshed(): Promise<boolean> {
+    return (await meshOf(this.mesh, () => this.natRules())) !== undefined;
+  }
+
   /** Removes every rule of ours (shutdown). */
   removeAll(): Promise<void> {
     return this.serial(async () => {
@@ -116,7 +121,11 @@ export class Iptables implements Redirector {
     await this.nat('-F', this.chain);
     await this.nat('-A', this.chain, ...KEEPER);
     if (this.keepClientAddress) await this.addTransparentRules();
-    const mesh = await meshOf(this.mesh, () => this.natRules(), this.log);
+    const mesh = await meshOf(this.mesh, () => this.natRules());
+    if (mesh)
+      this.log.info(`${mesh} in the pod: intercepting the connections its proxy makes to the app over loopback, and ports it lets through`, {
+        mode: this.mesh,
+      });
     this.jumps = jumpsFor(mesh, process.getgid?.() ?? 0);
     this.onJump(true);
     await this.makeJumps();

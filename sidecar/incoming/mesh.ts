@@ -12,8 +12,6 @@
  * still intercepts ports the mesh lets through untouched (Istio's excludeInboundPorts, Linkerd's
  * skip-inbound-ports): the mesh's REDIRECT ends the others' way through PREROUTING first.
  */
-import type { Logger } from '../../common/log';
-
 export interface Jump {
   hook: 'PREROUTING' | 'OUTPUT';
   /** What a packet must match to take the jump. */
@@ -46,16 +44,8 @@ export function jumpsFor(mesh: string | undefined, gid: number): Jump[] {
   ];
 }
 
-/** Decides, from the mode and the pod's nat rules, whether the pod has a mesh; logs what it found. */
-export function meshOf(mode: MeshMode, natRules: () => Promise<string>, log: Logger): Promise<string | undefined> {
-  if (mode === 'off') return Promise.resolve(undefined);
-  return natRules().then((rules) => {
-    const found = meshIn(rules);
-    const mesh = found ?? (mode === 'on' ? 'a service mesh' : undefined);
-    if (mesh)
-      log.info(`${mesh} in the pod: intercepting the connections its proxy makes to the app over loopback, and ports it lets through`, {
-        mode,
-      });
-    return mesh;
-  });
+/** Decides, from the mode and the pod's nat rules, whether the pod has a mesh, and names it. */
+export async function meshOf(mode: MeshMode, natRules: () => Promise<string>): Promise<string | undefined> {
+  if (mode === 'off') return undefined;
+  return meshIn(await natRules()) ?? (mode === 'on' ? 'a service mesh' : undefined);
 }

@@ -8,6 +8,8 @@ export interface Redirector {
   unredirect(port: number): Promise<void>;
   /** Keeps redirecting what already flows on `connection` until it closes. */
   track(connection: { once(event: 'close', listener: () => void): unknown }): void;
+  /** Whether the pod's clients reach the app through a service mesh's proxy, over loopback (mesh.ts). */
+  meshed(): Promise<boolean>;
   /** Removes every rule of ours (shutdown). */
   removeAll(): Promise<void>;
 }

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import type { Subscription } from '../../protocol/messages';
 import { createLogger } from '../../common/log';
+import type { MirrorCapture } from './capture';
 import type { Redirector } from './redirector';
 import { IncomingRegistry } from './registry';
 import type { IncomingSink } from './subscriber';
@@ -28,6 +29,12 @@ class FakeRedirector implements Redirector {
   }
 
   track(): void {}
+
+  meshedPod = false;
+
+  async meshed(): Promise<boolean> {
+    return this.meshedPod;
+  }
 
   async removeAll(): Promise<void> {
     this.calls.push('removeAll');
@@ -208,5 +215,78 @@ describe('IncomingRegistry', () => {
     await registry.start();
     await registry.stop();
     expect(redirector.calls).toEqual(['removeStale', 'removeAll']);
+  });
+});
+
+/** Records what the registry asks of the capture; refuses every port while `failing` is set. */
+class FakeCapture implements MirrorCapture {
+  readonly calls: string[] = [];
+  failing?: string;
+
+  watch(port: number, loopbackOnly: boolean): void {
+    if (this.failing) throw new Error(this.failing);
+    this.calls.push(`watch ${port}${loopbackOnly ? ' loopback' : ''}`);
+  }
+
+  unwatch(port: number): void {
+    this.calls.push(`unwatch ${port}`);
+  }
+}
+
+describe('IncomingRegistry with a packet capture', () => {
+  let redirector: FakeRedirector;
+  let capture: FakeCapture;
+  let registry: IncomingRegistry;
+  const one = sink('one');
+  const two = sink('two');
+
+  beforeEach(() => {
+    redirector = new FakeRedirector();
+    capture = new FakeCapture();
+    registry = new IncomingRegistry(
+      redirector,
+      createLogger('error', {}, () => true),
+      [AGENT_PORT],
+      new Map(),
+      undefined,
+      capture,
+    );
+  });
+  afterEach(async () => {
+    await registry.release(one);
+    await registry.release(two);
+  });
+
+  it('copies a mirrored port by capture, with no REDIRECT, until its last mirror goes', async () => {
+    await registry.subscribe(one, mirror);
+    await registry.subscribe(two, filteredMirror);
+    expect(capture.calls).toEqual([`watch ${PORT}`]);
+    expect(redirector.calls).toEqual([]);
+    await registry.unsubscribe(one, PORT);
+    expect(capture.calls).toEqual([`watch ${PORT}`]);
+    await registry.unsubscribe(two, PORT);
+    expect(capture.calls).toEqual([`watch ${PORT}`, `unwatch ${PORT}`]);
+    expect(redirector.calls).toEqual([]);
+  });
+
+  it('still redirects a stolen port', async () => {
+    await registry.subscribe(one, unfiltered);
+    expect(redirector.calls).toEqual([`redirect ${PORT}`]);
+    expect(capture.calls).toEqual([]);
+  });
+
+  it("captures what a mesh's proxy hands the app over loopback in a pod with a mesh", async () => {
+    redirector.meshedPod = true;
+    await registry.subscribe(one, mirror);
+    expect(capture.calls).toEqual([`watch ${PORT} loopback`]);
+  });
+
+  it('mirrors through the sidecar (a REDIRECT) where the pod allows no capture', async () => {
+    capture.failing = 'socket(AF_PACKET): Operation not permitted';
+    await registry.subscribe(one, mirror);
+    expect(redirector.calls).toEqual([`redirect ${PORT}`]);
+    await registry.unsubscribe(one, PORT);
+    expect(redirector.calls).toEqual([`redirect ${PORT}`, `unredirect ${PORT}`]);
+    expect(capture.calls).toEqual([]);
   });
 });

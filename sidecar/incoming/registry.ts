@@ -10,6 +10,7 @@ import type { AppCertificate } from './app-certificate';
 import { PortDispatcher } from './dispatcher';
 import { compileFilter, type RequestMatcher } from './filter';
 import type { ProbedPaths } from './probes';
+import type { MirrorCapture } from './capture';
 import type { Redirector } from './redirector';
 import { sharingConflict } from './sharing';
 import type { IncomingSink, Subscriber } from './subscriber';
@@ -18,8 +19,10 @@ interface Entry {
   port: number;
   subscribers: Subscriber[];
   dispatcher: PortDispatcher;
-  /** Settles once the listener is open and the REDIRECT is in place. */
+  /** Settles once the listener is open and the REDIRECT is in place, or the capture is on. */
   ready: Promise<void>;
+  /** Mirrored by packet capture (no REDIRECT: the app's connections go straight to it). */
+  captured: boolean;
 }
 
 export class IncomingRegistry {
@@ -34,6 +37,8 @@ export class IncomingRegistry {
     private readonly probed: ReadonlyMap<number, ProbedPaths> = new Map(),
     /** The certificate the app serves, when the pod gave it (mirrord.dev/tls-secret). */
     private readonly certificate?: AppCertificate,
+    /** Mirrors ports off the path, when the pod allows a packet socket; else through the sidecar. */
+    private readonly capture?: MirrorCapture,
   ) {}
 
   /** Clears what a crashed predecessor left, before the first subscription. */
@@ -57,7 +62,7 @@ export class IncomingRegistry {
     }
     const conflict = sharingConflict(this.ports.get(port)?.subscribers ?? [], sink, subscription);
     if (conflict) throw new RemoteError(ErrorCode.PortConflict, conflict);
-    const entry = this.ports.get(port) ?? this.open(port);
+    const entry = this.ports.get(port) ?? this.open(port, mode);
     const subscriber: Subscriber = { sink, port, mode, filter, matches };
     entry.subscribers.push(subscriber);
     try {
@@ -88,7 +93,7 @@ export class IncomingRegistry {
     );
   }
 
-  private open(port: number): Entry {
+  private open(port: number, mode: Subscription['mode']): Entry {
     const subscribers: Subscriber[] = [];
     const dispatcher = new PortDispatcher(
       port,
@@ -98,7 +103,10 @@ export class IncomingRegistry {
       this.probed.get(port),
       this.certificate,
     );
-    const ready = dispatcher.listen().then(async (toPort) => {
+    const entry: Entry = { port, subscribers, dispatcher, ready: Promise.resolve(), captured: false };
+    entry.ready = (mode === 'mirror' && this.capture ? this.captureInto(entry, this.capture) : Promise.resolve(false)).then(async (captured) => {
+      if (captured) return;
+      const toPort = await dispatcher.listen();
       try {
         await this.redirector.redirect(port, toPort);
       } catch (error) {
@@ -106,10 +114,23 @@ export class IncomingRegistry {
         throw error;
       }
     });
-    ready.catch(() => this.ports.get(port)?.dispatcher === dispatcher && this.ports.delete(port));
-    const entry = { port, subscribers, dispatcher, ready };
+    entry.ready.catch(() => this.ports.get(port) === entry && this.ports.delete(port));
     this.ports.set(port, entry);
     return entry;
+  }
+
+  /** Mirrors the entry's port by capture; false when the pod allows none (it is redirected then). */
+  private async captureInto(entry: Entry, capture: MirrorCapture): Promise<boolean> {
+    const loopbackOnly = await this.redirector.meshed();
+    try {
+      capture.watch(entry.port, loopbackOnly, (connection, origin) => entry.dispatcher.copy(connection, origin));
+      entry.captured = true;
+      this.log.info('mirrored by packet capture', { port: entry.port, loopbackOnly });
+      return true;
+    } catch (error) {
+      this.log.warn(`mirroring port ${entry.port} through the sidecar: no packet capture in this pod (${(error as Error).message})`);
+      return false;
+    }
   }
 
   private async remove(entry: Entry, subscriber: Subscriber): Promise<void> {
@@ -119,7 +140,8 @@ export class IncomingRegistry {
     this.ports.delete(entry.port);
     try {
       await entry.ready.catch(() => undefined);
-      await this.redirector.unredirect(entry.port);
+      if (entry.captured) this.capture?.unwatch(entry.port);
+      else await this.redirector.unredirect(entry.port);
     } finally {
       entry.dispatcher.close();
     }

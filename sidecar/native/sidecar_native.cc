@@ -2,6 +2,7 @@
 // REDIRECTed connection, and path resolution confined to a root directory.
 #include <napi.h>
 
+#include "capture.h"
 #include "watchdog.h"
 
 #include <arpa/inet.h>
@@ -244,6 +245,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openInRoot", Napi::Function::New(env, OpenInRoot));
   exports.Set("readlinkFd", Napi::Function::New(env, ReadlinkFd));
   RegisterWatchdog(env, exports);
+  RegisterCapture(env, exports);
   return exports;
 }
 

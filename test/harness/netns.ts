@@ -19,6 +19,11 @@ export const WORKLOAD_IP = '198.18.0.2';
 export const POD_SERVICE_SIDE_IP = '198.18.1.1';
 export const SERVICE_IP = '198.18.1.2';
 export const SERVICE_NAME = 'db.internal';
+/** lossyClient's addresses: the pod's side of the router, the router's two sides, the far client. */
+export const POD_ROUTER_SIDE_IP = '198.18.2.1';
+export const ROUTER_POD_SIDE_IP = '198.18.2.2';
+export const ROUTER_CLIENT_SIDE_IP = '198.18.3.1';
+export const FAR_CLIENT_IP = '198.18.3.2';
 /** The pod's host name, which its /etc/hosts lists, as kubelet writes it. */
 export const POD_HOSTNAME = 'test-pod-7f9c';
 
@@ -29,8 +34,10 @@ export class PodNet {
   readonly workload: string;
   readonly service: string;
   private readonly children = new Set<ChildProcess>();
+  /** Namespaces tests added (lossyClient), removed with the others. */
+  private readonly extra: string[] = [];
 
-  private constructor(prefix: string) {
+  private constructor(private readonly prefix: string) {
     this.pod = `${prefix}-pod`;
     this.workload = `${prefix}-wl`;
     this.service = `${prefix}-svc`;
@@ -106,9 +113,34 @@ export class PodNet {
     ];
   }
 
+  /**
+   * A client namespace one router away from the pod (FAR_CLIENT_IP), the router dropping
+   * `lossRate` of the packets it forwards to the pod: lost on the way as on a real network, so the
+   * client's TCP sends them again later (a drop in the client's own namespace would only make it
+   * retry at once). Returns the client's namespace.
+   */
+  async lossyClient(lossRate: number): Promise<string> {
+    const router = `${this.prefix}-rt`;
+    const far = `${this.prefix}-far`;
+    for (const ns of [router, far]) {
+      await run('ip', ['netns', 'add', ns]);
+      this.extra.push(ns);
+      await run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+    }
+    await this.link(this.pod, 'far0', `${POD_ROUTER_SIDE_IP}/24`, router, 'eth0', `${ROUTER_POD_SIDE_IP}/24`);
+    await this.link(router, 'eth1', `${ROUTER_CLIENT_SIDE_IP}/24`, far, 'eth0', `${FAR_CLIENT_IP}/24`);
+    await run('ip', ['-n', this.pod, 'route', 'add', `${FAR_CLIENT_IP}/32`, 'via', ROUTER_POD_SIDE_IP]);
+    await run('ip', ['-n', far, 'route', 'add', 'default', 'via', ROUTER_CLIENT_SIDE_IP]);
+    await run('ip', ['-n', router, 'route', 'add', `${POD_IP}/32`, 'via', POD_ROUTER_SIDE_IP]);
+    await this.exec(router, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+    const drop = ['-o', 'eth0', '-m', 'statistic', '--mode', 'random', '--probability', String(lossRate), '-j', 'DROP'];
+    await this.exec(router, 'iptables', ['-w', '5', '-A', 'FORWARD', ...drop]);
+    return far;
+  }
+
   async destroy(): Promise<void> {
     for (const child of this.children) child.kill('SIGKILL');
-    for (const ns of [this.pod, this.workload, this.service]) {
+    for (const ns of [this.pod, this.workload, this.service, ...this.extra]) {
       const pids = await run('ip', ['netns', 'pids', ns]).catch(() => ({ stdout: '' }));
       for (const pid of pids.stdout.split(/\s+/).filter(Boolean)) {
         try {

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { noRulesLeft, podSuite } from './suite';
 import { POD_IP, WORKLOAD_IP } from '../harness/netns';
 import { APP_PORT } from '../harness/pod';
@@ -44,6 +47,8 @@ describe('mirror', () => {
     for (const path of paths) during.push((await suite.pod.request(path, { 'x-trace': path })).raw);
 
     expect(during).toEqual(before);
+    // Copied off the path (packet capture): the app's connections go straight to it, no rule in the pod.
+    expect(await suite.pod.sidecarRules()).toEqual([]);
     // a connection is announced before its bytes arrive: wait for both
     await eventually(async () => {
       expect(copies.length).toBe(paths.length);
@@ -53,12 +58,68 @@ describe('mirror', () => {
     });
   });
 
-  it("passes a mirrored connection on to the app from the client's own address", async () => {
-    expect((await suite.pod.request('/whoami')).body).toBe(`app peer ${WORKLOAD_IP}\n`);
+  it('copies a connection whole and in order when its segments are lost on the way and in the pod (retransmits, out-of-order arrivals)', async () => {
+    const { net } = suite.pod;
+    // 1 MiB of numbered lines: a byte out of place shows.
+    const body = Array.from({ length: 16384 }, (_, i) => `line ${String(i).padStart(8, '0')} of the upload.........................\n`).join('');
+    const file = join(mkdtempSync(join(tmpdir(), 'mirror-upload-')), 'body');
+    writeFileSync(file, body);
     const client = await suite.pod.connect();
-    collectCopies(client);
+    const copies = collectCopies(client);
+    const notices: string[] = [];
+    client.onNotice(({ message }) => notices.push(message));
     await client.subscribe({ port: APP_PORT, mode: 'mirror' });
-    expect((await suite.pod.request('/whoami')).body).toBe(`app peer ${WORKLOAD_IP}\n`);
+    // Lost on the way (a router drops them): the client sends them again later, after segments
+    // that follow them (out of order at the capture). Lost in the pod after the capture saw them
+    // (an INPUT rule): sent again, seen twice (repeated). Segments of one MSS each (no
+    // segmentation offload), so that many are dropped rather than a few large ones.
+    const far = await net.lossyClient(0.03);
+    await net.exec(far, 'ethtool', ['-K', 'eth0', 'tso', 'off', 'gso', 'off']);
+    const drop = ['-p', 'tcp', '--dport', String(APP_PORT), '-m', 'statistic', '--mode', 'random', '--probability', '0.02', '-j', 'DROP'];
+    await net.exec(net.pod, 'iptables', ['-w', '5', '-A', 'INPUT', ...drop]);
+    try {
+      const answer = await net.exec(far, 'curl', ['-sS', '--max-time', '60', '--data-binary', `@${file}`, `http://${POD_IP}:${APP_PORT}/upload`]);
+      expect(answer.stdout).toBe(`app POST /upload body=${body.length}\n`);
+      await eventually(async () => {
+        const copy = copies.find((c) => c.startsWith('POST /upload HTTP/1.1\r\n')) ?? '';
+        expect(copy.length).toBeGreaterThan(body.length);
+        expect(copy.slice(copy.indexOf('\r\n\r\n') + 4)).toBe(body);
+      }, 20_000);
+      // The capture did have to mend the stream: segments out of order, and bytes seen twice.
+      // (Its figures count from the sidecar's start: they are read when this test's capture stops.)
+      const stopped = () => suite.pod.sidecarLog.split('\n').filter((line) => line.includes('packet capture stopped'));
+      const earlier = stopped().length;
+      client.close();
+      await client.closed();
+      const stats = await eventually(async () => {
+        expect(stopped().length).toBeGreaterThan(earlier);
+        return JSON.parse(stopped().at(-1)!) as { outOfOrder: number; repeated: number; lost: number };
+      });
+      expect(stats.outOfOrder).toBeGreaterThan(0);
+      expect(stats.repeated).toBeGreaterThan(0);
+      expect(stats.lost).toBe(0);
+      expect(notices).toEqual([]);
+    } finally {
+      await net.exec(net.pod, 'iptables', ['-w', '5', '-D', 'INPUT', ...drop]);
+      rmSync(dirname(file), { recursive: true, force: true });
+    }
+  }, 90_000);
+
+  it("through the sidecar when told not to capture: the app still sees the client's own address, and the copies come", async () => {
+    await suite.pod.restartSidecar({ MIRRORD_MIRROR_CAPTURE: 'false' });
+    try {
+      const client = await suite.pod.connect();
+      const copies = collectCopies(client);
+      await client.subscribe({ port: APP_PORT, mode: 'mirror' });
+      expect((await suite.pod.sidecarRules()).some((rule) => rule.includes('REDIRECT'))).toBe(true);
+      expect((await suite.pod.request('/whoami')).body).toBe(`app peer ${WORKLOAD_IP}\n`);
+      await eventually(async () => expect(copies.join('')).toContain('GET /whoami HTTP/1.1'));
+      client.close();
+      await client.closed();
+      await noRulesLeft(suite.pod);
+    } finally {
+      await suite.pod.restartSidecar();
+    }
   });
 
   it('lets several sessions mirror one port', async () => {

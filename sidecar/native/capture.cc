@@ -1,0 +1,589 @@
+// Mirroring by packet capture: the bytes clients send to mirrored ports, copied off the path. The
+// app's connections are never routed through the sidecar for mirroring; a packet socket in the
+// pod's network namespace, with a kernel BPF filter for the mirrored ports, sees each inbound TCP
+// segment, and a thread of its own puts each connection's byte stream back together (out-of-order
+// segments, retransmits, FIN and RST) and hands the JavaScript side what the app received, in
+// order. Whatever happens here, the app's packets have already gone their way: a copy that can't
+// keep up is dropped (`lost`), never waited for.
+#include "capture.h"
+
+#include <arpa/inet.h>
+#include <linux/filter.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace {
+
+// Out-of-order bytes held for one connection while a segment before them is missing; past this
+// the copy is given up (a capture that dropped a segment never sees it again).
+constexpr size_t kMaxPendingPerFlow = 4u << 20;
+// Bytes handed to the event loop and not yet taken: past this, copies are dropped instead.
+constexpr size_t kMaxQueuedBytes = 32u << 20;
+constexpr size_t kMaxFlows = 65536;
+// A connection silent this long is forgotten (its client vanished without FIN or RST).
+constexpr int64_t kIdleMs = 10 * 60 * 1000;
+constexpr size_t kMaxPorts = 64;
+constexpr size_t kMaxChunk = 64u << 10;
+// Large enough for a GRO-merged segment (64 KiB, or more with BIG TCP): a truncated one is a gap.
+constexpr size_t kBufferSize = 512u << 10;
+
+constexpr uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04, kAck = 0x10;
+
+enum EventType : uint32_t { kOpen = 0, kData = 1, kEnd = 2, kLost = 3 };
+
+struct Event {
+  EventType type;
+  uint32_t id;
+  std::string data;  // kData: the bytes; kLost: why; kOpen: the client's address
+  std::string to;    // kOpen: the address the client connected to
+  uint16_t fromPort = 0, toPort = 0;
+};
+using Batch = std::vector<Event>;
+
+struct Key {
+  uint8_t family;
+  uint8_t src[16];
+  uint8_t dst[16];
+  uint16_t sport, dport;
+  bool operator==(const Key& other) const { return memcmp(this, &other, sizeof(Key)) == 0; }
+};
+struct KeyHash {
+  size_t operator()(const Key& key) const {
+    const auto* bytes = reinterpret_cast<const uint8_t*>(&key);
+    size_t hash = 1469598103934665603ull;
+    for (size_t i = 0; i < sizeof(Key); i++) hash = (hash ^ bytes[i]) * 1099511628211ull;
+    return hash;
+  }
+};
+
+struct Flow {
+  uint32_t id;
+  uint32_t next;  // the sequence number of the next byte the copy is owed
+  std::map<uint32_t, std::string> pending;
+  size_t pendingBytes = 0;
+  bool fin = false;
+  uint32_t finSeq = 0;
+  int64_t lastMs = 0;
+};
+
+std::atomic<size_t> queuedBytes{0};
+std::atomic<uint64_t> outOfOrder{0}, repeated{0}, lostCopies{0};
+
+int64_t NowMs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+// Serial-number arithmetic (RFC 1982): sequence numbers wrap.
+int32_t SeqDiff(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b); }
+
+// A classic BPF program with forward jumps to labels, resolved at the end.
+class Assembler {
+ public:
+  void Op(uint16_t code, uint32_t k) { code_.push_back({code, 0, 0, k}); }
+  // A conditional jump: to `yes` or `no`, each a label or -1 for the next instruction.
+  void Jump(uint16_t code, uint32_t k, int yes, int no) {
+    fixups_.push_back({code_.size(), yes, no});
+    code_.push_back({code, 0, 0, k});
+  }
+  void Always(int label) {
+    always_.push_back({code_.size(), label});
+    code_.push_back({BPF_JMP | BPF_JA, 0, 0, 0});
+  }
+  int NewLabel() {
+    labels_.push_back(-1);
+    return static_cast<int>(labels_.size()) - 1;
+  }
+  void Place(int label) { labels_[label] = static_cast<int>(code_.size()); }
+  std::vector<sock_filter> Done() {
+    for (const Fixup& fix : fixups_) {
+      code_[fix.at].jt = Offset(fix.at, fix.yes);
+      code_[fix.at].jf = Offset(fix.at, fix.no);
+    }
+    for (const auto& [at, label] : always_) code_[at].k = labels_[label] - static_cast<int>(at) - 1;
+    return code_;
+  }
+
+ private:
+  struct Fixup {
+    size_t at;
+    int yes, no;
+  };
+  uint8_t Offset(size_t at, int label) const { return label < 0 ? 0 : static_cast<uint8_t>(labels_[label] - static_cast<int>(at) - 1); }
+  std::vector<sock_filter> code_;
+  std::vector<Fixup> fixups_;
+  std::vector<std::pair<size_t, int>> always_;
+  std::vector<int> labels_;
+};
+
+// Accepts TCP segments (IPv4, unfragmented, or IPv6 without extension headers) to one of `ports`,
+// and resets from one of them (the app ending a connection its client won't end). A SOCK_DGRAM
+// packet socket's filter sees the packet from its network header.
+std::vector<sock_filter> FilterFor(const std::set<uint16_t>& ports) {
+  Assembler a;
+  int accept = a.NewLabel(), drop = a.NewLabel(), v6 = a.NewLabel(), v4reset = a.NewLabel(), v6reset = a.NewLabel();
+  a.Op(BPF_LD | BPF_B | BPF_ABS, 0);
+  a.Op(BPF_ALU | BPF_RSH | BPF_K, 4);
+  a.Jump(BPF_JMP | BPF_JEQ | BPF_K, 4, -1, v6);
+  a.Op(BPF_LD | BPF_B | BPF_ABS, 9);
+  a.Jump(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_TCP, -1, drop);
+  a.Op(BPF_LD | BPF_H | BPF_ABS, 6);
+  a.Jump(BPF_JMP | BPF_JSET | BPF_K, 0x1fff, drop, -1);
+  a.Op(BPF_LDX | BPF_B | BPF_MSH, 0);
+  a.Op(BPF_LD | BPF_H | BPF_IND, 2);
+  for (uint16_t port : ports) a.Jump(BPF_JMP | BPF_JEQ | BPF_K, port, accept, -1);
+  a.Op(BPF_LD | BPF_H | BPF_IND, 0);
+  for (uint16_t port : ports) a.Jump(BPF_JMP | BPF_JEQ | BPF_K, port, v4reset, -1);
+  a.Always(drop);
+  a.Place(v4reset);
+  a.Op(BPF_LD | BPF_B | BPF_IND, 13);
+  a.Jump(BPF_JMP | BPF_JSET | BPF_K, kRst, accept, drop);
+  a.Place(v6);
+  a.Jump(BPF_JMP | BPF_JEQ | BPF_K, 6, -1, drop);
+  a.Op(BPF_LD | BPF_B | BPF_ABS, 6);
+  a.Jump(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_TCP, -1, drop);
+  a.Op(BPF_LD | BPF_H | BPF_ABS, 42);
+  for (uint16_t port : ports) a.Jump(BPF_JMP | BPF_JEQ | BPF_K, port, accept, -1);
+  a.Op(BPF_LD | BPF_H | BPF_ABS, 40);
+  for (uint16_t port : ports) a.Jump(BPF_JMP | BPF_JEQ | BPF_K, port, v6reset, -1);
+  a.Always(drop);
+  a.Place(v6reset);
+  a.Op(BPF_LD | BPF_B | BPF_ABS, 53);
+  a.Jump(BPF_JMP | BPF_JSET | BPF_K, kRst, accept, drop);
+  a.Place(accept);
+  a.Op(BPF_RET | BPF_K, kBufferSize);
+  a.Place(drop);
+  a.Op(BPF_RET | BPF_K, 0);
+  return a.Done();
+}
+
+// One TCP segment as the packet socket gave it.
+struct Segment {
+  Key key;
+  uint32_t seq;
+  uint8_t flags;
+  const uint8_t* payload;
+  size_t length;
+};
+
+bool Parse(const uint8_t* p, size_t n, Segment& out) {
+  memset(&out.key, 0, sizeof(out.key));
+  size_t tcp, end;
+  if (n >= 20 && (p[0] >> 4) == 4) {
+    size_t ihl = (p[0] & 0x0f) * 4u;
+    size_t total = (p[2] << 8) | p[3];
+    if (p[9] != IPPROTO_TCP || ihl < 20 || n < ihl + 20) return false;
+    out.key.family = 4;
+    memcpy(out.key.src, p + 12, 4);
+    memcpy(out.key.dst, p + 16, 4);
+    tcp = ihl;
+    end = total && total <= n ? total : n;  // 0: a GSO packet past 64 KiB
+  } else if (n >= 60 && (p[0] >> 4) == 6) {
+    size_t payload = (p[4] << 8) | p[5];
+    if (p[6] != IPPROTO_TCP) return false;
+    out.key.family = 6;
+    memcpy(out.key.src, p + 8, 16);
+    memcpy(out.key.dst, p + 24, 16);
+    tcp = 40;
+    end = payload && 40 + payload <= n ? 40 + payload : n;
+  } else {
+    return false;
+  }
+  const uint8_t* t = p + tcp;
+  size_t offset = (t[12] >> 4) * 4u;
+  if (offset < 20 || tcp + offset > end) return false;
+  out.key.sport = static_cast<uint16_t>((t[0] << 8) | t[1]);
+  out.key.dport = static_cast<uint16_t>((t[2] << 8) | t[3]);
+  out.seq = (static_cast<uint32_t>(t[4]) << 24) | (t[5] << 16) | (t[6] << 8) | t[7];
+  out.flags = t[13];
+  out.payload = t + offset;
+  out.length = end - tcp - offset;
+  return true;
+}
+
+std::string AddressText(uint8_t family, const uint8_t* bytes) {
+  char text[INET6_ADDRSTRLEN] = {0};
+  inet_ntop(family == 4 ? AF_INET : AF_INET6, bytes, text, sizeof(text));
+  return text;
+}
+
+// The reassembly of every captured connection: runs on the capture thread only.
+class Reassembler {
+ public:
+  explicit Reassembler(Batch& out) : out_(out) {}
+
+  void Take(const Segment& s, bool truncated, int64_t now) {
+    if (ports_->count(s.key.dport)) return FromClient(s, truncated, now);
+    if (ports_->count(s.key.sport) && (s.flags & kRst)) {
+      Key client = s.key;
+      std::swap(client.sport, client.dport);
+      memcpy(client.src, s.key.dst, 16);
+      memcpy(client.dst, s.key.src, 16);
+      auto it = flows_.find(client);
+      if (it != flows_.end()) End(it);
+    }
+  }
+
+  // Forgets connections silent for too long, and those of ports no longer mirrored.
+  void Sweep(int64_t now) {
+    for (auto it = flows_.begin(); it != flows_.end();) {
+      if (now - it->second.lastMs > kIdleMs || !ports_->count(it->first.dport))
+        it = End(it);
+      else
+        ++it;
+    }
+  }
+
+  // A copy the event loop can't take in time: dropped, and its session told.
+  void Drop(uint32_t id, const char* why) {
+    for (auto it = flows_.begin(); it != flows_.end(); ++it) {
+      if (it->second.id != id) continue;
+      lostCopies++;
+      out_.push_back({kLost, id, why, "", 0, 0});
+      flows_.erase(it);
+      return;
+    }
+  }
+
+  void SetPorts(const std::set<uint16_t>* ports) { ports_ = ports; }
+
+ private:
+  using Flows = std::unordered_map<Key, Flow, KeyHash>;
+
+  void FromClient(const Segment& s, bool truncated, int64_t now) {
+    auto it = flows_.find(s.key);
+    if ((s.flags & kSyn) && !(s.flags & kAck)) {
+      if (it != flows_.end()) {
+        if (it->second.next == s.seq + 1) return;  // the SYN again
+        it = End(it);                              // the same addresses and ports, a new connection
+      }
+      if (flows_.size() >= kMaxFlows) return;
+      uint32_t id = ++lastId_;
+      flows_.emplace(s.key, Flow{id, s.seq + 1, {}, 0, false, 0, now});
+      out_.push_back({kOpen, id, AddressText(s.key.family, s.key.src), AddressText(s.key.family, s.key.dst), s.key.sport, s.key.dport});
+      return;
+    }
+    if (it == flows_.end()) return;  // opened before the port was mirrored, or given up
+    Flow& flow = it->second;
+    flow.lastMs = now;
+    if (s.flags & kRst) {
+      End(it);
+      return;
+    }
+    if (truncated) return Lose(it, "a segment was larger than the capture buffer");
+    if (s.length && !Deliver(it, s.seq, s.payload, s.length)) return;
+    if (s.flags & kFin) {
+      flow.fin = true;
+      flow.finSeq = s.seq + static_cast<uint32_t>(s.length);
+    }
+    if (flow.fin && flow.next == flow.finSeq) End(it);
+  }
+
+  // False when the flow was given up.
+  bool Deliver(Flows::iterator it, uint32_t seq, const uint8_t* data, size_t length) {
+    Flow& flow = it->second;
+    int32_t ahead = SeqDiff(seq, flow.next);
+    if (ahead > 0) {
+      if (flow.pendingBytes + length > kMaxPendingPerFlow) {
+        Lose(it, "a segment was missed (the capture dropped it)");
+        return false;
+      }
+      outOfOrder++;
+      std::string& held = flow.pending[seq];
+      if (held.size() < length) {
+        flow.pendingBytes += length - held.size();
+        held.assign(reinterpret_cast<const char*>(data), length);
+      }
+      return true;
+    }
+    Emit(flow, seq, data, length);
+    // Segments held for later that now follow on.
+    for (bool progressed = true; progressed && !flow.pending.empty();) {
+      progressed = false;
+      for (auto held = flow.pending.begin(); held != flow.pending.end(); ++held) {
+        if (SeqDiff(held->first, flow.next) > 0) continue;
+        Emit(flow, held->first, reinterpret_cast<const uint8_t*>(held->second.data()), held->second.size());
+        flow.pendingBytes -= held->second.size();
+        flow.pending.erase(held);
+        progressed = true;
+        break;
+      }
+    }
+    return true;
+  }
+
+  // The part of [seq, seq + length) past what the copy already has.
+  void Emit(Flow& flow, uint32_t seq, const uint8_t* data, size_t length) {
+    int32_t behind = SeqDiff(flow.next, seq);
+    if (behind < 0) return;
+    if (static_cast<size_t>(behind) >= length) {  // a retransmit of bytes copied already
+      repeated++;
+      return;
+    }
+    const char* fresh = reinterpret_cast<const char*>(data) + behind;
+    size_t size = length - behind;
+    // Consecutive bytes of a connection travel together, in chunks no larger than a socket read
+    // (a session's copy must have the credit for a whole chunk).
+    if (!out_.empty() && out_.back().type == kData && out_.back().id == flow.id && out_.back().data.size() + size <= kMaxChunk)
+      out_.back().data.append(fresh, size);
+    else
+      for (size_t at = 0; at < size; at += kMaxChunk) out_.push_back({kData, flow.id, std::string(fresh + at, std::min(kMaxChunk, size - at)), "", 0, 0});
+    flow.next += static_cast<uint32_t>(size);
+  }
+
+  Flows::iterator End(Flows::iterator it) {
+    out_.push_back({kEnd, it->second.id, "", "", 0, 0});
+    return flows_.erase(it);
+  }
+
+  void Lose(Flows::iterator it, const char* why) {
+    lostCopies++;
+    out_.push_back({kLost, it->second.id, why, "", 0, 0});
+    flows_.erase(it);
+  }
+
+  Batch& out_;
+  Flows flows_;
+  uint32_t lastId_ = 0;
+  const std::set<uint16_t>* ports_ = nullptr;
+};
+
+struct Capture {
+  std::mutex lock;  // ports and the filter
+  std::set<uint16_t> ports;
+  int fd = -1;
+  int wake = -1;
+  std::thread thread;
+  std::atomic<bool> stopping{false};
+  // Copy what reaches the app over loopback (from a service mesh's proxy) instead of what comes
+  // in from other interfaces.
+  std::atomic<bool> loopbackOnly{false};
+  Napi::ThreadSafeFunction deliver;
+};
+// Never destroyed: the thread may still run at exit.
+Capture& capture = *new Capture;
+
+size_t DataBytes(const Batch& batch) {
+  size_t bytes = 0;
+  for (const Event& event : batch) bytes += event.data.size();
+  return bytes;
+}
+
+void ToJavaScript(Napi::Env env, Napi::Function callback, Batch* batch) {
+  queuedBytes -= DataBytes(*batch);
+  if (env == nullptr) {
+    delete batch;
+    return;
+  }
+  Napi::Array events = Napi::Array::New(env, batch->size());
+  for (size_t i = 0; i < batch->size(); i++) {
+    Event& e = (*batch)[i];
+    Napi::Array event = Napi::Array::New(env);
+    event.Set(0u, Napi::Number::New(env, e.type));
+    event.Set(1u, Napi::Number::New(env, e.id));
+    if (e.type == kData) event.Set(2u, Napi::Buffer<char>::Copy(env, e.data.data(), e.data.size()));
+    if (e.type == kLost) event.Set(2u, Napi::String::New(env, e.data));
+    if (e.type == kOpen) {
+      event.Set(2u, Napi::String::New(env, e.data));
+      event.Set(3u, Napi::Number::New(env, e.fromPort));
+      event.Set(4u, Napi::String::New(env, e.to));
+      event.Set(5u, Napi::Number::New(env, e.toPort));
+    }
+    events.Set(i, event);
+  }
+  delete batch;
+  callback.Call({events});
+}
+
+void Run(int fd, int wake) {
+  std::vector<uint8_t> buffer(kBufferSize);
+  Batch batch;
+  Reassembler flows(batch);
+  std::set<uint16_t> ports;
+  flows.SetPorts(&ports);
+  const unsigned loopback = if_nametoindex("lo");
+  int64_t lastSweep = NowMs();
+  pollfd waits[2] = {{fd, POLLIN, 0}, {wake, POLLIN, 0}};
+  while (!capture.stopping) {
+    poll(waits, 2, 1000);
+    if (waits[1].revents & POLLIN) {
+      uint64_t ignored;
+      (void)!read(wake, &ignored, sizeof(ignored));
+    }
+    {
+      std::lock_guard<std::mutex> hold(capture.lock);
+      ports = capture.ports;
+    }
+    int64_t now = NowMs();
+    for (int i = 0; i < 1024; i++) {
+      sockaddr_ll from{};
+      socklen_t fromLength = sizeof(from);
+      ssize_t n = recvfrom(fd, buffer.data(), buffer.size(), MSG_DONTWAIT | MSG_TRUNC, reinterpret_cast<sockaddr*>(&from), &fromLength);
+      if (n < 0) break;
+      // Clients' traffic comes in from other interfaces; loopback traffic is the pod talking to
+      // itself, unless a mesh's proxy hands the app its clients' connections there. There each
+      // packet shows twice, going out and coming in: the incoming one is kept.
+      bool onLoopback = from.sll_ifindex == static_cast<int>(loopback);
+      if (onLoopback != capture.loopbackOnly || (onLoopback && from.sll_pkttype == PACKET_OUTGOING)) continue;
+      Segment segment;
+      size_t size = std::min(static_cast<size_t>(n), buffer.size());
+      if (!Parse(buffer.data(), size, segment)) continue;
+      flows.Take(segment, static_cast<size_t>(n) > buffer.size(), now);
+    }
+    if (now - lastSweep > 10'000) {
+      flows.Sweep(now);
+      lastSweep = now;
+    }
+    if (batch.empty()) continue;
+    // Copies the event loop hasn't taken yet past the bound: dropped rather than queued.
+    size_t bytes = DataBytes(batch);
+    if (queuedBytes + bytes > kMaxQueuedBytes) {
+      std::set<uint32_t> late;
+      for (const Event& event : batch)
+        if (event.type == kData) late.insert(event.id);
+      Batch kept;
+      for (Event& event : batch)
+        if (event.type != kData) kept.push_back(std::move(event));
+      batch.swap(kept);
+      for (uint32_t id : late) flows.Drop(id, "the sidecar fell behind the traffic");
+      bytes = 0;
+    }
+    queuedBytes += bytes;
+    Batch* handed = new Batch(std::move(batch));
+    batch.clear();
+    if (capture.deliver.NonBlockingCall(handed, ToJavaScript) != napi_ok) {
+      queuedBytes -= bytes;
+      delete handed;
+    }
+  }
+}
+
+Napi::Value ErrnoError(Napi::Env env, const char* what) {
+  Napi::Error::New(env, std::string(what) + ": " + strerror(errno)).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+bool Attach(int fd, const std::set<uint16_t>& ports) {
+  std::vector<sock_filter> code = FilterFor(ports);
+  sock_fprog program{static_cast<unsigned short>(code.size()), code.data()};
+  return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof(program)) == 0;
+}
+
+// captureStart(ports, loopbackOnly, onEvents): copies the inbound bytes of new connections to
+// `ports` from now on, those that come in from outside the pod, or with `loopbackOnly` those made
+// over loopback (a mesh's proxy to the app); called again, it changes the ports (the filter is
+// replaced at once) and the interfaces. onEvents(events) gets
+// batches: [0, id, fromAddress, fromPort, toAddress, toPort] (a connection opened), [1, id, bytes],
+// [2, id] (it ended), [3, id, why] (its copy was given up).
+Napi::Value Start(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsArray() || !info[1].IsBoolean() || !info[2].IsFunction()) {
+    Napi::TypeError::New(env, "captureStart(ports: number[], loopbackOnly: boolean, onEvents: (events) => void)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::set<uint16_t> ports;
+  Napi::Array list = info[0].As<Napi::Array>();
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    Napi::Value port = list[i];
+    if (!port.IsNumber() || port.As<Napi::Number>().Uint32Value() - 1 > 65534) {
+      Napi::TypeError::New(env, "captureStart: ports are 1-65535").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    ports.insert(static_cast<uint16_t>(port.As<Napi::Number>().Uint32Value()));
+  }
+  if (ports.size() > kMaxPorts) {
+    Napi::RangeError::New(env, "captureStart: at most 64 ports").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::lock_guard<std::mutex> hold(capture.lock);
+  capture.loopbackOnly = info[1].As<Napi::Boolean>().Value();
+  if (capture.fd >= 0) {
+    if (!Attach(capture.fd, ports)) return ErrnoError(env, "setsockopt(SO_ATTACH_FILTER)");
+    capture.ports = ports;
+    uint64_t one = 1;
+    (void)!write(capture.wake, &one, sizeof(one));
+    return env.Undefined();
+  }
+  int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, htons(ETH_P_ALL));
+  if (fd < 0) return ErrnoError(env, "socket(AF_PACKET)");
+  if (!Attach(fd, ports)) {
+    int err = errno;
+    close(fd);
+    errno = err;
+    return ErrnoError(env, "setsockopt(SO_ATTACH_FILTER)");
+  }
+  // Room for bursts while the thread is busy; FORCE needs CAP_NET_ADMIN, which the sidecar has.
+  int size = 8 << 20;
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) != 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+  int wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake < 0) {
+    close(fd);
+    return ErrnoError(env, "eventfd");
+  }
+  capture.ports = ports;
+  capture.fd = fd;
+  capture.wake = wake;
+  capture.stopping = false;
+  capture.deliver = Napi::ThreadSafeFunction::New(env, info[2].As<Napi::Function>(), "mirror capture", 0, 1);
+  // The capture doesn't keep the process alive: the sessions do.
+  capture.deliver.Unref(env);
+  capture.thread = std::thread(Run, fd, wake);
+  return env.Undefined();
+}
+
+// captureStop(): no more copies; the thread ends and the socket closes.
+Napi::Value Stop(const Napi::CallbackInfo& info) {
+  std::thread thread;
+  {
+    std::lock_guard<std::mutex> hold(capture.lock);
+    if (capture.fd < 0) return info.Env().Undefined();
+    capture.stopping = true;
+    uint64_t one = 1;
+    (void)!write(capture.wake, &one, sizeof(one));
+    thread = std::move(capture.thread);
+  }
+  thread.join();
+  std::lock_guard<std::mutex> hold(capture.lock);
+  close(capture.fd);
+  close(capture.wake);
+  capture.fd = capture.wake = -1;
+  capture.ports.clear();
+  capture.deliver.Release();
+  return info.Env().Undefined();
+}
+
+// captureStats(): { outOfOrder, repeated, lost } so far.
+Napi::Value Stats(const Napi::CallbackInfo& info) {
+  Napi::Object stats = Napi::Object::New(info.Env());
+  stats.Set("outOfOrder", Napi::Number::New(info.Env(), static_cast<double>(outOfOrder.load())));
+  stats.Set("repeated", Napi::Number::New(info.Env(), static_cast<double>(repeated.load())));
+  stats.Set("lost", Napi::Number::New(info.Env(), static_cast<double>(lostCopies.load())));
+  return stats;
+}
+
+}  // namespace
+
+void RegisterCapture(Napi::Env env, Napi::Object exports) {
+  exports.Set("captureStart", Napi::Function::New(env, Start));
+  exports.Set("captureStop", Napi::Function::New(env, Stop));
+  exports.Set("captureStats", Napi::Function::New(env, Stats));
+}
