@@ -33,8 +33,12 @@
 namespace {
 
 // Out-of-order bytes held for one connection while a segment before them is missing; past this
-// the copy is given up (a capture that dropped a segment never sees it again).
+// the copy is given up (a capture that dropped a segment never sees it again). And for all of
+// them: clients that send segments with holes on purpose can't make the sidecar hold more.
 constexpr size_t kMaxPendingPerFlow = 4u << 20;
+constexpr size_t kMaxPendingTotal = 32u << 20;
+// A SYN whose handshake doesn't complete within this is forgotten (a SYN flood, spoofed or not).
+constexpr int64_t kHandshakeMs = 5000;
 // Bytes handed to the event loop and not yet taken: past this, copies are dropped instead.
 constexpr size_t kMaxQueuedBytes = 32u << 20;
 constexpr size_t kMaxFlows = 65536;
@@ -77,6 +81,9 @@ struct KeyHash {
 struct Flow {
   uint32_t id;
   uint32_t next;  // the sequence number of the next byte the copy is owed
+  // The client has completed the handshake: the JavaScript side knows the connection. Until then
+  // it is only a SYN, maybe spoofed, and costs the sessions nothing.
+  bool open = false;
   std::map<uint32_t, std::string> pending;
   size_t pendingBytes = 0;
   bool fin = false;
@@ -135,12 +142,15 @@ class Assembler {
   std::vector<int> labels_;
 };
 
-// Accepts TCP segments (IPv4, unfragmented, or IPv6 without extension headers) to one of `ports`,
-// and resets from one of them (the app ending a connection its client won't end). A SOCK_DGRAM
-// packet socket's filter sees the packet from its network header.
+// Accepts TCP segments (IPv4, unfragmented, or IPv6 without extension headers) to one of `ports`
+// that carry bytes or a SYN, FIN or RST (a client's bare ACKs, most of its segments, never wake
+// the capture), and resets from one of them (the app ending a connection its client won't end).
+// A SOCK_DGRAM packet socket's filter sees the packet from its network header.
 std::vector<sock_filter> FilterFor(const std::set<uint16_t>& ports) {
   Assembler a;
-  int accept = a.NewLabel(), drop = a.NewLabel(), v6 = a.NewLabel(), v4reset = a.NewLabel(), v6reset = a.NewLabel();
+  int accept = a.NewLabel(), drop = a.NewLabel(), v6 = a.NewLabel();
+  int v4reset = a.NewLabel(), v6reset = a.NewLabel(), v4bytes = a.NewLabel(), v6bytes = a.NewLabel();
+  constexpr uint32_t kOpening = kSyn | kFin | kRst;
   a.Op(BPF_LD | BPF_B | BPF_ABS, 0);
   a.Op(BPF_ALU | BPF_RSH | BPF_K, 4);
   a.Jump(BPF_JMP | BPF_JEQ | BPF_K, 4, -1, v6);
@@ -148,27 +158,52 @@ std::vector<sock_filter> FilterFor(const std::set<uint16_t>& ports) {
   a.Jump(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_TCP, -1, drop);
   a.Op(BPF_LD | BPF_H | BPF_ABS, 6);
   a.Jump(BPF_JMP | BPF_JSET | BPF_K, 0x1fff, drop, -1);
-  a.Op(BPF_LDX | BPF_B | BPF_MSH, 0);
+  a.Op(BPF_LDX | BPF_B | BPF_MSH, 0);  // X = the IPv4 header's length
   a.Op(BPF_LD | BPF_H | BPF_IND, 2);
-  for (uint16_t port : ports) a.Jump(BPF_JMP | BPF_JEQ | BPF_K, port, accept, -1);
+  for (uint16_t port : ports) a.Jump(BPF_JMP | BPF_JEQ | BPF_K, port, v4bytes, -1);
   a.Op(BPF_LD | BPF_H | BPF_IND, 0);
   for (uint16_t port : ports) a.Jump(BPF_JMP | BPF_JEQ | BPF_K, port, v4reset, -1);
   a.Always(drop);
   a.Place(v4reset);
   a.Op(BPF_LD | BPF_B | BPF_IND, 13);
   a.Jump(BPF_JMP | BPF_JSET | BPF_K, kRst, accept, drop);
+  // Bytes: the IPv4 total length past both headers (0: a GSO packet past 64 KiB, which has some).
+  a.Place(v4bytes);
+  a.Op(BPF_LD | BPF_B | BPF_IND, 13);
+  a.Jump(BPF_JMP | BPF_JSET | BPF_K, kOpening, accept, -1);
+  a.Op(BPF_LD | BPF_B | BPF_IND, 12);
+  a.Op(BPF_ALU | BPF_AND | BPF_K, 0xf0);
+  a.Op(BPF_ALU | BPF_RSH | BPF_K, 2);
+  a.Op(BPF_ALU | BPF_ADD | BPF_X, 0);
+  a.Op(BPF_ST, 0);
+  a.Op(BPF_LD | BPF_H | BPF_ABS, 2);
+  a.Jump(BPF_JMP | BPF_JEQ | BPF_K, 0, accept, -1);
+  a.Op(BPF_LDX | BPF_W | BPF_MEM, 0);
+  a.Jump(BPF_JMP | BPF_JGT | BPF_X, 0, accept, drop);
   a.Place(v6);
   a.Jump(BPF_JMP | BPF_JEQ | BPF_K, 6, -1, drop);
   a.Op(BPF_LD | BPF_B | BPF_ABS, 6);
   a.Jump(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_TCP, -1, drop);
   a.Op(BPF_LD | BPF_H | BPF_ABS, 42);
-  for (uint16_t port : ports) a.Jump(BPF_JMP | BPF_JEQ | BPF_K, port, accept, -1);
+  for (uint16_t port : ports) a.Jump(BPF_JMP | BPF_JEQ | BPF_K, port, v6bytes, -1);
   a.Op(BPF_LD | BPF_H | BPF_ABS, 40);
   for (uint16_t port : ports) a.Jump(BPF_JMP | BPF_JEQ | BPF_K, port, v6reset, -1);
   a.Always(drop);
   a.Place(v6reset);
   a.Op(BPF_LD | BPF_B | BPF_ABS, 53);
   a.Jump(BPF_JMP | BPF_JSET | BPF_K, kRst, accept, drop);
+  // Bytes: the IPv6 payload length past the TCP header (0: a jumbogram, which has some).
+  a.Place(v6bytes);
+  a.Op(BPF_LD | BPF_B | BPF_ABS, 53);
+  a.Jump(BPF_JMP | BPF_JSET | BPF_K, kOpening, accept, -1);
+  a.Op(BPF_LD | BPF_B | BPF_ABS, 52);
+  a.Op(BPF_ALU | BPF_AND | BPF_K, 0xf0);
+  a.Op(BPF_ALU | BPF_RSH | BPF_K, 2);
+  a.Op(BPF_ST, 0);
+  a.Op(BPF_LD | BPF_H | BPF_ABS, 4);
+  a.Jump(BPF_JMP | BPF_JEQ | BPF_K, 0, accept, -1);
+  a.Op(BPF_LDX | BPF_W | BPF_MEM, 0);
+  a.Jump(BPF_JMP | BPF_JGT | BPF_X, 0, accept, drop);
   a.Place(accept);
   a.Op(BPF_RET | BPF_K, kBufferSize);
   a.Place(drop);
@@ -243,10 +278,12 @@ class Reassembler {
     }
   }
 
-  // Forgets connections silent for too long, and those of ports no longer mirrored.
+  // Forgets connections silent for too long, handshakes that never completed, and connections of
+  // ports no longer mirrored.
   void Sweep(int64_t now) {
     for (auto it = flows_.begin(); it != flows_.end();) {
-      if (now - it->second.lastMs > kIdleMs || !ports_->count(it->first.dport))
+      int64_t silent = now - it->second.lastMs;
+      if (silent > kIdleMs || (!it->second.open && silent > kHandshakeMs) || !ports_->count(it->first.dport))
         it = End(it);
       else
         ++it;
@@ -257,9 +294,7 @@ class Reassembler {
   void Drop(uint32_t id, const char* why) {
     for (auto it = flows_.begin(); it != flows_.end(); ++it) {
       if (it->second.id != id) continue;
-      lostCopies++;
-      out_.push_back({kLost, id, why, "", 0, 0});
-      flows_.erase(it);
+      Lose(it, why);
       return;
     }
   }
@@ -277,13 +312,22 @@ class Reassembler {
         it = End(it);                              // the same addresses and ports, a new connection
       }
       if (flows_.size() >= kMaxFlows) return;
-      uint32_t id = ++lastId_;
-      flows_.emplace(s.key, Flow{id, s.seq + 1, {}, 0, false, 0, now});
-      out_.push_back({kOpen, id, AddressText(s.key.family, s.key.src), AddressText(s.key.family, s.key.dst), s.key.sport, s.key.dport});
+      flows_.emplace(s.key, Flow{++lastId_, s.seq + 1, false, {}, 0, false, 0, now});
       return;
     }
     if (it == flows_.end()) return;  // opened before the port was mirrored, or given up
     Flow& flow = it->second;
+    if (!flow.open) {
+      // The client's first bytes (the filter keeps its bare ACKs, the handshake's last among them,
+      // from the capture) open the copy: the connection is established by then.
+      // (Its first segment may have been lost on the way: later ones are held until it comes.)
+      if (!(s.flags & kAck) || (s.flags & kRst) || SeqDiff(s.seq, flow.next) < 0) {
+        flows_.erase(it);
+        return;
+      }
+      flow.open = true;
+      out_.push_back({kOpen, flow.id, AddressText(s.key.family, s.key.src), AddressText(s.key.family, s.key.dst), s.key.sport, s.key.dport});
+    }
     flow.lastMs = now;
     if (s.flags & kRst) {
       End(it);
@@ -307,10 +351,15 @@ class Reassembler {
         Lose(it, "a segment was missed (the capture dropped it)");
         return false;
       }
+      if (pendingTotal_ + length > kMaxPendingTotal) {
+        Lose(it, "too many bytes out of order on all connections at once");
+        return false;
+      }
       outOfOrder++;
       std::string& held = flow.pending[seq];
       if (held.size() < length) {
         flow.pendingBytes += length - held.size();
+        pendingTotal_ += length - held.size();
         held.assign(reinterpret_cast<const char*>(data), length);
       }
       return true;
@@ -323,6 +372,7 @@ class Reassembler {
         if (SeqDiff(held->first, flow.next) > 0) continue;
         Emit(flow, held->first, reinterpret_cast<const uint8_t*>(held->second.data()), held->second.size());
         flow.pendingBytes -= held->second.size();
+        pendingTotal_ -= held->second.size();
         flow.pending.erase(held);
         progressed = true;
         break;
@@ -351,18 +401,24 @@ class Reassembler {
   }
 
   Flows::iterator End(Flows::iterator it) {
-    out_.push_back({kEnd, it->second.id, "", "", 0, 0});
-    return flows_.erase(it);
+    if (it->second.open) out_.push_back({kEnd, it->second.id, "", "", 0, 0});
+    return Forget(it);
   }
 
   void Lose(Flows::iterator it, const char* why) {
     lostCopies++;
     out_.push_back({kLost, it->second.id, why, "", 0, 0});
-    flows_.erase(it);
+    Forget(it);
+  }
+
+  Flows::iterator Forget(Flows::iterator it) {
+    pendingTotal_ -= it->second.pendingBytes;
+    return flows_.erase(it);
   }
 
   Batch& out_;
   Flows flows_;
+  size_t pendingTotal_ = 0;
   uint32_t lastId_ = 0;
   const std::set<uint16_t>* ports_ = nullptr;
 };
@@ -449,7 +505,7 @@ void Run(int fd, int wake) {
       if (!Parse(buffer.data(), size, segment)) continue;
       flows.Take(segment, static_cast<size_t>(n) > buffer.size(), now);
     }
-    if (now - lastSweep > 10'000) {
+    if (now - lastSweep > 1000) {
       flows.Sweep(now);
       lastSweep = now;
     }
@@ -460,11 +516,20 @@ void Run(int fd, int wake) {
       std::set<uint32_t> late;
       for (const Event& event : batch)
         if (event.type == kData) late.insert(event.id);
+      const char* why = "the sidecar fell behind the traffic";
       Batch kept;
-      for (Event& event : batch)
-        if (event.type != kData) kept.push_back(std::move(event));
+      for (Event& event : batch) {
+        if (event.type == kData) continue;
+        // A connection that ended in this batch: its copy is lost, not complete.
+        if (event.type == kEnd && late.erase(event.id)) {
+          event.type = kLost;
+          event.data = why;
+          lostCopies++;
+        }
+        kept.push_back(std::move(event));
+      }
       batch.swap(kept);
-      for (uint32_t id : late) flows.Drop(id, "the sidecar fell behind the traffic");
+      for (uint32_t id : late) flows.Drop(id, why);
       bytes = 0;
     }
     queuedBytes += bytes;

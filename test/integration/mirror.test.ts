@@ -5,6 +5,7 @@ import { noRulesLeft, podSuite } from './suite';
 import { POD_IP, WORKLOAD_IP } from '../harness/netns';
 import { APP_PORT } from '../harness/pod';
 import { eventually } from '../harness/eventually';
+import { packagePath } from '../../common/package-root';
 import type { Client } from '../../protocol/client';
 
 jest.setTimeout(60_000);
@@ -104,6 +105,28 @@ describe('mirror', () => {
       rmSync(dirname(file), { recursive: true, force: true });
     }
   }, 90_000);
+
+  it('gives up the copy of a connection whose client leaves a hole it never fills (holding at most 4 MiB for it), and the app serves on', async () => {
+    const { net } = suite.pod;
+    const client = await suite.pod.connect();
+    collectCopies(client);
+    const notices: string[] = [];
+    client.onNotice(({ message }) => notices.push(message));
+    await client.subscribe({ port: APP_PORT, mode: 'mirror' });
+    // The hostile client's kernel knows nothing of its hand-made connection: keep it from resetting it.
+    const rst = ['-p', 'tcp', '--dport', String(APP_PORT), '--tcp-flags', 'RST', 'RST', '-j', 'DROP'];
+    await net.exec(net.workload, 'iptables', ['-w', '5', '-A', 'OUTPUT', ...rst]);
+    try {
+      const sent = await net.exec(net.workload, 'python3', [packagePath('test/fixtures/tcp-holes.py'), WORKLOAD_IP, POD_IP, String(APP_PORT), '8']);
+      expect(sent.stdout).toMatch(/^sent \d+ bytes beyond the hole/);
+      await eventually(async () =>
+        expect(notices).toEqual([`a mirrored connection on port ${APP_PORT} was cut off: a segment was missed (the capture dropped it)`]),
+      );
+      expect((await suite.pod.request('/after-the-holes')).body).toBe('app GET /after-the-holes body=0\n');
+    } finally {
+      await net.exec(net.workload, 'iptables', ['-w', '5', '-D', 'OUTPUT', ...rst]);
+    }
+  }, 60_000);
 
   it("through the sidecar when told not to capture: the app still sees the client's own address, and the copies come", async () => {
     await suite.pod.restartSidecar({ MIRRORD_MIRROR_CAPTURE: 'false' });
