@@ -216,6 +216,10 @@ test('a mirror session sees the requests while the clients get the app’s answe
   }
   // The copies travel to the laptop independently of the app's answers.
   await saw(watcher, 'watcher', ['GET /mirrored/1', 'GET /mirrored/2', 'GET /mirrored/3']);
+  // Copied off the path: the sidecar captured them, the app's connections went straight to it.
+  expect(await kubectl(['-n', namespace, 'logs', 'deploy/app', '-c', 'mirrord-agent'])).toMatch(
+    /"msg":"mirrored by packet capture","component":"incoming","port":8080/,
+  );
 
   await watcher.stop();
   await appAnswers();
