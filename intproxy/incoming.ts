@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import type { IncomingConnection, ClientApi } from '../protocol/client';
 import type { HttpFilter, Mode } from '../protocol/messages';
-import { pipeBothWays } from '../protocol/pipe';
+import { pipeBothWays, pipeOneWay } from '../protocol/pipe';
 import type { Logger } from '../common/log';
 import { isLoopback } from './address-filter';
 import type { Reply } from './channel';
@@ -159,7 +159,7 @@ export class IncomingPorts {
     return peer ? { kind: 'ok', client: peer.remote, pod: peer.local } : { kind: 'unknown' };
   }
 
-  private deliver({ socket, port, remote, local }: IncomingConnection): void {
+  private deliver({ socket, port, remote, local, mode }: IncomingConnection): void {
     const target = this.targets.get(port);
     if (target === undefined) {
       socket.destroy();
@@ -180,7 +180,11 @@ export class IncomingPorts {
       this.waiting.get(key)?.();
       app.once('close', () => this.peers.delete(key));
     });
-    pipeBothWays(socket, app);
+    // A whole connection's mirrored copy: its answers would only be dropped by the sidecar, so they
+    // are not sent back. (A filtered mirror's HTTP/2 copy needs the local server's frames: its
+    // flow control.)
+    if (mode === 'mirror' && !this.filterFor(port)) pipeOneWay(socket, app);
+    else pipeBothWays(socket, app);
   }
 }
 

@@ -8,6 +8,19 @@ export function pipeBothWays(a: Duplex, b: Duplex): void {
   abortTogether(b, a);
 }
 
+/**
+ * Feeds `from` into `to` one way only: what `to` answers is read and dropped, and its end ends
+ * `from`'s writable side. For a mirrored copy, whose answers the sidecar would only drop: they
+ * are never sent back.
+ */
+export function pipeOneWay(from: Duplex, to: Duplex): void {
+  from.pipe(to);
+  to.resume();
+  to.once('end', () => from.end());
+  abortTogether(from, to);
+  abortTogether(to, from);
+}
+
 /** When `from` ends abnormally (error, reset, destroyed before its end), `to` is destroyed too. */
 export function abortTogether(from: Duplex, to: Duplex): void {
   from.on('error', () => {

@@ -10,7 +10,8 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { SidecarConfig } from './config';
 import { healthListener, type Health } from './health';
-import { Iptables } from './incoming/iptables';
+import { DualStackIptables } from './incoming/dual-stack';
+import { podHasIpv6 } from './incoming/pod-ipv6';
 import type { Logger } from '../common/log';
 import { LIMITS } from './limits';
 import { MemoryReclaimer } from './memory';
@@ -25,14 +26,23 @@ export class Sidecar {
     private readonly config: SidecarConfig,
     private readonly log: Logger,
     private readonly server: http.Server,
-    private readonly iptables: Iptables,
+    private readonly iptables: DualStackIptables,
     private readonly watchdog: Watchdog,
     private readonly memory: MemoryReclaimer,
     readonly port: number,
   ) {}
 
   static async start(config: SidecarConfig, log: Logger): Promise<Sidecar> {
-    const iptables = new Iptables(config.chain, log.child({ component: 'iptables' }), config.iptables, config.keepClientAddress, config.mesh);
+    const iptables = new DualStackIptables(
+      {
+        chain: config.chain,
+        log: log.child({ component: 'iptables' }),
+        binary: config.iptables,
+        keepClientAddress: config.keepClientAddress,
+        mesh: config.mesh,
+      },
+      podHasIpv6(),
+    );
     const watchdog = new Watchdog({
       stallMs: config.watchdogMs,
       onRecovered: () => restoreJump(iptables, log),
@@ -96,7 +106,7 @@ export class Sidecar {
 }
 
 /** Puts back the jump after a stall, trying again each second until it is back or no longer wanted. */
-function restoreJump(iptables: Iptables, log: Logger): void {
+function restoreJump(iptables: DualStackIptables, log: Logger): void {
   iptables.restoreJump().catch((error: Error) => {
     log.error(`could not restore the jump after a stall (trying again in 1 s): ${error.message}`);
     setTimeout(() => restoreJump(iptables, log), 1000).unref();

@@ -16,7 +16,7 @@ import { TicketKeyring, TicketVerifier } from './auth';
 import type { SidecarConfig } from './config';
 import { AppCertificate } from './incoming/app-certificate';
 import { PacketCapture } from './incoming/capture';
-import type { Iptables } from './incoming/iptables';
+import type { DualStackIptables } from './incoming/dual-stack';
 import { probedPorts } from './incoming/probes';
 import { IncomingRegistry } from './incoming/registry';
 import { LIMITS } from './limits';
@@ -31,7 +31,7 @@ export class SessionHost {
   /** Sessions opened since the sidecar started. */
   opened = 0;
 
-  constructor(config: SidecarConfig, log: Logger, iptables: Iptables, memory: MemoryReclaimer) {
+  constructor(config: SidecarConfig, log: Logger, iptables: DualStackIptables, memory: MemoryReclaimer) {
     memory.beforeCollect = emptyAttachmentPool;
     const incomingLog = log.child({ component: 'incoming' });
     const certificate = config.tlsDir ? new AppCertificate(config.tlsDir, incomingLog) : undefined;

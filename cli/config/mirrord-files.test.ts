@@ -118,6 +118,7 @@ describe("mirrord users' files", () => {
     expect(settings.env).toEqual({ enabled: true, include: ['DATABASE_USER', 'PUBLIC_ENV', 'MY_APP_*'] });
     expect(settings.warnings).toEqual([
       'outgoing-remote.json: feature.network.outgoing.unix_streams is not supported yet; it is ignored',
+      'outgoing-remote.json: feature.network.ipv6 has no effect here (IPv6 is intercepted wherever the pod has it); it is ignored',
       'outgoing-remote.json: skip_processes is not supported yet; it is ignored',
     ]);
 

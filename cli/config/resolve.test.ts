@@ -405,7 +405,7 @@ describe('keys accepted but not acted on', () => {
     'feature.network.incoming.https_delivery': { protocol: 'tcp' },
     'feature.network.incoming.tls_delivery': { protocol: 'tls', server_name: 'my.test.server.name' },
     'feature.network.outgoing.unix_streams': 'bear.+',
-    'feature.network.ipv6': true,
+    'feature.network.ipv6': false,
     'feature.fs.readonly_file_buffer': 128000,
     'feature.env.load_from_process': true,
     'feature.magic': { aws: true },
@@ -445,7 +445,7 @@ describe('keys accepted but not acted on', () => {
       operator: false,
       telemetry: false,
       accept_invalid_certificates: false,
-      feature: { copy_target: false, network: { ipv6: false, incoming: { on_concurrent_steal: 'abort' } } },
+      feature: { copy_target: false, network: { ipv6: true, incoming: { on_concurrent_steal: 'abort' } } },
     };
     expect(settingsOf(config).warnings).toEqual([]);
   });

@@ -245,7 +245,7 @@ const network = z.union([
     incoming: incoming.optional(),
     outgoing: outgoing.optional(),
     dns: dns.optional(),
-    ipv6: notYet(z.boolean(), 'IPv6 listeners and connections', false),
+    ipv6: moot(z.boolean(), 'IPv6 listeners and connections', 'IPv6 is intercepted wherever the pod has it', true),
   }),
 ]);
 

@@ -103,6 +103,7 @@ export class PacketCapture implements MirrorCapture {
       }
       this.connections.delete(event[1]);
       if (event[0] === 2) connection.emit('end');
+      // A reset (4) closes the copy without an end, as a reset connection's socket closes.
       connection.close(event[0] === 3 ? event[2] : undefined);
     }
   }

@@ -15,6 +15,7 @@ import { FilteredSteal } from './filtered-steal';
 import { mirror, type ByteSource } from './mirror';
 import { originOf, type Origin } from './origin';
 import { passThrough } from './pass-through';
+import { podHasIpv6 } from './pod-ipv6';
 import type { ProbedPaths } from './probes';
 import type { Redirector } from './redirector';
 import { steal } from './steal';
@@ -22,6 +23,7 @@ import type { Subscriber } from './subscriber';
 
 export class PortDispatcher {
   private readonly server: net.Server;
+  private server6?: net.Server;
   private readonly filtered: FilteredSteal;
   private readonly filteredMirror: FilteredMirror;
 
@@ -42,21 +44,35 @@ export class PortDispatcher {
     this.filteredMirror = new FilteredMirror(port, subscribers, log);
   }
 
-  /** Opens the listener; returns its port, the REDIRECT target. */
+  /**
+   * Opens the listener; returns its port, the REDIRECT target of both IP families: in a pod with
+   * IPv6 a second listener takes IPv6's on the same port number.
+   */
   async listen(): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(0, '0.0.0.0', () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
-    return (this.server.address() as net.AddressInfo).port;
+    for (let attempt = 1; ; attempt++) {
+      const port = await listenOn(this.server, 0, '0.0.0.0');
+      if (!podHasIpv6()) return port;
+      const server6 = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
+      try {
+        await listenOn(server6, port, '::');
+        this.server6 = server6;
+        return port;
+      } catch (error) {
+        // Someone holds the same port number for IPv6: another one for both, a few times.
+        if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE' && attempt < 5) {
+          await new Promise((resolve) => this.server.close(resolve));
+          continue;
+        }
+        this.log.warn(`IPv6 connections to port ${this.port} can't be intercepted: ${(error as Error).message}`);
+        return port;
+      }
+    }
   }
 
   /** Stops accepting; connections already here keep flowing until they end. */
   close(): void {
     this.server.close();
+    this.server6?.close();
     this.filtered.close();
     this.filteredMirror.close();
   }
@@ -88,4 +104,14 @@ export class PortDispatcher {
     );
     this.filteredMirror.accept(source, origin);
   }
+}
+
+function listenOn(server: net.Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port, host, ipv6Only: host === '::' }, () => {
+      server.off('error', reject);
+      resolve((server.address() as net.AddressInfo).port);
+    });
+  });
 }

@@ -22,6 +22,18 @@ import { jumpsFor, meshOf, type Jump, type MeshMode } from './mesh';
 
 const run = promisify(execFile);
 
+export interface IptablesOptions {
+  chain: string;
+  log: Logger;
+  /** Default `iptables`; for IPv6, `ip6tables` (or `ip6tables-legacy`). */
+  binary?: string;
+  family?: 4 | 6;
+  /** Whether to make the rules for connections to the app from the client's address (transparent.ts). */
+  keepClientAddress?: boolean;
+  /** Whether the pod has a service mesh whose proxy hands the app its traffic (mesh.ts). */
+  mesh?: MeshMode;
+}
+
 export class Iptables implements Redirector {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly redirects = new Map<number, number>();
@@ -33,15 +45,22 @@ export class Iptables implements Redirector {
   /** Told before the jump to our chain is made and after it is gone (the watchdog arms meanwhile). */
   onJump: (exists: boolean) => void = () => undefined;
 
-  constructor(
-    readonly chain: string,
-    private readonly log: Logger,
-    readonly binary = 'iptables',
-    /** Whether to make the rules for connections to the app from the client's address (transparent.ts). */
-    private readonly keepClientAddress = true,
-    /** Whether the pod has a service mesh whose proxy hands the app its traffic (mesh.ts). */
-    private readonly mesh: MeshMode = 'auto',
-  ) {}
+  readonly chain: string;
+  /** The iptables command of this family (ip6tables for IPv6). */
+  readonly binary: string;
+  readonly family: 4 | 6;
+  private readonly log: Logger;
+  private readonly keepClientAddress: boolean;
+  private readonly mesh: MeshMode;
+
+  constructor(options: IptablesOptions) {
+    this.chain = options.chain;
+    this.log = options.log;
+    this.binary = options.binary ?? 'iptables';
+    this.family = options.family ?? 4;
+    this.keepClientAddress = options.keepClientAddress ?? true;
+    this.mesh = options.mesh ?? 'auto';
+  }
 
   /** The commands that remove the jumps to our chain (the watchdog runs them on a stall). */
   jumpRemovals(): string[][] {
@@ -172,24 +191,24 @@ export class Iptables implements Redirector {
   private async addTransparentRules(): Promise<void> {
     try {
       for (const [table, rule] of TRANSPARENT_RULES) await this.table(table, '-A', ...rule);
-      await ip('rule', 'add', 'fwmark', MARK, 'lookup', ROUTE_TABLE);
-      await ip('route', 'replace', 'local', '0.0.0.0/0', 'dev', 'lo', 'table', ROUTE_TABLE);
-      transparentRouting(true);
+      await this.ip('rule', 'add', 'fwmark', MARK, 'lookup', ROUTE_TABLE);
+      await this.ip('route', 'replace', 'local', this.family === 4 ? '0.0.0.0/0' : '::/0', 'dev', 'lo', 'table', ROUTE_TABLE);
+      transparentRouting(this.family, true);
     } catch (error) {
       this.log.warn(`connections passed on to the app will come from the pod's address: ${(error as Error).message}`);
     }
   }
 
   private async removeTransparentRules(): Promise<void> {
-    transparentRouting(false);
+    transparentRouting(this.family, false);
     for (const [table, rule] of TRANSPARENT_RULES) while (await this.succeedsIn(table, '-D', ...rule));
     while (
-      await ip('rule', 'del', 'fwmark', MARK, 'lookup', ROUTE_TABLE).then(
+      await this.ip('rule', 'del', 'fwmark', MARK, 'lookup', ROUTE_TABLE).then(
         () => true,
         () => false,
       )
     );
-    await ip('route', 'flush', 'table', ROUTE_TABLE).catch(() => undefined);
+    await this.ip('route', 'flush', 'table', ROUTE_TABLE).catch(() => undefined);
   }
 
   private async dropChain(): Promise<void> {
@@ -201,6 +220,7 @@ export class Iptables implements Redirector {
       this.log.info('chain removed', { chain: this.chain });
     }
     this.chainExists = false;
+    this.jumps = [];
     this.onJump(false);
   }
 
@@ -235,20 +255,21 @@ export class Iptables implements Redirector {
     }
   }
 
+  /** `ip` (iproute2) for this family, for the routing rule and route of transparent connections. */
+  private async ip(...args: string[]): Promise<void> {
+    const family = this.family === 4 ? '-4' : '-6';
+    try {
+      await run('ip', [family, ...args]);
+    } catch (error) {
+      const stderr = ((error as { stderr?: string }).stderr ?? '').trim();
+      throw new Error(`ip ${family} ${args.join(' ')} failed: ${stderr || (error as Error).message}`);
+    }
+  }
+
   private serial<T>(task: () => Promise<T>): Promise<T> {
     const result = this.queue.then(task, task);
     this.queue = result.catch(() => undefined);
     return result;
-  }
-}
-
-/** `ip` (iproute2), for the routing rule and route of transparent connections. */
-async function ip(...args: string[]): Promise<void> {
-  try {
-    await run('ip', args);
-  } catch (error) {
-    const stderr = ((error as { stderr?: string }).stderr ?? '').trim();
-    throw new Error(`ip ${args.join(' ')} failed: ${stderr || (error as Error).message}`);
   }
 }
 

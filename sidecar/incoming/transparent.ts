@@ -19,17 +19,18 @@ export const TRANSPARENT_ROUTE_TABLE = '231';
  * Whether the pod's rules for transparent connections are all in place (iptables.ts says so).
  * Without the routes, a connection from the client's address would still be made but the app's
  * replies would leave the pod for the real client: no transparent connection is made then.
- * The rules belong to the pod's network namespace, one per process: so does this flag.
+ * The rules belong to the pod's network namespace, one per process: so does this flag, one per
+ * IP family (iptables and ip6tables are separate rule sets).
  */
-let routed = false;
+const routed = { 4: false, 6: false };
 
-export function transparentRouting(ready: boolean): void {
-  routed = ready;
+export function transparentRouting(family: 4 | 6, ready: boolean): void {
+  routed[family] = ready;
 }
 
 /** A socket to `to` from `from`; throws (rules missing, EPERM without NET_ADMIN, EADDRINUSE…) for the caller to fall back. */
 export function transparentConnect(from: Address, to: Address): net.Socket {
-  if (!routed) throw new Error("the pod's rules for transparent connections are not in place");
+  if (!routed[net.isIPv6(from.address) ? 6 : 4]) throw new Error("the pod's rules for transparent connections are not in place");
   const fd = native.transparentConnect(from.address, from.port, to.address, to.port, TRANSPARENT_MARK);
   return new net.Socket({ fd, readable: true, writable: true, allowHalfOpen: true });
 }

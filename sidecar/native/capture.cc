@@ -37,21 +37,31 @@ namespace {
 // them: clients that send segments with holes on purpose can't make the sidecar hold more.
 constexpr size_t kMaxPendingPerFlow = 4u << 20;
 constexpr size_t kMaxPendingTotal = 32u << 20;
-// A SYN whose handshake doesn't complete within this is forgotten (a SYN flood, spoofed or not).
-constexpr int64_t kHandshakeMs = 5000;
+// Each held segment is charged at least this much (its map entry costs about that), and a
+// connection may hold this many: 1-byte segments spread out can't cost more than bytes would.
+constexpr size_t kHeldSegmentCost = 128;
+constexpr size_t kMaxHeldSegments = 1024;
+// A copy whose hole isn't filled within this is given up (the capture missed the segment).
+constexpr int64_t kGapMs = 5000;
+// Connections whose client hasn't sent a byte yet (only its SYN was seen: the filter keeps bare
+// ACKs out): forgotten after this, and at most this many (a SYN flood, spoofed or not, costs the
+// sessions nothing and can't crowd out the copies under way).
+constexpr int64_t kUnopenedMs = 120'000;
+constexpr size_t kMaxUnopened = 16384;
 // Bytes handed to the event loop and not yet taken: past this, copies are dropped instead.
 constexpr size_t kMaxQueuedBytes = 32u << 20;
 constexpr size_t kMaxFlows = 65536;
 // A connection silent this long is forgotten (its client vanished without FIN or RST).
 constexpr int64_t kIdleMs = 10 * 60 * 1000;
-constexpr size_t kMaxPorts = 64;
+// Each port adds 4 instructions to the filter, whose jumps reach at most 255 ahead.
+constexpr size_t kMaxPorts = 48;
 constexpr size_t kMaxChunk = 64u << 10;
 // Large enough for a GRO-merged segment (64 KiB, or more with BIG TCP): a truncated one is a gap.
 constexpr size_t kBufferSize = 512u << 10;
 
 constexpr uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04, kAck = 0x10;
 
-enum EventType : uint32_t { kOpen = 0, kData = 1, kEnd = 2, kLost = 3 };
+enum EventType : uint32_t { kOpen = 0, kData = 1, kEnd = 2, kLost = 3, kReset = 4 };
 
 struct Event {
   EventType type;
@@ -66,6 +76,7 @@ struct Key {
   uint8_t family;
   uint8_t src[16];
   uint8_t dst[16];
+  uint8_t zero;  // explicit padding, zeroed with the rest: keys are compared and hashed as bytes
   uint16_t sport, dport;
   bool operator==(const Key& other) const { return memcmp(this, &other, sizeof(Key)) == 0; }
 };
@@ -89,10 +100,14 @@ struct Flow {
   bool fin = false;
   uint32_t finSeq = 0;
   int64_t lastMs = 0;
+  int64_t progressMs = 0;  // when bytes were last copied (or the copy opened)
 };
 
 std::atomic<size_t> queuedBytes{0};
 std::atomic<uint64_t> outOfOrder{0}, repeated{0}, lostCopies{0};
+// Process-wide: events of a stopped capture still queued for the event loop can't be taken for
+// a later one's.
+std::atomic<uint32_t> lastId{0};
 
 int64_t NowMs() {
   timespec ts;
@@ -121,8 +136,11 @@ class Assembler {
     return static_cast<int>(labels_.size()) - 1;
   }
   void Place(int label) { labels_[label] = static_cast<int>(code_.size()); }
+  // The program, or none when a conditional jump reaches too far.
   std::vector<sock_filter> Done() {
     for (const Fixup& fix : fixups_) {
+      for (int label : {fix.yes, fix.no})
+        if (label >= 0 && labels_[label] - static_cast<int>(fix.at) - 1 > 255) return {};
       code_[fix.at].jt = Offset(fix.at, fix.yes);
       code_[fix.at].jf = Offset(fix.at, fix.no);
     }
@@ -157,7 +175,7 @@ std::vector<sock_filter> FilterFor(const std::set<uint16_t>& ports) {
   a.Op(BPF_LD | BPF_B | BPF_ABS, 9);
   a.Jump(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_TCP, -1, drop);
   a.Op(BPF_LD | BPF_H | BPF_ABS, 6);
-  a.Jump(BPF_JMP | BPF_JSET | BPF_K, 0x1fff, drop, -1);
+  a.Jump(BPF_JMP | BPF_JSET | BPF_K, 0x3fff, drop, -1);  // a fragment, the first one too
   a.Op(BPF_LDX | BPF_B | BPF_MSH, 0);  // X = the IPv4 header's length
   a.Op(BPF_LD | BPF_H | BPF_IND, 2);
   for (uint16_t port : ports) a.Jump(BPF_JMP | BPF_JEQ | BPF_K, port, v4bytes, -1);
@@ -205,7 +223,7 @@ std::vector<sock_filter> FilterFor(const std::set<uint16_t>& ports) {
   a.Op(BPF_LDX | BPF_W | BPF_MEM, 0);
   a.Jump(BPF_JMP | BPF_JGT | BPF_X, 0, accept, drop);
   a.Place(accept);
-  a.Op(BPF_RET | BPF_K, kBufferSize);
+  a.Op(BPF_RET | BPF_K, 0xffffffff);  // whole: a segment larger than the buffer is seen as such
   a.Place(drop);
   a.Op(BPF_RET | BPF_K, 0);
   return a.Done();
@@ -266,24 +284,31 @@ class Reassembler {
  public:
   explicit Reassembler(Batch& out) : out_(out) {}
 
-  void Take(const Segment& s, bool truncated, int64_t now) {
-    if (ports_->count(s.key.dport)) return FromClient(s, truncated, now);
+  // `outgoing`: the packet leaves the pod (the app's own connections to other pods' ports of the
+  // same number are none of the copies' business; only the app's resets to its clients count).
+  void Take(const Segment& s, bool truncated, bool outgoing, int64_t now) {
+    if (!outgoing && ports_->count(s.key.dport)) return FromClient(s, truncated, now);
     if (ports_->count(s.key.sport) && (s.flags & kRst)) {
-      Key client = s.key;
+      Key client = s.key;  // the copy's own key: the client's side first
       std::swap(client.sport, client.dport);
       memcpy(client.src, s.key.dst, 16);
       memcpy(client.dst, s.key.src, 16);
       auto it = flows_.find(client);
-      if (it != flows_.end()) End(it);
+      if (it != flows_.end()) Reset(it);
     }
   }
 
-  // Forgets connections silent for too long, handshakes that never completed, and connections of
-  // ports no longer mirrored.
+  // Forgets connections silent for too long, handshakes never followed by a byte, and connections
+  // of ports no longer mirrored; gives up copies whose hole stayed open.
   void Sweep(int64_t now) {
     for (auto it = flows_.begin(); it != flows_.end();) {
-      int64_t silent = now - it->second.lastMs;
-      if (silent > kIdleMs || (!it->second.open && silent > kHandshakeMs) || !ports_->count(it->first.dport))
+      Flow& flow = it->second;
+      int64_t silent = now - flow.lastMs;
+      if (!flow.open && (silent > kUnopenedMs || !ports_->count(it->first.dport)))
+        it = Forget(it);
+      else if (flow.open && !flow.pending.empty() && now - flow.progressMs > kGapMs)
+        it = Lose(it, "a segment was missed (the capture dropped it)");
+      else if (silent > kIdleMs || !ports_->count(it->first.dport))
         it = End(it);
       else
         ++it;
@@ -309,32 +334,42 @@ class Reassembler {
     if ((s.flags & kSyn) && !(s.flags & kAck)) {
       if (it != flows_.end()) {
         if (it->second.next == s.seq + 1) return;  // the SYN again
-        it = End(it);                              // the same addresses and ports, a new connection
+        Reset(it);                                  // the same addresses and ports, a new connection
       }
-      if (flows_.size() >= kMaxFlows) return;
-      flows_.emplace(s.key, Flow{++lastId_, s.seq + 1, false, {}, 0, false, 0, now});
+      if (unopened_ >= kMaxUnopened || flows_.size() >= kMaxFlows) return;
+      Flow flow;
+      flow.id = ++lastId;
+      flow.next = s.seq + 1;
+      flow.lastMs = now;
+      flows_.emplace(s.key, std::move(flow));
+      unopened_++;
       return;
     }
     if (it == flows_.end()) return;  // opened before the port was mirrored, or given up
     Flow& flow = it->second;
     if (!flow.open) {
       // The client's first bytes (the filter keeps its bare ACKs, the handshake's last among them,
-      // from the capture) open the copy: the connection is established by then.
-      // (Its first segment may have been lost on the way: later ones are held until it comes.)
+      // from the capture) open the copy: the connection is established by then. (Its first
+      // segment may have been lost on the way: later ones are held until it comes.)
       if (!(s.flags & kAck) || (s.flags & kRst) || SeqDiff(s.seq, flow.next) < 0) {
-        flows_.erase(it);
+        Forget(it);
         return;
       }
       flow.open = true;
+      flow.progressMs = now;
+      unopened_--;
       out_.push_back({kOpen, flow.id, AddressText(s.key.family, s.key.src), AddressText(s.key.family, s.key.dst), s.key.sport, s.key.dport});
     }
     flow.lastMs = now;
     if (s.flags & kRst) {
-      End(it);
+      Reset(it);
       return;
     }
-    if (truncated) return Lose(it, "a segment was larger than the capture buffer");
-    if (s.length && !Deliver(it, s.seq, s.payload, s.length)) return;
+    if (truncated) {
+      Lose(it, "a segment was larger than the capture buffer");
+      return;
+    }
+    if (s.length && !Deliver(it, s.seq, s.payload, s.length, now)) return;
     if (s.flags & kFin) {
       flow.fin = true;
       flow.finSeq = s.seq + static_cast<uint32_t>(s.length);
@@ -343,36 +378,37 @@ class Reassembler {
   }
 
   // False when the flow was given up.
-  bool Deliver(Flows::iterator it, uint32_t seq, const uint8_t* data, size_t length) {
+  bool Deliver(Flows::iterator it, uint32_t seq, const uint8_t* data, size_t length, int64_t now) {
     Flow& flow = it->second;
     int32_t ahead = SeqDiff(seq, flow.next);
     if (ahead > 0) {
-      if (flow.pendingBytes + length > kMaxPendingPerFlow) {
+      size_t cost = std::max(length, kHeldSegmentCost);
+      if (static_cast<size_t>(ahead) > kMaxPendingPerFlow || flow.pendingBytes + cost > kMaxPendingPerFlow ||
+          flow.pending.size() >= kMaxHeldSegments) {
         Lose(it, "a segment was missed (the capture dropped it)");
         return false;
       }
-      if (pendingTotal_ + length > kMaxPendingTotal) {
+      if (pendingTotal_ + cost > kMaxPendingTotal) {
         Lose(it, "too many bytes out of order on all connections at once");
         return false;
       }
       outOfOrder++;
-      std::string& held = flow.pending[seq];
-      if (held.size() < length) {
-        flow.pendingBytes += length - held.size();
-        pendingTotal_ += length - held.size();
-        held.assign(reinterpret_cast<const char*>(data), length);
-      }
+      auto [held, added] = flow.pending.try_emplace(seq);
+      if (!added && held->second.size() >= length) return true;
+      if (!added) Release(flow, held->second);
+      held->second.assign(reinterpret_cast<const char*>(data), length);
+      flow.pendingBytes += cost;
+      pendingTotal_ += cost;
       return true;
     }
-    Emit(flow, seq, data, length);
-    // Segments held for later that now follow on.
+    if (!Emit(flow, seq, data, length, now)) return true;
+    // Segments held for later that now follow on (only once the copy moved on).
     for (bool progressed = true; progressed && !flow.pending.empty();) {
       progressed = false;
       for (auto held = flow.pending.begin(); held != flow.pending.end(); ++held) {
         if (SeqDiff(held->first, flow.next) > 0) continue;
-        Emit(flow, held->first, reinterpret_cast<const uint8_t*>(held->second.data()), held->second.size());
-        flow.pendingBytes -= held->second.size();
-        pendingTotal_ -= held->second.size();
+        Emit(flow, held->first, reinterpret_cast<const uint8_t*>(held->second.data()), held->second.size(), now);
+        Release(flow, held->second);
         flow.pending.erase(held);
         progressed = true;
         break;
@@ -381,13 +417,19 @@ class Reassembler {
     return true;
   }
 
-  // The part of [seq, seq + length) past what the copy already has.
-  void Emit(Flow& flow, uint32_t seq, const uint8_t* data, size_t length) {
+  void Release(Flow& flow, const std::string& held) {
+    size_t cost = std::max(held.size(), kHeldSegmentCost);
+    flow.pendingBytes -= cost;
+    pendingTotal_ -= cost;
+  }
+
+  // The part of [seq, seq + length) past what the copy already has; false when there was none.
+  bool Emit(Flow& flow, uint32_t seq, const uint8_t* data, size_t length, int64_t now) {
     int32_t behind = SeqDiff(flow.next, seq);
-    if (behind < 0) return;
+    if (behind < 0) return false;
     if (static_cast<size_t>(behind) >= length) {  // a retransmit of bytes copied already
       repeated++;
-      return;
+      return false;
     }
     const char* fresh = reinterpret_cast<const char*>(data) + behind;
     size_t size = length - behind;
@@ -398,28 +440,42 @@ class Reassembler {
     else
       for (size_t at = 0; at < size; at += kMaxChunk) out_.push_back({kData, flow.id, std::string(fresh + at, std::min(kMaxChunk, size - at)), "", 0, 0});
     flow.next += static_cast<uint32_t>(size);
+    flow.progressMs = now;
+    return true;
   }
 
+  // The client finished, or went silent for good: a complete copy, unless bytes are missing.
   Flows::iterator End(Flows::iterator it) {
-    if (it->second.open) out_.push_back({kEnd, it->second.id, "", "", 0, 0});
+    const Flow& flow = it->second;
+    if (!flow.open) return Forget(it);
+    if (!flow.pending.empty() || (flow.fin && flow.next != flow.finSeq)) return Lose(it, "a segment was missed (the capture dropped it)");
+    out_.push_back({kEnd, flow.id, "", "", 0, 0});
     return Forget(it);
   }
 
-  void Lose(Flows::iterator it, const char* why) {
+  // A reset (by either side, or a new connection in its place): the copy is reset too.
+  Flows::iterator Reset(Flows::iterator it) {
+    if (it->second.open) out_.push_back({kReset, it->second.id, "", "", 0, 0});
+    return Forget(it);
+  }
+
+  Flows::iterator Lose(Flows::iterator it, const char* why) {
+    if (!it->second.open) return Forget(it);
     lostCopies++;
     out_.push_back({kLost, it->second.id, why, "", 0, 0});
-    Forget(it);
+    return Forget(it);
   }
 
   Flows::iterator Forget(Flows::iterator it) {
     pendingTotal_ -= it->second.pendingBytes;
+    if (!it->second.open) unopened_--;
     return flows_.erase(it);
   }
 
   Batch& out_;
   Flows flows_;
   size_t pendingTotal_ = 0;
-  uint32_t lastId_ = 0;
+  size_t unopened_ = 0;
   const std::set<uint16_t>* ports_ = nullptr;
 };
 
@@ -438,9 +494,11 @@ struct Capture {
 // Never destroyed: the thread may still run at exit.
 Capture& capture = *new Capture;
 
+// The copied bytes of a batch (what the queue bound counts).
 size_t DataBytes(const Batch& batch) {
   size_t bytes = 0;
-  for (const Event& event : batch) bytes += event.data.size();
+  for (const Event& event : batch)
+    if (event.type == kData) bytes += event.data.size();
   return bytes;
 }
 
@@ -481,6 +539,12 @@ void Run(int fd, int wake) {
   pollfd waits[2] = {{fd, POLLIN, 0}, {wake, POLLIN, 0}};
   while (!capture.stopping) {
     poll(waits, 2, 1000);
+    if (waits[0].revents & POLLIN) {
+      // A copy may wait a moment, the app never does: reading (and waking the event loop) at most
+      // every half millisecond gathers the segments of several requests into one batch under load.
+      const timespec gather = {0, 500 * 1000};
+      nanosleep(&gather, nullptr);
+    }
     if (waits[1].revents & POLLIN) {
       uint64_t ignored;
       (void)!read(wake, &ignored, sizeof(ignored));
@@ -503,7 +567,7 @@ void Run(int fd, int wake) {
       Segment segment;
       size_t size = std::min(static_cast<size_t>(n), buffer.size());
       if (!Parse(buffer.data(), size, segment)) continue;
-      flows.Take(segment, static_cast<size_t>(n) > buffer.size(), now);
+      flows.Take(segment, static_cast<size_t>(n) > buffer.size(), from.sll_pkttype == PACKET_OUTGOING, now);
     }
     if (now - lastSweep > 1000) {
       flows.Sweep(now);
@@ -549,6 +613,10 @@ Napi::Value ErrnoError(Napi::Env env, const char* what) {
 
 bool Attach(int fd, const std::set<uint16_t>& ports) {
   std::vector<sock_filter> code = FilterFor(ports);
+  if (code.empty()) {
+    errno = E2BIG;
+    return false;
+  }
   sock_fprog program{static_cast<unsigned short>(code.size()), code.data()};
   return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof(program)) == 0;
 }
@@ -576,25 +644,31 @@ Napi::Value Start(const Napi::CallbackInfo& info) {
     ports.insert(static_cast<uint16_t>(port.As<Napi::Number>().Uint32Value()));
   }
   if (ports.size() > kMaxPorts) {
-    Napi::RangeError::New(env, "captureStart: at most 64 ports").ThrowAsJavaScriptException();
+    Napi::RangeError::New(env, "captureStart: at most 48 ports").ThrowAsJavaScriptException();
     return env.Undefined();
   }
+  const bool loopbackOnly = info[1].As<Napi::Boolean>().Value();
   std::lock_guard<std::mutex> hold(capture.lock);
-  capture.loopbackOnly = info[1].As<Napi::Boolean>().Value();
   if (capture.fd >= 0) {
     if (!Attach(capture.fd, ports)) return ErrnoError(env, "setsockopt(SO_ATTACH_FILTER)");
     capture.ports = ports;
+    capture.loopbackOnly = loopbackOnly;
     uint64_t one = 1;
     (void)!write(capture.wake, &one, sizeof(one));
     return env.Undefined();
   }
-  int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, htons(ETH_P_ALL));
+  // Protocol 0 receives nothing until bound: the filter is in place before the first packet.
+  int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return ErrnoError(env, "socket(AF_PACKET)");
-  if (!Attach(fd, ports)) {
+  sockaddr_ll all{};
+  all.sll_family = AF_PACKET;
+  all.sll_protocol = htons(ETH_P_ALL);
+  const char* failed = !Attach(fd, ports) ? "setsockopt(SO_ATTACH_FILTER)" : bind(fd, reinterpret_cast<sockaddr*>(&all), sizeof(all)) != 0 ? "bind(AF_PACKET)" : nullptr;
+  if (failed) {
     int err = errno;
     close(fd);
     errno = err;
-    return ErrnoError(env, "setsockopt(SO_ATTACH_FILTER)");
+    return ErrnoError(env, failed);
   }
   // Room for bursts while the thread is busy; FORCE needs CAP_NET_ADMIN, which the sidecar has.
   int size = 8 << 20;
@@ -605,6 +679,7 @@ Napi::Value Start(const Napi::CallbackInfo& info) {
     return ErrnoError(env, "eventfd");
   }
   capture.ports = ports;
+  capture.loopbackOnly = loopbackOnly;
   capture.fd = fd;
   capture.wake = wake;
   capture.stopping = false;

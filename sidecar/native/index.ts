@@ -32,12 +32,13 @@ export interface SidecarNative {
   watchdogBeat(): number;
 }
 
-/** What the capture reports: a connection opened, its client's bytes, its end, its copy given up. */
+/** What the capture reports: a connection opened, its client's bytes, its end, its copy given up, its reset. */
 export type CaptureEvent =
   | [type: 0, id: number, fromAddress: string, fromPort: number, toAddress: string, toPort: number]
   | [type: 1, id: number, bytes: Buffer]
   | [type: 2, id: number]
-  | [type: 3, id: number, why: string];
+  | [type: 3, id: number, why: string]
+  | [type: 4, id: number];
 
 export interface CaptureStats {
   /** Segments that arrived before one they follow, held until it came. */

@@ -9,7 +9,7 @@ import net from 'node:net';
 import type { Client } from '../../protocol/client';
 import { packagePath } from '../../common/package-root';
 import { replayedSocket } from '../../common/replayed-socket';
-import { POD_IP } from '../harness/netns';
+import { POD_IP, POD_IP6 } from '../harness/netns';
 import { APP_PORT, type TestPod } from '../harness/pod';
 import type { LoadResult } from './stats';
 
@@ -21,6 +21,8 @@ export interface LoadOptions {
   path?: string;
   /** HTTP/2 with prior knowledge over one connection, `concurrency` streams in flight. */
   h2?: boolean;
+  /** To the pod's IPv6 address (the harness's pod is dual-stack). */
+  ipv6?: boolean;
   /** A new connection for each request (`Connection: close`), so a connection's set-up is in each round trip. */
   newConnections?: boolean;
 }
@@ -37,7 +39,7 @@ export async function runLoad(pod: TestPod, options: LoadOptions): Promise<LoadR
 export async function measureLoad(pod: TestPod, options: LoadOptions): Promise<LoadResult> {
   const args = [
     packagePath('test/bench/loadgen.js'),
-    `http://${POD_IP}:${APP_PORT}${options.path ?? '/bench'}`,
+    `http://${options.ipv6 ? `[${POD_IP6}]` : POD_IP}:${APP_PORT}${options.path ?? '/bench'}`,
     '--concurrency',
     String(options.concurrency),
     '--duration',

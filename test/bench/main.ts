@@ -30,6 +30,9 @@ const NOT_MATCHING = { 'x-bench': 'other' };
 
 const DIRECT = 'direct (no session)';
 const STEAL = 'steal';
+/** The same over IPv6, against direct over IPv6. */
+const DIRECT6 = 'direct over IPv6 (no session)';
+const STEAL6 = 'steal over IPv6';
 const FILTERED = 'filtered steal, matching';
 const FILTERED_OTHER = 'filtered steal, not matching';
 const MIRRORED = 'mirrored';
@@ -87,9 +90,10 @@ class Bench {
     headers?: Record<string, string>,
     h2 = false,
     newConnections = false,
+    ipv6 = false,
   ): Promise<void> {
     progress(`${label}, concurrency ${concurrency}`);
-    const options: LoadOptions = { concurrency, durationMs: STEP_MS, warmupMs: WARMUP_MS, headers, h2, newConnections };
+    const options: LoadOptions = { concurrency, durationMs: STEP_MS, warmupMs: WARMUP_MS, headers, h2, newConnections, ipv6 };
     const usage = new UsageSampler(this.sidecarPid);
     const localCpu = selfCpu();
     const result = await runLoad(this.pod, options);
@@ -129,7 +133,7 @@ class Bench {
   /** A session subscribed as asked, its incoming streams handed to the local server. */
   async session(name: string, mode: Mode, filter?: HttpFilter) {
     const client = await this.pod.connect({ client: `bench ${name}` });
-    const seen = forwardIncoming(client, this.local.port);
+    const seen = forwardIncoming(client, this.local.port, { unfilteredMirror: mode === 'mirror' && !filter });
     await client.subscribe({ port: APP_PORT, mode, filter });
     return { client, seen };
   }
@@ -181,9 +185,11 @@ async function httpSteps(bench: Bench): Promise<Copies> {
     progress(`round ${round} of ${ROUNDS}`);
     for (const c of [1, 10]) await bench.http(DIRECT, 'app', c);
     for (const c of [1, 10]) await bench.http(H2_DIRECT, 'app', c, undefined, true);
+    for (const c of [1, 10]) await bench.http(DIRECT6, 'app', c, undefined, false, false, true);
 
     const thief = await bench.session('steal', 'steal');
     for (const c of [1, 10]) await bench.http(STEAL, 'local', c);
+    for (const c of [1, 10]) await bench.http(STEAL6, 'local', c, undefined, false, false, true);
     if (!thief.seen.streams) throw new Error('the stealing session received no stream');
     await bench.endSessions();
 
@@ -309,7 +315,7 @@ function find(rows: HttpRow[], label: string, concurrency: number): HttpRow {
 function httpTable(rows: HttpRow[]): string {
   const body = rows.map((row) => {
     const { result } = row;
-    const base = find(rows, DIRECT, result.concurrency).result;
+    const base = find(rows, row.label.includes('IPv6') ? DIRECT6 : DIRECT, result.concurrency).result;
     const compare = base !== result;
     return [
       row.label,
@@ -611,6 +617,14 @@ async function main(): Promise<void> {
               signedMs(stealOverhead),
               '< +0.5 ms',
               verdict(stealOverhead < 0.5),
+            ],
+            [
+              'stolen HTTP p50 over IPv6, concurrency 1 (vs IPv4)',
+              ms(find(rows, DIRECT6, 1).result.latencyMs.p50),
+              ms(find(rows, STEAL6, 1).result.latencyMs.p50),
+              `${signedMs(find(rows, STEAL6, 1).result.latencyMs.p50 - find(rows, DIRECT6, 1).result.latencyMs.p50)} (IPv4 ${signedMs(stealOverhead)})`,
+              '',
+              '',
             ],
             ['stolen HTTP req/s, concurrency 10', count(directC10.rps), count(stealC10.rps), percent(stealC10.rps / directC10.rps), '', ''],
             ['filtered steal p50, concurrency 1', ms(directC1.latencyMs.p50), ms(filteredC1.latencyMs.p50), signedMs(filteredOverhead), '', ''],

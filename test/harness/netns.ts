@@ -14,6 +14,12 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { run } from './run';
 
 export const TEST_RANGE = '198.18.0.0/15';
+/** IPv6's benchmarking range (RFC 5180), as 198.18.0.0/15 is IPv4's: never routed off the machine. */
+export const TEST_RANGE6 = '2001:2::/48';
+export const POD_IP6 = '2001:2::1';
+export const WORKLOAD_IP6 = '2001:2::2';
+export const POD_SERVICE_SIDE_IP6 = '2001:2:1::1';
+export const SERVICE_IP6 = '2001:2:1::2';
 export const POD_IP = '198.18.0.1';
 export const WORKLOAD_IP = '198.18.0.2';
 export const POD_SERVICE_SIDE_IP = '198.18.1.1';
@@ -57,22 +63,32 @@ export class PodNet {
 
   private async setUp(): Promise<void> {
     await run('ip', ['route', 'replace', 'unreachable', TEST_RANGE]);
+    await run('ip', ['-6', 'route', 'replace', 'unreachable', TEST_RANGE6]);
     for (const ns of [this.pod, this.workload, this.service]) {
       await run('ip', ['netns', 'add', ns]);
       await run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
     }
-    await this.link(this.pod, 'eth0', `${POD_IP}/24`, this.workload, 'eth0', `${WORKLOAD_IP}/24`);
-    await this.link(this.pod, 'svc0', `${POD_SERVICE_SIDE_IP}/24`, this.service, 'eth0', `${SERVICE_IP}/24`);
+    // Dual-stack, as a dual-stack cluster's pods are.
+    await this.link(this.pod, 'eth0', `${POD_IP}/24`, this.workload, 'eth0', `${WORKLOAD_IP}/24`, [`${POD_IP6}/64`, `${WORKLOAD_IP6}/64`]);
+    await this.link(this.pod, 'svc0', `${POD_SERVICE_SIDE_IP}/24`, this.service, 'eth0', `${SERVICE_IP}/24`, [
+      `${POD_SERVICE_SIDE_IP6}/64`,
+      `${SERVICE_IP6}/64`,
+    ]);
     const etc = `/etc/netns/${this.pod}`;
     mkdirSync(etc, { recursive: true });
     writeFileSync(`${etc}/hosts`, `127.0.0.1 localhost\n${POD_IP} pod ${POD_HOSTNAME}\n${SERVICE_IP} ${SERVICE_NAME}\n`);
     writeFileSync(`${etc}/resolv.conf`, `nameserver ${SERVICE_IP}\noptions timeout:1 attempts:1\n`);
   }
 
-  private async link(nsA: string, ifA: string, ipA: string, nsB: string, ifB: string, ipB: string): Promise<void> {
+  private async link(nsA: string, ifA: string, ipA: string, nsB: string, ifB: string, ipB: string, ipv6?: [string, string]): Promise<void> {
     await run('ip', ['link', 'add', ifA, 'netns', nsA, 'type', 'veth', 'peer', 'name', ifB, 'netns', nsB]);
     await run('ip', ['-n', nsA, 'addr', 'add', ipA, 'dev', ifA]);
     await run('ip', ['-n', nsB, 'addr', 'add', ipB, 'dev', ifB]);
+    if (ipv6) {
+      // nodad: usable at once, not after duplicate address detection's second or so.
+      await run('ip', ['-n', nsA, '-6', 'addr', 'add', ipv6[0], 'dev', ifA, 'nodad']);
+      await run('ip', ['-n', nsB, '-6', 'addr', 'add', ipv6[1], 'dev', ifB, 'nodad']);
+    }
     await run('ip', ['-n', nsA, 'link', 'set', ifA, 'up']);
     await run('ip', ['-n', nsB, 'link', 'set', ifB, 'up']);
   }
@@ -105,11 +121,15 @@ export class PodNet {
   async sidecarRules(mark: string, routeTable: string): Promise<string[]> {
     const lines = async (command: string, args: string[]) =>
       (await this.exec(this.pod, command, args).catch(() => ({ stdout: '' }))).stdout.split('\n').filter((line) => line.trim());
+    const ours = (line: string) => line.includes('MIRRORD') || line.includes(mark);
     return [
-      ...(await lines('iptables-save', [])).filter((line) => line.includes('MIRRORD') || line.includes(mark)),
-      ...(await lines('ip', ['rule'])).filter((line) => line.includes(mark)),
+      ...(await lines('iptables-save', [])).filter(ours),
+      ...(await lines('ip6tables-save', [])).filter(ours).map((line) => `ip6tables: ${line}`),
+      ...(await lines('ip', ['-4', 'rule'])).filter((line) => line.includes(mark)),
+      ...(await lines('ip', ['-6', 'rule'])).filter((line) => line.includes(mark)).map((line) => `ip -6: ${line}`),
       // A table that doesn't exist fails to list: no routes.
-      ...(await lines('ip', ['route', 'show', 'table', routeTable])).map((line) => `table ${routeTable}: ${line}`),
+      ...(await lines('ip', ['-4', 'route', 'show', 'table', routeTable])).map((line) => `table ${routeTable}: ${line}`),
+      ...(await lines('ip', ['-6', 'route', 'show', 'table', routeTable])).map((line) => `ip -6 table ${routeTable}: ${line}`),
     ];
   }
 

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectThroughCommand, type CommandTransport } from '../../cli/transport/command';
 import { Client, type ClientOptions } from '../../protocol/client';
-import { pipeBothWays } from '../../protocol/pipe';
+import { pipeBothWays, pipeOneWay } from '../../protocol/pipe';
 import { packagePath } from '../../common/package-root';
 import { eventually } from './eventually';
 import { run } from './run';
@@ -225,13 +225,19 @@ export interface IncomingCount {
   bytes: number;
 }
 
-/** Hands every incoming stream of `client` to a local port, as the CLI's proxy does. */
-export function forwardIncoming(client: Client, localPort: number): IncomingCount {
+/**
+ * Hands every incoming stream of `client` to a local port, as the CLI's proxy does; with
+ * `unfilteredMirror` (the client mirrors without a filter), as it does for those copies too.
+ */
+export function forwardIncoming(client: Client, localPort: number, options: { unfilteredMirror?: boolean } = {}): IncomingCount {
   const seen: IncomingCount = { streams: 0, bytes: 0 };
-  client.onIncoming(({ socket }) => {
+  client.onIncoming(({ socket, mode }) => {
     seen.streams++;
     socket.on('data', (chunk: Buffer) => (seen.bytes += chunk.length));
-    pipeBothWays(socket, net.connect({ host: '127.0.0.1', port: localPort, allowHalfOpen: true, noDelay: true }));
+    const local = net.connect({ host: '127.0.0.1', port: localPort, allowHalfOpen: true, noDelay: true });
+    // As the CLI does for an unfiltered mirror (intproxy/incoming.ts): its answers are not sent back.
+    if (mode === 'mirror' && options.unfilteredMirror) pipeOneWay(socket, local);
+    else pipeBothWays(socket, local);
   });
   return seen;
 }

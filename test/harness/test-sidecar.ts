@@ -47,7 +47,7 @@ export async function startTestSidecar(): Promise<TestSidecar> {
   };
   const context = {
     config,
-    incoming: new IncomingRegistry(new Iptables('MIRRORD_UNIT', log), log, [port]),
+    incoming: new IncomingRegistry(new Iptables({ chain: 'MIRRORD_UNIT', log }), log, [port]),
     app: () => ({ root: appRoot, env: config.appEnv, close: () => undefined }),
     log,
     sessions: () => sessions,

@@ -1,8 +1,9 @@
+import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { noRulesLeft, podSuite } from './suite';
-import { POD_IP, WORKLOAD_IP } from '../harness/netns';
+import { POD_IP, SERVICE_IP, WORKLOAD_IP } from '../harness/netns';
 import { APP_PORT } from '../harness/pod';
 import { eventually } from '../harness/eventually';
 import { packagePath } from '../../common/package-root';
@@ -127,6 +128,26 @@ describe('mirror', () => {
       await net.exec(net.workload, 'iptables', ['-w', '5', '-D', 'OUTPUT', ...rst]);
     }
   }, 60_000);
+
+  it("copies only connections coming in: the pod's own connections to another pod's port of the same number are not its clients'", async () => {
+    const watcher = await suite.pod.connect();
+    const seen: string[] = [];
+    watcher.onIncoming(({ socket, remote }) => {
+      seen.push(remote.address);
+      socket.resume();
+    });
+    // The echo service the pod reaches listens on 7000: mirror the pod's own port 7000.
+    await watcher.subscribe({ port: 7000, mode: 'mirror' });
+    const outgoing = await suite.pod.connect();
+    const { stream } = await outgoing.connect('tcp', SERVICE_IP, 7000);
+    stream.end('from the pod, out');
+    let echoed = '';
+    stream.on('data', (chunk: Buffer) => (echoed += chunk.toString()));
+    await once(stream, 'end');
+    expect(echoed).toBe('from the pod, out');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(seen).toEqual([]);
+  });
 
   it("through the sidecar when told not to capture: the app still sees the client's own address, and the copies come", async () => {
     await suite.pod.restartSidecar({ MIRRORD_MIRROR_CAPTURE: 'false' });
