@@ -75,7 +75,13 @@ export class FilteredMirror {
         if (protocol === 'h2') this.copyH2(copy, origin);
         else this.http.emit('connection', copy);
       }
-      if (copy.readableLength > MAX_BACKLOG) return void this.stopCopying(copy, 'the copy fell behind the connection');
+      if (copy.readableLength > MAX_BACKLOG) {
+        // Its parser waits for the local servers (a laptop that doesn't read): the sessions lose
+        // this connection's copies, and are told so.
+        this.stopCopying(copy, 'the copy fell behind the connection');
+        for (const { sink } of this.filtered()) cutOff(sink, this.port, () => undefined);
+        return;
+      }
       copy.push(passOn(chunk));
     };
     const stop = () => {
