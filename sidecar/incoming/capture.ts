@@ -102,7 +102,14 @@ export class PacketCapture implements MirrorCapture {
         continue;
       }
       this.connections.delete(event[1]);
-      if (event[0] === 2) connection.emit('end');
+      if (event[0] === 2) {
+        // As a socket's: 'close' comes after 'end' in a later turn of the loop, so what reads the
+        // last bytes (the filtered mirror's parser) has them before the copy is torn down. A
+        // client's last bytes and its FIN often arrive in one batch.
+        connection.emit('end');
+        setImmediate(() => connection.close());
+        continue;
+      }
       // A reset (4) closes the copy without an end, as a reset connection's socket closes.
       connection.close(event[0] === 3 ? event[2] : undefined);
     }

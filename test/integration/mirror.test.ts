@@ -149,6 +149,25 @@ describe('mirror', () => {
     expect(seen).toEqual([]);
   });
 
+  it('with a filter, copies every request of short connections, even when their bytes and their ends reach the sidecar at once', async () => {
+    const client = await suite.pod.connect({ heartbeatMs: 60_000 });
+    const kinds: string[] = [];
+    collectCopies(client, kinds);
+    await client.subscribe({ port: APP_PORT, mode: 'mirror', filter: { header: '^x-user: me$' } });
+    // While the sidecar's loop is busy, the capture gathers each connection's request and its
+    // FIN: the loop then gets them together (the app, off the path, answers meanwhile).
+    await suite.pod.stallSidecar(1000);
+    for (let i = 0; i < 10; i++) {
+      // socat writes the request and shuts its side at once: both reach the capture together.
+      const answer = await suite.pod.net.exec(suite.pod.net.workload, 'sh', [
+        '-c',
+        `printf 'GET /short/${i} HTTP/1.1\\r\\nHost: pod\\r\\nx-user: me\\r\\n\\r\\n' | socat -t 5 - TCP:${POD_IP}:${APP_PORT}`,
+      ]);
+      expect(answer.stdout).toMatch(new RegExp(`^HTTP/1.1 200 OK[\\s\\S]*app GET /short/${i} body=0`));
+    }
+    await eventually(async () => expect(kinds.sort()).toEqual(Array.from({ length: 10 }, (_, i) => `request GET /short/${i}`).sort()));
+  });
+
   it("through the sidecar when told not to capture: the app still sees the client's own address, and the copies come", async () => {
     await suite.pod.restartSidecar({ MIRRORD_MIRROR_CAPTURE: 'false' });
     try {
