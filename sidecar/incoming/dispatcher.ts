@@ -39,7 +39,7 @@ export class PortDispatcher {
     /** The certificate the app serves, when the pod gave it: filtered steals read its TLS connections. */
     certificate?: AppCertificate,
   ) {
-    this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
+    this.server = this.newListener();
     this.filtered = new FilteredSteal(port, subscribers, log, probed, certificate);
     this.filteredMirror = new FilteredMirror(port, subscribers, log);
   }
@@ -52,7 +52,7 @@ export class PortDispatcher {
     for (let attempt = 1; ; attempt++) {
       const port = await listenOn(this.server, 0, '0.0.0.0');
       if (!podHasIpv6()) return port;
-      const server6 = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
+      const server6 = this.newListener();
       try {
         await listenOn(server6, port, '::');
         this.server6 = server6;
@@ -75,6 +75,10 @@ export class PortDispatcher {
     this.server6?.close();
     this.filtered.close();
     this.filteredMirror.close();
+  }
+
+  private newListener(): net.Server {
+    return net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
   }
 
   private accept(socket: net.Socket): void {

@@ -22,6 +22,16 @@ import { jumpsFor, meshOf, type Jump, type MeshMode } from './mesh';
 
 const run = promisify(execFile);
 
+/** Runs `file` and returns what it printed; its error names the command and what it said. */
+async function command(file: string, args: string[]): Promise<string> {
+  try {
+    return (await run(file, args)).stdout;
+  } catch (error) {
+    const stderr = ((error as { stderr?: string }).stderr ?? '').trim();
+    throw new Error(`${file} ${args.join(' ')} failed: ${stderr || (error as Error).message}`);
+  }
+}
+
 export interface IptablesOptions {
   chain: string;
   log: Logger;
@@ -246,24 +256,13 @@ export class Iptables implements Redirector {
   }
 
   /** Runs the iptables command on `table` and returns what it printed. */
-  private async output(table: string, args: string[]): Promise<string> {
-    try {
-      return (await run(this.binary, ['-w', '5', '-t', table, ...args])).stdout;
-    } catch (error) {
-      const stderr = ((error as { stderr?: string }).stderr ?? '').trim();
-      throw new Error(`${this.binary} -t ${table} ${args.join(' ')} failed: ${stderr || (error as Error).message}`);
-    }
+  private output(table: string, args: string[]): Promise<string> {
+    return command(this.binary, ['-w', '5', '-t', table, ...args]);
   }
 
   /** `ip` (iproute2) for this family, for the routing rule and route of transparent connections. */
   private async ip(...args: string[]): Promise<void> {
-    const family = this.family === 4 ? '-4' : '-6';
-    try {
-      await run('ip', [family, ...args]);
-    } catch (error) {
-      const stderr = ((error as { stderr?: string }).stderr ?? '').trim();
-      throw new Error(`ip ${family} ${args.join(' ')} failed: ${stderr || (error as Error).message}`);
-    }
+    await command('ip', [this.family === 4 ? '-4' : '-6', ...args]);
   }
 
   private serial<T>(task: () => Promise<T>): Promise<T> {

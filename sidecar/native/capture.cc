@@ -160,6 +160,36 @@ class Assembler {
   std::vector<int> labels_;
 };
 
+// The TCP part of the filter, the same for both families but for where things are: the TCP header
+// at `tcp` (`mode` BPF_IND: past X, the IPv4 header's length; BPF_ABS: 40, past IPv6's), the IP
+// length at `length` (IPv4's total length, which counts X too: `lengthCountsX`; IPv6's payload).
+// Keeps segments to `ports` with bytes or a SYN, FIN or RST, and resets from them.
+void KeepTcp(Assembler& a, const std::set<uint16_t>& ports, uint16_t mode, uint32_t tcp, uint32_t length, bool lengthCountsX, int accept,
+             int drop) {
+  int reset = a.NewLabel(), bytes = a.NewLabel();
+  a.Op(BPF_LD | BPF_H | mode, tcp + 2);
+  for (uint16_t port : ports) a.Jump(BPF_JMP | BPF_JEQ | BPF_K, port, bytes, -1);
+  a.Op(BPF_LD | BPF_H | mode, tcp);
+  for (uint16_t port : ports) a.Jump(BPF_JMP | BPF_JEQ | BPF_K, port, reset, -1);
+  a.Always(drop);
+  a.Place(reset);
+  a.Op(BPF_LD | BPF_B | mode, tcp + 13);
+  a.Jump(BPF_JMP | BPF_JSET | BPF_K, kRst, accept, drop);
+  // Bytes: the IP length past the headers (0: a GSO packet past 64 KiB or a jumbogram, which has some).
+  a.Place(bytes);
+  a.Op(BPF_LD | BPF_B | mode, tcp + 13);
+  a.Jump(BPF_JMP | BPF_JSET | BPF_K, kSyn | kFin | kRst, accept, -1);
+  a.Op(BPF_LD | BPF_B | mode, tcp + 12);
+  a.Op(BPF_ALU | BPF_AND | BPF_K, 0xf0);
+  a.Op(BPF_ALU | BPF_RSH | BPF_K, 2);
+  if (lengthCountsX) a.Op(BPF_ALU | BPF_ADD | BPF_X, 0);
+  a.Op(BPF_ST, 0);
+  a.Op(BPF_LD | BPF_H | BPF_ABS, length);
+  a.Jump(BPF_JMP | BPF_JEQ | BPF_K, 0, accept, -1);
+  a.Op(BPF_LDX | BPF_W | BPF_MEM, 0);
+  a.Jump(BPF_JMP | BPF_JGT | BPF_X, 0, accept, drop);
+}
+
 // Accepts TCP segments (IPv4, unfragmented, or IPv6 without extension headers) to one of `ports`
 // that carry bytes or a SYN, FIN or RST (a client's bare ACKs, most of its segments, never wake
 // the capture), and resets from one of them (the app ending a connection its client won't end).
@@ -167,8 +197,6 @@ class Assembler {
 std::vector<sock_filter> FilterFor(const std::set<uint16_t>& ports) {
   Assembler a;
   int accept = a.NewLabel(), drop = a.NewLabel(), v6 = a.NewLabel();
-  int v4reset = a.NewLabel(), v6reset = a.NewLabel(), v4bytes = a.NewLabel(), v6bytes = a.NewLabel();
-  constexpr uint32_t kOpening = kSyn | kFin | kRst;
   a.Op(BPF_LD | BPF_B | BPF_ABS, 0);
   a.Op(BPF_ALU | BPF_RSH | BPF_K, 4);
   a.Jump(BPF_JMP | BPF_JEQ | BPF_K, 4, -1, v6);
@@ -176,52 +204,13 @@ std::vector<sock_filter> FilterFor(const std::set<uint16_t>& ports) {
   a.Jump(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_TCP, -1, drop);
   a.Op(BPF_LD | BPF_H | BPF_ABS, 6);
   a.Jump(BPF_JMP | BPF_JSET | BPF_K, 0x3fff, drop, -1);  // a fragment, the first one too
-  a.Op(BPF_LDX | BPF_B | BPF_MSH, 0);  // X = the IPv4 header's length
-  a.Op(BPF_LD | BPF_H | BPF_IND, 2);
-  for (uint16_t port : ports) a.Jump(BPF_JMP | BPF_JEQ | BPF_K, port, v4bytes, -1);
-  a.Op(BPF_LD | BPF_H | BPF_IND, 0);
-  for (uint16_t port : ports) a.Jump(BPF_JMP | BPF_JEQ | BPF_K, port, v4reset, -1);
-  a.Always(drop);
-  a.Place(v4reset);
-  a.Op(BPF_LD | BPF_B | BPF_IND, 13);
-  a.Jump(BPF_JMP | BPF_JSET | BPF_K, kRst, accept, drop);
-  // Bytes: the IPv4 total length past both headers (0: a GSO packet past 64 KiB, which has some).
-  a.Place(v4bytes);
-  a.Op(BPF_LD | BPF_B | BPF_IND, 13);
-  a.Jump(BPF_JMP | BPF_JSET | BPF_K, kOpening, accept, -1);
-  a.Op(BPF_LD | BPF_B | BPF_IND, 12);
-  a.Op(BPF_ALU | BPF_AND | BPF_K, 0xf0);
-  a.Op(BPF_ALU | BPF_RSH | BPF_K, 2);
-  a.Op(BPF_ALU | BPF_ADD | BPF_X, 0);
-  a.Op(BPF_ST, 0);
-  a.Op(BPF_LD | BPF_H | BPF_ABS, 2);
-  a.Jump(BPF_JMP | BPF_JEQ | BPF_K, 0, accept, -1);
-  a.Op(BPF_LDX | BPF_W | BPF_MEM, 0);
-  a.Jump(BPF_JMP | BPF_JGT | BPF_X, 0, accept, drop);
+  a.Op(BPF_LDX | BPF_B | BPF_MSH, 0);                    // X = the IPv4 header's length
+  KeepTcp(a, ports, BPF_IND, 0, 2, true, accept, drop);
   a.Place(v6);
   a.Jump(BPF_JMP | BPF_JEQ | BPF_K, 6, -1, drop);
   a.Op(BPF_LD | BPF_B | BPF_ABS, 6);
   a.Jump(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_TCP, -1, drop);
-  a.Op(BPF_LD | BPF_H | BPF_ABS, 42);
-  for (uint16_t port : ports) a.Jump(BPF_JMP | BPF_JEQ | BPF_K, port, v6bytes, -1);
-  a.Op(BPF_LD | BPF_H | BPF_ABS, 40);
-  for (uint16_t port : ports) a.Jump(BPF_JMP | BPF_JEQ | BPF_K, port, v6reset, -1);
-  a.Always(drop);
-  a.Place(v6reset);
-  a.Op(BPF_LD | BPF_B | BPF_ABS, 53);
-  a.Jump(BPF_JMP | BPF_JSET | BPF_K, kRst, accept, drop);
-  // Bytes: the IPv6 payload length past the TCP header (0: a jumbogram, which has some).
-  a.Place(v6bytes);
-  a.Op(BPF_LD | BPF_B | BPF_ABS, 53);
-  a.Jump(BPF_JMP | BPF_JSET | BPF_K, kOpening, accept, -1);
-  a.Op(BPF_LD | BPF_B | BPF_ABS, 52);
-  a.Op(BPF_ALU | BPF_AND | BPF_K, 0xf0);
-  a.Op(BPF_ALU | BPF_RSH | BPF_K, 2);
-  a.Op(BPF_ST, 0);
-  a.Op(BPF_LD | BPF_H | BPF_ABS, 4);
-  a.Jump(BPF_JMP | BPF_JEQ | BPF_K, 0, accept, -1);
-  a.Op(BPF_LDX | BPF_W | BPF_MEM, 0);
-  a.Jump(BPF_JMP | BPF_JGT | BPF_X, 0, accept, drop);
+  KeepTcp(a, ports, BPF_ABS, 40, 4, false, accept, drop);
   a.Place(accept);
   a.Op(BPF_RET | BPF_K, 0xffffffff);  // whole: a segment larger than the buffer is seen as such
   a.Place(drop);
