@@ -7,7 +7,9 @@
 # mirrord-cni0, the iptables chains KUBE-*, CNI-* and MIRRORD-CLUSTER. All addresses exist only
 # on this machine: the node IP sits on a dummy interface, pods on a bridge, services are
 # iptables rules, and a FORWARD guard rejects any pod traffic that would leave through another
-# interface.
+# interface. The cluster is dual-stack, IPv4 first (a pod's status.podIP and a Service's
+# default family stay IPv4): every pod has an IPv6 address too, from ranges that get an
+# `unreachable` route so no IPv6 packet of the cluster's leaves the machine either.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -28,6 +30,12 @@ NODE_POD_CIDR=10.244.0.0/24
 SERVICE_CIDR=10.96.0.0/16
 SERVICE_IP=10.96.0.1
 DNS_IP=10.96.0.10
+# IPv6: the same layout in fd00:10::/32 (kind's dual-stack defaults).
+CLUSTER_RANGE6=fd00:10::/32
+NODE_IP6=fd00:10:240::1
+POD_CIDR6=fd00:10:244::/56
+NODE_POD_CIDR6=fd00:10:244::/64
+SERVICE_CIDR6=fd00:10:96::/112
 ETCD_PORT=23790
 GUARD=MIRRORD-CLUSTER
 CONTAINERD_SOCK="$RUN/containerd/containerd.sock"
@@ -169,8 +177,8 @@ EOF
       "ipam": {
         "type": "host-local",
         "dataDir": "$STATE/cni/ipam",
-        "ranges": [[{"subnet": "$NODE_POD_CIDR"}]],
-        "routes": [{"dst": "0.0.0.0/0"}]
+        "ranges": [[{"subnet": "$NODE_POD_CIDR"}], [{"subnet": "$NODE_POD_CIDR6"}]],
+        "routes": [{"dst": "0.0.0.0/0"}, {"dst": "::/0"}]
       }
     },
     {"type": "portmap", "capabilities": {"portMappings": true}}
@@ -216,12 +224,12 @@ EOF
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 mode: iptables
-clusterCIDR: $POD_CIDR
+clusterCIDR: $POD_CIDR,$POD_CIDR6
 hostnameOverride: $NODE
 bindAddress: $NODE_IP
 healthzBindAddress: 127.0.0.1:10256
 metricsBindAddress: 127.0.0.1:10249
-nodePortAddresses: ["$NODE_IP/32"]
+nodePortAddresses: ["$NODE_IP/32", "$NODE_IP6/128"]
 clientConnection: {kubeconfig: $pki/kube-proxy.kubeconfig}
 # Leave the host's conntrack sysctls as they are.
 conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
@@ -237,14 +245,34 @@ setup_network() {
   ip addr replace "$NODE_IP/32" dev "$NODE_IF"
   ip link set "$NODE_IF" up
   # Saved so that `down` puts them back.
-  [ -f "$STATE/sysctl.saved" ] || sysctl -n net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables \
-    >"$STATE/sysctl.saved" 2>/dev/null || true
+  local name value
+  if [ ! -f "$STATE/sysctl.saved" ]; then
+    for name in "${SYSCTLS[@]}"; do
+      if value=$(sysctl -n "$name" 2>/dev/null); then echo "$name=$value"; fi
+    done >"$STATE/sysctl.saved"
+  fi
   sysctl -qw net.ipv4.ip_forward=1
   sysctl -qw net.bridge.bridge-nf-call-iptables=1 2>/dev/null || true
   iptables -N "$GUARD" 2>/dev/null || iptables -F "$GUARD"
   iptables -A "$GUARD" -i "$BRIDGE" ! -o "$BRIDGE" -j REJECT --reject-with icmp-net-unreachable
   iptables -C FORWARD -j "$GUARD" 2>/dev/null || iptables -I FORWARD 1 -j "$GUARD"
+
+  # IPv6: the whole range unreachable but for the node's pods (the bridge's route, added with its
+  # gateway address) and the services (routed to the node's interface, where kube-proxy's DNAT
+  # takes them before they go anywhere). `nodad`: usable at once.
+  ip -6 route replace unreachable "$CLUSTER_RANGE6"
+  ip -6 route replace "$SERVICE_CIDR6" dev "$NODE_IF"
+  ip -6 addr replace "$NODE_IP6/128" dev "$NODE_IF" nodad
+  sysctl -qw net.ipv6.conf.all.forwarding=1
+  sysctl -qw net.bridge.bridge-nf-call-ip6tables=1 2>/dev/null || true
+  ip6tables -N "$GUARD" 2>/dev/null || ip6tables -F "$GUARD"
+  ip6tables -A "$GUARD" -i "$BRIDGE" ! -o "$BRIDGE" -j REJECT --reject-with icmp6-no-route
+  ip6tables -C FORWARD -j "$GUARD" 2>/dev/null || ip6tables -I FORWARD 1 -j "$GUARD"
 }
+
+# The host's settings the cluster changes, saved by `up` and put back by `down`.
+SYSCTLS=(net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables net.ipv6.conf.all.forwarding
+  net.bridge.bridge-nf-call-ip6tables)
 
 # Removes every rule that jumps to one of the cluster's chains, then the chains themselves.
 cleanup_iptables() {
@@ -302,7 +330,7 @@ up() {
   cp "$STATE/pki/admin.kubeconfig" "$KUBECONFIG_OUT"
   write_configs
 
-  step "node network ($NODE_IF $NODE_IP, pods $NODE_POD_CIDR, services $SERVICE_CIDR)"
+  step "node network ($NODE_IF $NODE_IP $NODE_IP6, pods $NODE_POD_CIDR $NODE_POD_CIDR6, services $SERVICE_CIDR $SERVICE_CIDR6)"
   setup_network
 
   step "etcd"
@@ -331,7 +359,7 @@ up() {
   start kube-apiserver "$BIN/kube-apiserver" \
     --advertise-address "$NODE_IP" --bind-address "$NODE_IP" --secure-port 6443 \
     --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
-    --service-cluster-ip-range "$SERVICE_CIDR" \
+    --service-cluster-ip-range "$SERVICE_CIDR,$SERVICE_CIDR6" \
     --client-ca-file "$pki/ca.crt" \
     --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
     --kubelet-client-certificate "$pki/apiserver-kubelet-client.crt" \
@@ -358,8 +386,9 @@ up() {
     --bind-address 127.0.0.1 --leader-elect=false --use-service-account-credentials=true \
     --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
     --cluster-signing-cert-file "$pki/ca.crt" --cluster-signing-key-file "$pki/ca.key" \
-    --allocate-node-cidrs=true --cluster-cidr "$POD_CIDR" --node-cidr-mask-size 24 \
-    --service-cluster-ip-range "$SERVICE_CIDR" --controllers '*,bootstrapsigner,tokencleaner'
+    --allocate-node-cidrs=true --cluster-cidr "$POD_CIDR,$POD_CIDR6" \
+    --node-cidr-mask-size-ipv4 24 --node-cidr-mask-size-ipv6 64 \
+    --service-cluster-ip-range "$SERVICE_CIDR,$SERVICE_CIDR6" --controllers '*,bootstrapsigner,tokencleaner'
   start kube-scheduler "$BIN/kube-scheduler" \
     --kubeconfig "$pki/scheduler.kubeconfig" \
     --authentication-kubeconfig "$pki/scheduler.kubeconfig" \
@@ -372,7 +401,7 @@ up() {
   step "kubelet, kube-proxy"
   start kubelet "$BIN/kubelet" --config "$STATE/kubelet/config.yaml" \
     --kubeconfig "$pki/kubelet.kubeconfig" --root-dir "$STATE/kubelet" \
-    --hostname-override "$NODE" --node-ip "$NODE_IP"
+    --hostname-override "$NODE" --node-ip "$NODE_IP,$NODE_IP6"
   start kube-proxy "$BIN/kube-proxy" --config "$STATE/kube-proxy.yaml"
   wait_for kube-proxy "kube-proxy to be healthy" curl -fsS http://127.0.0.1:10256/healthz
   wait_for kubelet "node $NODE to be Ready" kubectl wait --for=condition=Ready "node/$NODE" --timeout=5s
@@ -473,6 +502,7 @@ down() {
 
   ip link del "$BRIDGE" 2>/dev/null || true
   ip link del "$NODE_IF" 2>/dev/null || true
+  ip -6 route del unreachable "$CLUSTER_RANGE6" 2>/dev/null || true
   for m in $(ip -o link show type veth 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1); do
     ip -o link show "$m" 2>/dev/null | grep -q "master $BRIDGE" && ip link del "$m" 2>/dev/null
   done
@@ -485,9 +515,7 @@ down() {
   done
 
   if [ -f "$STATE/sysctl.saved" ]; then
-    { read -r fwd; read -r brnf; } <"$STATE/sysctl.saved" || true
-    [ -n "${fwd:-}" ] && sysctl -qw "net.ipv4.ip_forward=$fwd" || true
-    [ -n "${brnf:-}" ] && sysctl -qw "net.bridge.bridge-nf-call-iptables=$brnf" 2>/dev/null || true
+    while read -r m; do sysctl -qw "$m" 2>/dev/null || true; done <"$STATE/sysctl.saved"
   fi
   # libcni's result cache, one file per sandbox and network.
   for m in "$STATE"/containerd/io.containerd.grpc.v1.cri/sandboxes/*; do

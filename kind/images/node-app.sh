@@ -76,8 +76,10 @@ root=$(base_root)
 mkdir -p "$root/app/build/Release" && cp "$repo/build/Release/sidecar_native.node" "$root/app/build/Release/"
 # ip (iproute2): the routing rule of transparent pass-through (sidecar/incoming/transparent.ts).
 # bash runs the kubelet's probes (its /dev/tcp): lighter in the sidecar's memory than a node.
+# ip6tables: the same rules for a dual-stack pod's IPv6 (sidecar/incoming/dual-stack.ts).
 copy_with_libs "$root" /usr/sbin/iptables /usr/sbin/iptables-save /usr/sbin/iptables-restore \
-  /usr/sbin/iptables-legacy /usr/sbin/iptables-nft /usr/sbin/ip /bin/bash
+  /usr/sbin/iptables-legacy /usr/sbin/iptables-nft /usr/sbin/ip6tables /usr/sbin/ip6tables-save \
+  /usr/sbin/ip6tables-restore /usr/sbin/ip6tables-legacy /usr/sbin/ip6tables-nft /usr/sbin/ip /bin/bash
 for m in /usr/lib/x86_64-linux-gnu/xtables/*.so; do copy_with_libs "$root" "$m"; done
 image sidecar "$root" '["/usr/bin/node", "--max-semi-space-size=1", "/app/dist/sidecar/main.js"]'  # see sidecar/memory.ts
 echo "$key" >"$out/node-app.key"

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { run } from '../harness/run';
 import { createNamespaces, deleteNamespaces, kubeconfigPath, kubectl, podReady, rolledOut, webhookReady } from './cluster';
 import { demoClient, demoDeployment, manifests } from './manifests';
-import { eventually, FIXTURES, mirrord, within, type Mirrord } from './mirrord';
+import { eventually, FIXTURES, mirrord, saw, within, type Mirrord } from './mirrord';
 import { stoppedAfterEach } from './stopped-after-each';
 
 const namespace = `e2e-incoming-${process.pid}`;
@@ -67,16 +67,6 @@ function attach(args: string[], name: string, workload = 'app'): Mirrord {
   const session = mirrord(['attach', ...target(workload), ...args, '--', 'python3', '-u', ANSWER, name, '8080']);
   sessions.push(session);
   return session;
-}
-
-/**
- * The local program saw exactly these requests. Its lines come over the CLI's stdout, which may
- * trail the HTTP answer a little, hence the wait; their order is not the test's business.
- */
-async function saw(session: Mirrord, name: string, requests: string[]): Promise<void> {
-  const expected = requests.map((request) => `${name} saw ${request}`);
-  for (const line of expected) await session.waitFor(new RegExp(`^${line.replace(/[/.()]/g, '\\$&')}$`, 'm'), 'stdout', 30_000);
-  expect(session.output().stdout.split('\n').filter(Boolean).sort()).toEqual(expected.sort());
 }
 
 /** The pod's port is the app's again: no rule of an ended session is left. */

@@ -18,6 +18,8 @@ export interface DemoOptions {
   env?: Record<string, string>;
   /** A Service of the same name, port 80 -> 8080 (HTTP) and 50051 (gRPC). */
   service?: boolean;
+  /** The Service gets a cluster IP of each family the cluster has (its name an AAAA record too). */
+  dualStackService?: boolean;
   terminationGracePeriodSeconds?: number;
   /** How many pods (1 by default). */
   replicas?: number;
@@ -45,8 +47,13 @@ export function demoDeployment(namespace: string, name = 'app', options: DemoOpt
     { name: 'http', port: 80, targetPort: 8080 },
     { name: 'grpc', port: 50051, targetPort: 50051 },
   ];
-  const service = { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace }, spec: { selector: labels, ports } };
-  return [deployment, ...(options.service ? [service] : [])].map((object) => JSON.stringify(object)).join('\n---\n');
+  const service = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace },
+    spec: { selector: labels, ports, ...(options.dualStackService ? { ipFamilyPolicy: 'PreferDualStack' } : {}) },
+  };
+  return [deployment, ...(options.service || options.dualStackService ? [service] : [])].map((object) => JSON.stringify(object)).join('\n---\n');
 }
 
 export function demoClient(namespace: string, name = 'client'): string {
