@@ -9,7 +9,7 @@
 import { PortForward, type KubeConfig } from './kube-client';
 import { Duplex, PassThrough } from 'node:stream';
 import WebSocket from 'ws';
-import { MAX_FRAME } from '../protocol/frame';
+import { clientSocketOptions } from '../protocol/socket-options';
 
 export interface PortForwardTransport {
   socket: WebSocket;
@@ -28,7 +28,7 @@ export async function connectThroughPortForward(config: KubeConfig, namespace: s
   const tunnel = typeof forward === 'function' ? forward() : forward;
   if (!tunnel) throw new Error('the API server did not open the port-forward');
   const bytes = Duplex.from({ readable: fromPod, writable: toPod });
-  const socket = new WebSocket('ws://mirrord-agent/', { createConnection: () => bytes as never, maxPayload: MAX_FRAME, perMessageDeflate: false });
+  const socket = new WebSocket('ws://mirrord-agent/', { createConnection: () => bytes as never, ...clientSocketOptions({ privateStream: true }) });
   tunnel.on('close', () => {
     fromPod.end();
     if (socket.readyState !== WebSocket.CLOSED) socket.terminate();

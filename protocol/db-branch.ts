@@ -5,7 +5,7 @@
  * it and a Secret with the source's credentials, all named `mirrord-db-ID` in the target's
  * namespace and labelled with the branch's id.
  */
-import { z } from 'zod';
+import { z } from './zod';
 
 export const DB_BRANCH_TYPES = ['pg', 'mysql'] as const;
 export type DbBranchType = (typeof DB_BRANCH_TYPES)[number];

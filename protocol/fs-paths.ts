@@ -5,7 +5,7 @@
  * the path asked for and on where the kernel resolved it (a symlink can't lead around a rule).
  * The sidecar tells the client the rules in `hello`, so its `local` paths stay on its machine.
  */
-import { z } from 'zod';
+import { z } from './zod';
 import { re2Pattern, re2Searcher } from './re2';
 
 export const fsPathRule = z.object({

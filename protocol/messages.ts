@@ -4,7 +4,7 @@
  * flow from the sidecar to the client unasked. Unknown fields are ignored so that a minor
  * version can add them.
  */
-import { z } from 'zod';
+import { z } from './zod';
 import { ticketFsPaths } from './fs-paths';
 
 const port = z.number().int().min(1).max(65535);

@@ -8,7 +8,7 @@
  * `status` holding the signed ticket the CLI presents in `hello` (see ticket.ts). A refusal is a
  * Kubernetes `Status` of code 403 whose message names the policy.
  */
-import { z } from 'zod';
+import { z } from './zod';
 import { dbBranchRequest } from './db-branch';
 import { describeIssues, httpFilter } from './messages';
 import { ticketAllow } from './ticket';

@@ -5,7 +5,7 @@
  * see the same address).
  */
 import { BlockList, isIP } from 'node:net';
-import { z } from 'zod';
+import { z } from './zod';
 
 export const outgoingRule = z
   .object({

@@ -4,7 +4,7 @@
  * for ever. Searched, not anchored, as mirrord's Rust `regex` does.
  */
 import { RE2JS } from 're2js';
-import { z } from 'zod';
+import { z } from './zod';
 
 /** Why `source` is not an RE2 regular expression, or undefined when it compiles. */
 export function re2Problem(source: string): string | undefined {

@@ -8,7 +8,7 @@
  * as a JSON Web Key Set (RFC 7517) of `{ kty: "OKP", crv: "Ed25519", kid, x }` keys.
  */
 import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
-import { z } from 'zod';
+import { z } from './zod';
 import { ErrorCode, RemoteError } from './errors';
 import { describeIssues } from './messages';
 import { ticketFsPaths } from './fs-paths';

@@ -4,7 +4,7 @@
  * alternative; the one matching the kind of value the user wrote is the one they meant, so its
  * issue is reported.
  */
-import type { core } from 'zod';
+import type { core } from '../../protocol/zod';
 import { keysAt, nearest } from './keys';
 import type { Problem } from './problems';
 

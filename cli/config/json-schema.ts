@@ -1,5 +1,5 @@
 /** The JSON Schema published as `mirrord.schema.json`, for editors and other tools. */
-import { z } from 'zod';
+import { z } from '../../protocol/zod';
 import { configSchema } from './schema';
 
 export const SCHEMA_FILE = 'cli/config/mirrord.schema.json';

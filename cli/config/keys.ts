@@ -2,7 +2,7 @@
  * The keys a schema allows at a path, and the nearest one to a misspelling: an unknown key is
  * most often a typo, and naming the intended key saves a trip to the reference.
  */
-import type { core } from 'zod';
+import type { core } from '../../protocol/zod';
 
 type Schema = core.$ZodType;
 

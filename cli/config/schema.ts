@@ -6,7 +6,7 @@
  * warning by the resolver (unsupported.ts). Objects are strict: a misspelt key is an error
  * rather than a silently ignored setting. `mirrord.schema.json` is generated from this.
  */
-import { z } from 'zod';
+import { z } from '../../protocol/zod';
 import { compileDnsEntry } from '../../intproxy/dns-filter';
 import { compileEntry } from '../../intproxy/outgoing-filter';
 import { RE2JS } from 're2js';

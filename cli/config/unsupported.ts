@@ -4,7 +4,7 @@
  * marks them where it declares them, so the list can't drift from the schema, and a file that
  * sets one gets one warning naming it, never silence.
  */
-import { z, type core } from 'zod';
+import { z, type core } from '../../protocol/zod';
 import { keyPath } from './issues';
 import { forms } from './keys';
 

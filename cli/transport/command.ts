@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Duplex } from 'node:stream';
 import WebSocket from 'ws';
-import { MAX_FRAME } from '../../protocol/frame';
+import { clientSocketOptions } from '../../protocol/socket-options';
 
 export interface CommandTransport {
   socket: WebSocket;
@@ -21,11 +21,7 @@ export function connectThroughCommand(command: string): CommandTransport {
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (text: string) => (stderr = (stderr + text).slice(-4096)));
   const duplex = Duplex.from({ readable: child.stdout, writable: child.stdin });
-  const socket = new WebSocket('ws://mirrord-agent/', {
-    createConnection: () => duplex as never,
-    maxPayload: MAX_FRAME,
-    perMessageDeflate: false,
-  });
+  const socket = new WebSocket('ws://mirrord-agent/', { createConnection: () => duplex as never, ...clientSocketOptions({ privateStream: true }) });
   child.once('exit', (code, signal) => {
     // While the WebSocket is closing, the command ending is the end of that close, not a failure.
     if (socket.readyState === WebSocket.CLOSING) socket.terminate();

@@ -1,6 +1,6 @@
 /** The agent at a WebSocket URL, e.g. a `kubectl port-forward` of the sidecar's port. */
 import WebSocket from 'ws';
-import { MAX_FRAME } from '../../protocol/frame';
+import { clientSocketOptions } from '../../protocol/socket-options';
 import { CliError, USAGE_EXIT } from '../errors';
 import { DEFAULT_AGENT_PORT } from '../../common/pod-contract';
 
@@ -18,5 +18,5 @@ export function connectToUrl(url: string): WebSocket {
       USAGE_EXIT,
     );
   }
-  return new WebSocket(url, { maxPayload: MAX_FRAME, perMessageDeflate: false });
+  return new WebSocket(url, clientSocketOptions({ privateStream: false }));
 }

@@ -3,6 +3,8 @@
  * the pod's nat rules like a real client's), the "local process" that stolen requests reach,
  * and bulk TCP echo through a session or straight from the pod.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
@@ -11,6 +13,7 @@ import { packagePath } from '../../common/package-root';
 import { replayedSocket } from '../../common/replayed-socket';
 import { POD_IP, POD_IP6 } from '../harness/netns';
 import { APP_PORT, type TestPod } from '../harness/pod';
+import { TreeCpuSampler } from './proc';
 import type { LoadResult } from './stats';
 
 export interface LoadOptions {
@@ -175,4 +178,52 @@ export async function directEcho(pod: TestPod, host: string, port: number, bytes
     },
   );
   return JSON.parse(stdout) as BulkResult;
+}
+
+/** CPU per role on the path of a program's connection under `mirrord attach`, seconds. */
+export interface PathCpu {
+  /** The program itself (echo-client.js). */
+  program: number;
+  /** The CLI: the layer's local proxy and the session's end of the transport. */
+  localProxy: number;
+  /** The agent command (the transport to the sidecar: here `ip netns exec … socat`). */
+  transport: number;
+}
+
+/**
+ * The real path: echo-client.js run under `mirrord attach --agent-cmd`, its connection made by
+ * the layer through the CLI's local proxy, the transport and the sidecar. Each process's CPU is
+ * counted from the connection being up to the end, so the CLI's start-up is left out.
+ */
+export async function attachedEcho(pod: TestPod, main: string, host: string, port: number, bytes: number): Promise<{ result: BulkResult; cpu: PathCpu }> {
+  const echo = [process.execPath, packagePath('test/bench/echo-client.js'), host, String(port), String(bytes), String(CHUNK)];
+  const child = spawn(process.execPath, [main, 'attach', '--agent-cmd', pod.agentCommand, '-q', '--', ...echo], {
+    env: { ...process.env, ECHO_CLIENT_ANNOUNCE: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const sampler = new TreeCpuSampler(child.pid!);
+  let stdout = '';
+  let stderr = '';
+  let connected = false;
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    if (!connected && /^connected$/m.test(stderr)) {
+      connected = true;
+      sampler.mark();
+    }
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 70_000);
+  const [code] = (await once(child, 'close')) as [number | null];
+  clearTimeout(timer);
+  const usage = sampler.stop();
+  if (code !== 0) throw new Error(`mirrord attach -- echo-client.js exited with ${code}: ${stderr}`);
+  const sum = (match: (command: string) => boolean) => usage.filter((p) => match(p.command)).reduce((total, p) => total + p.cpuSeconds, 0);
+  // The CLI's command line names the program too.
+  const isCli = (command: string) => command.includes(`${main} attach`);
+  const isProgram = (command: string) => !isCli(command) && command.includes('echo-client.js');
+  return {
+    result: JSON.parse(stdout) as BulkResult,
+    cpu: { program: sum(isProgram), localProxy: sum(isCli), transport: sum((c) => !isProgram(c) && !isCli(c)) },
+  };
 }

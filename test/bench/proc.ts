@@ -79,3 +79,55 @@ export function selfCpu(): () => { cpuSeconds: number; wallSeconds: number } {
     return { cpuSeconds: (used.user + used.system) / 1e6, wallSeconds: Number(process.hrtime.bigint() - startedAt) / 1e9 };
   };
 }
+
+/** The pids of `pid`'s children (of its main thread: a node process forks from it), from /proc. */
+export function childrenOf(pid: number): number[] {
+  return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+}
+
+/**
+ * The CPU seconds of a process and its descendants, each on its own, for processes that end
+ * when the work does (a command and what it starts): sampled every `periodMs` until stop(), the
+ * last figure of each process kept, so only its final few milliseconds go uncounted.
+ */
+export class TreeCpuSampler {
+  private readonly seen = new Map<number, { command: string; cpuSeconds: number }>();
+  private readonly before = new Map<number, number>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly root: number,
+    periodMs = 20,
+  ) {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), periodMs);
+  }
+
+  /** From now on, stop() counts CPU from this moment (what each process used before is left out). */
+  mark(): void {
+    this.sample();
+    for (const [pid, usage] of this.seen) this.before.set(pid, usage.cpuSeconds);
+  }
+
+  /** CPU seconds per process (since mark(), if called), with its command line. */
+  stop(): { pid: number; command: string; cpuSeconds: number }[] {
+    clearInterval(this.timer);
+    this.sample();
+    return [...this.seen].map(([pid, usage]) => ({ pid, command: usage.command, cpuSeconds: usage.cpuSeconds - (this.before.get(pid) ?? 0) }));
+  }
+
+  private sample(): void {
+    const pending = [this.root];
+    while (pending.length) {
+      const pid = pending.pop()!;
+      try {
+        // The command is read again each time (a shell may exec what it runs), but an ending process has none.
+        const command = commandLine(pid) || this.seen.get(pid)?.command || '';
+        this.seen.set(pid, { command, cpuSeconds: cpuSeconds(pid) });
+        pending.push(...childrenOf(pid));
+      } catch {
+        /* ended: its last sample stands */
+      }
+    }
+  }
+}

@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { run } from '../harness/run';
 import { createNamespaces, deleteNamespaces, kubeconfigPath, kubectl, podReady, rolledOut, webhookReady } from './cluster';
 import { demoClient, demoDeployment, manifests } from './manifests';
-import { eventually, FIXTURES, mirrord, saw, within, type Mirrord } from './mirrord';
+import { eventually, FIXTURES, mirrord, within, type Mirrord } from './mirrord';
+import { saw } from './answers';
 import { stoppedAfterEach } from './stopped-after-each';
 
 const namespace = `e2e-incoming-${process.pid}`;

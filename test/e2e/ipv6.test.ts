@@ -12,7 +12,8 @@ import { isIPv6 } from 'node:net';
 import { join } from 'node:path';
 import { createNamespaces, deleteNamespaces, kubeconfigPath, kubectl, podReady, rolledOut, webhookReady } from './cluster';
 import { demoClient, demoDeployment, manifests } from './manifests';
-import { eventually, FIXTURES, mirrord, saw, type Mirrord } from './mirrord';
+import { saw } from './answers';
+import { eventually, FIXTURES, mirrord, type Mirrord } from './mirrord';
 import { stoppedAfterEach } from './stopped-after-each';
 
 const namespace = `e2e-ipv6-${process.pid}`;
