@@ -3,13 +3,28 @@
  * (a header filter's text, a file's path) is compiled by RE2, so no input can make it backtrack
  * for ever. Searched, not anchored, as mirrord's Rust `regex` does.
  */
-import { RE2JS } from 're2js';
+import type { RE2JS as Re2Js } from 're2js';
 import { z } from './zod';
+
+let loaded: typeof Re2Js | undefined;
+/**
+ * The library, loaded by the first pattern compiled: a session without filters or path rules
+ * (the common one) never needs it, and loading it takes the CLI as long as its own start-up code.
+ */
+function re2(): typeof Re2Js {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (loaded ??= (require('re2js') as typeof import('re2js')).RE2JS);
+}
+
+/** `source` compiled as RE2, or its error thrown. */
+export function re2Compile(source: string): void {
+  re2().compile(source);
+}
 
 /** Why `source` is not an RE2 regular expression, or undefined when it compiles. */
 export function re2Problem(source: string): string | undefined {
   try {
-    RE2JS.compile(source);
+    re2Compile(source);
     return undefined;
   } catch (error) {
     return (error as Error).message;
@@ -21,7 +36,7 @@ export const re2Pattern = z.string().refine((source) => re2Problem(source) === u
 
 /** Whether RE2 `pattern` matches somewhere in `text`. */
 export function re2Finds(pattern: string, text: string): boolean {
-  return RE2JS.compile(pattern).matcher(text).find();
+  return re2().compile(pattern).matcher(text).find();
 }
 
 const ASCII = /^[\x00-\x7f]*$/;
@@ -33,7 +48,7 @@ const ASCII = /^[\x00-\x7f]*$/;
  * RE2 folds a few other characters onto ASCII letters (the Kelvin sign onto `k`).
  */
 export function re2Searcher(pattern: string): (text: string) => boolean {
-  const compiled = RE2JS.compile(pattern, RE2JS.CASE_INSENSITIVE);
+  const compiled = re2().compile(pattern, re2().CASE_INSENSITIVE);
   const prefix = literalPrefix(pattern).toLowerCase();
   const start = ASCII.test(prefix) ? prefix : '';
   return (text) => {

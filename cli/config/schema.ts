@@ -9,8 +9,8 @@
 import { z } from '../../protocol/zod';
 import { compileDnsEntry } from '../../intproxy/dns-filter';
 import { compileEntry } from '../../intproxy/outgoing-filter';
-import { RE2JS } from 're2js';
 import { parseJsonPath } from '../../protocol/json-path';
+import { re2Compile } from '../../protocol/re2';
 import { compileRustRegex } from '../../intproxy/rust-regex';
 import {
   DB_BRANCH_DEFAULT_CREATION_TIMEOUT_S,
@@ -52,7 +52,7 @@ const regexOf = (compile: (source: string) => unknown) =>
 const regex = regexOf(compileRustRegex);
 const regexes = oneOrManyOf(regex);
 /** The sidecar runs HTTP filters on RE2 (linear time), whose syntax is mirrord's Rust regex's. */
-const httpRegex = regexOf((source) => RE2JS.compile(source));
+const httpRegex = regexOf(re2Compile);
 
 /** An object of a feature not supported yet: any content (its keys change with mirrord's versions). */
 const anyObject = z.record(z.string(), z.unknown());

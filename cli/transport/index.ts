@@ -123,7 +123,7 @@ export async function openTransport(
 ): Promise<Transport> {
   const { target } = settings;
   if (agent.command !== undefined) {
-    const transport = connectThroughCommand(agent.command);
+    const transport = await connectThroughCommand(agent.command);
     return {
       socket: quiet(transport.socket),
       description: `the agent command \`${agent.command}\``,

@@ -17,6 +17,10 @@ const RUNS = 7;
 export interface LayerFigures {
   /** ms from starting the command until the user's program runs: with `mirrord attach`, and directly */
   start: { attach: number; direct: number };
+  /** ms of a whole `mirrord attach -- true` (start, session, close), and of `true` alone */
+  whole: { attach: number; direct: number };
+  /** The python3 the figures use: the interpreter itself, not a version manager's shim (whose scripts would be timed too). */
+  python: string;
   /** ms per open + read: the pod's file the first time (`remote`), again while unchanged (`again`), and a local copy */
   files: { size: string; remote: number; again: number; local: number }[];
   /** ms per getaddrinfo */
@@ -38,13 +42,22 @@ const RESOLVE =
 
 export async function layerSection(pod: TestPod): Promise<LayerFigures> {
   const attach = (program: string[]) => output(process.execPath, [MAIN, 'attach', '--agent-cmd', pod.agentCommand, '-q', '--', ...program]);
-  const python = (script: string, ...args: string[]) => ['python3', '-c', script, ...args];
+  const interpreter = (await run('python3', ['-c', 'import sys; print(sys.executable)'])).stdout.trim();
+  const python = (script: string, ...args: string[]) => [interpreter, '-c', script, ...args];
   const now = () => String(Math.round((performance.timeOrigin + performance.now()) * 1e6));
+  const timed = async (command: string, args: string[]) => {
+    const began = performance.now();
+    await run(command, args);
+    return performance.now() - began;
+  };
 
   const start = { attach: [] as number[], direct: [] as number[] };
+  const whole = { attach: [] as number[], direct: [] as number[] };
   for (let i = 0; i < RUNS; i++) {
-    start.direct.push(await output('python3', ['-c', STARTED, now()]));
+    start.direct.push(await output(interpreter, ['-c', STARTED, now()]));
     start.attach.push(await attach(python(STARTED, now())));
+    whole.direct.push(await timed('true', []));
+    whole.attach.push(await timed(process.execPath, [MAIN, 'attach', '--agent-cmd', pod.agentCommand, '-q', '--', 'true']));
   }
 
   const local = mkdtempSync(join(tmpdir(), 'mirrord-bench-'));
@@ -62,7 +75,7 @@ export async function layerSection(pod: TestPod): Promise<LayerFigures> {
       await new Promise((resolve) => setTimeout(resolve, 1100)); // a file changed within the last second is always fetched
       const remote = await attach(python(READ, ...names.map((name) => `/etc/config/${name}`)));
       const again = await attach(python(READ, ...names.map(() => `/etc/config/${names[0]}`)));
-      const direct = await output('python3', ['-c', READ, ...names.map(() => join(local, names[0]))]);
+      const direct = await output(interpreter, ['-c', READ, ...names.map(() => join(local, names[0]))]);
       files.push({ size, remote, again, local: direct });
       for (const name of names) rmSync(join(pod.appRoot, 'etc/config', name));
     }
@@ -72,7 +85,13 @@ export async function layerSection(pod: TestPod): Promise<LayerFigures> {
 
   const resolve = {
     pod: await attach(python(RESOLVE, SERVICE_NAME, '200')),
-    local: await output('python3', ['-c', RESOLVE, 'localhost', '200']),
+    local: await output(interpreter, ['-c', RESOLVE, 'localhost', '200']),
   };
-  return { start: { attach: median(start.attach), direct: median(start.direct) }, files, resolve };
+  return {
+    start: { attach: median(start.attach), direct: median(start.direct) },
+    whole: { attach: median(whole.attach), direct: median(whole.direct) },
+    python: interpreter,
+    files,
+    resolve,
+  };
 }

@@ -159,7 +159,7 @@ export class TestPod {
 
   /** A session and the agent command process that carries it. */
   async connectVia(options: ClientOptions = {}): Promise<{ client: Client; transport: CommandTransport }> {
-    const transport = connectThroughCommand(this.agentCommand);
+    const transport = await connectThroughCommand(this.agentCommand);
     const client = await Client.start(transport.socket, { client: 'integration test', ...options });
     this.clients.add(client);
     return { client, transport };

@@ -78,7 +78,10 @@ describe.each(engines)('the source check on $type', (engine) => {
       .withWaitStrategy(Wait.forSuccessfulCommand(`test -f ${DB_BRANCH_READY_FILE}`))
       .withStartupTimeout(60_000)
       .start();
-    source = { host: container.getHost(), port: container.getMappedPort(engine.port), user: USER, password: PASSWORD, database: DATABASE, env: () => ({}) };
+    // A one-label name is a Service of the app's namespace to the source check: testcontainers'
+    // `localhost` (a local Docker engine without a gateway on its bridge) is its address here.
+    const host = container.getHost() === 'localhost' ? '127.0.0.1' : container.getHost();
+    source = { host, port: container.getMappedPort(engine.port), user: USER, password: PASSWORD, database: DATABASE, env: () => ({}) };
     await queryDatabase(engine.type, source, 'CREATE TABLE orders (id int PRIMARY KEY, user_id int NOT NULL)');
     await queryDatabase(engine.type, source, 'INSERT INTO orders VALUES (1, 1), (2, 2)');
   }, 1_200_000);

@@ -18,7 +18,7 @@ jest.setTimeout(60_000);
 
 /** A raw WebSocket to the sidecar, for sending what no well-behaved client would. */
 async function rawSocket(pod: TestPod): Promise<WebSocket> {
-  const { socket } = connectThroughCommand(pod.agentCommand);
+  const { socket } = await connectThroughCommand(pod.agentCommand);
   await once(socket, 'open');
   return socket;
 }
