@@ -11,6 +11,7 @@ import {
   FrameKind,
   MAX_DATA,
   MAX_FRAME,
+  recycleData,
 } from './frame';
 import type { Envelope } from './messages';
 
@@ -113,6 +114,23 @@ describe('frame round trips', () => {
       const frame = decodeFrame(encoded);
       expect(frame.kind === FrameKind.Data && frame.stream === stream && frame.payload.equals(payload)).toBe(true);
     }
+  });
+
+  it('a large DATA frame written and recycled lends its memory to the next one, which carries its own bytes; small or foreign ones are not kept', () => {
+    const first = encodeData(1, Buffer.alloc(MAX_DATA, 1));
+    recycleData(first);
+    const second = encodeData(3, Buffer.alloc(20_000, 2));
+    expect(second.buffer).toBe(first.buffer);
+    const decoded = decodeFrame(second);
+    expect(decoded.kind === FrameKind.Data && decoded.stream === 3 && decoded.payload.equals(Buffer.alloc(20_000, 2))).toBe(true);
+    expect(encodeData(5, Buffer.alloc(MAX_DATA)).buffer).not.toBe(first.buffer); // lent once only
+
+    const small = encodeData(1, Buffer.alloc(100));
+    recycleData(small);
+    expect(encodeData(1, Buffer.alloc(MAX_DATA)).buffer).not.toBe(small.buffer);
+    const foreign = Buffer.alloc(5 + MAX_DATA);
+    recycleData(foreign);
+    expect(encodeData(1, Buffer.alloc(MAX_DATA)).buffer).not.toBe(foreign.buffer);
   });
 
   it('END', () => {

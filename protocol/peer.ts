@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import type { Writable } from 'node:stream';
 import WebSocket from 'ws';
 import { CloseCode, ErrorCode, ProtocolError, RemoteError } from './errors';
-import { decodeFrame, encodeControl, encodeCredit, encodeData, encodeEnd, encodeReset, FrameKind, type Frame } from './frame';
+import { decodeFrame, encodeControl, encodeCredit, encodeData, encodeEnd, encodeReset, FrameKind, recycleData, type Frame } from './frame';
 import {
   describeIssues,
   events,
@@ -158,7 +158,8 @@ export class Peer extends EventEmitter implements StreamLink {
   }
 
   sendData(stream: number, payload: Buffer): void {
-    this.sendFrame(encodeData(stream, payload));
+    const frame = encodeData(stream, payload);
+    this.sendFrame(frame, () => recycleData(frame));
   }
 
   sendEnd(stream: number): void {

@@ -9,7 +9,7 @@ import { packagePath } from '../../common/package-root';
 import { eventually as retry } from '../harness/eventually';
 
 // Found from the sources (jest) and from dist/ (the benchmark) alike.
-export const MAIN = packagePath('dist/cli/main.js');
+export const MAIN = packagePath('dist/cli/launch.js');
 export const FIXTURES = join(__dirname, 'fixtures');
 
 export interface Run {
