@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
 
 const BUNDLE = join(__dirname, '..', 'bin', 'mirrord-cli.js');
@@ -38,7 +38,7 @@ function readCache(file: string): Buffer | undefined {
 /** Written whole or not at all: another run may be reading it. */
 function writeCache(file: string, data: Buffer): void {
   try {
-    mkdirSync(join(file, '..'), { recursive: true });
+    mkdirSync(dirname(file), { recursive: true });
     const partial = `${file}.${process.pid}`;
     writeFileSync(partial, data);
     renameSync(partial, file);
@@ -61,7 +61,7 @@ function runBundle(bundle: string): void {
   });
   const run = script.runInThisContext() as (exports: object, require: NodeJS.Require, module: object, filename: string, dirname: string) => void;
   const bundleModule = { exports: {}, filename: bundle };
-  run(bundleModule.exports, createRequire(bundle), bundleModule, bundle, join(bundle, '..'));
+  run(bundleModule.exports, createRequire(bundle), bundleModule, bundle, dirname(bundle));
 }
 
 if (existsSync(BUNDLE)) runBundle(BUNDLE);

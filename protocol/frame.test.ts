@@ -3,7 +3,6 @@ import {
   attachmentBuffer,
   decodeFrame,
   encodeControl,
-  recycleAttachment,
   encodeCredit,
   encodeData,
   encodeEnd,
@@ -11,7 +10,7 @@ import {
   FrameKind,
   MAX_DATA,
   MAX_FRAME,
-  recycleData,
+  recycleBuffer,
 } from './frame';
 import type { Envelope } from './messages';
 
@@ -81,17 +80,17 @@ describe('frame round trips', () => {
 
   it('a recycled large attachmentBuffer is reused, a small one or a foreign buffer is not', () => {
     const first = attachmentBuffer(1 << 20);
-    recycleAttachment(first.subarray(0, 10)); // a slice names the same memory
+    recycleBuffer(first.subarray(0, 10)); // a slice names the same memory
     const second = attachmentBuffer(600_000); // rounded up to the same 1 MiB size
     expect(second.buffer).toBe(first.buffer);
     expect(second.length).toBe(600_000);
     expect(attachmentBuffer(1 << 20).buffer).not.toBe(first.buffer); // taken once only
 
     const small = attachmentBuffer(4096);
-    recycleAttachment(small);
+    recycleBuffer(small);
     expect(attachmentBuffer(4096).buffer).not.toBe(small.buffer);
     const foreign = Buffer.alloc(1 << 20);
-    recycleAttachment(foreign);
+    recycleBuffer(foreign);
     expect(attachmentBuffer(1 << 20).buffer).not.toBe(foreign.buffer);
   });
 
@@ -118,7 +117,7 @@ describe('frame round trips', () => {
 
   it('a large DATA frame written and recycled lends its memory to the next one, which carries its own bytes; small or foreign ones are not kept', () => {
     const first = encodeData(1, Buffer.alloc(MAX_DATA, 1));
-    recycleData(first);
+    recycleBuffer(first);
     const second = encodeData(3, Buffer.alloc(20_000, 2));
     expect(second.buffer).toBe(first.buffer);
     const decoded = decodeFrame(second);
@@ -126,10 +125,10 @@ describe('frame round trips', () => {
     expect(encodeData(5, Buffer.alloc(MAX_DATA)).buffer).not.toBe(first.buffer); // lent once only
 
     const small = encodeData(1, Buffer.alloc(100));
-    recycleData(small);
+    recycleBuffer(small);
     expect(encodeData(1, Buffer.alloc(MAX_DATA)).buffer).not.toBe(small.buffer);
     const foreign = Buffer.alloc(5 + MAX_DATA);
-    recycleData(foreign);
+    recycleBuffer(foreign);
     expect(encodeData(1, Buffer.alloc(MAX_DATA)).buffer).not.toBe(foreign.buffer);
   });
 

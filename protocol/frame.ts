@@ -32,22 +32,63 @@ const HEADROOM = 256;
 const roomy = new WeakSet<ArrayBufferLike>();
 /** Attachments from this size up come from (and go back to) the pool, in power-of-two sizes. */
 const POOLED_FROM = 64 * 1024;
-/** The most the pool keeps for reuse, in bytes. */
+/** DATA payloads from this size up are framed in pooled memory (each frame 5 + MAX_DATA bytes). */
+const POOLED_DATA_FROM = 16 * 1024;
+
+/**
+ * Memory for large attachments and DATA frames, lent out and given back once written
+ * (recycleBuffer): a client reading a big file, or a bulk stream, then makes its sender allocate
+ * nothing per chunk. Each fresh chunk would be garbage for the collector, and counts as external
+ * memory to V8, which answers every few tens of MiB of it with a full collection.
+ */
 const POOL_BYTES = 4 * 1024 * 1024;
 const pool = new Map<number, ArrayBuffer[]>();
+const lent = new WeakSet<ArrayBufferLike>();
 let pooledBytes = 0;
+
+/** Memory of `byteLength` bytes from the pool, or new, lent until recycleBuffer gives it back. */
+function borrow(byteLength: number): ArrayBuffer {
+  const reused = pool.get(byteLength)?.pop();
+  if (reused) pooledBytes -= byteLength;
+  const memory = reused ?? new ArrayBuffer(byteLength);
+  lent.add(memory);
+  return memory;
+}
+
+/** Whether `buffer` lies in memory the pool lent (so recycleBuffer will take it back). */
+export function fromPool(buffer: Buffer): boolean {
+  return lent.has(buffer.buffer);
+}
+
+/**
+ * Gives the memory of an attachmentBuffer or a DATA frame (or a slice of one) back for reuse,
+ * once nothing refers to its bytes any more: its frame has been written to the transport.
+ * Anything else is left alone.
+ */
+export function recycleBuffer(buffer: Buffer): void {
+  const memory = buffer.buffer;
+  if (!lent.has(memory) || !(memory instanceof ArrayBuffer) || pooledBytes + memory.byteLength > POOL_BYTES) return;
+  const free = pool.get(memory.byteLength) ?? [];
+  if (free.includes(memory)) return;
+  free.push(memory);
+  pool.set(memory.byteLength, free);
+  pooledBytes += memory.byteLength;
+}
+
+/** Lets go of every buffer the pool keeps (the sidecar gives memory back after a burst). */
+export function emptyBufferPool(): void {
+  pool.clear();
+  pooledBytes = 0;
+}
 
 /**
  * A buffer for an attachment still to be filled (a file read), with room before it where
  * encodeControl writes the frame's head and JSON instead of copying the attachment after them.
- * Large ones are reused once recycled: a client reading a big file makes the sidecar allocate
- * nothing per chunk, rather than leave a megabyte of garbage per chunk for the collector.
+ * Large ones come from the pool.
  */
 export function attachmentBuffer(length: number): Buffer {
   const size = attachmentCapacity(length);
-  const reused = size >= POOLED_FROM ? pool.get(size)?.pop() : undefined;
-  if (reused) pooledBytes -= reused.byteLength;
-  const memory = reused ?? new ArrayBuffer(HEADROOM + size);
+  const memory = size >= POOLED_FROM ? borrow(HEADROOM + size) : new ArrayBuffer(HEADROOM + size);
   roomy.add(memory);
   return Buffer.from(memory, HEADROOM, length);
 }
@@ -55,27 +96,6 @@ export function attachmentBuffer(length: number): Buffer {
 /** The bytes an attachmentBuffer of `length` takes: pooled ones are rounded up to a power of two. */
 export function attachmentCapacity(length: number): number {
   return length < POOLED_FROM ? length : 2 ** Math.ceil(Math.log2(length));
-}
-
-/**
- * Gives an attachmentBuffer (or a slice of one) back for reuse, once nothing refers to its bytes
- * any more: its frame has been written to the transport. Anything else is left alone.
- */
-export function recycleAttachment(attachment: Buffer): void {
-  const memory = attachment.buffer;
-  const size = memory.byteLength - HEADROOM;
-  if (!roomy.has(memory) || !(memory instanceof ArrayBuffer) || size < POOLED_FROM || pooledBytes + memory.byteLength > POOL_BYTES) return;
-  const free = pool.get(size) ?? [];
-  if (free.includes(memory)) return;
-  free.push(memory);
-  pool.set(size, free);
-  pooledBytes += memory.byteLength;
-}
-
-/** Lets go of every buffer the pool keeps (the sidecar gives memory back after a burst). */
-export function emptyAttachmentPool(): void {
-  pool.clear();
-  pooledBytes = 0;
 }
 
 export function encodeControl(message: Envelope, attachment?: Buffer): Buffer {
@@ -93,39 +113,14 @@ export function encodeControl(message: Envelope, attachment?: Buffer): Buffer {
   return attachment?.length ? Buffer.concat([head, json, attachment]) : Buffer.concat([head, json]);
 }
 
-/** Payloads from this size up are framed in pooled memory. */
-const POOLED_DATA_FROM = 16 * 1024;
-/** The most DATA frames the pool keeps for reuse (each 5 + MAX_DATA bytes). */
-const DATA_POOL_FRAMES = 64;
-const dataPool: ArrayBuffer[] = [];
-const pooledData = new WeakSet<ArrayBufferLike>();
-
-/**
- * A large DATA frame is built in memory taken from a pool and given back once written
- * (recycleData): a bulk stream then allocates no new memory per frame. Each fresh 64 KiB would
- * count as external memory to V8, which answers every few tens of MiB of it with a full
- * collection, a fifth of the relaying processes' CPU before the pool.
- */
+/** A DATA frame; a large one in memory from the pool (give it back with recycleBuffer once written). */
 export function encodeData(stream: number, payload: Buffer): Buffer {
-  let frame: Buffer;
-  if (payload.length >= POOLED_DATA_FROM && payload.length <= MAX_DATA) {
-    const memory = dataPool.pop() ?? new ArrayBuffer(5 + MAX_DATA);
-    pooledData.add(memory);
-    frame = Buffer.from(memory, 0, 5 + payload.length);
-  } else {
-    frame = Buffer.allocUnsafe(5 + payload.length);
-  }
+  const pooled = payload.length >= POOLED_DATA_FROM && payload.length <= MAX_DATA;
+  const frame = pooled ? Buffer.from(borrow(5 + MAX_DATA), 0, 5 + payload.length) : Buffer.allocUnsafe(5 + payload.length);
   frame[0] = FrameKind.Data;
   frame.writeUInt32BE(stream, 1);
   payload.copy(frame, 5);
   return frame;
-}
-
-/** Gives a frame of encodeData back for reuse, once written to the transport; any other buffer is left alone. */
-export function recycleData(frame: Buffer): void {
-  const memory = frame.buffer;
-  if (!pooledData.has(memory) || !(memory instanceof ArrayBuffer) || dataPool.length >= DATA_POOL_FRAMES || dataPool.includes(memory)) return;
-  dataPool.push(memory);
 }
 
 export function encodeEnd(stream: number): Buffer {

@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import type { Writable } from 'node:stream';
 import WebSocket from 'ws';
 import { CloseCode, ErrorCode, ProtocolError, RemoteError } from './errors';
-import { decodeFrame, encodeControl, encodeCredit, encodeData, encodeEnd, encodeReset, FrameKind, recycleData, type Frame } from './frame';
+import { decodeFrame, encodeControl, encodeCredit, encodeData, encodeEnd, encodeReset, FrameKind, fromPool, recycleBuffer, type Frame } from './frame';
 import {
   describeIssues,
   events,
@@ -159,7 +159,7 @@ export class Peer extends EventEmitter implements StreamLink {
 
   sendData(stream: number, payload: Buffer): void {
     const frame = encodeData(stream, payload);
-    this.sendFrame(frame, () => recycleData(frame));
+    this.sendFrame(frame, fromPool(frame) ? () => recycleBuffer(frame) : undefined);
   }
 
   sendEnd(stream: number): void {

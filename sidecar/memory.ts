@@ -35,7 +35,7 @@ export class MemoryReclaimer {
   private settledBytes = process.memoryUsage.rss();
   private timer?: NodeJS.Timeout;
   private soon?: NodeJS.Timeout;
-  /** Lets go of caches before a collection (set once sessions are loaded: the frames' attachment pool). */
+  /** Lets go of caches before a collection (set once sessions are loaded: the frames' buffer pool). */
   beforeCollect: () => void = () => undefined;
 
   constructor(private readonly log: Logger) {}

@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type VerifyClientCallbackAsync } from 'ws';
 import type { Logger } from '../common/log';
 import { CloseCode } from '../protocol/errors';
-import { emptyAttachmentPool, MAX_FRAME } from '../protocol/frame';
+import { emptyBufferPool, MAX_FRAME } from '../protocol/frame';
 import { Peer } from '../protocol/peer';
 import { appViews } from './app-view';
 import { TicketKeyring, TicketVerifier } from './auth';
@@ -32,7 +32,7 @@ export class SessionHost {
   opened = 0;
 
   constructor(config: SidecarConfig, log: Logger, iptables: DualStackIptables, memory: MemoryReclaimer) {
-    memory.beforeCollect = emptyAttachmentPool;
+    memory.beforeCollect = emptyBufferPool;
     const incomingLog = log.child({ component: 'incoming' });
     const certificate = config.tlsDir ? new AppCertificate(config.tlsDir, incomingLog) : undefined;
     this.incoming = new IncomingRegistry(

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { CloseCode, ErrorCode, RemoteError } from '../protocol/errors';
-import { attachmentCapacity, recycleAttachment } from '../protocol/frame';
+import { attachmentCapacity, recycleBuffer } from '../protocol/frame';
 import { describeIssues, isRequestType, requests, type Params, type RequestType, type Result } from '../protocol/messages';
 import type { IncomingRequest, Peer } from '../protocol/peer';
 import { FsPathRules } from '../protocol/fs-paths';
@@ -411,7 +411,7 @@ export class Session implements IncomingSink {
         throw error;
       }
       const onSent = () => {
-        recycleAttachment(answer.attachment);
+        recycleBuffer(answer.attachment);
         this.reading.give(bytes);
       };
       return { ...answer, onSent };

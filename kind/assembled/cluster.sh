@@ -253,9 +253,7 @@ setup_network() {
   fi
   sysctl -qw net.ipv4.ip_forward=1
   sysctl -qw net.bridge.bridge-nf-call-iptables=1 2>/dev/null || true
-  iptables -N "$GUARD" 2>/dev/null || iptables -F "$GUARD"
-  iptables -A "$GUARD" -i "$BRIDGE" ! -o "$BRIDGE" -j REJECT --reject-with icmp-net-unreachable
-  iptables -C FORWARD -j "$GUARD" 2>/dev/null || iptables -I FORWARD 1 -j "$GUARD"
+  guard iptables icmp-net-unreachable
 
   # IPv6: the whole range unreachable but for the node's pods (the bridge's route, added with its
   # gateway address) and the services (routed to the node's interface, where kube-proxy's DNAT
@@ -265,9 +263,15 @@ setup_network() {
   ip -6 addr replace "$NODE_IP6/128" dev "$NODE_IF" nodad
   sysctl -qw net.ipv6.conf.all.forwarding=1
   sysctl -qw net.bridge.bridge-nf-call-ip6tables=1 2>/dev/null || true
-  ip6tables -N "$GUARD" 2>/dev/null || ip6tables -F "$GUARD"
-  ip6tables -A "$GUARD" -i "$BRIDGE" ! -o "$BRIDGE" -j REJECT --reject-with icmp6-no-route
-  ip6tables -C FORWARD -j "$GUARD" 2>/dev/null || ip6tables -I FORWARD 1 -j "$GUARD"
+  guard ip6tables icmp6-no-route
+}
+
+# guard IPTABLES REJECT_WITH : the FORWARD guard of one family: what leaves the pod bridge for
+# another interface is rejected.
+guard() {
+  "$1" -N "$GUARD" 2>/dev/null || "$1" -F "$GUARD"
+  "$1" -A "$GUARD" -i "$BRIDGE" ! -o "$BRIDGE" -j REJECT --reject-with "$2"
+  "$1" -C FORWARD -j "$GUARD" 2>/dev/null || "$1" -I FORWARD 1 -j "$GUARD"
 }
 
 # The host's settings the cluster changes, saved by `up` and put back by `down`.

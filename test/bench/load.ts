@@ -13,6 +13,7 @@ import { packagePath } from '../../common/package-root';
 import { replayedSocket } from '../../common/replayed-socket';
 import { POD_IP, POD_IP6 } from '../harness/netns';
 import { APP_PORT, type TestPod } from '../harness/pod';
+import { MAIN } from '../e2e/mirrord';
 import { TreeCpuSampler } from './proc';
 import type { LoadResult } from './stats';
 
@@ -169,15 +170,13 @@ export async function sessionEcho(client: Client, host: string, port: number, by
 
 /** The baseline: test/bench/echo-client.js run inside the pod's namespace, no session. */
 export async function directEcho(pod: TestPod, host: string, port: number, bytes: number): Promise<BulkResult> {
-  const { stdout } = await pod.net.exec(
-    pod.net.pod,
-    process.execPath,
-    [packagePath('test/bench/echo-client.js'), host, String(port), String(bytes), String(CHUNK)],
-    {
-      timeoutMs: 70_000,
-    },
-  );
+  const { stdout } = await pod.net.exec(pod.net.pod, process.execPath, echoClient(host, port, bytes), { timeoutMs: 70_000 });
   return JSON.parse(stdout) as BulkResult;
+}
+
+/** test/bench/echo-client.js's arguments, writing `bytes` in CHUNK-sized writes. */
+function echoClient(host: string, port: number, bytes: number): string[] {
+  return [packagePath('test/bench/echo-client.js'), host, String(port), String(bytes), String(CHUNK)];
 }
 
 /** CPU per role on the path of a program's connection under `mirrord attach`, seconds. */
@@ -195,9 +194,8 @@ export interface PathCpu {
  * the layer through the CLI's local proxy, the transport and the sidecar. Each process's CPU is
  * counted from the connection being up to the end, so the CLI's start-up is left out.
  */
-export async function attachedEcho(pod: TestPod, main: string, host: string, port: number, bytes: number): Promise<{ result: BulkResult; cpu: PathCpu }> {
-  const echo = [process.execPath, packagePath('test/bench/echo-client.js'), host, String(port), String(bytes), String(CHUNK)];
-  const child = spawn(process.execPath, [main, 'attach', '--agent-cmd', pod.agentCommand, '-q', '--', ...echo], {
+export async function attachedEcho(pod: TestPod, host: string, port: number, bytes: number): Promise<{ result: BulkResult; cpu: PathCpu }> {
+  const child = spawn(process.execPath, [MAIN, 'attach', '--agent-cmd', pod.agentCommand, '-q', '--', process.execPath, ...echoClient(host, port, bytes)], {
     env: { ...process.env, ECHO_CLIENT_ANNOUNCE: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -220,7 +218,7 @@ export async function attachedEcho(pod: TestPod, main: string, host: string, por
   if (code !== 0) throw new Error(`mirrord attach -- echo-client.js exited with ${code}: ${stderr}`);
   const sum = (match: (command: string) => boolean) => usage.filter((p) => match(p.command)).reduce((total, p) => total + p.cpuSeconds, 0);
   // The CLI's command line names the program too.
-  const isCli = (command: string) => command.includes(`${main} attach`);
+  const isCli = (command: string) => command.includes(`${MAIN} attach`);
   const isProgram = (command: string) => !isCli(command) && command.includes('echo-client.js');
   return {
     result: JSON.parse(stdout) as BulkResult,

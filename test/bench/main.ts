@@ -15,7 +15,6 @@ import { idleFigures } from './idle';
 import { layerSection } from './layer';
 import { syscallSection } from './syscall';
 import { attachedEcho, directEcho, runLoad, sessionEcho, startLocalServer, type BulkResult, type LoadOptions, type LocalServer } from './load';
-import { MAIN } from '../e2e/mirrord';
 import { commandLine, rssKiB, selfCpu, UsageSampler } from './proc';
 import { count, fixed, loadCells, median, mergeLoads, mib, percent, signedMs, table, verdict, type LoadResult } from './stats';
 
@@ -308,7 +307,7 @@ async function bulkSection(bench: Bench): Promise<BulkFigures> {
     session.push(await sampled(cpu.session, () => sessionEcho(client, SERVICE_NAME, ECHO_PORT, BULK_BYTES)));
     cpu.session.local += self().cpuSeconds;
     progress(`bulk TCP echo, ${BULK_BYTES / 1048576} MiB, a program under mirrord attach (round ${round})`);
-    const run = await sampled(cpu.attached, () => attachedEcho(bench.pod, MAIN, SERVICE_NAME, ECHO_PORT, BULK_BYTES));
+    const run = await sampled(cpu.attached, () => attachedEcho(bench.pod, SERVICE_NAME, ECHO_PORT, BULK_BYTES));
     attached.push(run.result);
     cpu.attached.program += run.cpu.program;
     cpu.attached.localProxy += run.cpu.localProxy;

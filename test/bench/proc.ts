@@ -81,7 +81,7 @@ export function selfCpu(): () => { cpuSeconds: number; wallSeconds: number } {
 }
 
 /** The pids of `pid`'s children (of its main thread: a node process forks from it), from /proc. */
-export function childrenOf(pid: number): number[] {
+function childrenOf(pid: number): number[] {
   return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
 }
 

@@ -1,5 +1,13 @@
-/** What the end-to-end suites' local program (fixtures/answer.py) saw, from its output under `mirrord attach`. */
+/**
+ * Who answered, in the end-to-end suites: the demo app's answer, and what their local program
+ * (fixtures/answer.py) saw, from its output under `mirrord attach`.
+ */
 import type { Mirrord } from './mirrord';
+
+/** The demo app's answer to GET `path`, from any pod of the Deployment `app`. */
+export function fromApp(path: string): RegExp {
+  return new RegExp(`^hello from app-[\\w-]+ \\(GET ${path.replace(/[/.]/g, '\\$&')}\\)\\n$`);
+}
 
 /**
  * The local program (fixtures/answer.py, started as NAME) saw exactly these requests. Its lines

@@ -12,31 +12,19 @@ import { isIPv6 } from 'node:net';
 import { join } from 'node:path';
 import { createNamespaces, deleteNamespaces, kubeconfigPath, kubectl, podReady, rolledOut, webhookReady } from './cluster';
 import { demoClient, demoDeployment, manifests } from './manifests';
-import { saw } from './answers';
+import { fromApp, saw } from './answers';
 import { eventually, FIXTURES, mirrord, type Mirrord } from './mirrord';
 import { stoppedAfterEach } from './stopped-after-each';
 
 const namespace = `e2e-ipv6-${process.pid}`;
-const FROM_APP = (path: string) => new RegExp(`^hello from app-[\\w-]+ \\(GET ${path.replace(/[/.]/g, '\\$&')}\\)\\n$`);
 const sessions = stoppedAfterEach();
 const pod = { ipv4: '', ipv6: '' };
 
+/** `mirrord attach deploy/app` in this suite's namespace, with `args` (options, then `--` and the command). */
+const attachApp = (args: string[]) => mirrord(['attach', 'deploy/app', '-n', namespace, '--kubeconfig', kubeconfigPath(), ...args]);
+
 function attach(args: string[], name: string): Mirrord {
-  const session = mirrord([
-    'attach',
-    'deploy/app',
-    '-n',
-    namespace,
-    '--kubeconfig',
-    kubeconfigPath(),
-    ...args,
-    '--',
-    'python3',
-    '-u',
-    join(FIXTURES, 'answer.py'),
-    name,
-    '8080',
-  ]);
+  const session = attachApp([...args, '--', 'python3', '-u', join(FIXTURES, 'answer.py'), name, '8080']);
   sessions.push(session);
   return session;
 }
@@ -116,7 +104,7 @@ test("a header-filtered steal over IPv6: matching requests reach the local proce
 
   expect((await fromNode('/mine', { 'x-debug': 'alice' })).body).toBe('answered by alice (GET /mine)\n');
   const passed = await fromNode('/theirs', { 'x-debug': 'bob' });
-  expect(passed.body).toMatch(FROM_APP('/theirs'));
+  expect(passed.body).toMatch(fromApp('/theirs'));
   expect(passed.client).toBe(before.client);
   await saw(alice, 'alice', ['GET /mine']);
 
@@ -129,7 +117,7 @@ test('a mirror session gets copies of IPv6 requests, captured off the path', asy
   const watcher = attach(['--mirror'], 'watcher');
   await watcher.waitFor(/subscribed port 8080 \(mirror\)/);
 
-  expect(await fromClient(pod.ipv6, '/mirrored/six')).toMatch(FROM_APP('/mirrored/six'));
+  expect(await fromClient(pod.ipv6, '/mirrored/six')).toMatch(fromApp('/mirrored/six'));
   await saw(watcher, 'watcher', ['GET /mirrored/six']);
   expect(await kubectl(['-n', namespace, 'logs', 'deploy/app', '-c', 'mirrord-agent'])).toMatch(
     /"msg":"mirrored by packet capture","component":"incoming","port":8080/,
@@ -143,24 +131,7 @@ test("the local process resolves a Service's IPv6 address in the pod and reaches
   const serviceIps = (await kubectl(['-n', namespace, 'get', 'service', 'app', '-o', 'jsonpath={.spec.clusterIPs[*]}'])).trim().split(' ');
   const serviceIpv6 = serviceIps.find(isIPv6);
   expect(serviceIpv6).toMatch(/^fd00:10:96:/);
-  const run = await mirrord([
-    'attach',
-    'deploy/app',
-    '-n',
-    namespace,
-    '--kubeconfig',
-    kubeconfigPath(),
-    '-q',
-    '--',
-    'curl',
-    '-6',
-    '-sS',
-    '--max-time',
-    '10',
-    '-w',
-    'via %{remote_ip}\\n',
-    'http://app/over-ipv6',
-  ]).done;
+  const run = await attachApp(['-q', '--', 'curl', '-6', '-sS', '--max-time', '10', '-w', 'via %{remote_ip}\\n', 'http://app/over-ipv6']).done;
   expect(run.stderr).toBe('');
   expect(run.stdout).toMatch(new RegExp(`^hello from app-[\\w-]+ \\(GET /over-ipv6\\)\\nvia ${serviceIpv6}\\n$`));
 }, 60_000);
