@@ -58,12 +58,13 @@ const BUNDLES: Bundle[] = [
     loader: {
       path: 'common/kube-client.js',
       text: `"use strict";
-// Written by the build (common/vendor-bundles.ts): the bundled library, else the package.
+// Written by the build (common/vendor-bundles.ts): the bundled library with V8's code cache,
+// else the package. The bundle is one folder below dist/ (../vendor/) from here and from the CLI's.
 let client;
 try {
-  client = require("../vendor/kube-client.js");
+  client = require("./code-cache.js").requireCached(require("node:path").join(__dirname, "..", "vendor", "kube-client.js"));
 } catch (error) {
-  if (error.code !== "MODULE_NOT_FOUND") throw error;
+  if (error.code !== "ENOENT") throw error;
   client = require("@kubernetes/client-node");
 }
 module.exports = client;
@@ -113,10 +114,9 @@ async function bundleCli(dist: string): Promise<void> {
     entryPoints: [join(dist, 'cli', 'main.js')],
     keepNames: true,
     outfile: join(dist, CLI_BUNDLE),
-    // Loaded where they are: the Kubernetes client's bundle (large, and only for the cluster's
-    // commands), zod's package (the fallback of its loader), and the packages that find native
-    // addons beside their own files.
-    external: ['../vendor/kube-client.js', '@kubernetes/client-node', 'zod'],
+    // Loaded where they are: the Kubernetes client's package (its bundle is read by
+    // common/code-cache.ts, only for the cluster's commands) and zod's (the fallback of its loader).
+    external: ['@kubernetes/client-node', 'zod'],
     // ws' native helpers only mask and unmask faster: the CLI receives unmasked frames (a server's)
     // and sends all-zero masks over its private transports, and finding and loading the addon
     // cost about 7 ms of every start. Told off at build time, so the user's program never sees the variables.
