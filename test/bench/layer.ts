@@ -19,6 +19,8 @@ export interface LayerFigures {
   start: { attach: number; direct: number };
   /** ms of a whole `mirrord attach -- true` (start, session, close), and of `true` alone */
   whole: { attach: number; direct: number };
+  /** ms of a whole `node -e 0`: Node.js starting and exiting, which every start of the CLI pays before its own code runs */
+  node: number;
   /** The python3 the figures use: the interpreter itself, not a version manager's shim (whose scripts would be timed too). */
   python: string;
   /** ms per open + read: the pod's file the first time (`remote`), again while unchanged (`again`), and a local copy */
@@ -53,7 +55,9 @@ export async function layerSection(pod: TestPod): Promise<LayerFigures> {
 
   const start = { attach: [] as number[], direct: [] as number[] };
   const whole = { attach: [] as number[], direct: [] as number[] };
+  const node: number[] = [];
   for (let i = 0; i < RUNS; i++) {
+    node.push(await timed(process.execPath, ['-e', '0']));
     start.direct.push(await output(interpreter, ['-c', STARTED, now()]));
     start.attach.push(await attach(python(STARTED, now())));
     whole.direct.push(await timed('true', []));
@@ -90,6 +94,7 @@ export async function layerSection(pod: TestPod): Promise<LayerFigures> {
   return {
     start: { attach: median(start.attach), direct: median(start.direct) },
     whole: { attach: median(whole.attach), direct: median(whole.direct) },
+    node: median(node),
     python: interpreter,
     files,
     resolve,

@@ -14,7 +14,7 @@ import { replayedSocket } from '../../common/replayed-socket';
 import { POD_IP, POD_IP6 } from '../harness/netns';
 import { APP_PORT, type TestPod } from '../harness/pod';
 import { MAIN } from '../e2e/mirrord';
-import { TreeCpuSampler } from './proc';
+import { cpuSeconds, TreeCpuSampler } from './proc';
 import type { LoadResult } from './stats';
 
 export interface LoadOptions {
@@ -172,6 +172,41 @@ export async function sessionEcho(client: Client, host: string, port: number, by
 export async function directEcho(pod: TestPod, host: string, port: number, bytes: number): Promise<BulkResult> {
   const { stdout } = await pod.net.exec(pod.net.pod, process.execPath, echoClient(host, port, bytes), { timeoutMs: 70_000 });
   return JSON.parse(stdout) as BulkResult;
+}
+
+/** Ports in the pod namespace for the relays of relayedEcho (the app has 8080, the sidecar 61234). */
+const RELAY_PORTS = [17001, 17002] as const;
+
+/**
+ * The ceiling of any path through two Node.js processes: echo-client.js in the pod namespace,
+ * through two bare relays in series (test/bench/relay.js: stream.pipe both ways, no framing) to
+ * the service. The CLI and the sidecar are two Node.js processes on the path that also frame,
+ * multiplex and control the flow of every byte, so a program under attach can't keep more of
+ * direct than this. Also the relays' CPU per MiB echoed, together (ms).
+ */
+export async function relayedEcho(pod: TestPod, host: string, port: number, bytes: number): Promise<{ result: BulkResult; relaysMsPerMiB: number }> {
+  const [first, second] = RELAY_PORTS;
+  const relays = [
+    pod.net.spawn(pod.net.pod, process.execPath, [packagePath('test/bench/relay.js'), String(second), host, String(port)]),
+    pod.net.spawn(pod.net.pod, process.execPath, [packagePath('test/bench/relay.js'), String(first), '127.0.0.1', String(second)]),
+  ];
+  try {
+    const pids = await Promise.all(
+      relays.map(async (relay) => {
+        const [line] = (await once(relay.stdout!, 'data')) as [Buffer];
+        const pid = Number(/^(\d+) ready/.exec(line.toString())?.[1]);
+        if (!pid) throw new Error(`relay.js did not start: ${line.toString()}`);
+        return pid;
+      }),
+    );
+    const cpu = () => pids.reduce((total, pid) => total + cpuSeconds(pid), 0);
+    const before = cpu();
+    const { stdout } = await pod.net.exec(pod.net.pod, process.execPath, echoClient('127.0.0.1', first, bytes), { timeoutMs: 70_000 });
+    return { result: JSON.parse(stdout) as BulkResult, relaysMsPerMiB: ((cpu() - before) * 1000) / (bytes / 1048576) };
+  } finally {
+    for (const relay of relays) relay.kill();
+    await Promise.all(relays.map((relay) => (relay.exitCode === null && relay.signalCode === null ? once(relay, 'exit') : undefined)));
+  }
 }
 
 /** test/bench/echo-client.js's arguments, writing `bytes` in CHUNK-sized writes. */

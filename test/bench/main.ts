@@ -14,7 +14,7 @@ import { attackReport, attackSection, ATTACK_SETUP, worstAttack } from './attack
 import { idleFigures } from './idle';
 import { layerSection } from './layer';
 import { syscallSection } from './syscall';
-import { attachedEcho, directEcho, runLoad, sessionEcho, startLocalServer, type BulkResult, type LoadOptions, type LocalServer } from './load';
+import { attachedEcho, directEcho, relayedEcho, runLoad, sessionEcho, startLocalServer, type BulkResult, type LoadOptions, type LocalServer } from './load';
 import { commandLine, rssKiB, selfCpu, UsageSampler } from './proc';
 import { count, fixed, loadCells, median, mergeLoads, mib, percent, signedMs, table, verdict, type LoadResult } from './stats';
 
@@ -267,13 +267,18 @@ function passThroughTable(rows: HttpRow[]): string {
 /** CPU per MiB echoed (ms) of each process on a path; undefined where the path has no such process. */
 interface MsPerMiB {
   program?: number;
+  /** The two bare relays of the ceiling, together. */
+  relays?: number;
   localProxy?: number;
   transport?: number;
-  sidecar: number;
+  sidecar?: number;
 }
 
 interface BulkFigures {
   direct: BulkResult[];
+  /** Through two bare Node.js relays: the ceiling of a path through two Node.js processes. */
+  relayed: BulkResult[];
+  relayedCpu: MsPerMiB;
   /** The session client in this process (no layer, no local proxy). */
   session: BulkResult[];
   /** A program under `mirrord attach`: the whole path. */
@@ -285,6 +290,8 @@ interface BulkFigures {
 
 async function bulkSection(bench: Bench): Promise<BulkFigures> {
   const direct: BulkResult[] = [];
+  const relayed: BulkResult[] = [];
+  let relaysCpu = 0;
   const session: BulkResult[] = [];
   const attached: BulkResult[] = [];
   let peakRssKiB = 0;
@@ -302,6 +309,10 @@ async function bulkSection(bench: Bench): Promise<BulkFigures> {
   for (let round = 1; round <= ROUNDS; round++) {
     progress(`bulk TCP echo, ${BULK_BYTES / 1048576} MiB, direct from the pod (round ${round})`);
     direct.push(await directEcho(bench.pod, SERVICE_NAME, ECHO_PORT, BULK_BYTES));
+    progress(`bulk TCP echo, ${BULK_BYTES / 1048576} MiB, through two bare Node.js relays (round ${round})`);
+    const ceiling = await relayedEcho(bench.pod, SERVICE_NAME, ECHO_PORT, BULK_BYTES);
+    relayed.push(ceiling.result);
+    relaysCpu += ceiling.relaysMsPerMiB / ROUNDS;
     progress(`bulk TCP echo, ${BULK_BYTES / 1048576} MiB, through a session client (round ${round})`);
     const self = selfCpu();
     session.push(await sampled(cpu.session, () => sessionEcho(client, SERVICE_NAME, ECHO_PORT, BULK_BYTES)));
@@ -317,6 +328,8 @@ async function bulkSection(bench: Bench): Promise<BulkFigures> {
   const perMiB = (seconds: number) => (seconds * 1000) / ((ROUNDS * BULK_BYTES) / 1048576);
   return {
     direct,
+    relayed,
+    relayedCpu: { relays: relaysCpu },
     session,
     attached,
     peakRssKiB,
@@ -499,12 +512,15 @@ async function main(): Promise<void> {
     const directMBs = median(bulk.direct.map((r) => r.mbPerSecond));
     const sessionMBs = median(bulk.session.map((r) => r.mbPerSecond));
     const attachedMBs = median(bulk.attached.map((r) => r.mbPerSecond));
+    const relayedMBs = median(bulk.relayed.map((r) => r.mbPerSecond));
     const bulkRatio = attachedMBs / directMBs;
     console.log(
       `\n3. Outgoing TCP bulk throughput: write ${BULK_BYTES / 1048576} MiB to ${SERVICE_NAME}:${ECHO_PORT} (echo) and read it back; median of ${ROUNDS}\n`,
     );
     console.log('   CPU per MiB echoed (ms) of each process on the path: the program (echo-client.js), the local proxy (the CLI,');
-    console.log('   or the session client in the bench process), the transport (the agent command: ip netns exec … socat), the sidecar\n');
+    console.log('   or the session client in the bench process), the transport (the agent command: ip netns exec … socat), the sidecar;');
+    console.log('   for the ceiling, two bare relays (test/bench/relay.js: stream.pipe both ways, no framing) in the pod namespace, the');
+    console.log('   most of direct that any path through two Node.js processes (here: the CLI and the sidecar) can keep\n');
     const msCell = (ms: number | undefined) => (ms === undefined ? '—' : fixed(ms, 1));
     const bulkRow = (label: string, mbs: number, results: BulkResult[], cpu?: MsPerMiB) => [
       label,
@@ -512,16 +528,17 @@ async function main(): Promise<void> {
       results.map((r) => fixed(r.mbPerSecond, 0)).join(' / '),
       percent(mbs / directMBs),
       msCell(cpu?.program),
-      msCell(cpu?.localProxy),
+      msCell(cpu?.relays ?? cpu?.localProxy),
       msCell(cpu?.transport),
       msCell(cpu?.sidecar),
     ];
     console.log(
       indent(
         table(
-          ['path', 'MB/s', 'rounds (MB/s)', 'vs direct', 'program', 'local proxy', 'transport', 'sidecar'],
+          ['path', 'MB/s', 'rounds (MB/s)', 'vs direct', 'program', 'local proxy (relays)', 'transport', 'sidecar'],
           [
             bulkRow('direct, from the pod namespace', directMBs, bulk.direct),
+            bulkRow('ceiling: two bare Node.js relays', relayedMBs, bulk.relayed, bulk.relayedCpu),
             bulkRow('a session client (no layer)', sessionMBs, bulk.session, bulk.sessionCpu),
             bulkRow('a program under mirrord attach', attachedMBs, bulk.attached, bulk.attachedCpu),
           ],
@@ -529,7 +546,7 @@ async function main(): Promise<void> {
       ),
     );
     console.log(
-      `\n   a program under mirrord attach / direct: ${percent(bulkRatio, 1)} (target ≥ 50%: ${verdict(bulkRatio >= 0.5)}); MB = 2^20 bytes, counted one way`,
+      `\n   a program under mirrord attach / direct: ${percent(bulkRatio, 1)} (target ≥ 50%: ${verdict(bulkRatio >= 0.5)}; the two-relay ceiling: ${percent(relayedMBs / directMBs, 1)}); MB = 2^20 bytes, counted one way`,
     );
 
     // ---- 4. memory ----
@@ -578,6 +595,7 @@ async function main(): Promise<void> {
               fixed(layer.whole.attach, 1),
               `+${fixed(layer.whole.attach - layer.whole.direct, 1)} ms`,
             ],
+            ['`node -e 0`: Node.js starts and exits (median of 7), ms', '', fixed(layer.node, 1), ''],
             ...layer.files.flatMap((f) => [
               [`open + read ${f.size} file, ms (local copy / the pod's)`, fixed(f.local, 3), fixed(f.remote, 3), `+${fixed(f.remote - f.local, 3)} ms`],
               [`  the same, again, unchanged in the pod`, fixed(f.local, 3), fixed(f.again, 3), `+${fixed(f.again - f.local, 3)} ms`],
@@ -591,6 +609,11 @@ async function main(): Promise<void> {
           ],
         ),
       ),
+    );
+
+    console.log(
+      `\n   The CLI runs on Node.js, whose own start and exit (\`node -e 0\`) the added start-up includes: beyond it, attach adds ` +
+        `+${fixed(layer.start.attach - layer.start.direct - layer.node, 1)} ms before the program runs.`,
     );
 
     // ---- 6. attacks ----
@@ -758,6 +781,7 @@ async function main(): Promise<void> {
               '≤ +50 ms',
               verdict(layer.start.attach - layer.start.direct <= 50),
             ],
+            ["  of which Node.js's own start and exit (`node -e 0`), ms", '', fixed(layer.node, 1), '', '', ''],
           ],
         ),
       ),
