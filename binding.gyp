@@ -21,6 +21,24 @@
       ]
     },
     {
+      "target_name": "mirrord_cli_native",
+      "sources": [
+        "cli/native/netns_connect.cc"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")"
+      ],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NAPI_DISABLE_CPP_EXCEPTIONS"
+      ],
+      "cflags_cc": [
+        "-std=c++17",
+        "-Wall",
+        "-Wextra"
+      ]
+    },
+    {
       "target_name": "mirrord_layer",
       "type": "shared_library",
       "product_extension": "so",

@@ -50,7 +50,7 @@ describe('command line', () => {
   it('attach: target, agent, then the command after --, whose own options stay its own', () => {
     expect(attach('attach', 'deploy/api', '--agent-cmd', 'socat - TCP:127.0.0.1:61234', '--', 'sh', '-c', 'echo --steal')).toEqual({
       kind: 'attach',
-      agent: { command: 'socat - TCP:127.0.0.1:61234', url: undefined },
+      agent: { command: 'socat - TCP:127.0.0.1:61234', url: undefined, netns: undefined },
       configFile: undefined,
       quiet: false,
       overrides: { target: 'deploy/api' },
@@ -61,6 +61,7 @@ describe('command line', () => {
       overrides: {},
       command: ['true'],
     });
+    expect(attach('attach', '--agent-netns', 'pod1:61235', '--', 'true')).toMatchObject({ agent: { netns: 'pod1:61235' }, command: ['true'] });
   });
 
   it('every flag', () => {
@@ -223,6 +224,10 @@ describe('command line', () => {
     expect(failure('attach', '--ephemeral-container=yes', '--', 'x').message).toBe('--ephemeral-container takes no value');
     expect(failure('attach', '--steal', '--mirror', '--', 'x').message).toBe('--steal and --mirror exclude each other');
     expect(failure('attach', '--agent-cmd', 'a', '--agent-url', 'ws://b', '--', 'x').message).toBe('--agent-cmd and --agent-url exclude each other');
+    expect(failure('attach', '--agent-url', 'ws://b', '--agent-netns', 'pod1', '--', 'x').message).toBe('--agent-url and --agent-netns exclude each other');
+    expect(failure('port-forward', '--agent-cmd', 'a', '--agent-netns', 'pod1', '-L', '8080:db:5432').message).toBe(
+      '--agent-cmd and --agent-netns exclude each other',
+    );
     expect(failure('attach', 'deploy/a', '-t', 'deploy/b', '--', 'x').message).toMatch(/target is given twice/);
     expect(failure('frobnicate')).toMatchObject({ message: 'unknown command "frobnicate"', exitCode: 2 });
     expect(failure('--steal')).toMatchObject({ exitCode: 2 });

@@ -9,13 +9,13 @@ import { ADMIN_VERBS, parseAdmin, type AdminArgs, type AdminVerb } from './admin
 import type { FsMode } from '../intproxy/fs-policy';
 import type { Overrides } from './config/resolve';
 import type { Interception } from './config/schema';
+import { AGENT_OPTIONS, agentChoice, type AgentChoice } from './agent-args';
 import { CliError, USAGE_EXIT } from './errors';
 import { parsePortForward, type PortForwardArgs } from './port-forward-args';
 
 export interface AttachArgs {
   kind: 'attach';
-  /** How to reach the sidecar: a command, a URL, or (neither) the target's pod, `pod` picking one. */
-  agent: { command?: string; url?: string; pod?: string };
+  agent: AgentChoice;
   configFile?: string;
   quiet: boolean;
   overrides: Overrides;
@@ -42,8 +42,7 @@ const unsupportedOptions = {
 } as const;
 
 const options = {
-  'agent-cmd': { type: 'string' },
-  'agent-url': { type: 'string' },
+  ...AGENT_OPTIONS,
   steal: { type: 'boolean' },
   mirror: { type: 'boolean' },
   port: { type: 'string', multiple: true },
@@ -146,8 +145,6 @@ function parseAttach(verb: 'attach' | 'exec', argv: string[]): Invocation {
     );
   }
   if (values.steal && values.mirror) throw usageError('--steal and --mirror exclude each other', 'choose one');
-  if (values['agent-cmd'] !== undefined && values['agent-url'] !== undefined)
-    throw usageError('--agent-cmd and --agent-url exclude each other', 'choose one way to reach the agent');
   const fsMode = parseFsMode(values['fs-mode']);
   if (!command.length) throw usageError('no command to run', `mirrord ${verb} ${verb === 'attach' ? 'deploy/NAME' : '--target deploy/NAME'} -- CMD ARGS`);
 
@@ -179,7 +176,7 @@ function parseAttach(verb: 'attach' | 'exec', argv: string[]): Invocation {
   };
   return {
     kind: 'attach',
-    agent: { command: values['agent-cmd'], url: values['agent-url'], pod: values.pod },
+    agent: agentChoice(values, values.pod),
     configFile: same('-f/--config', values.config, '--config-file', values['config-file']),
     quiet: values.quiet ?? false,
     overrides: Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) as Overrides,

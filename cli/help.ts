@@ -148,7 +148,7 @@ with --mirror, copied. Both repeat; --targetless gives -L a pod of its own. Runs
   -t, --target TARGET        the target (also the first argument)
   --pod NAME                 this pod of the workload for -L
   --targetless               a pod started for the session (-L only)
-  --agent-cmd CMD, --agent-url URL
+  --agent-cmd CMD, --agent-url URL, --agent-netns NAME[:PORT]
                              reach a sidecar directly
   -f, --config FILE          mirrord.json (the target, the namespace, the HTTP filter)
   -q, --quiet                no progress lines
@@ -162,12 +162,14 @@ job/NAME (or --selector LABELS), reached through the API server's port-forward t
 injected pods: a workload means a session on every Ready one of them (the ports it listens on
 are subscribed on each; outgoing, DNS, files and env come from the oldest, or --pod NAME). --copy-target runs the session on a
 copy of the target's pod instead (cronjob/NAME too); --targetless on a pod started for it
-(outgoing and DNS only); --agent-cmd or --agent-url reach a sidecar directly.
+(outgoing and DNS only); --agent-cmd, --agent-url or --agent-netns reach a sidecar directly.
 
 reaching the agent:
   --agent-cmd CMD            speak to the sidecar over CMD's stdin/stdout
                              (e.g. "ip netns exec POD socat - TCP:127.0.0.1:61234")
   --agent-url URL            speak to the sidecar at ws://HOST:PORT
+  --agent-netns NAME[:PORT]  speak to the sidecar on the loopback of a network namespace of this
+                             machine (an \`ip netns\` name or a path; needs root), no relay process
   -t, --target TARGET        the target (exec's spelling)
   --pod NAME                 this pod of the workload for outgoing, DNS, files and env
   --targetless               no target: a pod in the namespace (labeled for injection) started

@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { Overrides } from './config/resolve';
+import { AGENT_OPTIONS, agentChoice, type AgentChoice } from './agent-args';
 import { CliError, USAGE_EXIT } from './errors';
 import { TARGETLESS } from './kube/target';
 
@@ -23,7 +24,7 @@ export interface RemoteForward {
 
 export interface PortForwardArgs {
   kind: 'port-forward';
-  agent: { command?: string; url?: string; pod?: string };
+  agent: AgentChoice;
   configFile?: string;
   quiet: boolean;
   overrides: Overrides;
@@ -36,8 +37,7 @@ const usageError = (message: string, hint: string) => new CliError(message, hint
 const options = {
   L: { type: 'string', multiple: true },
   R: { type: 'string', multiple: true },
-  'agent-cmd': { type: 'string' },
-  'agent-url': { type: 'string' },
+  ...AGENT_OPTIONS,
   target: { type: 'string', short: 't' },
   namespace: { type: 'string', short: 'n' },
   context: { type: 'string' },
@@ -87,7 +87,7 @@ export function parsePortForward(argv: string[]): PortForwardArgs | 'help' {
   };
   return {
     kind: 'port-forward',
-    agent: { command: values['agent-cmd'], url: values['agent-url'], pod: values.pod },
+    agent: agentChoice(values, values.pod),
     configFile: values.config,
     quiet: values.quiet ?? false,
     overrides: Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) as Overrides,

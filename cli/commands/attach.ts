@@ -12,6 +12,7 @@ import { syscallNative } from '../../layer/syscall/native';
 import type { ClientApi } from '../../protocol/client';
 import { describeFsPaths } from '../../protocol/fs-paths';
 import type { Logger } from '../../common/log';
+import { agentGiven } from '../agent-args';
 import type { AttachArgs } from '../args';
 import { loadSettings, type Settings } from '../config/resolve';
 import { readEnvFile } from '../env-file';
@@ -133,7 +134,7 @@ function needsTarget(settings: Settings, args: AttachArgs, progress: Progress, k
   if (!(key === 'feature.split_queues' ? settings.splitQueues : settings.dbBranches)) return false;
   const what = key === 'feature.split_queues' ? "consumes no workload's queues" : "uses no workload's databases";
   const why =
-    !settings.target || args.agent.command !== undefined || args.agent.url !== undefined
+    !settings.target || agentGiven(args.agent)
       ? 'a target reached through the cluster (deploy/NAME, statefulset/NAME, rollout/NAME)'
       : settings.target.path === TARGETLESS
         ? `a target (a targetless session ${what})`
@@ -159,7 +160,7 @@ function targetlessAsked(settings: Settings, args: AttachArgs, progress: Progres
 /** The settings again with the profile's feature section over the file's, when one is named. */
 async function withProfile(settings: Settings, args: AttachArgs, progress: Progress): Promise<Settings> {
   if (settings.profile === undefined) return settings;
-  if (!settings.target || args.agent.command !== undefined || args.agent.url !== undefined) {
+  if (!settings.target || agentGiven(args.agent)) {
     throw new CliError(
       `the profile "${settings.profile}" lives in the cluster: it needs a target reached through it`,
       'attach to deploy/NAME (or pod/NAME), or drop --profile',

@@ -4,8 +4,10 @@
  */
 import type WebSocket from 'ws';
 import type { Settings } from '../config/resolve';
+import type { AgentChoice } from '../agent-args';
 import { CliError, USAGE_EXIT } from '../errors';
 import { connectThroughCommand, signalGroup, type CommandTransport } from './command';
+import { connectInNetns, parseNetnsAgent } from './netns';
 import { connectToUrl } from './url';
 import { DEFAULT_AGENT_PORT } from '../../common/pod-contract';
 import { DB_BRANCH_DEFAULT_CREATION_TIMEOUT_S, DB_BRANCH_PENDING_REASON } from '../../protocol/db-branch';
@@ -69,12 +71,7 @@ export interface ReplicaSource {
 /** What a ticket request says about the session besides its target and pod. */
 export type SessionDescription = Omit<TicketSpec, 'target' | 'pod'>;
 
-export interface AgentChoice {
-  command?: string;
-  url?: string;
-  /** With a target: this pod of the workload rather than the one chosen. */
-  pod?: string;
-}
+export type { AgentChoice };
 
 /**
  * A failing transport emits errors (the command's exit, then EPIPE) before anyone awaiting
@@ -133,6 +130,18 @@ export async function openTransport(
       reopen: () => openTransport(agent, settings),
     };
   }
+  if (agent.netns !== undefined) {
+    const netns = parseNetnsAgent(agent.netns);
+    const socket = quiet(connectInNetns(netns));
+    return {
+      socket,
+      description: `127.0.0.1:${netns.port} in the network namespace ${netns.name}`,
+      explain: async () => undefined,
+      hint: 'is the sidecar running in that namespace, on that port?',
+      close: () => socket.terminate(),
+      reopen: () => openTransport(agent, settings),
+    };
+  }
   if (agent.url !== undefined) {
     const socket = quiet(connectToUrl(agent.url));
     return {
@@ -145,7 +154,11 @@ export async function openTransport(
     };
   }
   if (target) return openPortForward(target, settings, agent.pod, step, session);
-  throw new CliError('nothing to attach to: no target and no agent', 'mirrord attach --agent-cmd CMD -- CMD ARGS, or --agent-url ws://HOST:PORT', USAGE_EXIT);
+  throw new CliError(
+    'nothing to attach to: no target and no agent',
+    'mirrord attach --agent-cmd CMD -- CMD ARGS, --agent-url ws://HOST:PORT, or --agent-netns NAME',
+    USAGE_EXIT,
+  );
 }
 
 async function openPortForward(

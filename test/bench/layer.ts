@@ -43,7 +43,7 @@ const RESOLVE =
   'import socket, sys, time\nh, n = sys.argv[1], int(sys.argv[2])\nt = time.perf_counter()\nfor _ in range(n):\n    socket.getaddrinfo(h, 80, socket.AF_INET, socket.SOCK_STREAM)\nprint((time.perf_counter() - t) * 1000 / n)';
 
 export async function layerSection(pod: TestPod): Promise<LayerFigures> {
-  const attach = (program: string[]) => output(process.execPath, [MAIN, 'attach', '--agent-cmd', pod.agentCommand, '-q', '--', ...program]);
+  const attach = (program: string[]) => output(process.execPath, [MAIN, 'attach', '--agent-netns', pod.agentNetns, '-q', '--', ...program]);
   const interpreter = (await run('python3', ['-c', 'import sys; print(sys.executable)'])).stdout.trim();
   const python = (script: string, ...args: string[]) => [interpreter, '-c', script, ...args];
   const now = () => String(Math.round((performance.timeOrigin + performance.now()) * 1e6));
@@ -61,7 +61,7 @@ export async function layerSection(pod: TestPod): Promise<LayerFigures> {
     start.direct.push(await output(interpreter, ['-c', STARTED, now()]));
     start.attach.push(await attach(python(STARTED, now())));
     whole.direct.push(await timed('true', []));
-    whole.attach.push(await timed(process.execPath, [MAIN, 'attach', '--agent-cmd', pod.agentCommand, '-q', '--', 'true']));
+    whole.attach.push(await timed(process.execPath, [MAIN, 'attach', '--agent-netns', pod.agentNetns, '-q', '--', 'true']));
   }
 
   const local = mkdtempSync(join(tmpdir(), 'mirrord-bench-'));

@@ -218,19 +218,17 @@ function echoClient(host: string, port: number, bytes: number): string[] {
 export interface PathCpu {
   /** The program itself (echo-client.js). */
   program: number;
-  /** The CLI: the layer's local proxy and the session's end of the transport. */
+  /** The CLI: the layer's local proxy and the session's end of the transport (its own connection to the sidecar: --agent-netns). */
   localProxy: number;
-  /** The agent command (the transport to the sidecar: here `ip netns exec … socat`). */
-  transport: number;
 }
 
 /**
- * The real path: echo-client.js run under `mirrord attach --agent-cmd`, its connection made by
- * the layer through the CLI's local proxy, the transport and the sidecar. Each process's CPU is
+ * The real path: echo-client.js run under `mirrord attach --agent-netns`, its connection made by
+ * the layer through the CLI's local proxy and the sidecar. Each process's CPU is
  * counted from the connection being up to the end, so the CLI's start-up is left out.
  */
 export async function attachedEcho(pod: TestPod, host: string, port: number, bytes: number): Promise<{ result: BulkResult; cpu: PathCpu }> {
-  const child = spawn(process.execPath, [MAIN, 'attach', '--agent-cmd', pod.agentCommand, '-q', '--', process.execPath, ...echoClient(host, port, bytes)], {
+  const child = spawn(process.execPath, [MAIN, 'attach', '--agent-netns', pod.agentNetns, '-q', '--', process.execPath, ...echoClient(host, port, bytes)], {
     env: { ...process.env, ECHO_CLIENT_ANNOUNCE: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -257,6 +255,6 @@ export async function attachedEcho(pod: TestPod, host: string, port: number, byt
   const isProgram = (command: string) => !isCli(command) && command.includes('echo-client.js');
   return {
     result: JSON.parse(stdout) as BulkResult,
-    cpu: { program: sum(isProgram), localProxy: sum(isCli), transport: sum((c) => !isProgram(c) && !isCli(c)) },
+    cpu: { program: sum(isProgram), localProxy: sum(isCli) },
   };
 }

@@ -132,7 +132,7 @@ class Bench {
 
   /** A session subscribed as asked, its incoming streams handed to the local server. */
   async session(name: string, mode: Mode, filter?: HttpFilter) {
-    const client = await this.pod.connect({ client: `bench ${name}` });
+    const client = await this.pod.connectInNetns({ client: `bench ${name}` });
     const seen = forwardIncoming(client, this.local.port, { unfilteredMirror: mode === 'mirror' && !filter });
     await client.subscribe({ port: APP_PORT, mode, filter });
     return { client, seen };
@@ -270,7 +270,6 @@ interface MsPerMiB {
   /** The two bare relays of the ceiling, together. */
   relays?: number;
   localProxy?: number;
-  transport?: number;
   sidecar?: number;
 }
 
@@ -295,7 +294,7 @@ async function bulkSection(bench: Bench): Promise<BulkFigures> {
   const session: BulkResult[] = [];
   const attached: BulkResult[] = [];
   let peakRssKiB = 0;
-  const cpu = { session: { sidecar: 0, local: 0 }, attached: { sidecar: 0, program: 0, localProxy: 0, transport: 0 } };
+  const cpu = { session: { sidecar: 0, local: 0 }, attached: { sidecar: 0, program: 0, localProxy: 0 } };
   /** Runs `echo` while sampling the sidecar, and adds its CPU to `into`. */
   const sampled = async <T>(into: { sidecar: number }, echo: () => Promise<T>): Promise<T> => {
     const usage = new UsageSampler(bench.sidecarPid);
@@ -305,7 +304,7 @@ async function bulkSection(bench: Bench): Promise<BulkFigures> {
     into.sidecar += sidecar.cpuSeconds;
     return result;
   };
-  const client = await bench.pod.connect({ client: 'bench outgoing' });
+  const client = await bench.pod.connectInNetns({ client: 'bench outgoing' });
   for (let round = 1; round <= ROUNDS; round++) {
     progress(`bulk TCP echo, ${BULK_BYTES / 1048576} MiB, direct from the pod (round ${round})`);
     direct.push(await directEcho(bench.pod, SERVICE_NAME, ECHO_PORT, BULK_BYTES));
@@ -322,7 +321,6 @@ async function bulkSection(bench: Bench): Promise<BulkFigures> {
     attached.push(run.result);
     cpu.attached.program += run.cpu.program;
     cpu.attached.localProxy += run.cpu.localProxy;
-    cpu.attached.transport += run.cpu.transport;
   }
   await bench.endSessions();
   const perMiB = (seconds: number) => (seconds * 1000) / ((ROUNDS * BULK_BYTES) / 1048576);
@@ -338,7 +336,6 @@ async function bulkSection(bench: Bench): Promise<BulkFigures> {
       sidecar: perMiB(cpu.attached.sidecar),
       program: perMiB(cpu.attached.program),
       localProxy: perMiB(cpu.attached.localProxy),
-      transport: perMiB(cpu.attached.transport),
     },
   };
 }
@@ -518,7 +515,7 @@ async function main(): Promise<void> {
       `\n3. Outgoing TCP bulk throughput: write ${BULK_BYTES / 1048576} MiB to ${SERVICE_NAME}:${ECHO_PORT} (echo) and read it back; median of ${ROUNDS}\n`,
     );
     console.log('   CPU per MiB echoed (ms) of each process on the path: the program (echo-client.js), the local proxy (the CLI,');
-    console.log('   or the session client in the bench process), the transport (the agent command: ip netns exec … socat), the sidecar;');
+    console.log('   or the session client in the bench process: each connects to the sidecar itself, --agent-netns), the sidecar;');
     console.log('   for the ceiling, two bare relays (test/bench/relay.js: stream.pipe both ways, no framing) in the pod namespace, the');
     console.log('   most of direct that any path through two Node.js processes (here: the CLI and the sidecar) can keep\n');
     const msCell = (ms: number | undefined) => (ms === undefined ? '—' : fixed(ms, 1));
@@ -529,13 +526,12 @@ async function main(): Promise<void> {
       percent(mbs / directMBs),
       msCell(cpu?.program),
       msCell(cpu?.relays ?? cpu?.localProxy),
-      msCell(cpu?.transport),
       msCell(cpu?.sidecar),
     ];
     console.log(
       indent(
         table(
-          ['path', 'MB/s', 'rounds (MB/s)', 'vs direct', 'program', 'local proxy (relays)', 'transport', 'sidecar'],
+          ['path', 'MB/s', 'rounds (MB/s)', 'vs direct', 'program', 'local proxy (relays)', 'sidecar'],
           [
             bulkRow('direct, from the pod namespace', directMBs, bulk.direct),
             bulkRow('ceiling: two bare Node.js relays', relayedMBs, bulk.relayed, bulk.relayedCpu),
@@ -576,7 +572,7 @@ async function main(): Promise<void> {
     );
 
     // ---- 5. the layer ----
-    console.log('\n5. The layer: a local python3 program under `mirrord attach --agent-cmd`, against the same program run directly');
+    console.log('\n5. The layer: a local python3 program under `mirrord attach --agent-netns`, against the same program run directly');
     console.log(`   (${layer.python}: the interpreter itself, so that a version manager's shim scripts aren't timed too)\n`);
     console.log(
       indent(

@@ -11,6 +11,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectThroughCommand, type CommandTransport } from '../../cli/transport/command';
+import { connectInNetns, parseNetnsAgent } from '../../cli/transport/netns';
 import { Client, type ClientOptions } from '../../protocol/client';
 import { pipeBothWays, pipeOneWay } from '../../protocol/pipe';
 import { packagePath } from '../../common/package-root';
@@ -155,6 +156,18 @@ export class TestPod {
   /** A session over the agent command, as the CLI would open it. */
   async connect(options: ClientOptions = {}): Promise<Client> {
     return (await this.connectVia(options)).client;
+  }
+
+  /** The pod's network namespace for `--agent-netns`: the CLI connects to the sidecar there itself, no relay process. */
+  get agentNetns(): string {
+    return this.net.pod;
+  }
+
+  /** A session over a connection the CLI's --agent-netns transport makes (no relay process on its path). */
+  async connectInNetns(options: ClientOptions = {}): Promise<Client> {
+    const client = await Client.start(connectInNetns(parseNetnsAgent(this.agentNetns)), { client: 'integration test', ...options });
+    this.clients.add(client);
+    return client;
   }
 
   /** A session and the agent command process that carries it. */

@@ -1,0 +1,102 @@
+// The CLI's native addon: a TCP connection to the loopback of another network namespace, for
+// `--agent-netns` (a test pod that is a network namespace on this machine). The sidecar listens
+// on its pod's loopback only, Node can't enter a namespace, and a relay process (ip netns exec …
+// socat) would wake up twice more for every message of the session.
+#include <napi.h>
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <string>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
+
+namespace {
+
+struct Outcome {
+  int fd = -1;
+  int err = 0;
+  const char* syscall = "";
+};
+
+Outcome Fail(Outcome out, int fd, const char* syscall) {
+  out.err = errno;
+  out.syscall = syscall;
+  if (fd >= 0) close(fd);
+  return out;
+}
+
+// Runs on a thread of its own that ends right after: only that thread enters the namespace, and a
+// socket stays in the namespace it was made in, so no thread of the CLI is left there.
+Outcome ConnectInside(const std::string& ns, int port, int timeoutMs) {
+  Outcome out;
+  int nsFd = open(ns.c_str(), O_RDONLY | O_CLOEXEC);
+  if (nsFd < 0) return Fail(out, -1, "open");
+  if (setns(nsFd, CLONE_NEWNET) != 0) {
+    Outcome failed = Fail(out, -1, "setns");
+    close(nsFd);
+    return failed;
+  }
+  close(nsFd);
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Fail(out, -1, "socket");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    if (errno != EINPROGRESS) return Fail(out, fd, "connect");
+    pollfd wait{fd, POLLOUT, 0};
+    int ready = poll(&wait, 1, timeoutMs);
+    if (ready < 0) return Fail(out, fd, "poll");
+    if (ready == 0) {
+      errno = ETIMEDOUT;
+      return Fail(out, fd, "connect");
+    }
+    int soError = 0;
+    socklen_t length = sizeof(soError);
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soError, &length) != 0) return Fail(out, fd, "getsockopt");
+    if (soError != 0) {
+      errno = soError;
+      return Fail(out, fd, "connect");
+    }
+  }
+  out.fd = fd;
+  return out;
+}
+
+// connectInNetns(namespacePath, port, timeoutMs) -> fd of a connected, non-blocking TCP socket
+Napi::Value ConnectInNetns(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsString() || !info[1].IsNumber() || !info[2].IsNumber()) {
+    Napi::TypeError::New(env, "connectInNetns(namespacePath: string, port: number, timeoutMs: number)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::string ns = info[0].As<Napi::String>().Utf8Value();
+  int port = info[1].As<Napi::Number>().Int32Value();
+  int timeoutMs = info[2].As<Napi::Number>().Int32Value();
+  Outcome out;
+  std::thread inside([&] { out = ConnectInside(ns, port, timeoutMs); });
+  inside.join();
+  if (out.fd >= 0) return Napi::Number::New(env, out.fd);
+  Napi::Error error = Napi::Error::New(env, std::string(out.syscall) + ": " + strerror(out.err));
+  error.Set("errno", Napi::Number::New(env, out.err));
+  error.Set("code", Napi::String::New(env, strerrorname_np(out.err) ? strerrorname_np(out.err) : "EIO"));
+  error.Set("syscall", Napi::String::New(env, out.syscall));
+  error.ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("connectInNetns", Napi::Function::New(env, ConnectInNetns));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(mirrord_cli_native, Init)
