@@ -258,6 +258,34 @@ describe('mirrord attach (the built CLI) against the pod', () => {
     }
   });
 
+  it("reaches the agent in the pod's network namespace itself (--agent-netns), no relay process; a wrong namespace or port is a clear error", async () => {
+    const name = suite.pod.agentNetns;
+    const direct = await cli(['attach', '--agent-netns', name, '--', 'sh', '-c', `echo "$GREETING"; getent hosts ${SERVICE_NAME}`]);
+    expect(direct.code).toBe(0);
+    // the pod's environment, and its DNS through the layer
+    expect(direct.stdout.split(/\s+/).filter(Boolean)).toEqual(['hello', 'from', 'the', 'pod', SERVICE_IP, SERVICE_NAME]);
+    expect(direct.stderr).toMatch(new RegExp(`^mirrord: connecting to 127\\.0\\.0\\.1:61234 in the network namespace ${name}…$`, 'm'));
+
+    const byPath = await cli(['attach', '--agent-netns', `/run/netns/${name}:61234`, '-q', '--', 'sh', '-c', 'echo "$GREETING"']);
+    expect(byPath).toMatchObject({ code: 0, stdout: 'hello from the pod\n', stderr: '' });
+
+    const missing = await cli(['attach', '--agent-netns', 'no-such-namespace', '--', 'true']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(
+      /^mirrord: cannot open the network namespace no-such-namespace \(\/run\/netns\/no-such-namespace\): open: No such file or directory\nhint: `ip netns list` shows/m,
+    );
+    const closed = await cli(['attach', '--agent-netns', `${name}:1`, '--', 'true']);
+    expect(closed.code).toBe(1);
+    expect(closed.stderr).toMatch(
+      new RegExp(`^mirrord: nothing listens on 127\\.0\\.0\\.1:1 in the network namespace ${name}\nhint: is the sidecar running there`, 'm'),
+    );
+    const notNetns = await cli(['attach', '--agent-netns', '/proc/self/ns/mnt', '--', 'true']);
+    expect(notNetns.code).toBe(1);
+    expect(notNetns.stderr).toMatch(
+      /^mirrord: cannot enter the network namespace \/proc\/self\/ns\/mnt: setns: Invalid argument\nhint: is \/proc\/self\/ns\/mnt a network namespace\?/m,
+    );
+  });
+
   it('a bad config file is a one-line error naming the key, before any connection', async () => {
     const file = join(dir, 'mirrord.json');
     writeFileSync(file, JSON.stringify({ feature: { network: { incoming: { modee: 'steal' } } } }));
