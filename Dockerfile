@@ -17,6 +17,8 @@ WORKDIR /app
 COPY package.json package-lock.json binding.gyp ./
 COPY sidecar/native sidecar/native
 COPY layer/native layer/native
+COPY layer/syscall layer/syscall
+COPY cli/native cli/native
 # The install script builds the native addon and the layer with node-gyp, against this Node's
 # own headers (Node images keep them under /usr/local/include/node) rather than downloaded ones.
 ENV npm_config_nodedir=/usr/local
