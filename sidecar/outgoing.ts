@@ -19,7 +19,13 @@ const readBuffer = Buffer.allocUnsafe(MAX_DATA);
 export async function connectTcp(params: Params<'connect'>, stream: MuxStream, turns: LookupTurns): Promise<Result<'connect'>> {
   const host = net.isIP(params.host) ? params.host : (await resolveOne(params.host, turns)).address;
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port: params.port, allowHalfOpen: true, noDelay: true, onread: { buffer: readBuffer, callback: (bytes) => forward(bytes) } });
+    const socket = net.connect({
+      host,
+      port: params.port,
+      allowHalfOpen: true,
+      noDelay: true,
+      onread: { buffer: readBuffer, callback: (bytes) => forward(bytes) },
+    });
     const forward = (bytes: number): boolean => {
       const chunk = readBuffer.subarray(0, bytes);
       // With nothing queued and the credit for it, the stream frames the bytes at once; otherwise
