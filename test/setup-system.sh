@@ -3,8 +3,9 @@
 # (Debian/Ubuntu, as root). Does nothing when they are all present.
 set -euo pipefail
 # libc6-dev: libc.a, for the statically linked test programs (gcc -static); musl-tools: the same
-# linked with musl (musl-gcc), whose resolver the syscall mode serves
-packages=(iptables iproute2 socat conntrack curl make g++ libc6-dev musl-tools python3)
+# linked with musl (musl-gcc), whose resolver the syscall mode serves; ethtool: the mirror test
+# turns segmentation offloads off so its lossy router drops real segments
+packages=(iptables iproute2 socat conntrack ethtool curl make g++ libc6-dev musl-tools python3)
 missing=()
 for pkg in "${packages[@]}"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
 # Go builds the Go test programs; Go's own installer (/usr/local/go) counts as well as Debian's.
