@@ -114,6 +114,7 @@ export async function startOperator(config: OperatorConfig, cluster: OperatorClu
         queueRegistries: cluster.splits.queueRegistries,
         workloadTemplate: cluster.splits.workloadTemplate,
         configMapKeys: cluster.splits.configMapKeys,
+        podsOffSplit: cluster.splits.podsOffSplit,
       },
     },
   });

@@ -18,7 +18,7 @@ import {
 } from '../../common/kube-client';
 import { CliError, USAGE_EXIT } from '../errors';
 import { choosePod, explainMissingSidecar, type InjectionContext } from './pod-choice';
-import { selectorString } from './selector';
+import { selectorString } from '../../common/label-selector';
 import { describeTarget, SELECTOR, type Target } from './target';
 import { reuseConnections } from '../../common/kube-connections';
 import { statusMessage, statusOf } from '../../common/kube-status';

@@ -2,7 +2,7 @@
  * Queue splitting's side of the API server: the splits kept in ConfigMaps (one per split
  * workload, in its namespace), the workloads' queue registries, the Secrets and ConfigMap keys
  * they point at, the workload's pod template (read, and annotated to move it onto its split
- * queues or back), and the pods still on a split.
+ * queues or back), the pods still on a split and the workload's pods not on it yet.
  */
 import {
   CoreV1Api,
@@ -12,14 +12,17 @@ import {
   type KubeConfig,
   type KubernetesObject,
   type V1ConfigMap,
+  type V1LabelSelector,
+  type V1Pod,
   type V1PodTemplateSpec,
 } from '../../common/kube-client';
 import { statusOf } from '../../common/kube-status';
+import { selectorString } from '../../common/label-selector';
 import { ANNOTATION } from '../../common/pod-contract';
 import { KIND_API } from '../../common/target-path';
 import type { ConfigMapKeyReader } from '../queues/queue-name';
 import type { QueueRegistry } from '../queues/registry';
-import { decodeSplitState, encodeSplitState, splitStateName, type SplitWorkloadKind } from '../queues/split-state';
+import { decodeSplitState, encodeSplitState, splitStateName, type SplitState, type SplitWorkloadKind } from '../queues/split-state';
 import type { SplitStore, StoredSplit } from '../queues/split-store';
 import type { SecretKeyReader } from '../queues/connect';
 import type { SplitCluster } from '../queues/split-runner';
@@ -33,6 +36,13 @@ export interface SplitApi extends Omit<SplitCluster, 'liveSessions'> {
   queueRegistries(namespace: string): Promise<QueueRegistry[]>;
   workloadTemplate(namespace: string, kind: SplitWorkloadKind, name: string): Promise<V1PodTemplateSpec | undefined>;
   configMapKeys(namespace: string): ConfigMapKeyReader;
+  /** The names of the workload's pods that may still run without this split annotation (they consume the original queues). */
+  podsOffSplit(namespace: string, workload: SplitState['workload'], annotation: string): Promise<string[]>;
+}
+
+/** A pod whose containers may still run (and so consume a queue): also one being deleted, for its grace period. */
+function mayRun(pod: V1Pod): boolean {
+  return pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed';
 }
 
 export function splitApi(config: KubeConfig): SplitApi {
@@ -103,6 +113,15 @@ export function splitApi(config: KubeConfig): SplitApi {
       const workload = (await orUndefined(objects.read(reference(namespace, kind, name)))) as { spec?: { template?: V1PodTemplateSpec } } | undefined;
       return workload?.spec?.template;
     },
+    podsOffSplit: async (namespace, workload, annotation) => {
+      const found = (await orUndefined(objects.read(reference(namespace, workload.kind, workload.name)))) as
+        { spec?: { selector?: V1LabelSelector } } | undefined;
+      const labelSelector = selectorString(found?.spec?.selector);
+      if (!labelSelector) return [];
+      return (await core.listNamespacedPod({ namespace, labelSelector })).items
+        .filter((pod) => mayRun(pod) && pod.metadata?.annotations?.[ANNOTATION.splitQueues] !== annotation)
+        .map((pod) => pod.metadata?.name ?? '');
+    },
     // A change of the pod template's annotations rolls the workload out; the webhook sets the variables in the new pods.
     pointWorkload: async (namespace, workload, annotation) => {
       const body = {
@@ -112,8 +131,7 @@ export function splitApi(config: KubeConfig): SplitApi {
       await objects.patch(body as KubernetesObject, undefined, undefined, FIELD_MANAGER, undefined, PatchStrategy.MergePatch);
     },
     podsOnSplit: async (namespace, annotation) =>
-      (await core.listNamespacedPod({ namespace })).items.filter(
-        (pod) => pod.metadata?.annotations?.[ANNOTATION.splitQueues] === annotation && pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed',
-      ).length,
+      (await core.listNamespacedPod({ namespace })).items.filter((pod) => mayRun(pod) && pod.metadata?.annotations?.[ANNOTATION.splitQueues] === annotation)
+        .length,
   };
 }

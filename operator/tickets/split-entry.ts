@@ -5,7 +5,9 @@
  * waited for: it makes the member's queues and routes its messages (operator/queues/split-runner.ts).
  *
  * While the workload moves onto its split queues (or back), the answer is a 409 with reason
- * `QueueSplitPending`: the CLI asks again, for a pod of the new rollout.
+ * `QueueSplitPending`: the CLI asks again, for a pod of the new rollout. A member joins only once
+ * every pod of the workload consumes the split queues: a pod of the old rollout, even one being
+ * deleted, still takes messages from the original queues, the member's among them.
  */
 import { randomBytes } from 'node:crypto';
 import type { V1Pod, V1PodTemplateSpec } from '../../common/kube-client';
@@ -22,6 +24,8 @@ export interface SplitEntryContext {
   queueRegistries(namespace: string): Promise<QueueRegistry[]>;
   workloadTemplate(namespace: string, kind: SplitWorkloadKind, name: string): Promise<V1PodTemplateSpec | undefined>;
   configMapKeys(namespace: string): ConfigMapKeyReader;
+  /** The names of the workload's pods that may still run without this split annotation (they consume the original queues). */
+  podsOffSplit(namespace: string, workload: SplitState['workload'], annotation: string): Promise<string[]>;
   /** How long a ticket waits for the leader to start the split or join the member; default 7 s (the request has 10). */
   splitWaitMs?: number;
 }
@@ -80,8 +84,15 @@ export async function enterSplit(context: SplitEntryContext, entry: SplitEntry):
           'Conflict',
         );
       }
-      if (entry.pod.metadata?.annotations?.[ANNOTATION.splitQueues] !== splitPodAnnotation(state)) {
-        throw pending(`${target} is restarting onto its split queues; pod ${entry.pod.metadata?.name} still consumes the original ones`);
+      const annotation = splitPodAnnotation(state);
+      const off =
+        entry.pod.metadata?.annotations?.[ANNOTATION.splitQueues] !== annotation
+          ? [entry.pod.metadata?.name]
+          : await context.podsOffSplit(namespace, workload, annotation);
+      if (off.length) {
+        throw pending(
+          `${target} is restarting onto its split queues; ${off.length > 1 ? 'pods' : 'pod'} ${off.join(', ')} still ${off.length > 1 ? 'consume' : 'consumes'} the original ones`,
+        );
       }
       const joined = await join(context, namespace, name, entry);
       if (joined) return joined;

@@ -1,9 +1,10 @@
 /**
  * A split's whole life on a real RabbitMQ, as the operator drives it: a ticket's request starts
  * it (split-entry.ts), the leader's runner checks the broker, makes the app's queue and only then
- * points the workload at it; a ticket for a pod of the new rollout joins its member and gets the
- * variables for the local process; the member's messages go to its queue; when none of its
- * sessions is on a sidecar any more its queue is given back; with no member the split ends: the
+ * points the workload at it; a ticket for a pod of the new rollout, once no pod of the old one
+ * runs, joins its member and gets the variables for the local process; the member's messages go
+ * to its queue; when none of its sessions is on a sidecar any more its queue is given back; with
+ * no member the split ends: the
  * workload pointed back, the temporaries given back and removed. A broker refusing the
  * credentials fails the split, the workload untouched. The API server's part (where the state is
  * kept, the workload's template, the sidecars' sessions) is played by the test.
@@ -80,6 +81,8 @@ describe('a queue split driven by the operator, on RabbitMQ', () => {
     const world = {
       annotation: undefined as string | undefined,
       podsOnSplit: 0,
+      /** The workload's pods still on the original queues (an old rollout's, being deleted). */
+      podsOffSplit: [] as string[],
       live: new Set<string>(),
       pointed: [] as (string | undefined)[],
     };
@@ -109,6 +112,7 @@ describe('a queue split driven by the operator, on RabbitMQ', () => {
       queueRegistries: async () => [registry(secret)],
       workloadTemplate: async () => template,
       configMapKeys: () => async () => undefined,
+      podsOffSplit: async () => world.podsOffSplit,
       splitWaitMs: 5_000,
     };
     const entry = (session: string, annotation?: string): SplitEntry => ({
@@ -159,6 +163,17 @@ describe('a queue split driven by the operator, on RabbitMQ', () => {
       const first = await failureOf(enterSplit(context, entry('s1')));
       expect([first.status, first.reason]).toEqual([409, SPLIT_PENDING_REASON]);
       expect(world.annotation).toBe(JSON.stringify({ app: { QUEUE: `orders-mirrord-${[...store.splits.values()][0]!.state.split}-app` } }));
+      // A pod of the new rollout asks, while one of the old one still runs (deleted, in its grace
+      // period): it would take the member's messages from the original queue. Ask again.
+      world.podsOffSplit = ['orders-0'];
+      const early = await failureOf(enterSplit(context, entry('s1', world.annotation)));
+      expect([early.status, early.reason, early.message]).toEqual([
+        409,
+        SPLIT_PENDING_REASON,
+        'deployment/orders is restarting onto its split queues; pod orders-0 still consumes the original ones',
+      ]);
+      expect(Object.keys([...store.splits.values()][0]!.state.members)).toEqual([]);
+      world.podsOffSplit = [];
       const env = await enterSplit(context, entry('s1', world.annotation));
       const mine = env.QUEUE!;
       expect(mine).toMatch(/^orders-mirrord-[0-9a-f]{6}-0f6f2a5e6b1a$/);

@@ -1,4 +1,4 @@
-import { selectorString } from './selector';
+import { selectorString } from './label-selector';
 
 describe('selectorString', () => {
   it('joins labels and expressions as kubectl writes them', () => {

@@ -1,5 +1,5 @@
 /** A workload's label selector in the string form the list APIs take. */
-import type { V1LabelSelector } from '../../common/kube-client';
+import type { V1LabelSelector } from './kube-client';
 
 export function selectorString(selector: V1LabelSelector | undefined): string {
   const parts = Object.entries(selector?.matchLabels ?? {}).map(([key, value]) => `${key}=${value}`);
