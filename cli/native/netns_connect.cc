@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
+#include <utility>
 
 namespace {
 
@@ -70,26 +71,54 @@ Outcome ConnectInside(const std::string& ns, int port, int timeoutMs) {
   return out;
 }
 
-// connectInNetns(namespacePath, port, timeoutMs) -> fd of a connected, non-blocking TCP socket
+// The connection is made off the JS thread: a sidecar that doesn't answer would otherwise freeze
+// the CLI (its session, its other replicas' streams) for the whole timeout, on every reconnect.
+// The worker runs on a libuv pool thread, which must never enter the namespace (the pool's later
+// file and DNS work would run there): it waits for a thread of its own that does.
+class ConnectWorker : public Napi::AsyncWorker {
+ public:
+  ConnectWorker(Napi::Env env, std::string ns, int port, int timeoutMs)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), ns_(std::move(ns)), port_(port), timeoutMs_(timeoutMs) {}
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    std::thread inside([this] { out_ = ConnectInside(ns_, port_, timeoutMs_); });
+    inside.join();
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (out_.fd >= 0) return deferred_.Resolve(Napi::Number::New(env, out_.fd));
+    Napi::Error error = Napi::Error::New(env, std::string(out_.syscall) + ": " + strerror(out_.err));
+    const char* code = strerrorname_np(out_.err);
+    error.Set("errno", Napi::Number::New(env, out_.err));
+    error.Set("code", Napi::String::New(env, code ? code : "EIO"));
+    error.Set("syscall", Napi::String::New(env, out_.syscall));
+    deferred_.Reject(error.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::string ns_;
+  int port_;
+  int timeoutMs_;
+  Outcome out_;
+};
+
+// connectInNetns(namespacePath, port, timeoutMs) -> Promise of the fd of a connected, non-blocking TCP socket
 Napi::Value ConnectInNetns(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[0].IsString() || !info[1].IsNumber() || !info[2].IsNumber()) {
     Napi::TypeError::New(env, "connectInNetns(namespacePath: string, port: number, timeoutMs: number)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  std::string ns = info[0].As<Napi::String>().Utf8Value();
-  int port = info[1].As<Napi::Number>().Int32Value();
-  int timeoutMs = info[2].As<Napi::Number>().Int32Value();
-  Outcome out;
-  std::thread inside([&] { out = ConnectInside(ns, port, timeoutMs); });
-  inside.join();
-  if (out.fd >= 0) return Napi::Number::New(env, out.fd);
-  Napi::Error error = Napi::Error::New(env, std::string(out.syscall) + ": " + strerror(out.err));
-  error.Set("errno", Napi::Number::New(env, out.err));
-  error.Set("code", Napi::String::New(env, strerrorname_np(out.err) ? strerrorname_np(out.err) : "EIO"));
-  error.Set("syscall", Napi::String::New(env, out.syscall));
-  error.ThrowAsJavaScriptException();
-  return env.Undefined();
+  auto* worker = new ConnectWorker(env, info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::Number>().Int32Value(),
+                                   info[2].As<Napi::Number>().Int32Value());
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {

@@ -132,7 +132,7 @@ export async function openTransport(
   }
   if (agent.netns !== undefined) {
     const netns = parseNetnsAgent(agent.netns);
-    const socket = quiet(connectInNetns(netns));
+    const socket = quiet(await connectInNetns(netns));
     return {
       socket,
       description: `127.0.0.1:${netns.port} in the network namespace ${netns.name}`,

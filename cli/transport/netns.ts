@@ -16,8 +16,8 @@ import { CliError, USAGE_EXIT } from '../errors';
 const CONNECT_TIMEOUT_MS = 3000;
 
 interface CliNative {
-  /** An fd of a TCP socket connected to 127.0.0.1:`port` inside the namespace; throws an errno error. */
-  connectInNetns(namespacePath: string, port: number, timeoutMs: number): number;
+  /** An fd of a TCP socket connected to 127.0.0.1:`port` inside the namespace (made off the JS thread); rejects with an errno error. */
+  connectInNetns(namespacePath: string, port: number, timeoutMs: number): Promise<number>;
 }
 
 export interface NetnsAgent {
@@ -43,12 +43,12 @@ export function parseNetnsAgent(text: string): NetnsAgent {
   return { name, path: path ? name : `/run/netns/${name}`, port };
 }
 
-export function connectInNetns(agent: NetnsAgent): WebSocket {
+export async function connectInNetns(agent: NetnsAgent): Promise<WebSocket> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const native = require(packagePath('build/Release/mirrord_cli_native.node')) as CliNative;
   let fd: number;
   try {
-    fd = native.connectInNetns(agent.path, agent.port, CONNECT_TIMEOUT_MS);
+    fd = await native.connectInNetns(agent.path, agent.port, CONNECT_TIMEOUT_MS);
   } catch (error) {
     throw netnsError(agent, error as NodeJS.ErrnoException);
   }
@@ -57,18 +57,21 @@ export function connectInNetns(agent: NetnsAgent): WebSocket {
   return new WebSocket('ws://mirrord-agent/', { createConnection: () => socket as never, ...clientSocketOptions({ privateStream: true }) });
 }
 
-function netnsError(agent: NetnsAgent, error: NodeJS.ErrnoException): CliError {
+/** What went wrong, said for the namespace given, with how to get on. */
+export function netnsError(agent: NetnsAgent, error: NodeJS.ErrnoException): CliError {
   const where = `the network namespace ${agent.name}`;
+  const denied = error.code === 'EPERM' || error.code === 'EACCES';
+  // The relay the CLI would otherwise need, for this namespace: a name for ip netns, a path for nsenter.
+  const relay = agent.path === `/run/netns/${agent.name}` ? `sudo ip netns exec ${agent.name}` : `sudo nsenter --net=${agent.path}`;
+  const asRoot = `entering a network namespace takes root (CAP_SYS_ADMIN): run mirrord with sudo; or --agent-cmd '${relay} socat - TCP:127.0.0.1:${agent.port}'`;
   switch (error.syscall === 'connect' ? error.code : error.syscall) {
     case 'open':
-      return new CliError(`cannot open ${where} (${agent.path}): ${error.message}`, '`ip netns list` shows the namespaces by name; or give the path of one');
-    case 'setns':
       return new CliError(
-        `cannot enter ${where}: ${error.message}`,
-        error.code === 'EPERM'
-          ? "entering a network namespace takes root (CAP_SYS_ADMIN); or use --agent-cmd 'sudo ip netns exec NAME socat - TCP:127.0.0.1:PORT'"
-          : `is ${agent.path} a network namespace?`,
+        `cannot open ${where} (${agent.path}): ${error.message}`,
+        denied ? asRoot : '`ip netns list` shows the namespaces by name; or give the path of one',
       );
+    case 'setns':
+      return new CliError(`cannot enter ${where}: ${error.message}`, denied ? asRoot : `is ${agent.path} a network namespace?`);
     case 'ECONNREFUSED':
       return new CliError(`nothing listens on 127.0.0.1:${agent.port} in ${where}`, 'is the sidecar running there, on that port?');
     default:

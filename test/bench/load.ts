@@ -11,7 +11,7 @@ import net from 'node:net';
 import type { Client } from '../../protocol/client';
 import { packagePath } from '../../common/package-root';
 import { replayedSocket } from '../../common/replayed-socket';
-import { POD_IP, POD_IP6 } from '../harness/netns';
+import { POD_IP, POD_IP6, waitForOutput } from '../harness/netns';
 import { APP_PORT, type TestPod } from '../harness/pod';
 import { MAIN } from '../e2e/mirrord';
 import { cpuSeconds, TreeCpuSampler } from './proc';
@@ -191,14 +191,8 @@ export async function relayedEcho(pod: TestPod, host: string, port: number, byte
     pod.net.spawn(pod.net.pod, process.execPath, [packagePath('test/bench/relay.js'), String(first), '127.0.0.1', String(second)]),
   ];
   try {
-    const pids = await Promise.all(
-      relays.map(async (relay) => {
-        const [line] = (await once(relay.stdout!, 'data')) as [Buffer];
-        const pid = Number(/^(\d+) ready/.exec(line.toString())?.[1]);
-        if (!pid) throw new Error(`relay.js did not start: ${line.toString()}`);
-        return pid;
-      }),
-    );
+    // A relay that can't listen (its port taken) exits saying why, and one that hangs is given up on.
+    const pids = await Promise.all(relays.map(async (relay) => Number(/^(\d+) ready/.exec(await waitForOutput(relay, /^\d+ ready$/))![1])));
     const cpu = () => pids.reduce((total, pid) => total + cpuSeconds(pid), 0);
     const before = cpu();
     const { stdout } = await pod.net.exec(pod.net.pod, process.execPath, echoClient('127.0.0.1', first, bytes), { timeoutMs: 70_000 });

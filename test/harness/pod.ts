@@ -165,7 +165,7 @@ export class TestPod {
 
   /** A session over a connection the CLI's --agent-netns transport makes (no relay process on its path). */
   async connectInNetns(options: ClientOptions = {}): Promise<Client> {
-    const client = await Client.start(connectInNetns(parseNetnsAgent(this.agentNetns)), { client: 'integration test', ...options });
+    const client = await Client.start(await connectInNetns(parseNetnsAgent(this.agentNetns)), { client: 'integration test', ...options });
     this.clients.add(client);
     return client;
   }

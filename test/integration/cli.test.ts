@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -283,6 +283,16 @@ describe('mirrord attach (the built CLI) against the pod', () => {
     expect(notNetns.code).toBe(1);
     expect(notNetns.stderr).toMatch(
       /^mirrord: cannot enter the network namespace \/proc\/self\/ns\/mnt: setns: Invalid argument\nhint: is \/proc\/self\/ns\/mnt a network namespace\?/m,
+    );
+    // Without CAP_SYS_ADMIN (not root): how to get on, as root or through a relay for that namespace.
+    const unprivileged = spawnSync('setpriv', ['--bounding-set', '-sys_admin', process.execPath, MAIN, 'attach', '--agent-netns', name, '--', 'true'], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(unprivileged.status).toBe(1);
+    expect(unprivileged.stderr).toBe(
+      `mirrord: cannot enter the network namespace ${name}: setns: Operation not permitted\n` +
+        `hint: entering a network namespace takes root (CAP_SYS_ADMIN): run mirrord with sudo; or --agent-cmd 'sudo ip netns exec ${name} socat - TCP:127.0.0.1:61234'\n`,
     );
   });
 
