@@ -7,13 +7,14 @@
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <string>
 #include <sys/socket.h>
-#include <thread>
 #include <unistd.h>
 #include <utility>
 
@@ -52,8 +53,18 @@ Outcome ConnectInside(const std::string& ns, int port, int timeoutMs) {
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
     if (errno != EINPROGRESS) return Fail(out, fd, "connect");
-    pollfd wait{fd, POLLOUT, 0};
-    int ready = poll(&wait, 1, timeoutMs);
+    // A signal delivered to this thread interrupts the wait: wait again for what is left of it.
+    timespec start{};
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    int ready;
+    for (;;) {
+      timespec now{};
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      long elapsedMs = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+      pollfd wait{fd, POLLOUT, 0};
+      ready = poll(&wait, 1, elapsedMs >= timeoutMs ? 0 : static_cast<int>(timeoutMs - elapsedMs));
+      if (ready >= 0 || errno != EINTR) break;
+    }
     if (ready < 0) return Fail(out, fd, "poll");
     if (ready == 0) {
       errno = ETIMEDOUT;
@@ -84,8 +95,14 @@ class ConnectWorker : public Napi::AsyncWorker {
 
  protected:
   void Execute() override {
-    std::thread inside([this] { out_ = ConnectInside(ns_, port_, timeoutMs_); });
-    inside.join();
+    pthread_t inside;
+    int failed = pthread_create(&inside, nullptr, &ConnectWorker::Inside, this);
+    if (failed != 0) {
+      out_.err = failed;
+      out_.syscall = "pthread_create";
+      return;
+    }
+    pthread_join(inside, nullptr);
   }
 
   void OnOK() override {
@@ -100,6 +117,12 @@ class ConnectWorker : public Napi::AsyncWorker {
   }
 
  private:
+  static void* Inside(void* self) {
+    auto* worker = static_cast<ConnectWorker*>(self);
+    worker->out_ = ConnectInside(worker->ns_, worker->port_, worker->timeoutMs_);
+    return nullptr;
+  }
+
   Napi::Promise::Deferred deferred_;
   std::string ns_;
   int port_;

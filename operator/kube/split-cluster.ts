@@ -36,8 +36,8 @@ export interface SplitApi extends Omit<SplitCluster, 'liveSessions'> {
   queueRegistries(namespace: string): Promise<QueueRegistry[]>;
   workloadTemplate(namespace: string, kind: SplitWorkloadKind, name: string): Promise<V1PodTemplateSpec | undefined>;
   configMapKeys(namespace: string): ConfigMapKeyReader;
-  /** The names of the workload's pods that may still run without this split annotation (they consume the original queues). */
-  podsOffSplit(namespace: string, workload: SplitState['workload'], annotation: string): Promise<string[]>;
+  /** The names of the workload's pods that may still run without this split annotation (they consume the original queues); undefined when the workload is gone. */
+  podsOffSplit(namespace: string, workload: SplitState['workload'], annotation: string): Promise<string[] | undefined>;
 }
 
 /** A pod whose containers may still run (and so consume a queue): also one being deleted, for its grace period. */
@@ -62,6 +62,8 @@ export function splitApi(config: KubeConfig): SplitApi {
     return state ? [{ namespace: map.metadata!.namespace!, state, version: map.metadata!.resourceVersion! }] : [];
   };
   const reference = (namespace: string, kind: SplitWorkloadKind, name: string) => ({ ...KIND_API[kind], metadata: { name, namespace } });
+  const readWorkload = async (namespace: string, kind: SplitWorkloadKind, name: string) =>
+    (await orUndefined(objects.read(reference(namespace, kind, name)))) as { spec?: { template?: V1PodTemplateSpec; selector?: V1LabelSelector } } | undefined;
 
   const store: SplitStore = {
     read: async (namespace, name) => {
@@ -109,14 +111,12 @@ export function splitApi(config: KubeConfig): SplitApi {
       (namespace): ConfigMapKeyReader =>
       async (name, key) =>
         (await orUndefined(core.readNamespacedConfigMap({ namespace, name })))?.data?.[key],
-    workloadTemplate: async (namespace, kind, name) => {
-      const workload = (await orUndefined(objects.read(reference(namespace, kind, name)))) as { spec?: { template?: V1PodTemplateSpec } } | undefined;
-      return workload?.spec?.template;
-    },
+    workloadTemplate: async (namespace, kind, name) => (await readWorkload(namespace, kind, name))?.spec?.template,
     podsOffSplit: async (namespace, workload, annotation) => {
-      const found = (await orUndefined(objects.read(reference(namespace, workload.kind, workload.name)))) as
-        { spec?: { selector?: V1LabelSelector } } | undefined;
-      const labelSelector = selectorString(found?.spec?.selector);
+      const found = await readWorkload(namespace, workload.kind, workload.name);
+      if (!found) return undefined;
+      // apps/v1 and Argo Rollouts require a selector: an empty one matches no pod.
+      const labelSelector = selectorString(found.spec?.selector);
       if (!labelSelector) return [];
       return (await core.listNamespacedPod({ namespace, labelSelector })).items
         .filter((pod) => mayRun(pod) && pod.metadata?.annotations?.[ANNOTATION.splitQueues] !== annotation)

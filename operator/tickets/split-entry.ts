@@ -24,8 +24,8 @@ export interface SplitEntryContext {
   queueRegistries(namespace: string): Promise<QueueRegistry[]>;
   workloadTemplate(namespace: string, kind: SplitWorkloadKind, name: string): Promise<V1PodTemplateSpec | undefined>;
   configMapKeys(namespace: string): ConfigMapKeyReader;
-  /** The names of the workload's pods that may still run without this split annotation (they consume the original queues). */
-  podsOffSplit(namespace: string, workload: SplitState['workload'], annotation: string): Promise<string[]>;
+  /** The names of the workload's pods that may still run without this split annotation (they consume the original queues); undefined when the workload is gone. */
+  podsOffSplit(namespace: string, workload: SplitState['workload'], annotation: string): Promise<string[] | undefined>;
   /** How long a ticket waits for the leader to start the split or join the member; default 7 s (the request has 10). */
   splitWaitMs?: number;
 }
@@ -84,16 +84,7 @@ export async function enterSplit(context: SplitEntryContext, entry: SplitEntry):
           'Conflict',
         );
       }
-      const annotation = splitPodAnnotation(state);
-      const off =
-        entry.pod.metadata?.annotations?.[ANNOTATION.splitQueues] !== annotation
-          ? [entry.pod.metadata?.name]
-          : await context.podsOffSplit(namespace, workload, annotation);
-      if (off.length) {
-        throw pending(
-          `${target} is restarting onto its split queues; ${off.length > 1 ? 'pods' : 'pod'} ${off.join(', ')} still ${off.length > 1 ? 'consume' : 'consumes'} the original ones`,
-        );
-      }
+      await onSplitQueues(context, entry, workload, splitPodAnnotation(state), state.members[entry.request.member] !== undefined);
       const joined = await join(context, namespace, name, entry);
       if (joined) return joined;
     }
@@ -106,6 +97,30 @@ export async function enterSplit(context: SplitEntryContext, entry: SplitEntry):
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
+}
+
+/** Names shown of the pods a rollout still waits for; the rest are counted. */
+const PODS_NAMED = 3;
+
+/**
+ * Refuses (pending) until the ticket's pod, and every other pod of the workload, consumes the
+ * split queues. A member written already passed this: its reconnections don't list pods again.
+ */
+async function onSplitQueues(context: SplitEntryContext, entry: SplitEntry, workload: SplitState['workload'], annotation: string, written: boolean) {
+  const target = `${workload.kind}/${workload.name}`;
+  let off: string[];
+  if (entry.pod.metadata?.annotations?.[ANNOTATION.splitQueues] !== annotation) off = [entry.pod.metadata?.name ?? ''];
+  else if (written) off = [];
+  else {
+    const found = await context.podsOffSplit(entry.namespace, workload, annotation);
+    if (!found) throw new ApiFailure(404, `no ${target} in namespace ${entry.namespace}`, 'NotFound');
+    off = found;
+  }
+  if (!off.length) return;
+  const named = off.slice(0, PODS_NAMED).join(', ') + (off.length > PODS_NAMED ? ` and ${off.length - PODS_NAMED} more` : '');
+  throw pending(
+    `${target} is restarting onto its split queues; ${off.length > 1 ? 'pods' : 'pod'} ${named} still ${off.length > 1 ? 'consume' : 'consumes'} the original ones`,
+  );
 }
 
 function pending(message: string): ApiFailure {

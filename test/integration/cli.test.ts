@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -285,14 +285,20 @@ describe('mirrord attach (the built CLI) against the pod', () => {
       /^mirrord: cannot enter the network namespace \/proc\/self\/ns\/mnt: setns: Invalid argument\nhint: is \/proc\/self\/ns\/mnt a network namespace\?/m,
     );
     // Without CAP_SYS_ADMIN (not root): how to get on, as root or through a relay for that namespace.
-    const unprivileged = spawnSync('setpriv', ['--bounding-set', '-sys_admin', process.execPath, MAIN, 'attach', '--agent-netns', name, '--', 'true'], {
-      encoding: 'utf8',
-      timeout: 20_000,
-    });
-    expect(unprivileged.status).toBe(1);
-    expect(unprivileged.stderr).toBe(
-      `mirrord: cannot enter the network namespace ${name}: setns: Operation not permitted\n` +
-        `hint: entering a network namespace takes root (CAP_SYS_ADMIN): run mirrord with sudo; or --agent-cmd 'sudo ip netns exec ${name} socat - TCP:127.0.0.1:61234'\n`,
+    const unprivileged = await new Promise<{ code: unknown; stderr: string }>((resolve) =>
+      execFile(
+        'setpriv',
+        ['--inh-caps=-all', '--bounding-set=-sys_admin', process.execPath, MAIN, 'attach', '--agent-netns', name, '--', 'true'],
+        { timeout: 20_000 },
+        (error, _stdout, stderr) => resolve({ code: error?.code ?? 0, stderr }),
+      ),
+    );
+    expect(unprivileged.code).toBe(1);
+    expect(unprivileged.stderr).toMatch(
+      new RegExp(
+        `^mirrord: cannot enter the network namespace ${name}: setns: Operation not permitted\nhint: entering a network namespace takes root \\(CAP_SYS_ADMIN\\): run mirrord with sudo; or --agent-cmd 'sudo ip netns exec ${name} socat - TCP:127\\.0\\.0\\.1:61234'$`,
+        'm',
+      ),
     );
   });
 

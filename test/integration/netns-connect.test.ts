@@ -9,6 +9,8 @@ import { CliError } from '../../cli/errors';
 import { connectInNetns, parseNetnsAgent } from '../../cli/transport/netns';
 import { run } from '../harness/run';
 
+jest.setTimeout(30_000);
+
 const NAMESPACE = `mnc${process.pid}`;
 const SILENT_PORT = 9;
 

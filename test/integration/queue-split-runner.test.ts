@@ -82,7 +82,7 @@ describe('a queue split driven by the operator, on RabbitMQ', () => {
       annotation: undefined as string | undefined,
       podsOnSplit: 0,
       /** The workload's pods still on the original queues (an old rollout's, being deleted). */
-      podsOffSplit: [] as string[],
+      podsOffSplit: [] as string[] | undefined,
       live: new Set<string>(),
       pointed: [] as (string | undefined)[],
     };
@@ -172,6 +172,14 @@ describe('a queue split driven by the operator, on RabbitMQ', () => {
         SPLIT_PENDING_REASON,
         'deployment/orders is restarting onto its split queues; pod orders-0 still consumes the original ones',
       ]);
+      world.podsOffSplit = ['orders-0', 'orders-0b', 'orders-0c', 'orders-0d'];
+      expect((await failureOf(enterSplit(context, entry('s1', world.annotation)))).message).toBe(
+        'deployment/orders is restarting onto its split queues; pods orders-0, orders-0b, orders-0c and 1 more still consume the original ones',
+      );
+      // The workload deleted meanwhile: no pod of it is known to be off the split, and nobody joins.
+      world.podsOffSplit = undefined;
+      const gone = await failureOf(enterSplit(context, entry('s1', world.annotation)));
+      expect([gone.status, gone.message]).toEqual([404, 'no deployment/orders in namespace shop']);
       expect(Object.keys([...store.splits.values()][0]!.state.members)).toEqual([]);
       world.podsOffSplit = [];
       const env = await enterSplit(context, entry('s1', world.annotation));
