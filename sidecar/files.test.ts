@@ -168,10 +168,11 @@ describe("only the app's mounts, and changes only for a session that may write",
 
   it('a refused change leaves no fd behind, and a close waits for the reads still running on its fd', async () => {
     // This process's fds on the mounts' files: the test runner's own come and go meanwhile.
+    const mounts = realpathSync(root);
     const fds = () =>
       readdirSync('/proc/self/fd').filter((fd) => {
         try {
-          return readlinkSync(`/proc/self/fd/${fd}`).startsWith(realpathSync(root));
+          return readlinkSync(`/proc/self/fd/${fd}`).startsWith(mounts);
         } catch {
           return false; // closed since it was listed
         }

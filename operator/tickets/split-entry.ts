@@ -84,7 +84,13 @@ export async function enterSplit(context: SplitEntryContext, entry: SplitEntry):
           'Conflict',
         );
       }
-      await onSplitQueues(context, entry, workload, splitPodAnnotation(state), state.members[entry.request.member] !== undefined);
+      const off = await podsOffSplit(context, entry, workload, splitPodAnnotation(state), state.members[entry.request.member] !== undefined);
+      if (off.length) {
+        const named = off.slice(0, PODS_NAMED).join(', ') + (off.length > PODS_NAMED ? ` and ${off.length - PODS_NAMED} more` : '');
+        throw pending(
+          `${target} is restarting onto its split queues; ${off.length > 1 ? `pods ${named} still consume` : `pod ${named} still consumes`} the original ones`,
+        );
+      }
       const joined = await join(context, namespace, name, entry);
       if (joined) return joined;
     }
@@ -103,24 +109,16 @@ export async function enterSplit(context: SplitEntryContext, entry: SplitEntry):
 const PODS_NAMED = 3;
 
 /**
- * Refuses (pending) until the ticket's pod, and every other pod of the workload, consumes the
- * split queues. A member written already passed this: its reconnections don't list pods again.
+ * The pods that keep a member out: the ticket's own while it isn't on the split queues, then every
+ * other pod of the workload still on the original ones. A member written already passed this: its
+ * reconnections don't list pods again.
  */
-async function onSplitQueues(context: SplitEntryContext, entry: SplitEntry, workload: SplitState['workload'], annotation: string, written: boolean) {
-  const target = `${workload.kind}/${workload.name}`;
-  let off: string[];
-  if (entry.pod.metadata?.annotations?.[ANNOTATION.splitQueues] !== annotation) off = [entry.pod.metadata?.name ?? ''];
-  else if (written) off = [];
-  else {
-    const found = await context.podsOffSplit(entry.namespace, workload, annotation);
-    if (!found) throw new ApiFailure(404, `no ${target} in namespace ${entry.namespace}`, 'NotFound');
-    off = found;
-  }
-  if (!off.length) return;
-  const named = off.slice(0, PODS_NAMED).join(', ') + (off.length > PODS_NAMED ? ` and ${off.length - PODS_NAMED} more` : '');
-  throw pending(
-    `${target} is restarting onto its split queues; ${off.length > 1 ? 'pods' : 'pod'} ${named} still ${off.length > 1 ? 'consume' : 'consumes'} the original ones`,
-  );
+async function podsOffSplit(context: SplitEntryContext, entry: SplitEntry, workload: SplitState['workload'], annotation: string, written: boolean) {
+  if (entry.pod.metadata?.annotations?.[ANNOTATION.splitQueues] !== annotation) return [entry.pod.metadata?.name ?? ''];
+  if (written) return [];
+  const off = await context.podsOffSplit(entry.namespace, workload, annotation);
+  if (!off) throw new ApiFailure(404, `no ${workload.kind}/${workload.name} in namespace ${entry.namespace}`, 'NotFound');
+  return off;
 }
 
 function pending(message: string): ApiFailure {

@@ -192,7 +192,7 @@ export async function relayedEcho(pod: TestPod, host: string, port: number, byte
   ];
   try {
     // A relay that can't listen (its port taken) exits saying why, and one that hangs is given up on.
-    const pids = await Promise.all(relays.map(async (relay) => Number(/^(\d+) ready/.exec(await waitForOutput(relay, /^\d+ ready$/))![1])));
+    const pids = await Promise.all(relays.map(async (relay) => parseInt(await waitForOutput(relay, /^\d+ ready$/), 10)));
     const cpu = () => pids.reduce((total, pid) => total + cpuSeconds(pid), 0);
     const before = cpu();
     const { stdout } = await pod.net.exec(pod.net.pod, process.execPath, echoClient('127.0.0.1', first, bytes), { timeoutMs: 70_000 });
